@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Configuration: one ini file read with inih. Sections [server],
+ * [sink NAME] and [route NAME]; key = value lines before any section belong
+ * to [server], so an old Red Hat /etc/netdump.conf still reads.
+ */
+#ifndef ND_CONF_H
+#define ND_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ND_CONF_ERRSIZE		512
+
+/* An IPv4 network; netdump is IPv4-only. Addresses in host byte order. */
+struct nd_cidr {
+	uint32_t	addr;
+	uint32_t	mask;
+	unsigned	prefix;
+};
+
+/* One key = value line of a [sink NAME] section, checked at sink load. */
+struct nd_kv {
+	char		*key;
+	char		*value;
+	int		 lineno;
+};
+
+struct nd_sink_conf {
+	char		*name;		/* section name */
+	char		*module;	/* module = ... (required) */
+	struct nd_kv	*opts;		/* every other key, in file order */
+	size_t		 nopts;
+	int		 lineno;	/* of the section header */
+};
+
+struct nd_route_conf {
+	char		*name;
+	char		*path;		/* fnmatch(3) glob on the HERALD path */
+	bool		 has_client;
+	struct nd_cidr	 client;
+	char		*sink;		/* as written: "local" or "a, b" */
+	char		**sinks;	/* split on ',' and trimmed */
+	size_t		 nsinks;
+	int		 lineno;
+};
+
+struct nd_server_conf {
+	char		*address;		/* "0.0.0.0" */
+	uint16_t	 port;			/* 20023 */
+	char		*dumpdir;		/* "/var/crash" */
+	unsigned	 timeout;		/* seconds of silence, 60 */
+	char		*sink_dir;		/* NULL: built-in search path */
+	uint64_t	 max_dump_size;		/* bytes, 1 TiB */
+	char		*default_path;		/* "." */
+	unsigned	 max_concurrent_dumps;	/* 16 */
+	char		*pidfile;		/* NULL: none */
+	bool		 daemon;		/* false */
+	bool		 secure;		/* false; issue 5 gives it teeth */
+	unsigned	 grace;			/* seconds a closed dump still acks FINISHED, 30 */
+	char		*scripts_dir;		/* NULL: <dumpdir>/scripts */
+	unsigned	 hook_timeout;		/* seconds, 30 */
+	char		*handler;		/* netdumpd's -i script, NULL */
+	uint64_t	 min_free_bytes;	/* free-space floor, 0 */
+	unsigned	 min_free_percent;	/* ... or as a percentage, 0 */
+	struct nd_cidr	*allow;			/* who may dump (empty: all) */
+	size_t		 nallow;
+	struct nd_cidr	*deny;			/* who may not, checked first */
+	size_t		 ndeny;
+	char		*user;			/* drop root to this user */
+	char		*status_socket;		/* NULL: <dumpdir>/.netdump-server.sock */
+};
+
+/* Whether a client may dump: deny first, then allow (secure: must match). */
+bool	nd_conf_client_allowed(const struct nd_server_conf *, uint32_t addr);
+
+struct nd_conf {
+	char			*source;	/* file name, or "built-in" */
+	struct nd_server_conf	 server;
+	struct nd_sink_conf	*sinks;
+	size_t			 nsinks;
+	struct nd_route_conf	*routes;
+	size_t			 nroutes;
+};
+
+/*
+ * Load a configuration. On error return NULL and put a message naming the
+ * file and line into err ("FILE:LINE: unknown key 'x' in [server]").
+ * After parsing, the result is checked: every route names defined sinks (or
+ * a module name directly, which gets an implicit [sink MODULE] with
+ * default options), at least one route exists (if none is given, a route
+ * "default" with path "*" to the first sink is added; if there are no
+ * sinks either, the built-in "local" file sink is added).
+ */
+struct nd_conf	*nd_conf_load_file(const char *path, char *err, size_t errlen);
+struct nd_conf	*nd_conf_load_string(const char *text, const char *name,
+		    char *err, size_t errlen);
+/* The embedded default: local file sink, savecore layout, route "*". */
+struct nd_conf	*nd_conf_default(char *err, size_t errlen);
+void		 nd_conf_free(struct nd_conf *);
+
+/* Print the effective configuration as an ini file that loads again. */
+void		 nd_conf_print(const struct nd_conf *, FILE *);
+
+/* First route whose path glob and client network match, or NULL. */
+const struct nd_route_conf *nd_conf_route_match(const struct nd_conf *,
+		    const char *herald_path, uint32_t client_addr);
+const struct nd_sink_conf *nd_conf_sink_find(const struct nd_conf *,
+		    const char *name);
+
+/* "10.0.0.0/8", "192.0.2.7" (= /32). Returns 0 or -1. */
+int		 nd_cidr_parse(const char *, struct nd_cidr *);
+bool		 nd_cidr_match(const struct nd_cidr *, uint32_t addr);
+
+/*
+ * Value parsers shared with the sink option checker. Each returns 0, or -1
+ * with a message in err ("expected a number of bytes, got 'x'").
+ */
+int	nd_parse_size(const char *, uint64_t *out, char *err, size_t errlen);
+int	nd_parse_uint(const char *, uint64_t max, uint64_t *out, char *err,
+	    size_t errlen);
+int	nd_parse_bool(const char *, bool *out, char *err, size_t errlen);
+
+#endif /* ND_CONF_H */

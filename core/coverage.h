@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Coverage: which byte ranges of an object have arrived, as a sorted array
+ * of disjoint, non-adjacent half-open ranges. Dumps arrive in order, so the
+ * common case is extending the last range in O(1).
+ */
+#ifndef ND_COVERAGE_H
+#define ND_COVERAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A hostile client could fragment coverage without end; cap it. */
+#define ND_COV_MAX_RANGES	(1u << 20)
+
+struct nd_range {
+	uint64_t	start;
+	uint64_t	end;
+};
+
+struct nd_coverage {
+	struct nd_range	*r;
+	size_t		 n;
+	size_t		 cap;
+	uint64_t	 total;		/* bytes covered */
+};
+
+void	 nd_cov_init(struct nd_coverage *);
+void	 nd_cov_free(struct nd_coverage *);
+/*
+ * Mark [start, end) covered; *added gets the number of newly covered bytes.
+ * Returns 0, or -1 (errno ENOMEM or E2BIG) leaving the set unchanged.
+ */
+int	 nd_cov_add(struct nd_coverage *, uint64_t start, uint64_t end,
+	    uint64_t *added);
+bool	 nd_cov_contains(const struct nd_coverage *, uint64_t start,
+	    uint64_t end);
+/* Highest covered offset + 1, or 0 when empty. */
+uint64_t nd_cov_end(const struct nd_coverage *);
+/*
+ * Call fn for each maximal covered (is_data) or uncovered run inside
+ * [start, end), in order.
+ */
+void	 nd_cov_walk(const struct nd_coverage *, uint64_t start, uint64_t end,
+	    void (*fn)(void *, uint64_t, uint64_t, bool is_data), void *arg);
+/* Number of uncovered runs in [0, limit); stores up to max of them. */
+size_t	 nd_cov_gaps(const struct nd_coverage *, uint64_t limit,
+	    struct nd_range *out, size_t max);
+
+#endif /* ND_COVERAGE_H */

@@ -1,0 +1,1198 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "conf.h"
+#include "dump.h"
+#include "hooks.h"
+#include "log.h"
+#include "runtime.h"
+#include "sink_load.h"
+#include "util.h"
+
+atomic_uint nd_dumps_active;
+
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t all_cond = PTHREAD_COND_INITIALIZER;
+
+/* Zeros to hash for holes, and to compare pages against. */
+static const uint8_t zeros[64 * 1024];
+
+#define RETRY_ATTEMPTS	5
+#define SPACE_CHECK_EVERY	(64u << 20)	/* bytes between statvfs calls */
+#define RETRY_FIRST_MS	100
+
+static void *dump_worker(void *);
+
+static void
+dump_free(struct nd_dump *d)
+{
+	size_t i, k;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < ND_POOL_BLOCKS; i++)
+		free(d->pool[i]);
+	for (i = 0; i < d->ring_count; i++) {
+		struct nd_work *w = &d->ring[(d->ring_head + i) % ND_RING_SIZE];
+
+		if (w->kind == ND_WORK_BLOCK || w->kind == ND_WORK_LATE)
+			free(w->buf);
+	}
+	for (i = 0; d->chains != NULL && i < d->nchains; i++) {
+		for (k = 0; k < NDS_OBJ_NKINDS; k++)
+			free(d->chains[i].where[k]);
+		free(d->chains[i].st);
+	}
+	free(d->chains);
+	nd_cov_free(&d->cov);
+	nd_cov_free(&d->kdh_cov);
+	nd_cov_free(&d->key_cov);
+	free(d->key);
+	nd_msgbuf_free(&d->msgbuf);
+	free(d->path);
+	free(d->route);
+	if (d->sha != NULL)
+		EVP_MD_CTX_free(d->sha);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d);
+}
+
+struct nd_dump *
+nd_dump_start(const struct nd_dump_params *p)
+{
+	struct nd_dump *d;
+	pthread_attr_t attr;
+	pthread_t tid;
+	size_t i;
+	int error;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto nomem;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	nd_cov_init(&d->cov);
+	nd_cov_init(&d->kdh_cov);
+	nd_cov_init(&d->key_cov);
+	if ((d->path = strdup(p->path)) == NULL ||
+	    (d->route = strdup(p->route)) == NULL ||
+	    (d->chains = calloc(p->nchains, sizeof(*d->chains))) == NULL ||
+	    (d->sha = EVP_MD_CTX_new()) == NULL)
+		goto nomem;
+	for (i = 0; i < ND_POOL_BLOCKS; i++)
+		if ((d->pool[i] = malloc(ND_BLOCK_SIZE)) == NULL)
+			goto nomem;
+	d->pool_free = ND_POOL_BLOCKS;
+	if (EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL) != 1)
+		goto nomem;
+	d->sha_exact = true;
+	d->nchains = p->nchains;
+	for (i = 0; i < p->nchains; i++) {
+		struct nd_dump_chain *dc = &d->chains[i];
+		size_t k;
+
+		dc->chain = p->chains[i];
+		dc->nst = p->chains[i]->nstages;
+		if ((dc->st = calloc(dc->nst, sizeof(*dc->st))) == NULL)
+			goto nomem;
+		for (k = 0; k < dc->nst; k++)
+			dc->st[k].sink = p->chains[i]->stages[k];
+	}
+	inet_ntop(AF_INET, &p->client->sin_addr, d->client_addr,
+	    sizeof(d->client_addr));
+	d->rt = p->rt;
+	d->wake_fd = p->wake_fd;
+	d->server = &p->rt->conf->server;
+	d->next_space_check = SPACE_CHECK_EVERY;
+	d->pub.magic = NDS_DUMP_MAGIC;
+	d->pub.struct_size = sizeof(d->pub);
+	d->pub.id = p->id;
+	d->pub.client_addr = d->client_addr;
+	d->pub.client_port = ntohs(p->client->sin_port);
+	d->pub.client_name = d->client_addr;	/* an address is a safe name */
+	d->pub.path = d->path;
+	d->pub.dumpdir = p->dumpdir;
+	d->pub.dumpdir_fd = p->dumpdir_fd;
+	d->pub.status = NDS_STATUS_RECEIVING;
+	d->pub.reason = "";
+	d->pub.vmcore_suffix = "";
+	clock_gettime(CLOCK_REALTIME, &d->pub.start);
+	clock_gettime(CLOCK_MONOTONIC, &d->start_mono);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	nd_runtime_ref(d->rt);
+	atomic_fetch_add(&nd_dumps_active, 1);
+	error = pthread_create(&tid, &attr, dump_worker, d);
+	pthread_attr_destroy(&attr);
+	if (error != 0) {
+		atomic_fetch_sub(&nd_dumps_active, 1);
+		nd_runtime_unref(d->rt);
+		errno = error;
+		log_warn("dump %" PRIu64 ": cannot start a worker thread",
+		    p->id);
+		dump_free(d);
+		return NULL;
+	}
+	return d;
+nomem:
+	log_warnx("dump %" PRIu64 ": out of memory", p->id);
+	dump_free(d);
+	return NULL;
+}
+
+uint8_t *
+nd_dump_get_block(struct nd_dump *d)
+{
+	uint8_t *buf = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->pool_free > 0)
+		buf = d->pool[--d->pool_free];
+	pthread_mutex_unlock(&d->lock);
+	return buf;
+}
+
+static void
+put_block_locked(struct nd_dump *d, uint8_t *buf)
+{
+	d->pool[d->pool_free++] = buf;
+}
+
+void
+nd_dump_put_block(struct nd_dump *d, uint8_t *buf)
+{
+	pthread_mutex_lock(&d->lock);
+	put_block_locked(d, buf);
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool
+nd_dump_pool_empty(struct nd_dump *d)
+{
+	bool empty;
+
+	pthread_mutex_lock(&d->lock);
+	empty = d->pool_free == 0;
+	/* Under the lock, so a buffer freed just now is not missed. */
+	if (empty)
+		atomic_store(&d->paused, true);
+	pthread_mutex_unlock(&d->lock);
+	return empty;
+}
+
+int
+nd_dump_late_ok(struct nd_dump *d)
+{
+	int ok;
+
+	pthread_mutex_lock(&d->lock);
+	ok = d->late_inflight < ND_LATE_MAX;
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
+int
+nd_dump_post(struct nd_dump *d, const struct nd_work *w)
+{
+	struct nd_work *tail;
+
+	pthread_mutex_lock(&d->lock);
+	/* Adjacent holes merge, so skipping a huge range costs one item. */
+	if (w->kind == ND_WORK_HOLE && d->ring_count > 0) {
+		tail = &d->ring[(d->ring_head + d->ring_count - 1) %
+		    ND_RING_SIZE];
+		if (tail->kind == ND_WORK_HOLE &&
+		    tail->off + tail->len == w->off) {
+			tail->len += w->len;
+			goto out;
+		}
+	}
+	/* Keep the last slot for END. */
+	if (d->ring_count >= ND_RING_SIZE - (w->kind == ND_WORK_END ? 0 : 1)) {
+		pthread_mutex_unlock(&d->lock);
+		return -1;
+	}
+	d->ring[(d->ring_head + d->ring_count) % ND_RING_SIZE] = *w;
+	d->ring_count++;
+	if (w->kind == ND_WORK_LATE)
+		d->late_inflight++;
+	if (w->kind == ND_WORK_BLOCK || w->kind == ND_WORK_LATE)
+		d->queued_bytes += w->len;
+	pthread_cond_signal(&d->cond);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void
+nd_dump_finish(struct nd_dump *d)
+{
+	struct nd_work w = { .kind = ND_WORK_END };
+
+	if (nd_dump_post(d, &w) == -1)
+		log_warnx("dump %" PRIu64 ": work queue overflow at end "
+		    "(bug)", d->pub.id);
+}
+
+void
+nd_dump_wait_all(void)
+{
+	pthread_mutex_lock(&all_lock);
+	while (atomic_load(&nd_dumps_active) > 0)
+		pthread_cond_wait(&all_cond, &all_lock);
+	pthread_mutex_unlock(&all_lock);
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Sleep before another try; false once the tries are used up. */
+static bool
+backoff(unsigned *attempt)
+{
+	unsigned ms = RETRY_FIRST_MS << *attempt;
+
+	if (++*attempt >= RETRY_ATTEMPTS)
+		return false;
+	sleep_ms(ms + (unsigned)(random() % ms));
+	return true;
+}
+
+/*
+ * Grade a sink's result. The callers retry NDS_RETRY with backoff();
+ * FAILED stops this sink for this dump, FATAL retires it for good.
+ */
+static int
+sink_result(struct nd_dump *d, struct nd_dump_chain *ds, const char *what,
+    enum nds_result r)
+{
+	if (r == NDS_OK)
+		return 0;
+	if (!ds->failed) {
+		if (ds->error[0] == '\0')
+			snprintf(ds->error, sizeof(ds->error), "%s failed", what);
+		logit(LOG_ERR, "dump %" PRIu64 ": sink %s: %s: %s%s",
+		    d->pub.id, ds->chain->text, what, ds->error,
+		    r == NDS_FATAL ? " (sink disabled until restart)" : "");
+	}
+	ds->failed = true;
+	if (r == NDS_FATAL)
+		atomic_store(&ds->st[0].sink->dead, true);
+	return -1;
+}
+
+/* The head of a chain: the stage the core itself feeds. */
+#define SINK_OP(ds)	((ds)->st[0].sink->module->desc)
+#define STAGE_OP(st)	((st)->sink->module->desc)
+
+/*
+ * The next stage as the host offers it to a transform. The host owns
+ * retries here too; a transform sees OK, FAILED or FATAL, and a stage's
+ * FATAL retires that stage's sink, not the transform.
+ */
+struct stage_obj {
+	struct nd_stage_rt	*st;
+	void			*ostate;
+};
+
+static enum nds_result
+stage_grade(struct nd_stage_rt *st, enum nds_result r)
+{
+	if (r == NDS_FATAL)
+		atomic_store(&st->sink->dead, true);
+	return r == NDS_OK ? NDS_OK : NDS_FAILED;
+}
+
+static enum nds_result
+stage_open(void *ctx, enum nds_object_kind kind, void **object,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct nd_stage_rt *st = ctx;
+	struct stage_obj *o;
+	enum nds_result r;
+	unsigned attempt = 0;
+
+	*object = NULL;
+	if (!st->begun) {
+		snprintf(err, NDS_ERRBUF_SIZE, "sink %s did not begin",
+		    st->sink->name);
+		return NDS_FAILED;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		snprintf(err, NDS_ERRBUF_SIZE, "out of memory");
+		return NDS_FAILED;
+	}
+	o->st = st;
+	while ((r = STAGE_OP(st)->open(st->dstate, kind, &o->ostate, err)) ==
+	    NDS_RETRY && backoff(&attempt))
+		;
+	if (r != NDS_OK) {
+		free(o);
+		return stage_grade(st, r);
+	}
+	*object = o;
+	return NDS_OK;
+}
+
+static enum nds_result
+stage_write(void *object, uint64_t off, const void *buf, size_t len,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct stage_obj *o = object;
+	enum nds_result r;
+	unsigned attempt = 0;
+
+	while ((r = STAGE_OP(o->st)->write(o->ostate, off, buf, len, err)) ==
+	    NDS_RETRY && backoff(&attempt))
+		;
+	return stage_grade(o->st, r);
+}
+
+static enum nds_result
+stage_hole(void *object, uint64_t off, uint64_t len,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct stage_obj *o = object;
+	enum nds_result r;
+	unsigned attempt = 0;
+
+	while ((r = STAGE_OP(o->st)->hole(o->ostate, off, len, err)) ==
+	    NDS_RETRY && backoff(&attempt))
+		;
+	return stage_grade(o->st, r);
+}
+
+static enum nds_result
+stage_close(void *object, const struct nds_object *obj,
+    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE])
+{
+	struct stage_obj *o = object;
+	struct nd_stage_rt *st = o->st;
+	enum nds_result r;
+
+	r = STAGE_OP(st)->close(o->ostate, obj, where, err);
+	free(o);
+	return stage_grade(st, r);
+}
+
+static void
+sink_write(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
+    const void *buf, size_t len)
+{
+	enum nds_result r;
+	unsigned attempt = 0;
+
+	if (ds->failed || ds->ostate == NULL)
+		return;
+	while ((r = SINK_OP(ds)->write(ds->ostate, off, buf, len,
+	    ds->error)) == NDS_RETRY && backoff(&attempt))
+		;
+	sink_result(d, ds, "write", r);
+}
+
+static void
+sink_hole(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
+    uint64_t len)
+{
+	enum nds_result r;
+	unsigned attempt = 0;
+
+	if (ds->failed || ds->ostate == NULL)
+		return;
+	while ((r = SINK_OP(ds)->hole(ds->ostate, off, len, ds->error)) ==
+	    NDS_RETRY && backoff(&attempt))
+		;
+	sink_result(d, ds, "hole", r);
+}
+
+static void
+sink_open(struct nd_dump *d, struct nd_dump_chain *ds, enum nds_object_kind k,
+    void **ostate)
+{
+	enum nds_result r;
+	unsigned attempt = 0;
+
+	*ostate = NULL;
+	if (ds->failed || !ds->st[0].begun)
+		return;
+	while ((r = SINK_OP(ds)->open(ds->st[0].dstate, k, ostate, ds->error)) ==
+	    NDS_RETRY && backoff(&attempt))
+		;
+	if (sink_result(d, ds, "open", r) == -1)
+		*ostate = NULL;
+}
+
+/* Close always runs after a successful open, failed or not. */
+static void
+sink_close(struct nd_dump *d, struct nd_dump_chain *ds, void **ostate,
+    enum nds_object_kind k, uint64_t size)
+{
+	struct nds_object obj = { .kind = k, .size = size };
+	char where[NDS_WHERE_SIZE] = "";
+	char err[NDS_ERRBUF_SIZE] = "";
+	enum nds_result r;
+
+	if (*ostate == NULL)
+		return;
+	r = SINK_OP(ds)->close(*ostate, &obj, where, err);
+	*ostate = NULL;
+	if (r != NDS_OK) {
+		if (!ds->failed)
+			memcpy(ds->error, err, sizeof(err));
+		sink_result(d, ds, "close", r);
+		return;
+	}
+	if (!ds->failed && where[0] != '\0')
+		ds->where[k] = strdup(where);
+}
+
+/*
+ * One whole in-memory object (key, info, message buffer, manifest) to a
+ * chain. Tried even when the chain failed on the vmcore: a key or an info
+ * may still fit where the vmcore did not, and without the key the part of
+ * an encrypted vmcore that was kept is useless.
+ */
+static void
+store_small(struct nd_dump *d, struct nd_dump_chain *ds,
+    enum nds_object_kind k, const void *buf, size_t len)
+{
+	const struct nds_sink_module *m = SINK_OP(ds);
+	struct nds_object obj = { .kind = k, .size = len };
+	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE] = "";
+	enum nds_result r;
+	unsigned attempt = 0;
+	void *os = NULL;
+
+	if (!ds->st[0].begun)
+		return;
+	while ((r = m->open(ds->st[0].dstate, k, &os, err)) == NDS_RETRY &&
+	    backoff(&attempt))
+		;
+	if (r != NDS_OK)
+		goto fail;
+	attempt = 0;
+	while (len > 0 && (r = m->write(os, 0, buf, len, err)) == NDS_RETRY &&
+	    backoff(&attempt))
+		;
+	if (len > 0 && r != NDS_OK) {
+		char cerr[NDS_ERRBUF_SIZE];
+
+		(void)m->close(os, &obj, where, cerr);
+		goto fail;
+	}
+	if ((r = m->close(os, &obj, where, err)) != NDS_OK)
+		goto fail;
+	if (where[0] != '\0' && ds->where[k] == NULL)
+		ds->where[k] = strdup(where);
+	return;
+fail:
+	if (ds->failed) {
+		log_warnx("dump %" PRIu64 ": sink %s: %s not stored either: %s",
+		    d->pub.id, ds->chain->text, k == NDS_OBJ_KEY ? "key" :
+		    k == NDS_OBJ_INFO ? "info" : k == NDS_OBJ_MANIFEST ?
+		    "manifest" : "object", err);
+		return;
+	}
+	memcpy(ds->error, err, sizeof(err));
+	sink_result(d, ds, "store", r == NDS_RETRY ? NDS_FAILED : r);
+}
+
+/* Give every sink a whole in-memory object. */
+static void
+store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
+    size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		store_small(d, &d->chains[i], k, buf, len);
+}
+
+static void
+sha_update(struct nd_dump *d, const void *buf, size_t len)
+{
+	if (d->sha_exact && EVP_DigestUpdate(d->sha, buf, len) != 1)
+		d->sha_exact = false;
+}
+
+static void
+flush_hole(struct nd_dump *d)
+{
+	uint64_t left = d->hole_len;
+	size_t i;
+
+	if (d->hole_len == 0)
+		return;
+	for (i = 0; i < d->nchains; i++)
+		sink_hole(d, &d->chains[i], d->hole_start, d->hole_len);
+	while (left > 0) {
+		size_t n = left > sizeof(zeros) ? sizeof(zeros) : (size_t)left;
+
+		sha_update(d, zeros, n);
+		left -= n;
+	}
+	d->hole_bytes += d->hole_len;
+	d->hole_len = 0;
+}
+
+/*
+ * Keep the free-space floor while writing: below it, ask netdump-nospace;
+ * non-zero means it made room, so look once more; zero, no hook, or still
+ * too little, and the dump is given up (what is stored stays, labelled).
+ */
+static void
+check_space(struct nd_dump *d)
+{
+	char dir[PATH_MAX + 8], e_client[48], e_dir[PATH_MAX + 24];
+	char e_path[ND_MAX_HERALD_PATH + 16];
+	const char *args[] = { d->client_addr, dir, NULL };
+	const char *env[] = { e_client, e_dir, e_path, NULL };
+	uint64_t avail, need;
+	int status;
+
+	if (d->space_stop || d->delivered < d->next_space_check)
+		return;
+	d->next_space_check = d->delivered + SPACE_CHECK_EVERY;
+	if (nd_space_ok(d->server, &avail, &need))
+		return;
+	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below min_free "
+	    "(%" PRIu64 ")", d->pub.id, avail, need);
+	snprintf(dir, sizeof(dir), "%s/%s", d->server->dumpdir, d->path);
+	snprintf(e_client, sizeof(e_client), "NETDUMP_CLIENT=%s",
+	    d->client_addr);
+	snprintf(e_dir, sizeof(e_dir), "NETDUMP_DIR=%s", dir);
+	snprintf(e_path, sizeof(e_path), "NETDUMP_PATH=%s", d->path);
+	status = nd_hook_run(d->server, ND_HOOK_NOSPACE, args, env);
+	if (status != 0 && status != -2 && nd_space_ok(d->server, &avail,
+	    &need))
+		return;
+	log_warnx("dump %" PRIu64 " from %s: giving up at %" PRIu64 " bytes: "
+	    "the dump directory is below min_free", d->pub.id, d->client_addr,
+	    d->delivered);
+	d->space_stop = true;
+	d->stop_at = d->delivered;
+	atomic_store(&d->abandoned, true);
+}
+
+static void
+stream_hole(struct nd_dump *d, uint64_t off, uint64_t len)
+{
+	nd_msgbuf_feed(&d->msgbuf, off, NULL, len);
+	if (d->space_stop)
+		return;
+	if (d->hole_len == 0)
+		d->hole_start = off;
+	d->hole_len += len;
+	d->delivered = off + len;
+}
+
+static void
+stream_data(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	nd_msgbuf_feed(&d->msgbuf, off, buf, len);
+	check_space(d);
+	if (d->space_stop)
+		return;
+	flush_hole(d);
+	for (i = 0; i < d->nchains; i++)
+		sink_write(d, &d->chains[i], off, buf, len);
+	sha_update(d, buf, len);
+	d->data_bytes += len;
+	d->delivered = off + len;
+}
+
+static bool
+page_is_zero(const uint8_t *p, size_t len)
+{
+	return len > 0 && p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+}
+
+/*
+ * Split a block into runs of data and all-zero pages: data goes out as one
+ * write per run, zero pages become holes (sparse files, cheap compression).
+ */
+static void
+stream_block(struct nd_dump *d, uint64_t off, const uint8_t *buf,
+    uint64_t len)
+{
+	uint64_t pos = 0, run_start = 0;
+	bool run_zero = false, first = true;
+
+	while (pos < len) {
+		size_t n = len - pos > ND_PAGE ? ND_PAGE : (size_t)(len - pos);
+		bool z = page_is_zero(buf + pos, n);
+
+		if (first) {
+			run_zero = z;
+			first = false;
+		} else if (z != run_zero) {
+			if (run_zero)
+				stream_hole(d, off + run_start, pos - run_start);
+			else
+				stream_data(d, off + run_start, buf + run_start,
+				    (size_t)(pos - run_start));
+			run_start = pos;
+			run_zero = z;
+		}
+		pos += n;
+	}
+	if (!first) {
+		if (run_zero)
+			stream_hole(d, off + run_start, pos - run_start);
+		else
+			stream_data(d, off + run_start, buf + run_start,
+			    (size_t)(pos - run_start));
+	}
+}
+
+/* Bytes that arrived behind the stream: only random-write sinks can. */
+static void
+stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	if (d->space_stop)
+		return;
+	for (i = 0; i < d->nchains; i++) {
+		struct nd_dump_chain *ds = &d->chains[i];
+
+		if (SINK_OP(ds)->caps & NDS_CAP_ORDERED) {
+			if (!ds->failed)
+				snprintf(ds->error, sizeof(ds->error),
+				    "%zu bytes arrived at offset %" PRIu64
+				    " after the stream passed it", len, off);
+			sink_result(d, ds, "late data", NDS_FAILED);
+			continue;
+		}
+		sink_write(d, ds, off, buf, len);
+	}
+	/* The stream hash no longer describes the object. */
+	d->sha_exact = false;
+}
+
+/*
+ * Begin a chain from its end: the storing sink first, then each transform
+ * with the stage after it as its next stage, and last the head.
+ */
+static void
+begin_chain(struct nd_dump *d, struct nd_dump_chain *ds)
+{
+	size_t i;
+
+	for (i = ds->nst; i-- > 0;) {
+		struct nd_stage_rt *st = &ds->st[i];
+		enum nds_result r;
+		unsigned attempt = 0;
+
+		if (atomic_load(&st->sink->dead)) {
+			snprintf(ds->error, sizeof(ds->error), "sink %s "
+			    "disabled after a fatal error", st->sink->name);
+			ds->failed = true;
+			return;
+		}
+		if (i + 1 < ds->nst) {
+			st->next = (struct nds_stage){
+				.struct_size = sizeof(struct nds_stage),
+				.ctx = &ds->st[i + 1],
+				.open = stage_open,
+				.write = stage_write,
+				.hole = stage_hole,
+				.close = stage_close,
+			};
+			while ((r = STAGE_OP(st)->begin_transform(
+			    st->sink->instance, &d->pub, &st->next, &st->dstate,
+			    ds->error)) == NDS_RETRY && backoff(&attempt))
+				;
+		} else
+			while ((r = STAGE_OP(st)->begin(st->sink->instance,
+			    &d->pub, &st->dstate, ds->error)) == NDS_RETRY &&
+			    backoff(&attempt))
+				;
+		if (r != NDS_OK) {
+			if (r == NDS_FATAL)
+				atomic_store(&st->sink->dead, true);
+			sink_result(d, ds, "begin", r == NDS_FATAL ?
+			    NDS_FAILED : r);
+			return;
+		}
+		st->begun = true;
+	}
+}
+
+static void
+begin_sinks(struct nd_dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++) {
+		begin_chain(d, &d->chains[i]);
+		sink_open(d, &d->chains[i], NDS_OBJ_VMCORE,
+		    &d->chains[i].ostate);
+	}
+}
+
+/* Take the next work item; blocks until there is one. */
+static struct nd_work
+next_work(struct nd_dump *d)
+{
+	struct nd_work w;
+
+	pthread_mutex_lock(&d->lock);
+	while (d->ring_count == 0)
+		pthread_cond_wait(&d->cond, &d->lock);
+	w = d->ring[d->ring_head];
+	d->ring_head = (d->ring_head + 1) % ND_RING_SIZE;
+	d->ring_count--;
+	pthread_mutex_unlock(&d->lock);
+	return w;
+}
+
+static void
+work_done(struct nd_dump *d, const struct nd_work *w)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&d->lock);
+	if (w->kind == ND_WORK_BLOCK) {
+		put_block_locked(d, w->buf);
+		/* The receiver waits for a buffer: wake it. */
+		if (atomic_exchange(&d->paused, false) &&
+		    write(d->wake_fd, &one, sizeof(one)) == -1)
+			log_debug("dump %" PRIu64 ": wake: %s", d->pub.id,
+			    strerror(errno));
+	}
+	if (w->kind == ND_WORK_LATE)
+		d->late_inflight--;
+	if (w->kind == ND_WORK_BLOCK || w->kind == ND_WORK_LATE)
+		d->queued_bytes -= w->len;
+	pthread_mutex_unlock(&d->lock);
+	if (w->kind == ND_WORK_LATE)
+		free(w->buf);
+}
+
+static void
+digest_hex(EVP_MD_CTX *ctx, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	out[0] = '\0';
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		return;
+	for (i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+digest_buf(const void *buf, size_t len, char out[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (ctx == NULL)
+		return;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, buf, len) == 1)
+		digest_hex(ctx, out);
+	EVP_MD_CTX_free(ctx);
+}
+
+/*
+ * Decide the outcome: complete only with FINISHED, a valid KDH, every byte
+ * of [0, dumplength) and, when the KDH announces one, the whole key.
+ */
+/* When every chain failed: the first one's error; else NULL. */
+static const char *
+first_failure(const struct nd_dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		if (!d->chains[i].failed)
+			return NULL;
+	return d->nchains > 0 ? d->chains[0].error : "no sink";
+}
+
+static void
+demote_if_unstored(struct nd_dump *d)
+{
+	const char *failed;
+
+	if (d->pub.status != NDS_STATUS_COMPLETE ||
+	    (failed = first_failure(d)) == NULL)
+		return;
+	snprintf(d->reason, sizeof(d->reason), "no sink stored the dump: %s",
+	    failed);
+	d->pub.status = NDS_STATUS_INCOMPLETE;
+}
+
+static void
+judge(struct nd_dump *d)
+{
+	struct nd_range gap;
+	size_t ngaps;
+	const char *why = NULL, *failed;
+	char buf[NDS_ERRBUF_SIZE + 64];
+
+	d->kdh_present = d->kdh_cov.total > 0;
+	if (d->kdh_present)
+		d->kdh_result = nd_kdh_parse(d->kdh_raw,
+		    (size_t)nd_cov_end(&d->kdh_cov), &d->kdh);
+	if (d->end_reason[0] != '\0')
+		why = d->end_reason;
+	else if (d->space_stop) {
+		snprintf(buf, sizeof(buf), "the dump directory fell below "
+		    "min_free; the first %" PRIu64 " bytes were stored",
+		    d->stop_at);
+		why = buf;
+	} else if ((failed = first_failure(d)) != NULL) {
+		snprintf(buf, sizeof(buf), "no sink stored the dump: %s",
+		    failed);
+		why = buf;
+	} else if (!d->finished)
+		why = "no FINISHED message";
+	else if (!d->kdh_present)
+		why = "no kernel dump header (KDH) received";
+	else if (!nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE)) {
+		snprintf(buf, sizeof(buf), "kernel dump header is short (%"
+		    PRIu64 " of %d bytes)", d->kdh_cov.total, ND_KDH_SIZE);
+		why = buf;
+	} else if (d->kdh_result != ND_KDH_OK) {
+		snprintf(buf, sizeof(buf), "invalid kernel dump header: %s",
+		    nd_kdh_result_str(d->kdh_result));
+		why = buf;
+	} else if ((ngaps = nd_cov_gaps(&d->cov, d->kdh.dumplength, &gap,
+	    1)) > 0) {
+		snprintf(buf, sizeof(buf), "%zu gap%s in the vmcore, first at "
+		    "[%" PRIu64 ", %" PRIu64 ") (%" PRIu64 " of %" PRIu64
+		    " bytes received)", ngaps, ngaps == 1 ? "" : "s",
+		    gap.start, gap.end, d->cov.total, d->kdh.dumplength);
+		why = buf;
+	} else if (d->kdh.dumpkeysize > 0 &&
+	    !nd_cov_contains(&d->key_cov, 0, d->kdh.dumpkeysize)) {
+		snprintf(buf, sizeof(buf), "the KDH announces a %" PRIu32
+		    "-byte encryption key, %" PRIu64 " bytes of it arrived",
+		    d->kdh.dumpkeysize, d->key_cov.total);
+		why = buf;
+	}
+	if (why != NULL)
+		snprintf(d->reason, sizeof(d->reason), "%s", why);
+	d->pub.status = why ? NDS_STATUS_INCOMPLETE : NDS_STATUS_COMPLETE;
+	d->pub.reason = d->reason;
+	d->pub.kdh = (d->kdh_present && d->kdh_result == ND_KDH_OK) ?
+	    &d->kdh : NULL;
+	d->pub.encrypted = d->key_cov.total > 0 ||
+	    (d->pub.kdh && d->kdh.dumpkeysize > 0);
+	d->pub.vmcore_suffix = "";
+	if (d->pub.kdh && d->kdh.compression == NDS_COMP_GZIP)
+		d->pub.vmcore_suffix = ".gz";
+	else if (d->pub.kdh && d->kdh.compression == NDS_COMP_ZSTD)
+		d->pub.vmcore_suffix = ".zst";
+	d->key_size = nd_cov_end(&d->key_cov);
+}
+
+static void
+log_outcome(struct nd_dump *d)
+{
+	double secs = ts_diff(&d->end_mono, &d->start_mono);
+	struct nd_outcome o;
+	const char *where = NULL;
+	size_t i, ok = 0;
+
+	for (i = 0; i < d->nchains; i++) {
+		if (d->chains[i].failed)
+			continue;
+		ok++;
+		if (where == NULL)
+			where = d->chains[i].where[NDS_OBJ_VMCORE];
+		/* An archive chain stores a tarball, not a vmcore. */
+		if (where == NULL)
+			where = d->chains[i].where[NDS_OBJ_ARCHIVE];
+	}
+	o = (struct nd_outcome){ .id = d->pub.id, .bytes = d->final_size,
+	    .seconds = secs, .ended = d->end_real.tv_sec };
+	snprintf(o.client, sizeof(o.client), "%.*s",
+	    (int)sizeof(o.client) - 1, d->client_addr);
+	snprintf(o.path, sizeof(o.path), "%.*s",
+	    (int)sizeof(o.path) - 1, d->path);
+	snprintf(o.status, sizeof(o.status), "%s",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete");
+	snprintf(o.reason, sizeof(o.reason), "%.*s",
+	    (int)sizeof(o.reason) - 1, d->reason);
+	snprintf(o.where, sizeof(o.where), "%.*s",
+	    (int)sizeof(o.where) - 1, where ? where : "-");
+	nd_outcome_record(&o);
+	logit(LOG_NOTICE, "dump %" PRIu64 " from %s %s: %" PRIu64 " bytes in "
+	    "%.1f s (%.1f MB/s)%s%s%s, stored by %zu of %zu sinks%s%s",
+	    d->pub.id, d->client_addr,
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete",
+	    d->final_size, secs, secs > 0 ? d->cov.total / secs / 1e6 : 0.0,
+	    d->reason[0] ? " (" : "", d->reason, d->reason[0] ? ")" : "",
+	    ok, d->nchains, where ? ": " : "", where ? where : "");
+}
+
+/* The kernel's message buffer, as text beside the dump. */
+static void
+store_msgbuf(struct nd_dump *d)
+{
+	const char *panic;
+	size_t len, plen;
+	char *text;
+
+	if ((text = nd_msgbuf_text(&d->msgbuf, &len, &panic)) == NULL)
+		return;
+	d->digest[NDS_OBJ_MSGBUF].present = true;
+	d->digest[NDS_OBJ_MSGBUF].size = len;
+	digest_buf(text, len, d->digest[NDS_OBJ_MSGBUF].sha256);
+	store_object(d, NDS_OBJ_MSGBUF, text, len);
+	if (panic != NULL) {
+		plen = strcspn(panic, "\n");
+		logit(LOG_NOTICE, "dump %" PRIu64 " from %s: %.*s", d->pub.id,
+		    d->client_addr, (int)(plen > 300 ? 300 : plen), panic);
+	}
+	free(text);
+}
+
+/* Where the first chain that worked put an object, or NULL. */
+static const char *
+stored_at(const struct nd_dump *d, enum nds_object_kind k)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		if (!d->chains[i].failed && d->chains[i].where[k] != NULL)
+			return d->chains[i].where[k];
+	return NULL;
+}
+
+/*
+ * netdump-reboot (whatever the outcome) and netdumpd's handler. DIR is
+ * the folder the vmcore went to, when a sink stored it on local disk.
+ */
+static void
+run_end_hooks(struct nd_dump *d)
+{
+	const struct nd_server_conf *sv = d->server;
+	const char *vmcore = stored_at(d, NDS_OBJ_VMCORE);
+	const char *info = stored_at(d, NDS_OBJ_INFO);
+	const char *manifest = stored_at(d, NDS_OBJ_MANIFEST);
+	const char *msgbuf = stored_at(d, NDS_OBJ_MSGBUF);
+	char dir[PATH_MAX + 8], host[80];
+	char e_client[48], e_dir[PATH_MAX + 24], e_path[1100], e_status[48];
+	char e_reason[600], e_id[64], e_vmcore[1100], e_manifest[1100];
+	char e_msgbuf[1100];
+	const char *env[10];
+	const char *reason;
+	size_t n = 0, i;
+
+	if (sv == NULL)
+		return;
+	if (vmcore != NULL && vmcore[0] != '/' && strstr(vmcore, "://") ==
+	    NULL && strchr(vmcore, '/') != NULL)
+		snprintf(dir, sizeof(dir), "%s/%.*s", sv->dumpdir,
+		    (int)(strrchr(vmcore, '/') - vmcore), vmcore);
+	else
+		snprintf(dir, sizeof(dir), "%s/%s", sv->dumpdir, d->path);
+	snprintf(e_client, sizeof(e_client), "NETDUMP_CLIENT=%s",
+	    d->client_addr);
+	snprintf(e_dir, sizeof(e_dir), "NETDUMP_DIR=%s", dir);
+	snprintf(e_path, sizeof(e_path), "NETDUMP_PATH=%s", d->path);
+	snprintf(e_status, sizeof(e_status), "NETDUMP_STATUS=%s",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete");
+	snprintf(e_reason, sizeof(e_reason), "NETDUMP_REASON=%s", d->reason);
+	snprintf(e_id, sizeof(e_id), "NETDUMP_DUMP_ID=%" PRIu64, d->pub.id);
+	env[n++] = e_client;
+	env[n++] = e_dir;
+	env[n++] = e_path;
+	env[n++] = e_status;
+	env[n++] = e_reason;
+	env[n++] = e_id;
+	if (vmcore != NULL) {
+		snprintf(e_vmcore, sizeof(e_vmcore), "NETDUMP_VMCORE=%s",
+		    vmcore);
+		env[n++] = e_vmcore;
+	}
+	if (manifest != NULL) {
+		snprintf(e_manifest, sizeof(e_manifest), "NETDUMP_MANIFEST=%s",
+		    manifest);
+		env[n++] = e_manifest;
+	}
+	if (msgbuf != NULL) {
+		snprintf(e_msgbuf, sizeof(e_msgbuf), "NETDUMP_MSGBUF=%s",
+		    msgbuf);
+		env[n++] = e_msgbuf;
+	}
+	env[n] = NULL;
+	{
+		const char *args[] = { d->client_addr, dir, NULL };
+
+		(void)nd_hook_run(sv, ND_HOOK_REBOOT, args, env);
+	}
+	if (sv->handler == NULL)
+		return;
+	/* netdumpd's reasons: success, timeout, error. */
+	if (d->pub.status == NDS_STATUS_COMPLETE)
+		reason = "success";
+	else if (strstr(d->reason, "timeout") != NULL ||
+	    strstr(d->reason, "silent") != NULL)
+		reason = "timeout";
+	else
+		reason = "error";
+	/* The host name comes from the client: keep it to safe bytes. */
+	snprintf(host, sizeof(host), "%s", d->pub.kdh &&
+	    d->kdh.hostname[0] ? d->kdh.hostname : d->client_addr);
+	for (i = 0; host[i] != '\0'; i++)
+		if (!((host[i] >= 'a' && host[i] <= 'z') ||
+		    (host[i] >= 'A' && host[i] <= 'Z') ||
+		    (host[i] >= '0' && host[i] <= '9') || host[i] == '.' ||
+		    host[i] == '-' || host[i] == '_'))
+			host[i] = '_';
+	{
+		const char *args[] = { reason, d->client_addr, host,
+		    info ? info : "", vmcore ? vmcore : "", NULL };
+
+		(void)nd_hook_run(sv, ND_HOOK_HANDLER, args, env);
+	}
+}
+
+static void
+finalize(struct nd_dump *d)
+{
+	char *text = NULL;
+	size_t i, len = 0;
+	int n;
+
+	flush_hole(d);
+	clock_gettime(CLOCK_REALTIME, &d->end_real);
+	clock_gettime(CLOCK_MONOTONIC, &d->end_mono);
+	/* Below min_free nothing more was stored; say what was. */
+	if (d->space_stop && d->final_size > d->stop_at)
+		d->final_size = d->stop_at;
+	judge(d);
+
+	d->digest[NDS_OBJ_VMCORE].present = true;
+	d->digest[NDS_OBJ_VMCORE].size = d->final_size;
+	if (d->sha_exact && d->delivered == d->final_size)
+		digest_hex(d->sha, d->digest[NDS_OBJ_VMCORE].sha256);
+	for (i = 0; i < d->nchains; i++)
+		sink_close(d, &d->chains[i], &d->chains[i].ostate, NDS_OBJ_VMCORE,
+		    d->final_size);
+	/* The last flush failed everywhere: what follows must say so. */
+	demote_if_unstored(d);
+
+	if (d->key_size > 0) {
+		d->digest[NDS_OBJ_KEY].present = true;
+		d->digest[NDS_OBJ_KEY].size = d->key_size;
+		digest_buf(d->key, (size_t)d->key_size,
+		    d->digest[NDS_OBJ_KEY].sha256);
+		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
+	}
+
+	n = nd_kdh_info_text(NULL, 0, d->pub.kdh, d->client_addr,
+	    ND_KDH_NO_BOUNDS, d->pub.status == NDS_STATUS_COMPLETE,
+	    d->reason);
+	if (n > 0 && (text = malloc((size_t)n + 1)) != NULL) {
+		nd_kdh_info_text(text, (size_t)n + 1, d->pub.kdh,
+		    d->client_addr, ND_KDH_NO_BOUNDS,
+		    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
+		d->digest[NDS_OBJ_INFO].present = true;
+		d->digest[NDS_OBJ_INFO].size = (uint64_t)n;
+		digest_buf(text, (size_t)n, d->digest[NDS_OBJ_INFO].sha256);
+		store_object(d, NDS_OBJ_INFO, text, (size_t)n);
+	}
+	free(text);
+
+	store_msgbuf(d);
+
+	if ((text = nd_manifest_build(d, &len)) != NULL) {
+		d->digest[NDS_OBJ_MANIFEST].present = true;
+		d->digest[NDS_OBJ_MANIFEST].size = len;
+		store_object(d, NDS_OBJ_MANIFEST, text, len);
+		free(text);
+	} else
+		log_warnx("dump %" PRIu64 ": cannot build the manifest",
+		    d->pub.id);
+
+	/* Head first: a transform may still emit objects in its end. */
+	for (i = 0; i < d->nchains; i++) {
+		struct nd_dump_chain *ds = &d->chains[i];
+		size_t k;
+
+		for (k = 0; k < ds->nst; k++) {
+			struct nd_stage_rt *st = &ds->st[k];
+			char err[NDS_ERRBUF_SIZE] = "";
+			enum nds_result r;
+
+			if (!st->begun)
+				continue;
+			r = STAGE_OP(st)->end(st->dstate, err);
+			st->dstate = NULL;
+			st->begun = false;
+			if (r != NDS_OK) {
+				if (!ds->failed)
+					memcpy(ds->error, err, sizeof(err));
+				sink_result(d, ds, "end", r);
+			}
+		}
+	}
+	/* A transform's end (the tarball) may fail last of all. */
+	demote_if_unstored(d);
+	log_outcome(d);
+	run_end_hooks(d);
+}
+
+static void *
+dump_worker(void *arg)
+{
+	struct nd_dump *d = arg;
+	struct nd_runtime *rt;
+	struct nd_work w;
+
+	begin_sinks(d);
+	for (;;) {
+		w = next_work(d);
+		switch (w.kind) {
+		case ND_WORK_BLOCK:
+			stream_block(d, w.off, w.buf, w.len);
+			break;
+		case ND_WORK_HOLE:
+			stream_hole(d, w.off, w.len);
+			break;
+		case ND_WORK_LATE:
+			stream_late(d, w.off, w.buf, (size_t)w.len);
+			break;
+		case ND_WORK_END:
+			goto done;
+		}
+		work_done(d, &w);
+	}
+done:
+	finalize(d);
+	rt = d->rt;
+	dump_free(d);
+	nd_runtime_unref(rt);
+	pthread_mutex_lock(&all_lock);
+	atomic_fetch_sub(&nd_dumps_active, 1);
+	pthread_cond_broadcast(&all_cond);
+	pthread_mutex_unlock(&all_lock);
+	return NULL;
+}

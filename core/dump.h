@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One dump on its way to the sinks. The receive thread fills it (blocks of
+ * vmcore, the KDH, the key, the end facts); a worker thread of its own
+ * feeds the sinks, writes info and manifest, and frees it. The two meet
+ * only in the bounded work queue and the buffer pool below, so a slow sink
+ * never blocks the receive path: when the pool is empty the receiver stops
+ * acking and the client retransmits.
+ */
+#ifndef ND_DUMP_H
+#define ND_DUMP_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coverage.h"
+#include "kdh.h"
+#include "msgbuf.h"
+#include "netdump/sink.h"
+#include "proto.h"
+
+#define ND_BLOCK_SIZE	(256u * 1024)	/* unit of delivery to the worker */
+#define ND_POOL_BLOCKS	8		/* buffers per dump: 2 MiB */
+#define ND_RING_SIZE	256		/* work items; bounded by the pool */
+#define ND_LATE_MAX	32		/* late extents in flight */
+#define ND_MAX_KEY	65536		/* EKCD key blob limit */
+#define ND_PAGE		4096
+
+
+enum nd_work_kind {
+	ND_WORK_BLOCK,	/* buf holds [off, off + len), pool buffer */
+	ND_WORK_HOLE,	/* [off, off + len) was skipped: nothing arrived */
+	ND_WORK_LATE,	/* bytes behind the frontier; malloc'd buf */
+	ND_WORK_END,	/* the receive side is done with the dump */
+};
+
+struct nd_work {
+	enum nd_work_kind	 kind;
+	uint64_t		 off;
+	uint64_t		 len;
+	uint8_t			*buf;
+};
+
+struct nd_chain;
+
+/* One stage of a chain, for one dump. */
+struct nd_stage_rt {
+	struct nd_sink		*sink;
+	void			*dstate;
+	bool			 begun;
+	struct nds_stage	 next;	/* what this stage emits to, if a transform */
+};
+
+/* What the route gave this dump: one entry per chain of the fan-out. */
+struct nd_dump_chain {
+	struct nd_chain		*chain;
+	struct nd_stage_rt	*st;	/* st[0] is the head the core feeds */
+	size_t			 nst;
+	void			*ostate;	/* the open vmcore object */
+	bool			 failed;
+	char			 error[NDS_ERRBUF_SIZE];
+	char			*where[NDS_OBJ_NKINDS];
+};
+
+struct nd_object_digest {
+	bool		 present;
+	uint64_t	 size;
+	char		 sha256[65];	/* "" when not computed */
+};
+
+struct nd_server_conf;
+
+struct nd_dump {
+	struct nds_dump		 pub;
+	struct nd_runtime	*rt;		/* the configuration it began with */
+	const struct nd_server_conf *server;
+	/* Set by the worker when the disk fell below min_free. */
+	atomic_bool		 abandoned;
+	/*
+	 * Backpressure: the receiver stops reading the session socket while
+	 * the pool is empty (the socket buffer holds the client's batch) and
+	 * sets paused; the worker writes wake_fd when it frees a buffer.
+	 */
+	atomic_bool		 paused;
+	int			 wake_fd;
+	char			 client_addr[INET_ADDRSTRLEN];
+	char			*path;
+	char			*route;
+	struct timespec		 start_mono;
+
+	/* Queue and pool, under lock. */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct nd_work		 ring[ND_RING_SIZE];
+	unsigned		 ring_head, ring_count;
+	uint8_t			*pool[ND_POOL_BLOCKS];
+	unsigned		 pool_free;
+	unsigned		 late_inflight;
+	uint64_t		 queued_bytes;
+
+	/* Written by the receive thread, read by the worker after END. */
+	struct nd_coverage	 cov;		/* vmcore */
+	uint8_t			 kdh_raw[ND_KDH_SIZE];
+	struct nd_coverage	 kdh_cov;
+	uint8_t			*key;
+	struct nd_coverage	 key_cov;
+	bool			 finished;
+	uint64_t		 final_size;	/* vmcore size to store */
+	char			 end_reason[160];	/* timeout, new herald... */
+	uint64_t		 packets, dup_packets, late_bytes;
+
+	/* Worker state. */
+	struct nd_dump_chain	*chains;
+	size_t			 nchains;
+	uint64_t		 delivered;	/* stream position */
+	uint64_t		 hole_start, hole_len;	/* pending hole */
+	uint64_t		 data_bytes, hole_bytes;
+	void			*sha;		/* EVP_MD_CTX */
+	bool			 sha_exact;
+	struct nds_kdh		 kdh;
+	enum nd_kdh_result	 kdh_result;
+	bool			 kdh_present;
+	char			 reason[512];
+	struct timespec		 end_real, end_mono;
+	struct nd_object_digest	 digest[NDS_OBJ_NKINDS];
+	uint64_t		 key_size;
+	struct nd_msgbuf	 msgbuf;
+	bool			 space_stop;	/* stop storing: below min_free */
+	uint64_t		 stop_at;
+	uint64_t		 next_space_check;
+};
+
+struct nd_runtime;
+
+struct nd_dump_params {
+	uint64_t		 id;
+	struct nd_runtime	*rt;		/* referenced until the dump ends */
+	const struct sockaddr_in *client;
+	const char		*path;		/* validated */
+	const char		*route;
+	const char		*dumpdir;
+	int			 dumpdir_fd;
+	int			 wake_fd;	/* eventfd of the receiver */
+	struct nd_chain		**chains;
+	size_t			 nchains;
+};
+
+/* Dumps whose worker has not finished; the concurrency limit counts them. */
+extern atomic_uint nd_dumps_active;
+
+/* Create the dump and start its worker; NULL on failure (logged). */
+struct nd_dump	*nd_dump_start(const struct nd_dump_params *);
+/* A pool buffer for a new block, or NULL when all are in use. */
+uint8_t		*nd_dump_get_block(struct nd_dump *);
+/* Give a buffer back without queueing it (an unused block). */
+void		 nd_dump_put_block(struct nd_dump *, uint8_t *);
+/* Queue work; -1 when the queue is full (BLOCKs and END always fit). */
+int		 nd_dump_post(struct nd_dump *, const struct nd_work *);
+int		 nd_dump_late_ok(struct nd_dump *);
+/*
+ * True when no pool buffer is free; then paused is set, and the worker
+ * writes wake_fd as soon as it frees one.
+ */
+bool		 nd_dump_pool_empty(struct nd_dump *);
+/*
+ * The receive side is done: queue END. The caller must not touch the dump
+ * afterwards; the worker frees it.
+ */
+void		 nd_dump_finish(struct nd_dump *);
+/* Wait until every worker has finished (shutdown). */
+void		 nd_dump_wait_all(void);
+
+/* manifest.c: the JSON manifest of a finished dump (malloc'd). */
+char		*nd_manifest_build(const struct nd_dump *, size_t *len);
+
+#endif /* ND_DUMP_H */

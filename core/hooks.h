@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Hook scripts (Red Hat's netdump-server) and netdumpd's handler: run from
+ * scripts_dir only if present, executable and owned by us or root; fixed
+ * argv, a clean environment, cwd = the dump directory, a time limit, never
+ * through a shell.
+ */
+#ifndef ND_HOOKS_H
+#define ND_HOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+
+enum nd_hook {
+	ND_HOOK_CRASH,		/* netdump-crash IP DIR: may veto a dump */
+	ND_HOOK_NOSPACE,	/* netdump-nospace IP DIR */
+	ND_HOOK_REBOOT,		/* netdump-reboot IP DIR: the dump is over */
+	ND_HOOK_START,		/* netdump-start IP */
+	ND_HOOK_HANDLER,	/* netdumpd -i: REASON IP HOST INFO CORE */
+};
+
+/* A started hook. */
+struct nd_hook_proc {
+	enum nd_hook	 hook;
+	pid_t		 pid;
+	int		 pidfd;		/* readable when it exits */
+	char		 path[1024];
+};
+
+/* The script's path, or NULL when this hook is not configured. */
+const char *nd_hook_path(const struct nd_server_conf *, enum nd_hook,
+	    char *buf, size_t size);
+/*
+ * Start a hook with argv[1..] = args and extra NAME=value environment
+ * strings. Returns 1 when started, 0 when the script is absent or not fit
+ * to run (logged), -1 on error (logged).
+ */
+int	nd_hook_start(const struct nd_server_conf *, enum nd_hook,
+	    const char *const args[], const char *const env[],
+	    struct nd_hook_proc *);
+/*
+ * Collect an exited hook: its exit status (0..255), or -1 if it died of a
+ * signal. Logs the outcome.
+ */
+int	nd_hook_reap(struct nd_hook_proc *);
+/* Kill a hook that overran hook_timeout (its process group) and reap it. */
+void	nd_hook_kill(struct nd_hook_proc *);
+/*
+ * Run a hook to completion, at most hook_timeout seconds (for the dump
+ * workers). Returns the exit status, -1 if it died or was killed, or -2
+ * when the hook is absent.
+ */
+int	nd_hook_run(const struct nd_server_conf *, enum nd_hook,
+	    const char *const args[], const char *const env[]);
+const char *nd_hook_name(enum nd_hook);
+
+/*
+ * Whether the dump directory keeps min_free; avail and need are set for
+ * messages (0 when no floor is set).
+ */
+bool	nd_space_ok(const struct nd_server_conf *, uint64_t *avail,
+	    uint64_t *need);
+
+#endif /* ND_HOOKS_H */

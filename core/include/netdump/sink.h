@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * netdump-server sink ABI: the only header a sink module includes.
+ *
+ * A sink is a shared object loaded with dlopen(RTLD_NOW | RTLD_LOCAL). It
+ * exports exactly one symbol, NDS_SINK_SYMBOL, a const struct
+ * nds_sink_module. The host checks abi_major, abi_minor and struct_size
+ * before it reads anything else; "they protect the rest".
+ *
+ * Versioning: NDS_ABI_MINOR grows when something is appended (a field at the
+ * end of a struct, an op at the end of the descriptor); a module built for an
+ * older minor still loads. NDS_ABI_MAJOR grows on any removal or layout
+ * change and resets the minor; a module built for another major is refused.
+ *
+ * Changelog:
+ *   1.0  2026-11-23  first version.
+ *   1.1  2026-11-23  chains: NDS_CAP_TRANSFORM, begin_transform and
+ *                    struct nds_stage; NDS_OBJ_ARCHIVE, NDS_OBJ_MSGBUF;
+ *                    nds_object.suffix.
+ *
+ * Lifecycle, per sink instance (one per [sink NAME] section):
+ *   create(options) -> per dump: begin(dump) -> per object: open, then
+ *   write/hole any number of times, then close -> end -> ... -> destroy.
+ *
+ * Chains: a route may name "zstd | local". Every element but the last is a
+ * transform (NDS_CAP_TRANSFORM): the host calls its begin_transform, not
+ * begin, with the next stage as a struct nds_stage, and the transform
+ * emits objects to it (open/write/hole/close on the stage) from any of its
+ * own ops, end included. The host calls a transform's end before the next
+ * stage's end, and handles the next stage's retries itself: a stage op
+ * returns NDS_OK, NDS_FAILED or NDS_FATAL, never NDS_RETRY.
+ * Every op runs on a worker thread of the dump, never on the receive path;
+ * the ops of one dump are never called concurrently, but different dumps of
+ * the same instance may run concurrently (protect instance state).
+ *
+ * Ownership: whoever allocates frees. The module frees its instance in
+ * destroy, its per-dump state in end and its per-object state in close;
+ * close and end are called exactly once after a successful open or begin,
+ * whatever happened in between. Every pointer the host passes (buffers,
+ * strings, the dump) is borrowed for the call, except struct nds_dump,
+ * which stays valid from begin to end.
+ */
+#ifndef NETDUMP_SINK_H
+#define NETDUMP_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define NDS_ABI_MAJOR	1
+#define NDS_ABI_MINOR	1
+
+#define NDS_SINK_SYMBOL	"nds_sink_module"
+#define NDS_ERRBUF_SIZE	256
+#define NDS_WHERE_SIZE	1024
+
+/*
+ * Graded results. The host, not the module, owns retries and backoff.
+ */
+enum nds_result {
+	NDS_OK = 0,	/* done */
+	NDS_RETRY,	/* transient (a 5xx, EAGAIN): the host retries the op */
+	NDS_FAILED,	/* this dump cannot be stored by this sink */
+	NDS_FATAL,	/* this sink instance is unusable from now on */
+};
+
+/* Capability flags (struct nds_sink_module.caps). */
+#define NDS_CAP_ORDERED	0x1u	/* needs strictly increasing offsets */
+#define NDS_CAP_TRANSFORM 0x2u	/* 1.1: emits objects to a next stage */
+
+enum nds_opt_type {
+	NDS_OPT_STRING,
+	NDS_OPT_INT,		/* signed decimal, within [min, max] */
+	NDS_OPT_SIZE,		/* bytes, with an optional k/M/G/T suffix */
+	NDS_OPT_BOOL,		/* yes/no, true/false, on/off, 1/0 */
+	NDS_OPT_ENUM,		/* one of the '|'-separated choices */
+};
+
+struct nds_option {
+	const char		*name;		/* NULL ends the table */
+	enum nds_opt_type	 type;
+	const char		*default_value;	/* NULL: no default */
+	const char		*choices;	/* NDS_OPT_ENUM: "a|b|c" */
+	int64_t			 min, max;	/* NDS_OPT_INT/SIZE, if max > min */
+	const char		*description;
+};
+
+/*
+ * Option values, in the order of the module's option table. The host has
+ * checked and converted every value; str is NULL when the option is unset
+ * and has no default.
+ */
+struct nds_optval {
+	const char	*str;	/* as written (or the default) */
+	int64_t		 num;	/* INT, SIZE, BOOL (0/1), ENUM (index) */
+	bool		 set;	/* given in the configuration */
+};
+
+/* Syslog priorities, so a module need not include <syslog.h>. */
+enum nds_log_level {
+	NDS_LOG_ERR = 3,
+	NDS_LOG_WARNING = 4,
+	NDS_LOG_NOTICE = 5,
+	NDS_LOG_INFO = 6,
+	NDS_LOG_DEBUG = 7,
+};
+
+struct nds_host_ctx;	/* opaque: the host's handle for one sink instance */
+
+/*
+ * What the host offers a module. Handed to create; valid until destroy.
+ * Fields are only appended; check struct_size before using a later one.
+ */
+struct nds_host {
+	uint32_t	 abi_major;
+	uint32_t	 abi_minor;
+	size_t		 struct_size;
+	/* Log a line prefixed with the sink's name; adds no newline. */
+	void		(*log)(struct nds_host_ctx *, enum nds_log_level,
+			    const char *fmt, ...)
+			    __attribute__((format(printf, 3, 4)));
+};
+
+/* Parsed kernel dump header (all integers converted to host order). */
+struct nds_kdh {
+	char		magic[21];
+	char		architecture[13];
+	uint32_t	version;
+	uint32_t	architectureversion;
+	uint64_t	dumplength;
+	uint64_t	dumptime;
+	uint64_t	dumpextent;
+	uint32_t	dumpkeysize;
+	uint32_t	blocksize;
+	char		hostname[65];
+	char		versionstring[193];
+	char		panicstring[193];
+	uint8_t		compression;	/* NDS_COMP_* */
+	uint32_t	parity;
+	bool		parity_ok;
+};
+
+#define NDS_COMP_NONE	0
+#define NDS_COMP_GZIP	1
+#define NDS_COMP_ZSTD	2
+
+enum nds_status {
+	NDS_STATUS_RECEIVING = 0,	/* the dump is still arriving */
+	NDS_STATUS_COMPLETE,
+	NDS_STATUS_INCOMPLETE,
+};
+
+/*
+ * One dump, owned by the host, valid from begin to end. Fields under
+ * "known at the end" are filled before the host closes the vmcore object,
+ * so a module can name its files once it knows the outcome.
+ */
+struct nds_dump {
+	uint32_t		 magic;		/* NDS_DUMP_MAGIC */
+	size_t			 struct_size;
+	uint64_t		 id;		/* unique within this daemon run */
+	const char		*client_addr;	/* "192.0.2.7" */
+	uint16_t		 client_port;
+	const char		*client_name;	/* safe as a file name */
+	const char		*path;		/* HERALD path, confined; "." if none */
+	const char		*dumpdir;	/* the server's dump directory */
+	int			 dumpdir_fd;	/* O_DIRECTORY fd of dumpdir */
+	struct timespec		 start;		/* CLOCK_REALTIME at HERALD */
+
+	/* Known at the end. */
+	const struct nds_kdh	*kdh;		/* NULL: none or invalid */
+	enum nds_status		 status;
+	const char		*reason;	/* why incomplete; "" if complete */
+	const char		*vmcore_suffix;	/* "", ".gz" or ".zst" */
+	bool			 encrypted;	/* a key came with the dump */
+};
+#define NDS_DUMP_MAGIC	0x6e647064u
+
+enum nds_object_kind {
+	NDS_OBJ_VMCORE = 0,	/* the dump body, streamed while it arrives */
+	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact */
+	NDS_OBJ_INFO,		/* savecore-style text description */
+	NDS_OBJ_MANIFEST,	/* JSON manifest, always the last object */
+	NDS_OBJ_ARCHIVE,	/* 1.1: a tarball of the dump's objects */
+	NDS_OBJ_MSGBUF,		/* 1.1: the kernel message buffer, as text */
+};
+#define NDS_OBJ_NKINDS	(NDS_OBJ_MSGBUF + 1)
+
+/* What the host knows about an object when it closes it. */
+struct nds_object {
+	enum nds_object_kind	 kind;
+	uint64_t		 size;	/* final logical size in bytes */
+	/*
+	 * 1.1: appended to the object's name by the terminal sink, e.g.
+	 * ".zst" from the zstd transform or ".tar.gz" for an archive; NULL or
+	 * "" for none. For the vmcore it comes after dump->vmcore_suffix.
+	 */
+	const char		*suffix;
+};
+
+/*
+ * 1.1: the next stage of a chain, as the host offers it to a transform.
+ * Objects opened on it are the transform's to close, exactly once each,
+ * before the transform's end returns.
+ */
+struct nds_stage {
+	size_t		 struct_size;
+	void		*ctx;		/* pass to open */
+	enum nds_result	(*open)(void *ctx, enum nds_object_kind kind,
+			    void **object, char err[NDS_ERRBUF_SIZE]);
+	enum nds_result	(*write)(void *object, uint64_t offset,
+			    const void *buf, size_t len,
+			    char err[NDS_ERRBUF_SIZE]);
+	enum nds_result	(*hole)(void *object, uint64_t offset, uint64_t len,
+			    char err[NDS_ERRBUF_SIZE]);
+	/* Always releases object; where is what the terminal reported. */
+	enum nds_result	(*close)(void *object, const struct nds_object *obj,
+			    char where[NDS_WHERE_SIZE],
+			    char err[NDS_ERRBUF_SIZE]);
+};
+
+struct nds_sink_module {
+	/* These three protect the rest. */
+	uint32_t	 abi_major;
+	uint32_t	 abi_minor;
+	uint32_t	 struct_size;
+
+	const char	*name;		/* the module name, e.g. "file" */
+	const char	*version;
+	const char	*description;
+	uint32_t	 caps;		/* NDS_CAP_* */
+	const struct nds_option *options;
+
+	enum nds_result	(*create)(const struct nds_host *host,
+			    struct nds_host_ctx *ctx,
+			    const struct nds_optval *values, void **instance,
+			    char err[NDS_ERRBUF_SIZE]);
+	void		(*destroy)(void *instance);
+
+	enum nds_result	(*begin)(void *instance, const struct nds_dump *dump,
+			    void **dump_state, char err[NDS_ERRBUF_SIZE]);
+	enum nds_result	(*open)(void *dump_state, enum nds_object_kind kind,
+			    void **object_state, char err[NDS_ERRBUF_SIZE]);
+	enum nds_result	(*write)(void *object_state, uint64_t offset,
+			    const void *buf, size_t len,
+			    char err[NDS_ERRBUF_SIZE]);
+	/* [offset, offset + len) reads as zeros. */
+	enum nds_result	(*hole)(void *object_state, uint64_t offset,
+			    uint64_t len, char err[NDS_ERRBUF_SIZE]);
+	/*
+	 * Finish the object at its final size (the file is truncated or
+	 * extended to it) and say where it went, e.g. a path relative to the
+	 * dump directory or an URL. Always frees object_state.
+	 */
+	enum nds_result	(*close)(void *object_state,
+			    const struct nds_object *object,
+			    char where[NDS_WHERE_SIZE],
+			    char err[NDS_ERRBUF_SIZE]);
+	/* The dump is over (dump->status says how). Always frees dump_state. */
+	enum nds_result	(*end)(void *dump_state, char err[NDS_ERRBUF_SIZE]);
+
+	/* 1.1: begin for a transform; next stays valid until end returns. */
+	enum nds_result	(*begin_transform)(void *instance,
+			    const struct nds_dump *dump,
+			    const struct nds_stage *next, void **dump_state,
+			    char err[NDS_ERRBUF_SIZE]);
+};
+
+/* Start a module's descriptor with this. */
+#define NDS_SINK_MODULE_HEADER					\
+	.abi_major = NDS_ABI_MAJOR,				\
+	.abi_minor = NDS_ABI_MINOR,				\
+	.struct_size = sizeof(struct nds_sink_module)
+
+#if defined(__GNUC__)
+#define NDS_EXPORT	__attribute__((visibility("default")))
+#else
+#define NDS_EXPORT
+#endif
+
+#endif /* NETDUMP_SINK_H */

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * netdump-server: collect FreeBSD kernel crash dumps sent with netdump(4)
+ * and store them through sink modules.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "receiver.h"
+#include "runtime.h"
+#include "sink_load.h"
+
+enum {
+	OPT_PORT = 256,
+	OPT_CONCURRENT,
+	OPT_DAEMON,
+	OPT_VERSION,
+	OPT_CHECK,
+	OPT_TIMEOUT,
+	OPT_SECURE,
+	OPT_STATUS,
+};
+
+static const struct option longopts[] = {
+	{ "config",		required_argument, NULL, 'c' },
+	{ "address",		required_argument, NULL, 'a' },
+	{ "dumpdir",		required_argument, NULL, 'd' },
+	{ "foreground",		no_argument,	   NULL, 'D' },
+	{ "default-path",	required_argument, NULL, 'p' },
+	{ "pidfile",		required_argument, NULL, 'P' },
+	{ "port",		required_argument, NULL, OPT_PORT },
+	{ "concurrent",		required_argument, NULL, OPT_CONCURRENT },
+	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "daemon",		no_argument,	   NULL, OPT_DAEMON },
+	{ "check-config",	no_argument,	   NULL, OPT_CHECK },
+	{ "handler",		required_argument, NULL, 'i' },
+	{ "secure",		no_argument,	   NULL, OPT_SECURE },
+	{ "status",		no_argument,	   NULL, OPT_STATUS },
+	{ "module-help",	required_argument, NULL, 'H' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: netdump-server [-Dhv] [-a address] [-c config] [-d dumpdir]\n"
+	    "                      [-H module] [-i handler] [-P pidfile]\n"
+	    "                      [-p default-path] [--port port]\n"
+	    "                      [--concurrent n] [--timeout s] [--secure]\n"
+	    "                      [--daemon] [--check-config] [--status]\n"
+	    "                      [--version]\n"
+	    "  -c, --config FILE      configuration (default: built-in: local\n"
+	    "                         file sink, savecore layout)\n"
+	    "  -a, --address ADDR     listen address (0.0.0.0)\n"
+	    "      --port PORT        herald port (20023)\n"
+	    "  -d, --dumpdir DIR      dump directory (/var/crash)\n"
+	    "  -p, --default-path P   path for clients that send none (.)\n"
+	    "  -P, --pidfile FILE     write and lock a pid file\n"
+	    "      --concurrent N     at most N dumps at once (16)\n"
+	    "      --timeout S        close a silent dump after S seconds (60)\n"
+	    "  -i, --handler SCRIPT   run SCRIPT after each dump (netdumpd's -i)\n"
+	    "      --secure           refuse every client not in 'allow'\n"
+	    "  -D, --foreground       stay in the foreground, log to stderr\n"
+	    "      --daemon           detach and log to syslog\n"
+	    "      --check-config     print the effective configuration, exit\n"
+	    "      --status           ask the running daemon what it is doing\n"
+	    "  -H, --module-help MOD  print a sink module's options, exit\n"
+	    "  -v, --verbose          debug logging\n");
+}
+
+/* Command-line values, applied over the configuration file. */
+struct overrides {
+	const char	*config;
+	const char	*address, *dumpdir, *default_path, *pidfile;
+	const char	*port, *concurrent, *timeout, *handler;
+	bool		 daemon, foreground, secure;
+};
+
+static void
+replace(char **field, const char *value)
+{
+	char *copy;
+
+	if (value == NULL)
+		return;
+	if ((copy = strdup(value)) == NULL)
+		fatal("strdup");
+	free(*field);
+	*field = copy;
+}
+
+static unsigned
+number_arg(const char *opt, const char *value, uint64_t max)
+{
+	char err[128];
+	uint64_t v;
+
+	if (nd_parse_uint(value, max, &v, err, sizeof(err)) == -1 || v == 0)
+		fatalx("%s: %s", opt, v == 0 ? "must be at least 1" : err);
+	return (unsigned)v;
+}
+
+static void
+apply_overrides(struct nd_conf *conf, const struct overrides *o)
+{
+	struct nd_server_conf *sv = &conf->server;
+
+	replace(&sv->address, o->address);
+	replace(&sv->dumpdir, o->dumpdir);
+	replace(&sv->default_path, o->default_path);
+	replace(&sv->pidfile, o->pidfile);
+	replace(&sv->handler, o->handler);
+	if (o->secure)
+		sv->secure = true;
+	if (o->port)
+		sv->port = (uint16_t)number_arg("--port", o->port, 65535);
+	if (o->concurrent)
+		sv->max_concurrent_dumps = number_arg("--concurrent",
+		    o->concurrent, 65535);
+	if (o->timeout)
+		sv->timeout = number_arg("--timeout", o->timeout, 86400);
+	if (o->daemon)
+		sv->daemon = true;
+	if (o->foreground)
+		sv->daemon = false;
+}
+
+/*
+ * The configuration file (or the built-in one), the command line over it,
+ * and every sink loaded: at start, and again for each SIGHUP.
+ */
+static struct nd_runtime *
+load_runtime(void *arg, char *err, size_t errlen)
+{
+	const struct overrides *o = arg;
+	struct nd_conf *conf;
+	struct nd_sinkset *sinks;
+	struct nd_runtime *rt;
+
+	conf = o->config ? nd_conf_load_file(o->config, err, errlen) :
+	    nd_conf_default(err, errlen);
+	if (conf == NULL)
+		return NULL;
+	apply_overrides(conf, o);
+	if ((sinks = nd_sinkset_create(conf, err, errlen)) == NULL) {
+		nd_conf_free(conf);
+		return NULL;
+	}
+	if ((rt = nd_runtime_new(conf, sinks)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		nd_sinkset_free(sinks);
+		nd_conf_free(conf);
+	}
+	return rt;
+}
+
+/* Whether user pw could write into dir: asked by a child that became pw. */
+static bool
+writable_as(const struct passwd *pw, const char *dir)
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		if (setgroups(1, &pw->pw_gid) == -1 ||
+		    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+			_exit(2);
+		_exit(access(dir, W_OK | X_OK) == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * Give up root once the sockets are bound. The dump directory must be
+ * writable by that user: say so plainly when it is not.
+ */
+static void
+drop_privileges(const struct nd_server_conf *sv, const char *status_path)
+{
+	struct passwd *pw;
+
+	if (sv->user == NULL)
+		return;
+	if ((pw = getpwnam(sv->user)) == NULL)
+		fatalx("user %s: no such user", sv->user);
+	if (geteuid() != 0) {
+		if (geteuid() != pw->pw_uid)
+			fatalx("user = %s: only root can change user", sv->user);
+		return;
+	}
+	/* Ask before dropping: once dropped, we could not tidy up. */
+	if (!writable_as(pw, sv->dumpdir)) {
+		(void)unlink(status_path);
+		fatalx("dump directory %s is not writable by user %s "
+		    "(chown it to %s, or run as another user)", sv->dumpdir,
+		    sv->user, sv->user);
+	}
+	/* The status socket goes away at exit: let the new user remove it. */
+	(void)chown(status_path, pw->pw_uid, pw->pw_gid);
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1)
+		fatal("cannot become user %s", sv->user);
+	if (setuid(0) != -1)
+		fatalx("still able to regain root after dropping to %s",
+		    sv->user);
+	log_info("running as user %s", sv->user);
+}
+
+static int
+open_dumpdir(const char *dir)
+{
+	int fd;
+
+	if (mkdir(dir, 0700) == 0)
+		log_info("created dump directory %s", dir);
+	else if (errno != EEXIST)
+		fatal("cannot create dump directory %s", dir);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		fatal("dump directory %s", dir);
+	if (access(dir, W_OK | X_OK) == -1)
+		fatal("dump directory %s is not writable by this user", dir);
+	return fd;
+}
+
+/*
+ * Lock the pid file before detaching, so a second instance fails loudly in
+ * the foreground; the pid is written after the last fork.
+ */
+static int
+pidfile_lock(const char *path)
+{
+	char buf[32] = "";
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		fatal("pid file %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			fatalx("pid file %s is locked: netdump-server is "
+			    "already running (pid %s)", path,
+			    buf[0] ? buf : "?");
+		}
+		fatal("pid file %s: flock", path);
+	}
+	return fd;
+}
+
+static void
+pidfile_write(int fd, const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("pid file %s", path);
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		fatal("setsid");
+	/* The second fork makes sure we never reacquire a terminal. */
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct overrides o = { 0 };
+	const char *module_help = NULL;
+	struct nd_conf *conf;
+	struct nd_runtime *rt;
+	struct nd_receiver *rx;
+	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
+	bool check = false, status = false;
+	int ch, verbose = 0, dumpdir_fd, pid_fd = -1, rc;
+	sigset_t mask;
+
+	log_init(1, 0);
+	while ((ch = getopt_long(argc, argv, "a:c:Dd:H:hi:P:p:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			o.address = optarg;
+			break;
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'i':
+			o.handler = optarg;
+			break;
+		case 'D':
+			o.foreground = true;
+			break;
+		case 'd':
+			o.dumpdir = optarg;
+			break;
+		case 'H':
+			module_help = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'P':
+			o.pidfile = optarg;
+			break;
+		case 'p':
+			o.default_path = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case OPT_PORT:
+			o.port = optarg;
+			break;
+		case OPT_CONCURRENT:
+			o.concurrent = optarg;
+			break;
+		case OPT_TIMEOUT:
+			o.timeout = optarg;
+			break;
+		case OPT_DAEMON:
+			o.daemon = true;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case OPT_SECURE:
+			o.secure = true;
+			break;
+		case OPT_STATUS:
+			status = true;
+			break;
+		case OPT_VERSION:
+			printf("netdump-server %s (sink ABI %d.%d)\n", ND_VERSION,
+			    NDS_ABI_MAJOR, NDS_ABI_MINOR);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_setverbose(verbose);
+
+	if (module_help != NULL || status) {
+		conf = o.config ? nd_conf_load_file(o.config, err,
+		    sizeof(err)) : nd_conf_default(err, sizeof(err));
+		if (conf == NULL)
+			fatalx("%s", err);
+		apply_overrides(conf, &o);
+		if (status) {
+			ch = nd_status_query(&conf->server);
+			nd_conf_free(conf);
+			return ch;
+		}
+		struct nd_module *m = nd_module_load(conf->server.sink_dir,
+		    module_help, err, sizeof(err));
+
+		if (m == NULL)
+			fatalx("%s", err);
+		nd_module_print_options(m, stdout);
+		nd_module_unload(m);
+		nd_conf_free(conf);
+		return 0;
+	}
+	if ((rt = load_runtime(&o, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	conf = rt->conf;
+	if (check) {
+		nd_conf_print(conf, stdout);
+		nd_runtime_unref(rt);
+		return 0;
+	}
+
+	/* Signals are read from a signalfd; no thread may take them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+		fatalx("pthread_sigmask failed");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (conf->server.pidfile) {
+		if ((pidfile = strdup(conf->server.pidfile)) == NULL)
+			fatal("strdup");
+		pid_fd = pidfile_lock(pidfile);
+	}
+	dumpdir_fd = open_dumpdir(conf->server.dumpdir);
+	nd_status_path(&conf->server, status_path, sizeof(status_path));
+	if ((rx = nd_receiver_create(rt, dumpdir_fd, load_runtime, &o, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	drop_privileges(&conf->server, status_path);
+	if (conf->server.daemon) {
+		log_init(0, verbose);
+		daemonize();
+	}
+	if (pid_fd != -1)
+		pidfile_write(pid_fd, pidfile);
+	log_info("netdump-server %s listening on %s:%u, dumps in %s (%s)",
+	    ND_VERSION, conf->server.address, conf->server.port,
+	    conf->server.dumpdir, conf->source);
+
+	rc = nd_receiver_run(rx);
+
+	nd_receiver_free(rx);
+	close(dumpdir_fd);
+	if (pid_fd != -1) {
+		(void)unlink(pidfile);
+		close(pid_fd);
+	}
+	free(pidfile);
+	log_info("exiting");
+	return rc;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The manifest: one JSON document per dump saying who sent it, what
+ * arrived, what is missing, and where each sink put each object.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump.h"
+#include "sink_load.h"
+#include "util.h"
+
+#define MANIFEST_MAX_GAPS	1000	/* listed; the count is always exact */
+
+static const char *const object_names[] = {
+	[NDS_OBJ_VMCORE] = "vmcore",
+	[NDS_OBJ_KEY] = "key",
+	[NDS_OBJ_INFO] = "info",
+	[NDS_OBJ_MANIFEST] = "manifest",
+	[NDS_OBJ_ARCHIVE] = "archive",
+	[NDS_OBJ_MSGBUF] = "msgbuf",
+};
+
+static void
+kv_str(struct nd_buf *b, const char *indent, const char *key, const char *val,
+    bool comma)
+{
+	nd_buf_printf(b, "%s\"%s\": ", indent, key);
+	nd_buf_json_str(b, val);
+	nd_buf_printf(b, "%s\n", comma ? "," : "");
+}
+
+static void
+put_kdh(struct nd_buf *b, const struct nd_dump *d)
+{
+	const struct nds_kdh *k = &d->kdh;
+
+	if (!d->kdh_present) {
+		nd_buf_printf(b, "  \"kdh\": null,\n");
+		return;
+	}
+	nd_buf_printf(b, "  \"kdh\": {\n");
+	kv_str(b, "    ", "validity", nd_kdh_result_str(d->kdh_result), true);
+	if (d->kdh_result == ND_KDH_OK || d->kdh_result == ND_KDH_BAD_PARITY) {
+		kv_str(b, "    ", "architecture", k->architecture, true);
+		nd_buf_printf(b, "    \"version\": %" PRIu32 ",\n"
+		    "    \"architecture_version\": %" PRIu32 ",\n"
+		    "    \"dumplength\": %" PRIu64 ",\n"
+		    "    \"dumpextent\": %" PRIu64 ",\n"
+		    "    \"dumptime\": %" PRIu64 ",\n"
+		    "    \"dumpkeysize\": %" PRIu32 ",\n"
+		    "    \"blocksize\": %" PRIu32 ",\n",
+		    k->version, k->architectureversion, k->dumplength,
+		    k->dumpextent, k->dumptime, k->dumpkeysize, k->blocksize);
+		kv_str(b, "    ", "compression",
+		    nd_kdh_compression_str(k->compression), true);
+		kv_str(b, "    ", "hostname", k->hostname, true);
+		kv_str(b, "    ", "versionstring", k->versionstring, true);
+		kv_str(b, "    ", "panicstring", k->panicstring, true);
+		nd_buf_printf(b, "    \"parity_ok\": %s\n",
+		    k->parity_ok ? "true" : "false");
+	} else
+		nd_buf_printf(b, "    \"bytes\": %" PRIu64 "\n",
+		    d->kdh_cov.total);
+	nd_buf_printf(b, "  },\n");
+}
+
+static void
+put_coverage(struct nd_buf *b, const struct nd_dump *d)
+{
+	uint64_t expected = d->pub.kdh ? d->kdh.dumplength :
+	    nd_cov_end(&d->cov);
+	struct nd_range *gaps;
+	size_t n, i;
+
+	nd_buf_printf(b, "  \"coverage\": {\n"
+	    "    \"expected\": %" PRIu64 ",\n"
+	    "    \"expected_from\": \"%s\",\n"
+	    "    \"received\": %" PRIu64 ",\n"
+	    "    \"late_bytes\": %" PRIu64 ",\n", expected,
+	    d->pub.kdh ? "kdh" : "highest offset received", d->cov.total,
+	    d->late_bytes);
+	gaps = calloc(MANIFEST_MAX_GAPS, sizeof(*gaps));
+	n = nd_cov_gaps(&d->cov, expected, gaps, gaps ? MANIFEST_MAX_GAPS : 0);
+	nd_buf_printf(b, "    \"gap_count\": %zu,\n    \"gaps\": [", n);
+	for (i = 0; gaps != NULL && i < n && i < MANIFEST_MAX_GAPS; i++)
+		nd_buf_printf(b, "%s[%" PRIu64 ", %" PRIu64 "]",
+		    i ? ", " : "", gaps[i].start, gaps[i].end);
+	nd_buf_printf(b, "]\n  },\n");
+	free(gaps);
+}
+
+static void
+put_objects(struct nd_buf *b, const struct nd_dump *d)
+{
+	bool first = true;
+	int k;
+	size_t i;
+
+	nd_buf_printf(b, "  \"objects\": [");
+	for (k = NDS_OBJ_VMCORE; k < NDS_OBJ_NKINDS; k++) {
+		const struct nd_object_digest *o = &d->digest[k];
+		bool firstloc = true;
+
+		if (!o->present)
+			continue;
+		nd_buf_printf(b, "%s\n    {\"kind\": \"%s\", \"size\": %" PRIu64,
+		    first ? "" : ",", object_names[k], o->size);
+		if (k != NDS_OBJ_MANIFEST) {
+			nd_buf_printf(b, ", \"sha256\": ");
+			if (o->sha256[0])
+				nd_buf_json_str(b, o->sha256);
+			else
+				nd_buf_printf(b, "null");
+		}
+		nd_buf_printf(b, ", \"stored\": {");
+		for (i = 0; i < d->nchains; i++) {
+			const struct nd_dump_chain *ds = &d->chains[i];
+
+			/* The manifest's own place is not known yet. */
+			if (k == NDS_OBJ_MANIFEST || ds->where[k] == NULL)
+				continue;
+			nd_buf_printf(b, "%s", firstloc ? "" : ", ");
+			nd_buf_json_str(b, ds->chain->text);
+			nd_buf_printf(b, ": ");
+			nd_buf_json_str(b, ds->where[k]);
+			firstloc = false;
+		}
+		nd_buf_printf(b, "}}");
+		first = false;
+	}
+	nd_buf_printf(b, "\n  ],\n");
+}
+
+static void
+put_sinks(struct nd_buf *b, const struct nd_dump *d)
+{
+	size_t i;
+
+	nd_buf_printf(b, "  \"sinks\": [");
+	for (i = 0; i < d->nchains; i++) {
+		const struct nd_dump_chain *ds = &d->chains[i];
+
+		nd_buf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
+		nd_buf_json_str(b, ds->chain->text);
+		nd_buf_printf(b, ", \"result\": \"%s\"",
+		    ds->failed ? "failed" : "ok");
+		if (ds->failed) {
+			nd_buf_printf(b, ", \"error\": ");
+			nd_buf_json_str(b, ds->error);
+		}
+		nd_buf_printf(b, "}");
+	}
+	nd_buf_printf(b, "\n  ]\n");
+}
+
+char *
+nd_manifest_build(const struct nd_dump *d, size_t *len)
+{
+	struct nd_buf b = { 0 };
+	char start[40], end[40];
+
+	ts_iso8601(&d->pub.start, start, sizeof(start));
+	ts_iso8601(&d->end_real, end, sizeof(end));
+	nd_buf_printf(&b, "{\n  \"manifest_version\": 1,\n"
+	    "  \"server\": \"netdump-server %s\",\n", ND_VERSION);
+	nd_buf_printf(&b, "  \"dump_id\": %" PRIu64 ",\n", d->pub.id);
+	nd_buf_printf(&b, "  \"status\": \"%s\",\n",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete");
+	kv_str(&b, "  ", "reason", d->reason, true);
+	nd_buf_printf(&b, "  \"client\": {\"address\": ");
+	nd_buf_json_str(&b, d->client_addr);
+	nd_buf_printf(&b, ", \"port\": %u},\n", d->pub.client_port);
+	kv_str(&b, "  ", "path", d->path, true);
+	kv_str(&b, "  ", "route", d->route, true);
+	kv_str(&b, "  ", "start", start, true);
+	kv_str(&b, "  ", "end", end, true);
+	nd_buf_printf(&b, "  \"seconds\": %.3f,\n",
+	    ts_diff(&d->end_mono, &d->start_mono));
+	nd_buf_printf(&b, "  \"bytes_received\": %" PRIu64 ",\n", d->cov.total);
+	nd_buf_printf(&b, "  \"packets\": %" PRIu64 ",\n"
+	    "  \"duplicate_packets\": %" PRIu64 ",\n", d->packets,
+	    d->dup_packets);
+	nd_buf_printf(&b, "  \"finished\": %s,\n",
+	    d->finished ? "true" : "false");
+	nd_buf_printf(&b, "  \"encrypted\": %s,\n",
+	    d->pub.encrypted ? "true" : "false");
+	put_kdh(&b, d);
+	put_coverage(&b, d);
+	put_objects(&b, d);
+	put_sinks(&b, d);
+	nd_buf_printf(&b, "}\n");
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The receive thread: the herald socket, one connected socket per client
+ * session, acks, timeouts. It never blocks on a sink.
+ */
+#ifndef ND_RECEIVER_H
+#define ND_RECEIVER_H
+
+#include "runtime.h"
+
+struct nd_receiver;
+
+/*
+ * Bind the herald socket and the status socket; NULL with a message in
+ * err. The receiver takes the caller's reference to rt; reload is called
+ * on SIGHUP.
+ */
+struct nd_receiver *nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd,
+		    nd_reload_fn reload, void *reload_arg, char *err,
+		    size_t errlen);
+/* The status socket's path for a configuration. */
+void		 nd_status_path(const struct nd_server_conf *, char *buf,
+		    size_t size);
+/* netdump-server --status: print what the running daemon says. */
+int		 nd_status_query(const struct nd_server_conf *);
+/* Serve until SIGTERM or SIGINT (blocked by the caller); returns 0. */
+int		 nd_receiver_run(struct nd_receiver *);
+void		 nd_receiver_free(struct nd_receiver *);
+
+#endif /* ND_RECEIVER_H */

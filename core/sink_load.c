@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sink_load.h"
+
+static void host_log(struct nds_host_ctx *, enum nds_log_level,
+    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+const struct nds_host nd_host_api = {
+	.abi_major = NDS_ABI_MAJOR,
+	.abi_minor = NDS_ABI_MINOR,
+	.struct_size = sizeof(struct nds_host),
+	.log = host_log,
+};
+
+static void
+host_log(struct nds_host_ctx *ctx, enum nds_log_level level, const char *fmt,
+    ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	logit((int)level, "%s: %s", ctx ? ctx->prefix : "sink", msg);
+}
+
+/* The folder of the running executable, to recognise the build tree. */
+static int
+running_from_build_tree(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	return strcmp(exe, ND_BUILD_BIN_DIR) == 0;
+}
+
+static int
+valid_module_name(const char *name)
+{
+	const char *p;
+
+	if (*name == '\0' || strlen(name) > 64)
+		return 0;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			return 0;
+	return 1;
+}
+
+/* How large a descriptor of a given minor version is. */
+static size_t
+descriptor_size(uint32_t minor)
+{
+	if (minor == 0)
+		return offsetof(struct nds_sink_module, begin_transform);
+	return sizeof(struct nds_sink_module);
+}
+
+/*
+ * Check the descriptor before reading anything past the version fields:
+ * they protect the rest.
+ */
+static int
+check_abi(const struct nds_sink_module *d, const char *name,
+    const char *path, char *err, size_t errlen)
+{
+	if (d->abi_major != NDS_ABI_MAJOR) {
+		snprintf(err, errlen, "%s: module built for sink ABI %u.%u, "
+		    "this server speaks %u.%u; rebuild the module against "
+		    "this server's netdump/sink.h", path, d->abi_major,
+		    d->abi_minor, NDS_ABI_MAJOR, NDS_ABI_MINOR);
+		return -1;
+	}
+	if (d->abi_minor > NDS_ABI_MINOR) {
+		snprintf(err, errlen, "%s: module needs sink ABI %u.%u, this "
+		    "server only offers %u.%u; upgrade the server", path,
+		    d->abi_major, d->abi_minor, NDS_ABI_MAJOR, NDS_ABI_MINOR);
+		return -1;
+	}
+	if (d->struct_size < descriptor_size(d->abi_minor)) {
+		snprintf(err, errlen, "%s: descriptor is %u bytes, ABI %u.%u "
+		    "needs %zu", path, d->struct_size, d->abi_major,
+		    d->abi_minor, descriptor_size(d->abi_minor));
+		return -1;
+	}
+	if (d->name == NULL || strcmp(d->name, name) != 0) {
+		snprintf(err, errlen, "%s: module calls itself '%s', "
+		    "expected '%s'", path, d->name ? d->name : "(null)", name);
+		return -1;
+	}
+	if (d->create == NULL || d->destroy == NULL || d->begin == NULL ||
+	    d->open == NULL || d->write == NULL || d->hole == NULL ||
+	    d->close == NULL || d->end == NULL) {
+		snprintf(err, errlen, "%s: module lacks a required operation",
+		    path);
+		return -1;
+	}
+	if ((d->caps & NDS_CAP_TRANSFORM) &&
+	    (d->abi_minor < 1 || d->begin_transform == NULL)) {
+		snprintf(err, errlen, "%s: a transform module needs ABI 1.1 "
+		    "and a begin_transform operation", path);
+		return -1;
+	}
+	return 0;
+}
+
+struct nd_module *
+nd_module_load(const char *sink_dir, const char *name, char *err,
+    size_t errlen)
+{
+	const char *dirs[3];
+	char path[PATH_MAX], searched[1024] = "";
+	struct nd_module *m = NULL;
+	const struct nds_sink_module *desc;
+	void *handle = NULL;
+	size_t ndirs = 0, i;
+
+	if (!valid_module_name(name)) {
+		snprintf(err, errlen, "invalid module name '%s'", name);
+		return NULL;
+	}
+	if (sink_dir != NULL)
+		dirs[ndirs++] = sink_dir;
+	else {
+		if (running_from_build_tree())
+			dirs[ndirs++] = ND_SINK_BUILD_DIR;
+		dirs[ndirs++] = ND_SINK_INSTALL_DIR;
+	}
+	for (i = 0; i < ndirs; i++) {
+		snprintf(path, sizeof(path), "%s/%s.so", dirs[i], name);
+		if (access(path, R_OK) == 0)
+			break;
+		if (searched[0] != '\0')
+			strncat(searched, ", ", sizeof(searched) -
+			    strlen(searched) - 1);
+		strncat(searched, dirs[i], sizeof(searched) -
+		    strlen(searched) - 1);
+	}
+	if (i == ndirs) {
+		snprintf(err, errlen, "sink module '%s' not found (searched "
+		    "%s)", name, searched);
+		return NULL;
+	}
+	/* RTLD_NODELETE: library threads (zstd, curl) may outlive us. */
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (handle == NULL) {
+		snprintf(err, errlen, "cannot load %s: %s", path, dlerror());
+		return NULL;
+	}
+	desc = dlsym(handle, NDS_SINK_SYMBOL);
+	if (desc == NULL) {
+		snprintf(err, errlen, "%s: no '%s' symbol: not a netdump-server "
+		    "sink module", path, NDS_SINK_SYMBOL);
+		goto fail;
+	}
+	if (check_abi(desc, name, path, err, errlen) == -1)
+		goto fail;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->name = strdup(name)) == NULL ||
+	    (m->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	m->handle = handle;
+	m->desc = desc;
+	return m;
+fail:
+	if (m != NULL) {
+		free(m->name);
+		free(m->path);
+		free(m);
+	}
+	dlclose(handle);
+	return NULL;
+}
+
+void
+nd_module_unload(struct nd_module *m)
+{
+	if (m == NULL)
+		return;
+	dlclose(m->handle);
+	free(m->name);
+	free(m->path);
+	free(m);
+}
+
+static const char *
+opt_type_str(enum nds_opt_type t)
+{
+	switch (t) {
+	case NDS_OPT_STRING:
+		return "string";
+	case NDS_OPT_INT:
+		return "integer";
+	case NDS_OPT_SIZE:
+		return "size";
+	case NDS_OPT_BOOL:
+		return "boolean";
+	case NDS_OPT_ENUM:
+		return "enum";
+	}
+	return "?";
+}
+
+void
+nd_module_print_options(const struct nd_module *m, FILE *fp)
+{
+	const struct nds_sink_module *d = m->desc;
+	const struct nds_option *o;
+
+	fprintf(fp, "module %s %s (sink ABI %u.%u): %s\n", d->name,
+	    d->version ? d->version : "", d->abi_major, d->abi_minor,
+	    d->description ? d->description : "");
+	fprintf(fp, "  loaded from %s\n", m->path);
+	if (d->caps & NDS_CAP_ORDERED)
+		fprintf(fp, "  needs extents in increasing offset order\n");
+	fprintf(fp, "options:\n");
+	for (o = d->options; o != NULL && o->name != NULL; o++) {
+		fprintf(fp, "  %-16s %-8s", o->name, opt_type_str(o->type));
+		if (o->type == NDS_OPT_ENUM && o->choices)
+			fprintf(fp, " (%s)", o->choices);
+		if (o->default_value)
+			fprintf(fp, " default %s", o->default_value);
+		fprintf(fp, "\n      %s\n", o->description ? o->description :
+		    "");
+	}
+}
+
+/* Index of value in "a|b|c", or -1. */
+static int
+enum_index(const char *choices, const char *value)
+{
+	const char *p = choices;
+	size_t vlen = strlen(value);
+	int idx = 0;
+
+	while (p != NULL && *p != '\0') {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == vlen && strncmp(p, value, len) == 0)
+			return idx;
+		idx++;
+		p = bar ? bar + 1 : NULL;
+	}
+	return -1;
+}
+
+static int
+convert_option(const struct nds_option *o, const char *value,
+    struct nds_optval *out, char *err, size_t errlen)
+{
+	uint64_t u;
+	bool b;
+	int idx;
+
+	switch (o->type) {
+	case NDS_OPT_STRING:
+		break;
+	case NDS_OPT_INT:
+		if (nd_parse_uint(value, INT64_MAX, &u, err, errlen) == -1)
+			return -1;
+		out->num = (int64_t)u;
+		break;
+	case NDS_OPT_SIZE:
+		if (nd_parse_size(value, &u, err, errlen) == -1)
+			return -1;
+		if (u > INT64_MAX) {
+			snprintf(err, errlen, "size '%s' is too large", value);
+			return -1;
+		}
+		out->num = (int64_t)u;
+		break;
+	case NDS_OPT_BOOL:
+		if (nd_parse_bool(value, &b, err, errlen) == -1)
+			return -1;
+		out->num = b;
+		break;
+	case NDS_OPT_ENUM:
+		if ((idx = enum_index(o->choices ? o->choices : "", value)) <
+		    0) {
+			snprintf(err, errlen, "expected one of %s, got '%s'",
+			    o->choices ? o->choices : "(nothing)", value);
+			return -1;
+		}
+		out->num = idx;
+		break;
+	}
+	if ((o->type == NDS_OPT_INT || o->type == NDS_OPT_SIZE) &&
+	    o->max > o->min && (out->num < o->min || out->num > o->max)) {
+		snprintf(err, errlen, "'%s' is out of range [%lld, %lld]",
+		    value, (long long)o->min, (long long)o->max);
+		return -1;
+	}
+	if ((out->str = strdup(value)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+free_values(struct nds_optval *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free((char *)v[i].str);
+	free(v);
+}
+
+/*
+ * Check a [sink] section against the module's option table: unknown keys
+ * are errors naming the file and line; defaults fill what is not set.
+ */
+static struct nds_optval *
+build_values(const struct nd_conf *conf, const struct nd_sink_conf *sc,
+    const struct nd_module *m, size_t *nvalues, char *err, size_t errlen)
+{
+	const struct nds_option *opts = m->desc->options;
+	struct nds_optval *v = NULL;
+	char why[256];
+	size_t n = 0, i, k;
+
+	while (opts != NULL && opts[n].name != NULL)
+		n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (k = 0; k < sc->nopts; k++) {
+		const struct nd_kv *kv = &sc->opts[k];
+
+		for (i = 0; i < n; i++)
+			if (strcmp(opts[i].name, kv->key) == 0)
+				break;
+		if (i == n) {
+			snprintf(err, errlen, "%s:%d: sink '%s' (module %s) has "
+			    "no option '%s' (netdump-server -H %s lists them)",
+			    conf->source, kv->lineno, sc->name, m->name,
+			    kv->key, m->name);
+			goto fail;
+		}
+		if (convert_option(&opts[i], kv->value, &v[i], why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%d: sink '%s' option '%s': %s",
+			    conf->source, kv->lineno, sc->name, kv->key, why);
+			goto fail;
+		}
+		v[i].set = true;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].set || opts[i].default_value == NULL)
+			continue;
+		if (convert_option(&opts[i], opts[i].default_value, &v[i], why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "module %s: bad default for "
+			    "option '%s': %s", m->name, opts[i].name, why);
+			goto fail;
+		}
+	}
+	*nvalues = n;
+	return v;
+fail:
+	free_values(v, n);
+	return NULL;
+}
+
+static struct nd_module *
+sinkset_module(struct nd_sinkset *set, const char *sink_dir,
+    const char *name, char *err, size_t errlen)
+{
+	struct nd_module *m, **nm;
+	size_t i;
+
+	for (i = 0; i < set->nmodules; i++)
+		if (strcmp(set->modules[i]->name, name) == 0)
+			return set->modules[i];
+	if ((m = nd_module_load(sink_dir, name, err, errlen)) == NULL)
+		return NULL;
+	nm = reallocarray(set->modules, set->nmodules + 1, sizeof(*nm));
+	if (nm == NULL) {
+		nd_module_unload(m);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	set->modules = nm;
+	set->modules[set->nmodules++] = m;
+	return m;
+}
+
+static void
+sink_free(struct nd_sink *s)
+{
+	if (s == NULL)
+		return;
+	if (s->instance != NULL)
+		s->module->desc->destroy(s->instance);
+	free_values(s->values, s->nvalues);
+	free(s->name);
+	free(s);
+}
+
+struct nd_sinkset *
+nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
+{
+	struct nd_sinkset *set;
+	struct nd_sink *s = NULL;
+	char serr[NDS_ERRBUF_SIZE], why[768];
+	size_t i;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->sinks = calloc(conf->nsinks + 1, sizeof(*set->sinks))) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < conf->nsinks; i++) {
+		const struct nd_sink_conf *sc = &conf->sinks[i];
+		struct nd_module *m;
+		enum nds_result r;
+
+		m = sinkset_module(set, conf->server.sink_dir, sc->module, why,
+		    sizeof(why));
+		if (m == NULL) {
+			snprintf(err, errlen, "%s:%d: [sink %s]: %s",
+			    conf->source, sc->lineno, sc->name, why);
+			goto fail;
+		}
+		if ((s = calloc(1, sizeof(*s))) == NULL ||
+		    (s->name = strdup(sc->name)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		s->module = m;
+		snprintf(s->ctx.prefix, sizeof(s->ctx.prefix), "sink %s (%s)",
+		    sc->name, sc->module);
+		s->values = build_values(conf, sc, m, &s->nvalues, err, errlen);
+		if (s->values == NULL)
+			goto fail;
+		serr[0] = '\0';
+		r = m->desc->create(&nd_host_api, &s->ctx, s->values,
+		    &s->instance, serr);
+		if (r != NDS_OK) {
+			s->instance = NULL;
+			snprintf(err, errlen, "%s:%d: sink '%s' (module %s): %s",
+			    conf->source, sc->lineno, sc->name, sc->module,
+			    serr[0] ? serr : "create failed");
+			goto fail;
+		}
+		set->sinks[set->nsinks++] = s;
+		s = NULL;
+	}
+	if (nd_sinkset_add_chains(set, conf, err, errlen) == -1)
+		goto fail;
+	return set;
+fail:
+	sink_free(s);
+	nd_sinkset_free(set);
+	return NULL;
+}
+
+void
+nd_sinkset_free(struct nd_sinkset *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nchains; i++) {
+		free(set->chains[i]->text);
+		free(set->chains[i]->stages);
+		free(set->chains[i]);
+	}
+	free(set->chains);
+	for (i = 0; i < set->nsinks; i++)
+		sink_free(set->sinks[i]);
+	for (i = 0; i < set->nmodules; i++)
+		nd_module_unload(set->modules[i]);
+	free(set->sinks);
+	free(set->modules);
+	free(set);
+}
+
+bool
+nd_sink_is_transform(const struct nd_sink *s)
+{
+	const struct nds_sink_module *d = s->module->desc;
+
+	return d->abi_minor >= 1 && (d->caps & NDS_CAP_TRANSFORM);
+}
+
+/*
+ * "zstd | local": every stage a configured sink, every stage but the last
+ * a transform, the last one a storing sink.
+ */
+static struct nd_chain *
+chain_build(struct nd_sinkset *set, const struct nd_conf *conf,
+    const struct nd_route_conf *r, const char *text, char *err, size_t errlen)
+{
+	struct nd_chain *c;
+	char *copy = NULL, *tok, *save = NULL;
+	size_t n = 1, i;
+	const char *p;
+
+	for (p = text; *p; p++)
+		n += *p == '|';
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->text = strdup(text)) == NULL ||
+	    (c->stages = calloc(n, sizeof(*c->stages))) == NULL ||
+	    (copy = strdup(text)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (tok = strtok_r(copy, "| \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, "| \t", &save)) {
+		struct nd_sink *sk = nd_sinkset_find(set, tok);
+
+		if (sk == NULL || c->nstages == n) {
+			snprintf(err, errlen, "%s:%d: [route %s] names unknown "
+			    "sink '%s'", conf->source, r->lineno, r->name, tok);
+			goto fail;
+		}
+		c->stages[c->nstages++] = sk;
+	}
+	for (i = 0; i < c->nstages; i++) {
+		bool last = i + 1 == c->nstages;
+
+		if (!last && !nd_sink_is_transform(c->stages[i])) {
+			snprintf(err, errlen, "%s:%d: [route %s] chain '%s': "
+			    "'%s' (module %s) stores dumps, it cannot pass "
+			    "them on; only the last stage may", conf->source,
+			    r->lineno, r->name, text, c->stages[i]->name,
+			    c->stages[i]->module->name);
+			goto fail;
+		}
+		if (last && nd_sink_is_transform(c->stages[i])) {
+			snprintf(err, errlen, "%s:%d: [route %s] '%s': '%s' "
+			    "(module %s) is a transform; put a storing sink "
+			    "after it, e.g. '%s | local'", conf->source,
+			    r->lineno, r->name, text, c->stages[i]->name,
+			    c->stages[i]->module->name, text);
+			goto fail;
+		}
+	}
+	free(copy);
+	return c;
+fail:
+	free(copy);
+	if (c != NULL) {
+		free(c->text);
+		free(c->stages);
+		free(c);
+	}
+	return NULL;
+}
+
+int
+nd_sinkset_add_chains(struct nd_sinkset *set, const struct nd_conf *conf,
+    char *err, size_t errlen)
+{
+	size_t i, k;
+
+	for (i = 0; i < conf->nroutes; i++) {
+		const struct nd_route_conf *r = &conf->routes[i];
+
+		for (k = 0; k < r->nsinks; k++) {
+			struct nd_chain *c, **nc;
+
+			if (nd_sinkset_chain(set, r->sinks[k]) != NULL)
+				continue;
+			c = chain_build(set, conf, r, r->sinks[k], err, errlen);
+			if (c == NULL)
+				return -1;
+			nc = reallocarray(set->chains, set->nchains + 1,
+			    sizeof(*nc));
+			if (nc == NULL) {
+				free(c->text);
+				free(c->stages);
+				free(c);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			set->chains = nc;
+			set->chains[set->nchains++] = c;
+		}
+	}
+	return 0;
+}
+
+struct nd_chain *
+nd_sinkset_chain(const struct nd_sinkset *set, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < set->nchains; i++)
+		if (strcmp(set->chains[i]->text, text) == 0)
+			return set->chains[i];
+	return NULL;
+}
+
+struct nd_sink *
+nd_sinkset_find(const struct nd_sinkset *set, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < set->nsinks; i++)
+		if (strcmp(set->sinks[i]->name, name) == 0)
+			return set->sinks[i];
+	return NULL;
+}

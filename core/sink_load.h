@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Sink modules: found in sink_dir, the build tree or the installed folder,
+ * dlopen'd once, checked against the ABI before anything else is read, and
+ * instantiated once per [sink NAME] section with checked options.
+ */
+#ifndef ND_SINK_LOAD_H
+#define ND_SINK_LOAD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "conf.h"
+#include "netdump/sink.h"
+
+struct nds_host_ctx {
+	char		 prefix[160];	/* "sink local (file)" */
+};
+
+struct nd_module {
+	char				*name;
+	char				*path;
+	void				*handle;
+	const struct nds_sink_module	*desc;
+};
+
+/* One configured sink instance. */
+struct nd_sink {
+	char			*name;
+	struct nd_module	*module;
+	void			*instance;
+	struct nds_optval	*values;	/* owned, strings too */
+	size_t			 nvalues;
+	struct nds_host_ctx	 ctx;
+	atomic_bool		 dead;		/* a FATAL result retired it */
+};
+
+/* "zstd | local": transforms, then the sink that stores. */
+struct nd_chain {
+	char			 *text;		/* as routes name it */
+	struct nd_sink		**stages;
+	size_t			  nstages;
+};
+
+struct nd_sinkset {
+	struct nd_module	**modules;
+	size_t			  nmodules;
+	struct nd_sink		**sinks;
+	size_t			  nsinks;
+	struct nd_chain		**chains;	/* every chain a route names */
+	size_t			  nchains;
+};
+
+/*
+ * Find and load module NAME; on failure say why in err (ABI mismatch,
+ * missing symbol, dlopen's message, or every folder that was searched).
+ */
+struct nd_module *nd_module_load(const char *sink_dir, const char *name,
+		    char *err, size_t errlen);
+void		 nd_module_unload(struct nd_module *);
+/* The option table, for netdump-server -H MODULE. */
+void		 nd_module_print_options(const struct nd_module *, FILE *);
+
+/*
+ * Load every module, create every sink of the configuration and check
+ * every chain the routes name (a single sink is a chain of one).
+ */
+struct nd_sinkset *nd_sinkset_create(const struct nd_conf *, char *err,
+		    size_t errlen);
+void		 nd_sinkset_free(struct nd_sinkset *);
+struct nd_sink	*nd_sinkset_find(const struct nd_sinkset *, const char *name);
+struct nd_chain	*nd_sinkset_chain(const struct nd_sinkset *, const char *text);
+int		 nd_sinkset_add_chains(struct nd_sinkset *,
+		    const struct nd_conf *, char *err, size_t errlen);
+bool		 nd_sink_is_transform(const struct nd_sink *);
+
+/* The host API given to every module. */
+extern const struct nds_host nd_host_api;
+
+#endif /* ND_SINK_LOAD_H */

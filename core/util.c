@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+double
+ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(a->tv_sec - b->tv_sec) +
+	    (double)(a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+void
+ts_iso8601(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%03ldZ", base, ts->tv_nsec / 1000000);
+}
+
+static bool
+path_char_ok(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	return strchr("._+@,:=~-/", c) != NULL && c != '\0';
+}
+
+const char *
+nd_herald_path_check(const uint8_t *payload, size_t len, char *out,
+    size_t outsize)
+{
+	const char *comp;
+	size_t plen, i;
+
+	if (len == 0)
+		return "empty";
+	if (len > 1024)
+		return "longer than 1024 bytes";
+	if (payload[len - 1] != '\0')
+		return "not NUL-terminated";
+	plen = strlen((const char *)payload);
+	if (plen != len - 1)
+		return "embedded NUL";
+	if (plen == 0)
+		return "empty";
+	if (plen + 1 > outsize)
+		return "too long";
+	if (payload[0] == '/')
+		return "absolute";
+	for (i = 0; i < plen; i++)
+		if (!path_char_ok(payload[i]))
+			return "characters outside [A-Za-z0-9._+@,:=~-/]";
+	memcpy(out, payload, plen + 1);
+	while (plen > 0 && out[plen - 1] == '/')
+		out[--plen] = '\0';
+	for (comp = out; *comp != '\0';) {
+		const char *slash = strchr(comp, '/');
+		size_t clen = slash ? (size_t)(slash - comp) : strlen(comp);
+
+		if (clen == 0)
+			return "empty component";
+		if ((clen == 1 && comp[0] == '.') ||
+		    (clen == 2 && comp[0] == '.' && comp[1] == '.'))
+			return "'.' or '..' component";
+		comp += clen + (slash ? 1 : 0);
+	}
+	return NULL;
+}
+
+static void
+buf_reserve(struct nd_buf *b, size_t more)
+{
+	char *ns;
+	size_t ncap;
+
+	if (b->failed || b->len + more + 1 <= b->cap)
+		return;
+	ncap = b->cap ? b->cap : 1024;
+	while (ncap < b->len + more + 1)
+		ncap *= 2;
+	if ((ns = realloc(b->s, ncap)) == NULL) {
+		b->failed = true;
+		return;
+	}
+	b->s = ns;
+	b->cap = ncap;
+}
+
+void
+nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	buf_reserve(b, (size_t)n);
+	if (b->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+nd_buf_json_str(struct nd_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	nd_buf_printf(b, "\"");
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			nd_buf_printf(b, "\\%c", *p);
+		else if (*p == '\n')
+			nd_buf_printf(b, "\\n");
+		else if (*p < 0x20 || *p >= 0x7f)
+			/* Header strings are not trusted to be UTF-8. */
+			nd_buf_printf(b, "\\u%04x", *p);
+		else
+			nd_buf_printf(b, "%c", *p);
+	}
+	nd_buf_printf(b, "\"");
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef ND_UTIL_H
+#define ND_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Seconds from b to a. */
+double	ts_diff(const struct timespec *a, const struct timespec *b);
+/* "2026-11-23T07:34:52.123Z" */
+void	ts_iso8601(const struct timespec *, char *buf, size_t size);
+
+/*
+ * Check a HERALD path: NUL-terminated within len, at most 1023
+ * characters, relative, components of [A-Za-z0-9._+@,:=~-] only, no "."
+ * or ".." components, no empty components. Returns NULL when it is fine
+ * (out holds it, with any trailing '/' dropped) or why it is not.
+ */
+const char *nd_herald_path_check(const uint8_t *payload, size_t len,
+	    char *out, size_t outsize);
+
+/* A growable string buffer for the manifest; stops growing on ENOMEM. */
+struct nd_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+	bool	 failed;
+};
+
+void	nd_buf_printf(struct nd_buf *, const char *fmt, ...) ND_PRINTF(2, 3);
+/* Append a JSON string literal, quotes included, escaping as needed. */
+void	nd_buf_json_str(struct nd_buf *, const char *);
+
+#endif /* ND_UTIL_H */

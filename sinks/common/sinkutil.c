@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sinkutil.h"
+
+/* How often to retry a write that returned EAGAIN before giving up. */
+#define MAX_EAGAIN	1000
+
+void
+sink_seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, NDS_ERRBUF_SIZE, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+sink_errstr(int e, char *buf, size_t len)
+{
+#if defined(__GLIBC__)
+	return strerror_r(e, buf, len);
+#else
+	if (strerror_r(e, buf, len) != 0)
+		snprintf(buf, len, "error %d", e);
+	return buf;
+#endif
+}
+
+int
+sink_pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
+    uint64_t *failoff)
+{
+	const char *p = buf;
+	const struct timespec pause = { 0, 1000000 };
+	unsigned int again = 0;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, (off_t)off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && again++ < MAX_EAGAIN) {
+				nanosleep(&pause, NULL);
+				continue;
+			}
+			goto fail;
+		}
+		if (n == 0) {
+			/* A regular file never does this; do not spin. */
+			errno = EIO;
+			goto fail;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+fail:
+	if (failoff != NULL)
+		*failoff = off;
+	return -1;
+}

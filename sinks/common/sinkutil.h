@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Small helpers every sink module needs, compiled into each module (they
+ * stay hidden: a module exports only its descriptor). Not part of the ABI.
+ */
+#ifndef NDS_SINKUTIL_H
+#define NDS_SINKUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netdump/sink.h"
+
+/* printf into an NDS_ERRBUF_SIZE error buffer. */
+void		 sink_seterr(char *err, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* strerror_r that always returns the text. */
+const char	*sink_errstr(int e, char *buf, size_t len);
+/*
+ * Write all of buf at off, retrying interrupted and (a while) would-block
+ * writes; on failure *failoff (if not NULL) says where the write stopped.
+ */
+int		 sink_pwrite_all(int fd, const void *buf, size_t len,
+		    uint64_t off, uint64_t *failoff);
+
+#endif /* NDS_SINKUTIL_H */

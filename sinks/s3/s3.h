@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * s3 sink: what its source files share. Nothing here is exported from the
+ * module; the pure parts (XML, keys, part layout, the pending record) are
+ * also compiled into the unit tests.
+ */
+#ifndef ND_S3_H
+#define ND_S3_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "netdump/sink.h"
+
+/* S3 limits (AWS documents them; radosgw enforces the part minimum). */
+#define S3_MIN_PART	(5ULL << 20)
+#define S3_MAX_PART	(5ULL << 30)
+#define S3_MAX_PARTS	10000u
+#define S3_PART_GROUP	1000u	/* parts per size step of the layout */
+#define S3_KEY_MAX	1024	/* bytes of an object key */
+
+#define S3_ETAG_MAX	128
+#define S3_UPLOADID_MAX	1024
+#define S3_TOKEN_MAX	96
+
+/* ------------------------------------------------------------ s3_xml.c */
+
+/*
+ * The text of the first element named tag in xml[0, len), entity-decoded
+ * into out (NUL-terminated). Returns its length, or -1 when there is no
+ * such element, it is not closed within len or its text does not fit.
+ */
+int		 s3_xml_text(const char *xml, size_t len, const char *tag,
+		    char *out, size_t outlen);
+/* Whether the document's root element is named tag (e.g. "Error"). */
+bool		 s3_xml_root_is(const char *xml, size_t len, const char *tag);
+
+/* ------------------------------------------------------------ s3_key.c */
+
+/* What a key template's {variables} expand to; NULL reads as "". */
+struct s3_keyvars {
+	const char	*prefix;
+	const char	*collector;
+	const char	*path;		/* HERALD path; "." means none */
+	const char	*client;
+	const char	*addr;
+	const char	*date;		/* 20261123T101502Z */
+	const char	*day;		/* 2026-11-23 */
+	const char	*id;
+	const char	*name;		/* vmcore, info, manifest.json, ... */
+};
+
+/* 0 when tmpl is usable; else -1 and why in err. */
+int		 s3_template_check(const char *tmpl, char *err, size_t errlen);
+/*
+ * Expand tmpl into an object key: empty and "." segments are dropped, ".."
+ * becomes "__", control characters become '_' and only {prefix} and
+ * {path} may bring '/'. -1 when the key would be empty or longer than
+ * S3_KEY_MAX.
+ */
+int		 s3_key_expand(const char *tmpl, const struct s3_keyvars *v,
+		    char *out, size_t outlen);
+/*
+ * Percent-encode s as SigV4 wants it: A-Z a-z 0-9 - . _ ~ stay, and '/'
+ * too when keep_slash; everything else becomes %XX. -1 if it does not fit.
+ */
+int		 s3_uri_encode(const char *s, bool keep_slash, char *out,
+		    size_t outlen);
+/* The reverse, for the pending record; -1 on a bad escape. */
+int		 s3_uri_decode(const char *s, char *out, size_t outlen);
+
+/*
+ * Part layout of every multipart upload: parts 1..1000 are base bytes,
+ * the next thousand twice that, and so on (at most S3_MAX_PART), so that
+ * 10,000 parts of a 5 MiB base hold about 5 TiB. Parts are numbered from 1.
+ */
+uint64_t	 s3_part_len(uint64_t base, uint32_t n);
+uint64_t	 s3_part_start(uint64_t base, uint32_t n);
+/* The part holding byte off; 0 if it lies beyond the last part. */
+uint32_t	 s3_part_at(uint64_t base, uint64_t off);
+/* How many parts an object of size bytes takes (0 for none). */
+uint32_t	 s3_part_count(uint64_t base, uint64_t size);
+
+/* --------------------------------------------------------- s3_record.c */
+
+/*
+ * A pending record: which objects of a spooled dump still wait for the
+ * store, and which multipart uploads of it are to be aborted first. One
+ * small text file per dump, "pending" in the dump's spool folder.
+ */
+#define S3_REC_MAXOBJ	8
+#define S3_REC_MAXSTALE	16
+
+struct s3_rec_obj {
+	char		 file[32];	/* spool file in the dump's folder */
+	char		*key;
+	uint64_t	 size;
+	bool		 done;
+	bool		 note;		/* manifest: drop the pending note */
+};
+
+/* A multipart upload left behind: key and id. */
+struct s3_rec_stale {
+	char		*key;
+	char		*id;
+};
+
+struct s3_record {
+	char		*endpoint;
+	char		*bucket;
+	uint64_t	 dump_id;
+	char		 client[64];
+	int64_t		 since;		/* when the dump went pending */
+	struct s3_rec_obj obj[S3_REC_MAXOBJ];
+	unsigned	 nobj;
+	struct s3_rec_stale stale[S3_REC_MAXSTALE];
+	unsigned	 nstale;
+};
+
+/* Text of rec, malloc'd; NULL when out of memory. */
+char		*s3_record_format(const struct s3_record *rec, size_t *len);
+/* Parse text; -1 and why in err on anything unexpected. */
+int		 s3_record_parse(const char *text, size_t len,
+		    struct s3_record *rec, char *err, size_t errlen);
+/* Add an upload to abort; -1 when full or out of memory. */
+int		 s3_record_add_stale(struct s3_record *rec, const char *key,
+		    const char *id);
+/* Forget stale upload i. */
+void		 s3_record_del_stale(struct s3_record *rec, unsigned i);
+void		 s3_record_free(struct s3_record *rec);
+
+/* ----------------------------------------------------------- s3_http.c */
+
+/* Where and how to talk to the store; read-only once set up. */
+struct s3_conf {
+	char		*endpoint;	/* as configured, for messages */
+	char		*bucket;
+	char		*base;		/* URL of the bucket, no '/' at the end */
+	char		*copy_prefix;	/* "/bucket/", x-amz-copy-source */
+	char		 sigv4[96];	/* "aws:amz:REGION:s3" */
+	char		*access_key;
+	char		*secret_key;
+	char		*session_token;	/* NULL: none */
+	char		*ca_file;
+	bool		 verify;
+	long		 connect_timeout;	/* seconds */
+	long		 stall_timeout;		/* seconds below 1 KiB/s */
+	unsigned	 retries;	/* tries after the first */
+	uint64_t	 part_size;	/* base of the part layout */
+};
+
+/* How a request ended, after its retries. */
+enum s3_status {
+	S3_OK = 0,
+	S3_AGAIN,	/* the store is down, slow or busy: try later */
+	S3_DENIED,	/* it refused (403, 404, other 4xx): final for now */
+	S3_LOCAL,	/* our side: reading the spool, out of memory */
+	S3_STOPPED,	/* the sink is shutting down */
+};
+
+/* What a request sends: memory, or a range of a file, or nothing. */
+struct s3_src {
+	const unsigned char	*buf;	/* or NULL: read fd */
+	int			 fd;
+	uint64_t		 off;	/* of the range in the file */
+	uint64_t		 len;
+	uint64_t		 pos;	/* bytes handed to curl so far */
+	int			 error;	/* errno of a failed read */
+};
+
+/* One thread's connection to the store. */
+struct s3_client {
+	CURL			*h;
+	const struct s3_conf	*conf;
+	const atomic_bool	*stop;	/* NULL: never stopped */
+	unsigned		 seed;	/* for the jitter */
+	long			 http;	/* of the last request */
+	char			 code[64];	/* S3 error code, or "" */
+	char			 err[NDS_ERRBUF_SIZE];
+};
+
+struct s3_etag {
+	char	 etag[S3_ETAG_MAX];
+};
+
+int		 s3_client_init(struct s3_client *, const struct s3_conf *,
+		    const atomic_bool *stop);
+void		 s3_client_fini(struct s3_client *);
+enum s3_status	 s3_put(struct s3_client *, const char *key, struct s3_src *);
+enum s3_status	 s3_mpu_create(struct s3_client *, const char *key,
+		    char *upload_id, size_t idlen);
+enum s3_status	 s3_mpu_part(struct s3_client *, const char *key,
+		    const char *upload_id, uint32_t n, struct s3_src *,
+		    char etag[S3_ETAG_MAX]);
+/* Server-side copy of from to key, up to 5 GiB. */
+enum s3_status	 s3_copy(struct s3_client *, const char *key,
+		    const char *from);
+enum s3_status	 s3_mpu_complete(struct s3_client *, const char *key,
+		    const char *upload_id, const struct s3_etag *, uint32_t n);
+enum s3_status	 s3_mpu_abort(struct s3_client *, const char *key,
+		    const char *upload_id);
+enum s3_status	 s3_delete(struct s3_client *, const char *key);
+/*
+ * Upload size bytes of fd (from offset 0) to key: one PUT up to the first
+ * part's size, else a multipart upload that is aborted if it fails. An
+ * upload that could not be aborted is left in *stale (malloc'd).
+ */
+enum s3_status	 s3_upload_fd(struct s3_client *, const char *key, int fd,
+		    uint64_t size, char **stale);
+
+#endif /* ND_S3_H */

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The pending record: which objects of a spooled dump still wait for the
+ * store, under which keys, and which multipart uploads of theirs are to be
+ * aborted first. One small text file per dump, "name = value" lines, an
+ * "[object]" line before each object, so an operator can read it:
+ *
+ *   version = 1
+ *   endpoint = http://127.0.0.1:7480
+ *   bucket = dumps
+ *   dump = 7
+ *   client = 192.0.2.7
+ *   since = 1795430102
+ *   stale = crash/192.0.2.7/20261123T101502Z-c1-7/vmcore 2~hbUEuTM4kG1Y
+ *   [object]
+ *   file = 1-vmcore
+ *   key = crash/192.0.2.7/20261123T101502Z-c1-7/vmcore
+ *   size = 33554432
+ *   done = no
+ *
+ * Keys and upload ids are percent-encoded, so a value never holds a line
+ * break or leading blanks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3.h"
+
+struct buf {
+	char	*p;
+	size_t	 len, cap;
+	bool	 failed;
+};
+
+static void	bprintf(struct buf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t cap;
+	char *np;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL,
+		    b->p != NULL ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if (b->p != NULL && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		cap = b->cap * 2 + (size_t)n + 256;
+		if ((np = realloc(b->p, cap)) == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+/* "name = value[ value2]", each value percent-encoded. */
+static void
+bencoded(struct buf *b, const char *name, const char *value,
+    const char *value2)
+{
+	size_t len = 3 * strlen(value) + 1;
+	size_t len2 = value2 != NULL ? 3 * strlen(value2) + 1 : 1;
+	char *enc = NULL, *enc2 = NULL;
+
+	if ((enc = malloc(len)) == NULL || (enc2 = malloc(len2)) == NULL ||
+	    s3_uri_encode(value, true, enc, len) == -1 ||
+	    s3_uri_encode(value2 != NULL ? value2 : "", false, enc2, len2) ==
+	    -1) {
+		b->failed = true;
+		goto out;
+	}
+	bprintf(b, "%s = %s%s%s\n", name, enc, value2 != NULL ? " " : "",
+	    enc2);
+out:
+	free(enc);
+	free(enc2);
+}
+
+char *
+s3_record_format(const struct s3_record *rec, size_t *len)
+{
+	struct buf b = { 0 };
+	unsigned i, k;
+
+	bprintf(&b, "# netdump-server s3 sink: objects of one dump that "
+	    "still wait for the store\nversion = 1\n");
+	bprintf(&b, "endpoint = %s\nbucket = %s\n", rec->endpoint,
+	    rec->bucket);
+	bprintf(&b, "dump = %" PRIu64 "\nclient = %s\nsince = %" PRId64 "\n",
+	    rec->dump_id, rec->client, rec->since);
+	for (k = 0; k < rec->nstale; k++)
+		bencoded(&b, "stale", rec->stale[k].key, rec->stale[k].id);
+	for (i = 0; i < rec->nobj; i++) {
+		const struct s3_rec_obj *o = &rec->obj[i];
+
+		bprintf(&b, "[object]\nfile = %s\n", o->file);
+		bencoded(&b, "key", o->key, NULL);
+		bprintf(&b, "size = %" PRIu64 "\ndone = %s\n", o->size,
+		    o->done ? "yes" : "no");
+		if (o->note)
+			bprintf(&b, "note = yes\n");
+	}
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static char *
+decoded(const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *d;
+
+	if ((d = malloc(len)) == NULL)
+		return NULL;
+	if (s3_uri_decode(s, d, len) == -1) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int
+parse_bool(const char *s, bool *v)
+{
+	if (strcmp(s, "yes") == 0)
+		*v = true;
+	else if (strcmp(s, "no") == 0)
+		*v = false;
+	else
+		return -1;
+	return 0;
+}
+
+int
+s3_record_add_stale(struct s3_record *rec, const char *key, const char *id)
+{
+	struct s3_rec_stale *st;
+	unsigned k;
+
+	for (k = 0; k < rec->nstale; k++)
+		if (strcmp(rec->stale[k].key, key) == 0 &&
+		    strcmp(rec->stale[k].id, id) == 0)
+			return 0;
+	if (rec->nstale == S3_REC_MAXSTALE)
+		return -1;
+	st = &rec->stale[rec->nstale];
+	if ((st->key = strdup(key)) == NULL || (st->id = strdup(id)) == NULL) {
+		free(st->key);
+		st->key = NULL;
+		return -1;
+	}
+	rec->nstale++;
+	return 0;
+}
+
+void
+s3_record_del_stale(struct s3_record *rec, unsigned i)
+{
+	if (i >= rec->nstale)
+		return;
+	free(rec->stale[i].key);
+	free(rec->stale[i].id);
+	memmove(&rec->stale[i], &rec->stale[i + 1],
+	    (rec->nstale - i - 1) * sizeof(rec->stale[0]));
+	rec->nstale--;
+	memset(&rec->stale[rec->nstale], 0, sizeof(rec->stale[0]));
+}
+
+/* "KEY ID", both percent-encoded. */
+static int
+parse_stale(struct s3_record *rec, char *value)
+{
+	char *sp = strchr(value, ' '), *key, *id;
+	int r = -1;
+
+	if (sp == NULL)
+		return -1;
+	*sp = '\0';
+	key = decoded(value);
+	id = decoded(trim(sp + 1));
+	if (key != NULL && id != NULL && *key != '\0' && *id != '\0')
+		r = s3_record_add_stale(rec, key, id);
+	free(key);
+	free(id);
+	return r;
+}
+
+int
+s3_record_parse(const char *text, size_t len, struct s3_record *rec,
+    char *err, size_t errlen)
+{
+	struct s3_rec_obj *o = NULL;
+	char *copy, *line, *next, *name, *value, *eq;
+	bool version = false;
+	uint64_t v;
+	unsigned lineno = 0, i;
+
+	memset(rec, 0, sizeof(*rec));
+	if ((copy = malloc(len + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (strlen(copy) != len) {
+		snprintf(err, errlen, "NUL byte in the record");
+		goto fail;
+	}
+	for (line = copy; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (strcmp(line, "[object]") == 0) {
+			if (rec->nobj == S3_REC_MAXOBJ) {
+				snprintf(err, errlen, "line %u: more than %d "
+				    "objects", lineno, S3_REC_MAXOBJ);
+				goto fail;
+			}
+			o = &rec->obj[rec->nobj++];
+			continue;
+		}
+		if ((eq = strchr(line, '=')) == NULL) {
+			snprintf(err, errlen, "line %u: no '='", lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		name = trim(line);
+		value = trim(eq + 1);
+		if (o == NULL) {
+			if (strcmp(name, "version") == 0) {
+				if (strcmp(value, "1") != 0) {
+					snprintf(err, errlen, "line %u: "
+					    "version %.16s is not 1", lineno,
+					    value);
+					goto fail;
+				}
+				version = true;
+			} else if (strcmp(name, "endpoint") == 0) {
+				free(rec->endpoint);
+				if ((rec->endpoint = strdup(value)) == NULL)
+					goto nomem;
+			} else if (strcmp(name, "bucket") == 0) {
+				free(rec->bucket);
+				if ((rec->bucket = strdup(value)) == NULL)
+					goto nomem;
+			} else if (strcmp(name, "dump") == 0) {
+				if (parse_u64(value, &rec->dump_id) == -1)
+					goto bad;
+			} else if (strcmp(name, "client") == 0) {
+				snprintf(rec->client, sizeof(rec->client),
+				    "%s", value);
+			} else if (strcmp(name, "stale") == 0) {
+				if (parse_stale(rec, value) == -1)
+					goto bad;
+			} else if (strcmp(name, "since") == 0) {
+				if (parse_u64(value, &v) == -1 ||
+				    v > INT64_MAX)
+					goto bad;
+				rec->since = (int64_t)v;
+			}
+			/* Unknown names are a later version's: ignored. */
+			continue;
+		}
+		if (strcmp(name, "file") == 0) {
+			/* A plain name inside the dump's folder, nothing else. */
+			if (*value == '\0' || strchr(value, '/') != NULL ||
+			    strcmp(value, ".") == 0 ||
+			    strcmp(value, "..") == 0 ||
+			    strlen(value) >= sizeof(o->file))
+				goto bad;
+			snprintf(o->file, sizeof(o->file), "%s", value);
+		} else if (strcmp(name, "key") == 0) {
+			free(o->key);
+			if ((o->key = decoded(value)) == NULL ||
+			    o->key[0] == '\0')
+				goto bad;
+		} else if (strcmp(name, "size") == 0) {
+			if (parse_u64(value, &o->size) == -1)
+				goto bad;
+		} else if (strcmp(name, "done") == 0) {
+			if (parse_bool(value, &o->done) == -1)
+				goto bad;
+		} else if (strcmp(name, "note") == 0) {
+			if (parse_bool(value, &o->note) == -1)
+				goto bad;
+		}
+		continue;
+bad:
+		snprintf(err, errlen, "line %u: bad value for %s", lineno,
+		    name);
+		goto fail;
+	}
+	if (!version || rec->endpoint == NULL || rec->bucket == NULL) {
+		snprintf(err, errlen, "version, endpoint or bucket missing");
+		goto fail;
+	}
+	for (i = 0; i < rec->nobj; i++)
+		if (rec->obj[i].file[0] == '\0' || rec->obj[i].key == NULL) {
+			snprintf(err, errlen, "object %u has no file or key",
+			    i + 1);
+			goto fail;
+		}
+	free(copy);
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	free(copy);
+	s3_record_free(rec);
+	return -1;
+}
+
+void
+s3_record_free(struct s3_record *rec)
+{
+	unsigned i, k;
+
+	free(rec->endpoint);
+	free(rec->bucket);
+	for (i = 0; i < rec->nobj; i++)
+		free(rec->obj[i].key);
+	for (k = 0; k < rec->nstale; k++) {
+		free(rec->stale[k].key);
+		free(rec->stale[k].id);
+	}
+	memset(rec, 0, sizeof(*rec));
+}

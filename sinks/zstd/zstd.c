@@ -1,0 +1,989 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * zstd: a transform that compresses the vmcore on its way to the next
+ * stage of a chain ("sink = zstd | local").
+ *
+ * The vmcore arrives in increasing offset order (NDS_CAP_ORDERED) and goes
+ * through one streaming compressor; the compressed stream goes to the next
+ * stage at its own increasing offsets, and the next stage names it with a
+ * ".zst" suffix. Holes are fed to the compressor as zeros: zstd turns them
+ * into a few bytes at several GB/s, and the output stays a plain .zst that
+ * "zstd -d" restores without a side map of the holes.
+ *
+ * With frame_size set, the output is the zstd seekable format (described
+ * in contrib/seekable_format of the zstd tree): independent frames of
+ * frame_size uncompressed bytes each, then a skippable frame holding the
+ * seek table. Stock zstd skips that frame, so "zstd -d" still restores the
+ * whole dump; a reader that knows the table decompresses only the frames
+ * it needs.
+ *
+ * A vmcore the kernel compressed itself (gzip or zstd magic at offset 0)
+ * and every other object (key, info, manifest, archive, msgbuf) pass
+ * through unchanged.
+ *
+ * Workers split a frame into jobs (8 MiB at level 3) and every frame ends
+ * with a wait for all of them: seekable frames of a job or less are
+ * compressed one at a time, whatever the number of workers. Smaller jobs
+ * cost 20 % more CPU and gained nothing measurable.
+ *
+ * Memory per vmcore is bounded whatever the dump's size: the compression
+ * context (with workers, libzstd's job buffers too: a few MB per worker),
+ * one output buffer and, in seekable mode, 12 bytes per frame of the seek
+ * table, which can only be written at the end.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "netdump/sink.h"
+#include "sinkutil.h"
+
+enum zs_opt {
+	OPT_LEVEL = 0,		/* in the order of zs_options[] */
+	OPT_WORKERS,
+	OPT_FRAME_SIZE,
+};
+
+#define MIN_LEVEL	1
+#define MAX_LEVEL	19
+#define MAX_WORKERS	64
+
+/*
+ * The seekable format (zstd_seekable.h): a frame's sizes are 32-bit and
+ * the reference implementation refuses frames over 1 GiB and more than
+ * 0x8000000 frames. The lower bound is ours: it keeps the seek table, which
+ * stays in memory until the end, at 0.02 % of the dump at most.
+ */
+#define SEEK_MIN_FRAME		(64u * 1024)
+#define SEEK_MAX_FRAME		(1u << 30)
+#define SEEK_MAX_FRAMES		0x8000000u
+#define SKIPPABLE_MAGIC		0x184D2A5Eu
+#define SEEKABLE_MAGIC		0x8F92EAB1u
+#define SKIPPABLE_HEADER_SIZE	8
+#define SEEK_ENTRY_SIZE		12	/* csize, dsize, checksum */
+#define SEEK_FOOTER_SIZE	9
+#define SEEK_CHECKSUM_FLAG	0x80
+
+/* Compressed output goes to the next stage in pieces this large. */
+#define OUTBUF_SIZE	(256 * 1024)
+#define SUFFIX_MAX	64
+
+/* What holes are fed to the compressor as; never a hole's worth. */
+static const unsigned char zeros[64 * 1024];
+
+static const unsigned char gzip_magic[2] = { 0x1f, 0x8b };
+static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+#define SNIFF_SIZE	sizeof(zstd_magic)
+
+/* One per [sink] section; read-only after create. */
+struct zs_sink {
+	const struct nds_host	*host;
+	struct nds_host_ctx	*ctx;
+	int			 level;
+	int			 workers;	/* 0: in the caller */
+	uint32_t		 frame_size;	/* 0: one ordinary frame */
+};
+
+struct zs_object;
+
+/* One per dump. */
+struct zs_dump {
+	const struct zs_sink	*zs;
+	const struct nds_dump	*dump;
+	const struct nds_stage	*next;
+	struct zs_object	*objects;	/* open on the next stage */
+};
+
+enum zs_mode {
+	MODE_SNIFF = 0,	/* vmcore: too few bytes seen to tell */
+	MODE_COMPRESS,
+	MODE_PASS,	/* other kinds, and a kernel-compressed vmcore */
+};
+
+struct seek_entry {
+	uint32_t	 csize;
+	uint32_t	 dsize;
+	unsigned char	 checksum[4];	/* LE, as in the frame */
+};
+
+/* One per object of a dump. */
+struct zs_object {
+	struct zs_dump		*d;
+	struct zs_object	*link;		/* in d->objects */
+	enum nds_object_kind	 kind;
+	void			*nobj;		/* the next stage's */
+	enum zs_mode		 mode;
+	const char		*magic;		/* "gzip", "zstd" */
+	bool			 failed;	/* vmcore: stream broken */
+	/* vmcore: input consumed; other kinds: end of the data seen. */
+	uint64_t		 inpos;
+	/* vmcore: first bytes kept until the magic can be told. */
+	unsigned char		 held[SNIFF_SIZE];
+	size_t			 nheld;
+
+	ZSTD_CCtx		*cctx;
+	unsigned char		*obuf;		/* held output */
+	size_t			 obufsize;
+	size_t			 olen;
+	uint64_t		 outpos;	/* output handed on */
+	unsigned char		 tail[4];	/* its last 4 bytes */
+
+	/* Seekable mode. */
+	uint32_t		 frame_in;	/* input in this frame */
+	uint64_t		 frame_start;	/* its output offset */
+	struct seek_entry	*entries;
+	size_t			 nentries;
+	size_t			 maxentries;
+
+	char			 suffix[SUFFIX_MAX]; /* + ".zst" */
+};
+
+static void	dlog(const struct zs_dump *, enum nds_log_level,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+/* Log a line about this dump. */
+static void
+dlog(const struct zs_dump *d, enum nds_log_level level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	d->zs->host->log(d->zs->ctx, level, "dump %" PRIu64 " from %s: %s",
+	    d->dump->id, d->dump->client_addr != NULL ?
+	    d->dump->client_addr : "?", line);
+}
+
+/* For messages; a table, so kinds added to the ABI pass through too. */
+static const char *
+kind_name(enum nds_object_kind kind)
+{
+	static const char *const names[] = {
+		[NDS_OBJ_VMCORE] = "vmcore",
+		[NDS_OBJ_KEY] = "key",
+		[NDS_OBJ_INFO] = "info",
+		[NDS_OBJ_MANIFEST] = "manifest",
+		[NDS_OBJ_ARCHIVE] = "archive",
+		[NDS_OBJ_MSGBUF] = "msgbuf",
+	};
+
+	if ((size_t)kind < sizeof(names) / sizeof(names[0]) &&
+	    names[kind] != NULL)
+		return names[kind];
+	return "object";
+}
+
+static void
+put_le32(unsigned char *b, uint32_t v)
+{
+	b[0] = (unsigned char)v;
+	b[1] = (unsigned char)(v >> 8);
+	b[2] = (unsigned char)(v >> 16);
+	b[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * A next stage's result as ours, its message prefixed. A stage never
+ * answers NDS_RETRY (the host retries inside it); should one do so, the
+ * stream cannot be replayed from here, so it counts as a failure.
+ */
+static enum nds_result
+next_result(enum nds_result r, const char *nerr, char *err)
+{
+	if (r == NDS_OK)
+		return NDS_OK;
+	sink_seterr(err, "next stage: %s", nerr[0] != '\0' ? nerr : "failed");
+	return r == NDS_FATAL ? NDS_FATAL : NDS_FAILED;
+}
+
+/* Hand the buffered output on to the next stage. */
+static enum nds_result
+flush(struct zs_object *o, char *err)
+{
+	const struct nds_stage *next = o->d->next;
+	char nerr[NDS_ERRBUF_SIZE] = "";
+	enum nds_result r;
+	size_t n = o->olen;
+
+	if (n == 0)
+		return NDS_OK;
+	r = next->write(o->nobj, o->outpos, o->obuf, n, nerr);
+	if ((r = next_result(r, nerr, err)) != NDS_OK)
+		return r;
+	/* Keep the last 4 bytes: a frame's checksum may straddle a flush. */
+	if (n >= sizeof(o->tail))
+		memcpy(o->tail, o->obuf + n - sizeof(o->tail),
+		    sizeof(o->tail));
+	else {
+		memmove(o->tail, o->tail + n, sizeof(o->tail) - n);
+		memcpy(o->tail + sizeof(o->tail) - n, o->obuf, n);
+	}
+	o->outpos += n;
+	o->olen = 0;
+	return NDS_OK;
+}
+
+/* Append bytes of our own (the seek table) to the output. */
+static enum nds_result
+put(struct zs_object *o, const void *p, size_t len, char *err)
+{
+	const unsigned char *s = p;
+	enum nds_result r;
+	size_t n;
+
+	while (len > 0) {
+		n = o->obufsize - o->olen;
+		if (n > len)
+			n = len;
+		memcpy(o->obuf + o->olen, s, n);
+		o->olen += n;
+		s += n;
+		len -= n;
+		if (o->olen == o->obufsize && (r = flush(o, err)) != NDS_OK)
+			return r;
+	}
+	return NDS_OK;
+}
+
+/* Run the compressor over buf until it took all of it (or finished). */
+static enum nds_result
+compress(struct zs_object *o, const void *buf, size_t len,
+    ZSTD_EndDirective op, char *err)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	ZSTD_outBuffer out;
+	enum nds_result r;
+	size_t left;
+
+	for (;;) {
+		out.dst = o->obuf;
+		out.size = o->obufsize;
+		out.pos = o->olen;
+		left = ZSTD_compressStream2(o->cctx, &out, &in, op);
+		o->olen = out.pos;
+		if (ZSTD_isError(left)) {
+			sink_seterr(err, "zstd: %s", ZSTD_getErrorName(left));
+			return NDS_FAILED;
+		}
+		if (o->olen == o->obufsize && (r = flush(o, err)) != NDS_OK)
+			return r;
+		/*
+		 * With workers, zstd may return before it took all the input;
+		 * ending a frame is done when nothing is left to flush.
+		 */
+		if (op == ZSTD_e_continue ? in.pos == in.size : left == 0)
+			return NDS_OK;
+	}
+}
+
+/* The last 4 bytes of the output so far, wherever they are. */
+static void
+last4(const struct zs_object *o, unsigned char b[4])
+{
+	size_t k = o->olen < 4 ? o->olen : 4;
+
+	memcpy(b, o->tail + k, 4 - k);
+	memcpy(b + 4 - k, o->obuf + o->olen - k, k);
+}
+
+/*
+ * End the current seekable frame and log it for the seek table. Its
+ * checksum is the one the frame carries: zstd's content checksum is the
+ * lower 32 bits of XXH64 (seed 0) of the frame's data, little-endian, the
+ * very value the seek table wants, and libzstd exports no XXH64.
+ */
+static enum nds_result
+end_frame(struct zs_object *o, char *err)
+{
+	struct seek_entry *e;
+	enum nds_result r;
+	uint64_t csize;
+	size_t max;
+
+	if ((r = compress(o, NULL, 0, ZSTD_e_end, err)) != NDS_OK)
+		return r;
+	csize = o->outpos + o->olen - o->frame_start;
+	if (csize > UINT32_MAX) {
+		sink_seterr(err, "seekable frame of %" PRIu64 " compressed bytes "
+		    "is too large for the seek table", csize);
+		return NDS_FAILED;
+	}
+	if (o->nentries == o->maxentries) {
+		if (o->nentries == SEEK_MAX_FRAMES) {
+			sink_seterr(err, "more than %u seekable frames: raise "
+			    "frame_size", SEEK_MAX_FRAMES);
+			return NDS_FAILED;
+		}
+		max = o->maxentries == 0 ? 64 : o->maxentries * 2;
+		if (max > SEEK_MAX_FRAMES)
+			max = SEEK_MAX_FRAMES;
+		if ((e = reallocarray(o->entries, max, sizeof(*e))) == NULL) {
+			sink_seterr(err, "out of memory");
+			return NDS_FAILED;
+		}
+		o->entries = e;
+		o->maxentries = max;
+	}
+	e = &o->entries[o->nentries++];
+	e->csize = (uint32_t)csize;
+	e->dsize = o->frame_in;
+	last4(o, e->checksum);
+	o->frame_start += csize;
+	o->frame_in = 0;
+	return NDS_OK;
+}
+
+/* The seek table, as a skippable frame after the last data frame. */
+static enum nds_result
+put_seek_table(struct zs_object *o, char *err)
+{
+	unsigned char b[SEEK_ENTRY_SIZE];
+	const struct seek_entry *e;
+	enum nds_result r;
+	size_t i;
+
+	put_le32(b, SKIPPABLE_MAGIC);
+	put_le32(b + 4, (uint32_t)(o->nentries * SEEK_ENTRY_SIZE +
+	    SEEK_FOOTER_SIZE));
+	if ((r = put(o, b, SKIPPABLE_HEADER_SIZE, err)) != NDS_OK)
+		return r;
+	for (i = 0; i < o->nentries; i++) {
+		e = &o->entries[i];
+		put_le32(b, e->csize);
+		put_le32(b + 4, e->dsize);
+		memcpy(b + 8, e->checksum, 4);
+		if ((r = put(o, b, SEEK_ENTRY_SIZE, err)) != NDS_OK)
+			return r;
+	}
+	put_le32(b, (uint32_t)o->nentries);
+	b[4] = SEEK_CHECKSUM_FLAG;
+	put_le32(b + 5, SEEKABLE_MAGIC);
+	return put(o, b, SEEK_FOOTER_SIZE, err);
+}
+
+/* Compress input, ending a seekable frame at every frame_size bytes. */
+static enum nds_result
+feed(struct zs_object *o, const void *buf, size_t len, char *err)
+{
+	uint32_t fs = o->d->zs->frame_size;
+	const unsigned char *p = buf;
+	enum nds_result r;
+	size_t n;
+
+	while (len > 0) {
+		n = len;
+		if (fs != 0 && n > fs - o->frame_in)
+			n = fs - o->frame_in;
+		if ((r = compress(o, p, n, ZSTD_e_continue, err)) != NDS_OK)
+			return r;
+		p += n;
+		len -= n;
+		if (fs != 0) {
+			o->frame_in += (uint32_t)n;
+			if (o->frame_in == fs &&
+			    (r = end_frame(o, err)) != NDS_OK)
+				return r;
+		}
+	}
+	return NDS_OK;
+}
+
+/* Finish the compressed stream and hand all of it on. */
+static enum nds_result
+finish(struct zs_object *o, char *err)
+{
+	enum nds_result r;
+
+	if (o->d->zs->frame_size != 0) {
+		if (o->frame_in > 0 && (r = end_frame(o, err)) != NDS_OK)
+			return r;
+		r = put_seek_table(o, err);
+	} else
+		r = compress(o, NULL, 0, ZSTD_e_end, err);
+	if (r != NDS_OK)
+		return r;
+	return flush(o, err);
+}
+
+static enum nds_result
+start_compress(struct zs_object *o, char *err)
+{
+	const struct zs_sink *zs = o->d->zs;
+	size_t z = 0;
+
+	if ((o->cctx = ZSTD_createCCtx()) == NULL)
+		goto nomem;
+	if (ZSTD_isError(z = ZSTD_CCtx_setParameter(o->cctx,
+	    ZSTD_c_compressionLevel, zs->level)) ||
+	    ZSTD_isError(z = ZSTD_CCtx_setParameter(o->cctx,
+	    ZSTD_c_checksumFlag, 1)) ||
+	    (zs->workers > 0 && ZSTD_isError(z = ZSTD_CCtx_setParameter(o->cctx,
+	    ZSTD_c_nbWorkers, zs->workers)))) {
+		sink_seterr(err, "zstd: %s", ZSTD_getErrorName(z));
+		return NDS_FAILED;
+	}
+	o->obufsize = ZSTD_CStreamOutSize();
+	if (o->obufsize < OUTBUF_SIZE)
+		o->obufsize = OUTBUF_SIZE;
+	if ((o->obuf = malloc(o->obufsize)) == NULL)
+		goto nomem;
+	return NDS_OK;
+nomem:
+	sink_seterr(err, "out of memory");
+	return NDS_FAILED;
+}
+
+/*
+ * How the vmcore goes, from its first n bytes; MODE_SNIFF while they are
+ * too few to tell and more may come.
+ */
+static enum zs_mode
+classify(const unsigned char *p, size_t n, bool final, const char **magic)
+{
+	if (n >= sizeof(gzip_magic) &&
+	    memcmp(p, gzip_magic, sizeof(gzip_magic)) == 0) {
+		*magic = "gzip";
+		return MODE_PASS;
+	}
+	if (n >= sizeof(zstd_magic) &&
+	    memcmp(p, zstd_magic, sizeof(zstd_magic)) == 0) {
+		*magic = "zstd";
+		return MODE_PASS;
+	}
+	if (!final && n < sizeof(zstd_magic) &&
+	    ((n < sizeof(gzip_magic) && memcmp(p, gzip_magic, n) == 0) ||
+	    memcmp(p, zstd_magic, n) == 0))
+		return MODE_SNIFF;
+	return MODE_COMPRESS;
+}
+
+/* Consume vmcore data at o->inpos in the mode chosen. */
+static enum nds_result
+vm_data(struct zs_object *o, const void *buf, size_t len, char *err)
+{
+	const struct nds_stage *next = o->d->next;
+	char nerr[NDS_ERRBUF_SIZE] = "";
+	enum nds_result r;
+
+	if (o->mode == MODE_PASS)
+		r = next_result(next->write(o->nobj, o->inpos, buf, len, nerr),
+		    nerr, err);
+	else
+		r = feed(o, buf, len, err);
+	if (r != NDS_OK) {
+		o->failed = true;
+		return r;
+	}
+	o->inpos += len;
+	return NDS_OK;
+}
+
+/* Consume a vmcore hole at o->inpos in the mode chosen. */
+static enum nds_result
+vm_zeros(struct zs_object *o, uint64_t len, char *err)
+{
+	const struct nds_stage *next = o->d->next;
+	char nerr[NDS_ERRBUF_SIZE] = "";
+	enum nds_result r;
+	size_t n;
+
+	if (o->mode == MODE_PASS) {
+		r = next_result(next->hole(o->nobj, o->inpos, len, nerr), nerr,
+		    err);
+		if (r != NDS_OK) {
+			o->failed = true;
+			return r;
+		}
+		o->inpos += len;
+		return NDS_OK;
+	}
+	while (len > 0) {
+		n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		if ((r = vm_data(o, zeros, n, err)) != NDS_OK)
+			return r;
+		len -= n;
+	}
+	return NDS_OK;
+}
+
+/* Settle the mode and hand on the bytes held back to tell it. */
+static enum nds_result
+decide(struct zs_object *o, enum zs_mode mode, const char *magic, char *err)
+{
+	const struct zs_sink *zs = o->d->zs;
+	enum nds_result r;
+	size_t n;
+
+	o->mode = mode;
+	if (mode == MODE_PASS) {
+		o->magic = magic;
+		dlog(o->d, NDS_LOG_INFO, "vmcore: %s-compressed by the kernel: "
+		    "passing it through", magic);
+	} else {
+		if ((r = start_compress(o, err)) != NDS_OK) {
+			o->failed = true;
+			return r;
+		}
+		if (zs->frame_size != 0)
+			dlog(o->d, NDS_LOG_INFO, "vmcore: compressing at level "
+			    "%d with %d worker(s), seekable frames of %" PRIu32
+			    " bytes", zs->level, zs->workers, zs->frame_size);
+		else
+			dlog(o->d, NDS_LOG_INFO, "vmcore: compressing at level "
+			    "%d with %d worker(s)", zs->level, zs->workers);
+	}
+	n = o->nheld;
+	o->nheld = 0;
+	return n > 0 ? vm_data(o, o->held, n, err) : NDS_OK;
+}
+
+/* Common checks before vmcore data or a hole at offset. */
+static enum nds_result
+vm_check(struct zs_object *o, uint64_t offset, uint64_t len, char *err)
+{
+	uint64_t expect = o->inpos + o->nheld;
+
+	if (o->failed) {
+		sink_seterr(err, "vmcore: the stream broke at offset %" PRIu64,
+		    expect);
+		return NDS_FAILED;
+	}
+	if (offset != expect) {
+		sink_seterr(err, "out-of-order data at offset %" PRIu64
+		    " (expected %" PRIu64 ")", offset, expect);
+		return NDS_FAILED;
+	}
+	if (len > UINT64_MAX - offset) {
+		sink_seterr(err, "data at offset %" PRIu64 " runs past 2^64",
+		    offset);
+		return NDS_FAILED;
+	}
+	return NDS_OK;
+}
+
+static enum nds_result
+zs_create(const struct nds_host *host, struct nds_host_ctx *ctx,
+    const struct nds_optval *values, void **instance,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_sink *zs;
+	ZSTD_bounds b;
+	int64_t level, workers, fs;
+	long ncpu;
+
+	*instance = NULL;
+	if (host == NULL || host->abi_major != NDS_ABI_MAJOR ||
+	    host->struct_size < offsetof(struct nds_host, log) +
+	    sizeof(host->log) || host->log == NULL) {
+		sink_seterr(err, "unsupported host interface");
+		return NDS_FATAL;
+	}
+	level = values[OPT_LEVEL].num;
+	workers = values[OPT_WORKERS].num;
+	fs = values[OPT_FRAME_SIZE].num;
+	if (level < MIN_LEVEL || level > MAX_LEVEL) {
+		sink_seterr(err, "level: %" PRId64 " is not within %d..%d", level,
+		    MIN_LEVEL, MAX_LEVEL);
+		return NDS_FATAL;
+	}
+	if (workers < 0 || workers > MAX_WORKERS) {
+		sink_seterr(err, "workers: %" PRId64 " is not within 0..%d",
+		    workers, MAX_WORKERS);
+		return NDS_FATAL;
+	}
+	if (fs != 0 && (fs < SEEK_MIN_FRAME || fs > SEEK_MAX_FRAME)) {
+		sink_seterr(err, "frame_size: %" PRId64 " is neither 0 (one frame) "
+		    "nor within 64k..1G", fs);
+		return NDS_FATAL;
+	}
+
+	b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
+	if (ZSTD_isError(b.error) || b.upperBound < 1) {
+		/* A libzstd built without threads compresses in the caller. */
+		if (workers > 0) {
+			sink_seterr(err, "workers: this libzstd has no "
+			    "multithreading; leave workers unset");
+			return NDS_FATAL;
+		}
+	} else {
+		if (workers == 0) {
+			ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			workers = ncpu < 1 ? 1 : ncpu > MAX_WORKERS ?
+			    MAX_WORKERS : ncpu;
+		}
+		if (workers > b.upperBound)
+			workers = b.upperBound;
+	}
+
+	if ((zs = calloc(1, sizeof(*zs))) == NULL) {
+		sink_seterr(err, "out of memory");
+		return NDS_FATAL;
+	}
+	zs->host = host;
+	zs->ctx = ctx;
+	zs->level = (int)level;
+	zs->workers = (int)workers;
+	zs->frame_size = (uint32_t)fs;
+	*instance = zs;
+	return NDS_OK;
+}
+
+static void
+zs_destroy(void *instance)
+{
+	free(instance);
+}
+
+static enum nds_result
+zs_begin(void *instance, const struct nds_dump *dump, void **dump_state,
+    char err[NDS_ERRBUF_SIZE])
+{
+	(void)instance;
+	(void)dump;
+	*dump_state = NULL;
+	sink_seterr(err, "zstd is a transform: put a storing sink after it, "
+	    "e.g. 'zstd | local'");
+	return NDS_FATAL;
+}
+
+static enum nds_result
+zs_begin_transform(void *instance, const struct nds_dump *dump,
+    const struct nds_stage *next, void **dump_state,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_dump *d;
+
+	*dump_state = NULL;
+	if (dump == NULL || dump->magic != NDS_DUMP_MAGIC ||
+	    dump->struct_size < sizeof(*dump)) {
+		sink_seterr(err, "bad dump descriptor");
+		return NDS_FAILED;
+	}
+	if (next == NULL || next->struct_size < sizeof(*next) ||
+	    next->open == NULL || next->write == NULL || next->hole == NULL ||
+	    next->close == NULL) {
+		sink_seterr(err, "bad next stage");
+		return NDS_FATAL;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		sink_seterr(err, "out of memory");
+		return NDS_FAILED;
+	}
+	d->zs = instance;
+	d->dump = dump;
+	d->next = next;
+	*dump_state = d;
+	return NDS_OK;
+}
+
+static enum nds_result
+zs_open(void *dump_state, enum nds_object_kind kind, void **object_state,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_dump *d = dump_state;
+	struct zs_object *o;
+	char nerr[NDS_ERRBUF_SIZE] = "";
+	enum nds_result r;
+
+	*object_state = NULL;
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		sink_seterr(err, "out of memory");
+		return NDS_FAILED;
+	}
+	o->d = d;
+	o->kind = kind;
+	o->mode = kind == NDS_OBJ_VMCORE ? MODE_SNIFF : MODE_PASS;
+	r = d->next->open(d->next->ctx, kind, &o->nobj, nerr);
+	if ((r = next_result(r, nerr, err)) != NDS_OK) {
+		free(o);
+		return r;
+	}
+	o->link = d->objects;
+	d->objects = o;
+	*object_state = o;
+	return NDS_OK;
+}
+
+static enum nds_result
+zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_object *o = object_state;
+	unsigned char head[SNIFF_SIZE];
+	char nerr[NDS_ERRBUF_SIZE] = "";
+	const char *magic = NULL;
+	enum nds_result r;
+	enum zs_mode mode;
+	size_t n;
+
+	if (o->kind != NDS_OBJ_VMCORE) {
+		r = o->d->next->write(o->nobj, offset, buf, len, nerr);
+		if ((r = next_result(r, nerr, err)) == NDS_OK &&
+		    offset + len > o->inpos)
+			o->inpos = offset + len;
+		return r;
+	}
+	if (len == 0)
+		return NDS_OK;
+	if ((r = vm_check(o, offset, len, err)) != NDS_OK)
+		return r;
+	if (o->mode == MODE_SNIFF) {
+		memcpy(head, o->held, o->nheld);
+		n = SNIFF_SIZE - o->nheld < len ? SNIFF_SIZE - o->nheld : len;
+		memcpy(head + o->nheld, buf, n);
+		mode = classify(head, o->nheld + n, false, &magic);
+		if (mode == MODE_SNIFF) {
+			/* All of buf fits: n == len. */
+			memcpy(o->held + o->nheld, buf, n);
+			o->nheld += n;
+			return NDS_OK;
+		}
+		if ((r = decide(o, mode, magic, err)) != NDS_OK)
+			return r;
+	}
+	return vm_data(o, buf, len, err);
+}
+
+static enum nds_result
+zs_hole(void *object_state, uint64_t offset, uint64_t len,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_object *o = object_state;
+	char nerr[NDS_ERRBUF_SIZE] = "";
+	const char *magic = NULL;
+	enum nds_result r;
+	enum zs_mode mode;
+
+	if (o->kind != NDS_OBJ_VMCORE) {
+		r = o->d->next->hole(o->nobj, offset, len, nerr);
+		if ((r = next_result(r, nerr, err)) == NDS_OK &&
+		    offset + len > o->inpos)
+			o->inpos = offset + len;
+		return r;
+	}
+	if (len == 0)
+		return NDS_OK;
+	if ((r = vm_check(o, offset, len, err)) != NDS_OK)
+		return r;
+	if (o->mode == MODE_SNIFF) {
+		/* Zeros follow: no magic can match any more. */
+		mode = classify(o->held, o->nheld, true, &magic);
+		if ((r = decide(o, mode, magic, err)) != NDS_OK)
+			return r;
+	}
+	return vm_zeros(o, len, err);
+}
+
+static void
+unlink_object(struct zs_object *o)
+{
+	struct zs_object **pp;
+
+	for (pp = &o->d->objects; *pp != NULL; pp = &(*pp)->link)
+		if (*pp == o) {
+			*pp = o->link;
+			break;
+		}
+}
+
+static void
+free_object(struct zs_object *o)
+{
+	unlink_object(o);
+	ZSTD_freeCCtx(o->cctx);
+	free(o->obuf);
+	free(o->entries);
+	free(o);
+}
+
+/*
+ * Close the next stage's object; of its result and ours, the worse one
+ * (and its message) wins.
+ */
+static enum nds_result
+close_next(struct zs_object *o, const struct nds_object *obj,
+    enum nds_result r, char *where, char *err)
+{
+	char nerr[NDS_ERRBUF_SIZE] = "", tmp[NDS_ERRBUF_SIZE];
+	enum nds_result nr;
+
+	nr = o->d->next->close(o->nobj, obj, where, nerr);
+	o->nobj = NULL;
+	if ((nr = next_result(nr, nerr, tmp)) > r) {
+		memcpy(err, tmp, NDS_ERRBUF_SIZE);
+		return nr;
+	}
+	return r;
+}
+
+/* Finish the vmcore: compressed, passed through or broken. */
+static enum nds_result
+close_vmcore(struct zs_object *o, const struct nds_object *object,
+    char *where, char *err)
+{
+	const struct zs_dump *d = o->d;
+	const struct nds_kdh *kdh = d->dump->kdh;
+	struct nds_object out = *object;
+	char ferr[NDS_ERRBUF_SIZE];
+	const char *magic = NULL;
+	enum nds_result r = NDS_OK, fr;
+	uint64_t insize;
+
+	if (!o->failed && o->mode == MODE_SNIFF)
+		r = decide(o, classify(o->held, o->nheld, true, &magic), magic,
+		    err);
+	insize = o->inpos;
+	if (r == NDS_OK && o->failed) {
+		sink_seterr(err, "vmcore: the stream broke at offset %" PRIu64,
+		    insize);
+		r = NDS_FAILED;
+	}
+	if (o->mode == MODE_PASS) {
+		/* The core names it .gz/.zst; the size cuts the padding. */
+		if (r == NDS_OK && kdh != NULL &&
+		    kdh->compression == NDS_COMP_NONE)
+			dlog(d, NDS_LOG_INFO, "vmcore: starts with %s magic "
+			    "but the KDH says it is not compressed: stored as "
+			    "it came", o->magic);
+		if (r != NDS_OK)
+			out.size = insize;
+		return close_next(o, &out, r, where, err);
+	}
+
+	if (snprintf(o->suffix, sizeof(o->suffix), "%s.zst",
+	    object->suffix != NULL ? object->suffix : "") >=
+	    (int)sizeof(o->suffix)) {
+		/* Rather a suffix too short than a name cut short. */
+		snprintf(o->suffix, sizeof(o->suffix), ".zst");
+		if (r == NDS_OK) {
+			sink_seterr(err, "vmcore: suffix \"%s\" is too long",
+			    object->suffix);
+			r = NDS_FAILED;
+		}
+	}
+	out.suffix = o->suffix;
+	/* Trailing holes the host did not send as such. */
+	if (r == NDS_OK && object->size > insize)
+		r = vm_zeros(o, object->size - insize, err);
+	/*
+	 * Whatever went wrong, an intact stream is finished, so what did
+	 * come is a readable .zst.
+	 */
+	if (!o->failed && (fr = finish(o, r == NDS_OK ? err : ferr)) !=
+	    NDS_OK) {
+		o->failed = true;
+		if (r == NDS_OK)
+			r = fr;
+	}
+	if (r == NDS_OK && object->size < insize) {
+		sink_seterr(err, "vmcore: size %" PRIu64 " is below the %" PRIu64
+		    " bytes already compressed", object->size, insize);
+		r = NDS_FAILED;
+	}
+	out.size = o->outpos;
+	if (r == NDS_OK) {
+		dlog(d, NDS_LOG_INFO, "vmcore: %" PRIu64 " -> %" PRIu64
+		    " bytes (%.2f:1)%s", o->inpos, o->outpos, o->outpos > 0 ?
+		    (double)o->inpos / (double)o->outpos : 0.0,
+		    d->zs->frame_size != 0 ? ", seekable" : "");
+		dlog(d, NDS_LOG_DEBUG, "vmcore: compressor used %zu bytes",
+		    ZSTD_sizeof_CCtx(o->cctx) + o->obufsize +
+		    o->maxentries * sizeof(*o->entries));
+		if (kdh != NULL && kdh->compression != NDS_COMP_NONE)
+			dlog(d, NDS_LOG_INFO, "vmcore: the KDH says the kernel "
+			    "compressed it (%s) after all: it is compressed "
+			    "twice", kdh->compression == NDS_COMP_GZIP ?
+			    "gzip" : kdh->compression == NDS_COMP_ZSTD ?
+			    "zstd" : "unknown method");
+	}
+	return close_next(o, &out, r, where, err);
+}
+
+static enum nds_result
+zs_close(void *object_state, const struct nds_object *object,
+    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_object *o = object_state;
+	enum nds_result r;
+
+	if (o->kind == NDS_OBJ_VMCORE)
+		r = close_vmcore(o, object, where, err);
+	else
+		r = close_next(o, object, NDS_OK, where, err);
+	free_object(o);
+	return r;
+}
+
+static enum nds_result
+zs_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
+{
+	struct zs_dump *d = dump_state;
+	struct zs_object *o;
+	struct nds_object obj;
+	char where[NDS_WHERE_SIZE], oerr[NDS_ERRBUF_SIZE];
+	enum nds_result r = NDS_OK, or;
+
+	/*
+	 * Objects still open (the host gave up on them): finish each with
+	 * what came, so the next stage is left with no object open.
+	 */
+	while ((o = d->objects) != NULL) {
+		memset(&obj, 0, sizeof(obj));
+		obj.kind = o->kind;
+		obj.size = o->inpos + o->nheld;
+		oerr[0] = '\0';
+		or = zs_close(o, &obj, where, oerr);
+		dlog(d, NDS_LOG_WARNING, "%s was still open at the end: closed "
+		    "it at %" PRIu64 " bytes%s%s", kind_name(obj.kind),
+		    obj.size, or != NDS_OK ? ": " : "", or != NDS_OK ? oerr :
+		    "");
+		if (or > r) {
+			r = or;
+			memcpy(err, oerr, NDS_ERRBUF_SIZE);
+		}
+	}
+	free(d);
+	return r;
+}
+
+static const struct nds_option zs_options[] = {
+	{ "level", NDS_OPT_INT, "3", NULL, MIN_LEVEL, MAX_LEVEL,
+	    "compression level, 1 (fastest) to 19 (smallest)" },
+	{ "workers", NDS_OPT_INT, "0", NULL, 0, MAX_WORKERS,
+	    "compression threads per dump; 0: one per online CPU" },
+	{ "frame_size", NDS_OPT_SIZE, "0", NULL, 0, SEEK_MAX_FRAME,
+	    "seekable format with frames of this many uncompressed bytes "
+	    "(64k to 1G); 0: one ordinary frame" },
+	{ NULL, NDS_OPT_STRING, NULL, NULL, 0, 0, NULL },
+};
+
+/* The one symbol the module exports. */
+NDS_EXPORT extern const struct nds_sink_module nds_sink_module;
+
+NDS_EXPORT const struct nds_sink_module nds_sink_module = {
+	NDS_SINK_MODULE_HEADER,
+	.name = "zstd",
+	.version = "1.0",
+	.description = "compress the vmcore with zstd, optionally seekable "
+	    "(a transform: 'zstd | local')",
+	.caps = NDS_CAP_TRANSFORM | NDS_CAP_ORDERED,
+	.options = zs_options,
+	.create = zs_create,
+	.destroy = zs_destroy,
+	.begin = zs_begin,
+	.open = zs_open,
+	.write = zs_write,
+	.hole = zs_hole,
+	.close = zs_close,
+	.end = zs_end,
+	.begin_transform = zs_begin_transform,
+};

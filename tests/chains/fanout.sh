@@ -1,0 +1,210 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Fan-out: "sink = local, z | local2" stores every dump twice, plain and
+# compressed, each chain on its own. When one chain fails (its directory is
+# gone at the start of the dump; as root also its disk full in the middle
+# of the dump, on a 4 MiB tmpfs) the other chain's copy is complete and
+# byte-identical, the manifest lists both chains, one "ok" and one "failed"
+# with its error, the dump is complete (a chain stored it), and the failed
+# chain serves the next dump again.
+set -euo pipefail
+NET=154
+. "$(dirname "$0")/../integration/lib.sh"
+
+command -v zstd >/dev/null || { echo "SKIP ($TEST_NAME): no zstd program"; exit 77; }
+
+MOUNTED=""
+# Kill the server and unmount the tmpfs, then the usual cleanup (which
+# sees the test's exit status).
+_fanout_cleanup() {
+	local rc=$?
+
+	set +e
+	if [ -n "$SERVER_PID" ]; then
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_PID=""
+	fi
+	if [ -n "$MOUNTED" ]; then
+		[ "$rc" -eq 0 ] || ls -laR "$MOUNTED" >"$T/tmpfs-listing.txt" 2>&1
+		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED"
+	fi
+	# A skip (77) is no failure: clean up as after a pass.
+	if [ "$rc" -eq 77 ]; then
+		(exit 0)
+		_nd_cleanup
+		exit 77
+	fi
+	(exit "$rc")
+	_nd_cleanup
+}
+trap _fanout_cleanup EXIT
+
+ROOT=0
+[ "$(id -u)" = 0 ] && ROOT=1
+mkdir -p "$DUMPDIR/fan2" "$T/tiny"
+if [ "$ROOT" = 1 ]; then
+	mount -t tmpfs -o size=4M,mode=0700 tmpfs "$T/tiny" ||
+		fail "cannot mount a tmpfs on $T/tiny"
+	MOUNTED=$T/tiny
+fi
+
+C=$T/server.ini
+cat >"$C" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+timeout = 5
+
+[sink z]
+module = zstd
+level = 1
+
+[sink local]
+module = file
+fsync = no
+
+[sink local2]
+module = file
+fsync = no
+dir = fan2
+
+[sink tiny]
+module = file
+fsync = no
+dir = $T/tiny
+
+[route tight]
+client = 127.0.$NET.2/32
+sink = local, z | tiny
+
+[route default]
+path = *
+sink = local, z | local2
+INI
+start_server -c "$C"
+
+# ---------------------------------------------------------------- both ok
+A=$(client_addr 1)
+D=$(client_dir "$A")
+D2=$DUMPDIR/fan2/$A
+send_dump 0 "$A" -q -g 32M -z 0.5 -s 171 -o "$T/sent1"
+wait_dumps "$A" 1 30
+wait_manifest "$D" 0
+wait_manifest "$D2" 0
+assert_log "dump [0-9]+ from ${A//./\\.} complete: 33554432 bytes.*stored by 2 of 2 sinks" "complete line, 2 of 2"
+assert_same_bytes "$D/vmcore.0" "$T/sent1"
+assert_file "$D2/vmcore.0.zst"
+zstd -q -d -c "$D2/vmcore.0.zst" | cmp -s - "$T/sent1" ||
+	fail "fan2/$A/vmcore.0.zst does not decompress to what was sent"
+assert_no_file "$D2/vmcore.0"
+assert_no_file "$D/vmcore.0.zst"
+M=$D/manifest.0.json
+assert_manifest "$M" complete "$T/sent1"
+assert_same_bytes "$D2/manifest.0.json" "$M"
+assert_same_bytes "$D2/info.0" "$D/info.0"
+assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+    "local=ok,z | local2=ok" "chains in the manifest"
+assert_eq "$(mobject "$M" vmcore | jq -c .stored)" \
+    "{\"local\":\"$A/vmcore.0\",\"z | local2\":\"fan2/$A/vmcore.0.zst\"}" "where the vmcore is"
+assert_symlink "$D/vmcore.last" vmcore.0
+assert_symlink "$D2/vmcore.last.zst" vmcore.0.zst
+pass "local, z | local2: vmcore.0 (plain, identical) and fan2/$A/vmcore.0.zst (restores identical); one manifest, the same in both, lists both chains ok"
+
+# ---------------------------------------------------------------- begin fails
+# local2's directory is gone when the dump starts: that chain fails at its
+# first step, local stores the dump alone, and the dump is complete.
+A=$(client_addr 3)
+D=$(client_dir "$A")
+mv "$DUMPDIR/fan2" "$DUMPDIR/fan2.away"
+send_dump 0 "$A" -q -g 8M -s 173 -o "$T/sent3"
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+mv "$DUMPDIR/fan2.away" "$DUMPDIR/fan2"
+M=$D/manifest.0.json
+assert_same_bytes "$D/vmcore.0" "$T/sent3"
+assert_eq "$(jget "$M" .status)" complete "status with one chain failed"
+assert_eq "$(jget "$M" .reason)" "" "reason with one chain failed"
+assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+    "local=ok,z | local2=failed" "chains in the manifest"
+err=$(jget "$M" '.sinks[] | select(.name == "z | local2") | .error')
+assert_match "$err" "fan2" "error of the failed chain"
+assert_eq "$(jget "$M" '.sinks[] | select(.name == "local") | has("error")')" false \
+    "the chain that worked has no error"
+assert_eq "$(mobject "$M" vmcore | jq -c .stored)" "{\"local\":\"$A/vmcore.0\"}" \
+    "where the vmcore is"
+assert_log "dump [0-9]+: sink z \\| local2: begin: " "begin failure line"
+assert_log "dump [0-9]+ from ${A//./\\.} complete: 8388608 bytes.*stored by 1 of 2 sinks: ${A//./\\.}/vmcore\\.0$" \
+    "complete line, 1 of 2"
+assert_no_log "disabled" "a chain disabled"
+assert_symlink "$D/vmcore.last" vmcore.0
+pass "local2's folder gone: z | local2 failed at begin ('$err'), local stored vmcore.0 identical, manifest complete with one chain ok and one failed"
+
+# The failed chain serves the next dump again.
+send_dump 0 "$A" -q -g 4M -s 174 -o "$T/sent3b"
+wait_manifest "$D" 1
+wait_dumps "$A" 2
+M=$D/manifest.1.json
+assert_manifest "$M" complete "$T/sent3b"
+z=$(mobject "$M" vmcore | jq -r '.stored["z | local2"]')
+assert_match "$z" "^fan2/${A//./\\.}/vmcore\\.[0-9]+\\.zst$" "where z | local2 stored the next dump"
+zstd -q -d -c "$DUMPDIR/$z" | cmp -s - "$T/sent3b" ||
+	fail "fan2/$z does not decompress to the next dump"
+pass "the folder back: the next dump is stored by both chains ($z)"
+
+# ---------------------------------------------------------------- disk full
+if [ "$ROOT" != 1 ]; then
+	stop_server
+	echo "SKIP ($TEST_NAME): a chain whose disk fills needs root (tmpfs); the other parts passed"
+	finish
+	exit 77
+fi
+# 64 MiB without zero pages compresses to far more than the 4 MiB tmpfs.
+A=$(client_addr 2)
+D=$(client_dir "$A")
+DT=$T/tiny/$A
+send_dump 0 "$A" -q -g 64M -z 0 -s 172 -o "$T/sent2"
+wait_manifest "$D" 0 30
+wait_dumps "$A" 1 30
+M=$D/manifest.0.json
+assert_same_bytes "$D/vmcore.0" "$T/sent2"
+assert_eq "$(jget "$M" .status)" complete "status with one chain full"
+assert_eq "$(jget "$M" .reason)" "" "reason with one chain full"
+assert_eq "$(mobject "$M" vmcore | jq -r .sha256)" "$(sha_of "$T/sent2")" "vmcore sha256"
+assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+    "local=ok,z | tiny=failed" "chains in the manifest"
+err=$(jget "$M" '.sinks[] | select(.name == "z | tiny") | .error')
+assert_match "$err" "No space left on device" "error of the full chain"
+assert_eq "$(mobject "$M" vmcore | jq -c .stored)" "{\"local\":\"$A/vmcore.0\"}" \
+    "where the vmcore is"
+assert_log "dump [0-9]+: sink z \\| tiny: write: .*No space left on device" "write error line"
+assert_log "dump [0-9]+ from ${A//./\\.} complete: 67108864 bytes.*stored by 1 of 2 sinks: ${A//./\\.}/vmcore\\.0$" \
+    "complete line, 1 of 2"
+assert_no_log "disabled" "a chain disabled"
+# What the full chain did write is kept, labelled incomplete, and is the
+# start of the compressed stream.
+part=$(ls "$DT" | grep '^vmcore' || true)
+[ "$(echo "$part" | wc -l)" -eq 1 ] && [ -n "$part" ] ||
+	fail "the full chain should leave one vmcore file, has: $(ls -A "$DT" | tr '\n' ' ')"
+assert_match "$part" '\.incomplete$' "name of what the full chain kept"
+assert_no_file "$DT/vmcore.0.zst"
+zstd -q -d -c "$DT/$part" >"$T/partial" 2>/dev/null || true
+[ "$(size_of "$T/partial")" -gt 0 ] || fail "$part does not decompress at all"
+assert_prefix_of "$T/partial" "$T/sent2"
+pass "4 MiB tmpfs full: z | tiny failed ('$err'), local stored vmcore.0 identical, manifest complete with 'local' ok and 'z | tiny' failed; the full chain kept $part ($(size_of "$DT/$part") bytes, decompressing to the first $(size_of "$T/partial") bytes sent)"
+
+# Room again: the next dump is stored by both chains.
+rm -f "$DT/$part"
+send_dump 0 "$A" -q -g 2M -s 175 -o "$T/sent2b"
+wait_manifest "$D" 1
+wait_dumps "$A" 2
+M=$D/manifest.1.json
+assert_manifest "$M" complete "$T/sent2b"
+z=$(mobject "$M" vmcore | jq -r '.stored["z | tiny"]')
+assert_match "$z" "^$T/tiny/${A//./\\.}/vmcore\\.[0-9]+\\.zst$" "where z | tiny stored the next dump (absolute: dir is)"
+zstd -q -d -c "$z" | cmp -s - "$T/sent2b" ||
+	fail "$z does not decompress to the next dump"
+pass "room again: the next dump is stored by both chains ($z)"
+
+stop_server
+pass "server exited 0 on SIGTERM"
+finish

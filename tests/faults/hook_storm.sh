@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# A storm of hooks: 1000 clients HERALD within a few seconds, each answered
+# by a netdump-crash run that vetoes it, so hooks start and exit all the
+# time while the server reads HERALDs. The server must survive it, run the
+# hook exactly once for each client, and exit cleanly (under ASan: no
+# use-after-free of a finished hook's event tag).
+set -euo pipefail
+NET=170
+. "$(dirname "$0")/../integration/lib.sh"
+
+S=$T/scripts
+mkdir -p "$S"
+cat >"$S/netdump-crash" <<'SH'
+#!/bin/sh
+echo "$NETDUMP_CLIENT" >>"$(dirname "$0")/../calls"
+exit 1
+SH
+chmod 0755 "$S/netdump-crash"
+cat >"$T/server.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+scripts_dir = $S
+INI
+start_server -c "$T/server.ini"
+
+python3 - "$PORT" "$NET" <<'PY'
+import socket, struct, sys, time
+port, net = int(sys.argv[1]), int(sys.argv[2])
+for i in range(1000):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.%d.%d.%d" % (net, 1 + i // 200, 1 + i % 200), 20024))
+    s.sendto(struct.pack(">IIQII", 1, 1, 0, 0, 0), ("127.0.0.1", port))
+    s.close()
+    time.sleep(0.002)
+PY
+_all_ran_or_dead() {
+	[ "$(wc -l <"$T/calls" 2>/dev/null || echo 0)" -ge 1000 ] ||
+	    ! kill -0 "$SERVER_PID" 2>/dev/null
+}
+poll 30 _all_ran_or_dead || true
+kill -0 "$SERVER_PID" 2>/dev/null || {
+	rc=0
+	wait "$SERVER_PID" || rc=$?
+	SERVER_PID=""
+	fail "the server died in the storm (exit $rc) after $(wc -l <"$T/calls") hook runs: $(grep -m1 -E 'ERROR: AddressSanitizer|runtime error' "$SERVER_LOG" || tail -1 "$SERVER_LOG")"
+}
+[ "$(wc -l <"$T/calls")" -ge 1000 ] ||
+	fail "netdump-crash ran $(wc -l <"$T/calls") times for 1000 clients"
+wait_log "netdump-crash .* exited with status 1" 10 1000
+kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died in the storm"
+assert_eq "$(sort -u "$T/calls" | wc -l)" 1000 "clients the hook ran for"
+assert_eq "$(wc -l <"$T/calls")" 1000 "hook runs"
+pass "1000 HERALDs in 3 s, 1000 vetoes by netdump-crash: the hook ran once for each, the server is up"
+stop_server
+pass "server exited 0 on SIGTERM, no sanitizer report"
+finish

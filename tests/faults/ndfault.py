@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Purpose-built netdump senders for the fault matrix (tests/faults).
+
+usage:
+  ndfault.py dump PORT ADDR OUT [options]     a kernel-like dump with faults
+  ndfault.py herald-flood PORT NET SECONDS N  HERALDs from N addresses
+  ndfault.py session-flood PORT NET OUT SIZE  a dump while others flood its port
+  ndfault.py spoof PORT NET OUT SIZE          a dump while 127.0.NET.9 spoofs it
+  ndfault.py check STORED SENT MANIFEST       stored = sent outside the gaps
+
+Every command speaks netdump by hand over UDP to 127.0.0.1:PORT, checks
+what is (and is not) answered, and exits non-zero with "FAIL: ..." on the
+first failed check. OUT receives the vmcore bytes the real client sent.
+"""
+import argparse
+import json
+import random
+import resource
+import select
+import socket
+import struct
+import sys
+import time
+
+HERALD, FINISHED, VMCORE, KDH, EKCD_KEY = 1, 2, 3, 4, 5
+HDR = struct.Struct(">IIQII")
+SERVER = "127.0.0.1"
+CLIENT_PORT = 20024
+PAYLOAD = 1448			# MTU 1500
+CALL = 64 * 1024		# the kernel's data call
+
+
+def die(what):
+    print("ndfault.py: FAIL: " + what, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def note(what):
+    print("ndfault.py: " + what, flush=True)
+
+
+def msg(mtype, seq, off=0, payload=b"", length=None):
+    if length is None:
+        length = len(payload)
+    return HDR.pack(mtype, seq, off, length, 0) + payload
+
+
+def kdh(dumplength, keysize=0, hostname=b"ndfault"):
+    """A valid v4 kernel dump header (big-endian, parity over the words)."""
+    b = bytearray(512)
+    b[0:20] = b"FreeBSD Kernel Dump".ljust(20, b"\0")
+    b[20:32] = b"amd64".ljust(12, b"\0")
+    struct.pack_into(">IIQQII", b, 32, 4, 2, dumplength, int(time.time()),
+                     keysize, 4096)
+    b[64:64 + len(hostname)] = hostname
+    vs = b"FreeBSD 14.1-RELEASE ndfault.py\n"
+    b[128:128 + len(vs)] = vs
+    ps = b"ndfault.py panic"
+    b[320:320 + len(ps)] = ps
+    b[495] = 0
+    struct.pack_into(">Q", b, 496, dumplength)
+    x = 0
+    for i in range(0, 508, 4):
+        x ^= struct.unpack_from(">I", b, i)[0]
+    struct.pack_into(">I", b, 508, x)
+    return bytes(b)
+
+
+def image(size, seed):
+    """A memory-like image: random pages and zero pages."""
+    rnd = random.Random(seed)
+    out = bytearray()
+    while len(out) < size:
+        n = min(4096, size - len(out))
+        out += bytes(n) if rnd.random() < 0.3 else rnd.randbytes(n)
+    return bytes(out)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Client:
+    """The real client: 20024 on its own address, a kernel-like sender."""
+
+    def __init__(self, addr, port, timeout=0.05, retries=100):
+        self.addr = addr
+        self.herald_port = port
+        self.sport = None
+        self.seq = 1
+        self.timeout = timeout
+        self.retries = retries
+        self.sent_seqs = set()	# every seqno this client has sent
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.s.bind((addr, CLIENT_PORT))
+
+    def drain(self, wait, want=None):
+        """Acks that arrive within wait seconds, as a list of seqnos; if
+        want is given, returns as soon as all of it was acked."""
+        got = []
+        end = time.monotonic() + wait
+        while True:
+            if want is not None and want <= set(got):
+                return got
+            left = end - time.monotonic()
+            r, _, _ = select.select([self.s], [], [], max(left, 0))
+            if not r:
+                return got
+            data, src = self.s.recvfrom(65536)
+            if len(data) != 4 or src[0] != SERVER:
+                die("%s: odd reply %r from %s" % (self.addr, data, src))
+            if self.sport is not None and src[1] != self.sport:
+                die("%s: ack from port %d, not the session port %d"
+                    % (self.addr, src[1], self.sport))
+            seq = struct.unpack(">I", data)[0]
+            if seq not in self.sent_seqs:
+                die("%s: ack for seqno %d, which this client never sent "
+                    "(a spoofed datagram was accepted)" % (self.addr, seq))
+            got.append(seq)
+
+    def herald(self, path=b""):
+        seq = self.seq
+        self.seq += 1
+        self.sent_seqs.add(seq)
+        for _ in range(self.retries):
+            self.s.sendto(msg(HERALD, seq, 0, path),
+                          (SERVER, self.herald_port))
+            r, _, _ = select.select([self.s], [], [], 1.0)
+            if r:
+                data, src = self.s.recvfrom(65536)
+                if data != struct.pack(">I", seq):
+                    die("HERALD: odd reply %r" % data)
+                self.sport = src[1]
+                return self.sport
+        die("%s: HERALD never acked" % self.addr)
+
+    def packets(self, mtype, data, off0):
+        """Cut a call into (seqno, datagram, offset, payload)."""
+        out = []
+        n = max(1, (len(data) + PAYLOAD - 1) // PAYLOAD)
+        for i in range(n):
+            p = data[i * PAYLOAD:(i + 1) * PAYLOAD]
+            out.append((self.seq + i, msg(mtype, self.seq + i,
+                        off0 + i * PAYLOAD, p), off0 + i * PAYLOAD, p))
+        self.seq += n
+        return out
+
+    def call(self, mtype, data, off0=0, skip=(), before=None):
+        """One call: send every packet, retransmit the unacked ones.
+        skip: packet indexes never sent (the kernel believes them acked).
+        before(pkts): runs before the first transmission."""
+        pkts = self.packets(mtype, data, off0)
+        if before is not None:
+            before(pkts)
+        want = {p[0] for k, p in enumerate(pkts) if k not in skip}
+        for _ in range(self.retries):
+            for seq, dgram, _, _ in pkts:
+                if seq in want:
+                    self.sent_seqs.add(seq)
+                    self.s.sendto(dgram, (SERVER, self.sport))
+            end = time.monotonic() + self.timeout
+            while want and time.monotonic() < end:
+                want -= set(self.drain(end - time.monotonic(), want))
+            if not want:
+                return
+        die("%s: %d packets of a call at offset %d never acked"
+            % (self.addr, len(want), off0))
+
+    def finished(self):
+        self.call(FINISHED, b"")
+
+    def dump(self, body, call=CALL, before=None, skip=None):
+        for off in range(0, len(body), call):
+            sk = skip(off) if skip else ()
+            self.call(VMCORE, body[off:off + call], off, sk, before)
+
+
+# ------------------------------------------------------------------ dump
+
+def cmd_dump(a):
+    """A dump with the defects the options ask for."""
+    body = image(a.size, a.seed)
+    c = Client(a.addr, a.port, a.timeout, a.retries)
+    c.herald()
+    if a.think:
+        # A kernel gets ready to write between the HERALD and the data
+        # (and a remote one is a round trip away).
+        time.sleep(a.think / 1000)
+    holes = []
+    for h in a.hole or []:
+        s, e = (int(x) for x in h.split("-"))
+        holes.append((s, e))
+
+    def skip(off):
+        # Packets wholly inside a hole are never sent.
+        out = set()
+        for k in range(0, (min(CALL, a.size - off) + PAYLOAD - 1) // PAYLOAD):
+            ps = off + k * PAYLOAD
+            pe = min(ps + PAYLOAD, off + CALL, a.size)
+            if any(s <= ps and pe <= e for s, e in holes):
+                out.add(k)
+        return out
+
+    if a.key_first and a.key_bytes:
+        c.call(EKCD_KEY, random.Random(a.seed + 1).randbytes(a.key_bytes))
+    if not a.no_data:
+        c.dump(body, skip=skip)
+    if not a.no_kdh:
+        dl = a.dumplength if a.dumplength is not None else a.size
+        c.call(KDH, kdh(dl, a.keysize))
+    if not a.key_first and a.key_bytes:
+        c.call(EKCD_KEY, random.Random(a.seed + 1).randbytes(a.key_bytes))
+    if not a.no_finished:
+        c.finished()
+    with open(a.out, "wb") as f:
+        f.write(b"" if a.no_data else body)
+    if a.gaps_out:
+        # The ranges never sent, merged, as the manifest lists its gaps.
+        gaps = []
+        for off in range(0, a.size, CALL):
+            for k in sorted(skip(off)):
+                ps = off + k * PAYLOAD
+                pe = min(ps + PAYLOAD, off + CALL, a.size)
+                if gaps and gaps[-1][1] == ps:
+                    gaps[-1][1] = pe
+                else:
+                    gaps.append([ps, pe])
+        dl = a.dumplength if a.dumplength is not None else a.size
+        if a.no_data:
+            gaps = [[0, dl]] if dl else []
+        elif dl > a.size:
+            if gaps and gaps[-1][1] == a.size:
+                gaps[-1][1] = dl
+            else:
+                gaps.append([a.size, dl])
+        with open(a.gaps_out, "w") as f:
+            json.dump(gaps, f)
+    note("dump from %s: %d bytes, holes %s, sent" % (a.addr, a.size, holes))
+
+
+# ------------------------------------------------------------------ herald flood
+
+def cmd_herald_flood(a):
+    """HERALDs from N addresses 127.NET.b.c:20024, as fast as we can, for
+    SECONDS; never any data. Prints a JSON summary."""
+    raise_nofile()
+    socks = []
+    for i in range(a.n):
+        addr = "127.%d.%d.%d" % (a.net, 1 + i // 250, 1 + i % 250)
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        except OSError as e:
+            # Out of file descriptors: flood from as many as we have.
+            print("ndfault.py: herald-flood: %d addresses only: %s" % (i, e),
+                  file=sys.stderr)
+            break
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setblocking(False)
+        s.bind((addr, CLIENT_PORT))
+        socks.append(s)
+    if len(socks) < 256:
+        die("herald-flood: could open only %d sockets" % len(socks))
+    dgram = msg(HERALD, 1, 0, b"")
+    sent = acks = errors = 0
+    rounds = 0
+    end = time.monotonic() + a.seconds
+    start = time.monotonic()
+    while time.monotonic() < end:
+        rounds += 1
+        for s in socks:
+            if a.rate:
+                # Paced: the next HERALD is due at start + sent / rate.
+                due = start + sent / a.rate
+                now = time.monotonic()
+                if now >= end:
+                    break
+                if due > now:
+                    time.sleep(due - now)
+            try:
+                s.sendto(dgram, (SERVER, a.port))
+                sent += 1
+            except OSError:
+                errors += 1
+        for s in socks:
+            while True:
+                try:
+                    s.recv(64)
+                    acks += 1
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break
+    for s in socks:
+        s.close()
+    print(json.dumps({"addresses": len(socks), "rounds": rounds, "sent": sent,
+                      "acks": acks, "send_errors": errors}), flush=True)
+
+
+# ------------------------------------------------------------------ session flood
+
+def session_attackers(net, client_addr):
+    """Sockets that are not the client: its address at other ports, other
+    addresses at 20024 and at ephemeral ports."""
+    out = []
+    for addr, port in ((client_addr, 0), (client_addr, CLIENT_PORT + 1),
+                       ("127.0.%d.2" % net, CLIENT_PORT),
+                       ("127.0.%d.3" % net, 0),
+                       ("127.0.%d.9" % net, CLIENT_PORT)):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setblocking(False)
+        s.bind((addr, port))
+        out.append(s)
+    return out
+
+
+def assert_unanswered(socks, what):
+    time.sleep(0.2)
+    for s in socks:
+        while True:
+            try:
+                data, src = s.recvfrom(65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                # An ICMP error on a socket is no answer from the server.
+                continue
+            die("%s: %s was answered: %r from %s"
+                % (what, s.getsockname(), data, src))
+
+
+def cmd_session_flood(a):
+    rnd = random.Random(a.seed)
+    body = image(a.size, a.seed)
+    c = Client("127.0.%d.1" % a.net, a.port)
+    sport = c.herald()
+    note("HERALD acked from session port %d" % sport)
+    atk = session_attackers(a.net, c.addr)
+    per_call = max(1, a.count // ((a.size + CALL - 1) // CALL))
+    stats = {"random": 0, "wellformed": 0}
+
+    def flood(pkts):
+        # Random datagrams and the coming packets, well-formed, with their
+        # seqnos and offsets and other bytes, before the client sends them.
+        for k in range(per_call):
+            s = atk[k % len(atk)]
+            n = rnd.randrange(0, 1600)
+            try:
+                s.sendto(rnd.randbytes(n), (SERVER, sport))
+                stats["random"] += 1
+            except OSError:
+                pass
+        for seq, _, off, p in pkts:
+            s = atk[seq % len(atk)]
+            fake = msg(VMCORE, seq, off, bytes(x ^ 0x5a for x in p))
+            try:
+                s.sendto(fake, (SERVER, sport))
+                stats["wellformed"] += 1
+            except OSError:
+                pass
+        fin = msg(FINISHED, pkts[-1][0] + 1)
+        atk[0].sendto(fin, (SERVER, sport))
+        # Anything the server acked now would reach the client first.
+        c.drain(0.002)
+
+    c.dump(body, before=flood)
+    assert_unanswered(atk, "a flooding socket")
+    for s in atk:
+        s.sendto(msg(KDH, c.seq, 0, kdh(a.size, hostname=b"spoofed")),
+                 (SERVER, sport))
+    c.drain(0.1)
+    c.call(KDH, kdh(a.size))
+    c.finished()
+    assert_unanswered(atk, "a flooding socket")
+    with open(a.out, "wb") as f:
+        f.write(body)
+    note("dump of %d bytes complete; %d random and %d well-formed datagrams "
+         "from %d other sockets: none answered"
+         % (a.size, stats["random"], stats["wellformed"], len(atk)))
+
+
+# ------------------------------------------------------------------ spoof
+
+def cmd_spoof(a):
+    """A spoofer at 127.0.NET.9 (20024 and another port) sends valid
+    messages for the client's session: same seqnos, same offsets, other
+    bytes; its own KDH, key and FINISHED; before the client's data, in the
+    middle and after the end. None may be answered or stored."""
+    body = image(a.size, a.seed)
+    c = Client("127.0.%d.1" % a.net, a.port)
+    sport = c.herald()
+    sp = []
+    for port in (CLIENT_PORT, 0):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setblocking(False)
+        s.bind(("127.0.%d.9" % a.net, port))
+        sp.append(s)
+
+    def spoof(dgram):
+        for s in sp:
+            s.sendto(dgram, (SERVER, sport))
+
+    # Before any data: a whole spoofed first call would start the dump.
+    first = c.seq
+    for i in range(0, CALL, PAYLOAD):
+        spoof(msg(VMCORE, first + i // PAYLOAD, i,
+                  b"\xee" * min(PAYLOAD, CALL - i)))
+    spoof(msg(KDH, first, 0, kdh(a.size, hostname=b"spoofed")))
+    spoof(msg(EKCD_KEY, first, 0, b"\x01" * 256))
+    c.drain(0.3)
+    assert_unanswered(sp, "spoofed data before the first real data")
+
+    def before(pkts):
+        for seq, _, off, p in pkts:
+            spoof(msg(VMCORE, seq, off, b"\xee" * len(p)))
+        spoof(msg(FINISHED, pkts[-1][0] + 1))
+        c.drain(0.005)
+
+    c.dump(body, before=before)
+    assert_unanswered(sp, "spoofed data and FINISHED during the dump")
+    spoof(msg(KDH, c.seq, 0, kdh(a.size // 2, keysize=256,
+                                 hostname=b"spoofed")))
+    c.drain(0.2)
+    c.call(KDH, kdh(a.size))
+    spoof(msg(FINISHED, c.seq))
+    c.drain(0.2)
+    c.finished()
+    # After the end (the session lingers to re-ack FINISHED).
+    spoof(msg(VMCORE, c.seq, 0, b"\xee" * PAYLOAD))
+    spoof(msg(FINISHED, c.seq))
+    c.drain(0.3)
+    assert_unanswered(sp, "spoofed data and FINISHED after the end")
+    with open(a.out, "wb") as f:
+        f.write(body)
+    note("%d bytes sent by the client; 127.0.%d.9 spoofed every packet, "
+         "KDH, key and FINISHED: never answered" % (a.size, a.net))
+
+
+# ------------------------------------------------------------------ check
+
+def cmd_check(a):
+    """The stored vmcore equals the sent image outside the manifest's gaps
+    and reads as zeros inside them; a gap may run past the end of the file
+    (a tail that never arrived), the file never past the image."""
+    stored = open(a.stored, "rb").read()
+    sent = open(a.sent, "rb").read()
+    gaps = json.load(open(a.manifest))["coverage"]["gaps"]
+    if len(stored) > len(sent):
+        die("stored %d bytes, more than the %d sent" % (len(stored), len(sent)))
+    pos = 0
+    for start, end in gaps:
+        if not pos <= start < end:
+            die("bad gap [%d, %d)" % (start, end))
+        end = min(end, len(stored))
+        start = min(start, len(stored))
+        if stored[pos:start] != sent[pos:start]:
+            die("bytes differ in [%d, %d)" % (pos, start))
+        if stored[start:end] != bytes(end - start):
+            die("gap [%d, %d) is not zeros" % (start, end))
+        pos = end
+    if stored[pos:] != sent[pos:len(stored)]:
+        die("bytes differ after offset %d" % pos)
+    note("check: %d bytes as sent outside %d gaps" % (len(stored), len(gaps)))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("stored")
+    c.add_argument("sent")
+    c.add_argument("manifest")
+    d = sub.add_parser("dump")
+    d.add_argument("port", type=int)
+    d.add_argument("addr")
+    d.add_argument("out")
+    d.add_argument("--size", type=int, default=1 << 20)
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--dumplength", type=int)
+    d.add_argument("--keysize", type=int, default=0,
+                   help="dumpkeysize in the KDH")
+    d.add_argument("--key-bytes", type=int, default=0,
+                   help="how many key bytes to send")
+    d.add_argument("--key-first", action="store_true")
+    d.add_argument("--hole", action="append",
+                   help="START-END: packets inside are never sent")
+    d.add_argument("--no-data", action="store_true")
+    d.add_argument("--no-kdh", action="store_true")
+    d.add_argument("--no-finished", action="store_true")
+    d.add_argument("--gaps-out",
+                   help="write the ranges never sent (JSON) to this file")
+    d.add_argument("--think", type=int, default=0,
+                   help="ms between the HERALD's ack and the first data")
+    d.add_argument("--timeout", type=float, default=0.05,
+                   help="seconds per round before resending")
+    d.add_argument("--retries", type=int, default=100)
+    h = sub.add_parser("herald-flood")
+    h.add_argument("port", type=int)
+    h.add_argument("net", type=int)
+    h.add_argument("seconds", type=float)
+    h.add_argument("n", type=int)
+    h.add_argument("--rate", type=float, default=0,
+                   help="HERALDs per second (0: as fast as possible)")
+    s = sub.add_parser("session-flood")
+    s.add_argument("port", type=int)
+    s.add_argument("net", type=int)
+    s.add_argument("out")
+    s.add_argument("size", type=int)
+    s.add_argument("--count", type=int, default=10000)
+    s.add_argument("--seed", type=int, default=7)
+    f = sub.add_parser("spoof")
+    f.add_argument("port", type=int)
+    f.add_argument("net", type=int)
+    f.add_argument("out")
+    f.add_argument("size", type=int)
+    f.add_argument("--seed", type=int, default=9)
+    a = p.parse_args()
+    {"check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
+     "session-flood": cmd_session_flood, "spoof": cmd_spoof}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

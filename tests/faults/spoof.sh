@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Spoofing: 127.0.NET.9 (at port 20024 and at another port) sends valid
+# messages to a session's port: the whole first call before the client's
+# own data, each of the client's packets (same seqno, same offset, other
+# bytes) just before the client sends it, its own KDH (another host, half
+# the length, a key), a key, FINISHED in the middle, and data and FINISHED
+# after the end. Never acked, never stored: the stored dump is exactly
+# the client's, its KDH the client's, and it ends with the client's
+# FINISHED.
+set -euo pipefail
+NET=165
+. "$(dirname "$0")/../integration/lib.sh"
+FAULTS=$(cd "$(dirname "$0")" && pwd)
+
+start_server --timeout 10
+A=$(client_addr 1)
+D=$(client_dir "$A")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" spoof "$PORT" \
+    "$NET" "$T/sent" $((2 << 20)) || fail "ndfault.py spoof failed"
+pass "nothing the spoofer sent was answered, to it or to the client"
+
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+M=$D/manifest.0.json
+assert_manifest "$M" complete "$T/sent"
+assert_same_bytes "$D/vmcore.0" "$T/sent"
+assert_eq "$(jget "$M" .kdh.hostname)" ndfault "KDH hostname"
+assert_eq "$(jget "$M" .kdh.dumplength)" $((2 << 20)) "KDH dumplength"
+assert_eq "$(jget "$M" .encrypted)" false "encrypted"
+assert_no_file "$D/key.0"
+assert_eq "$(jget "$M" .finished)" true "finished"
+pass "stored: exactly the client's bytes and KDH, no key, not encrypted"
+
+S=$(client_dir "127.0.$NET.9")
+[ ! -e "$S" ] || fail "the spoofer has files: $(ls -A "$S")"
+assert_no_log "dump [0-9]+ from 127\.0\.$NET\.9" "a dump from the spoofer"
+assert_no_log "${A//./\\.}: dropped" "drops counted against the client (the spoofed datagrams must not reach its session)"
+pass "no dump from the spoofer, nothing of it reached the session"
+
+stop_server
+pass "server exited 0 on SIGTERM"
+finish

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libFuzzer target: nd_kdh_parse on arbitrary headers, then the info file
+ * text. Invariants: the text is what its length says, the same into a
+ * small buffer (truncated, NUL-terminated) as into a large one, and it
+ * holds no control character but the line ends (header strings must not
+ * forge lines or put escapes on a terminal).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kdh.h"
+#include "proto.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+check_text(const char *buf, size_t len)
+{
+	size_t i;
+
+	if (strlen(buf) != len)
+		abort();
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			abort();
+	}
+	if (len > 0 && buf[len - 1] != '\n')
+		abort();
+}
+
+static void
+info(const struct nds_kdh *kdh, const char *device, const char *reason,
+    size_t small)
+{
+	static char big[16384], little[512];
+	int good = (int)(small & 1), n, m;
+
+	n = nd_kdh_info_text(NULL, 0, kdh, device, 7, good, reason);
+	if (n < 0 || (size_t)n >= sizeof(big))
+		abort();
+	m = nd_kdh_info_text(big, sizeof(big), kdh, device, 7, good, reason);
+	if (m != n)
+		abort();
+	check_text(big, (size_t)n);
+	/* Truncated: a prefix of the whole, and still a string. */
+	small %= sizeof(little);
+	memset(little, 'X', sizeof(little));
+	m = nd_kdh_info_text(little, small, kdh, device, 7, good, reason);
+	if (m != n)
+		abort();
+	if (small > 0) {
+		size_t want = (size_t)n < small - 1 ? (size_t)n : small - 1;
+
+		if (strlen(little) != want || memcmp(little, big, want) != 0)
+			abort();
+	} else if (little[0] != 'X')
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nds_kdh kdh;
+	enum nd_kdh_result r;
+	char device[64], reason[64];
+	size_t extra, n;
+
+	r = nd_kdh_parse(data, size, &kdh);
+	if (nd_kdh_result_str(r) == NULL)
+		abort();
+	if (r != ND_KDH_OK && r != ND_KDH_BAD_PARITY) {
+		struct nds_kdh zero;
+
+		memset(&zero, 0, sizeof(zero));
+		if (memcmp(&kdh, &zero, sizeof(kdh)) != 0)
+			abort();
+	}
+	if (r == ND_KDH_OK || r == ND_KDH_BAD_PARITY) {
+		/* Every string is terminated inside its field. */
+		if (memchr(kdh.magic, 0, sizeof(kdh.magic)) == NULL ||
+		    memchr(kdh.architecture, 0, sizeof(kdh.architecture)) ==
+		    NULL ||
+		    memchr(kdh.hostname, 0, sizeof(kdh.hostname)) == NULL ||
+		    memchr(kdh.versionstring, 0, sizeof(kdh.versionstring)) ==
+		    NULL ||
+		    memchr(kdh.panicstring, 0, sizeof(kdh.panicstring)) == NULL)
+			abort();
+		if ((r == ND_KDH_OK) != (kdh.parity_ok != 0))
+			abort();
+		if (kdh.version < 1 || kdh.version > 4)
+			abort();
+		if (nd_kdh_compression_str(kdh.compression) == NULL)
+			abort();
+	}
+
+	/* Bytes past the header name the device and the reason. */
+	device[0] = reason[0] = '\0';
+	if (size > ND_KDH_SIZE) {
+		extra = size - ND_KDH_SIZE;
+		n = extra / 2 < sizeof(device) - 1 ? extra / 2 :
+		    sizeof(device) - 1;
+		memcpy(device, data + ND_KDH_SIZE, n);
+		device[n] = '\0';
+		extra -= n;
+		n = extra < sizeof(reason) - 1 ? extra : sizeof(reason) - 1;
+		memcpy(reason, data + size - n, n);
+		reason[n] = '\0';
+	}
+	info(r == ND_KDH_OK || r == ND_KDH_BAD_PARITY ? &kdh : NULL, device,
+	    reason, size);
+	info(NULL, device, reason, size / 3);
+	return 0;
+}

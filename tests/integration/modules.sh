@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Sink modules: one built for another ABI major is refused at start with
+# a message about the ABI; -H prints a module's option table.
+set -euo pipefail
+NET=124
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$ND_SINK_DIR/mismatch.so" ] || fail "$ND_SINK_DIR/mismatch.so is not built"
+
+cat >"$T/mismatch.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+
+[sink bad]
+module = mismatch
+
+[route r]
+path = *
+sink = bad
+INI
+PORT=$(free_port)
+rc=0
+timeout 30 "$ND_SERVER" -c "$T/mismatch.ini" -D -a 127.0.0.1 --port "$PORT" \
+    -d "$DUMPDIR" >"$T/mismatch.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "the daemon started with an ABI-mismatched module (exit $rc)"
+grep -q "ABI" "$T/mismatch.out" || fail "no 'ABI' in: $(cat "$T/mismatch.out")"
+grep -q "mismatch" "$T/mismatch.out" || fail "the module is not named in: $(cat "$T/mismatch.out")"
+! grep -q "listening" "$T/mismatch.out" || fail "the daemon listened"
+pass "a module built for another ABI: the daemon refuses to start (exit $rc): $(grep ABI "$T/mismatch.out" | head -1 | cut -c1-120)"
+
+rc=0
+"$ND_SERVER" -c "$T/mismatch.ini" --check-config >"$T/check.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "--check-config accepted an ABI-mismatched module"
+grep -q "ABI" "$T/check.out" || fail "--check-config: no 'ABI' in: $(cat "$T/check.out")"
+pass "--check-config refuses it too (exit $rc)"
+
+rc=0
+"$ND_SERVER" -H mismatch -c "$T/mismatch.ini" >"$T/h.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "-H mismatch exited 0"
+pass "-H mismatch: exit $rc"
+
+"$ND_SERVER" -H file >"$T/help.out" 2>&1 || fail "-H file exited non-zero: $(cat "$T/help.out")"
+for opt in layout dir fsync mode; do
+	grep -qE "^ +$opt " "$T/help.out" || fail "-H file does not list option '$opt': $(cat "$T/help.out")"
+done
+grep -q "savecore|netdumpd|redhat" "$T/help.out" || fail "-H file does not list the layouts"
+pass "-H file prints the option table (layout, dir, fsync, mode) and exits 0"
+
+rc=0
+"$ND_SERVER" -H nosuchmodule >"$T/h2.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "-H nosuchmodule exited 0"
+grep -q "not found" "$T/h2.out" || fail "-H nosuchmodule: $(cat "$T/h2.out")"
+pass "-H nosuchmodule: exit $rc, 'not found'"
+
+# A sink_dir without the module.
+mkdir "$T/empty"
+printf '[server]\nsink_dir = %s\n[sink s]\nmodule = file\n' "$T/empty" >"$T/empty.ini"
+rc=0
+"$ND_SERVER" -c "$T/empty.ini" --check-config >"$T/e.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "a sink_dir without the module was accepted"
+pass "sink_dir without the module: refused (exit $rc)"
+
+# The built-in configuration loads the file sink from the build tree.
+"$ND_SERVER" --check-config >"$T/builtin.out" 2>&1 || fail "built-in --check-config: $(cat "$T/builtin.out")"
+grep -q "module = file" "$T/builtin.out" || fail "built-in configuration has no file sink"
+! grep -qE "layout = (netdumpd|redhat)" "$T/builtin.out" || fail "built-in configuration is not savecore"
+pass "the built-in configuration: file sink, savecore layout"
+finish

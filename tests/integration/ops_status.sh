@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# netdump-server --status: the running daemon reports the dumps in flight
+# (client, path, bytes, rate, age) and the recent outcomes; with no daemon
+# it exits 1 saying no daemon answers. The socket is found from -d or -c
+# (status_socket).
+set -euo pipefail
+NET=134
+. "$(dirname "$0")/lib.sh"
+
+status() {	# OUTFILE [options]: --status, which must exit 0
+	local out=$1
+
+	shift
+	"$ND_SERVER" "$@" --status >"$out" 2>"$out.err" ||
+		fail "--status $* exited non-zero: $(cat "$out" "$out.err")"
+}
+
+no_daemon() {	# WHAT [options]: --status must exit 1 saying no daemon answers
+	local what=$1 rc=0
+
+	shift
+	"$ND_SERVER" "$@" --status >"$T/nd.out" 2>"$T/nd.err" || rc=$?
+	assert_eq "$rc" 1 "exit status of --status $what"
+	grep -q "no daemon answers at " "$T/nd.err" || fail "--status $what said: $(cat "$T/nd.out" "$T/nd.err")"
+	[ ! -s "$T/nd.out" ] || fail "--status $what printed a report: $(cat "$T/nd.out")"
+}
+
+# 1. Nobody there.
+no_daemon "with no daemon" -d "$T/nothing"
+pass "no daemon: --status exits 1: '$(cat "$T/nd.err")'"
+
+# 2. A dump in flight (its HERALD path names a directory that exists).
+mkdir -p "$DUMPDIR/lab"
+start_server --timeout 5
+SOCK=$DUMPDIR/.netdump-server.sock
+[ -S "$SOCK" ] || fail "no status socket at $SOCK"
+assert_mode "$SOCK" 600
+status "$T/s0" -d "$DUMPDIR"
+grep -qE "^netdump-server .*, pid $SERVER_PID, up [0-9]+ s, configuration built-in$" "$T/s0" ||
+	fail "--status first line: $(head -1 "$T/s0")"
+grep -qF "listening on 127.0.0.1:$PORT, dumps in $DUMPDIR" "$T/s0" || fail "--status: $(cat "$T/s0")"
+grep -qx "dumps in flight: 0 (max 16)" "$T/s0" || fail "--status: $(cat "$T/s0")"
+grep -qx "recent outcomes: 0" "$T/s0" || fail "--status: $(cat "$T/s0")"
+pass "an idle daemon: pid, uptime, address, dump directory, 0 dumps in flight, 0 outcomes (socket mode 0600)"
+
+A=$(client_addr 1)
+# Lossy with 200 ms rounds: about 7 s for 1 MiB.
+send_bg "$A" -q -g 1M -s 341 -t 200 --loss 0.2 -p lab -o "$T/sentA"
+apid=$BG_PID
+wait_log "dump [0-9]+ from ${A//./\\.}:20024 started" 10
+did=$(grep -m1 -oE "dump [0-9]+ from ${A//./\\.}:20024 started" "$SERVER_LOG" | cut -d' ' -f2)
+sleep 1.2
+status "$T/s1" -d "$DUMPDIR"
+row_re="^  $did +${A//./\\.}:20024 +lab +[0-9.]+ (B|MiB) +[0-9.]+ MB/s +[0-9]+s$"
+grep -qx "dumps in flight: 1 (max 16)" "$T/s1" || fail "--status during the dump: $(cat "$T/s1")"
+grep -qE "^  ID +CLIENT +PATH +BYTES +RATE +AGE$" "$T/s1" || fail "--status: no header: $(cat "$T/s1")"
+grep -qE "$row_re" "$T/s1" || fail "--status: no row for dump $did: $(cat "$T/s1")"
+row1=$(grep -E "$row_re" "$T/s1")
+age1=$(awk '{ print $NF }' <<<"$row1" | tr -d s)
+[ "$age1" -ge 1 ] || fail "age of a dump that runs for over a second: $row1"
+# The same through a configuration file naming the dump directory.
+printf '[server]\ndumpdir = %s\n' "$DUMPDIR" >"$T/c.ini"
+sleep 1
+status "$T/s2" -c "$T/c.ini"
+row2=$(grep -E "$row_re" "$T/s2") || fail "--status -c: no row for dump $did: $(cat "$T/s2")"
+age2=$(awk '{ print $NF }' <<<"$row2" | tr -d s)
+[ "$age2" -gt "$age1" ] || fail "the age did not grow: '$row1' then '$row2'"
+pass "during a dump: 'dumps in flight: 1' and the row '$(sed 's/^ *//; s/  */ /g' <<<"$row2")'; -c with dumpdir finds the same socket"
+
+wait_bg "$apid" 0 "$A"
+wait_manifest "$DUMPDIR/lab/$A" 0
+wait_dumps "$A" 1
+status "$T/s3" -d "$DUMPDIR"
+grep -qx "dumps in flight: 0 (max 16)" "$T/s3" || fail "--status after the dump: $(cat "$T/s3")"
+grep -qx "recent outcomes: 1" "$T/s3" || fail "--status after the dump: $(cat "$T/s3")"
+grep -qE "^  $did +${A//./\\.} +complete +1\.0 MiB +[0-9.]+s  lab/${A//./\\.}/vmcore\.0$" "$T/s3" ||
+	fail "--status: no 'complete' outcome for dump $did: $(cat "$T/s3")"
+pass "after the dump: 0 in flight, and recent outcomes lists '$(grep -E "^  $did " "$T/s3" | sed 's/^ *//; s/  */ /g')'"
+
+# An incomplete one carries its reason.
+B=$(client_addr 2)
+send_dump 3 "$B" -q -g 4M -s 342 --stop-after 1M
+wait_dumps "$B" 1 20
+status "$T/s4" -d "$DUMPDIR"
+grep -qx "recent outcomes: 2" "$T/s4" || fail "--status: $(cat "$T/s4")"
+grep -qE "^  [0-9]+ +${B//./\\.} +incomplete +1\.0 MiB +[0-9.]+s  ${B//./\\.}/vmcore\.0\.incomplete \(the client fell silent for 5 s \(timeout\)\)$" "$T/s4" ||
+	fail "--status: no incomplete outcome for $B: $(cat "$T/s4")"
+pass "an incomplete dump is listed with its reason: '$(grep -E " ${B//./\\.} " "$T/s4" | sed 's/^ *//; s/  */ /g')'"
+
+# A client that connects and never reads does not hold the daemon up.
+python3 - "$SOCK" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+time.sleep(3)
+EOF
+idle=$!
+status "$T/s5" -d "$DUMPDIR"
+C=$(client_addr 3)
+send_dump 0 "$C" -q -g 1M -s 343
+wait_manifest "$(client_dir "$C")" 0
+wait "$idle" || true
+pass "a status client that never reads holds nothing up: another --status and a dump go through"
+
+# 3. Gone: the socket is removed at exit; a stale one is not mistaken.
+stop_server
+assert_no_file "$SOCK"
+no_daemon "after SIGTERM" -d "$DUMPDIR"
+start_server --timeout 5
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+[ -S "$SOCK" ] || fail "expected the killed daemon's socket to stay"
+no_daemon "with a stale socket" -d "$DUMPDIR"
+pass "after SIGTERM the socket is gone; after SIGKILL the stale socket gets 'no daemon answers' ($(cut -d: -f3- "$T/nd.err" | sed 's/^ *//'))"
+
+# 4. status_socket puts the socket elsewhere; -c finds it, -d does not.
+rm -f "$SOCK"
+printf '[server]\nsink_dir = %s\nstatus_socket = %s\n' "$ND_SINK_DIR" "$T/ctl.sock" >"$T/s.ini"
+start_server -c "$T/s.ini" --timeout 5
+[ -S "$T/ctl.sock" ] || fail "no socket at status_socket $T/ctl.sock"
+assert_no_file "$SOCK"
+status "$T/s6" -c "$T/s.ini"
+grep -q "pid $SERVER_PID," "$T/s6" || fail "--status -c: $(cat "$T/s6")"
+grep -qF "configuration $T/s.ini" "$T/s6" || fail "--status -c: $(cat "$T/s6")"
+no_daemon "with -d while status_socket is elsewhere" -d "$DUMPDIR"
+stop_server
+assert_no_file "$T/ctl.sock"
+pass "status_socket = $T/ctl.sock: --status -c finds it (configuration named), -d does not, removed at exit"
+finish

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Hostile HERALD paths: "..", absolute paths and symlinks leading out of
+# the dump directory never make the server write outside it; such dumps
+# land under the default path and are complete. A valid existing path is
+# used as given.
+set -euo pipefail
+NET=122
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$DUMPDIR/prod/web" "$T/outside" "$T/outside2"
+ln -s "$T/outside" "$DUMPDIR/evil"		# absolute target, outside
+ln -s ../outside2 "$DUMPDIR/evil2"		# relative target, outside
+mkdir -p "$DUMPDIR/ok"
+ln -s "$T/outside" "$DUMPDIR/ok/deeper"		# a symlink further down
+chmod 700 "$DUMPDIR"
+before=$(cd "$T" && find . -path ./dumps -prune -o -print | sort)
+
+start_server --timeout 10
+
+# hostile I PATH: the dump must land in DUMPDIR/<addr>/, complete.
+hostile() {
+	local a d
+
+	a=$(client_addr "$1")
+	d=$DUMPDIR/$a
+	send_dump 0 "$a" -q -g 1M -s "12$1" -p "$2" -o "$T/sent$1"
+	wait_manifest "$d" 0
+	wait_dumps "$a" 1
+	assert_manifest "$d/manifest.0.json" complete "$T/sent$1"
+	assert_same_bytes "$d/vmcore.0" "$T/sent$1"
+	assert_eq "$(mobject "$d/manifest.0.json" vmcore | jq -r .stored.local)" \
+	    "$a/vmcore.0" "where '$2' was stored"
+}
+
+hostile 1 '../escape'
+assert_log "client 127\.0\.$NET\.1: HERALD path refused" "'..' refused"
+pass "-p ../escape: refused (logged), stored complete under the default path"
+hostile 2 '/abs'
+assert_log "client 127\.0\.$NET\.2: HERALD path refused \(absolute\)" "absolute path refused"
+pass "-p /abs: refused (logged), stored complete under the default path"
+hostile 3 'evil'
+assert_log 'herald path "evil" is not usable' "the symlink refused"
+pass "-p evil (symlink to a folder outside): stored complete under the default path"
+hostile 4 'evil2'
+assert_log 'herald path "evil2" is not usable' "the relative symlink refused"
+pass "-p evil2 (relative symlink out): stored complete under the default path"
+hostile 5 'ok/deeper'
+pass "-p ok/deeper (symlink below a real folder): stored under the default path"
+hostile 6 'prod/../../escape'
+pass "-p prod/../../escape: stored under the default path"
+hostile 7 'no/such/dir'
+pass "-p no/such/dir (does not exist): stored under the default path"
+
+# A valid existing path is used.
+A=$(client_addr 8)
+D=$DUMPDIR/prod/web/$A
+send_dump 0 "$A" -q -g 2M -s 128 -p prod/web -o "$T/sent8"
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+assert_manifest "$D/manifest.0.json" complete "$T/sent8"
+assert_same_bytes "$D/vmcore.0" "$T/sent8"
+assert_eq "$(jget "$D/manifest.0.json" .path)" prod/web "path in the manifest"
+assert_eq "$(mobject "$D/manifest.0.json" vmcore | jq -r .stored.local)" \
+    "prod/web/$A/vmcore.0" "where prod/web was stored"
+assert_no_file "$DUMPDIR/$A"
+pass "-p prod/web lands in DUMPDIR/prod/web/$A/vmcore.0, complete"
+
+stop_server
+
+# Nothing appeared outside the dump directory.
+[ -z "$(ls -A "$T/outside")" ] || fail "files written outside: $(ls -A "$T/outside")"
+[ -z "$(ls -A "$T/outside2")" ] || fail "files written outside: $(ls -A "$T/outside2")"
+after=$(cd "$T" && find . -path ./dumps -prune -o -print | grep -vE '^\./(sent[0-9]+|server\.[0-9]+\.log|send\.[0-9]+\.log)$' | sort)
+assert_eq "$after" "$before" "files beside the dump directory"
+assert_no_file /abs
+assert_no_file "$T/escape"
+assert_no_file "$(dirname "$T")/escape"
+pass "nothing was written outside the dump directory; the outside folders are empty"
+assert_symlink "$DUMPDIR/evil" "$T/outside"
+assert_no_temp_files "$DUMPDIR"
+finish

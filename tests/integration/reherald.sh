@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# A kernel that panics again (or reboots into another dump) sends a new
+# HERALD while the server still has its old dump open: the old dump is
+# closed at once as incomplete ("new HERALD"), the new one is served.
+set -euo pipefail
+NET=121
+. "$(dirname "$0")/lib.sh"
+
+start_server --timeout 30
+A=$(client_addr 1)
+D=$(client_dir "$A")
+
+send_dump 3 "$A" -q -g 16M -s 111 --stop-after 4M -o "$T/sent0"
+# At once, well before the 30 s timeout.
+send_dump 0 "$A" -q -g 4M -s 112 -o "$T/sent1"
+wait_manifest "$D" 0 10
+wait_manifest "$D" 1 10
+wait_dumps "$A" 2 10
+
+M0=$D/manifest.0.json
+assert_manifest "$M0" incomplete
+assert_match "$(jget "$M0" .reason)" "HERALD" "reason of the first dump"
+assert_log "a new HERALD after data" "the restart warning"
+assert_prefix_of "$D/vmcore.0.incomplete" "$T/sent0"
+assert_eq "$(size_of "$D/vmcore.0.incomplete")" "$(size_of "$T/sent0")" "bytes kept of the first dump"
+assert_no_log "fell silent" "the first dump must not have waited for the timeout"
+pass "first dump closed at once as incomplete: '$(jget "$M0" .reason)', its 4 MiB kept"
+
+assert_manifest "$D/manifest.1.json" complete "$T/sent1"
+assert_same_bytes "$D/vmcore.1" "$T/sent1"
+assert_symlink "$D/vmcore.last" vmcore.1
+pass "the second dump from the same address is complete and byte-identical"
+
+# A retransmitted HERALD before any data is the same dump, not a new one.
+python3 - "$PORT" "$(client_addr 2)" <<'PY'
+import socket, struct, sys
+port, addr = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, 20024))
+s.settimeout(5)
+herald = struct.pack(">IIQII", 1, 1, 0, 0, 0)
+s.sendto(herald, ("127.0.0.1", port))
+a1, src1 = s.recvfrom(64)
+s.sendto(herald, ("127.0.0.1", port))
+a2, src2 = s.recvfrom(64)
+assert a1 == a2 == struct.pack(">I", 1), (a1, a2)
+assert src1 == src2, ("the repeated HERALD was answered from another port", src1, src2)
+fin = struct.pack(">IIQII", 2, 2, 0, 0, 0)
+s.sendto(fin, (src1[0], src1[1]))
+assert s.recvfrom(64)[0] == struct.pack(">I", 2)
+PY
+wait_log "dump [0-9]+ from 127\.0\.$NET\.2:20024 started" 10
+assert_eq "$(_log_count "from 127\.0\.$NET\.2:20024 started")" 1 "dumps started by a repeated HERALD"
+pass "a repeated HERALD before any data is re-acked from the same port, no new dump"
+
+stop_server
+pass "server exited 0 on SIGTERM"
+finish

@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# A 60 MiB dump streams into the bucket as a multipart upload of 12 parts
+# while it arrives, and comes back byte-identical, with info and manifest
+# beside it under the default key template; nothing is left in the spool
+# or as an unfinished upload. Then the same without a spool (parts kept in
+# memory), with a sparse dump.
+set -euo pipefail
+NET=200
+. "$(dirname "$0")/lib-s3.sh"
+
+BUCKET=mp-$NET-$$
+s3_mkbucket "$BUCKET"
+write_conf "$T/s3.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
+part_size = 5M
+max_inflight_parts = 3
+upload_threads = 3
+retry_interval = 1
+EOF
+start_server -c "$T/s3.ini"
+
+A=$(client_addr 1)
+send_dump 0 "$A" -q -g 60M -z 0.3 -s 21 -H mp-host -o "$T/sent1"
+wait_dumps "$A" 1
+assert_log "dump [0-9]+ from ${A//./\\.} complete: 62914560 bytes" "complete line"
+K=$(stored_key "$A")
+assert_match "$K" "^${A//./\\.}/[0-9]{8}T[0-9]{6}Z-c-multipart-1/vmcore$" \
+    "key of the vmcore (default key_template)"
+pass "the dump is stored as s3://$BUCKET/$K"
+
+s3_get "$BUCKET" "$K" "$T/got1"
+assert_same_bytes "$T/got1" "$T/sent1"
+etag=$(s3_etag "$BUCKET" "$K")
+assert_match "$etag" '-12$' "ETag of the vmcore (a 12-part upload)"
+pass "downloaded back byte-identical (sha256 $(sha_of "$T/got1")), ETag $etag: 12 parts of 5 MiB"
+
+DIR=${K%/vmcore}
+s3_get "$BUCKET" "$DIR/info" "$T/info1"
+grep -q "Hostname: mp-host" "$T/info1" || fail "info lacks the hostname"
+s3_get "$BUCKET" "$DIR/manifest.json" "$T/manifest1"
+assert_eq "$(jq -r .status "$T/manifest1")" complete "manifest status"
+assert_eq "$(jq -r '.objects[] | select(.kind == "vmcore") | .sha256' "$T/manifest1")" \
+    "$(sha_of "$T/sent1")" "vmcore sha256 in the manifest"
+assert_eq "$(jq -r '.objects[] | select(.kind == "vmcore") | .stored.bucket' "$T/manifest1")" \
+    "s3://$BUCKET/$K" "where the manifest says the vmcore is"
+assert_eq "$(jq -r '.sinks[0].result' "$T/manifest1")" ok "sink result"
+pass "info and manifest.json are beside it; the manifest has its sha256 and its s3:// place"
+
+assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+poll 10 _spool_empty || fail "spool not empty: $(spool_folders)"
+assert_no_log "pending|SignatureDoesNotMatch|failed" "errors"
+pass "no unfinished upload in the bucket, nothing left in the spool"
+
+# A second dump from the same client: a key of its own.
+send_dump 0 "$A" -q -g 6M -s 22 -o "$T/sent2"
+wait_dumps "$A" 2
+K2=$(stored_key "$A" 2)
+[ "$K2" != "$K" ] || fail "second dump got the first one's key"
+s3_get "$BUCKET" "$K2" "$T/got2"
+assert_same_bytes "$T/got2" "$T/sent2"
+pass "a second 6 MiB dump (two parts) has a key of its own and is identical"
+stop_server
+
+# An incomplete dump: its name is known only at the end (vmcore.incomplete),
+# after it went up as "vmcore"; the store copies it over (CopyObject).
+DUMP_TIMEOUT=2 write_conf "$T/inc.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
+part_size = 5M
+prefix = inc/
+EOF
+start_server -c "$T/inc.ini"
+send_dump 3 "$A" -q -g 32M -z 0.3 -s 24 --stop-after 16M -o "$T/sent4"
+wait_dumps "$A" 1
+assert_log "dump [0-9]+ from ${A//./\\.} incomplete" "incomplete line"
+K4=$(stored_key "$A")
+assert_match "$K4" '^inc/.*/vmcore\.incomplete$' "key of the incomplete vmcore"
+s3_get "$BUCKET" "$K4" "$T/got4"
+[ "$(size_of "$T/got4")" -ge $((16 << 20)) ] || fail "only $(size_of "$T/got4") bytes stored"
+cmp -s -n $((16 << 20)) "$T/got4" "$T/sent4" || fail "the first 16 MiB differ"
+if s3_exists "$BUCKET" "${K4%.incomplete}"; then
+	fail "the first key ${K4%.incomplete} is still there"
+fi
+assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+pass "an incomplete dump went up as vmcore and was moved to vmcore.incomplete ($(size_of "$T/got4") bytes, the 16 MiB sent intact)"
+stop_server
+
+# Without a spool: parts wait in memory; a sparse dump, mostly holes.
+write_conf "$T/mem.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
+part_size = 5M
+max_inflight_parts = 2
+spool = no
+prefix = mem/
+EOF
+start_server -c "$T/mem.ini"
+send_dump 0 "$A" -q -g 64M -z 0.9 -s 23 -o "$T/sent3"
+wait_dumps "$A" 1
+K3=$(stored_key "$A")
+assert_match "$K3" "^mem/" "key with the prefix"
+s3_get "$BUCKET" "$K3" "$T/got3"
+assert_same_bytes "$T/got3" "$T/sent3"
+assert_match "$(s3_etag "$BUCKET" "$K3")" '-13$' "ETag of the memory upload"
+assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+pass "spool = no: a 64 MiB sparse dump went from memory in 13 parts, identical"
+stop_server
+pass "server exited 0 on SIGTERM"
+finish

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# zstd | bucket: the compressed vmcore goes up as vmcore.zst and
+# decompresses to exactly what was sent. The first one streams under the
+# name "vmcore" (the suffix comes only when it closes) and is moved; the
+# next one starts under the right name at once.
+set -euo pipefail
+NET=201
+. "$(dirname "$0")/lib-s3.sh"
+
+if [ ! -f "$ND_SINK_DIR/zstd.so" ]; then
+	echo "SKIP ($TEST_NAME): no zstd module in $ND_SINK_DIR"
+	exit 77
+fi
+command -v zstd >/dev/null || { echo "SKIP ($TEST_NAME): no zstd program"; exit 77; }
+
+BUCKET=zs-$NET-$$
+s3_mkbucket "$BUCKET"
+EXTRA=$'[sink zstd]\nmodule = zstd\nlevel = 1' \
+    write_conf "$T/s3.ini" "$RGW_ENDPOINT" "$BUCKET" "zstd | bucket" <<EOF
+part_size = 5M
+EOF
+start_server -c "$T/s3.ini"
+A=$(client_addr 1)
+
+for i in 1 2; do
+	send_dump 0 "$A" -q -g 48M -z 0.5 -s $((50 + i)) -o "$T/sent$i"
+	wait_dumps "$A" "$i"
+	K=$(stored_key "$A" "$i")
+	assert_match "$K" '/vmcore\.zst$' "key of dump $i"
+	s3_get "$BUCKET" "$K" "$T/got$i.zst"
+	n=$(size_of "$T/got$i.zst")
+	[ "$n" -gt $((5 << 20)) ] ||
+		fail "dump $i: $n bytes compressed: too small for a multipart upload"
+	zstd -q -t "$T/got$i.zst" || fail "zstd -t rejects dump $i"
+	zstd -q -d -c "$T/got$i.zst" >"$T/got$i"
+	assert_same_bytes "$T/got$i" "$T/sent$i"
+	if s3_exists "$BUCKET" "${K%.zst}"; then
+		fail "dump $i: ${K%.zst} is still there"
+	fi
+	pass "dump $i: s3://$BUCKET/$K ($n bytes, ETag $(s3_etag "$BUCKET" "$K")) decompresses to the 48 MiB sent"
+done
+
+# Small enough for one PUT: no multipart upload at all.
+send_dump 0 "$A" -q -g 2M -s 53 -o "$T/sent3"
+wait_dumps "$A" 3
+K=$(stored_key "$A" 3)
+assert_match "$K" '/vmcore\.zst$' "key of dump 3"
+s3_get "$BUCKET" "$K" "$T/got3.zst"
+zstd -q -d -c "$T/got3.zst" | cmp -s - "$T/sent3" ||
+	fail "dump 3 does not decompress to what was sent"
+assert_match "$(s3_etag "$BUCKET" "$K")" '^[0-9a-f]{32}$' "ETag of a single PUT"
+pass "a 2 MiB dump went up in one PUT as vmcore.zst, identical"
+
+assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+poll 10 _spool_empty || fail "spool not empty: $(spool_folders)"
+pass "nothing left in the spool or in progress"
+stop_server
+finish

@@ -1,0 +1,1753 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests for the file sink (sinks/file/file.c, compiled in). Every call
+ * goes through the exported descriptor, as the host would make it, against
+ * a fresh mkdtemp tree per test:
+ *
+ *   <tmp>/dump      the server's dump directory
+ *   <tmp>/outside   must stay empty whatever a HERALD path says
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netdump/sink.h"
+
+/* The module's descriptor, from sinks/file/file.c compiled in. */
+extern const struct nds_sink_module nds_sink_module;
+
+#define M	nds_sink_module
+#define KiB	1024u
+#define MiB	(1024u * 1024u)
+#define T_START	1795419292	/* 2026-11-23 07:34:52 UTC */
+
+struct env {
+	char	base[PATH_MAX];
+	char	dumpdir[PATH_MAX];
+	char	outside[PATH_MAX];
+	int	dfd;		/* the dump directory */
+};
+
+/* What one stored dump reported, object by object. */
+struct stored {
+	char	vmcore[NDS_WHERE_SIZE];
+	char	info[NDS_WHERE_SIZE];
+	char	key[NDS_WHERE_SIZE];
+	char	manifest[NDS_WHERE_SIZE];
+};
+
+static unsigned int warnings;
+static unsigned int removals;	/* "retention: removed dump" lines */
+static uint64_t next_id;
+static bool openat2_enosys;
+
+/*
+ * Stand in for libc's syscall(2) so a test can pretend the kernel has no
+ * openat2 and make the sink take its component-by-component fallback.
+ */
+long
+syscall(long number, ...)
+{
+	static long (*real)(long, ...);
+	long a[6];
+	va_list ap;
+	int i;
+
+	if (number == SYS_openat2 && openat2_enosys) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "syscall");
+	va_start(ap, number);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static void mock_log(struct nds_host_ctx *, enum nds_log_level,
+    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+mock_log(struct nds_host_ctx *ctx, enum nds_log_level level,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	if (level <= NDS_LOG_WARNING)
+		__atomic_add_fetch(&warnings, 1, __ATOMIC_RELAXED);
+	if (strncmp(fmt, "retention: removed dump", 23) == 0)
+		__atomic_add_fetch(&removals, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "file[%d]: ", (int)level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const struct nds_host host = {
+	.abi_major = NDS_ABI_MAJOR,
+	.abi_minor = NDS_ABI_MINOR,
+	.struct_size = sizeof(struct nds_host),
+	.log = mock_log,
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct env *e;
+	const char *tmp = getenv("TMPDIR");
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	snprintf(e->base, sizeof(e->base), "%s/test_file_sink.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(e->base) == NULL)
+		return -1;
+	if (snprintf(e->dumpdir, sizeof(e->dumpdir), "%s/dump", e->base) >=
+	    (int)sizeof(e->dumpdir) || snprintf(e->outside,
+	    sizeof(e->outside), "%s/outside", e->base) >=
+	    (int)sizeof(e->outside))
+		return -1;
+	if (mkdir(e->dumpdir, 0755) == -1 || mkdir(e->outside, 0755) == -1)
+		return -1;
+	e->dfd = open(e->dumpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e->dfd == -1)
+		return -1;
+	warnings = 0;
+	removals = 0;
+	openat2_enosys = false;
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	close(e->dfd);
+	nftw(e->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(e);
+	return 0;
+}
+
+/*
+ * Options in the order of the module's table: layout, dir, fsync, mode,
+ * keep_per_client, max_total_size.
+ */
+static enum nds_result
+try_create_ret(int layout, const char *dir, bool sync, const char *mode,
+    int64_t keep, int64_t max_total, void **inst, char *err)
+{
+	static const char *layouts[] = { "savecore", "netdumpd", "redhat" };
+	struct nds_optval v[6];
+
+	memset(v, 0, sizeof(v));
+	v[0].str = layout >= 0 && layout < 3 ? layouts[layout] : "bogus";
+	v[0].num = layout;
+	v[0].set = true;
+	v[1].str = dir;
+	v[1].set = dir != NULL;
+	v[2].str = sync ? "yes" : "no";
+	v[2].num = sync;
+	v[2].set = true;
+	v[3].str = mode != NULL ? mode : "0600";
+	v[3].set = mode != NULL;
+	v[4].str = "N";		/* the module reads num */
+	v[4].num = keep;
+	v[4].set = keep != 0;
+	v[5].str = "S";
+	v[5].num = max_total;
+	v[5].set = max_total != 0;
+	return M.create(&host, NULL, v, inst, err);
+}
+
+static enum nds_result
+try_create(int layout, const char *dir, bool sync, const char *mode,
+    void **inst, char *err)
+{
+	return try_create_ret(layout, dir, sync, mode, 0, 0, inst, err);
+}
+
+static void *
+mk_sink(int layout, const char *dir, bool sync, const char *mode)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *inst = NULL;
+
+	if (try_create(layout, dir, sync, mode, &inst, err) != NDS_OK)
+		fail_msg("create: %s", err);
+	assert_non_null(inst);
+	return inst;
+}
+
+/* A sink with retention: keep_per_client and max_total_size (0: off). */
+static void *
+mk_ret_sink(int layout, int64_t keep, int64_t max_total)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *inst = NULL;
+
+	if (try_create_ret(layout, NULL, false, NULL, keep, max_total, &inst,
+	    err) != NDS_OK)
+		fail_msg("create: %s", err);
+	assert_non_null(inst);
+	return inst;
+}
+
+static void
+init_dump(struct nds_dump *dump, const struct env *e, const char *path,
+    const char *client, const char *addr)
+{
+	memset(dump, 0, sizeof(*dump));
+	dump->magic = NDS_DUMP_MAGIC;
+	dump->struct_size = sizeof(*dump);
+	dump->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	dump->client_addr = addr;
+	dump->client_port = 20024;
+	dump->client_name = client;
+	dump->path = path;
+	dump->dumpdir = e->dumpdir;
+	dump->dumpdir_fd = e->dfd;
+	dump->start.tv_sec = T_START;
+	dump->status = NDS_STATUS_RECEIVING;
+	dump->reason = "";
+	dump->vmcore_suffix = "";
+}
+
+static void *
+do_begin(void *inst, const struct nds_dump *dump)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *ds = NULL;
+
+	if (M.begin(inst, dump, &ds, err) != NDS_OK)
+		fail_msg("begin: %s", err);
+	return ds;
+}
+
+static void *
+do_open(void *ds, enum nds_object_kind kind)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *os = NULL;
+
+	if (M.open(ds, kind, &os, err) != NDS_OK)
+		fail_msg("open %d: %s", (int)kind, err);
+	return os;
+}
+
+static void
+do_write(void *os, uint64_t off, const void *buf, size_t len)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+
+	if (M.write(os, off, buf, len, err) != NDS_OK)
+		fail_msg("write: %s", err);
+}
+
+static void
+do_hole(void *os, uint64_t off, uint64_t len)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+
+	if (M.hole(os, off, len, err) != NDS_OK)
+		fail_msg("hole: %s", err);
+}
+
+static void
+do_close(void *os, enum nds_object_kind kind, uint64_t size, char *where)
+{
+	struct nds_object obj = { .kind = kind, .size = size };
+	char err[NDS_ERRBUF_SIZE] = "";
+
+	if (M.close(os, &obj, where, err) != NDS_OK)
+		fail_msg("close %d: %s", (int)kind, err);
+}
+
+static void
+do_end(void *ds)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+
+	if (M.end(ds, err) != NDS_OK)
+		fail_msg("end: %s", err);
+}
+
+/* A small object written in one piece. */
+static void
+put_object(void *ds, enum nds_object_kind kind, const char *text,
+    char *where)
+{
+	void *os = do_open(ds, kind);
+
+	do_write(os, 0, text, strlen(text));
+	do_close(os, kind, strlen(text), where);
+}
+
+/*
+ * A whole dump the way the core drives it: the vmcore while it arrives,
+ * then the outcome, then info, key (if any) and the manifest.
+ */
+static void
+store_dump(void *inst, struct nds_dump *dump, enum nds_status status,
+    const char *suffix, bool encrypted, const char *data, struct stored *res)
+{
+	void *ds, *os;
+
+	ds = do_begin(inst, dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	do_write(os, 0, data, strlen(data));
+	dump->status = status;
+	dump->reason = status == NDS_STATUS_COMPLETE ? "" : "client timed out";
+	dump->vmcore_suffix = suffix;
+	dump->encrypted = encrypted;
+	do_close(os, NDS_OBJ_VMCORE, strlen(data), res->vmcore);
+	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res->info);
+	if (encrypted)
+		put_object(ds, NDS_OBJ_KEY, "KEYBLOB", res->key);
+	put_object(ds, NDS_OBJ_MANIFEST, "{}\n", res->manifest);
+	do_end(ds);
+}
+
+/* The whole file at path (relative to dfd), NUL-terminated. */
+static char *
+slurp(int dfd, const char *path, size_t *lenp)
+{
+	struct stat sb;
+	char *buf;
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(fstat(fd, &sb), 0);
+	buf = malloc((size_t)sb.st_size + 1);
+	assert_non_null(buf);
+	while (off < (size_t)sb.st_size) {
+		n = pread(fd, buf + off, (size_t)sb.st_size - off, (off_t)off);
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	close(fd);
+	if (lenp != NULL)
+		*lenp = off;
+	return buf;
+}
+
+static void
+assert_content(int dfd, const char *path, const char *want)
+{
+	char *got = slurp(dfd, path, NULL);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+assert_link(int dfd, const char *path, const char *target)
+{
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	n = readlinkat(dfd, path, buf, sizeof(buf) - 1);
+	if (n == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	assert_string_equal(buf, target);
+}
+
+static void
+assert_mode(int dfd, const char *path, mode_t mode)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, mode);
+}
+
+static void
+assert_absent(int dfd, const char *path)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		fail_msg("%s exists", path);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* No hidden temporary file may outlive its object. */
+static void
+assert_no_tmp(int dfd, const char *dir)
+{
+	struct dirent *de;
+	DIR *dp;
+	int fd;
+
+	fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(dp = fdopendir(fd));
+	while ((de = readdir(dp)) != NULL)
+		if (de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			fail_msg("%s/%s left behind", dir, de->d_name);
+	closedir(dp);
+}
+
+static unsigned int
+count_entries(const char *dir)
+{
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *dp;
+
+	assert_non_null(dp = opendir(dir));
+	while ((de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(dp);
+	return n;
+}
+
+static void
+test_descriptor(void **state)
+{
+	const struct nds_option *o;
+	unsigned int n = 0;
+
+	(void)state;
+	assert_int_equal(M.abi_major, NDS_ABI_MAJOR);
+	assert_int_equal(M.abi_minor, NDS_ABI_MINOR);
+	assert_int_equal(M.struct_size, sizeof(struct nds_sink_module));
+	assert_string_equal(M.name, "file");
+	assert_int_equal(M.caps, 0);
+	for (o = M.options; o->name != NULL; o++)
+		n++;
+	assert_int_equal(n, 6);
+	assert_string_equal(M.options[0].name, "layout");
+	assert_string_equal(M.options[0].choices, "savecore|netdumpd|redhat");
+	assert_string_equal(M.options[1].name, "dir");
+	assert_null(M.options[1].default_value);
+	assert_string_equal(M.options[2].name, "fsync");
+	assert_string_equal(M.options[3].name, "mode");
+	assert_string_equal(M.options[3].default_value, "0600");
+	assert_string_equal(M.options[4].name, "keep_per_client");
+	assert_int_equal(M.options[4].type, NDS_OPT_INT);
+	assert_string_equal(M.options[4].default_value, "0");
+	assert_int_equal(M.options[4].min, 0);
+	assert_int_equal(M.options[4].max, 1000000);
+	assert_string_equal(M.options[5].name, "max_total_size");
+	assert_int_equal(M.options[5].type, NDS_OPT_SIZE);
+	assert_string_equal(M.options[5].default_value, "0");
+}
+
+static void
+test_bad_options(void **state)
+{
+	char err[NDS_ERRBUF_SIZE];
+	void *inst;
+
+	(void)state;
+	assert_int_not_equal(try_create(0, NULL, true, "0999", &inst, err),
+	    NDS_OK);
+	assert_null(inst);
+	assert_non_null(strstr(err, "mode"));
+	assert_int_not_equal(try_create(0, NULL, true, "rw", &inst, err),
+	    NDS_OK);
+	assert_int_not_equal(try_create(0, NULL, true, "04755", &inst, err),
+	    NDS_OK);
+	assert_int_not_equal(try_create(7, NULL, true, NULL, &inst, err),
+	    NDS_OK);
+	assert_int_not_equal(try_create(0, "", true, NULL, &inst, err),
+	    NDS_OK);
+	assert_int_not_equal(try_create_ret(0, NULL, true, NULL, -1, 0, &inst,
+	    err), NDS_OK);
+	assert_non_null(strstr(err, "keep_per_client"));
+	assert_int_not_equal(try_create_ret(0, NULL, true, NULL, 1000001, 0,
+	    &inst, err), NDS_OK);
+	assert_int_not_equal(try_create_ret(0, NULL, true, NULL, 0, -1, &inst,
+	    err), NDS_OK);
+	assert_non_null(strstr(err, "max_total_size"));
+}
+
+/* Data, a hole in the middle, data, a trailing hole: sparse and exact. */
+static void
+test_savecore_sparse(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	struct stat sb;
+	char where[NDS_WHERE_SIZE], *buf, *got;
+	const uint64_t size = 16 * MiB;
+	size_t len;
+	void *inst, *ds, *os;
+	uint64_t i;
+
+	assert_int_equal(mkdirat(e->dfd, "prod", 0755), 0);
+	inst = mk_sink(0, NULL, true, NULL);
+	init_dump(&dump, e, "prod", "host1", "10.0.0.5");
+	buf = malloc(64 * KiB);
+	assert_non_null(buf);
+
+	ds = do_begin(inst, &dump);
+	/* bounds moves to N + 1 before the dump files exist. */
+	assert_content(e->dfd, "prod/host1/bounds", "1\n");
+	assert_mode(e->dfd, "prod/host1/bounds", 0644);
+
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	assert_mode(e->dfd, "prod/host1/vmcore.0.incomplete", 0600);
+	memset(buf, 'A', 64 * KiB);
+	do_write(os, 0, buf, 64 * KiB);
+	do_hole(os, 64 * KiB, 1 * MiB - 64 * KiB);
+	memset(buf, 'B', 64 * KiB);
+	do_write(os, 1 * MiB, buf, 64 * KiB);
+	do_hole(os, 1 * MiB + 64 * KiB, size - 1 * MiB - 64 * KiB);
+	dump.status = NDS_STATUS_COMPLETE;
+	do_close(os, NDS_OBJ_VMCORE, size, where);
+	assert_string_equal(where, "prod/host1/vmcore.0");
+
+	put_object(ds, NDS_OBJ_INFO, "Dump complete\n", res.info);
+	put_object(ds, NDS_OBJ_KEY, "KEY", res.key);
+	put_object(ds, NDS_OBJ_MANIFEST, "{\"status\":\"complete\"}\n",
+	    res.manifest);
+	do_end(ds);
+	assert_string_equal(res.info, "prod/host1/info.0");
+	assert_string_equal(res.key, "prod/host1/key.0");
+	assert_string_equal(res.manifest, "prod/host1/manifest.0.json");
+
+	assert_int_equal(fstatat(e->dfd, "prod/host1/vmcore.0", &sb, 0), 0);
+	assert_int_equal(sb.st_size, (off_t)size);
+	/* 128 KiB of data; the 15.9 MiB of holes take no blocks. */
+	assert_true((uint64_t)sb.st_blocks * 512 < 1 * MiB);
+	got = slurp(e->dfd, "prod/host1/vmcore.0", &len);
+	assert_int_equal(len, size);
+	for (i = 0; i < size; i++) {
+		char want = i < 64 * KiB ? 'A' :
+		    i >= 1 * MiB && i < 1 * MiB + 64 * KiB ? 'B' : '\0';
+
+		if (got[i] != want)
+			fail_msg("byte %ju is %#x, want %#x", (uintmax_t)i,
+			    (unsigned char)got[i], (unsigned char)want);
+	}
+	free(got);
+	free(buf);
+
+	assert_content(e->dfd, "prod/host1/bounds", "1\n");
+	assert_content(e->dfd, "prod/host1/info.0", "Dump complete\n");
+	assert_content(e->dfd, "prod/host1/key.0", "KEY");
+	assert_content(e->dfd, "prod/host1/manifest.0.json",
+	    "{\"status\":\"complete\"}\n");
+	assert_mode(e->dfd, "prod/host1/vmcore.0", 0600);
+	assert_mode(e->dfd, "prod/host1/info.0", 0600);
+	assert_mode(e->dfd, "prod/host1/key.0", 0600);
+	assert_mode(e->dfd, "prod/host1/manifest.0.json", 0600);
+	assert_link(e->dfd, "prod/host1/vmcore.last", "vmcore.0");
+	assert_link(e->dfd, "prod/host1/info.last", "info.0");
+	assert_link(e->dfd, "prod/host1/key.last", "key.0");
+	assert_link(e->dfd, "prod/host1/manifest.last.json",
+	    "manifest.0.json");
+	assert_absent(e->dfd, "prod/host1/vmcore.0.incomplete");
+	assert_no_tmp(e->dfd, "prod/host1");
+	assert_int_equal(fstatat(e->dfd, "prod/host1", &sb, 0), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(warnings, 0);
+	M.destroy(inst);
+}
+
+/* Numbers go up; an incomplete dump keeps its mark and moves no *.last. */
+static void
+test_savecore_sequence(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "first",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.0");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_INCOMPLETE, "", false, "second",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.1.incomplete");
+	/* Info and manifest keep their plain names: they say the status. */
+	assert_string_equal(res.info, "host1/info.1");
+	assert_string_equal(res.manifest, "host1/manifest.1.json");
+	assert_content(e->dfd, "host1/vmcore.1.incomplete", "second");
+	assert_absent(e->dfd, "host1/vmcore.1");
+	assert_content(e->dfd, "host1/bounds", "2\n");
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.0");
+	assert_link(e->dfd, "host1/info.last", "info.0");
+	assert_link(e->dfd, "host1/manifest.last.json", "manifest.0.json");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "third",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.2");
+	assert_content(e->dfd, "host1/vmcore.2", "third");
+	assert_content(e->dfd, "host1/bounds", "3\n");
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.2");
+	assert_link(e->dfd, "host1/info.last", "info.2");
+
+	/* Another client has its own directory and numbers. */
+	init_dump(&dump, e, ".", "host2", "10.0.0.6");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "other",
+	    &res);
+	assert_string_equal(res.vmcore, "host2/vmcore.0");
+	assert_no_tmp(e->dfd, "host1");
+	M.destroy(inst);
+}
+
+/* Garbage in bounds reads as 0; a taken number is probed past. */
+static void
+test_savecore_bounds(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+	int fd;
+
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	fd = openat(e->dfd, "host1/bounds", O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(write(fd, "garbage\n", 8), 8);
+	close(fd);
+	fd = openat(e->dfd, "host1/info.0", O_WRONLY | O_CREAT, 0600);
+	close(fd);
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "x", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.1");
+	assert_content(e->dfd, "host1/bounds", "2\n");
+
+	fd = openat(e->dfd, "host1/bounds", O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "41\n", 3), 3);
+	close(fd);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "y", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.41");
+	assert_content(e->dfd, "host1/bounds", "42\n");
+	M.destroy(inst);
+}
+
+/* Compressed and encrypted dumps, complete and not. */
+static void
+test_savecore_names(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, ".zst", false, "zstd",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.0.zst");
+	assert_link(e->dfd, "host1/vmcore.last.zst", "vmcore.0.zst");
+	assert_absent(e->dfd, "host1/vmcore.last");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", true, "secret",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore_encrypted.1");
+	assert_string_equal(res.key, "host1/key.1");
+	assert_content(e->dfd, "host1/key.1", "KEYBLOB");
+	assert_link(e->dfd, "host1/vmcore_encrypted.last",
+	    "vmcore_encrypted.1");
+	assert_link(e->dfd, "host1/key.last", "key.1");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, ".gz", true, "both",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore_encrypted.2.gz");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_INCOMPLETE, ".zst", false, "cut",
+	    &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.3.zst.incomplete");
+	assert_content(e->dfd, "host1/vmcore.3.zst.incomplete", "cut");
+	assert_absent(e->dfd, "host1/vmcore.3.incomplete");
+	assert_link(e->dfd, "host1/vmcore.last.zst", "vmcore.0.zst");
+	assert_link(e->dfd, "host1/info.last", "info.2");
+	M.destroy(inst);
+}
+
+/* Close cuts what lies beyond the final size (compressed-dump padding). */
+static void
+test_truncate_padding(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stat sb;
+	char where[NDS_WHERE_SIZE], buf[10000], *got;
+	size_t len;
+	void *inst, *ds, *os;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(inst, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	memset(buf, 'z', 7000);
+	memset(buf + 7000, 0xff, sizeof(buf) - 7000);
+	do_write(os, 0, buf, sizeof(buf));
+	dump.status = NDS_STATUS_COMPLETE;
+	dump.vmcore_suffix = ".zst";
+	do_close(os, NDS_OBJ_VMCORE, 7000, where);
+	do_end(ds);
+	assert_string_equal(where, "host1/vmcore.0.zst");
+	assert_int_equal(fstatat(e->dfd, "host1/vmcore.0.zst", &sb, 0), 0);
+	assert_int_equal(sb.st_size, 7000);
+	got = slurp(e->dfd, "host1/vmcore.0.zst", &len);
+	assert_int_equal(len, 7000);
+	assert_memory_equal(got, buf, 7000);
+	free(got);
+	M.destroy(inst);
+}
+
+/* Writes in any order; a rewrite wins; a hole over data is zeros. */
+static void
+test_rewrite_and_punch(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	char where[NDS_WHERE_SIZE], buf[32 * KiB], want[32 * KiB], *got;
+	size_t len;
+	void *inst, *ds, *os;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(inst, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+
+	/* The second half first, then the first half. */
+	memset(buf, 'b', 16 * KiB);
+	do_write(os, 16 * KiB, buf, 16 * KiB);
+	memset(buf, 'a', 16 * KiB);
+	do_write(os, 0, buf, 16 * KiB);
+	/* The same range again, with new bytes. */
+	memset(buf, 'N', 4 * KiB);
+	do_write(os, 2 * KiB, buf, 4 * KiB);
+	/* A hole over written data: the page must read as zeros. */
+	do_hole(os, 8 * KiB, 4 * KiB);
+	/* A hole that is rewritten later holds the later data. */
+	do_hole(os, 24 * KiB, 8 * KiB);
+	memset(buf, 'L', 1 * KiB);
+	do_write(os, 28 * KiB, buf, 1 * KiB);
+	dump.status = NDS_STATUS_COMPLETE;
+	do_close(os, NDS_OBJ_VMCORE, sizeof(want), where);
+	do_end(ds);
+
+	memset(want, 'a', 16 * KiB);
+	memset(want + 16 * KiB, 'b', 16 * KiB);
+	memset(want + 2 * KiB, 'N', 4 * KiB);
+	memset(want + 8 * KiB, 0, 4 * KiB);
+	memset(want + 24 * KiB, 0, 8 * KiB);
+	memset(want + 28 * KiB, 'L', 1 * KiB);
+	got = slurp(e->dfd, "host1/vmcore.0", &len);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	free(got);
+	M.destroy(inst);
+}
+
+static void
+test_netdumpd_layout(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	inst = mk_sink(1, NULL, true, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "one", &res);
+	assert_string_equal(res.vmcore, "vmcore.host1.0");
+	assert_string_equal(res.info, "info.host1.0");
+	assert_string_equal(res.manifest, "manifest.host1.0.json");
+	assert_content(e->dfd, "vmcore.host1.0", "one");
+	assert_content(e->dfd, "bounds.host1", "1\n");
+	assert_link(e->dfd, "vmcore.host1.last", "vmcore.host1.0");
+	assert_link(e->dfd, "info.host1.last", "info.host1.0");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, ".zst", true, "two",
+	    &res);
+	assert_string_equal(res.vmcore, "vmcore_encrypted.host1.1.zst");
+	assert_string_equal(res.key, "key.host1.1");
+	assert_link(e->dfd, "vmcore.host1.last",
+	    "vmcore_encrypted.host1.1.zst");
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_INCOMPLETE, "", false, "three",
+	    &res);
+	assert_string_equal(res.vmcore, "vmcore.host1.2.incomplete");
+	assert_link(e->dfd, "info.host1.last", "info.host1.1");
+	assert_content(e->dfd, "bounds.host1", "3\n");
+	assert_no_tmp(e->dfd, ".");
+	M.destroy(inst);
+}
+
+static void
+test_redhat_layout(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	struct tm tm;
+	time_t t = T_START;
+	char stamp[32], want[256];
+	void *inst;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm);
+	inst = mk_sink(2, NULL, false, NULL);
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "rh", &res);
+	snprintf(want, sizeof(want), "10.0.0.5-%s/vmcore", stamp);
+	assert_string_equal(res.vmcore, want);
+	assert_content(e->dfd, want, "rh");
+	snprintf(want, sizeof(want), "10.0.0.5-%s/info", stamp);
+	assert_string_equal(res.info, want);
+	assert_content(e->dfd, want, "Dump from test\n");
+	snprintf(want, sizeof(want), "10.0.0.5-%s/manifest.json", stamp);
+	assert_string_equal(res.manifest, want);
+	snprintf(want, sizeof(want), "10.0.0.5-%s/vmcore.last", stamp);
+	assert_absent(e->dfd, want);
+
+	/* The same minute again: "-1". */
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", true, "enc", &res);
+	snprintf(want, sizeof(want), "10.0.0.5-%s-1/vmcore_encrypted", stamp);
+	assert_string_equal(res.vmcore, want);
+	snprintf(want, sizeof(want), "10.0.0.5-%s-1/key", stamp);
+	assert_string_equal(res.key, want);
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_INCOMPLETE, "", false, "cut",
+	    &res);
+	snprintf(want, sizeof(want), "10.0.0.5-%s-2/vmcore.incomplete", stamp);
+	assert_string_equal(res.vmcore, want);
+	M.destroy(inst);
+}
+
+static void
+test_mode_option(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	inst = mk_sink(0, NULL, false, "0640");
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", true, "m", &res);
+	assert_mode(e->dfd, "host1/vmcore_encrypted.0", 0640);
+	assert_mode(e->dfd, "host1/info.0", 0640);
+	assert_mode(e->dfd, "host1/key.0", 0640);
+	M.destroy(inst);
+}
+
+static void
+test_dir_option(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	assert_int_equal(mkdirat(e->dfd, "alt", 0755), 0);
+	assert_int_equal(mkdirat(e->dfd, "alt/prod", 0755), 0);
+	inst = mk_sink(0, "alt/", false, NULL);
+	init_dump(&dump, e, "prod", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "d", &res);
+	assert_string_equal(res.vmcore, "alt/prod/host1/vmcore.0");
+	assert_content(e->dfd, "alt/prod/host1/vmcore.0", "d");
+	M.destroy(inst);
+}
+
+/* A HERALD path must lead beneath the dump directory, or is ignored. */
+static void
+check_escape(struct env *e)
+{
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	assert_int_equal(symlinkat(e->outside, e->dfd, "abs"), 0);
+	assert_int_equal(symlinkat("../outside", e->dfd, "rel"), 0);
+	assert_int_equal(mkdirat(e->dfd, "ok", 0755), 0);
+	assert_int_equal(mkdirat(e->dfd, "ok/sub", 0755), 0);
+	inst = mk_sink(0, NULL, false, NULL);
+
+	init_dump(&dump, e, "abs", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "a", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.0");
+	assert_int_equal(warnings, 1);
+
+	init_dump(&dump, e, "rel", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "b", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.1");
+	assert_int_equal(warnings, 2);
+
+	init_dump(&dump, e, "ok/../../outside", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "c", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.2");
+	assert_int_equal(warnings, 3);
+
+	/* A path that exists beneath is used, normalised. */
+	init_dump(&dump, e, "ok//./sub/", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "d", &res);
+	assert_string_equal(res.vmcore, "ok/sub/host1/vmcore.0");
+	assert_int_equal(warnings, 3);
+
+	assert_int_equal(count_entries(e->outside), 0);
+	M.destroy(inst);
+}
+
+static void
+test_symlink_escape(void **state)
+{
+	check_escape(*state);
+}
+
+/* The same, on a kernel without openat2. */
+static void
+test_symlink_escape_no_openat2(void **state)
+{
+	openat2_enosys = true;
+	check_escape(*state);
+	openat2_enosys = false;
+}
+
+/* netdump(4): the server does not create the HERALD path. */
+static void
+test_missing_path(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *inst;
+
+	inst = mk_sink(1, NULL, false, NULL);
+	init_dump(&dump, e, "nope/x", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "m", &res);
+	assert_string_equal(res.vmcore, "vmcore.host1.0");
+	assert_content(e->dfd, "vmcore.host1.0", "m");
+	assert_absent(e->dfd, "nope");
+	assert_int_equal(warnings, 1);
+	M.destroy(inst);
+}
+
+/*
+ * A write that fails (here: past RLIMIT_FSIZE, EFBIG) fails the dump with
+ * a message, keeps what was written under the .incomplete name and moves
+ * no *.last; close and end still free everything (ASan would tell).
+ */
+static void
+test_write_failure(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct rlimit old, lim;
+	char where[NDS_WHERE_SIZE], err[NDS_ERRBUF_SIZE] = "";
+	char buf[8 * KiB], *got;
+	size_t len;
+	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 16 * KiB };
+	void *inst, *ds, *os;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(inst, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	memset(buf, 'w', sizeof(buf));
+	do_write(os, 0, buf, sizeof(buf));
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 8 * KiB;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(M.write(os, 8 * KiB, buf, sizeof(buf), err),
+	    NDS_FAILED);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_non_null(strstr(err,
+	    "vmcore.0.incomplete: write at offset 8192: "));
+
+	dump.status = NDS_STATUS_COMPLETE;
+	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
+	assert_string_equal(where, "host1/vmcore.0.incomplete");
+	assert_int_equal(M.end(ds, err), NDS_OK);
+
+	assert_absent(e->dfd, "host1/vmcore.0");
+	assert_absent(e->dfd, "host1/vmcore.last");
+	got = slurp(e->dfd, "host1/vmcore.0.incomplete", &len);
+	assert_int_equal(len, sizeof(buf));
+	assert_memory_equal(got, buf, sizeof(buf));
+	free(got);
+	M.destroy(inst);
+}
+
+/* Retention. */
+
+/* A dump whose vmcore holds len bytes of data (so it takes disk blocks). */
+static void
+store_len(void *inst, struct nds_dump *dump, enum nds_status status,
+    size_t len, bool encrypted, struct stored *res)
+{
+	char *buf;
+
+	assert_non_null(buf = malloc(len + 1));
+	memset(buf, 'r', len);
+	buf[len] = '\0';
+	store_dump(inst, dump, status, "", encrypted, buf, res);
+	free(buf);
+}
+
+static void
+one_dump(void *inst, const struct env *e, const char *path,
+    const char *client, const char *addr, enum nds_status status, size_t len)
+{
+	struct nds_dump dump;
+	struct stored res;
+
+	init_dump(&dump, e, path, client, addr);
+	store_len(inst, &dump, status, len, false, &res);
+}
+
+static void
+set_mtime(int dfd, const char *path, time_t sec)
+{
+	struct timespec ts[2] = { { sec, 0 }, { sec, 0 } };
+
+	if (utimensat(dfd, path, ts, AT_SYMLINK_NOFOLLOW) == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+}
+
+static void
+assert_present(int dfd, const char *path)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+}
+
+/* Every file of dump N of a savecore client: all there, or all gone. */
+static void
+assert_savecore_dump(int dfd, const char *client, unsigned int n,
+    const char *vmcore_ext, bool there)
+{
+	char path[3][PATH_MAX];
+	size_t i;
+
+	snprintf(path[0], sizeof(path[0]), "%s/vmcore.%u%s", client, n,
+	    vmcore_ext);
+	snprintf(path[1], sizeof(path[1]), "%s/info.%u", client, n);
+	snprintf(path[2], sizeof(path[2]), "%s/manifest.%u.json", client, n);
+	for (i = 0; i < 3; i++) {
+		if (there)
+			assert_present(dfd, path[i]);
+		else
+			assert_absent(dfd, path[i]);
+	}
+}
+
+static void
+make_file(int dfd, const char *path, size_t len)
+{
+	char buf[4096];
+	size_t n;
+	int fd;
+
+	fd = openat(dfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	memset(buf, 'u', sizeof(buf));
+	for (; len > 0; len -= n) {
+		n = len < sizeof(buf) ? len : sizeof(buf);
+		assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	}
+	close(fd);
+}
+
+/* No symlink in dir points at nothing. */
+static void
+assert_no_dangling(int dfd, const char *dir)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *dp;
+	int fd;
+
+	fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(dp = fdopendir(fd));
+	while ((de = readdir(dp)) != NULL)
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode) &&
+		    fstatat(fd, de->d_name, &sb, 0) == -1)
+			fail_msg("%s/%s dangles", dir, de->d_name);
+	closedir(dp);
+}
+
+/* keep_per_client = 2, four complete dumps: the two oldest go. */
+static void
+test_keep_per_client(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+	unsigned int i;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 2, 0);
+	for (i = 0; i < 3; i++)
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 100);
+	one_dump(plain, e, ".", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    100);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
+	/* Older than all, but of another client. */
+	set_mtime(e->dfd, "host2/manifest.0.json", 500);
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 1, "", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	assert_savecore_dump(e->dfd, "host2", 0, "", true);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.3");
+	assert_link(e->dfd, "host1/info.last", "info.3");
+	assert_link(e->dfd, "host1/manifest.last.json", "manifest.3.json");
+	assert_content(e->dfd, "host1/bounds", "4\n");
+	assert_int_equal(removals, 2);
+
+	/* One more: the oldest of the two left goes. */
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 2, "", false);
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	assert_savecore_dump(e->dfd, "host1", 4, "", true);
+	assert_int_equal(removals, 3);
+	assert_int_equal(warnings, 0);
+	assert_no_tmp(e->dfd, "host1");
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/* "Oldest" is the manifest's mtime, not the number. */
+static void
+test_keep_by_mtime(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+	unsigned int i;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 3, 0);
+	for (i = 0; i < 3; i++)
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 100);
+	set_mtime(e->dfd, "host1/manifest.0.json", 2000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	assert_int_equal(removals, 1);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/*
+ * keep_per_client = 2 over [0 complete, 1 incomplete, 2 complete,
+ * 3 complete (new)]: complete dumps go first, oldest first, so 0 and then
+ * 2 go, and 1 stays although it is older than 2. With keep_per_client = 1
+ * and a new dump 4, 3 goes (complete), then 1 (the incomplete one last).
+ */
+static void
+test_keep_complete_first(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret2, *ret1;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret2 = mk_ret_sink(0, 2, 0);
+	ret1 = mk_ret_sink(0, 1, 0);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE,
+	    100);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
+
+	one_dump(ret2, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 1, ".incomplete", true);
+	assert_savecore_dump(e->dfd, "host1", 2, "", false);
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	assert_int_equal(removals, 2);
+
+	one_dump(ret1, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 1, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host1", 3, "", false);
+	assert_savecore_dump(e->dfd, "host1", 4, "", true);
+	assert_int_equal(removals, 4);
+	assert_int_equal(warnings, 0);
+	assert_no_dangling(e->dfd, "host1");
+	M.destroy(plain);
+	M.destroy(ret2);
+	M.destroy(ret1);
+}
+
+/*
+ * Never a dump without a manifest (cut off by a crash, or still arriving),
+ * nor one whose manifest is written but whose end has not come yet, even
+ * when they are the oldest.
+ */
+static void
+test_keep_in_progress(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump a, b;
+	struct stored res;
+	char where[NDS_WHERE_SIZE];
+	void *plain, *ret, *ads, *aos, *bds, *bos;
+	int fd;
+
+	/* Dump 0: the daemon died while it arrived. */
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	make_file(e->dfd, "host1/info.0", 0);
+	make_file(e->dfd, "host1/vmcore.0.incomplete", 8192);
+	make_file(e->dfd, "host1/bounds", 0);
+	fd = openat(e->dfd, "host1/bounds", O_WRONLY | O_CLOEXEC);
+	assert_int_equal(write(fd, "1\n", 2), 2);
+	close(fd);
+	set_mtime(e->dfd, "host1/info.0", 100);
+	set_mtime(e->dfd, "host1/vmcore.0.incomplete", 100);
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 1, 1);
+
+	/* Dump 1: arriving. */
+	init_dump(&a, e, ".", "host1", "10.0.0.5");
+	ads = do_begin(plain, &a);
+	aos = do_open(ads, NDS_OBJ_VMCORE);
+	do_write(aos, 0, "abc", 3);
+
+	/* Dump 2: its manifest is written, its end not yet. */
+	init_dump(&b, e, ".", "host1", "10.0.0.5");
+	bds = do_begin(plain, &b);
+	bos = do_open(bds, NDS_OBJ_VMCORE);
+	do_write(bos, 0, "def", 3);
+	b.status = NDS_STATUS_COMPLETE;
+	do_close(bos, NDS_OBJ_VMCORE, 3, where);
+	put_object(bds, NDS_OBJ_INFO, "info\n", where);
+	put_object(bds, NDS_OBJ_MANIFEST, "{}\n", where);
+	set_mtime(e->dfd, "host1/manifest.2.json", 200);
+
+	/* Dump 3: 2 is finished, but still between begin and end. */
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals, 0);
+	/* Dump 4: 3 goes, as the only one that may. */
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals, 1);
+
+	assert_present(e->dfd, "host1/info.0");
+	assert_present(e->dfd, "host1/vmcore.0.incomplete");
+	assert_present(e->dfd, "host1/info.1");
+	assert_present(e->dfd, "host1/vmcore.1.incomplete");
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_savecore_dump(e->dfd, "host1", 3, "", false);
+	assert_savecore_dump(e->dfd, "host1", 4, "", true);
+
+	a.status = NDS_STATUS_INCOMPLETE;
+	do_close(aos, NDS_OBJ_VMCORE, 3, where);
+	put_object(ads, NDS_OBJ_MANIFEST, "{}\n", res.manifest);
+	do_end(ads);
+	do_end(bds);
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/*
+ * max_total_size counts every finished dump beneath the sink's directory,
+ * all paths and clients, and removes the oldest complete ones anywhere;
+ * files that are not dumps neither count nor go.
+ */
+static void
+test_max_total_size(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+
+	assert_int_equal(mkdirat(e->dfd, "prod", 0755), 0);
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 0, 3 * MiB + MiB / 2);
+	/* Oldest of all, but incomplete: it goes after complete ones. */
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE,
+	    4 * KiB);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    1 * MiB);
+	one_dump(plain, e, "prod", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    1 * MiB);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    1 * MiB);
+	one_dump(plain, e, "prod", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    1 * MiB);
+	make_file(e->dfd, "prod/host2/notes.txt", 2 * MiB);
+	set_mtime(e->dfd, "host1/manifest.0.json", 10);
+	set_mtime(e->dfd, "host1/manifest.1.json", 1000);
+	set_mtime(e->dfd, "prod/host2/manifest.0.json", 2000);
+	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
+	set_mtime(e->dfd, "prod/host2/manifest.1.json", 4000);
+
+	/* About 5 MiB of dumps: two of them must go. */
+	one_dump(ret, e, "prod", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    1 * MiB);
+	assert_int_equal(removals, 2);
+	assert_savecore_dump(e->dfd, "host1", 0, ".incomplete", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", false);
+	assert_savecore_dump(e->dfd, "prod/host2", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_savecore_dump(e->dfd, "prod/host2", 1, "", true);
+	assert_savecore_dump(e->dfd, "prod/host2", 2, "", true);
+	assert_present(e->dfd, "prod/host2/notes.txt");
+	assert_present(e->dfd, "prod/host2/bounds");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/* The dump that just ended stays, even alone over the limit. */
+static void
+test_max_total_just_ended(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 0, 64 * KiB);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    256 * KiB);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE,
+	    256 * KiB);
+	one_dump(plain, e, ".", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    256 * KiB);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    1 * MiB);
+	assert_int_equal(removals, 3);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 1, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host2", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.2");
+	/* host2's links pointed at its removed dump. */
+	assert_absent(e->dfd, "host2/vmcore.last");
+	assert_present(e->dfd, "host2/bounds");
+	assert_no_dangling(e->dfd, "host2");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/*
+ * netdumpd: all clients share a directory, and a client's name may hold
+ * dots: "host1.0"'s dump 0 is "vmcore.host1.0.0", not host1's.
+ */
+static void
+test_retention_netdumpd(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+	unsigned int i;
+
+	plain = mk_sink(1, NULL, false, NULL);
+	ret = mk_ret_sink(1, 1, 0);
+	for (i = 0; i < 2; i++) {
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 100);
+		one_dump(plain, e, ".", "host1.0", "10.0.0.6",
+		    NDS_STATUS_COMPLETE, 100);
+	}
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals, 2);
+	assert_absent(e->dfd, "vmcore.host1.0");
+	assert_absent(e->dfd, "info.host1.0");
+	assert_absent(e->dfd, "manifest.host1.0.json");
+	assert_absent(e->dfd, "vmcore.host1.1");
+	assert_absent(e->dfd, "info.host1.1");
+	assert_absent(e->dfd, "manifest.host1.1.json");
+	assert_present(e->dfd, "vmcore.host1.2");
+	assert_present(e->dfd, "manifest.host1.2.json");
+	assert_link(e->dfd, "vmcore.host1.last", "vmcore.host1.2");
+	assert_content(e->dfd, "bounds.host1", "3\n");
+	for (i = 0; i < 2; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "vmcore.host1.0.%u", i);
+		assert_present(e->dfd, path);
+		snprintf(path, sizeof(path), "info.host1.0.%u", i);
+		assert_present(e->dfd, path);
+		snprintf(path, sizeof(path), "manifest.host1.0.%u.json", i);
+		assert_present(e->dfd, path);
+	}
+	assert_link(e->dfd, "vmcore.host1.0.last", "vmcore.host1.0.1");
+	assert_link(e->dfd, "info.host1.0.last", "info.host1.0.1");
+	assert_content(e->dfd, "bounds.host1.0", "2\n");
+	assert_no_dangling(e->dfd, ".");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/* redhat: a dump is its directory; one with other files in it stays. */
+static void
+test_retention_redhat(void **state)
+{
+	struct env *e = *state;
+	struct tm tm;
+	time_t t = T_START;
+	char stamp[32], d0[64], d1[64], d2[64], o0[64], o1[64], path[128];
+	void *plain, *keep1, *max1;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm);
+	snprintf(d0, sizeof(d0), "10.0.0.5-%s", stamp);
+	snprintf(d1, sizeof(d1), "10.0.0.5-%s-1", stamp);
+	snprintf(d2, sizeof(d2), "10.0.0.5-%s-2", stamp);
+	snprintf(o0, sizeof(o0), "10.0.0.50-%s", stamp);
+	snprintf(o1, sizeof(o1), "10.0.0.50-%s-1", stamp);
+	plain = mk_sink(2, NULL, false, NULL);
+	keep1 = mk_ret_sink(2, 1, 0);
+	max1 = mk_ret_sink(2, 0, 1);
+
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	one_dump(plain, e, ".", "host50", "10.0.0.50", NDS_STATUS_COMPLETE,
+	    100);
+	snprintf(path, sizeof(path), "%s/notes", d1);
+	make_file(e->dfd, path, 10);
+	snprintf(path, sizeof(path), "%s/manifest.json", d0);
+	set_mtime(e->dfd, path, 1000);
+	snprintf(path, sizeof(path), "%s/manifest.json", d1);
+	set_mtime(e->dfd, path, 2000);
+	snprintf(path, sizeof(path), "%s/manifest.json", o0);
+	set_mtime(e->dfd, path, 500);
+
+	one_dump(keep1, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals, 2);
+	assert_absent(e->dfd, d0);
+	snprintf(path, sizeof(path), "%s/vmcore", d1);
+	assert_absent(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/info", d1);
+	assert_absent(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/manifest.json", d1);
+	assert_absent(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/notes", d1);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/vmcore", d2);
+	assert_present(e->dfd, path);
+	/* 10.0.0.5 is a prefix of 10.0.0.50, not the same client. */
+	snprintf(path, sizeof(path), "%s/vmcore", o0);
+	assert_present(e->dfd, path);
+
+	/* max_total_size = 1: everything but the new one goes. */
+	one_dump(max1, e, ".", "host50", "10.0.0.50", NDS_STATUS_COMPLETE,
+	    100);
+	assert_int_equal(removals, 4);
+	assert_absent(e->dfd, o0);
+	assert_absent(e->dfd, d2);
+	snprintf(path, sizeof(path), "%s/vmcore", o1);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/notes", d1);
+	assert_present(e->dfd, path);
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(keep1);
+	M.destroy(max1);
+}
+
+/* *.last links that pointed at a removed dump go with it. */
+static void
+test_retention_links(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *plain, *ret;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 1, 0);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_len(plain, &dump, NDS_STATUS_COMPLETE, 100, true, &res);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.0");
+	assert_link(e->dfd, "host1/vmcore_encrypted.last",
+	    "vmcore_encrypted.1");
+	assert_link(e->dfd, "host1/key.last", "key.1");
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+
+	/* An incomplete dump moves no link: both complete ones go. */
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE,
+	    100);
+	assert_int_equal(removals, 2);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_absent(e->dfd, "host1/vmcore_encrypted.1");
+	assert_absent(e->dfd, "host1/key.1");
+	assert_absent(e->dfd, "host1/info.1");
+	assert_absent(e->dfd, "host1/manifest.1.json");
+	assert_absent(e->dfd, "host1/vmcore.last");
+	assert_absent(e->dfd, "host1/vmcore_encrypted.last");
+	assert_absent(e->dfd, "host1/key.last");
+	assert_absent(e->dfd, "host1/info.last");
+	assert_absent(e->dfd, "host1/manifest.last.json");
+	assert_savecore_dump(e->dfd, "host1", 2, ".incomplete", true);
+	assert_no_dangling(e->dfd, "host1");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/* Nothing but the files of dumps is touched. */
+static void
+test_retention_unrelated(void **state)
+{
+	static const char *const others[] = {
+		"README", "host1/notes.txt", "host1/vmcore.0.bak",
+		"host1/info.0.old", "host1/vmcore.00", "host1/manifest.json",
+		"host1/info.9", "host1/vmcore.9", "host1/.info.9.tmp",
+		"host1/sub/notes", "host1/sub/info.0",
+	};
+	struct env *e = *state;
+	void *plain, *ret;
+	size_t i;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 1, 1);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(mkdirat(e->dfd, "host1/sub", 0755), 0);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		make_file(e->dfd, others[i], 100);
+	/* Not a *.last link of ours, though it points at dump 0. */
+	assert_int_equal(symlinkat("vmcore.0", e->dfd, "host1/mine.last"), 0);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals, 2);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 1, "", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		assert_present(e->dfd, others[i]);
+	assert_link(e->dfd, "host1/mine.last", "vmcore.0");
+	assert_present(e->dfd, "host1/bounds");
+	assert_int_equal(count_entries(e->outside), 0);
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/* Dumps of several clients end at once, all under max_total_size. */
+struct worker {
+	const struct env	*e;
+	void			*inst;
+	char			 client[16];
+	unsigned int		 failures;
+};
+
+#define W_THREADS	4
+#define W_DUMPS		6
+#define W_SIZE		(64 * KiB)
+#define W_LIMIT		(512 * KiB)
+
+/* Every worker's vmcore; filled before the workers start. */
+static char worker_data[W_SIZE];
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct nds_dump dump;
+	struct nds_object obj;
+	char err[NDS_ERRBUF_SIZE], where[NDS_WHERE_SIZE];
+	void *ds, *os;
+	unsigned int i;
+	bool ok;
+
+	for (i = 0; i < W_DUMPS; i++) {
+		init_dump(&dump, w->e, ".", w->client, "10.0.0.9");
+		if (M.begin(w->inst, &dump, &ds, err) != NDS_OK) {
+			w->failures++;
+			continue;
+		}
+		ok = M.open(ds, NDS_OBJ_VMCORE, &os, err) == NDS_OK;
+		if (ok) {
+			ok = M.write(os, 0, worker_data, sizeof(worker_data),
+			    err) == NDS_OK;
+			dump.status = NDS_STATUS_COMPLETE;
+			obj = (struct nds_object){ NDS_OBJ_VMCORE, W_SIZE,
+			    NULL };
+			ok &= M.close(os, &obj, where, err) == NDS_OK;
+		}
+		if (ok && (ok = M.open(ds, NDS_OBJ_MANIFEST, &os, err) ==
+		    NDS_OK)) {
+			ok = M.write(os, 0, "{}\n", 3, err) == NDS_OK;
+			obj = (struct nds_object){ NDS_OBJ_MANIFEST, 3, NULL };
+			ok &= M.close(os, &obj, where, err) == NDS_OK;
+		}
+		ok &= M.end(ds, err) == NDS_OK;
+		if (!ok)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static uint64_t
+disk_usage(int dfd, const char *dir)
+{
+	struct dirent *de;
+	struct stat sb;
+	uint64_t n = 0;
+	DIR *dp;
+	int fd;
+
+	fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(dp = fdopendir(fd));
+	while ((de = readdir(dp)) != NULL)
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && strcmp(de->d_name, "bounds") != 0)
+			n += (uint64_t)sb.st_blocks * 512;
+	closedir(dp);
+	return n;
+}
+
+static void
+test_retention_threads(void **state)
+{
+	struct env *e = *state;
+	struct worker w[W_THREADS];
+	pthread_t tid[W_THREADS];
+	uint64_t total = 0;
+	void *ret;
+	int i;
+
+	memset(worker_data, 'w', sizeof(worker_data));
+	ret = mk_ret_sink(0, 0, W_LIMIT);
+	for (i = 0; i < W_THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].e = e;
+		w[i].inst = ret;
+		snprintf(w[i].client, sizeof(w[i].client), "host%d", i);
+		assert_int_equal(pthread_create(&tid[i], NULL, worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < W_THREADS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	/* The last dump to end saw all the others finished. */
+	for (i = 0; i < W_THREADS; i++)
+		total += disk_usage(e->dfd, w[i].client);
+	assert_true(total > 0);
+	assert_true(total <= W_LIMIT);
+	assert_true(removals > 0);
+	for (i = 0; i < W_THREADS; i++)
+		assert_no_dangling(e->dfd, w[i].client);
+	assert_int_equal(warnings, 0);
+	M.destroy(ret);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_descriptor),
+		T(test_bad_options),
+		T(test_savecore_sparse),
+		T(test_savecore_sequence),
+		T(test_savecore_bounds),
+		T(test_savecore_names),
+		T(test_truncate_padding),
+		T(test_rewrite_and_punch),
+		T(test_netdumpd_layout),
+		T(test_redhat_layout),
+		T(test_mode_option),
+		T(test_dir_option),
+		T(test_symlink_escape),
+		T(test_symlink_escape_no_openat2),
+		T(test_missing_path),
+		T(test_write_failure),
+		T(test_keep_per_client),
+		T(test_keep_by_mtime),
+		T(test_keep_complete_first),
+		T(test_keep_in_progress),
+		T(test_max_total_size),
+		T(test_max_total_just_ended),
+		T(test_retention_netdumpd),
+		T(test_retention_redhat),
+		T(test_retention_links),
+		T(test_retention_unrelated),
+		T(test_retention_threads),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests for core/util.c: HERALD path checks, JSON strings, time. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto.h"
+#include "util.h"
+
+/* Check a C string as the client sends it: with its NUL. */
+static const char *
+check_str(const char *s, char *out, size_t outsize)
+{
+	return nd_herald_path_check((const uint8_t *)s, strlen(s) + 1, out,
+	    outsize);
+}
+
+static void
+expect_ok(const char *in, const char *want)
+{
+	char out[ND_MAX_HERALD_PATH];
+	const char *why;
+
+	memset(out, 'X', sizeof(out));
+	why = check_str(in, out, sizeof(out));
+	if (why != NULL)
+		fail_msg("'%s' refused: %s", in, why);
+	assert_string_equal(out, want);
+}
+
+static void
+expect_refused(const char *in)
+{
+	char out[ND_MAX_HERALD_PATH];
+	const char *why = check_str(in, out, sizeof(out));
+
+	if (why == NULL)
+		fail_msg("'%s' accepted as '%s'", in, out);
+	assert_true(why[0] != '\0');
+}
+
+static void
+test_path_accepts(void **state)
+{
+	(void)state;
+	expect_ok("prod/web1", "prod/web1");
+	expect_ok("a.b_c-d/e", "a.b_c-d/e");
+	expect_ok("web1", "web1");
+	expect_ok("x+y@z,w:v=u~t", "x+y@z,w:v=u~t");
+	/* Dots inside names, hidden names, "..." are names. */
+	expect_ok(".hidden/..x/x../...", ".hidden/..x/x../...");
+	/* Trailing slashes are dropped. */
+	expect_ok("prod/web1/", "prod/web1");
+	expect_ok("prod/", "prod");
+	expect_ok("prod//", "prod");
+}
+
+static void
+test_path_refuses(void **state)
+{
+	static const char *const bad[] = {
+		"", "/abs", "/", "//", "..", ".", "a/../b", "a/..", "../a",
+		"./a", "a/./b", "a/.", "a/./", "a//b", "a/b//c", "a b",
+		" a", "a\tb", "a\nb", "a\rb", "\x01", "a\x1f", "a\x7f",
+		"caf\xc3\xa9", "a\\b", "a*b", "a?b", "a\"b", "a'b", "$HOME",
+		"a;b", "a|b", "a%2f",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_refused(bad[i]);
+}
+
+static void
+test_path_framing(void **state)
+{
+	char out[ND_MAX_HERALD_PATH];
+	uint8_t buf[ND_MAX_HERALD_PATH + 8];
+
+	(void)state;
+	memset(buf, 0, sizeof(buf));
+	/* No bytes at all. */
+	assert_non_null(nd_herald_path_check(buf, 0, out, sizeof(out)));
+	/* Not NUL-terminated. */
+	memcpy(buf, "abc", 3);
+	assert_non_null(nd_herald_path_check(buf, 3, out, sizeof(out)));
+	/* Embedded NUL. */
+	memcpy(buf, "ab\0cd", 6);
+	assert_non_null(nd_herald_path_check(buf, 6, out, sizeof(out)));
+	memcpy(buf, "\0\0", 2);
+	assert_non_null(nd_herald_path_check(buf, 2, out, sizeof(out)));
+	/* Just the NUL. */
+	assert_non_null(nd_herald_path_check(buf, 1, out, sizeof(out)));
+
+	/* 1023 characters and the NUL: the longest path (MAXPATHLEN). */
+	memset(buf, 'a', ND_MAX_HERALD_PATH - 1);
+	buf[ND_MAX_HERALD_PATH - 1] = '\0';
+	assert_null(nd_herald_path_check(buf, ND_MAX_HERALD_PATH, out,
+	    sizeof(out)));
+	assert_int_equal(strlen(out), ND_MAX_HERALD_PATH - 1);
+	/* 1025 bytes: refused. */
+	memset(buf, 'a', ND_MAX_HERALD_PATH);
+	buf[ND_MAX_HERALD_PATH] = '\0';
+	assert_non_null(nd_herald_path_check(buf, ND_MAX_HERALD_PATH + 1, out,
+	    sizeof(out)));
+	/* Fine, but the caller's buffer is too small. */
+	assert_non_null(nd_herald_path_check((const uint8_t *)"abcd", 5, out,
+	    4));
+	assert_null(nd_herald_path_check((const uint8_t *)"abcd", 5, out, 5));
+	assert_string_equal(out, "abcd");
+}
+
+/*
+ * A strict JSON string-literal parser: returns the decoded code points
+ * (all below 0x100 here, as the encoder maps bytes to U+0000..U+00FF) or
+ * fails the test.
+ */
+static size_t
+json_decode(const char *lit, unsigned char *out, size_t outsize)
+{
+	const char *p = lit;
+	size_t n = 0;
+
+	assert_int_equal(*p, '"');
+	for (p++; *p != '"'; p++) {
+		unsigned v = (unsigned char)*p;
+
+		/* Raw control characters and non-ASCII are not allowed here. */
+		assert_true(v >= 0x20 && v < 0x7f);
+		if (v == '\\') {
+			p++;
+			switch (*p) {
+			case '"':
+			case '\\':
+			case '/':
+				v = (unsigned char)*p;
+				break;
+			case 'b':
+				v = '\b';
+				break;
+			case 'f':
+				v = '\f';
+				break;
+			case 'n':
+				v = '\n';
+				break;
+			case 'r':
+				v = '\r';
+				break;
+			case 't':
+				v = '\t';
+				break;
+			case 'u': {
+				int k;
+
+				v = 0;
+				for (k = 0; k < 4; k++) {
+					char c = *++p;
+
+					v <<= 4;
+					if (c >= '0' && c <= '9')
+						v |= (unsigned)(c - '0');
+					else if (c >= 'a' && c <= 'f')
+						v |= (unsigned)(c - 'a' + 10);
+					else if (c >= 'A' && c <= 'F')
+						v |= (unsigned)(c - 'A' + 10);
+					else
+						fail_msg("bad \\u escape in %s",
+						    lit);
+				}
+				assert_true(v < 0x100);
+				break;
+			}
+			default:
+				fail_msg("bad escape in %s", lit);
+			}
+		}
+		assert_true(n < outsize);
+		out[n++] = (unsigned char)v;
+	}
+	/* Nothing after the closing quote. */
+	assert_int_equal(p[1], '\0');
+	return n;
+}
+
+static void
+expect_json(const char *in, const char *want)
+{
+	struct nd_buf b = { 0 };
+	unsigned char dec[1024];
+	size_t n;
+
+	nd_buf_json_str(&b, in);
+	assert_false(b.failed);
+	assert_non_null(b.s);
+	assert_int_equal(strlen(b.s), b.len);
+	assert_string_equal(b.s, want);
+	n = json_decode(b.s, dec, sizeof(dec));
+	assert_int_equal(n, strlen(in));
+	assert_memory_equal(dec, in, n);
+	free(b.s);
+}
+
+static void
+test_json_str(void **state)
+{
+	(void)state;
+	expect_json("", "\"\"");
+	expect_json("plain text 123", "\"plain text 123\"");
+	expect_json("say \"hi\"", "\"say \\\"hi\\\"\"");
+	expect_json("C:\\dir\\", "\"C:\\\\dir\\\\\"");
+	expect_json("line1\nline2\n", "\"line1\\nline2\\n\"");
+	expect_json("tab\there", "\"tab\\u0009here\"");
+	expect_json("\x01\x1f", "\"\\u0001\\u001f\"");
+	expect_json("del\x7f", "\"del\\u007f\"");
+	expect_json("caf\xc3\xa9 \xff", "\"caf\\u00c3\\u00a9 \\u00ff\"");
+	expect_json("</script>", "\"</script>\"");
+}
+
+static void
+test_json_all_bytes(void **state)
+{
+	struct nd_buf b = { 0 };
+	char in[256];
+	unsigned char dec[256];
+	size_t n;
+	int i;
+
+	(void)state;
+	for (i = 1; i < 256; i++)
+		in[i - 1] = (char)i;
+	in[255] = '\0';
+	/* Appended to what is already there. */
+	nd_buf_printf(&b, "{\"k\": ");
+	nd_buf_json_str(&b, in);
+	nd_buf_printf(&b, "}");
+	assert_false(b.failed);
+	assert_true(b.len > 1024);	/* grew past the first allocation */
+	assert_memory_equal(b.s, "{\"k\": ", 6);
+	assert_int_equal(b.s[b.len - 1], '}');
+	b.s[b.len - 1] = '\0';
+	n = json_decode(b.s + 6, dec, sizeof(dec));
+	assert_int_equal(n, 255);
+	assert_memory_equal(dec, in, 255);
+	free(b.s);
+}
+
+static void
+test_buf_printf(void **state)
+{
+	struct nd_buf b = { 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		nd_buf_printf(&b, "%zu,", i % 10);
+	assert_false(b.failed);
+	assert_int_equal(b.len, 2000);
+	assert_int_equal(strlen(b.s), 2000);
+	assert_true(b.cap > b.len);
+	assert_memory_equal(b.s, "0,1,2,3,4,5,6,7,8,9,0,", 22);
+	free(b.s);
+}
+
+static void
+test_time(void **state)
+{
+	struct timespec a = { 1795419292, 123456789 };
+	struct timespec b = { 1795419290, 623456789 };
+	char buf[64];
+
+	(void)state;
+	ts_iso8601(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-23T07:34:52.123Z");
+	assert_true(ts_diff(&a, &b) > 1.4999 && ts_diff(&a, &b) < 1.5001);
+	assert_true(ts_diff(&b, &a) < -1.4999 && ts_diff(&b, &a) > -1.5001);
+	/* Truncated like snprintf, still a string. */
+	ts_iso8601(&a, buf, 8);
+	assert_string_equal(buf, "2026-11");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_accepts),
+		cmocka_unit_test(test_path_refuses),
+		cmocka_unit_test(test_path_framing),
+		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_json_all_bytes),
+		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
