@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -33,10 +34,12 @@
 
 #define RX_BATCH	64		/* datagrams per recvmmsg */
 #define RX_BUFSIZE	65536		/* > the largest UDP payload */
+#define HERALD_BATCH	16
 #define RX_SOCKBUF	(8 << 20)
 #define PROGRESS_EVERY	30		/* seconds between progress lines */
 #define MAX_HERALDED	256		/* sessions waiting for their first data */
 #define HERALD_KEEP_MS	500		/* ... safe from eviction this long */
+#define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
 #define MAX_CHAINS	32
 
 /* Reasons a datagram is dropped without an ack, counted per source. */
@@ -115,6 +118,9 @@ struct session {
 	bool			 got_data;
 	bool			 dead;		/* on the graveyard */
 	bool			 paused;	/* not reading: no buffer free */
+	bool			 restarted;	/* its client sent a new HERALD:
+						 * read, never answered; the
+						 * next session takes its socket */
 	time_t			 last_rx;
 	time_t			 ended_at;
 	time_t			 last_progress;
@@ -176,12 +182,20 @@ struct nd_receiver {
 	uint64_t		 silent, silent_logged;	/* HERALD, then nothing */
 	bool			 stopping;
 
-	/* recvmmsg state, shared by every socket: one receive thread. */
+	/* recvmmsg state of the session sockets: one receive thread. */
 	struct mmsghdr		 msgs[RX_BATCH];
 	struct iovec		 iov[RX_BATCH];
-	struct sockaddr_in	 from[RX_BATCH];
-	char			 cmsg[RX_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))];
 	uint8_t			*bufs;
+	/*
+	 * The herald socket's own: a HERALD may drain a session socket
+	 * (session_drain) while the rest of its batch waits.
+	 */
+	struct mmsghdr		 hmsgs[HERALD_BATCH];
+	struct iovec		 hiov[HERALD_BATCH];
+	struct sockaddr_in	 from[HERALD_BATCH];
+	char			 cmsg[HERALD_BATCH]
+				     [CMSG_SPACE(sizeof(struct in_pktinfo))];
+	uint8_t			*hbufs;
 	/* acks of one batch */
 	struct mmsghdr		 amsgs[RX_BATCH];
 	struct iovec		 aiov[RX_BATCH];
@@ -278,8 +292,11 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 	int on = 1;
 
 	if ((rx = calloc(1, sizeof(*rx))) == NULL ||
-	    (rx->bufs = malloc((size_t)RX_BATCH * RX_BUFSIZE)) == NULL) {
+	    (rx->bufs = malloc((size_t)RX_BATCH * RX_BUFSIZE)) == NULL ||
+	    (rx->hbufs = malloc((size_t)HERALD_BATCH * RX_BUFSIZE)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		if (rx != NULL)
+			free(rx->bufs);
 		free(rx);
 		return NULL;
 	}
@@ -434,6 +451,7 @@ nd_receiver_free(struct nd_receiver *rx)
 	}
 	nd_runtime_unref(rx->rt);
 	free(rx->bufs);
+	free(rx->hbufs);
 	free(rx);
 }
 
@@ -653,19 +671,25 @@ wake(struct nd_receiver *rx)
 			session_pause(rx, s, false);
 }
 
-static void
-session_readable(struct nd_receiver *rx, struct session *s)
+/*
+ * Read up to rounds batches from a session's socket and answer them, unless
+ * its client restarted. True when the socket is empty; false when reading
+ * stopped first (no buffer free: paused, or rounds used up).
+ */
+static bool
+session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 {
-	int round, n, i, nacks;
+	unsigned round;
+	int n, i, nacks;
 
-	for (round = 0; round < 8 && !s->dead; round++) {
+	for (round = 0; round < rounds && !s->dead; round++) {
 		/*
 		 * No buffer free: leave the datagrams in the socket buffer
 		 * (unacked, so the client waits) instead of dropping them.
 		 */
 		if (s->dump != NULL && nd_dump_pool_empty(s->dump)) {
 			session_pause(rx, s, true);
-			return;
+			return false;
 		}
 		for (i = 0; i < RX_BATCH; i++) {
 			rx->iov[i].iov_base = rx->bufs + (size_t)i * RX_BUFSIZE;
@@ -680,7 +704,7 @@ session_readable(struct nd_receiver *rx, struct session *s)
 			if (n == -1 && errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNREFUSED)
 				log_warn("client %s: recvmmsg", s->addr);
-			return;
+			return n == 0 || errno != EINTR;
 		}
 		s->last_rx = now_sec();
 		nacks = 0;
@@ -700,7 +724,7 @@ session_readable(struct nd_receiver *rx, struct session *s)
 				    DROP_BAD_LENGTH : DROP_BAD_TYPE]++;
 				continue;
 			}
-			if (!session_msg(rx, s, &m))
+			if (!session_msg(rx, s, &m) || s->restarted)
 				continue;
 			nd_ack_encode(rx->acks[nacks], m.seqno);
 			rx->aiov[nacks].iov_base = rx->acks[nacks];
@@ -717,7 +741,40 @@ session_readable(struct nd_receiver *rx, struct session *s)
 			log_debug("client %s: sendmmsg: %s", s->addr,
 			    strerror(errno));
 		if (n < RX_BATCH)
-			return;
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The client of this session sent a new HERALD: it restarted, and what its
+ * old self left in the socket belongs to the old dump. Read it now, without
+ * an answer: the client learns the server's port from the first ack it
+ * sees, whatever its seqno, and an ack in that window also sets a bit of
+ * its call (client-behaviour.md, sections 2 and 4), so an ack of old data
+ * would teach the new self a wrong port or wedge its call. A worker behind
+ * by a whole pool is waited for, a bounded while; what still finds no
+ * buffer, and anything a session that ended left behind, is dropped, so
+ * the next session can take the socket over clean.
+ */
+static void
+session_drain(struct nd_receiver *rx, struct session *s)
+{
+	struct pollfd pfd = { .fd = rx->wake_fd, .events = POLLIN };
+	uint64_t deadline = now_ms() + DRAIN_WAIT_MS, now;
+	uint8_t byte;
+
+	s->restarted = true;
+	while (s->state == S_ACTIVE && !session_read(rx, s, UINT_MAX) &&
+	    (now = now_ms()) < deadline)
+		if (poll(&pfd, 1, (int)(deadline - now)) > 0)
+			wake(rx);	/* resumes the other paused sessions too */
+	for (;;) {
+		if (recv(s->fd, &byte, sizeof(byte), MSG_DONTWAIT | MSG_TRUNC) >=
+		    0)
+			s->drops.n[DROP_AFTER_END]++;
+		else if (errno != EINTR && errno != ECONNREFUSED)
+			break;
 	}
 }
 
@@ -946,11 +1003,52 @@ heralded_room(struct nd_receiver *rx)
 	return true;
 }
 
+/*
+ * A client that restarted is answered from the port of its last session:
+ * an ack of its old self's data may have reached it before ours, and it
+ * keeps the port of the first ack it sees. The old session was drained,
+ * so nothing of the old dump is left in the socket.
+ */
+static bool
+socket_inherit(struct nd_receiver *rx, struct session *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+	struct session *old = session_find(rx, &s->client);
+
+	if (old == NULL || !old->restarted || old->fd == -1 ||
+	    old->local.s_addr != s->local.s_addr)
+		return false;
+	if (epoll_ctl(rx->ep, EPOLL_CTL_MOD, old->fd, &ev) == -1) {
+		log_warn("client %s: epoll_ctl", s->addr);
+		return false;
+	}
+	s->fd = old->fd;
+	s->port = old->port;
+	old->fd = -1;
+	bury(rx, old);
+	return true;
+}
+
+static bool
+socket_open(struct nd_receiver *rx, struct session *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+	if ((s->fd = session_socket(&s->client, s->local, &s->port)) == -1) {
+		log_warn("client %s: cannot open a session socket", s->addr);
+		return false;
+	}
+	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
+		log_warn("client %s: epoll_ctl", s->addr);
+		return false;
+	}
+	return true;
+}
+
 static void
 session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
     struct in_addr local, const char *path, uint32_t seqno)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	const struct nd_route_conf *route;
 	struct session *s;
 	char addr[INET_ADDRSTRLEN];
@@ -978,21 +1076,15 @@ session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	s->kind = EV_SESSION;
 	s->state = S_HERALDED;
+	s->fd = -1;
 	s->client = *from;
 	s->local = local;
 	s->route = route->name;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	memcpy(s->addr, addr, sizeof(addr));
-	if ((s->fd = session_socket(from, local, &s->port)) == -1) {
-		log_warn("client %s: cannot open a session socket", addr);
-		free(s);
-		return;
-	}
 	s->rt = rx->rt;
 	nd_runtime_ref(s->rt);
-	ev.data.ptr = s;
-	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
-		log_warn("client %s: epoll_ctl", addr);
+	if (!socket_inherit(rx, s) && !socket_open(rx, s)) {
 		session_free(rx, s);
 		return;
 	}
@@ -1237,14 +1329,14 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	if (pending_find(rx, from) != NULL || refused(rx, from))
 		return;
 	if (old != NULL) {
-		if (old->state == S_ACTIVE) {
+		if (old->state == S_ACTIVE)
 			log_warnx("dump %" PRIu64 " from %s: a new HERALD after "
 			    "data: the client restarted its dump", old->id,
 			    addr);
+		session_drain(rx, old);
+		if (old->state == S_ACTIVE)
 			session_end(old, "the client sent a new HERALD and "
 			    "started over");
-		}
-		bury(rx, old);
 	}
 	if (rx->stopping)
 		return;
@@ -1268,25 +1360,25 @@ herald_readable(struct nd_receiver *rx)
 {
 	int n, i;
 
-	for (i = 0; i < RX_BATCH; i++) {
-		rx->iov[i].iov_base = rx->bufs + (size_t)i * RX_BUFSIZE;
-		rx->iov[i].iov_len = RX_BUFSIZE;
-		memset(&rx->msgs[i].msg_hdr, 0, sizeof(rx->msgs[i].msg_hdr));
-		rx->msgs[i].msg_hdr.msg_name = &rx->from[i];
-		rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
-		rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
-		rx->msgs[i].msg_hdr.msg_iovlen = 1;
-		rx->msgs[i].msg_hdr.msg_control = rx->cmsg[i];
-		rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->cmsg[i]);
+	for (i = 0; i < HERALD_BATCH; i++) {
+		rx->hiov[i].iov_base = rx->hbufs + (size_t)i * RX_BUFSIZE;
+		rx->hiov[i].iov_len = RX_BUFSIZE;
+		memset(&rx->hmsgs[i].msg_hdr, 0, sizeof(rx->hmsgs[i].msg_hdr));
+		rx->hmsgs[i].msg_hdr.msg_name = &rx->from[i];
+		rx->hmsgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+		rx->hmsgs[i].msg_hdr.msg_iov = &rx->hiov[i];
+		rx->hmsgs[i].msg_hdr.msg_iovlen = 1;
+		rx->hmsgs[i].msg_hdr.msg_control = rx->cmsg[i];
+		rx->hmsgs[i].msg_hdr.msg_controllen = sizeof(rx->cmsg[i]);
 	}
-	n = recvmmsg(rx->herald_fd, rx->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(rx->herald_fd, rx->hmsgs, HERALD_BATCH, MSG_DONTWAIT, NULL);
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("herald socket: recvmmsg");
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct msghdr *mh = &rx->msgs[i].msg_hdr;
+		struct msghdr *mh = &rx->hmsgs[i].msg_hdr;
 		struct in_addr local = { .s_addr = INADDR_ANY };
 		struct cmsghdr *c;
 		struct nd_msg m;
@@ -1296,7 +1388,7 @@ herald_readable(struct nd_receiver *rx)
 			rx->herald_drops.n[DROP_BAD_LENGTH]++;
 			continue;
 		}
-		dr = nd_msg_decode(rx->iov[i].iov_base, rx->msgs[i].msg_len,
+		dr = nd_msg_decode(rx->hiov[i].iov_base, rx->hmsgs[i].msg_len,
 		    &m);
 		if (dr != ND_DECODE_OK) {
 			rx->herald_drops.n[dr == ND_DECODE_RUNT ? DROP_RUNT :
@@ -1631,7 +1723,7 @@ nd_receiver_run(struct nd_receiver *rx)
 			else if (tag == &tag_wake)
 				wake(rx);
 			else if (!((struct session *)tag)->dead)
-				session_readable(rx, tag);
+				(void)session_read(rx, tag, 8);
 		}
 		/* Free only now: the event batch may still name them. */
 		while ((s = rx->graveyard) != NULL) {
