@@ -404,7 +404,8 @@ sink_write(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
 	while ((r = SINK_OP(ds)->write(ds->ostate, off, buf, len,
 	    ds->error)) == NDS_RETRY && backoff(&attempt))
 		;
-	sink_result(d, ds, "write", r);
+	if (sink_result(d, ds, "write", r) == 0 && off + len > ds->stored_end)
+		ds->stored_end = off + len;
 }
 
 static void
@@ -419,7 +420,8 @@ sink_hole(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
 	while ((r = SINK_OP(ds)->hole(ds->ostate, off, len, ds->error)) ==
 	    NDS_RETRY && backoff(&attempt))
 		;
-	sink_result(d, ds, "hole", r);
+	if (sink_result(d, ds, "hole", r) == 0 && off + len > ds->stored_end)
+		ds->stored_end = off + len;
 }
 
 static void
@@ -1093,8 +1095,13 @@ finalize(struct nd_dump *d)
 	d->digest[NDS_OBJ_VMCORE].size = d->final_size;
 	if (d->sha_exact && d->delivered == d->final_size)
 		digest_hex(d->sha, d->digest[NDS_OBJ_VMCORE].sha256);
+	/*
+	 * A chain that failed keeps what it took, at its own length: the
+	 * dump's would pad it with zeros it never received.
+	 */
 	for (i = 0; i < d->nchains; i++)
 		sink_close(d, &d->chains[i], &d->chains[i].ostate, NDS_OBJ_VMCORE,
+		    d->chains[i].failed ? d->chains[i].stored_end :
 		    d->final_size);
 	/* The last flush failed everywhere: what follows must say so. */
 	demote_if_unstored(d);

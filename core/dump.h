@@ -60,6 +60,7 @@ struct nd_dump_chain {
 	struct nd_stage_rt	*st;	/* st[0] is the head the core feeds */
 	size_t			 nst;
 	void			*ostate;	/* the open vmcore object */
+	uint64_t		 stored_end;	/* end of what it took */
 	bool			 failed;
 	char			 error[NDS_ERRBUF_SIZE];
 	char			*where[NDS_OBJ_NKINDS];

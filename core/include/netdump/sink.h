@@ -190,7 +190,11 @@ enum nds_object_kind {
 /* What the host knows about an object when it closes it. */
 struct nds_object {
 	enum nds_object_kind	 kind;
-	uint64_t		 size;	/* final logical size in bytes */
+	/*
+	 * Final logical size in bytes. For a chain that failed during the
+	 * dump, the end of what it took: a failed copy is not padded.
+	 */
+	uint64_t		 size;
 	/*
 	 * 1.1: appended to the object's name by the terminal sink, e.g.
 	 * ".zst" from the zstd transform or ".tar.gz" for an archive; NULL or
