@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The host's side of a sink's graded results, driven by the test-only
+# "flaky" transform (tests/sinks/flaky.c), which passes objects on to the
+# next stage but answers its first vmcore writes with NDS_RETRY or
+# NDS_FATAL:
+#   retried    NDS_RETRY twice: the host backs off, tries again, and the
+#              dump is complete and byte-identical;
+#   exhausted  NDS_RETRY every time: the chain fails after its tries, the
+#              dump is labelled incomplete with the sink's error, and the
+#              sink serves the next dump (RETRY never retires it);
+#   fanout     NDS_FATAL in one chain of two: the other chain stores the
+#              dump, the failing sink is disabled until restart, and the
+#              next dump runs with the one chain left;
+#   alone      NDS_FATAL in a route's only chain: the dump is incomplete,
+#              and the next HERALD for that route is not answered.
+set -euo pipefail
+NET=137
+. "$(dirname "$0")/../integration/lib.sh"
+
+mkdir -p "$DUMPDIR"/{retried,exhausted,fanout,alone,other}
+C=$T/server.ini
+cat >"$C" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+timeout = 10
+
+[sink local]
+module = file
+fsync = no
+
+[sink other]
+module = file
+fsync = no
+dir = other
+
+[sink retry2]
+module = flaky
+retries = 2
+
+[sink retry50]
+module = flaky
+retries = 50
+
+[sink dies]
+module = flaky
+fatal = yes
+
+[sink dies2]
+module = flaky
+fatal = yes
+
+[route retried]
+path = retried
+sink = retry2 | local
+
+[route exhausted]
+path = exhausted
+sink = retry50 | local
+
+[route fanout]
+path = fanout
+sink = local, dies | other
+
+[route alone]
+path = alone
+sink = dies2 | local
+
+[route default]
+path = *
+sink = local
+INI
+start_server -c "$C"
+A=$(client_addr 1)
+
+# ---------------------------------------------------------------- retried
+D=$(client_dir "$A" retried)
+send_dump 0 "$A" -q -g 4M -s 1371 -p retried -o "$T/sent.retried"
+wait_manifest "$D" 0 20
+wait_dumps "$A" 1 20
+assert_manifest "$D/manifest.0.json" complete "$T/sent.retried"
+assert_same_bytes "$D/vmcore.0" "$T/sent.retried"
+assert_log "flaky: answered NDS_RETRY 2 times in this dump" "the retries the sink answered"
+assert_no_log "disabled until restart" "a sink retired by NDS_RETRY"
+pass "NDS_RETRY twice: the host tried again, the dump is complete and byte-identical"
+
+# ---------------------------------------------------------------- exhausted
+D=$(client_dir "$A" exhausted)
+send_dump 0 "$A" -q -g 4M -s 1372 -p exhausted -o "$T/sent.exhausted"
+wait_manifest "$D" 0 30
+wait_dumps "$A" 2 30
+M=$D/manifest.0.json
+assert_eq "$(jget "$M" .status)" incomplete "status when the only chain ran out of tries"
+assert_match "$(jget "$M" .reason)" "^no sink stored the dump: flaky: try again" "reason"
+assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+    "retry50 | local=failed" "chains in the manifest"
+tries=$(grep -oE "flaky: answered NDS_RETRY [0-9]+ times" "$SERVER_LOG" | tail -n 1 | grep -oE "[0-9]+")
+assert_eq "$tries" 5 "tries of a write before the chain gives up"
+assert_log "dump [0-9]+: sink retry50 \\| local: .*flaky: try again" "the chain's failure line"
+assert_no_log "disabled until restart" "a sink retired by NDS_RETRY"
+# The chain took nothing: its file says so by its name and its length,
+# not padded with zeros to the dump's length.
+assert_eq "$(size_of "$D/vmcore.0.incomplete")" 0 "length of what the failed chain kept"
+pass "NDS_RETRY on every try: the chain gave up after $tries, the dump is labelled incomplete ('$(jget "$M" .reason)')"
+
+# RETRY does not retire a sink: the same route answers the next HERALD.
+send_dump 0 "$A" -q -g 1M -s 1373 -p exhausted -o "$T/sent.exhausted2"
+wait_manifest "$D" 1 30
+wait_dumps "$A" 3 30
+assert_eq "$(jget "$D/manifest.1.json" .status)" incomplete "status of the next dump on that route"
+# And a route without flaky is untouched by it.
+D=$(client_dir "$A")
+send_dump 0 "$A" -q -g 1M -s 1374 -o "$T/sent.plain"
+wait_manifest "$D" 0 20
+wait_dumps "$A" 4 20
+assert_manifest "$D/manifest.0.json" complete "$T/sent.plain"
+pass "the route that ran out of tries still answers; the default route stores its dump complete"
+
+# ---------------------------------------------------------------- fanout
+D=$(client_dir "$A" fanout)
+send_dump 0 "$A" -q -g 4M -s 1375 -p fanout -o "$T/sent.fanout"
+wait_manifest "$D" 0 20
+wait_dumps "$A" 5 20
+M=$D/manifest.0.json
+assert_manifest_chains() {	# MANIFEST EXPECTED
+	assert_eq "$(jget "$1" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+	    "$2" "chains in $1"
+}
+assert_eq "$(jget "$M" .status)" complete "status with one chain retired"
+assert_manifest_chains "$M" "local=ok,dies | other=failed"
+assert_same_bytes "$D/vmcore.0" "$T/sent.fanout"
+assert_log "dump [0-9]+: sink dies \\| other: .*flaky: fatal on the first write \\(sink disabled until restart\\)" \
+    "the retirement line"
+pass "NDS_FATAL in one chain of two: the other stored the dump complete, the sink is disabled until restart"
+
+send_dump 0 "$A" -q -g 2M -s 1376 -p fanout -o "$T/sent.fanout2"
+wait_manifest "$D" 1 20
+wait_dumps "$A" 6 20
+M=$D/manifest.1.json
+assert_manifest "$M" complete "$T/sent.fanout2"
+assert_manifest_chains "$M" "local=ok"
+wait_log "started: path 'fanout', route 'fanout' \\(1 chain\\)" 5
+pass "the next dump on that route runs with the one chain left, and is complete"
+
+# ---------------------------------------------------------------- alone
+D=$(client_dir "$A" alone)
+send_dump 0 "$A" -q -g 2M -s 1377 -p alone -o "$T/sent.alone"
+wait_manifest "$D" 0 20
+wait_dumps "$A" 7 20
+M=$D/manifest.0.json
+assert_eq "$(jget "$M" .status)" incomplete "status when the only chain is retired"
+assert_match "$(jget "$M" .reason)" "^no sink stored the dump: flaky: fatal on the first write" "reason"
+assert_manifest_chains "$M" "dies2 | local=failed"
+assert_eq "$(size_of "$D/vmcore.0.incomplete")" 0 "length of what the retired chain kept"
+pass "NDS_FATAL in a route's only chain: the dump is labelled incomplete ('$(jget "$M" .reason)')"
+
+# The kernel would retry its HERALD for a minute; two rounds are enough.
+send_dump 1 "$A" -q -g 1M -s 1378 -p alone -t 100 -r 2
+grep -q "no ack for seq 1\\b\\|HERALD" "$SEND_LOG" ||
+	fail "netdump-send should fail at its HERALD: $(cat "$SEND_LOG")"
+assert_log "route 'alone' has no working sink; not answering" "the refusal line"
+assert_no_file "$D/manifest.1.json"
+pass "the route left without a working sink does not answer a HERALD"
+
+stop_server
+pass "server exited 0 on SIGTERM"
+finish
