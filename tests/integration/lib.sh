@@ -386,15 +386,18 @@ stop_server() {
 
 # send_dump WANT-RC ADDR [netdump-send options...]: run the kernel-exact
 # client from ADDR:20024 against the server and check its exit status.
-# Its output is kept in $SEND_LOG.
+# Its output is kept in $SEND_LOG, its run time in $SEND_MS (ms).
 send_dump() {
-	local want=$1 addr=$2 rc=0
+	local want=$1 addr=$2 rc=0 t0 t1
 
 	shift 2
 	SEND_NO=$((SEND_NO + 1))
 	SEND_LOG=$T/send.$SEND_NO.log
+	t0=$(date +%s%N)
 	timeout -k 5 $((240 * WAIT_SCALE)) "$ND_SEND" -b "$addr" "$@" \
 	    "127.0.0.1:$PORT" >"$SEND_LOG" 2>&1 || rc=$?
+	t1=$(date +%s%N)
+	SEND_MS=$(((t1 - t0) / 1000000))
 	if [ "$rc" != "$want" ]; then
 		cat "$SEND_LOG" >&2
 		fail "netdump-send -b $addr $* exited $rc, expected $want"
