@@ -121,6 +121,7 @@ struct session {
 	bool			 restarted;	/* its client sent a new HERALD:
 						 * read, never answered; the
 						 * next session takes its socket */
+	uint64_t		 unanswered;	/* messages read since then */
 	time_t			 last_rx;
 	time_t			 ended_at;
 	time_t			 last_progress;
@@ -724,7 +725,12 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 				    DROP_BAD_LENGTH : DROP_BAD_TYPE]++;
 				continue;
 			}
-			if (!session_msg(rx, s, &m) || s->restarted)
+			if (s->restarted) {
+				if (session_msg(rx, s, &m))
+					s->unanswered++;
+				continue;
+			}
+			if (!session_msg(rx, s, &m))
 				continue;
 			nd_ack_encode(rx->acks[nacks], m.seqno);
 			rx->aiov[nacks].iov_base = rx->acks[nacks];
@@ -1334,6 +1340,10 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 			    "data: the client restarted its dump", old->id,
 			    addr);
 		session_drain(rx, old);
+		if (old->unanswered > 0)
+			log_info("dump %" PRIu64 " from %s: took %" PRIu64
+			    " messages its client sent before it restarted, "
+			    "unanswered", old->id, addr, old->unanswered);
 		if (old->state == S_ACTIVE)
 			session_end(old, "the client sent a new HERALD and "
 			    "started over");

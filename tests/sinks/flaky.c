@@ -8,20 +8,25 @@
  *
  *   retries = N   the first N write calls answer NDS_RETRY (per instance)
  *   fatal = yes   the first write call answers NDS_FATAL
+ *   delay_ms = N  each vmcore write call sleeps N ms first: a slow store,
+ *                 so the receiver runs out of buffers and stops reading
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "netdump/sink.h"
 #include "sinkutil.h"
 
-enum flaky_opt { OPT_RETRIES, OPT_FATAL };
+enum flaky_opt { OPT_RETRIES, OPT_FATAL, OPT_DELAY_MS };
 
 struct flaky {
 	const struct nds_host	*host;
 	struct nds_host_ctx	*ctx;
 	int64_t			 retries;
 	bool			 fatal;
+	int64_t			 delay_ms;
 	atomic_llong		 calls;		/* write calls so far */
 };
 
@@ -52,6 +57,7 @@ flaky_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	f->ctx = ctx;
 	f->retries = values[OPT_RETRIES].num;
 	f->fatal = values[OPT_FATAL].num != 0;
+	f->delay_ms = values[OPT_DELAY_MS].num;
 	*instance = f;
 	return NDS_OK;
 }
@@ -123,6 +129,11 @@ flaky_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 	long long call;
 
 	if (o->kind == NDS_OBJ_VMCORE) {
+		struct timespec ts = { f->delay_ms / 1000,
+		    (long)(f->delay_ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
 		call = atomic_fetch_add(&f->calls, 1);
 		if (f->fatal && call == 0) {
 			sink_seterr(err, "flaky: fatal on the first write");
@@ -176,6 +187,8 @@ static const struct nds_option flaky_options[] = {
 	    "the first N vmcore write calls answer NDS_RETRY" },
 	{ "fatal", NDS_OPT_BOOL, "no", NULL, 0, 0,
 	    "the first vmcore write call answers NDS_FATAL" },
+	{ "delay_ms", NDS_OPT_INT, "0", NULL, 0, 10000,
+	    "each vmcore write call sleeps this long first" },
 	{ NULL, NDS_OPT_STRING, NULL, NULL, 0, 0, NULL },
 };
 
