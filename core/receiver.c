@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <sys/epoll.h>
-#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -13,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +34,7 @@
 
 #define RX_BATCH	64		/* datagrams per recvmmsg */
 #define RX_BUFSIZE	65536		/* > the largest UDP payload */
-#define HERALD_BATCH	16
+#define HERALD_BATCH	16		/* datagrams per recvmmsg, herald port */
 #define RX_SOCKBUF	(8 << 20)
 #define PROGRESS_EVERY	30		/* seconds between progress lines */
 #define MAX_HERALDED	256		/* sessions waiting for their first data */

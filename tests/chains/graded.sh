@@ -156,7 +156,7 @@ pass "NDS_FATAL in a route's only chain: the dump is labelled incomplete ('$(jge
 
 # The kernel would retry its HERALD for a minute; two rounds are enough.
 send_dump 1 "$A" -q -g 1M -s 1378 -p alone -t 100 -r 2
-grep -q "no ack for seq 1\\b\\|HERALD" "$SEND_LOG" ||
+grep -q "failed: HERALD: no ack" "$SEND_LOG" ||
 	fail "netdump-send should fail at its HERALD: $(cat "$SEND_LOG")"
 assert_log "route 'alone' has no working sink; not answering" "the refusal line"
 assert_no_file "$D/manifest.1.json"
