@@ -760,14 +760,15 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
  * its call (client-behaviour.md, sections 2 and 4), so an ack of old data
  * would teach the new self a wrong port or wedge its call. A worker behind
  * by a whole pool is waited for, a bounded while; what still finds no
- * buffer, and anything a session that ended left behind, is dropped, so
- * the next session can take the socket over clean.
+ * buffer (logged as lost), and anything a session that ended left behind,
+ * is dropped, so the next session can take the socket over clean.
  */
 static void
 session_drain(struct nd_receiver *rx, struct session *s)
 {
 	struct pollfd pfd = { .fd = rx->wake_fd, .events = POLLIN };
-	uint64_t deadline = now_ms() + DRAIN_WAIT_MS, now;
+	uint64_t deadline = now_ms() + DRAIN_WAIT_MS, now, dropped = 0;
+	uint64_t before = s->unanswered;	/* a HERALD may come again */
 	uint8_t byte;
 
 	s->restarted = true;
@@ -778,10 +779,21 @@ session_drain(struct nd_receiver *rx, struct session *s)
 	for (;;) {
 		if (recv(s->fd, &byte, sizeof(byte), MSG_DONTWAIT | MSG_TRUNC) >=
 		    0)
-			s->drops.n[DROP_AFTER_END]++;
+			dropped++;
 		else if (errno != EINTR && errno != ECONNREFUSED)
 			break;
 	}
+	if (s->unanswered > before)
+		log_info("dump %" PRIu64 " from %s: took %" PRIu64 " messages "
+		    "its client sent before it restarted, unanswered", s->id,
+		    s->addr, s->unanswered - before);
+	if (dropped > 0 && s->state == S_ACTIVE)
+		log_warnx("dump %" PRIu64 " from %s: dropped %" PRIu64
+		    " messages its client sent before it restarted: its sinks "
+		    "freed no buffer within %d ms", s->id, s->addr, dropped,
+		    DRAIN_WAIT_MS);
+	else
+		s->drops.n[DROP_AFTER_END] += dropped;
 }
 
 static struct session *
@@ -1340,10 +1352,6 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 			    "data: the client restarted its dump", old->id,
 			    addr);
 		session_drain(rx, old);
-		if (old->unanswered > 0)
-			log_info("dump %" PRIu64 " from %s: took %" PRIu64
-			    " messages its client sent before it restarted, "
-			    "unanswered", old->id, addr, old->unanswered);
 		if (old->state == S_ACTIVE)
 			session_end(old, "the client sent a new HERALD and "
 			    "started over");

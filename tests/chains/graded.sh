@@ -72,28 +72,42 @@ sink = local
 INI
 start_server -c "$C"
 A=$(client_addr 1)
+DUMPS=0
+
+# dump_via PATH N SIZE SEED: one dump from $A with HERALD path PATH ("."
+# for none), the N-th of its folder; D is that folder, SENT what was sent.
+dump_via() {
+	D=$(client_dir "$A" "$1")
+	SENT=$T/sent.$4
+	DUMPS=$((DUMPS + 1))
+	if [ "$1" = . ]; then
+		send_dump 0 "$A" -q -g "$3" -s "$4" -o "$SENT"
+	else
+		send_dump 0 "$A" -q -g "$3" -s "$4" -p "$1" -o "$SENT"
+	fi
+	wait_manifest "$D" "$2" 30
+	wait_dumps "$A" "$DUMPS" 30
+}
+
+assert_manifest_chains() {	# MANIFEST EXPECTED
+	assert_eq "$(jget "$1" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+	    "$2" "chains in $1"
+}
 
 # ---------------------------------------------------------------- retried
-D=$(client_dir "$A" retried)
-send_dump 0 "$A" -q -g 4M -s 1371 -p retried -o "$T/sent.retried"
-wait_manifest "$D" 0 20
-wait_dumps "$A" 1 20
-assert_manifest "$D/manifest.0.json" complete "$T/sent.retried"
-assert_same_bytes "$D/vmcore.0" "$T/sent.retried"
+dump_via retried 0 4M 1371
+assert_manifest "$D/manifest.0.json" complete "$SENT"
+assert_same_bytes "$D/vmcore.0" "$SENT"
 assert_log "flaky: answered NDS_RETRY 2 times in this dump" "the retries the sink answered"
 assert_no_log "disabled until restart" "a sink retired by NDS_RETRY"
 pass "NDS_RETRY twice: the host tried again, the dump is complete and byte-identical"
 
 # ---------------------------------------------------------------- exhausted
-D=$(client_dir "$A" exhausted)
-send_dump 0 "$A" -q -g 4M -s 1372 -p exhausted -o "$T/sent.exhausted"
-wait_manifest "$D" 0 30
-wait_dumps "$A" 2 30
+dump_via exhausted 0 4M 1372
 M=$D/manifest.0.json
 assert_eq "$(jget "$M" .status)" incomplete "status when the only chain ran out of tries"
 assert_match "$(jget "$M" .reason)" "^no sink stored the dump: flaky: try again" "reason"
-assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
-    "retry50 | local=failed" "chains in the manifest"
+assert_manifest_chains "$M" "retry50 | local=failed"
 tries=$(grep -oE "flaky: answered NDS_RETRY [0-9]+ times" "$SERVER_LOG" | tail -n 1 | grep -oE "[0-9]+")
 assert_eq "$tries" 5 "tries of a write before the chain gives up"
 assert_log "dump [0-9]+: sink retry50 \\| local: .*flaky: try again" "the chain's failure line"
@@ -104,49 +118,32 @@ assert_eq "$(size_of "$D/vmcore.0.incomplete")" 0 "length of what the failed cha
 pass "NDS_RETRY on every try: the chain gave up after $tries, the dump is labelled incomplete ('$(jget "$M" .reason)')"
 
 # RETRY does not retire a sink: the same route answers the next HERALD.
-send_dump 0 "$A" -q -g 1M -s 1373 -p exhausted -o "$T/sent.exhausted2"
-wait_manifest "$D" 1 30
-wait_dumps "$A" 3 30
+dump_via exhausted 1 1M 1373
 assert_eq "$(jget "$D/manifest.1.json" .status)" incomplete "status of the next dump on that route"
 # And a route without flaky is untouched by it.
-D=$(client_dir "$A")
-send_dump 0 "$A" -q -g 1M -s 1374 -o "$T/sent.plain"
-wait_manifest "$D" 0 20
-wait_dumps "$A" 4 20
-assert_manifest "$D/manifest.0.json" complete "$T/sent.plain"
+dump_via . 0 1M 1374
+assert_manifest "$D/manifest.0.json" complete "$SENT"
 pass "the route that ran out of tries still answers; the default route stores its dump complete"
 
 # ---------------------------------------------------------------- fanout
-D=$(client_dir "$A" fanout)
-send_dump 0 "$A" -q -g 4M -s 1375 -p fanout -o "$T/sent.fanout"
-wait_manifest "$D" 0 20
-wait_dumps "$A" 5 20
+dump_via fanout 0 4M 1375
 M=$D/manifest.0.json
-assert_manifest_chains() {	# MANIFEST EXPECTED
-	assert_eq "$(jget "$1" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
-	    "$2" "chains in $1"
-}
 assert_eq "$(jget "$M" .status)" complete "status with one chain retired"
 assert_manifest_chains "$M" "local=ok,dies | other=failed"
-assert_same_bytes "$D/vmcore.0" "$T/sent.fanout"
+assert_same_bytes "$D/vmcore.0" "$SENT"
 assert_log "dump [0-9]+: sink dies \\| other: .*flaky: fatal on the first write \\(sink disabled until restart\\)" \
     "the retirement line"
 pass "NDS_FATAL in one chain of two: the other stored the dump complete, the sink is disabled until restart"
 
-send_dump 0 "$A" -q -g 2M -s 1376 -p fanout -o "$T/sent.fanout2"
-wait_manifest "$D" 1 20
-wait_dumps "$A" 6 20
+dump_via fanout 1 2M 1376
 M=$D/manifest.1.json
-assert_manifest "$M" complete "$T/sent.fanout2"
+assert_manifest "$M" complete "$SENT"
 assert_manifest_chains "$M" "local=ok"
 wait_log "started: path 'fanout', route 'fanout' \\(1 chain\\)" 5
 pass "the next dump on that route runs with the one chain left, and is complete"
 
 # ---------------------------------------------------------------- alone
-D=$(client_dir "$A" alone)
-send_dump 0 "$A" -q -g 2M -s 1377 -p alone -o "$T/sent.alone"
-wait_manifest "$D" 0 20
-wait_dumps "$A" 7 20
+dump_via alone 0 2M 1377
 M=$D/manifest.0.json
 assert_eq "$(jget "$M" .status)" incomplete "status when the only chain is retired"
 assert_match "$(jget "$M" .reason)" "^no sink stored the dump: flaky: fatal on the first write" "reason"
@@ -154,7 +151,7 @@ assert_manifest_chains "$M" "dies2 | local=failed"
 assert_eq "$(size_of "$D/vmcore.0.incomplete")" 0 "length of what the retired chain kept"
 pass "NDS_FATAL in a route's only chain: the dump is labelled incomplete ('$(jget "$M" .reason)')"
 
-# The kernel would retry its HERALD for a minute; two rounds are enough.
+# A kernel retries its HERALD for about 12 s; two rounds of 100 ms do here.
 send_dump 1 "$A" -q -g 1M -s 1378 -p alone -t 100 -r 2
 grep -q "failed: HERALD: no ack" "$SEND_LOG" ||
 	fail "netdump-send should fail at its HERALD: $(cat "$SEND_LOG")"

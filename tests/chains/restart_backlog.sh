@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # A client restarts while its old dump's last data still waits, unread, in
 # the session socket, because the sink is slow and every buffer is taken
-# (the test-only flaky transform sleeps 300 ms per write). The new HERALD
-# makes the server read that rest into the old dump without an answer
-# (it waits for the slow sink to free a buffer), close the old dump, and
-# answer the new dump from the same port. Nothing the old client sent is
-# lost, and nothing of it ends up in the new dump.
+# (the test-only flaky transform sleeps on every write).
+#   slow   300 ms a write: the new HERALD makes the server read that rest
+#          into the old dump without an answer (it waits for the sink to
+#          free a buffer), close the old dump, and answer the new dump from
+#          the same port. Nothing the old client sent is lost, and nothing
+#          of it ends up in the new dump.
+#   stuck  2 s a write: no buffer is freed within the 1 s the server waits,
+#          so the rest is dropped, and said to be; the old dump keeps a
+#          prefix of what was sent, and the new dump is served at once.
 set -euo pipefail
 NET=138
 . "$(dirname "$0")/../integration/lib.sh"
@@ -25,17 +29,26 @@ fsync = no
 module = flaky
 delay_ms = 300
 
+[sink stuck]
+module = flaky
+delay_ms = 2000
+
+[route stuck]
+client = $(client_addr 2)/32
+sink = stuck | local
+
 [route default]
 path = *
 sink = slow | local
 INI
 start_server -c "$C"
-A=$(client_addr 1)
-D=$(client_dir "$A")
 
-# The old client: a HERALD, then 2 MiB + 92 KiB of data in one burst (the
-# pool holds 2 MiB), then, 150 ms later, the HERALD of its new self.
-python3 - "$PORT" "$A" "$T/sent0" <<'PY'
+# restart ADDR OUT: the old client, a HERALD, then 2 MiB + 92 KiB of data
+# in one burst (the pool holds 2 MiB), and 150 ms later the HERALD of its
+# new self, which sends one page and FINISHED. OUT gets the old bytes,
+# OUT.new the new.
+restart() {
+	python3 - "$PORT" "$1" "$2" <<'PY'
 import os, socket, struct, sys, time
 port, addr, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -86,12 +99,18 @@ assert s.recvfrom(64)[0] == struct.pack(">I", 3)
 with open(out + ".new", "wb") as f:
     f.write(new)
 PY
+}
+
+# ---------------------------------------------------------------- slow
+A=$(client_addr 1)
+D=$(client_dir "$A")
+restart "$A" "$T/sent0"
 wait_manifest "$D" 1 30
 wait_dumps "$A" 2 30
 
 assert_log "dump [0-9]+ from ${A//./\\.}: took [0-9]+ messages its client sent before it restarted, unanswered" \
     "the rest read at the restart"
-took=$(grep -oE "took [0-9]+ messages" "$SERVER_LOG" | grep -oE "[0-9]+")
+took=$(grep -oE "${A//./\\.}: took [0-9]+ messages" "$SERVER_LOG" | grep -oE "took [0-9]+" | grep -oE "[0-9]+")
 assert_gt "$took" 0 "messages read at the restart"
 M0=$D/manifest.0.json
 assert_eq "$(jget "$M0" .status)" incomplete "status of the old dump"
@@ -102,6 +121,22 @@ pass "the old dump keeps all $(size_of "$T/sent0") bytes its client sent, $took 
 assert_eq "$(jget "$D/manifest.1.json" .status)" incomplete "status of the new dump (no KDH)"
 assert_same_bytes "$D/vmcore.1.incomplete" "$T/sent0.new"
 pass "the new dump, answered from the old port, holds its own 4096 bytes and nothing of the old"
+assert_no_log "${A//./\\.}: dropped [0-9]+ messages" "messages dropped behind a sink that frees buffers"
+
+# ---------------------------------------------------------------- stuck
+A=$(client_addr 2)
+D=$(client_dir "$A")
+restart "$A" "$T/sent2"
+wait_log "dump [0-9]+ from ${A//./\\.}: dropped [0-9]+ messages its client sent before it restarted: its sinks freed no buffer within 1000 ms" 10
+wait_manifest "$D" 1 60
+wait_dumps "$A" 2 60
+M0=$D/manifest.0.json
+assert_eq "$(jget "$M0" .status)" incomplete "status of the old dump"
+assert_prefix_of "$D/vmcore.0.incomplete" "$T/sent2"
+kept=$(size_of "$D/vmcore.0.incomplete")
+assert_gt "$(size_of "$T/sent2")" "$kept" "bytes the old dump kept behind a stuck sink"
+assert_same_bytes "$D/vmcore.1.incomplete" "$T/sent2.new"
+pass "behind a stuck sink the unread rest is dropped and logged, the old dump keeps the first $kept bytes exactly, the new dump is served from the old port"
 
 stop_server
 pass "server exited 0 on SIGTERM"

@@ -28,10 +28,11 @@ assert_no_log "fell silent" "the first dump must not have waited for the timeout
 # An ack of the old dump's data may reach the restarted client before the
 # ack of its HERALD, and the client keeps the port of the first ack it
 # sees: the new dump is answered from the old dump's port.
-P0=$(grep -oE "dump [0-9]+ from $A:20024 started: .* answering from port [0-9]+" "$SERVER_LOG" | sed -n '1s/.* //p')
-P1=$(grep -oE "dump [0-9]+ from $A:20024 started: .* answering from port [0-9]+" "$SERVER_LOG" | sed -n '2s/.* //p')
-assert_ne "$P0" "" "port of the first dump"
-assert_eq "$P1" "$P0" "port of the restarted dump"
+mapfile -t ports < <(grep -oE "dump [0-9]+ from $A:20024 started: .* answering from port [0-9]+" \
+    "$SERVER_LOG" | grep -oE "[0-9]+$")
+assert_eq "${#ports[@]}" 2 "dumps started from $A"
+P0=${ports[0]}
+assert_eq "${ports[1]}" "$P0" "port of the restarted dump"
 pass "first dump closed at once as incomplete: '$(jget "$M0" .reason)', its 4 MiB kept; the new one answered from its port $P0"
 
 assert_manifest "$D/manifest.1.json" complete "$T/sent1"
