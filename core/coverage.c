@@ -5,98 +5,128 @@
 
 #include "coverage.h"
 
+static int
+range_cmp(const struct nd_cov_node *a, const struct nd_cov_node *b)
+{
+	return a->r.start < b->r.start ? -1 : a->r.start > b->r.start;
+}
+
+/*
+ * RB_GENERATE_STATIC spells the attribute __unused, which libbsd leaves
+ * undefined beside glibc's headers (a struct member has that name).
+ */
+RB_GENERATE_INTERNAL(nd_cov_tree, nd_cov_node, link, range_cmp,
+    __attribute__((unused)) static)
+
+/* The tree's operations take a non-const head; lookups do not modify it. */
+#define TREE(c)	(&((struct nd_coverage *)(uintptr_t)(c))->tree)
+
 void
 nd_cov_init(struct nd_coverage *c)
 {
 	memset(c, 0, sizeof(*c));
+	RB_INIT(&c->tree);
 }
 
 void
 nd_cov_free(struct nd_coverage *c)
 {
-	free(c->r);
-	memset(c, 0, sizeof(*c));
+	struct nd_cov_node *n, *next;
+
+	RB_FOREACH_SAFE(n, nd_cov_tree, &c->tree, next) {
+		RB_REMOVE(nd_cov_tree, &c->tree, n);
+		free(n);
+	}
+	nd_cov_init(c);
 }
 
-/* Index of the first range whose end >= start (ranges touching count). */
-static size_t
-first_touching(const struct nd_coverage *c, uint64_t start)
+/* The range with the highest start <= off, or NULL. */
+static struct nd_cov_node *
+at_or_before(const struct nd_coverage *c, uint64_t off)
 {
-	size_t lo = 0, hi = c->n;
+	struct nd_cov_node key, *n;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (off == UINT64_MAX)
+		return c->last;
+	key.r.start = off + 1;
+	n = RB_NFIND(nd_cov_tree, TREE(c), &key);
+	return n != NULL ? RB_PREV(nd_cov_tree, TREE(c), n) : c->last;
+}
 
-		if (c->r[mid].end < start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+/* The first range whose end >= off (ranges touching off count). */
+static struct nd_cov_node *
+first_touching(const struct nd_coverage *c, uint64_t off)
+{
+	struct nd_cov_node *n = at_or_before(c, off);
+
+	if (n != NULL && n->r.end >= off)
+		return n;
+	return n != NULL ? RB_NEXT(nd_cov_tree, TREE(c), n) :
+	    RB_MIN(nd_cov_tree, TREE(c));
 }
 
 int
 nd_cov_add(struct nd_coverage *c, uint64_t start, uint64_t end,
     uint64_t *added)
 {
-	size_t i, j;
-	uint64_t overlap = 0, nstart, nend;
+	struct nd_cov_node *first, *n, *next;
+	uint64_t overlap = 0, nend;
 
 	*added = 0;
 	if (start >= end)
 		return 0;
-	/* Fast path: extends or follows the last range. */
-	if (c->n > 0 && start >= c->r[c->n - 1].start) {
-		struct nd_range *last = &c->r[c->n - 1];
-
-		if (start <= last->end) {
-			if (end > last->end) {
-				*added = end - last->end;
-				last->end = end;
-			}
+	/* Fast path: extends or overlaps the last range. */
+	if (c->last != NULL && start >= c->last->r.start &&
+	    start <= c->last->r.end) {
+		if (end > c->last->r.end) {
+			*added = end - c->last->r.end;
+			c->last->r.end = end;
 			c->total += *added;
-			return 0;
 		}
+		return 0;
 	}
-	i = first_touching(c, start);
-	/* Ranges i..j-1 touch or overlap [start, end) and merge with it. */
-	nstart = start;
+	first = first_touching(c, start);
+	if (first == NULL || first->r.start > end) {
+		/* Touches nothing: a new range. */
+		if (c->n >= ND_COV_MAX_RANGES) {
+			errno = E2BIG;
+			return -1;
+		}
+		if ((n = malloc(sizeof(*n))) == NULL)
+			return -1;
+		n->r.start = start;
+		n->r.end = end;
+		RB_INSERT(nd_cov_tree, &c->tree, n);
+		c->n++;
+		if (c->last == NULL || start > c->last->r.start)
+			c->last = n;
+		*added = end - start;
+		c->total += *added;
+		return 0;
+	}
+	/* Merge first and every later range that touches [start, end). */
 	nend = end;
-	for (j = i; j < c->n && c->r[j].start <= end; j++) {
-		uint64_t os = c->r[j].start > start ? c->r[j].start : start;
-		uint64_t oe = c->r[j].end < end ? c->r[j].end : end;
+	for (n = first; n != NULL && n->r.start <= end; n = next) {
+		uint64_t os = n->r.start > start ? n->r.start : start;
+		uint64_t oe = n->r.end < end ? n->r.end : end;
 
+		next = RB_NEXT(nd_cov_tree, &c->tree, n);
 		if (oe > os)
 			overlap += oe - os;
-		if (c->r[j].start < nstart)
-			nstart = c->r[j].start;
-		if (c->r[j].end > nend)
-			nend = c->r[j].end;
-	}
-	if (j == i) {
-		/* A new range: make room at i. */
-		if (c->n == c->cap) {
-			size_t ncap = c->cap ? c->cap * 2 : 16;
-			struct nd_range *nr;
-
-			if (c->n >= ND_COV_MAX_RANGES) {
-				errno = E2BIG;
-				return -1;
-			}
-			nr = reallocarray(c->r, ncap, sizeof(*nr));
-			if (nr == NULL)
-				return -1;
-			c->r = nr;
-			c->cap = ncap;
+		if (n->r.end > nend)
+			nend = n->r.end;
+		if (n != first) {
+			if (n == c->last)
+				c->last = first;
+			RB_REMOVE(nd_cov_tree, &c->tree, n);
+			free(n);
+			c->n--;
 		}
-		memmove(&c->r[i + 1], &c->r[i], (c->n - i) * sizeof(*c->r));
-		c->n++;
-	} else if (j - i > 1) {
-		memmove(&c->r[i + 1], &c->r[j], (c->n - j) * sizeof(*c->r));
-		c->n -= j - i - 1;
 	}
-	c->r[i].start = nstart;
-	c->r[i].end = nend;
+	/* Moving first's start down keeps the order: nothing lies between. */
+	if (start < first->r.start)
+		first->r.start = start;
+	first->r.end = nend;
 	*added = (end - start) - overlap;
 	c->total += *added;
 	return 0;
@@ -105,35 +135,34 @@ nd_cov_add(struct nd_coverage *c, uint64_t start, uint64_t end,
 bool
 nd_cov_contains(const struct nd_coverage *c, uint64_t start, uint64_t end)
 {
-	size_t i;
+	struct nd_cov_node *n;
 
 	if (start >= end)
 		return true;
-	if (c->n == 0)
+	if (c->last == NULL)
 		return false;
-	if (c->r[c->n - 1].start <= start)
-		return c->r[c->n - 1].end >= end;
-	i = first_touching(c, start + 1);
-	return i < c->n && c->r[i].start <= start && c->r[i].end >= end;
+	n = c->last->r.start <= start ? c->last : at_or_before(c, start);
+	return n != NULL && n->r.end >= end;
 }
 
 uint64_t
 nd_cov_end(const struct nd_coverage *c)
 {
-	return c->n ? c->r[c->n - 1].end : 0;
+	return c->last != NULL ? c->last->r.end : 0;
 }
 
 void
 nd_cov_walk(const struct nd_coverage *c, uint64_t start, uint64_t end,
     void (*fn)(void *, uint64_t, uint64_t, bool), void *arg)
 {
+	struct nd_cov_node *n;
 	uint64_t pos = start;
-	size_t i;
 
 	if (start >= end)
 		return;
-	for (i = first_touching(c, start + 1); i < c->n && pos < end; i++) {
-		uint64_t s = c->r[i].start, e = c->r[i].end;
+	for (n = first_touching(c, start + 1); n != NULL && pos < end;
+	    n = RB_NEXT(nd_cov_tree, TREE(c), n)) {
+		uint64_t s = n->r.start, e = n->r.end;
 
 		if (s >= end)
 			break;
@@ -156,28 +185,43 @@ size_t
 nd_cov_gaps(const struct nd_coverage *c, uint64_t limit, struct nd_range *out,
     size_t max)
 {
+	struct nd_cov_node *n;
 	uint64_t pos = 0;
-	size_t i, n = 0;
+	size_t count = 0;
 
-	for (i = 0; i < c->n && pos < limit; i++) {
-		if (c->r[i].start > pos) {
-			uint64_t e = c->r[i].start < limit ? c->r[i].start :
-			    limit;
-
-			if (n < max) {
-				out[n].start = pos;
-				out[n].end = e;
+	RB_FOREACH(n, nd_cov_tree, TREE(c)) {
+		if (pos >= limit)
+			break;
+		if (n->r.start > pos) {
+			if (count < max) {
+				out[count].start = pos;
+				out[count].end = n->r.start < limit ?
+				    n->r.start : limit;
 			}
-			n++;
+			count++;
 		}
-		pos = c->r[i].end;
+		pos = n->r.end;
 	}
 	if (pos < limit) {
-		if (n < max) {
-			out[n].start = pos;
-			out[n].end = limit;
+		if (count < max) {
+			out[count].start = pos;
+			out[count].end = limit;
 		}
-		n++;
+		count++;
 	}
-	return n;
+	return count;
+}
+
+size_t
+nd_cov_ranges(const struct nd_coverage *c, struct nd_range *out, size_t max)
+{
+	struct nd_cov_node *n;
+	size_t count = 0;
+
+	RB_FOREACH(n, nd_cov_tree, TREE(c)) {
+		if (count < max)
+			out[count] = n->r;
+		count++;
+	}
+	return count;
 }

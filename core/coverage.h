@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Coverage: which byte ranges of an object have arrived, as a sorted array
- * of disjoint, non-adjacent half-open ranges. Dumps arrive in order, so the
- * common case is extending the last range in O(1).
+ * Coverage: which byte ranges of an object have arrived, as a set of
+ * disjoint, non-adjacent half-open ranges in a red-black tree (BSD's
+ * <sys/tree.h>, from libbsd). Dumps arrive in order, so the common case is
+ * extending the last range in O(1); any other insert is O(log n) plus the
+ * ranges it merges, each of which was inserted once. A hostile client
+ * could fragment coverage without end, so the number of ranges is capped.
  */
 #ifndef ND_COVERAGE_H
 #define ND_COVERAGE_H
@@ -11,26 +14,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A hostile client could fragment coverage without end; cap it. */
-#define ND_COV_MAX_RANGES	(1u << 20)
+#include <bsd/sys/tree.h>
+
+/*
+ * An honest dump has a handful of ranges (a skipped packet each, see the
+ * ack-bitmap shift of FreeBSD's debugnet); 16384 is far beyond that and
+ * costs at most about 1 MiB per object.
+ */
+#define ND_COV_MAX_RANGES	(1u << 14)
 
 struct nd_range {
 	uint64_t	start;
 	uint64_t	end;
 };
 
+struct nd_cov_node {
+	RB_ENTRY(nd_cov_node)	link;
+	struct nd_range		r;
+};
+
+RB_HEAD(nd_cov_tree, nd_cov_node);
+
 struct nd_coverage {
-	struct nd_range	*r;
-	size_t		 n;
-	size_t		 cap;
-	uint64_t	 total;		/* bytes covered */
+	struct nd_cov_tree	 tree;
+	struct nd_cov_node	*last;		/* the highest range */
+	size_t			 n;		/* ranges */
+	uint64_t		 total;		/* bytes covered */
 };
 
 void	 nd_cov_init(struct nd_coverage *);
 void	 nd_cov_free(struct nd_coverage *);
 /*
  * Mark [start, end) covered; *added gets the number of newly covered bytes.
- * Returns 0, or -1 (errno ENOMEM or E2BIG) leaving the set unchanged.
+ * Returns 0, or -1 (errno ENOMEM, or E2BIG past ND_COV_MAX_RANGES) leaving
+ * the set unchanged.
  */
 int	 nd_cov_add(struct nd_coverage *, uint64_t start, uint64_t end,
 	    uint64_t *added);
@@ -47,5 +64,8 @@ void	 nd_cov_walk(const struct nd_coverage *, uint64_t start, uint64_t end,
 /* Number of uncovered runs in [0, limit); stores up to max of them. */
 size_t	 nd_cov_gaps(const struct nd_coverage *, uint64_t limit,
 	    struct nd_range *out, size_t max);
+/* Number of ranges; stores up to max of them, in order. */
+size_t	 nd_cov_ranges(const struct nd_coverage *, struct nd_range *out,
+	    size_t max);
 
 #endif /* ND_COVERAGE_H */

@@ -27,13 +27,16 @@ add(struct nd_coverage *c, uint64_t s, uint64_t e)
 static void
 expect_ranges(const struct nd_coverage *c, const uint64_t *want, size_t n)
 {
+	struct nd_range got[64];
 	uint64_t total = 0;
 	size_t i;
 
+	assert_true(n <= 64);
 	assert_int_equal(c->n, n);
+	assert_int_equal(nd_cov_ranges(c, got, 64), n);
 	for (i = 0; i < n; i++) {
-		assert_true(c->r[i].start == want[2 * i]);
-		assert_true(c->r[i].end == want[2 * i + 1]);
+		assert_true(got[i].start == want[2 * i]);
+		assert_true(got[i].end == want[2 * i + 1]);
 		total += want[2 * i + 1] - want[2 * i];
 	}
 	assert_true(c->total == total);
@@ -400,11 +403,12 @@ rnd(uint64_t *s)
 static void
 check_model(const struct nd_coverage *c, const uint8_t *bm, uint64_t *seed)
 {
-	static struct nd_range gaps[65536];
+	static struct nd_range gaps[65536], ranges[65536];
 	uint64_t pos = 0, total = 0, limit;
 	size_t i = 0, ng = 0, n;
 
 	/* The ranges are exactly the runs of set bytes. */
+	assert_true(nd_cov_ranges(c, ranges, 65536) == c->n);
 	while (pos < SPACE) {
 		uint64_t s;
 
@@ -416,8 +420,8 @@ check_model(const struct nd_coverage *c, const uint8_t *bm, uint64_t *seed)
 		while (pos < SPACE && bm[pos])
 			pos++;
 		assert_true(i < c->n);
-		assert_true(c->r[i].start == s);
-		assert_true(c->r[i].end == pos);
+		assert_true(ranges[i].start == s);
+		assert_true(ranges[i].end == pos);
 		total += pos - s;
 		i++;
 	}
@@ -537,6 +541,57 @@ test_random_vs_bitmap(void **state)
 	free(bm);
 }
 
+/* The highest range of a non-empty set. */
+static struct nd_range
+last_range(const struct nd_coverage *c)
+{
+	struct nd_range *all, last;
+	size_t n = c->n;
+
+	assert_true(n > 0);
+	assert_non_null(all = calloc(n, sizeof(*all)));
+	assert_int_equal(nd_cov_ranges(c, all, n), n);
+	last = all[n - 1];
+	free(all);
+	return last;
+}
+
+/*
+ * One-byte fragments at descending offsets, the order that made an array
+ * shift every range on each insert: the set stays exact up to the cap.
+ */
+static void
+test_descending_fragments(void **state)
+{
+	struct nd_coverage c;
+	struct nd_range *all;
+	uint64_t k, added;
+	const uint64_t n = ND_COV_MAX_RANGES;
+
+	(void)state;
+	nd_cov_init(&c);
+	for (k = n; k-- > 0;) {
+		assert_int_equal(nd_cov_add(&c, 4 * k, 4 * k + 1, &added), 0);
+		assert_true(added == 1);
+	}
+	assert_int_equal(c.n, n);
+	assert_true(c.total == n);
+	assert_non_null(all = calloc(n, sizeof(*all)));
+	assert_int_equal(nd_cov_ranges(&c, all, n), n);
+	for (k = 0; k < n; k++)
+		assert_true(all[k].start == 4 * k && all[k].end == 4 * k + 1);
+	free(all);
+	assert_true(nd_cov_end(&c) == 4 * (n - 1) + 1);
+	/* Bridging every other gap from the top down merges pairs. */
+	for (k = n; k >= 2; k -= 2)
+		assert_int_equal(nd_cov_add(&c, 4 * (k - 2), 4 * (k - 1) + 1,
+		    &added), 0);
+	assert_int_equal(c.n, n / 2);
+	assert_true(nd_cov_contains(&c, 0, 5));
+	assert_false(nd_cov_contains(&c, 5, 8));
+	nd_cov_free(&c);
+}
+
 static void
 test_range_cap(void **state)
 {
@@ -553,7 +608,7 @@ test_range_cap(void **state)
 	assert_int_equal(c.n, ND_COV_MAX_RANGES);
 	total = c.total;
 	n = c.n;
-	last = c.r[n - 1];
+	last = last_range(&c);
 
 	/* One more separate range is refused, at the end or in the middle. */
 	errno = 0;
@@ -567,8 +622,8 @@ test_range_cap(void **state)
 	/* Unchanged. */
 	assert_int_equal(c.n, n);
 	assert_true(c.total == total);
-	assert_true(c.r[n - 1].start == last.start && c.r[n - 1].end ==
-	    last.end);
+	assert_true(last_range(&c).start == last.start &&
+	    last_range(&c).end == last.end);
 	assert_false(nd_cov_contains(&c, 2 * k + 1, 2 * k + 2));
 	assert_true(nd_cov_contains(&c, 2, 3));
 	assert_false(nd_cov_contains(&c, 1, 2));
@@ -604,6 +659,7 @@ main(void)
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_random_vs_bitmap),
 		cmocka_unit_test(test_range_cap),
+		cmocka_unit_test(test_descending_fragments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
