@@ -90,16 +90,14 @@ advance_to(struct nd_asm *a, uint64_t off, uint64_t end)
 	}
 }
 
-/* Late bytes: copy the parts not seen before and queue them. */
+/* Queue late bytes [off, off + len) that no earlier message brought. */
 static enum nd_asm_result
-late(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
+late_run(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 {
 	struct nd_work w;
 	uint64_t added;
 	uint8_t *copy;
 
-	if (nd_cov_contains(&a->dump->cov, off, off + len))
-		return ND_ASM_DUPLICATE;
 	if (!nd_dump_late_ok(a->dump) || (copy = malloc(len)) == NULL)
 		return ND_ASM_BUSY;
 	memcpy(copy, p, len);
@@ -119,6 +117,48 @@ late(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 	return ND_ASM_OK;
 }
 
+/*
+ * Late bytes, behind the frontier: queue the runs not seen before, never
+ * the ones already passed on (the first copy stays; those bytes are no
+ * longer here to compare). The runs are listed before any is claimed,
+ * since claiming changes the set being walked; past LATE_RUNS of them, or
+ * when a run finds no room, the message stays unanswered and its
+ * retransmission finds the runs queued so far covered.
+ */
+#define LATE_RUNS	8
+
+struct late_walk {
+	struct nd_range	 run[LATE_RUNS];
+	size_t		 n;
+};
+
+static void
+late_gap(void *arg, uint64_t start, uint64_t end, bool is_data)
+{
+	struct late_walk *lw = arg;
+
+	if (!is_data && lw->n < LATE_RUNS)
+		lw->run[lw->n++] = (struct nd_range){ start, end };
+	else if (!is_data)
+		lw->n = LATE_RUNS + 1;
+}
+
+static enum nd_asm_result
+late(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
+{
+	struct late_walk lw = { .n = 0 };
+	size_t i;
+
+	if (nd_cov_contains(&a->dump->cov, off, off + len))
+		return ND_ASM_DUPLICATE;
+	nd_cov_walk(&a->dump->cov, off, off + len, late_gap, &lw);
+	for (i = 0; i < lw.n && i < LATE_RUNS; i++)
+		if (late_run(a, lw.run[i].start, p + (lw.run[i].start - off),
+		    (size_t)(lw.run[i].end - lw.run[i].start)) == ND_ASM_BUSY)
+			return ND_ASM_BUSY;
+	return lw.n > LATE_RUNS ? ND_ASM_BUSY : ND_ASM_OK;
+}
+
 /* Whether block b has a buffer in the window now. */
 static bool
 has_buffer(const struct nd_asm *a, uint64_t b)
@@ -127,11 +167,74 @@ has_buffer(const struct nd_asm *a, uint64_t b)
 	    a->win[(b - a->frontier) / BLK] != NULL;
 }
 
+/* Copy [pos, end) of the message into the window. */
+static void
+window_copy(struct nd_asm *a, uint64_t pos, uint64_t end, const uint8_t *src)
+{
+	while (pos < end) {
+		uint64_t rel = pos - a->frontier;
+		unsigned bi = (unsigned)(rel / BLK);
+		uint64_t boff = rel % BLK;
+		size_t n = (size_t)(BLK - boff < end - pos ? BLK - boff :
+		    end - pos);
+
+		memcpy(a->win[bi] + boff, src, n);
+		pos += n;
+		src += n;
+	}
+}
+
+/* Whether [pos, end) in the window holds exactly src. */
+static bool
+window_same(const struct nd_asm *a, uint64_t pos, uint64_t end,
+    const uint8_t *src)
+{
+	while (pos < end) {
+		uint64_t rel = pos - a->frontier;
+		unsigned bi = (unsigned)(rel / BLK);
+		uint64_t boff = rel % BLK;
+		size_t n = (size_t)(BLK - boff < end - pos ? BLK - boff :
+		    end - pos);
+
+		if (a->win[bi] != NULL && memcmp(a->win[bi] + boff, src, n) !=
+		    0)
+			return false;
+		pos += n;
+		src += n;
+	}
+	return true;
+}
+
+/*
+ * A message that overlaps bytes already held: new bytes are copied, held
+ * ones compared. A difference is a conflict (counted; the first copy
+ * stays): a real kernel resends the same bytes at the same offset.
+ */
+struct overlap_walk {
+	struct nd_asm	*a;
+	const uint8_t	*p;
+	uint64_t	 off;
+	bool		 copy;		/* false: compare only */
+};
+
+static void
+overlap_run(void *arg, uint64_t start, uint64_t end, bool is_data)
+{
+	struct overlap_walk *ow = arg;
+	const uint8_t *src = ow->p + (start - ow->off);
+
+	if (!is_data) {
+		if (ow->copy)
+			window_copy(ow->a, start, end, src);
+	} else if (!window_same(ow->a, start, end, src))
+		nd_dump_conflict(ow->a->dump, "vmcore", start);
+}
+
 enum nd_asm_result
 nd_asm_data(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 {
 	struct nd_dump *d = a->dump;
-	uint64_t end = off + len, added, pos;
+	uint64_t end = off + len, added;
 	enum nd_asm_result r = ND_ASM_DUPLICATE;
 	uint64_t first_block, b;
 	uint8_t *taken[2];
@@ -150,8 +253,14 @@ nd_asm_data(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 		p += n;
 		len -= n;
 	}
-	if (nd_cov_contains(&d->cov, off, end))
+	if (nd_cov_contains(&d->cov, off, end)) {
+		struct overlap_walk ow = { a, p, off, false };
+
+		nd_cov_walk(&d->cov, off, end, overlap_run, &ow);
 		return r;
+	}
+	if (d->cov.n >= ND_COV_MAX_RANGES - 1)
+		return ND_ASM_OVERFLOW;
 	/*
 	 * Take the buffers before moving the window, so BUSY leaves no trace
 	 * (a packet spans two blocks at most: it is smaller than one).
@@ -171,18 +280,16 @@ nd_asm_data(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 	for (i = 0, b = first_block; b < end; b += BLK, i++)
 		if (taken[i] != NULL)
 			a->win[(b - a->frontier) / BLK] = taken[i];
+	/* In order (the common case) nothing can overlap. */
+	if (off >= nd_cov_end(&d->cov))
+		window_copy(a, off, end, p);
+	else {
+		struct overlap_walk ow = { a, p, off, true };
+
+		nd_cov_walk(&d->cov, off, end, overlap_run, &ow);
+	}
 	if (nd_cov_add(&d->cov, off, end, &added) == -1)
 		return ND_ASM_BUSY;
-	for (pos = off; pos < end;) {
-		uint64_t rel = pos - a->frontier;
-		unsigned bi = (unsigned)(rel / BLK);
-		uint64_t boff = rel % BLK;
-		size_t n = (size_t)(BLK - boff < end - pos ? BLK - boff :
-		    end - pos);
-
-		memcpy(a->win[bi] + boff, p + (pos - off), n);
-		pos += n;
-	}
 	/*
 	 * Deliver whole blocks once a page beyond them has arrived: kernel
 	 * compression pads the last 4 KiB block, so the padding (under a

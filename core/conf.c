@@ -55,6 +55,11 @@ enum server_key {
 	K_DENY,
 	K_USER,
 	K_STATUS_SOCKET,
+	K_RUNTIME_DIR,
+	K_RESTART_SILENCE,
+	K_MAX_DUMPS_PER_CLIENT,
+	K_MAX_HERALDED_PER_CLIENT,
+	K_MAX_HOOKS,
 	K_NKEYS
 };
 
@@ -90,6 +95,11 @@ static const struct {
 	{ "deny",			K_DENY },
 	{ "user",			K_USER },
 	{ "status_socket",		K_STATUS_SOCKET },
+	{ "runtime_dir",		K_RUNTIME_DIR },
+	{ "restart_silence",		K_RESTART_SILENCE },
+	{ "max_dumps_per_client",	K_MAX_DUMPS_PER_CLIENT },
+	{ "max_heralded_per_client",	K_MAX_HERALDED_PER_CLIENT },
+	{ "max_hooks",			K_MAX_HOOKS },
 };
 
 /*
@@ -423,6 +433,7 @@ nd_conf_free(struct nd_conf *conf)
 	free(conf->server.deny);
 	free(conf->server.user);
 	free(conf->server.status_socket);
+	free(conf->server.runtime_dir);
 	free(conf->source);
 	free(conf);
 }
@@ -442,10 +453,15 @@ conf_new(const char *source)
 	sv->max_concurrent_dumps = 16;
 	sv->grace = 30;
 	sv->hook_timeout = 30;
+	sv->restart_silence = 10;
+	sv->max_dumps_per_client = 2;
+	sv->max_heralded_per_client = 4;
+	sv->max_hooks = 16;
 	if ((conf->source = strdup(source)) == NULL ||
 	    (sv->address = strdup("0.0.0.0")) == NULL ||
 	    (sv->dumpdir = strdup("/var/crash")) == NULL ||
-	    (sv->default_path = strdup(".")) == NULL) {
+	    (sv->default_path = strdup(".")) == NULL ||
+	    (sv->runtime_dir = strdup("/run/netdump-server")) == NULL) {
 		nd_conf_free(conf);
 		return NULL;
 	}
@@ -1049,6 +1065,29 @@ server_key(struct loader *ld, const char *key, const char *value)
 	case K_STATUS_SOCKET:
 		set_optional_string(&sv->status_socket, &v);
 		break;
+	case K_RUNTIME_DIR:
+		set_string(&sv->runtime_dir, &v);
+		break;
+	case K_RESTART_SILENCE:
+		if ((rc = parse_range(v, 0, 3600, &u, msg,
+		    sizeof(msg))) == 0)
+			sv->restart_silence = (unsigned)u;
+		break;
+	case K_MAX_DUMPS_PER_CLIENT:
+		if ((rc = parse_range(v, 1, 65535, &u, msg,
+		    sizeof(msg))) == 0)
+			sv->max_dumps_per_client = (unsigned)u;
+		break;
+	case K_MAX_HERALDED_PER_CLIENT:
+		if ((rc = parse_range(v, 1, 256, &u, msg,
+		    sizeof(msg))) == 0)
+			sv->max_heralded_per_client = (unsigned)u;
+		break;
+	case K_MAX_HOOKS:
+		if ((rc = parse_range(v, 1, 4096, &u, msg,
+		    sizeof(msg))) == 0)
+			sv->max_hooks = (unsigned)u;
+		break;
 	case K_NKEYS:
 		break;
 	}
@@ -1602,6 +1641,12 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 	print_cidrs(fp, "deny", sv->deny, sv->ndeny);
 	print_string(fp, "user", sv->user);
 	print_string(fp, "status_socket", sv->status_socket);
+	print_string(fp, "runtime_dir", sv->runtime_dir);
+	fprintf(fp, "restart_silence = %u\n", sv->restart_silence);
+	fprintf(fp, "max_dumps_per_client = %u\n", sv->max_dumps_per_client);
+	fprintf(fp, "max_heralded_per_client = %u\n",
+	    sv->max_heralded_per_client);
+	fprintf(fp, "max_hooks = %u\n", sv->max_hooks);
 
 	for (i = 0; i < conf->nsinks; i++) {
 		s = &conf->sinks[i];

@@ -69,7 +69,15 @@ struct nd_server_conf {
 	struct nd_cidr	*deny;			/* who may not, checked first */
 	size_t		 ndeny;
 	char		*user;			/* drop root to this user */
-	char		*status_socket;		/* NULL: <dumpdir>/.netdump-server.sock */
+	char		*status_socket;		/* NULL: <runtime_dir>/netdump-server.<port>.sock */
+	char		*runtime_dir;		/* "/run/netdump-server" */
+	unsigned	 restart_silence;	/* seconds a dump must be silent
+						 * before its client's new HERALD
+						 * restarts it, 10 */
+	unsigned	 max_dumps_per_client;	/* dumps in flight per address, 2 */
+	unsigned	 max_heralded_per_client; /* HERALD-only sessions per
+						 * address, 4 */
+	unsigned	 max_hooks;		/* hook processes at once, 16 */
 };
 
 /* Whether a client may dump: deny first, then allow (secure: must match). */

@@ -24,6 +24,69 @@ atomic_uint nd_dumps_active;
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t all_cond = PTHREAD_COND_INITIALIZER;
 
+/* Dumps in flight per client address, under all_lock: a few entries. */
+struct client_count {
+	uint32_t	addr;
+	unsigned	n;
+};
+static struct client_count *client_counts;
+static size_t nclient_counts, client_counts_cap;
+
+/* Count a dump of addr in (+1) or out (-1); false when out of memory. */
+static bool
+client_count(uint32_t addr, int delta)
+{
+	size_t i;
+
+	for (i = 0; i < nclient_counts; i++)
+		if (client_counts[i].addr == addr)
+			break;
+	if (i == nclient_counts) {
+		if (delta < 0)
+			return true;
+		if (nclient_counts == client_counts_cap) {
+			size_t ncap = client_counts_cap ? client_counts_cap * 2 :
+			    16;
+			struct client_count *n = reallocarray(client_counts,
+			    ncap, sizeof(*n));
+
+			if (n == NULL)
+				return false;
+			client_counts = n;
+			client_counts_cap = ncap;
+		}
+		client_counts[nclient_counts++] = (struct client_count){ addr, 0 };
+	}
+	if (delta > 0)
+		client_counts[i].n++;
+	else if (--client_counts[i].n == 0)
+		client_counts[i] = client_counts[--nclient_counts];
+	return true;
+}
+
+void
+nd_dump_conflict(struct nd_dump *d, const char *what, uint64_t off)
+{
+	if (d->conflicts++ == 0) {
+		d->conflict_what = what;
+		d->conflict_off = off;
+	}
+}
+
+unsigned
+nd_dumps_of_client(uint32_t addr)
+{
+	unsigned n = 0;
+	size_t i;
+
+	pthread_mutex_lock(&all_lock);
+	for (i = 0; i < nclient_counts; i++)
+		if (client_counts[i].addr == addr)
+			n = client_counts[i].n;
+	pthread_mutex_unlock(&all_lock);
+	return n;
+}
+
 /* Zeros to hash for holes, and to compare pages against. */
 static const uint8_t zeros[64 * 1024];
 
@@ -131,11 +194,22 @@ nd_dump_start(const struct nd_dump_params *p)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	d->client_ip = p->client->sin_addr.s_addr;
+	pthread_mutex_lock(&all_lock);
+	error = client_count(d->client_ip, +1) ? 0 : ENOMEM;
+	pthread_mutex_unlock(&all_lock);
+	if (error != 0) {
+		pthread_attr_destroy(&attr);
+		goto nomem;
+	}
 	nd_runtime_ref(d->rt);
 	atomic_fetch_add(&nd_dumps_active, 1);
 	error = pthread_create(&tid, &attr, dump_worker, d);
 	pthread_attr_destroy(&attr);
 	if (error != 0) {
+		pthread_mutex_lock(&all_lock);
+		(void)client_count(d->client_ip, -1);
+		pthread_mutex_unlock(&all_lock);
 		atomic_fetch_sub(&nd_dumps_active, 1);
 		nd_runtime_unref(d->rt);
 		errno = error;
@@ -870,6 +944,13 @@ judge(struct nd_dump *d)
 		snprintf(buf, sizeof(buf), "no sink stored the dump: %s",
 		    failed);
 		why = buf;
+	} else if (d->conflicts > 0) {
+		snprintf(buf, sizeof(buf), "%" PRIu64 " message%s differed "
+		    "from the bytes received first at the same place, the "
+		    "first at %s offset %" PRIu64 " (the first copy was kept)",
+		    d->conflicts, d->conflicts == 1 ? "" : "s",
+		    d->conflict_what, d->conflict_off);
+		why = buf;
 	} else if (!d->finished)
 		why = "no FINISHED message";
 	else if (!d->kdh_present)
@@ -888,6 +969,12 @@ judge(struct nd_dump *d)
 		    "[%" PRIu64 ", %" PRIu64 ") (%" PRIu64 " of %" PRIu64
 		    " bytes received)", ngaps, ngaps == 1 ? "" : "s",
 		    gap.start, gap.end, d->cov.total, d->kdh.dumplength);
+		why = buf;
+	} else if (nd_cov_end(&d->cov) > d->kdh.dumplength +
+	    ND_KDH_END_SLACK) {
+		snprintf(buf, sizeof(buf), "data arrived up to offset %" PRIu64
+		    ", beyond the %" PRIu64 " bytes the KDH describes",
+		    nd_cov_end(&d->cov), d->kdh.dumplength);
 		why = buf;
 	} else if (d->kdh.dumpkeysize > 0 &&
 	    !nd_cov_contains(&d->key_cov, 0, d->kdh.dumpkeysize)) {
@@ -1173,6 +1260,7 @@ dump_worker(void *arg)
 	struct nd_dump *d = arg;
 	struct nd_runtime *rt;
 	struct nd_work w;
+	uint32_t client_ip;
 
 	begin_sinks(d);
 	for (;;) {
@@ -1195,9 +1283,11 @@ dump_worker(void *arg)
 done:
 	finalize(d);
 	rt = d->rt;
+	client_ip = d->client_ip;
 	dump_free(d);
 	nd_runtime_unref(rt);
 	pthread_mutex_lock(&all_lock);
+	(void)client_count(client_ip, -1);
 	atomic_fetch_sub(&nd_dumps_active, 1);
 	pthread_cond_broadcast(&all_cond);
 	pthread_mutex_unlock(&all_lock);

@@ -28,6 +28,13 @@
 #define ND_LATE_MAX	32		/* late extents in flight */
 #define ND_MAX_KEY	65536		/* EKCD key blob limit */
 #define ND_PAGE		4096
+/*
+ * How far data may reach past the KDH's dumplength and still be what the
+ * KDH describes: a kernel-compressed dump pads its last write, never by a
+ * whole 64 KiB netdump buffer. Beyond it, the KDH is not this dump's (or
+ * not the only sender's) and the dump is neither cut nor complete.
+ */
+#define ND_KDH_END_SLACK	(64u * 1024)
 
 
 enum nd_work_kind {
@@ -88,6 +95,7 @@ struct nd_dump {
 	atomic_bool		 paused;
 	int			 wake_fd;
 	char			 client_addr[INET_ADDRSTRLEN];
+	uint32_t		 client_ip;	/* network order */
 	char			*path;
 	char			*route;
 	struct timespec		 start_mono;
@@ -112,6 +120,15 @@ struct nd_dump {
 	uint64_t		 final_size;	/* vmcore size to store */
 	char			 end_reason[160];	/* timeout, new herald... */
 	uint64_t		 packets, dup_packets, late_bytes;
+	/*
+	 * Messages whose bytes differ from what arrived first at the same
+	 * place (the first copy is kept); where the first one was.
+	 */
+	uint64_t		 conflicts;
+	const char		*conflict_what;	/* "vmcore", "KDH", "key" */
+	uint64_t		 conflict_off;
+	/* Data refused for lying too far beyond what had arrived. */
+	uint64_t		 far_drops;
 
 	/* Worker state. */
 	struct nd_dump_chain	*chains;
@@ -149,8 +166,14 @@ struct nd_dump_params {
 	size_t			 nchains;
 };
 
+/* Count a message whose bytes differ from the first copy at off. */
+void		 nd_dump_conflict(struct nd_dump *, const char *what,
+		    uint64_t off);
+
 /* Dumps whose worker has not finished; the concurrency limit counts them. */
 extern atomic_uint nd_dumps_active;
+/* ... and those of one client address (network order). */
+unsigned	 nd_dumps_of_client(uint32_t addr);
 
 /* Create the dump and start its worker; NULL on failure (logged). */
 struct nd_dump	*nd_dump_start(const struct nd_dump_params *);

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -81,6 +82,10 @@ fit_to_run(const char *path, enum nd_hook h)
 	return 1;
 }
 
+/* Hooks running now, from any thread, and starts refused for max_hooks. */
+static atomic_uint hooks_running;
+atomic_uint_fast64_t nd_hooks_refused;
+
 int
 nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
     const char *const args[], const char *const env[],
@@ -98,6 +103,12 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 	if (nd_hook_path(sv, h, proc->path, sizeof(proc->path)) == NULL ||
 	    !fit_to_run(proc->path, h))
 		return 0;
+	/* Claim a place first: a storm of HERALDs must not fork a storm. */
+	if (atomic_fetch_add(&hooks_running, 1) >= sv->max_hooks) {
+		atomic_fetch_sub(&hooks_running, 1);
+		atomic_fetch_add(&nd_hooks_refused, 1);
+		return -2;
+	}
 	argv[0] = proc->path;
 	for (n = 0; args[n] != NULL && n < MAX_ARGS; n++)
 		argv[n + 1] = (char *)args[n];
@@ -129,6 +140,7 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (error != 0) {
+		atomic_fetch_sub(&hooks_running, 1);
 		errno = error;
 		log_warn("%s %s: cannot run", hook_names[h], proc->path);
 		return -1;
@@ -168,6 +180,7 @@ out:
 	if (proc->pidfd != -1)
 		close(proc->pidfd);
 	proc->pidfd = -1;
+	atomic_fetch_sub(&hooks_running, 1);
 	return rc;
 }
 
@@ -190,7 +203,7 @@ nd_hook_run(const struct nd_server_conf *sv, enum nd_hook h,
 	int r;
 
 	if ((r = nd_hook_start(sv, h, args, env, &proc)) <= 0)
-		return r == 0 ? -2 : -1;
+		return r == 0 ? -2 : -1;	/* busy (max_hooks) is a failure */
 	pfd.fd = proc.pidfd;
 	pfd.events = POLLIN;
 	do

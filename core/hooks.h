@@ -14,6 +14,11 @@
 
 #include "conf.h"
 
+#include <stdatomic.h>
+
+/* Hook starts refused because max_hooks were running. */
+extern atomic_uint_fast64_t nd_hooks_refused;
+
 enum nd_hook {
 	ND_HOOK_CRASH,		/* netdump-crash IP DIR: may veto a dump */
 	ND_HOOK_NOSPACE,	/* netdump-nospace IP DIR */
@@ -36,7 +41,8 @@ const char *nd_hook_path(const struct nd_server_conf *, enum nd_hook,
 /*
  * Start a hook with argv[1..] = args and extra NAME=value environment
  * strings. Returns 1 when started, 0 when the script is absent or not fit
- * to run (logged), -1 on error (logged).
+ * to run (logged), -1 on error (logged), -2 when max_hooks hooks are
+ * running already (counted in nd_hooks_refused, not logged).
  */
 int	nd_hook_start(const struct nd_server_conf *, enum nd_hook,
 	    const char *const args[], const char *const env[],

@@ -182,6 +182,14 @@ nd_manifest_build(const struct nd_dump *d, size_t *len)
 	nd_buf_printf(&b, "  \"packets\": %" PRIu64 ",\n"
 	    "  \"duplicate_packets\": %" PRIu64 ",\n", d->packets,
 	    d->dup_packets);
+	/* Evidence of a second sender: bytes that differ, data refused. */
+	nd_buf_printf(&b, "  \"conflicts\": %" PRIu64 ",\n", d->conflicts);
+	if (d->conflicts > 0)
+		nd_buf_printf(&b, "  \"first_conflict\": { \"object\": \"%s\", "
+		    "\"offset\": %" PRIu64 " },\n", d->conflict_what,
+		    d->conflict_off);
+	nd_buf_printf(&b, "  \"refused_far_packets\": %" PRIu64 ",\n",
+	    d->far_drops);
 	nd_buf_printf(&b, "  \"finished\": %s,\n",
 	    d->finished ? "true" : "false");
 	nd_buf_printf(&b, "  \"encrypted\": %s,\n",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -14,6 +15,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -41,6 +43,26 @@
 #define HERALD_KEEP_MS	500		/* ... safe from eviction this long */
 #define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
 #define MAX_CHAINS	32
+#define TALLY_EVERY	10		/* seconds between refusal counter lines */
+#define TALLY_LINES	5		/* ... and full lines per reason before */
+/*
+ * How much data may leave missing below the highest byte received. A
+ * kernel sends in offset order, one netdump buffer (64 KiB) per
+ * debugnet_send call, and waits for every ack of a call before the next
+ * (sys/net/debugnet.c, sys/netinet/netdump/netdump_client.c); what it
+ * leaves missing is at most one call plus the packets the ack bitmap's
+ * 32-bit shift lets it skip. Data that would leave more missing than
+ * GAP_SLACK plus a quarter of what arrived is refused, so the holes that
+ * the hash and the sinks walk stay in proportion to the bytes received,
+ * whatever offsets a sender claims.
+ */
+#define GAP_SLACK	((uint64_t)16 << 20)
+/*
+ * File descriptors kept back from the session sockets: the daemon's own,
+ * and per dump its sinks' files and connections and its hooks' pipes.
+ */
+#define FD_RESERVE	64
+#define FD_PER_DUMP	16
 
 /* Reasons a datagram is dropped without an ack, counted per source. */
 enum drop {
@@ -48,6 +70,7 @@ enum drop {
 	DROP_BAD_LENGTH,
 	DROP_BAD_TYPE,
 	DROP_BEYOND_MAX,
+	DROP_TOO_FAR,
 	DROP_KDH_RANGE,
 	DROP_KEY_RANGE,
 	DROP_BUSY,
@@ -61,6 +84,7 @@ static const char *const drop_names[DROP_NKINDS] = {
 	[DROP_BAD_LENGTH] = "datagrams whose length is not 24 + mh_len",
 	[DROP_BAD_TYPE] = "unknown message types",
 	[DROP_BEYOND_MAX] = "data beyond max_dump_size",
+	[DROP_TOO_FAR] = "data too far beyond what had arrived",
 	[DROP_KDH_RANGE] = "KDH bytes beyond 512",
 	[DROP_KEY_RANGE] = "key bytes beyond the key size limit",
 	[DROP_BUSY] = "messages held off (sinks behind, or dump limit)",
@@ -71,6 +95,59 @@ static const char *const drop_names[DROP_NKINDS] = {
 struct drops {
 	uint64_t	n[DROP_NKINDS];
 	uint64_t	logged[DROP_NKINDS];
+	time_t		last_log;
+};
+
+/*
+ * HERALDs not answered (or answered with a change), by reason. The first
+ * TALLY_LINES of a reason in an interval of TALLY_EVERY seconds are logged
+ * in full; the rest are counted and logged as one counter line when the
+ * interval is over, however many arrive and from however many addresses.
+ */
+enum tally {
+	TALLY_NOT_ALLOWED,
+	TALLY_OTHER_PORT,
+	TALLY_ALIVE,
+	TALLY_NO_ROUTE,
+	TALLY_NO_SINK,
+	TALLY_PATH,
+	TALLY_CLIENT_DUMPS,
+	TALLY_CLIENT_HERALDED,
+	TALLY_HOOKS,
+	TALLY_FDS,
+	TALLY_RECLAIMED,
+	TALLY_NKINDS
+};
+
+static const char *const tally_names[TALLY_NKINDS] = {
+	[TALLY_NOT_ALLOWED] = "HERALDs not answered: client not allowed "
+	    "(allow, deny, secure)",
+	[TALLY_OTHER_PORT] = "HERALDs not answered: from another port of a "
+	    "client that is dumping (a kernel heralds from 20024 only)",
+	[TALLY_ALIVE] = "HERALDs not answered: the client's dump is alive "
+	    "(restart_silence not reached: spoofed, or an early restart)",
+	[TALLY_NO_ROUTE] = "HERALDs not answered: no route matches the path",
+	[TALLY_NO_SINK] = "HERALDs not answered: the route has no working "
+	    "sink",
+	[TALLY_PATH] = "HERALD paths refused (unsafe); the default path was "
+	    "used",
+	[TALLY_CLIENT_DUMPS] = "HERALDs or first data not answered: the "
+	    "client has max_dumps_per_client dumps in flight",
+	[TALLY_CLIENT_HERALDED] = "HERALDs not answered: the client has "
+	    "max_heralded_per_client sessions waiting for data",
+	[TALLY_HOOKS] = "hooks not started: max_hooks are running",
+	[TALLY_FDS] = "HERALDs not answered: no file descriptor left in the "
+	    "session budget",
+	[TALLY_RECLAIMED] = "ended sessions closed early to free a file "
+	    "descriptor (a repeated FINISHED gets no answer)",
+};
+
+struct tallies {
+	uint64_t	n[TALLY_NKINDS];
+	uint64_t	logged[TALLY_NKINDS];
+	char		last[TALLY_NKINDS][INET_ADDRSTRLEN];
+	time_t		since[TALLY_NKINDS];	/* the interval's start */
+	unsigned	lines[TALLY_NKINDS];	/* full lines in it */
 };
 
 /* What an epoll event points at: the first member of each of these. */
@@ -152,7 +229,6 @@ struct refusal {
 	uint32_t		 addr;		/* network order */
 	uint16_t		 port;
 	time_t			 until;
-	time_t			 logged;
 };
 
 struct nd_receiver {
@@ -181,6 +257,10 @@ struct nd_receiver {
 	uint64_t		 evicted, evicted_logged;
 	uint64_t		 flood_refused, flood_logged;
 	uint64_t		 silent, silent_logged;	/* HERALD, then nothing */
+	struct tallies		 tally;
+	uint64_t		 hooks_refused_logged;
+	size_t			 nfds;		/* session sockets open */
+	rlim_t			 fd_limit;	/* RLIMIT_NOFILE at start */
 	bool			 stopping;
 
 	/* recvmmsg state of the session sockets: one receive thread. */
@@ -204,6 +284,8 @@ struct nd_receiver {
 };
 
 static bool dump_begin(struct nd_receiver *, struct session *);
+static int pending_start(struct nd_receiver *, enum nd_hook,
+    const struct sockaddr_in *, struct in_addr, const char *, uint32_t);
 
 /* Sessions that ended with a HERALD and no data, for a summary line. */
 static uint64_t heralds_unanswered;
@@ -310,6 +392,12 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 	rx->started = now_sec();
 	rx->herald_fd = rx->timer_fd = rx->signal_fd = rx->ep = -1;
 	rx->status_fd = rx->wake_fd = -1;
+	{
+		struct rlimit rl;
+
+		rx->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ?
+		    rl.rlim_cur : 1024;
+	}
 	if (inet_pton(AF_INET, conf->server.address, &sin.sin_addr) != 1) {
 		snprintf(err, errlen, "bad listen address '%s'",
 		    conf->server.address);
@@ -405,6 +493,7 @@ session_free(struct nd_receiver *rx, struct session *s)
 	if (s->fd != -1) {
 		ep_forget(rx->ep, s->fd);
 		close(s->fd);
+		rx->nfds--;
 	}
 	nd_runtime_unref(s->rt);
 	free(s);
@@ -466,12 +555,21 @@ send_ack(int fd, uint32_t seqno)
 		log_debug("ack %" PRIu32 ": %s", seqno, strerror(errno));
 }
 
-/* Log what was dropped since the last time, once a second at most. */
+/*
+ * Log what was dropped since the last time: at most once per TALLY_EVERY
+ * seconds while a session lives (now = 0: at its end, whatever the time).
+ */
 static void
-log_drops(struct drops *dr, const char *who)
+log_drops(struct drops *dr, const char *who, time_t now)
 {
+	bool any = false;
 	int k;
 
+	for (k = 0; k < DROP_NKINDS; k++)
+		any = any || dr->n[k] != dr->logged[k];
+	if (!any || (now != 0 && now - dr->last_log < TALLY_EVERY))
+		return;
+	dr->last_log = now;
 	for (k = 0; k < DROP_NKINDS; k++) {
 		if (dr->n[k] == dr->logged[k])
 			continue;
@@ -504,9 +602,15 @@ session_end(struct session *s, const char *reason)
 	}
 	if (d == NULL)
 		return;
-	if (nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) &&
+	/*
+	 * Cut a compressed dump's padding only where the KDH plausibly
+	 * describes what arrived: a KDH that conflicts with another, or
+	 * that ends the dump well before its data, cuts nothing.
+	 */
+	if (d->conflicts == 0 && nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) &&
 	    nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh) == ND_KDH_OK &&
-	    kdh.compression != NDS_COMP_NONE)
+	    kdh.compression != NDS_COMP_NONE &&
+	    nd_cov_end(&d->cov) <= kdh.dumplength + ND_KDH_END_SLACK)
 		limit = kdh.dumplength;
 	d->final_size = nd_asm_finish(&s->as, limit);
 	if (reason != NULL)
@@ -516,7 +620,7 @@ session_end(struct session *s, const char *reason)
 	s->dump = NULL;
 	s->state = S_ENDED;
 	s->ended_at = now_sec();
-	log_drops(&s->drops, s->addr);
+	log_drops(&s->drops, s->addr, 0);
 }
 
 static void
@@ -534,32 +638,59 @@ bury(struct nd_receiver *rx, struct session *s)
 	rx->graveyard = s;
 }
 
-/* Copy the parts of [off, off + len) not received before into obj. */
+/*
+ * Copy the parts of [off, off + len) not received before into obj, and
+ * compare the rest: a difference is a conflict.
+ */
 struct fill {
 	uint8_t		*obj;
 	const uint8_t	*src;
 	uint64_t	 off;
+	uint64_t	 conflict;	/* first offset that differs, or max */
 };
 
 static void
 fill_gap(void *arg, uint64_t start, uint64_t end, bool is_data)
 {
 	struct fill *f = arg;
+	const uint8_t *src = f->src + (start - f->off);
 
 	if (!is_data)
-		memcpy(f->obj + start, f->src + (start - f->off),
-		    (size_t)(end - start));
+		memcpy(f->obj + start, src, (size_t)(end - start));
+	else if (f->conflict == UINT64_MAX &&
+	    memcmp(f->obj + start, src, (size_t)(end - start)) != 0)
+		f->conflict = start;
 }
 
-/* KDH and key are small objects kept whole; a retransmission changes nothing. */
+/*
+ * KDH and key are small objects kept whole. A retransmission changes
+ * nothing; one with other bytes is a conflict: the first copy stays.
+ */
 static bool
-small_object(struct nd_coverage *cov, uint8_t *obj, const struct nd_msg *m)
+small_object(struct nd_dump *d, const char *what, struct nd_coverage *cov,
+    uint8_t *obj, const struct nd_msg *m)
 {
-	struct fill f = { obj, m->payload, m->offset };
+	struct fill f = { obj, m->payload, m->offset, UINT64_MAX };
 	uint64_t added;
 
 	nd_cov_walk(cov, m->offset, m->offset + m->len, fill_gap, &f);
+	if (f.conflict != UINT64_MAX)
+		nd_dump_conflict(d, what, f.conflict);
 	return nd_cov_add(cov, m->offset, m->offset + m->len, &added) == 0;
+}
+
+/*
+ * Whether data at [off, end) leaves at most GAP_SLACK plus a quarter of
+ * what arrived missing below the highest byte.
+ */
+static bool
+gap_ok(const struct nd_dump *d, uint64_t off, uint64_t end)
+{
+	uint64_t have = d->cov.total + (end - off);
+
+	if (end <= nd_cov_end(&d->cov) || end <= have)
+		return true;
+	return end - have <= GAP_SLACK + d->cov.total / 4;
 }
 
 /* Handle one well-formed message of a session; true means ack it. */
@@ -579,6 +710,11 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 	if (s->state == S_HERALDED) {
 		if (m->type == ND_MSG_HERALD)
 			return true;	/* our ack was lost */
+		if (m->type == ND_MSG_FINISHED) {
+			/* Nothing came to store: no dump, no files. */
+			session_end(s, NULL);
+			return true;
+		}
 		if (!dump_begin(rx, s)) {
 			s->drops.n[DROP_BUSY]++;
 			return false;
@@ -604,9 +740,25 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 			s->drops.n[DROP_BEYOND_MAX]++;
 			return false;
 		}
+		if (!gap_ok(d, m->offset, m->offset + m->len)) {
+			s->drops.n[DROP_TOO_FAR]++;
+			d->far_drops++;
+			return false;
+		}
 		r = nd_asm_data(&s->as, m->offset, m->payload, m->len);
 		if (r == ND_ASM_BUSY) {
 			s->drops.n[DROP_BUSY]++;
+			return false;
+		}
+		if (r == ND_ASM_OVERFLOW) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "the data arrived in more "
+			    "than %u separate pieces; the dump was ended",
+			    ND_COV_MAX_RANGES);
+			log_warnx("dump %" PRIu64 " from %s: %s", s->id,
+			    s->addr, why);
+			session_end(s, why);
 			return false;
 		}
 		if (r == ND_ASM_DUPLICATE)
@@ -618,7 +770,7 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 			s->drops.n[DROP_KDH_RANGE]++;
 			return false;
 		}
-		if (!small_object(&d->kdh_cov, d->kdh_raw, m))
+		if (!small_object(d, "KDH", &d->kdh_cov, d->kdh_raw, m))
 			return false;
 		break;
 	case ND_MSG_EKCD_KEY:
@@ -630,7 +782,7 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 			s->drops.n[DROP_BUSY]++;
 			return false;
 		}
-		if (!small_object(&d->key_cov, d->key, m))
+		if (!small_object(d, "key", &d->key_cov, d->key, m))
 			return false;
 		break;
 	case ND_MSG_FINISHED:
@@ -874,12 +1026,6 @@ route_chains(struct nd_receiver *rx, const struct nd_route_conf *route,
 	return n;
 }
 
-static time_t
-refusal_last(const struct refusal *r)
-{
-	return r->until > r->logged ? r->until : r->logged;
-}
-
 /* The refusal slot of a client, or a free (or the oldest) one. */
 static struct refusal *
 refusal_slot(struct nd_receiver *rx, const struct sockaddr_in *from,
@@ -894,7 +1040,7 @@ refusal_slot(struct nd_receiver *rx, const struct sockaddr_in *from,
 		if (r->addr == from->sin_addr.s_addr &&
 		    r->port == from->sin_port)
 			return r;
-		if (oldest == NULL || refusal_last(r) < refusal_last(oldest))
+		if (oldest == NULL || r->until < oldest->until)
 			oldest = r;
 	}
 	if (!create)
@@ -922,16 +1068,144 @@ refused(struct nd_receiver *rx, const struct sockaddr_in *from)
 	return r != NULL && r->until > now_sec();
 }
 
-/* One log line per client per minute for the same complaint. */
-static bool
-log_allowed(struct nd_receiver *rx, const struct sockaddr_in *from)
+/*
+ * Count a HERALD refused (or changed) for a reason: the first in an
+ * interval is logged with the details, the rest by tally_log().
+ */
+static void __attribute__((format(printf, 4, 5)))
+tally(struct nd_receiver *rx, enum tally kind, const struct sockaddr_in *from,
+    const char *fmt, ...)
 {
-	struct refusal *r = refusal_slot(rx, from, true);
+	struct tallies *t = &rx->tally;
 	time_t now = now_sec();
+	va_list ap;
+	char line[512];
 
-	if (r->logged != 0 && now - r->logged < 60)
+	t->n[kind]++;
+	if (from != NULL)
+		inet_ntop(AF_INET, &from->sin_addr, t->last[kind],
+		    sizeof(t->last[kind]));
+	if (now - t->since[kind] >= TALLY_EVERY && t->n[kind] - 1 ==
+	    t->logged[kind]) {
+		t->since[kind] = now;
+		t->lines[kind] = 0;
+	}
+	if (t->lines[kind] >= TALLY_LINES)
+		return;
+	t->lines[kind]++;
+	t->logged[kind] = t->n[kind];
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", line);
+}
+
+/* The counter lines: what tally() did not log, once an interval is over. */
+static void
+tally_log(struct nd_receiver *rx, time_t now)
+{
+	struct tallies *t = &rx->tally;
+	uint64_t hooks = atomic_load(&nd_hooks_refused);
+	int k;
+
+	if (hooks != rx->hooks_refused_logged) {
+		t->n[TALLY_HOOKS] += hooks - rx->hooks_refused_logged;
+		rx->hooks_refused_logged = hooks;
+	}
+	for (k = 0; k < TALLY_NKINDS; k++) {
+		if (t->n[k] == t->logged[k] || now - t->since[k] < TALLY_EVERY)
+			continue;
+		log_warnx("%" PRIu64 " more %s in the last %d s (%" PRIu64
+		    " in all; the last from %s)", t->n[k] - t->logged[k],
+		    tally_names[k], TALLY_EVERY, t->n[k],
+		    t->last[k][0] ? t->last[k] : "a worker");
+		t->logged[k] = t->n[k];
+		t->since[k] = now;
+		t->lines[k] = 0;
+	}
+}
+
+/* Sessions of this address waiting for their first data. */
+static unsigned
+heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
+{
+	struct session *s;
+	unsigned n = 0;
+
+	for (s = rx->sessions; s != NULL; s = s->next)
+		n += s->state == S_HERALDED &&
+		    s->client.sin_addr.s_addr == from->sin_addr.s_addr;
+	return n;
+}
+
+/* Session sockets the descriptor limit leaves room for. */
+static size_t
+fd_budget(const struct nd_receiver *rx)
+{
+	const struct nd_server_conf *sv = &rx->conf->server;
+	rlim_t reserve = FD_RESERVE + (rlim_t)FD_PER_DUMP *
+	    sv->max_concurrent_dumps + 2 * (rlim_t)sv->max_hooks;
+
+	if (rx->fd_limit == RLIM_INFINITY)
+		return SIZE_MAX;
+	return rx->fd_limit > reserve + 16 ? (size_t)(rx->fd_limit - reserve) :
+	    16;
+}
+
+/* Close a session's socket now (it is being buried). */
+static void
+socket_close(struct nd_receiver *rx, struct session *s)
+{
+	if (s->fd == -1)
+		return;
+	ep_forget(rx->ep, s->fd);
+	close(s->fd);
+	s->fd = -1;
+	rx->nfds--;
+}
+
+/*
+ * Room for one more session socket within the budget: the oldest ended
+ * session gives its socket up first (it only waits for a repeated
+ * FINISHED), then the oldest HERALD-only one past HERALD_KEEP_MS.
+ */
+static bool
+fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
+{
+	struct session *s, *ended = NULL, *heralded = NULL;
+	uint64_t now = now_ms();
+
+	if (rx->nfds < fd_budget(rx))
+		return true;
+	for (s = rx->sessions; s != NULL; s = s->next) {
+		if (s->fd == -1)
+			continue;
+		if (s->state == S_ENDED && (ended == NULL ||
+		    s->ended_at < ended->ended_at))
+			ended = s;
+		else if (s->state == S_HERALDED &&
+		    now - s->heralded_ms >= HERALD_KEEP_MS &&
+		    (heralded == NULL || s->heralded_ms < heralded->heralded_ms))
+			heralded = s;
+	}
+	if ((s = ended != NULL ? ended : heralded) == NULL) {
+		char addr[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+		tally(rx, TALLY_FDS, from, "client %s: %zu session sockets are "
+		    "open, all the descriptor limit leaves (RLIMIT_NOFILE %llu); "
+		    "not answering", addr, rx->nfds,
+		    (unsigned long long)rx->fd_limit);
 		return false;
-	r->logged = now;
+	}
+	if (s == ended)
+		tally(rx, TALLY_RECLAIMED, &s->client, "dump %" PRIu64 " from "
+		    "%s: its ended session was closed early to free a file "
+		    "descriptor", s->id, s->addr);
+	else
+		rx->evicted++;
+	socket_close(rx, s);
+	bury(rx, s);
 	return true;
 }
 
@@ -971,6 +1245,13 @@ dump_begin(struct nd_receiver *rx, struct session *s)
 		rx->refused_busy++;
 		return false;
 	}
+	if (nd_dumps_of_client(s->client.sin_addr.s_addr) >=
+	    s->rt->conf->server.max_dumps_per_client) {
+		tally(rx, TALLY_CLIENT_DUMPS, &s->client, "client %s: %u dumps "
+		    "in flight (max_dumps_per_client); its data waits",
+		    s->addr, s->rt->conf->server.max_dumps_per_client);
+		return false;
+	}
 	p = (struct nd_dump_params){ .id = s->id, .client = &s->client,
 	    .path = s->path, .route = s->route, .rt = s->rt,
 	    .dumpdir = s->rt->conf->server.dumpdir,
@@ -986,6 +1267,9 @@ dump_begin(struct nd_receiver *rx, struct session *s)
 	    "route '%s' (%zu chain%s), answering from port %u", s->id,
 	    s->addr, ntohs(s->client.sin_port), s->path, s->route, s->nchains,
 	    s->nchains == 1 ? "" : "s", s->port);
+	/* Beside the dump, only once it has data: a HERALD alone is cheap. */
+	(void)pending_start(rx, ND_HOOK_START, &s->client, s->local, s->path,
+	    0);
 	return true;
 }
 
@@ -1056,6 +1340,7 @@ socket_open(struct nd_receiver *rx, struct session *s)
 		log_warn("client %s: cannot open a session socket", s->addr);
 		return false;
 	}
+	rx->nfds++;
 	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
 		log_warn("client %s: epoll_ctl", s->addr);
 		return false;
@@ -1102,7 +1387,8 @@ session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	memcpy(s->addr, addr, sizeof(addr));
 	s->rt = rx->rt;
 	nd_runtime_ref(s->rt);
-	if (!socket_inherit(rx, s) && !socket_open(rx, s)) {
+	if (!socket_inherit(rx, s) && (!fd_room(rx, from) ||
+	    !socket_open(rx, s))) {
 		session_free(rx, s);
 		return;
 	}
@@ -1215,15 +1501,13 @@ route_ok(struct nd_receiver *rx, const struct sockaddr_in *from,
 	route = nd_conf_route_match(rx->conf, path,
 	    ntohl(from->sin_addr.s_addr));
 	if (route == NULL) {
-		if (log_allowed(rx, from))
-			log_warnx("client %s: no route matches path '%s'; not "
-			    "answering", addr, path);
+		tally(rx, TALLY_NO_ROUTE, from, "client %s: no route matches "
+		    "path '%s'; not answering", addr, path);
 		return false;
 	}
 	if (route_chains(rx, route, chains, MAX_CHAINS) == 0) {
-		if (log_allowed(rx, from))
-			log_warnx("client %s: route '%s' has no working sink; "
-			    "not answering", addr, route->name);
+		tally(rx, TALLY_NO_SINK, from, "client %s: route '%s' has no "
+		    "working sink; not answering", addr, route->name);
 		return false;
 	}
 	return true;
@@ -1247,23 +1531,22 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		log_warnx("client %s: %" PRIu64 " bytes free in %s, below "
 		    "min_free (%" PRIu64 ")%s", addr, avail, sv->dumpdir, need,
 		    nospace_rechecked ? "; giving up the dump" : "");
-		if (!nospace_rechecked &&
-		    pending_start(rx, ND_HOOK_NOSPACE, from, local, path,
-		    seqno) == 1)
+		r = nospace_rechecked ? 0 : pending_start(rx, ND_HOOK_NOSPACE,
+		    from, local, path, seqno);
+		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
 			return;
 		refuse(rx, from, 60);
 		return;
 	}
 	if (!crash_done) {
 		r = pending_start(rx, ND_HOOK_CRASH, from, local, path, seqno);
-		if (r == 1)
+		if (r == 1 || r == -2)
 			return;
 		if (r == -1) {
 			refuse(rx, from, 60);
 			return;
 		}
 	}
-	(void)pending_start(rx, ND_HOOK_START, from, local, path, seqno);
 	session_start(rx, from, local, path, seqno);
 }
 
@@ -1320,9 +1603,8 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 
 	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
 	if (!nd_conf_client_allowed(sv, ntohl(from->sin_addr.s_addr))) {
-		if (log_allowed(rx, from))
-			log_warnx("client %s: not allowed to dump (allow, deny, "
-			    "secure); not answering", addr);
+		tally(rx, TALLY_NOT_ALLOWED, from, "client %s: not allowed to "
+		    "dump (allow, deny, secure); not answering", addr);
 		return;
 	}
 	old = session_find(rx, from);
@@ -1332,11 +1614,10 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		 * port of an address that is dumping is spoofed or stray, and
 		 * must not take a second dump slot or disturb the first.
 		 */
-		if (log_allowed(rx, from))
-			log_warnx("client %s:%u: HERALD while dump %" PRIu64
-			    " from port %u is in progress; ignored", addr,
-			    ntohs(from->sin_port), other->id,
-			    ntohs(other->client.sin_port));
+		tally(rx, TALLY_OTHER_PORT, from, "client %s:%u: HERALD while "
+		    "dump %" PRIu64 " from port %u is in progress; ignored",
+		    addr, ntohs(from->sin_port), other->id,
+		    ntohs(other->client.sin_port));
 		return;
 	}
 	if (old != NULL && old->state != S_ENDED && !old->got_data) {
@@ -1346,11 +1627,29 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (pending_find(rx, from) != NULL || refused(rx, from))
 		return;
+	if (old != NULL && old->state == S_ACTIVE) {
+		/*
+		 * The client's address and port are public, so a HERALD
+		 * from them proves nothing. A live kernel resends an
+		 * unanswered batch every second, so only a dump silent for
+		 * restart_silence has lost its kernel; a kernel that restarts
+		 * resends its HERALD for about 12 s and gets in then.
+		 */
+		time_t silent = old->paused ? 0 : now_sec() - old->last_rx;
+
+		if (silent < (time_t)sv->restart_silence) {
+			tally(rx, TALLY_ALIVE, from, "dump %" PRIu64 " from %s: "
+			    "a new HERALD while the dump is alive (last "
+			    "message %lld s ago, restart_silence = %u); not "
+			    "answering", old->id, addr, (long long)silent,
+			    sv->restart_silence);
+			return;
+		}
+		log_warnx("dump %" PRIu64 " from %s: a new HERALD after %lld s "
+		    "of silence: the client restarted its dump", old->id, addr,
+		    (long long)silent);
+	}
 	if (old != NULL) {
-		if (old->state == S_ACTIVE)
-			log_warnx("dump %" PRIu64 " from %s: a new HERALD after "
-			    "data: the client restarted its dump", old->id,
-			    addr);
 		session_drain(rx, old);
 		if (old->state == S_ACTIVE)
 			session_end(old, "the client sent a new HERALD and "
@@ -1362,12 +1661,26 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		snprintf(path, sizeof(path), "%s", sv->default_path);
 	else if ((why = nd_herald_path_check(m->payload, m->len, path,
 	    sizeof(path))) != NULL) {
-		log_warnx("client %s: HERALD path refused (%s); using the "
-		    "default path '%s'", addr, why, sv->default_path);
+		tally(rx, TALLY_PATH, from, "client %s: HERALD path refused "
+		    "(%s); using the default path '%s'", addr, why,
+		    sv->default_path);
 		snprintf(path, sizeof(path), "%s", sv->default_path);
 	}
 	if (atomic_load(&nd_dumps_active) >= sv->max_concurrent_dumps) {
 		rx->refused_busy++;
+		return;
+	}
+	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
+	    sv->max_dumps_per_client) {
+		tally(rx, TALLY_CLIENT_DUMPS, from, "client %s: %u dumps in "
+		    "flight (max_dumps_per_client); not answering", addr,
+		    sv->max_dumps_per_client);
+		return;
+	}
+	if (heralded_of(rx, from) >= sv->max_heralded_per_client) {
+		tally(rx, TALLY_CLIENT_HERALDED, from, "client %s: %u sessions "
+		    "wait for their first data (max_heralded_per_client); not "
+		    "answering", addr, sv->max_heralded_per_client);
 		return;
 	}
 	herald_admit(rx, from, local, path, m->seqno, false, false);
@@ -1464,7 +1777,7 @@ tick(struct nd_receiver *rx)
 		    now - s->ended_at >= (time_t)rx->conf->server.grace))
 			bury(rx, s);
 		else
-			log_drops(&s->drops, s->addr);
+			log_drops(&s->drops, s->addr, now);
 	}
 	for (p = rx->pendings; p != NULL; p = pnext) {
 		pnext = p->next;
@@ -1474,7 +1787,8 @@ tick(struct nd_receiver *rx)
 			pending_done(rx, p, true);
 		}
 	}
-	log_drops(&rx->herald_drops, "herald socket");
+	log_drops(&rx->herald_drops, "herald socket", now);
+	tally_log(rx, now);
 	if (rx->refused_busy != rx->refused_logged) {
 		log_warnx("refused %" PRIu64 " HERALDs: %u dumps are running "
 		    "(max_concurrent_dumps)", rx->refused_busy -

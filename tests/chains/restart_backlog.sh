@@ -20,6 +20,9 @@ cat >"$C" <<INI
 [server]
 sink_dir = $ND_SINK_DIR
 timeout = 30
+; Take the new HERALD at once, while the old dump's rest still waits in
+; its socket: the path a restart after restart_silence rarely needs.
+restart_silence = 0
 
 [sink local]
 module = file

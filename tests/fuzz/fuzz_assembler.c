@@ -128,6 +128,17 @@ nd_dump_put_block(struct nd_dump *d, uint8_t *b)
 	buf_forget(b);
 }
 
+/* As dump.c counts it: the first conflict's place is kept. */
+void
+nd_dump_conflict(struct nd_dump *d, const char *what, uint64_t off)
+{
+	CHECK(d == S.dump);
+	if (d->conflicts++ == 0) {
+		d->conflict_what = what;
+		d->conflict_off = off;
+	}
+}
+
 int
 nd_dump_late_ok(struct nd_dump *d)
 {

@@ -86,6 +86,17 @@ nd_dump_put_block(struct nd_dump *d, uint8_t *b)
 	buf_forget(b);
 }
 
+/* As dump.c counts it: the first conflict's place is kept. */
+void
+nd_dump_conflict(struct nd_dump *d, const char *what, uint64_t off)
+{
+	(void)d;
+	if (d->conflicts++ == 0) {
+		d->conflict_what = what;
+		d->conflict_off = off;
+	}
+}
+
 int
 nd_dump_late_ok(struct nd_dump *d)
 {
@@ -577,6 +588,83 @@ test_partial_overlap_counts_new(void **state)
 	assert_true(d->cov.total == size - 100 + PKT);
 	assert_true(nd_asm_finish(&a, UINT64_MAX) == size - 100 + PKT);
 	expect_image(src, size - 100 + PKT);
+	tfree(src);
+	dump_free(d);
+}
+
+/*
+ * A message whose bytes differ from what arrived first at the same place
+ * (spoofed, or injected ahead of the client): the first copy stays, the
+ * difference is counted with its offset, and new bytes still land.
+ */
+static void
+test_conflict_in_window(void **state)
+{
+	const uint64_t size = 10 * PKT;
+	struct nd_asm a;
+	struct nd_dump *d = dump_new(&a);
+	uint8_t *src = make_src(size + PKT, 7);
+	uint8_t junk[2 * PKT];
+
+	(void)state;
+	send_in_order(&a, src, size);
+	assert_int_equal(d->conflicts, 0);
+	/* Same offsets, other bytes: a duplicate that conflicts. */
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(nd_asm_data(&a, 3 * PKT, junk, PKT),
+	    ND_ASM_DUPLICATE);
+	assert_true(d->conflicts == 1);
+	assert_string_equal(d->conflict_what, "vmcore");
+	assert_true(d->conflict_off == 3 * PKT);
+	/* Half old (conflicting), half new: the new half is taken. */
+	memcpy(junk + PKT, src + size, PKT);
+	assert_int_equal(nd_asm_data(&a, size - PKT, junk, 2 * PKT),
+	    ND_ASM_OK);
+	assert_true(d->conflicts == 2);
+	assert_true(d->conflict_off == 3 * PKT);	/* the first stays */
+	/* The honest retransmission of the same bytes is no conflict. */
+	assert_int_equal(tx(&a, src, 4 * PKT, PKT), ND_ASM_DUPLICATE);
+	assert_true(d->conflicts == 2);
+	assert_true(nd_asm_finish(&a, UINT64_MAX) == size + PKT);
+	expect_image(src, size + PKT);
+	tfree(src);
+	dump_free(d);
+}
+
+/*
+ * Behind the frontier a message that is partly new queues only its new
+ * runs: the bytes already passed on are never written over.
+ */
+static void
+test_late_partial_keeps_first(void **state)
+{
+	const uint64_t size = (ND_WINDOW_BLOCKS + 2) * BLK;
+	struct nd_asm a;
+	struct nd_dump *d = dump_new(&a);
+	uint8_t *src = make_src(size, 8);
+	uint8_t *pkt;
+	uint64_t hole = 5 * PKT, off;
+
+	(void)state;
+	/* All but one packet: past the window, the frontier jumps the gap. */
+	S.pool = ND_WINDOW_BLOCKS + 2;
+	for (off = 0; off < size; off += PKT)
+		if (off != hole)
+			assert_int_equal(tx(&a, src, off, size - off < PKT ?
+			    (size_t)(size - off) : PKT), ND_ASM_OK);
+	assert_false(nd_cov_contains(&d->cov, hole, hole + PKT));
+	assert_true(a.frontier > hole + PKT);
+	/* One message over the gap and both neighbours, neighbours wrong. */
+	pkt = talloc(3 * PKT);
+	memset(pkt, 0x77, 3 * PKT);
+	memcpy(pkt + PKT, src + hole, PKT);
+	S.late_ok = true;
+	assert_int_equal(nd_asm_data(&a, hole - PKT, pkt, 3 * PKT), ND_ASM_OK);
+	assert_int_equal(count_kind(ND_WORK_LATE), 1);
+	assert_true(d->late_bytes == PKT);
+	assert_true(nd_asm_finish(&a, UINT64_MAX) == size);
+	expect_image(src, size);
+	tfree(pkt);
 	tfree(src);
 	dump_free(d);
 }
@@ -1073,6 +1161,8 @@ main(void)
 		T(test_duplicate_behind_frontier),
 		T(test_duplicate_in_window),
 		T(test_partial_overlap_counts_new),
+		T(test_conflict_in_window),
+		T(test_late_partial_keeps_first),
 		T(test_far_jump_and_late),
 		T(test_jump_from_start),
 		T(test_straddling_window_end),
