@@ -21,11 +21,16 @@
  * HERALD path nor a symlink in it can lead out of the dump directory.
  *
  * Retention (keep_per_client, max_total_size) runs when a dump ends and
- * removes whole finished dumps, oldest first, from anywhere beneath the
- * sink's directory. A dump is finished when its manifest exists, since the
+ * removes whole finished dumps from anywhere beneath the sink's directory:
+ * incomplete ones first, the oldest first, and a complete one only while
+ * the complete dumps alone are over the limit. So junk (a HERALD, a few
+ * bytes, FINISHED) can never push a complete dump out, of its own client
+ * or of another. A dump is finished when its manifest exists, since the
  * core writes the manifest last: without one it is still arriving, or the
  * daemon died while it did, and it is never touched. Neither is a dump
- * between begin and end in this process, whatever sink instance has it.
+ * between begin and end in this process, whatever sink instance has it:
+ * the dump that just ended stays, since its hooks and its outcome line
+ * name its files after the sink's end.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1023,7 +1028,10 @@ cmp_ret_name(const void *a, const void *b)
 	return 0;
 }
 
-/* Removal order: complete before incomplete, then oldest first. */
+/*
+ * Removal order: incomplete before complete (a complete dump is what the
+ * limits are there to keep), then oldest first.
+ */
 static int
 cmp_ret_dump(const void *a, const void *b)
 {
@@ -1031,7 +1039,7 @@ cmp_ret_dump(const void *a, const void *b)
 	int c;
 
 	if (x->complete != y->complete)
-		return x->complete ? -1 : 1;
+		return x->complete ? 1 : -1;
 	if (x->mtime.tv_sec != y->mtime.tv_sec)
 		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
 	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
@@ -1044,6 +1052,14 @@ cmp_ret_dump(const void *a, const void *b)
 	    y->sub != NULL ? y->sub : "")) != 0)
 		return c;
 	return strcmp(x->client, y->client);
+}
+
+static int
+cmp_ret_file(const void *a, const void *b)
+{
+	const struct ret_file *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
 }
 
 /*
@@ -1114,6 +1130,8 @@ add_dump(struct ret_scan *sc, int dfd, const char *path, const char *sub,
 		rd->label = body;
 	if (rd->label == NULL)
 		rd->label = "manifest";
+	/* In readdir's order so far; the log lists them in a fixed one. */
+	qsort(rd->files, rd->nfiles, sizeof(*rd->files), cmp_ret_file);
 	rd->complete = has_body && !incomplete;
 	if (sc->d->fs->layout == LAYOUT_REDHAT)
 		rd->mine = strcmp(rd->client, dump->client_addr) == 0;
@@ -1373,6 +1391,34 @@ unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
 }
 
 /*
+ * What the log says a removal took: "dir/vmcore.3.incomplete +info.3,
+ * manifest.3.json", so that nobody has to guess which files went. Cut
+ * short with "..." when the names do not fit.
+ */
+static void
+fmt_removed(const struct ret_dump *rd, const char *path, char *buf,
+    size_t len)
+{
+	size_t i, n, at;
+	const char *sep = " +";
+
+	n = (size_t)snprintf(buf, len, "%s%s%s", path, path[0] != '\0' ?
+	    "/" : "", rd->label);
+	for (i = 0; i < rd->nfiles && n < len; i++) {
+		if (rd->files[i].name == rd->label)
+			continue;
+		at = n;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", sep,
+		    rd->files[i].name);
+		sep = ", ";
+		if (n >= len && at + 5 <= len) {
+			snprintf(buf + at, len - at, " ...");
+			break;
+		}
+	}
+}
+
+/*
  * Remove one dump: the *.last links that point at it, its files, the
  * manifest last (a dump cut short here is still finished, and goes next
  * time), then a redhat dump's directory.
@@ -1381,8 +1427,7 @@ static void
 remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
     const char *why)
 {
-	char path[PATH_MAX], sz[32], what[NAME_MAX + 32];
-	const char *sep;
+	char path[PATH_MAX], sz[32], what[NAME_MAX + 32], files[PATH_MAX];
 	uint64_t freed = 0;
 	struct stat sb;
 	bool failed = false;
@@ -1398,7 +1443,6 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 		snprintf(path, sizeof(path), "%s/%s", rd->dir, rd->sub);
 	else
 		snprintf(path, sizeof(path), "%s", rd->dir);
-	sep = path[0] != '\0' ? "/" : "";
 	/* Component by component, no symlink: the tree may have changed. */
 	if ((fd = open_walk(root, rd->dir)) == -1) {
 		ret_warn(fs, rd->dir, "open", errno);
@@ -1445,6 +1489,7 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 			ret_warn(fs, path, "rmdir", errno);
 	}
 	fmt_size(freed, sz, sizeof(sz));
+	fmt_removed(rd, path, files, sizeof(files));
 	if (rd->sub != NULL)
 		snprintf(what, sizeof(what), "of %s", rd->client);
 	else
@@ -1452,11 +1497,11 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 		    rd->client[0] != '\0' ? rd->client : "?");
 	if (failed)
 		fs->host->log(fs->ctx, NDS_LOG_WARNING, "retention: dump %s "
-		    "(%s%s%s) removed in part, %s freed: %s", what, path, sep,
-		    rd->label, sz, why);
+		    "(%s) removed in part, %s freed: %s", what, files, sz,
+		    why);
 	else
 		fs->host->log(fs->ctx, NDS_LOG_INFO, "retention: removed dump "
-		    "%s (%s%s%s, %s): %s", what, path, sep, rd->label, sz, why);
+		    "%s (%s; %s): %s", what, files, sz, why);
 	rd->gone = !failed;
 out:
 	xclose(hfd);
@@ -1482,20 +1527,105 @@ open_root(const struct file_dump *d)
 }
 
 /*
+ * keep_per_client for the client of the dump that ended. sc->v is in
+ * removal order, incomplete dumps first: one goes while the client has
+ * more than keep dumps, a complete one only while it has more than keep
+ * complete ones. So the dumps kept are the newest keep complete ones;
+ * incomplete ones, the newest first, fill only the places fewer complete
+ * ones leave. An incomplete dump that may not go (it just ended, or is
+ * still being stored) never pushes a complete one out.
+ */
+static void
+ret_keep(const struct file_sink *fs, int root, struct ret_scan *sc)
+{
+	struct ret_dump *rd;
+	char why[160];
+	size_t i, all = 0, complete = 0;
+
+	for (i = 0; i < sc->n; i++)
+		if (sc->v[i].mine) {
+			all++;
+			if (sc->v[i].complete)
+				complete++;
+		}
+	for (i = 0; i < sc->n; i++) {
+		rd = &sc->v[i];
+		if (!rd->mine || rd->active ||
+		    (rd->complete ? complete : all) <= fs->keep)
+			continue;
+		if (rd->complete)
+			snprintf(why, sizeof(why), "keep_per_client = %u: the "
+			    "oldest of the client's %zu complete dumps",
+			    fs->keep, complete);
+		else
+			snprintf(why, sizeof(why), "keep_per_client = %u: "
+			    "incomplete, and the client had %zu dumps",
+			    fs->keep, all);
+		remove_dump(fs, root, rd, why);
+		if (rd->gone) {
+			all--;
+			if (rd->complete)
+				complete--;
+		}
+	}
+}
+
+/*
+ * max_total_size over every finished dump beneath the sink's directory,
+ * in the same order and by the same rule as ret_keep: incomplete dumps
+ * go, the oldest first, while all dumps take more than the limit; complete
+ * ones only while the complete dumps alone do. So no client's incomplete
+ * dumps can evict another's complete ones.
+ */
+static void
+ret_total(const struct file_sink *fs, int root, struct ret_scan *sc)
+{
+	struct ret_dump *rd;
+	char why[160], lim[32], sz[32];
+	uint64_t all = 0, complete = 0, before, freed;
+	size_t i;
+
+	for (i = 0; i < sc->n; i++) {
+		all += sc->v[i].size;
+		if (sc->v[i].complete)
+			complete += sc->v[i].size;
+	}
+	fmt_size(fs->max_total, lim, sizeof(lim));
+	for (i = 0; i < sc->n; i++) {
+		rd = &sc->v[i];
+		/* keep_per_client failed on it (in part): not again. */
+		if (rd->active || rd->tried ||
+		    (rd->complete ? complete : all) <= fs->max_total)
+			continue;
+		fmt_size(rd->complete ? complete : all, sz, sizeof(sz));
+		if (rd->complete)
+			snprintf(why, sizeof(why), "max_total_size = %s: the "
+			    "oldest complete dump, and complete dumps took %s",
+			    lim, sz);
+		else
+			snprintf(why, sizeof(why), "max_total_size = %s: "
+			    "incomplete, and %s were stored", lim, sz);
+		before = rd->size;
+		remove_dump(fs, root, rd, why);
+		freed = before - rd->size;
+		all -= freed;
+		if (rd->complete)
+			complete -= freed;
+	}
+}
+
+/*
  * After a dump of d's client ended: keep_per_client for that client, then
- * max_total_size for everything beneath the sink's directory. Complete
- * dumps go before incomplete ones, the oldest first. Called with
- * retention_lock held; never fails the dump.
+ * max_total_size for everything beneath the sink's directory (ret_keep and
+ * ret_total say which dumps go). Called with retention_lock held; never
+ * fails the dump.
  */
 static void
 run_retention(const struct file_dump *d)
 {
 	const struct file_sink *fs = d->fs;
 	struct ret_scan sc;
-	struct ret_dump *rd;
-	char why[64], sz[32];
-	uint64_t total = 0, before;
-	size_t i, count = 0;
+	size_t i;
 	int root, fd;
 
 	memset(&sc, 0, sizeof(sc));
@@ -1518,37 +1648,13 @@ run_retention(const struct file_dump *d)
 		goto out;
 	}
 	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
-	for (i = 0; i < sc.n; i++) {
-		rd = &sc.v[i];
-		rd->active = is_active(fs->layout, rd);
-		if (rd->mine)
-			count++;
-	}
-
-	snprintf(why, sizeof(why), "keep_per_client = %u", fs->keep);
-	for (i = 0; fs->keep > 0 && i < sc.n && count > fs->keep; i++) {
-		rd = &sc.v[i];
-		if (!rd->mine || rd->active)
-			continue;
-		remove_dump(fs, root, rd, why);
-		if (rd->gone)
-			count--;
-	}
-
-	if (fs->max_total == 0)
-		goto out;
+	/* The dump that ended is still registered: it is active too. */
 	for (i = 0; i < sc.n; i++)
-		total += sc.v[i].size;
-	fmt_size(fs->max_total, sz, sizeof(sz));
-	snprintf(why, sizeof(why), "max_total_size = %s", sz);
-	for (i = 0; i < sc.n && total > fs->max_total; i++) {
-		rd = &sc.v[i];
-		if (rd->active || rd->tried)
-			continue;
-		before = rd->size;
-		remove_dump(fs, root, rd, why);
-		total -= before - rd->size;
-	}
+		sc.v[i].active = is_active(fs->layout, &sc.v[i]);
+	if (fs->keep > 0)
+		ret_keep(fs, root, &sc);
+	if (fs->max_total > 0)
+		ret_total(fs, root, &sc);
 out:
 	for (i = 0; i < sc.n; i++)
 		free_ret_dump(&sc.v[i]);
@@ -2068,10 +2174,11 @@ static const struct nds_option file_options[] = {
 	{ "mode", NDS_OPT_STRING, "0600", NULL, 0, 0,
 	    "octal mode of the stored files" },
 	{ "keep_per_client", NDS_OPT_INT, "0", NULL, 0, MAX_KEEP,
-	    "finished dumps to keep per client; complete ones go first, "
-	    "oldest first (0: keep all)" },
+	    "finished dumps to keep per client: the newest complete ones; "
+	    "incomplete ones go first (0: keep all)" },
 	{ "max_total_size", NDS_OPT_SIZE, "0", NULL, 0, 0,
-	    "total size of finished dumps to keep (0: no limit)" },
+	    "total size of finished dumps to keep; incomplete ones go first "
+	    "(0: no limit)" },
 	{ NULL, NDS_OPT_STRING, NULL, NULL, 0, 0, NULL },
 };
 

@@ -3,7 +3,11 @@
 # Retention in the file sink: keep_per_client keeps a client's newest N
 # finished dumps (all their files: vmcore, info, manifest, key, msgbuf);
 # max_total_size removes the oldest finished dumps of any client beyond a
-# total. A dump in progress, or one without a manifest, is never removed.
+# total. Incomplete dumps always go before complete ones, and a complete
+# dump goes only when the complete dumps alone are over the limit, so junk
+# (a HERALD, a few bytes, FINISHED) can never push a complete dump out. A
+# dump in progress, the dump that just ended, and one without a manifest
+# are never removed.
 set -euo pipefail
 NET=136
 . "$(dirname "$0")/lib.sh"
@@ -69,8 +73,8 @@ assert_same_bytes "$DA/vmcore.3" "$T/sentA3"
 assert_same_bytes "$DB/vmcore.0" "$T/sentB0"
 pass "keep_per_client = 2: after 4 dumps of $A only dumps 2 and 3 remain ($left); msgbuf.0, key.1 and vmcore_encrypted.1 went with theirs; bounds says 4; $B's dump untouched"
 
-# An incomplete dump among them: complete dumps go first (documented in
-# netdump-server.ini(5)), so the incomplete dump 1 outlives dump 2.
+# An incomplete dump among them goes first: dump 1 of $E (cut off) goes
+# when dump 2 ends, though dump 0 is older; dump 0 goes when dump 3 ends.
 E=$(client_addr 3)
 DE=$(client_dir "$E")
 send_dump 0 "$E" -q -g 1M -s 364
@@ -79,14 +83,57 @@ send_dump 3 "$E" -q -g 4M -s 365 --stop-after 1M
 wait_manifest "$DE" 1 20
 send_dump 0 "$E" -q -g 1M -s 366
 wait_manifest "$DE" 2
-wait_log "retention: removed dump 0 of ${E//./\\.} " 10
+wait_log "retention: removed dump 1 of ${E//./\\.} \\(${E//./\\.}/vmcore\\.1\\.incomplete \\+info\\.1, manifest\\.1\\.json; .*\\): keep_per_client = 2: incomplete, and the client had 3 dumps" 10
+assert_eq "$(numbers "$DE")" "0 2" "dumps of $E after the third"
 send_dump 0 "$E" -q -g 1M -s 367
 wait_manifest "$DE" 3
-wait_log "retention: removed dump 2 of ${E//./\\.} " 10
-assert_eq "$(numbers "$DE")" "1 3" "dumps of $E kept"
-assert_file "$DE/vmcore.1.incomplete"
+wait_log "retention: removed dump 0 of ${E//./\\.} .*keep_per_client = 2: the oldest of the client's 3 complete dumps" 10
+assert_eq "$(numbers "$DE")" "2 3" "dumps of $E kept"
+assert_no_file "$DE/vmcore.1.incomplete"
 assert_symlink "$DE/vmcore.last" vmcore.3
-pass "keep_per_client = 2 with dumps 0, 2, 3 complete and 1 incomplete: complete ones go first, so 1 and 3 remain (as netdump-server.ini(5) says)"
+pass "keep_per_client = 2 with dumps 0, 2, 3 complete and 1 incomplete: the incomplete one goes first, then 0, so 2 and 3 remain"
+
+# Junk, as an attacker sends it: a HERALD, 16 bytes, FINISHED, no kernel
+# dump header. Two junk dumps after two complete ones must not remove the
+# complete ones: the first junk dump goes when the second ends, and the
+# second (the dump that just ended stays) when the next dump ends.
+F=$(client_addr 5)
+DF=$(client_dir "$F")
+head -c 16 /dev/urandom >"$T/junk"
+send_dump 0 "$F" -q -g 1M -s 368 -o "$T/sentF0"
+wait_manifest "$DF" 0
+send_dump 0 "$F" -q -g 1M -s 369 -o "$T/sentF1"
+wait_manifest "$DF" 1
+send_dump 0 "$F" -q --no-kdh -f "$T/junk"
+wait_dumps "$F" 3
+assert_file "$DF/vmcore.2.incomplete"
+assert_eq "$(jget "$DF/manifest.2.json" .status)" incomplete "status of junk dump 2"
+assert_eq "$(numbers "$DF")" "0 1 2" "dumps of $F after the first junk"
+send_dump 0 "$F" -q --no-kdh -f "$T/junk"
+wait_dumps "$F" 4
+wait_log "retention: removed dump 2 of ${F//./\\.} \\(${F//./\\.}/vmcore\\.2\\.incomplete .*keep_per_client = 2: incomplete" 10
+assert_no_log "retention: removed dump [01] of ${F//./\\.} " "complete dumps of $F must stay"
+assert_eq "$(numbers "$DF")" "0 1 3" "dumps of $F after two junk dumps"
+for n in 0 1; do
+	assert_file "$DF/info.$n"
+	assert_file "$DF/manifest.$n.json"
+	assert_eq "$(jget "$DF/manifest.$n.json" .status)" complete "status of dump $n of $F"
+done
+assert_same_bytes "$DF/vmcore.0" "$T/sentF0"
+assert_same_bytes "$DF/vmcore.1" "$T/sentF1"
+assert_no_file "$DF/vmcore.2.incomplete"
+assert_no_file "$DF/info.2"
+assert_no_file "$DF/manifest.2.json"
+assert_symlink "$DF/vmcore.last" vmcore.1
+pass "keep_per_client = 2, two complete dumps of $F then two junk dumps: both complete dumps (vmcore, info, manifest) stay, the first junk dump is removed"
+send_dump 0 "$F" -q -g 1M -s 370 -o "$T/sentF4"
+wait_dumps "$F" 5
+wait_log "retention: removed dump 3 of ${F//./\\.} .*keep_per_client = 2: incomplete" 10
+wait_log "retention: removed dump 0 of ${F//./\\.} .*keep_per_client = 2: the oldest of the client's 3 complete dumps" 10
+assert_eq "$(numbers "$DF")" "1 4" "dumps of $F after a complete one"
+assert_same_bytes "$DF/vmcore.1" "$T/sentF1"
+assert_same_bytes "$DF/vmcore.4" "$T/sentF4"
+pass "the next complete dump of $F removes the last junk dump first, then the oldest complete one: dumps 1 and 4 remain"
 stop_server
 
 # ---------------------------------------------------------------- total
@@ -133,17 +180,49 @@ assert_same_bytes "$DA/vmcore.1" "$T/sentA1"
 assert_same_bytes "$DB/vmcore.1" "$T/sentB1"
 pass "with a 3M dump in progress and an orphan without manifest: only $B's dump 0 (the oldest finished) is removed; the open dump and the orphan stay"
 
-# The dump that ends is never removed by its own retention: when the open
-# dump times out (3 MiB, incomplete) the total is over 5M, and the complete
-# dumps go first.
+# The dump that ends is never removed by its own retention, and an
+# incomplete dump never pushes a complete one out: when the open dump of
+# $C times out (3 MiB, incomplete) the total is 7 MiB, over 5M, but the
+# complete dumps alone take 4 MiB, so nothing goes.
 wait_dumps "$C" 1 $((TO + 10))
 wait_manifest "$DC" 0
 assert_file "$DC/vmcore.0.incomplete"
 assert_file "$O/vmcore.0.incomplete"
 assert_no_log "retention: .*${C//./\\.}/vmcore" "the dump of $C must stay"
-wait_log "retention: removed dump 1 of ${B//./\\.} .*max_total_size" 10
-assert_eq "$(numbers "$DA")/$(numbers "$DB")/$(numbers "$DC")" "//0" "dumps of $A/$B/$C after $C ended"
-pass "when the open dump times out it stays, and the complete dumps of $A and $B go to bring the total under 5M"
+assert_no_log "retention: removed dump 1 of " "the complete dumps must stay"
+assert_eq "$(numbers "$DA")/$(numbers "$DB")/$(numbers "$DC")" "1/1/0" "dumps of $A/$B/$C after $C ended"
+pass "when the open dump of $C times out it stays, and the complete dumps of $A and $B stay too: they alone fit in 5M"
+
+# Junk from $A (2 MiB without a kernel dump header, incomplete) cannot
+# evict $B's complete dump: the oldest incomplete dump, $C's, goes, then
+# $A's first junk dump when the second ends; the complete ones stay.
+send_dump 0 "$A" -q -g 2M -z 0 -s 375 --no-kdh
+wait_dumps "$A" 3
+wait_log "retention: removed dump 0 of ${C//./\\.} \\(${C//./\\.}/vmcore\\.0\\.incomplete .*max_total_size = 5\\.0 MiB: incomplete, and 9\\.[0-9] MiB were stored" 10
+assert_file "$DA/vmcore.2.incomplete"
+send_dump 0 "$A" -q -g 2M -z 0 -s 376 --no-kdh
+wait_dumps "$A" 4
+wait_log "retention: removed dump 2 of ${A//./\\.} \\(${A//./\\.}/vmcore\\.2\\.incomplete .*max_total_size = 5\\.0 MiB: incomplete" 10
+assert_no_log "retention: removed dump 1 of " "the complete dumps must stay"
+assert_eq "$(numbers "$DA")/$(numbers "$DB")/$(numbers "$DC")" "1 3/1/" "dumps of $A/$B/$C after two junk dumps of $A"
+assert_same_bytes "$DA/vmcore.1" "$T/sentA1"
+assert_same_bytes "$DB/vmcore.1" "$T/sentB1"
+assert_file "$DB/info.1"
+assert_file "$DB/manifest.1.json"
+assert_file "$DA/vmcore.3.incomplete"
+assert_file "$O/vmcore.0.incomplete"
+pass "max_total_size = 5M: two 2M junk dumps of $A remove $C's incomplete dump and $A's first junk dump, never $B's (or $A's) complete dump"
+
+# A complete dump of $B: the junk goes first, then complete dumps, oldest
+# first, while the complete ones alone are over 5M.
+send_dump 0 "$B" -q -g 2M -z 0 -s 377 -o "$T/sentB2"
+wait_dumps "$B" 3
+wait_log "retention: removed dump 3 of ${A//./\\.} .*max_total_size = 5\\.0 MiB: incomplete" 10
+wait_log "retention: removed dump 1 of ${A//./\\.} .*max_total_size = 5\\.0 MiB: the oldest complete dump, and complete dumps took 6\\.[0-9] MiB" 10
+assert_eq "$(numbers "$DA")/$(numbers "$DB")" "/1 2" "dumps of $A/$B after $B's third"
+assert_same_bytes "$DB/vmcore.1" "$T/sentB1"
+assert_same_bytes "$DB/vmcore.2" "$T/sentB2"
+pass "a complete dump of $B then removes $A's junk dump first, and only then the oldest complete dump ($A's)"
 stop_server
 
 finish

@@ -60,6 +60,9 @@ struct stored {
 
 static unsigned int warnings;
 static unsigned int removals;	/* "retention: removed dump" lines */
+/* The "retention: removed dump" lines, one a line, for a test to read. */
+static char removal_log[8192];
+static pthread_mutex_t removal_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_id;
 static bool openat2_enosys;
 
@@ -96,12 +99,23 @@ mock_log(struct nds_host_ctx *ctx, enum nds_log_level level,
     const char *fmt, ...)
 {
 	va_list ap;
+	size_t len;
 
 	(void)ctx;
 	if (level <= NDS_LOG_WARNING)
 		__atomic_add_fetch(&warnings, 1, __ATOMIC_RELAXED);
-	if (strncmp(fmt, "retention: removed dump", 23) == 0)
+	if (strncmp(fmt, "retention: removed dump", 23) == 0) {
 		__atomic_add_fetch(&removals, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&removal_lock);
+		len = strlen(removal_log);
+		va_start(ap, fmt);
+		vsnprintf(removal_log + len, sizeof(removal_log) - len, fmt,
+		    ap);
+		va_end(ap);
+		len = strlen(removal_log);
+		snprintf(removal_log + len, sizeof(removal_log) - len, "\n");
+		pthread_mutex_unlock(&removal_lock);
+	}
 	fprintf(stderr, "file[%d]: ", (int)level);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -149,6 +163,7 @@ setup(void **state)
 		return -1;
 	warnings = 0;
 	removals = 0;
+	removal_log[0] = '\0';
 	openat2_enosys = false;
 	*state = e;
 	return 0;
@@ -1138,6 +1153,42 @@ assert_no_dangling(int dfd, const char *dir)
 	closedir(dp);
 }
 
+/* What retention counts in dir: its regular files but bounds. */
+static uint64_t
+disk_usage(int dfd, const char *dir)
+{
+	struct dirent *de;
+	struct stat sb;
+	uint64_t n = 0;
+	DIR *dp;
+	int fd;
+
+	fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(dp = fdopendir(fd));
+	while ((de = readdir(dp)) != NULL)
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && strcmp(de->d_name, "bounds") != 0)
+			n += (uint64_t)sb.st_blocks * 512;
+	closedir(dp);
+	return n;
+}
+
+/* Some "retention: removed dump" line so far holds text. */
+static void
+assert_removal_logged(const char *text)
+{
+	bool found;
+
+	pthread_mutex_lock(&removal_lock);
+	found = strstr(removal_log, text) != NULL;
+	pthread_mutex_unlock(&removal_lock);
+	/* fail_msg does not return: never with the lock held. */
+	if (!found)
+		fail_msg("no removal logged with \"%s\"; logged:\n%s", text,
+		    removal_log);
+}
+
 /* keep_per_client = 2, four complete dumps: the two oldest go. */
 static void
 test_keep_per_client(void **state)
@@ -1211,12 +1262,12 @@ test_keep_by_mtime(void **state)
 
 /*
  * keep_per_client = 2 over [0 complete, 1 incomplete, 2 complete,
- * 3 complete (new)]: complete dumps go first, oldest first, so 0 and then
- * 2 go, and 1 stays although it is older than 2. With keep_per_client = 1
- * and a new dump 4, 3 goes (complete), then 1 (the incomplete one last).
+ * 3 complete (new)]: incomplete dumps go first, so 1 goes although 0 is
+ * older, then 0, the oldest of three complete dumps. With keep_per_client
+ * = 1 and a new dump 4, 2 and 3 go.
  */
 static void
-test_keep_complete_first(void **state)
+test_keep_incomplete_first(void **state)
 {
 	struct env *e = *state;
 	void *plain, *ret2, *ret1;
@@ -1234,13 +1285,21 @@ test_keep_complete_first(void **state)
 
 	one_dump(ret2, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
 	assert_savecore_dump(e->dfd, "host1", 0, "", false);
-	assert_savecore_dump(e->dfd, "host1", 1, ".incomplete", true);
-	assert_savecore_dump(e->dfd, "host1", 2, "", false);
+	assert_savecore_dump(e->dfd, "host1", 1, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
 	assert_savecore_dump(e->dfd, "host1", 3, "", true);
 	assert_int_equal(removals, 2);
+	assert_removal_logged("dump 1 of host1 (host1/vmcore.1.incomplete "
+	    "+info.1, manifest.1.json; ");
+	assert_removal_logged("): keep_per_client = 2: incomplete, and the "
+	    "client had 4 dumps");
+	assert_removal_logged("dump 0 of host1 (host1/vmcore.0 +info.0, "
+	    "manifest.0.json; ");
+	assert_removal_logged("): keep_per_client = 2: the oldest of the "
+	    "client's 3 complete dumps");
 
 	one_dump(ret1, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
-	assert_savecore_dump(e->dfd, "host1", 1, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", false);
 	assert_savecore_dump(e->dfd, "host1", 3, "", false);
 	assert_savecore_dump(e->dfd, "host1", 4, "", true);
 	assert_int_equal(removals, 4);
@@ -1249,6 +1308,60 @@ test_keep_complete_first(void **state)
 	M.destroy(plain);
 	M.destroy(ret2);
 	M.destroy(ret1);
+}
+
+/*
+ * Junk (HERALD, 16 bytes, FINISHED: incomplete, no kernel dump header)
+ * must not push complete dumps out. keep_per_client = 2 over two complete
+ * dumps: the first junk dump stays, as the dump that just ended; the
+ * second removes the first and nothing else. A complete dump then removes
+ * the junk left before the oldest complete dump.
+ */
+static void
+test_keep_junk(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 2, 0);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    64 * KiB);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    64 * KiB);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE, 16);
+	assert_int_equal(removals, 0);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_savecore_dump(e->dfd, "host1", 2, ".incomplete", true);
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE, 16);
+	assert_int_equal(removals, 1);
+	assert_removal_logged("dump 2 of host1 (host1/vmcore.2.incomplete "
+	    "+info.2, manifest.2.json; ");
+	assert_removal_logged("keep_per_client = 2: incomplete, and the "
+	    "client had 4 dumps");
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_savecore_dump(e->dfd, "host1", 2, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host1", 3, ".incomplete", true);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.1");
+	assert_link(e->dfd, "host1/manifest.last.json", "manifest.1.json");
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    64 * KiB);
+	assert_int_equal(removals, 3);
+	assert_savecore_dump(e->dfd, "host1", 3, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_savecore_dump(e->dfd, "host1", 4, "", true);
+	assert_no_dangling(e->dfd, "host1");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
 }
 
 /*
@@ -1324,8 +1437,9 @@ test_keep_in_progress(void **state)
 
 /*
  * max_total_size counts every finished dump beneath the sink's directory,
- * all paths and clients, and removes the oldest complete ones anywhere;
- * files that are not dumps neither count nor go.
+ * all paths and clients, and removes incomplete dumps first, then the
+ * oldest complete ones anywhere; files that are not dumps neither count
+ * nor go.
  */
 static void
 test_max_total_size(void **state)
@@ -1336,7 +1450,7 @@ test_max_total_size(void **state)
 	assert_int_equal(mkdirat(e->dfd, "prod", 0755), 0);
 	plain = mk_sink(0, NULL, false, NULL);
 	ret = mk_ret_sink(0, 0, 3 * MiB + MiB / 2);
-	/* Oldest of all, but incomplete: it goes after complete ones. */
+	/* Incomplete: it goes first, though it is the smallest. */
 	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE,
 	    4 * KiB);
 	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
@@ -1348,17 +1462,26 @@ test_max_total_size(void **state)
 	one_dump(plain, e, "prod", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
 	    1 * MiB);
 	make_file(e->dfd, "prod/host2/notes.txt", 2 * MiB);
-	set_mtime(e->dfd, "host1/manifest.0.json", 10);
+	set_mtime(e->dfd, "host1/manifest.0.json", 5000);
 	set_mtime(e->dfd, "host1/manifest.1.json", 1000);
 	set_mtime(e->dfd, "prod/host2/manifest.0.json", 2000);
 	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
 	set_mtime(e->dfd, "prod/host2/manifest.1.json", 4000);
 
-	/* About 5 MiB of dumps: two of them must go. */
+	/* About 5 MiB of dumps: the incomplete one and two more must go. */
 	one_dump(ret, e, "prod", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
 	    1 * MiB);
-	assert_int_equal(removals, 2);
-	assert_savecore_dump(e->dfd, "host1", 0, ".incomplete", true);
+	assert_int_equal(removals, 3);
+	assert_removal_logged("dump 0 of host1 (host1/vmcore.0.incomplete "
+	    "+info.0, manifest.0.json; ");
+	/* Sizes are what the file system allocates: no exact figures. */
+	assert_removal_logged("): max_total_size = 3.5 MiB: incomplete, and "
+	    "5.");
+	assert_removal_logged("dump 1 of host1 (host1/vmcore.1 +info.1, "
+	    "manifest.1.json; ");
+	assert_removal_logged("): max_total_size = 3.5 MiB: the oldest "
+	    "complete dump, and complete dumps took 5.");
+	assert_savecore_dump(e->dfd, "host1", 0, ".incomplete", false);
 	assert_savecore_dump(e->dfd, "host1", 1, "", false);
 	assert_savecore_dump(e->dfd, "prod/host2", 0, "", false);
 	assert_savecore_dump(e->dfd, "host1", 2, "", true);
@@ -1398,6 +1521,57 @@ test_max_total_just_ended(void **state)
 	assert_absent(e->dfd, "host2/vmcore.last");
 	assert_present(e->dfd, "host2/bounds");
 	assert_no_dangling(e->dfd, "host2");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/*
+ * The junk of one client must not evict another's complete dump under
+ * max_total_size: with a limit that just holds the complete dumps, 16-byte
+ * junk dumps of host3 push the total over, but only junk goes. Then a
+ * complete dump removes the junk first, and complete dumps only while they
+ * alone are over the limit.
+ */
+static void
+test_max_total_junk(void **state)
+{
+	struct env *e = *state;
+	uint64_t limit;
+	void *plain, *ret;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	one_dump(plain, e, ".", "host2", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    256 * KiB);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    256 * KiB);
+	set_mtime(e->dfd, "host2/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.0.json", 2000);
+	limit = disk_usage(e->dfd, "host1") + disk_usage(e->dfd, "host2");
+	ret = mk_ret_sink(0, 0, (int64_t)limit);
+
+	one_dump(ret, e, ".", "host3", "10.0.0.7", NDS_STATUS_INCOMPLETE, 16);
+	assert_int_equal(removals, 0);
+	one_dump(ret, e, ".", "host3", "10.0.0.7", NDS_STATUS_INCOMPLETE, 16);
+	assert_int_equal(removals, 1);
+	assert_removal_logged("dump 0 of host3 (host3/vmcore.0.incomplete "
+	    "+info.0, manifest.0.json; ");
+	assert_removal_logged("max_total_size = ");
+	assert_savecore_dump(e->dfd, "host3", 0, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host3", 1, ".incomplete", true);
+	assert_savecore_dump(e->dfd, "host2", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_link(e->dfd, "host2/vmcore.last", "vmcore.0");
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    256 * KiB);
+	assert_int_equal(removals, 3);
+	assert_savecore_dump(e->dfd, "host3", 1, ".incomplete", false);
+	assert_savecore_dump(e->dfd, "host2", 0, "", false);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_removal_logged("dump 0 of host2 (host2/vmcore.0 +info.0, "
+	    "manifest.0.json; ");
 	assert_int_equal(warnings, 0);
 	M.destroy(plain);
 	M.destroy(ret);
@@ -1530,7 +1704,7 @@ test_retention_links(void **state)
 	void *plain, *ret;
 
 	plain = mk_sink(0, NULL, false, NULL);
-	ret = mk_ret_sink(0, 1, 0);
+	ret = mk_ret_sink(0, 0, 1);
 	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
 	init_dump(&dump, e, ".", "host1", "10.0.0.5");
 	store_len(plain, &dump, NDS_STATUS_COMPLETE, 100, true, &res);
@@ -1541,7 +1715,10 @@ test_retention_links(void **state)
 	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
 	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
 
-	/* An incomplete dump moves no link: both complete ones go. */
+	/*
+	 * An incomplete dump moves no link. max_total_size = 1: the complete
+	 * dumps alone are over it, so both go.
+	 */
 	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_INCOMPLETE,
 	    100);
 	assert_int_equal(removals, 2);
@@ -1658,26 +1835,6 @@ worker_run(void *arg)
 	return NULL;
 }
 
-static uint64_t
-disk_usage(int dfd, const char *dir)
-{
-	struct dirent *de;
-	struct stat sb;
-	uint64_t n = 0;
-	DIR *dp;
-	int fd;
-
-	fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(fd != -1);
-	assert_non_null(dp = fdopendir(fd));
-	while ((de = readdir(dp)) != NULL)
-		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(sb.st_mode) && strcmp(de->d_name, "bounds") != 0)
-			n += (uint64_t)sb.st_blocks * 512;
-	closedir(dp);
-	return n;
-}
-
 static void
 test_retention_threads(void **state)
 {
@@ -1737,10 +1894,12 @@ main(void)
 		T(test_write_failure),
 		T(test_keep_per_client),
 		T(test_keep_by_mtime),
-		T(test_keep_complete_first),
+		T(test_keep_incomplete_first),
+		T(test_keep_junk),
 		T(test_keep_in_progress),
 		T(test_max_total_size),
 		T(test_max_total_just_ended),
+		T(test_max_total_junk),
 		T(test_retention_netdumpd),
 		T(test_retention_redhat),
 		T(test_retention_links),
