@@ -220,8 +220,6 @@ drop_privileges(const struct nd_server_conf *sv, const char *status_path)
 		    "(chown it to %s, or run as another user)", sv->dumpdir,
 		    sv->user, sv->user);
 	}
-	/* The status socket goes away at exit: let the new user remove it. */
-	(void)chown(status_path, pw->pw_uid, pw->pw_gid);
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)
 		fatal("cannot become user %s", sv->user);
@@ -255,10 +253,25 @@ static int
 pidfile_lock(const char *path)
 {
 	char buf[32] = "";
+	struct stat st;
 	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+	/*
+	 * Root must not write through a link, or into a file someone else
+	 * owns or has a second name for: the pid file's directory may belong
+	 * to the user the daemon drops to.
+	 */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+	    O_CLOEXEC, 0644)) == -1)
+		fatal("pid file %s%s", path, errno == ELOOP ?
+		    " is a symbolic link" : "");
+	if (fstat(fd, &st) == -1)
 		fatal("pid file %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid())
+		fatalx("pid file %s is not a plain file of ours (a second link, "
+		    "another owner or not a regular file): refusing to use it",
+		    path);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
 			ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);

@@ -324,24 +324,91 @@ sockbuf(int fd)
 		    sizeof(size));
 }
 
-void
-nd_status_path(const struct nd_server_conf *sv, char *buf, size_t size)
+/*
+ * The status socket lives in runtime_dir, named by the port so that
+ * instances do not meet: never in the dump directory, which belongs to the
+ * user the daemon drops to, who could put a link where root would look.
+ * Without root and without a runtime_dir it may use, it falls back to the
+ * dump directory, where nothing belongs to anyone else.
+ */
+static void
+status_path_at(const struct nd_server_conf *sv, bool fallback, char *buf,
+    size_t size)
 {
 	if (sv->status_socket != NULL)
 		snprintf(buf, size, "%s", sv->status_socket);
+	else if (!fallback)
+		snprintf(buf, size, "%s/netdump-server.%u.sock",
+		    sv->runtime_dir, (unsigned)sv->port);
 	else
-		snprintf(buf, size, "%s/.netdump-server.sock", sv->dumpdir);
+		snprintf(buf, size, "%s/.netdump-server.%u.sock", sv->dumpdir,
+		    (unsigned)sv->port);
+}
+
+void
+nd_status_path(const struct nd_server_conf *sv, char *buf, size_t size)
+{
+	status_path_at(sv, false, buf, size);
+}
+
+/*
+ * runtime_dir, made if missing: a real directory, and as root one that
+ * only root may write to. Returns 0, 1 when a non-root daemon cannot use
+ * it (fall back), or -1 with a message.
+ */
+static int
+runtime_dir_ready(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		if (geteuid() != 0 && (errno == EACCES || errno == EPERM ||
+		    errno == ENOENT || errno == EROFS))
+			return 1;
+		snprintf(err, errlen, "runtime_dir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		snprintf(err, errlen, "runtime_dir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "runtime_dir %s is not a directory (a "
+		    "link is refused)", dir);
+		return -1;
+	}
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 022) != 0)) {
+		snprintf(err, errlen, "runtime_dir %s may be written by a user "
+		    "other than root (owner uid %u, mode %03o): refusing to "
+		    "put the status socket there", dir, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	if (geteuid() != 0 && access(dir, W_OK | X_OK) == -1)
+		return 1;
+	return 0;
 }
 
 /* The status socket: a local stream socket that answers with a report. */
 static int
 status_listen(struct nd_receiver *rx, char *err, size_t errlen)
 {
+	const struct nd_server_conf *sv = &rx->conf->server;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char path[PATH_MAX];
-	int fd;
+	mode_t mask;
+	int fd, r;
 
-	nd_status_path(&rx->conf->server, path, sizeof(path));
+	status_path_at(sv, false, path, sizeof(path));
+	if (sv->status_socket == NULL) {
+		if ((r = runtime_dir_ready(sv->runtime_dir, err, errlen)) ==
+		    -1)
+			return -1;
+		if (r == 1)
+			status_path_at(sv, true, path, sizeof(path));
+	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "status socket path too long: %s", path);
 		return -1;
@@ -352,10 +419,17 @@ status_listen(struct nd_receiver *rx, char *err, size_t errlen)
 		snprintf(err, errlen, "status socket: %s", strerror(errno));
 		return -1;
 	}
-	/* A stale socket from a crash; the pid file guards a live one. */
+	/*
+	 * A stale socket from a crash, or one a daemon that dropped root
+	 * could not remove; the pid file guards a live one. unlink and bind
+	 * never follow a link, and the mode comes from the umask, so nothing
+	 * is changed by path.
+	 */
 	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0600) == -1 || listen(fd, 8) == -1) {
+	mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(mask);
+	if (r == -1 || listen(fd, 8) == -1) {
 		snprintf(err, errlen, "status socket %s: %s", path,
 		    strerror(errno));
 		close(fd);
@@ -1818,28 +1892,32 @@ tick(struct nd_receiver *rx)
 static int
 keep_bound(struct nd_server_conf *n, const struct nd_server_conf *o)
 {
-	char *addr, *dir, *user = NULL, *sock = NULL;
+	char *addr, *dir, *rundir, *user = NULL, *sock = NULL;
 
 	addr = strdup(o->address);
 	dir = strdup(o->dumpdir);
+	rundir = strdup(o->runtime_dir);
 	if (o->user != NULL)
 		user = strdup(o->user);
 	if (o->status_socket != NULL)
 		sock = strdup(o->status_socket);
-	if (addr == NULL || dir == NULL || (o->user && user == NULL) ||
-	    (o->status_socket && sock == NULL)) {
+	if (addr == NULL || dir == NULL || rundir == NULL ||
+	    (o->user && user == NULL) || (o->status_socket && sock == NULL)) {
 		free(addr);
 		free(dir);
+		free(rundir);
 		free(user);
 		free(sock);
 		return -1;
 	}
 	free(n->address);
 	free(n->dumpdir);
+	free(n->runtime_dir);
 	free(n->user);
 	free(n->status_socket);
 	n->address = addr;
 	n->dumpdir = dir;
+	n->runtime_dir = rundir;
 	n->user = user;
 	n->status_socket = sock;
 	n->port = o->port;
@@ -1849,7 +1927,8 @@ keep_bound(struct nd_server_conf *n, const struct nd_server_conf *o)
 /*
  * SIGHUP: a new configuration and new sinks for new dumps; dumps in
  * flight keep theirs. A bad file changes nothing. What is bound or opened
- * at start (address, port, dump directory, user, pid file, status socket)
+ * at start (address, port, dump directory, user, pid file, status socket
+ * and runtime_dir)
  * needs a restart.
  */
 static void
@@ -1965,27 +2044,43 @@ status_serve(struct nd_receiver *rx)
 	close(fd);
 }
 
+/* Connect to the status socket (or its fallback); -1 with errno set. */
+static int
+status_connect(const struct nd_server_conf *sv, bool fallback, char *path,
+    size_t size)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, saved;
+
+	status_path_at(sv, fallback, path, size);
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int
 nd_status_query(const struct nd_server_conf *sv)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[4096], path[PATH_MAX];
+	char buf[4096], path[PATH_MAX], fallback[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	nd_status_path(sv, path, sizeof(path));
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "netdump-server: status socket path too long: "
-		    "%s\n", path);
-		return 1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((fd = status_connect(sv, false, path, sizeof(path))) == -1 &&
+	    (sv->status_socket != NULL || (fd = status_connect(sv, true,
+	    fallback, sizeof(fallback))) == -1)) {
 		fprintf(stderr, "netdump-server: no daemon answers at %s: %s\n",
 		    path, strerror(errno));
-		if (fd != -1)
-			close(fd);
 		return 1;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)

@@ -74,7 +74,7 @@ send_dump 0 "$A" -q -g 2M -s 321 -o "$T/sentA"
 wait_manifest "$(client_dir "$A")" 0
 assert_manifest "$(client_dir "$A")/manifest.0.json" complete "$T/sentA"
 assert_same_bytes "$(client_dir "$A")/vmcore.0" "$T/sentA"
-"$ND_SERVER" -d "$DUMPDIR" --status >"$T/status" 2>&1 || fail "--status: $(cat "$T/status")"
+"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status" 2>&1 || fail "--status: $(cat "$T/status")"
 grep -q "pid $DAEMON_PID," "$T/status" || fail "--status does not name pid $DAEMON_PID: $(cat "$T/status")"
 pass "the daemon stored a 2M dump completely; --status answers with its pid"
 
@@ -108,7 +108,8 @@ stop_daemon() {
 }
 if stop_daemon "$DAEMON_PID" "$PIDFILE" "--daemon"; then
 	poll 5 test ! -e "$PIDFILE" || fail "$PIDFILE is left after the daemon exited"
-	assert_no_file "$DUMPDIR/.netdump-server.sock"
+	assert_no_file "/run/netdump-server/netdump-server.$PORT.sock"
+	assert_no_file "$DUMPDIR/.netdump-server.$PORT.sock"
 	pass "SIGTERM: the daemon exited and removed $PIDFILE and its status socket"
 fi
 DAEMON_PID=""
@@ -151,11 +152,19 @@ wait_manifest "$(client_dir "$B")" 0
 assert_manifest "$(client_dir "$B")/manifest.0.json" complete "$T/sentB"
 assert_same_bytes "$(client_dir "$B")/vmcore.0" "$T/sentB"
 assert_eq "$(stat -c %U "$(client_dir "$B")/vmcore.0")" nobody "owner of vmcore.0"
-"$ND_SERVER" -d "$DUMPDIR" --status >"$T/status2" 2>&1 || fail "--status: $(cat "$T/status2")"
+"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status2" 2>&1 || fail "--status: $(cat "$T/status2")"
 grep -q "pid $SERVER_PID," "$T/status2" || fail "--status: $(cat "$T/status2")"
+# The socket is root's, in root's runtime_dir: nothing of it lies where
+# nobody could redirect it, so nobody cannot remove it at exit either.
+SOCK=/run/netdump-server/netdump-server.$PORT.sock
+assert_eq "$(stat -c '%U %a' "$SOCK")" "root 600" "owner and mode of the status socket"
+assert_eq "$(stat -c '%U %a' /run/netdump-server)" "root 755" "owner and mode of runtime_dir"
 stop_server
-assert_no_file "$ND/.netdump-server.sock"
-pass "user = nobody: the server runs as uid $NOBODY_UID (Uid: $uids), stores a dump owned by nobody, answers --status, exits 0 and removes its socket"
+assert_no_file "$ND/.netdump-server.$PORT.sock"
+rc=0
+"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status3" 2>&1 || rc=$?
+assert_eq "$rc" 1 "--status after the server exited"
+pass "user = nobody: the server runs as uid $NOBODY_UID (Uid: $uids), stores a dump owned by nobody, answers --status through root's socket, exits 0"
 
 # With a dump directory nobody may not write: a clear refusal at start.
 RD=$T/root-dumps

@@ -33,10 +33,19 @@ pass "no daemon: --status exits 1: '$(cat "$T/nd.err")'"
 # 2. A dump in flight (its HERALD path names a directory that exists).
 mkdir -p "$DUMPDIR/lab"
 start_server --timeout 5
-SOCK=$DUMPDIR/.netdump-server.sock
+# The socket is in runtime_dir (as root), else beside the dumps; its name
+# has the port.
+sock_path() {
+	if [ "$(id -u)" = 0 ]; then
+		echo "/run/netdump-server/netdump-server.$PORT.sock"
+	else
+		echo "$DUMPDIR/.netdump-server.$PORT.sock"
+	fi
+}
+SOCK=$(sock_path)
 [ -S "$SOCK" ] || fail "no status socket at $SOCK"
 assert_mode "$SOCK" 600
-status "$T/s0" -d "$DUMPDIR"
+status "$T/s0" -d "$DUMPDIR" --port "$PORT"
 grep -qE "^netdump-server .*, pid $SERVER_PID, up [0-9]+ s, configuration built-in$" "$T/s0" ||
 	fail "--status first line: $(head -1 "$T/s0")"
 grep -qF "listening on 127.0.0.1:$PORT, dumps in $DUMPDIR" "$T/s0" || fail "--status: $(cat "$T/s0")"
@@ -51,7 +60,7 @@ apid=$BG_PID
 wait_log "dump [0-9]+ from ${A//./\\.}:20024 started" 10
 did=$(grep -m1 -oE "dump [0-9]+ from ${A//./\\.}:20024 started" "$SERVER_LOG" | cut -d' ' -f2)
 sleep 1.2
-status "$T/s1" -d "$DUMPDIR"
+status "$T/s1" -d "$DUMPDIR" --port "$PORT"
 row_re="^  $did +${A//./\\.}:20024 +lab +[0-9.]+ (B|MiB) +[0-9.]+ MB/s +[0-9]+s$"
 grep -qx "dumps in flight: 1 (max 16)" "$T/s1" || fail "--status during the dump: $(cat "$T/s1")"
 grep -qE "^  ID +CLIENT +PATH +BYTES +RATE +AGE$" "$T/s1" || fail "--status: no header: $(cat "$T/s1")"
@@ -60,7 +69,7 @@ row1=$(grep -E "$row_re" "$T/s1")
 age1=$(awk '{ print $NF }' <<<"$row1" | tr -d s)
 [ "$age1" -ge 1 ] || fail "age of a dump that runs for over a second: $row1"
 # The same through a configuration file naming the dump directory.
-printf '[server]\ndumpdir = %s\n' "$DUMPDIR" >"$T/c.ini"
+printf '[server]\ndumpdir = %s\nport = %s\n' "$DUMPDIR" "$PORT" >"$T/c.ini"
 sleep 1
 status "$T/s2" -c "$T/c.ini"
 row2=$(grep -E "$row_re" "$T/s2") || fail "--status -c: no row for dump $did: $(cat "$T/s2")"
@@ -71,7 +80,7 @@ pass "during a dump: 'dumps in flight: 1' and the row '$(sed 's/^ *//; s/  */ /g
 wait_bg "$apid" 0 "$A"
 wait_manifest "$DUMPDIR/lab/$A" 0
 wait_dumps "$A" 1
-status "$T/s3" -d "$DUMPDIR"
+status "$T/s3" -d "$DUMPDIR" --port "$PORT"
 grep -qx "dumps in flight: 0 (max 16)" "$T/s3" || fail "--status after the dump: $(cat "$T/s3")"
 grep -qx "recent outcomes: 1" "$T/s3" || fail "--status after the dump: $(cat "$T/s3")"
 grep -qE "^  $did +${A//./\\.} +complete +1\.0 MiB +[0-9.]+s  lab/${A//./\\.}/vmcore\.0$" "$T/s3" ||
@@ -82,7 +91,7 @@ pass "after the dump: 0 in flight, and recent outcomes lists '$(grep -E "^  $did
 B=$(client_addr 2)
 send_dump 3 "$B" -q -g 4M -s 342 --stop-after 1M
 wait_dumps "$B" 1 20
-status "$T/s4" -d "$DUMPDIR"
+status "$T/s4" -d "$DUMPDIR" --port "$PORT"
 grep -qx "recent outcomes: 2" "$T/s4" || fail "--status: $(cat "$T/s4")"
 grep -qE "^  [0-9]+ +${B//./\\.} +incomplete +1\.0 MiB +[0-9.]+s  ${B//./\\.}/vmcore\.0\.incomplete \(the client fell silent for 5 s \(timeout\)\)$" "$T/s4" ||
 	fail "--status: no incomplete outcome for $B: $(cat "$T/s4")"
@@ -96,7 +105,7 @@ s.connect(sys.argv[1])
 time.sleep(3)
 EOF
 idle=$!
-status "$T/s5" -d "$DUMPDIR"
+status "$T/s5" -d "$DUMPDIR" --port "$PORT"
 C=$(client_addr 3)
 send_dump 0 "$C" -q -g 1M -s 343
 wait_manifest "$(client_dir "$C")" 0
@@ -106,25 +115,27 @@ pass "a status client that never reads holds nothing up: another --status and a 
 # 3. Gone: the socket is removed at exit; a stale one is not mistaken.
 stop_server
 assert_no_file "$SOCK"
-no_daemon "after SIGTERM" -d "$DUMPDIR"
+no_daemon "after SIGTERM" -d "$DUMPDIR" --port "$PORT"
 start_server --timeout 5
+SOCK=$(sock_path)
 kill -KILL "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 [ -S "$SOCK" ] || fail "expected the killed daemon's socket to stay"
-no_daemon "with a stale socket" -d "$DUMPDIR"
+no_daemon "with a stale socket" -d "$DUMPDIR" --port "$PORT"
 pass "after SIGTERM the socket is gone; after SIGKILL the stale socket gets 'no daemon answers' ($(cut -d: -f3- "$T/nd.err" | sed 's/^ *//'))"
 
 # 4. status_socket puts the socket elsewhere; -c finds it, -d does not.
 rm -f "$SOCK"
 printf '[server]\nsink_dir = %s\nstatus_socket = %s\n' "$ND_SINK_DIR" "$T/ctl.sock" >"$T/s.ini"
 start_server -c "$T/s.ini" --timeout 5
+SOCK=$(sock_path)
 [ -S "$T/ctl.sock" ] || fail "no socket at status_socket $T/ctl.sock"
 assert_no_file "$SOCK"
 status "$T/s6" -c "$T/s.ini"
 grep -q "pid $SERVER_PID," "$T/s6" || fail "--status -c: $(cat "$T/s6")"
 grep -qF "configuration $T/s.ini" "$T/s6" || fail "--status -c: $(cat "$T/s6")"
-no_daemon "with -d while status_socket is elsewhere" -d "$DUMPDIR"
+no_daemon "with -d while status_socket is elsewhere" -d "$DUMPDIR" --port "$PORT"
 stop_server
 assert_no_file "$T/ctl.sock"
 pass "status_socket = $T/ctl.sock: --status -c finds it (configuration named), -d does not, removed at exit"
