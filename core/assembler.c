@@ -14,14 +14,21 @@ nd_asm_init(struct nd_asm *a, struct nd_dump *d)
 	a->dump = d;
 }
 
+struct zero_fill {
+	uint8_t		*buf;
+	uint64_t	 off;	/* of buf */
+	bool		 any;
+};
+
 static void
 zero_gap(void *arg, uint64_t start, uint64_t end, bool is_data)
 {
-	uint8_t **bufbase = arg;	/* [0] = buffer, [1] = its offset */
+	struct zero_fill *z = arg;
 
-	if (!is_data)
-		memset(bufbase[0] + (start - (uint64_t)(uintptr_t)bufbase[1]),
-		    0, (size_t)(end - start));
+	if (!is_data) {
+		memset(z->buf + (start - z->off), 0, (size_t)(end - start));
+		z->any = true;
+	}
 }
 
 /* Give block 0 (len bytes of it) to the worker; gaps read as zeros. */
@@ -31,13 +38,12 @@ deliver_first(struct nd_asm *a, uint64_t len)
 	struct nd_work w;
 
 	if (a->win[0] != NULL && len > 0) {
-		uint8_t *arg[2] = { a->win[0],
-		    (uint8_t *)(uintptr_t)a->frontier };
+		struct zero_fill z = { a->win[0], a->frontier, false };
 
 		nd_cov_walk(&a->dump->cov, a->frontier, a->frontier + len,
-		    zero_gap, arg);
+		    zero_gap, &z);
 		w = (struct nd_work){ ND_WORK_BLOCK, a->frontier, len,
-		    a->win[0] };
+		    a->win[0], z.any };
 		/* BLOCKs always fit: the ring is larger than the pool. */
 		(void)nd_dump_post(a->dump, &w);
 	} else {
@@ -45,7 +51,7 @@ deliver_first(struct nd_asm *a, uint64_t len)
 			nd_dump_put_block(a->dump, a->win[0]);
 		if (len > 0) {
 			w = (struct nd_work){ ND_WORK_HOLE, a->frontier, len,
-			    NULL };
+			    NULL, true };
 			(void)nd_dump_post(a->dump, &w);
 		}
 	}
@@ -83,7 +89,7 @@ advance_to(struct nd_asm *a, uint64_t off, uint64_t end)
 	}
 	if (a->frontier < target) {
 		struct nd_work w = { ND_WORK_HOLE, a->frontier,
-		    target - a->frontier, NULL };
+		    target - a->frontier, NULL, true };
 
 		(void)nd_dump_post(a->dump, &w);
 		a->frontier = target;
@@ -101,7 +107,7 @@ late_run(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 	if (!nd_dump_late_ok(a->dump) || (copy = malloc(len)) == NULL)
 		return ND_ASM_BUSY;
 	memcpy(copy, p, len);
-	w = (struct nd_work){ ND_WORK_LATE, off, len, copy };
+	w = (struct nd_work){ ND_WORK_LATE, off, len, copy, false };
 	if (nd_dump_post(a->dump, &w) == -1) {
 		free(copy);
 		return ND_ASM_BUSY;

@@ -608,6 +608,13 @@ sha_update(struct nd_dump *d, const void *buf, size_t len)
 		d->sha_exact = false;
 }
 
+/* The stream hash no longer describes the object: stop computing it. */
+static void
+unhash(struct nd_dump *d)
+{
+	d->sha_exact = false;
+}
+
 static void
 flush_hole(struct nd_dump *d)
 {
@@ -761,8 +768,7 @@ stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 		}
 		sink_write(d, ds, off, buf, len);
 	}
-	/* The stream hash no longer describes the object. */
-	d->sha_exact = false;
+	unhash(d);
 }
 
 /*
@@ -1265,6 +1271,13 @@ dump_worker(void *arg)
 	begin_sinks(d);
 	for (;;) {
 		w = next_work(d);
+		/*
+		 * The digest describes the vmcore only when every byte of it
+		 * arrived, in order: bytes that never came are not hashed
+		 * (nor does a sender's claimed offset cost hashing).
+		 */
+		if (w.kind == ND_WORK_HOLE || w.gaps)
+			unhash(d);
 		switch (w.kind) {
 		case ND_WORK_BLOCK:
 			stream_block(d, w.off, w.buf, w.len);

@@ -49,6 +49,8 @@ struct nd_work {
 	uint64_t		 off;
 	uint64_t		 len;
 	uint8_t			*buf;
+	bool			 gaps;	/* a BLOCK with bytes that never came,
+					 * read as zeros */
 };
 
 struct nd_chain;

@@ -110,6 +110,13 @@ assert_builtin_defaults(const struct nd_conf *conf)
 	assert_false(sv->daemon);
 	assert_false(sv->secure);
 	assert_int_equal(sv->grace, 30);
+	/* The limits a hostile sender meets. */
+	assert_int_equal(sv->restart_silence, 10);
+	assert_int_equal(sv->max_dumps_per_client, 2);
+	assert_int_equal(sv->max_heralded_per_client, 4);
+	assert_int_equal(sv->max_hooks, 16);
+	assert_string_equal(sv->runtime_dir, "/run/netdump-server");
+	assert_null(sv->status_socket);
 }
 
 /* The sink "local" (module file) and the route "default" to it. */
@@ -213,6 +220,20 @@ test_server_keys(void **state)
 	assert_string_equal(sv->address, "127.0.0.1");
 	assert_string_equal(sv->dumpdir, "/var/spool/netdump");
 	assert_string_equal(sv->default_path, "./a/./b");
+	nd_conf_free(conf);
+
+	conf = load(
+	    "restart_silence = 0\n"
+	    "max_dumps_per_client = 1\n"
+	    "max_heralded_per_client = 256\n"
+	    "max_hooks = 4096\n"
+	    "runtime_dir = /var/run/nd\n");
+	sv = &conf->server;
+	assert_int_equal(sv->restart_silence, 0);
+	assert_int_equal(sv->max_dumps_per_client, 1);
+	assert_int_equal(sv->max_heralded_per_client, 256);
+	assert_int_equal(sv->max_hooks, 4096);
+	assert_string_equal(sv->runtime_dir, "/var/run/nd");
 	nd_conf_free(conf);
 
 	/* Empty pidfile and sink_dir mean "none", as when unset. */
@@ -570,6 +591,13 @@ static const struct {
 	{ "max_dump_size = 12X\n",
 	    { "t.ini:1: ", "max_dump_size", "size like 512M" } },
 	{ "max_dump_size = 0\n", { "t.ini:1: ", "max_dump_size" } },
+	{ "restart_silence = 3601\n",
+	    { "t.ini:1: ", "restart_silence", "from 0 to 3600" } },
+	{ "max_dumps_per_client = 0\n",
+	    { "t.ini:1: ", "max_dumps_per_client", "from 1 to 65535" } },
+	{ "max_heralded_per_client = 257\n",
+	    { "t.ini:1: ", "max_heralded_per_client", "from 1 to 256" } },
+	{ "max_hooks = 0\n", { "t.ini:1: ", "max_hooks", "from 1 to 4096" } },
 	{ "max_dump_size = 99999999T\n", { "t.ini:1: ", "max_dump_size" } },
 	{ "timeout = 0\n", { "t.ini:1: ", "timeout", "from 1 to 86400" } },
 	{ "timeout = 86401\n", { "t.ini:1: ", "timeout" } },
