@@ -142,7 +142,7 @@ extract() {	# TOOL TARBALL OUT
 
 # The outcome --status reports for the last dump of ADDR.
 status_of() {	# ADDR
-	"$ND_SERVER" -d "$DUMPDIR" --status >"$T/status.out" 2>&1 ||
+	"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status.out" 2>&1 ||
 		fail "--status: $(cat "$T/status.out")"
 	awk -v a="$1" '$2 == a { print $3 }' "$T/status.out" | tail -1
 }

@@ -16,7 +16,7 @@ C=$(client_addr 3)
 # Two clients herald, send 1 MiB and fall silent: their dumps stay open.
 send_dump 3 "$A" -q -g 4M -s 301 --stop-after 1M
 send_dump 3 "$B" -q -g 4M -s 302 --stop-after 1M
-"$ND_SERVER" -d "$DUMPDIR" --status >"$T/status1" 2>&1 || fail "--status failed: $(cat "$T/status1")"
+"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status1" 2>&1 || fail "--status failed: $(cat "$T/status1")"
 grep -q "dumps in flight: 2 (max 2)" "$T/status1" || fail "--status does not show 2 of 2 dumps in flight: $(cat "$T/status1")"
 for a in "$A" "$B"; do
 	grep -qF "$a:20024" "$T/status1" || fail "--status does not list $a: $(cat "$T/status1")"
@@ -31,7 +31,7 @@ assert_no_log "dump [0-9]+ from ${C//./\\.}" "a third dump must not start"
 assert_no_file "$(client_dir "$C")"
 assert_eq "$(grep -cE "dump [0-9]+ from .* started" "$SERVER_LOG")" 2 "dumps started"
 [ $(($(date +%s) - t0)) -lt "$TO" ] || fail "the third client was tried too late to prove anything"
-"$ND_SERVER" -d "$DUMPDIR" --status >"$T/status2" 2>&1 || fail "--status failed: $(cat "$T/status2")"
+"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status2" 2>&1 || fail "--status failed: $(cat "$T/status2")"
 grep -q "dumps in flight: 2 (max 2)" "$T/status2" || fail "--status: $(cat "$T/status2")"
 pass "a third client gets no ack (exit 1), nothing stored; log: '$(grep -m1 -oE 'refused [0-9]+ HERALDs.*' "$SERVER_LOG")'"
 
@@ -42,7 +42,7 @@ wait_dumps "$B" 1 $((TO + 10))
 assert_manifest "$(client_dir "$A")/manifest.0.json" incomplete
 assert_manifest "$(client_dir "$B")/manifest.0.json" incomplete
 # The slot is given back when the worker is done (after netdump-reboot).
-poll 10 bash -c "\"\$0\" -d \"\$1\" --status | grep -q 'dumps in flight: 0'" "$ND_SERVER" "$DUMPDIR" ||
+poll 10 bash -c "\"\$0\" -d \"\$1\" --port \"\$2\" --status | grep -q 'dumps in flight: 0'" "$ND_SERVER" "$DUMPDIR" "$PORT" ||
 	fail "--status never showed 0 dumps in flight"
 send_dump 0 "$C" -q -g 1M -s 304 -o "$T/sentC"
 wait_manifest "$(client_dir "$C")" 0

@@ -225,7 +225,7 @@ assert_prefix_of "$DH/vmcore.0.incomplete" "$T/sentH"
 assert_log "dump [0-9]+ from ${H//./\\.} (complete|incomplete): .*stored by 0 of 1 sinks" "outcome line of a dump nobody stored"
 hline=$(grep -E "dump [0-9]+ from ${H//./\\.} (complete|incomplete): " "$SERVER_LOG" | head -1)
 pass "full disk: the write error is logged (No space left on device), the $(size_of "$DH/vmcore.0.incomplete") bytes written are kept as vmcore.0.incomplete (client exit $hrc)"
-"$ND_SERVER" -d "$DUMPDIR" --status >"$T/status.full" 2>&1 || fail "--status: $(cat "$T/status.full")"
+"$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status.full" 2>&1 || fail "--status: $(cat "$T/status.full")"
 hstatus=$(awk -v a="$H" '$2 == a { print $3 }' "$T/status.full" | tail -1)
 if [[ $hline =~ \ complete:\  ]] || [ "$hstatus" = complete ]; then
 	BUGS+=("full disk, one sink: the dump that no sink stored is reported complete (log: '${hline#* }'; --status: '$hstatus'); expected incomplete")
