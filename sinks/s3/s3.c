@@ -25,7 +25,17 @@
  * to be uploaded where; a background thread of the instance retries with
  * backoff, and at start-up it picks up the records a previous run left.
  * The sink reports such an object as stored ("where" says the upload is
- * pending and where the spool is): the dump is safe on disk.
+ * pending and where the spool is): the dump is safe on disk. That is true
+ * only once it is on disk: each spool file is synced (fdatasync) when it
+ * closes, and the record is written to a temporary file, synced, renamed
+ * into place and its folder synced, so a record never claims bytes a
+ * crash could take back. Objects that go straight to the store are never
+ * synced: the spool is then only a buffer.
+ *
+ * Should a spool file still turn out shorter than its record says, what
+ * is left goes under the object's incomplete name with its real length
+ * (never padded with zeros under the final name) and the log says so; if
+ * there is no such name, spool and record stay, and the log says that.
  *
  * Without a usable spool (spool = no, the spool file system below
  * min_free, a failed write), parts are kept in memory instead, and then
@@ -189,6 +199,7 @@ struct s3_sink {
 struct s3_pend {
 	char		 file[32];
 	char		*key;
+	char		*ikey;		/* if the spool loses bytes; or NULL */
 	uint64_t	 size;
 	bool		 note;
 };
@@ -229,6 +240,7 @@ struct s3_obj {
 	bool			 failed;
 	char			 err[NDS_ERRBUF_SIZE];
 	uint64_t		 next_check;	/* of free space */
+	int			 sync_err;	/* of a failed fdatasync */
 
 	/* Shared with the upload threads, under lock. */
 	pthread_mutex_t		 lock;
@@ -671,7 +683,7 @@ object_name(const struct s3_dump *d, enum nds_object_kind kind,
 {
 	const struct nds_dump *dump = d->dump;
 	const char *tail = dump->status == NDS_STATUS_COMPLETE ? "" :
-	    ".incomplete";
+	    S3_INCOMPLETE;
 	int n;
 
 	if (suffix == NULL)
@@ -1285,20 +1297,73 @@ abort_upload(struct s3_obj *o)
 	o->upload_id = NULL;
 }
 
-/* Leave the object to the background thread; 0, or -1 without a spool. */
+/*
+ * The spool file's bytes on disk for good, before a record may claim
+ * them: once per object, when it closes, never per write. A failed
+ * fdatasync is not asked again: the kernel reports a lost write once,
+ * and a second call that succeeds proves nothing.
+ */
 static int
-make_pending(struct s3_obj *o, const char *key, uint64_t size,
-    const char *why)
+spool_sync(struct s3_obj *o, char *err)
+{
+	const struct s3_dump *d = o->d;
+	const struct s3_sink *s = d->s;
+	char ebuf[128];
+	bool first = false;
+
+	if (o->sync_err == 0 && fdatasync(o->fd) == -1) {
+		o->sync_err = errno != 0 ? errno : EIO;
+		first = true;
+	}
+	if (o->sync_err == 0)
+		return 0;
+	sink_seterr(err, "%s: %s/%s/%s: fdatasync: %s; not kept for a later "
+	    "upload", kind_name(o->kind), s->spool_dir, d->token, o->file,
+	    sink_errstr(o->sync_err, ebuf, sizeof(ebuf)));
+	if (first)
+		s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from "
+		    "%s: %s", d->dump->id, d->dump->client_addr, err);
+	return -1;
+}
+
+/*
+ * Leave the object, under key (its {name} is name), to the background
+ * thread; 0, or -1 without a usable spool (why in err, when there is
+ * one to tell). err may be why.
+ */
+static int
+make_pending(struct s3_obj *o, const char *name, const char *key,
+    uint64_t size, const char *why, char *err)
 {
 	struct s3_dump *d = o->d;
 	struct s3_sink *s = d->s;
 	struct s3_pend *p;
+	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
+	size_t nlen = strlen(name), tlen = strlen(S3_INCOMPLETE);
 
 	if (!spooling(o) || d->npend == S3_REC_MAXOBJ)
+		return -1;
+	if (spool_sync(o, err) == -1)
 		return -1;
 	p = &d->pend[d->npend];
 	if ((p->key = strdup(key)) == NULL)
 		return -1;
+	/*
+	 * Where the object goes if its spool file turns out short: the
+	 * name an incomplete dump's object gets, from the key template.
+	 * Without it (too long) the background thread appends the suffix.
+	 */
+	p->ikey = NULL;
+	if (nlen >= tlen && strcmp(name + nlen - tlen, S3_INCOMPLETE) == 0)
+		snprintf(iname, sizeof(iname), "%s", name);
+	else
+		snprintf(iname, sizeof(iname), "%s%s", name, S3_INCOMPLETE);
+	if (make_key(d, iname, ikey) == 0 &&
+	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
+		free(p->key);
+		p->key = NULL;
+		return -1;
+	}
 	snprintf(p->file, sizeof(p->file), "%s", o->file);
 	p->size = size;
 	/* A manifest written after something went pending says so. */
@@ -1386,7 +1451,7 @@ s3_close(void *object_state, const struct nds_object *object,
 	 * that a manifest in the bucket never names an object not there).
 	 */
 	if ((!o->stream || d->npend > 0) && spooling(o) && !multipart) {
-		if (make_pending(o, key, size, NULL) == 0) {
+		if (make_pending(o, name, key, size, NULL, err) == 0) {
 			keep = true;
 			set_where(s, key, note, where);
 			r = NDS_OK;
@@ -1419,7 +1484,7 @@ s3_close(void *object_state, const struct nds_object *object,
 		}
 		if (st == S3_OK)
 			goto stored;
-		if (make_pending(o, key, size, err) == 0) {
+		if (make_pending(o, name, key, size, err, err) == 0) {
 			keep = true;
 			set_where(s, key, note, where);
 			r = NDS_OK;
@@ -1430,7 +1495,7 @@ s3_close(void *object_state, const struct nds_object *object,
 	if (finish_upload(o, size) == -1) {
 		sink_seterr(err, "%s", o->up_err);
 		abort_upload(o);
-		if (make_pending(o, key, size, err) == 0) {
+		if (make_pending(o, name, key, size, err, err) == 0) {
 			keep = true;
 			set_where(s, key, note, where);
 			r = NDS_OK;
@@ -1439,7 +1504,7 @@ s3_close(void *object_state, const struct nds_object *object,
 	}
 	if (strcmp(key, o->key) != 0 && move_object(o, key, size, err) == -1) {
 		/* It is whole under the first key; better there than lost. */
-		if (make_pending(o, key, size, err) == 0) {
+		if (make_pending(o, name, key, size, err, err) == 0) {
 			keep = true;
 			set_where(s, key, note, where);
 			r = NDS_OK;
@@ -1637,15 +1702,56 @@ s3_begin(void *instance, const struct nds_dump *dump, void **dump_state,
 
 /* ------------------------------------------------------------- end */
 
+/*
+ * Put rec in the folder dirfd as "pending", whole or not at all, and for
+ * good: the text goes to a temporary file, which is synced and renamed
+ * over the old record, and then the folder is synced, which also makes
+ * the spool files' names in it last. Whoever reads the record, now or
+ * after a crash, finds the old one or the new one, never a torn one, and
+ * never one that claims bytes that were not on disk before it. 0, or -1
+ * with errno set.
+ */
+static int
+record_store(int dirfd, const struct s3_record *rec)
+{
+	char *text;
+	size_t len = 0;
+	int fd = -1, r = -1, closed, save;
+
+	if ((text = s3_record_format(rec, &len)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((fd = openat(dirfd, "pending.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+	    sink_pwrite_all(fd, text, len, 0, NULL) == -1 || fsync(fd) == -1)
+		goto out;
+	closed = close(fd);
+	fd = -1;
+	if (closed == -1 ||
+	    renameat(dirfd, "pending.tmp", dirfd, "pending") == -1 ||
+	    fsync(dirfd) == -1)
+		goto out;
+	r = 0;
+out:
+	save = errno;
+	if (fd != -1)
+		close(fd);
+	/* A folder with a stray file in it could never be removed. */
+	if (r == -1)
+		unlinkat(dirfd, "pending.tmp", 0);
+	free(text);
+	errno = save;
+	return r;
+}
+
 static int
 write_record(struct s3_dump *d, char *err)
 {
 	struct s3_sink *s = d->s;
 	struct s3_record rec = { 0 };
-	char *text = NULL, ebuf[128];
-	size_t len = 0;
+	char ebuf[128];
 	unsigned i;
-	int fd = -1, r = -1;
 
 	rec.endpoint = s->conf.endpoint;
 	rec.bucket = s->conf.bucket;
@@ -1656,6 +1762,7 @@ write_record(struct s3_dump *d, char *err)
 		snprintf(rec.obj[i].file, sizeof(rec.obj[i].file), "%s",
 		    d->pend[i].file);
 		rec.obj[i].key = d->pend[i].key;
+		rec.obj[i].ikey = d->pend[i].ikey;
 		rec.obj[i].size = d->pend[i].size;
 		rec.obj[i].note = d->pend[i].note;
 	}
@@ -1663,25 +1770,18 @@ write_record(struct s3_dump *d, char *err)
 	for (i = 0; i < d->nstale; i++)
 		rec.stale[i] = d->stale[i];
 	rec.nstale = d->nstale;
-	if ((text = s3_record_format(&rec, &len)) == NULL) {
-		sink_seterr(err, "pending record: out of memory");
-		goto out;
-	}
-	/* Whole or not at all: the background thread may look any time. */
-	if ((fd = openat(d->dirfd, "pending.tmp", O_WRONLY | O_CREAT |
-	    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
-	    sink_pwrite_all(fd, text, len, 0, NULL) == -1 || fsync(fd) == -1 ||
-	    renameat(d->dirfd, "pending.tmp", d->dirfd, "pending") == -1) {
+	/*
+	 * The spool files were synced when they closed (make_pending); the
+	 * record follows them, and last the folder's own name in spool_dir
+	 * (it was renamed there at begin), or a crash could hide the folder
+	 * under its temporary name.
+	 */
+	if (record_store(d->dirfd, &rec) == -1 || fsync(s->spool_fd) == -1) {
 		sink_seterr(err, "%s/%s/pending: %s", s->spool_dir, d->token,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
-		goto out;
+		return -1;
 	}
-	r = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	free(text);
-	return r;
+	return 0;
 }
 
 static enum nds_result
@@ -1715,8 +1815,10 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		close(d->lockfd);
 		close(d->dirfd);
 	}
-	for (i = 0; i < d->npend; i++)
+	for (i = 0; i < d->npend; i++) {
 		free(d->pend[i].key);
+		free(d->pend[i].ikey);
+	}
 	for (i = 0; i < d->nstale; i++) {
 		free(d->stale[i].key);
 		free(d->stale[i].id);
@@ -1772,26 +1874,6 @@ fail:
 	return NULL;
 }
 
-static int
-rewrite_record(int dirfd, const struct s3_record *rec)
-{
-	size_t len = 0;
-	char *text;
-	int fd, r = -1;
-
-	if ((text = s3_record_format(rec, &len)) == NULL)
-		return -1;
-	if ((fd = openat(dirfd, "pending.tmp", O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0600)) != -1) {
-		if (sink_pwrite_all(fd, text, len, 0, NULL) == 0 && fsync(fd) == 0 &&
-		    renameat(dirfd, "pending.tmp", dirfd, "pending") == 0)
-			r = 0;
-		close(fd);
-	}
-	free(text);
-	return r;
-}
-
 /* Cut every copy of note out of text[0, *len). */
 static void
 cut_note(char *text, size_t *len, const char *note)
@@ -1809,16 +1891,63 @@ cut_note(char *text, size_t *len, const char *note)
 	*len = o;
 }
 
+/*
+ * The spool file of ro holds only have bytes, fewer than its record says:
+ * bytes were lost after the record was written (a file system that lost
+ * them in a crash, a full disk, a hand). Zeros in their place would pass
+ * for data under the object's final name, so what is left goes under its
+ * incomplete name, with its real length, and the record says so from now
+ * on: a retry or a restart does the same, and the error is told once.
+ * -1 when there is no incomplete name to go to; then nothing is uploaded
+ * and nothing removed, and it is told when say is set.
+ */
+static int
+spool_cut(struct s3_sink *s, struct s3_client *cl, int dirfd,
+    const char *token, struct s3_record *rec, struct s3_rec_obj *ro,
+    uint64_t have, bool say)
+{
+	char was[S3_KEY_MAX + 1], ebuf[128];
+	uint64_t claimed = ro->size;
+
+	snprintf(was, sizeof(was), "%s", ro->key);
+	if (s3_record_cut(ro, have) == -1) {
+		sink_errstr(errno, ebuf, sizeof(ebuf));
+		snprintf(cl->err, sizeof(cl->err), "%s/%s/%s holds %" PRIu64
+		    " of %" PRIu64 " bytes, and there is no incomplete name to "
+		    "upload them under (%s)", s->spool_dir, token, ro->file,
+		    have, claimed, ebuf);
+		if (say)
+			s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64
+			    " from %s: spool file %s/%s/%s holds %" PRIu64
+			    " bytes, its pending record says %" PRIu64 ", and "
+			    "s3://%s/%s has no incomplete name to go to (%s): "
+			    "nothing uploaded, the spool and its record are "
+			    "kept", rec->dump_id, rec->client, s->spool_dir,
+			    token, ro->file, have, claimed, s->conf.bucket,
+			    was, ebuf);
+		return -1;
+	}
+	s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from %s: spool "
+	    "file %s/%s/%s holds %" PRIu64 " bytes, its pending record says "
+	    "%" PRIu64 ": bytes were lost after they were received; the %"
+	    PRIu64 " bytes there are go to s3://%s/%s, nothing to s3://%s/%s",
+	    rec->dump_id, rec->client, s->spool_dir, token, ro->file, have,
+	    ro->expected, have, s->conf.bucket, ro->key, s->conf.bucket, was);
+	/* If this fails, the next try finds the cut and says it again. */
+	(void)record_store(dirfd, rec);
+	return 0;
+}
+
 /* One object of a record; S3_OK when it is in the store. */
 static enum s3_status
 upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
     const char *token, struct s3_record *rec, struct s3_rec_obj *ro,
-    bool *gone)
+    bool say, bool *gone)
 {
 	char note[PATH_MAX + 64], ebuf[128], *text, *stale = NULL;
 	struct s3_src src = { .fd = -1 };
 	struct stat sb;
-	enum s3_status st;
+	enum s3_status st = S3_LOCAL;
 	size_t len;
 	int fd;
 
@@ -1827,6 +1956,11 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 		if ((text = read_small(dirfd, ro->file, NOTE_OBJECT_MAX,
 		    &len)) == NULL)
 			goto nofile;
+		if (len < ro->size && spool_cut(s, cl, dirfd, token, rec, ro,
+		    len, say) == -1) {
+			free(text);
+			return S3_LOCAL;
+		}
 		pending_note(s, token, note, sizeof(note));
 		cut_note(text, &len, note);
 		src.buf = (const unsigned char *)text;
@@ -1838,18 +1972,29 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 	if ((fd = openat(dirfd, ro->file, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		goto nofile;
-	if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size != ro->size)
+	if (fstat(fd, &sb) == -1) {
+		snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s", s->spool_dir,
+		    token, ro->file, sink_errstr(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if ((uint64_t)sb.st_size < ro->size) {
+		if (spool_cut(s, cl, dirfd, token, rec, ro,
+		    (uint64_t)sb.st_size, say) == -1)
+			goto out;
+	} else if ((uint64_t)sb.st_size > ro->size)
 		s->host->log(s->ctx, NDS_LOG_WARNING, "%s/%s/%s: %" PRIu64
 		    " bytes, the record says %" PRIu64 "; uploading %" PRIu64,
 		    s->spool_dir, token, ro->file, (uint64_t)sb.st_size,
 		    ro->size, ro->size);
+	/* Exact: a file cut while it goes fails, and is looked at again. */
 	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
-	close(fd);
 	if (stale != NULL) {
 		if (s3_record_add_stale(rec, ro->key, stale) == 0)
-			rewrite_record(dirfd, rec);
+			record_store(dirfd, rec);
 		free(stale);
 	}
+out:
+	close(fd);
 	return st;
 nofile:
 	*gone = errno == ENOENT;
@@ -1910,7 +2055,7 @@ bg_folder(struct s3_sink *s, struct s3_client *cl, struct s3_folder *f)
 		st = s3_mpu_abort(cl, rec.stale[i].key, rec.stale[i].id);
 		if (st == S3_OK) {
 			s3_record_del_stale(&rec, i);
-			rewrite_record(dirfd, &rec);
+			record_store(dirfd, &rec);
 		} else
 			i++;
 	}
@@ -1920,7 +2065,8 @@ bg_folder(struct s3_sink *s, struct s3_client *cl, struct s3_folder *f)
 
 		if (ro->done)
 			continue;
-		st = upload_pending(s, cl, dirfd, f->name, &rec, ro, &gone);
+		st = upload_pending(s, cl, dirfd, f->name, &rec, ro,
+		    f->tries == 0, &gone);
 		if (st == S3_LOCAL && gone) {
 			/* Nothing to send any more: say so, go on. */
 			s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64
@@ -1929,6 +2075,14 @@ bg_folder(struct s3_sink *s, struct s3_client *cl, struct s3_folder *f)
 			st = S3_OK;
 		} else if (st != S3_OK)
 			break;
+		else if (ro->expected != 0)
+			s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64
+			    " from %s: uploaded s3://%s/%s (pending since %"
+			    PRId64 " s), only %" PRIu64 " of %" PRIu64
+			    " bytes: the spool had lost the rest", rec.dump_id,
+			    rec.client, s->conf.bucket, ro->key,
+			    (int64_t)time(NULL) - rec.since, ro->size,
+			    ro->expected);
 		else
 			s->host->log(s->ctx, NDS_LOG_NOTICE, "dump %" PRIu64
 			    " from %s: uploaded s3://%s/%s (pending since %"
@@ -1936,7 +2090,7 @@ bg_folder(struct s3_sink *s, struct s3_client *cl, struct s3_folder *f)
 			    s->conf.bucket, ro->key,
 			    (int64_t)time(NULL) - rec.since);
 		ro->done = true;
-		rewrite_record(dirfd, &rec);
+		record_store(dirfd, &rec);
 		unlinkat(dirfd, ro->file, 0);
 	}
 	health(s, st, cl->err);
@@ -2451,6 +2605,30 @@ chown_like_parent(const char *dir)
 		return;
 }
 
+/*
+ * Make the name of a folder just created last: a spool that vanished in
+ * a crash would take the dumps in it along. Best effort; a failure shows
+ * in the records' own syncs.
+ */
+static void
+sync_parent(const char *dir)
+{
+	char parent[PATH_MAX], *slash;
+	int fd;
+
+	if (snprintf(parent, sizeof(parent), "%s", dir) >=
+	    (int)sizeof(parent) || (slash = strrchr(parent, '/')) == NULL)
+		return;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	(void)fsync(fd);
+	close(fd);
+}
+
 /* mkdir -p, mode 0700 for what it creates. */
 static int
 mkdirs(const char *path)
@@ -2470,9 +2648,10 @@ mkdirs(const char *path)
 			continue;
 		c = *p;
 		*p = '\0';
-		if (mkdir(buf, 0700) == 0)
+		if (mkdir(buf, 0700) == 0) {
 			chown_like_parent(buf);
-		else if (errno != EEXIST)
+			sync_parent(buf);
+		} else if (errno != EEXIST)
 			return -1;
 		if (c == '\0')
 			break;

@@ -24,6 +24,12 @@
 #define S3_PART_GROUP	1000u	/* parts per size step of the layout */
 #define S3_KEY_MAX	1024	/* bytes of an object key */
 
+/*
+ * What the name of an incomplete object ends in: a dump that did not
+ * arrive whole, or a spooled object that lost bytes before it went.
+ */
+#define S3_INCOMPLETE	".incomplete"
+
 #define S3_ETAG_MAX	128
 #define S3_UPLOADID_MAX	1024
 #define S3_TOKEN_MAX	96
@@ -99,7 +105,9 @@ uint32_t	 s3_part_count(uint64_t base, uint64_t size);
 struct s3_rec_obj {
 	char		 file[32];	/* spool file in the dump's folder */
 	char		*key;
+	char		*ikey;		/* incomplete name; NULL: none known */
 	uint64_t	 size;
+	uint64_t	 expected;	/* size before a cut; 0: not cut */
 	bool		 done;
 	bool		 note;		/* manifest: drop the pending note */
 };
@@ -130,6 +138,15 @@ int		 s3_record_parse(const char *text, size_t len,
 /* Add an upload to abort; -1 when full or out of memory. */
 int		 s3_record_add_stale(struct s3_record *rec, const char *key,
 		    const char *id);
+/*
+ * The spool file of o holds only have bytes, fewer than o->size: from now
+ * on o is those bytes under the object's incomplete name (o->ikey, else
+ * the key with S3_INCOMPLETE appended unless it ends in it), and
+ * o->expected keeps the size the record first claimed. 1 when o changed,
+ * 0 when have is not short, -1 (o unchanged, errno ENAMETOOLONG or
+ * ENOMEM) when there is no incomplete name to go to.
+ */
+int		 s3_record_cut(struct s3_rec_obj *o, uint64_t have);
 /* Forget stale upload i. */
 void		 s3_record_del_stale(struct s3_record *rec, unsigned i);
 void		 s3_record_free(struct s3_record *rec);
@@ -170,6 +187,12 @@ struct s3_src {
 	uint64_t		 off;	/* of the range in the file */
 	uint64_t		 len;
 	uint64_t		 pos;	/* bytes handed to curl so far */
+	/*
+	 * The file holds every byte of the range: an early end fails the
+	 * request (ENODATA) instead of reading as a hole, as it does for a
+	 * spool that is still being written.
+	 */
+	bool			 exact;
 	int			 error;	/* errno of a failed read */
 };
 
@@ -207,8 +230,9 @@ enum s3_status	 s3_mpu_abort(struct s3_client *, const char *key,
 enum s3_status	 s3_delete(struct s3_client *, const char *key);
 /*
  * Upload size bytes of fd (from offset 0) to key: one PUT up to the first
- * part's size, else a multipart upload that is aborted if it fails. An
- * upload that could not be aborted is left in *stale (malloc'd).
+ * part's size, else a multipart upload that is aborted if it fails. The
+ * file must hold all size bytes (S3_LOCAL if it ends before). An upload
+ * that could not be aborted is left in *stale (malloc'd).
  */
 enum s3_status	 s3_upload_fd(struct s3_client *, const char *key, int fd,
 		    uint64_t size, char **stale);

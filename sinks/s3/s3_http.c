@@ -130,7 +130,12 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Body of a PUT; bytes past the end of the file read as zeros (holes). */
+/*
+ * Body of a PUT. Bytes past the end of the file read as zeros (a spool
+ * still being written ends in a hole until close sets its size), unless
+ * the source is exact: a file that should hold them and does not has lost
+ * them, and zeros would pass for data.
+ */
 static size_t
 on_read(char *buf, size_t size, size_t n, void *arg)
 {
@@ -156,6 +161,10 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 	while (got == -1 && errno == EINTR);
 	if (got == -1) {
 		s->error = errno;
+		return CURL_READFUNC_ABORT;
+	}
+	if (got == 0 && s->exact) {
+		s->error = ENODATA;
 		return CURL_READFUNC_ABORT;
 	}
 	if (got == 0) {
@@ -381,14 +390,24 @@ perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 
 	if (cc != CURLE_OK) {
-		if (cc == CURLE_ABORTED_BY_CALLBACK && stopped(cl)) {
-			seterr(cl, "%s: stopped", rq->what);
-			st = S3_STOPPED;
-		} else if (cc == CURLE_READ_ERROR && rq->src != NULL &&
+		/* CURL_READFUNC_ABORT ends as CURLE_ABORTED_BY_CALLBACK. */
+		if ((cc == CURLE_READ_ERROR ||
+		    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL &&
+		    rq->src->error == ENODATA) {
+			seterr(cl, "%s: the spool file ends at byte %" PRIu64
+			    ", %" PRIu64 " bytes short of the range to send",
+			    rq->what, rq->src->off + rq->src->pos,
+			    rq->src->len - rq->src->pos);
+			st = S3_LOCAL;
+		} else if ((cc == CURLE_READ_ERROR ||
+		    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL &&
 		    rq->src->error != 0) {
 			seterr(cl, "%s: reading the spool: %s", rq->what,
 			    strerror(rq->src->error));
 			st = S3_LOCAL;
+		} else if (cc == CURLE_ABORTED_BY_CALLBACK && stopped(cl)) {
+			seterr(cl, "%s: stopped", rq->what);
+			st = S3_STOPPED;
 		} else {
 			seterr(cl, "%s to bucket %s at %s: %s", rq->what,
 			    c->bucket, c->endpoint, cerr[0] != '\0' ? cerr :
@@ -692,7 +711,7 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
     char **stale)
 {
 	const uint64_t base = cl->conf->part_size;
-	struct s3_src src = { .fd = fd };
+	struct s3_src src = { .fd = fd, .exact = true };
 	struct s3_etag *etags = NULL;
 	char uid[S3_UPLOADID_MAX], err[NDS_ERRBUF_SIZE];
 	enum s3_status st;

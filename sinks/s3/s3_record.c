@@ -15,11 +15,19 @@
  *   [object]
  *   file = 1-vmcore
  *   key = crash/192.0.2.7/20261123T101502Z-c1-7/vmcore
+ *   incomplete_key = crash/192.0.2.7/20261123T101502Z-c1-7/vmcore.incomplete
  *   size = 33554432
  *   done = no
  *
  * Keys and upload ids are percent-encoded, so a value never holds a line
  * break or leading blanks.
+ *
+ * When a spool file turns out shorter than its record says (cut by a
+ * crash of the file system, a full disk, a hand), the object is relabelled
+ * in place rather than padded: key becomes the incomplete key, size the
+ * length there is, and "expected = N" keeps what the record first said.
+ * A version that does not know "expected" still uploads only the bytes
+ * that are there, under the incomplete name.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -116,8 +124,12 @@ s3_record_format(const struct s3_record *rec, size_t *len)
 
 		bprintf(&b, "[object]\nfile = %s\n", o->file);
 		bencoded(&b, "key", o->key, NULL);
+		if (o->ikey != NULL && strcmp(o->ikey, o->key) != 0)
+			bencoded(&b, "incomplete_key", o->ikey, NULL);
 		bprintf(&b, "size = %" PRIu64 "\ndone = %s\n", o->size,
 		    o->done ? "yes" : "no");
+		if (o->expected != 0)
+			bprintf(&b, "expected = %" PRIu64 "\n", o->expected);
 		if (o->note)
 			bprintf(&b, "note = yes\n");
 	}
@@ -201,6 +213,40 @@ s3_record_add_stale(struct s3_record *rec, const char *key, const char *id)
 	}
 	rec->nstale++;
 	return 0;
+}
+
+int
+s3_record_cut(struct s3_rec_obj *o, uint64_t have)
+{
+	const size_t tlen = strlen(S3_INCOMPLETE);
+	size_t klen = strlen(o->key);
+	char *key;
+
+	if (have >= o->size)
+		return 0;
+	if (o->ikey != NULL)
+		key = strdup(o->ikey);
+	else if (klen >= tlen &&
+	    strcmp(o->key + klen - tlen, S3_INCOMPLETE) == 0)
+		key = strdup(o->key);	/* an incomplete dump's already */
+	else if (klen + tlen > S3_KEY_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else if ((key = malloc(klen + tlen + 1)) != NULL) {
+		memcpy(key, o->key, klen);
+		memcpy(key + klen, S3_INCOMPLETE, tlen + 1);
+	}
+	if (key == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	free(o->key);
+	o->key = key;
+	/* Cut again: what the record first claimed is what was received. */
+	if (o->expected == 0)
+		o->expected = o->size;
+	o->size = have;
+	return 1;
 }
 
 void
@@ -327,8 +373,16 @@ s3_record_parse(const char *text, size_t len, struct s3_record *rec,
 			if ((o->key = decoded(value)) == NULL ||
 			    o->key[0] == '\0')
 				goto bad;
+		} else if (strcmp(name, "incomplete_key") == 0) {
+			free(o->ikey);
+			if ((o->ikey = decoded(value)) == NULL ||
+			    o->ikey[0] == '\0')
+				goto bad;
 		} else if (strcmp(name, "size") == 0) {
 			if (parse_u64(value, &o->size) == -1)
+				goto bad;
+		} else if (strcmp(name, "expected") == 0) {
+			if (parse_u64(value, &o->expected) == -1)
 				goto bad;
 		} else if (strcmp(name, "done") == 0) {
 			if (parse_bool(value, &o->done) == -1)
@@ -370,8 +424,10 @@ s3_record_free(struct s3_record *rec)
 
 	free(rec->endpoint);
 	free(rec->bucket);
-	for (i = 0; i < rec->nobj; i++)
+	for (i = 0; i < rec->nobj; i++) {
 		free(rec->obj[i].key);
+		free(rec->obj[i].ikey);
+	}
 	for (k = 0; k < rec->nstale; k++) {
 		free(rec->stale[k].key);
 		free(rec->stale[k].id);

@@ -47,12 +47,14 @@ GATEWAYS=()
 BUCKET=""
 
 # The gateways this test started go too, then lib.sh's cleanup, which
-# sees the test's exit status.
+# sees the test's exit status. Without errexit: "(exit 1)" would end the
+# shell here, after a failure, and leave the server running.
 _s3_cleanup() {
 	local rc=$? name
 
+	set +e
 	for name in "${GATEWAYS[@]}"; do
-		gw_stop "$name" KILL || true
+		gw_stop "$name" KILL
 	done
 	(exit "$rc")
 	_nd_cleanup
