@@ -5,6 +5,10 @@
  * a version, msgbufsize in the client's byte order) and the raw ring
  * follows at offset 4096. Red Hat's server kept "the oops message"; this
  * is ours. Best effort: a dump without it is still a dump.
+ *
+ * The client is not trusted, so the work is bounded. Memory grows with
+ * the bytes of the ring that arrive, never with the size the header
+ * claims, and nd_msgbuf_text is linear in those bytes.
  */
 #ifndef ND_MSGBUF_H
 #define ND_MSGBUF_H
@@ -14,24 +18,45 @@
 #include <stdint.h>
 
 #define ND_MSGBUF_OFFSET	4096
-#define ND_MSGBUF_MAX		(64u << 20)
+
+/*
+ * The largest ring kept; a header that claims more gets no msgbuf.
+ * FreeBSD's default is MSGBUF_SIZE, 32768 * 3 = 96 KiB (sys/sys/msgbuf.h);
+ * the loader tunable kern.msgbufsize overrides it with no ceiling
+ * (init_param1 in sys/kern/subr_param.c), and the minidump header carries
+ * msg_size as it is (minidumpsys in sys/amd64/amd64/minidump_machdep.c).
+ * Operators raise it to a few MiB at most; 8 MiB is 85 times the default
+ * and keeps a hostile client to 8 MiB per dump.
+ */
+#define ND_MSGBUF_MAX		(8u << 20)
+/*
+ * The largest text made of it. Escaping makes a control byte 4 bytes, so
+ * a ring of them would give 4 times its size; past this the oldest text
+ * is cut, and a first line says so. Ordinary rings are nearly all
+ * printable and fit whole.
+ */
+#define ND_MSGBUF_TEXT_MAX	(2 * ND_MSGBUF_MAX)
 
 struct nd_msgbuf {
 	bool		 decided;	/* the header was looked at */
 	bool		 active;	/* it is a minidump with a msgbuf */
+	bool		 nul;		/* a NUL (or hole) in the ring: unwrapped */
 	char		 arch[16];
-	uint32_t	 size;
-	uint8_t		*buf;
+	uint32_t	 size;		/* ring size the header claims */
 	uint64_t	 filled;	/* bytes of the ring seen, in order */
+	uint8_t		*buf;		/* the ring's bytes but NULs, in order */
+	size_t		 kept;		/* bytes in buf */
+	size_t		 alloc;		/* bytes allocated: <= 2 * kept */
 };
 
 /* Feed the vmcore stream in order; data == NULL means zeros. */
 void	 nd_msgbuf_feed(struct nd_msgbuf *, uint64_t off, const uint8_t *data,
 	    uint64_t len);
 /*
- * The ring as text, oldest first when the wrap point can be found, control
- * characters escaped; NULL when there is none. *panic points into the text
- * at the last line that says "panic:", or is NULL.
+ * The ring as text, oldest first when the wrap point can be found, NULs
+ * left out, control characters escaped, at most ND_MSGBUF_TEXT_MAX bytes
+ * (the newest); NULL when there is none. *panic points into the text at
+ * the last line that says "panic: ", or is NULL.
  */
 char	*nd_msgbuf_text(const struct nd_msgbuf *, size_t *len,
 	    const char **panic);
