@@ -173,20 +173,32 @@ has_buffer(const struct nd_asm *a, uint64_t b)
 	    a->win[(b - a->frontier) / BLK] != NULL;
 }
 
+/*
+ * The part of [pos, end) that lies in one window block: its length, and
+ * the block's index and the offset in it.
+ */
+static size_t
+window_piece(const struct nd_asm *a, uint64_t pos, uint64_t end,
+    unsigned *bi, uint64_t *boff)
+{
+	uint64_t rel = pos - a->frontier;
+
+	*bi = (unsigned)(rel / BLK);
+	*boff = rel % BLK;
+	return (size_t)(BLK - *boff < end - pos ? BLK - *boff : end - pos);
+}
+
 /* Copy [pos, end) of the message into the window. */
 static void
 window_copy(struct nd_asm *a, uint64_t pos, uint64_t end, const uint8_t *src)
 {
-	while (pos < end) {
-		uint64_t rel = pos - a->frontier;
-		unsigned bi = (unsigned)(rel / BLK);
-		uint64_t boff = rel % BLK;
-		size_t n = (size_t)(BLK - boff < end - pos ? BLK - boff :
-		    end - pos);
+	unsigned bi;
+	uint64_t boff;
+	size_t n;
 
+	for (; pos < end; pos += n, src += n) {
+		n = window_piece(a, pos, end, &bi, &boff);
 		memcpy(a->win[bi] + boff, src, n);
-		pos += n;
-		src += n;
 	}
 }
 
@@ -195,18 +207,15 @@ static bool
 window_same(const struct nd_asm *a, uint64_t pos, uint64_t end,
     const uint8_t *src)
 {
-	while (pos < end) {
-		uint64_t rel = pos - a->frontier;
-		unsigned bi = (unsigned)(rel / BLK);
-		uint64_t boff = rel % BLK;
-		size_t n = (size_t)(BLK - boff < end - pos ? BLK - boff :
-		    end - pos);
+	unsigned bi;
+	uint64_t boff;
+	size_t n;
 
+	for (; pos < end; pos += n, src += n) {
+		n = window_piece(a, pos, end, &bi, &boff);
 		if (a->win[bi] != NULL && memcmp(a->win[bi] + boff, src, n) !=
 		    0)
 			return false;
-		pos += n;
-		src += n;
 	}
 	return true;
 }
