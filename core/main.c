@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "log.h"
 #include "receiver.h"
+#include "status.h"
 #include "runtime.h"
 #include "sink_load.h"
 

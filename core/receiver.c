@@ -32,6 +32,8 @@
 #include "log.h"
 #include "proto.h"
 #include "receiver.h"
+#include "status.h"
+#include "tally.h"
 #include "util.h"
 
 #define RX_BATCH	64		/* datagrams per recvmmsg */
@@ -43,8 +45,6 @@
 #define HERALD_KEEP_MS	500		/* ... safe from eviction this long */
 #define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
 #define MAX_CHAINS	32
-#define TALLY_EVERY	10		/* seconds between refusal counter lines */
-#define TALLY_LINES	5		/* ... and full lines per reason before */
 /*
  * How much data may leave missing below the highest byte received. A
  * kernel sends in offset order, one netdump buffer (64 KiB) per
@@ -96,58 +96,6 @@ struct drops {
 	uint64_t	n[DROP_NKINDS];
 	uint64_t	logged[DROP_NKINDS];
 	time_t		last_log;
-};
-
-/*
- * HERALDs not answered (or answered with a change), by reason. The first
- * TALLY_LINES of a reason in an interval of TALLY_EVERY seconds are logged
- * in full; the rest are counted and logged as one counter line when the
- * interval is over, however many arrive and from however many addresses.
- */
-enum tally {
-	TALLY_NOT_ALLOWED,
-	TALLY_OTHER_PORT,
-	TALLY_ALIVE,
-	TALLY_NO_ROUTE,
-	TALLY_NO_SINK,
-	TALLY_PATH,
-	TALLY_CLIENT_DUMPS,
-	TALLY_CLIENT_HERALDED,
-	TALLY_HOOKS,
-	TALLY_FDS,
-	TALLY_RECLAIMED,
-	TALLY_NKINDS
-};
-
-static const char *const tally_names[TALLY_NKINDS] = {
-	[TALLY_NOT_ALLOWED] = "HERALDs not answered: client not allowed "
-	    "(allow, deny, secure)",
-	[TALLY_OTHER_PORT] = "HERALDs not answered: from another port of a "
-	    "client that is dumping (a kernel heralds from 20024 only)",
-	[TALLY_ALIVE] = "HERALDs not answered: the client's dump is alive "
-	    "(restart_silence not reached: spoofed, or an early restart)",
-	[TALLY_NO_ROUTE] = "HERALDs not answered: no route matches the path",
-	[TALLY_NO_SINK] = "HERALDs not answered: the route has no working "
-	    "sink",
-	[TALLY_PATH] = "HERALD paths refused (unsafe); the default path was "
-	    "used",
-	[TALLY_CLIENT_DUMPS] = "HERALDs or first data not answered: the "
-	    "client has max_dumps_per_client dumps in flight",
-	[TALLY_CLIENT_HERALDED] = "HERALDs not answered: the client has "
-	    "max_heralded_per_client sessions waiting for data",
-	[TALLY_HOOKS] = "hooks not started: max_hooks are running",
-	[TALLY_FDS] = "HERALDs not answered: no file descriptor left in the "
-	    "session budget",
-	[TALLY_RECLAIMED] = "ended sessions closed early to free a file "
-	    "descriptor (a repeated FINISHED gets no answer)",
-};
-
-struct tallies {
-	uint64_t	n[TALLY_NKINDS];
-	uint64_t	logged[TALLY_NKINDS];
-	char		last[TALLY_NKINDS][INET_ADDRSTRLEN];
-	time_t		since[TALLY_NKINDS];	/* the interval's start */
-	unsigned	lines[TALLY_NKINDS];	/* full lines in it */
 };
 
 /* What an epoll event points at: the first member of each of these. */
@@ -258,7 +206,6 @@ struct nd_receiver {
 	uint64_t		 flood_refused, flood_logged;
 	uint64_t		 silent, silent_logged;	/* HERALD, then nothing */
 	struct tallies		 tally;
-	uint64_t		 hooks_refused_logged;
 	size_t			 nfds;		/* session sockets open */
 	rlim_t			 fd_limit;	/* RLIMIT_NOFILE at start */
 	bool			 stopping;
@@ -324,121 +271,6 @@ sockbuf(int fd)
 		    sizeof(size));
 }
 
-/*
- * The status socket lives in runtime_dir, named by the port so that
- * instances do not meet: never in the dump directory, which belongs to the
- * user the daemon drops to, who could put a link where root would look.
- * Without root and without a runtime_dir it may use, it falls back to the
- * dump directory, where nothing belongs to anyone else.
- */
-static void
-status_path_at(const struct nd_server_conf *sv, bool fallback, char *buf,
-    size_t size)
-{
-	if (sv->status_socket != NULL)
-		snprintf(buf, size, "%s", sv->status_socket);
-	else if (!fallback)
-		snprintf(buf, size, "%s/netdump-server.%u.sock",
-		    sv->runtime_dir, (unsigned)sv->port);
-	else
-		snprintf(buf, size, "%s/.netdump-server.%u.sock", sv->dumpdir,
-		    (unsigned)sv->port);
-}
-
-void
-nd_status_path(const struct nd_server_conf *sv, char *buf, size_t size)
-{
-	status_path_at(sv, false, buf, size);
-}
-
-/*
- * runtime_dir, made if missing: a real directory, and as root one that
- * only root may write to. Returns 0, 1 when a non-root daemon cannot use
- * it (fall back), or -1 with a message.
- */
-static int
-runtime_dir_ready(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		if (geteuid() != 0 && (errno == EACCES || errno == EPERM ||
-		    errno == ENOENT || errno == EROFS))
-			return 1;
-		snprintf(err, errlen, "runtime_dir %s: %s", dir,
-		    strerror(errno));
-		return -1;
-	}
-	if (lstat(dir, &st) == -1) {
-		snprintf(err, errlen, "runtime_dir %s: %s", dir,
-		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "runtime_dir %s is not a directory (a "
-		    "link is refused)", dir);
-		return -1;
-	}
-	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 022) != 0)) {
-		snprintf(err, errlen, "runtime_dir %s may be written by a user "
-		    "other than root (owner uid %u, mode %03o): refusing to "
-		    "put the status socket there", dir, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 0777));
-		return -1;
-	}
-	if (geteuid() != 0 && access(dir, W_OK | X_OK) == -1)
-		return 1;
-	return 0;
-}
-
-/* The status socket: a local stream socket that answers with a report. */
-static int
-status_listen(struct nd_receiver *rx, char *err, size_t errlen)
-{
-	const struct nd_server_conf *sv = &rx->conf->server;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char path[PATH_MAX];
-	mode_t mask;
-	int fd, r;
-
-	status_path_at(sv, false, path, sizeof(path));
-	if (sv->status_socket == NULL) {
-		if ((r = runtime_dir_ready(sv->runtime_dir, err, errlen)) ==
-		    -1)
-			return -1;
-		if (r == 1)
-			status_path_at(sv, true, path, sizeof(path));
-	}
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "status socket path too long: %s", path);
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "status socket: %s", strerror(errno));
-		return -1;
-	}
-	/*
-	 * A stale socket from a crash, or one a daemon that dropped root
-	 * could not remove; the pid file guards a live one. unlink and bind
-	 * never follow a link, and the mode comes from the umask, so nothing
-	 * is changed by path.
-	 */
-	(void)unlink(path);
-	mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(mask);
-	if (r == -1 || listen(fd, 8) == -1) {
-		snprintf(err, errlen, "status socket %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	memcpy(rx->status_path, path, strlen(path) + 1);
-	return fd;
-}
-
 struct nd_receiver *
 nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
     void *reload_arg, char *err, size_t errlen)
@@ -492,7 +324,8 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 		    conf->server.address, conf->server.port, strerror(errno));
 		goto fail;
 	}
-	if ((rx->status_fd = status_listen(rx, err, errlen)) == -1)
+	if ((rx->status_fd = nd_status_listen(&conf->server, rx->status_path,
+	    sizeof(rx->status_path), err, errlen)) == -1)
 		goto fail;
 	rx->next_id = 1;
 	return rx;
@@ -1142,63 +975,6 @@ refused(struct nd_receiver *rx, const struct sockaddr_in *from)
 	return r != NULL && r->until > now_sec();
 }
 
-/*
- * Count a HERALD refused (or changed) for a reason: the first in an
- * interval is logged with the details, the rest by tally_log().
- */
-static void __attribute__((format(printf, 4, 5)))
-tally(struct nd_receiver *rx, enum tally kind, const struct sockaddr_in *from,
-    const char *fmt, ...)
-{
-	struct tallies *t = &rx->tally;
-	time_t now = now_sec();
-	va_list ap;
-	char line[512];
-
-	t->n[kind]++;
-	if (from != NULL)
-		inet_ntop(AF_INET, &from->sin_addr, t->last[kind],
-		    sizeof(t->last[kind]));
-	if (now - t->since[kind] >= TALLY_EVERY && t->n[kind] - 1 ==
-	    t->logged[kind]) {
-		t->since[kind] = now;
-		t->lines[kind] = 0;
-	}
-	if (t->lines[kind] >= TALLY_LINES)
-		return;
-	t->lines[kind]++;
-	t->logged[kind] = t->n[kind];
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	log_warnx("%s", line);
-}
-
-/* The counter lines: what tally() did not log, once an interval is over. */
-static void
-tally_log(struct nd_receiver *rx, time_t now)
-{
-	struct tallies *t = &rx->tally;
-	uint64_t hooks = atomic_load(&nd_hooks_refused);
-	int k;
-
-	if (hooks != rx->hooks_refused_logged) {
-		t->n[TALLY_HOOKS] += hooks - rx->hooks_refused_logged;
-		rx->hooks_refused_logged = hooks;
-	}
-	for (k = 0; k < TALLY_NKINDS; k++) {
-		if (t->n[k] == t->logged[k] || now - t->since[k] < TALLY_EVERY)
-			continue;
-		log_warnx("%" PRIu64 " more %s in the last %d s (%" PRIu64
-		    " in all; the last from %s)", t->n[k] - t->logged[k],
-		    tally_names[k], TALLY_EVERY, t->n[k],
-		    t->last[k][0] ? t->last[k] : "a worker");
-		t->logged[k] = t->n[k];
-		t->since[k] = now;
-		t->lines[k] = 0;
-	}
-}
-
 /* Sessions of this address waiting for their first data. */
 static unsigned
 heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
@@ -1266,16 +1042,16 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 		char addr[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
-		tally(rx, TALLY_FDS, from, "client %s: %zu session sockets are "
-		    "open, all the descriptor limit leaves (RLIMIT_NOFILE %llu); "
-		    "not answering", addr, rx->nfds,
+		nd_tally(&rx->tally, TALLY_FDS, from, "client %s: %zu session "
+		    "sockets are open, all the descriptor limit leaves "
+		    "(RLIMIT_NOFILE %llu); not answering", addr, rx->nfds,
 		    (unsigned long long)rx->fd_limit);
 		return false;
 	}
 	if (s == ended)
-		tally(rx, TALLY_RECLAIMED, &s->client, "dump %" PRIu64 " from "
-		    "%s: its ended session was closed early to free a file "
-		    "descriptor", s->id, s->addr);
+		nd_tally(&rx->tally, TALLY_RECLAIMED, &s->client, "dump %"
+		    PRIu64 " from %s: its ended session was closed early to "
+		    "free a file descriptor", s->id, s->addr);
 	else
 		rx->evicted++;
 	socket_close(rx, s);
@@ -1321,9 +1097,9 @@ dump_begin(struct nd_receiver *rx, struct session *s)
 	}
 	if (nd_dumps_of_client(s->client.sin_addr.s_addr) >=
 	    s->rt->conf->server.max_dumps_per_client) {
-		tally(rx, TALLY_CLIENT_DUMPS, &s->client, "client %s: %u dumps "
-		    "in flight (max_dumps_per_client); its data waits",
-		    s->addr, s->rt->conf->server.max_dumps_per_client);
+		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, &s->client, "client "
+		    "%s: %u dumps in flight (max_dumps_per_client); its data "
+		    "waits", s->addr, s->rt->conf->server.max_dumps_per_client);
 		return false;
 	}
 	p = (struct nd_dump_params){ .id = s->id, .client = &s->client,
@@ -1575,13 +1351,14 @@ route_ok(struct nd_receiver *rx, const struct sockaddr_in *from,
 	route = nd_conf_route_match(rx->conf, path,
 	    ntohl(from->sin_addr.s_addr));
 	if (route == NULL) {
-		tally(rx, TALLY_NO_ROUTE, from, "client %s: no route matches "
-		    "path '%s'; not answering", addr, path);
+		nd_tally(&rx->tally, TALLY_NO_ROUTE, from, "client %s: no "
+		    "route matches path '%s'; not answering", addr, path);
 		return false;
 	}
 	if (route_chains(rx, route, chains, MAX_CHAINS) == 0) {
-		tally(rx, TALLY_NO_SINK, from, "client %s: route '%s' has no "
-		    "working sink; not answering", addr, route->name);
+		nd_tally(&rx->tally, TALLY_NO_SINK, from, "client %s: route "
+		    "'%s' has no working sink; not answering", addr,
+		    route->name);
 		return false;
 	}
 	return true;
@@ -1677,8 +1454,9 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 
 	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
 	if (!nd_conf_client_allowed(sv, ntohl(from->sin_addr.s_addr))) {
-		tally(rx, TALLY_NOT_ALLOWED, from, "client %s: not allowed to "
-		    "dump (allow, deny, secure); not answering", addr);
+		nd_tally(&rx->tally, TALLY_NOT_ALLOWED, from, "client %s: not "
+		    "allowed to dump (allow, deny, secure); not answering",
+		    addr);
 		return;
 	}
 	old = session_find(rx, from);
@@ -1688,10 +1466,10 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		 * port of an address that is dumping is spoofed or stray, and
 		 * must not take a second dump slot or disturb the first.
 		 */
-		tally(rx, TALLY_OTHER_PORT, from, "client %s:%u: HERALD while "
-		    "dump %" PRIu64 " from port %u is in progress; ignored",
-		    addr, ntohs(from->sin_port), other->id,
-		    ntohs(other->client.sin_port));
+		nd_tally(&rx->tally, TALLY_OTHER_PORT, from, "client %s:%u: "
+		    "HERALD while dump %" PRIu64 " from port %u is in "
+		    "progress; ignored", addr, ntohs(from->sin_port),
+		    other->id, ntohs(other->client.sin_port));
 		return;
 	}
 	if (old != NULL && old->state != S_ENDED && !old->got_data) {
@@ -1712,11 +1490,11 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		time_t silent = old->paused ? 0 : now_sec() - old->last_rx;
 
 		if (silent < (time_t)sv->restart_silence) {
-			tally(rx, TALLY_ALIVE, from, "dump %" PRIu64 " from %s: "
-			    "a new HERALD while the dump is alive (last "
-			    "message %lld s ago, restart_silence = %u); not "
-			    "answering", old->id, addr, (long long)silent,
-			    sv->restart_silence);
+			nd_tally(&rx->tally, TALLY_ALIVE, from, "dump %"
+			    PRIu64 " from %s: a new HERALD while the dump is "
+			    "alive (last message %lld s ago, restart_silence "
+			    "= %u); not answering", old->id, addr,
+			    (long long)silent, sv->restart_silence);
 			return;
 		}
 		log_warnx("dump %" PRIu64 " from %s: a new HERALD after %lld s "
@@ -1735,9 +1513,9 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		snprintf(path, sizeof(path), "%s", sv->default_path);
 	else if ((why = nd_herald_path_check(m->payload, m->len, path,
 	    sizeof(path))) != NULL) {
-		tally(rx, TALLY_PATH, from, "client %s: HERALD path refused "
-		    "(%s); using the default path '%s'", addr, why,
-		    sv->default_path);
+		nd_tally(&rx->tally, TALLY_PATH, from, "client %s: HERALD "
+		    "path refused (%s); using the default path '%s'", addr,
+		    why, sv->default_path);
 		snprintf(path, sizeof(path), "%s", sv->default_path);
 	}
 	if (atomic_load(&nd_dumps_active) >= sv->max_concurrent_dumps) {
@@ -1746,15 +1524,16 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
 	    sv->max_dumps_per_client) {
-		tally(rx, TALLY_CLIENT_DUMPS, from, "client %s: %u dumps in "
-		    "flight (max_dumps_per_client); not answering", addr,
-		    sv->max_dumps_per_client);
+		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: %u "
+		    "dumps in flight (max_dumps_per_client); not answering",
+		    addr, sv->max_dumps_per_client);
 		return;
 	}
 	if (heralded_of(rx, from) >= sv->max_heralded_per_client) {
-		tally(rx, TALLY_CLIENT_HERALDED, from, "client %s: %u sessions "
-		    "wait for their first data (max_heralded_per_client); not "
-		    "answering", addr, sv->max_heralded_per_client);
+		nd_tally(&rx->tally, TALLY_CLIENT_HERALDED, from, "client %s: "
+		    "%u sessions wait for their first data "
+		    "(max_heralded_per_client); not answering", addr,
+		    sv->max_heralded_per_client);
 		return;
 	}
 	herald_admit(rx, from, local, path, m->seqno, false, false);
@@ -1862,7 +1641,7 @@ tick(struct nd_receiver *rx)
 		}
 	}
 	log_drops(&rx->herald_drops, "herald socket", now);
-	tally_log(rx, now);
+	nd_tally_log(&rx->tally, now);
 	if (rx->refused_busy != rx->refused_logged) {
 		log_warnx("refused %" PRIu64 " HERALDs: %u dumps are running "
 		    "(max_concurrent_dumps)", rx->refused_busy -
@@ -2042,51 +1821,6 @@ status_serve(struct nd_receiver *rx)
 		(void)send(fd, b.s, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	free(b.s);
 	close(fd);
-}
-
-/* Connect to the status socket (or its fallback); -1 with errno set. */
-static int
-status_connect(const struct nd_server_conf *sv, bool fallback, char *path,
-    size_t size)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd, saved;
-
-	status_path_at(sv, fallback, path, size);
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-int
-nd_status_query(const struct nd_server_conf *sv)
-{
-	char buf[4096], path[PATH_MAX], fallback[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	if ((fd = status_connect(sv, false, path, sizeof(path))) == -1 &&
-	    (sv->status_socket != NULL || (fd = status_connect(sv, true,
-	    fallback, sizeof(fallback))) == -1)) {
-		fprintf(stderr, "netdump-server: no daemon answers at %s: %s\n",
-		    path, strerror(errno));
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
-	return n == 0 ? 0 : 1;
 }
 
 static void

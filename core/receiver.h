@@ -18,11 +18,6 @@ struct nd_receiver;
 struct nd_receiver *nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd,
 		    nd_reload_fn reload, void *reload_arg, char *err,
 		    size_t errlen);
-/* The status socket's path for a configuration. */
-void		 nd_status_path(const struct nd_server_conf *, char *buf,
-		    size_t size);
-/* netdump-server --status: print what the running daemon says. */
-int		 nd_status_query(const struct nd_server_conf *);
 /* Serve until SIGTERM or SIGINT (blocked by the caller); returns 0. */
 int		 nd_receiver_run(struct nd_receiver *);
 void		 nd_receiver_free(struct nd_receiver *);

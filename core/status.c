@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "status.h"
+
+/*
+ * The status socket lives in runtime_dir, named by the port so that
+ * instances do not meet: never in the dump directory, which belongs to the
+ * user the daemon drops to, who could put a link where root would look.
+ * Without root and without a runtime_dir it may use, it falls back to the
+ * dump directory, where nothing belongs to anyone else.
+ */
+static void
+status_path_at(const struct nd_server_conf *sv, bool fallback, char *buf,
+    size_t size)
+{
+	if (sv->status_socket != NULL)
+		snprintf(buf, size, "%s", sv->status_socket);
+	else if (!fallback)
+		snprintf(buf, size, "%s/netdump-server.%u.sock",
+		    sv->runtime_dir, (unsigned)sv->port);
+	else
+		snprintf(buf, size, "%s/.netdump-server.%u.sock", sv->dumpdir,
+		    (unsigned)sv->port);
+}
+
+void
+nd_status_path(const struct nd_server_conf *sv, char *buf, size_t size)
+{
+	status_path_at(sv, false, buf, size);
+}
+
+/*
+ * runtime_dir, made if missing: a real directory, and as root one that
+ * only root may write to. Returns 0, 1 when a non-root daemon cannot use
+ * it (fall back), or -1 with a message.
+ */
+static int
+runtime_dir_ready(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		if (geteuid() != 0 && (errno == EACCES || errno == EPERM ||
+		    errno == ENOENT || errno == EROFS))
+			return 1;
+		snprintf(err, errlen, "runtime_dir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		snprintf(err, errlen, "runtime_dir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "runtime_dir %s is not a directory (a "
+		    "link is refused)", dir);
+		return -1;
+	}
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 022) != 0)) {
+		snprintf(err, errlen, "runtime_dir %s may be written by a user "
+		    "other than root (owner uid %u, mode %03o): refusing to "
+		    "put the status socket there", dir, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	if (geteuid() != 0 && access(dir, W_OK | X_OK) == -1)
+		return 1;
+	return 0;
+}
+
+int
+nd_status_listen(const struct nd_server_conf *sv, char *path, size_t size,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t mask;
+	int fd, r;
+
+	status_path_at(sv, false, path, size);
+	if (sv->status_socket == NULL) {
+		if ((r = runtime_dir_ready(sv->runtime_dir, err, errlen)) ==
+		    -1)
+			return -1;
+		if (r == 1)
+			status_path_at(sv, true, path, size);
+	}
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "status socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "status socket: %s", strerror(errno));
+		return -1;
+	}
+	/*
+	 * A stale socket from a crash, or one a daemon that dropped root
+	 * could not remove; the pid file guards a live one. unlink and bind
+	 * never follow a link, and the mode comes from the umask, so nothing
+	 * is changed by path.
+	 */
+	(void)unlink(path);
+	mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(mask);
+	if (r == -1 || listen(fd, 8) == -1) {
+		snprintf(err, errlen, "status socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Connect to the status socket (or its fallback); -1 with errno set. */
+static int
+status_connect(const struct nd_server_conf *sv, bool fallback, char *path,
+    size_t size)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, saved;
+
+	status_path_at(sv, fallback, path, size);
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+nd_status_query(const struct nd_server_conf *sv)
+{
+	char buf[4096], path[PATH_MAX], fallback[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((fd = status_connect(sv, false, path, sizeof(path))) == -1 &&
+	    (sv->status_socket != NULL || (fd = status_connect(sv, true,
+	    fallback, sizeof(fallback))) == -1)) {
+		fprintf(stderr, "netdump-server: no daemon answers at %s: %s\n",
+		    path, strerror(errno));
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return n == 0 ? 0 : 1;
+}
