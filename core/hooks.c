@@ -123,6 +123,8 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
 	    O_RDONLY, 0);
 	posix_spawn_file_actions_addchdir_np(&fa, sv->dumpdir);
+	/* Nothing else of ours: not even what our own parent left open. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	posix_spawnattr_init(&attr);
 	/* Its own process group, so a timeout kills what it started too. */
 	posix_spawnattr_setpgroup(&attr, 0);
@@ -148,7 +150,7 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 	proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
 	if (proc->pidfd == -1) {
 		log_warn("%s: pidfd_open", hook_names[h]);
-		nd_hook_kill(proc);
+		nd_hook_kill(proc, "cannot be watched");
 		return -1;
 	}
 	log_info("%s %s started (pid %ld)", hook_names[h], proc->path,
@@ -185,10 +187,10 @@ out:
 }
 
 void
-nd_hook_kill(struct nd_hook_proc *proc)
+nd_hook_kill(struct nd_hook_proc *proc, const char *why)
 {
-	log_warnx("%s %s (pid %ld) ran past hook_timeout; killed",
-	    hook_names[proc->hook], proc->path, (long)proc->pid);
+	log_warnx("%s %s (pid %ld) %s; killed", hook_names[proc->hook],
+	    proc->path, (long)proc->pid, why);
 	(void)kill(-proc->pid, SIGKILL);
 	(void)kill(proc->pid, SIGKILL);
 	(void)nd_hook_reap(proc);
@@ -210,7 +212,7 @@ nd_hook_run(const struct nd_server_conf *sv, enum nd_hook h,
 		r = poll(&pfd, 1, (int)sv->hook_timeout * 1000);
 	while (r == -1 && errno == EINTR);
 	if (r == 0) {
-		nd_hook_kill(&proc);
+		nd_hook_kill(&proc, "ran past hook_timeout");
 		return -1;
 	}
 	return nd_hook_reap(&proc);

@@ -52,8 +52,8 @@ int	nd_hook_start(const struct nd_server_conf *, enum nd_hook,
  * signal. Logs the outcome.
  */
 int	nd_hook_reap(struct nd_hook_proc *);
-/* Kill a hook that overran hook_timeout (its process group) and reap it. */
-void	nd_hook_kill(struct nd_hook_proc *);
+/* Kill a hook (its process group) and reap it; why goes in the log line. */
+void	nd_hook_kill(struct nd_hook_proc *, const char *why);
 /*
  * Run a hook to completion, at most hook_timeout seconds (for the dump
  * workers). Returns the exit status, -1 if it died or was killed, or -2

@@ -425,7 +425,7 @@ nd_receiver_free(struct nd_receiver *rx)
 	while ((p = rx->pendings) != NULL) {
 		rx->pendings = p->next;
 		ep_forget(rx->ep, p->proc.pidfd);
-		nd_hook_kill(&p->proc);
+		nd_hook_kill(&p->proc, "still ran when the server stopped");
 		free(p);
 	}
 	while ((p = rx->pending_graveyard) != NULL) {
@@ -1309,7 +1309,7 @@ pending_start(struct nd_receiver *rx, enum nd_hook hook,
 	ev.data.ptr = p;
 	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, p->proc.pidfd, &ev) == -1) {
 		log_warn("%s: epoll_ctl", nd_hook_name(hook));
-		nd_hook_kill(&p->proc);
+		nd_hook_kill(&p->proc, "cannot be watched");
 		free(p);
 		return -1;
 	}
@@ -1636,7 +1636,7 @@ tick(struct nd_receiver *rx)
 		pnext = p->next;
 		if (now - p->started >= (time_t)rx->conf->server.hook_timeout) {
 			ep_forget(rx->ep, p->proc.pidfd);
-			nd_hook_kill(&p->proc);
+			nd_hook_kill(&p->proc, "ran past hook_timeout");
 			pending_done(rx, p, true);
 		}
 	}

@@ -8,6 +8,13 @@ usage:
   ndfault.py session-flood PORT NET OUT SIZE  a dump while others flood its port
   ndfault.py spoof PORT NET OUT SIZE          a dump while 127.0.NET.9 spoofs it
   ndfault.py check STORED SENT MANIFEST       stored = sent outside the gaps
+  ndfault.py far PORT ADDR OFFSET             HERALD, one byte at OFFSET, FINISHED
+  ndfault.py fragments PORT ADDR OUT          1-byte pieces at descending offsets
+  ndfault.py conflict PORT ADDR OUT CASE      a dump that contradicts itself
+  ndfault.py spoof-herald PORT ADDR N         HERALDs forged from ADDR:20024 (raw)
+  ndfault.py hog PORT ADDR SECONDS            a loop of small dumps from ADDR:20024
+  ndfault.py session-loop PORT NET SECONDS    HERALD, data, FINISHED from many ports
+  ndfault.py heralds PORT NET N               one HERALD (and data) from N addresses
 
 Every command speaks netdump by hand over UDP to 127.0.0.1:PORT, checks
 what is (and is not) answered, and exits non-zero with "FAIL: ..." on the
@@ -46,7 +53,7 @@ def msg(mtype, seq, off=0, payload=b"", length=None):
     return HDR.pack(mtype, seq, off, length, 0) + payload
 
 
-def kdh(dumplength, keysize=0, hostname=b"ndfault"):
+def kdh(dumplength, keysize=0, hostname=b"ndfault", compression=0):
     """A valid v4 kernel dump header (big-endian, parity over the words)."""
     b = bytearray(512)
     b[0:20] = b"FreeBSD Kernel Dump".ljust(20, b"\0")
@@ -58,7 +65,7 @@ def kdh(dumplength, keysize=0, hostname=b"ndfault"):
     b[128:128 + len(vs)] = vs
     ps = b"ndfault.py panic"
     b[320:320 + len(ps)] = ps
-    b[495] = 0
+    b[495] = compression	# 0 none, 1 gzip, 2 zstd
     struct.pack_into(">Q", b, 496, dumplength)
     x = 0
     for i in range(0, 508, 4):
@@ -171,6 +178,23 @@ class Client:
         die("%s: %d packets of a call at offset %d never acked"
             % (self.addr, len(want), off0))
 
+    def try_call(self, mtype, data, off0=0, rounds=3):
+        """One call that may go unanswered: True if every packet was acked
+        within rounds transmissions, False if not (no retry after that)."""
+        pkts = self.packets(mtype, data, off0)
+        want = {p[0] for p in pkts}
+        for _ in range(rounds):
+            for seq, dgram, _, _ in pkts:
+                if seq in want:
+                    self.sent_seqs.add(seq)
+                    self.s.sendto(dgram, (SERVER, self.sport))
+            end = time.monotonic() + self.timeout
+            while want and time.monotonic() < end:
+                want -= set(self.drain(end - time.monotonic(), want))
+            if not want:
+                return True
+        return False
+
     def finished(self):
         self.call(FINISHED, b"")
 
@@ -212,7 +236,7 @@ def cmd_dump(a):
         c.dump(body, skip=skip)
     if not a.no_kdh:
         dl = a.dumplength if a.dumplength is not None else a.size
-        c.call(KDH, kdh(dl, a.keysize))
+        c.call(KDH, kdh(dl, a.keysize, compression=a.compression))
     if not a.key_first and a.key_bytes:
         c.call(EKCD_KEY, random.Random(a.seed + 1).randbytes(a.key_bytes))
     if not a.no_finished:
@@ -469,6 +493,319 @@ def cmd_check(a):
     note("check: %d bytes as sent outside %d gaps" % (len(stored), len(gaps)))
 
 
+# ------------------------------------------------------------------ far
+
+def cmd_far(a):
+    """HERALD, one byte of vmcore at OFFSET (a few rounds; it may go
+    unanswered), FINISHED. Prints whether the byte was acked."""
+    c = Client(a.addr, a.port, a.timeout, a.retries)
+    c.herald()
+    acked = c.try_call(VMCORE, bytes([a.byte]), a.offset, a.rounds)
+    c.finished()
+    print(json.dumps({"offset": a.offset, "acked": acked}), flush=True)
+
+
+# ------------------------------------------------------------------ fragments
+
+def cmd_fragments(a):
+    """1-byte VMCORE pieces at TOP, TOP - STEP, ... 0, each its own
+    message, WINDOW at a time, each window resent until acked. Stops at
+    the first window the server leaves unanswered for ROUNDS rounds (with
+    --finished, sends FINISHED if none was). OUT gets {"sent": n,
+    "acked": [[offset, byte], ...], "stopped": ..., "finished": ...}."""
+    c = Client(a.addr, a.port, a.timeout, a.retries)
+    c.herald()
+    offs = list(range(a.top, -1, -a.step))
+    acked = []
+    sent = 0
+    stopped = False
+    t0 = time.monotonic()
+    for i in range(0, len(offs), a.window):
+        want = {}
+        for off in offs[i:i + a.window]:
+            b = 1 + (off // a.step) % 255
+            want[c.seq] = (off, b, msg(VMCORE, c.seq, off, bytes([b])))
+            c.sent_seqs.add(c.seq)
+            c.seq += 1
+        sent += len(want)
+        for _ in range(a.rounds):
+            for seq in sorted(want):
+                c.s.sendto(want[seq][2], (SERVER, c.sport))
+            end = time.monotonic() + a.timeout
+            while want and time.monotonic() < end:
+                for seq in c.drain(end - time.monotonic(), set(want)):
+                    if seq in want:
+                        acked.append(want.pop(seq)[:2])
+            if not want:
+                break
+        if want:
+            stopped = True
+            break
+    finished = False
+    if not stopped and a.finished:
+        finished = c.try_call(FINISHED, b"", 0, a.rounds)
+    with open(a.out, "w") as f:
+        json.dump({"sent": sent, "acked": acked, "stopped": stopped,
+                   "finished": finished}, f)
+    note("fragments from %s: %d sent, %d acked, %s after %.1f s"
+         % (a.addr, sent, len(acked),
+            "then no more answers" if stopped else "all answered",
+            time.monotonic() - t0))
+
+
+# ------------------------------------------------------------------ conflict
+
+def cmd_conflict(a):
+    """A dump whose sender contradicts itself; OUT gets the vmcore bytes
+    the server must keep (the first copy of everything).
+      data      packet 1 (offset 1448) again, other bytes, after the
+                first call: acked, the first copy stays
+      same      packet 1 again with the same bytes, and the KDH twice:
+                a retransmission, no conflict
+      kdh       KDH compression = zstd: a KDH saying dumplength 4096,
+                then the real one (both acked)
+      key       an encrypted dump whose 256-byte key comes twice, the
+                second time with other bytes (OUT.key: the first)"""
+    body = image(a.size, a.seed)
+    c = Client(a.addr, a.port, a.timeout, a.retries)
+    c.herald()
+    comp = 0
+    keysize = 0
+    if a.case == "key":
+        keysize = 256
+        rnd = random.Random(a.seed + 1)
+        key = rnd.randbytes(keysize)
+        with open(a.out + ".key", "wb") as f:
+            f.write(key)
+        c.call(EKCD_KEY, key)
+        c.call(EKCD_KEY, rnd.randbytes(keysize))
+    first = body[:CALL]
+    c.call(VMCORE, first, 0)
+    if a.case in ("data", "same"):
+        p = body[PAYLOAD:2 * PAYLOAD]
+        if a.case == "data":
+            p = bytes(x ^ 0xa5 for x in p)
+        if not c.try_call(VMCORE, p, PAYLOAD, 5):
+            die("the second copy of offset %d was not acked" % PAYLOAD)
+    for off in range(CALL, len(body), CALL):
+        c.call(VMCORE, body[off:off + CALL], off)
+    if a.case == "kdh":
+        comp = 2
+        c.call(KDH, kdh(4096, hostname=b"forged", compression=comp))
+    c.call(KDH, kdh(a.size, keysize, compression=comp))
+    if a.case == "same":
+        c.call(KDH, kdh(a.size, keysize, compression=comp))
+    c.finished()
+    with open(a.out, "wb") as f:
+        f.write(body)
+    note("conflict %s from %s: %d bytes, every message acked"
+         % (a.case, a.addr, a.size))
+
+
+# ------------------------------------------------------------------ spoof-herald
+
+def udp_checksum(src, dst, udp):
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(
+        ">BBH", 0, socket.IPPROTO_UDP, len(udp))
+    data = pseudo + udp + (b"\0" if len(udp) % 2 else b"")
+    x = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while x >> 16:
+        x = (x & 0xffff) + (x >> 16)
+    x = ~x & 0xffff
+    return x or 0xffff
+
+
+def forged(src, sport, dst, dport, payload):
+    """An IPv4/UDP datagram from src:sport, header and all (IP_HDRINCL)."""
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    udp = udp[:6] + struct.pack(">H", udp_checksum(src, dst, udp)) + udp[8:]
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp),
+                     random.randrange(1, 65536), 0, 64, socket.IPPROTO_UDP,
+                     0, socket.inet_aton(src), socket.inet_aton(dst))
+    return ip + udp
+
+
+def cmd_spoof_herald(a):
+    """N HERALDs forged from ADDR:20024 (a raw socket writes the IP
+    header), INTERVAL seconds apart. With --probe P, first one forged from
+    P:20024, where a socket listens: its ack proves that forged HERALDs
+    reach the server as HERALDs from that address."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    if a.probe:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a.probe, CLIENT_PORT))
+        for _ in range(10):
+            raw.sendto(forged(a.probe, CLIENT_PORT, SERVER, a.port,
+                              msg(HERALD, 4242)), (SERVER, 0))
+            r, _, _ = select.select([s], [], [], 0.5)
+            if r:
+                data, src = s.recvfrom(64)
+                if data != struct.pack(">I", 4242):
+                    die("probe: odd answer %r" % data)
+                break
+        else:
+            die("probe: a HERALD forged from %s:%d was never answered"
+                % (a.probe, CLIENT_PORT))
+        s.close()
+        note("probe: a HERALD forged from %s:%d was answered"
+             % (a.probe, CLIENT_PORT))
+    for i in range(a.n):
+        raw.sendto(forged(a.addr, CLIENT_PORT, SERVER, a.port,
+                          msg(HERALD, a.seqno + i)), (SERVER, 0))
+        time.sleep(a.interval)
+    note("%d HERALDs forged from %s:%d" % (a.n, a.addr, CLIENT_PORT))
+
+
+# ------------------------------------------------------------------ hog
+
+def exchange(s, dest, dgrams, timeout, rounds, sender=None):
+    """Send {seqno: datagram} (from sender, by default from s) until each
+    is acked on s (rounds at most); acks for other seqnos (an earlier
+    session's) are ignored. The port that answered, or None if not all
+    were acked."""
+    want = dict(dgrams)
+    port = None
+    out = sender if sender is not None else s
+    for _ in range(rounds):
+        for seq in sorted(want):
+            out.sendto(want[seq], dest)
+        end = time.monotonic() + timeout
+        while want:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            try:
+                data, src = s.recvfrom(64)
+            except OSError:
+                continue
+            if len(data) == 4:
+                seq = struct.unpack(">I", data)[0]
+                if seq in want:
+                    del want[seq]
+                    port = src[1]
+        if not want:
+            return port
+    return None
+
+
+def cmd_hog(a):
+    """For SECONDS, from ADDR:20024, one small dump after another as fast
+    as the server answers: HERALD (again every HERALD_WAIT until
+    answered), NPKT data packets, FINISHED; each a new dump. Prints a
+    JSON summary."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.addr, CLIENT_PORT))
+    seq = 1000
+    st = {"heralds": 0, "answered": 0, "data_acked": 0, "finished": 0}
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        seq += 1
+        st["heralds"] += 1
+        sport = exchange(s, (SERVER, a.port), {seq: msg(HERALD, seq)},
+                         a.herald_wait, 1)
+        if sport is None:
+            continue
+        st["answered"] += 1
+        pk = {}
+        for k in range(a.npkt):
+            seq += 1
+            pk[seq] = msg(VMCORE, seq, k * PAYLOAD, bytes([k + 1]) * PAYLOAD)
+        if exchange(s, (SERVER, sport), pk, 0.05, 3) is not None:
+            st["data_acked"] += 1
+        seq += 1
+        if exchange(s, (SERVER, sport), {seq: msg(FINISHED, seq)}, 0.05,
+                    3) is not None:
+            st["finished"] += 1
+    print(json.dumps(st), flush=True)
+
+
+# ------------------------------------------------------------------ session-loop
+
+def cmd_session_loop(a):
+    """For SECONDS, RATE sessions a second from NADDR addresses
+    127.0.NET.FIRST.. in turn: a HERALD from a new ephemeral port, then
+    (the server answers a client at its port 20024, as it does a kernel)
+    one data message and FINISHED from port 20024. Each HERALD port makes
+    a new session, and each session a socket on the server. Prints a JSON
+    summary."""
+    raise_nofile()
+    addrs = ["127.0.%d.%d" % (a.net, a.first + i) for i in range(a.naddr)]
+    socks = {}
+    st = {"sessions": 0, "answered": 0, "data_acked": 0, "finished": 0}
+    start = time.monotonic()
+    end = start + a.seconds
+    k = 0
+    while True:
+        due = start + k / a.rate
+        now = time.monotonic()
+        if now >= end:
+            break
+        if due > now:
+            time.sleep(due - now)
+        addr = addrs[k % len(addrs)]
+        if addr not in socks:
+            r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+            r.bind((addr, CLIENT_PORT))
+            socks[addr] = r
+        r = socks[addr]
+        h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        h.bind((addr, 0))
+        seq = 1 + 3 * k
+        k += 1
+        st["sessions"] += 1
+        sport = exchange(r, (SERVER, a.port), {seq: msg(HERALD, seq)}, 0.1,
+                         2, sender=h)
+        h.close()
+        if sport is not None:
+            st["answered"] += 1
+            if exchange(r, (SERVER, sport), {seq + 1: msg(
+                    VMCORE, seq + 1, 0, b"\x42" * 512)}, 0.1, 2) is not None:
+                st["data_acked"] += 1
+            if exchange(r, (SERVER, sport), {seq + 2: msg(FINISHED, seq + 2)},
+                        0.1, 2) is not None:
+                st["finished"] += 1
+    for r in socks.values():
+        r.close()
+    st["seconds"] = round(time.monotonic() - start, 1)
+    print(json.dumps(st), flush=True)
+
+
+# ------------------------------------------------------------------ heralds
+
+def cmd_heralds(a):
+    """One HERALD from each of N addresses 127.NET.b.c:20024 (from the
+    FIRST-th on), GAP seconds apart; with --data one data message after
+    the answer, with --finished FINISHED too. Prints a JSON summary."""
+    st = {"heralds": 0, "answered": 0, "data_acked": 0, "finished": 0}
+    keep = []
+    for i in range(a.first, a.first + a.n):
+        addr = "127.%d.%d.%d" % (a.net, 1 + i // 250, 1 + i % 250)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, CLIENT_PORT))
+        st["heralds"] += 1
+        sport = exchange(s, (SERVER, a.port), {1: msg(HERALD, 1)}, 0.2, 3)
+        if sport is not None:
+            st["answered"] += 1
+            if a.data and exchange(s, (SERVER, sport), {2: msg(
+                    VMCORE, 2, 0, b"\x42" * PAYLOAD)}, 0.2, 5) is not None:
+                st["data_acked"] += 1
+            if a.finished and exchange(s, (SERVER, sport), {3: msg(
+                    FINISHED, 3)}, 0.2, 5) is not None:
+                st["finished"] += 1
+        s.close()
+        time.sleep(a.gap)
+    print(json.dumps(st), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -488,6 +825,8 @@ def main():
     d.add_argument("--key-bytes", type=int, default=0,
                    help="how many key bytes to send")
     d.add_argument("--key-first", action="store_true")
+    d.add_argument("--compression", type=int, default=0,
+                   help="KDH compression: 0 none, 1 gzip, 2 zstd")
     d.add_argument("--hole", action="append",
                    help="START-END: packets inside are never sent")
     d.add_argument("--no-data", action="store_true")
@@ -520,9 +859,68 @@ def main():
     f.add_argument("out")
     f.add_argument("size", type=int)
     f.add_argument("--seed", type=int, default=9)
+    x = sub.add_parser("far")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("offset", type=int)
+    x.add_argument("--byte", type=int, default=0x5a)
+    x.add_argument("--rounds", type=int, default=3)
+    x.add_argument("--timeout", type=float, default=0.2)
+    x.add_argument("--retries", type=int, default=50)
+    x = sub.add_parser("fragments")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("out")
+    x.add_argument("--top", type=int, default=40000)
+    x.add_argument("--step", type=int, default=2)
+    x.add_argument("--window", type=int, default=64)
+    x.add_argument("--finished", action="store_true")
+    x.add_argument("--rounds", type=int, default=5)
+    x.add_argument("--timeout", type=float, default=0.2)
+    x.add_argument("--retries", type=int, default=50)
+    x = sub.add_parser("conflict")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("out")
+    x.add_argument("case", choices=("data", "same", "kdh", "key"))
+    x.add_argument("--size", type=int, default=1 << 20)
+    x.add_argument("--seed", type=int, default=5)
+    x.add_argument("--timeout", type=float, default=0.05)
+    x.add_argument("--retries", type=int, default=100)
+    x = sub.add_parser("spoof-herald")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("n", type=int)
+    x.add_argument("--interval", type=float, default=0.2)
+    x.add_argument("--seqno", type=int, default=1)
+    x.add_argument("--probe")
+    x = sub.add_parser("hog")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("seconds", type=float)
+    x.add_argument("--npkt", type=int, default=4)
+    x.add_argument("--herald-wait", type=float, default=0.02)
+    x = sub.add_parser("session-loop")
+    x.add_argument("port", type=int)
+    x.add_argument("net", type=int)
+    x.add_argument("seconds", type=float)
+    x.add_argument("--rate", type=float, default=250)
+    x.add_argument("--first", type=int, default=10)
+    x.add_argument("--naddr", type=int, default=200)
+    x = sub.add_parser("heralds")
+    x.add_argument("port", type=int)
+    x.add_argument("net", type=int)
+    x.add_argument("n", type=int)
+    x.add_argument("--first", type=int, default=0)
+    x.add_argument("--gap", type=float, default=0.005)
+    x.add_argument("--data", action="store_true")
+    x.add_argument("--finished", action="store_true")
     a = p.parse_args()
     {"check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
-     "session-flood": cmd_session_flood, "spoof": cmd_spoof}[a.cmd](a)
+     "session-flood": cmd_session_flood, "spoof": cmd_spoof,
+     "far": cmd_far, "fragments": cmd_fragments, "conflict": cmd_conflict,
+     "spoof-herald": cmd_spoof_herald, "hog": cmd_hog,
+     "session-loop": cmd_session_loop, "heralds": cmd_heralds}[a.cmd](a)
 
 
 if __name__ == "__main__":

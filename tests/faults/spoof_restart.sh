@@ -1,0 +1,115 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Spoofed restarts: while an honest client dumps 64 MiB, an attacker
+# forges HERALDs from the client's own address and port 20024 (a raw
+# socket writes the IP header, IP_HDRINCL) to the herald port. A kernel
+# heralds from port 20024 (netdump_start in
+# sys/netinet/netdump/netdump_client.c: dc_client_port = NETDUMP_ACKPORT),
+# so that address and port are public. A live kernel resends what is not
+# acked about once a second, and a restarted one sends its HERALD again
+# for as long as debugnet_send (sys/net/debugnet.c) retries: 11 rounds
+# about 1 s apart, then ETIMEDOUT. So a HERALD from the client's address
+# and port proves nothing while the dump is alive; a restart is only
+# believed once the dump has been silent for restart_silence seconds
+# (default 10; a paused session counts as alive).
+# tests/integration/reherald.sh covers a real restart after the silence.
+#
+# A probe first forges a HERALD from another address where a socket
+# listens, and must be answered: forged HERALDs do reach the server as
+# HERALDs from the address they claim. Asserted: the honest dump is
+# complete and byte-identical; exactly one dump started from the client;
+# the log says "a new HERALD while the dump is alive" (5 full lines in
+# 10 s, then a counter line for the rest); no restart was logged.
+set -euo pipefail
+NET=182
+. "$(dirname "$0")/../integration/lib.sh"
+FAULTS=$(cd "$(dirname "$0")" && pwd)
+
+# Background senders end with the test: a failed check must not leave
+# them sending (and holding the client network) for a minute.
+_bg_cleanup() {
+	local rc=$? p
+
+	for p in $(jobs -p); do
+		[ "$p" = "$SERVER_PID" ] || kill "$p" 2>/dev/null || true
+	done
+	set +e
+	(exit "$rc")
+	_nd_cleanup
+}
+trap _bg_cleanup EXIT
+
+start_server --timeout 10
+A=$(client_addr 1)
+D=$(client_dir "$A")
+PROBE=$(client_addr 3)
+NSPOOF=8
+
+# The honest client reads its 64 MiB from a pipe fed at 10 MiB/s, so the
+# dump lasts about 6 s with no loss at all.
+python3 - "$T/image" <<'PY'
+import random, sys
+rnd = random.Random(1821)
+with open(sys.argv[1], "wb") as f:
+    for i in range(1024):
+        f.write(bytes(65536) if rnd.random() < 0.3 else rnd.randbytes(65536))
+PY
+throttle() {
+	python3 - "$T/image" <<'PY'
+import os, sys, time
+rate = 10 << 20
+start = time.monotonic()
+done = 0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(65536)
+        if not b:
+            break
+        os.write(1, b)
+        done += len(b)
+        d = start + done / rate - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+PY
+}
+throttle | timeout -k 5 $((120 * WAIT_SCALE)) "$ND_SEND" -b "$A" -q --loss 0 \
+    -f - -o "$T/sent" "127.0.0.1:$PORT" >"$T/honest.log" 2>&1 &
+HPID=$!
+
+wait_log "dump [0-9]+ from ${A//./\\.}:20024 started" 20
+sleep 0.5
+timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" spoof-herald \
+    "$PORT" "$A" "$NSPOOF" --interval 0.25 --probe "$PROBE" \
+    >"$T/spoof.log" 2>&1 || { cat "$T/spoof.log" >&2; fail "ndfault.py spoof-herald failed"; }
+cat "$T/spoof.log"
+kill -0 "$HPID" 2>/dev/null ||
+	fail "the honest dump ended before the last forged HERALD: make it last longer"
+pass "$NSPOOF HERALDs forged from $A:20024 during the dump (a probe forged from $PROBE was answered)"
+
+rc=0
+wait "$HPID" || rc=$?
+[ "$rc" = 0 ] || { cat "$T/honest.log" >&2; fail "netdump-send exited $rc"; }
+assert_eq "$(size_of "$T/sent")" $((64 << 20)) "bytes the honest client sent"
+wait_manifest "$D" 0 30
+wait_dumps "$A" 1 30
+assert_manifest "$D/manifest.0.json" complete "$T/sent"
+assert_same_bytes "$D/vmcore.0" "$T/sent"
+assert_no_file "$D/vmcore.1"
+assert_no_file "$D/vmcore.1.incomplete"
+assert_eq "$(grep -cE "dump [0-9]+ from ${A//./\\.}:20024 started" "$SERVER_LOG")" 1 \
+    "dumps started from $A"
+assert_no_log "from ${A//./\\.}: a new HERALD after" "a restart believed"
+assert_no_log "${A//./\\.}.*started over" "the dump ended by a restart"
+pass "the honest 64 MiB dump: complete, byte-identical, the only dump from $A"
+
+re="dump [0-9]+ from ${A//./\\.}: a new HERALD while the dump is alive \\(last message [0-9]+ s ago, restart_silence = 10\\); not answering"
+assert_eq "$(grep -cE "$re" "$SERVER_LOG")" 5 "full lines for the forged HERALDs (5 in 10 s)"
+wait_log "[0-9]+ more HERALDs not answered: the client's dump is alive .* the last from ${A//./\\.}\\)" 20
+n=$(grep -oE "[0-9]+ more HERALDs not answered: the client's dump is alive" "$SERVER_LOG" |
+    awk '{ s += $1 } END { print s }')
+assert_eq "$n" $((NSPOOF - 5)) "forged HERALDs in the counter line"
+pass "logged: 5 lines 'a new HERALD while the dump is alive', then '$n more' in a counter line"
+
+stop_server
+pass "server exited 0 on SIGTERM"
+finish
