@@ -147,7 +147,14 @@ struct session {
 						 * read, never answered; the
 						 * next session takes its socket */
 	uint64_t		 unanswered;	/* messages read since then */
-	time_t			 last_rx;
+	time_t			 last_rx;	/* any message */
+	time_t			 last_data;	/* any but a HERALD */
+	/*
+	 * A HERALD that came to this session's socket after data, from a
+	 * client that restarted and took this port from an ack of its old
+	 * self: answered as one at the herald port once the batch is read.
+	 */
+	struct nd_msg		*herald;
 	time_t			 ended_at;
 	time_t			 last_progress;
 	struct drops		 drops;
@@ -403,6 +410,7 @@ session_free(struct nd_receiver *rx, struct session *s)
 		rx->nfds--;
 	}
 	nd_runtime_unref(s->rt);
+	free(s->herald);
 	free(s);
 }
 
@@ -600,6 +608,27 @@ gap_ok(const struct nd_dump *d, uint64_t off, uint64_t end)
 	return end - have <= GAP_SLACK + d->cov.total / 4;
 }
 
+/*
+ * Keep a HERALD that reached a session socket for herald_deferred(), the
+ * last one of a batch; not while the session is being drained for a
+ * restart already. False when it cannot be kept.
+ */
+static bool
+herald_keep(struct session *s, const struct nd_msg *m)
+{
+	struct nd_msg *copy;
+
+	if (s->restarted || m->len > ND_MAX_HERALD_PATH + 1 ||
+	    (copy = malloc(sizeof(*copy) + m->len)) == NULL)
+		return false;
+	*copy = *m;
+	memcpy(copy + 1, m->payload, m->len);
+	copy->payload = (const uint8_t *)(copy + 1);
+	free(s->herald);
+	s->herald = copy;
+	return true;
+}
+
 /* Handle one well-formed message of a session; true means ack it. */
 static bool
 session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
@@ -611,6 +640,8 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		/* A lost FINISHED ack: the client asks again. */
 		if (m->type == ND_MSG_FINISHED)
 			return true;
+		if (m->type == ND_MSG_HERALD && herald_keep(s, m))
+			return false;
 		s->drops.n[DROP_AFTER_END]++;
 		return false;
 	}
@@ -633,7 +664,8 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 	case ND_MSG_HERALD:
 		if (!s->got_data)
 			return true;
-		s->drops.n[DROP_UNEXPECTED]++;
+		if (!herald_keep(s, m))
+			s->drops.n[DROP_UNEXPECTED]++;
 		return false;
 	case ND_MSG_VMCORE:
 		if (atomic_load(&d->abandoned)) {
@@ -698,6 +730,7 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		return true;
 	}
 	s->got_data = true;
+	s->last_data = now_sec();
 	return true;
 }
 
@@ -1112,7 +1145,7 @@ dump_begin(struct nd_receiver *rx, struct session *s)
 	nd_asm_init(&s->as, s->dump);
 	s->state = S_ACTIVE;
 	s->started = true;
-	s->last_progress = now_sec();
+	s->last_progress = s->last_data = now_sec();
 	logit(LOG_NOTICE, "dump %" PRIu64 " from %s:%u started: path '%s', "
 	    "route '%s' (%zu chain%s), answering from port %u", s->id,
 	    s->addr, ntohs(s->client.sin_port), s->path, s->route, s->nchains,
@@ -1487,7 +1520,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		 * restart_silence has lost its kernel; a kernel that restarts
 		 * resends its HERALD for about 12 s and gets in then.
 		 */
-		time_t silent = old->paused ? 0 : now_sec() - old->last_rx;
+		time_t silent = old->paused ? 0 : now_sec() - old->last_data;
 
 		if (silent < (time_t)sv->restart_silence) {
 			nd_tally(&rx->tally, TALLY_ALIVE, from, "dump %"
@@ -1537,6 +1570,24 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		return;
 	}
 	herald_admit(rx, from, local, path, m->seqno, false, false);
+}
+
+/* A HERALD kept by herald_keep(), taken as if it came to the herald port. */
+static void
+herald_deferred(struct nd_receiver *rx, struct session *s)
+{
+	struct {
+		struct nd_msg	m;
+		uint8_t		path[ND_MAX_HERALD_PATH + 1];
+	} h;
+
+	/* Copied out first: answering it may bury s. */
+	h.m = *s->herald;
+	memcpy(h.path, s->herald->payload, h.m.len);
+	h.m.payload = h.path;
+	free(s->herald);
+	s->herald = NULL;
+	herald(rx, &s->client, s->local, &h.m);
 }
 
 static void
@@ -1883,8 +1934,12 @@ nd_receiver_run(struct nd_receiver *rx)
 				status_serve(rx);
 			else if (tag == &tag_wake)
 				wake(rx);
-			else if (!((struct session *)tag)->dead)
-				(void)session_read(rx, tag, 8);
+			else if (!((struct session *)tag)->dead) {
+				s = tag;
+				(void)session_read(rx, s, 8);
+				if (s->herald != NULL && !s->dead)
+					herald_deferred(rx, s);
+			}
 		}
 		/* Free only now: the event batch may still name them. */
 		while ((s = rx->graveyard) != NULL) {

@@ -76,6 +76,53 @@ sleep 1
 assert_eq "$(_log_count "from 127\.0\.$NET\.2:20024 started")" 0 "dumps started by a HERALD and FINISHED alone"
 pass "a repeated HERALD before any data is re-acked from the same port; FINISHED with no data is acked and starts no dump"
 
+# A restarted kernel that took the old session's port from a late ack
+# sends its HERALD there, not to the herald port (the kernel keeps the
+# port of the first 4-byte datagram it sees: sys/net/debugnet.c,
+# debugnet_handle_ack and DN_STATE_GOT_HERALD_PORT). It is answered there,
+# as at the herald port: once the old dump has been silent 4 s.
+C3=$(client_addr 3)
+python3 - "$PORT" "$C3" <<'PY'
+import socket, struct, sys, time
+port, addr = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, 20024))
+s.settimeout(5)
+
+def msg(kind, seq, off, payload=b""):
+    return struct.pack(">IIQII", kind, seq, off, len(payload), 0) + payload
+
+s.sendto(msg(1, 1, 0), ("127.0.0.1", port))
+ack, session = s.recvfrom(64)
+s.sendto(msg(3, 2, 0, b"\x5a" * 4096), session)
+assert s.recvfrom(64)[0] == struct.pack(">I", 2)
+t0 = time.monotonic()
+s.settimeout(1)
+for _ in range(12):
+    s.sendto(msg(1, 1, 0), session)
+    try:
+        ack, src = s.recvfrom(64)
+        break
+    except socket.timeout:
+        pass
+else:
+    sys.exit("the HERALD sent to the session port was never answered")
+waited = time.monotonic() - t0
+assert ack == struct.pack(">I", 1), ack
+assert src == session, ("answered from another port", src, session)
+assert waited >= 3, ("answered after %.1f s, before restart_silence" % waited)
+s.settimeout(5)
+s.sendto(msg(3, 2, 0, b"\xa5" * 4096), session)
+assert s.recvfrom(64)[0] == struct.pack(">I", 2)
+s.sendto(msg(2, 3, 0), session)
+assert s.recvfrom(64)[0] == struct.pack(">I", 3)
+print("%.1f" % waited)
+PY
+wait_log "dump [0-9]+ from ${C3//./\\.}:20024 started" 10 2
+assert_log "dump [0-9]+ from ${C3//./\\.}: a new HERALD after [0-9]+ s of silence" "the restart through the session port"
+pass "a HERALD to the old session's port is answered there once the old dump is silent, and the new dump runs on that port"
+
 stop_server
 pass "server exited 0 on SIGTERM"
 finish
