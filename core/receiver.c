@@ -1525,7 +1525,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		if (silent < (time_t)sv->restart_silence) {
 			nd_tally(&rx->tally, TALLY_ALIVE, from, "dump %"
 			    PRIu64 " from %s: a new HERALD while the dump is "
-			    "alive (last message %lld s ago, restart_silence "
+			    "alive (last data %lld s ago, restart_silence "
 			    "= %u); not answering", old->id, addr,
 			    (long long)silent, sv->restart_silence);
 			return;

@@ -102,7 +102,7 @@ assert_no_log "from ${A//./\\.}: a new HERALD after" "a restart believed"
 assert_no_log "${A//./\\.}.*started over" "the dump ended by a restart"
 pass "the honest 64 MiB dump: complete, byte-identical, the only dump from $A"
 
-re="dump [0-9]+ from ${A//./\\.}: a new HERALD while the dump is alive \\(last message [0-9]+ s ago, restart_silence = 10\\); not answering"
+re="dump [0-9]+ from ${A//./\\.}: a new HERALD while the dump is alive \\(last data [0-9]+ s ago, restart_silence = 10\\); not answering"
 assert_eq "$(grep -cE "$re" "$SERVER_LOG")" 5 "full lines for the forged HERALDs (5 in 10 s)"
 wait_log "[0-9]+ more HERALDs not answered: the client's dump is alive .* the last from ${A//./\\.}\\)" 20
 n=$(grep -oE "[0-9]+ more HERALDs not answered: the client's dump is alive" "$SERVER_LOG" |
