@@ -22,22 +22,7 @@
 #   * the server stays responsive: a dump sent after the attack completes.
 set -euo pipefail
 NET=181
-. "$(dirname "$0")/../integration/lib.sh"
-FAULTS=$(cd "$(dirname "$0")" && pwd)
-
-# Background senders end with the test: a failed check must not leave
-# them sending (and holding the client network) for a minute.
-_bg_cleanup() {
-	local rc=$? p
-
-	for p in $(jobs -p); do
-		[ "$p" = "$SERVER_PID" ] || kill "$p" 2>/dev/null || true
-	done
-	set +e
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _bg_cleanup EXIT
+. "$(dirname "$0")/lib-faults.sh"
 
 start_server --timeout 10
 TICK=$(getconf CLK_TCK)

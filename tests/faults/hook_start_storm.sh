@@ -18,22 +18,7 @@
 # 22; every dump of the 30 was still stored; the server exits 0.
 set -euo pipefail
 NET=186
-. "$(dirname "$0")/../integration/lib.sh"
-FAULTS=$(cd "$(dirname "$0")" && pwd)
-
-# Background senders end with the test: a failed check must not leave
-# them sending (and holding the client network) for a minute.
-_bg_cleanup() {
-	local rc=$? p
-
-	for p in $(jobs -p); do
-		[ "$p" = "$SERVER_PID" ] || kill "$p" 2>/dev/null || true
-	done
-	set +e
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _bg_cleanup EXIT
+. "$(dirname "$0")/lib-faults.sh"
 
 S=$T/scripts
 mkdir -p "$S"

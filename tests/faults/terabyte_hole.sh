@@ -25,22 +25,7 @@
 #     byte-identical.
 set -euo pipefail
 NET=180
-. "$(dirname "$0")/../integration/lib.sh"
-FAULTS=$(cd "$(dirname "$0")" && pwd)
-
-# Background senders end with the test: a failed check must not leave
-# them sending (and holding the client network) for a minute.
-_bg_cleanup() {
-	local rc=$? p
-
-	for p in $(jobs -p); do
-		[ "$p" = "$SERVER_PID" ] || kill "$p" 2>/dev/null || true
-	done
-	set +e
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _bg_cleanup EXIT
+. "$(dirname "$0")/lib-faults.sh"
 
 command -v zstd >/dev/null || { echo "SKIP ($TEST_NAME): no zstd program"; exit 77; }
 
