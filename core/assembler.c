@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,7 @@ late_run(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 	 * again, which is harmless.
 	 */
 	if (nd_cov_add(&a->dump->cov, off, off + len, &added) == -1)
-		return ND_ASM_BUSY;
+		return errno == E2BIG ? ND_ASM_OVERFLOW : ND_ASM_BUSY;
 	a->dump->late_bytes += added;
 	return ND_ASM_OK;
 }
@@ -158,10 +159,14 @@ late(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 	if (nd_cov_contains(&a->dump->cov, off, off + len))
 		return ND_ASM_DUPLICATE;
 	nd_cov_walk(&a->dump->cov, off, off + len, late_gap, &lw);
-	for (i = 0; i < lw.n && i < LATE_RUNS; i++)
-		if (late_run(a, lw.run[i].start, p + (lw.run[i].start - off),
-		    (size_t)(lw.run[i].end - lw.run[i].start)) == ND_ASM_BUSY)
-			return ND_ASM_BUSY;
+	for (i = 0; i < lw.n && i < LATE_RUNS; i++) {
+		enum nd_asm_result r = late_run(a, lw.run[i].start,
+		    p + (lw.run[i].start - off),
+		    (size_t)(lw.run[i].end - lw.run[i].start));
+
+		if (r != ND_ASM_OK)
+			return r;
+	}
 	return lw.n > LATE_RUNS ? ND_ASM_BUSY : ND_ASM_OK;
 }
 
@@ -262,7 +267,7 @@ nd_asm_data(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 		    (size_t)(a->frontier - off);
 
 		r = late(a, off, p, n);
-		if (r == ND_ASM_BUSY || n == len)
+		if ((r != ND_ASM_OK && r != ND_ASM_DUPLICATE) || n == len)
 			return r;
 		off += n;
 		p += n;

@@ -36,6 +36,14 @@
  */
 #define ND_KDH_END_SLACK	(64u * 1024)
 
+/* Where the data a KDH describes may end, saturating. */
+static inline uint64_t
+nd_kdh_data_end(uint64_t dumplength)
+{
+	return dumplength > UINT64_MAX - ND_KDH_END_SLACK ? UINT64_MAX :
+	    dumplength + ND_KDH_END_SLACK;
+}
+
 
 enum nd_work_kind {
 	ND_WORK_BLOCK,	/* buf holds [off, off + len), pool buffer */

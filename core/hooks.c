@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -86,10 +87,17 @@ fit_to_run(const char *path, enum nd_hook h)
 static atomic_uint hooks_running;
 atomic_uint_fast64_t nd_hooks_refused;
 
-int
-nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
+/*
+ * capped: count against max_hooks. The receive thread's hooks are (one a
+ * HERALD, which anyone can send); a dump worker's are not: there is one at
+ * a time per dump, bounded by max_concurrent_dumps, and a flood of HERALDs
+ * must not keep netdump-nospace, netdump-reboot or the handler from
+ * running.
+ */
+static int
+spawn(const struct nd_server_conf *sv, enum nd_hook h,
     const char *const args[], const char *const env[],
-    struct nd_hook_proc *proc)
+    struct nd_hook_proc *proc, bool capped)
 {
 	char *argv[MAX_ARGS + 2], *envp[MAX_ENV + 2];
 	posix_spawn_file_actions_t fa;
@@ -104,7 +112,7 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 	    !fit_to_run(proc->path, h))
 		return 0;
 	/* Claim a place first: a storm of HERALDs must not fork a storm. */
-	if (atomic_fetch_add(&hooks_running, 1) >= sv->max_hooks) {
+	if (atomic_fetch_add(&hooks_running, 1) >= sv->max_hooks && capped) {
 		atomic_fetch_sub(&hooks_running, 1);
 		atomic_fetch_add(&nd_hooks_refused, 1);
 		return -2;
@@ -159,6 +167,14 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 }
 
 int
+nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
+    const char *const args[], const char *const env[],
+    struct nd_hook_proc *proc)
+{
+	return spawn(sv, h, args, env, proc, true);
+}
+
+int
 nd_hook_reap(struct nd_hook_proc *proc)
 {
 	int status, rc;
@@ -204,8 +220,8 @@ nd_hook_run(const struct nd_server_conf *sv, enum nd_hook h,
 	struct pollfd pfd;
 	int r;
 
-	if ((r = nd_hook_start(sv, h, args, env, &proc)) <= 0)
-		return r == 0 ? -2 : -1;	/* busy (max_hooks) is a failure */
+	if ((r = spawn(sv, h, args, env, &proc, false)) <= 0)
+		return r == 0 ? -2 : -1;
 	pfd.fd = proc.pidfd;
 	pfd.events = POLLIN;
 	do

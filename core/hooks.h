@@ -56,8 +56,8 @@ int	nd_hook_reap(struct nd_hook_proc *);
 void	nd_hook_kill(struct nd_hook_proc *, const char *why);
 /*
  * Run a hook to completion, at most hook_timeout seconds (for the dump
- * workers). Returns the exit status, -1 if it died or was killed, or -2
- * when the hook is absent.
+ * workers; not held to max_hooks, though counted in it). Returns the exit
+ * status, -1 if it died or was killed, or -2 when the hook is absent.
  */
 int	nd_hook_run(const struct nd_server_conf *, enum nd_hook,
 	    const char *const args[], const char *const env[]);

@@ -146,6 +146,7 @@ struct session {
 	bool			 restarted;	/* its client sent a new HERALD:
 						 * read, never answered; the
 						 * next session takes its socket */
+	bool			 draining;	/* in session_drain() */
 	uint64_t		 unanswered;	/* messages read since then */
 	time_t			 last_rx;	/* any message */
 	time_t			 last_data;	/* any but a HERALD */
@@ -525,7 +526,7 @@ session_end(struct session *s, const char *reason)
 	if (d->conflicts == 0 && nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) &&
 	    nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh) == ND_KDH_OK &&
 	    kdh.compression != NDS_COMP_NONE &&
-	    nd_cov_end(&d->cov) <= kdh.dumplength + ND_KDH_END_SLACK)
+	    nd_cov_end(&d->cov) <= nd_kdh_data_end(kdh.dumplength))
 		limit = kdh.dumplength;
 	d->final_size = nd_asm_finish(&s->as, limit);
 	if (reason != NULL)
@@ -611,14 +612,14 @@ gap_ok(const struct nd_dump *d, uint64_t off, uint64_t end)
 /*
  * Keep a HERALD that reached a session socket for herald_deferred(), the
  * last one of a batch; not while the session is being drained for a
- * restart already. False when it cannot be kept.
+ * restart right now. False when it cannot be kept.
  */
 static bool
 herald_keep(struct session *s, const struct nd_msg *m)
 {
 	struct nd_msg *copy;
 
-	if (s->restarted || m->len > ND_MAX_HERALD_PATH + 1 ||
+	if (s->draining || m->len > ND_MAX_HERALD_PATH + 1 ||
 	    (copy = malloc(sizeof(*copy) + m->len)) == NULL)
 		return false;
 	*copy = *m;
@@ -730,7 +731,6 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		return true;
 	}
 	s->got_data = true;
-	s->last_data = now_sec();
 	return true;
 }
 
@@ -817,6 +817,9 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 				    DROP_BAD_LENGTH : DROP_BAD_TYPE]++;
 				continue;
 			}
+			/* Even a message held off shows the client alive. */
+			if (m.type != ND_MSG_HERALD)
+				s->last_data = s->last_rx;
 			if (s->restarted) {
 				if (session_msg(rx, s, &m))
 					s->unanswered++;
@@ -849,7 +852,7 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
  * old self left in the socket belongs to the old dump. Read it now, without
  * an answer: the client learns the server's port from the first ack it
  * sees, whatever its seqno, and an ack in that window also sets a bit of
- * its call (client-behaviour.md, sections 2 and 4), so an ack of old data
+ * its call (sys/net/debugnet.c, debugnet_handle_ack), so an ack of old data
  * would teach the new self a wrong port or wedge its call. A worker behind
  * by a whole pool is waited for, a bounded while; what still finds no
  * buffer (logged as lost), and anything a session that ended left behind,
@@ -863,11 +866,12 @@ session_drain(struct nd_receiver *rx, struct session *s)
 	uint64_t before = s->unanswered;	/* a HERALD may come again */
 	uint8_t byte;
 
-	s->restarted = true;
+	s->restarted = s->draining = true;
 	while (s->state == S_ACTIVE && !session_read(rx, s, UINT_MAX) &&
 	    (now = now_ms()) < deadline)
 		if (poll(&pfd, 1, (int)(deadline - now)) > 0)
 			wake(rx);	/* resumes the other paused sessions too */
+	s->draining = false;
 	for (;;) {
 		if (recv(s->fd, &byte, sizeof(byte), MSG_DONTWAIT | MSG_TRUNC) >=
 		    0)
@@ -1008,16 +1012,22 @@ refused(struct nd_receiver *rx, const struct sockaddr_in *from)
 	return r != NULL && r->until > now_sec();
 }
 
-/* Sessions of this address waiting for their first data. */
+/* Sessions of this address waiting for their first data ... */
 static unsigned
 heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s;
 	unsigned n = 0;
 
+	struct pending *p;
+
 	for (s = rx->sessions; s != NULL; s = s->next)
 		n += s->state == S_HERALDED &&
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr;
+	/* ... or for a hook to decide (a HERALD each, from any port). */
+	for (p = rx->pendings; p != NULL; p = p->next)
+		n += p->proc.hook != ND_HOOK_START &&
+		    p->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	return n;
 }
 
@@ -1184,6 +1194,7 @@ heralded_room(struct nd_receiver *rx)
 		return false;
 	}
 	rx->evicted++;
+	socket_close(rx, oldest);
 	bury(rx, oldest);
 	return true;
 }
