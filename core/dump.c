@@ -608,13 +608,6 @@ sha_update(struct nd_dump *d, const void *buf, size_t len)
 		d->sha_exact = false;
 }
 
-/* The stream hash no longer describes the object: stop computing it. */
-static void
-unhash(struct nd_dump *d)
-{
-	d->sha_exact = false;
-}
-
 static void
 flush_hole(struct nd_dump *d)
 {
@@ -768,7 +761,8 @@ stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 		}
 		sink_write(d, ds, off, buf, len);
 	}
-	unhash(d);
+	/* The stream hash no longer describes the object. */
+	d->sha_exact = false;
 }
 
 /*
@@ -1276,7 +1270,7 @@ dump_worker(void *arg)
 		 * (nor does a sender's claimed offset cost hashing).
 		 */
 		if (w.kind == ND_WORK_HOLE || w.gaps)
-			unhash(d);
+			d->sha_exact = false;
 		switch (w.kind) {
 		case ND_WORK_BLOCK:
 			stream_block(d, w.off, w.buf, w.len);

@@ -4,12 +4,12 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -107,4 +107,27 @@ pass "$answered of $sessions short sessions answered under RLIMIT_NOFILE 1024, a
 
 stop_server
 pass "server exited 0 on SIGTERM"
+
+# When nothing can be reclaimed (every session a HERALD younger than half
+# a second), the HERALD past the budget is not answered, and said so;
+# its kernel asks again a second later and gets in once one has aged.
+# RLIMIT_NOFILE 128 - (64 + 16 x 1 dump + 2 x 1 hook) = 46 sockets.
+printf '[server]\nsink_dir = %s\nmax_concurrent_dumps = 1\nmax_hooks = 1\n' \
+    "$ND_SINK_DIR" >"$T/small.ini"
+ND_WRAPPER=(bash -c 'ulimit -n 128; exec "$@"' nd-ulimit "${ND_WRAPPER[@]:4}")
+start_server -c "$T/small.ini"
+grep -qE "^Max open files +128 " "/proc/$SERVER_PID/limits" ||
+	fail "the server does not run with 128 descriptors"
+timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" heralds "$PORT" \
+    "$NET" 60 --first 400 --gap 0 >"$T/budget.json" 2>"$T/budget.log" ||
+	{ cat "$T/budget.log" >&2; fail "ndfault.py heralds exited non-zero"; }
+wait_log "client 127\\.$NET\\.[0-9.]+: 46 session sockets are open, all the descriptor limit leaves \\(RLIMIT_NOFILE 128\\); not answering" 5
+assert_no_log "cannot open a session socket" "descriptors ran out at the small limit"
+assert_no_log "Too many open files" "descriptors ran out at the small limit"
+[ "$(nfds)" -lt 128 ] || fail "the server has $(nfds) descriptors open (limit 128)"
+send_dump 0 "$H" -q -g 1M -s 186 -o "$T/sent.small"
+wait_manifest "$HD" 1
+assert_manifest "$HD/manifest.1.json" complete "$T/sent.small"
+pass "at a budget of 46 sockets: '$(grep -m1 -oE "46 session sockets are open.*" "$SERVER_LOG")'; $(jq .answered "$T/budget.json") of 60 answered in the end; a dump after it complete"
+stop_server
 finish

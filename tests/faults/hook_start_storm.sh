@@ -57,25 +57,33 @@ nhooks() {
 	{ pgrep -f -- "$S/netdump-start" || true; } | wc -l
 }
 
+# storm OUT ARGS...: ndfault.py heralds ARGS in the background, output in
+# OUT.json and OUT.log; max gets the most netdump-start processes seen at
+# once, while it runs and for a second after.
+storm() {
+	local out=$1 pid rc=0 until
+
+	shift
+	timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" heralds \
+	    "$PORT" "$NET" "$@" >"$out.json" 2>"$out.log" &
+	pid=$!
+	max=0
+	until=""
+	while [ -z "$until" ] || [ "$SECONDS" -le "$until" ]; do
+		n=$(nhooks)
+		[ "$n" -le "$max" ] || max=$n
+		sleep 0.05
+		if [ -z "$until" ] && ! kill -0 "$pid" 2>/dev/null; then
+			until=$((SECONDS + 1))
+		fi
+	done
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ] || { cat "$out.log" >&2; fail "ndfault.py heralds $* exited $rc"; }
+}
+
 # ---------------------------------------------------------------- HERALDs only
 cpu0=$(cpu_ticks)
-timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" heralds "$PORT" "$NET" \
-    600 --gap 0.005 >"$T/heralds.json" 2>"$T/heralds.log" &
-HPID=$!
-max=0
-while kill -0 "$HPID" 2>/dev/null; do
-	n=$(nhooks)
-	[ "$n" -le "$max" ] || max=$n
-	sleep 0.05
-done
-rc=0
-wait "$HPID" || rc=$?
-[ "$rc" = 0 ] || { cat "$T/heralds.log" >&2; fail "ndfault.py heralds exited $rc"; }
-for _ in $(seq 20); do
-	n=$(nhooks)
-	[ "$n" -le "$max" ] || max=$n
-	sleep 0.05
-done
+storm "$T/heralds" 600 --gap 0.005
 cpu1=$(cpu_ticks)
 echo "note: 600 HERALDs: $(cat "$T/heralds.json"); server CPU $((cpu1 - cpu0)) ticks ($TICK/s), VmHWM $(vm_hwm)"
 answered=$(jq .answered "$T/heralds.json")
@@ -86,23 +94,7 @@ assert_no_log "netdump-start .* started" "a netdump-start run for a HERALD alone
 pass "600 HERALDs with no data ($answered answered): no netdump-start ran"
 
 # ---------------------------------------------------------------- first data
-timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" heralds "$PORT" "$NET" \
-    30 --first 600 --gap 0.02 --data --finished >"$T/data.json" 2>"$T/data.log" &
-HPID=$!
-max=0
-while kill -0 "$HPID" 2>/dev/null; do
-	n=$(nhooks)
-	[ "$n" -le "$max" ] || max=$n
-	sleep 0.05
-done
-rc=0
-wait "$HPID" || rc=$?
-[ "$rc" = 0 ] || { cat "$T/data.log" >&2; fail "ndfault.py heralds --data exited $rc"; }
-for _ in $(seq 20); do
-	n=$(nhooks)
-	[ "$n" -le "$max" ] || max=$n
-	sleep 0.05
-done
+storm "$T/data" 30 --first 600 --gap 0.02 --data --finished
 echo "note: 30 dumps: $(cat "$T/data.json"); server CPU in all $(cpu_ticks) ticks, VmHWM $(vm_hwm)"
 assert_eq "$(jq .data_acked "$T/data.json")" 30 "dumps whose data was acked"
 assert_eq "$max" 8 "most netdump-start processes at once (max_hooks = 8)"

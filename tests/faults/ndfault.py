@@ -161,28 +161,17 @@ class Client:
         """One call: send every packet, retransmit the unacked ones.
         skip: packet indexes never sent (the kernel believes them acked).
         before(pkts): runs before the first transmission."""
+        if not self.try_call(mtype, data, off0, self.retries, skip, before):
+            die("%s: packets of a call at offset %d never acked"
+                % (self.addr, off0))
+
+    def try_call(self, mtype, data, off0=0, rounds=3, skip=(), before=None):
+        """One call that may go unanswered: True if every packet was acked
+        within rounds transmissions, False if not (no retry after that)."""
         pkts = self.packets(mtype, data, off0)
         if before is not None:
             before(pkts)
         want = {p[0] for k, p in enumerate(pkts) if k not in skip}
-        for _ in range(self.retries):
-            for seq, dgram, _, _ in pkts:
-                if seq in want:
-                    self.sent_seqs.add(seq)
-                    self.s.sendto(dgram, (SERVER, self.sport))
-            end = time.monotonic() + self.timeout
-            while want and time.monotonic() < end:
-                want -= set(self.drain(end - time.monotonic(), want))
-            if not want:
-                return
-        die("%s: %d packets of a call at offset %d never acked"
-            % (self.addr, len(want), off0))
-
-    def try_call(self, mtype, data, off0=0, rounds=3):
-        """One call that may go unanswered: True if every packet was acked
-        within rounds transmissions, False if not (no retry after that)."""
-        pkts = self.packets(mtype, data, off0)
-        want = {p[0] for p in pkts}
         for _ in range(rounds):
             for seq, dgram, _, _ in pkts:
                 if seq in want:
