@@ -71,22 +71,7 @@ stored_key() {	# ADDR [N]
 # ---------------------------------------------------------------- S3
 
 free_tcp_port() {
-	python3 - <<'EOF'
-import random, socket
-for _ in range(500):
-    p = random.randint(33000, 60000)
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-else:
-    raise SystemExit("no free TCP port")
-EOF
+	python3 "$(dirname "${BASH_SOURCE[0]}")/free_tcp_port.py"
 }
 
 # curl signed for the store: s3curl ENDPOINT PATH [curl options...]

@@ -63,22 +63,33 @@ install_tools() {
 }
 
 free_tcp_port() {
-	python3 - <<'EOF'
-import random, socket
-for _ in range(500):
-    p = random.randint(33000, 60000)
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-else:
-    raise SystemExit("no free TCP port")
-EOF
+	python3 "$(dirname "${BASH_SOURCE[0]}")/free_tcp_port.py"
+}
+
+# Start the cluster's gateway on a free port. The port is free when picked,
+# not when radosgw binds it some seconds later: on EADDRINUSE, pick again.
+start_gateway() {
+	local try i log=$D/log/client.rgw.a.log pid
+
+	for try in 1 2 3; do
+		rgw_port=$(free_tcp_port)
+		radosgw "${C[@]}" -n client.rgw.a \
+		    --rgw-frontends="beast endpoint=127.0.0.1:$rgw_port" ||
+			fail_start "radosgw did not start"
+		for i in $(seq 1 240); do
+			curl -s -o /dev/null "http://127.0.0.1:$rgw_port/" && return 0
+			grep -q "failed to bind address 127.0.0.1:$rgw_port" "$log" 2>/dev/null &&
+				break
+			sleep 0.25
+		done
+		pid=$(cat "$D/run/client.rgw.a.pid" 2>/dev/null || true)
+		[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
+		grep -q "failed to bind address 127.0.0.1:$rgw_port" "$log" 2>/dev/null ||
+			fail_start "radosgw does not answer on port $rgw_port"
+		echo "rgw.sh: port $rgw_port was taken before radosgw bound it; picking another" >&2
+		sleep 1
+	done
+	fail_start "radosgw could not bind a port in 3 tries"
 }
 
 stop_daemons() {
@@ -125,7 +136,6 @@ start() {
 
 	fsid=$(uuidgen)
 	mon_port=$(free_tcp_port)
-	rgw_port=$(free_tcp_port)
 	conf=$D/ceph.conf
 	cat >"$conf" <<CONF
 [global]
@@ -166,7 +176,6 @@ log file = $D/log/\$name.log
 mon data = $D/mon
 osd data = $D/osd\$id
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $D/rgw
 CONF
 	C=(-c "$conf")
@@ -186,12 +195,7 @@ CONF
 		[ "$i" -lt 120 ] || fail_start "the OSD did not come up"
 		sleep 0.5
 	done
-	radosgw "${C[@]}" -n client.rgw.a || fail_start "radosgw did not start"
-	for i in $(seq 1 240); do
-		curl -s -o /dev/null "http://127.0.0.1:$rgw_port/" && break
-		[ "$i" -lt 240 ] || fail_start "radosgw does not answer on port $rgw_port"
-		sleep 0.25
-	done
+	start_gateway
 	radosgw-admin "${C[@]}" user create --uid=netdump --display-name=netdump \
 	    --access-key="$key" --secret-key="$secret" >/dev/null ||
 		fail_start "radosgw-admin user create failed"
