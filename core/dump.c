@@ -990,8 +990,15 @@ judge(struct nd_dump *d)
 	    &d->kdh : NULL;
 	d->pub.encrypted = d->key_cov.total > 0 ||
 	    (d->pub.kdh && d->kdh.dumpkeysize > 0);
+	/*
+	 * savecore's names (DoFile in sbin/savecore/savecore.c): the suffix
+	 * only for an unencrypted kernel-compressed dump; decryptcore -n N
+	 * opens exactly vmcore_encrypted.N, whatever is inside.
+	 */
 	d->pub.vmcore_suffix = "";
-	if (d->pub.kdh && d->kdh.compression == NDS_COMP_GZIP)
+	if (d->pub.encrypted)
+		;
+	else if (d->pub.kdh && d->kdh.compression == NDS_COMP_GZIP)
 		d->pub.vmcore_suffix = ".gz";
 	else if (d->pub.kdh && d->kdh.compression == NDS_COMP_ZSTD)
 		d->pub.vmcore_suffix = ".zst";

@@ -303,28 +303,83 @@ tb_printf(struct textbuf *tb, const char *fmt, ...)
 }
 
 /*
- * Copy src into dst (dstsize bytes), replacing control characters with
- * '?': header strings come from the client and must not forge lines in
- * the info file, nor put escapes on someone's terminal. keep_final_nl
- * spares a trailing newline (the version string's own).
+ * True when the text at p would read as a field line of an info file:
+ * crashinfo(8)'s find_kernel ends the version block at the first line
+ * matching "^  [A-Za-z ]+: ", and people grep for the same shape.
+ */
+static bool
+looks_like_field(const char *p, const char *end)
+{
+	const char *q = p + 2;
+
+	if (end - p < 4 || p[0] != ' ' || p[1] != ' ')
+		return false;
+	while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+	    *q == ' '))
+		q++;
+	return q > p + 2 && end - q >= 2 && q[0] == ':' && q[1] == ' ';
+}
+
+/*
+ * Copy src into dst (dstsize bytes), as savecore prints it but for the
+ * bytes that are dangerous in a text file people read with cat and tools
+ * parse by line: control characters (C0 but tab, and DEL) become '?', so
+ * a header cannot put escapes on a terminal. multiline keeps the version
+ * string's newlines (newvers.sh makes two lines, and the kernel forces a
+ * newline at index 190 when it truncates), except one that would start a
+ * forged field line such as "  Dump Status: good".
  */
 static void
-sanitise(char *dst, size_t dstsize, const char *src, bool keep_final_nl)
+sanitise(char *dst, size_t dstsize, const char *src, bool multiline)
 {
+	const char *end;
 	size_t i, n;
 	unsigned char c;
 
 	if (src == NULL)
 		src = "";
 	n = strnlen(src, dstsize - 1);
+	end = src + n;
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)src[i];
-		if ((c < 0x20 || c == 0x7f) &&
-		    !(keep_final_nl && c == '\n' && i == n - 1))
+		if (c == '\n' && multiline && !looks_like_field(src + i + 1, end))
+			;
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
 			c = '?';
 		dst[i] = (char)c;
 	}
 	dst[n] = '\0';
+}
+
+/*
+ * The parity word as savecore prints it: h->parity without dtoh32, the
+ * header's bytes 508-511 read in the order of the host that runs it.
+ */
+static uint32_t
+parity_native(uint32_t parity_be)
+{
+	uint8_t b[4] = { (uint8_t)(parity_be >> 24), (uint8_t)(parity_be >> 16),
+	    (uint8_t)(parity_be >> 8), (uint8_t)parity_be };
+	uint32_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return v;
+}
+
+/* savecore's "%F %T %z" in the local zone; empty if it cannot be told. */
+static void
+dumptime_str(uint64_t dumptime, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t;
+
+	buf[0] = '\0';
+	if (dumptime > (uint64_t)INT64_MAX)
+		return;
+	t = (time_t)dumptime;
+	if ((uint64_t)t != dumptime || localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
+		buf[0] = '\0';
 }
 
 int
@@ -335,8 +390,6 @@ nd_kdh_info_text(char *buf, size_t size, const struct nds_kdh *kdh,
 	struct textbuf tb = { .buf = buf, .size = size };
 	char dev[1024], why[512], str[sizeof(kdh->versionstring)];
 	char timestr[64];
-	struct tm tm;
-	time_t t;
 	size_t n;
 
 	if (buf != NULL && size > 0)
@@ -349,47 +402,43 @@ nd_kdh_info_text(char *buf, size_t size, const struct nds_kdh *kdh,
 		tb_printf(&tb,
 		    "  (no valid kernel dump header was received)\n");
 		if (dumpno != ND_KDH_NO_BOUNDS)
-			tb_printf(&tb, "  Bounds: %u\n", dumpno);
+			tb_printf(&tb, "  Bounds: %d\n", (int)dumpno);
 		if (why[0] != '\0')
 			tb_printf(&tb, "  Reason: %s\n", why);
 		tb_printf(&tb, "  Dump Status: bad\n");
 		return tb.error ? -1 : (int)tb.len;
 	}
 
+	/* savecore's printheader, line for line, with its conversions. */
 	sanitise(str, sizeof(str), kdh->architecture, false);
 	tb_printf(&tb, "  Architecture: %s\n", str);
 	tb_printf(&tb, "  Architecture Version: %" PRIu32 "\n",
 	    kdh->architectureversion);
-	tb_printf(&tb, "  Dump Length: %" PRIu64 "\n", kdh->dumplength);
-	tb_printf(&tb, "  Blocksize: %" PRIu32 "\n", kdh->blocksize);
+	tb_printf(&tb, "  Dump Length: %lld\n", (long long)kdh->dumplength);
+	tb_printf(&tb, "  Blocksize: %d\n", (int)kdh->blocksize);
 	tb_printf(&tb, "  Compression: %s\n",
 	    nd_kdh_compression_str(kdh->compression));
-
-	/* UTC, so the file reads the same whatever the server's TZ is. */
-	timestr[0] = '\0';
-	if (kdh->dumptime <= (uint64_t)INT64_MAX &&
-	    (t = (time_t)kdh->dumptime) >= 0 &&
-	    (uint64_t)t == kdh->dumptime && gmtime_r(&t, &tm) != NULL) {
-		if (strftime(timestr, sizeof(timestr), "%Y-%m-%d %H:%M:%S %z",
-		    &tm) == 0)
-			timestr[0] = '\0';
-	}
+	dumptime_str(kdh->dumptime, timestr, sizeof(timestr));
 	tb_printf(&tb, "  Dumptime: %s\n", timestr);
-
 	sanitise(str, sizeof(str), kdh->hostname, false);
 	tb_printf(&tb, "  Hostname: %s\n", str);
 	sanitise(str, sizeof(str), kdh->magic, false);
 	tb_printf(&tb, "  Magic: %s\n", str);
-	/* crashinfo reads the banner up to its own newline; make sure of one. */
+	/*
+	 * No newline of savecore's own: the kernel's string ends with one.
+	 * One is added only to a string without, which no kernel sends, so
+	 * the next field still starts a line.
+	 */
 	sanitise(str, sizeof(str), kdh->versionstring, true);
 	n = strlen(str);
 	tb_printf(&tb, "  Version String: %s%s", str,
 	    n > 0 && str[n - 1] == '\n' ? "" : "\n");
 	sanitise(str, sizeof(str), kdh->panicstring, false);
 	tb_printf(&tb, "  Panic String: %s\n", str);
-	tb_printf(&tb, "  Dump Parity: %" PRIu32 "\n", kdh->parity);
+	tb_printf(&tb, "  Dump Parity: %" PRIu32 "\n",
+	    parity_native(kdh->parity));
 	if (dumpno != ND_KDH_NO_BOUNDS)
-		tb_printf(&tb, "  Bounds: %u\n", dumpno);
+		tb_printf(&tb, "  Bounds: %d\n", (int)dumpno);
 	if (why[0] != '\0')
 		tb_printf(&tb, "  Reason: %s\n", why);
 	tb_printf(&tb, "  Dump Status: %s\n", status_good ? "good" : "bad");

@@ -45,11 +45,17 @@ void nd_kdh_build(void *out512, const char *arch, uint64_t dumplength,
     uint64_t dumpextent);
 
 /*
- * Write a savecore-style info file (savecore(8) printheader wording, which
- * crashinfo(8) parses) into buf. kdh may be NULL (no valid header).
- * status_good says "Dump Status: good" or "bad"; reason (may be empty) is
- * added as a comment line for incomplete dumps. The "Bounds" line is left
- * out when dumpno is ND_KDH_NO_BOUNDS (the number belongs to the sink).
+ * Write an info file into buf: for a valid header, byte for byte what
+ * savecore(8)'s printheader writes (crashinfo(8) parses it), with the
+ * dump time in the local zone and the parity word as read on this host.
+ * The differences, each for a header no kernel sends or a dump savecore
+ * would not have saved: control characters but tab become '?', a version
+ * string newline that would start a forged "  Name: " line too; a version
+ * string without a final newline gets one; an incomplete dump gets a
+ * "  Reason:" line before its status; kdh NULL (no valid header) gives a
+ * short file that says so. status_good says "Dump Status: good" or
+ * "bad". The "Bounds" line is left out when dumpno is ND_KDH_NO_BOUNDS
+ * (the number belongs to the sink, which adds the line).
  * Returns the length that was needed, like snprintf.
  */
 #define ND_KDH_NO_BOUNDS	0xffffffffu

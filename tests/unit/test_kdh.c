@@ -6,9 +6,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kdh.h"
 #include "proto.h"
@@ -483,6 +485,11 @@ test_info_text_exact(void **state)
 	parse_built(&k, NDS_COMP_NONE, "host", T_VERSION,
 	    "page fault while in kernel mode");
 	parity = k.parity;
+	/* savecore prints the word as read on its host, without dtoh32. */
+	parity = (parity >> 24) | ((parity >> 8) & 0xff00) |
+	    ((parity << 8) & 0xff0000) | (parity << 24);
+	if (htobe32(1) == 1)
+		parity = k.parity;
 	snprintf(want, sizeof(want),
 	    "Dump header from device: 192.0.2.7\n"
 	    "  Architecture: amd64\n"
@@ -600,7 +607,7 @@ test_info_text_sanitised(void **state)
 	const char *p;
 
 	(void)state;
-	nd_kdh_build(h, "amd\t64", 1, T_DUMPTIME, 0, "evil\x1b[31mhost",
+	nd_kdh_build(h, "amd\x01" "64", 1, T_DUMPTIME, 0, "evil\x1b[31mhost",
 	    "FreeBSD\n  Dump Status: good\n", "panic\r\n  Dump Status: good",
 	    NDS_COMP_NONE, 1);
 	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
@@ -609,6 +616,18 @@ test_info_text_sanitised(void **state)
 	assert_non_null(strstr(buf, "Dump header from device: dev?ice\n"));
 	assert_non_null(strstr(buf, "\n  Architecture: amd?64\n"));
 	assert_non_null(strstr(buf, "\n  Hostname: evil?[31mhost\n"));
+	/* A tab is harmless and stays, as savecore prints it. */
+	nd_kdh_build(h, "amd64", 1, T_DUMPTIME, 0, "tab\thost", T_VERSION, "p",
+	    NDS_COMP_NONE, 1);
+	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
+	nd_kdh_info_text(buf, sizeof(buf), &k, "d", 0, 1, "");
+	assert_non_null(strstr(buf, "\n  Hostname: tab\thost\n"));
+	nd_kdh_build(h, "amd\x01" "64", 1, T_DUMPTIME, 0, "evil\x1b[31mhost",
+	    "FreeBSD\n  Dump Status: good\n", "panic\r\n  Dump Status: good",
+	    NDS_COMP_NONE, 1);
+	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
+	nd_kdh_info_text(buf, sizeof(buf), &k, "dev\nice", 0, 0,
+	    "why\x7f\x01");
 	/* Only the banner's final newline survives. */
 	assert_non_null(strstr(buf,
 	    "\n  Version String: FreeBSD?  Dump Status: good\n"));
@@ -668,6 +687,201 @@ test_info_text_dumptime_out_of_range(void **state)
 	    "\n  Dumptime: 1970-01-01 00:00:00 +0000\n"));
 }
 
+/*
+ * Golden info files. The header is written byte by byte at the offsets of
+ * struct kerneldumpheader (sys/sys/kerneldump.h, version 4); the text
+ * expected is what savecore's printheader (sbin/savecore/savecore.c)
+ * prints for it: libxo's text style turns "{P:  }{Lwc:Name}" into two
+ * spaces, "Name: ", the version string is printed with no newline of its
+ * own, the parity with no byte swap, the time with strftime("%F %T %z")
+ * in the local zone.
+ */
+struct golden {
+	const char	*version;	/* as the kernel put it in the header */
+	const char	*host, *panic;
+	uint8_t		 compression;
+	uint64_t	 dumplength, dumpextent;
+	uint32_t	 keysize;
+};
+
+static void
+golden_header(uint8_t *h, const struct golden *g)
+{
+	common(h, 4);
+	be64(h + 40, g->dumplength);
+	be64(h + 48, T_DUMPTIME);
+	be32(h + 56, g->keysize);
+	be32(h + 60, 512);
+	memcpy(h + 64, g->host, strlen(g->host));
+	memcpy(h + 128, g->version, strlen(g->version));
+	memcpy(h + 320, g->panic, strlen(g->panic));
+	h[495] = g->compression;
+	be64(h + 496, g->dumpextent);
+	fix_parity(h);
+}
+
+/* The info text for g, through the parser, with Bounds n. */
+static void
+golden_info(const struct golden *g, unsigned n, char *buf, size_t size,
+    uint32_t *parity)
+{
+	uint8_t h[512];
+	struct nds_kdh k;
+	int n_len;
+
+	golden_header(h, g);
+	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
+	memcpy(parity, h + 508, sizeof(*parity));	/* h->parity, raw */
+	n_len = nd_kdh_info_text(buf, size, &k, "/dev/ada0p3", n, 1, "");
+	assert_int_equal(n_len, (int)strlen(buf));
+}
+
+static void
+test_info_golden_one_line(void **state)
+{
+	/* newvers.sh -r, or -R on a clean tree: one line, the ident last. */
+	const struct golden g = {
+		.version = "FreeBSD 14.2-RELEASE releng/14.2-n269506-c8918d6c7412"
+		    " GENERIC\n",
+		.host = "web1.example.org", .panic = "page fault while in "
+		    "kernel mode", .dumplength = 1073741824,
+		.dumpextent = 1073741824,
+	};
+	char buf[2048], want[2048];
+	uint32_t parity;
+
+	(void)state;
+	golden_info(&g, 0, buf, sizeof(buf), &parity);
+	snprintf(want, sizeof(want),
+	    "Dump header from device: /dev/ada0p3\n"
+	    "  Architecture: amd64\n"
+	    "  Architecture Version: 2\n"
+	    "  Dump Length: 1073741824\n"
+	    "  Blocksize: 512\n"
+	    "  Compression: none\n"
+	    "  Dumptime: 2026-11-23 07:34:52 +0000\n"
+	    "  Hostname: web1.example.org\n"
+	    "  Magic: FreeBSD Kernel Dump\n"
+	    "  Version String: FreeBSD 14.2-RELEASE releng/14.2-n269506-"
+	    "c8918d6c7412 GENERIC\n"
+	    "  Panic String: page fault while in kernel mode\n"
+	    "  Dump Parity: %u\n"
+	    "  Bounds: 0\n"
+	    "  Dump Status: good\n", parity);
+	assert_string_equal(buf, want);
+}
+
+static void
+test_info_golden_two_lines_local_time(void **state)
+{
+	/*
+	 * newvers.sh with metadata (a custom or modified tree): "#N", the
+	 * date, then a second line of four spaces and user@host:objdir.
+	 */
+	const struct golden g = {
+		.version = "FreeBSD 14.2-STABLE #3 stable/14-n269871-0ab1c2d3e4f5"
+		    "-dirty: Mon Nov 23 08:00:00 CET 2026\n"
+		    "    root@build.example.org:/usr/obj/usr/src/amd64.amd64/"
+		    "sys/CUSTOM\n",
+		.host = "db2", .panic = "vm_fault: pager read error, pid 1",
+		.dumplength = 536870912, .dumpextent = 536870912,
+	};
+	char buf[2048], want[2048];
+	uint32_t parity;
+
+	(void)state;
+	/* The server's zone, as savecore uses its host's: UTC+2 here. */
+	setenv("TZ", "XXX-2", 1);
+	tzset();
+	golden_info(&g, 7, buf, sizeof(buf), &parity);
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	snprintf(want, sizeof(want),
+	    "Dump header from device: /dev/ada0p3\n"
+	    "  Architecture: amd64\n"
+	    "  Architecture Version: 2\n"
+	    "  Dump Length: 536870912\n"
+	    "  Blocksize: 512\n"
+	    "  Compression: none\n"
+	    "  Dumptime: 2026-11-23 09:34:52 +0200\n"
+	    "  Hostname: db2\n"
+	    "  Magic: FreeBSD Kernel Dump\n"
+	    "  Version String: FreeBSD 14.2-STABLE #3 stable/14-n269871-"
+	    "0ab1c2d3e4f5-dirty: Mon Nov 23 08:00:00 CET 2026\n"
+	    "    root@build.example.org:/usr/obj/usr/src/amd64.amd64/sys/"
+	    "CUSTOM\n"
+	    "  Panic String: vm_fault: pager read error, pid 1\n"
+	    "  Dump Parity: %u\n"
+	    "  Bounds: 7\n"
+	    "  Dump Status: good\n", parity);
+	assert_string_equal(buf, want);
+}
+
+static void
+test_info_golden_truncated(void **state)
+{
+	/*
+	 * dump_init_header (sys/kern/kern_shutdown.c): strlcpy into the
+	 * 192-byte field, and on truncation versionstring[190] = '\n'. So
+	 * 190 characters, the forced newline, the NUL.
+	 */
+	char version[192], longv[300], buf[2048], want[2048];
+	struct golden g = {
+		.host = "h", .panic = "p", .dumplength = 4096,
+		.dumpextent = 4096,
+	};
+	uint32_t parity;
+
+	(void)state;
+	memset(longv, 0, sizeof(longv));
+	memcpy(longv, "FreeBSD 15.0-CURRENT #0 main-n270000-0123456789ab: "
+	    "Tue Nov 24 10:00:00 UTC 2026\n    ", 84);
+	memset(longv + 84, 'o', 200);
+	snprintf(version, sizeof(version), "%s", longv);
+	version[190] = '\n';
+	g.version = version;
+	golden_info(&g, 1, buf, sizeof(buf), &parity);
+	snprintf(want, sizeof(want), "\n  Version String: %.190s\n"
+	    "  Panic String: p\n  Dump Parity: %u\n", longv, parity);
+	assert_non_null(strstr(buf, want));
+}
+
+static void
+test_info_golden_compressed_encrypted(void **state)
+{
+	/*
+	 * dumpon -Z -k: the length is what the kernel wrote (compressed),
+	 * the extent the memory dumped; savecore prints only the length.
+	 */
+	const struct golden g = {
+		.version = "FreeBSD 13.3-RELEASE-p1 GENERIC\n",
+		.host = "fw", .panic = "sanity check failed",
+		.compression = NDS_COMP_ZSTD, .dumplength = 123456512,
+		.dumpextent = 4294967296ull, .keysize = 4096,
+	};
+	char buf[2048], want[2048];
+	uint32_t parity;
+
+	(void)state;
+	golden_info(&g, 12, buf, sizeof(buf), &parity);
+	snprintf(want, sizeof(want),
+	    "Dump header from device: /dev/ada0p3\n"
+	    "  Architecture: amd64\n"
+	    "  Architecture Version: 2\n"
+	    "  Dump Length: 123456512\n"
+	    "  Blocksize: 512\n"
+	    "  Compression: zstd\n"
+	    "  Dumptime: 2026-11-23 07:34:52 +0000\n"
+	    "  Hostname: fw\n"
+	    "  Magic: FreeBSD Kernel Dump\n"
+	    "  Version String: FreeBSD 13.3-RELEASE-p1 GENERIC\n"
+	    "  Panic String: sanity check failed\n"
+	    "  Dump Parity: %u\n"
+	    "  Bounds: 12\n"
+	    "  Dump Status: good\n", parity);
+	assert_string_equal(buf, want);
+}
+
 int
 main(void)
 {
@@ -692,7 +906,14 @@ main(void)
 		cmocka_unit_test(test_info_text_sanitised),
 		cmocka_unit_test(test_info_text_snprintf),
 		cmocka_unit_test(test_info_text_dumptime_out_of_range),
+		cmocka_unit_test(test_info_golden_one_line),
+		cmocka_unit_test(test_info_golden_two_lines_local_time),
+		cmocka_unit_test(test_info_golden_truncated),
+		cmocka_unit_test(test_info_golden_compressed_encrypted),
 	};
 
+	/* The expected times are in UTC unless a test says otherwise. */
+	setenv("TZ", "UTC0", 1);
+	tzset();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,7 +172,7 @@ struct nds_dump {
 	const struct nds_kdh	*kdh;		/* NULL: none or invalid */
 	enum nds_status		 status;
 	const char		*reason;	/* why incomplete; "" if complete */
-	const char		*vmcore_suffix;	/* "", ".gz" or ".zst" */
+	const char		*vmcore_suffix;	/* "", ".gz" or ".zst"; "" if encrypted */
 	bool			 encrypted;	/* a key came with the dump */
 };
 #define NDS_DUMP_MAGIC	0x6e647064u
