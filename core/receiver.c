@@ -919,8 +919,12 @@ session_of_addr(struct nd_receiver *rx, const struct sockaddr_in *from)
 
 /*
  * The session socket: bound to the address the HERALD was sent to and an
- * ephemeral port, connected to the client's port 20024, so the kernel
- * filters out every datagram from anyone else.
+ * ephemeral port, connected to the address and port the HERALD came from,
+ * so the kernel filters out every datagram from anyone else. A kernel
+ * always sends from 20024 (debugnet_udp_output uses dp_client_port), but
+ * behind a NAT that rewrites ports (QEMU and VirtualBox user networking,
+ * containers) the HERALD arrives from another port, and the acks must go
+ * back there for the NAT to carry them to 20024.
  */
 static int
 session_socket(const struct sockaddr_in *client, struct in_addr local,
@@ -938,7 +942,7 @@ session_socket(const struct sockaddr_in *client, struct in_addr local,
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		goto fail;
 	sin.sin_addr = client->sin_addr;
-	sin.sin_port = htons(ND_CLIENT_PORT);
+	sin.sin_port = client->sin_port;
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		goto fail;
 	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
