@@ -3,9 +3,9 @@
  * ndsink-min: the minimal netdump receiver, the baseline of the benchmark.
  * It does what any receiver must and nothing else: a herald socket; for
  * each new client a socket of its own (bound to the herald address with an
- * ephemeral port and connected to client:20024, as netdump-server and
- * netdumpd do), an ack for every well-formed message, and a pwrite of each
- * VMCORE payload at its offset into one file per client (O_TRUNC). No
+ * ephemeral port and connected to the HERALD's source, as netdump-server
+ * does), an ack for every well-formed message, and a pwrite of each VMCORE
+ * payload at its offset into one file per client (O_TRUNC). No
  * coverage, no KDH parsing, no zero-page detection (unless --skip-zero),
  * no fsync. Datagrams are read with recvmmsg and acks sent with sendmmsg,
  * 64 at a time, from one thread, like the server's receive path.
@@ -204,7 +204,7 @@ session_new(const struct sockaddr_in *client)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		die("out of memory");
 	s->client = *client;
-	peer.sin_port = htons(ND_CLIENT_PORT);
+	peer.sin_port = client->sin_port;
 	if ((s->sfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		die("socket: %s", strerror(errno));
 	sockbuf(s->sfd);
