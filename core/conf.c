@@ -49,6 +49,7 @@ enum server_key {
 	K_GRACE,
 	K_SCRIPTS_DIR,
 	K_HOOK_TIMEOUT,
+	K_HERALD_HOOK_DEADLINE,
 	K_HANDLER,
 	K_MIN_FREE,
 	K_ALLOW,
@@ -89,6 +90,7 @@ static const struct {
 	{ "grace",			K_GRACE },
 	{ "scripts_dir",		K_SCRIPTS_DIR },
 	{ "hook_timeout",		K_HOOK_TIMEOUT },
+	{ "herald_hook_deadline",	K_HERALD_HOOK_DEADLINE },
 	{ "handler",			K_HANDLER },
 	{ "min_free",			K_MIN_FREE },
 	{ "allow",			K_ALLOW },
@@ -453,6 +455,7 @@ conf_new(const char *source)
 	sv->max_concurrent_dumps = 16;
 	sv->grace = 30;
 	sv->hook_timeout = 30;
+	sv->herald_hook_deadline = ND_HERALD_HOOK_DEADLINE;
 	sv->restart_silence = 10;
 	sv->max_dumps_per_client = 2;
 	sv->max_heralded_per_client = 4;
@@ -1045,6 +1048,11 @@ server_key(struct loader *ld, const char *key, const char *value)
 		    sizeof(msg))) == 0)
 			sv->hook_timeout = (unsigned)u;
 		break;
+	case K_HERALD_HOOK_DEADLINE:
+		if ((rc = parse_range(v, 1, ND_HERALD_HOOK_DEADLINE_MAX, &u,
+		    msg, sizeof(msg))) == 0)
+			sv->herald_hook_deadline = (unsigned)u;
+		break;
 	case K_HANDLER:
 		set_optional_string(&sv->handler, &v);
 		break;
@@ -1632,6 +1640,7 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 	fprintf(fp, "grace = %u\n", sv->grace);
 	print_string(fp, "scripts_dir", sv->scripts_dir);
 	fprintf(fp, "hook_timeout = %u\n", sv->hook_timeout);
+	fprintf(fp, "herald_hook_deadline = %u\n", sv->herald_hook_deadline);
 	print_string(fp, "handler", sv->handler);
 	if (sv->min_free_percent > 0)
 		fprintf(fp, "min_free = %u%%\n", sv->min_free_percent);

@@ -46,6 +46,16 @@ struct nd_route_conf {
 	int		 lineno;
 };
 
+/*
+ * A kernel resends an unanswered HERALD for about 12 s and then gives up
+ * (debugnet_send in sys/net/debugnet.c: one send and nretries = 10 more
+ * rounds of npolls = 2000 polls of 0.5 ms). The hooks a HERALD waits for
+ * must answer well inside that, and the tick that enforces it runs once a
+ * second: 8 s by default, never more than 10.
+ */
+#define ND_HERALD_HOOK_DEADLINE		8
+#define ND_HERALD_HOOK_DEADLINE_MAX	10
+
 struct nd_server_conf {
 	char		*address;		/* "0.0.0.0" */
 	uint16_t	 port;			/* 20023 */
@@ -61,6 +71,8 @@ struct nd_server_conf {
 	unsigned	 grace;			/* seconds a closed dump still acks FINISHED, 30 */
 	char		*scripts_dir;		/* NULL: <dumpdir>/scripts */
 	unsigned	 hook_timeout;		/* seconds, 30 */
+	unsigned	 herald_hook_deadline;	/* seconds a HERALD waits for
+						 * netdump-crash/-nospace, 8 */
 	char		*handler;		/* netdumpd's -i script, NULL */
 	uint64_t	 min_free_bytes;	/* free-space floor, 0 */
 	unsigned	 min_free_percent;	/* ... or as a percentage, 0 */

@@ -92,6 +92,7 @@ static const uint8_t zeros[64 * 1024];
 
 #define RETRY_ATTEMPTS	5
 #define SPACE_CHECK_EVERY	(64u << 20)	/* bytes between statvfs calls */
+#define SPACE_CHECK_HOOK	(8u << 20)	/* ... while netdump-nospace runs */
 #define RETRY_FIRST_MS	100
 
 static void *dump_worker(void *);
@@ -628,43 +629,114 @@ flush_hole(struct nd_dump *d)
 	d->hole_len = 0;
 }
 
-/*
- * Keep the free-space floor while writing: below it, ask netdump-nospace;
- * non-zero means it made room, so look once more; zero, no hook, or still
- * too little, and the dump is given up (what is stored stays, labelled).
- */
+/* Stop storing: what is stored stays, labelled incomplete. */
 static void
-check_space(struct nd_dump *d)
+space_give_up(struct nd_dump *d, const char *why)
+{
+	log_warnx("dump %" PRIu64 " from %s: giving up at %" PRIu64 " bytes: "
+	    "%s", d->pub.id, d->client_addr, d->delivered, why);
+	d->space_stop = true;
+	d->stop_at = d->delivered;
+	atomic_store(&d->abandoned, true);
+}
+
+/* Start netdump-nospace beside the dump; 1 when it runs. */
+static int
+nospace_begin(struct nd_dump *d)
 {
 	char dir[PATH_MAX + 8], e_client[48], e_dir[PATH_MAX + 24];
 	char e_path[ND_MAX_HERALD_PATH + 16];
 	const char *args[] = { d->client_addr, dir, NULL };
 	const char *env[] = { e_client, e_dir, e_path, NULL };
-	uint64_t avail, need;
-	int status;
 
-	if (d->space_stop || d->delivered < d->next_space_check)
-		return;
-	d->next_space_check = d->delivered + SPACE_CHECK_EVERY;
-	if (nd_space_ok(d->server, &avail, &need))
-		return;
-	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below min_free "
-	    "(%" PRIu64 ")", d->pub.id, avail, need);
 	snprintf(dir, sizeof(dir), "%s/%s", d->server->dumpdir, d->path);
 	snprintf(e_client, sizeof(e_client), "NETDUMP_CLIENT=%s",
 	    d->client_addr);
 	snprintf(e_dir, sizeof(e_dir), "NETDUMP_DIR=%s", dir);
 	snprintf(e_path, sizeof(e_path), "NETDUMP_PATH=%s", d->path);
-	status = nd_hook_run(d->server, ND_HOOK_NOSPACE, args, env);
-	if (status != 0 && status != -2 && nd_space_ok(d->server, &avail,
-	    &need))
+	clock_gettime(CLOCK_MONOTONIC, &d->nospace_started);
+	return nd_hook_start_worker(d->server, ND_HOOK_NOSPACE, args, env,
+	    &d->nospace);
+}
+
+/*
+ * netdump-nospace's answer, waiting at most wait_ms: ND_HOOK_RUNNING, or
+ * its status (-1 when it died or ran past hook_timeout and was killed).
+ */
+static int
+nospace_answer(struct nd_dump *d, int wait_ms)
+{
+	struct timespec now;
+	double ran, left;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ran = ts_diff(&now, &d->nospace_started);
+	left = (double)d->server->hook_timeout - ran;
+	if (left < 0)
+		left = 0;
+	if (wait_ms > left * 1000)
+		wait_ms = (int)(left * 1000);
+	r = nd_hook_wait(&d->nospace, wait_ms);
+	if (r == ND_HOOK_RUNNING && ran + wait_ms / 1000.0 >=
+	    (double)d->server->hook_timeout) {
+		nd_hook_kill(&d->nospace, "ran past hook_timeout");
+		r = -1;
+	}
+	if (r != ND_HOOK_RUNNING)
+		d->nospace.pid = 0;
+	return r;
+}
+
+/*
+ * Keep the free-space floor while writing. Below it netdump-nospace runs,
+ * once per dump, beside the dump: were the worker to wait for it, its
+ * queue would fill, acks would stop, and the kernel would give up within
+ * about 12 s. While it runs, the dump goes on into the first half of the
+ * reserve. Non-zero and room again: the dump goes on. Zero, no hook, still
+ * too little, half the reserve gone or past hook_timeout: the dump is
+ * given up (what is stored stays, labelled).
+ */
+static void
+check_space(struct nd_dump *d)
+{
+	uint64_t avail, need;
+	bool ok;
+	int r;
+
+	if (d->space_stop || d->delivered < d->next_space_check)
 		return;
-	log_warnx("dump %" PRIu64 " from %s: giving up at %" PRIu64 " bytes: "
-	    "the dump directory is below min_free", d->pub.id, d->client_addr,
-	    d->delivered);
-	d->space_stop = true;
-	d->stop_at = d->delivered;
-	atomic_store(&d->abandoned, true);
+	d->next_space_check = d->delivered + (d->nospace.pid > 0 ?
+	    SPACE_CHECK_HOOK : SPACE_CHECK_EVERY);
+	ok = nd_space_ok(d->server, &avail, &need);
+	if (d->nospace.pid > 0) {
+		r = nospace_answer(d, 0);
+		if (r == ND_HOOK_RUNNING) {
+			if (avail >= need / 2)
+				return;
+			space_give_up(d, "half of the min_free reserve is gone "
+			    "and netdump-nospace still runs");
+		} else if (r > 0 && ok)
+			log_info("dump %" PRIu64 ": netdump-nospace made room "
+			    "(%" PRIu64 " bytes free)", d->pub.id, avail);
+		else
+			space_give_up(d, r == 0 ? "netdump-nospace gave the "
+			    "dump up" : "the dump directory is below min_free");
+		return;
+	}
+	if (ok)
+		return;
+	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below min_free "
+	    "(%" PRIu64 ")", d->pub.id, avail, need);
+	if (d->nospace_asked) {
+		space_give_up(d, "the dump directory is below min_free");
+		return;
+	}
+	d->nospace_asked = true;
+	if (nospace_begin(d) != 1)
+		space_give_up(d, "the dump directory is below min_free");
+	else
+		d->next_space_check = d->delivered + SPACE_CHECK_HOOK;
 }
 
 static void
@@ -1257,6 +1329,9 @@ finalize(struct nd_dump *d)
 	/* A transform's end (the tarball) may fail last of all. */
 	demote_if_unstored(d);
 	log_outcome(d);
+	/* The client is gone: netdump-nospace may finish what it does. */
+	if (d->nospace.pid > 0)
+		(void)nospace_answer(d, (int)d->server->hook_timeout * 1000);
 	run_end_hooks(d);
 }
 

@@ -18,6 +18,7 @@
 
 #include "coverage.h"
 #include "kdh.h"
+#include "hooks.h"
 #include "msgbuf.h"
 #include "netdump/sink.h"
 #include "proto.h"
@@ -159,6 +160,9 @@ struct nd_dump {
 	bool			 space_stop;	/* stop storing: below min_free */
 	uint64_t		 stop_at;
 	uint64_t		 next_space_check;
+	struct nd_hook_proc	 nospace;	/* pid 0 when not running */
+	bool			 nospace_asked;	/* it runs once per dump */
+	struct timespec		 nospace_started;
 };
 
 struct nd_runtime;

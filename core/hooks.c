@@ -175,6 +175,28 @@ nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
 }
 
 int
+nd_hook_start_worker(const struct nd_server_conf *sv, enum nd_hook h,
+    const char *const args[], const char *const env[],
+    struct nd_hook_proc *proc)
+{
+	return spawn(sv, h, args, env, proc, false);
+}
+
+int
+nd_hook_wait(struct nd_hook_proc *proc, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = proc->pidfd, .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		return ND_HOOK_RUNNING;
+	return nd_hook_reap(proc);
+}
+
+int
 nd_hook_reap(struct nd_hook_proc *proc)
 {
 	int status, rc;
@@ -217,19 +239,14 @@ nd_hook_run(const struct nd_server_conf *sv, enum nd_hook h,
     const char *const args[], const char *const env[])
 {
 	struct nd_hook_proc proc;
-	struct pollfd pfd;
 	int r;
 
 	if ((r = spawn(sv, h, args, env, &proc, false)) <= 0)
 		return r == 0 ? -2 : -1;
-	pfd.fd = proc.pidfd;
-	pfd.events = POLLIN;
-	do
-		r = poll(&pfd, 1, (int)sv->hook_timeout * 1000);
-	while (r == -1 && errno == EINTR);
-	if (r == 0) {
+	if ((r = nd_hook_wait(&proc, (int)sv->hook_timeout * 1000)) ==
+	    ND_HOOK_RUNNING) {
 		nd_hook_kill(&proc, "ran past hook_timeout");
 		return -1;
 	}
-	return nd_hook_reap(&proc);
+	return r;
 }

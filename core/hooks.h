@@ -47,6 +47,16 @@ const char *nd_hook_path(const struct nd_server_conf *, enum nd_hook,
 int	nd_hook_start(const struct nd_server_conf *, enum nd_hook,
 	    const char *const args[], const char *const env[],
 	    struct nd_hook_proc *);
+/* The same for a dump worker: not held to max_hooks (see nd_hook_run). */
+int	nd_hook_start_worker(const struct nd_server_conf *, enum nd_hook,
+	    const char *const args[], const char *const env[],
+	    struct nd_hook_proc *);
+/*
+ * Wait at most timeout_ms (0: just look) for a started hook to exit:
+ * ND_HOOK_RUNNING if it still runs, else what nd_hook_reap returns.
+ */
+#define ND_HOOK_RUNNING	(-3)
+int	nd_hook_wait(struct nd_hook_proc *, int timeout_ms);
 /*
  * Collect an exited hook: its exit status (0..255), or -1 if it died of a
  * signal. Logs the outcome.

@@ -176,8 +176,14 @@ struct pending {
 	uint32_t		 seqno;
 	char			 path[ND_MAX_HERALD_PATH + 1];
 	time_t			 started;
+	uint64_t		 herald_ms;	/* when the HERALD came (now_ms) */
+	bool			 late;		/* its answer no longer counts */
 	bool			 dead;
 };
+
+/* The steps of herald_admit already taken for a HERALD. */
+#define ADMIT_SPACE_ASKED	0x1	/* netdump-nospace had its one say */
+#define ADMIT_CRASH_DONE	0x2	/* netdump-crash said yes, or is late */
 
 /* Clients refused for a while (a veto, no space), and log rate limits. */
 #define REFUSALS	256
@@ -240,7 +246,8 @@ struct nd_receiver {
 
 static bool dump_begin(struct nd_receiver *, struct session *);
 static int pending_start(struct nd_receiver *, enum nd_hook,
-    const struct sockaddr_in *, struct in_addr, const char *, uint32_t);
+    const struct sockaddr_in *, struct in_addr, const char *, uint32_t,
+    uint64_t);
 
 /* Sessions that ended with a HERALD and no data, for a summary line. */
 static uint64_t heralds_unanswered;
@@ -1030,7 +1037,7 @@ heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	/* ... or for a hook to decide (a HERALD each, from any port). */
 	for (p = rx->pendings; p != NULL; p = p->next)
-		n += p->proc.hook != ND_HOOK_START &&
+		n += p->proc.hook != ND_HOOK_START && !p->late &&
 		    p->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	return n;
 }
@@ -1166,7 +1173,7 @@ dump_begin(struct nd_receiver *rx, struct session *s)
 	    s->nchains == 1 ? "" : "s", s->port);
 	/* Beside the dump, only once it has data: a HERALD alone is cheap. */
 	(void)pending_start(rx, ND_HOOK_START, &s->client, s->local, s->path,
-	    0);
+	    0, now_ms());
 	return true;
 }
 
@@ -1308,9 +1315,9 @@ pending_find(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct pending *p;
 
-	/* netdump-start runs beside the dump and holds nothing up. */
+	/* netdump-start, and a late hook, run beside the dump. */
 	for (p = rx->pendings; p != NULL; p = p->next)
-		if (p->proc.hook != ND_HOOK_START &&
+		if (p->proc.hook != ND_HOOK_START && !p->late &&
 		    p->client.sin_addr.s_addr == from->sin_addr.s_addr &&
 		    p->client.sin_port == from->sin_port)
 			return p;
@@ -1324,7 +1331,7 @@ pending_find(struct nd_receiver *rx, const struct sockaddr_in *from)
 static int
 pending_start(struct nd_receiver *rx, enum nd_hook hook,
     const struct sockaddr_in *from, struct in_addr local, const char *path,
-    uint32_t seqno)
+    uint32_t seqno, uint64_t herald_ms)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct pending *p;
@@ -1353,6 +1360,7 @@ pending_start(struct nd_receiver *rx, enum nd_hook hook,
 	p->local = local;
 	p->seqno = seqno;
 	p->started = now_sec();
+	p->herald_ms = herald_ms;
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	ev.data.ptr = p;
 	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, p->proc.pidfd, &ev) == -1) {
@@ -1381,11 +1389,6 @@ pending_bury(struct nd_receiver *rx, struct pending *p)
 	rx->pending_graveyard = p;
 }
 
-/*
- * The steps between a HERALD and its dump, each of which may say no by not
- * answering: free space (with netdump-nospace), then netdump-crash.
- * nospace_rechecked: netdump-nospace asked for one more look.
- */
 /* Whether a route with a working sink takes this HERALD (logged if not). */
 static bool
 route_ok(struct nd_receiver *rx, const struct sockaddr_in *from,
@@ -1412,10 +1415,43 @@ route_ok(struct nd_receiver *rx, const struct sockaddr_in *from,
 	return true;
 }
 
+/* Whether the kernel behind this HERALD has stopped waiting for hooks. */
+static bool
+herald_deadline_passed(const struct nd_receiver *rx, uint64_t herald_ms)
+{
+	return now_ms() - herald_ms >=
+	    (uint64_t)rx->conf->server.herald_hook_deadline * 1000;
+}
+
+/*
+ * A hook the HERALD waits for stops counting: the dump goes on (or is
+ * refused for space) without its answer, and it runs on to hook_timeout
+ * beside the dump, as netdump-start does.
+ */
+static void
+pending_late(struct nd_receiver *rx, struct pending *p)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &p->client.sin_addr, addr, sizeof(addr));
+	p->late = true;
+	log_warnx("client %s: %s did not answer within herald_hook_deadline "
+	    "(%u s), and a kernel gives up on its HERALD at about 12 s; "
+	    "going on without its answer (it may run to hook_timeout)",
+	    addr, nd_hook_name(p->proc.hook),
+	    rx->conf->server.herald_hook_deadline);
+}
+
+/*
+ * The steps between a HERALD and its dump, each of which may say no by not
+ * answering: free space (with netdump-nospace), then netdump-crash. done
+ * holds the ADMIT_ steps already taken. Each hook has until
+ * herald_hook_deadline after the HERALD; past it, pending_late.
+ */
 static void
 herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
     struct in_addr local, const char *path, uint32_t seqno,
-    bool nospace_rechecked, bool crash_done)
+    uint64_t herald_ms, unsigned done)
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
 	char addr[INET_ADDRSTRLEN];
@@ -1426,25 +1462,31 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	/* Nothing runs for a HERALD that no route takes. */
 	if (!route_ok(rx, from, path))
 		return;
-	if (!crash_done && !nd_space_ok(sv, &avail, &need)) {
+	if (!(done & ADMIT_CRASH_DONE) && !nd_space_ok(sv, &avail, &need)) {
 		log_warnx("client %s: %" PRIu64 " bytes free in %s, below "
 		    "min_free (%" PRIu64 ")%s", addr, avail, sv->dumpdir, need,
-		    nospace_rechecked ? "; giving up the dump" : "");
-		r = nospace_rechecked ? 0 : pending_start(rx, ND_HOOK_NOSPACE,
-		    from, local, path, seqno);
+		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
+		r = done & ADMIT_SPACE_ASKED ? 0 : pending_start(rx,
+		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);
 		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
 			return;
 		refuse(rx, from, 60);
 		return;
 	}
-	if (!crash_done) {
-		r = pending_start(rx, ND_HOOK_CRASH, from, local, path, seqno);
-		if (r == 1 || r == -2)
+	if (!(done & ADMIT_CRASH_DONE)) {
+		r = pending_start(rx, ND_HOOK_CRASH, from, local, path, seqno,
+		    herald_ms);
+		if (r == -2)
 			return;
 		if (r == -1) {
 			refuse(rx, from, 60);
 			return;
 		}
+		/* Too late to wait for it: it only learns of the dump. */
+		if (r == 1 && !herald_deadline_passed(rx, herald_ms))
+			return;
+		if (r == 1)
+			pending_late(rx, rx->pendings);
 	}
 	session_start(rx, from, local, path, seqno);
 }
@@ -1464,6 +1506,13 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 	pending_bury(rx, p);
 	if (rx->stopping)
 		return;
+	if (p->late) {
+		if (p->proc.hook != ND_HOOK_START)
+			log_info("client %s: %s answered %d after the "
+			    "deadline; the answer is not used", addr,
+			    nd_hook_name(p->proc.hook), status);
+		return;
+	}
 	switch (p->proc.hook) {
 	case ND_HOOK_CRASH:
 		if (status != 0) {
@@ -1473,7 +1522,7 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
-		    false, true);
+		    p->herald_ms, ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE);
 		break;
 	case ND_HOOK_NOSPACE:
 		/* Non-zero: space was made, look once more; zero: give up. */
@@ -1484,11 +1533,24 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
-		    true, false);
+		    p->herald_ms, ADMIT_SPACE_ASKED);
 		break;
 	default:
 		break;
 	}
+}
+
+/*
+ * A hook the HERALD still waits for at its deadline: netdump-crash is
+ * taken as a yes, netdump-nospace as "look once more".
+ */
+static void
+pending_expire(struct nd_receiver *rx, struct pending *p)
+{
+	pending_late(rx, p);
+	herald_admit(rx, &p->client, p->local, p->path, p->seqno,
+	    p->herald_ms, p->proc.hook == ND_HOOK_CRASH ?
+	    ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE : ADMIT_SPACE_ASKED);
 }
 
 static void
@@ -1584,7 +1646,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    sv->max_heralded_per_client);
 		return;
 	}
-	herald_admit(rx, from, local, path, m->seqno, false, false);
+	herald_admit(rx, from, local, path, m->seqno, now_ms(), 0);
 }
 
 /* A HERALD kept by herald_keep(), taken as if it came to the herald port. */
@@ -1704,7 +1766,9 @@ tick(struct nd_receiver *rx)
 			ep_forget(rx->ep, p->proc.pidfd);
 			nd_hook_kill(&p->proc, "ran past hook_timeout");
 			pending_done(rx, p, true);
-		}
+		} else if (!p->late && p->proc.hook != ND_HOOK_START &&
+		    herald_deadline_passed(rx, p->herald_ms))
+			pending_expire(rx, p);
 	}
 	log_drops(&rx->herald_drops, "herald socket", now);
 	nd_tally_log(&rx->tally, now);

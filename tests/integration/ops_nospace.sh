@@ -140,7 +140,8 @@ pass "netdump-nospace removed a file and exited 1: the space was checked once mo
 # ---------------------------------------------------------------- writing
 # The floor is checked every 64 MiB of the stream: a 96 MiB image, half of
 # it zero pages (holes), has written about 32 MiB at the first check, which
-# leaves about 28 MiB of the 64 MiB free: below 40M.
+# leaves about 28 MiB of the 64 MiB free: below 40M. netdump-nospace runs
+# beside the dump, and its answer is read at the next check, 8 MiB on.
 make_hook netdump-nospace 0
 E=$(client_addr 5)
 DE=$(client_dir "$E")
@@ -149,7 +150,7 @@ wait_manifest "$DE" 0 30
 wait_dumps "$E" 1
 M=$DE/manifest.0.json
 assert_log "dump [0-9]+: [0-9]+ bytes free, below min_free \(41943040\)" "floor crossed while writing"
-assert_log "dump [0-9]+ from ${E//./\\.}: giving up at [0-9]+ bytes: the dump directory is below min_free" "give-up line"
+assert_log "dump [0-9]+ from ${E//./\\.}: giving up at [0-9]+ bytes: netdump-nospace gave the dump up" "give-up line"
 assert_eq "$(jget "$M" .status)" incomplete "status of a dump given up below min_free"
 assert_match "$(jget "$M" .reason)" "min_free" "reason of a dump given up below min_free"
 assert_file "$DE/vmcore.0.incomplete"
