@@ -115,6 +115,8 @@ assert_builtin_defaults(const struct nd_conf *conf)
 	assert_int_equal(sv->max_dumps_per_client, 2);
 	assert_int_equal(sv->max_heralded_per_client, 4);
 	assert_int_equal(sv->max_hooks, 16);
+	/* Inside a kernel's ~12 s of HERALD retransmissions. */
+	assert_int_equal(sv->herald_hook_deadline, 8);
 	assert_string_equal(sv->runtime_dir, "/run/netdump-server");
 	assert_null(sv->status_socket);
 }
@@ -598,6 +600,10 @@ static const struct {
 	{ "max_heralded_per_client = 257\n",
 	    { "t.ini:1: ", "max_heralded_per_client", "from 1 to 256" } },
 	{ "max_hooks = 0\n", { "t.ini:1: ", "max_hooks", "from 1 to 4096" } },
+	{ "herald_hook_deadline = 11\n",
+	    { "t.ini:1: ", "herald_hook_deadline", "from 1 to 10" } },
+	{ "herald_hook_deadline = 0\n",
+	    { "t.ini:1: ", "herald_hook_deadline", "from 1 to 10" } },
 	{ "max_dump_size = 99999999T\n", { "t.ini:1: ", "max_dump_size" } },
 	{ "timeout = 0\n", { "t.ini:1: ", "timeout", "from 1 to 86400" } },
 	{ "timeout = 86401\n", { "t.ini:1: ", "timeout" } },
