@@ -17,6 +17,7 @@
 #include "log.h"
 #include "runtime.h"
 #include "sink_load.h"
+#include "space.h"
 #include "util.h"
 
 atomic_uint nd_dumps_active;
@@ -700,6 +701,7 @@ nospace_answer(struct nd_dump *d, int wait_ms)
 static void
 check_space(struct nd_dump *d)
 {
+	const char *floor;
 	uint64_t avail, need;
 	bool ok;
 	int r;
@@ -708,7 +710,7 @@ check_space(struct nd_dump *d)
 		return;
 	d->next_space_check = d->delivered + (d->nospace.pid > 0 ?
 	    SPACE_CHECK_HOOK : SPACE_CHECK_EVERY);
-	ok = nd_space_ok(d->server, &avail, &need);
+	ok = nd_space_ok(d->server, &avail, &need, &floor);
 	if (d->nospace.pid > 0) {
 		r = nospace_answer(d, 0);
 		if (r == ND_HOOK_RUNNING) {
@@ -726,8 +728,8 @@ check_space(struct nd_dump *d)
 	}
 	if (ok)
 		return;
-	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below min_free "
-	    "(%" PRIu64 ")", d->pub.id, avail, need);
+	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below %s (%"
+	    PRIu64 ")", d->pub.id, avail, floor, need);
 	if (d->nospace_asked) {
 		space_give_up(d, "the dump directory is below min_free");
 		return;

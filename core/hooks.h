@@ -73,11 +73,4 @@ int	nd_hook_run(const struct nd_server_conf *, enum nd_hook,
 	    const char *const args[], const char *const env[]);
 const char *nd_hook_name(enum nd_hook);
 
-/*
- * Whether the dump directory keeps min_free; avail and need are set for
- * messages (0 when no floor is set).
- */
-bool	nd_space_ok(const struct nd_server_conf *, uint64_t *avail,
-	    uint64_t *need);
-
 #endif /* ND_HOOKS_H */

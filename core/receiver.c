@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/un.h>
 
 #include "assembler.h"
@@ -32,6 +31,7 @@
 #include "log.h"
 #include "proto.h"
 #include "receiver.h"
+#include "space.h"
 #include "status.h"
 #include "tally.h"
 #include "util.h"
@@ -1113,27 +1113,6 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 	return true;
 }
 
-bool
-nd_space_ok(const struct nd_server_conf *sv, uint64_t *avail,
-    uint64_t *need)
-{
-	struct statvfs vfs;
-
-	*avail = *need = 0;
-	if (sv->min_free_bytes == 0 && sv->min_free_percent == 0)
-		return true;
-	if (statvfs(sv->dumpdir, &vfs) == -1) {
-		log_warn("statvfs %s", sv->dumpdir);
-		return true;
-	}
-	*avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	*need = sv->min_free_bytes;
-	if (sv->min_free_percent > 0)
-		*need = (uint64_t)vfs.f_blocks * vfs.f_frsize / 100 *
-		    sv->min_free_percent;
-	return *avail >= *need;
-}
-
 /*
  * The first data of a HERALDED session: now the dump starts, if the
  * concurrency limit allows (if not, no ack: the client retransmits and
@@ -1455,6 +1434,7 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
 	char addr[INET_ADDRSTRLEN];
+	const char *floor;
 	uint64_t avail, need;
 	int r;
 
@@ -1462,9 +1442,10 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	/* Nothing runs for a HERALD that no route takes. */
 	if (!route_ok(rx, from, path))
 		return;
-	if (!(done & ADMIT_CRASH_DONE) && !nd_space_ok(sv, &avail, &need)) {
+	if (!(done & ADMIT_CRASH_DONE) &&
+	    !nd_space_ok(sv, &avail, &need, &floor)) {
 		log_warnx("client %s: %" PRIu64 " bytes free in %s, below "
-		    "min_free (%" PRIu64 ")%s", addr, avail, sv->dumpdir, need,
+		    "%s (%" PRIu64 ")%s", addr, avail, sv->dumpdir, floor, need,
 		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
 		r = done & ADMIT_SPACE_ASKED ? 0 : pending_start(rx,
 		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "space.h"
+
+/* Last time a bad minfree file was reported, for the rate limit. */
+static atomic_llong minfree_warned;
+
+static void
+minfree_warn(const char *dir, const char *what)
+{
+	long long now = (long long)time(NULL), last;
+
+	last = atomic_load(&minfree_warned);
+	if (now - last < 60 ||
+	    !atomic_compare_exchange_strong(&minfree_warned, &last, now))
+		return;
+	log_warnx("%s/minfree: %s; taken as 0", dir, what);
+}
+
+/*
+ * check_space() in sbin/savecore/savecore.c: fgets of the first line,
+ * strtoll (main; older trees atoi), a value of 0 or less means none. The
+ * file is opened without following a link and without blocking (a FIFO
+ * must not stop the receive thread): the dump directory belongs to the
+ * user the server runs as, not necessarily to whoever wrote the file.
+ */
+uint64_t
+nd_savecore_minfree(const char *dir)
+{
+	char path[4096], buf[100], *end;
+	struct stat st;
+	long long kib;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/minfree", dir) >=
+	    (int)sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno != ENOENT)
+			minfree_warn(dir, strerror(errno));
+		return 0;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		minfree_warn(dir, "not a regular file");
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	errno = 0;
+	kib = strtoll(buf, &end, 10);
+	while (*end == ' ' || *end == '\t' || *end == '\r')
+		end++;
+	if (end == buf || *end != '\0' || errno == ERANGE) {
+		minfree_warn(dir, "not a number of KiB");
+		return 0;
+	}
+	if (kib <= 0)
+		return 0;
+	return (uint64_t)kib > UINT64_MAX / 1024 ? UINT64_MAX :
+	    (uint64_t)kib * 1024;
+}
+
+bool
+nd_space_ok(const struct nd_server_conf *sv, uint64_t *avail,
+    uint64_t *need, const char **floor_name)
+{
+	struct statvfs vfs;
+	uint64_t floor;
+
+	*avail = *need = 0;
+	*floor_name = "min_free";
+	floor = nd_savecore_minfree(sv->dumpdir);
+	if (sv->min_free_bytes == 0 && sv->min_free_percent == 0 &&
+	    floor == 0)
+		return true;
+	if (statvfs(sv->dumpdir, &vfs) == -1) {
+		log_warn("statvfs %s", sv->dumpdir);
+		return true;
+	}
+	*avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	*need = sv->min_free_bytes;
+	if (sv->min_free_percent > 0)
+		*need = (uint64_t)vfs.f_blocks * vfs.f_frsize / 100 *
+		    sv->min_free_percent;
+	if (floor > *need) {
+		*need = floor;
+		*floor_name = "savecore's minfree";
+	}
+	return *avail >= *need;
+}

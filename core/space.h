@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The free-space floor of the dump directory: min_free from the
+ * configuration, and savecore(8)'s minfree file in the dump directory,
+ * whichever asks for more. Checked at HERALD and while a dump is written.
+ */
+#ifndef ND_SPACE_H
+#define ND_SPACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+/*
+ * Whether the dump directory keeps its floor; avail, need and floor (what
+ * sets it: "min_free" or "savecore's minfree") are set for messages.
+ */
+bool	nd_space_ok(const struct nd_server_conf *, uint64_t *avail,
+	    uint64_t *need, const char **floor);
+
+/*
+ * savecore's minfree file in dir, in bytes: the first line, a number of
+ * KiB; 0 when there is none, it is not a regular file, or the number is
+ * not valid (logged, at most once a minute).
+ */
+uint64_t nd_savecore_minfree(const char *dir);
+
+#endif /* ND_SPACE_H */
