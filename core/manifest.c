@@ -160,6 +160,7 @@ nd_manifest_build(const struct nd_dump *d, size_t *len)
 {
 	struct nd_buf b = { 0 };
 	char start[40], end[40];
+	const char *why;
 
 	ts_iso8601(&d->pub.start, start, sizeof(start));
 	ts_iso8601(&d->end_real, end, sizeof(end));
@@ -194,6 +195,14 @@ nd_manifest_build(const struct nd_dump *d, size_t *len)
 	    d->finished ? "true" : "false");
 	nd_buf_printf(&b, "  \"encrypted\": %s,\n",
 	    d->pub.encrypted ? "true" : "false");
+	/* Why there is no msgbuf object, or null when there is one. */
+	why = nd_msgbuf_missing(&d->msgbuf);
+	if (why == NULL && !d->digest[NDS_OBJ_MSGBUF].present)
+		why = "the message buffer is empty";
+	if (why != NULL)
+		kv_str(&b, "  ", "msgbuf_missing", why, true);
+	else
+		nd_buf_printf(&b, "  \"msgbuf_missing\": null,\n");
 	put_kdh(&b, d);
 	put_coverage(&b, d);
 	put_objects(&b, d);

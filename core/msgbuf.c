@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <endian.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,7 @@
 #include "msgbuf.h"
 
 #define MAGIC_PREFIX	"minidump FreeBSD/"
-#define MAGIC_SIZE	24
-/* powerpc64's magic, longer than 24: its header is laid out otherwise. */
-#define MAGIC_PPC64	"minidump FreeBSD/powerpc64"
-#define PPC64_MAGIC_SIZE	32
-#define PPC64_VERSION_AT	64
+#define PREFIX_LEN	(sizeof(MAGIC_PREFIX) - 1)
 
 #define PANIC		"panic: "
 #define PANIC_LEN	(sizeof(PANIC) - 1)
@@ -19,13 +16,63 @@
 /* Room kept for the line that says the text was cut. */
 #define CUT_NOTE_ROOM	128
 
-/* Big-endian FreeBSD platforms; the rest are little-endian. */
-static bool
-arch_big_endian(const char *arch)
-{
-	return strncmp(arch, "powerpc", 7) == 0 || strncmp(arch, "mips", 4) ==
-	    0 || strcmp(arch, "sparc64") == 0;
-}
+/*
+ * Every FreeBSD minidump starts with struct minidumphdr, zero-padded to
+ * a page, then the ring, round_page(msgbufsize) bytes (minidumpsys or
+ * cpu_minidumpsys in sys/<arch>/<arch>/minidump_machdep.c: header
+ * blk_write of PAGE_SIZE, then "Dump msgbuf up front"). Only the fields
+ * up to msgbufsize (and arm64's flags) matter here:
+ *
+ *  arch       magic  version  msgbufsize  flags  source
+ *  amd64        24     24        28        -     sys/amd64/include/minidump.h (v3)
+ *  i386         24     24        28        -     sys/i386/include/minidump.h (v2)
+ *  arm          24     24        28        -     sys/arm/include/minidump.h (v2)
+ *  arm64        24     24        28      76 v>=3 sys/arm64/include/minidump.h (v3)
+ *  riscv        24     24        28        -     sys/riscv/include/minidump.h (v2)
+ *  powerpc64    32     64        68        -     sys/powerpc/include/minidump.h (v2)
+ *  mips         24     24        28        -     sys/mips/include/minidump.h (v2,
+ *                                                FreeBSD 12 and 13 only)
+ *
+ * powerpc64's magic "minidump FreeBSD/powerpc64" needs char magic[32],
+ * and char mmu_name[32] comes before the version. powerpc64le and mipsel
+ * (and mips64) write the same magic as their big-endian twins.
+ *
+ * The ring starts one page in. That is 4096 but for arm64 v3, whose
+ * flags bits 0-1 give the kernel's page size: MINIDUMP_FLAG_PS_4K 0,
+ * MINIDUMP_FLAG_PS_16K 1, and 64 KiB (2) only a comment. libkvm reads
+ * flags from v3 on and takes 4 KiB before (kvm_minidump_aarch64.c), as
+ * here. 64 KiB is refused: FreeBSD never wrote it, so where its ring
+ * starts is a guess.
+ *
+ * 32-bit powerpc writes no minidump (MINIDUMP_PAGE_TRACKING 0, "No
+ * minidump with 32-bit powerpc", in sys/powerpc/include/vmparam.h;
+ * minidump_machdep.c is "optional powerpc64 | powerpc64le" in
+ * sys/conf/files.powerpc), nor does sparc64 (do_minidump = 0 in
+ * sys/sparc64/sparc64/dump_machdep.c): theirs are ELF dumps, not in the
+ * table.
+ */
+struct arch {
+	const char	*name;		/* after "minidump FreeBSD/" */
+	size_t		 version_at;	/* msgbufsize follows it */
+	size_t		 flags_at;	/* 0: no page size flags */
+	uint32_t	 flags_since;	/* the first version with them */
+};
+
+static const struct arch arches[] = {
+	{ "amd64",	24, 0,  0 },
+	{ "i386",	24, 0,  0 },
+	{ "arm",	24, 0,  0 },
+	{ "arm64",	24, 76, 3 },
+	{ "riscv",	24, 0,  0 },
+	{ "powerpc64",	64, 0,  0 },
+	{ "mips",	24, 0,  0 },
+};
+
+/* The ring's offset for arm64 flags bits 0-1; 0: not supported. */
+static const uint32_t arm64_page[4] = { 4096, 16384, 0, 0 };
+
+/* MINIDUMP_VERSION has been 1 to 3 everywhere; room to grow. */
+#define VERSION_MAX	255
 
 static uint32_t
 get32(const uint8_t *p, bool big)
@@ -36,60 +83,111 @@ get32(const uint8_t *p, bool big)
 	return big ? be32toh(raw) : le32toh(raw);
 }
 
-/* Versions so far are 1 to 3; the same read the other way are huge. */
-static bool
-small_version(uint32_t v)
+static void	why(struct nd_msgbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Say why there is no msgbuf; the reason stays in the struct. */
+static void
+why(struct nd_msgbuf *mb, const char *fmt, ...)
 {
-	return v >= 1 && v <= 0xffff;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(mb->why, sizeof(mb->why), fmt, ap);
+	va_end(ap);
 }
 
 /*
- * Every platform's struct minidumphdr starts with char magic[24],
- * uint32_t version, uint32_t msgbufsize (sys/amd64/include/minidump.h;
- * arm64, i386, arm and riscv alike), in the platform's byte order, but
- * powerpc64's has char magic[32], char mmu_name[32] before the two
- * (sys/powerpc/include/minidump.h, MINIDUMP_VERSION 2), its magic being
- * "minidump FreeBSD/powerpc64". Where a 24-byte magic ends the version
- * follows, never "64".
+ * The architecture the magic names: lower-case letters and digits after
+ * the prefix (the longest known, "powerpc64", fits arch[]), looked up in
+ * the table. An unknown name is kept for the reason, printable.
+ */
+static const struct arch *
+find_arch(struct nd_msgbuf *mb)
+{
+	const uint8_t *name = mb->head + PREFIX_LEN;
+	size_t i, n;
+
+	for (n = 0; n < sizeof(mb->arch) - 1; n++)
+		if (!((name[n] >= 'a' && name[n] <= 'z') ||
+		    (name[n] >= '0' && name[n] <= '9') || name[n] == '_'))
+			break;
+	memcpy(mb->arch, name, n);
+	mb->arch[n] = '\0';
+	for (i = 0; i < sizeof(arches) / sizeof(arches[0]); i++)
+		if (strcmp(mb->arch, arches[i].name) == 0)
+			return &arches[i];
+	return NULL;
+}
+
+/*
+ * The header, whole (ND_MSGBUF_HEAD bytes): is it a minidump, of what
+ * architecture, in which byte order, with which ring where.
  *
- * The magic does not tell the byte order everywhere (powerpc64 and
- * powerpc64le, mips and mipsel write the same one), the version does:
- * it is a small number in one order only. The platform decides when it
- * is not.
+ * Byte order is the crashed CPU's, and the magic does not tell it
+ * (powerpc64 and powerpc64le, mips and mipsel share theirs), so it is
+ * read from the fields: the version is a small number, 1 to VERSION_MAX,
+ * in one order only, since the same bytes the other way are at least
+ * 2^24. That order then gives msgbufsize, which must be 1 to
+ * ND_MSGBUF_MAX. No order for the version, no msgbuf: the header is not
+ * one we know, and guessing could keep 8 MiB of memory pages as "text".
  *
  * Nothing is allocated here: the header may claim any size, so the ring
  * is kept as it arrives (see keep()).
  */
 static void
-decide(struct nd_msgbuf *mb, const uint8_t *hdr, uint64_t len)
+decide(struct nd_msgbuf *mb)
 {
-	size_t magic = MAGIC_SIZE, at = MAGIC_SIZE, i;
-	bool big;
+	const struct arch *a;
+	uint32_t le, be, flags;
 
 	mb->decided = true;
-	if (memcmp(hdr, MAGIC_PREFIX, sizeof(MAGIC_PREFIX) - 1) != 0)
+	if (memcmp(mb->head, MAGIC_PREFIX, PREFIX_LEN) != 0) {
+		why(mb, "not a minidump (no \"%s\" magic)", MAGIC_PREFIX);
 		return;
-	if (memcmp(hdr, MAGIC_PPC64, sizeof(MAGIC_PPC64)) == 0) {
-		magic = PPC64_MAGIC_SIZE;
-		at = PPC64_VERSION_AT;
-		if (len < at + 8)
+	}
+	if ((a = find_arch(mb)) == NULL) {
+		why(mb, "unknown minidump architecture \"%s\"", mb->arch);
+		return;
+	}
+	le = get32(mb->head + a->version_at, false);
+	be = get32(mb->head + a->version_at, true);
+	if ((le < 1 || le > VERSION_MAX) && (be < 1 || be > VERSION_MAX)) {
+		why(mb, "%s minidump header has no version we know (0x%08x)",
+		    mb->arch, (unsigned)le);
+		return;
+	}
+	mb->big = le < 1 || le > VERSION_MAX;
+	mb->version = mb->big ? be : le;
+	mb->size = get32(mb->head + a->version_at + 4, mb->big);
+	if (mb->size == 0) {
+		why(mb, "minidump header claims an empty message buffer");
+		return;
+	}
+	if (mb->size > ND_MSGBUF_MAX) {
+		if (mb->size % (1u << 20) == 0)
+			why(mb, "minidump header claims a %u MiB message "
+			    "buffer, above the %u MiB limit",
+			    (unsigned)(mb->size >> 20), ND_MSGBUF_MAX >> 20);
+		else
+			why(mb, "minidump header claims a message buffer of "
+			    "%u bytes, above the %u MiB limit",
+			    (unsigned)mb->size, ND_MSGBUF_MAX >> 20);
+		return;
+	}
+	mb->ring_off = ND_MSGBUF_OFFSET;
+	if (a->flags_at != 0 && mb->version >= a->flags_since) {
+		flags = get32(mb->head + a->flags_at, mb->big) & 3;
+		if ((mb->ring_off = arm64_page[flags]) == 0) {
+			if (flags == 2)
+				why(mb, "unsupported %s page size (64 KiB)",
+				    mb->arch);
+			else
+				why(mb, "unknown %s page size (flags %u)",
+				    mb->arch, (unsigned)flags);
 			return;
+		}
 	}
-	for (i = 0; i < sizeof(mb->arch) - 1 &&
-	    sizeof(MAGIC_PREFIX) - 1 + i < magic; i++) {
-		char c = (char)hdr[sizeof(MAGIC_PREFIX) - 1 + i];
-
-		if (c == '\0')
-			break;
-		mb->arch[i] = c;
-	}
-	big = arch_big_endian(mb->arch);
-	if (!small_version(get32(hdr + at, big)) &&
-	    small_version(get32(hdr + at, !big)))
-		big = !big;
-	mb->size = get32(hdr + at + 4, big);
-	if (mb->size == 0 || mb->size > ND_MSGBUF_MAX)
-		return;
 	mb->active = true;
 }
 
@@ -147,38 +245,88 @@ keep(struct nd_msgbuf *mb, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * Gather the header from the stream's first bytes, whatever the pieces
+ * (a hole is zeros), and decide once it is whole. Returns whether it was
+ * decided now or before.
+ */
+static bool
+gather(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data, uint64_t len)
+{
+	size_t n;
+
+	if (mb->decided)
+		return true;
+	if (off != mb->headlen) {
+		/* The header must be the first thing in the stream. */
+		mb->decided = true;
+		if (mb->headlen == 0)
+			why(mb, "the dump did not start with its header "
+			    "(offset %llu came first)", (unsigned long long)off);
+		else
+			why(mb, "the minidump header arrived out of order "
+			    "(offset %llu after %zu bytes)",
+			    (unsigned long long)off, mb->headlen);
+		return true;
+	}
+	n = ND_MSGBUF_HEAD - mb->headlen;
+	if (len < n)
+		n = (size_t)len;
+	if (data != NULL)
+		memcpy(mb->head + mb->headlen, data, n);
+	else
+		memset(mb->head + mb->headlen, 0, n);
+	mb->headlen += n;
+	if (mb->headlen < ND_MSGBUF_HEAD)
+		return false;
+	decide(mb);
+	return true;
+}
+
 void
 nd_msgbuf_feed(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data,
     uint64_t len)
 {
 	uint64_t start, end, ring_end;
 
-	if (!mb->decided) {
-		/* The header must be the first thing in the stream. */
-		if (off != 0 || data == NULL || len < MAGIC_SIZE + 8) {
-			mb->decided = true;
-			return;
-		}
-		decide(mb, data, len);
-	}
-	if (!mb->active)
+	if (len == 0)
 		return;
-	ring_end = ND_MSGBUF_OFFSET + (uint64_t)mb->size;
+	mb->fed = true;
+	if (!gather(mb, off, data, len) || !mb->active)
+		return;
+	ring_end = mb->ring_off + (uint64_t)mb->size;
 	if (off >= ring_end)
 		return;
-	start = off > ND_MSGBUF_OFFSET ? off : ND_MSGBUF_OFFSET;
+	start = off > mb->ring_off ? off : mb->ring_off;
 	end = len < ring_end - off ? off + len : ring_end;
-	if (start >= end || start != ND_MSGBUF_OFFSET + mb->filled)
+	if (start >= end || start != mb->ring_off + mb->filled)
 		return;
 	if (data == NULL)
 		mb->nul = true;
 	else if (keep(mb, data + (start - off), (size_t)(end - start)) == -1) {
 		/* Best effort: no memory, no msgbuf; the dump goes on. */
-		nd_msgbuf_free(mb);
-		mb->decided = true;
+		free(mb->buf);
+		mb->buf = NULL;
+		mb->kept = mb->alloc = 0;
+		mb->active = false;
+		why(mb, "out of memory for the message buffer");
 		return;
 	}
 	mb->filled += end - start;
+}
+
+const char *
+nd_msgbuf_missing(const struct nd_msgbuf *mb)
+{
+	if (!mb->fed)
+		return "nothing arrived";
+	if (!mb->decided)
+		return "the dump ended inside the minidump header";
+	if (!mb->active)
+		return mb->why[0] != '\0' ? mb->why : "no message buffer";
+	if (mb->filled == 0)
+		return "the dump ended before the message buffer";
+	return NULL;
 }
 
 /* A byte of the ring read in circles: x < 2 * n. */

@@ -4,19 +4,22 @@
  * split at arbitrary offsets, some pieces as holes, then made text.
  *
  * Input: byte 0 low 3 bits pick the first page: 0 and 1 the rest of the
- * input is the whole stream as it is; otherwise a header is made (2 amd64, 3 powerpc64
- * big-endian, 4 powerpc64 little-endian, 5 mips little-endian, 6 the old
- * 24-byte powerpc one, 7 amd64 with the size in the wrong byte order),
+ * input is the whole stream as it is; otherwise a header is made (2
+ * amd64, 3 powerpc64 big-endian, 4 powerpc64 little-endian, 5 mips in
+ * the byte order of byte 0 bit 3, 6 arm64 v3 with byte 0 bits 3-4 as
+ * its page size flags, 7 amd64 with the size in the wrong byte order),
  * its msgbufsize from bytes 1-2 (0xffff: UINT32_MAX, 0xfffe: the cap,
- * 0xfffd: past it), and the rest of the input is the ring and beyond.
- * Bytes 0-3 seed the split: pieces of 1 to 4 KiB, one in eight a hole.
+ * 0xfffd: past it), and the rest of the input is the ring and beyond,
+ * one page in (16 KiB for arm64 flags 1). Bytes 0-3 seed the split:
+ * pieces of 1 to 4 KiB, one in eight a hole.
  *
  * Invariants: the text is what its length says, at most
  * ND_MSGBUF_TEXT_MAX, with no control character but newline and tab,
  * ending in a newline; the panic pointer is inside it, at a line start,
  * on the last line that has "panic: " (and NULL when none has); memory
- * is at most twice the bytes kept, which are at most those fed; and the
- * same stream fed in one piece, holes as zeros, gives the same text.
+ * is at most twice the bytes kept, which are at most those fed; there is
+ * a reason for no text, and none for a text; and the same stream fed in
+ * one piece, holes as zeros, gives the same text.
  */
 #include <endian.h>
 #include <stdbool.h>
@@ -52,17 +55,27 @@ put32(uint8_t *p, uint32_t v, bool big)
 static uint8_t *
 stream(const uint8_t *data, size_t size, size_t *lenp)
 {
-	static const char *const magic[] = { NULL, NULL,
-	    "minidump FreeBSD/amd64", "minidump FreeBSD/powerpc64",
-	    "minidump FreeBSD/powerpc64", "minidump FreeBSD/mips",
-	    "minidump FreeBSD/powerpc", "minidump FreeBSD/amd64" };
-	unsigned form = size > 0 ? data[0] & 7 : 0;
+	/* sys/<arch>/include/minidump.h: where version sits, and so on. */
+	static const struct {
+		const char	*magic;
+		size_t		 version_at;
+		bool		 big;
+	} form[8] = {
+		{ NULL, 0, false }, { NULL, 0, false },
+		{ "minidump FreeBSD/amd64", 24, false },
+		{ "minidump FreeBSD/powerpc64", 64, true },
+		{ "minidump FreeBSD/powerpc64", 64, false },
+		{ "minidump FreeBSD/mips", 24, false },
+		{ "minidump FreeBSD/arm64", 24, false },
+		{ "minidump FreeBSD/amd64", 24, false },
+	};
+	unsigned f = size > 0 ? data[0] & 7 : 0, flags = 0;
+	size_t at, n, page = PAGE;
 	uint32_t ringsize;
-	size_t at, n;
 	uint8_t *s;
 	bool big;
 
-	if (magic[form] == NULL || size < 3) {
+	if (form[f].magic == NULL || size < 3) {
 		n = size > 0 ? size - 1 : 0;
 		if ((s = malloc(n + 1)) == NULL)
 			abort();
@@ -78,15 +91,19 @@ stream(const uint8_t *data, size_t size, size_t *lenp)
 		ringsize = ND_MSGBUF_MAX;
 	else if (ringsize == 0xfffd)
 		ringsize = ND_MSGBUF_MAX + 1;
-	big = form == 3 || form == 6 || form == 7;
-	at = form == 3 || form == 4 ? 64 : 24;
-	if ((s = calloc(1, PAGE + size - 3)) == NULL)
+	big = form[f].big || (f == 5 && (data[0] & 8) != 0);
+	if (f == 6 && (flags = (data[0] >> 3) & 3) == 1)
+		page = 4 * PAGE;
+	at = form[f].version_at;
+	if ((s = calloc(1, page + size - 3)) == NULL)
 		abort();
-	memcpy(s, magic[form], strlen(magic[form]));
-	put32(s + at, 2, big && form != 7);
-	put32(s + at + 4, ringsize, big);
-	memcpy(s + PAGE, data + 3, size - 3);
-	*lenp = PAGE + size - 3;
+	memcpy(s, form[f].magic, strlen(form[f].magic));
+	put32(s + at, f == 6 ? 3 : 2, big);
+	put32(s + at + 4, ringsize, f == 7 ? !big : big);
+	if (f == 6)
+		put32(s + 76, flags, big);
+	memcpy(s + page, data + 3, size - 3);
+	*lenp = page + size - 3;
 	return s;
 }
 
@@ -95,13 +112,20 @@ static void
 check(const struct nd_msgbuf *mb, const char *t, size_t len,
     const char *panic)
 {
-	const char *end, *p;
+	const char *end, *p, *reason;
 	size_t i;
 
 	if (mb->kept > mb->filled || mb->filled > mb->size ||
 	    (mb->active && mb->size > ND_MSGBUF_MAX))
 		abort();
 	if (mb->alloc > 2 * mb->kept)
+		abort();
+	/* A reason exactly when there is no text (a failed malloc aside). */
+	reason = nd_msgbuf_missing(mb);
+	if ((reason == NULL) != (t != NULL))
+		abort();
+	if (reason != NULL && (reason[0] == '\0' || strlen(reason) >=
+	    sizeof(mb->why)))
 		abort();
 	if (t == NULL) {
 		if (len != 0 || panic != NULL)

@@ -24,7 +24,15 @@ SIZE = 64 * 1024            # msgbufsize
 
 
 def header(arch, endian, size):
-    magic = ("minidump FreeBSD/" + arch).encode().ljust(24, b"\0")
+    """A minidump's first page. amd64: char magic[24], then version and
+    msgbufsize (sys/amd64/include/minidump.h); powerpc64: char magic[32],
+    char mmu_name[32], then version and msgbufsize
+    (sys/powerpc/include/minidump.h)."""
+    if arch.startswith("powerpc64"):
+        magic = b"minidump FreeBSD/powerpc64".ljust(32, b"\0")
+        magic += b"mmu_phyp".ljust(32, b"\0")
+    else:
+        magic = ("minidump FreeBSD/" + arch).encode().ljust(24, b"\0")
     return (magic + struct.pack(endian + "II", 2, size)).ljust(PAGE, b"\0")
 
 
@@ -115,7 +123,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     unwrapped(os.path.join(out, "unwrapped"))
     wrapped(os.path.join(out, "wrapped"))
-    wrapped(os.path.join(out, "ppc"), arch="powerpc", endian=">", p=40000)
+    wrapped(os.path.join(out, "ppc"), arch="powerpc64", endian=">", p=40000)
 
 
 if __name__ == "__main__":

@@ -70,8 +70,8 @@ pass "wrapped ring: rotated after the last 'Dumping' line, newest text last (pan
 
 C=$(client_addr 3)
 msgbuf_case "$C" "$T/img/ppc.img" "$T/img/ppc.expected" \
-    "panic: test panic two" "big-endian (powerpc) header"
-pass "a powerpc minidump (big-endian msgbufsize) gives its msgbuf too"
+    "panic: test panic two" "big-endian (powerpc64) header"
+pass "a big-endian powerpc64 minidump (mmu_name before msgbufsize) gives its msgbuf too"
 
 # No msgbuf: a kernel-compressed dump, and an image that is no minidump.
 no_msgbuf() {	# ADDR WHAT

@@ -2,15 +2,12 @@
 /*
  * Unit tests for core/msgbuf.c: the kernel message buffer of a minidump.
  *
- * The images are laid out as FreeBSD writes them (minidumpsys in
- * sys/amd64/amd64/minidump_machdep.c): a page that starts with struct
- * minidumphdr, then the raw ring at offset 4096, round_page(msgbufsize)
- * bytes. struct minidumphdr (sys/amd64/include/minidump.h) starts with
- * char magic[24] ("minidump FreeBSD/amd64", NUL-padded), uint32_t
- * version, uint32_t msgbufsize, in the platform's byte order; powerpc64's
- * (sys/powerpc/include/minidump.h, MINIDUMP_VERSION 2) has char
- * magic[32] ("minidump FreeBSD/powerpc64") and char mmu_name[32] before
- * version and msgbufsize.
+ * The images are laid out as FreeBSD writes them (minidumpsys or
+ * cpu_minidumpsys in sys/<arch>/<arch>/minidump_machdep.c): a page that
+ * starts with struct minidumphdr (sys/<arch>/include/minidump.h), zero-
+ * padded, then the raw ring at offset one page, round_page(msgbufsize)
+ * bytes, then the rest of the dump. The headers are built field by field
+ * in minidump_header() below, each architecture's from its minidump.h.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,23 +29,156 @@
 /* CPU seconds: a guard against a quadratic scan, not a benchmark. */
 #define CPU_GUARD	2.0
 
-enum layout { AMD64, PPC64 };
+enum arch { AMD64, I386, ARM, ARM64, RISCV, PPC64, MIPS };
 
-/* The header page, as the platform writes it. */
 static void
-header(uint8_t *page, const char *magic, enum layout layout, bool big,
-    uint32_t version, uint32_t size)
+put32(uint8_t *p, size_t at, uint32_t v, bool big)
 {
-	size_t at = layout == PPC64 ? 64 : 24;
-	uint32_t v = big ? htobe32(version) : htole32(version);
-	uint32_t s = big ? htobe32(size) : htole32(size);
+	v = big ? htobe32(v) : htole32(v);
+	memcpy(p + at, &v, sizeof(v));
+}
 
-	memset(page, 0, PAGE);
-	memcpy(page, magic, strlen(magic));
-	if (layout == PPC64)
-		memcpy(page + 32, "mmu_oea64", 9);
-	memcpy(page + at, &v, sizeof(v));
-	memcpy(page + at + 4, &s, sizeof(s));
+static void
+put64(uint8_t *p, size_t at, uint64_t v, bool big)
+{
+	v = big ? htobe64(v) : htole64(v);
+	memcpy(p + at, &v, sizeof(v));
+}
+
+/*
+ * The header page (pagesz bytes) of a minidump, every field of struct
+ * minidumphdr at its natural-alignment offset, in the CPU's byte order;
+ * the values but version and msgbufsize are plausible fillers. flags is
+ * written for arm64 v3 only.
+ */
+static void
+minidump_header(uint8_t *page, size_t pagesz, enum arch arch, bool big,
+    uint32_t version, uint32_t msgbufsize, uint32_t flags)
+{
+	static const char *const magic[] = {
+		"minidump FreeBSD/amd64", "minidump FreeBSD/i386",
+		"minidump FreeBSD/arm", "minidump FreeBSD/arm64",
+		"minidump FreeBSD/riscv", "minidump FreeBSD/powerpc64",
+		"minidump FreeBSD/mips", "minidump FreeBSD/powerpc",
+	};
+
+	memset(page, 0, pagesz);
+	memcpy(page, magic[arch], strlen(magic[arch]));
+	switch (arch) {
+	case AMD64:
+		/*
+		 * sys/amd64/include/minidump.h, MINIDUMP_VERSION 3: char
+		 * magic[24]; uint32_t version, msgbufsize, bitmapsize,
+		 * pmapsize; uint64_t kernbase, dmapbase, dmapend; uint32_t
+		 * dumpavailsize.
+		 */
+		put32(page, 24, version, big);
+		put32(page, 28, msgbufsize, big);
+		put32(page, 32, 4096, big);
+		put32(page, 36, 8192, big);
+		put64(page, 40, 0xffffffff80000000ull, big);
+		put64(page, 48, 0xfffff80000000000ull, big);
+		put64(page, 56, 0xfffffc0000000000ull, big);
+		put32(page, 64, 4096, big);
+		break;
+	case I386:
+		/*
+		 * sys/i386/include/minidump.h, MINIDUMP_VERSION 2: char
+		 * magic[24]; uint32_t version, msgbufsize, bitmapsize,
+		 * ptesize, kernbase, paemode, dumpavailsize.
+		 */
+		put32(page, 24, version, big);
+		put32(page, 28, msgbufsize, big);
+		put32(page, 32, 4096, big);
+		put32(page, 36, 8192, big);
+		put32(page, 40, 0x00400000, big);
+		put32(page, 44, 1, big);
+		put32(page, 48, 4096, big);
+		break;
+	case ARM:
+		/*
+		 * sys/arm/include/minidump.h, MINIDUMP_VERSION 2: char
+		 * magic[24]; uint32_t version, msgbufsize, bitmapsize,
+		 * ptesize, kernbase, arch, mmuformat (2: MINIDUMP_MMU_
+		 * FORMAT_V6), dumpavailsize.
+		 */
+		put32(page, 24, version, big);
+		put32(page, 28, msgbufsize, big);
+		put32(page, 32, 4096, big);
+		put32(page, 36, 8192, big);
+		put32(page, 40, 0xc0000000, big);
+		put32(page, 44, 7, big);
+		put32(page, 48, 2, big);
+		put32(page, 52, 4096, big);
+		break;
+	case ARM64:
+	case RISCV:
+		/*
+		 * sys/arm64/include/minidump.h, MINIDUMP_VERSION 3, and
+		 * sys/riscv/include/minidump.h, MINIDUMP_VERSION 2: char
+		 * magic[24]; uint32_t version, msgbufsize, bitmapsize,
+		 * pmapsize; uint64_t kernbase, dmapphys, dmapbase, dmapend;
+		 * uint32_t dumpavailsize; arm64 v3 adds uint32_t flags,
+		 * bits 0-1 MINIDUMP_FLAG_PS_4K 0, MINIDUMP_FLAG_PS_16K 1.
+		 */
+		put32(page, 24, version, big);
+		put32(page, 28, msgbufsize, big);
+		put32(page, 32, 4096, big);
+		put32(page, 36, 8192, big);
+		put64(page, 40, 0xffff000000000000ull, big);
+		put64(page, 48, 0x80000000ull, big);
+		put64(page, 56, 0xffffa00000000000ull, big);
+		put64(page, 64, 0xffffa00100000000ull, big);
+		put32(page, 72, 4096, big);
+		if (arch == ARM64 && version >= 3)
+			put32(page, 76, flags, big);
+		break;
+	case PPC64:
+		/*
+		 * sys/powerpc/include/minidump.h, MINIDUMP_VERSION 2: char
+		 * magic[32]; char mmu_name[32]; uint32_t version,
+		 * msgbufsize, bitmapsize, pmapsize; uint64_t kernbase,
+		 * kernend, dmapbase, dmapend; int hw_direct_map; uint64_t
+		 * startkernel, endkernel; uint32_t dumpavailsize.
+		 */
+		memcpy(page + 32, "mmu_radix", 9);
+		put32(page, 64, version, big);
+		put32(page, 68, msgbufsize, big);
+		put32(page, 72, 4096, big);
+		put32(page, 76, 8192, big);
+		put64(page, 80, 0xc008000000000000ull, big);
+		put64(page, 88, 0xc00fffffffffffffull, big);
+		put64(page, 96, 0xc000000000000000ull, big);
+		put64(page, 104, 0xc003ffffffffffffull, big);
+		put32(page, 112, 1, big);
+		put64(page, 120, 0xc000000000100000ull, big);
+		put64(page, 128, 0xc000000002000000ull, big);
+		put32(page, 136, 4096, big);
+		break;
+	case MIPS:
+		/*
+		 * sys/mips/include/minidump.h (FreeBSD 12 and 13),
+		 * MINIDUMP_VERSION 2: char magic[24]; uint32_t version,
+		 * msgbufsize, bitmapsize, ptesize; uint64_t kernbase,
+		 * dmapbase, dmapend; uint32_t dumpavailsize.
+		 */
+		put32(page, 24, version, big);
+		put32(page, 28, msgbufsize, big);
+		put32(page, 32, 4096, big);
+		put32(page, 36, 8192, big);
+		put64(page, 40, 0xffffffffc0000000ull, big);
+		put64(page, 48, 0x9800000000000000ull, big);
+		put64(page, 56, 0x9800001000000000ull, big);
+		put32(page, 64, 4096, big);
+		break;
+	}
+}
+
+/* An amd64 header page, as most tests use. */
+static void
+header(uint8_t *page, uint32_t version, uint32_t size)
+{
+	minidump_header(page, PAGE, AMD64, false, version, size, 0);
 }
 
 /* A whole image: header, ring padded to a page, two pages of memory. */
@@ -95,8 +225,7 @@ text_of(const uint8_t *ring, size_t ringlen, size_t chunk, size_t *lenp,
 	char *t;
 
 	memset(&mb, 0, sizeof(mb));
-	header(hdr, "minidump FreeBSD/amd64", AMD64, false, 3,
-	    (uint32_t)ringlen);
+	header(hdr, 3, (uint32_t)ringlen);
 	img = image(hdr, ring, ringlen, &len);
 	feed(&mb, img, len, chunk);
 	t = nd_msgbuf_text(&mb, lenp, panic);
@@ -196,21 +325,23 @@ test_unwrapped(void **state)
  * not one that can follow the marker.
  */
 static uint8_t *
-wrapped_chrono(size_t n)
+chrono_with(size_t n, const char *panic)
 {
-	static const char newest[] =
+	char newest[512];
+	size_t nl, o = 0;
+	uint8_t *c = malloc(n);
+	unsigned line = 0;
+
+	nl = (size_t)snprintf(newest, sizeof(newest),
 	    "kernel: pid 4242 (sh), jid 0, uid 0: exited on signal 11\n"
 	    "Fatal trap 9: general protection fault while in kernel mode\n"
-	    "panic: test panic two\n"
+	    "%s\n"
 	    "cpuid = 1\n"
 	    "KDB: stack backtrace:\n"
 	    "#0 0xffffffff80b9002d at kdb_backtrace+0x5d\n"
 	    "Uptime: 3d4h12m7s\n"
-	    "Dumping 64 out of 256 MB:..1%";
-	size_t nl = strlen(newest), o = 0;
-	uint8_t *c = malloc(n);
-	unsigned line = 0;
-
+	    "Dumping 64 out of 256 MB:..1%%", panic);
+	assert_true(nl < sizeof(newest));
 	assert_non_null(c);
 	assert_true(n > nl + 64);
 	while (o < n - nl) {
@@ -225,6 +356,12 @@ wrapped_chrono(size_t n)
 	c[0] = 'K';
 	memcpy(c + n - nl, newest, nl);
 	return c;
+}
+
+static uint8_t *
+wrapped_chrono(size_t n)
+{
+	return chrono_with(n, "panic: test panic two");
 }
 
 /* The kernel writes in circles: byte i of chrono is at (p + i) % n. */
@@ -498,7 +635,7 @@ feed_header(struct nd_msgbuf *mb, uint32_t size)
 {
 	uint8_t hdr[PAGE];
 
-	header(hdr, "minidump FreeBSD/amd64", AMD64, false, 3, size);
+	header(hdr, 3, size);
 	nd_msgbuf_feed(mb, 0, hdr, PAGE);
 }
 
@@ -611,7 +748,8 @@ test_not_minidump(void **state)
 
 	/* Another system's minidump. */
 	memset(&mb, 0, sizeof(mb));
-	header(page, "minidump Linux/x86_64", AMD64, false, 2, RING);
+	header(page, 2, RING);
+	memcpy(page, "minidump Linux/x86_64\0", 22);
 	nd_msgbuf_feed(&mb, 0, page, sizeof(page));
 	nd_msgbuf_feed(&mb, PAGE, ring, sizeof(ring));
 	assert_null(nd_msgbuf_text(&mb, &len, &panic));
@@ -619,13 +757,16 @@ test_not_minidump(void **state)
 
 	/* A FreeBSD header, but not first in the stream. */
 	memset(&mb, 0, sizeof(mb));
-	header(page, "minidump FreeBSD/amd64", AMD64, false, 2, RING);
+	header(page, 2, RING);
 	nd_msgbuf_feed(&mb, PAGE, ring, sizeof(ring));
 	nd_msgbuf_feed(&mb, 0, page, sizeof(page));
 	assert_null(nd_msgbuf_text(&mb, &len, &panic));
 	nd_msgbuf_free(&mb);
 
-	/* The first page a hole, or too short to hold the fields. */
+	/*
+	 * The first page a hole, or a stream too short to hold the fields
+	 * (a header in pieces is fine: test_header_pieces).
+	 */
 	memset(&mb, 0, sizeof(mb));
 	nd_msgbuf_feed(&mb, 0, NULL, PAGE);
 	nd_msgbuf_feed(&mb, PAGE, ring, sizeof(ring));
@@ -633,69 +774,384 @@ test_not_minidump(void **state)
 	nd_msgbuf_free(&mb);
 	memset(&mb, 0, sizeof(mb));
 	nd_msgbuf_feed(&mb, 0, page, 31);
-	nd_msgbuf_feed(&mb, 31, page + 31, PAGE - 31);
-	nd_msgbuf_feed(&mb, PAGE, ring, sizeof(ring));
 	assert_null(nd_msgbuf_text(&mb, &len, &panic));
 	nd_msgbuf_free(&mb);
 
 	/* A ring of size 0. */
 	memset(&mb, 0, sizeof(mb));
-	header(page, "minidump FreeBSD/amd64", AMD64, false, 2, 0);
+	header(page, 2, 0);
 	nd_msgbuf_feed(&mb, 0, page, sizeof(page));
 	nd_msgbuf_feed(&mb, PAGE, ring, sizeof(ring));
 	assert_null(nd_msgbuf_text(&mb, &len, &panic));
 	nd_msgbuf_free(&mb);
 }
 
-/* One platform's image: its text must be the chronological text. */
-static void
-check_platform(const char *magic, enum layout layout, bool big,
-    const char *arch)
+/*
+ * One architecture's minidump: header page of pagesz bytes, a wrapped
+ * ring of ringsz bytes right after it padded to a page, and memory.
+ */
+struct fixture {
+	const char	*name;		/* the arch the magic names */
+	enum arch	 arch;
+	bool		 big;
+	uint32_t	 version;
+	uint32_t	 flags;		/* arm64 v3 */
+	size_t		 pagesz;
+	size_t		 ringsz;
+	const char	*panic;
+};
+
+/* The image of a fixture, and the text it must give. */
+static uint8_t *
+fixture_image(const struct fixture *f, size_t *lenp, char **want,
+    size_t *wlen)
 {
-	uint8_t hdr[PAGE], *chrono = wrapped_chrono(RING), *ring, *img;
+	size_t padded = (f->ringsz + f->pagesz - 1) / f->pagesz * f->pagesz;
+	size_t len = f->pagesz + padded + 3 * f->pagesz, i;
+	uint8_t *chrono = chrono_with(f->ringsz, f->panic), *ring, *img;
+
+	ring = wrap(chrono, f->ringsz, f->ringsz / 3 + 17);
+	*want = render(chrono, f->ringsz, wlen);
+	img = calloc(1, len);
+	assert_non_null(img);
+	minidump_header(img, f->pagesz, f->arch, f->big, f->version,
+	    (uint32_t)f->ringsz, f->flags);
+	memcpy(img + f->pagesz, ring, f->ringsz);
+	/* Bitmap, page tables and pages: no zeros, so they would show. */
+	for (i = f->pagesz + padded; i < len; i++)
+		img[i] = (uint8_t)('A' + i % 26);
+	free(ring);
+	free(chrono);
+	*lenp = len;
+	return img;
+}
+
+static void
+check_fixture(const struct fixture *f)
+{
 	struct nd_msgbuf mb;
 	const char *panic;
-	size_t len, wlen, ilen;
+	size_t len, ilen, wlen;
 	char *t, *want;
+	uint8_t *img;
 
-	ring = wrap(chrono, RING, 40000);
-	want = render(chrono, RING, &wlen);
-	header(hdr, magic, layout, big, 2, RING);
-	img = image(hdr, ring, RING, &ilen);
+	img = fixture_image(f, &ilen, &want, &wlen);
 	memset(&mb, 0, sizeof(mb));
 	feed(&mb, img, ilen, 1448);
+	assert_null(nd_msgbuf_missing(&mb));
 	assert_true(mb.active);
-	assert_string_equal(mb.arch, arch);
-	assert_int_equal(mb.size, RING);
+	assert_string_equal(mb.arch, f->name);
+	assert_int_equal(mb.big, f->big);
+	assert_int_equal(mb.ring_off, f->pagesz);
+	assert_int_equal(mb.size, f->ringsz);
 	t = nd_msgbuf_text(&mb, &len, &panic);
 	assert_non_null(t);
 	assert_int_equal(len, wlen);
 	assert_memory_equal(t, want, wlen);
-	assert_panic_line(t, panic, "panic: test panic two");
+	assert_panic_line(t, panic, f->panic);
 	free(t);
 	nd_msgbuf_free(&mb);
 	free(img);
 	free(want);
-	free(ring);
-	free(chrono);
+}
+
+/* sys/amd64/include/minidump.h, v3, little-endian. */
+static void
+test_arch_amd64(void **state)
+{
+	static const struct fixture f = { "amd64", AMD64, false, 3, 0, 4096,
+	    RING, "panic: page fault on amd64" };
+
+	(void)state;
+	check_fixture(&f);
+}
+
+/* sys/i386/include/minidump.h, v2, little-endian. */
+static void
+test_arch_i386(void **state)
+{
+	static const struct fixture f = { "i386", I386, false, 2, 0, 4096,
+	    RING, "panic: double fault on i386" };
+
+	(void)state;
+	check_fixture(&f);
+}
+
+/* sys/arm/include/minidump.h, v2, little-endian (armv7). */
+static void
+test_arch_arm(void **state)
+{
+	static const struct fixture f = { "arm", ARM, false, 2, 0, 4096,
+	    RING, "panic: data abort on arm" };
+
+	(void)state;
+	check_fixture(&f);
 }
 
 /*
- * Byte orders and layouts: powerpc64 in both orders (the same magic),
- * mips, and the 24-byte magic a powerpc header once had.
+ * sys/arm64/include/minidump.h: v3 with MINIDUMP_FLAG_PS_4K, v2 and v1
+ * (no flags: 4 KiB, as kvm_minidump_aarch64.c takes them), and v3 with
+ * MINIDUMP_FLAG_PS_16K, whose ring starts at 16384.
  */
 static void
-test_big_endian(void **state)
+test_arch_arm64(void **state)
 {
+	static const struct fixture f[] = {
+		{ "arm64", ARM64, false, 3, 0, 4096, RING,
+		    "panic: arm64 with 4K pages" },
+		{ "arm64", ARM64, false, 2, 0, 4096, RING,
+		    "panic: arm64 minidump v2" },
+		{ "arm64", ARM64, false, 1, 0, 4096, RING,
+		    "panic: arm64 minidump v1" },
+		/* An odd ring size: padded to 16 KiB. */
+		{ "arm64", ARM64, false, 3, 1, 16384, 98304 - 16384 + 100,
+		    "panic: arm64 with 16K pages" },
+		{ "arm64", ARM64, false, 3, 1, 16384, RING,
+		    "panic: arm64 16K, 64 KiB ring" },
+	};
+	size_t i;
+
 	(void)state;
-	check_platform("minidump FreeBSD/powerpc64", PPC64, true, "powerpc64");
-	check_platform("minidump FreeBSD/powerpc64", PPC64, false,
-	    "powerpc64");
-	check_platform("minidump FreeBSD/powerpc", AMD64, true, "powerpc");
-	check_platform("minidump FreeBSD/mips", AMD64, true, "mips");
-	check_platform("minidump FreeBSD/mips", AMD64, false, "mips");
-	check_platform("minidump FreeBSD/arm64", AMD64, false, "arm64");
-	check_platform("minidump FreeBSD/amd64", AMD64, false, "amd64");
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		check_fixture(&f[i]);
+}
+
+/* sys/riscv/include/minidump.h, v2, little-endian. */
+static void
+test_arch_riscv(void **state)
+{
+	static const struct fixture f = { "riscv", RISCV, false, 2, 0, 4096,
+	    RING, "panic: riscv store fault" };
+
+	(void)state;
+	check_fixture(&f);
+}
+
+/*
+ * sys/powerpc/include/minidump.h, v2: powerpc64 (big-endian) and
+ * powerpc64le write the same magic; only the byte order differs.
+ */
+static void
+test_arch_powerpc64(void **state)
+{
+	static const struct fixture f[] = {
+		{ "powerpc64", PPC64, true, 2, 0, 4096, RING,
+		    "panic: powerpc64 big-endian" },
+		{ "powerpc64", PPC64, false, 2, 0, 4096, RING,
+		    "panic: powerpc64le little-endian" },
+		{ "powerpc64", PPC64, true, 1, 0, 4096, 4000,
+		    "panic: powerpc64 v1" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		check_fixture(&f[i]);
+}
+
+/*
+ * sys/mips/include/minidump.h (FreeBSD 12 and 13), v2: mips, mips64
+ * (big-endian) and mipsel, mips64el write the same magic.
+ */
+static void
+test_arch_mips(void **state)
+{
+	static const struct fixture f[] = {
+		{ "mips", MIPS, true, 2, 0, 4096, RING,
+		    "panic: mips big-endian" },
+		{ "mips", MIPS, false, 2, 0, 4096, RING,
+		    "panic: mipsel little-endian" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		check_fixture(&f[i]);
+}
+
+/* The reason for one stream: a header page, then ring bytes. */
+static void
+assert_missing(const uint8_t *page, size_t pagelen, size_t ringbytes,
+    const char *want)
+{
+	uint8_t ring[4096];
+	struct nd_msgbuf mb;
+	const char *panic;
+	size_t len, off;
+
+	memset(ring, 'r', sizeof(ring));
+	memset(&mb, 0, sizeof(mb));
+	nd_msgbuf_feed(&mb, 0, page, pagelen);
+	for (off = 0; off < ringbytes; off += sizeof(ring))
+		nd_msgbuf_feed(&mb, pagelen + off, ring,
+		    ringbytes - off < sizeof(ring) ? ringbytes - off :
+		    sizeof(ring));
+	assert_non_null(nd_msgbuf_missing(&mb));
+	assert_string_equal(nd_msgbuf_missing(&mb), want);
+	assert_null(nd_msgbuf_text(&mb, &len, &panic));
+	assert_int_equal(mb.alloc, 0);
+	nd_msgbuf_free(&mb);
+}
+
+/* A reason for each way there is no msgbuf, and none when there is. */
+static void
+test_missing_reasons(void **state)
+{
+	uint8_t page[16384];
+	struct nd_msgbuf mb;
+	const char *panic;
+	size_t i, len;
+	char *t;
+
+	(void)state;
+	memset(&mb, 0, sizeof(mb));
+	assert_string_equal(nd_msgbuf_missing(&mb), "nothing arrived");
+	nd_msgbuf_feed(&mb, 0, page, 0);
+	assert_string_equal(nd_msgbuf_missing(&mb), "nothing arrived");
+
+	for (i = 0; i < PAGE; i++)
+		page[i] = (uint8_t)(i * 7919 + 13);
+	assert_missing(page, PAGE, RING,
+	    "not a minidump (no \"minidump FreeBSD/\" magic)");
+	memset(page, 0, PAGE);
+	assert_missing(page, PAGE, RING,
+	    "not a minidump (no \"minidump FreeBSD/\" magic)");
+
+	/* An ELF full dump, as 32-bit powerpc writes. */
+	memcpy(page, "\x7f" "ELF\x01\x02\x01", 7);
+	assert_missing(page, PAGE, RING,
+	    "not a minidump (no \"minidump FreeBSD/\" magic)");
+
+	header(page, 3, RING);
+	memcpy(page, "minidump FreeBSD/foo\0", 21);
+	assert_missing(page, PAGE, RING,
+	    "unknown minidump architecture \"foo\"");
+	/*
+	 * sparc64 (FreeBSD 12) wrote ELF dumps only (do_minidump = 0 in
+	 * sys/sparc64/sparc64/dump_machdep.c); a header that says so is
+	 * forged. The magic fills its 24 bytes: no NUL before the version.
+	 */
+	minidump_header(page, PAGE, I386, true, 2, RING, 0);
+	memcpy(page, "minidump FreeBSD/sparc64", 24);
+	assert_missing(page, PAGE, RING,
+	    "unknown minidump architecture \"sparc64\"");
+	/*
+	 * 32-bit powerpc writes no minidump (MINIDUMP_PAGE_TRACKING 0,
+	 * "No minidump with 32-bit powerpc", sys/powerpc/include/vmparam.h):
+	 * its magic with a 24-byte layout is forged too.
+	 */
+	minidump_header(page, PAGE, I386, true, 2, RING, 0);
+	memcpy(page, "minidump FreeBSD/powerpc", 24);
+	assert_missing(page, PAGE, RING,
+	    "unknown minidump architecture \"powerpc\"");
+	memcpy(page, "minidump FreeBSD/x\x01y", 20);
+	assert_missing(page, PAGE, RING,
+	    "unknown minidump architecture \"x\"");
+
+	header(page, 3, 64u << 20);
+	assert_missing(page, PAGE, RING, "minidump header claims a 64 MiB "
+	    "message buffer, above the 8 MiB limit");
+	header(page, 3, ND_MSGBUF_MAX + 1);
+	assert_missing(page, PAGE, RING, "minidump header claims a message "
+	    "buffer of 8388609 bytes, above the 8 MiB limit");
+	header(page, 3, 0);
+	assert_missing(page, PAGE, RING,
+	    "minidump header claims an empty message buffer");
+	header(page, 0, RING);
+	assert_missing(page, PAGE, RING,
+	    "amd64 minidump header has no version we know (0x00000000)");
+	header(page, 0x01020304, RING);
+	assert_missing(page, PAGE, RING,
+	    "amd64 minidump header has no version we know (0x01020304)");
+
+	minidump_header(page, 16384, ARM64, false, 3, RING, 2);
+	assert_missing(page, 16384, RING,
+	    "unsupported arm64 page size (64 KiB)");
+	minidump_header(page, 16384, ARM64, true, 3, RING, 3);
+	assert_missing(page, 16384, RING,
+	    "unknown arm64 page size (flags 3)");
+
+	/* The header and nothing after, with 4 and 16 KiB pages. */
+	header(page, 3, RING);
+	assert_missing(page, PAGE, 0,
+	    "the dump ended before the message buffer");
+	minidump_header(page, 16384, ARM64, false, 3, RING, 1);
+	assert_missing(page, 16384, 0,
+	    "the dump ended before the message buffer");
+	/* Less than the header's first bytes. */
+	assert_missing(page, ND_MSGBUF_HEAD - 1, 0,
+	    "the dump ended inside the minidump header");
+
+	/* The header not first in the stream, or with a gap. */
+	memset(&mb, 0, sizeof(mb));
+	nd_msgbuf_feed(&mb, PAGE, page, 100);
+	nd_msgbuf_feed(&mb, 0, page, PAGE);
+	assert_string_equal(nd_msgbuf_missing(&mb), "the dump did not start "
+	    "with its header (offset 4096 came first)");
+	nd_msgbuf_free(&mb);
+	memset(&mb, 0, sizeof(mb));
+	nd_msgbuf_feed(&mb, 0, page, 10);
+	nd_msgbuf_feed(&mb, 20, page + 20, PAGE);
+	assert_string_equal(nd_msgbuf_missing(&mb), "the minidump header "
+	    "arrived out of order (offset 20 after 10 bytes)");
+	nd_msgbuf_free(&mb);
+
+	/* Some of the ring, or a ring of zeros: a msgbuf all the same. */
+	memset(&mb, 0, sizeof(mb));
+	header(page, 3, RING);
+	nd_msgbuf_feed(&mb, 0, page, PAGE);
+	nd_msgbuf_feed(&mb, PAGE, (const uint8_t *)"panic: short\n", 13);
+	assert_null(nd_msgbuf_missing(&mb));
+	t = nd_msgbuf_text(&mb, &len, &panic);
+	assert_non_null(t);
+	assert_string_equal(t, "panic: short\n");
+	assert_ptr_equal(panic, t);
+	free(t);
+	nd_msgbuf_free(&mb);
+	memset(&mb, 0, sizeof(mb));
+	nd_msgbuf_feed(&mb, 0, page, PAGE);
+	nd_msgbuf_feed(&mb, PAGE, NULL, RING);
+	assert_null(nd_msgbuf_missing(&mb));
+	nd_msgbuf_free(&mb);
+}
+
+/*
+ * The header may come in pieces, holes too, as long as they are the
+ * stream's first bytes in order.
+ */
+static void
+test_header_pieces(void **state)
+{
+	static const struct fixture f = { "powerpc64", PPC64, false, 2, 0,
+	    4096, RING, "panic: header in pieces" };
+	struct nd_msgbuf mb;
+	const char *panic;
+	size_t ilen, wlen, len, off, n;
+	char *want, *t;
+	uint8_t *img;
+
+	(void)state;
+	img = fixture_image(&f, &ilen, &want, &wlen);
+	memset(&mb, 0, sizeof(mb));
+	for (off = 0, n = 1; off < ilen; off += n, n = n * 2 + 1) {
+		if (n > ilen - off)
+			n = ilen - off;
+		/* Bytes 2000-2999 of the header page are zeros: a hole. */
+		if (off >= 2000 && off + n <= 3000)
+			nd_msgbuf_feed(&mb, off, NULL, n);
+		else
+			nd_msgbuf_feed(&mb, off, img + off, n);
+	}
+	assert_null(nd_msgbuf_missing(&mb));
+	t = nd_msgbuf_text(&mb, &len, &panic);
+	assert_non_null(t);
+	assert_int_equal(len, wlen);
+	assert_memory_equal(t, want, wlen);
+	assert_panic_line(t, panic, f.panic);
+	free(t);
+	nd_msgbuf_free(&mb);
+	free(img);
+	free(want);
 }
 
 /* Bytes that do not follow what came before are not the ring's. */
@@ -742,7 +1198,15 @@ main(void)
 		cmocka_unit_test(test_text_cap),
 		cmocka_unit_test(test_huge_claim),
 		cmocka_unit_test(test_not_minidump),
-		cmocka_unit_test(test_big_endian),
+		cmocka_unit_test(test_arch_amd64),
+		cmocka_unit_test(test_arch_i386),
+		cmocka_unit_test(test_arch_arm),
+		cmocka_unit_test(test_arch_arm64),
+		cmocka_unit_test(test_arch_riscv),
+		cmocka_unit_test(test_arch_powerpc64),
+		cmocka_unit_test(test_arch_mips),
+		cmocka_unit_test(test_missing_reasons),
+		cmocka_unit_test(test_header_pieces),
 		cmocka_unit_test(test_out_of_order),
 	};
 
