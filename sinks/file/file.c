@@ -309,23 +309,45 @@ object_name(const struct file_dump *d, const char *stem, const char *ext,
 	return fmtname(name, NAME_MAX + 1, "%s%s%s", stem, ext, tail);
 }
 
+/*
+ * What follows "vmcore.N" or "vmcore_encrypted.N": savecore's DoFile gives
+ * ".gz"/".zst" only to a kernel-compressed dump that is not encrypted, so
+ * that decryptcore -n N finds exactly vmcore_encrypted.N. The core says
+ * so in vmcore_suffix ("" when encrypted); an encrypted dump ignores it
+ * all the same, so that no core can break decryptcore's name. A
+ * transform's suffix (".zst") comes last.
+ */
+static int
+vmcore_ext(const struct file_dump *d, char ext[2 * SUFFIX_MAX])
+{
+	const struct nds_dump *dump = d->dump;
+	const char *kernel = "";
+
+	if (!dump->encrypted && dump->vmcore_suffix != NULL)
+		kernel = dump->vmcore_suffix;
+	return fmtname(ext, 2 * SUFFIX_MAX, "%s%s", kernel,
+	    d->suffix[NDS_OBJ_VMCORE]);
+}
+
+static const char *
+vmcore_stem(const struct file_dump *d)
+{
+	return d->dump->encrypted ? "vmcore_encrypted" : "vmcore";
+}
+
 /* The name an object ends up with, given what the core knows by now. */
 static int
 final_name(const struct file_dump *d, enum nds_object_kind kind,
     char name[NAME_MAX + 1])
 {
 	const struct nds_dump *dump = d->dump;
-	const char *suffix;
 	char ext[2 * SUFFIX_MAX];
 
 	switch (kind) {
 	case NDS_OBJ_VMCORE:
-		suffix = dump->vmcore_suffix != NULL ? dump->vmcore_suffix : "";
-		if (fmtname(ext, sizeof(ext), "%s%s", suffix,
-		    d->suffix[kind]) == -1)
+		if (vmcore_ext(d, ext) == -1)
 			return -1;
-		return object_name(d,
-		    dump->encrypted ? "vmcore_encrypted" : "vmcore", ext,
+		return object_name(d, vmcore_stem(d), ext,
 		    dump->status == NDS_STATUS_COMPLETE ? "" : ".incomplete",
 		    name);
 	case NDS_OBJ_ARCHIVE:
@@ -357,13 +379,25 @@ link_name(const struct file_dump *d, const char *stem, const char *ext,
 	return fmtname(name, NAME_MAX + 1, "%s.last%s", stem, ext);
 }
 
-/* Point the symlink name at target, atomically. */
+/*
+ * Point the symlink name at target, atomically. Anything but a symlink at
+ * name (a file someone put there) stays, with a warning, as savecore's
+ * symlinkat would leave it: 1.
+ */
 static int
 replace_link(const struct file_dump *d, const char *name, const char *target)
 {
 	char tmp[NAME_MAX + 1];
+	struct stat sb;
 	int save;
 
+	if (fstatat(d->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISLNK(sb.st_mode)) {
+		d->fs->host->log(d->fs->ctx, NDS_LOG_WARNING, "%s%s%s: not a "
+		    "symbolic link: left alone, not pointed at %s", d->rel,
+		    d->rel[0] != '\0' ? "/" : "", name, target);
+		return 1;
+	}
 	/* The number keeps concurrent dumps of one client apart. */
 	if (fmtname(tmp, sizeof(tmp), ".%s.%u.tmp", name, d->number) == -1)
 		return -1;
@@ -1964,7 +1998,6 @@ static void
 incomplete_name(struct file_dump *d, struct file_object *o, const char *suffix)
 {
 	char final[NAME_MAX + 1];
-	const struct nds_dump *dump = d->dump;
 	char ext[2 * SUFFIX_MAX];
 
 	if (o->kind != NDS_OBJ_VMCORE && o->kind != NDS_OBJ_ARCHIVE)
@@ -1972,10 +2005,8 @@ incomplete_name(struct file_dump *d, struct file_object *o, const char *suffix)
 	if (set_suffix(d, o->kind, suffix) == -1)
 		return;
 	if (o->kind == NDS_OBJ_VMCORE) {
-		if (fmtname(ext, sizeof(ext), "%s%s", dump->vmcore_suffix ?
-		    dump->vmcore_suffix : "", d->suffix[o->kind]) == -1 ||
-		    object_name(d, dump->encrypted ? "vmcore_encrypted" :
-		    "vmcore", ext, ".incomplete", final) == -1)
+		if (vmcore_ext(d, ext) == -1 || object_name(d, vmcore_stem(d),
+		    ext, ".incomplete", final) == -1)
 			return;
 	} else if (object_name(d, "dump", d->suffix[o->kind], ".incomplete",
 	    final) == -1)
@@ -2060,6 +2091,95 @@ out:
 	return r;
 }
 
+/*
+ * Every "*.last" name a dump directory may hold. Before the new dump is
+ * linked, those that are symlinks go (never anything else), as in
+ * savecore's symlinks_remove() (sbin/savecore/savecore.c), so that no link
+ * of another kind is left naming an older dump: a plain dump after an
+ * encrypted one leaves no key.last and no vmcore_encrypted.last*. The
+ * list is savecore's, plus vmcore_encrypted.last.zst, which savecore
+ * forgets (a stale one would name an older dump), and manifest.last.json,
+ * which only this sink makes. The netdumpd layout names them
+ * "<stem>.<client>.last<ext>": each client's own set.
+ */
+static const struct {
+	const char	*stem, *ext;
+} last_links[] = {
+	{ "info", "" },
+	{ "key", "" },
+	{ "vmcore", "" },
+	{ "vmcore", ".gz" },
+	{ "vmcore", ".zst" },
+	{ "vmcore_encrypted", "" },
+	{ "vmcore_encrypted", ".gz" },
+	{ "vmcore_encrypted", ".zst" },
+	{ "textdump.tar", "" },
+	{ "textdump.tar", ".gz" },
+	{ "livecore", "" },
+	{ "livecore", ".gz" },
+	{ "livecore", ".zst" },
+	{ "manifest", ".json" },
+};
+
+/* One link update_links makes. */
+struct new_link {
+	char	name[NAME_MAX + 1];
+	char	target[NAME_MAX + 1];
+};
+
+/*
+ * The vmcore's link. savecore: "<stem>.last" and the file's suffix, but
+ * for an encrypted kernel-compressed dump the suffix of the KDH's
+ * compression though the file has none, as DoFile names it:
+ * vmcore_encrypted.last.zst -> vmcore_encrypted.N. netdumpd:
+ * "vmcore.<client>.last" whatever the file, as the ports daemon does.
+ */
+static int
+vmcore_link_name(const struct file_dump *d, char name[NAME_MAX + 1])
+{
+	const struct nds_kdh *kdh = d->dump->kdh;
+	char ext[2 * SUFFIX_MAX];
+
+	if (d->fs->layout == LAYOUT_NETDUMPD)
+		return link_name(d, "vmcore", "", name);
+	if (vmcore_ext(d, ext) == -1)
+		return -1;
+	if (ext[0] == '\0' && d->dump->encrypted && kdh != NULL)
+		snprintf(ext, sizeof(ext), "%s",
+		    kdh->compression == NDS_COMP_GZIP ? ".gz" :
+		    kdh->compression == NDS_COMP_ZSTD ? ".zst" : "");
+	return link_name(d, vmcore_stem(d), ext, name);
+}
+
+/*
+ * Remove the symlinks of last_links[] but those about to be replaced
+ * (atomically, by replace_link) with links to this dump.
+ */
+static void
+remove_stale_links(const struct file_dump *d, const struct new_link *nl,
+    size_t n)
+{
+	char name[NAME_MAX + 1], ebuf[128];
+	struct stat sb;
+	size_t i, j;
+
+	for (i = 0; i < NITEMS(last_links); i++) {
+		if (link_name(d, last_links[i].stem, last_links[i].ext,
+		    name) == -1)
+			continue;
+		for (j = 0; j < n && strcmp(nl[j].name, name) != 0; j++)
+			;
+		if (j < n || fstatat(d->dirfd, name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISLNK(sb.st_mode))
+			continue;
+		if (unlinkat(d->dirfd, name, 0) == -1 && errno != ENOENT)
+			d->fs->host->log(d->fs->ctx, NDS_LOG_WARNING,
+			    "%s%s%s: unlink: %s", d->rel, d->rel[0] != '\0' ?
+			    "/" : "", name, sink_errstr(errno, ebuf,
+			    sizeof(ebuf)));
+	}
+}
+
 /* Point the *.last symlinks at this dump, as savecore and netdumpd do. */
 static int
 update_links(struct file_dump *d, char *err)
@@ -2073,38 +2193,36 @@ update_links(struct file_dump *d, char *err)
 		{ NDS_OBJ_KEY, "key", "", false },
 		{ NDS_OBJ_MANIFEST, "manifest", ".json", false },
 	};
-	const struct nds_dump *dump = d->dump;
-	char name[NAME_MAX + 1], target[NAME_MAX + 1], ebuf[128];
-	char extbuf[2 * SUFFIX_MAX];
-	const char *stem, *ext;
-	size_t i;
+	struct new_link nl[1 + NITEMS(links)];
+	char ebuf[128];
+	const char *what = "vmcore";
+	size_t i, n = 0;
 
-	if (d->fs->layout == LAYOUT_SAVECORE) {
-		/* vmcore.last.zst, vmcore_encrypted.last, ... */
-		stem = dump->encrypted ? "vmcore_encrypted" : "vmcore";
-		snprintf(extbuf, sizeof(extbuf), "%s%s", dump->vmcore_suffix !=
-		    NULL ? dump->vmcore_suffix : "", d->suffix[NDS_OBJ_VMCORE]);
-		ext = extbuf;
-	} else {
-		stem = "vmcore";
-		ext = "";
-	}
-	snprintf(name, sizeof(name), "%s", stem);
-	if (link_name(d, stem, ext, name) == -1 ||
-	    replace_link(d, name, d->vmcore) == -1)
+	if (vmcore_link_name(d, nl[n].name) == -1)
 		goto fail;
-	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+	snprintf(nl[n++].target, sizeof(nl[0].target), "%s", d->vmcore);
+	for (i = 0; i < NITEMS(links); i++) {
+		/* A dump without a key links none: key.last goes. */
 		if (!d->stored[links[i].kind] ||
 		    (d->fs->layout == LAYOUT_NETDUMPD && !links[i].netdumpd))
 			continue;
-		if (link_name(d, links[i].stem, links[i].ext, name) == -1 ||
-		    final_name(d, links[i].kind, target) == -1 ||
-		    replace_link(d, name, target) == -1)
+		what = links[i].stem;
+		if (link_name(d, links[i].stem, links[i].ext,
+		    nl[n].name) == -1 ||
+		    final_name(d, links[i].kind, nl[n].target) == -1)
+			goto fail;
+		n++;
+	}
+	remove_stale_links(d, nl, n);
+	for (i = 0; i < n; i++) {
+		what = nl[i].name;
+		if (replace_link(d, nl[i].name, nl[i].target) == -1)
 			goto fail;
 	}
 	return 0;
 fail:
-	sink_seterr(err, "%s: symlink: %s", name, sink_errstr(errno, ebuf, sizeof(ebuf)));
+	sink_seterr(err, "%s: symlink: %s", what, sink_errstr(errno, ebuf,
+	    sizeof(ebuf)));
 	return -1;
 }
 

@@ -17,9 +17,13 @@
  * whole dump; a reader that knows the table decompresses only the frames
  * it needs.
  *
- * A vmcore the kernel compressed itself (gzip or zstd magic at offset 0)
- * and every other object (key, info, manifest, archive, msgbuf) pass
- * through unchanged.
+ * A vmcore the kernel compressed itself (gzip or zstd magic at offset 0),
+ * an encrypted vmcore, and every other object (key, info, manifest,
+ * archive, msgbuf) pass through unchanged: the next stage then names the
+ * vmcore as the core does (vmcore_encrypted.N, vmcore.N.gz), never
+ * .zst.zst. Ciphertext does not compress, and decryptcore(8) wants
+ * vmcore_encrypted.N as the kernel sent it. How an encrypted vmcore is
+ * told is described above classify().
  *
  * Workers split a frame into jobs (8 MiB at level 3) and every frame ends
  * with a wait for all of them: seekable frames of a job or less are
@@ -80,7 +84,16 @@ static const unsigned char zeros[64 * 1024];
 
 static const unsigned char gzip_magic[2] = { 0x1f, 0x8b };
 static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-#define SNIFF_SIZE	sizeof(zstd_magic)
+
+/*
+ * The first bytes of the vmcore are held until its mode is chosen: enough
+ * to judge whether they compress. Fewer than JUDGE_MIN (a dump that small,
+ * or one that begins with a hole) are not judged: they are compressed.
+ */
+#define SNIFF_MAX	(64 * 1024)
+#define JUDGE_MIN	4096
+/* Saving less than 1/PASS_RATIO of the held bytes: taken for ciphertext. */
+#define PASS_RATIO	100
 
 /* One per [sink] section; read-only after create. */
 struct zs_sink {
@@ -104,7 +117,15 @@ struct zs_dump {
 enum zs_mode {
 	MODE_SNIFF = 0,	/* vmcore: too few bytes seen to tell */
 	MODE_COMPRESS,
-	MODE_PASS,	/* other kinds, and a kernel-compressed vmcore */
+	MODE_PASS,	/* other kinds, a kernel-compressed or encrypted vmcore */
+};
+
+/* Why a vmcore passes through. */
+enum zs_pass {
+	PASS_NONE = 0,
+	PASS_KERNEL,	/* gzip or zstd magic */
+	PASS_ENCRYPTED,	/* the core said so */
+	PASS_RANDOM,	/* no known header, and the bytes do not compress */
 };
 
 struct seek_entry {
@@ -120,12 +141,14 @@ struct zs_object {
 	enum nds_object_kind	 kind;
 	void			*nobj;		/* the next stage's */
 	enum zs_mode		 mode;
+	enum zs_pass		 pass;
 	const char		*magic;		/* "gzip", "zstd" */
+	char			 why[160];	/* how the mode was chosen */
 	bool			 failed;	/* vmcore: stream broken */
 	/* vmcore: input consumed; other kinds: end of the data seen. */
 	uint64_t		 inpos;
-	/* vmcore: first bytes kept until the magic can be told. */
-	unsigned char		 held[SNIFF_SIZE];
+	/* vmcore: first bytes kept until the mode is chosen. */
+	unsigned char		*held;		/* SNIFF_MAX */
 	size_t			 nheld;
 
 	ZSTD_CCtx		*cctx;
@@ -442,28 +465,122 @@ nomem:
 	return NDS_FAILED;
 }
 
-/*
- * How the vmcore goes, from its first n bytes; MODE_SNIFF while they are
- * too few to tell and more may come.
- */
-static enum zs_mode
-classify(const unsigned char *p, size_t n, bool final, const char **magic)
+/* Headers a plaintext dump begins with. */
+static const struct {
+	size_t		 offset;
+	const char	*magic;
+	size_t		 len;
+	const char	*what;
+} plain_headers[] = {
+	{ 0, "minidump FreeBSD/", 17, "a minidump header" },
+	{ 0, "\177ELF", 4, "an ELF header (a full dump)" },
+	{ 257, "ustar", 5, "a tar header (a textdump)" },
+};
+
+/* Does p[0, n) start like a gzip or zstd stream (so far)? */
+static bool
+kernel_magic(const unsigned char *p, size_t n, bool partial,
+    const char **magic)
 {
 	if (n >= sizeof(gzip_magic) &&
 	    memcmp(p, gzip_magic, sizeof(gzip_magic)) == 0) {
 		*magic = "gzip";
-		return MODE_PASS;
+		return true;
 	}
 	if (n >= sizeof(zstd_magic) &&
 	    memcmp(p, zstd_magic, sizeof(zstd_magic)) == 0) {
 		*magic = "zstd";
+		return true;
+	}
+	return partial && n < sizeof(zstd_magic) &&
+	    ((n < sizeof(gzip_magic) && memcmp(p, gzip_magic, n) == 0) ||
+	    memcmp(p, zstd_magic, n) == 0);
+}
+
+/*
+ * Trial-compress the held bytes (level 1): MODE_PASS if they save less
+ * than 1/PASS_RATIO, MODE_COMPRESS otherwise or if that cannot be told.
+ */
+static enum zs_mode
+judge(struct zs_object *o, const unsigned char *p, size_t n)
+{
+	size_t cap = ZSTD_compressBound(n), c;
+	unsigned char *z;
+
+	if ((z = malloc(cap)) == NULL) {
+		snprintf(o->why, sizeof(o->why), "no known header; too little "
+		    "memory to judge the first %zu bytes", n);
+		return MODE_COMPRESS;
+	}
+	c = ZSTD_compress(z, cap, p, n, 1);
+	free(z);
+	if (ZSTD_isError(c)) {
+		snprintf(o->why, sizeof(o->why), "no known header; the trial "
+		    "compression failed: %s", ZSTD_getErrorName(c));
+		return MODE_COMPRESS;
+	}
+	snprintf(o->why, sizeof(o->why), "no known header, and the first %zu "
+	    "bytes compress to %zu", n, c);
+	if (c * PASS_RATIO >= n * (PASS_RATIO - 1)) {
+		o->pass = PASS_RANDOM;
 		return MODE_PASS;
 	}
-	if (!final && n < sizeof(zstd_magic) &&
-	    ((n < sizeof(gzip_magic) && memcmp(p, gzip_magic, n) == 0) ||
-	    memcmp(p, zstd_magic, n) == 0))
-		return MODE_SNIFF;
 	return MODE_COMPRESS;
+}
+
+/*
+ * How the vmcore goes, from its first n bytes, p (at most SNIFF_MAX);
+ * MODE_SNIFF while they are too few to tell and more may come (final: no
+ * more will). The rule:
+ *
+ *   1. dump->encrypted: pass. It is known when the vmcore opens if the key
+ *      came first (the modern order), else (FreeBSD 12.x sends the key
+ *      after the data) only at the end, too late; so
+ *   2. gzip or zstd magic at offset 0: pass, the kernel compressed it;
+ *   3. a header every plaintext dump begins with (minidump magic, ELF, a
+ *      textdump's tar): compress; ciphertext cannot begin like that;
+ *   4. fewer than JUDGE_MIN bytes in all: compress, too few to judge;
+ *   5. else trial-compress the first SNIFF_MAX bytes: saving under 1 %,
+ *      pass, they are random, so ciphertext (encrypted, compressed or
+ *      not); else compress. Real memory saves far more than 1 %.
+ */
+static enum zs_mode
+classify(struct zs_object *o, const unsigned char *p, size_t n, bool final)
+{
+	size_t i;
+
+	if (o->d->dump->encrypted) {
+		o->pass = PASS_ENCRYPTED;
+		snprintf(o->why, sizeof(o->why), "encrypted (a key came with "
+		    "the dump)");
+		return MODE_PASS;
+	}
+	if (kernel_magic(p, n, !final, &o->magic)) {
+		if (o->magic == NULL)
+			return MODE_SNIFF;
+		o->pass = PASS_KERNEL;
+		snprintf(o->why, sizeof(o->why), "%s-compressed by the kernel",
+		    o->magic);
+		return MODE_PASS;
+	}
+	for (i = 0; i < sizeof(plain_headers) / sizeof(plain_headers[0]);
+	    i++)
+		if (n >= plain_headers[i].offset + plain_headers[i].len &&
+		    memcmp(p + plain_headers[i].offset, plain_headers[i].magic,
+		    plain_headers[i].len) == 0) {
+			snprintf(o->why, sizeof(o->why), "starts with %s",
+			    plain_headers[i].what);
+			return MODE_COMPRESS;
+		}
+	if (!final && n < SNIFF_MAX)
+		return MODE_SNIFF;
+	if (n < JUDGE_MIN) {
+		snprintf(o->why, sizeof(o->why), "no known header; %zu bytes "
+		    "before %s are too few to judge", n, final && n > 0 ?
+		    "a hole or the end" : "the first hole or the end");
+		return MODE_COMPRESS;
+	}
+	return judge(o, p, n);
 }
 
 /* Consume vmcore data at o->inpos in the mode chosen. */
@@ -515,9 +632,9 @@ vm_zeros(struct zs_object *o, uint64_t len, char *err)
 	return NDS_OK;
 }
 
-/* Settle the mode and hand on the bytes held back to tell it. */
+/* Settle the mode, say why, and hand on the bytes held back to tell it. */
 static enum nds_result
-decide(struct zs_object *o, enum zs_mode mode, const char *magic, char *err)
+decide(struct zs_object *o, enum zs_mode mode, char *err)
 {
 	const struct zs_sink *zs = o->d->zs;
 	enum nds_result r;
@@ -525,14 +642,15 @@ decide(struct zs_object *o, enum zs_mode mode, const char *magic, char *err)
 
 	o->mode = mode;
 	if (mode == MODE_PASS) {
-		o->magic = magic;
-		dlog(o->d, NDS_LOG_INFO, "vmcore: %s-compressed by the kernel: "
-		    "passing it through", magic);
+		dlog(o->d, NDS_LOG_INFO, "vmcore: %s%s: passing it through",
+		    o->why, o->pass == PASS_RANDOM ? ": taken for an encrypted "
+		    "dump" : "");
 	} else {
 		if ((r = start_compress(o, err)) != NDS_OK) {
 			o->failed = true;
 			return r;
 		}
+		dlog(o->d, NDS_LOG_DEBUG, "vmcore: %s", o->why);
 		if (zs->frame_size != 0)
 			dlog(o->d, NDS_LOG_INFO, "vmcore: compressing at level "
 			    "%d with %d worker(s), seekable frames of %" PRIu32
@@ -543,7 +661,11 @@ decide(struct zs_object *o, enum zs_mode mode, const char *magic, char *err)
 	}
 	n = o->nheld;
 	o->nheld = 0;
-	return n > 0 ? vm_data(o, o->held, n, err) : NDS_OK;
+	r = n > 0 ? vm_data(o, o->held, n, err) : NDS_OK;
+	/* Never needed again. */
+	free(o->held);
+	o->held = NULL;
+	return r;
 }
 
 /* Common checks before vmcore data or a hole at offset. */
@@ -702,14 +824,23 @@ zs_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	o->d = d;
 	o->kind = kind;
 	o->mode = kind == NDS_OBJ_VMCORE ? MODE_SNIFF : MODE_PASS;
+	if (kind == NDS_OBJ_VMCORE && (o->held = malloc(SNIFF_MAX)) == NULL) {
+		free(o);
+		sink_seterr(err, "out of memory");
+		return NDS_FAILED;
+	}
 	r = d->next->open(d->next->ctx, kind, &o->nobj, nerr);
 	if ((r = next_result(r, nerr, err)) != NDS_OK) {
+		free(o->held);
 		free(o);
 		return r;
 	}
 	o->link = d->objects;
 	d->objects = o;
 	*object_state = o;
+	/* Encrypted already (the key came first): nothing to sniff. */
+	if (kind == NDS_OBJ_VMCORE && d->dump->encrypted)
+		return decide(o, classify(o, o->held, o->nheld, true), err);
 	return NDS_OK;
 }
 
@@ -718,9 +849,8 @@ zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
     char err[NDS_ERRBUF_SIZE])
 {
 	struct zs_object *o = object_state;
-	unsigned char head[SNIFF_SIZE];
+	const unsigned char *p = buf;
 	char nerr[NDS_ERRBUF_SIZE] = "";
-	const char *magic = NULL;
 	enum nds_result r;
 	enum zs_mode mode;
 	size_t n;
@@ -737,20 +867,28 @@ zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 	if ((r = vm_check(o, offset, len, err)) != NDS_OK)
 		return r;
 	if (o->mode == MODE_SNIFF) {
-		memcpy(head, o->held, o->nheld);
-		n = SNIFF_SIZE - o->nheld < len ? SNIFF_SIZE - o->nheld : len;
-		memcpy(head + o->nheld, buf, n);
-		mode = classify(head, o->nheld + n, false, &magic);
-		if (mode == MODE_SNIFF) {
-			/* All of buf fits: n == len. */
-			memcpy(o->held + o->nheld, buf, n);
-			o->nheld += n;
-			return NDS_OK;
+		n = SNIFF_MAX - o->nheld < len ? SNIFF_MAX - o->nheld : len;
+		/* Nothing held yet: buf itself may tell, and go on whole. */
+		if (o->nheld == 0 &&
+		    (mode = classify(o, p, n, false)) != MODE_SNIFF) {
+			if ((r = decide(o, mode, err)) != NDS_OK)
+				return r;
+			return vm_data(o, p, len, err);
 		}
-		if ((r = decide(o, mode, magic, err)) != NDS_OK)
+		memcpy(o->held + o->nheld, p, n);
+		o->nheld += n;
+		/* Still sniffing only while held has room: then n == len. */
+		if ((mode = classify(o, o->held, o->nheld, false)) ==
+		    MODE_SNIFF)
+			return NDS_OK;
+		if ((r = decide(o, mode, err)) != NDS_OK)
 			return r;
+		p += n;
+		len -= n;
+		if (len == 0)
+			return NDS_OK;
 	}
-	return vm_data(o, buf, len, err);
+	return vm_data(o, p, len, err);
 }
 
 static enum nds_result
@@ -759,9 +897,7 @@ zs_hole(void *object_state, uint64_t offset, uint64_t len,
 {
 	struct zs_object *o = object_state;
 	char nerr[NDS_ERRBUF_SIZE] = "";
-	const char *magic = NULL;
 	enum nds_result r;
-	enum zs_mode mode;
 
 	if (o->kind != NDS_OBJ_VMCORE) {
 		r = o->d->next->hole(o->nobj, offset, len, nerr);
@@ -774,12 +910,10 @@ zs_hole(void *object_state, uint64_t offset, uint64_t len,
 		return NDS_OK;
 	if ((r = vm_check(o, offset, len, err)) != NDS_OK)
 		return r;
-	if (o->mode == MODE_SNIFF) {
-		/* Zeros follow: no magic can match any more. */
-		mode = classify(o->held, o->nheld, true, &magic);
-		if ((r = decide(o, mode, magic, err)) != NDS_OK)
-			return r;
-	}
+	/* Zeros follow: no magic can match, no more bytes to judge. */
+	if (o->mode == MODE_SNIFF &&
+	    (r = decide(o, classify(o, o->held, o->nheld, true), err)) != NDS_OK)
+		return r;
 	return vm_zeros(o, len, err);
 }
 
@@ -800,6 +934,7 @@ free_object(struct zs_object *o)
 {
 	unlink_object(o);
 	ZSTD_freeCCtx(o->cctx);
+	free(o->held);
 	free(o->obuf);
 	free(o->entries);
 	free(o);
@@ -825,6 +960,23 @@ close_next(struct zs_object *o, const struct nds_object *obj,
 	return r;
 }
 
+/* What the end of the dump says about a vmcore passed through. */
+static void
+pass_notes(const struct zs_object *o)
+{
+	const struct nds_kdh *kdh = o->d->dump->kdh;
+
+	if (o->pass == PASS_KERNEL && kdh != NULL &&
+	    kdh->compression == NDS_COMP_NONE && !o->d->dump->encrypted)
+		dlog(o->d, NDS_LOG_INFO, "vmcore: starts with %s magic but "
+		    "the KDH says it is not compressed: stored as it came",
+		    o->magic);
+	else if (o->pass == PASS_RANDOM && !o->d->dump->encrypted)
+		dlog(o->d, NDS_LOG_NOTICE, "vmcore: passed through as "
+		    "incompressible, but no key came with the dump: stored "
+		    "as it came");
+}
+
 /* Finish the vmcore: compressed, passed through or broken. */
 static enum nds_result
 close_vmcore(struct zs_object *o, const struct nds_object *object,
@@ -834,13 +986,11 @@ close_vmcore(struct zs_object *o, const struct nds_object *object,
 	const struct nds_kdh *kdh = d->dump->kdh;
 	struct nds_object out = *object;
 	char ferr[NDS_ERRBUF_SIZE];
-	const char *magic = NULL;
 	enum nds_result r = NDS_OK, fr;
 	uint64_t insize;
 
 	if (!o->failed && o->mode == MODE_SNIFF)
-		r = decide(o, classify(o->held, o->nheld, true, &magic), magic,
-		    err);
+		r = decide(o, classify(o, o->held, o->nheld, true), err);
 	insize = o->inpos;
 	if (r == NDS_OK && o->failed) {
 		sink_seterr(err, "vmcore: the stream broke at offset %" PRIu64,
@@ -848,12 +998,9 @@ close_vmcore(struct zs_object *o, const struct nds_object *object,
 		r = NDS_FAILED;
 	}
 	if (o->mode == MODE_PASS) {
-		/* The core names it .gz/.zst; the size cuts the padding. */
-		if (r == NDS_OK && kdh != NULL &&
-		    kdh->compression == NDS_COMP_NONE)
-			dlog(d, NDS_LOG_INFO, "vmcore: starts with %s magic "
-			    "but the KDH says it is not compressed: stored as "
-			    "it came", o->magic);
+		/* The core names it; the size cuts the padding. */
+		if (r == NDS_OK)
+			pass_notes(o);
 		if (r != NDS_OK)
 			out.size = insize;
 		return close_next(o, &out, r, where, err);
@@ -904,6 +1051,11 @@ close_vmcore(struct zs_object *o, const struct nds_object *object,
 			    "twice", kdh->compression == NDS_COMP_GZIP ?
 			    "gzip" : kdh->compression == NDS_COMP_ZSTD ?
 			    "zstd" : "unknown method");
+		if (d->dump->encrypted)
+			dlog(d, NDS_LOG_NOTICE, "vmcore: the dump is "
+			    "encrypted, which was not known while its data "
+			    "came, and the data looked like plaintext (%s): "
+			    "compressed all the same", o->why);
 	}
 	return close_next(o, &out, r, where, err);
 }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Kernel-compressed dumps: the wire carries the zstd/gzip stream padded to
-# 4096 bytes; the stored vmcore.N.zst / .gz is exactly the stream (the KDH
-# dumplength cuts the padding) and the tools accept it.
+# 4096 bytes; the stored vmcore.N.zst / .gz (vmcore_encrypted.N when
+# encrypted) is exactly the stream (the KDH dumplength cuts the padding)
+# and the tools accept it.
 set -euo pipefail
 NET=114
 . "$(dirname "$0")/lib.sh"
@@ -62,7 +63,9 @@ assert_no_file "$D/vmcore.0"
 assert_symlink "$D/vmcore.last.gz" vmcore.0.gz
 pass "gzip: vmcore.0.gz is exactly the $(size_of "$T/image.gz")-byte stream, gzip -t accepts it"
 
-# 3. zstd, encrypted and legacy order: vmcore_encrypted.0.zst.
+# 3. zstd, encrypted and legacy order: vmcore_encrypted.0, no suffix, as
+# savecore names it (decryptcore -n 0 opens exactly that), linked as
+# vmcore_encrypted.last.zst.
 A=$(client_addr 3)
 D=$(client_dir "$A")
 head -c 600 /dev/urandom >"$T/key"
@@ -71,9 +74,13 @@ send_dump 0 "$A" -q --order legacy --key "$T/key" --compression zstd \
 wait_manifest "$D" 0
 wait_dumps "$A" 1
 assert_manifest "$D/manifest.0.json" complete "$T/image.zst"
-assert_same_bytes "$D/vmcore_encrypted.0.zst" "$T/image.zst"
+assert_same_bytes "$D/vmcore_encrypted.0" "$T/image.zst"
+assert_no_file "$D/vmcore_encrypted.0.zst"
 assert_same_bytes "$D/key.0" "$T/key"
-pass "zstd + EKCD in the legacy order: vmcore_encrypted.0.zst and key.0 exact"
+assert_symlink "$D/vmcore_encrypted.last.zst" vmcore_encrypted.0
+assert_symlink "$D/key.last" key.0
+assert_no_file "$D/vmcore_encrypted.last"
+pass "zstd + EKCD in the legacy order: vmcore_encrypted.0 and key.0 exact, vmcore_encrypted.last.zst -> vmcore_encrypted.0"
 
 stop_server
 pass "server exited 0 on SIGTERM"

@@ -717,10 +717,15 @@ test_savecore_names(void **state)
 	    "vmcore_encrypted.1");
 	assert_link(e->dfd, "host1/key.last", "key.1");
 
+	/*
+	 * Encrypted and kernel-compressed: decryptcore -n 2 opens exactly
+	 * vmcore_encrypted.2, so no suffix, even from a core that gives one.
+	 */
 	init_dump(&dump, e, ".", "host1", "10.0.0.5");
 	store_dump(inst, &dump, NDS_STATUS_COMPLETE, ".gz", true, "both",
 	    &res);
-	assert_string_equal(res.vmcore, "host1/vmcore_encrypted.2.gz");
+	assert_string_equal(res.vmcore, "host1/vmcore_encrypted.2");
+	assert_absent(e->dfd, "host1/vmcore_encrypted.2.gz");
 
 	init_dump(&dump, e, ".", "host1", "10.0.0.5");
 	store_dump(inst, &dump, NDS_STATUS_INCOMPLETE, ".zst", false, "cut",
@@ -728,7 +733,10 @@ test_savecore_names(void **state)
 	assert_string_equal(res.vmcore, "host1/vmcore.3.zst.incomplete");
 	assert_content(e->dfd, "host1/vmcore.3.zst.incomplete", "cut");
 	assert_absent(e->dfd, "host1/vmcore.3.incomplete");
-	assert_link(e->dfd, "host1/vmcore.last.zst", "vmcore.0.zst");
+	/* Dump 2's links replaced dump 0's, as savecore's would. */
+	assert_absent(e->dfd, "host1/vmcore.last.zst");
+	assert_link(e->dfd, "host1/vmcore_encrypted.last",
+	    "vmcore_encrypted.2");
 	assert_link(e->dfd, "host1/info.last", "info.2");
 	M.destroy(inst);
 }
@@ -833,10 +841,9 @@ test_netdumpd_layout(void **state)
 	init_dump(&dump, e, ".", "host1", "10.0.0.5");
 	store_dump(inst, &dump, NDS_STATUS_COMPLETE, ".zst", true, "two",
 	    &res);
-	assert_string_equal(res.vmcore, "vmcore_encrypted.host1.1.zst");
+	assert_string_equal(res.vmcore, "vmcore_encrypted.host1.1");
 	assert_string_equal(res.key, "key.host1.1");
-	assert_link(e->dfd, "vmcore.host1.last",
-	    "vmcore_encrypted.host1.1.zst");
+	assert_link(e->dfd, "vmcore.host1.last", "vmcore_encrypted.host1.1");
 
 	init_dump(&dump, e, ".", "host1", "10.0.0.5");
 	store_dump(inst, &dump, NDS_STATUS_INCOMPLETE, "", false, "three",
@@ -1047,6 +1054,359 @@ test_write_failure(void **state)
 	assert_int_equal(len, sizeof(buf));
 	assert_memory_equal(got, buf, sizeof(buf));
 	free(got);
+	M.destroy(inst);
+}
+
+static void	make_file(int, const char *, size_t);
+
+/*
+ * Every combination of encryption and kernel compression, as the core
+ * describes it: vmcore_suffix "" when encrypted (savecore's DoFile), the
+ * KDH's compression for the rest.
+ */
+enum kind { K_PLAIN, K_GZIP, K_ZSTD, K_ENC, K_ENC_GZIP, K_ENC_ZSTD };
+
+static const struct {
+	uint8_t		 comp;
+	bool		 enc;
+	const char	*suffix;	/* the core's vmcore_suffix */
+} kinds[] = {
+	[K_PLAIN] = { NDS_COMP_NONE, false, "" },
+	[K_GZIP] = { NDS_COMP_GZIP, false, ".gz" },
+	[K_ZSTD] = { NDS_COMP_ZSTD, false, ".zst" },
+	[K_ENC] = { NDS_COMP_NONE, true, "" },
+	[K_ENC_GZIP] = { NDS_COMP_GZIP, true, "" },
+	[K_ENC_ZSTD] = { NDS_COMP_ZSTD, true, "" },
+};
+
+/*
+ * A complete dump of kind k; tsuffix is what a transform before the sink
+ * says of the vmcore (".zst" from zstd compressing it, "" or NULL when it
+ * passed it through).
+ */
+static void
+store_kind(void *inst, struct nds_dump *dump, struct nds_kdh *kdh,
+    enum kind k, const char *tsuffix, struct stored *res)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	struct nds_object obj;
+	void *ds, *os;
+
+	memset(kdh, 0, sizeof(*kdh));
+	kdh->compression = kinds[k].comp;
+	ds = do_begin(inst, dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	do_write(os, 0, "body", 4);
+	dump->status = NDS_STATUS_COMPLETE;
+	dump->kdh = kdh;
+	dump->encrypted = kinds[k].enc;
+	dump->vmcore_suffix = kinds[k].suffix;
+	obj = (struct nds_object){ NDS_OBJ_VMCORE, 4, tsuffix };
+	if (M.close(os, &obj, res->vmcore, err) != NDS_OK)
+		fail_msg("close vmcore: %s", err);
+	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res->info);
+	if (kinds[k].enc)
+		put_object(ds, NDS_OBJ_KEY, "KEYBLOB", res->key);
+	put_object(ds, NDS_OBJ_MANIFEST, "{}\n", res->manifest);
+	do_end(ds);
+}
+
+/* A list of directory entries: "name", or "name -> target" for a link. */
+struct listing {
+	char	item[96][128];
+	size_t	n;
+};
+
+static void	list_add(struct listing *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+list_add(struct listing *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	assert_true(l->n < sizeof(l->item) / sizeof(l->item[0]));
+	va_start(ap, fmt);
+	vsnprintf(l->item[l->n++], sizeof(l->item[0]), fmt, ap);
+	va_end(ap);
+}
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+print_listing(const char *what, const struct listing *l)
+{
+	size_t i;
+
+	fprintf(stderr, "%s:\n", what);
+	for (i = 0; i < l->n; i++)
+		fprintf(stderr, "  %s\n", l->item[i]);
+}
+
+/* dir holds exactly what want lists, regular files and symlinks. */
+static void
+assert_listing(int dfd, const char *dir, const struct listing *want)
+{
+	static struct listing got, exp;
+	char target[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	ssize_t n;
+	size_t i;
+	DIR *dp;
+	int fd;
+
+	got.n = 0;
+	exp = *want;
+	fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(dp = fdopendir(fd));
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		assert_int_equal(fstatat(fd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW), 0);
+		if (S_ISLNK(sb.st_mode)) {
+			n = readlinkat(fd, de->d_name, target,
+			    sizeof(target) - 1);
+			assert_true(n > 0);
+			target[n] = '\0';
+			list_add(&got, "%s -> %s", de->d_name, target);
+		} else if (!S_ISDIR(sb.st_mode))
+			list_add(&got, "%s", de->d_name);
+	}
+	closedir(dp);
+	qsort(got.item, got.n, sizeof(got.item[0]), cmp_item);
+	qsort(exp.item, exp.n, sizeof(exp.item[0]), cmp_item);
+	for (i = 0; i < got.n && i < exp.n; i++)
+		if (strcmp(got.item[i], exp.item[i]) != 0)
+			break;
+	if (i < got.n || i < exp.n) {
+		print_listing("expected", &exp);
+		print_listing("found", &got);
+		fail_msg("%s: first difference at entry %zu", dir, i);
+	}
+}
+
+/*
+ * One dump of a naming sequence: its kind, the transform's suffix, the
+ * vmcore's name and its link (N and client left to fill in).
+ */
+struct name_step {
+	enum kind	 k;
+	const char	*tsuffix;
+	const char	*stem;		/* of the vmcore: "vmcore" */
+	const char	*ext;		/* after its number: ".gz" */
+	const char	*vlink;		/* its link: "vmcore.last.gz" */
+};
+
+/*
+ * savecore's names and links (DoFile): a kernel-compressed dump keeps the
+ * suffix unless encrypted; an encrypted compressed one is linked as
+ * vmcore_encrypted.last.<gz|zst>. Each dump's links replace all of the
+ * previous one's, whatever their kind: no key.last after a dump without a
+ * key.
+ */
+static const struct name_step savecore_steps[] = {
+	{ K_PLAIN, NULL, "vmcore", "", "vmcore.last" },
+	{ K_GZIP, NULL, "vmcore", ".gz", "vmcore.last.gz" },
+	{ K_ENC_ZSTD, NULL, "vmcore_encrypted", "",
+	    "vmcore_encrypted.last.zst" },
+	{ K_ZSTD, NULL, "vmcore", ".zst", "vmcore.last.zst" },
+	{ K_ENC, NULL, "vmcore_encrypted", "", "vmcore_encrypted.last" },
+	{ K_ENC_GZIP, NULL, "vmcore_encrypted", "",
+	    "vmcore_encrypted.last.gz" },
+	{ K_PLAIN, NULL, "vmcore", "", "vmcore.last" },
+	/* Through "zstd | file": compressed, or passed through. */
+	{ K_PLAIN, ".zst", "vmcore", ".zst", "vmcore.last.zst" },
+	{ K_ENC_ZSTD, "", "vmcore_encrypted", "",
+	    "vmcore_encrypted.last.zst" },
+	{ K_ENC, "", "vmcore_encrypted", "", "vmcore_encrypted.last" },
+	{ K_GZIP, "", "vmcore", ".gz", "vmcore.last.gz" },
+};
+
+static void
+test_names_savecore_all_kinds(void **state)
+{
+	struct env *e = *state;
+	struct listing files = { .n = 0 }, want;
+	struct nds_dump dump;
+	struct nds_kdh kdh;
+	struct stored res;
+	char vm[64], path[128];
+	unsigned int i;
+	void *inst;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	list_add(&files, "bounds");
+	for (i = 0; i < sizeof(savecore_steps) / sizeof(savecore_steps[0]);
+	    i++) {
+		const struct name_step *st = &savecore_steps[i];
+
+		init_dump(&dump, e, ".", "host1", "10.0.0.5");
+		store_kind(inst, &dump, &kdh, st->k, st->tsuffix, &res);
+		snprintf(vm, sizeof(vm), "%s.%u%s", st->stem, i, st->ext);
+		snprintf(path, sizeof(path), "host1/%s", vm);
+		assert_string_equal(res.vmcore, path);
+		list_add(&files, "%s", vm);
+		list_add(&files, "info.%u", i);
+		list_add(&files, "manifest.%u.json", i);
+		if (kinds[st->k].enc)
+			list_add(&files, "key.%u", i);
+		want = files;
+		list_add(&want, "%s -> %s", st->vlink, vm);
+		list_add(&want, "info.last -> info.%u", i);
+		list_add(&want, "manifest.last.json -> manifest.%u.json", i);
+		if (kinds[st->k].enc)
+			list_add(&want, "key.last -> key.%u", i);
+		assert_listing(e->dfd, "host1", &want);
+		assert_content(e->dfd, path, "body");
+	}
+	assert_int_equal(warnings, 0);
+	M.destroy(inst);
+}
+
+/*
+ * netdumpd: the same names with the client in them; every client has its
+ * own vmcore.<client>.last and info.<client>.last, and the stale links of
+ * one client (a key link, an encrypted vmcore's) go when that client dumps
+ * again, never another's.
+ */
+static void
+test_names_netdumpd_all_kinds(void **state)
+{
+	struct env *e = *state;
+	struct listing files = { .n = 0 }, want;
+	struct nds_dump dump;
+	struct nds_kdh kdh;
+	struct stored res;
+	char vm[96];
+	unsigned int i;
+	void *inst;
+
+	inst = mk_sink(1, NULL, false, NULL);
+	/* Another client, "h", whose names h.1's must never be taken for. */
+	init_dump(&dump, e, ".", "h", "10.0.0.6");
+	store_kind(inst, &dump, &kdh, K_ENC_ZSTD, NULL, &res);
+	assert_string_equal(res.vmcore, "vmcore_encrypted.h.0");
+	assert_int_equal(symlinkat("key.h.0", e->dfd, "key.h.last"), 0);
+	list_add(&files, "bounds.h");
+	list_add(&files, "vmcore_encrypted.h.0");
+	list_add(&files, "info.h.0");
+	list_add(&files, "key.h.0");
+	list_add(&files, "manifest.h.0.json");
+	list_add(&files, "vmcore.h.last -> vmcore_encrypted.h.0");
+	list_add(&files, "info.h.last -> info.h.0");
+	list_add(&files, "key.h.last -> key.h.0");
+	/* Stale links of h.1, as an older version might have left them. */
+	assert_int_equal(symlinkat("key.h.1.7", e->dfd, "key.h.1.last"), 0);
+	assert_int_equal(symlinkat("vmcore_encrypted.h.1.7", e->dfd,
+	    "vmcore_encrypted.h.1.last.zst"), 0);
+	list_add(&files, "bounds.h.1");
+	for (i = 0; i < sizeof(savecore_steps) / sizeof(savecore_steps[0]);
+	    i++) {
+		const struct name_step *st = &savecore_steps[i];
+
+		init_dump(&dump, e, ".", "h.1", "10.0.0.5");
+		store_kind(inst, &dump, &kdh, st->k, st->tsuffix, &res);
+		snprintf(vm, sizeof(vm), "%s.h.1.%u%s", st->stem, i, st->ext);
+		assert_string_equal(res.vmcore, vm);
+		list_add(&files, "%s", vm);
+		list_add(&files, "info.h.1.%u", i);
+		list_add(&files, "manifest.h.1.%u.json", i);
+		if (kinds[st->k].enc)
+			list_add(&files, "key.h.1.%u", i);
+		want = files;
+		list_add(&want, "vmcore.h.1.last -> %s", vm);
+		list_add(&want, "info.h.1.last -> info.h.1.%u", i);
+		assert_listing(e->dfd, ".", &want);
+	}
+	assert_int_equal(warnings, 0);
+	M.destroy(inst);
+}
+
+/* redhat: one directory a dump, the names without a number. */
+static void
+test_names_redhat_all_kinds(void **state)
+{
+	static const char *const want[] = {
+		[K_PLAIN] = "vmcore", [K_GZIP] = "vmcore.gz",
+		[K_ZSTD] = "vmcore.zst", [K_ENC] = "vmcore_encrypted",
+		[K_ENC_GZIP] = "vmcore_encrypted",
+		[K_ENC_ZSTD] = "vmcore_encrypted",
+	};
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct nds_kdh kdh;
+	struct stored res;
+	const char *slash;
+	unsigned int k;
+	void *inst;
+
+	inst = mk_sink(2, NULL, false, NULL);
+	for (k = K_PLAIN; k <= K_ENC_ZSTD; k++) {
+		init_dump(&dump, e, ".", "host1", "10.0.0.5");
+		store_kind(inst, &dump, &kdh, (enum kind)k, NULL, &res);
+		assert_non_null(slash = strchr(res.vmcore, '/'));
+		assert_string_equal(slash + 1, want[k]);
+		if (kinds[k].enc) {
+			assert_non_null(slash = strchr(res.key, '/'));
+			assert_string_equal(slash + 1, "key");
+		}
+	}
+	assert_int_equal(warnings, 0);
+	M.destroy(inst);
+}
+
+/*
+ * Only symlinks are removed or replaced: a file someone put at a *.last
+ * name stays, whether it would go (vmcore.last.gz before a plain dump) or
+ * be replaced (before a gzip one, which then has no such link: a warning,
+ * and the dump is stored all the same).
+ */
+static void
+test_last_regular_file_left_alone(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct nds_kdh kdh;
+	struct stored res;
+	void *inst;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	assert_int_equal(mkdirat(e->dfd, "host1", 0755), 0);
+	make_file(e->dfd, "host1/vmcore.last.gz", 10);
+	make_file(e->dfd, "host1/key.last", 20);
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_kind(inst, &dump, &kdh, K_PLAIN, NULL, &res);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.0");
+	assert_content(e->dfd, "host1/vmcore.last.gz", "uuuuuuuuuu");
+	assert_mode(e->dfd, "host1/key.last", 0644);
+	assert_int_equal(warnings, 0);
+
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_kind(inst, &dump, &kdh, K_GZIP, NULL, &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.1.gz");
+	assert_content(e->dfd, "host1/vmcore.last.gz", "uuuuuuuuuu");
+	assert_absent(e->dfd, "host1/vmcore.last");
+	assert_link(e->dfd, "host1/info.last", "info.1");
+	assert_int_equal(warnings, 1);
+
+	/* An encrypted dump: key.last is in the way too. */
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_kind(inst, &dump, &kdh, K_ENC_GZIP, NULL, &res);
+	assert_link(e->dfd, "host1/vmcore_encrypted.last.gz",
+	    "vmcore_encrypted.2");
+	assert_mode(e->dfd, "host1/key.last", 0644);
+	assert_mode(e->dfd, "host1/vmcore.last.gz", 0644);
+	assert_int_equal(warnings, 2);
+	assert_no_tmp(e->dfd, "host1");
 	M.destroy(inst);
 }
 
@@ -1708,7 +2068,8 @@ test_retention_links(void **state)
 	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
 	init_dump(&dump, e, ".", "host1", "10.0.0.5");
 	store_len(plain, &dump, NDS_STATUS_COMPLETE, 100, true, &res);
-	assert_link(e->dfd, "host1/vmcore.last", "vmcore.0");
+	/* As savecore does: the new dump's links replace all the old ones. */
+	assert_absent(e->dfd, "host1/vmcore.last");
 	assert_link(e->dfd, "host1/vmcore_encrypted.last",
 	    "vmcore_encrypted.1");
 	assert_link(e->dfd, "host1/key.last", "key.1");
@@ -1734,6 +2095,58 @@ test_retention_links(void **state)
 	assert_absent(e->dfd, "host1/manifest.last.json");
 	assert_savecore_dump(e->dfd, "host1", 2, ".incomplete", true);
 	assert_no_dangling(e->dfd, "host1");
+	assert_int_equal(warnings, 0);
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
+/*
+ * Retention finds every file of a dump under every name: each kind
+ * (encrypted ones with their keys, incomplete ones), all removed but the
+ * newest, and no link left dangling.
+ */
+static void
+test_retention_all_kinds(void **state)
+{
+	struct env *e = *state;
+	struct listing want = { .n = 0 };
+	struct nds_dump dump;
+	struct nds_kdh kdh;
+	struct stored res;
+	unsigned int k;
+	void *plain, *ret;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_ret_sink(0, 1, 0);
+	for (k = K_PLAIN; k <= K_ENC_ZSTD; k++) {
+		init_dump(&dump, e, ".", "host1", "10.0.0.5");
+		store_kind(plain, &dump, &kdh, (enum kind)k, NULL, &res);
+		init_dump(&dump, e, ".", "host1", "10.0.0.5");
+		store_kind(plain, &dump, &kdh, (enum kind)k, ".zst", &res);
+	}
+	/* An encrypted dump cut short, and one through a transform. */
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(plain, &dump, NDS_STATUS_INCOMPLETE, "", true, "cut", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore_encrypted.12.incomplete");
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_kind(ret, &dump, &kdh, K_ENC_ZSTD, "", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore_encrypted.13");
+	assert_int_equal(removals, 13);
+	list_add(&want, "bounds");
+	list_add(&want, "vmcore_encrypted.13");
+	list_add(&want, "key.13");
+	list_add(&want, "info.13");
+	list_add(&want, "manifest.13.json");
+	list_add(&want, "vmcore_encrypted.last.zst -> vmcore_encrypted.13");
+	list_add(&want, "key.last -> key.13");
+	list_add(&want, "info.last -> info.13");
+	list_add(&want, "manifest.last.json -> manifest.13.json");
+	assert_listing(e->dfd, "host1", &want);
+	assert_removal_logged("host1/vmcore_encrypted.11.zst +info.11, key.11, "
+	    "manifest.11.json");
+	assert_removal_logged("host1/vmcore_encrypted.12.incomplete +info.12, "
+	    "key.12, manifest.12.json");
+	assert_removal_logged("host1/vmcore.3.gz.zst +info.3");
 	assert_int_equal(warnings, 0);
 	M.destroy(plain);
 	M.destroy(ret);
@@ -1882,6 +2295,10 @@ main(void)
 		T(test_savecore_sequence),
 		T(test_savecore_bounds),
 		T(test_savecore_names),
+		T(test_names_savecore_all_kinds),
+		T(test_names_netdumpd_all_kinds),
+		T(test_names_redhat_all_kinds),
+		T(test_last_regular_file_left_alone),
 		T(test_truncate_padding),
 		T(test_rewrite_and_punch),
 		T(test_netdumpd_layout),
@@ -1903,6 +2320,7 @@ main(void)
 		T(test_retention_netdumpd),
 		T(test_retention_redhat),
 		T(test_retention_links),
+		T(test_retention_all_kinds),
 		T(test_retention_unrelated),
 		T(test_retention_threads),
 #undef T

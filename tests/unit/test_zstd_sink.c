@@ -35,6 +35,8 @@ extern const struct nds_sink_module nds_sink_module;
 #define GiB	(1024 * MiB)
 #define PAGE	(4 * KiB)
 #define PIECE	(256 * KiB)	/* how the image is handed in */
+#define MINIDUMP_MAGIC	"minidump FreeBSD/amd64"
+#define JUDGE_MIN_T	4096	/* the module's JUDGE_MIN */
 
 /* ------------------------------------------------------------------ */
 /* Logging */
@@ -414,6 +416,9 @@ make_image(size_t len)
 		/* A data page is never all zero. */
 		b[off] |= 1;
 	}
+	/* Like every plaintext dump, it begins with a known header. */
+	if (len >= sizeof(MINIDUMP_MAGIC) - 1)
+		memcpy(b, MINIDUMP_MAGIC, sizeof(MINIDUMP_MAGIC) - 1);
 	return b;
 }
 
@@ -1083,6 +1088,9 @@ next_write_fails(void **state, enum nds_result how, int workers)
 		/* Random bytes do not compress: output comes soon. */
 		for (p = img + off; p < img + off + 64 * KiB; p++)
 			*p = (unsigned char)xorshift();
+		/* But a minidump: compressed all the same. */
+		if (off == 0)
+			memcpy(img, MINIDUMP_MAGIC, sizeof(MINIDUMP_MAGIC) - 1);
 		r = M.write(o, off, img + off, 64 * KiB, e->err);
 	}
 	assert_int_equal(r, how);
@@ -1336,6 +1344,206 @@ test_kdh_says_compressed_twice(void **state)
 	    sizeof(data));
 }
 
+/* n random bytes: what ciphertext looks like. */
+static unsigned char *
+make_random(size_t n)
+{
+	unsigned char *b;
+	size_t i;
+
+	assert_non_null(b = malloc(n));
+	for (i = 0; i < n; i++)
+		b[i] = (unsigned char)xorshift();
+	return b;
+}
+
+/* Hand buf[from, len) to the vmcore in pieces of at most piece bytes. */
+static void
+feed_pieces(struct env *e, void *o, const unsigned char *buf, size_t from,
+    size_t len, size_t piece)
+{
+	size_t off, n;
+
+	for (off = from; off < len; off += n) {
+		n = len - off < piece ? len - off : piece;
+		assert_int_equal(M.write(o, off, buf + off, n, e->err), NDS_OK);
+	}
+}
+
+/* The vmcore reached the next stage unchanged, under the core's name. */
+static void
+assert_passed(struct env *e, const unsigned char *buf, size_t len)
+{
+	struct mobj *mo = mobj_of(e, NDS_OBJ_VMCORE);
+
+	assert_true(mo->closed);
+	assert_true(mo->contiguous);
+	assert_int_equal(mo->len, len);
+	assert_int_equal(mo->size, len);
+	assert_memory_equal(mo->buf, buf, len);
+	assert_string_equal(mo->suffix, "");
+	assert_false(logged("compressing at level"));
+}
+
+/*
+ * Encrypted when the vmcore opens (the key came first): passed through
+ * untouched, plaintext-looking or not, every write handed on as it came.
+ */
+static void
+test_encrypted_at_open(void **state)
+{
+	struct env *e = *state;
+	unsigned char *img = make_image(MiB);
+	void *o;
+
+	e->dump.encrypted = true;
+	begin(e, 3, 1, 0);
+	o = open_obj(e, NDS_OBJ_VMCORE);
+	assert_int_equal(M.write(o, 0, img, 100, e->err), NDS_OK);
+	assert_int_equal(mobj_of(e, NDS_OBJ_VMCORE)->nlog, 2);
+	feed_pieces(e, o, img, 100, MiB, 1448);
+	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, MiB, NULL), NDS_OK);
+	end(e);
+	assert_passed(e, img, MiB);
+	assert_true(logged("vmcore: encrypted (a key came with the dump): "
+	    "passing it through"));
+	free(img);
+}
+
+/*
+ * No flag while the data arrives (FreeBSD 12.x sends the key after it):
+ * random bytes with no known header are taken for ciphertext, judged on
+ * the first SNIFF_MAX bytes, whether they come in small pieces or in one;
+ * a kernel-compressed encrypted dump is no .zst.zst either.
+ */
+static void
+random_passes(void **state, size_t piece, uint8_t comp)
+{
+	struct env *e = *state;
+	unsigned char *img = make_random(2 * MiB + 17);
+	void *o;
+
+	begin(e, 3, 1, 0);
+	o = open_obj(e, NDS_OBJ_VMCORE);
+	feed_pieces(e, o, img, 0, 2 * MiB + 17, piece);
+	/* The key and the KDH are known at the end. */
+	e->dump.encrypted = true;
+	e->kdh.compression = comp;
+	e->dump.kdh = &e->kdh;
+	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, 2 * MiB + 17, NULL),
+	    NDS_OK);
+	end(e);
+	assert_passed(e, img, 2 * MiB + 17);
+	assert_true(logged("vmcore: no known header, and the first 65536 bytes "
+	    "compress to"));
+	assert_true(logged("taken for an encrypted dump: passing it through"));
+	assert_false(logged("no key came"));
+	assert_false(logged("compressed twice"));
+	free(img);
+}
+
+static void
+test_random_passes_small_pieces(void **state)
+{
+	random_passes(state, 1448, NDS_COMP_NONE);
+}
+
+static void
+test_random_passes_one_piece(void **state)
+{
+	random_passes(state, 4 * MiB, NDS_COMP_ZSTD);
+}
+
+static void
+test_random_passes_encrypted_gzip(void **state)
+{
+	random_passes(state, 4096, NDS_COMP_GZIP);
+}
+
+/* Random bytes, then a hole: judged on what came, the hole passed on. */
+static void
+test_random_then_hole(void **state)
+{
+	struct env *e = *state;
+	unsigned char *img, *r = make_random(8 * KiB);
+	struct mobj *mo;
+	void *o;
+
+	assert_non_null(img = calloc(1, 64 * KiB));
+	memcpy(img, r, 8 * KiB);
+	free(r);
+	begin(e, 3, 1, 0);
+	o = open_obj(e, NDS_OBJ_VMCORE);
+	feed_pieces(e, o, img, 0, 8 * KiB, 1000);
+	assert_int_equal(M.hole(o, 8 * KiB, 56 * KiB, e->err), NDS_OK);
+	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, 64 * KiB, NULL),
+	    NDS_OK);
+	end(e);
+	mo = mobj_of(e, NDS_OBJ_VMCORE);
+	assert_int_equal(mo->log[mo->nlog - 2].op, OP_HOLE);
+	assert_int_equal(mo->log[mo->nlog - 2].offset, 8 * KiB);
+	assert_passed(e, img, 64 * KiB);
+	/* No key came: it is stored as it came, and the log says so. */
+	assert_true(logged("passed through as incompressible, but no key "
+	    "came"));
+	free(img);
+}
+
+/*
+ * A known plaintext header wins over random bytes after it (a minidump, a
+ * textdump's tar header at 257), and too few bytes are not judged: all
+ * compressed.
+ */
+static void
+compressed_anyway(void **state, size_t len, size_t at, const char *magic)
+{
+	struct env *e = *state;
+	unsigned char *img = make_random(len);
+	struct mobj *mo;
+	void *o;
+
+	if (magic != NULL)
+		memcpy(img + at, magic, strlen(magic));
+	begin(e, 3, 1, 0);
+	o = open_obj(e, NDS_OBJ_VMCORE);
+	feed_pieces(e, o, img, 0, len, 100);
+	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, len, NULL), NDS_OK);
+	end(e);
+	mo = mobj_of(e, NDS_OBJ_VMCORE);
+	assert_string_equal(mo->suffix, ".zst");
+	assert_roundtrip(mo, img, len);
+	assert_true(logged("compressing at level"));
+	assert_false(logged("passing it through"));
+	free(img);
+}
+
+static void
+test_minidump_header_compressed(void **state)
+{
+	compressed_anyway(state, 256 * KiB, 0, MINIDUMP_MAGIC);
+	assert_true(logged("vmcore: starts with a minidump header"));
+}
+
+static void
+test_textdump_header_compressed(void **state)
+{
+	compressed_anyway(state, 256 * KiB, 257, "ustar");
+	assert_true(logged("vmcore: starts with a tar header"));
+}
+
+static void
+test_elf_header_compressed(void **state)
+{
+	compressed_anyway(state, 256 * KiB, 0, "\177ELF");
+}
+
+static void
+test_too_few_to_judge(void **state)
+{
+	compressed_anyway(state, JUDGE_MIN_T - 1, 0, NULL);
+	assert_true(logged("too few to judge"));
+}
+
 static void
 test_xxh64_reference(void **state)
 {
@@ -1417,6 +1625,24 @@ main(void)
 		    test_seekable_hole_across_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kdh_says_compressed_twice,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_at_open, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_random_passes_small_pieces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_passes_one_piece,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_random_passes_encrypted_gzip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_then_hole, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_minidump_header_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_textdump_header_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_elf_header_compressed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_few_to_judge, setup,
+		    teardown),
 		cmocka_unit_test(test_xxh64_reference),
 	};
 
