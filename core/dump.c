@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -900,6 +901,19 @@ begin_sinks(struct nd_dump *d)
 	}
 }
 
+void
+nd_dump_number(const struct nds_dump *pub, unsigned number)
+{
+	struct nd_dump *d = (struct nd_dump *)((char *)pub -
+	    offsetof(struct nd_dump, pub));
+
+	/* From a sink's begin, on this dump's worker: no lock needed. */
+	if (!d->numbered) {
+		d->number = number;
+		d->numbered = true;
+	}
+}
+
 /* Take the next work item; blocks until there is one. */
 static struct nd_work
 next_work(struct nd_dump *d)
@@ -1248,6 +1262,7 @@ finalize(struct nd_dump *d)
 {
 	char *text = NULL;
 	size_t i, len = 0;
+	unsigned bounds;
 	int n;
 
 	flush_hole(d);
@@ -1281,12 +1296,12 @@ finalize(struct nd_dump *d)
 		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
 	}
 
-	n = nd_kdh_info_text(NULL, 0, d->pub.kdh, d->client_addr,
-	    ND_KDH_NO_BOUNDS, d->pub.status == NDS_STATUS_COMPLETE,
-	    d->reason);
+	bounds = d->numbered ? d->number : ND_KDH_NO_BOUNDS;
+	n = nd_kdh_info_text(NULL, 0, d->pub.kdh, d->client_addr, bounds,
+	    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
 	if (n > 0 && (text = malloc((size_t)n + 1)) != NULL) {
 		nd_kdh_info_text(text, (size_t)n + 1, d->pub.kdh,
-		    d->client_addr, ND_KDH_NO_BOUNDS,
+		    d->client_addr, bounds,
 		    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
 		d->digest[NDS_OBJ_INFO].present = true;
 		d->digest[NDS_OBJ_INFO].size = (uint64_t)n;

@@ -163,6 +163,8 @@ struct nd_dump {
 	struct nd_hook_proc	 nospace;	/* pid 0 when not running */
 	bool			 nospace_asked;	/* it runs once per dump */
 	struct timespec		 nospace_started;
+	unsigned		 number;	/* a sink's dump number, for */
+	bool			 numbered;	/* info's Bounds line */
 };
 
 struct nd_runtime;
@@ -183,6 +185,9 @@ struct nd_dump_params {
 /* Count a message whose bytes differ from the first copy at off. */
 void		 nd_dump_conflict(struct nd_dump *, const char *what,
 		    uint64_t off);
+
+/* nds_host.dump_number: the number a sink gave the dump (worker thread). */
+void		 nd_dump_number(const struct nds_dump *, unsigned number);
 
 /* Dumps whose worker has not finished; the concurrency limit counts them. */
 extern atomic_uint nd_dumps_active;

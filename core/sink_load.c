@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "dump.h"
 #include "log.h"
 #include "sink_load.h"
 
@@ -19,6 +20,7 @@ const struct nds_host nd_host_api = {
 	.abi_minor = NDS_ABI_MINOR,
 	.struct_size = sizeof(struct nds_host),
 	.log = host_log,
+	.dump_number = nd_dump_number,
 };
 
 static void

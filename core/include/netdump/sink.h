@@ -17,6 +17,8 @@
  *   1.1  2026-11-23  chains: NDS_CAP_TRANSFORM, begin_transform and
  *                    struct nds_stage; NDS_OBJ_ARCHIVE, NDS_OBJ_MSGBUF;
  *                    nds_object.suffix.
+ *   1.2  2026-12-02  nds_host.dump_number: a sink that numbers dumps tells
+ *                    the host, for the info file's "Bounds" line.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(options) -> per dump: begin(dump) -> per object: open, then
@@ -49,7 +51,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	1
-#define NDS_ABI_MINOR	1
+#define NDS_ABI_MINOR	2
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -112,6 +114,8 @@ struct nds_host_ctx;	/* opaque: the host's handle for one sink instance */
  * What the host offers a module. Handed to create; valid until destroy.
  * Fields are only appended; check struct_size before using a later one.
  */
+struct nds_dump;
+
 struct nds_host {
 	uint32_t	 abi_major;
 	uint32_t	 abi_minor;
@@ -120,6 +124,13 @@ struct nds_host {
 	void		(*log)(struct nds_host_ctx *, enum nds_log_level,
 			    const char *fmt, ...)
 			    __attribute__((format(printf, 3, 4)));
+	/*
+	 * 1.2: a sink that gives dumps numbers, as savecore's bounds file
+	 * does, tells the host the one it gave this dump, from begin; the
+	 * info object then says "Bounds: N" as savecore's info.N does.
+	 * The first number told wins. Check struct_size before calling.
+	 */
+	void		(*dump_number)(const struct nds_dump *, unsigned number);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
