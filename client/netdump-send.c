@@ -1,15 +1,30 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * netdump-send: send a file, or a generated memory-like image, to a netdump
- * server exactly as a panicking FreeBSD kernel does (debugnet_send and
- * netdump_client.c semantics, see shared/reference/client-behaviour.md):
- * one lock-step call of at most 64 packets at a time, every packet of a call
- * acked before the next call, fixed timeouts, retransmission of only the
- * unacked packets, and the server's port learned from its first reply.
+ * server exactly as a panicking FreeBSD kernel does. It follows, in our own
+ * words (no FreeBSD code copied):
+ *  - sys/net/debugnet.c debugnet_send (13+): one lock-step call of at most
+ *    64 packets at a time, every packet of a call acked before the next,
+ *    fixed timeouts, retransmission of only the unacked packets, and the
+ *    server's port learned from its first reply;
+ *  - sys/netinet/netdump/netdump_client.c: netdump_dumper coalescing the
+ *    dumper's writes into a 64 KiB nd_buf (13+), or one call per write
+ *    with payloads capped at NETDUMP_DATASIZE (12.x, --order legacy), and
+ *    netdump_write_headers (KDH, then the key in 12.x);
+ *  - sys/kern/kern_shutdown.c: dump_init_header (the KDH), dump_finish
+ *    (a compressed dump's true length, its last block padded),
+ *    kerneldumpcrypto_create (the EKCD key blob, padded to the block);
+ *  - sys/amd64/amd64/minidump_machdep.c: a minidump's writes (see image.c).
+ * Trees read: sobomax/freebsd14_vendor @0f7ff342 (14: kern_shutdown.c,
+ * netdump_client.c, minidump_machdep.c, newvers.sh), freebsd/freebsd-src
+ * @0269ae4c (the buffered pre-debugnet netdump_client.c of 2019),
+ * MidnightBSD/src @381931b9 (a 12.x netdump_client.c, one call per write),
+ * fel1x-developer/freebsd-src @2d614aa2 (main: the key after the HERALD).
  *
  * It also injects faults (loss, duplication, reordering, lost acks, a client
- * dying mid-dump, the kernel's 32-bit ack bitmap bug) so the server's tests
- * can drive the paths a real kernel would.
+ * dying mid-dump, the kernel's 32-bit ack bitmap bug, the buffered header
+ * overwrite of a 2019 netdump_client.c) so the server's tests can drive the
+ * paths a real kernel would.
  */
 
 #include <sys/types.h>
@@ -38,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "kdh.h"
 #include "proto.h"
 
@@ -50,20 +66,18 @@
 
 #define IP_UDP_OVERHEAD	(20 + 8)	/* IPv4 header, no options, + UDP */
 #define LEGACY_DATASIZE	4096		/* NETDUMP_DATASIZE, the 12.x cap */
-#define DUMP_BLOCK	4096		/* netdump's dumper.blocksize */
-#define PAGE_SZ		4096
+#define DUMP_BLOCK	IMG_BLOCK	/* netdump's dumper.blocksize */
+#define PAGE_SZ		IMG_PAGE
 /* nd_buf: MAXDUMPPGS * PAGE_SIZE on amd64, the size of one data call. */
-#define DATA_CALL	(16 * PAGE_SZ)
+#define DATA_CALL	IMG_MAXIO
 /* The smallest MTU whose payload still fits a data call in 64 packets. */
 #define MIN_MTU		(DATA_CALL / ND_MAX_IN_FLIGHT + IP_UDP_OVERHEAD + \
 			    ND_HDR_SIZE)
 #define MAX_MTU		(ND_MAX_PAYLOAD + IP_UDP_OVERHEAD + ND_HDR_SIZE)
-#define PAD_BYTE	0xa5		/* "garbage" after compressed data */
 #define KDH_SHORT_LEN	100
 #define RECV_BATCH	64
 #define DEFAULT_PANIC	"netdump-send test dump"
-#define VERSIONSTRING	"FreeBSD 14.1-RELEASE netdump-send\n"
-#define MINIDUMP_MAGIC	"minidump FreeBSD/amd64"
+#define EKCD_KEYSIZE	512		/* a 4096-bit RSA key's ciphertext */
 
 enum order {
 	ORDER_MODERN,		/* 13+: HERALD, KEY, DATA, KDH, FINISHED */
@@ -87,9 +101,13 @@ static struct options {
 	unsigned	 retries;
 	const char	*path;
 	enum order	 order;
+	bool		 buffered_bug;
 	const char	*key_file;
 	uint64_t	 key_size;
 	bool		 have_key_size;
+	uint8_t		 ekcd;		/* kdk_encryption, 0: --ekcd not given */
+	uint32_t	 ekcd_keysize;
+	const char	*key_out;
 	const char	*file;
 	uint64_t	 gen_size;
 	bool		 have_gen;
@@ -97,8 +115,12 @@ static struct options {
 	uint64_t	 seed;
 	const char	*output;
 	uint8_t		 compression;
+	uint64_t	 extent;
+	bool		 have_extent;
+	bool		 unaligned;
 	const char	*hostname;
 	const char	*panic;
+	const char	*version;
 	bool		 no_kdh;
 	enum bad_kdh	 bad_kdh;
 	bool		 no_finished;
@@ -121,6 +143,8 @@ static struct options {
 	.zero_ratio = 0.5,
 	.seed = 1,
 	.panic = DEFAULT_PANIC,
+	.version = IMG_VERSION_TWO_LINE,
+	.ekcd_keysize = EKCD_KEYSIZE,
 };
 
 /* One debugnet_send() call in flight. */
@@ -160,7 +184,12 @@ static uint64_t		 progress_total;
 static uint64_t		 t_start, t_last_progress;
 
 static struct call	 cur;
+/* One dumper write, read from the source. */
 static uint8_t		 databuf[DATA_CALL];
+/* netdump_client.c's nd_buf, nd_tx_off and nd_buf_len. */
+static uint8_t		 nd_buf[DATA_CALL];
+static uint64_t		 nd_tx_off;
+static size_t		 nd_buf_len;
 /* Each packet may go out twice (--dup) in one round. */
 static struct mmsghdr	 smsg[2 * ND_MAX_IN_FLIGHT];
 static struct iovec	 siov[2 * ND_MAX_IN_FLIGHT][2];
@@ -172,34 +201,13 @@ static void	vlog(int, const char *, ...)
 		    __attribute__((__format__(printf, 2, 3)));
 static void	print_summary(void);
 
-/*
- * splitmix64: tiny, fast, and good enough to make test data and fault
- * decisions that are reproducible from --seed.
- */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double
-rng_unit(uint64_t *s)
-{
-	return (double)(rng_next(s) >> 11) * 0x1.0p-53;
-}
-
 /* Draw only when a fault is enabled, so enabling one leaves the others be. */
 static bool
 chance(double p)
 {
 	if (p <= 0.0)
 		return false;
-	return rng_unit(&fault_rng) < p;
+	return img_rng_unit(&fault_rng) < p;
 }
 
 static uint64_t
@@ -242,19 +250,32 @@ usage(FILE *fp)
 "                          the (N+2)th timeout fails the call (default 10)\n"
 "Dump:\n"
 "  -p, --path PATH         HERALD path (default: none, empty payload)\n"
-"      --order ORDER       modern (13+: key after HERALD, default) or\n"
-"                          legacy (12.x: key after KDH, payload <= 4096)\n"
-"  -k, --key FILE          send FILE as the EKCD key\n"
-"      --key-size N        send N pseudo-random bytes as the EKCD key\n"
+"      --order ORDER       modern (13+: key after HERALD, writes coalesced\n"
+"                          into 64 KiB calls, default) or legacy (12.x: key\n"
+"                          after KDH, one call per write, payload <= 4096)\n"
+"      --buffered-header-bug  the 2019 netdump_client.c (legacy order, 64 KiB\n"
+"                          buffer): KDH and key overwrite the last call\n"
+"      --ekcd CIPHER       send a kernel EKCD key blob (struct kerneldumpkey,\n"
+"                          padded to 4096): aes256-cbc or chacha20\n"
+"      --ekcd-key-size N   its encrypted key size (default %d)\n"
+"  -k, --key FILE          send FILE as the EKCD key blob, as it is\n"
+"      --key-size N        send N pseudo-random bytes as the EKCD key blob\n"
+"      --key-out FILE      write the key blob sent to FILE\n"
 "  -f, --file FILE         send FILE ('-' for stdin) as the vmcore\n"
 "  -g, --generate SIZE     send a generated memory-like image (k/M/G suffix)\n"
 "  -z, --zero-ratio R      share of zero pages when generating (default 0.5)\n"
 "  -s, --seed N            seed for generated data and faults (default 1)\n"
 "  -o, --output FILE       write the vmcore bytes sent to FILE\n"
 "  -c, --compression none|gzip|zstd  KDH compression (body sent as given,\n"
-"                          last block padded to 4096; default none)\n"
+"                          last block zero-padded to 4096; default none)\n"
+"      --extent SIZE       KDH dumpextent (default: the uncompressed size)\n"
+"      --unaligned         send a partial last block as it is (no kernel\n"
+"                          does)\n"
 "  -H, --hostname NAME     KDH hostname (default: gethostname)\n"
 "      --panic STRING      KDH panic string (default \"%s\")\n"
+"      --version-string S  KDH version string, C escapes (default: two lines\n"
+"                          as newvers.sh makes them)\n"
+"      --one-line-version  the one-line form (newvers.sh -r)\n"
 "      --no-kdh            do not send the KDH\n"
 "      --bad-kdh KIND      send a corrupt KDH: parity, magic, version, short\n"
 "      --no-finished       do not send FINISHED\n"
@@ -273,7 +294,7 @@ usage(FILE *fp)
 "\n"
 "Exit status: 0 dump sent (FINISHED acked), 1 a call failed or I/O error,\n"
 "2 usage error, 3 stopped by --stop-after.\n",
-	    ND_HERALD_PORT, ND_CLIENT_PORT, DEFAULT_PANIC);
+	    ND_HERALD_PORT, ND_CLIENT_PORT, EKCD_KEYSIZE, DEFAULT_PANIC);
 	exit(fp == stdout ? 0 : EXIT_USAGE);
 }
 
@@ -394,6 +415,14 @@ enum {
 	OPT_REORDER,
 	OPT_STOP_AFTER,
 	OPT_SHIFT_BUG,
+	OPT_BUFFERED_BUG,
+	OPT_EKCD,
+	OPT_EKCD_KEY_SIZE,
+	OPT_KEY_OUT,
+	OPT_EXTENT,
+	OPT_UNALIGNED,
+	OPT_VERSION_STRING,
+	OPT_ONE_LINE_VERSION,
 };
 
 static const struct option longopts[] = {
@@ -423,6 +452,15 @@ static const struct option longopts[] = {
 	{ "reorder",		required_argument, NULL, OPT_REORDER },
 	{ "stop-after",		required_argument, NULL, OPT_STOP_AFTER },
 	{ "shift-bug",		no_argument,	   NULL, OPT_SHIFT_BUG },
+	{ "buffered-header-bug", no_argument,	   NULL, OPT_BUFFERED_BUG },
+	{ "bug-12-header",	no_argument,	   NULL, OPT_BUFFERED_BUG },
+	{ "ekcd",		required_argument, NULL, OPT_EKCD },
+	{ "ekcd-key-size",	required_argument, NULL, OPT_EKCD_KEY_SIZE },
+	{ "key-out",		required_argument, NULL, OPT_KEY_OUT },
+	{ "extent",		required_argument, NULL, OPT_EXTENT },
+	{ "unaligned",		no_argument,	   NULL, OPT_UNALIGNED },
+	{ "version-string",	required_argument, NULL, OPT_VERSION_STRING },
+	{ "one-line-version",	no_argument,	   NULL, OPT_ONE_LINE_VERSION },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -433,6 +471,8 @@ static const struct option longopts[] = {
 static void
 parse_options(int argc, char **argv)
 {
+	static char verbuf[1024];
+	bool order_given = false;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "b:m:t:r:p:k:f:g:z:s:o:c:H:qvhV",
@@ -468,6 +508,46 @@ parse_options(int argc, char **argv)
 			else
 				usage_err("--order: '%s' is not modern or "
 				    "legacy", optarg);
+			order_given = true;
+			break;
+		case OPT_BUFFERED_BUG:
+			opt.buffered_bug = true;
+			break;
+		case OPT_EKCD:
+			if (strcmp(optarg, "aes256-cbc") == 0)
+				opt.ekcd = IMG_ENC_AES_256_CBC;
+			else if (strcmp(optarg, "chacha20") == 0)
+				opt.ekcd = IMG_ENC_CHACHA20;
+			else
+				usage_err("--ekcd: '%s' is not aes256-cbc or "
+				    "chacha20", optarg);
+			break;
+		case OPT_EKCD_KEY_SIZE:
+			opt.ekcd_keysize = (uint32_t)parse_uint(
+			    "--ekcd-key-size", optarg, IMG_KDK_ENCKEY_MAX);
+			if (opt.ekcd_keysize == 0)
+				usage_err("--ekcd-key-size must be 1..%d",
+				    IMG_KDK_ENCKEY_MAX);
+			break;
+		case OPT_KEY_OUT:
+			opt.key_out = optarg;
+			break;
+		case OPT_EXTENT:
+			opt.extent = parse_size("--extent", optarg);
+			opt.have_extent = true;
+			break;
+		case OPT_UNALIGNED:
+			opt.unaligned = true;
+			break;
+		case OPT_VERSION_STRING:
+			if (img_unescape(verbuf, sizeof(verbuf), optarg) < 0)
+				usage_err("--version-string: bad escape, NUL "
+				    "or longer than %zu bytes", sizeof(verbuf) -
+				    1);
+			opt.version = verbuf;
+			break;
+		case OPT_ONE_LINE_VERSION:
+			opt.version = IMG_VERSION_ONE_LINE;
 			break;
 		case 'k':
 			opt.key_file = optarg;
@@ -571,8 +651,18 @@ parse_options(int argc, char **argv)
 
 	if ((opt.file != NULL) == opt.have_gen)
 		usage_err("give exactly one of --file and --generate");
-	if (opt.key_file != NULL && opt.have_key_size)
-		usage_err("--key and --key-size exclude each other");
+	if ((opt.key_file != NULL) + opt.have_key_size + (opt.ekcd != 0) > 1)
+		usage_err("--key, --key-size and --ekcd exclude each other");
+	/* dumper_insert: EOPNOTSUPP for AES-CBC with compression. */
+	if (opt.ekcd == IMG_ENC_AES_256_CBC && opt.compression != 0)
+		usage_err("--ekcd aes256-cbc cannot be compressed (the kernel "
+		    "refuses it); use chacha20");
+	if (opt.buffered_bug) {
+		if (order_given && opt.order != ORDER_LEGACY)
+			usage_err("--buffered-header-bug is a legacy-order "
+			    "client");
+		opt.order = ORDER_LEGACY;
+	}
 	if (opt.bad_kdh != BAD_KDH_NONE && opt.no_kdh)
 		usage_err("--bad-kdh and --no-kdh exclude each other");
 	if (opt.mtu < MIN_MTU || opt.mtu > MAX_MTU)
@@ -918,7 +1008,7 @@ send_call(uint32_t type, const uint8_t *data, size_t len, uint64_t off0)
 	if (chance(opt.reorder)) {
 		/* Fisher-Yates over the call's packets. */
 		for (i = c->npk - 1; i > 0; i--) {
-			unsigned j = (unsigned)(rng_next(&fault_rng) %
+			unsigned j = (unsigned)(img_rng_next(&fault_rng) %
 			    (i + 1));
 			uint8_t t = idx[i];
 
@@ -980,76 +1070,56 @@ fail_call(const char *what)
 }
 
 /*
- * The generated image: page 0 looks like a minidump header, a --zero-ratio
- * share of the other pages is zero, the rest mixes words of a small kernel
- * vocabulary, pointer-like values and random bytes, so it compresses about
- * as well as real memory. Each page depends only on (seed, page number).
+ * The vmcore source: a file (or stdin) or the generator, and the plan of
+ * the kernel's dumper writes over it.
  */
-static const char gen_words[32][8] = {
-	"vm_page", "kernel", "proc", "thread", "mtx_lock", "sched",
-	"zfs_arc", "vnode", "mbuf", "socket", "ifnet", "callout", "taskq",
-	"uma_zone", "malloc", "kstack", "pmap", "init", "devfs", "geom",
-	"cam_sim", "nvme0", "em0", "syscall", "trap", "panic", "witness",
-	"ktr", "ufs", "tcp", "\xff\xff\xff\xff\xff\xff\xff\xff", "",
-};
-
-static void
-gen_page(uint8_t *p, uint64_t pageno)
-{
-	uint64_t s, r, v;
-	size_t i;
-
-	if (pageno == 0) {
-		memset(p, 0, PAGE_SZ);
-		memcpy(p, MINIDUMP_MAGIC, sizeof(MINIDUMP_MAGIC) - 1);
-		return;
-	}
-	s = opt.seed * 0xd1342543de82ef95ULL ^ pageno;
-	(void)rng_next(&s);
-	if (rng_unit(&s) < opt.zero_ratio) {
-		memset(p, 0, PAGE_SZ);
-		return;
-	}
-	for (i = 0; i < PAGE_SZ; i += 8) {
-		r = rng_next(&s);
-		switch (r & 15) {
-		case 0: case 1: case 2:
-			v = htole64(rng_next(&s));
-			memcpy(p + i, &v, 8);
-			break;
-		case 3: case 4: case 5:
-			v = htole64(0xfffff80000000000ULL |
-			    ((r >> 16) & 0x3fffff8ULL));
-			memcpy(p + i, &v, 8);
-			break;
-		default:
-			memcpy(p + i, gen_words[(r >> 8) & 31], 8);
-			break;
-		}
-	}
-}
-
-/* The vmcore source: a file (or stdin) or the generator. */
 static struct source {
 	int		 fd;
 	uint64_t	 off;
+	struct img_plan	 plan;
+	uint64_t	 stream_size;	/* a compressed file's own statement */
 } src = { .fd = -1 };
+
+/* What a regular file says about itself: a minidump's layout, a size. */
+static void
+source_sniff(uint64_t size)
+{
+	uint8_t head[PAGE_SZ], tail[4];
+	ssize_t n, t = 0;
+
+	if ((n = pread(src.fd, head, sizeof(head), 0)) <= 0)
+		return;
+	if (size >= sizeof(tail))
+		t = pread(src.fd, tail, sizeof(tail), (off_t)(size -
+		    sizeof(tail)));
+	if (opt.compression != 0)
+		src.stream_size = img_stream_size(opt.compression, head,
+		    (size_t)n, t == (ssize_t)sizeof(tail) ? tail : NULL);
+	else
+		img_plan_minidump(&src.plan, head, (size_t)n, size);
+}
 
 static void
 source_open(void)
 {
 	struct stat sb;
 
+	/* A compressed dump is the compressor's IMG_MAXIO-byte writes. */
+	img_plan_flat(&src.plan);
 	if (opt.have_gen) {
 		progress_total = opt.gen_size;
+		if (opt.compression == 0)
+			img_plan_generated(&src.plan, opt.gen_size);
 		return;
 	}
 	if (strcmp(opt.file, "-") == 0)
 		src.fd = STDIN_FILENO;
 	else if ((src.fd = open(opt.file, O_RDONLY | O_CLOEXEC)) == -1)
 		err(1, "%s", opt.file);
-	if (fstat(src.fd, &sb) == 0 && S_ISREG(sb.st_mode))
+	if (fstat(src.fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
 		progress_total = (uint64_t)sb.st_size;
+		source_sniff((uint64_t)sb.st_size);
+	}
 }
 
 /* Fill up to max bytes; fewer only at the end of the image. */
@@ -1066,7 +1136,8 @@ source_read(uint8_t *buf, size_t max)
 		got = left < max ? (size_t)left : max;
 		/* src.off stays page aligned: calls are whole pages. */
 		for (k = 0; k < got; k += PAGE_SZ)
-			gen_page(buf + k, (src.off + k) / PAGE_SZ);
+			img_gen_page(buf + k, (src.off + k) / PAGE_SZ,
+			    opt.seed, opt.zero_ratio);
 		src.off += got;
 		return got;
 	}
@@ -1140,24 +1211,8 @@ print_summary(void)
 		    st.ignored, st.future_acks);
 }
 
-/* Fix the parity word after a deliberate change to another field. */
-static void
-kdh_fix_parity(uint8_t *kdh)
-{
-	uint32_t w, x = 0;
-	size_t i;
-
-	for (i = 0; i < ND_KDH_SIZE; i += 4) {
-		memcpy(&w, kdh + i, 4);
-		x ^= w;
-	}
-	memcpy(&w, kdh + ND_KDH_SIZE - 4, 4);
-	w ^= x;
-	memcpy(kdh + ND_KDH_SIZE - 4, &w, 4);
-}
-
 static size_t
-make_kdh(uint8_t *kdh, uint64_t dumplength, uint32_t keysize)
+make_kdh(uint8_t *kdh, uint64_t dumplength, uint64_t sent, uint32_t keysize)
 {
 	char host[256];
 	const char *hostname = opt.hostname;
@@ -1170,11 +1225,17 @@ make_kdh(uint8_t *kdh, uint64_t dumplength, uint32_t keysize)
 		host[sizeof(host) - 1] = '\0';
 		hostname = host;
 	}
-	/* Compressed dumps: the extent is what was reserved, any larger. */
-	if (opt.compression != 0)
-		extent = dumplength * 3;
+	/*
+	 * dump_init_header sets dumpextent to the uncompressed size and
+	 * dump_finish only dumplength to the compressed one. What the
+	 * stream does not state, the bytes sent stand in for.
+	 */
+	if (opt.have_extent)
+		extent = opt.extent;
+	else if (opt.compression != 0)
+		extent = src.stream_size != 0 ? src.stream_size : sent;
 	nd_kdh_build(kdh, "amd64", dumplength, (uint64_t)time(NULL), keysize,
-	    hostname, VERSIONSTRING, opt.panic, opt.compression, extent);
+	    hostname, opt.version, opt.panic, opt.compression, extent);
 	switch (opt.bad_kdh) {
 	case BAD_KDH_NONE:
 		break;
@@ -1183,12 +1244,12 @@ make_kdh(uint8_t *kdh, uint64_t dumplength, uint32_t keysize)
 		break;
 	case BAD_KDH_MAGIC:
 		kdh[0] ^= 0x20;		/* "fREEBSD"-ish: wrong, parity right */
-		kdh_fix_parity(kdh);
+		img_kdh_fix_parity(kdh);
 		break;
 	case BAD_KDH_VERSION:
 		v = htobe32(99);
 		memcpy(kdh + 32, &v, 4);
-		kdh_fix_parity(kdh);
+		img_kdh_fix_parity(kdh);
 		break;
 	case BAD_KDH_SHORT:
 		return KDH_SHORT_LEN;
@@ -1196,7 +1257,30 @@ make_kdh(uint8_t *kdh, uint64_t dumplength, uint32_t keysize)
 	return ND_KDH_SIZE;
 }
 
-/* The EKCD key, from --key or --key-size; *len 0 when there is none. */
+/*
+ * --ekcd: the blob kerneldumpcrypto_create lays out, with a random IV
+ * (the kernel's arc4rand, re-hashed per dump) and random bytes where the
+ * RSA-encrypted key would be.
+ */
+static uint8_t *
+make_ekcd_key(size_t *len)
+{
+	uint8_t iv[IMG_KDK_IV_SIZE], enckey[IMG_KDK_ENCKEY_MAX], *key;
+	uint64_t s = opt.seed ^ 0x656b63645f6b6579ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(iv); i++)
+		iv[i] = (uint8_t)img_rng_next(&s);
+	for (i = 0; i < opt.ekcd_keysize; i++)
+		enckey[i] = (uint8_t)img_rng_next(&s);
+	*len = img_kdk_size(opt.ekcd_keysize, DUMP_BLOCK);
+	if ((key = malloc(*len)) == NULL)
+		err(1, "malloc");
+	img_kdk_build(key, opt.ekcd, iv, enckey, opt.ekcd_keysize, DUMP_BLOCK);
+	return key;
+}
+
+/* The EKCD key, from --ekcd, --key or --key-size; *len 0 when none. */
 static uint8_t *
 load_key(size_t *len)
 {
@@ -1207,12 +1291,14 @@ load_key(size_t *len)
 	int fd;
 
 	*len = 0;
+	if (opt.ekcd != 0)
+		return make_ekcd_key(len);
 	if (opt.have_key_size) {
 		if ((key = malloc(opt.key_size + 1)) == NULL)
 			err(1, "malloc");
 		s = opt.seed ^ 0x6b65795f65636b64ULL;
 		for (i = 0; i < opt.key_size; i++) {
-			r = rng_next(&s);
+			r = img_rng_next(&s);
 			key[i] = (uint8_t)r;
 		}
 		*len = opt.key_size;
@@ -1245,25 +1331,158 @@ load_key(size_t *len)
 }
 
 static void
-send_key(const uint8_t *key, size_t keylen)
+write_key_out(const uint8_t *key, size_t keylen)
 {
-	if (keylen == 0 && opt.key_file == NULL && !opt.have_key_size)
+	int fd;
+	ssize_t w;
+
+	if (opt.key_out == NULL)
 		return;
-	if (send_call(ND_MSG_EKCD_KEY, key, keylen, 0) == -1)
+	if ((fd = open(opt.key_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		err(1, "%s", opt.key_out);
+	while (keylen > 0) {
+		if ((w = write(fd, key, keylen)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "%s", opt.key_out);
+		}
+		key += w;
+		keylen -= (size_t)w;
+	}
+	if (close(fd) == -1)
+		err(1, "%s", opt.key_out);
+}
+
+static bool
+have_key(void)
+{
+	return opt.key_file != NULL || opt.have_key_size || opt.ekcd != 0;
+}
+
+/* One data call: --output gets it first, as the wire does. */
+static void
+send_data(const uint8_t *buf, size_t len, uint64_t off)
+{
+	out_write(buf, out_len(len));
+	if (send_call(ND_MSG_VMCORE, buf, len, off) == -1)
+		fail_call("VMCORE");
+	progress(false);
+}
+
+/* netdump_flush_buf: the buffered run goes out as one call. */
+static void
+dumper_flush(void)
+{
+	if (nd_buf_len == 0)
+		return;
+	send_data(nd_buf, nd_buf_len, nd_tx_off);
+	nd_buf_len = 0;
+}
+
+/*
+ * netdump_dumper, for one dump_write of the kernel's dump code. 13+
+ * (and the 2019 code of --buffered-header-bug) copy it into nd_buf and
+ * send when the next write would overflow it or not continue the run;
+ * 12.x sends every write as its own call.
+ */
+static void
+dumper_write(const uint8_t *p, size_t len, uint64_t off)
+{
+	if (opt.order == ORDER_LEGACY && !opt.buffered_bug) {
+		send_data(p, len, off);
+		return;
+	}
+	if (nd_buf_len + len > sizeof(nd_buf) ||
+	    (nd_buf_len != 0 && nd_tx_off + nd_buf_len != off)) {
+		dumper_flush();
+		nd_tx_off = off;
+	}
+	memcpy(nd_buf + nd_buf_len, p, len);
+	nd_buf_len += len;
+}
+
+/*
+ * netdump_write_headers. 13+ flushes nd_buf first. The 2019 buffered
+ * code (freebsd/freebsd-src@0269ae4c netdump_client.c) copies the KDH,
+ * then the key, to the start of nd_buf without flushing it, so the data
+ * call still buffered goes out after them, its first bytes replaced.
+ */
+static void
+write_headers(const uint8_t *kdh, size_t kdhlen, const uint8_t *key,
+    size_t keylen)
+{
+	const uint8_t *k = kdh, *kk = key;
+
+	if (!opt.buffered_bug)
+		dumper_flush();
+	else {
+		memcpy(nd_buf, kdh, kdhlen);
+		k = nd_buf;
+	}
+	if (!opt.no_kdh && send_call(ND_MSG_KDH, k, kdhlen, 0) == -1)
+		fail_call("KDH");
+	if (opt.order != ORDER_LEGACY || !have_key())
+		return;
+	if (opt.buffered_bug) {
+		memcpy(nd_buf, key, keylen);
+		kk = nd_buf;
+	}
+	if (send_call(ND_MSG_EKCD_KEY, kk, keylen, 0) == -1)
 		fail_call("EKCD_KEY");
+}
+
+/*
+ * minidumpsys/dumpsys and dump_finish: the dumper writes of the plan,
+ * each a multiple of the block size (dump_check_bounds refuses anything
+ * else); a compressed dump's last block is zero-padded
+ * (kerneldumpcomp_write_cb) and its dumplength is the stream's true
+ * length. Returns dumplength; *sent gets the bytes sent.
+ */
+static uint64_t
+send_body(uint64_t *sent)
+{
+	uint64_t off = 0, dumplength = 0;
+	size_t len, want, pad;
+
+	for (;;) {
+		if (opt.have_stop_after && st.body_bytes >= opt.stop_after)
+			stop_now();
+		want = img_plan_next(&src.plan, off);
+		if ((len = source_read(databuf, want)) == 0)
+			break;
+		dumplength += len;
+		if (len % DUMP_BLOCK != 0 && !opt.unaligned) {
+			pad = DUMP_BLOCK - len % DUMP_BLOCK;
+			memset(databuf + len, 0, pad);
+			len += pad;
+			if (opt.compression == 0)
+				dumplength += pad;
+		}
+		dumper_write(databuf, len, off);
+		off += len;
+	}
+	*sent = off;
+	return dumplength;
 }
 
 int
 main(int argc, char **argv)
 {
 	uint8_t kdh[ND_KDH_SIZE], *key;
-	size_t keylen, len, kdhlen;
-	uint64_t off = 0, dumplength = 0;
+	size_t keylen, kdhlen = 0;
+	uint64_t dumplength, sent;
 
 	parse_options(argc, argv);
 	parse_server(opt.server, &dest);
 	fault_rng = opt.seed ^ 0x66617531745f7267ULL;
 	key = load_key(&keylen);
+	/* netdump_write_headers: EINVAL for a key larger than nd_buf. */
+	if (opt.buffered_bug && keylen > sizeof(nd_buf))
+		errx(EXIT_USAGE, "--buffered-header-bug: a %zu-byte key does "
+		    "not fit the %zu-byte buffer", keylen, sizeof(nd_buf));
+	if (have_key())
+		write_key_out(key, keylen);
 	source_open();
 	if (opt.output != NULL && (out_fd = open(opt.output,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
@@ -1285,46 +1504,22 @@ main(int argc, char **argv)
 		exit(1);
 	}
 	/* Sent straight after the herald so a partial dump is usable. */
-	if (opt.order == ORDER_MODERN)
-		send_key(key, keylen);
+	if (opt.order == ORDER_MODERN && have_key() &&
+	    send_call(ND_MSG_EKCD_KEY, key, keylen, 0) == -1)
+		fail_call("EKCD_KEY");
 
-	/* netdump_dumper/netdump_flush_buf: 64 KiB calls, absolute offsets. */
-	for (;;) {
-		if (opt.have_stop_after && st.body_bytes >= opt.stop_after)
-			stop_now();
-		if ((len = source_read(databuf, sizeof(databuf))) == 0)
-			break;
-		dumplength += len;
-		/*
-		 * A compressed dump ends in a partial block that the kernel
-		 * pads to the block size with whatever is in the buffer.
-		 */
-		if (opt.compression != 0 && len % DUMP_BLOCK != 0) {
-			size_t pad = DUMP_BLOCK - len % DUMP_BLOCK;
+	dumplength = send_body(&sent);
 
-			memset(databuf + len, PAD_BYTE, pad);
-			len += pad;
-		}
-		out_write(databuf, out_len(len));
-		if (send_call(ND_MSG_VMCORE, databuf, len, off) == -1)
-			fail_call("VMCORE");
-		off += len;
-		progress(false);
-	}
+	/* dump_finish: the headers, then dump_write(NULL) flushes. */
+	if (!opt.no_kdh)
+		kdhlen = make_kdh(kdh, dumplength, sent, (uint32_t)keylen);
+	write_headers(kdh, kdhlen, key, keylen);
+	free(key);
+	dumper_flush();
 	progress(true);
 	if (out_fd != -1 && close(out_fd) == -1)
 		err(1, "%s", opt.output);
 	out_fd = -1;
-
-	/* netdump_write_headers: the KDH goes after the data. */
-	if (!opt.no_kdh) {
-		kdhlen = make_kdh(kdh, dumplength, (uint32_t)keylen);
-		if (send_call(ND_MSG_KDH, kdh, kdhlen, 0) == -1)
-			fail_call("KDH");
-	}
-	if (opt.order == ORDER_LEGACY)
-		send_key(key, keylen);
-	free(key);
 
 	if (!opt.no_finished &&
 	    send_call(ND_MSG_FINISHED, NULL, 0, 0) == -1) {

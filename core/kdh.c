@@ -223,7 +223,6 @@ nd_kdh_build(void *out512, const char *arch, uint64_t dumplength,
 	uint8_t *p = out512;
 	uint8_t *vs;
 	uint32_t parity;
-	size_t n;
 
 	memset(p, 0, ND_KDH_SIZE);
 	/* strncpy-like: the 19 characters and the NUL fill the field. */
@@ -238,19 +237,15 @@ nd_kdh_build(void *out512, const char *arch, uint64_t dumplength,
 	put_str(p + l->hostname, l->hostname_len, hostname);
 
 	/*
-	 * The kernel's banner ends in '\n' and crashinfo relies on it; when
-	 * the string is cut, the kernel forces '\n' into the last byte before
-	 * the NUL, and so do we.
+	 * As dump_init_header (sys/kern/kern_shutdown.c): strlcpy into the
+	 * field and, only when that cut the string, versionstring[190] =
+	 * '\n'. The kernel's own string always ends in '\n' (newvers.sh).
 	 */
 	vs = p + l->versionstring;
-	n = put_str(vs, KDH_VERSTR_LEN, versionstring);
-	if (n > 0 && vs[n - 1] != '\n') {
-		if (n < KDH_VERSTR_LEN - 1) {
-			vs[n] = '\n';
-			vs[n + 1] = '\0';
-		} else
-			vs[n - 1] = '\n';
-	}
+	put_str(vs, KDH_VERSTR_LEN, versionstring);
+	if (versionstring != NULL &&
+	    strlen(versionstring) >= KDH_VERSTR_LEN)
+		vs[KDH_VERSTR_LEN - 2] = '\n';
 
 	put_str(p + l->panicstring, l->panicstring_len, panicstring);
 	p[l->compression] = compression;

@@ -649,17 +649,15 @@ def cmd_spoof_herald(a):
 
 # ------------------------------------------------------------------ hog
 
-def exchange(s, dest, dgrams, timeout, rounds, sender=None):
-    """Send {seqno: datagram} (from sender, by default from s) until each
-    is acked on s (rounds at most); acks for other seqnos (an earlier
-    session's) are ignored. The port that answered, or None if not all
-    were acked."""
+def exchange(s, dest, dgrams, timeout, rounds):
+    """Send {seqno: datagram} from s until each is acked on s (rounds at
+    most); acks for other seqnos (an earlier session's) are ignored. The
+    port that answered, or None if not all were acked."""
     want = dict(dgrams)
     port = None
-    out = sender if sender is not None else s
     for _ in range(rounds):
         for seq in sorted(want):
-            out.sendto(want[seq], dest)
+            s.sendto(want[seq], dest)
         end = time.monotonic() + timeout
         while want:
             left = end - time.monotonic()
@@ -718,14 +716,13 @@ def cmd_hog(a):
 
 def cmd_session_loop(a):
     """For SECONDS, RATE sessions a second from NADDR addresses
-    127.0.NET.FIRST.. in turn: a HERALD from a new ephemeral port, then
-    (the server answers a client at its port 20024, as it does a kernel)
-    one data message and FINISHED from port 20024. Each HERALD port makes
-    a new session, and each session a socket on the server. Prints a JSON
-    summary."""
+    127.0.NET.FIRST.. in turn: a HERALD, one data message and FINISHED,
+    all from a new ephemeral port (as a kernel behind a NAT that gives
+    each session a port of its own; the server answers the port the HERALD
+    came from). Each HERALD port makes a new session, and each session a
+    socket on the server. Prints a JSON summary."""
     raise_nofile()
     addrs = ["127.0.%d.%d" % (a.net, a.first + i) for i in range(a.naddr)]
-    socks = {}
     st = {"sessions": 0, "answered": 0, "data_acked": 0, "finished": 0}
     start = time.monotonic()
     end = start + a.seconds
@@ -738,33 +735,25 @@ def cmd_session_loop(a):
         if due > now:
             time.sleep(due - now)
         addr = addrs[k % len(addrs)]
-        if addr not in socks:
-            r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
-            r.bind((addr, CLIENT_PORT))
-            socks[addr] = r
-        r = socks[addr]
         h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
         h.bind((addr, 0))
         seq = 1 + 3 * k
         k += 1
         st["sessions"] += 1
-        sport = exchange(r, (SERVER, a.port), {seq: msg(HERALD, seq)}, 0.1,
-                         2, sender=h)
-        h.close()
+        sport = exchange(h, (SERVER, a.port), {seq: msg(HERALD, seq)}, 0.1, 2)
         if sport is not None:
             st["answered"] += 1
-            if exchange(r, (SERVER, sport), {seq + 1: msg(
+            if exchange(h, (SERVER, sport), {seq + 1: msg(
                     VMCORE, seq + 1, 0, b"\x42" * 512)}, 0.1, 2) is not None:
                 st["data_acked"] += 1
-            if exchange(r, (SERVER, sport), {seq + 2: msg(FINISHED, seq + 2)},
+            if exchange(h, (SERVER, sport), {seq + 2: msg(FINISHED, seq + 2)},
                         0.1, 2) is not None:
                 st["finished"] += 1
-    for r in socks.values():
-        r.close()
+        h.close()
     st["seconds"] = round(time.monotonic() - start, 1)
     print(json.dumps(st), flush=True)
+
 
 
 # ------------------------------------------------------------------ heralds

@@ -64,17 +64,19 @@ no_msgbuf() {	# ADDR WHAT REASON
 	assert_eq "$(missing_of "$d/manifest.0.json")" "$3" "$2: msgbuf_missing in the manifest"
 }
 
+# A full (ELF) dump, as 32-bit powerpc writes: no minidump magic.
 N=$(client_addr 20)
-send_dump 0 "$N" -q -g 1M -s 210
+{ printf '\177ELF\002\002\001'; head -c 1048569 /dev/urandom; } >"$T/img/elf.img"
+send_dump 0 "$N" -q -f "$T/img/elf.img"
 wait_manifest "$(client_dir "$N")" 0
-assert_manifest "$(client_dir "$N")/manifest.0.json" complete
+assert_manifest "$(client_dir "$N")/manifest.0.json" complete "$T/img/elf.img"
 K=$(client_addr 21)
 send_dump 0 "$K" -q -f "$T/img/arm64-64k.img"
 wait_manifest "$(client_dir "$K")" 0
 assert_manifest "$(client_dir "$K")/manifest.0.json" complete "$T/img/arm64-64k.img"
 
-no_msgbuf "$N" "generated image" 'not a minidump (no "minidump FreeBSD/" magic)'
-pass "a dump that is no minidump: no msgbuf.0; manifest msgbuf_missing says 'not a minidump'"
+no_msgbuf "$N" "ELF dump" 'not a minidump (no "minidump FreeBSD/" magic)'
+pass "a dump that is no minidump (ELF): no msgbuf.0; manifest msgbuf_missing says 'not a minidump'"
 no_msgbuf "$K" "arm64 with 64 KiB pages" "unsupported arm64 page size (64 KiB)"
 pass "an arm64 minidump with 64 KiB pages: no msgbuf.0; manifest msgbuf_missing says why"
 

@@ -36,7 +36,8 @@ with open(sys.argv[1], "wb") as f:
 PY
 gzip -c "$T/image" >"$T/image.gz"
 zstd -q -c "$T/image" >"$T/image.zst"
-head -c 1000003 /dev/urandom >"$T/cipher"
+# Ciphertext comes in whole blocks: the dumper writes blocksize multiples.
+head -c 1003520 /dev/urandom >"$T/cipher"
 head -c 700001 /dev/urandom >"$T/cipher.gz"
 head -c 600007 /dev/urandom >"$T/cipher.zst"
 head -c 1000 /dev/urandom >"$T/key1"

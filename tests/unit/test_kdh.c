@@ -118,12 +118,22 @@ test_build_details(void **state)
 	memset(longstr, 'x', sizeof(longstr) - 1);
 	longstr[sizeof(longstr) - 1] = '\0';
 
-	/* Non-amd64 architecture version; newline added to the banner. */
+	/*
+	 * Non-amd64 architecture version; the banner copied as it is, as
+	 * dump_init_header's strlcpy does (a kernel's ends in '\n').
+	 */
 	nd_kdh_build(h, "aarch64", 1, 2, 0, "h", "FreeBSD 15.0", "p",
 	    NDS_COMP_NONE, 1);
 	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
 	assert_int_equal(k.architectureversion, 1);
-	assert_string_equal(k.versionstring, "FreeBSD 15.0\n");
+	assert_string_equal(k.versionstring, "FreeBSD 15.0");
+	/* 191 characters fit whole: not cut, no newline forced. */
+	longstr[191] = '\0';
+	nd_kdh_build(h, "amd64", 1, 2, 0, "h", longstr, "p", NDS_COMP_NONE, 1);
+	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
+	assert_int_equal(strlen(k.versionstring), 191);
+	assert_int_equal(k.versionstring[190], 'x');
+	longstr[191] = 'x';
 
 	/* Everything too long: truncated to the field, still terminated. */
 	nd_kdh_build(h, longstr, 1, 2, 0, longstr, longstr, longstr,
