@@ -664,7 +664,7 @@ test_descriptor(void **state)
 	void *ds = &ds;
 
 	assert_int_equal(M.abi_major, 1);
-	assert_int_equal(M.abi_minor, 1);
+	assert_int_equal(M.abi_minor, NDS_ABI_MINOR);
 	assert_int_equal(M.struct_size, sizeof(struct nds_sink_module));
 	assert_string_equal(M.name, "zstd");
 	assert_int_equal(M.caps, NDS_CAP_TRANSFORM | NDS_CAP_ORDERED);
