@@ -106,6 +106,7 @@ dump_free(struct nd_dump *d)
 
 	if (d == NULL)
 		return;
+	nd_hook_kill(&d->nospace, "still ran when its dump was freed");
 	for (i = 0; i < ND_POOL_BLOCKS; i++)
 		free(d->pool[i]);
 	for (i = 0; i < d->ring_count; i++) {
@@ -669,24 +670,23 @@ static int
 nospace_answer(struct nd_dump *d, int wait_ms)
 {
 	struct timespec now;
-	double ran, left;
+	double left;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ran = ts_diff(&now, &d->nospace_started);
-	left = (double)d->server->hook_timeout - ran;
+	left = (double)d->server->hook_timeout -
+	    ts_diff(&now, &d->nospace_started);
 	if (left < 0)
 		left = 0;
 	if (wait_ms > left * 1000)
-		wait_ms = (int)(left * 1000);
+		wait_ms = (int)(left * 1000) + 1;
 	r = nd_hook_wait(&d->nospace, wait_ms);
-	if (r == ND_HOOK_RUNNING && ran + wait_ms / 1000.0 >=
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (r == ND_HOOK_RUNNING && ts_diff(&now, &d->nospace_started) >=
 	    (double)d->server->hook_timeout) {
 		nd_hook_kill(&d->nospace, "ran past hook_timeout");
 		r = -1;
 	}
-	if (r != ND_HOOK_RUNNING)
-		d->nospace.pid = 0;
 	return r;
 }
 
@@ -704,16 +704,18 @@ check_space(struct nd_dump *d)
 {
 	const char *floor;
 	uint64_t avail, need;
-	bool ok;
-	int r;
+	bool ok, hook = d->nospace.pid > 0;
+	int r = 0;
 
 	if (d->space_stop || d->delivered < d->next_space_check)
 		return;
-	d->next_space_check = d->delivered + (d->nospace.pid > 0 ?
-	    SPACE_CHECK_HOOK : SPACE_CHECK_EVERY);
-	ok = nd_space_ok(d->server, &avail, &need, &floor);
-	if (d->nospace.pid > 0) {
+	d->next_space_check = d->delivered + (hook ? SPACE_CHECK_HOOK :
+	    SPACE_CHECK_EVERY);
+	/* The hook's answer first, then the space it may have made. */
+	if (hook)
 		r = nospace_answer(d, 0);
+	ok = nd_space_ok(d->server, &avail, &need, &floor);
+	if (hook) {
 		if (r == ND_HOOK_RUNNING) {
 			if (avail >= need / 2)
 				return;
@@ -746,6 +748,9 @@ static void
 stream_hole(struct nd_dump *d, uint64_t off, uint64_t len)
 {
 	nd_msgbuf_feed(&d->msgbuf, off, NULL, len);
+	/* A running netdump-nospace is watched through zeros too. */
+	if (d->nospace.pid > 0)
+		check_space(d);
 	if (d->space_stop)
 		return;
 	if (d->hole_len == 0)
@@ -1346,9 +1351,11 @@ finalize(struct nd_dump *d)
 	/* A transform's end (the tarball) may fail last of all. */
 	demote_if_unstored(d);
 	log_outcome(d);
-	/* The client is gone: netdump-nospace may finish what it does. */
-	if (d->nospace.pid > 0)
-		(void)nospace_answer(d, (int)d->server->hook_timeout * 1000);
+	/* The client is gone: netdump-nospace may finish, to hook_timeout. */
+	if (d->nospace.pid > 0 &&
+	    nospace_answer(d, (int)d->server->hook_timeout * 1000) ==
+	    ND_HOOK_RUNNING)
+		nd_hook_kill(&d->nospace, "ran past hook_timeout");
 	run_end_hooks(d);
 }
 

@@ -151,6 +151,7 @@ spawn(const struct nd_server_conf *sv, enum nd_hook h,
 	posix_spawnattr_destroy(&attr);
 	if (error != 0) {
 		atomic_fetch_sub(&hooks_running, 1);
+		proc->pid = 0;
 		errno = error;
 		log_warn("%s %s: cannot run", hook_names[h], proc->path);
 		return -1;
@@ -158,7 +159,7 @@ spawn(const struct nd_server_conf *sv, enum nd_hook h,
 	proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
 	if (proc->pidfd == -1) {
 		log_warn("%s: pidfd_open", hook_names[h]);
-		nd_hook_kill(proc, "cannot be watched");
+		nd_hook_kill(proc, "cannot be watched");	/* pid is 0 then */
 		return -1;
 	}
 	log_info("%s %s started (pid %ld)", hook_names[h], proc->path,
@@ -188,10 +189,13 @@ nd_hook_wait(struct nd_hook_proc *proc, int timeout_ms)
 	struct pollfd pfd = { .fd = proc->pidfd, .events = POLLIN };
 	int r;
 
+	if (proc->pid <= 0)
+		return -1;
 	do
 		r = poll(&pfd, 1, timeout_ms);
 	while (r == -1 && errno == EINTR);
-	if (r == 0)
+	/* Not known to have exited: waitpid would block. */
+	if (r <= 0)
 		return ND_HOOK_RUNNING;
 	return nd_hook_reap(proc);
 }
@@ -201,6 +205,9 @@ nd_hook_reap(struct nd_hook_proc *proc)
 {
 	int status, rc;
 
+	/* Never a pid of 0 or less: kill and waitpid would mean others. */
+	if (proc->pid <= 0)
+		return -1;
 	while (waitpid(proc->pid, &status, 0) == -1)
 		if (errno != EINTR) {
 			log_warn("%s: waitpid", hook_names[proc->hook]);
@@ -220,6 +227,7 @@ out:
 	if (proc->pidfd != -1)
 		close(proc->pidfd);
 	proc->pidfd = -1;
+	proc->pid = 0;
 	atomic_fetch_sub(&hooks_running, 1);
 	return rc;
 }
@@ -227,6 +235,8 @@ out:
 void
 nd_hook_kill(struct nd_hook_proc *proc, const char *why)
 {
+	if (proc->pid <= 0)
+		return;
 	log_warnx("%s %s (pid %ld) %s; killed", hook_names[proc->hook],
 	    proc->path, (long)proc->pid, why);
 	(void)kill(-proc->pid, SIGKILL);

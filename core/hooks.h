@@ -53,7 +53,8 @@ int	nd_hook_start_worker(const struct nd_server_conf *, enum nd_hook,
 	    struct nd_hook_proc *);
 /*
  * Wait at most timeout_ms (0: just look) for a started hook to exit:
- * ND_HOOK_RUNNING if it still runs, else what nd_hook_reap returns.
+ * ND_HOOK_RUNNING if it still runs, else what nd_hook_reap returns (-1
+ * for a hook not running). A reaped or killed hook's pid is 0.
  */
 #define ND_HOOK_RUNNING	(-3)
 int	nd_hook_wait(struct nd_hook_proc *, int timeout_ms);

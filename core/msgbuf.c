@@ -299,8 +299,13 @@ nd_msgbuf_feed(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data,
 		return;
 	start = off > mb->ring_off ? off : mb->ring_off;
 	end = len < ring_end - off ? off + len : ring_end;
-	if (start >= end || start != mb->ring_off + mb->filled)
+	if (start >= end || start < mb->ring_off + mb->filled)
 		return;
+	if (start > mb->ring_off + mb->filled) {
+		/* A piece never fed: what follows cannot be placed. */
+		mb->nul = true;
+		return;
+	}
 	if (data == NULL)
 		mb->nul = true;
 	else if (keep(mb, data + (start - off), (size_t)(end - start)) == -1) {

@@ -1037,7 +1037,7 @@ heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	/* ... or for a hook to decide (a HERALD each, from any port). */
 	for (p = rx->pendings; p != NULL; p = p->next)
-		n += p->proc.hook != ND_HOOK_START && !p->late &&
+		n += p->proc.hook != ND_HOOK_START &&
 		    p->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	return n;
 }
@@ -1289,14 +1289,16 @@ session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	send_ack(s->fd, seqno);
 }
 
+/* The hook a HERALD from this client waits for (or, late, waited for). */
 static struct pending *
-pending_find(struct nd_receiver *rx, const struct sockaddr_in *from)
+pending_find(struct nd_receiver *rx, const struct sockaddr_in *from,
+    bool late)
 {
 	struct pending *p;
 
-	/* netdump-start, and a late hook, run beside the dump. */
+	/* netdump-start runs beside the dump and holds nothing up. */
 	for (p = rx->pendings; p != NULL; p = p->next)
-		if (p->proc.hook != ND_HOOK_START && !p->late &&
+		if (p->proc.hook != ND_HOOK_START && p->late == late &&
 		    p->client.sin_addr.s_addr == from->sin_addr.s_addr &&
 		    p->client.sin_port == from->sin_port)
 			return p;
@@ -1457,17 +1459,19 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	if (!(done & ADMIT_CRASH_DONE)) {
 		r = pending_start(rx, ND_HOOK_CRASH, from, local, path, seqno,
 		    herald_ms);
-		if (r == -2)
-			return;
 		if (r == -1) {
 			refuse(rx, from, 60);
 			return;
 		}
-		/* Too late to wait for it: it only learns of the dump. */
-		if (r == 1 && !herald_deadline_passed(rx, herald_ms))
+		/* Waiting for it (or for room to run it) is over at the deadline. */
+		if ((r == 1 || r == -2) && !herald_deadline_passed(rx, herald_ms))
 			return;
-		if (r == 1)
+		if (r == 1)	/* pending_start put it first */
 			pending_late(rx, rx->pendings);
+		else if (r == -2)
+			log_warnx("client %s: max_hooks hooks run, and the "
+			    "HERALD's deadline has passed; going on without "
+			    "netdump-crash", addr);
 	}
 	session_start(rx, from, local, path, seqno);
 }
@@ -1540,6 +1544,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
 	struct session *old, *other;
+	struct pending *p;
 	char addr[INET_ADDRSTRLEN], path[ND_MAX_HERALD_PATH + 1];
 	const char *why;
 
@@ -1568,8 +1573,18 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		send_ack(old->fd, m->seqno);
 		return;
 	}
-	if (pending_find(rx, from) != NULL || refused(rx, from))
+	if (pending_find(rx, from, false) != NULL || refused(rx, from))
 		return;
+	if (old == NULL && (p = pending_find(rx, from, true)) != NULL) {
+		/*
+		 * The HERALD a late hook held up went on without it but
+		 * found no place then (a flood, no descriptor): try again,
+		 * on the first HERALD's clock and with no hook this time.
+		 */
+		herald_admit(rx, from, local, p->path, m->seqno, p->herald_ms,
+		    ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE);
+		return;
+	}
 	if (old != NULL && old->state == S_ACTIVE) {
 		/*
 		 * The client's address and port are public, so a HERALD

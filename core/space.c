@@ -49,7 +49,8 @@ nd_savecore_minfree(const char *dir)
 	if (snprintf(path, sizeof(path), "%s/minfree", dir) >=
 	    (int)sizeof(path))
 		return 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
 	if (fd == -1) {
 		if (errno != ENOENT)
 			minfree_warn(dir, strerror(errno));

@@ -1825,20 +1825,18 @@ file_begin(void *instance, const struct nds_dump *dump, void **dump_state,
 	}
 	if (d->dirfd == -1)
 		goto fail;
-	if (fs->layout != LAYOUT_REDHAT) {
-		if (reserve_number(d, err) == -1)
-			goto fail;
-		/* For info's "Bounds: N", as savecore writes it. */
-		if (fs->host->struct_size >= offsetof(struct nds_host,
-		    dump_number) + sizeof(fs->host->dump_number) &&
-		    fs->host->dump_number != NULL)
-			fs->host->dump_number(dump, d->number);
-	}
+	if (fs->layout != LAYOUT_REDHAT && reserve_number(d, err) == -1)
+		goto fail;
 	if (register_dump(d) == -1) {
 		sink_seterr(err, "%s: fstat: %s", d->rel[0] != '\0' ? d->rel : ".",
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
+	/* For info's "Bounds: N", as savecore writes it. */
+	if (fs->layout != LAYOUT_REDHAT &&
+	    fs->host->struct_size >= offsetof(struct nds_host, dump_number) +
+	    sizeof(fs->host->dump_number) && fs->host->dump_number != NULL)
+		fs->host->dump_number(dump, d->number);
 
 	xclose(pathfd);
 	xclose(own);

@@ -139,4 +139,36 @@ assert_prefix_of "$(client_dir "$F")/vmcore.0.incomplete" "$T/sentF"
 [ $(((t1 - t0) / 1000000)) -lt 15000 ] || fail "the client was held $(((t1 - t0) / 1000000)) ms"
 pass "a dump that uses half the reserve while netdump-nospace runs is given up cleanly: incomplete, prefix kept, the client stopped in $(((t1 - t0) / 1000000)) ms"
 stop_server
+
+# A netdump-nospace that hangs: the dump ends complete, its end waits for
+# the hook to hook_timeout, then kills it with its process group, and the
+# hook's place is free again (max_hooks = 1: a netdump-crash runs at once).
+rm -rf "${DUMPDIR:?}"/*
+dd if=/dev/zero of="$DUMPDIR/filler" bs=1M count=90 status=none
+hook netdump-nospace "sleep 300 & echo \$! >'$T/nospace.child'; wait"
+{
+	echo "[server]"
+	echo "sink_dir = $ND_SINK_DIR"
+	echo "scripts_dir = $S"
+	echo "hook_timeout = 5"
+	echo "max_hooks = 1"
+	echo "min_free = 40M"
+} >"$T/server.ini"
+start_server -c "$T/server.ini" --timeout 10
+G=$(client_addr 7)
+send_dump 0 "$G" -q -g 80M -z 0.5 -s 37 -o "$T/sentG"
+wait_manifest "$(client_dir "$G")" 0 40
+assert_manifest "$(client_dir "$G")/manifest.0.json" complete "$T/sentG"
+wait_log "netdump-nospace $S/netdump-nospace \(pid [0-9]+\) ran past hook_timeout; killed" 20
+child=$(cat "$T/nospace.child")
+poll 5 bash -c "! kill -0 $child 2>/dev/null" || fail "the hung hook's child $child still runs"
+rm -f "$DUMPDIR/filler"
+hook netdump-crash "exit 0"
+H=$(client_addr 8)
+send_dump 0 "$H" -q -g 1M -s 38
+[ "$SEND_MS" -lt 5000 ] || fail "netdump-crash waited $SEND_MS ms for a hook place: the killed hook still holds it"
+wait_manifest "$(client_dir "$H")" 0
+pass "a hung netdump-nospace is killed with its child at hook_timeout once its dump ends (the dump complete), and its place among max_hooks is free again"
+rm -f "$S/netdump-crash"
+stop_server
 finish
