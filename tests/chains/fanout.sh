@@ -13,41 +13,10 @@ NET=154
 
 command -v zstd >/dev/null || { echo "SKIP ($TEST_NAME): no zstd program"; exit 77; }
 
-MOUNTED=""
-# Kill the server and unmount the tmpfs, then the usual cleanup (which
-# sees the test's exit status).
-_fanout_cleanup() {
-	local rc=$?
-
-	set +e
-	if [ -n "$SERVER_PID" ]; then
-		kill -KILL "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-		SERVER_PID=""
-	fi
-	if [ -n "$MOUNTED" ]; then
-		[ "$rc" -eq 0 ] || ls -laR "$MOUNTED" >"$T/tmpfs-listing.txt" 2>&1
-		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED"
-	fi
-	# A skip (77) is no failure: clean up as after a pass.
-	if [ "$rc" -eq 77 ]; then
-		(exit 0)
-		_nd_cleanup
-		exit 77
-	fi
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _fanout_cleanup EXIT
-
 ROOT=0
 [ "$(id -u)" = 0 ] && ROOT=1
 mkdir -p "$DUMPDIR/fan2" "$T/tiny"
-if [ "$ROOT" = 1 ]; then
-	mount -t tmpfs -o size=4M,mode=0700 tmpfs "$T/tiny" ||
-		fail "cannot mount a tmpfs on $T/tiny"
-	MOUNTED=$T/tiny
-fi
+[ "$ROOT" = 0 ] || tmpfs_mount "$T/tiny" 4M
 
 C=$T/server.ini
 cat >"$C" <<INI

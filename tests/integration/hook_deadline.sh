@@ -16,22 +16,6 @@ NET=222
 
 S=$T/scripts
 mkdir -p "$S"
-MOUNTED=""
-_deadline_cleanup() {
-	local rc=$?
-
-	set +e
-	if [ -n "$SERVER_PID" ]; then
-		kill -KILL "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-		SERVER_PID=""
-	fi
-	[ -z "$MOUNTED" ] || umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED"
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _deadline_cleanup EXIT
-
 hook() {	# NAME SHELL-LINES
 	printf '#!/bin/sh\n%s\n' "$2" >"$S/$1.new"
 	chmod 0755 "$S/$1.new"
@@ -96,9 +80,7 @@ if [ "$(id -u)" != 0 ]; then
 	finish
 	exit 0
 fi
-mkdir -p "$DUMPDIR"
-mount -t tmpfs -o size=160M,mode=0700 tmpfs "$DUMPDIR" || fail "cannot mount a tmpfs"
-MOUNTED=$DUMPDIR
+tmpfs_mount "$DUMPDIR" 160M
 write_conf "min_free = 40M"
 
 # 160 MiB with a 90 MiB filler leaves 70 MiB. An 80 MiB dump, half zero

@@ -89,14 +89,27 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# The tmpfs file systems a test mounted (tmpfs_mount), unmounted at exit.
+ND_TMPFS=()
+
 _nd_cleanup() {
-	local rc=$?
+	local rc=$? dir n=0
 
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -KILL "$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true
 	fi
-	if [ "$rc" -eq 0 ]; then
+	for dir in "${ND_TMPFS[@]}"; do
+		n=$((n + 1))
+		# On failure keep a listing and the manifests for the reader.
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+			ls -laR "$dir" >"$T/tmpfs-listing.$n.txt" 2>&1 || true
+			find "$dir" -name '*.json' -exec cp {} "$T/" \; 2>/dev/null || true
+		fi
+		umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null || true
+	done
+	# 77 is a skip: clean up as after a pass.
+	if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then
 		rm -rf "$T"
 	else
 		echo "FAILED ($TEST_NAME): files kept in $T" >&2
@@ -108,6 +121,25 @@ _nd_cleanup() {
 	fi
 }
 trap _nd_cleanup EXIT
+
+# tmpfs_mount DIR SIZE: a small file system of its own there (root only),
+# to run out of space on; unmounted when the test exits.
+tmpfs_mount() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0700" tmpfs "$1" ||
+		fail "cannot mount a tmpfs on $1"
+	ND_TMPFS+=("$1")
+}
+
+tmpfs_umount() {	# DIR
+	local keep=() dir
+
+	umount "$1" || fail "cannot unmount $1"
+	for dir in "${ND_TMPFS[@]}"; do
+		[ "$dir" = "$1" ] || keep+=("$dir")
+	done
+	ND_TMPFS=("${keep[@]}")
+}
 
 fail() {
 	echo "FAIL ($TEST_NAME): $*" >&2

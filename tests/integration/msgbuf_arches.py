@@ -19,6 +19,8 @@ import os
 import struct
 import sys
 
+from ops_msgbuf import render  # the text the server writes for a ring
+
 # The ring size each header claims: not a multiple of any page size.
 RING = 48 * 1024 + 300
 
@@ -95,20 +97,6 @@ def header(arch, fields, page, endian):
     for off, fmt, val in fields:
         struct.pack_into(endian + fmt, h, off, val)
     return bytes(h)
-
-
-def render(chrono):
-    out = bytearray()
-    for c in chrono:
-        if c == 0:
-            continue
-        if c in (0x0A, 0x09) or (c >= 0x20 and c != 0x7F):
-            out.append(c)
-        else:
-            out += b"\\x%02x" % c
-    if out and out[-1:] != b"\n":
-        out += b"\n"
-    return bytes(out)
 
 
 def chrono(name, size):

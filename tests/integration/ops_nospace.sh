@@ -12,40 +12,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 
-MOUNTED=""
-# Kill the server, keep a listing of the tmpfs on failure, unmount it, then
-# the usual cleanup (which sees the test's exit status).
-_ops_cleanup() {
-	local rc=$?
-
-	set +e
-	if [ -n "$SERVER_PID" ]; then
-		kill -KILL "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-		SERVER_PID=""
-	fi
-	if [ -n "$MOUNTED" ]; then
-		if [ "$rc" -ne 0 ]; then
-			ls -laR "$MOUNTED" >"$T/tmpfs-listing.txt" 2>&1
-			find "$MOUNTED" -name '*.json' -exec cp {} "$T/" \; 2>/dev/null
-		fi
-		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED"
-	fi
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _ops_cleanup EXIT
-
 mount_tmpfs() {	# SIZE
-	mkdir -p "$DUMPDIR"
-	mount -t tmpfs -o "size=$1,mode=0700" tmpfs "$DUMPDIR" ||
-		fail "cannot mount a tmpfs on $DUMPDIR"
-	MOUNTED=$DUMPDIR
+	tmpfs_mount "$DUMPDIR" "$1"
 }
 
 umount_tmpfs() {
-	umount "$DUMPDIR" || fail "cannot unmount $DUMPDIR"
-	MOUNTED=""
+	tmpfs_umount "$DUMPDIR"
 }
 
 free_bytes() {
