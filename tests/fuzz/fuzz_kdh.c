@@ -2,9 +2,11 @@
 /*
  * libFuzzer target: nd_kdh_parse on arbitrary headers, then the info file
  * text. Invariants: the text is what its length says, the same into a
- * small buffer (truncated, NUL-terminated) as into a large one, and it
- * holds no control character but the line ends (header strings must not
- * forge lines or put escapes on a terminal).
+ * small buffer (truncated, NUL-terminated) as into a large one, it holds
+ * no control character but the line ends and tabs (no escapes on a
+ * terminal), and every line shaped like a field ("  Name: ", what
+ * crashinfo's find_kernel stops at) is one of savecore's or ours, each
+ * once (header strings must not forge lines).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,21 +18,59 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+static const char *const fields[] = {
+	"Architecture", "Architecture Version", "Dump Length", "Blocksize",
+	"Compression", "Dumptime", "Hostname", "Magic", "Version String",
+	"Panic String", "Dump Parity", "Bounds", "Reason", "Dump Status",
+};
+
+/* A line that reads as "  Name: ...": which field, or -1; -2 if unknown. */
+static int
+field_of(const char *line, const char *end)
+{
+	const char *q = line + 2;
+	size_t i, n;
+
+	if (end - line < 4 || line[0] != ' ' || line[1] != ' ')
+		return -1;
+	while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' &&
+	    *q <= 'z') || *q == ' '))
+		q++;
+	if (q == line + 2 || end - q < 2 || q[0] != ':' || q[1] != ' ')
+		return -1;
+	n = (size_t)(q - line - 2);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strlen(fields[i]) == n && memcmp(fields[i], line + 2, n) == 0)
+			return (int)i;
+	return -2;
+}
+
 static void
 check_text(const char *buf, size_t len)
 {
+	unsigned seen[sizeof(fields) / sizeof(fields[0])] = { 0 };
+	const char *line, *end;
 	size_t i;
+	int f;
 
 	if (strlen(buf) != len)
 		abort();
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
 
-		if ((c < 0x20 && c != '\n') || c == 0x7f)
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
 			abort();
 	}
 	if (len > 0 && buf[len - 1] != '\n')
 		abort();
+	/* The first line names the device; the rest are fields or text. */
+	for (line = strchr(buf, '\n'); line != NULL && line[1] != '\0';
+	    line = end) {
+		line++;
+		end = strchr(line, '\n');
+		if ((f = field_of(line, end)) == -2 || (f >= 0 && seen[f]++))
+			abort();
+	}
 }
 
 static void
