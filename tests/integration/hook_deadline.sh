@@ -39,7 +39,7 @@ hook netdump-crash "sleep 15; exit 1"
 write_conf
 start_server -c "$T/server.ini" --timeout 10
 A=$(client_addr 1)
-send_dump 0 "$A" -q -g 4M -s 31 -o "$T/sentA"
+send_dump 0 "$A" -q -g 1M -s 31 -o "$T/sentA"
 wait_manifest "$(client_dir "$A")" 0
 assert_same_bytes "$(client_dir "$A")/vmcore.0" "$T/sentA"
 [ "$SEND_MS" -ge 7000 ] && [ "$SEND_MS" -lt 11000 ] ||
