@@ -591,6 +591,14 @@ slurp(const char *path, size_t *lenp)
 	return buf;
 }
 
+/* dir/name into path, or the test fails: a cut path would test another file. */
+static void
+join_path(char *path, size_t size, const char *dir, const char *name)
+{
+	if (snprintf(path, size, "%s/%s", dir, name) >= (int)size)
+		fail_msg("path too long: %s/%s", dir, name);
+}
+
 static void
 assert_content(const char *dir, const char *name, const void *want,
     size_t wantlen)
@@ -599,7 +607,7 @@ assert_content(const char *dir, const char *name, const void *want,
 	size_t len;
 	char *got;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	join_path(path, sizeof(path), dir, name);
 	got = slurp(path, &len);
 	assert_int_equal(len, wantlen);
 	assert_memory_equal(got, want, len);
@@ -612,7 +620,7 @@ assert_absent(const char *dir, const char *name)
 	char path[2 * PATH_MAX];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	join_path(path, sizeof(path), dir, name);
 	if (lstat(path, &sb) == 0)
 		fail_msg("%s exists", path);
 	assert_int_equal(errno, ENOENT);

@@ -847,7 +847,9 @@ test_info_golden_truncated(void **state)
 	memcpy(longv, "FreeBSD 15.0-CURRENT #0 main-n270000-0123456789ab: "
 	    "Tue Nov 24 10:00:00 UTC 2026\n    ", 84);
 	memset(longv + 84, 'o', 200);
-	snprintf(version, sizeof(version), "%s", longv);
+	/* strlcpy(version, longv, 192): 191 bytes and the NUL. */
+	memcpy(version, longv, sizeof(version) - 1);
+	version[sizeof(version) - 1] = '\0';
 	version[190] = '\n';
 	g.version = version;
 	golden_info(&g, 1, buf, sizeof(buf), &parity);
