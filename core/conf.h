@@ -67,7 +67,8 @@ struct nd_server_conf {
 	unsigned	 max_concurrent_dumps;	/* 16 */
 	char		*pidfile;		/* NULL: none */
 	bool		 daemon;		/* false */
-	bool		 secure;		/* false; issue 5 gives it teeth */
+	bool		 secure;		/* false; with no allow list, true
+						 * refuses every client */
 	unsigned	 grace;			/* seconds a closed dump still acks FINISHED, 30 */
 	char		*scripts_dir;		/* NULL: <dumpdir>/scripts */
 	unsigned	 hook_timeout;		/* seconds, 30 */

@@ -141,7 +141,8 @@ struct emitter {
 
 /*
  * What libarchive is fed for the vmcore's holes. It skips them in the
- * output, but wants the whole logical stream (dependencies.md §4).
+ * output, but wants the whole logical stream (archive_write_data must
+ * be given every byte of an entry's size, holes included).
  */
 static const char zeros[64 * 1024];
 

@@ -590,7 +590,7 @@ fi
 
 # ------------------------------------------------------------ targets
 
-# Issue 7's targets, as information (never a failure).
+# The performance targets, as information (never a failure).
 field() {	# SCENARIO RECEIVER COLUMN
 	awk -F'\t' -v s="$1" -v r="$2" -v c="$3" '$3 == s && $4 == r { print $c }' "$SUMMARY"
 }
@@ -608,7 +608,7 @@ verdict() {	# AWK-CONDITION VALUE...
 }
 if [ "$QUICK" = 0 ]; then
 	echo
-	echo "bench: targets (issue 7, issue 3)"
+	echo "bench: targets"
 	check "file sink >= 0.95 x baseline at MTU 1500" "$(verdict 'a >= 0.95' "$(field mtu1500 file 19)")"
 	check "file sink >= 0.95 x baseline at 4 KiB payloads" "$(verdict 'a >= 0.95' "$(field p4096 file 19)")"
 	check "file sink faster than baseline, 70 % zero pages" "$(verdict 'a > 1' "$(field zero70 file 19)")"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Issue 3's chain benchmark: the zstd (level 1) and archive chains against
+# The chain benchmark: the zstd (level 1) and archive chains against
 # the plain file sink and the minimal receiver, on the same 1 GiB
 # memory-like image, alternately, in one run. Prints the ratios of the
 # medians against the file sink: throughput, CPU seconds, peak RSS and

@@ -2,14 +2,15 @@
 /*
  * ndload: a load generator for netdump receivers. It simulates many
  * FreeBSD kernels dumping at once, each from its own 127.0.0.x:20024, with
- * the kernel's batch discipline (client-behaviour.md): HERALD to the herald
- * port, the server port learned from the first 4-byte reply, data in calls
- * of up to 64 KiB and 64 packets sent back to back, then a wait until every
- * packet of the call is acked, a retransmission of only the unacked ones
- * after a fixed timeout, at most --retries rounds; then the KDH and
- * FINISHED. One thread per core runs an epoll loop over its share of the
- * clients and sends with sendmmsg straight from a pre-generated pool of
- * memory-like pages, so the generator costs little CPU per byte.
+ * the kernel's batch discipline (debugnet_send in sys/net/debugnet.c):
+ * HERALD to the herald port, the server port learned from the first
+ * 4-byte reply, data in calls of up to 64 KiB and 64 packets sent back to
+ * back, then a wait until every packet of the call is acked, a
+ * retransmission of only the unacked ones after a fixed timeout, at most
+ * --retries rounds; then the KDH and FINISHED. One thread per core runs an
+ * epoll loop over its share of the clients and sends with sendmmsg
+ * straight from a pre-generated pool of memory-like pages, so the
+ * generator costs little CPU per byte.
  *
  * At the end it prints one line of key=value statistics on stdout.
  */
