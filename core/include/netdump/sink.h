@@ -18,7 +18,8 @@
  *                    struct nds_stage; NDS_OBJ_ARCHIVE, NDS_OBJ_MSGBUF;
  *                    nds_object.suffix.
  *   1.2  2026-12-02  nds_host.dump_number: a sink that numbers dumps tells
- *                    the host, for the info file's "Bounds" line.
+ *                    the host, for the info file's "Bounds" line;
+ *                    nds_object_name().
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(options) -> per dump: begin(dump) -> per object: open, then
@@ -197,6 +198,16 @@ enum nds_object_kind {
 	NDS_OBJ_MSGBUF,		/* 1.1: the kernel message buffer, as text */
 };
 #define NDS_OBJ_NKINDS	(NDS_OBJ_MSGBUF + 1)
+
+/* 1.2: an object kind's name, as logs and manifests spell it. */
+static inline const char *
+nds_object_name(enum nds_object_kind kind)
+{
+	static const char *const names[NDS_OBJ_NKINDS] = { "vmcore", "key",
+	    "info", "manifest", "archive", "msgbuf" };
+
+	return (unsigned)kind < NDS_OBJ_NKINDS ? names[kind] : "object";
+}
 
 /* What the host knows about an object when it closes it. */
 struct nds_object {
