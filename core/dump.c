@@ -585,9 +585,7 @@ store_small(struct nd_dump *d, struct nd_dump_chain *ds,
 fail:
 	if (ds->failed) {
 		log_warnx("dump %" PRIu64 ": sink %s: %s not stored either: %s",
-		    d->pub.id, ds->chain->text, k == NDS_OBJ_KEY ? "key" :
-		    k == NDS_OBJ_INFO ? "info" : k == NDS_OBJ_MANIFEST ?
-		    "manifest" : "object", err);
+		    d->pub.id, ds->chain->text, nds_object_name(k), err);
 		return;
 	}
 	memcpy(ds->error, err, sizeof(err));

@@ -13,15 +13,6 @@
 
 #define MANIFEST_MAX_GAPS	1000	/* listed; the count is always exact */
 
-static const char *const object_names[] = {
-	[NDS_OBJ_VMCORE] = "vmcore",
-	[NDS_OBJ_KEY] = "key",
-	[NDS_OBJ_INFO] = "info",
-	[NDS_OBJ_MANIFEST] = "manifest",
-	[NDS_OBJ_ARCHIVE] = "archive",
-	[NDS_OBJ_MSGBUF] = "msgbuf",
-};
-
 static void
 kv_str(struct nd_buf *b, const char *indent, const char *key, const char *val,
     bool comma)
@@ -106,7 +97,7 @@ put_objects(struct nd_buf *b, const struct nd_dump *d)
 		if (!o->present)
 			continue;
 		nd_buf_printf(b, "%s\n    {\"kind\": \"%s\", \"size\": %" PRIu64,
-		    first ? "" : ",", object_names[k], o->size);
+		    first ? "" : ",", nds_object_name(k), o->size);
 		if (k != NDS_OBJ_MANIFEST) {
 			nd_buf_printf(b, ", \"sha256\": ");
 			if (o->sha256[0])

@@ -274,26 +274,6 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static void	*bg_main(void *);
 static void	*pool_main(void *);
 
-static const char *
-kind_name(enum nds_object_kind kind)
-{
-	switch (kind) {
-	case NDS_OBJ_VMCORE:
-		return "vmcore";
-	case NDS_OBJ_KEY:
-		return "key";
-	case NDS_OBJ_INFO:
-		return "info";
-	case NDS_OBJ_MANIFEST:
-		return "manifest";
-	case NDS_OBJ_ARCHIVE:
-		return "archive";
-	case NDS_OBJ_MSGBUF:
-		return "msgbuf";
-	}
-	return "object";
-}
-
 /*
  * Start a thread with every signal blocked: the host takes SIGTERM and
  * friends from a signalfd, which works only while no thread accepts them.
@@ -809,7 +789,7 @@ spool_stop(struct s3_obj *o, const char *why)
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
 		    "%s: %s: spooling stopped (%s); the rest goes straight to "
 		    "the store", o->d->dump->id, o->d->dump->client_addr,
-		    kind_name(o->kind), why);
+		    nds_object_name(o->kind), why);
 		o->d->warned = true;
 	}
 	pthread_mutex_lock(&o->lock);
@@ -980,7 +960,7 @@ stream_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
 	return 0;
 memfail:
 	obj_fail(o, err, "%s: out of memory, or %" PRIu64 " bytes do not fit "
-	    "in %u parts", kind_name(o->kind), off + len, S3_MAX_PARTS);
+	    "in %u parts", nds_object_name(o->kind), off + len, S3_MAX_PARTS);
 	return -1;
 }
 
@@ -1010,7 +990,7 @@ late_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
 			if (sink_pwrite_all(o->fd, buf != NULL ? buf + (p - off) :
 			    zeros, (size_t)n, p, NULL) == -1) {
 				obj_fail(o, err, "%s: spool: late write at "
-				    "%" PRIu64 ": %s", kind_name(o->kind), p,
+				    "%" PRIu64 ": %s", nds_object_name(o->kind), p,
 				    sink_errstr(errno, ebuf, sizeof(ebuf)));
 				return -1;
 			}
@@ -1049,7 +1029,7 @@ late_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
 toolate:
 	obj_fail(o, err, "%s: %" PRIu64 " bytes arrived at offset %" PRIu64
 	    " after their part was sent, and there is no spool to send it "
-	    "again from", kind_name(o->kind), len, off);
+	    "again from", nds_object_name(o->kind), len, off);
 	return -1;
 }
 
@@ -1068,7 +1048,7 @@ s3_write_at(struct s3_obj *o, uint64_t offset, const unsigned char *buf,
 	if (offset > INT64_MAX || len > INT64_MAX - offset ||
 	    s3_part_at(o->d->s->conf.part_size, offset + len - 1) == 0) {
 		obj_fail(o, err, "%s: %" PRIu64 " bytes do not fit in %u parts",
-		    kind_name(o->kind), offset + len, S3_MAX_PARTS);
+		    nds_object_name(o->kind), offset + len, S3_MAX_PARTS);
 		return NDS_FAILED;
 	}
 	pthread_mutex_lock(&o->lock);
@@ -1265,7 +1245,7 @@ move_object(struct s3_obj *o, const char *key, uint64_t size, char *err)
 		}
 	} else {
 		sink_seterr(err, "%s: %" PRIu64 " bytes are too many to copy in "
-		    "one request, and nothing is spooled", kind_name(o->kind),
+		    "one request, and nothing is spooled", nds_object_name(o->kind),
 		    size);
 		return -1;
 	}
@@ -1318,7 +1298,7 @@ spool_sync(struct s3_obj *o, char *err)
 	if (o->sync_err == 0)
 		return 0;
 	sink_seterr(err, "%s: %s/%s/%s: fdatasync: %s; not kept for a later "
-	    "upload", kind_name(o->kind), s->spool_dir, d->token, o->file,
+	    "upload", nds_object_name(o->kind), s->spool_dir, d->token, o->file,
 	    sink_errstr(o->sync_err, ebuf, sizeof(ebuf)));
 	if (first)
 		s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from "
@@ -1423,25 +1403,25 @@ s3_close(void *object_state, const struct nds_object *object,
 	}
 	if (!suffix_ok(object->suffix)) {
 		sink_seterr(err, "%s: suffix \"%.40s\" is not a file name suffix",
-		    kind_name(o->kind), object->suffix);
+		    nds_object_name(o->kind), object->suffix);
 		goto fail;
 	}
 	if (object_name(d, o->kind, object->suffix, name) == -1 ||
 	    make_key(d, name, key) == -1) {
 		sink_seterr(err, "%s: the object key would be empty or longer than "
-		    "%d bytes", kind_name(o->kind), S3_KEY_MAX);
+		    "%d bytes", nds_object_name(o->kind), S3_KEY_MAX);
 		goto fail;
 	}
 	if (size > INT64_MAX || (size > 0 &&
 	    s3_part_count(s->conf.part_size, size) == 0)) {
 		sink_seterr(err, "%s: %" PRIu64 " bytes do not fit in %u parts",
-		    kind_name(o->kind), size, S3_MAX_PARTS);
+		    nds_object_name(o->kind), size, S3_MAX_PARTS);
 		goto fail;
 	}
 	/* Cuts or extends the spool to the object's size; holes stay. */
 	if (spooling(o) && ftruncate(o->fd, (off_t)size) == -1 &&
 	    spool_stop(o, sink_errstr(errno, ebuf, sizeof(ebuf))) == -1) {
-		sink_seterr(err, "%s: out of memory", kind_name(o->kind));
+		sink_seterr(err, "%s: out of memory", nds_object_name(o->kind));
 		goto fail;
 	}
 	pending_note(s, d->token, note, sizeof(note));
@@ -1469,7 +1449,7 @@ s3_close(void *object_state, const struct nds_object *object,
 		else {
 			if (o->curn > 1 || cur_reserve(o, (size_t)size) == -1) {
 				sink_seterr(err, "%s: out of memory",
-				    kind_name(o->kind));
+				    nds_object_name(o->kind));
 				goto fail;
 			}
 			src.buf = o->cur;
@@ -1512,7 +1492,7 @@ s3_close(void *object_state, const struct nds_object *object,
 		}
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s; "
 		    "the %s stays under s3://%s/%s", d->dump->id, err,
-		    kind_name(o->kind), s->conf.bucket, o->key);
+		    nds_object_name(o->kind), s->conf.bucket, o->key);
 		snprintf(key, sizeof(key), "%s", o->key);
 	}
 stored:
@@ -1575,7 +1555,7 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 
 	if (d->dirfd != -1) {
 		snprintf(o->file, sizeof(o->file), "%u-%s", ++d->seq,
-		    kind_name(kind));
+		    nds_object_name(kind));
 		o->fd = openat(d->dirfd, o->file, O_RDWR | O_CREAT | O_EXCL |
 		    O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (o->fd == -1)
@@ -1592,7 +1572,7 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	return NDS_OK;
 toolong:
 	sink_seterr(err, "%s: the object key would be empty or longer than %d "
-	    "bytes", kind_name(kind), S3_KEY_MAX);
+	    "bytes", nds_object_name(kind), S3_KEY_MAX);
 	pthread_mutex_destroy(&o->lock);
 	pthread_cond_destroy(&o->cond);
 	free(o);

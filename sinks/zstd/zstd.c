@@ -186,25 +186,6 @@ dlog(const struct zs_dump *d, enum nds_log_level level, const char *fmt, ...)
 	    d->dump->client_addr : "?", line);
 }
 
-/* For messages; a table, so kinds added to the ABI pass through too. */
-static const char *
-kind_name(enum nds_object_kind kind)
-{
-	static const char *const names[] = {
-		[NDS_OBJ_VMCORE] = "vmcore",
-		[NDS_OBJ_KEY] = "key",
-		[NDS_OBJ_INFO] = "info",
-		[NDS_OBJ_MANIFEST] = "manifest",
-		[NDS_OBJ_ARCHIVE] = "archive",
-		[NDS_OBJ_MSGBUF] = "msgbuf",
-	};
-
-	if ((size_t)kind < sizeof(names) / sizeof(names[0]) &&
-	    names[kind] != NULL)
-		return names[kind];
-	return "object";
-}
-
 static void
 put_le32(unsigned char *b, uint32_t v)
 {
@@ -1095,7 +1076,7 @@ zs_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		oerr[0] = '\0';
 		or = zs_close(o, &obj, where, oerr);
 		dlog(d, NDS_LOG_WARNING, "%s was still open at the end: closed "
-		    "it at %" PRIu64 " bytes%s%s", kind_name(obj.kind),
+		    "it at %" PRIu64 " bytes%s%s", nds_object_name(obj.kind),
 		    obj.size, or != NDS_OK ? ": " : "", or != NDS_OK ? oerr :
 		    "");
 		if (or > r) {
