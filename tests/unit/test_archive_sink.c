@@ -29,7 +29,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -45,6 +44,8 @@
 
 #include "netdump/sink.h"
 
+#include "mock_host.h"
+
 /* The module's descriptor, from sinks/archive/archive.c compiled in. */
 extern const struct nds_sink_module nds_sink_module;
 
@@ -52,7 +53,6 @@ extern const struct nds_sink_module nds_sink_module;
 #define KiB	1024u
 #define MiB	(1024u * 1024u)
 #define GiB	(1024ull * 1024u * 1024u)
-#define T_START	1795419292	/* 2026-11-23 07:34:52 UTC */
 #define TOP	"192.0.2.7-20261123-073452"
 
 enum { C_NONE = 0, C_ZSTD, C_GZIP };
@@ -110,10 +110,8 @@ struct run {
 	char			 vm_gnu[3 * PATH_MAX];
 };
 
-static unsigned int warnings;
 static unsigned int extractions;
 static unsigned int objects;	/* names the mock's files */
-static uint64_t next_id;
 static bool no_tmpfile;
 static unsigned int tmpfile_refused;
 
@@ -149,32 +147,6 @@ openat(int fd, const char *path, int flags, ...)
 		*(void **)&real = dlsym(RTLD_NEXT, "openat");
 	return real(fd, path, flags, mode);
 }
-
-static void mock_log(struct nds_host_ctx *, enum nds_log_level,
-    const char *, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-mock_log(struct nds_host_ctx *ctx, enum nds_log_level level,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)ctx;
-	if (level <= NDS_LOG_WARNING)
-		warnings++;
-	fprintf(stderr, "archive[%d]: ", (int)level);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static const struct nds_host host = {
-	.abi_major = NDS_ABI_MAJOR,
-	.abi_minor = NDS_ABI_MINOR,
-	.struct_size = sizeof(struct nds_host),
-	.log = mock_log,
-};
 
 /*
  * The mock next stage.
@@ -277,36 +249,22 @@ mock_close(void *object, const struct nds_object *obj,
  */
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct env *e;
-	const char *tmp = getenv("TMPDIR");
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
-	snprintf(e->base, sizeof(e->base), "%s/test_archive_sink.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(e->base) == NULL)
-		return -1;
-	snprintf(e->dumpdir, sizeof(e->dumpdir), "%s/dump", e->base);
-	snprintf(e->out, sizeof(e->out), "%s/out", e->base);
-	snprintf(e->ref, sizeof(e->ref), "%s/ref", e->base);
-	if (mkdir(e->dumpdir, 0755) == -1 || mkdir(e->out, 0755) == -1 ||
-	    mkdir(e->ref, 0755) == -1)
+	if (mock_tmpdir(e->base, sizeof(e->base), "test_archive_sink") ==
+	    -1 || mock_subdir(e->dumpdir, sizeof(e->dumpdir), e->base,
+	    "dump") == -1 || mock_subdir(e->out, sizeof(e->out), e->base,
+	    "out") == -1 || mock_subdir(e->ref, sizeof(e->ref), e->base,
+	    "ref") == -1)
 		return -1;
 	e->dfd = open(e->dumpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (e->dfd == -1)
 		return -1;
-	warnings = 0;
+	mock_host_reset("archive");
 	no_tmpfile = false;
 	tmpfile_refused = 0;
 	*state = e;
@@ -319,7 +277,7 @@ teardown(void **state)
 	struct env *e = *state;
 
 	close(e->dfd);
-	nftw(e->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	mock_rmtree(e->base);
 	free(e);
 	return 0;
 }
@@ -337,7 +295,7 @@ try_create(int comp, const char *spool_dir, void **inst, char *err)
 	v[0].set = true;
 	v[1].str = spool_dir;
 	v[1].set = spool_dir != NULL;
-	return M.create(&host, NULL, v, inst, err);
+	return M.create(&mock_host, NULL, v, inst, err);
 }
 
 static void *
@@ -359,20 +317,8 @@ start(struct run *run, const struct env *e, int comp, const char *spool_dir)
 	char err[NDS_ERRBUF_SIZE] = "";
 
 	memset(run, 0, sizeof(*run));
-	run->dump.magic = NDS_DUMP_MAGIC;
-	run->dump.struct_size = sizeof(run->dump);
-	run->dump.id = ++next_id;
-	run->dump.client_addr = "192.0.2.7";
-	run->dump.client_port = 20024;
-	run->dump.client_name = "host1";
-	run->dump.path = ".";
-	run->dump.dumpdir = e->dumpdir;
-	run->dump.dumpdir_fd = e->dfd;
-	run->dump.start.tv_sec = T_START;
+	mock_dump_init(&run->dump, e->dumpdir, e->dfd);
 	run->dump.start.tv_nsec = 123456789;
-	run->dump.status = NDS_STATUS_RECEIVING;
-	run->dump.reason = "";
-	run->dump.vmcore_suffix = "";
 	run->mock.e = e;
 	run->mock.in_order = true;
 	run->stage = (struct nds_stage){
@@ -564,33 +510,6 @@ extract(const struct env *e, const char *tool, const char *tarball,
 		fail_msg("%s -xf %s failed", tool, tarball);
 }
 
-static char *
-slurp(const char *path, size_t *lenp)
-{
-	struct stat sb;
-	char *buf;
-	ssize_t n;
-	size_t off = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		fail_msg("%s: %s", path, strerror(errno));
-	assert_int_equal(fstat(fd, &sb), 0);
-	buf = malloc((size_t)sb.st_size + 1);
-	assert_non_null(buf);
-	while (off < (size_t)sb.st_size) {
-		n = pread(fd, buf + off, (size_t)sb.st_size - off, (off_t)off);
-		assert_true(n > 0);
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	close(fd);
-	if (lenp != NULL)
-		*lenp = off;
-	return buf;
-}
-
 /* dir/name into path, or the test fails: a cut path would test another file. */
 static void
 join_path(char *path, size_t size, const char *dir, const char *name)
@@ -608,7 +527,7 @@ assert_content(const char *dir, const char *name, const void *want,
 	char *got;
 
 	join_path(path, sizeof(path), dir, name);
-	got = slurp(path, &len);
+	got = mock_slurp_at(AT_FDCWD, path, &len);
 	assert_int_equal(len, wantlen);
 	assert_memory_equal(got, want, len);
 	free(got);
@@ -618,12 +537,9 @@ static void
 assert_absent(const char *dir, const char *name)
 {
 	char path[2 * PATH_MAX];
-	struct stat sb;
 
 	join_path(path, sizeof(path), dir, name);
-	if (lstat(path, &sb) == 0)
-		fail_msg("%s exists", path);
-	assert_int_equal(errno, ENOENT);
+	mock_assert_absent_at(AT_FDCWD, path);
 }
 
 /* The next offset at or after off where fd has data, or size. */
@@ -729,7 +645,7 @@ assert_entries(const char *tarball, const char *const *names)
 		assert_string_equal(archive_entry_uname(ent), "root");
 		assert_string_equal(archive_entry_gname(ent), "root");
 		assert_int_equal(archive_entry_uid(ent), 0);
-		assert_int_equal(archive_entry_mtime(ent), T_START);
+		assert_int_equal(archive_entry_mtime(ent), MOCK_T_START);
 		i++;
 	}
 	assert_null(names[i > 0 ? i - 1 : 0]);
@@ -902,7 +818,7 @@ test_bad_options(void **state)
 	const struct nds_host old = {
 		.abi_major = NDS_ABI_MAJOR + 1,
 		.struct_size = sizeof(struct nds_host),
-		.log = mock_log,
+		.log = mock_host.log,
 	};
 	char err[NDS_ERRBUF_SIZE];
 	struct nds_optval v[2];
@@ -990,7 +906,7 @@ roundtrip(const struct env *e, int comp, const char *suffix)
 	do_end(&run);
 	/* The tarball, then the manifest beside it, as it is. */
 	assert_int_equal(run.mock.closes, 2);
-	got = slurp(run.mock.manifest, &len);
+	got = mock_slurp_at(AT_FDCWD, run.mock.manifest, &len);
 	assert_int_equal(len, strlen(MANIFEST));
 	assert_string_equal(got, MANIFEST);
 	free(got);
@@ -1012,7 +928,7 @@ roundtrip(const struct env *e, int comp, const char *suffix)
 	assert_sparse(run.vm_bsd);
 	snprintf(path, sizeof(path), "%.*s/msgbuf",
 	    (int)(strlen(run.vm_gnu) - strlen("/vmcore")), run.vm_gnu);
-	got = slurp(path, &len);
+	got = mock_slurp_at(AT_FDCWD, path, &len);
 	assert_int_equal(len, msglen);
 	assert_memory_equal(got, msg, msglen);
 	free(got);

@@ -26,6 +26,8 @@
 
 #include "netdump/sink.h"
 
+#include "mock_host.h"
+
 /* The module's descriptor, from sinks/zstd/zstd.c compiled in. */
 extern const struct nds_sink_module nds_sink_module;
 
@@ -37,47 +39,6 @@ extern const struct nds_sink_module nds_sink_module;
 #define PIECE	(256 * KiB)	/* how the image is handed in */
 #define MINIDUMP_MAGIC	"minidump FreeBSD/amd64"
 #define JUDGE_MIN_T	4096	/* the module's JUDGE_MIN */
-
-/* ------------------------------------------------------------------ */
-/* Logging */
-
-static char logbuf[64 * 1024];
-static size_t loglen;
-
-static void mock_log(struct nds_host_ctx *, enum nds_log_level,
-    const char *, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-mock_log(struct nds_host_ctx *ctx, enum nds_log_level level,
-    const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	(void)ctx;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "zstd[%d]: %s\n", (int)level, line);
-	n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%d %s\n",
-	    (int)level, line);
-	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
-		loglen += (size_t)n;
-}
-
-static bool
-logged(const char *s)
-{
-	return strstr(logbuf, s) != NULL;
-}
-
-static const struct nds_host host = {
-	.abi_major = NDS_ABI_MAJOR,
-	.abi_minor = NDS_ABI_MINOR,
-	.struct_size = sizeof(struct nds_host),
-	.log = mock_log,
-};
 
 /* ------------------------------------------------------------------ */
 /* The mock next stage */
@@ -257,18 +218,10 @@ setup(void **state)
 	e->stage.write = mock_write;
 	e->stage.hole = mock_hole;
 	e->stage.close = mock_close;
-	e->dump.magic = NDS_DUMP_MAGIC;
-	e->dump.struct_size = sizeof(e->dump);
+	mock_dump_init(&e->dump, "/nonexistent", -1);
 	e->dump.id = 7;
-	e->dump.client_addr = "192.0.2.7";
 	e->dump.client_name = "client";
-	e->dump.path = ".";
-	e->dump.dumpdir = "/nonexistent";
-	e->dump.dumpdir_fd = -1;
-	e->dump.vmcore_suffix = "";
-	e->dump.reason = "";
-	loglen = 0;
-	logbuf[0] = '\0';
+	mock_host_reset("zstd");
 	*state = e;
 	return 0;
 }
@@ -297,7 +250,7 @@ make(struct env *e, int64_t level, int64_t workers, int64_t frame_size)
 	v[0].num = level;
 	v[1].num = workers;
 	v[2].num = frame_size;
-	return M.create(&host, NULL, v, &e->inst, e->err);
+	return M.create(&mock_host, NULL, v, &e->inst, e->err);
 }
 
 static void
@@ -694,7 +647,7 @@ static void
 test_create_checks(void **state)
 {
 	struct env *e = *state;
-	struct nds_host old = host;
+	struct nds_host old = mock_host;
 	struct nds_optval v[3];
 	struct nds_stage bad = e->stage;
 	void *inst = NULL;
@@ -752,7 +705,7 @@ roundtrip(struct env *e, int level, int workers, size_t len)
 	assert_int_equal(ZSTD_findFrameCompressedSize(mo->buf, mo->len),
 	    mo->len);
 	assert_roundtrip(mo, img, len);
-	assert_true(logged("compressing at level"));
+	mock_host_assert_logged(NULL, "compressing at level");
 	free(img);
 }
 
@@ -840,7 +793,7 @@ test_passthrough_gzip(void **state)
 	assert_memory_equal(mo->buf, img, 464 * KiB);
 	assert_int_equal(mo->size, 464 * KiB - 1000);
 	assert_string_equal(mo->suffix, "");
-	assert_true(logged("gzip-compressed by the kernel"));
+	mock_host_assert_logged(NULL, "gzip-compressed by the kernel");
 	free(img);
 }
 
@@ -859,7 +812,7 @@ test_passthrough_zstd_split_magic(void **state)
 	assert_non_null(z = malloc(cap));
 	zlen = ZSTD_compress(z, cap, img, 2 * MiB, 1);
 	assert_false(ZSTD_isError(zlen));
-	e->kdh.compression = NDS_COMP_ZSTD;
+	mock_kdh_init(&e->kdh, NDS_COMP_ZSTD);
 	e->dump.kdh = &e->kdh;
 	begin(e, 3, 1, 0);
 	o = open_obj(e, NDS_OBJ_VMCORE);
@@ -875,8 +828,8 @@ test_passthrough_zstd_split_magic(void **state)
 	assert_true(mo->contiguous);
 	assert_int_equal(mo->size, zlen);
 	assert_string_equal(mo->suffix, "");
-	assert_true(logged("zstd-compressed by the kernel"));
-	assert_false(logged("compressed twice"));
+	mock_host_assert_logged(NULL, "zstd-compressed by the kernel");
+	assert_false(mock_host_logged("compressed twice"));
 	free(z);
 	free(img);
 }
@@ -1177,7 +1130,7 @@ test_end_closes_open_objects(void **state)
 	assert_true(mobj_of(e, NDS_OBJ_VMCORE)->closed);
 	/* What came is a complete .zst. */
 	assert_roundtrip(mobj_of(e, NDS_OBJ_VMCORE), img, 3 * MiB);
-	assert_true(logged("vmcore was still open at the end"));
+	mock_host_assert_logged(NULL, "vmcore was still open at the end");
 	free(img);
 }
 
@@ -1259,7 +1212,7 @@ test_seekable(void **state)
 {
 	/* Frames of 1 MiB, the last one 12349 bytes (all XXH64 tails). */
 	seekable(state, 1, 5 * MiB + 12349, MiB);
-	assert_true(logged("seekable frames of 1048576 bytes"));
+	mock_host_assert_logged(NULL, "seekable frames of 1048576 bytes");
 }
 
 static void
@@ -1333,13 +1286,13 @@ test_kdh_says_compressed_twice(void **state)
 	o = open_obj(e, NDS_OBJ_VMCORE);
 	assert_int_equal(M.write(o, 0, data, sizeof(data), e->err), NDS_OK);
 	/* The KDH comes last: known only when the vmcore is closed. */
-	e->kdh.compression = NDS_COMP_GZIP;
+	mock_kdh_init(&e->kdh, NDS_COMP_GZIP);
 	e->dump.kdh = &e->kdh;
 	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, sizeof(data), NULL),
 	    NDS_OK);
 	end(e);
 	assert_string_equal(mobj_of(e, NDS_OBJ_VMCORE)->suffix, ".zst");
-	assert_true(logged("compressed twice"));
+	mock_host_assert_logged(NULL, "compressed twice");
 	assert_roundtrip(mobj_of(e, NDS_OBJ_VMCORE), (const void *)data,
 	    sizeof(data));
 }
@@ -1382,7 +1335,7 @@ assert_passed(struct env *e, const unsigned char *buf, size_t len)
 	assert_int_equal(mo->size, len);
 	assert_memory_equal(mo->buf, buf, len);
 	assert_string_equal(mo->suffix, "");
-	assert_false(logged("compressing at level"));
+	assert_false(mock_host_logged("compressing at level"));
 }
 
 /*
@@ -1405,8 +1358,8 @@ test_encrypted_at_open(void **state)
 	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, MiB, NULL), NDS_OK);
 	end(e);
 	assert_passed(e, img, MiB);
-	assert_true(logged("vmcore: encrypted (a key came with the dump): "
-	    "passing it through"));
+	mock_host_assert_logged(NULL, "vmcore: encrypted (a key came with the "
+	    "dump): passing it through");
 	free(img);
 }
 
@@ -1428,17 +1381,18 @@ random_passes(void **state, size_t piece, uint8_t comp)
 	feed_pieces(e, o, img, 0, 2 * MiB + 17, piece);
 	/* The key and the KDH are known at the end. */
 	e->dump.encrypted = true;
-	e->kdh.compression = comp;
+	mock_kdh_init(&e->kdh, comp);
 	e->dump.kdh = &e->kdh;
 	assert_int_equal(close_obj(e, o, NDS_OBJ_VMCORE, 2 * MiB + 17, NULL),
 	    NDS_OK);
 	end(e);
 	assert_passed(e, img, 2 * MiB + 17);
-	assert_true(logged("vmcore: no known header, and the first 65536 bytes "
-	    "compress to"));
-	assert_true(logged("taken for an encrypted dump: passing it through"));
-	assert_false(logged("no key came"));
-	assert_false(logged("compressed twice"));
+	mock_host_assert_logged(NULL, "vmcore: no known header, and the first "
+	    "65536 bytes compress to");
+	mock_host_assert_logged(NULL, "taken for an encrypted dump: passing "
+	    "it through");
+	assert_false(mock_host_logged("no key came"));
+	assert_false(mock_host_logged("compressed twice"));
 	free(img);
 }
 
@@ -1484,8 +1438,8 @@ test_random_then_hole(void **state)
 	assert_int_equal(mo->log[mo->nlog - 2].offset, 8 * KiB);
 	assert_passed(e, img, 64 * KiB);
 	/* No key came: it is stored as it came, and the log says so. */
-	assert_true(logged("passed through as incompressible, but no key "
-	    "came"));
+	mock_host_assert_logged(NULL, "passed through as incompressible, but "
+	    "no key came");
 	free(img);
 }
 
@@ -1512,8 +1466,8 @@ compressed_anyway(void **state, size_t len, size_t at, const char *magic)
 	mo = mobj_of(e, NDS_OBJ_VMCORE);
 	assert_string_equal(mo->suffix, ".zst");
 	assert_roundtrip(mo, img, len);
-	assert_true(logged("compressing at level"));
-	assert_false(logged("passing it through"));
+	mock_host_assert_logged(NULL, "compressing at level");
+	assert_false(mock_host_logged("passing it through"));
 	free(img);
 }
 
@@ -1521,14 +1475,14 @@ static void
 test_minidump_header_compressed(void **state)
 {
 	compressed_anyway(state, 256 * KiB, 0, MINIDUMP_MAGIC);
-	assert_true(logged("vmcore: starts with a minidump header"));
+	mock_host_assert_logged(NULL, "vmcore: starts with a minidump header");
 }
 
 static void
 test_textdump_header_compressed(void **state)
 {
 	compressed_anyway(state, 256 * KiB, 257, "ustar");
-	assert_true(logged("vmcore: starts with a tar header"));
+	mock_host_assert_logged(NULL, "vmcore: starts with a tar header");
 }
 
 static void
@@ -1541,7 +1495,7 @@ static void
 test_too_few_to_judge(void **state)
 {
 	compressed_anyway(state, JUDGE_MIN_T - 1, 0, NULL);
-	assert_true(logged("too few to judge"));
+	mock_host_assert_logged(NULL, "too few to judge");
 }
 
 static void

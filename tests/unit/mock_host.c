@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The mock host and helpers the sink unit tests share; see mock_host.h.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mock_host.h"
+
+static void	mock_log(struct nds_host_ctx *, enum nds_log_level,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+const struct nds_host mock_host = {
+	.abi_major = NDS_ABI_MAJOR,
+	.abi_minor = NDS_ABI_MINOR,
+	.struct_size = sizeof(struct nds_host),
+	.log = mock_log,
+	/* No dump_number: it is optional, and the sinks must cope. */
+};
+
+/*
+ * Every line logged since the last reset, each ended by a newline. The
+ * lock covers everything below it.
+ */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char *lines;
+static size_t lines_len, lines_cap;
+static unsigned int warnings;
+static char tag[32] = "sink";
+
+static void
+mock_log(struct nds_host_ctx *ctx, enum nds_log_level level,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *line, *p;
+	size_t need;
+	int n, saved_errno = errno;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	assert_non_null(line = malloc((size_t)n + 1));
+	va_start(ap, fmt);
+	vsnprintf(line, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+
+	pthread_mutex_lock(&lock);
+	fprintf(stderr, "%s[%d]: %s\n", tag, (int)level, line);
+	if (level <= NDS_LOG_WARNING)
+		warnings++;
+	need = lines_len + (size_t)n + 2;
+	if (need > lines_cap) {
+		lines_cap = lines_cap == 0 ? 4096 : lines_cap;
+		while (lines_cap < need)
+			lines_cap *= 2;
+		if ((p = realloc(lines, lines_cap)) == NULL) {
+			pthread_mutex_unlock(&lock);
+			free(line);
+			fail_msg("mock_log: out of memory");
+		}
+		lines = p;
+	}
+	memcpy(lines + lines_len, line, (size_t)n);
+	lines_len += (size_t)n;
+	lines[lines_len++] = '\n';
+	lines[lines_len] = '\0';
+	pthread_mutex_unlock(&lock);
+	free(line);
+	/* Logging never changes errno. */
+	errno = saved_errno;
+}
+
+void
+mock_host_reset(const char *name)
+{
+	pthread_mutex_lock(&lock);
+	snprintf(tag, sizeof(tag), "%s", name);
+	free(lines);
+	lines = NULL;
+	lines_len = lines_cap = 0;
+	warnings = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+unsigned int
+mock_host_warnings(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&lock);
+	n = warnings;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+/* With the lock held. */
+static unsigned int
+count_locked(const char *start, const char *substr)
+{
+	const char *p, *nl;
+	unsigned int n = 0;
+	size_t len;
+
+	for (p = lines; p != NULL && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		len = (size_t)(nl - p);
+		if (start != NULL && (strlen(start) > len ||
+		    strncmp(p, start, strlen(start)) != 0))
+			continue;
+		if (substr != NULL && memmem(p, len, substr,
+		    strlen(substr)) == NULL)
+			continue;
+		n++;
+	}
+	return n;
+}
+
+unsigned int
+mock_host_count(const char *start, const char *substr)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&lock);
+	n = count_locked(start, substr);
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+bool
+mock_host_logged(const char *substr)
+{
+	return mock_host_count(NULL, substr) > 0;
+}
+
+void
+mock_host_assert_logged(const char *start, const char *substr)
+{
+	const char *p, *nl;
+	char *shown;
+	size_t len = 0;
+	bool found;
+
+	pthread_mutex_lock(&lock);
+	found = count_locked(start, substr) > 0;
+	if (found) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	/* fail_msg does not return: never with the lock held. */
+	shown = calloc(1, lines_len + 1);
+	for (p = lines; shown != NULL && p != NULL && *p != '\0';
+	    p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (start != NULL && strncmp(p, start, strlen(start)) != 0)
+			continue;
+		memcpy(shown + len, p, (size_t)(nl - p) + 1);
+		len += (size_t)(nl - p) + 1;
+	}
+	pthread_mutex_unlock(&lock);
+	fail_msg("no line%s%s%s logged with \"%s\"; logged:\n%s",
+	    start != NULL ? " beginning \"" : "", start != NULL ? start : "",
+	    start != NULL ? "\"" : "", substr, shown != NULL ? shown : "?");
+	free(shown);
+}
+
+void
+mock_dump_init(struct nds_dump *dump, const char *dumpdir, int dumpdir_fd)
+{
+	static uint64_t next_id;
+
+	memset(dump, 0, sizeof(*dump));
+	dump->magic = NDS_DUMP_MAGIC;
+	dump->struct_size = sizeof(*dump);
+	dump->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	dump->client_addr = "192.0.2.7";
+	dump->client_port = 20024;
+	dump->client_name = "host1";
+	dump->path = ".";
+	dump->dumpdir = dumpdir;
+	dump->dumpdir_fd = dumpdir_fd;
+	dump->start.tv_sec = MOCK_T_START;
+	dump->status = NDS_STATUS_RECEIVING;
+	dump->reason = "";
+	dump->vmcore_suffix = "";
+}
+
+void
+mock_kdh_init(struct nds_kdh *kdh, uint8_t compression)
+{
+	memset(kdh, 0, sizeof(*kdh));
+	kdh->compression = compression;
+}
+
+int
+mock_tmpdir(char *base, size_t size, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (snprintf(base, size, "%s/%s.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp", name) >= (int)size)
+		return -1;
+	return mkdtemp(base) == NULL ? -1 : 0;
+}
+
+int
+mock_subdir(char *path, size_t size, const char *base, const char *sub)
+{
+	if (snprintf(path, size, "%s/%s", base, sub) >= (int)size)
+		return -1;
+	return mkdir(path, 0755);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+mock_rmtree(const char *base)
+{
+	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+mock_slurp_at(int dfd, const char *path, size_t *lenp)
+{
+	struct stat sb;
+	char *buf;
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(fstat(fd, &sb), 0);
+	buf = malloc((size_t)sb.st_size + 1);
+	assert_non_null(buf);
+	while (off < (size_t)sb.st_size) {
+		n = pread(fd, buf + off, (size_t)sb.st_size - off, (off_t)off);
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	close(fd);
+	if (lenp != NULL)
+		*lenp = off;
+	return buf;
+}
+
+void
+mock_assert_absent_at(int dfd, const char *path)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		fail_msg("%s exists", path);
+	assert_int_equal(errno, ENOENT);
+}
