@@ -16,6 +16,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,75 +35,125 @@ enum section_kind {
 	SEC_ROUTE,
 };
 
-enum server_key {
-	K_ADDRESS,
-	K_PORT,
-	K_DUMPDIR,
-	K_TIMEOUT,
-	K_SINK_DIR,
-	K_MAX_DUMP_SIZE,
-	K_DEFAULT_PATH,
-	K_MAX_CONCURRENT,
-	K_PIDFILE,
-	K_DAEMON,
-	K_SECURE,
-	K_GRACE,
-	K_SCRIPTS_DIR,
-	K_HOOK_TIMEOUT,
-	K_HERALD_HOOK_DEADLINE,
-	K_HANDLER,
-	K_MIN_FREE,
-	K_ALLOW,
-	K_DENY,
-	K_USER,
-	K_STATUS_SOCKET,
-	K_RUNTIME_DIR,
-	K_RESTART_SILENCE,
-	K_MAX_DUMPS_PER_CLIENT,
-	K_MAX_HERALDED_PER_CLIENT,
-	K_MAX_HOOKS,
-	K_NKEYS
+/* How a [server] value is read, stored and printed back. */
+enum server_opt_type {
+	SO_STRING,	/* char *; empty stays "" */
+	SO_OPTSTRING,	/* char *; empty means unset (NULL) */
+	SO_BOOL,	/* bool */
+	SO_UINT,	/* unsigned, in [min, max] */
+	SO_PORT,	/* uint16_t, in [min, max] */
+	SO_SIZE,	/* uint64_t with a k/M/G/T suffix, at least min */
+	SO_CIDRS,	/* struct nd_cidr *, its length at count_off */
+	SO_CUSTOM,	/* parse() and print() do it all */
 };
 
 /*
- * [server] keys, matched case-insensitively because Red Hat's
- * /etc/netdump.conf was read that way. The aliases are its spellings
- * (addr, dumpdirprefix of the FreeBSD port) and the --concurrent flag.
+ * One row per [server] key. A key with its own rules gets a check() (for
+ * strings) or a parse()/print() pair (SO_CUSTOM); everything else is the
+ * generic code in server_set() and server_print(). The rows are in the
+ * order --check-config prints them.
  */
-static const struct {
-	const char	*name;
-	enum server_key	 key;
-} server_keys[] = {
-	{ "address",			K_ADDRESS },
-	{ "addr",			K_ADDRESS },
-	{ "port",			K_PORT },
-	{ "dumpdir",			K_DUMPDIR },
-	{ "dumpdirprefix",		K_DUMPDIR },
-	{ "timeout",			K_TIMEOUT },
-	{ "sink_dir",			K_SINK_DIR },
-	{ "max_dump_size",		K_MAX_DUMP_SIZE },
-	{ "default_path",		K_DEFAULT_PATH },
-	{ "max_concurrent_dumps",	K_MAX_CONCURRENT },
-	{ "concurrent",			K_MAX_CONCURRENT },
-	{ "pidfile",			K_PIDFILE },
-	{ "daemon",			K_DAEMON },
-	{ "secure",			K_SECURE },
-	{ "grace",			K_GRACE },
-	{ "scripts_dir",		K_SCRIPTS_DIR },
-	{ "hook_timeout",		K_HOOK_TIMEOUT },
-	{ "herald_hook_deadline",	K_HERALD_HOOK_DEADLINE },
-	{ "handler",			K_HANDLER },
-	{ "min_free",			K_MIN_FREE },
-	{ "allow",			K_ALLOW },
-	{ "deny",			K_DENY },
-	{ "user",			K_USER },
-	{ "status_socket",		K_STATUS_SOCKET },
-	{ "runtime_dir",		K_RUNTIME_DIR },
-	{ "restart_silence",		K_RESTART_SILENCE },
-	{ "max_dumps_per_client",	K_MAX_DUMPS_PER_CLIENT },
-	{ "max_heralded_per_client",	K_MAX_HERALDED_PER_CLIENT },
-	{ "max_hooks",			K_MAX_HOOKS },
+struct server_opt {
+	const char		*name;
+	const char		*alias;		/* older spelling, or NULL */
+	enum server_opt_type	 type;
+	size_t			 off;		/* in struct nd_server_conf */
+	uint64_t		 min, max;	/* range; SO_SIZE: only min */
+	const char		*def;		/* as written in a file; NULL:
+						 * zero, empty or unset */
+	const char		*desc;
+	size_t			 count_off;	/* SO_CIDRS: the count field */
+	int			(*check)(const char *, char *, size_t);
+	int			(*parse)(struct nd_server_conf *, const char *,
+				    char *, size_t);
+	void			(*print)(const struct nd_server_conf *,
+				    const char *, FILE *);
 };
+
+#define SV(f)		offsetof(struct nd_server_conf, f)
+#define ND_XSTR(x)	#x
+#define ND_STR(x)	ND_XSTR(x)
+
+static int	check_address(const char *, char *, size_t);
+static int	check_dumpdir(const char *, char *, size_t);
+static int	check_default_path(const char *, char *, size_t);
+static int	parse_min_free(struct nd_server_conf *, const char *, char *,
+		    size_t);
+static void	print_min_free(const struct nd_server_conf *, const char *,
+		    FILE *);
+static int	server_defaults(struct nd_server_conf *);
+
+/*
+ * The [server] keys: name, alias, type, field, min, max, default, then
+ * by name the description and what the type needs. Keys are matched
+ * case-insensitively because Red Hat's /etc/netdump.conf was read that
+ * way. The aliases are its spellings (addr, dumpdirprefix of the FreeBSD
+ * port) and the --concurrent flag. --check-config prints in this order.
+ */
+static const struct server_opt server_opts[] = {
+	{ "address", "addr", SO_STRING, SV(address), 0, 0, "0.0.0.0",
+	  .desc = "IPv4 address to listen on", .check = check_address },
+	{ "port", NULL, SO_PORT, SV(port), 1, 65535, "20023",
+	  .desc = "UDP port for HERALD packets" },
+	{ "dumpdir", "dumpdirprefix", SO_STRING, SV(dumpdir), 0, 0,
+	  "/var/crash", .desc = "directory the dumps go below",
+	  .check = check_dumpdir },
+	{ "timeout", NULL, SO_UINT, SV(timeout), 1, 86400, "60",
+	  .desc = "seconds of silence before a dump is closed" },
+	{ "sink_dir", NULL, SO_OPTSTRING, SV(sink_dir), 0, 0, NULL,
+	  .desc = "where sink modules are; unset: the built-in path" },
+	{ "max_dump_size", NULL, SO_SIZE, SV(max_dump_size), 1, 0, "1T",
+	  .desc = "largest dump accepted" },
+	{ "default_path", NULL, SO_STRING, SV(default_path), 0, 0, ".",
+	  .desc = "path below dumpdir for clients that send none",
+	  .check = check_default_path },
+	{ "max_concurrent_dumps", "concurrent", SO_UINT,
+	  SV(max_concurrent_dumps), 1, 65535, "16",
+	  .desc = "dumps in flight at once" },
+	{ "pidfile", NULL, SO_OPTSTRING, SV(pidfile), 0, 0, NULL,
+	  .desc = "pid file to write and lock; unset: none" },
+	{ "daemon", NULL, SO_BOOL, SV(daemon), 0, 0, "no",
+	  .desc = "detach and log to syslog" },
+	{ "secure", NULL, SO_BOOL, SV(secure), 0, 0, "no",
+	  .desc = "refuse every client not in allow" },
+	{ "grace", NULL, SO_UINT, SV(grace), 0, 3600, "30",
+	  .desc = "seconds a closed dump still acks FINISHED" },
+	{ "scripts_dir", NULL, SO_OPTSTRING, SV(scripts_dir), 0, 0, NULL,
+	  .desc = "hook scripts; unset: <dumpdir>/scripts" },
+	{ "hook_timeout", NULL, SO_UINT, SV(hook_timeout), 1, 3600, "30",
+	  .desc = "seconds a hook may run" },
+	{ "herald_hook_deadline", NULL, SO_UINT, SV(herald_hook_deadline), 1,
+	  ND_HERALD_HOOK_DEADLINE_MAX, ND_STR(ND_HERALD_HOOK_DEADLINE),
+	  .desc = "seconds a HERALD waits for its hooks" },
+	{ "handler", NULL, SO_OPTSTRING, SV(handler), 0, 0, NULL,
+	  .desc = "script run after each dump (netdumpd's -i)" },
+	{ "min_free", NULL, SO_CUSTOM, 0, 0, 0, NULL,
+	  .desc = "free space to keep, as a size or a percentage",
+	  .parse = parse_min_free, .print = print_min_free },
+	{ "allow", NULL, SO_CIDRS, SV(allow), 0, 0, NULL,
+	  .desc = "networks that may dump; empty: all",
+	  .count_off = SV(nallow) },
+	{ "deny", NULL, SO_CIDRS, SV(deny), 0, 0, NULL,
+	  .desc = "networks that may not dump, checked first",
+	  .count_off = SV(ndeny) },
+	{ "user", NULL, SO_OPTSTRING, SV(user), 0, 0, NULL,
+	  .desc = "user to drop root to" },
+	{ "status_socket", NULL, SO_OPTSTRING, SV(status_socket), 0, 0, NULL,
+	  .desc = "status socket; unset: one in runtime_dir" },
+	{ "runtime_dir", NULL, SO_STRING, SV(runtime_dir), 0, 0,
+	  "/run/netdump-server", .desc = "directory for run-time files" },
+	{ "restart_silence", NULL, SO_UINT, SV(restart_silence), 0, 3600, "10",
+	  .desc = "seconds a dump is silent before a new HERALD restarts it" },
+	{ "max_dumps_per_client", NULL, SO_UINT, SV(max_dumps_per_client), 1,
+	  65535, "2", .desc = "dumps in flight per client address" },
+	{ "max_heralded_per_client", NULL, SO_UINT,
+	  SV(max_heralded_per_client), 1, 256, "4",
+	  .desc = "HERALD-only sessions per client address" },
+	{ "max_hooks", NULL, SO_UINT, SV(max_hooks), 1, 4096, "16",
+	  .desc = "hook processes at once" },
+};
+
+#define NSERVER_OPTS	(sizeof(server_opts) / sizeof(server_opts[0]))
 
 /*
  * Red Hat keys with no meaning here. They are refused like any unknown
@@ -122,7 +173,7 @@ struct loader {
 	enum section_kind	 kind;
 	size_t			 cur;		/* sinks[] or routes[] index */
 	int			 server_header;	/* line of [server], or 0 */
-	int			 server_seen[K_NKEYS];
+	int			 server_seen[NSERVER_OPTS]; /* line, per row */
 	int			 module_line;	/* in the current [sink] */
 	int			 path_line;	/* in the current [route] */
 	int			 client_line;
@@ -411,6 +462,24 @@ route_conf_clear(struct nd_route_conf *r)
 	free(r->sink);
 }
 
+/* Free what the [server] rows point to: strings and network lists. */
+static void
+server_conf_clear(struct nd_server_conf *sv)
+{
+	const struct server_opt *o;
+	void *field;
+	size_t i;
+
+	for (i = 0; i < NSERVER_OPTS; i++) {
+		o = &server_opts[i];
+		field = (char *)sv + o->off;
+		if (o->type == SO_STRING || o->type == SO_OPTSTRING)
+			free(*(char **)field);
+		else if (o->type == SO_CIDRS)
+			free(*(struct nd_cidr **)field);
+	}
+}
+
 void
 nd_conf_free(struct nd_conf *conf)
 {
@@ -424,18 +493,7 @@ nd_conf_free(struct nd_conf *conf)
 	for (i = 0; i < conf->nroutes; i++)
 		route_conf_clear(&conf->routes[i]);
 	free(conf->routes);
-	free(conf->server.address);
-	free(conf->server.dumpdir);
-	free(conf->server.sink_dir);
-	free(conf->server.default_path);
-	free(conf->server.pidfile);
-	free(conf->server.scripts_dir);
-	free(conf->server.handler);
-	free(conf->server.allow);
-	free(conf->server.deny);
-	free(conf->server.user);
-	free(conf->server.status_socket);
-	free(conf->server.runtime_dir);
+	server_conf_clear(&conf->server);
 	free(conf->source);
 	free(conf);
 }
@@ -444,27 +502,11 @@ static struct nd_conf *
 conf_new(const char *source)
 {
 	struct nd_conf *conf;
-	struct nd_server_conf *sv;
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return NULL;
-	sv = &conf->server;
-	sv->port = 20023;
-	sv->timeout = 60;
-	sv->max_dump_size = (uint64_t)1 << 40;
-	sv->max_concurrent_dumps = 16;
-	sv->grace = 30;
-	sv->hook_timeout = 30;
-	sv->herald_hook_deadline = ND_HERALD_HOOK_DEADLINE;
-	sv->restart_silence = 10;
-	sv->max_dumps_per_client = 2;
-	sv->max_heralded_per_client = 4;
-	sv->max_hooks = 16;
 	if ((conf->source = strdup(source)) == NULL ||
-	    (sv->address = strdup("0.0.0.0")) == NULL ||
-	    (sv->dumpdir = strdup("/var/crash")) == NULL ||
-	    (sv->default_path = strdup(".")) == NULL ||
-	    (sv->runtime_dir = strdup("/run/netdump-server")) == NULL) {
+	    server_defaults(&conf->server) == -1) {
 		nd_conf_free(conf);
 		return NULL;
 	}
@@ -823,29 +865,40 @@ is_relative_path(const char *p)
 	return true;
 }
 
-static void
-set_string(char **field, char **value)
+static int
+check_address(const char *v, char *msg, size_t msglen)
 {
-	free(*field);
-	*field = *value;
-	*value = NULL;
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, v, &in) == 1)
+		return 0;
+	snprintf(msg, msglen, "expected an IPv4 address like 0.0.0.0, got "
+	    "'%s'", v);
+	return -1;
 }
 
-
-/* An empty value means unset, as for pidfile. */
-static void
-set_optional_string(char **field, char **value)
+static int
+check_dumpdir(const char *v, char *msg, size_t msglen)
 {
-	if (**value == '\0') {
-		free(*field);
-		*field = NULL;
-	} else
-		set_string(field, value);
+	if (*v != '\0')
+		return 0;
+	snprintf(msg, msglen, "expected a directory, got an empty value");
+	return -1;
+}
+
+static int
+check_default_path(const char *v, char *msg, size_t msglen)
+{
+	if (is_relative_path(v))
+		return 0;
+	snprintf(msg, msglen, "expected a relative path without '..', like "
+	    "'.' or 'lab', got '%s'", v);
+	return -1;
 }
 
 /* "512M" or "10%": the free space to keep in the dump directory. */
 static int
-parse_min_free(const char *v, struct nd_server_conf *sv, char *msg,
+parse_min_free(struct nd_server_conf *sv, const char *v, char *msg,
     size_t msglen)
 {
 	size_t len = strlen(v);
@@ -924,25 +977,111 @@ nd_conf_client_allowed(const struct nd_server_conf *sv, uint32_t addr)
 	return false;
 }
 
+static const struct server_opt *
+server_opt_find(const char *key)
+{
+	const struct server_opt *o;
+	size_t i;
+
+	for (i = 0; i < NSERVER_OPTS; i++) {
+		o = &server_opts[i];
+		if (strcasecmp(key, o->name) == 0 ||
+		    (o->alias != NULL && strcasecmp(key, o->alias) == 0))
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Store the unquoted value *v in the field o describes, or put the reason
+ * it is refused into msg. A string field takes *v over and sets it to
+ * NULL; the other types only read it.
+ */
+static int
+server_set(struct nd_server_conf *sv, const struct server_opt *o, char **v,
+    char *msg, size_t msglen)
+{
+	void *field = (char *)sv + o->off;
+	char **sp = field;
+	uint64_t u;
+
+	switch (o->type) {
+	case SO_STRING:
+	case SO_OPTSTRING:
+		if (o->check != NULL && o->check(*v, msg, msglen) == -1)
+			return -1;
+		free(*sp);
+		*sp = NULL;
+		if (o->type == SO_STRING || **v != '\0') {
+			*sp = *v;
+			*v = NULL;
+		}
+		return 0;
+	case SO_BOOL:
+		return nd_parse_bool(*v, field, msg, msglen);
+	case SO_UINT:
+	case SO_PORT:
+		if (parse_range(*v, o->min, o->max, &u, msg, msglen) == -1)
+			return -1;
+		if (o->type == SO_PORT)
+			*(uint16_t *)field = (uint16_t)u;
+		else
+			*(unsigned *)field = (unsigned)u;
+		return 0;
+	case SO_SIZE:
+		if (nd_parse_size(*v, &u, msg, msglen) == -1)
+			return -1;
+		if (u < o->min) {
+			snprintf(msg, msglen, "must be more than %" PRIu64
+			    ", got '%s'", o->min - 1, *v);
+			return -1;
+		}
+		*(uint64_t *)field = u;
+		return 0;
+	case SO_CIDRS:
+		return parse_cidr_list(*v, field,
+		    (size_t *)(void *)((char *)sv + o->count_off), msg,
+		    msglen);
+	case SO_CUSTOM:
+		return o->parse(sv, *v, msg, msglen);
+	}
+	snprintf(msg, msglen, "no setter for this key");
+	return -1;
+}
+
+/* The defaults take the setter's path, so a row's own range checks them. */
+static int
+server_defaults(struct nd_server_conf *sv)
+{
+	const struct server_opt *o;
+	char msg[ND_CONF_ERRSIZE];
+	char *v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NSERVER_OPTS; i++) {
+		o = &server_opts[i];
+		if (o->def == NULL)
+			continue;
+		if ((v = strdup(o->def)) == NULL)
+			return -1;
+		rc = server_set(sv, o, &v, msg, sizeof(msg));
+		free(v);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 server_key(struct loader *ld, const char *key, const char *value)
 {
-	struct nd_server_conf *sv = &ld->conf->server;
+	const struct server_opt *o;
 	char msg[ND_CONF_ERRSIZE];
-	struct in_addr in;
-	enum server_key k = K_NKEYS;
-	uint64_t u;
-	char *v = NULL;
+	char *v;
 	size_t i;
-	int rc = 0;
 
-	msg[0] = '\0';
-	for (i = 0; i < sizeof(server_keys) / sizeof(server_keys[0]); i++)
-		if (strcasecmp(key, server_keys[i].name) == 0) {
-			k = server_keys[i].key;
-			break;
-		}
-	if (k == K_NKEYS) {
+	if ((o = server_opt_find(key)) == NULL) {
 		for (i = 0; i < sizeof(redhat_only_keys) /
 		    sizeof(redhat_only_keys[0]); i++)
 			if (strcasecmp(key, redhat_only_keys[i]) == 0) {
@@ -954,152 +1093,18 @@ server_key(struct loader *ld, const char *key, const char *value)
 		failat(ld, ld->lineno, "unknown key '%s' in [server]", key);
 		return;
 	}
-	if (ld->server_seen[k] != 0) {
+	/* An alias and its key share the row, so they are one key here. */
+	i = (size_t)(o - server_opts);
+	if (ld->server_seen[i] != 0) {
 		failat(ld, ld->lineno, "duplicate key '%s' in [server] "
-		    "(already set at line %d)", key, ld->server_seen[k]);
+		    "(already set at line %d)", key, ld->server_seen[i]);
 		return;
 	}
-	ld->server_seen[k] = ld->lineno;
+	ld->server_seen[i] = ld->lineno;
 	if ((v = unquote(ld, key, value)) == NULL)
 		return;
-
-	switch (k) {
-	case K_ADDRESS:
-		if (inet_pton(AF_INET, v, &in) != 1) {
-			snprintf(msg, sizeof(msg), "expected an IPv4 address "
-			    "like 0.0.0.0, got '%s'", v);
-			rc = -1;
-		} else
-			set_string(&sv->address, &v);
-		break;
-	case K_PORT:
-		if ((rc = parse_range(v, 1, 65535, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->port = (uint16_t)u;
-		break;
-	case K_DUMPDIR:
-		if (*v == '\0') {
-			snprintf(msg, sizeof(msg), "expected a directory, got "
-			    "an empty value");
-			rc = -1;
-		} else
-			set_string(&sv->dumpdir, &v);
-		break;
-	case K_TIMEOUT:
-		if ((rc = parse_range(v, 1, 86400, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->timeout = (unsigned)u;
-		break;
-	case K_SINK_DIR:
-		/* Empty means the built-in search path, as when unset. */
-		if (*v == '\0') {
-			free(sv->sink_dir);
-			sv->sink_dir = NULL;
-		} else
-			set_string(&sv->sink_dir, &v);
-		break;
-	case K_MAX_DUMP_SIZE:
-		if ((rc = nd_parse_size(v, &u, msg, sizeof(msg))) == 0) {
-			if (u == 0) {
-				snprintf(msg, sizeof(msg), "must be more than "
-				    "0, got '%s'", v);
-				rc = -1;
-			} else
-				sv->max_dump_size = u;
-		}
-		break;
-	case K_DEFAULT_PATH:
-		if (!is_relative_path(v)) {
-			snprintf(msg, sizeof(msg), "expected a relative path "
-			    "without '..', like '.' or 'lab', got '%s'", v);
-			rc = -1;
-		} else
-			set_string(&sv->default_path, &v);
-		break;
-	case K_MAX_CONCURRENT:
-		if ((rc = parse_range(v, 1, 65535, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->max_concurrent_dumps = (unsigned)u;
-		break;
-	case K_PIDFILE:
-		/* Empty means no pid file, as when unset. */
-		if (*v == '\0') {
-			free(sv->pidfile);
-			sv->pidfile = NULL;
-		} else
-			set_string(&sv->pidfile, &v);
-		break;
-	case K_DAEMON:
-		rc = nd_parse_bool(v, &sv->daemon, msg, sizeof(msg));
-		break;
-	case K_SECURE:
-		rc = nd_parse_bool(v, &sv->secure, msg, sizeof(msg));
-		break;
-	case K_GRACE:
-		if ((rc = parse_range(v, 0, 3600, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->grace = (unsigned)u;
-		break;
-	case K_SCRIPTS_DIR:
-		set_optional_string(&sv->scripts_dir, &v);
-		break;
-	case K_HOOK_TIMEOUT:
-		if ((rc = parse_range(v, 1, 3600, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->hook_timeout = (unsigned)u;
-		break;
-	case K_HERALD_HOOK_DEADLINE:
-		if ((rc = parse_range(v, 1, ND_HERALD_HOOK_DEADLINE_MAX, &u,
-		    msg, sizeof(msg))) == 0)
-			sv->herald_hook_deadline = (unsigned)u;
-		break;
-	case K_HANDLER:
-		set_optional_string(&sv->handler, &v);
-		break;
-	case K_MIN_FREE:
-		rc = parse_min_free(v, sv, msg, sizeof(msg));
-		break;
-	case K_ALLOW:
-		rc = parse_cidr_list(v, &sv->allow, &sv->nallow, msg,
-		    sizeof(msg));
-		break;
-	case K_DENY:
-		rc = parse_cidr_list(v, &sv->deny, &sv->ndeny, msg,
-		    sizeof(msg));
-		break;
-	case K_USER:
-		set_optional_string(&sv->user, &v);
-		break;
-	case K_STATUS_SOCKET:
-		set_optional_string(&sv->status_socket, &v);
-		break;
-	case K_RUNTIME_DIR:
-		set_string(&sv->runtime_dir, &v);
-		break;
-	case K_RESTART_SILENCE:
-		if ((rc = parse_range(v, 0, 3600, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->restart_silence = (unsigned)u;
-		break;
-	case K_MAX_DUMPS_PER_CLIENT:
-		if ((rc = parse_range(v, 1, 65535, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->max_dumps_per_client = (unsigned)u;
-		break;
-	case K_MAX_HERALDED_PER_CLIENT:
-		if ((rc = parse_range(v, 1, 256, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->max_heralded_per_client = (unsigned)u;
-		break;
-	case K_MAX_HOOKS:
-		if ((rc = parse_range(v, 1, 4096, &u, msg,
-		    sizeof(msg))) == 0)
-			sv->max_hooks = (unsigned)u;
-		break;
-	case K_NKEYS:
-		break;
-	}
-	if (rc != 0)
+	msg[0] = '\0';
+	if (server_set(&ld->conf->server, o, &v, msg, sizeof(msg)) == -1)
 		failat(ld, ld->lineno, "[server] %s: %s", key, msg);
 	free(v);
 }
@@ -1613,10 +1618,60 @@ print_cidrs(FILE *fp, const char *key, const struct nd_cidr *c, size_t n)
 	fprintf(fp, "\n");
 }
 
+static void
+print_min_free(const struct nd_server_conf *sv, const char *key, FILE *fp)
+{
+	if (sv->min_free_percent > 0)
+		fprintf(fp, "%s = %u%%\n", key, sv->min_free_percent);
+	else
+		print_size(fp, key, sv->min_free_bytes);
+}
+
+/* One line per row, in table order, each in the form it reads back. */
+static void
+server_print(const struct nd_server_conf *sv, FILE *fp)
+{
+	const struct server_opt *o;
+	const void *field;
+	size_t i;
+
+	for (i = 0; i < NSERVER_OPTS; i++) {
+		o = &server_opts[i];
+		field = (const char *)sv + o->off;
+		switch (o->type) {
+		case SO_STRING:
+		case SO_OPTSTRING:
+			print_string(fp, o->name, *(char *const *)field);
+			break;
+		case SO_BOOL:
+			fprintf(fp, "%s = %s\n", o->name,
+			    *(const bool *)field ? "yes" : "no");
+			break;
+		case SO_UINT:
+		case SO_PORT:
+			fprintf(fp, "%s = %u\n", o->name,
+			    o->type == SO_PORT ? *(const uint16_t *)field :
+			    *(const unsigned *)field);
+			break;
+		case SO_SIZE:
+			print_size(fp, o->name, *(const uint64_t *)field);
+			break;
+		case SO_CIDRS:
+			print_cidrs(fp, o->name,
+			    *(struct nd_cidr *const *)field,
+			    *(const size_t *)(const void *)((const char *)sv +
+			    o->count_off));
+			break;
+		case SO_CUSTOM:
+			o->print(sv, o->name, fp);
+			break;
+		}
+	}
+}
+
 void
 nd_conf_print(const struct nd_conf *conf, FILE *fp)
 {
-	const struct nd_server_conf *sv = &conf->server;
 	const struct nd_sink_conf *s;
 	const struct nd_route_conf *r;
 	struct in_addr in;
@@ -1626,36 +1681,7 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 	fprintf(fp, "; netdump-server configuration, from %s\n",
 	    conf->source != NULL ? conf->source : "?");
 	fprintf(fp, "[server]\n");
-	print_string(fp, "address", sv->address);
-	fprintf(fp, "port = %u\n", (unsigned)sv->port);
-	print_string(fp, "dumpdir", sv->dumpdir);
-	fprintf(fp, "timeout = %u\n", sv->timeout);
-	print_string(fp, "sink_dir", sv->sink_dir);
-	print_size(fp, "max_dump_size", sv->max_dump_size);
-	print_string(fp, "default_path", sv->default_path);
-	fprintf(fp, "max_concurrent_dumps = %u\n", sv->max_concurrent_dumps);
-	print_string(fp, "pidfile", sv->pidfile);
-	fprintf(fp, "daemon = %s\n", sv->daemon ? "yes" : "no");
-	fprintf(fp, "secure = %s\n", sv->secure ? "yes" : "no");
-	fprintf(fp, "grace = %u\n", sv->grace);
-	print_string(fp, "scripts_dir", sv->scripts_dir);
-	fprintf(fp, "hook_timeout = %u\n", sv->hook_timeout);
-	fprintf(fp, "herald_hook_deadline = %u\n", sv->herald_hook_deadline);
-	print_string(fp, "handler", sv->handler);
-	if (sv->min_free_percent > 0)
-		fprintf(fp, "min_free = %u%%\n", sv->min_free_percent);
-	else
-		print_size(fp, "min_free", sv->min_free_bytes);
-	print_cidrs(fp, "allow", sv->allow, sv->nallow);
-	print_cidrs(fp, "deny", sv->deny, sv->ndeny);
-	print_string(fp, "user", sv->user);
-	print_string(fp, "status_socket", sv->status_socket);
-	print_string(fp, "runtime_dir", sv->runtime_dir);
-	fprintf(fp, "restart_silence = %u\n", sv->restart_silence);
-	fprintf(fp, "max_dumps_per_client = %u\n", sv->max_dumps_per_client);
-	fprintf(fp, "max_heralded_per_client = %u\n",
-	    sv->max_heralded_per_client);
-	fprintf(fp, "max_hooks = %u\n", sv->max_hooks);
+	server_print(&conf->server, fp);
 
 	for (i = 0; i < conf->nsinks; i++) {
 		s = &conf->sinks[i];

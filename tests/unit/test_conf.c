@@ -899,6 +899,97 @@ test_print_round_trip(void **state)
 	nd_conf_free(conf);
 }
 
+/*
+ * Every [server] key set away from its default, printed: one line per key
+ * in a fixed order and form, which --check-config and its users rely on.
+ */
+static void
+test_print_every_server_key(void **state)
+{
+	static const char expect[] =
+	    "[server]\n"
+	    "address = 127.0.0.1\n"
+	    "port = 20100\n"
+	    "dumpdir = \"/srv/dumps \"\n"
+	    "timeout = 86400\n"
+	    "sink_dir = /opt/sinks\n"
+	    "max_dump_size = 3G\n"
+	    "default_path = lab/x\n"
+	    "max_concurrent_dumps = 7\n"
+	    "pidfile = /run/nd.pid\n"
+	    "daemon = yes\n"
+	    "secure = yes\n"
+	    "grace = 0\n"
+	    "scripts_dir = /srv/scripts\n"
+	    "hook_timeout = 3600\n"
+	    "herald_hook_deadline = 10\n"
+	    "handler = /bin/true\n"
+	    "min_free = 15%\n"
+	    "allow = 10.0.0.0/8, 192.0.2.7/32, 172.16.0.0/12\n"
+	    "deny = 10.9.0.0/16\n"
+	    "user = nobody\n"
+	    "status_socket = /run/nd.sock\n"
+	    "runtime_dir =\n"
+	    "restart_silence = 3600\n"
+	    "max_dumps_per_client = 65535\n"
+	    "max_heralded_per_client = 256\n"
+	    "max_hooks = 4096\n"
+	    "\n[sink local]\n";
+	struct nd_conf *conf;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	conf = load(
+	    "ADDR = 127.0.0.1\n"
+	    "port = 20100\n"
+	    "dumpdirprefix = \"/srv/dumps \"\n"
+	    "timeout = 86400\n"
+	    "sink_dir = /opt/sinks\n"
+	    "max_dump_size = 3072M\n"
+	    "default_path = lab/x\n"
+	    "concurrent = 7\n"
+	    "pidfile = \"/run/nd.pid\"\n"
+	    "daemon = on\n"
+	    "secure = TRUE\n"
+	    "grace = 0\n"
+	    "scripts_dir = /srv/scripts\n"
+	    "hook_timeout = 3600\n"
+	    "herald_hook_deadline = 10\n"
+	    "handler = /bin/true\n"
+	    "min_free = 15%\n"
+	    "allow = 10.1.2.3/8, 192.0.2.7 172.16.0.0/12\n"
+	    "deny = 10.9.0.0/16\n"
+	    "user = nobody\n"
+	    "status_socket = /run/nd.sock\n"
+	    "runtime_dir =\n"
+	    "restart_silence = 3600\n"
+	    "max_dumps_per_client = 65535\n"
+	    "max_heralded_per_client = 256\n"
+	    "max_hooks = 4096\n");
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	nd_conf_print(conf, fp);
+	assert_int_equal(fclose(fp), 0);
+	if (strstr(text, expect) == NULL)
+		fail_msg("printed:\n%s", text);
+	round_trip(conf);
+	free(text);
+	nd_conf_free(conf);
+
+	/* min_free in bytes prints as a size. */
+	conf = load("min_free = 2048\n");
+	text = NULL;
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	nd_conf_print(conf, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_non_null(strstr(text, "\nhandler =\nmin_free = 2k\nallow =\n"));
+	free(text);
+	nd_conf_free(conf);
+}
+
 /* The shipped sample must load and say what it shows. */
 static void
 test_sample_conf(void **state)
@@ -955,6 +1046,7 @@ main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_print_every_server_key),
 		cmocka_unit_test(test_sample_conf),
 	};
 
