@@ -266,6 +266,30 @@ assert_manifest() {
 # ---------------------------------------------------------------- waiting
 
 # Poll CMD... every 50 ms for up to SECONDS (scaled); 0 when it succeeded.
+# The first dump from ADDR is IMAGE, stored complete and byte-identical,
+# and its msgbuf.0 is EXPECTED, listed in the manifest with its digest and
+# size; the panic line PANIC was logged. Sets MSGBUF_MANIFEST.
+assert_msgbuf() {	# ADDR IMAGE EXPECTED PANIC WHAT
+	local a=$1 img=$2 exp=$3 what=$5 d m mb
+
+	d=$(client_dir "$a")
+	wait_manifest "$d" 0
+	m=$d/manifest.0.json
+	MSGBUF_MANIFEST=$m
+	assert_manifest "$m" complete "$img"
+	assert_same_bytes "$d/vmcore.0" "$img"
+	assert_file "$d/msgbuf.0"
+	if ! cmp -s "$d/msgbuf.0" "$exp"; then
+		diff <(cat -A "$exp") <(cat -A "$d/msgbuf.0") | head -20 >&2
+		fail "$what: msgbuf.0 ($(size_of "$d/msgbuf.0") bytes) differs from the expected text ($(size_of "$exp") bytes)"
+	fi
+	mb=$(mobject "$m" msgbuf)
+	[ "$mb" != null ] || fail "$what: the manifest lists no msgbuf object: $(jq -c .objects "$m")"
+	assert_eq "$(jq -r .sha256 <<<"$mb")" "$(sha_of "$d/msgbuf.0")" "$what: msgbuf sha256 in the manifest"
+	assert_eq "$(jq -r .size <<<"$mb")" "$(size_of "$d/msgbuf.0")" "$what: msgbuf size in the manifest"
+	wait_log "dump [0-9]+ from ${a//./\\.}: $4\$" 10
+}
+
 poll() {	# SECONDS CMD...
 	local limit=$(($1 * WAIT_SCALE * 20)) i=0
 

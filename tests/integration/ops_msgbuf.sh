@@ -25,26 +25,13 @@ start_server -c "$T/server.ini" --timeout 5
 # Send IMAGE from ADDR and check the msgbuf against EXPECTED; the panic
 # line PANIC must be logged.
 msgbuf_case() {	# ADDR IMAGE EXPECTED PANIC WHAT
-	local a=$1 img=$2 exp=$3 panic=$4 what=$5 d m mb
+	local a=$1 what=$5 d
 
 	d=$(client_dir "$a")
-	send_dump 0 "$a" -q -f "$img" -H msgbuf-host
-	wait_manifest "$d" 0
-	m=$d/manifest.0.json
-	assert_manifest "$m" complete "$img"
-	assert_same_bytes "$d/vmcore.0" "$img"
-	assert_file "$d/msgbuf.0"
-	if ! cmp -s "$d/msgbuf.0" "$exp"; then
-		diff <(cat -A "$exp") <(cat -A "$d/msgbuf.0") | head -20 >&2
-		fail "$what: msgbuf.0 ($(size_of "$d/msgbuf.0") bytes) differs from the expected text ($(size_of "$exp") bytes)"
-	fi
+	send_dump 0 "$a" -q -f "$2" -H msgbuf-host
+	assert_msgbuf "$a" "$2" "$3" "$4" "$what"
 	assert_mode "$d/msgbuf.0" 600
-	mb=$(mobject "$m" msgbuf)
-	[ "$mb" != null ] || fail "$what: the manifest lists no msgbuf object: $(jq -c .objects "$m")"
-	assert_eq "$(jq -r .sha256 <<<"$mb")" "$(sha_of "$d/msgbuf.0")" "$what: msgbuf sha256 in the manifest"
-	assert_eq "$(jq -r .size <<<"$mb")" "$(size_of "$d/msgbuf.0")" "$what: msgbuf size in the manifest"
-	assert_eq "$(jq -r .stored.local <<<"$mb")" "$a/msgbuf.0" "$what: where the manifest says msgbuf.0 is"
-	wait_log "dump [0-9]+ from ${a//./\\.}: $panic$" 10
+	assert_eq "$(mobject "$MSGBUF_MANIFEST" msgbuf | jq -r .stored.local)" "$a/msgbuf.0" "$what: where the manifest says msgbuf.0 is"
 	wait_file "$T/calls/reboot.$a" 10
 	assert_eq "$(cat "$T/calls/reboot.$a")" "$a/msgbuf.0" "$what: NETDUMP_MSGBUF"
 }

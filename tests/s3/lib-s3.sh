@@ -156,6 +156,26 @@ gw_stop() {	# NAME [SIGNAL]
 	rm -f "$pidf"
 }
 
+# A store that is down when the dumps come: a bucket on a gateway of this
+# test's own, then the gateway stopped. Sets EP and BUCKET; gw_start NAME
+# brings the store back on the same port.
+store_down() {	# NAME BUCKET-PREFIX
+	gw_start "$1"
+	EP=$GW_ENDPOINT
+	BUCKET=$2-$NET-$$
+	s3_mkbucket "$BUCKET" "$EP"
+	gw_stop "$1"
+	! curl -s -o /dev/null "$EP/" || fail "the gateway still answers"
+}
+
+# The sink options of the tests whose store is down: give up on it at
+# once and look again every second or two, so the spool does the work.
+SPOOL_RETRY_OPTIONS='part_size = 5M
+retries = 1
+connect_timeout = 2
+retry_interval = 1
+retry_max_interval = 2'
+
 # A configuration with one s3 sink "bucket" on ENDPOINT/BUCKET, spooling
 # in $SPOOL, routed as ROUTE ("bucket", "zstd | bucket", ...); more lines
 # for the [sink bucket] section come on stdin, more sections in $EXTRA.

@@ -7,22 +7,8 @@ set -euo pipefail
 NET=204
 . "$(dirname "$0")/lib-s3.sh"
 
-gw_start outage
-EP=$GW_ENDPOINT
-BUCKET=og-$NET-$$
-s3_mkbucket "$BUCKET" "$EP"
-gw_stop outage
-if curl -s -o /dev/null "$EP/"; then
-	fail "the gateway still answers"
-fi
-
-write_conf "$T/s3.ini" "$EP" "$BUCKET" bucket <<EOF
-part_size = 5M
-retries = 1
-connect_timeout = 2
-retry_interval = 1
-retry_max_interval = 2
-EOF
+store_down outage og
+write_conf "$T/s3.ini" "$EP" "$BUCKET" bucket <<<"$SPOOL_RETRY_OPTIONS"
 start_server -c "$T/s3.ini"
 A=$(client_addr 1)
 send_dump 0 "$A" -q -g 40M -z 0.3 -s 41 -o "$T/sent1"
