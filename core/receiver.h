@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The receive thread: the herald socket, one connected socket per client
- * session, acks, timeouts. It never blocks on a sink.
+ * session, acks, timeouts (receiver.c), and which HERALD gets a session
+ * and which session a dump (admission.c). It never blocks on a sink.
  */
 #ifndef ND_RECEIVER_H
 #define ND_RECEIVER_H

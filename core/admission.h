@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Admission, for the receive thread (receiver.c) only: which HERALD gets a
+ * session and an answer, and which session gets a dump. It owns the herald
+ * socket's reading, the refusals, the hooks that run at HERALD time and the
+ * caps on waiting sessions, descriptors and dumps per client.
+ */
+#ifndef ND_ADMISSION_H
+#define ND_ADMISSION_H
+
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "proto.h"
+
+#define MAX_HERALDED	256		/* sessions waiting for their first data */
+
+/* Clients refused for a while (a veto, no space), and log rate limits. */
+#define REFUSALS	256
+struct refusal {
+	uint32_t		 addr;		/* network order */
+	uint16_t		 port;
+	time_t			 until;
+};
+
+struct nd_receiver;
+struct pending;
+struct session;
+
+/* The herald socket is readable: judge each HERALD waiting in it. */
+void	adm_herald_readable(struct nd_receiver *);
+/*
+ * Keep a HERALD that reached a session socket for adm_herald_deferred();
+ * false when it cannot be kept.
+ */
+bool	adm_herald_keep(struct session *, const struct nd_msg *);
+/* Judge the HERALD a session kept, as if at the herald port; may bury it. */
+void	adm_herald_deferred(struct nd_receiver *, struct session *);
+/* The first data of a HERALDED session: start its dump if the caps allow. */
+bool	adm_dump_begin(struct nd_receiver *, struct session *);
+/* A hook's pidfd is readable: the hook exited. */
+void	adm_hook_exited(struct nd_receiver *, struct pending *);
+/* Once a second: hooks past hook_timeout, HERALDs past their deadline. */
+void	adm_tick(struct nd_receiver *, time_t now);
+/* Free the hooks' records buried in an event batch, once it is over. */
+void	adm_reap(struct nd_receiver *);
+/* At the end: kill the hooks still running, free every record. */
+void	adm_free(struct nd_receiver *);
+
+#endif /* ND_ADMISSION_H */
