@@ -3,8 +3,16 @@
 # Builds sinks/NAME as NAME.so: a MODULE with hidden visibility that
 # exports only its descriptor, refuses undefined symbols at link time, sits
 # in the build tree's sinks/ folder and installs beside the daemon's others.
+# Its sources, as absolute paths, are the global property
+# ND_SINK_SOURCES_NAME, for unit tests that compile a module in.
 function(nd_add_sink name)
   cmake_parse_arguments(ARG "NOINSTALL" "" "SOURCES;LIBS" ${ARGN})
+  set(abs)
+  foreach(src ${ARG_SOURCES})
+    get_filename_component(a ${src} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND abs ${a})
+  endforeach()
+  set_property(GLOBAL PROPERTY ND_SINK_SOURCES_${name} ${abs})
   add_library(sink_${name} MODULE ${ARG_SOURCES}
     ${PROJECT_SOURCE_DIR}/sinks/common/sinkutil.c)
   set_target_properties(sink_${name} PROPERTIES

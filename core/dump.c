@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "chain.h"
 #include "conf.h"
 #include "dump.h"
 #include "hooks.h"
@@ -92,10 +93,8 @@ nd_dumps_of_client(uint32_t addr)
 /* Zeros to hash for holes, and to compare pages against. */
 static const uint8_t zeros[64 * 1024];
 
-#define RETRY_ATTEMPTS	5
 #define SPACE_CHECK_EVERY	(64u << 20)	/* bytes between statvfs calls */
 #define SPACE_CHECK_HOOK	(8u << 20)	/* ... while netdump-nospace runs */
-#define RETRY_FIRST_MS	100
 
 static void *dump_worker(void *);
 
@@ -332,266 +331,6 @@ nd_dump_wait_all(void)
 	pthread_mutex_unlock(&all_lock);
 }
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Sleep before another try; false once the tries are used up. */
-static bool
-backoff(unsigned *attempt)
-{
-	unsigned ms = RETRY_FIRST_MS << *attempt;
-
-	if (++*attempt >= RETRY_ATTEMPTS)
-		return false;
-	sleep_ms(ms + (unsigned)(random() % ms));
-	return true;
-}
-
-/*
- * Grade a sink's result. The callers retry NDS_RETRY with backoff();
- * FAILED stops this sink for this dump, FATAL retires it for good.
- */
-static int
-sink_result(struct nd_dump *d, struct nd_dump_chain *ds, const char *what,
-    enum nds_result r)
-{
-	if (r == NDS_OK)
-		return 0;
-	if (!ds->failed) {
-		if (ds->error[0] == '\0')
-			snprintf(ds->error, sizeof(ds->error), "%s failed", what);
-		logit(LOG_ERR, "dump %" PRIu64 ": sink %s: %s: %s%s",
-		    d->pub.id, ds->chain->text, what, ds->error,
-		    r == NDS_FATAL ? " (sink disabled until restart)" : "");
-	}
-	ds->failed = true;
-	if (r == NDS_FATAL)
-		atomic_store(&ds->st[0].sink->dead, true);
-	return -1;
-}
-
-/* The head of a chain: the stage the core itself feeds. */
-#define SINK_OP(ds)	((ds)->st[0].sink->module->desc)
-#define STAGE_OP(st)	((st)->sink->module->desc)
-
-/*
- * The next stage as the host offers it to a transform. The host owns
- * retries here too; a transform sees OK, FAILED or FATAL, and a stage's
- * FATAL retires that stage's sink, not the transform.
- */
-struct stage_obj {
-	struct nd_stage_rt	*st;
-	void			*ostate;
-};
-
-static enum nds_result
-stage_grade(struct nd_stage_rt *st, enum nds_result r)
-{
-	if (r == NDS_FATAL)
-		atomic_store(&st->sink->dead, true);
-	return r == NDS_OK ? NDS_OK : NDS_FAILED;
-}
-
-static enum nds_result
-stage_open(void *ctx, enum nds_object_kind kind, void **object,
-    char err[NDS_ERRBUF_SIZE])
-{
-	struct nd_stage_rt *st = ctx;
-	struct stage_obj *o;
-	enum nds_result r;
-	unsigned attempt = 0;
-
-	*object = NULL;
-	if (!st->begun) {
-		snprintf(err, NDS_ERRBUF_SIZE, "sink %s did not begin",
-		    st->sink->name);
-		return NDS_FAILED;
-	}
-	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		snprintf(err, NDS_ERRBUF_SIZE, "out of memory");
-		return NDS_FAILED;
-	}
-	o->st = st;
-	while ((r = STAGE_OP(st)->open(st->dstate, kind, &o->ostate, err)) ==
-	    NDS_RETRY && backoff(&attempt))
-		;
-	if (r != NDS_OK) {
-		free(o);
-		return stage_grade(st, r);
-	}
-	*object = o;
-	return NDS_OK;
-}
-
-static enum nds_result
-stage_write(void *object, uint64_t off, const void *buf, size_t len,
-    char err[NDS_ERRBUF_SIZE])
-{
-	struct stage_obj *o = object;
-	enum nds_result r;
-	unsigned attempt = 0;
-
-	while ((r = STAGE_OP(o->st)->write(o->ostate, off, buf, len, err)) ==
-	    NDS_RETRY && backoff(&attempt))
-		;
-	return stage_grade(o->st, r);
-}
-
-static enum nds_result
-stage_hole(void *object, uint64_t off, uint64_t len,
-    char err[NDS_ERRBUF_SIZE])
-{
-	struct stage_obj *o = object;
-	enum nds_result r;
-	unsigned attempt = 0;
-
-	while ((r = STAGE_OP(o->st)->hole(o->ostate, off, len, err)) ==
-	    NDS_RETRY && backoff(&attempt))
-		;
-	return stage_grade(o->st, r);
-}
-
-static enum nds_result
-stage_close(void *object, const struct nds_object *obj,
-    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE])
-{
-	struct stage_obj *o = object;
-	struct nd_stage_rt *st = o->st;
-	enum nds_result r;
-
-	r = STAGE_OP(st)->close(o->ostate, obj, where, err);
-	free(o);
-	return stage_grade(st, r);
-}
-
-static void
-sink_write(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
-    const void *buf, size_t len)
-{
-	enum nds_result r;
-	unsigned attempt = 0;
-
-	if (ds->failed || ds->ostate == NULL)
-		return;
-	while ((r = SINK_OP(ds)->write(ds->ostate, off, buf, len,
-	    ds->error)) == NDS_RETRY && backoff(&attempt))
-		;
-	if (sink_result(d, ds, "write", r) == 0 && off + len > ds->stored_end)
-		ds->stored_end = off + len;
-}
-
-static void
-sink_hole(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
-    uint64_t len)
-{
-	enum nds_result r;
-	unsigned attempt = 0;
-
-	if (ds->failed || ds->ostate == NULL)
-		return;
-	while ((r = SINK_OP(ds)->hole(ds->ostate, off, len, ds->error)) ==
-	    NDS_RETRY && backoff(&attempt))
-		;
-	if (sink_result(d, ds, "hole", r) == 0 && off + len > ds->stored_end)
-		ds->stored_end = off + len;
-}
-
-static void
-sink_open(struct nd_dump *d, struct nd_dump_chain *ds, enum nds_object_kind k,
-    void **ostate)
-{
-	enum nds_result r;
-	unsigned attempt = 0;
-
-	*ostate = NULL;
-	if (ds->failed || !ds->st[0].begun)
-		return;
-	while ((r = SINK_OP(ds)->open(ds->st[0].dstate, k, ostate, ds->error)) ==
-	    NDS_RETRY && backoff(&attempt))
-		;
-	if (sink_result(d, ds, "open", r) == -1)
-		*ostate = NULL;
-}
-
-/* Close always runs after a successful open, failed or not. */
-static void
-sink_close(struct nd_dump *d, struct nd_dump_chain *ds, void **ostate,
-    enum nds_object_kind k, uint64_t size)
-{
-	struct nds_object obj = { .kind = k, .size = size };
-	char where[NDS_WHERE_SIZE] = "";
-	char err[NDS_ERRBUF_SIZE] = "";
-	enum nds_result r;
-
-	if (*ostate == NULL)
-		return;
-	r = SINK_OP(ds)->close(*ostate, &obj, where, err);
-	*ostate = NULL;
-	if (r != NDS_OK) {
-		if (!ds->failed)
-			memcpy(ds->error, err, sizeof(err));
-		sink_result(d, ds, "close", r);
-		return;
-	}
-	if (!ds->failed && where[0] != '\0')
-		ds->where[k] = strdup(where);
-}
-
-/*
- * One whole in-memory object (key, info, message buffer, manifest) to a
- * chain. Tried even when the chain failed on the vmcore: a key or an info
- * may still fit where the vmcore did not, and without the key the part of
- * an encrypted vmcore that was kept is useless.
- */
-static void
-store_small(struct nd_dump *d, struct nd_dump_chain *ds,
-    enum nds_object_kind k, const void *buf, size_t len)
-{
-	const struct nds_sink_module *m = SINK_OP(ds);
-	struct nds_object obj = { .kind = k, .size = len };
-	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE] = "";
-	enum nds_result r;
-	unsigned attempt = 0;
-	void *os = NULL;
-
-	if (!ds->st[0].begun)
-		return;
-	while ((r = m->open(ds->st[0].dstate, k, &os, err)) == NDS_RETRY &&
-	    backoff(&attempt))
-		;
-	if (r != NDS_OK)
-		goto fail;
-	attempt = 0;
-	while (len > 0 && (r = m->write(os, 0, buf, len, err)) == NDS_RETRY &&
-	    backoff(&attempt))
-		;
-	if (len > 0 && r != NDS_OK) {
-		char cerr[NDS_ERRBUF_SIZE];
-
-		(void)m->close(os, &obj, where, cerr);
-		goto fail;
-	}
-	if ((r = m->close(os, &obj, where, err)) != NDS_OK)
-		goto fail;
-	if (where[0] != '\0' && ds->where[k] == NULL)
-		ds->where[k] = strdup(where);
-	return;
-fail:
-	if (ds->failed) {
-		log_warnx("dump %" PRIu64 ": sink %s: %s not stored either: %s",
-		    d->pub.id, ds->chain->text, nds_object_name(k), err);
-		return;
-	}
-	memcpy(ds->error, err, sizeof(err));
-	sink_result(d, ds, "store", r == NDS_RETRY ? NDS_FAILED : r);
-}
-
 /* Give every sink a whole in-memory object. */
 static void
 store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
@@ -600,7 +339,7 @@ store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
 	size_t i;
 
 	for (i = 0; i < d->nchains; i++)
-		store_small(d, &d->chains[i], k, buf, len);
+		nd_chain_store(d, &d->chains[i], k, buf, len);
 }
 
 static void
@@ -619,7 +358,7 @@ flush_hole(struct nd_dump *d)
 	if (d->hole_len == 0)
 		return;
 	for (i = 0; i < d->nchains; i++)
-		sink_hole(d, &d->chains[i], d->hole_start, d->hole_len);
+		nd_chain_hole(d, &d->chains[i], d->hole_start, d->hole_len);
 	while (left > 0) {
 		size_t n = left > sizeof(zeros) ? sizeof(zeros) : (size_t)left;
 
@@ -768,7 +507,7 @@ stream_data(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 		return;
 	flush_hole(d);
 	for (i = 0; i < d->nchains; i++)
-		sink_write(d, &d->chains[i], off, buf, len);
+		nd_chain_write(d, &d->chains[i], off, buf, len);
 	sha_update(d, buf, len);
 	d->data_bytes += len;
 	d->delivered = off + len;
@@ -826,70 +565,10 @@ stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 
 	if (d->space_stop)
 		return;
-	for (i = 0; i < d->nchains; i++) {
-		struct nd_dump_chain *ds = &d->chains[i];
-
-		if (SINK_OP(ds)->caps & NDS_CAP_ORDERED) {
-			if (!ds->failed)
-				snprintf(ds->error, sizeof(ds->error),
-				    "%zu bytes arrived at offset %" PRIu64
-				    " after the stream passed it", len, off);
-			sink_result(d, ds, "late data", NDS_FAILED);
-			continue;
-		}
-		sink_write(d, ds, off, buf, len);
-	}
+	for (i = 0; i < d->nchains; i++)
+		nd_chain_late(d, &d->chains[i], off, buf, len);
 	/* The stream hash no longer describes the object. */
 	d->sha_exact = false;
-}
-
-/*
- * Begin a chain from its end: the storing sink first, then each transform
- * with the stage after it as its next stage, and last the head.
- */
-static void
-begin_chain(struct nd_dump *d, struct nd_dump_chain *ds)
-{
-	size_t i;
-
-	for (i = ds->nst; i-- > 0;) {
-		struct nd_stage_rt *st = &ds->st[i];
-		enum nds_result r;
-		unsigned attempt = 0;
-
-		if (atomic_load(&st->sink->dead)) {
-			snprintf(ds->error, sizeof(ds->error), "sink %s "
-			    "disabled after a fatal error", st->sink->name);
-			ds->failed = true;
-			return;
-		}
-		if (i + 1 < ds->nst) {
-			st->next = (struct nds_stage){
-				.struct_size = sizeof(struct nds_stage),
-				.ctx = &ds->st[i + 1],
-				.open = stage_open,
-				.write = stage_write,
-				.hole = stage_hole,
-				.close = stage_close,
-			};
-			while ((r = STAGE_OP(st)->begin_transform(
-			    st->sink->instance, &d->pub, &st->next, &st->dstate,
-			    ds->error)) == NDS_RETRY && backoff(&attempt))
-				;
-		} else
-			while ((r = STAGE_OP(st)->begin(st->sink->instance,
-			    &d->pub, &st->dstate, ds->error)) == NDS_RETRY &&
-			    backoff(&attempt))
-				;
-		if (r != NDS_OK) {
-			if (r == NDS_FATAL)
-				atomic_store(&st->sink->dead, true);
-			sink_result(d, ds, "begin", r == NDS_FATAL ?
-			    NDS_FAILED : r);
-			return;
-		}
-		st->begun = true;
-	}
 }
 
 static void
@@ -897,11 +576,8 @@ begin_sinks(struct nd_dump *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->nchains; i++) {
-		begin_chain(d, &d->chains[i]);
-		sink_open(d, &d->chains[i], NDS_OBJ_VMCORE,
-		    &d->chains[i].ostate);
-	}
+	for (i = 0; i < d->nchains; i++)
+		nd_chain_begin(d, &d->chains[i]);
 }
 
 void
@@ -1285,9 +961,8 @@ finalize(struct nd_dump *d)
 	 * dump's would pad it with zeros it never received.
 	 */
 	for (i = 0; i < d->nchains; i++)
-		sink_close(d, &d->chains[i], &d->chains[i].ostate, NDS_OBJ_VMCORE,
-		    d->chains[i].failed ? d->chains[i].stored_end :
-		    d->final_size);
+		nd_chain_close_vmcore(d, &d->chains[i], d->chains[i].failed ?
+		    d->chains[i].stored_end : d->final_size);
 	/* The last flush failed everywhere: what follows must say so. */
 	demote_if_unstored(d);
 
@@ -1325,27 +1000,8 @@ finalize(struct nd_dump *d)
 		    d->pub.id);
 
 	/* Head first: a transform may still emit objects in its end. */
-	for (i = 0; i < d->nchains; i++) {
-		struct nd_dump_chain *ds = &d->chains[i];
-		size_t k;
-
-		for (k = 0; k < ds->nst; k++) {
-			struct nd_stage_rt *st = &ds->st[k];
-			char err[NDS_ERRBUF_SIZE] = "";
-			enum nds_result r;
-
-			if (!st->begun)
-				continue;
-			r = STAGE_OP(st)->end(st->dstate, err);
-			st->dstate = NULL;
-			st->begun = false;
-			if (r != NDS_OK) {
-				if (!ds->failed)
-					memcpy(ds->error, err, sizeof(err));
-				sink_result(d, ds, "end", r);
-			}
-		}
-	}
+	for (i = 0; i < d->nchains; i++)
+		nd_chain_end(d, &d->chains[i]);
 	/* A transform's end (the tarball) may fail last of all. */
 	demote_if_unstored(d);
 	log_outcome(d);

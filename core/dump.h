@@ -69,6 +69,7 @@ struct nd_stage_rt {
 	struct nd_sink		*sink;
 	void			*dstate;
 	bool			 begun;
+	size_t			 nafter;	/* stages after this one */
 	struct nds_stage	 next;	/* what this stage emits to, if a transform */
 };
 
@@ -77,7 +78,8 @@ struct nd_dump_chain {
 	struct nd_chain		*chain;
 	struct nd_stage_rt	*st;	/* st[0] is the head the core feeds */
 	size_t			 nst;
-	void			*ostate;	/* the open vmcore object */
+	struct nd_stage_rt	*vm_st;		/* the stage that took the vmcore */
+	void			*ostate;	/* ... and its open object */
 	uint64_t		 stored_end;	/* end of what it took */
 	bool			 failed;
 	char			 error[NDS_ERRBUF_SIZE];
@@ -218,5 +220,9 @@ void		 nd_dump_wait_all(void);
 
 /* manifest.c: the JSON manifest of a finished dump (malloc'd). */
 char		*nd_manifest_build(const struct nd_dump *, size_t *len);
+/* manifest.c: an object's name, for struct nds_host.object_name. */
+int		 nd_object_name(const struct nds_dump *,
+		    const struct nds_object *, const char *infix, char *name,
+		    size_t len);
 
 #endif /* ND_DUMP_H */

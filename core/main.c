@@ -94,7 +94,12 @@ struct overrides {
 	const char	*config;
 	const char	*address, *dumpdir, *default_path, *pidfile;
 	const char	*port, *concurrent, *timeout, *handler;
+	const char	*module_help;	/* -H MODULE */
 	bool		 daemon, foreground, secure;
+	bool		 check, status;
+	int		 verbose;
+	/* In the daemon at last: sinks loaded from now on start at once. */
+	bool		 sinks_may_start;
 };
 
 static void
@@ -171,7 +176,10 @@ load_runtime(void *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		nd_sinkset_free(sinks);
 		nd_conf_free(conf);
+		return NULL;
 	}
+	if (o->sinks_may_start)
+		nd_sinkset_start(sinks);
 	return rt;
 }
 
@@ -326,73 +334,94 @@ daemonize(void)
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* -H MODULE and --status: no server is started. */
+static int
+help_or_status(const struct overrides *o)
 {
-	struct overrides o = { 0 };
-	const char *module_help = NULL;
+	struct nd_module *m;
 	struct nd_conf *conf;
-	struct nd_runtime *rt;
-	struct nd_receiver *rx;
-	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
-	bool check = false, status = false;
-	int ch, verbose = 0, dumpdir_fd, pid_fd = -1, rc;
-	sigset_t mask;
+	char err[ND_CONF_ERRSIZE];
+	int rc;
 
-	log_init(1, 0);
+	conf = o->config ? nd_conf_load_file(o->config, err,
+	    sizeof(err)) : nd_conf_default(err, sizeof(err));
+	if (conf == NULL)
+		fatalx("%s", err);
+	apply_overrides(conf, o);
+	if (o->status) {
+		rc = nd_status_query(&conf->server);
+		nd_conf_free(conf);
+		return rc;
+	}
+	m = nd_module_load(conf->server.sink_dir, o->module_help, err,
+	    sizeof(err));
+	if (m == NULL)
+		fatalx("%s", err);
+	nd_module_print_options(m, stdout);
+	nd_module_unload(m);
+	nd_conf_free(conf);
+	return 0;
+}
+
+/* The command line into o; an exit status, or -1 to go on. */
+static int
+parse_args(int argc, char *argv[], struct overrides *o)
+{
+	int ch;
+
 	while ((ch = getopt_long(argc, argv, "a:c:Dd:H:hi:P:p:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			o.address = optarg;
+			o->address = optarg;
 			break;
 		case 'c':
-			o.config = optarg;
+			o->config = optarg;
 			break;
 		case 'i':
-			o.handler = optarg;
+			o->handler = optarg;
 			break;
 		case 'D':
-			o.foreground = true;
+			o->foreground = true;
 			break;
 		case 'd':
-			o.dumpdir = optarg;
+			o->dumpdir = optarg;
 			break;
 		case 'H':
-			module_help = optarg;
+			o->module_help = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		case 'P':
-			o.pidfile = optarg;
+			o->pidfile = optarg;
 			break;
 		case 'p':
-			o.default_path = optarg;
+			o->default_path = optarg;
 			break;
 		case 'v':
-			verbose++;
+			o->verbose++;
 			break;
 		case OPT_PORT:
-			o.port = optarg;
+			o->port = optarg;
 			break;
 		case OPT_CONCURRENT:
-			o.concurrent = optarg;
+			o->concurrent = optarg;
 			break;
 		case OPT_TIMEOUT:
-			o.timeout = optarg;
+			o->timeout = optarg;
 			break;
 		case OPT_DAEMON:
-			o.daemon = true;
+			o->daemon = true;
 			break;
 		case OPT_CHECK:
-			check = true;
+			o->check = true;
 			break;
 		case OPT_SECURE:
-			o.secure = true;
+			o->secure = true;
 			break;
 		case OPT_STATUS:
-			status = true;
+			o->status = true;
 			break;
 		case OPT_VERSION:
 			printf("netdump-server %s (sink ABI %d.%d)\n", ND_VERSION,
@@ -407,33 +436,31 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	log_setverbose(verbose);
+	return -1;
+}
 
-	if (module_help != NULL || status) {
-		conf = o.config ? nd_conf_load_file(o.config, err,
-		    sizeof(err)) : nd_conf_default(err, sizeof(err));
-		if (conf == NULL)
-			fatalx("%s", err);
-		apply_overrides(conf, &o);
-		if (status) {
-			ch = nd_status_query(&conf->server);
-			nd_conf_free(conf);
-			return ch;
-		}
-		struct nd_module *m = nd_module_load(conf->server.sink_dir,
-		    module_help, err, sizeof(err));
+int
+main(int argc, char *argv[])
+{
+	struct overrides o = { 0 };
+	struct nd_conf *conf;
+	struct nd_runtime *rt;
+	struct nd_receiver *rx;
+	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
+	int ch, dumpdir_fd, pid_fd = -1, rc;
+	sigset_t mask;
 
-		if (m == NULL)
-			fatalx("%s", err);
-		nd_module_print_options(m, stdout);
-		nd_module_unload(m);
-		nd_conf_free(conf);
-		return 0;
-	}
+	log_init(1, 0);
+	if ((ch = parse_args(argc, argv, &o)) != -1)
+		return ch;
+	log_setverbose(o.verbose);
+
+	if (o.module_help != NULL || o.status)
+		return help_or_status(&o);
 	if ((rt = load_runtime(&o, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	conf = rt->conf;
-	if (check) {
+	if (o.check) {
 		nd_conf_print(conf, stdout);
 		nd_runtime_unref(rt);
 		return 0;
@@ -460,9 +487,12 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	drop_privileges(&conf->server, status_path);
 	if (conf->server.daemon) {
-		log_init(0, verbose);
+		log_init(0, o.verbose);
 		daemonize();
 	}
+	/* Threads of the sinks start here, where they survive: no more forks. */
+	o.sinks_may_start = true;
+	nd_sinkset_start(rt->sinks);
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
 	log_info("netdump-server %s listening on %s:%u, dumps in %s (%s)",

@@ -82,6 +82,43 @@ put_coverage(struct nd_buf *b, const struct nd_dump *d)
 	free(gaps);
 }
 
+/*
+ * The naming policy every sink shares (struct nds_host.object_name): stem,
+ * infix, extension, and ".incomplete" for the body of a dump that is.
+ */
+int
+nd_object_name(const struct nds_dump *dump, const struct nds_object *obj,
+    const char *infix, char *name, size_t len)
+{
+	const char *stem = nds_object_name(obj->kind), *kernel = "", *ext = "";
+	const char *suffix = obj->suffix != NULL ? obj->suffix : "";
+	const char *tail = "";
+	int n;
+
+	switch (obj->kind) {
+	case NDS_OBJ_VMCORE:
+		if (dump->encrypted)
+			stem = "vmcore_encrypted";
+		else if (dump->vmcore_suffix != NULL)
+			kernel = dump->vmcore_suffix;
+		/* FALLTHROUGH */
+	case NDS_OBJ_ARCHIVE:
+		if (obj->kind == NDS_OBJ_ARCHIVE)
+			stem = "dump";
+		if (dump->status != NDS_STATUS_COMPLETE)
+			tail = ".incomplete";
+		break;
+	case NDS_OBJ_MANIFEST:
+		ext = ".json";
+		break;
+	default:
+		break;
+	}
+	n = snprintf(name, len, "%s%s%s%s%s%s", stem, infix != NULL ? infix :
+	    "", kernel, ext, suffix, tail);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static void
 put_objects(struct nd_buf *b, const struct nd_dump *d)
 {

@@ -11,6 +11,7 @@
 #include "dump.h"
 #include "log.h"
 #include "sink_load.h"
+#include "space.h"
 
 static void host_log(struct nds_host_ctx *, enum nds_log_level,
     const char *, ...) __attribute__((format(printf, 3, 4)));
@@ -21,6 +22,8 @@ const struct nds_host nd_host_api = {
 	.struct_size = sizeof(struct nds_host),
 	.log = host_log,
 	.dump_number = nd_dump_number,
+	.object_name = nd_object_name,
+	.spool_open = nd_spool_open,
 };
 
 static void
@@ -71,9 +74,47 @@ valid_module_name(const char *name)
 static size_t
 descriptor_size(uint32_t minor)
 {
-	if (minor == 0)
-		return offsetof(struct nds_sink_module, begin_transform);
+	(void)minor;	/* 2.0 is the only minor so far */
 	return sizeof(struct nds_sink_module);
+}
+
+static size_t
+opt_field_size(enum nds_opt_type t)
+{
+	switch (t) {
+	case NDS_OPT_STRING:
+		return sizeof(const char *);
+	case NDS_OPT_INT:
+	case NDS_OPT_SIZE:
+		return sizeof(int64_t);
+	case NDS_OPT_BOOL:
+		return sizeof(bool);
+	case NDS_OPT_ENUM:
+		return sizeof(int);
+	}
+	return SIZE_MAX;
+}
+
+/* Every option's field lies inside the config struct, aligned. */
+static int
+check_options(const struct nds_sink_module *d, const char *path, char *err,
+    size_t errlen)
+{
+	const struct nds_option *o;
+	size_t size;
+
+	for (o = d->options; o != NULL && o->name != NULL; o++) {
+		size = opt_field_size(o->type);
+		if (size == SIZE_MAX || o->offset > d->config_size ||
+		    d->config_size - o->offset < size ||
+		    o->offset % size != 0) {
+			snprintf(err, errlen, "%s: option '%s' does not fit "
+			    "the module's config struct (%zu bytes)", path,
+			    o->name, d->config_size);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -108,6 +149,8 @@ check_abi(const struct nds_sink_module *d, const char *name,
 		    "expected '%s'", path, d->name ? d->name : "(null)", name);
 		return -1;
 	}
+	if (check_options(d, path, err, errlen) == -1)
+		return -1;
 	if (d->create == NULL || d->destroy == NULL || d->begin == NULL ||
 	    d->open == NULL || d->write == NULL || d->hole == NULL ||
 	    d->close == NULL || d->end == NULL) {
@@ -115,10 +158,9 @@ check_abi(const struct nds_sink_module *d, const char *name,
 		    path);
 		return -1;
 	}
-	if ((d->caps & NDS_CAP_TRANSFORM) &&
-	    (d->abi_minor < 1 || d->begin_transform == NULL)) {
-		snprintf(err, errlen, "%s: a transform module needs ABI 1.1 "
-		    "and a begin_transform operation", path);
+	if (d->kinds >> NDS_OBJ_NKINDS != 0) {
+		snprintf(err, errlen, "%s: module handles object kinds this "
+		    "server does not know (kinds 0x%x)", path, d->kinds);
 		return -1;
 	}
 	return 0;
@@ -267,21 +309,33 @@ enum_index(const char *choices, const char *value)
 	return -1;
 }
 
+/*
+ * Check value against option o and store it in the config struct, as the
+ * option's type says; a string is copied and owned by the config.
+ */
 static int
-convert_option(const struct nds_option *o, const char *value,
-    struct nds_optval *out, char *err, size_t errlen)
+convert_option(const struct nds_option *o, const char *value, void *config,
+    char *err, size_t errlen)
 {
+	char *field = (char *)config + o->offset, *copy;
+	int64_t num = 0;
 	uint64_t u;
 	bool b;
 	int idx;
 
 	switch (o->type) {
 	case NDS_OPT_STRING:
-		break;
+		if ((copy = strdup(value)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
 	case NDS_OPT_INT:
 		if (nd_parse_uint(value, INT64_MAX, &u, err, errlen) == -1)
 			return -1;
-		out->num = (int64_t)u;
+		num = (int64_t)u;
 		break;
 	case NDS_OPT_SIZE:
 		if (nd_parse_size(value, &u, err, errlen) == -1)
@@ -290,13 +344,13 @@ convert_option(const struct nds_option *o, const char *value,
 			snprintf(err, errlen, "size '%s' is too large", value);
 			return -1;
 		}
-		out->num = (int64_t)u;
+		num = (int64_t)u;
 		break;
 	case NDS_OPT_BOOL:
 		if (nd_parse_bool(value, &b, err, errlen) == -1)
 			return -1;
-		out->num = b;
-		break;
+		*(bool *)field = b;
+		return 0;
 	case NDS_OPT_ENUM:
 		if ((idx = enum_index(o->choices ? o->choices : "", value)) <
 		    0) {
@@ -304,88 +358,108 @@ convert_option(const struct nds_option *o, const char *value,
 			    o->choices ? o->choices : "(nothing)", value);
 			return -1;
 		}
-		out->num = idx;
-		break;
+		*(int *)field = idx;
+		return 0;
 	}
-	if ((o->type == NDS_OPT_INT || o->type == NDS_OPT_SIZE) &&
-	    o->max > o->min && (out->num < o->min || out->num > o->max)) {
+	if (o->max > o->min && (num < o->min || num > o->max)) {
 		snprintf(err, errlen, "'%s' is out of range [%lld, %lld]",
 		    value, (long long)o->min, (long long)o->max);
 		return -1;
 	}
-	if ((out->str = strdup(value)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	*(int64_t *)field = num;
 	return 0;
 }
 
-static void
-free_values(struct nds_optval *v, size_t n)
+void
+nd_config_free(const struct nds_sink_module *d, void *config)
 {
-	size_t i;
+	const struct nds_option *o;
 
-	if (v == NULL)
+	if (config == NULL)
 		return;
-	for (i = 0; i < n; i++)
-		free((char *)v[i].str);
-	free(v);
+	for (o = d->options; o != NULL && o->name != NULL; o++)
+		if (o->type == NDS_OPT_STRING)
+			free(*(char **)((char *)config + o->offset));
+	free(config);
+}
+
+void *
+nd_config_build(const struct nds_sink_module *d, const struct nd_kv *kv,
+    size_t nkv, size_t *bad, char *why, size_t whylen)
+{
+	const struct nds_option *o;
+	void *config;
+	size_t k;
+
+	*bad = nkv;
+	/* One byte at least: a module without options still gets one. */
+	if ((config = calloc(1, d->config_size + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	for (o = d->options; o != NULL && o->name != NULL; o++) {
+		if (o->default_value == NULL ||
+		    convert_option(o, o->default_value, config, why,
+		    whylen) == 0)
+			continue;
+		snprintf(why + strlen(why), whylen - strlen(why), " (the "
+		    "default of option '%s')", o->name);
+		goto fail;
+	}
+	for (k = 0; k < nkv; k++) {
+		for (o = d->options; o != NULL && o->name != NULL; o++)
+			if (strcmp(o->name, kv[k].key) == 0)
+				break;
+		if (o == NULL || o->name == NULL) {
+			*bad = k;
+			snprintf(why, whylen, "no option '%s'", kv[k].key);
+			goto fail;
+		}
+		if (convert_option(o, kv[k].value, config, why, whylen) ==
+		    -1) {
+			*bad = k;
+			goto fail;
+		}
+	}
+	return config;
+fail:
+	nd_config_free(d, config);
+	return NULL;
 }
 
 /*
  * Check a [sink] section against the module's option table: unknown keys
  * are errors naming the file and line; defaults fill what is not set.
  */
-static struct nds_optval *
-build_values(const struct nd_conf *conf, const struct nd_sink_conf *sc,
-    const struct nd_module *m, size_t *nvalues, char *err, size_t errlen)
+static void *
+build_config(const struct nd_conf *conf, const struct nd_sink_conf *sc,
+    const struct nd_module *m, char *err, size_t errlen)
 {
-	const struct nds_option *opts = m->desc->options;
-	struct nds_optval *v = NULL;
-	char why[256];
-	size_t n = 0, i, k;
+	const struct nds_sink_module *d = m->desc;
+	const struct nds_option *o = d->options;
+	char why[256] = "";
+	void *config;
+	size_t bad;
 
-	while (opts != NULL && opts[n].name != NULL)
-		n++;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
+	if ((config = nd_config_build(d, sc->opts, sc->nopts, &bad, why,
+	    sizeof(why))) != NULL)
+		return config;
+	if (bad == sc->nopts)
+		snprintf(err, errlen, "module %s: %s", m->name, why);
+	else {
+		while (o != NULL && o->name != NULL &&
+		    strcmp(o->name, sc->opts[bad].key) != 0)
+			o++;
+		if (o == NULL || o->name == NULL)
+			snprintf(err, errlen, "%s:%d: sink '%s' (module %s) "
+			    "has no option '%s' (netdump-server -H %s lists "
+			    "them)", conf->source, sc->opts[bad].lineno,
+			    sc->name, m->name, sc->opts[bad].key, m->name);
+		else
+			snprintf(err, errlen, "%s:%d: sink '%s' option '%s': "
+			    "%s", conf->source, sc->opts[bad].lineno, sc->name,
+			    sc->opts[bad].key, why);
 	}
-	for (k = 0; k < sc->nopts; k++) {
-		const struct nd_kv *kv = &sc->opts[k];
-
-		for (i = 0; i < n; i++)
-			if (strcmp(opts[i].name, kv->key) == 0)
-				break;
-		if (i == n) {
-			snprintf(err, errlen, "%s:%d: sink '%s' (module %s) has "
-			    "no option '%s' (netdump-server -H %s lists them)",
-			    conf->source, kv->lineno, sc->name, m->name,
-			    kv->key, m->name);
-			goto fail;
-		}
-		if (convert_option(&opts[i], kv->value, &v[i], why,
-		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s:%d: sink '%s' option '%s': %s",
-			    conf->source, kv->lineno, sc->name, kv->key, why);
-			goto fail;
-		}
-		v[i].set = true;
-	}
-	for (i = 0; i < n; i++) {
-		if (v[i].set || opts[i].default_value == NULL)
-			continue;
-		if (convert_option(&opts[i], opts[i].default_value, &v[i], why,
-		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "module %s: bad default for "
-			    "option '%s': %s", m->name, opts[i].name, why);
-			goto fail;
-		}
-	}
-	*nvalues = n;
-	return v;
-fail:
-	free_values(v, n);
 	return NULL;
 }
 
@@ -419,7 +493,7 @@ sink_free(struct nd_sink *s)
 		return;
 	if (s->instance != NULL)
 		s->module->desc->destroy(s->instance);
-	free_values(s->values, s->nvalues);
+	nd_config_free(s->module->desc, s->config);
 	free(s->name);
 	free(s);
 }
@@ -458,11 +532,11 @@ nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
 		s->module = m;
 		snprintf(s->ctx.prefix, sizeof(s->ctx.prefix), "sink %s (%s)",
 		    sc->name, sc->module);
-		s->values = build_values(conf, sc, m, &s->nvalues, err, errlen);
-		if (s->values == NULL)
+		if ((s->config = build_config(conf, sc, m, err, errlen)) ==
+		    NULL)
 			goto fail;
 		serr[0] = '\0';
-		r = m->desc->create(&nd_host_api, &s->ctx, s->values,
+		r = m->desc->create(&nd_host_api, &s->ctx, s->config,
 		    &s->instance, serr);
 		if (r != NDS_OK) {
 			s->instance = NULL;
@@ -505,12 +579,41 @@ nd_sinkset_free(struct nd_sinkset *set)
 	free(set);
 }
 
+void
+nd_sinkset_start(struct nd_sinkset *set)
+{
+	char err[NDS_ERRBUF_SIZE];
+	size_t i;
+
+	for (i = 0; i < set->nsinks; i++) {
+		struct nd_sink *s = set->sinks[i];
+
+		if (s->started || s->module->desc->start == NULL)
+			continue;
+		s->started = true;
+		err[0] = '\0';
+		if (s->module->desc->start(s->instance, err) == NDS_OK)
+			continue;
+		log_warnx("sink %s (%s): cannot start: %s (sink disabled "
+		    "until restart)", s->name, s->module->name, err[0] ? err :
+		    "start failed");
+		atomic_store(&s->dead, true);
+	}
+}
+
 bool
 nd_sink_is_transform(const struct nd_sink *s)
 {
+	return (s->module->desc->caps & NDS_CAP_TRANSFORM) != 0;
+}
+
+bool
+nd_sink_takes(const struct nd_sink *s, enum nds_object_kind kind)
+{
 	const struct nds_sink_module *d = s->module->desc;
 
-	return d->abi_minor >= 1 && (d->caps & NDS_CAP_TRANSFORM);
+	return !(d->caps & NDS_CAP_TRANSFORM) || d->kinds == 0 ||
+	    (d->kinds & NDS_KIND(kind)) != 0;
 }
 
 /*

@@ -30,9 +30,9 @@ struct nd_sink {
 	char			*name;
 	struct nd_module	*module;
 	void			*instance;
-	struct nds_optval	*values;	/* owned, strings too */
-	size_t			 nvalues;
+	void			*config;	/* filled from its options */
 	struct nds_host_ctx	 ctx;
+	bool			 started;	/* start was called */
 	atomic_bool		 dead;		/* a FATAL result retired it */
 };
 
@@ -73,7 +73,25 @@ struct nd_sink	*nd_sinkset_find(const struct nd_sinkset *, const char *name);
 struct nd_chain	*nd_sinkset_chain(const struct nd_sinkset *, const char *text);
 int		 nd_sinkset_add_chains(struct nd_sinkset *,
 		    const struct nd_conf *, char *err, size_t errlen);
+/*
+ * Call every sink's start, once, in the daemon: after the fork and the
+ * privilege drop. A sink that cannot start is retired, and the log says so.
+ */
+void		 nd_sinkset_start(struct nd_sinkset *);
 bool		 nd_sink_is_transform(const struct nd_sink *);
+/* Whether objects of this kind go to s, or past it to the next stage. */
+bool		 nd_sink_takes(const struct nd_sink *, enum nds_object_kind);
+
+/*
+ * A module's config struct, filled from the defaults and then from the
+ * name = value pairs kv; NULL on an unknown name or a bad value, with
+ * *bad its index in kv (nkv: a default or memory), and why. The config
+ * owns its strings: nd_config_free.
+ */
+void		*nd_config_build(const struct nds_sink_module *,
+		    const struct nd_kv *kv, size_t nkv, size_t *bad, char *why,
+		    size_t whylen);
+void		 nd_config_free(const struct nds_sink_module *, void *config);
 
 /* The host API given to every module. */
 extern const struct nds_host nd_host_api;

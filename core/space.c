@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,4 +109,71 @@ nd_space_ok(const struct nd_server_conf *sv, uint64_t *avail,
 		*floor_name = "savecore's minfree";
 	}
 	return *avail >= *need;
+}
+
+/* Without O_TMPFILE: a hidden name of our own, unlinked at once. */
+static int
+named_spool(const struct nds_dump *dump, int dirfd)
+{
+	struct timespec ts;
+	char name[NAME_MAX + 1];
+	unsigned int i;
+	int fd, save;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (i = 0; i < 16; i++) {
+		/* The id and pid keep dumps apart, the rest crash leftovers. */
+		snprintf(name, sizeof(name), ".spool.%" PRIu64 ".%ld.%lx",
+		    dump->id, (long)getpid(), (unsigned long)ts.tv_nsec + i);
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1) {
+			if (errno == EEXIST)
+				continue;
+			return -1;
+		}
+		if (unlinkat(dirfd, name, 0) == -1) {
+			save = errno;
+			close(fd);
+			errno = save;
+			return -1;
+		}
+		return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int
+nd_spool_open(const struct nds_dump *dump, const char *dir,
+    char err[NDS_ERRBUF_SIZE])
+{
+	const char *where = dir != NULL ? dir : "the dump directory";
+	int base, dirfd, fd, save;
+
+	base = dump->dumpdir_fd >= 0 ? dump->dumpdir_fd : AT_FDCWD;
+	if (dir == NULL)
+		dir = dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
+	if (dir == NULL) {
+		snprintf(err, NDS_ERRBUF_SIZE, "spool in %s: no dump directory",
+		    where);
+		return -1;
+	}
+	dirfd = openat(base, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd == -1) {
+		snprintf(err, NDS_ERRBUF_SIZE, "spool in %s: %s", where,
+		    strerror(errno));
+		return -1;
+	}
+	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* No O_TMPFILE in this file system (EOPNOTSUPP) or kernel. */
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL))
+		fd = named_spool(dump, dirfd);
+	save = errno;
+	close(dirfd);
+	if (fd == -1)
+		snprintf(err, NDS_ERRBUF_SIZE, "spool in %s: create: %s",
+		    where, strerror(save));
+	return fd;
 }

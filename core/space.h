@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "netdump/sink.h"
 
 /*
  * Whether the dump directory keeps its floor; avail, need and floor (what
@@ -25,5 +26,12 @@ bool	nd_space_ok(const struct nd_server_conf *, uint64_t *avail,
  * not valid (logged, at most once a minute).
  */
 uint64_t nd_savecore_minfree(const char *dir);
+
+/*
+ * A spool for a sink (struct nds_host.spool_open): an unnamed sparse file
+ * in dir, relative to the dump directory (NULL: the dump directory).
+ */
+int	nd_spool_open(const struct nds_dump *, const char *dir,
+	    char err[NDS_ERRBUF_SIZE]);
 
 #endif /* ND_SPACE_H */

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * ledger, the smallest complete sink (docs/architecture.md): no bytes, a
- * line per dump in a file of the dump directory, "dump 7 from 192.0.2.51
- * complete: vmcore 1048576 (holes 262144) ...". Beside a chain that stores
- * the dump: sink = local, ledger
+ * ledger, the smallest complete sink (docs/architecture.md): no bytes, a line
+ * per dump in a file of the dump directory, "dump 7 from 192.0.2.51 complete:
+ * vmcore 1048576 (holes 262144) ...". Beside a chain: sink = local, ledger
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,45 +15,52 @@
 #include "netdump/sink.h"
 #include "sinkutil.h"
 
+struct ledger_config {	/* filled by the host from the options; the instance */
+	const char		*file;
+};
+
 struct ledger_dump {	/* each object's state too: only the vmcore has holes */
-	const char		*file;		/* the instance: its option */
+	const char		*file;
 	const struct nds_dump	*dump;
 	uint64_t		 holes;		/* the vmcore's */
 	char			 line[1024];	/* room for every object */
-	size_t			 len;
 };
 
 static enum nds_result
 ledger_create(const struct nds_host *host, struct nds_host_ctx *ctx,
-    const struct nds_optval *values, void **instance, char err[NDS_ERRBUF_SIZE])
+    const void *config, void **instance, char err[NDS_ERRBUF_SIZE])
 {
-	const char *file = values[0].str;	/* the one option */
+	const struct ledger_config *c = config;
 
 	(void)host, (void)ctx;
 	/* A name in the dump directory, nothing that leads out of it. */
-	if (file[0] == '\0' || strchr(file, '/') != NULL ||
-	    strcmp(file, ".") == 0 || strcmp(file, "..") == 0) {
-		sink_seterr(err, "file: \"%s\" is not a file name", file);
+	if (c->file[0] == '\0' || strchr(c->file, '/') != NULL ||
+	    strcmp(c->file, ".") == 0 || strcmp(c->file, "..") == 0) {
+		sink_seterr(err, "file: \"%s\" is not a file name", c->file);
 		return NDS_FATAL;
 	}
-	if ((*instance = strdup(file)) == NULL) {
-		sink_seterr(err, "out of memory");
-		return NDS_FATAL;
-	}
+	*instance = (void *)c;	/* the host's until destroy: kept, not copied */
 	return NDS_OK;
 }
 
+static void
+ledger_destroy(void *instance)
+{
+	(void)instance;		/* nothing of ours to free */
+}
+
 static enum nds_result
-ledger_begin(void *instance, const struct nds_dump *dump, void **dump_state,
-    char err[NDS_ERRBUF_SIZE])
+ledger_begin(void *instance, const struct nds_dump *dump,
+    const struct nds_stage *next, void **dump_state, char err[NDS_ERRBUF_SIZE])
 {
 	struct ledger_dump *d;
 
+	(void)next;		/* NULL: a storing sink */
 	if ((*dump_state = d = calloc(1, sizeof(*d))) == NULL) {
 		sink_seterr(err, "out of memory");
 		return NDS_FAILED;
 	}
-	d->file = instance;
+	d->file = ((const struct ledger_config *)instance)->file;
 	d->dump = dump;
 	return NDS_OK;
 }
@@ -90,13 +96,12 @@ ledger_close(void *object_state, const struct nds_object *object,
     char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE])
 {
 	struct ledger_dump *d = object_state;
+	size_t len = strlen(d->line);
 
 	(void)err;
-	snprintf(d->line + d->len, sizeof(d->line) - d->len,
-	    object->kind == NDS_OBJ_VMCORE ? " %s %" PRIu64 " (holes %" PRIu64
-	    ")" : " %s %" PRIu64, nds_object_name(object->kind), object->size,
-	    d->holes);
-	d->len += strlen(d->line + d->len);
+	snprintf(d->line + len, sizeof(d->line) - len, object->kind ==
+	    NDS_OBJ_VMCORE ? " %s %" PRIu64 " (holes %" PRIu64 ")" : " %s %"
+	    PRIu64, nds_object_name(object->kind), object->size, d->holes);
 	snprintf(where, NDS_WHERE_SIZE, "%s", d->file);
 	return NDS_OK;
 }
@@ -107,29 +112,27 @@ ledger_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 {
 	struct ledger_dump *d = dump_state;
 	char out[sizeof(d->line) + 128], ebuf[128];
-	enum nds_result r = NDS_OK;
-	int fd, n;
+	int fd, n, ok;
 
 	n = snprintf(out, sizeof(out), "dump %" PRIu64 " from %s %s:%s\n",
 	    d->dump->id, d->dump->client_addr, d->dump->status ==
 	    NDS_STATUS_COMPLETE ? "complete" : "incomplete", d->line);
 	fd = openat(d->dump->dumpdir_fd, d->file, O_WRONLY | O_APPEND |
 	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1 || write(fd, out, (size_t)n) != n) {
+	if (!(ok = fd != -1 && write(fd, out, (size_t)n) == n))
 		sink_seterr(err, "%s: %s", d->file,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
-		r = NDS_FAILED;
-	}
 	if (fd != -1)
 		close(fd);
 	free(d);
-	return r;
+	return ok ? NDS_OK : NDS_FAILED;
 }
 
 static const struct nds_option ledger_options[] = {
-	{ "file", NDS_OPT_STRING, "ledger.txt", NULL, 0, 0,
+	{ .name = "file", .type = NDS_OPT_STRING, .default_value = "ledger.txt",
+	    .offset = offsetof(struct ledger_config, file), .description =
 	    "the file in the dump directory that gets a line per dump" },
-	{ NULL, NDS_OPT_STRING, NULL, NULL, 0, 0, NULL },
+	{ .name = NULL },
 };
 
 NDS_EXPORT const struct nds_sink_module nds_sink_module = {
@@ -137,13 +140,10 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.name = "ledger",
 	.version = "1.0",
 	.description = "a line per dump in a text file: the example sink",
-	.options = ledger_options,
-	.create = ledger_create,
-	.destroy = free,
-	.begin = ledger_begin,
-	.open = ledger_open,
-	.write = ledger_write,
-	.hole = ledger_hole,
-	.close = ledger_close,
-	.end = ledger_end,
+	.options = ledger_options, .config_size = sizeof(struct ledger_config),
+	/* destroy, end and close free what create, begin and open made */
+	.create = ledger_create, .destroy = ledger_destroy,
+	.begin = ledger_begin, .end = ledger_end,
+	.open = ledger_open, .close = ledger_close,
+	.write = ledger_write, .hole = ledger_hole,
 };

@@ -2,11 +2,21 @@
 /*
  * s3 sink: what its source files share. Nothing here is exported from the
  * module; the pure parts (XML, keys, part layout, the pending record) are
- * also compiled into the unit tests.
+ * also compiled into the unit tests. The module's own files:
+ *
+ *   s3.c         options, create, start, destroy
+ *   s3_dump.c    a dump: begin, open, close, end; names and keys
+ *   s3_write.c   an object's bytes into its spool file or memory parts
+ *   s3_upload.c  the upload threads: parts, completion, copies
+ *   s3_spool.c   pending records and the background thread that retries
+ *   s3_http.c    the S3 requests; s3_key.c, s3_record.c, s3_xml.c: pure
  */
 #ifndef ND_S3_H
 #define ND_S3_H
 
+#include <sys/types.h>
+
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -147,6 +157,8 @@ int		 s3_record_add_stale(struct s3_record *rec, const char *key,
  * ENOMEM) when there is no incomplete name to go to.
  */
 int		 s3_record_cut(struct s3_rec_obj *o, uint64_t have);
+/* s without the blanks (and line ends) around it, in place. */
+char		*s3_trim(char *s);
 /* Forget stale upload i. */
 void		 s3_record_del_stale(struct s3_record *rec, unsigned i);
 void		 s3_record_free(struct s3_record *rec);
@@ -163,7 +175,7 @@ struct s3_conf {
 	char		*access_key;
 	char		*secret_key;
 	char		*session_token;	/* NULL: none */
-	char		*ca_file;
+	const char	*ca_file;
 	bool		 verify;
 	long		 connect_timeout;	/* seconds */
 	long		 stall_timeout;		/* seconds below 1 KiB/s */
@@ -236,5 +248,214 @@ enum s3_status	 s3_delete(struct s3_client *, const char *key);
  */
 enum s3_status	 s3_upload_fd(struct s3_client *, const char *key, int fd,
 		    uint64_t size, char **stale);
+
+/* ------------------------------------------------- the module's own */
+
+#define NAME_LEN	96	/* of an object's {name} */
+
+/* The options, as the host fills them (see s3_options in s3.c). */
+struct s3_config {
+	const char	*endpoint;
+	const char	*region;
+	const char	*bucket;
+	const char	*prefix;
+	bool		 path_style;
+	const char	*key_template;
+	const char	*collector;
+	const char	*credentials_file;
+	const char	*profile;
+	const char	*ca_file;
+	bool		 verify;
+	int64_t		 part_size;
+	int64_t		 max_inflight_parts;
+	int64_t		 upload_threads;
+	int64_t		 connect_timeout;
+	int64_t		 stall_timeout;
+	int64_t		 retries;
+	bool		 spool;
+	const char	*spool_dir;
+	int64_t		 spool_min_free;
+	int64_t		 retry_interval;
+	int64_t		 retry_max_interval;
+};
+
+/* A part on its way to the store. */
+struct s3_job {
+	struct s3_job	*next;
+	struct s3_obj	*o;
+	uint32_t	 n;
+	uint64_t	 off, len;
+	unsigned char	*buf;	/* memory part, the job's own; NULL: spool */
+	bool		 zero;	/* nothing but zeros */
+};
+
+/* A folder of spool_dir the background thread knows about. */
+struct s3_folder {
+	struct s3_folder *next;
+	char		 name[S3_TOKEN_MAX];
+	struct timespec	 due;
+	unsigned	 tries;
+	bool		 ignore;	/* not ours, or unreadable: said once */
+	bool		 orphan_said;
+};
+
+/* One per [sink] section. */
+struct s3_sink {
+	const struct nds_host	*host;
+	struct nds_host_ctx	*ctx;
+	const struct s3_config	*cfg;		/* the host's, until destroy */
+	struct s3_conf		 conf;
+	const char		*collector;
+	char			 hostname[256];	/* the default collector */
+	int			 spool_fd;
+	unsigned		 max_inflight;
+	unsigned		 nthreads;
+	unsigned		 retry_interval;
+	unsigned		 retry_max;
+
+	/* Upload threads and their queue, under lock. */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct s3_job		*jobs, **jobs_tail;
+	pthread_t		*threads;
+	unsigned		 nstarted;
+	bool			 pool_stop;
+	/* The {name} a complete dump's vmcore and archive got last. */
+	char			 guess[NDS_OBJ_NKINDS][NAME_LEN];
+
+	/* Whether the last request failed: new dumps then only spool. */
+	atomic_bool		 down;
+
+	/* The background thread, under bglock. */
+	pthread_mutex_t		 bglock;
+	pthread_cond_t		 bgcond;
+	pthread_t		 bgthread;
+	bool			 bg_running;
+	bool			 bg_rescan;	/* a new record: look */
+	bool			 bg_now;	/* the store is back: retry all */
+	atomic_bool		 bg_stop;
+	struct s3_folder	*folders;	/* the thread's own */
+};
+
+/* What close left in the spool, for the pending record. */
+struct s3_pend {
+	char		 file[32];
+	char		*key;
+	char		*ikey;		/* if the spool loses bytes; or NULL */
+	uint64_t	 size;
+	bool		 note;
+};
+
+/* One per dump. */
+struct s3_dump {
+	struct s3_sink		*s;
+	const struct nds_dump	*dump;
+	char			 token[S3_TOKEN_MAX];	/* spool folder */
+	int			 dirfd;		/* -1: nothing spooled */
+	int			 lockfd;	/* held while the dump runs */
+	bool			 spool_only;	/* the store was down at begin */
+	unsigned		 seq;		/* numbers spool files */
+	char			 date[32], day[16], id[24];
+	struct s3_client	 cl;		/* for close: complete, copy */
+	bool			 cl_ready;
+	bool			 warned;
+	struct s3_pend		 pend[S3_REC_MAXOBJ];
+	unsigned		 npend;
+	struct s3_rec_stale	 stale[S3_REC_MAXSTALE];
+	unsigned		 nstale;
+};
+
+struct s3_part {
+	char		 etag[S3_ETAG_MAX];
+	uint64_t	 len;		/* as uploaded */
+	bool		 done;
+	bool		 busy;
+	bool		 dirty;		/* changed after it was sent */
+};
+
+/* One per object of a dump. */
+struct s3_obj {
+	struct s3_dump		*d;
+	enum nds_object_kind	 kind;
+	char			 file[32];	/* spool file */
+	int			 fd;		/* spool, or -1 */
+	bool			 failed;
+	char			 err[NDS_ERRBUF_SIZE];
+	uint64_t		 next_check;	/* of free space */
+	int			 sync_err;	/* of a failed fdatasync */
+
+	/* Shared with the upload threads, under lock. */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	uint64_t		 spool_end;	/* [0, spool_end) is in the spool */
+	uint64_t		 pos;		/* the stream got this far */
+	bool			 stream;	/* parts leave while it arrives */
+	bool			 final;		/* closing: size is known */
+	uint64_t		 size;
+	char			 key[S3_KEY_MAX + 1];	/* of the upload */
+	char			*upload_id;
+	bool			 creating;
+	bool			 up_failed;
+	char			 up_err[NDS_ERRBUF_SIZE];
+	struct s3_part		*parts;
+	uint32_t		 partcap;
+	uint32_t		 nsub;		/* parts 1..nsub went out */
+	unsigned		 inflight;
+	/* Memory parts: the one being filled. */
+	unsigned char		*cur;
+	size_t			 curcap;
+	uint32_t		 curn;
+};
+
+/* Whether the object is still written to its spool file. */
+static inline bool
+s3_spooling(const struct s3_obj *o)
+{
+	return o->fd != -1 && o->spool_end == UINT64_MAX;
+}
+
+/* s3_upload.c */
+int		 s3_spawn(pthread_t *, void *(*)(void *), void *);
+void		 s3_health(struct s3_sink *, enum s3_status, const char *err);
+unsigned	 s3_pool_ensure(struct s3_sink *);
+void		 s3_pool_stop(struct s3_sink *);
+void		 s3_up_fail_locked(struct s3_obj *, const char *err);
+int		 s3_submit_locked(struct s3_obj *, uint32_t n, uint64_t off,
+		    uint64_t len, unsigned char *buf, bool zero);
+void		 s3_pump_locked(struct s3_obj *);
+struct s3_client *s3_dump_client(struct s3_dump *);
+int		 s3_finish_upload(struct s3_obj *, uint64_t size);
+int		 s3_move_object(struct s3_obj *, const char *key,
+		    uint64_t size, char *err);
+void		 s3_abort_upload(struct s3_obj *);
+
+/* s3_write.c */
+bool		 s3_spool_room(const struct s3_sink *, int fd);
+int		 s3_cur_reserve(struct s3_obj *, size_t need);
+int		 s3_spool_stop(struct s3_obj *, const char *why);
+void		 s3_obj_fail(struct s3_obj *, char *err, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+enum nds_result	 s3_write(void *object_state, uint64_t offset,
+		    const void *buf, size_t len, char err[NDS_ERRBUF_SIZE]);
+enum nds_result	 s3_hole(void *object_state, uint64_t offset, uint64_t len,
+		    char err[NDS_ERRBUF_SIZE]);
+
+/* s3_dump.c */
+enum nds_result	 s3_begin(void *instance, const struct nds_dump *,
+		    const struct nds_stage *next, void **dump_state,
+		    char err[NDS_ERRBUF_SIZE]);
+enum nds_result	 s3_open(void *dump_state, enum nds_object_kind,
+		    void **object_state, char err[NDS_ERRBUF_SIZE]);
+enum nds_result	 s3_close(void *object_state, const struct nds_object *,
+		    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE]);
+enum nds_result	 s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE]);
+
+/* s3_spool.c */
+void		 s3_pending_note(const struct s3_sink *, const char *token,
+		    char *buf, size_t len);
+int		 s3_record_store(int dirfd, const struct s3_record *);
+void		 s3_bg_rescan(struct s3_sink *);
+int		 s3_bg_start(struct s3_sink *);
+void		 s3_bg_stop(struct s3_sink *);
 
 #endif /* ND_S3_H */

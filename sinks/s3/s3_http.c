@@ -302,38 +302,36 @@ fail:
 	return NULL;
 }
 
-/* One try. */
-static enum s3_status
-perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
+/* The request's URL, malloc'd: the bucket's, the encoded key, the query. */
+static char *
+request_url(const struct s3_client *cl, const struct req *rq)
 {
 	const struct s3_conf *c = cl->conf;
-	static const struct s3_src empty = { .fd = -1 };
-	struct s3_src none = empty;
-	struct curl_slist *hl = NULL;
-	char *url = NULL, *ekey = NULL, cerr[CURL_ERROR_SIZE] = "";
-	char message[160] = "";
-	size_t klen, ulen;
-	enum s3_status st = S3_LOCAL;
-	CURLcode cc;
-	CURL *h = cl->h;
+	size_t klen = 3 * strlen(rq->key) + 1, ulen;
+	char *ekey, *url = NULL;
 
-	cl->http = 0;
-	cl->code[0] = '\0';
-	memset(rp, 0, sizeof(*rp));
-	klen = 3 * strlen(rq->key) + 1;
 	if ((ekey = malloc(klen)) == NULL ||
-	    s3_uri_encode(rq->key, true, ekey, klen) == -1 ||
-	    (url = malloc(ulen = strlen(c->base) + klen + (rq->query !=
-	    NULL ? strlen(rq->query) : 0) + 3)) == NULL) {
-		seterr(cl, "%s: out of memory", rq->what);
+	    s3_uri_encode(rq->key, true, ekey, klen) == -1)
 		goto out;
-	}
+	ulen = strlen(c->base) + klen + (rq->query != NULL ?
+	    strlen(rq->query) : 0) + 3;
+	if ((url = malloc(ulen)) == NULL)
+		goto out;
 	snprintf(url, ulen, "%s/%s%s%s", c->base, ekey,
 	    rq->query != NULL ? "?" : "", rq->query != NULL ? rq->query : "");
-	if ((hl = headers(cl, rq)) == NULL) {
-		seterr(cl, "%s: out of memory", rq->what);
-		goto out;
-	}
+out:
+	free(ekey);
+	return url;
+}
+
+/* Everything curl is to know about the request. */
+static void
+set_request(struct s3_client *cl, const struct req *rq, const char *url,
+    struct curl_slist *hl, struct reply *rp, char *cerr,
+    struct s3_src *none)
+{
+	const struct s3_conf *c = cl->conf;
+	CURL *h = cl->h;
 
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -363,7 +361,7 @@ perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, cl);
 
 	if (strcmp(rq->method, "PUT") == 0) {
-		struct s3_src *src = rq->src != NULL ? rq->src : &none;
+		struct s3_src *src = rq->src != NULL ? rq->src : none;
 
 		src->pos = 0;
 		src->error = 0;
@@ -382,40 +380,48 @@ perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
 		    (curl_off_t)rq->postlen);
 	} else
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+}
 
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &cl->http);
-	/* Never leave the secret in a handle that outlives the request. */
-	curl_easy_setopt(h, CURLOPT_PASSWORD, "");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+/* A request curl could not finish: why, and whether to try again. */
+static enum s3_status
+curl_failed(struct s3_client *cl, const struct req *rq, CURLcode cc,
+    const char *cerr)
+{
+	const struct s3_conf *c = cl->conf;
+	/* CURL_READFUNC_ABORT ends as CURLE_ABORTED_BY_CALLBACK. */
+	bool read_failed = (cc == CURLE_READ_ERROR ||
+	    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL;
 
-	if (cc != CURLE_OK) {
-		/* CURL_READFUNC_ABORT ends as CURLE_ABORTED_BY_CALLBACK. */
-		if ((cc == CURLE_READ_ERROR ||
-		    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL &&
-		    rq->src->error == ENODATA) {
-			seterr(cl, "%s: the spool file ends at byte %" PRIu64
-			    ", %" PRIu64 " bytes short of the range to send",
-			    rq->what, rq->src->off + rq->src->pos,
-			    rq->src->len - rq->src->pos);
-			st = S3_LOCAL;
-		} else if ((cc == CURLE_READ_ERROR ||
-		    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL &&
-		    rq->src->error != 0) {
-			seterr(cl, "%s: reading the spool: %s", rq->what,
-			    strerror(rq->src->error));
-			st = S3_LOCAL;
-		} else if (cc == CURLE_ABORTED_BY_CALLBACK && stopped(cl)) {
-			seterr(cl, "%s: stopped", rq->what);
-			st = S3_STOPPED;
-		} else {
-			seterr(cl, "%s to bucket %s at %s: %s", rq->what,
-			    c->bucket, c->endpoint, cerr[0] != '\0' ? cerr :
-			    curl_easy_strerror(cc));
-			st = curl_transient(cc) ? S3_AGAIN : S3_DENIED;
-		}
-		goto out;
+	if (read_failed && rq->src->error == ENODATA) {
+		seterr(cl, "%s: the spool file ends at byte %" PRIu64 ", %"
+		    PRIu64 " bytes short of the range to send", rq->what,
+		    rq->src->off + rq->src->pos, rq->src->len - rq->src->pos);
+		return S3_LOCAL;
 	}
+	if (read_failed && rq->src->error != 0) {
+		seterr(cl, "%s: reading the spool: %s", rq->what,
+		    strerror(rq->src->error));
+		return S3_LOCAL;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK && stopped(cl)) {
+		seterr(cl, "%s: stopped", rq->what);
+		return S3_STOPPED;
+	}
+	seterr(cl, "%s to bucket %s at %s: %s", rq->what, c->bucket,
+	    c->endpoint, cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
+	return curl_transient(cc) ? S3_AGAIN : S3_DENIED;
+}
+
+/* What the store answered: done, or why not and whether to try again. */
+static enum s3_status
+http_status(struct s3_client *cl, const struct req *rq,
+    const struct reply *rp)
+{
+	const struct s3_conf *c = cl->conf;
+	char message[160] = "";
+	const char *why;
+	enum s3_status st;
+
 	if (rp->len > 0) {
 		s3_xml_text(rp->body, rp->len, "Code", cl->code,
 		    sizeof(cl->code));
@@ -423,28 +429,54 @@ perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
 		    sizeof(message));
 	}
 	if (cl->http >= 200 && cl->http < 300 && !(rq->body_errors &&
-	    s3_xml_root_is(rp->body, rp->len, "Error"))) {
-		st = S3_OK;
-		goto out;
-	}
-	if (cl->http == 404 && rq->missing_ok) {
-		st = S3_OK;
-		goto out;
-	}
+	    s3_xml_root_is(rp->body, rp->len, "Error")))
+		return S3_OK;
+	if (cl->http == 404 && rq->missing_ok)
+		return S3_OK;
 	if (cl->http >= 500 || cl->http == 429 || code_transient(cl->code))
 		st = S3_AGAIN;
 	else
 		st = S3_DENIED;
+	why = hint(cl->http, cl->code);
 	seterr(cl, "%s to bucket %s at %s: HTTP %ld%s%s%s%s%s%s", rq->what,
 	    c->bucket, c->endpoint, cl->http, cl->code[0] ? " " : "",
-	    cl->code, hint(cl->http, cl->code)[0] ? ": " : "",
-	    hint(cl->http, cl->code),
-	    message[0] && !hint(cl->http, cl->code)[0] ? ": " : "",
-	    !hint(cl->http, cl->code)[0] ? message : "");
+	    cl->code, why[0] ? ": " : "", why,
+	    message[0] && !why[0] ? ": " : "", !why[0] ? message : "");
+	return st;
+}
+
+/* One try. */
+static enum s3_status
+perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
+{
+	static const struct s3_src empty = { .fd = -1 };
+	struct s3_src none = empty;
+	struct curl_slist *hl = NULL;
+	char *url = NULL, cerr[CURL_ERROR_SIZE] = "";
+	enum s3_status st = S3_LOCAL;
+	CURLcode cc;
+
+	cl->http = 0;
+	cl->code[0] = '\0';
+	memset(rp, 0, sizeof(*rp));
+	if ((url = request_url(cl, rq)) == NULL ||
+	    (hl = headers(cl, rq)) == NULL) {
+		seterr(cl, "%s: out of memory", rq->what);
+		goto out;
+	}
+	set_request(cl, rq, url, hl, rp, cerr, &none);
+	cc = curl_easy_perform(cl->h);
+	curl_easy_getinfo(cl->h, CURLINFO_RESPONSE_CODE, &cl->http);
+	/* Never leave the secret in a handle that outlives the request. */
+	curl_easy_setopt(cl->h, CURLOPT_PASSWORD, "");
+	curl_easy_setopt(cl->h, CURLOPT_HTTPHEADER, NULL);
+	if (cc != CURLE_OK)
+		st = curl_failed(cl, rq, cc, cerr);
+	else
+		st = http_status(cl, rq, rp);
 out:
 	curl_slist_free_all(hl);
 	free(url);
-	free(ekey);
 	return st;
 }
 
@@ -488,22 +520,30 @@ request(struct s3_client *cl, const struct req *rq, struct reply *rp)
 	return st;
 }
 
-enum s3_status
-s3_put(struct s3_client *cl, const char *key, struct s3_src *src)
+/* A request whose reply only says whether it went. */
+static enum s3_status
+request_status(struct s3_client *cl, const struct req *rq)
 {
 	struct reply *rp;
-	struct req rq = {
-		.what = "PUT", .method = "PUT", .key = key, .src = src,
-	};
 	enum s3_status st;
 
 	if ((rp = malloc(sizeof(*rp))) == NULL) {
-		seterr(cl, "PUT: out of memory");
+		seterr(cl, "%s: out of memory", rq->what);
 		return S3_LOCAL;
 	}
-	st = request(cl, &rq, rp);
+	st = request(cl, rq, rp);
 	free(rp);
 	return st;
+}
+
+enum s3_status
+s3_put(struct s3_client *cl, const char *key, struct s3_src *src)
+{
+	const struct req rq = {
+		.what = "PUT", .method = "PUT", .key = key, .src = src,
+	};
+
+	return request_status(cl, &rq);
 }
 
 enum s3_status
@@ -670,40 +710,27 @@ enum s3_status
 s3_mpu_abort(struct s3_client *cl, const char *key, const char *upload_id)
 {
 	char q[3 * S3_UPLOADID_MAX + 64];
-	struct reply *rp;
-	struct req rq = {
+	const struct req rq = {
 		.what = "AbortMultipartUpload", .method = "DELETE", .key = key,
 		.query = q, .missing_ok = true,
 	};
-	enum s3_status st;
 
-	if (part_query(q, sizeof(q), 0, upload_id) == -1 ||
-	    (rp = malloc(sizeof(*rp))) == NULL) {
+	if (part_query(q, sizeof(q), 0, upload_id) == -1) {
 		seterr(cl, "AbortMultipartUpload: out of memory");
 		return S3_LOCAL;
 	}
-	st = request(cl, &rq, rp);
-	free(rp);
-	return st;
+	return request_status(cl, &rq);
 }
 
 enum s3_status
 s3_delete(struct s3_client *cl, const char *key)
 {
-	struct reply *rp;
-	struct req rq = {
+	const struct req rq = {
 		.what = "DELETE", .method = "DELETE", .key = key,
 		.missing_ok = true,
 	};
-	enum s3_status st;
 
-	if ((rp = malloc(sizeof(*rp))) == NULL) {
-		seterr(cl, "DELETE: out of memory");
-		return S3_LOCAL;
-	}
-	st = request(cl, &rq, rp);
-	free(rp);
-	return st;
+	return request_status(cl, &rq);
 }
 
 enum s3_status

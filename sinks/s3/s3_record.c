@@ -141,15 +141,16 @@ s3_record_format(const struct s3_record *rec, size_t *len)
 	return b.p;
 }
 
-static char *
-trim(char *s)
+char *
+s3_trim(char *s)
 {
 	char *e;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
 	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
 		*--e = '\0';
 	return s;
 }
@@ -273,12 +274,115 @@ parse_stale(struct s3_record *rec, char *value)
 		return -1;
 	*sp = '\0';
 	key = decoded(value);
-	id = decoded(trim(sp + 1));
+	id = decoded(s3_trim(sp + 1));
 	if (key != NULL && id != NULL && *key != '\0' && *id != '\0')
 		r = s3_record_add_stale(rec, key, id);
 	free(key);
 	free(id);
 	return r;
+}
+
+/* How a line of the record went. */
+enum rec_line {
+	LINE_OK = 0,
+	LINE_BAD,	/* a bad value: the caller says which */
+	LINE_ERR,	/* err says why */
+};
+
+/* A line before the first "[object]". */
+static enum rec_line
+parse_head(struct s3_record *rec, const char *name, char *value,
+    unsigned lineno, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (strcmp(name, "version") == 0) {
+		if (strcmp(value, "1") != 0) {
+			snprintf(err, errlen, "line %u: version %.16s is not 1",
+			    lineno, value);
+			return LINE_ERR;
+		}
+	} else if (strcmp(name, "endpoint") == 0) {
+		free(rec->endpoint);
+		if ((rec->endpoint = strdup(value)) == NULL)
+			goto nomem;
+	} else if (strcmp(name, "bucket") == 0) {
+		free(rec->bucket);
+		if ((rec->bucket = strdup(value)) == NULL)
+			goto nomem;
+	} else if (strcmp(name, "dump") == 0) {
+		if (parse_u64(value, &rec->dump_id) == -1)
+			return LINE_BAD;
+	} else if (strcmp(name, "client") == 0) {
+		snprintf(rec->client, sizeof(rec->client), "%s", value);
+	} else if (strcmp(name, "stale") == 0) {
+		if (parse_stale(rec, value) == -1)
+			return LINE_BAD;
+	} else if (strcmp(name, "since") == 0) {
+		if (parse_u64(value, &v) == -1 || v > INT64_MAX)
+			return LINE_BAD;
+		rec->since = (int64_t)v;
+	}
+	/* Unknown names are a later version's: ignored. */
+	return LINE_OK;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return LINE_ERR;
+}
+
+/* A line of an object. */
+static enum rec_line
+parse_object(struct s3_rec_obj *o, const char *name, const char *value)
+{
+	if (strcmp(name, "file") == 0) {
+		/* A plain name inside the dump's folder, nothing else. */
+		if (*value == '\0' || strchr(value, '/') != NULL ||
+		    strcmp(value, ".") == 0 || strcmp(value, "..") == 0 ||
+		    strlen(value) >= sizeof(o->file))
+			return LINE_BAD;
+		snprintf(o->file, sizeof(o->file), "%s", value);
+	} else if (strcmp(name, "key") == 0) {
+		free(o->key);
+		if ((o->key = decoded(value)) == NULL || o->key[0] == '\0')
+			return LINE_BAD;
+	} else if (strcmp(name, "incomplete_key") == 0) {
+		free(o->ikey);
+		if ((o->ikey = decoded(value)) == NULL || o->ikey[0] == '\0')
+			return LINE_BAD;
+	} else if (strcmp(name, "size") == 0) {
+		if (parse_u64(value, &o->size) == -1)
+			return LINE_BAD;
+	} else if (strcmp(name, "expected") == 0) {
+		if (parse_u64(value, &o->expected) == -1)
+			return LINE_BAD;
+	} else if (strcmp(name, "done") == 0) {
+		if (parse_bool(value, &o->done) == -1)
+			return LINE_BAD;
+	} else if (strcmp(name, "note") == 0) {
+		if (parse_bool(value, &o->note) == -1)
+			return LINE_BAD;
+	}
+	return LINE_OK;
+}
+
+/* What a parsed record must have. */
+static int
+record_check(const struct s3_record *rec, bool version, char *err,
+    size_t errlen)
+{
+	unsigned i;
+
+	if (!version || rec->endpoint == NULL || rec->bucket == NULL) {
+		snprintf(err, errlen, "version, endpoint or bucket missing");
+		return -1;
+	}
+	for (i = 0; i < rec->nobj; i++)
+		if (rec->obj[i].file[0] == '\0' || rec->obj[i].key == NULL) {
+			snprintf(err, errlen, "object %u has no file or key",
+			    i + 1);
+			return -1;
+		}
+	return 0;
 }
 
 int
@@ -288,8 +392,8 @@ s3_record_parse(const char *text, size_t len, struct s3_record *rec,
 	struct s3_rec_obj *o = NULL;
 	char *copy, *line, *next, *name, *value, *eq;
 	bool version = false;
-	uint64_t v;
-	unsigned lineno = 0, i;
+	enum rec_line r;
+	unsigned lineno = 0;
 
 	memset(rec, 0, sizeof(*rec));
 	if ((copy = malloc(len + 1)) == NULL) {
@@ -306,7 +410,7 @@ s3_record_parse(const char *text, size_t len, struct s3_record *rec,
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		line = trim(line);
+		line = s3_trim(line);
 		if (*line == '\0' || *line == '#')
 			continue;
 		if (strcmp(line, "[object]") == 0) {
@@ -323,94 +427,22 @@ s3_record_parse(const char *text, size_t len, struct s3_record *rec,
 			goto fail;
 		}
 		*eq = '\0';
-		name = trim(line);
-		value = trim(eq + 1);
-		if (o == NULL) {
-			if (strcmp(name, "version") == 0) {
-				if (strcmp(value, "1") != 0) {
-					snprintf(err, errlen, "line %u: "
-					    "version %.16s is not 1", lineno,
-					    value);
-					goto fail;
-				}
-				version = true;
-			} else if (strcmp(name, "endpoint") == 0) {
-				free(rec->endpoint);
-				if ((rec->endpoint = strdup(value)) == NULL)
-					goto nomem;
-			} else if (strcmp(name, "bucket") == 0) {
-				free(rec->bucket);
-				if ((rec->bucket = strdup(value)) == NULL)
-					goto nomem;
-			} else if (strcmp(name, "dump") == 0) {
-				if (parse_u64(value, &rec->dump_id) == -1)
-					goto bad;
-			} else if (strcmp(name, "client") == 0) {
-				snprintf(rec->client, sizeof(rec->client),
-				    "%s", value);
-			} else if (strcmp(name, "stale") == 0) {
-				if (parse_stale(rec, value) == -1)
-					goto bad;
-			} else if (strcmp(name, "since") == 0) {
-				if (parse_u64(value, &v) == -1 ||
-				    v > INT64_MAX)
-					goto bad;
-				rec->since = (int64_t)v;
-			}
-			/* Unknown names are a later version's: ignored. */
-			continue;
-		}
-		if (strcmp(name, "file") == 0) {
-			/* A plain name inside the dump's folder, nothing else. */
-			if (*value == '\0' || strchr(value, '/') != NULL ||
-			    strcmp(value, ".") == 0 ||
-			    strcmp(value, "..") == 0 ||
-			    strlen(value) >= sizeof(o->file))
-				goto bad;
-			snprintf(o->file, sizeof(o->file), "%s", value);
-		} else if (strcmp(name, "key") == 0) {
-			free(o->key);
-			if ((o->key = decoded(value)) == NULL ||
-			    o->key[0] == '\0')
-				goto bad;
-		} else if (strcmp(name, "incomplete_key") == 0) {
-			free(o->ikey);
-			if ((o->ikey = decoded(value)) == NULL ||
-			    o->ikey[0] == '\0')
-				goto bad;
-		} else if (strcmp(name, "size") == 0) {
-			if (parse_u64(value, &o->size) == -1)
-				goto bad;
-		} else if (strcmp(name, "expected") == 0) {
-			if (parse_u64(value, &o->expected) == -1)
-				goto bad;
-		} else if (strcmp(name, "done") == 0) {
-			if (parse_bool(value, &o->done) == -1)
-				goto bad;
-		} else if (strcmp(name, "note") == 0) {
-			if (parse_bool(value, &o->note) == -1)
-				goto bad;
-		}
-		continue;
-bad:
-		snprintf(err, errlen, "line %u: bad value for %s", lineno,
-		    name);
-		goto fail;
-	}
-	if (!version || rec->endpoint == NULL || rec->bucket == NULL) {
-		snprintf(err, errlen, "version, endpoint or bucket missing");
-		goto fail;
-	}
-	for (i = 0; i < rec->nobj; i++)
-		if (rec->obj[i].file[0] == '\0' || rec->obj[i].key == NULL) {
-			snprintf(err, errlen, "object %u has no file or key",
-			    i + 1);
+		name = s3_trim(line);
+		value = s3_trim(eq + 1);
+		if (o == NULL && strcmp(name, "version") == 0)
+			version = true;
+		r = o == NULL ? parse_head(rec, name, value, lineno, err,
+		    errlen) : parse_object(o, name, value);
+		if (r == LINE_BAD)
+			snprintf(err, errlen, "line %u: bad value for %s",
+			    lineno, name);
+		if (r != LINE_OK)
 			goto fail;
-		}
+	}
+	if (record_check(rec, version, err, errlen) == -1)
+		goto fail;
 	free(copy);
 	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
 fail:
 	free(copy);
 	s3_record_free(rec);

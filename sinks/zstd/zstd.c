@@ -17,13 +17,14 @@
  * whole dump; a reader that knows the table decompresses only the frames
  * it needs.
  *
- * A vmcore the kernel compressed itself (gzip or zstd magic at offset 0),
- * an encrypted vmcore, and every other object (key, info, manifest,
- * archive, msgbuf) pass through unchanged: the next stage then names the
- * vmcore as the core does (vmcore_encrypted.N, vmcore.N.gz), never
- * .zst.zst. Ciphertext does not compress, and decryptcore(8) wants
+ * Only the vmcore comes here (kinds): the host hands every other object
+ * (key, info, manifest, archive, msgbuf) to the next stage itself. A
+ * vmcore the kernel compressed itself (gzip or zstd magic at offset 0) or
+ * an encrypted one passes through unchanged: the next stage then names it
+ * as the core does (vmcore_encrypted.N, vmcore.N.gz), never .zst.zst.
+ * Ciphertext does not compress, and decryptcore(8) wants
  * vmcore_encrypted.N as the kernel sent it. How an encrypted vmcore is
- * told is described above classify().
+ * told is described above zs_classify() (zstd_sniff.c).
  *
  * Workers split a frame into jobs (8 MiB at level 3) and every frame ends
  * with a wait for all of them: seekable frames of a job or less are
@@ -38,6 +39,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +50,7 @@
 
 #include "netdump/sink.h"
 #include "sinkutil.h"
-
-enum zs_opt {
-	OPT_LEVEL = 0,		/* in the order of zs_options[] */
-	OPT_WORKERS,
-	OPT_FRAME_SIZE,
-};
+#include "zstd_sink.h"
 
 #define MIN_LEVEL	1
 #define MAX_LEVEL	19
@@ -77,95 +74,15 @@ enum zs_opt {
 
 /* Compressed output goes to the next stage in pieces this large. */
 #define OUTBUF_SIZE	(256 * 1024)
-#define SUFFIX_MAX	64
 
 /* What holes are fed to the compressor as; never a hole's worth. */
 static const unsigned char zeros[64 * 1024];
 
-static const unsigned char gzip_magic[2] = { 0x1f, 0x8b };
-static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
-
-/*
- * The first bytes of the vmcore are held until its mode is chosen: enough
- * to judge whether they compress. Fewer than JUDGE_MIN (a dump that small,
- * or one that begins with a hole) are not judged: they are compressed.
- */
-#define SNIFF_MAX	(64 * 1024)
-#define JUDGE_MIN	4096
-/* Saving less than 1/PASS_RATIO of the held bytes: taken for ciphertext. */
-#define PASS_RATIO	100
-
-/* One per [sink] section; read-only after create. */
-struct zs_sink {
-	const struct nds_host	*host;
-	struct nds_host_ctx	*ctx;
-	int			 level;
-	int			 workers;	/* 0: in the caller */
-	uint32_t		 frame_size;	/* 0: one ordinary frame */
-};
-
-struct zs_object;
-
-/* One per dump. */
-struct zs_dump {
-	const struct zs_sink	*zs;
-	const struct nds_dump	*dump;
-	const struct nds_stage	*next;
-	struct zs_object	*objects;	/* open on the next stage */
-};
-
-enum zs_mode {
-	MODE_SNIFF = 0,	/* vmcore: too few bytes seen to tell */
-	MODE_COMPRESS,
-	MODE_PASS,	/* other kinds, a kernel-compressed or encrypted vmcore */
-};
-
-/* Why a vmcore passes through. */
-enum zs_pass {
-	PASS_NONE = 0,
-	PASS_KERNEL,	/* gzip or zstd magic */
-	PASS_ENCRYPTED,	/* the core said so */
-	PASS_RANDOM,	/* no known header, and the bytes do not compress */
-};
-
-struct seek_entry {
-	uint32_t	 csize;
-	uint32_t	 dsize;
-	unsigned char	 checksum[4];	/* LE, as in the frame */
-};
-
-/* One per object of a dump. */
-struct zs_object {
-	struct zs_dump		*d;
-	struct zs_object	*link;		/* in d->objects */
-	enum nds_object_kind	 kind;
-	void			*nobj;		/* the next stage's */
-	enum zs_mode		 mode;
-	enum zs_pass		 pass;
-	const char		*magic;		/* "gzip", "zstd" */
-	char			 why[160];	/* how the mode was chosen */
-	bool			 failed;	/* vmcore: stream broken */
-	/* vmcore: input consumed; other kinds: end of the data seen. */
-	uint64_t		 inpos;
-	/* vmcore: first bytes kept until the mode is chosen. */
-	unsigned char		*held;		/* SNIFF_MAX */
-	size_t			 nheld;
-
-	ZSTD_CCtx		*cctx;
-	unsigned char		*obuf;		/* held output */
-	size_t			 obufsize;
-	size_t			 olen;
-	uint64_t		 outpos;	/* output handed on */
-	unsigned char		 tail[4];	/* its last 4 bytes */
-
-	/* Seekable mode. */
-	uint32_t		 frame_in;	/* input in this frame */
-	uint64_t		 frame_start;	/* its output offset */
-	struct seek_entry	*entries;
-	size_t			 nentries;
-	size_t			 maxentries;
-
-	char			 suffix[SUFFIX_MAX]; /* + ".zst" */
+/* The options, as the host fills them (its ranges checked). */
+struct zs_config {
+	int64_t			 level;
+	int64_t			 workers;	/* 0: one per online CPU */
+	int64_t			 frame_size;	/* 0: one ordinary frame */
 };
 
 static void	dlog(const struct zs_dump *, enum nds_log_level,
@@ -195,18 +112,14 @@ put_le32(unsigned char *b, uint32_t v)
 	b[3] = (unsigned char)(v >> 24);
 }
 
-/*
- * A next stage's result as ours, its message prefixed. A stage never
- * answers NDS_RETRY (the host retries inside it); should one do so, the
- * stream cannot be replayed from here, so it counts as a failure.
- */
+/* A next stage's result as ours, its message prefixed. */
 static enum nds_result
 next_result(enum nds_result r, const char *nerr, char *err)
 {
-	if (r == NDS_OK)
-		return NDS_OK;
-	sink_seterr(err, "next stage: %s", nerr[0] != '\0' ? nerr : "failed");
-	return r == NDS_FATAL ? NDS_FATAL : NDS_FAILED;
+	if (r != NDS_OK)
+		sink_seterr(err, "next stage: %s", nerr[0] != '\0' ? nerr :
+		    "failed");
+	return r;
 }
 
 /* Hand the buffered output on to the next stage. */
@@ -446,124 +359,6 @@ nomem:
 	return NDS_FAILED;
 }
 
-/* Headers a plaintext dump begins with. */
-static const struct {
-	size_t		 offset;
-	const char	*magic;
-	size_t		 len;
-	const char	*what;
-} plain_headers[] = {
-	{ 0, "minidump FreeBSD/", 17, "a minidump header" },
-	{ 0, "\177ELF", 4, "an ELF header (a full dump)" },
-	{ 257, "ustar", 5, "a tar header (a textdump)" },
-};
-
-/* Does p[0, n) start like a gzip or zstd stream (so far)? */
-static bool
-kernel_magic(const unsigned char *p, size_t n, bool partial,
-    const char **magic)
-{
-	if (n >= sizeof(gzip_magic) &&
-	    memcmp(p, gzip_magic, sizeof(gzip_magic)) == 0) {
-		*magic = "gzip";
-		return true;
-	}
-	if (n >= sizeof(zstd_magic) &&
-	    memcmp(p, zstd_magic, sizeof(zstd_magic)) == 0) {
-		*magic = "zstd";
-		return true;
-	}
-	return partial && n < sizeof(zstd_magic) &&
-	    ((n < sizeof(gzip_magic) && memcmp(p, gzip_magic, n) == 0) ||
-	    memcmp(p, zstd_magic, n) == 0);
-}
-
-/*
- * Trial-compress the held bytes (level 1): MODE_PASS if they save less
- * than 1/PASS_RATIO, MODE_COMPRESS otherwise or if that cannot be told.
- */
-static enum zs_mode
-judge(struct zs_object *o, const unsigned char *p, size_t n)
-{
-	size_t cap = ZSTD_compressBound(n), c;
-	unsigned char *z;
-
-	if ((z = malloc(cap)) == NULL) {
-		snprintf(o->why, sizeof(o->why), "no known header; too little "
-		    "memory to judge the first %zu bytes", n);
-		return MODE_COMPRESS;
-	}
-	c = ZSTD_compress(z, cap, p, n, 1);
-	free(z);
-	if (ZSTD_isError(c)) {
-		snprintf(o->why, sizeof(o->why), "no known header; the trial "
-		    "compression failed: %s", ZSTD_getErrorName(c));
-		return MODE_COMPRESS;
-	}
-	snprintf(o->why, sizeof(o->why), "no known header, and the first %zu "
-	    "bytes compress to %zu", n, c);
-	if (c * PASS_RATIO >= n * (PASS_RATIO - 1)) {
-		o->pass = PASS_RANDOM;
-		return MODE_PASS;
-	}
-	return MODE_COMPRESS;
-}
-
-/*
- * How the vmcore goes, from its first n bytes, p (at most SNIFF_MAX);
- * MODE_SNIFF while they are too few to tell and more may come (final: no
- * more will). The rule:
- *
- *   1. dump->encrypted: pass. It is known when the vmcore opens if the key
- *      came first (the modern order), else (FreeBSD 12.x sends the key
- *      after the data) only at the end, too late; so
- *   2. gzip or zstd magic at offset 0: pass, the kernel compressed it;
- *   3. a header every plaintext dump begins with (minidump magic, ELF, a
- *      textdump's tar): compress; ciphertext cannot begin like that;
- *   4. fewer than JUDGE_MIN bytes in all: compress, too few to judge;
- *   5. else trial-compress the first SNIFF_MAX bytes: saving under 1 %,
- *      pass, they are random, so ciphertext (encrypted, compressed or
- *      not); else compress. Real memory saves far more than 1 %.
- */
-static enum zs_mode
-classify(struct zs_object *o, const unsigned char *p, size_t n, bool final)
-{
-	size_t i;
-
-	if (o->d->dump->encrypted) {
-		o->pass = PASS_ENCRYPTED;
-		snprintf(o->why, sizeof(o->why), "encrypted (a key came with "
-		    "the dump)");
-		return MODE_PASS;
-	}
-	if (kernel_magic(p, n, !final, &o->magic)) {
-		if (o->magic == NULL)
-			return MODE_SNIFF;
-		o->pass = PASS_KERNEL;
-		snprintf(o->why, sizeof(o->why), "%s-compressed by the kernel",
-		    o->magic);
-		return MODE_PASS;
-	}
-	for (i = 0; i < sizeof(plain_headers) / sizeof(plain_headers[0]);
-	    i++)
-		if (n >= plain_headers[i].offset + plain_headers[i].len &&
-		    memcmp(p + plain_headers[i].offset, plain_headers[i].magic,
-		    plain_headers[i].len) == 0) {
-			snprintf(o->why, sizeof(o->why), "starts with %s",
-			    plain_headers[i].what);
-			return MODE_COMPRESS;
-		}
-	if (!final && n < SNIFF_MAX)
-		return MODE_SNIFF;
-	if (n < JUDGE_MIN) {
-		snprintf(o->why, sizeof(o->why), "no known header; %zu bytes "
-		    "before %s are too few to judge", n, final && n > 0 ?
-		    "a hole or the end" : "the first hole or the end");
-		return MODE_COMPRESS;
-	}
-	return judge(o, p, n);
-}
-
 /* Consume vmcore data at o->inpos in the mode chosen. */
 static enum nds_result
 vm_data(struct zs_object *o, const void *buf, size_t len, char *err)
@@ -675,37 +470,19 @@ vm_check(struct zs_object *o, uint64_t offset, uint64_t len, char *err)
 
 static enum nds_result
 zs_create(const struct nds_host *host, struct nds_host_ctx *ctx,
-    const struct nds_optval *values, void **instance,
-    char err[NDS_ERRBUF_SIZE])
+    const void *config, void **instance, char err[NDS_ERRBUF_SIZE])
 {
+	const struct zs_config *c = config;
 	struct zs_sink *zs;
 	ZSTD_bounds b;
-	int64_t level, workers, fs;
+	int64_t workers = c->workers;
 	long ncpu;
 
 	*instance = NULL;
-	if (host == NULL || host->abi_major != NDS_ABI_MAJOR ||
-	    host->struct_size < offsetof(struct nds_host, log) +
-	    sizeof(host->log) || host->log == NULL) {
-		sink_seterr(err, "unsupported host interface");
-		return NDS_FATAL;
-	}
-	level = values[OPT_LEVEL].num;
-	workers = values[OPT_WORKERS].num;
-	fs = values[OPT_FRAME_SIZE].num;
-	if (level < MIN_LEVEL || level > MAX_LEVEL) {
-		sink_seterr(err, "level: %" PRId64 " is not within %d..%d", level,
-		    MIN_LEVEL, MAX_LEVEL);
-		return NDS_FATAL;
-	}
-	if (workers < 0 || workers > MAX_WORKERS) {
-		sink_seterr(err, "workers: %" PRId64 " is not within 0..%d",
-		    workers, MAX_WORKERS);
-		return NDS_FATAL;
-	}
-	if (fs != 0 && (fs < SEEK_MIN_FRAME || fs > SEEK_MAX_FRAME)) {
+	/* The host checked the ranges; not this gap in the middle of one. */
+	if (c->frame_size != 0 && c->frame_size < SEEK_MIN_FRAME) {
 		sink_seterr(err, "frame_size: %" PRId64 " is neither 0 (one frame) "
-		    "nor within 64k..1G", fs);
+		    "nor within 64k..1G", c->frame_size);
 		return NDS_FATAL;
 	}
 
@@ -733,9 +510,9 @@ zs_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	}
 	zs->host = host;
 	zs->ctx = ctx;
-	zs->level = (int)level;
+	zs->level = (int)c->level;
 	zs->workers = (int)workers;
-	zs->frame_size = (uint32_t)fs;
+	zs->frame_size = (uint32_t)c->frame_size;
 	*instance = zs;
 	return NDS_OK;
 }
@@ -747,44 +524,19 @@ zs_destroy(void *instance)
 }
 
 static enum nds_result
-zs_begin(void *instance, const struct nds_dump *dump, void **dump_state,
-    char err[NDS_ERRBUF_SIZE])
-{
-	(void)instance;
-	(void)dump;
-	*dump_state = NULL;
-	sink_seterr(err, "zstd is a transform: put a storing sink after it, "
-	    "e.g. 'zstd | local'");
-	return NDS_FATAL;
-}
-
-static enum nds_result
-zs_begin_transform(void *instance, const struct nds_dump *dump,
+zs_begin(void *instance, const struct nds_dump *dump,
     const struct nds_stage *next, void **dump_state,
     char err[NDS_ERRBUF_SIZE])
 {
 	struct zs_dump *d;
 
-	*dump_state = NULL;
-	if (dump == NULL || dump->magic != NDS_DUMP_MAGIC ||
-	    dump->struct_size < sizeof(*dump)) {
-		sink_seterr(err, "bad dump descriptor");
-		return NDS_FAILED;
-	}
-	if (next == NULL || next->struct_size < sizeof(*next) ||
-	    next->open == NULL || next->write == NULL || next->hole == NULL ||
-	    next->close == NULL) {
-		sink_seterr(err, "bad next stage");
-		return NDS_FATAL;
-	}
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
+	if ((*dump_state = d = calloc(1, sizeof(*d))) == NULL) {
 		sink_seterr(err, "out of memory");
 		return NDS_FAILED;
 	}
 	d->zs = instance;
 	d->dump = dump;
 	d->next = next;
-	*dump_state = d;
 	return NDS_OK;
 }
 
@@ -803,9 +555,8 @@ zs_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		return NDS_FAILED;
 	}
 	o->d = d;
-	o->kind = kind;
-	o->mode = kind == NDS_OBJ_VMCORE ? MODE_SNIFF : MODE_PASS;
-	if (kind == NDS_OBJ_VMCORE && (o->held = malloc(SNIFF_MAX)) == NULL) {
+	o->mode = MODE_SNIFF;
+	if ((o->held = malloc(SNIFF_MAX)) == NULL) {
 		free(o);
 		sink_seterr(err, "out of memory");
 		return NDS_FAILED;
@@ -820,8 +571,8 @@ zs_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	d->objects = o;
 	*object_state = o;
 	/* Encrypted already (the key came first): nothing to sniff. */
-	if (kind == NDS_OBJ_VMCORE && d->dump->encrypted)
-		return decide(o, classify(o, o->held, o->nheld, true), err);
+	if (d->dump->encrypted)
+		return decide(o, zs_classify(o, o->held, o->nheld, true), err);
 	return NDS_OK;
 }
 
@@ -831,18 +582,10 @@ zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 {
 	struct zs_object *o = object_state;
 	const unsigned char *p = buf;
-	char nerr[NDS_ERRBUF_SIZE] = "";
 	enum nds_result r;
 	enum zs_mode mode;
 	size_t n;
 
-	if (o->kind != NDS_OBJ_VMCORE) {
-		r = o->d->next->write(o->nobj, offset, buf, len, nerr);
-		if ((r = next_result(r, nerr, err)) == NDS_OK &&
-		    offset + len > o->inpos)
-			o->inpos = offset + len;
-		return r;
-	}
 	if (len == 0)
 		return NDS_OK;
 	if ((r = vm_check(o, offset, len, err)) != NDS_OK)
@@ -851,7 +594,7 @@ zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 		n = SNIFF_MAX - o->nheld < len ? SNIFF_MAX - o->nheld : len;
 		/* Nothing held yet: buf itself may tell, and go on whole. */
 		if (o->nheld == 0 &&
-		    (mode = classify(o, p, n, false)) != MODE_SNIFF) {
+		    (mode = zs_classify(o, p, n, false)) != MODE_SNIFF) {
 			if ((r = decide(o, mode, err)) != NDS_OK)
 				return r;
 			return vm_data(o, p, len, err);
@@ -859,7 +602,7 @@ zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 		memcpy(o->held + o->nheld, p, n);
 		o->nheld += n;
 		/* Still sniffing only while held has room: then n == len. */
-		if ((mode = classify(o, o->held, o->nheld, false)) ==
+		if ((mode = zs_classify(o, o->held, o->nheld, false)) ==
 		    MODE_SNIFF)
 			return NDS_OK;
 		if ((r = decide(o, mode, err)) != NDS_OK)
@@ -877,23 +620,15 @@ zs_hole(void *object_state, uint64_t offset, uint64_t len,
     char err[NDS_ERRBUF_SIZE])
 {
 	struct zs_object *o = object_state;
-	char nerr[NDS_ERRBUF_SIZE] = "";
 	enum nds_result r;
 
-	if (o->kind != NDS_OBJ_VMCORE) {
-		r = o->d->next->hole(o->nobj, offset, len, nerr);
-		if ((r = next_result(r, nerr, err)) == NDS_OK &&
-		    offset + len > o->inpos)
-			o->inpos = offset + len;
-		return r;
-	}
 	if (len == 0)
 		return NDS_OK;
 	if ((r = vm_check(o, offset, len, err)) != NDS_OK)
 		return r;
 	/* Zeros follow: no magic can match, no more bytes to judge. */
-	if (o->mode == MODE_SNIFF &&
-	    (r = decide(o, classify(o, o->held, o->nheld, true), err)) != NDS_OK)
+	if (o->mode == MODE_SNIFF && (r = decide(o, zs_classify(o, o->held,
+	    o->nheld, true), err)) != NDS_OK)
 		return r;
 	return vm_zeros(o, len, err);
 }
@@ -971,7 +706,7 @@ close_vmcore(struct zs_object *o, const struct nds_object *object,
 	uint64_t insize;
 
 	if (!o->failed && o->mode == MODE_SNIFF)
-		r = decide(o, classify(o, o->held, o->nheld, true), err);
+		r = decide(o, zs_classify(o, o->held, o->nheld, true), err);
 	insize = o->inpos;
 	if (r == NDS_OK && o->failed) {
 		sink_seterr(err, "vmcore: the stream broke at offset %" PRIu64,
@@ -1048,10 +783,7 @@ zs_close(void *object_state, const struct nds_object *object,
 	struct zs_object *o = object_state;
 	enum nds_result r;
 
-	if (o->kind == NDS_OBJ_VMCORE)
-		r = close_vmcore(o, object, where, err);
-	else
-		r = close_next(o, object, NDS_OK, where, err);
+	r = close_vmcore(o, object, where, err);
 	free_object(o);
 	return r;
 }
@@ -1071,7 +803,7 @@ zs_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	 */
 	while ((o = d->objects) != NULL) {
 		memset(&obj, 0, sizeof(obj));
-		obj.kind = o->kind;
+		obj.kind = NDS_OBJ_VMCORE;
 		obj.size = o->inpos + o->nheld;
 		oerr[0] = '\0';
 		or = zs_close(o, &obj, where, oerr);
@@ -1089,14 +821,21 @@ zs_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 }
 
 static const struct nds_option zs_options[] = {
-	{ "level", NDS_OPT_INT, "3", NULL, MIN_LEVEL, MAX_LEVEL,
-	    "compression level, 1 (fastest) to 19 (smallest)" },
-	{ "workers", NDS_OPT_INT, "0", NULL, 0, MAX_WORKERS,
-	    "compression threads per dump; 0: one per online CPU" },
-	{ "frame_size", NDS_OPT_SIZE, "0", NULL, 0, SEEK_MAX_FRAME,
-	    "seekable format with frames of this many uncompressed bytes "
-	    "(64k to 1G); 0: one ordinary frame" },
-	{ NULL, NDS_OPT_STRING, NULL, NULL, 0, 0, NULL },
+	{ .name = "level", .type = NDS_OPT_INT,
+	    .offset = offsetof(struct zs_config, level),
+	    .default_value = "3", .min = MIN_LEVEL, .max = MAX_LEVEL,
+	    .description = "compression level, 1 (fastest) to 19 (smallest)" },
+	{ .name = "workers", .type = NDS_OPT_INT,
+	    .offset = offsetof(struct zs_config, workers),
+	    .default_value = "0", .min = 0, .max = MAX_WORKERS,
+	    .description = "compression threads per dump; 0: one per online "
+	    "CPU" },
+	{ .name = "frame_size", .type = NDS_OPT_SIZE,
+	    .offset = offsetof(struct zs_config, frame_size),
+	    .default_value = "0", .min = 0, .max = SEEK_MAX_FRAME,
+	    .description = "seekable format with frames of this many "
+	    "uncompressed bytes (64k to 1G); 0: one ordinary frame" },
+	{ .name = NULL },
 };
 
 /* The one symbol the module exports. */
@@ -1110,6 +849,8 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	    "(a transform: 'zstd | local')",
 	.caps = NDS_CAP_TRANSFORM | NDS_CAP_ORDERED,
 	.options = zs_options,
+	.config_size = sizeof(struct zs_config),
+	.kinds = NDS_KIND(NDS_OBJ_VMCORE),
 	.create = zs_create,
 	.destroy = zs_destroy,
 	.begin = zs_begin,
@@ -1118,5 +859,4 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.hole = zs_hole,
 	.close = zs_close,
 	.end = zs_end,
-	.begin_transform = zs_begin_transform,
 };

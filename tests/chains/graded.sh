@@ -1,14 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # The host's side of a sink's graded results, driven by the test-only
-# "flaky" transform (tests/sinks/flaky.c), which passes objects on to the
-# next stage but answers its first vmcore writes with NDS_RETRY or
-# NDS_FATAL:
-#   retried    NDS_RETRY twice: the host backs off, tries again, and the
-#              dump is complete and byte-identical;
-#   exhausted  NDS_RETRY every time: the chain fails after its tries, the
-#              dump is labelled incomplete with the sink's error, and the
-#              sink serves the next dump (RETRY never retires it);
+# "flaky" transform (tests/sinks/flaky.c), which declares that it handles
+# the vmcore alone, passes it on to the next stage, but answers its first
+# writes with NDS_FAILED or NDS_FATAL:
+#   routed     no failures: only the vmcore reaches flaky, the host gives
+#              the key, info, message buffer and manifest to the storing
+#              sink itself, and the dump is complete and byte-identical;
+#   failing    NDS_FAILED: the chain fails for this dump, the dump is
+#              labelled incomplete with the sink's error, and the sink
+#              serves the next dump (FAILED never retires it);
 #   fanout     NDS_FATAL in one chain of two: the other chain stores the
 #              dump, the failing sink is disabled until restart, and the
 #              next dump runs with the one chain left;
@@ -18,7 +19,7 @@ set -euo pipefail
 NET=137
 . "$(dirname "$0")/../integration/lib.sh"
 
-mkdir -p "$DUMPDIR"/{retried,exhausted,fanout,alone,other}
+mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,other}
 C=$T/server.ini
 cat >"$C" <<INI
 [server]
@@ -34,13 +35,12 @@ module = file
 fsync = no
 dir = other
 
-[sink retry2]
+[sink pass]
 module = flaky
-retries = 2
 
-[sink retry50]
+[sink refuse]
 module = flaky
-retries = 50
+failures = 50
 
 [sink dies]
 module = flaky
@@ -50,13 +50,13 @@ fatal = yes
 module = flaky
 fatal = yes
 
-[route retried]
-path = retried
-sink = retry2 | local
+[route routed]
+path = routed
+sink = pass | local
 
-[route exhausted]
-path = exhausted
-sink = retry50 | local
+[route failing]
+path = failing
+sink = refuse | local
 
 [route fanout]
 path = fanout
@@ -94,36 +94,35 @@ assert_manifest_chains() {	# MANIFEST EXPECTED
 	    "$2" "chains in $1"
 }
 
-# ---------------------------------------------------------------- retried
-dump_via retried 0 4M 1371
+# ---------------------------------------------------------------- routed
+dump_via routed 0 4M 1371
 assert_manifest "$D/manifest.0.json" complete "$SENT"
 assert_same_bytes "$D/vmcore.0" "$SENT"
-assert_log "flaky: answered NDS_RETRY 2 times in this dump" "the retries the sink answered"
-assert_no_log "disabled until restart" "a sink retired by NDS_RETRY"
-pass "NDS_RETRY twice: the host tried again, the dump is complete and byte-identical"
+assert_file "$D/info.0"
+assert_log "flaky: saw 1 object\\(s\\) and answered NDS_FAILED 0 time\\(s\\) in this dump" \
+    "only the vmcore reached the transform"
+pass "a transform of the vmcore alone: the host routed the other objects past it, the dump is complete and byte-identical"
 
-# ---------------------------------------------------------------- exhausted
-dump_via exhausted 0 4M 1372
+# ---------------------------------------------------------------- failing
+dump_via failing 0 4M 1372
 M=$D/manifest.0.json
-assert_eq "$(jget "$M" .status)" incomplete "status when the only chain ran out of tries"
-assert_match "$(jget "$M" .reason)" "^no sink stored the dump: flaky: try again" "reason"
-assert_manifest_chains "$M" "retry50 | local=failed"
-tries=$(grep -oE "flaky: answered NDS_RETRY [0-9]+ times" "$SERVER_LOG" | tail -n 1 | grep -oE "[0-9]+")
-assert_eq "$tries" 5 "tries of a write before the chain gives up"
-assert_log "dump [0-9]+: sink retry50 \\| local: .*flaky: try again" "the chain's failure line"
-assert_no_log "disabled until restart" "a sink retired by NDS_RETRY"
+assert_eq "$(jget "$M" .status)" incomplete "status when the only chain failed"
+assert_match "$(jget "$M" .reason)" "^no sink stored the dump: flaky: refused" "reason"
+assert_manifest_chains "$M" "refuse | local=failed"
+assert_log "dump [0-9]+: sink refuse \\| local: .*flaky: refused" "the chain's failure line"
+assert_no_log "disabled until restart" "a sink retired by NDS_FAILED"
 # The chain took nothing: its file says so by its name and its length,
 # not padded with zeros to the dump's length.
 assert_eq "$(size_of "$D/vmcore.0.incomplete")" 0 "length of what the failed chain kept"
-pass "NDS_RETRY on every try: the chain gave up after $tries, the dump is labelled incomplete ('$(jget "$M" .reason)')"
+pass "NDS_FAILED: the chain failed, the dump is labelled incomplete ('$(jget "$M" .reason)')"
 
-# RETRY does not retire a sink: the same route answers the next HERALD.
-dump_via exhausted 1 1M 1373
+# FAILED does not retire a sink: the same route answers the next HERALD.
+dump_via failing 1 1M 1373
 assert_eq "$(jget "$D/manifest.1.json" .status)" incomplete "status of the next dump on that route"
 # And a route without flaky is untouched by it.
 dump_via . 0 1M 1374
 assert_manifest "$D/manifest.0.json" complete "$SENT"
-pass "the route that ran out of tries still answers; the default route stores its dump complete"
+pass "the route whose chain failed still answers; the default route stores its dump complete"
 
 # ---------------------------------------------------------------- fanout
 dump_via fanout 0 4M 1375

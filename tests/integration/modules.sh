@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Sink modules: one built for another ABI major is refused at start with
-# a message about the ABI; -H prints a module's option table.
+# a message about the ABI, and so is one whose option table points outside
+# its config struct; -H prints a module's option table.
 set -euo pipefail
 NET=124
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +35,16 @@ rc=0
 [ "$rc" -ne 0 ] || fail "--check-config accepted an ABI-mismatched module"
 grep -q "ABI" "$T/check.out" || fail "--check-config: no 'ABI' in: $(cat "$T/check.out")"
 pass "--check-config refuses it too (exit $rc)"
+
+# The host fills a module's config struct from its option table: a row
+# whose field lies outside the struct is refused before anything is written.
+sed 's/module = mismatch/module = badoptions/' "$T/mismatch.ini" >"$T/badoptions.ini"
+rc=0
+"$ND_SERVER" -c "$T/badoptions.ini" --check-config >"$T/badopt.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "--check-config accepted an option outside the config struct"
+grep -q "option 'window' does not fit the module's config struct (8 bytes)" "$T/badopt.out" ||
+	fail "badoptions: $(cat "$T/badopt.out")"
+pass "an option outside the module's config struct: refused (exit $rc), naming the option"
 
 rc=0
 "$ND_SERVER" -H mismatch -c "$T/mismatch.ini" >"$T/h.out" 2>&1 || rc=$?

@@ -1,39 +1,43 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * flaky: a test-only transform that passes every object on to the next
- * stage unchanged, but answers its own first vmcore writes with graded
- * failures, so the tests can drive the host's side of them: retries with
- * backoff (NDS_RETRY), a chain that runs out of retries, and a sink that
- * is retired until restart (NDS_FATAL).
+ * flaky: a test-only transform of the vmcore alone (the host routes the
+ * other objects past it) that passes it on to the next stage unchanged,
+ * but answers its own first writes with graded failures, so the tests can
+ * drive the host's side of them: a chain that fails for one dump
+ * (NDS_FAILED) and a sink that is retired until restart (NDS_FATAL).
  *
- *   retries = N   the first N write calls answer NDS_RETRY (per instance)
+ *   failures = N  the first N write calls answer NDS_FAILED (per instance)
  *   fatal = yes   the first write call answers NDS_FATAL
- *   delay_ms = N  each vmcore write call sleeps N ms first: a slow store,
- *                 so the receiver runs out of buffers and stops reading
+ *   delay_ms = N  each write call sleeps N ms first: a slow store, so the
+ *                 receiver runs out of buffers and stops reading
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "netdump/sink.h"
 #include "sinkutil.h"
 
-enum flaky_opt { OPT_RETRIES, OPT_FATAL, OPT_DELAY_MS };
+struct flaky_config {
+	int64_t			 failures;
+	bool			 fatal;
+	int64_t			 delay_ms;
+};
 
 struct flaky {
 	const struct nds_host	*host;
 	struct nds_host_ctx	*ctx;
-	int64_t			 retries;
-	bool			 fatal;
-	int64_t			 delay_ms;
+	const struct flaky_config *conf;
 	atomic_llong		 calls;		/* write calls so far */
 };
 
 struct flaky_dump {
 	struct flaky		*f;
 	const struct nds_stage	*next;
-	long long		 retried;	/* RETRY answers in this dump */
+	long long		 opened;	/* objects that reached it */
+	long long		 failed;	/* FAILED answers in this dump */
 };
 
 struct flaky_obj {
@@ -44,8 +48,7 @@ struct flaky_obj {
 
 static enum nds_result
 flaky_create(const struct nds_host *host, struct nds_host_ctx *ctx,
-    const struct nds_optval *values, void **instance,
-    char err[NDS_ERRBUF_SIZE])
+    const void *config, void **instance, char err[NDS_ERRBUF_SIZE])
 {
 	struct flaky *f;
 
@@ -55,9 +58,7 @@ flaky_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	}
 	f->host = host;
 	f->ctx = ctx;
-	f->retries = values[OPT_RETRIES].num;
-	f->fatal = values[OPT_FATAL].num != 0;
-	f->delay_ms = values[OPT_DELAY_MS].num;
+	f->conf = config;
 	*instance = f;
 	return NDS_OK;
 }
@@ -69,18 +70,7 @@ flaky_destroy(void *instance)
 }
 
 static enum nds_result
-flaky_begin(void *instance, const struct nds_dump *dump, void **dump_state,
-    char err[NDS_ERRBUF_SIZE])
-{
-	(void)instance;
-	(void)dump;
-	*dump_state = NULL;
-	sink_seterr(err, "flaky is a transform: put a storing sink after it");
-	return NDS_FATAL;
-}
-
-static enum nds_result
-flaky_begin_transform(void *instance, const struct nds_dump *dump,
+flaky_begin(void *instance, const struct nds_dump *dump,
     const struct nds_stage *next, void **dump_state,
     char err[NDS_ERRBUF_SIZE])
 {
@@ -111,6 +101,7 @@ flaky_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	}
 	o->d = d;
 	o->kind = kind;
+	d->opened++;
 	if ((r = d->next->open(d->next->ctx, kind, &o->next_obj, err)) !=
 	    NDS_OK) {
 		free(o);
@@ -128,23 +119,21 @@ flaky_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 	struct flaky *f = o->d->f;
 	long long call;
 
-	if (o->kind == NDS_OBJ_VMCORE) {
-		struct timespec ts = { f->delay_ms / 1000,
-		    (long)(f->delay_ms % 1000) * 1000000L };
+	struct timespec ts = { f->conf->delay_ms / 1000,
+	    (long)(f->conf->delay_ms % 1000) * 1000000L };
 
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-		call = atomic_fetch_add(&f->calls, 1);
-		if (f->fatal && call == 0) {
-			sink_seterr(err, "flaky: fatal on the first write");
-			return NDS_FATAL;
-		}
-		if (call < f->retries) {
-			o->d->retried++;
-			sink_seterr(err, "flaky: try again (%lld of %lld)",
-			    call + 1, (long long)f->retries);
-			return NDS_RETRY;
-		}
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	call = atomic_fetch_add(&f->calls, 1);
+	if (f->conf->fatal && call == 0) {
+		sink_seterr(err, "flaky: fatal on the first write");
+		return NDS_FATAL;
+	}
+	if (call < f->conf->failures) {
+		o->d->failed++;
+		sink_seterr(err, "flaky: refused (%lld of %lld)", call + 1,
+		    (long long)f->conf->failures);
+		return NDS_FAILED;
 	}
 	return o->d->next->write(o->next_obj, offset, buf, len, err);
 }
@@ -176,20 +165,23 @@ flaky_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	struct flaky_dump *d = dump_state;
 
 	(void)err;
-	d->f->host->log(d->f->ctx, NDS_LOG_INFO,
-	    "flaky: answered NDS_RETRY %lld times in this dump", d->retried);
+	d->f->host->log(d->f->ctx, NDS_LOG_INFO, "flaky: saw %lld object(s) "
+	    "and answered NDS_FAILED %lld time(s) in this dump", d->opened,
+	    d->failed);
 	free(d);
 	return NDS_OK;
 }
 
+#define OPT(f)	offsetof(struct flaky_config, f)
+
 static const struct nds_option flaky_options[] = {
-	{ "retries", NDS_OPT_INT, "0", NULL, 0, 1000,
-	    "the first N vmcore write calls answer NDS_RETRY" },
-	{ "fatal", NDS_OPT_BOOL, "no", NULL, 0, 0,
+	{ "failures", NDS_OPT_INT, OPT(failures), "0", NULL, 0, 1000,
+	    "the first N vmcore write calls answer NDS_FAILED" },
+	{ "fatal", NDS_OPT_BOOL, OPT(fatal), "no", NULL, 0, 0,
 	    "the first vmcore write call answers NDS_FATAL" },
-	{ "delay_ms", NDS_OPT_INT, "0", NULL, 0, 10000,
+	{ "delay_ms", NDS_OPT_INT, OPT(delay_ms), "0", NULL, 0, 10000,
 	    "each vmcore write call sleeps this long first" },
-	{ NULL, NDS_OPT_STRING, NULL, NULL, 0, 0, NULL },
+	{ .name = NULL },
 };
 
 NDS_EXPORT extern const struct nds_sink_module nds_sink_module;
@@ -200,7 +192,9 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.version = "1.0",
 	.description = "test only: passes objects on, answers graded failures",
 	.caps = NDS_CAP_TRANSFORM,
+	.kinds = NDS_KIND(NDS_OBJ_VMCORE),
 	.options = flaky_options,
+	.config_size = sizeof(struct flaky_config),
 	.create = flaky_create,
 	.destroy = flaky_destroy,
 	.begin = flaky_begin,
@@ -209,5 +203,4 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.hole = flaky_hole,
 	.close = flaky_close,
 	.end = flaky_end,
-	.begin_transform = flaky_begin_transform,
 };

@@ -21,18 +21,81 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "dump.h"
 #include "mock_host.h"
+#include "sink_load.h"
+#include "space.h"
 
 static void	mock_log(struct nds_host_ctx *, enum nds_log_level,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
+static void	mock_dump_number(const struct nds_dump *, unsigned);
 
+/* Naming and spools are the real host's code: the sinks share them. */
 const struct nds_host mock_host = {
 	.abi_major = NDS_ABI_MAJOR,
 	.abi_minor = NDS_ABI_MINOR,
 	.struct_size = sizeof(struct nds_host),
 	.log = mock_log,
-	/* No dump_number: it is optional, and the sinks must cope. */
+	.dump_number = mock_dump_number,
+	.object_name = nd_object_name,
+	.spool_open = nd_spool_open,
 };
+
+static _Atomic unsigned int last_number;
+
+static void
+mock_dump_number(const struct nds_dump *dump, unsigned number)
+{
+	(void)dump;
+	last_number = number;
+}
+
+unsigned int
+mock_host_dump_number(void)
+{
+	return last_number;
+}
+
+void *
+mock_config_try(const struct nds_sink_module *m, const char *const *settings,
+    char *err, size_t errlen)
+{
+	struct nd_kv kv[32];
+	char copy[32][256], *eq;
+	size_t n = 0, bad;
+	void *config;
+
+	for (; settings != NULL && settings[n] != NULL; n++) {
+		assert_true(n < 32);
+		assert_true(strlen(settings[n]) < sizeof(copy[n]));
+		strcpy(copy[n], settings[n]);
+		assert_non_null(eq = strchr(copy[n], '='));
+		*eq = '\0';
+		kv[n] = (struct nd_kv){ .key = copy[n], .value = eq + 1,
+		    .lineno = (int)n + 1 };
+	}
+	err[0] = '\0';
+	config = nd_config_build(m, kv, n, &bad, err, errlen);
+	return config;
+}
+
+void *
+mock_config(const struct nds_sink_module *m, const char *const *settings)
+{
+	char err[256];
+	void *config;
+
+	if ((config = mock_config_try(m, settings, err, sizeof(err))) == NULL)
+		fail_msg("%s: bad settings: %s", m->name, err);
+	return config;
+}
+
+void
+mock_config_free(const struct nds_sink_module *m, void *config)
+{
+	nd_config_free(m, config);
+}
 
 /*
  * Every line logged since the last reset, each ended by a newline. The

@@ -18,10 +18,27 @@
 
 /*
  * The host, ABI NDS_ABI_MAJOR.NDS_ABI_MINOR. Its log callback echoes each
- * line to stderr as "name[level]: line" and keeps it, from any thread.
- * It offers no dump_number (optional since 1.2).
+ * line to stderr as "name[level]: line" and keeps it, from any thread;
+ * object_name and spool_open are the real host's; dump_number keeps the
+ * last number told.
  */
 extern const struct nds_host mock_host;
+
+/* The last number a sink gave a dump through dump_number; 0 if none. */
+unsigned int	 mock_host_dump_number(void);
+
+/*
+ * A module's config struct, filled as the host fills it: the defaults,
+ * then settings, a NULL-terminated list of "name=value" (NULL: none). The
+ * test fails on an unknown name or a bad value. Free with
+ * mock_config_free.
+ */
+void		*mock_config(const struct nds_sink_module *,
+		    const char *const *settings);
+/* The same, but NULL with the host's message in err on a bad setting. */
+void		*mock_config_try(const struct nds_sink_module *,
+		    const char *const *settings, char *err, size_t errlen);
+void		 mock_config_free(const struct nds_sink_module *, void *config);
 
 /* Forget every line so far; name prefixes the stderr echo. */
 void		 mock_host_reset(const char *name);

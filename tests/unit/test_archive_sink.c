@@ -102,6 +102,7 @@ struct run {
 	struct nds_dump		 dump;
 	struct mock		 mock;
 	struct nds_stage	 stage;
+	void			*config;	/* the host's, for inst */
 	void			*inst;
 	void			*ds;
 	int			 ref;	/* reference vmcore, or -1 */
@@ -124,7 +125,8 @@ static const char MANIFEST[] = "{\"client\":\"192.0.2.7\","
 
 /*
  * Stand in for libc's openat so a test can pretend the file system has
- * no O_TMPFILE and make the sink take its named-and-unlinked fallback.
+ * no O_TMPFILE and make the spool (the host's spool_open, which the mock
+ * host shares) take its named-and-unlinked fallback.
  */
 int
 openat(int fd, const char *path, int flags, ...)
@@ -282,29 +284,50 @@ teardown(void **state)
 	return 0;
 }
 
-/* Options in the order of the module's table: compression, spool_dir. */
+/*
+ * The config as the host builds it, then create. A value the host refuses
+ * (only compression's can be: spool_dir takes any string) fails like a
+ * refusing create, the host's message naming the option as the daemon's
+ * does. On success the config is the caller's to free once the instance
+ * is destroyed.
+ */
 static enum nds_result
-try_create(int comp, const char *spool_dir, void **inst, char *err)
+try_create(int comp, const char *spool_dir, void **inst, void **config,
+    char *err)
 {
 	static const char *comps[] = { "none", "zstd", "gzip" };
-	struct nds_optval v[2];
+	char setting[2][PATH_MAX], why[128];
+	const char *settings[] = { setting[0], NULL, NULL };
+	enum nds_result r;
 
-	memset(v, 0, sizeof(v));
-	v[0].str = comp >= 0 && comp < 3 ? comps[comp] : "bogus";
-	v[0].num = comp;
-	v[0].set = true;
-	v[1].str = spool_dir;
-	v[1].set = spool_dir != NULL;
-	return M.create(&mock_host, NULL, v, inst, err);
+	*config = NULL;
+	snprintf(setting[0], sizeof(setting[0]), "compression=%s",
+	    comp >= 0 && comp < 3 ? comps[comp] : "bogus");
+	if (spool_dir != NULL) {
+		snprintf(setting[1], sizeof(setting[1]), "spool_dir=%s",
+		    spool_dir);
+		settings[1] = setting[1];
+	}
+	if ((*config = mock_config_try(&M, settings, why, sizeof(why))) ==
+	    NULL) {
+		snprintf(err, NDS_ERRBUF_SIZE, "option '%s': %s",
+		    "compression", why);
+		return NDS_FATAL;
+	}
+	if ((r = M.create(&mock_host, NULL, *config, inst, err)) != NDS_OK) {
+		mock_config_free(&M, *config);
+		*config = NULL;
+	}
+	return r;
 }
 
 static void *
-mk_sink(int comp, const char *spool_dir)
+mk_sink(int comp, const char *spool_dir, void **config)
 {
 	char err[NDS_ERRBUF_SIZE] = "";
 	void *inst = NULL;
 
-	if (try_create(comp, spool_dir, &inst, err) != NDS_OK)
+	if (try_create(comp, spool_dir, &inst, config, err) != NDS_OK)
 		fail_msg("create: %s", err);
 	assert_non_null(inst);
 	return inst;
@@ -329,15 +352,15 @@ start(struct run *run, const struct env *e, int comp, const char *spool_dir)
 		.hole = mock_hole,
 		.close = mock_close,
 	};
-	run->inst = mk_sink(comp, spool_dir);
+	run->inst = mk_sink(comp, spool_dir, &run->config);
 	snprintf(run->refpath, sizeof(run->refpath), "%s/vmcore.%" PRIu64,
 	    e->ref, run->dump.id);
 	run->ref = open(run->refpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600);
 	assert_true(run->ref != -1);
-	if (M.begin_transform(run->inst, &run->dump, &run->stage, &run->ds,
-	    err) != NDS_OK)
-		fail_msg("begin_transform: %s", err);
+	if (M.begin(run->inst, &run->dump, &run->stage, &run->ds, err) !=
+	    NDS_OK)
+		fail_msg("begin: %s", err);
 	assert_non_null(run->ds);
 }
 
@@ -349,6 +372,7 @@ finish(struct run *run)
 	assert_true(run->mock.in_order);
 	close(run->ref);
 	M.destroy(run->inst);
+	mock_config_free(&M, run->config);
 }
 
 static void *
@@ -779,9 +803,6 @@ static void
 test_descriptor(void **state)
 {
 	const struct nds_option *o;
-	char err[NDS_ERRBUF_SIZE] = "";
-	struct nds_dump dump;
-	void *inst, *ds = &dump;
 	unsigned int n = 0;
 
 	(void)state;
@@ -790,7 +811,9 @@ test_descriptor(void **state)
 	assert_int_equal(M.struct_size, sizeof(struct nds_sink_module));
 	assert_string_equal(M.name, "archive");
 	assert_int_equal(M.caps, NDS_CAP_TRANSFORM);
-	assert_non_null(M.begin_transform);
+	/* Every kind comes: they all go in the tarball. */
+	assert_int_equal(M.kinds, 0);
+	assert_non_null(M.begin);
 	for (o = M.options; o->name != NULL; o++)
 		n++;
 	assert_int_equal(n, 2);
@@ -801,39 +824,22 @@ test_descriptor(void **state)
 	assert_string_equal(M.options[1].name, "spool_dir");
 	assert_int_equal(M.options[1].type, NDS_OPT_STRING);
 	assert_null(M.options[1].default_value);
-
-	/* Alone at the end of a chain it stores nothing: say so. */
-	inst = mk_sink(C_ZSTD, NULL);
-	memset(&dump, 0, sizeof(dump));
-	assert_int_equal(M.begin(inst, &dump, &ds, err), NDS_FATAL);
-	assert_null(ds);
-	assert_string_equal(err, "archive is a transform: put a storing sink "
-	    "after it, e.g. 'archive | local'");
-	M.destroy(inst);
 }
 
 static void
 test_bad_options(void **state)
 {
-	const struct nds_host old = {
-		.abi_major = NDS_ABI_MAJOR + 1,
-		.struct_size = sizeof(struct nds_host),
-		.log = mock_host.log,
-	};
 	char err[NDS_ERRBUF_SIZE];
-	struct nds_optval v[2];
-	void *inst = NULL;
+	void *inst = NULL, *config;
 
 	(void)state;
-	assert_int_equal(try_create(7, NULL, &inst, err), NDS_FATAL);
+	assert_int_equal(try_create(7, NULL, &inst, &config, err), NDS_FATAL);
 	assert_null(inst);
 	assert_non_null(strstr(err, "compression"));
-	assert_int_equal(try_create(C_ZSTD, "", &inst, err), NDS_FATAL);
+	assert_int_equal(try_create(C_ZSTD, "", &inst, &config, err),
+	    NDS_FATAL);
 	assert_null(inst);
 	assert_non_null(strstr(err, "spool_dir"));
-	memset(v, 0, sizeof(v));
-	assert_int_equal(M.create(&old, NULL, v, &inst, err), NDS_FATAL);
-	assert_null(inst);
 }
 
 /*

@@ -60,6 +60,13 @@ struct stored {
 
 static bool openat2_enosys;
 
+/*
+ * The configs the host filled for this test's sinks: a sink keeps the
+ * pointer until destroy, so they go at teardown.
+ */
+static void *configs[32];
+static size_t nconfigs;
+
 #define REMOVED		"retention: removed dump"
 
 /*
@@ -116,38 +123,94 @@ teardown(void **state)
 	close(e->dfd);
 	mock_rmtree(e->base);
 	free(e);
+	while (nconfigs > 0)
+		mock_config_free(&M, configs[--nconfigs]);
 	return 0;
 }
 
 /*
- * Options in the order of the module's table: layout, dir, fsync, mode,
- * keep_per_client, max_total_size.
+ * The config the host would fill, or NULL and its message, naming the
+ * option at fault as the daemon does.
+ */
+static void *
+build_config(const char *const *settings, char *err)
+{
+	const char *one[2] = { NULL, NULL };
+	char name[64], why[128];
+	void *config;
+	size_t i;
+
+	if ((config = mock_config_try(&M, settings, err,
+	    NDS_ERRBUF_SIZE)) != NULL) {
+		assert_true(nconfigs < sizeof(configs) / sizeof(configs[0]));
+		configs[nconfigs++] = config;
+		return config;
+	}
+	for (i = 0; settings[i] != NULL; i++) {
+		one[0] = settings[i];
+		if ((config = mock_config_try(&M, one, why,
+		    sizeof(why))) != NULL) {
+			mock_config_free(&M, config);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s",
+		    (int)strcspn(settings[i], "="), settings[i]);
+		snprintf(err, NDS_ERRBUF_SIZE, "option '%s': %s", name, why);
+		break;
+	}
+	return NULL;
+}
+
+/* A [sink] section's settings: "name=value" lines, NULL-terminated. */
+struct settings {
+	char		 line[6][PATH_MAX + 32];
+	const char	*list[7];
+	size_t		 n;
+};
+
+static void	set(struct settings *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+set(struct settings *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	assert_true(st->n < 6);
+	va_start(ap, fmt);
+	vsnprintf(st->line[st->n], sizeof(st->line[st->n]), fmt, ap);
+	va_end(ap);
+	st->list[st->n] = st->line[st->n];
+	st->list[++st->n] = NULL;
+}
+
+/*
+ * The options as a [sink] section would set them; keep_per_client and
+ * max_total_size 0 are left to their defaults.
  */
 static enum nds_result
 try_create_ret(int layout, const char *dir, bool sync, const char *mode,
     int64_t keep, int64_t max_total, void **inst, char *err)
 {
 	static const char *layouts[] = { "savecore", "netdumpd", "redhat" };
-	struct nds_optval v[6];
+	struct settings st = { .n = 0 };
+	void *config;
 
-	memset(v, 0, sizeof(v));
-	v[0].str = layout >= 0 && layout < 3 ? layouts[layout] : "bogus";
-	v[0].num = layout;
-	v[0].set = true;
-	v[1].str = dir;
-	v[1].set = dir != NULL;
-	v[2].str = sync ? "yes" : "no";
-	v[2].num = sync;
-	v[2].set = true;
-	v[3].str = mode != NULL ? mode : "0600";
-	v[3].set = mode != NULL;
-	v[4].str = "N";		/* the module reads num */
-	v[4].num = keep;
-	v[4].set = keep != 0;
-	v[5].str = "S";
-	v[5].num = max_total;
-	v[5].set = max_total != 0;
-	return M.create(&mock_host, NULL, v, inst, err);
+	set(&st, "layout=%s", layout >= 0 && layout < 3 ? layouts[layout] :
+	    "bogus");
+	if (dir != NULL)
+		set(&st, "dir=%s", dir);
+	set(&st, "fsync=%s", sync ? "yes" : "no");
+	if (mode != NULL)
+		set(&st, "mode=%s", mode);
+	if (keep != 0)
+		set(&st, "keep_per_client=%lld", (long long)keep);
+	if (max_total != 0)
+		set(&st, "max_total_size=%lld", (long long)max_total);
+	*inst = NULL;
+	if ((config = build_config(st.list, err)) == NULL)
+		return NDS_FATAL;	/* the host refuses the section */
+	return M.create(&mock_host, NULL, config, inst, err);
 }
 
 static enum nds_result
@@ -199,7 +262,7 @@ do_begin(void *inst, const struct nds_dump *dump)
 	char err[NDS_ERRBUF_SIZE] = "";
 	void *ds = NULL;
 
-	if (M.begin(inst, dump, &ds, err) != NDS_OK)
+	if (M.begin(inst, dump, NULL, &ds, err) != NDS_OK)
 		fail_msg("begin: %s", err);
 	return ds;
 }
@@ -2111,7 +2174,7 @@ worker_run(void *arg)
 
 	for (i = 0; i < W_DUMPS; i++) {
 		init_dump(&dump, w->e, ".", w->client, "10.0.0.9");
-		if (M.begin(w->inst, &dump, &ds, err) != NDS_OK) {
+		if (M.begin(w->inst, &dump, NULL, &ds, err) != NDS_OK) {
 			w->failures++;
 			continue;
 		}

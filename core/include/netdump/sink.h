@@ -20,18 +20,40 @@
  *   1.2  2026-12-02  nds_host.dump_number: a sink that numbers dumps tells
  *                    the host, for the info file's "Bounds" line;
  *                    nds_object_name().
+ *   2.0  2026-12-02  the host does the shared work:
+ *                    - options are declared with the offset of their field
+ *                      in the module's config struct (config_size) and the
+ *                      host fills it: create takes const void *config, and
+ *                      struct nds_optval is gone;
+ *                    - one begin for every module: a transform gets its
+ *                      next stage there, a storing sink gets NULL;
+ *                      begin_transform is gone;
+ *                    - a transform declares the object kinds it handles
+ *                      (kinds); the host passes the others to the next
+ *                      stage itself;
+ *                    - start, called after the daemon forked and dropped
+ *                      privileges: where a module starts its threads;
+ *                    - host services: object_name (the naming policy the
+ *                      manifest shares) and spool_open (a sparse unnamed
+ *                      temporary file);
+ *                    - NDS_RETRY is gone (no module returned it); the host
+ *                      checks the dump and the stage it passes, so modules
+ *                      need not.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
- *   create(options) -> per dump: begin(dump) -> per object: open, then
- *   write/hole any number of times, then close -> end -> ... -> destroy.
+ *   create(config) -> start -> per dump: begin(dump) -> per object: open,
+ *   then write/hole any number of times, then close -> end -> ... ->
+ *   destroy. create runs before the daemon forks (a thread started there
+ *   would not survive the fork); start runs in the daemon, as the user it
+ *   runs as, before the first dump.
  *
  * Chains: a route may name "zstd | local". Every element but the last is a
- * transform (NDS_CAP_TRANSFORM): the host calls its begin_transform, not
- * begin, with the next stage as a struct nds_stage, and the transform
- * emits objects to it (open/write/hole/close on the stage) from any of its
- * own ops, end included. The host calls a transform's end before the next
- * stage's end, and handles the next stage's retries itself: a stage op
- * returns NDS_OK, NDS_FAILED or NDS_FATAL, never NDS_RETRY.
+ * transform (NDS_CAP_TRANSFORM): its begin gets the next stage as a struct
+ * nds_stage, and the transform emits objects to it (open/write/hole/close
+ * on the stage) from any of its own ops, end included. Objects of a kind
+ * the transform does not declare in kinds never reach it: the host gives
+ * them to the next stage that takes them. The host calls a transform's end
+ * before the next stage's end.
  * Every op runs on a worker thread of the dump, never on the receive path;
  * the ops of one dump are never called concurrently, but different dumps of
  * the same instance may run concurrently (protect instance state).
@@ -51,26 +73,23 @@
 #include <stdint.h>
 #include <time.h>
 
-#define NDS_ABI_MAJOR	1
-#define NDS_ABI_MINOR	2
+#define NDS_ABI_MAJOR	2
+#define NDS_ABI_MINOR	0
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
 #define NDS_WHERE_SIZE	1024
 
-/*
- * Graded results. The host, not the module, owns retries and backoff.
- */
+/* Graded results. */
 enum nds_result {
 	NDS_OK = 0,	/* done */
-	NDS_RETRY,	/* transient (a 5xx, EAGAIN): the host retries the op */
 	NDS_FAILED,	/* this dump cannot be stored by this sink */
 	NDS_FATAL,	/* this sink instance is unusable from now on */
 };
 
 /* Capability flags (struct nds_sink_module.caps). */
 #define NDS_CAP_ORDERED	0x1u	/* needs strictly increasing offsets */
-#define NDS_CAP_TRANSFORM 0x2u	/* 1.1: emits objects to a next stage */
+#define NDS_CAP_TRANSFORM 0x2u	/* emits objects to a next stage */
 
 enum nds_opt_type {
 	NDS_OPT_STRING,
@@ -80,24 +99,27 @@ enum nds_opt_type {
 	NDS_OPT_ENUM,		/* one of the '|'-separated choices */
 };
 
+/*
+ * One option of a module, and where its value goes: the host checks and
+ * converts the value (or the default) and stores it at offset in the
+ * module's config struct, as the type says:
+ *
+ *   NDS_OPT_STRING     const char *  NULL when unset with no default
+ *   NDS_OPT_INT, SIZE  int64_t
+ *   NDS_OPT_BOOL       bool
+ *   NDS_OPT_ENUM       int           the index of the choice
+ *
+ * The config struct (the module's config_size bytes, zeroed first) and its
+ * strings are the host's, valid until destroy returns.
+ */
 struct nds_option {
 	const char		*name;		/* NULL ends the table */
 	enum nds_opt_type	 type;
+	size_t			 offset;	/* offsetof(config struct, field) */
 	const char		*default_value;	/* NULL: no default */
 	const char		*choices;	/* NDS_OPT_ENUM: "a|b|c" */
 	int64_t			 min, max;	/* NDS_OPT_INT/SIZE, if max > min */
 	const char		*description;
-};
-
-/*
- * Option values, in the order of the module's option table. The host has
- * checked and converted every value; str is NULL when the option is unset
- * and has no default.
- */
-struct nds_optval {
-	const char	*str;	/* as written (or the default) */
-	int64_t		 num;	/* INT, SIZE, BOOL (0/1), ENUM (index) */
-	bool		 set;	/* given in the configuration */
 };
 
 /* Syslog priorities, so a module need not include <syslog.h>. */
@@ -113,9 +135,11 @@ struct nds_host_ctx;	/* opaque: the host's handle for one sink instance */
 
 /*
  * What the host offers a module. Handed to create; valid until destroy.
- * Fields are only appended; check struct_size before using a later one.
+ * Everything listed here is there in every 2.x host; a field appended in
+ * a later minor is there when struct_size covers it.
  */
 struct nds_dump;
+struct nds_object;
 
 struct nds_host {
 	uint32_t	 abi_major;
@@ -126,12 +150,34 @@ struct nds_host {
 			    const char *fmt, ...)
 			    __attribute__((format(printf, 3, 4)));
 	/*
-	 * 1.2: a sink that gives dumps numbers, as savecore's bounds file
-	 * does, tells the host the one it gave this dump, from begin; the
-	 * info object then says "Bounds: N" as savecore's info.N does.
-	 * The first number told wins. Check struct_size before calling.
+	 * A sink that gives dumps numbers, as savecore's bounds file does,
+	 * tells the host the one it gave this dump, from begin; the info
+	 * object then says "Bounds: N" as savecore's info.N does. The first
+	 * number told wins.
 	 */
 	void		(*dump_number)(const struct nds_dump *, unsigned number);
+	/*
+	 * 2.0: an object's name, as every sink and the manifest spell it:
+	 * the stem (vmcore, vmcore_encrypted, dump, key, info, manifest,
+	 * msgbuf), then infix (e.g. ".7" for savecore's numbered names; NULL
+	 * for none), then the extension (the kernel's compression unless
+	 * encrypted, the object's suffix, ".json" for the manifest), then
+	 * ".incomplete" for a vmcore or archive of an incomplete dump. Call
+	 * it from close: the outcome is known then. -1 if it does not fit.
+	 */
+	int		(*object_name)(const struct nds_dump *,
+			    const struct nds_object *, const char *infix,
+			    char *name, size_t len);
+	/*
+	 * 2.0: a spool for this dump: an unnamed, sparse temporary file
+	 * (O_TMPFILE; a name unlinked at once where that is not supported)
+	 * in dir, relative to the dump directory, or in the dump directory
+	 * itself when dir is NULL, so what it holds is on the file system it
+	 * is headed for. The caller closes it; -1 and err ("spool in DIR:
+	 * ...") if it cannot be made.
+	 */
+	int		(*spool_open)(const struct nds_dump *, const char *dir,
+			    char err[NDS_ERRBUF_SIZE]);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
@@ -194,12 +240,13 @@ enum nds_object_kind {
 	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact */
 	NDS_OBJ_INFO,		/* savecore-style text description */
 	NDS_OBJ_MANIFEST,	/* JSON manifest, always the last object */
-	NDS_OBJ_ARCHIVE,	/* 1.1: a tarball of the dump's objects */
-	NDS_OBJ_MSGBUF,		/* 1.1: the kernel message buffer, as text */
+	NDS_OBJ_ARCHIVE,	/* a tarball of the dump's objects */
+	NDS_OBJ_MSGBUF,		/* the kernel message buffer, as text */
 };
 #define NDS_OBJ_NKINDS	(NDS_OBJ_MSGBUF + 1)
+#define NDS_KIND(kind)	(1u << (kind))	/* for nds_sink_module.kinds */
 
-/* 1.2: an object kind's name, as logs and manifests spell it. */
+/* An object kind's name, as logs spell it. */
 static inline const char *
 nds_object_name(enum nds_object_kind kind)
 {
@@ -218,7 +265,7 @@ struct nds_object {
 	 */
 	uint64_t		 size;
 	/*
-	 * 1.1: appended to the object's name by the terminal sink, e.g.
+	 * Appended to the object's name by the terminal sink, e.g.
 	 * ".zst" from the zstd transform or ".tar.gz" for an archive; NULL or
 	 * "" for none. For the vmcore it comes after dump->vmcore_suffix.
 	 */
@@ -226,7 +273,7 @@ struct nds_object {
 };
 
 /*
- * 1.1: the next stage of a chain, as the host offers it to a transform.
+ * The next stage of a chain, as the host offers it to a transform.
  * Objects opened on it are the transform's to close, exactly once each,
  * before the transform's end returns.
  */
@@ -257,15 +304,28 @@ struct nds_sink_module {
 	const char	*description;
 	uint32_t	 caps;		/* NDS_CAP_* */
 	const struct nds_option *options;
+	size_t		 config_size;	/* of the struct options fill */
+	/*
+	 * A transform: NDS_KIND() of every object kind it handles; 0 for
+	 * all. The host gives the others to the next stage.
+	 */
+	uint32_t	 kinds;
 
+	/* config: config_size bytes the host filled from options. */
 	enum nds_result	(*create)(const struct nds_host *host,
-			    struct nds_host_ctx *ctx,
-			    const struct nds_optval *values, void **instance,
-			    char err[NDS_ERRBUF_SIZE]);
+			    struct nds_host_ctx *ctx, const void *config,
+			    void **instance, char err[NDS_ERRBUF_SIZE]);
+	/* In the daemon, before the first dump; NULL if nothing to start. */
+	enum nds_result	(*start)(void *instance, char err[NDS_ERRBUF_SIZE]);
 	void		(*destroy)(void *instance);
 
+	/*
+	 * A dump begins. next is the stage a transform emits to, NULL for a
+	 * storing sink; it stays valid until end returns.
+	 */
 	enum nds_result	(*begin)(void *instance, const struct nds_dump *dump,
-			    void **dump_state, char err[NDS_ERRBUF_SIZE]);
+			    const struct nds_stage *next, void **dump_state,
+			    char err[NDS_ERRBUF_SIZE]);
 	enum nds_result	(*open)(void *dump_state, enum nds_object_kind kind,
 			    void **object_state, char err[NDS_ERRBUF_SIZE]);
 	enum nds_result	(*write)(void *object_state, uint64_t offset,
@@ -285,12 +345,6 @@ struct nds_sink_module {
 			    char err[NDS_ERRBUF_SIZE]);
 	/* The dump is over (dump->status says how). Always frees dump_state. */
 	enum nds_result	(*end)(void *dump_state, char err[NDS_ERRBUF_SIZE]);
-
-	/* 1.1: begin for a transform; next stays valid until end returns. */
-	enum nds_result	(*begin_transform)(void *instance,
-			    const struct nds_dump *dump,
-			    const struct nds_stage *next, void **dump_state,
-			    char err[NDS_ERRBUF_SIZE]);
 };
 
 /* Start a module's descriptor with this. */

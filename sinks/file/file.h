@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the parts of the file sink share; private to the module. file.c
+ * has the sink's ops and the names of the files, dirs.c finds and makes
+ * the directories they go in, retention.c and scan.c remove old dumps.
+ */
+#ifndef SINK_FILE_H
+#define SINK_FILE_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netdump/sink.h"
+
+enum file_layout {
+	LAYOUT_SAVECORE = 0,	/* in the order of the "layout" choices */
+	LAYOUT_NETDUMPD,
+	LAYOUT_REDHAT,
+};
+
+#define NKINDS		NDS_OBJ_NKINDS
+#define SUFFIX_MAX	32
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The options, as the host fills them from file_options[]. */
+struct file_config {
+	int		 layout;	/* enum file_layout */
+	const char	*dir;		/* NULL: the server's dump directory */
+	bool		 sync;		/* fsync */
+	const char	*mode;
+	int64_t		 keep;		/* keep_per_client; 0: all */
+	int64_t		 max_total;	/* max_total_size; 0: no limit */
+};
+
+/* One per [sink] section; read-only after create. */
+struct file_sink {
+	const struct nds_host	*host;
+	struct nds_host_ctx	*ctx;
+	const struct file_config *cfg;	/* the host's, until destroy */
+	mode_t			 mode;	/* cfg->mode, parsed */
+};
+
+/* One per dump. */
+struct file_dump {
+	const struct file_sink	*fs;
+	const struct nds_dump	*dump;
+	int			 dirfd;		/* where the files go */
+	unsigned int		 number;	/* N (savecore, netdumpd) */
+	char			 infix[NAME_MAX + 1]; /* ".N", ".<client>.N" */
+	bool			 failed;	/* an op of this dump failed */
+	bool			 stored[NKINDS]; /* under its final name */
+	char			 suffix[NKINDS][SUFFIX_MAX]; /* a transform's */
+	char			 vmcore[NAME_MAX + 1]; /* final vmcore name */
+	char			 rel[NDS_WHERE_SIZE]; /* dirfd, for "where" */
+	dev_t			 dev;		/* dirfd's, for retention */
+	ino_t			 ino;
+	struct file_dump	*next_active;	/* on the active dumps */
+};
+
+/* snprintf that fails with ENAMETOOLONG instead of truncating. */
+int	fmtname(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* close(fd) unless fd is -1. */
+int	xclose(int);
+
+/* dirs.c: the directories of a dump; err is an NDS_ERRBUF_SIZE buffer. */
+int	open_walk(int, const char *);
+int	open_base(struct file_dump *, int *, char *);
+int	open_herald_path(struct file_dump *, int, char *);
+int	open_subdir(struct file_dump *, int, const char *, bool, char *);
+int	open_redhat_dir(struct file_dump *, int, char *);
+
+/*
+ * retention.c: the dumps between begin and end, which retention leaves
+ * alone, and retention itself, run when a dump ends.
+ */
+int	register_dump(struct file_dump *);
+void	unregister_dump(struct file_dump *);
+void	run_retention(const struct file_dump *);
+
+#endif /* SINK_FILE_H */

@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * s3 sink: one dump. begin makes the dump's spool folder, open its
+ * objects' spool files; close sends what is left of an object and names
+ * it, or leaves it in the spool for the background thread, and end
+ * writes the pending record of what was left.
+ */
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netdump/sink.h"
+#include "sinkutil.h"
+#include "s3.h"
+
+#define SUFFIX_MAX	32
+
+/* ----------------------------------------------------------- naming */
+
+/*
+ * A transform's suffix (".zst", ".tar.gz") goes into the key; it comes
+ * from another module, so it must look like one.
+ */
+static bool
+suffix_ok(const char *suffix)
+{
+	const char *p;
+
+	if (suffix == NULL || suffix[0] == '\0')
+		return true;
+	if (suffix[0] != '.' || strlen(suffix) >= SUFFIX_MAX)
+		return false;
+	for (p = suffix; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * The {name} of an object, as the host names every object (suffix NULL
+ * before its close, when the name is a guess); -1 if it is too long.
+ */
+static int
+object_name(const struct s3_dump *d, enum nds_object_kind kind,
+    const char *suffix, char name[NAME_LEN])
+{
+	const struct nds_object obj = { .kind = kind, .suffix = suffix };
+
+	return d->s->host->object_name(d->dump, &obj, NULL, name, NAME_LEN);
+}
+
+static int
+make_key(const struct s3_dump *d, const char *name,
+    char key[S3_KEY_MAX + 1])
+{
+	const struct s3_sink *s = d->s;
+	const struct nds_dump *dump = d->dump;
+	struct s3_keyvars v = {
+		.prefix = s->cfg->prefix,
+		.collector = s->collector,
+		.path = dump->path != NULL && strcmp(dump->path, ".") != 0 ?
+		    dump->path : "",
+		.client = dump->client_name,
+		.addr = dump->client_addr,
+		.date = d->date,
+		.day = d->day,
+		.id = d->id,
+		.name = name,
+	};
+
+	return s3_key_expand(s->cfg->key_template, &v, key, S3_KEY_MAX + 1);
+}
+
+static void
+set_where(const struct s3_sink *s, const char *key, const char *note,
+    char where[NDS_WHERE_SIZE])
+{
+	size_t b = strlen(s->conf.bucket), k = strlen(key), n = strlen(note);
+
+	/* Rather no note than a key cut short; rather a cut than nothing. */
+	if (5 + b + 1 + k + n >= NDS_WHERE_SIZE)
+		n = 0;
+	if (5 + b + 1 + k >= NDS_WHERE_SIZE)
+		k = NDS_WHERE_SIZE - 1 - 5 - 1 - (b < 64 ? b : 64);
+	snprintf(where, NDS_WHERE_SIZE, "s3://%.*s/%.*s%.*s", (int)(b < 64 ?
+	    b : 64), s->conf.bucket, (int)k, key, (int)n, note);
+}
+
+/* ------------------------------------------------------------ close */
+
+/*
+ * The spool file's bytes on disk for good, before a record may claim
+ * them: once per object, when it closes, never per write. A failed
+ * fdatasync is not asked again: the kernel reports a lost write once,
+ * and a second call that succeeds proves nothing.
+ */
+static int
+spool_sync(struct s3_obj *o, char *err)
+{
+	const struct s3_dump *d = o->d;
+	const struct s3_sink *s = d->s;
+	char ebuf[128];
+	bool first = false;
+
+	if (o->sync_err == 0 && fdatasync(o->fd) == -1) {
+		o->sync_err = errno != 0 ? errno : EIO;
+		first = true;
+	}
+	if (o->sync_err == 0)
+		return 0;
+	sink_seterr(err, "%s: %s/%s/%s: fdatasync: %s; not kept for a later "
+	    "upload", nds_object_name(o->kind), s->cfg->spool_dir, d->token,
+	    o->file, sink_errstr(o->sync_err, ebuf, sizeof(ebuf)));
+	if (first)
+		s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from "
+		    "%s: %s", d->dump->id, d->dump->client_addr, err);
+	return -1;
+}
+
+/*
+ * Leave the object, under key (its {name} is name), to the background
+ * thread; 0, or -1 without a usable spool (why in err, when there is
+ * one to tell). err may be why.
+ */
+static int
+make_pending(struct s3_obj *o, const char *name, const char *key,
+    uint64_t size, const char *why, char *err)
+{
+	struct s3_dump *d = o->d;
+	struct s3_sink *s = d->s;
+	struct s3_pend *p;
+	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
+	size_t nlen = strlen(name), tlen = strlen(S3_INCOMPLETE);
+
+	if (!s3_spooling(o) || d->npend == S3_REC_MAXOBJ)
+		return -1;
+	if (spool_sync(o, err) == -1)
+		return -1;
+	p = &d->pend[d->npend];
+	if ((p->key = strdup(key)) == NULL)
+		return -1;
+	/*
+	 * Where the object goes if its spool file turns out short: the
+	 * name an incomplete dump's object gets, from the key template.
+	 * Without it (too long) the background thread appends the suffix.
+	 */
+	p->ikey = NULL;
+	if (nlen >= tlen && strcmp(name + nlen - tlen, S3_INCOMPLETE) == 0)
+		snprintf(iname, sizeof(iname), "%s", name);
+	else
+		snprintf(iname, sizeof(iname), "%s%s", name, S3_INCOMPLETE);
+	if (make_key(d, iname, ikey) == 0 &&
+	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
+		free(p->key);
+		p->key = NULL;
+		return -1;
+	}
+	snprintf(p->file, sizeof(p->file), "%s", o->file);
+	p->size = size;
+	/* A manifest written after something went pending says so. */
+	p->note = o->kind == NDS_OBJ_MANIFEST && d->npend > 0;
+	d->npend++;
+	if (why != NULL && !d->warned) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
+		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
+		    d->dump->id, d->dump->client_addr, why, s->cfg->spool_dir,
+		    d->token);
+		d->warned = true;
+	}
+	return 0;
+}
+
+static void
+obj_free(struct s3_obj *o, bool unlink_spool)
+{
+	if (o->fd != -1) {
+		close(o->fd);
+		if (unlink_spool)
+			unlinkat(o->d->dirfd, o->file, 0);
+	}
+	free(o->upload_id);
+	free(o->parts);
+	free(o->cur);
+	pthread_mutex_destroy(&o->lock);
+	pthread_cond_destroy(&o->cond);
+	free(o);
+}
+
+/*
+ * Leave the object in the spool for the background thread, and say so
+ * in where; whether it could be (see make_pending).
+ */
+static bool
+keep_pending(struct s3_obj *o, const char *name, const char *key,
+    uint64_t size, const char *why, char *where, char *err)
+{
+	struct s3_dump *d = o->d;
+	char note[PATH_MAX + 64];
+
+	if (make_pending(o, name, key, size, why, err) == -1)
+		return false;
+	s3_pending_note(d->s, d->token, note, sizeof(note));
+	set_where(d->s, key, note, where);
+	return true;
+}
+
+/* The object is in the store under key: say so, remember its name. */
+static enum nds_result
+stored(struct s3_obj *o, const char *name, const char *key, char *where,
+    char *err)
+{
+	struct s3_sink *s = o->d->s;
+
+	if ((o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE) &&
+	    o->d->dump->status == NDS_STATUS_COMPLETE) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(s->guess[o->kind], NAME_LEN, "%s", name);
+		pthread_mutex_unlock(&s->lock);
+	}
+	set_where(s, key, "", where);
+	err[0] = '\0';
+	return NDS_OK;
+}
+
+/*
+ * The object's final name and key, now that its close says what they
+ * are, and its spool at its final size; -1 and err when it cannot go.
+ */
+static int
+close_prepare(struct s3_obj *o, const struct nds_object *object,
+    char name[NAME_LEN], char key[S3_KEY_MAX + 1], char *err)
+{
+	const uint64_t size = object->size;
+	char ebuf[128];
+
+	if (!suffix_ok(object->suffix)) {
+		sink_seterr(err, "%s: suffix \"%.40s\" is not a file name "
+		    "suffix", nds_object_name(o->kind), object->suffix);
+		return -1;
+	}
+	if (object_name(o->d, o->kind, object->suffix, name) == -1 ||
+	    make_key(o->d, name, key) == -1) {
+		sink_seterr(err, "%s: the object key would be empty or longer "
+		    "than %d bytes", nds_object_name(o->kind), S3_KEY_MAX);
+		return -1;
+	}
+	if (size > INT64_MAX || (size > 0 &&
+	    s3_part_count(o->d->s->conf.part_size, size) == 0)) {
+		sink_seterr(err, "%s: %" PRIu64 " bytes do not fit in %u parts",
+		    nds_object_name(o->kind), size, S3_MAX_PARTS);
+		return -1;
+	}
+	/* Cuts or extends the spool to the object's size; holes stay. */
+	if (s3_spooling(o) && ftruncate(o->fd, (off_t)size) == -1 &&
+	    s3_spool_stop(o, sink_errstr(errno, ebuf, sizeof(ebuf))) == -1) {
+		sink_seterr(err, "%s: out of memory", nds_object_name(o->kind));
+		return -1;
+	}
+	return 0;
+}
+
+/* A small object: one PUT, from the spool or from the memory part. */
+static enum nds_result
+close_put(struct s3_obj *o, const char *name, const char *key,
+    uint64_t size, char *where, char *err, bool *keep)
+{
+	struct s3_client *cl = s3_dump_client(o->d);
+	struct s3_src src = { .fd = -1, .len = size };
+	enum s3_status st = S3_LOCAL;
+
+	if (s3_spooling(o))
+		src.fd = o->fd;
+	else {
+		if (o->curn > 1 || s3_cur_reserve(o, (size_t)size) == -1) {
+			sink_seterr(err, "%s: out of memory",
+			    nds_object_name(o->kind));
+			return NDS_FAILED;
+		}
+		src.buf = o->cur;
+	}
+	if (cl == NULL)
+		sink_seterr(err, "cannot create a curl handle");
+	else {
+		st = s3_put(cl, key, &src);
+		sink_seterr(err, "%s", cl->err);
+		s3_health(o->d->s, st, cl->err);
+	}
+	if (st == S3_OK)
+		return stored(o, name, key, where, err);
+	*keep = keep_pending(o, name, key, size, err, where, err);
+	return *keep ? NDS_OK : NDS_FAILED;
+}
+
+/* A multipart upload: complete it, and move it if its key was wrong. */
+static enum nds_result
+close_multipart(struct s3_obj *o, const char *name, const char *key,
+    uint64_t size, char *where, char *err, bool *keep)
+{
+	struct s3_sink *s = o->d->s;
+
+	if (s3_finish_upload(o, size) == -1) {
+		sink_seterr(err, "%s", o->up_err);
+		s3_abort_upload(o);
+		*keep = keep_pending(o, name, key, size, err, where, err);
+		return *keep ? NDS_OK : NDS_FAILED;
+	}
+	if (strcmp(key, o->key) == 0 || s3_move_object(o, key, size, err) == 0)
+		return stored(o, name, key, where, err);
+	/* It is whole under the first key; better there than lost. */
+	if ((*keep = keep_pending(o, name, key, size, err, where, err)))
+		return NDS_OK;
+	s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s; the %s "
+	    "stays under s3://%s/%s", o->d->dump->id, err,
+	    nds_object_name(o->kind), s->conf.bucket, o->key);
+	return stored(o, name, o->key, where, err);
+}
+
+enum nds_result
+s3_close(void *object_state, const struct nds_object *object,
+    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_obj *o = object_state;
+	struct s3_dump *d = o->d;
+	const uint64_t size = object->size;
+	char name[NAME_LEN], key[S3_KEY_MAX + 1];
+	enum nds_result r = NDS_FAILED;
+	bool keep = false, multipart;
+
+	where[0] = '\0';
+	/* Parts may be on their way even when the object failed. */
+	pthread_mutex_lock(&o->lock);
+	while (o->inflight > 0 && o->failed)
+		pthread_cond_wait(&o->cond, &o->lock);
+	multipart = o->nsub > 0 || o->upload_id != NULL;
+	pthread_mutex_unlock(&o->lock);
+	if (o->failed)
+		s3_obj_fail(o, err, "%s", o->err);
+	else if (close_prepare(o, object, name, key, err) == 0) {
+		/*
+		 * The store looked down, or the dump's earlier objects wait
+		 * (so that a manifest in the bucket never names an object
+		 * not there).
+		 */
+		if ((!o->stream || d->npend > 0) && s3_spooling(o) &&
+		    !multipart)
+			keep = keep_pending(o, name, key, size, NULL, where,
+			    err);
+		if (keep)
+			r = NDS_OK;
+		else if (!multipart &&
+		    size <= s3_part_len(d->s->conf.part_size, 1))
+			r = close_put(o, name, key, size, where, err, &keep);
+		else
+			r = close_multipart(o, name, key, size, where, err,
+			    &keep);
+	}
+	/* Nothing to abort after a success: the upload was completed. */
+	if (r != NDS_OK)
+		s3_abort_upload(o);
+	obj_free(o, !keep);
+	return r;
+}
+
+/* ----------------------------------------------------- open and begin */
+
+enum nds_result
+s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_dump *d = dump_state;
+	struct s3_sink *s = d->s;
+	struct s3_obj *o;
+	char name[NAME_LEN], ebuf[128];
+
+	*object_state = NULL;
+	if ((unsigned)kind >= NDS_OBJ_NKINDS) {
+		sink_seterr(err, "unknown object kind %d", (int)kind);
+		return NDS_FAILED;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		sink_seterr(err, "out of memory");
+		return NDS_FAILED;
+	}
+	o->d = d;
+	o->kind = kind;
+	o->fd = -1;
+	o->spool_end = 0;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->cond, NULL);
+
+	/*
+	 * The key the upload starts under: the final one for the small
+	 * objects, the one a complete dump got last time for the others.
+	 */
+	if (kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(name, sizeof(name), "%s", s->guess[kind]);
+		pthread_mutex_unlock(&s->lock);
+	} else if (object_name(d, kind, NULL, name) == -1)
+		goto toolong;
+	if (make_key(d, name, o->key) == -1)
+		goto toolong;
+
+	if (d->dirfd != -1) {
+		snprintf(o->file, sizeof(o->file), "%u-%s", ++d->seq,
+		    nds_object_name(kind));
+		o->fd = openat(d->dirfd, o->file, O_RDWR | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (o->fd == -1)
+			s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64
+			    ": %s/%s/%s: %s; not spooled", d->dump->id,
+			    s->cfg->spool_dir, d->token, o->file,
+			    sink_errstr(errno, ebuf, sizeof(ebuf)));
+		else
+			o->spool_end = UINT64_MAX;
+	}
+	/* Without a spool the object can only stream. */
+	o->stream = !(d->spool_only && s3_spooling(o));
+	*object_state = o;
+	return NDS_OK;
+toolong:
+	sink_seterr(err, "%s: the object key would be empty or longer than %d "
+	    "bytes", nds_object_name(kind), S3_KEY_MAX);
+	pthread_mutex_destroy(&o->lock);
+	pthread_cond_destroy(&o->cond);
+	free(o);
+	return NDS_FAILED;
+}
+
+static void
+random_hex(char *buf, size_t len)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)time(NULL) ^ (uint32_t)getpid() ^
+		    (uint32_t)(uintptr_t)buf;
+	snprintf(buf, len, "%08" PRIx32, r);
+}
+
+/*
+ * The dump's spool folder, locked while the dump runs. It is made under
+ * a hidden name and renamed once locked, so the background thread never
+ * sees it unlocked and without a record (which would look like an
+ * orphan).
+ */
+static void
+spool_begin(struct s3_dump *d)
+{
+	struct s3_sink *s = d->s;
+	char rnd[12], tmp[S3_TOKEN_MAX + 2], ebuf[128];
+
+	if (!s->cfg->spool)
+		return;
+	if (!s3_spool_room(s, s->spool_fd)) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": "
+		    "free space in %s is below spool_min_free; not spooled, "
+		    "sent straight to the store", d->dump->id,
+		    s->cfg->spool_dir);
+		return;
+	}
+	random_hex(rnd, sizeof(rnd));
+	snprintf(d->token, sizeof(d->token), "%s-%s-%s", d->date, d->id, rnd);
+	snprintf(tmp, sizeof(tmp), ".%s", d->token);
+	if (mkdirat(s->spool_fd, tmp, 0700) == -1 ||
+	    (d->dirfd = openat(s->spool_fd, tmp, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (d->lockfd = openat(d->dirfd, "lock", O_RDWR | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+	    flock(d->lockfd, LOCK_EX) == -1 ||
+	    renameat(s->spool_fd, tmp, s->spool_fd, d->token) == -1) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": "
+		    "%s/%s: %s; not spooled", d->dump->id, s->cfg->spool_dir,
+		    d->token, sink_errstr(errno, ebuf, sizeof(ebuf)));
+		if (d->lockfd != -1)
+			close(d->lockfd);
+		if (d->dirfd != -1) {
+			unlinkat(d->dirfd, "lock", 0);
+			close(d->dirfd);
+		}
+		unlinkat(s->spool_fd, tmp, AT_REMOVEDIR);
+		d->lockfd = d->dirfd = -1;
+	}
+}
+
+enum nds_result
+s3_begin(void *instance, const struct nds_dump *dump,
+    const struct nds_stage *next, void **dump_state,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_sink *s = instance;
+	struct s3_dump *d;
+	struct tm tm;
+
+	(void)next;	/* a storing sink: none */
+	*dump_state = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		sink_seterr(err, "out of memory");
+		return NDS_FAILED;
+	}
+	d->s = s;
+	d->dump = dump;
+	d->dirfd = d->lockfd = -1;
+	if (gmtime_r(&dump->start.tv_sec, &tm) == NULL ||
+	    strftime(d->date, sizeof(d->date), "%Y%m%dT%H%M%SZ", &tm) == 0 ||
+	    strftime(d->day, sizeof(d->day), "%Y-%m-%d", &tm) == 0) {
+		sink_seterr(err, "cannot format the dump time");
+		free(d);
+		return NDS_FAILED;
+	}
+	snprintf(d->id, sizeof(d->id), "%" PRIu64, dump->id);
+	spool_begin(d);
+	/* While the store looks down, spool only: no network at all. */
+	d->spool_only = d->dirfd != -1 && atomic_load(&s->down);
+	if (s3_pool_ensure(s) == 0) {
+		/* Nobody to send parts: the background thread will. */
+		if (d->dirfd == -1) {
+			sink_seterr(err, "no upload thread could be started, "
+			    "and nothing can be spooled");
+			free(d);
+			return NDS_FAILED;
+		}
+		d->spool_only = true;
+	}
+	*dump_state = d;
+	return NDS_OK;
+}
+
+/* ------------------------------------------------------------- end */
+
+static int
+write_record(struct s3_dump *d, char *err)
+{
+	struct s3_sink *s = d->s;
+	struct s3_record rec = { 0 };
+	char ebuf[128];
+	unsigned i;
+
+	rec.endpoint = s->conf.endpoint;
+	rec.bucket = s->conf.bucket;
+	rec.dump_id = d->dump->id;
+	snprintf(rec.client, sizeof(rec.client), "%s", d->dump->client_addr);
+	rec.since = (int64_t)time(NULL);
+	for (i = 0; i < d->npend; i++) {
+		snprintf(rec.obj[i].file, sizeof(rec.obj[i].file), "%s",
+		    d->pend[i].file);
+		rec.obj[i].key = d->pend[i].key;
+		rec.obj[i].ikey = d->pend[i].ikey;
+		rec.obj[i].size = d->pend[i].size;
+		rec.obj[i].note = d->pend[i].note;
+	}
+	rec.nobj = d->npend;
+	for (i = 0; i < d->nstale; i++)
+		rec.stale[i] = d->stale[i];
+	rec.nstale = d->nstale;
+	/*
+	 * The spool files were synced when they closed (make_pending); the
+	 * record follows them, and last the folder's own name in spool_dir
+	 * (it was renamed there at begin), or a crash could hide the folder
+	 * under its temporary name.
+	 */
+	if (s3_record_store(d->dirfd, &rec) == -1 || fsync(s->spool_fd) == -1) {
+		sink_seterr(err, "%s/%s/pending: %s", s->cfg->spool_dir,
+		    d->token, sink_errstr(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	return 0;
+}
+
+enum nds_result
+s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_dump *d = dump_state;
+	struct s3_sink *s = d->s;
+	enum nds_result r = NDS_OK;
+	unsigned i;
+
+	if (d->npend > 0 || d->nstale > 0) {
+		if (d->dirfd == -1 || write_record(d, err) == -1) {
+			if (d->dirfd == -1)
+				sink_seterr(err, "uploads to abort, and no "
+				    "spool to remember them in");
+			r = NDS_FAILED;
+		} else
+			s3_bg_rescan(s);
+	}
+	if (d->dirfd != -1) {
+		/* Everything went: the (empty) folder goes too. */
+		if (r == NDS_OK && d->npend == 0 && d->nstale == 0) {
+			unlinkat(d->dirfd, "lock", 0);
+			unlinkat(s->spool_fd, d->token, AT_REMOVEDIR);
+		}
+		/* Now the background thread may have it. */
+		close(d->lockfd);
+		close(d->dirfd);
+	}
+	for (i = 0; i < d->npend; i++) {
+		free(d->pend[i].key);
+		free(d->pend[i].ikey);
+	}
+	for (i = 0; i < d->nstale; i++) {
+		free(d->stale[i].key);
+		free(d->stale[i].id);
+	}
+	if (d->cl_ready)
+		s3_client_fini(&d->cl);
+	free(d);
+	return r;
+}
