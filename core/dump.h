@@ -2,7 +2,8 @@
 /*
  * One dump on its way to the sinks. The receive thread fills it (blocks of
  * vmcore, the KDH, the key, the end facts); a worker thread of its own
- * feeds the sinks, writes info and manifest, and frees it. The two meet
+ * feeds the sinks (through chain.c), has the outcome judged and stored
+ * (outcome.c: info, manifest, end hooks), and frees it. The two meet
  * only in the bounded work queue and the buffer pool below, so a slow sink
  * never blocks the receive path: when the pool is empty the receiver stops
  * acking and the client retransmits.
@@ -142,6 +143,10 @@ struct nd_dump {
 	uint64_t		 conflict_off;
 	/* Data refused for lying too far beyond what had arrived. */
 	uint64_t		 far_drops;
+	/* The KDH as it arrived, parsed once, at the end (nd_dump_read_kdh). */
+	struct nds_kdh		 kdh;
+	enum nd_kdh_result	 kdh_result;
+	bool			 kdh_present;
 
 	/* Worker state. */
 	struct nd_dump_chain	*chains;
@@ -151,9 +156,6 @@ struct nd_dump {
 	uint64_t		 data_bytes, hole_bytes;
 	void			*sha;		/* EVP_MD_CTX */
 	bool			 sha_exact;
-	struct nds_kdh		 kdh;
-	enum nd_kdh_result	 kdh_result;
-	bool			 kdh_present;
 	char			 reason[512];
 	struct timespec		 end_real, end_mono;
 	struct nd_object_digest	 digest[NDS_OBJ_NKINDS];
@@ -210,6 +212,11 @@ int		 nd_dump_late_ok(struct nd_dump *);
  * writes wake_fd as soon as it frees one.
  */
 bool		 nd_dump_pool_empty(struct nd_dump *);
+/*
+ * Parse the KDH that arrived, once, when the receive side is done with the
+ * dump (before nd_dump_finish); the KDH if it is valid, else NULL.
+ */
+const struct nds_kdh *nd_dump_read_kdh(struct nd_dump *);
 /*
  * The receive side is done: queue END. The caller must not touch the dump
  * afterwards; the worker frees it.

@@ -295,7 +295,7 @@ rx_session_end(struct session *s, const char *reason)
 {
 	struct nd_dump *d = s->dump;
 	uint64_t limit = UINT64_MAX;
-	struct nds_kdh kdh;
+	const struct nds_kdh *kdh;
 
 	if (s->state == S_HERALDED) {
 		/* Counted, not logged one by one: a HERALD flood is like this. */
@@ -313,11 +313,12 @@ rx_session_end(struct session *s, const char *reason)
 	 * describes what arrived: a KDH that conflicts with another, or
 	 * that ends the dump well before its data, cuts nothing.
 	 */
-	if (d->conflicts == 0 && nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) &&
-	    nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh) == ND_KDH_OK &&
-	    kdh.compression != NDS_COMP_NONE &&
-	    nd_cov_end(&d->cov) <= nd_kdh_data_end(kdh.dumplength))
-		limit = kdh.dumplength;
+	kdh = nd_dump_read_kdh(d);
+	if (d->conflicts == 0 && kdh != NULL &&
+	    nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) &&
+	    kdh->compression != NDS_COMP_NONE &&
+	    nd_cov_end(&d->cov) <= nd_kdh_data_end(kdh->dumplength))
+		limit = kdh->dumplength;
 	d->final_size = nd_asm_finish(&s->as, limit);
 	if (reason != NULL)
 		snprintf(d->end_reason, sizeof(d->end_reason), "%s", reason);
@@ -819,76 +820,34 @@ reload(struct nd_receiver *rx)
 	    rt->conf->nsinks);
 }
 
-static void
-human_bytes(uint64_t v, char *buf, size_t size)
-{
-	if (v >= (1ull << 30))
-		snprintf(buf, size, "%.1f GiB", (double)v / (1ull << 30));
-	else if (v >= (1ull << 20))
-		snprintf(buf, size, "%.1f MiB", (double)v / (1ull << 20));
-	else
-		snprintf(buf, size, "%" PRIu64 " B", v);
-}
-
-/* One report per connection; a client that does not read loses it. */
+/* The report of the status socket: the dumps in flight are ours. */
 static void
 status_serve(struct nd_receiver *rx)
 {
-	struct nd_outcome recent[ND_RECENT];
-	struct nd_buf b = { 0 };
+	struct nd_status_flight *fl;
+	struct timespec now;
 	struct session *s;
-	time_t now = now_sec();
-	size_t i, n, active = 0;
-	int fd;
+	size_t n = 0;
 
-	if ((fd = accept4(rx->status_fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
-		return;
 	for (s = rx->sessions; s != NULL; s = s->next)
-		active += s->dump != NULL;
-	nd_buf_printf(&b, "netdump-server %s, pid %ld, up %lld s, "
-	    "configuration %s\n", ND_VERSION, (long)getpid(),
-	    (long long)(now - rx->started), rx->conf->source);
-	nd_buf_printf(&b, "listening on %s:%u, dumps in %s\n",
-	    rx->conf->server.address, rx->conf->server.port,
-	    rx->conf->server.dumpdir);
-	nd_buf_printf(&b, "\ndumps in flight: %zu (max %u)\n", active,
-	    rx->conf->server.max_concurrent_dumps);
-	if (active > 0)
-		nd_buf_printf(&b, "  %-5s %-21s %-16s %11s %11s %7s\n", "ID",
-		    "CLIENT", "PATH", "BYTES", "RATE", "AGE");
-	for (s = rx->sessions; s != NULL; s = s->next) {
-		struct timespec nowts;
-		char client[32], bytes[32], rate[32];
-		double age;
-
+		n += s->dump != NULL;
+	/* Out of memory (fl NULL): the report goes without them. */
+	fl = calloc(n + 1, sizeof(*fl));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	n = 0;
+	for (s = rx->sessions; fl != NULL && s != NULL; s = s->next) {
 		if (s->dump == NULL)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &nowts);
-		age = ts_diff(&nowts, &s->dump->start_mono);
-		snprintf(client, sizeof(client), "%s:%u", s->addr,
+		fl[n] = (struct nd_status_flight){ .id = s->id,
+		    .path = s->dump->path, .bytes = s->dump->cov.total,
+		    .age = ts_diff(&now, &s->dump->start_mono) };
+		snprintf(fl[n].client, sizeof(fl[n].client), "%s:%u", s->addr,
 		    ntohs(s->client.sin_port));
-		human_bytes(s->dump->cov.total, bytes, sizeof(bytes));
-		snprintf(rate, sizeof(rate), "%.1f MB/s", age > 0 ?
-		    (double)s->dump->cov.total / age / 1e6 : 0.0);
-		nd_buf_printf(&b, "  %-5" PRIu64 " %-21s %-16.16s %11s %11s "
-		    "%6.0fs\n", s->id, client, s->dump->path, bytes, rate, age);
+		n++;
 	}
-	n = nd_outcome_recent(recent);
-	nd_buf_printf(&b, "\nrecent outcomes: %zu\n", n);
-	for (i = 0; i < n; i++) {
-		char bytes[32];
-
-		human_bytes(recent[i].bytes, bytes, sizeof(bytes));
-		nd_buf_printf(&b, "  %-5" PRIu64 " %-15s %-10s %11s %7.1fs  %s"
-		    "%s%s%s\n", recent[i].id, recent[i].client,
-		    recent[i].status, bytes, recent[i].seconds, recent[i].where,
-		    recent[i].reason[0] ? " (" : "", recent[i].reason,
-		    recent[i].reason[0] ? ")" : "");
-	}
-	if (!b.failed)
-		(void)send(fd, b.s, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	free(b.s);
-	close(fd);
+	nd_status_serve(rx->status_fd, rx->conf, now_sec() - rx->started,
+	    fl, n);
+	free(fl);
 }
 
 static void

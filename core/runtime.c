@@ -34,30 +34,3 @@ nd_runtime_unref(struct nd_runtime *rt)
 	free(rt);
 }
 
-static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct nd_outcome recent[ND_RECENT];
-static size_t recent_next, recent_count;
-
-void
-nd_outcome_record(const struct nd_outcome *o)
-{
-	pthread_mutex_lock(&recent_lock);
-	recent[recent_next] = *o;
-	recent_next = (recent_next + 1) % ND_RECENT;
-	if (recent_count < ND_RECENT)
-		recent_count++;
-	pthread_mutex_unlock(&recent_lock);
-}
-
-size_t
-nd_outcome_recent(struct nd_outcome *out)
-{
-	size_t i, n;
-
-	pthread_mutex_lock(&recent_lock);
-	n = recent_count;
-	for (i = 0; i < n; i++)
-		out[i] = recent[(recent_next + ND_RECENT - 1 - i) % ND_RECENT];
-	pthread_mutex_unlock(&recent_lock);
-	return n;
-}

@@ -27,22 +27,4 @@ void			 nd_runtime_unref(struct nd_runtime *);
 typedef struct nd_runtime *(*nd_reload_fn)(void *arg, char *err,
 			    size_t errlen);
 
-/* A finished dump, for the status command. */
-struct nd_outcome {
-	uint64_t	 id;
-	char		 client[16];
-	char		 path[64];
-	char		 status[16];
-	char		 reason[96];
-	char		 where[160];
-	uint64_t	 bytes;
-	double		 seconds;
-	time_t		 ended;		/* CLOCK_REALTIME */
-};
-
-#define ND_RECENT	16
-void	nd_outcome_record(const struct nd_outcome *);
-/* Copies up to ND_RECENT outcomes, newest first; returns how many. */
-size_t	nd_outcome_recent(struct nd_outcome *out);
-
 #endif /* ND_RUNTIME_H */

@@ -4,13 +4,102 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "status.h"
+#include "util.h"
+
+static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nd_outcome recent[ND_RECENT];
+static size_t recent_next, recent_count;
+
+void
+nd_outcome_record(const struct nd_outcome *o)
+{
+	pthread_mutex_lock(&recent_lock);
+	recent[recent_next] = *o;
+	recent_next = (recent_next + 1) % ND_RECENT;
+	if (recent_count < ND_RECENT)
+		recent_count++;
+	pthread_mutex_unlock(&recent_lock);
+}
+
+/* Copies up to ND_RECENT outcomes, newest first; returns how many. */
+static size_t
+outcome_recent(struct nd_outcome *out)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&recent_lock);
+	n = recent_count;
+	for (i = 0; i < n; i++)
+		out[i] = recent[(recent_next + ND_RECENT - 1 - i) % ND_RECENT];
+	pthread_mutex_unlock(&recent_lock);
+	return n;
+}
+
+static void
+human_bytes(uint64_t v, char *buf, size_t size)
+{
+	if (v >= (1ull << 30))
+		snprintf(buf, size, "%.1f GiB", (double)v / (1ull << 30));
+	else if (v >= (1ull << 20))
+		snprintf(buf, size, "%.1f MiB", (double)v / (1ull << 20));
+	else
+		snprintf(buf, size, "%" PRIu64 " B", v);
+}
+
+void
+nd_status_serve(int listen_fd, const struct nd_conf *conf, time_t up,
+    const struct nd_status_flight *fl, size_t nflight)
+{
+	struct nd_outcome out[ND_RECENT];
+	struct nd_buf b = { 0 };
+	char bytes[32], rate[32];
+	size_t i, n;
+	int fd;
+
+	if ((fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		return;
+	nd_buf_printf(&b, "netdump-server %s, pid %ld, up %lld s, "
+	    "configuration %s\n", ND_VERSION, (long)getpid(), (long long)up,
+	    conf->source);
+	nd_buf_printf(&b, "listening on %s:%u, dumps in %s\n",
+	    conf->server.address, conf->server.port, conf->server.dumpdir);
+	nd_buf_printf(&b, "\ndumps in flight: %zu (max %u)\n", nflight,
+	    conf->server.max_concurrent_dumps);
+	if (nflight > 0)
+		nd_buf_printf(&b, "  %-5s %-21s %-16s %11s %11s %7s\n", "ID",
+		    "CLIENT", "PATH", "BYTES", "RATE", "AGE");
+	for (i = 0; i < nflight; i++) {
+		human_bytes(fl[i].bytes, bytes, sizeof(bytes));
+		snprintf(rate, sizeof(rate), "%.1f MB/s", fl[i].age > 0 ?
+		    (double)fl[i].bytes / fl[i].age / 1e6 : 0.0);
+		nd_buf_printf(&b, "  %-5" PRIu64 " %-21s %-16.16s %11s %11s "
+		    "%6.0fs\n", fl[i].id, fl[i].client, fl[i].path, bytes,
+		    rate, fl[i].age);
+	}
+	n = outcome_recent(out);
+	nd_buf_printf(&b, "\nrecent outcomes: %zu\n", n);
+	for (i = 0; i < n; i++) {
+		human_bytes(out[i].bytes, bytes, sizeof(bytes));
+		nd_buf_printf(&b, "  %-5" PRIu64 " %-15s %-10s %11s %7.1fs  %s"
+		    "%s%s%s\n", out[i].id, out[i].client, out[i].status, bytes,
+		    out[i].seconds, out[i].where, out[i].reason[0] ? " (" : "",
+		    out[i].reason, out[i].reason[0] ? ")" : "");
+	}
+	if (!b.failed)
+		(void)send(fd, b.s, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	free(b.s);
+	close(fd);
+}
 
 /*
  * The status socket lives in runtime_dir, named by the port so that

@@ -2,15 +2,51 @@
 /*
  * The status socket: where it lives (runtime_dir, root's alone, named by
  * the port), making it without touching anything by path that another
- * user could redirect, and the --status client. What it reports is the
- * receiver's (status_serve in receiver.c).
+ * user could redirect, what it reports (the dumps in flight, as the
+ * receiver sees them, and the recent outcomes kept here), and the
+ * --status client.
  */
 #ifndef ND_STATUS_H
 #define ND_STATUS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
+
+/* A finished dump, for the status command. */
+struct nd_outcome {
+	uint64_t	 id;
+	char		 client[16];
+	char		 path[64];
+	char		 status[16];
+	char		 reason[96];
+	char		 where[160];
+	uint64_t	 bytes;
+	double		 seconds;
+	time_t		 ended;		/* CLOCK_REALTIME */
+};
+
+#define ND_RECENT	16
+/* Keep a finished dump's outcome; the oldest of ND_RECENT goes. */
+void	nd_outcome_record(const struct nd_outcome *);
+
+/* A dump in flight, as the receiver reports it. */
+struct nd_status_flight {
+	uint64_t	 id;
+	char		 client[32];	/* "address:port" */
+	const char	*path;
+	uint64_t	 bytes;		/* received so far */
+	double		 age;		/* seconds */
+};
+
+/*
+ * Answer one connection on the status socket with the report; a client
+ * that does not read loses it.
+ */
+void	nd_status_serve(int listen_fd, const struct nd_conf *, time_t up,
+	    const struct nd_status_flight *, size_t nflight);
 
 /* The status socket's path for a configuration. */
 void	nd_status_path(const struct nd_server_conf *, char *buf, size_t size);

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "chain.h"
+#include "conf.h"
+#include "dump.h"
+#include "hooks.h"
+#include "log.h"
+#include "outcome.h"
+#include "runtime.h"
+#include "sink_load.h"
+#include "status.h"
+#include "util.h"
+
+/* Give every sink a whole in-memory object. */
+static void
+store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
+    size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		nd_chain_store(d, &d->chains[i], k, buf, len);
+}
+
+static void
+digest_hex(EVP_MD_CTX *ctx, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	out[0] = '\0';
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		return;
+	for (i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+digest_buf(const void *buf, size_t len, char out[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (ctx == NULL)
+		return;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, buf, len) == 1)
+		digest_hex(ctx, out);
+	EVP_MD_CTX_free(ctx);
+}
+
+/*
+ * Decide the outcome: complete only with FINISHED, a valid KDH, every byte
+ * of [0, dumplength) and, when the KDH announces one, the whole key.
+ */
+/* When every chain failed: the first one's error; else NULL. */
+static const char *
+first_failure(const struct nd_dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		if (!d->chains[i].failed)
+			return NULL;
+	return d->nchains > 0 ? d->chains[0].error : "no sink";
+}
+
+static void
+demote_if_unstored(struct nd_dump *d)
+{
+	const char *failed;
+
+	if (d->pub.status != NDS_STATUS_COMPLETE ||
+	    (failed = first_failure(d)) == NULL)
+		return;
+	snprintf(d->reason, sizeof(d->reason), "no sink stored the dump: %s",
+	    failed);
+	d->pub.status = NDS_STATUS_INCOMPLETE;
+}
+
+static void
+judge(struct nd_dump *d)
+{
+	struct nd_range gap;
+	size_t ngaps;
+	const char *why = NULL, *failed;
+	char buf[NDS_ERRBUF_SIZE + 64];
+
+	if (d->end_reason[0] != '\0')
+		why = d->end_reason;
+	else if (d->space_stop) {
+		snprintf(buf, sizeof(buf), "the dump directory fell below "
+		    "min_free; the first %" PRIu64 " bytes were stored",
+		    d->stop_at);
+		why = buf;
+	} else if ((failed = first_failure(d)) != NULL) {
+		snprintf(buf, sizeof(buf), "no sink stored the dump: %s",
+		    failed);
+		why = buf;
+	} else if (d->conflicts > 0) {
+		snprintf(buf, sizeof(buf), "%" PRIu64 " message%s differed "
+		    "from the bytes received first at the same place, the "
+		    "first at %s offset %" PRIu64 " (the first copy was kept)",
+		    d->conflicts, d->conflicts == 1 ? "" : "s",
+		    d->conflict_what, d->conflict_off);
+		why = buf;
+	} else if (!d->finished)
+		why = "no FINISHED message";
+	else if (!d->kdh_present)
+		why = "no kernel dump header (KDH) received";
+	else if (!nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE)) {
+		snprintf(buf, sizeof(buf), "kernel dump header is short (%"
+		    PRIu64 " of %d bytes)", d->kdh_cov.total, ND_KDH_SIZE);
+		why = buf;
+	} else if (d->kdh_result != ND_KDH_OK) {
+		snprintf(buf, sizeof(buf), "invalid kernel dump header: %s",
+		    nd_kdh_result_str(d->kdh_result));
+		why = buf;
+	} else if ((ngaps = nd_cov_gaps(&d->cov, d->kdh.dumplength, &gap,
+	    1)) > 0) {
+		snprintf(buf, sizeof(buf), "%zu gap%s in the vmcore, first at "
+		    "[%" PRIu64 ", %" PRIu64 ") (%" PRIu64 " of %" PRIu64
+		    " bytes received)", ngaps, ngaps == 1 ? "" : "s",
+		    gap.start, gap.end, d->cov.total, d->kdh.dumplength);
+		why = buf;
+	} else if (nd_cov_end(&d->cov) > nd_kdh_data_end(d->kdh.dumplength)) {
+		snprintf(buf, sizeof(buf), "data arrived up to offset %" PRIu64
+		    ", beyond the %" PRIu64 " bytes the KDH describes",
+		    nd_cov_end(&d->cov), d->kdh.dumplength);
+		why = buf;
+	} else if (d->kdh.dumpkeysize > 0 &&
+	    !nd_cov_contains(&d->key_cov, 0, d->kdh.dumpkeysize)) {
+		snprintf(buf, sizeof(buf), "the KDH announces a %" PRIu32
+		    "-byte encryption key, %" PRIu64 " bytes of it arrived",
+		    d->kdh.dumpkeysize, d->key_cov.total);
+		why = buf;
+	}
+	if (why != NULL)
+		snprintf(d->reason, sizeof(d->reason), "%s", why);
+	d->pub.status = why ? NDS_STATUS_INCOMPLETE : NDS_STATUS_COMPLETE;
+	d->pub.reason = d->reason;
+	d->pub.kdh = (d->kdh_present && d->kdh_result == ND_KDH_OK) ?
+	    &d->kdh : NULL;
+	d->pub.encrypted = d->key_cov.total > 0 ||
+	    (d->pub.kdh && d->kdh.dumpkeysize > 0);
+	/*
+	 * savecore's names (DoFile in sbin/savecore/savecore.c): the suffix
+	 * only for an unencrypted kernel-compressed dump; decryptcore -n N
+	 * opens exactly vmcore_encrypted.N, whatever is inside.
+	 */
+	d->pub.vmcore_suffix = "";
+	if (d->pub.encrypted)
+		;
+	else if (d->pub.kdh && d->kdh.compression == NDS_COMP_GZIP)
+		d->pub.vmcore_suffix = ".gz";
+	else if (d->pub.kdh && d->kdh.compression == NDS_COMP_ZSTD)
+		d->pub.vmcore_suffix = ".zst";
+	d->key_size = nd_cov_end(&d->key_cov);
+}
+
+static void
+log_outcome(struct nd_dump *d)
+{
+	double secs = ts_diff(&d->end_mono, &d->start_mono);
+	struct nd_outcome o;
+	const char *where = NULL;
+	size_t i, ok = 0;
+
+	for (i = 0; i < d->nchains; i++) {
+		if (d->chains[i].failed)
+			continue;
+		ok++;
+		if (where == NULL)
+			where = d->chains[i].where[NDS_OBJ_VMCORE];
+		/* An archive chain stores a tarball, not a vmcore. */
+		if (where == NULL)
+			where = d->chains[i].where[NDS_OBJ_ARCHIVE];
+	}
+	o = (struct nd_outcome){ .id = d->pub.id, .bytes = d->final_size,
+	    .seconds = secs, .ended = d->end_real.tv_sec };
+	snprintf(o.client, sizeof(o.client), "%.*s",
+	    (int)sizeof(o.client) - 1, d->client_addr);
+	snprintf(o.path, sizeof(o.path), "%.*s",
+	    (int)sizeof(o.path) - 1, d->path);
+	snprintf(o.status, sizeof(o.status), "%s",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete");
+	snprintf(o.reason, sizeof(o.reason), "%.*s",
+	    (int)sizeof(o.reason) - 1, d->reason);
+	snprintf(o.where, sizeof(o.where), "%.*s",
+	    (int)sizeof(o.where) - 1, where ? where : "-");
+	nd_outcome_record(&o);
+	logit(LOG_NOTICE, "dump %" PRIu64 " from %s %s: %" PRIu64 " bytes in "
+	    "%.1f s (%.1f MB/s)%s%s%s, stored by %zu of %zu sinks%s%s",
+	    d->pub.id, d->client_addr,
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete",
+	    d->final_size, secs, secs > 0 ? d->cov.total / secs / 1e6 : 0.0,
+	    d->reason[0] ? " (" : "", d->reason, d->reason[0] ? ")" : "",
+	    ok, d->nchains, where ? ": " : "", where ? where : "");
+}
+
+/* The kernel's message buffer, as text beside the dump. */
+static void
+store_msgbuf(struct nd_dump *d)
+{
+	const char *panic;
+	size_t len, plen;
+	char *text;
+
+	if ((text = nd_msgbuf_text(&d->msgbuf, &len, &panic)) == NULL)
+		return;
+	d->digest[NDS_OBJ_MSGBUF].present = true;
+	d->digest[NDS_OBJ_MSGBUF].size = len;
+	digest_buf(text, len, d->digest[NDS_OBJ_MSGBUF].sha256);
+	store_object(d, NDS_OBJ_MSGBUF, text, len);
+	if (panic != NULL) {
+		plen = strcspn(panic, "\n");
+		logit(LOG_NOTICE, "dump %" PRIu64 " from %s: %.*s", d->pub.id,
+		    d->client_addr, (int)(plen > 300 ? 300 : plen), panic);
+	}
+	free(text);
+}
+
+/* Where the first chain that worked put an object, or NULL. */
+static const char *
+stored_at(const struct nd_dump *d, enum nds_object_kind k)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		if (!d->chains[i].failed && d->chains[i].where[k] != NULL)
+			return d->chains[i].where[k];
+	return NULL;
+}
+
+/*
+ * netdump-reboot (whatever the outcome) and netdumpd's handler. DIR is
+ * the folder the vmcore went to, when a sink stored it on local disk.
+ */
+void
+nd_outcome_hooks(struct nd_dump *d)
+{
+	const struct nd_server_conf *sv = d->server;
+	const char *vmcore = stored_at(d, NDS_OBJ_VMCORE);
+	const char *info = stored_at(d, NDS_OBJ_INFO);
+	const char *manifest = stored_at(d, NDS_OBJ_MANIFEST);
+	const char *msgbuf = stored_at(d, NDS_OBJ_MSGBUF);
+	char dir[PATH_MAX + 8], host[80];
+	char e_client[48], e_dir[PATH_MAX + 24], e_path[1100], e_status[48];
+	char e_reason[600], e_id[64], e_vmcore[1100], e_manifest[1100];
+	char e_msgbuf[1100];
+	const char *env[10];
+	const char *reason;
+	size_t n = 0, i;
+
+	if (sv == NULL)
+		return;
+	if (vmcore != NULL && vmcore[0] != '/' && strstr(vmcore, "://") ==
+	    NULL && strchr(vmcore, '/') != NULL)
+		snprintf(dir, sizeof(dir), "%s/%.*s", sv->dumpdir,
+		    (int)(strrchr(vmcore, '/') - vmcore), vmcore);
+	else
+		snprintf(dir, sizeof(dir), "%s/%s", sv->dumpdir, d->path);
+	snprintf(e_client, sizeof(e_client), "NETDUMP_CLIENT=%s",
+	    d->client_addr);
+	snprintf(e_dir, sizeof(e_dir), "NETDUMP_DIR=%s", dir);
+	snprintf(e_path, sizeof(e_path), "NETDUMP_PATH=%s", d->path);
+	snprintf(e_status, sizeof(e_status), "NETDUMP_STATUS=%s",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete");
+	snprintf(e_reason, sizeof(e_reason), "NETDUMP_REASON=%s", d->reason);
+	snprintf(e_id, sizeof(e_id), "NETDUMP_DUMP_ID=%" PRIu64, d->pub.id);
+	env[n++] = e_client;
+	env[n++] = e_dir;
+	env[n++] = e_path;
+	env[n++] = e_status;
+	env[n++] = e_reason;
+	env[n++] = e_id;
+	if (vmcore != NULL) {
+		snprintf(e_vmcore, sizeof(e_vmcore), "NETDUMP_VMCORE=%s",
+		    vmcore);
+		env[n++] = e_vmcore;
+	}
+	if (manifest != NULL) {
+		snprintf(e_manifest, sizeof(e_manifest), "NETDUMP_MANIFEST=%s",
+		    manifest);
+		env[n++] = e_manifest;
+	}
+	if (msgbuf != NULL) {
+		snprintf(e_msgbuf, sizeof(e_msgbuf), "NETDUMP_MSGBUF=%s",
+		    msgbuf);
+		env[n++] = e_msgbuf;
+	}
+	env[n] = NULL;
+	{
+		const char *args[] = { d->client_addr, dir, NULL };
+
+		(void)nd_hook_run(sv, ND_HOOK_REBOOT, args, env);
+	}
+	if (sv->handler == NULL)
+		return;
+	/* netdumpd's reasons: success, timeout, error. */
+	if (d->pub.status == NDS_STATUS_COMPLETE)
+		reason = "success";
+	else if (strstr(d->reason, "timeout") != NULL ||
+	    strstr(d->reason, "silent") != NULL)
+		reason = "timeout";
+	else
+		reason = "error";
+	/* The host name comes from the client: keep it to safe bytes. */
+	snprintf(host, sizeof(host), "%s", d->pub.kdh &&
+	    d->kdh.hostname[0] ? d->kdh.hostname : d->client_addr);
+	for (i = 0; host[i] != '\0'; i++)
+		if (!((host[i] >= 'a' && host[i] <= 'z') ||
+		    (host[i] >= 'A' && host[i] <= 'Z') ||
+		    (host[i] >= '0' && host[i] <= '9') || host[i] == '.' ||
+		    host[i] == '-' || host[i] == '_'))
+			host[i] = '_';
+	{
+		const char *args[] = { reason, d->client_addr, host,
+		    info ? info : "", vmcore ? vmcore : "", NULL };
+
+		(void)nd_hook_run(sv, ND_HOOK_HANDLER, args, env);
+	}
+}
+
+void
+nd_outcome_store(struct nd_dump *d)
+{
+	char *text = NULL;
+	size_t i, len = 0;
+	unsigned bounds;
+	int n;
+
+	judge(d);
+
+	d->digest[NDS_OBJ_VMCORE].present = true;
+	d->digest[NDS_OBJ_VMCORE].size = d->final_size;
+	if (d->sha_exact && d->delivered == d->final_size)
+		digest_hex(d->sha, d->digest[NDS_OBJ_VMCORE].sha256);
+	/*
+	 * A chain that failed keeps what it took, at its own length: the
+	 * dump's would pad it with zeros it never received.
+	 */
+	for (i = 0; i < d->nchains; i++)
+		nd_chain_close_vmcore(d, &d->chains[i], d->chains[i].failed ?
+		    d->chains[i].stored_end : d->final_size);
+	/* The last flush failed everywhere: what follows must say so. */
+	demote_if_unstored(d);
+
+	if (d->key_size > 0) {
+		d->digest[NDS_OBJ_KEY].present = true;
+		d->digest[NDS_OBJ_KEY].size = d->key_size;
+		digest_buf(d->key, (size_t)d->key_size,
+		    d->digest[NDS_OBJ_KEY].sha256);
+		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
+	}
+
+	bounds = d->numbered ? d->number : ND_KDH_NO_BOUNDS;
+	n = nd_kdh_info_text(NULL, 0, d->pub.kdh, d->client_addr, bounds,
+	    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
+	if (n > 0 && (text = malloc((size_t)n + 1)) != NULL) {
+		nd_kdh_info_text(text, (size_t)n + 1, d->pub.kdh,
+		    d->client_addr, bounds,
+		    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
+		d->digest[NDS_OBJ_INFO].present = true;
+		d->digest[NDS_OBJ_INFO].size = (uint64_t)n;
+		digest_buf(text, (size_t)n, d->digest[NDS_OBJ_INFO].sha256);
+		store_object(d, NDS_OBJ_INFO, text, (size_t)n);
+	}
+	free(text);
+
+	store_msgbuf(d);
+
+	if ((text = nd_manifest_build(d, &len)) != NULL) {
+		d->digest[NDS_OBJ_MANIFEST].present = true;
+		d->digest[NDS_OBJ_MANIFEST].size = len;
+		store_object(d, NDS_OBJ_MANIFEST, text, len);
+		free(text);
+	} else
+		log_warnx("dump %" PRIu64 ": cannot build the manifest",
+		    d->pub.id);
+
+	/* Head first: a transform may still emit objects in its end. */
+	for (i = 0; i < d->nchains; i++)
+		nd_chain_end(d, &d->chains[i]);
+	/* A transform's end (the tarball) may fail last of all. */
+	demote_if_unstored(d);
+	log_outcome(d);
+}
