@@ -270,6 +270,7 @@ nd_module_print_options(const struct nd_module *m, FILE *fp)
 {
 	const struct nds_sink_module *d = m->desc;
 	const struct nds_option *o;
+	int k;
 
 	fprintf(fp, "module %s %s (sink ABI %u.%u): %s\n", d->name,
 	    d->version ? d->version : "", d->abi_major, d->abi_minor,
@@ -277,6 +278,13 @@ nd_module_print_options(const struct nd_module *m, FILE *fp)
 	fprintf(fp, "  loaded from %s\n", m->path);
 	if (d->caps & NDS_CAP_ORDERED)
 		fprintf(fp, "  needs extents in increasing offset order\n");
+	if ((d->caps & NDS_CAP_TRANSFORM) && d->kinds != 0) {
+		fprintf(fp, "  transforms only:");
+		for (k = 0; k < NDS_OBJ_NKINDS; k++)
+			if (d->kinds & NDS_KIND(k))
+				fprintf(fp, " %s", nds_object_name(k));
+		fprintf(fp, " (the other objects go past it)\n");
+	}
 	fprintf(fp, "options:\n");
 	for (o = d->options; o != NULL && o->name != NULL; o++) {
 		fprintf(fp, "  %-16s %-8s", o->name, opt_type_str(o->type));
