@@ -439,12 +439,18 @@ parse_args(int argc, char *argv[], struct overrides *o)
 	return -1;
 }
 
+/*
+ * The first runtime, for the life of the process: a fatal error after it
+ * is loaded (a locked pid file, a dump directory the user cannot write)
+ * exits with it still referenced from here, not leaked.
+ */
+static struct nd_runtime *rt;
+
 int
 main(int argc, char *argv[])
 {
 	struct overrides o = { 0 };
 	struct nd_conf *conf;
-	struct nd_runtime *rt;
 	struct nd_receiver *rx;
 	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
 	int ch, dumpdir_fd, pid_fd = -1, rc;

@@ -60,7 +60,8 @@ _nd_claim_net() {
 	exit 1
 }
 _nd_claim_net
-TEST_NAME=$(basename "$0" .sh)
+# case.sh names its test after the case file (ND_TEST_NAME).
+TEST_NAME=${ND_TEST_NAME:-$(basename "$0" .sh)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/nd-it-$TEST_NAME.XXXXXX")
 DUMPDIR=$T/dumps
 PORT=""
@@ -173,6 +174,24 @@ assert_match() {	# STRING ERE WHAT
 
 assert_gt() {	# A B WHAT: A > B (integers)
 	[ "$1" -gt "$2" ] || fail "$3: $1 is not greater than $2"
+}
+
+assert_ge() {	# A B WHAT: A >= B (integers)
+	[ "$1" -ge "$2" ] || fail "$3: $1 is less than $2"
+}
+
+assert_lt() {	# A B WHAT: A < B (integers)
+	[ "$1" -lt "$2" ] || fail "$3: $1 is not less than $2"
+}
+
+assert_le() {	# A B WHAT: A <= B (integers)
+	[ "$1" -le "$2" ] || fail "$3: $1 is greater than $2"
+}
+
+# FILE has a line matching ERE.
+assert_grep() {	# FILE ERE WHAT
+	[ -f "$1" ] || fail "$3: missing $1"
+	grep -qE -- "$2" "$1" || fail "$3: no line of $1 matches /$2/"
 }
 
 assert_file() {
