@@ -10,11 +10,18 @@
 
 #include "dump.h"
 #include "log.h"
+#include "outbox.h"
 #include "sink_load.h"
 #include "space.h"
 
 static void host_log(struct nds_host_ctx *, enum nds_log_level,
     const char *, ...) __attribute__((format(printf, 3, 4)));
+static int host_outbox_open(struct nds_host_ctx *, const char *, uint64_t,
+    uint64_t, char[NDS_ERRBUF_SIZE]);
+static int host_outbox_put(struct nds_host_ctx *, const char *,
+    const void *, size_t, char[NDS_ERRBUF_SIZE]);
+static void host_outbox_kick(struct nds_host_ctx *);
+static bool host_outbox_stopping(struct nds_host_ctx *);
 
 const struct nds_host nd_host_api = {
 	.abi_major = NDS_ABI_MAJOR,
@@ -24,6 +31,10 @@ const struct nds_host nd_host_api = {
 	.dump_number = nd_dump_number,
 	.object_name = nd_object_name,
 	.spool_open = nd_spool_open,
+	.outbox_open = host_outbox_open,
+	.outbox_put = host_outbox_put,
+	.outbox_kick = host_outbox_kick,
+	.outbox_stopping = host_outbox_stopping,
 };
 
 static void
@@ -37,6 +48,46 @@ host_log(struct nds_host_ctx *ctx, enum nds_log_level level, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	logit((int)level, "%s: %s", ctx ? ctx->prefix : "sink", msg);
+}
+
+/* The outbox is the instance's, opened from its create. */
+static int
+host_outbox_open(struct nds_host_ctx *ctx, const char *root,
+    uint64_t retry_ms, uint64_t retry_max_ms, char err[NDS_ERRBUF_SIZE])
+{
+	if (ctx->outbox != NULL) {
+		snprintf(err, NDS_ERRBUF_SIZE, "outbox %s: this sink has an "
+		    "outbox already", root);
+		return -1;
+	}
+	ctx->outbox = nd_outbox_open(root, retry_ms, retry_max_ms,
+	    ctx->prefix, err, NDS_ERRBUF_SIZE);
+	return ctx->outbox != NULL ? 0 : -1;
+}
+
+static int
+host_outbox_put(struct nds_host_ctx *ctx, const char *entry,
+    const void *record, size_t len, char err[NDS_ERRBUF_SIZE])
+{
+	if (ctx->outbox == NULL) {
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: no outbox open", entry);
+		return -1;
+	}
+	return nd_outbox_put(ctx->outbox, entry, record, len, err,
+	    NDS_ERRBUF_SIZE);
+}
+
+static void
+host_outbox_kick(struct nds_host_ctx *ctx)
+{
+	if (ctx->outbox != NULL)
+		nd_outbox_kick(ctx->outbox);
+}
+
+static bool
+host_outbox_stopping(struct nds_host_ctx *ctx)
+{
+	return ctx->outbox != NULL && nd_outbox_stopping(ctx->outbox);
 }
 
 /* The folder of the running executable, to recognise the build tree. */
@@ -499,6 +550,9 @@ sink_free(struct nd_sink *s)
 {
 	if (s == NULL)
 		return;
+	/* Its thread calls the instance: it goes first. */
+	nd_outbox_free(s->ctx.outbox);
+	s->ctx.outbox = NULL;
 	if (s->instance != NULL)
 		s->module->desc->destroy(s->instance);
 	nd_config_free(s->module->desc, s->config);
@@ -553,6 +607,15 @@ nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
 			    serr[0] ? serr : "create failed");
 			goto fail;
 		}
+		if (s->ctx.outbox != NULL && m->desc->resume == NULL) {
+			snprintf(err, errlen, "%s:%d: sink '%s' (module %s): "
+			    "opens an outbox but has no resume operation",
+			    conf->source, sc->lineno, sc->name, sc->module);
+			goto fail;
+		}
+		if (s->ctx.outbox != NULL)
+			nd_outbox_bind(s->ctx.outbox, m->desc->resume,
+			    s->instance);
 		set->sinks[set->nsinks++] = s;
 		s = NULL;
 	}
@@ -595,12 +658,22 @@ nd_sinkset_start(struct nd_sinkset *set)
 
 	for (i = 0; i < set->nsinks; i++) {
 		struct nd_sink *s = set->sinks[i];
+		enum nds_result r = NDS_OK;
+		int e;
 
-		if (s->started || s->module->desc->start == NULL)
+		if (s->started)
 			continue;
 		s->started = true;
 		err[0] = '\0';
-		if (s->module->desc->start(s->instance, err) == NDS_OK)
+		if (s->module->desc->start != NULL)
+			r = s->module->desc->start(s->instance, err);
+		if (r == NDS_OK && s->ctx.outbox != NULL &&
+		    (e = nd_outbox_start(s->ctx.outbox)) != 0) {
+			snprintf(err, sizeof(err), "cannot start the outbox "
+			    "thread: %s", strerror(e));
+			r = NDS_FATAL;
+		}
+		if (r == NDS_OK)
 			continue;
 		log_warnx("sink %s (%s): cannot start: %s (sink disabled "
 		    "until restart)", s->name, s->module->name, err[0] ? err :

@@ -14,8 +14,11 @@
 #include "conf.h"
 #include "netdump/sink.h"
 
+struct nd_outbox;
+
 struct nds_host_ctx {
 	char		 prefix[160];	/* "sink local (file)" */
+	struct nd_outbox *outbox;	/* opened by create, or NULL */
 };
 
 struct nd_module {
@@ -75,7 +78,8 @@ int		 nd_sinkset_add_chains(struct nd_sinkset *,
 		    const struct nd_conf *, char *err, size_t errlen);
 /*
  * Call every sink's start, once, in the daemon: after the fork and the
- * privilege drop. A sink that cannot start is retired, and the log says so.
+ * privilege drop; then start the outbox thread of a sink that opened an
+ * outbox. A sink that cannot start is retired, and the log says so.
  */
 void		 nd_sinkset_start(struct nd_sinkset *);
 bool		 nd_sink_is_transform(const struct nd_sink *);

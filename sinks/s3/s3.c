@@ -22,15 +22,18 @@
  *
  * When the store is down, slow to fail or refuses (bad credentials), the
  * object stays in the spool and a "pending" record beside it says what is
- * to be uploaded where; a background thread of the instance retries with
- * backoff, and at start-up it picks up the records a previous run left.
+ * to be uploaded where. spool_dir is the instance's outbox (the host's
+ * durable outbox): the host keeps the records, picks up the ones a
+ * previous run left and calls s3_resume for each, with backoff from
+ * retry_interval up to retry_max_interval, until the store has it.
  * The sink reports such an object as stored ("where" says the upload is
  * pending and where the spool is): the dump is safe on disk. That is true
  * only once it is on disk: each spool file is synced (fdatasync) when it
- * closes, and the record is written to a temporary file, synced, renamed
- * into place and its folder synced, so a record never claims bytes a
- * crash could take back. Objects that go straight to the store are never
- * synced: the spool is then only a buffer.
+ * closes, and then the host writes the record for good (a temporary file,
+ * synced, renamed into place, its folder and spool_dir synced), so a
+ * record never claims bytes a crash could take back. Objects that go
+ * straight to the store are never synced: the spool is then only a
+ * buffer.
  *
  * Should a spool file still turn out shorter than its record says, what
  * is left goes under the object's incomplete name with its real length
@@ -50,12 +53,12 @@
  * above 5 GiB it goes again from the spool) and the first key is
  * deleted. Objects smaller than a part never need that.
  *
- * Threads: the host calls the ops of one dump on one thread; the upload
- * threads and the background thread are the instance's own and block all
- * signals (the host reads its signals from a signalfd). They start in
- * the daemon, after it forked and dropped privileges: the background
- * thread in start, the upload threads with the first dump. create only
- * checks the configuration and makes the spool folder.
+ * Threads: the host calls the ops of one dump on one thread, and
+ * s3_resume on its outbox thread; the upload threads are the instance's
+ * own and block all signals (the host reads its signals from a
+ * signalfd). They start with the first dump, in the daemon, after it
+ * forked and dropped privileges. create only checks the configuration,
+ * makes the spool folder and opens it as the outbox.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -291,12 +294,12 @@ sink_free(struct s3_sink *s)
 	free(c->secret_key);
 	free(c->session_token);
 	free(s->threads);
+	if (s->rcl_ready)
+		s3_client_fini(&s->rcl);
 	if (s->spool_fd != -1)
 		close(s->spool_fd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->bglock);
-	pthread_cond_destroy(&s->bgcond);
 	free(s);
 }
 
@@ -439,10 +442,16 @@ setup_names(struct s3_sink *s, const struct s3_config *cfg, char *err)
 	return 0;
 }
 
-/* The spool folder, made if need be; it must be ours to write. */
+/*
+ * The spool folder, made if need be; it must be ours to write. It is the
+ * instance's outbox: the host keeps the pending records in it.
+ */
 static int
-setup_spool(struct s3_sink *s, const char *dir, char *err)
+setup_spool(struct s3_sink *s, const struct s3_config *cfg, char *err)
 {
+	const char *dir = cfg->spool_dir;
+	uint64_t retry = (uint64_t)cfg->retry_interval * 1000;
+	uint64_t retry_max = (uint64_t)cfg->retry_max_interval * 1000;
 	char ebuf[128];
 
 	if (dir == NULL || dir[0] != '/') {
@@ -457,7 +466,9 @@ setup_spool(struct s3_sink *s, const char *dir, char *err)
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
-	return 0;
+	if (retry_max < retry)
+		retry_max = retry;
+	return s->host->outbox_open(s->ctx, dir, retry, retry_max, err);
 }
 
 /* curl_global_init, for the first instance; -1 if it fails. */
@@ -491,7 +502,6 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 {
 	const struct s3_config *cfg = config;
 	struct s3_sink *s;
-	pthread_condattr_t ca;
 
 	*instance = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -505,11 +515,6 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	s->jobs_tail = &s->jobs;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
-	pthread_mutex_init(&s->bglock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->bgcond, &ca);
-	pthread_condattr_destroy(&ca);
 	snprintf(s->guess[NDS_OBJ_VMCORE], NAME_LEN, "vmcore");
 	snprintf(s->guess[NDS_OBJ_ARCHIVE], NAME_LEN, "dump");
 
@@ -524,10 +529,6 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	s->conf.retries = (unsigned)cfg->retries;
 	s->max_inflight = (unsigned)cfg->max_inflight_parts;
 	s->nthreads = (unsigned)cfg->upload_threads;
-	s->retry_interval = (unsigned)cfg->retry_interval;
-	s->retry_max = (unsigned)cfg->retry_max_interval;
-	if (s->retry_max < s->retry_interval)
-		s->retry_max = s->retry_interval;
 	if (s->conf.part_size < S3_MIN_PART ||
 	    s->conf.part_size > S3_MAX_PART) {
 		sink_seterr(err, "part_size: from 5M to 5G");
@@ -537,7 +538,7 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 		sink_seterr(err, "out of memory");
 		goto fail;
 	}
-	if (cfg->spool && setup_spool(s, cfg->spool_dir, err) == -1)
+	if (cfg->spool && setup_spool(s, cfg, err) == -1)
 		goto fail;
 	if (curl_ref() == -1) {
 		sink_seterr(err, "curl_global_init failed");
@@ -550,20 +551,10 @@ fail:
 	return NDS_FATAL;
 }
 
-/* In the daemon: the background thread retries what the spool holds. */
-static enum nds_result
-s3_start(void *instance, char err[NDS_ERRBUF_SIZE])
-{
-	struct s3_sink *s = instance;
-
-	if (s->cfg->spool && s3_bg_start(s) != 0) {
-		sink_seterr(err, "cannot start the background upload thread");
-		return NDS_FATAL;
-	}
-	return NDS_OK;
-}
-
-/* Also for an instance that was never started. */
+/*
+ * Also for an instance that was never started. The host has stopped its
+ * outbox thread already: no s3_resume runs.
+ */
 static void
 s3_destroy(void *instance)
 {
@@ -571,7 +562,6 @@ s3_destroy(void *instance)
 
 	if (s == NULL)
 		return;
-	s3_bg_stop(s);
 	s3_pool_stop(s);
 	curl_unref();
 	sink_free(s);
@@ -696,7 +686,7 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.options = s3_options,
 	.config_size = sizeof(struct s3_config),
 	.create = s3_create,
-	.start = s3_start,
+	.start = NULL,		/* the host runs the outbox thread */
 	.destroy = s3_destroy,
 	.begin = s3_begin,
 	.open = s3_open,
@@ -704,4 +694,5 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.hole = s3_hole,
 	.close = s3_close,
 	.end = s3_end,
+	.resume = s3_resume,
 };

@@ -4,11 +4,11 @@
  * module; the pure parts (XML, keys, part layout, the pending record) are
  * also compiled into the unit tests. The module's own files:
  *
- *   s3.c         options, create, start, destroy
+ *   s3.c         options, create, destroy
  *   s3_dump.c    a dump: begin, open, close, end; names and keys
  *   s3_write.c   an object's bytes into its spool file or memory parts
  *   s3_upload.c  the upload threads: parts, completion, copies
- *   s3_spool.c   pending records and the background thread that retries
+ *   s3_spool.c   pending records and their resume (the host's outbox)
  *   s3_http.c    the S3 requests; s3_key.c, s3_record.c, s3_xml.c: pure
  */
 #ifndef ND_S3_H
@@ -212,7 +212,8 @@ struct s3_src {
 struct s3_client {
 	CURL			*h;
 	const struct s3_conf	*conf;
-	const atomic_bool	*stop;	/* NULL: never stopped */
+	bool			(*stop)(void *);	/* NULL: never stopped */
+	void			*stop_arg;
 	unsigned		 seed;	/* for the jitter */
 	long			 http;	/* of the last request */
 	char			 code[64];	/* S3 error code, or "" */
@@ -223,8 +224,9 @@ struct s3_etag {
 	char	 etag[S3_ETAG_MAX];
 };
 
+/* Requests end (S3_STOPPED) soon once stop(stop_arg) says so. */
 int		 s3_client_init(struct s3_client *, const struct s3_conf *,
-		    const atomic_bool *stop);
+		    bool (*stop)(void *), void *stop_arg);
 void		 s3_client_fini(struct s3_client *);
 enum s3_status	 s3_put(struct s3_client *, const char *key, struct s3_src *);
 enum s3_status	 s3_mpu_create(struct s3_client *, const char *key,
@@ -289,16 +291,6 @@ struct s3_job {
 	bool		 zero;	/* nothing but zeros */
 };
 
-/* A folder of spool_dir the background thread knows about. */
-struct s3_folder {
-	struct s3_folder *next;
-	char		 name[S3_TOKEN_MAX];
-	struct timespec	 due;
-	unsigned	 tries;
-	bool		 ignore;	/* not ours, or unreadable: said once */
-	bool		 orphan_said;
-};
-
 /* One per [sink] section. */
 struct s3_sink {
 	const struct nds_host	*host;
@@ -310,8 +302,6 @@ struct s3_sink {
 	int			 spool_fd;
 	unsigned		 max_inflight;
 	unsigned		 nthreads;
-	unsigned		 retry_interval;
-	unsigned		 retry_max;
 
 	/* Upload threads and their queue, under lock. */
 	pthread_mutex_t		 lock;
@@ -326,15 +316,9 @@ struct s3_sink {
 	/* Whether the last request failed: new dumps then only spool. */
 	atomic_bool		 down;
 
-	/* The background thread, under bglock. */
-	pthread_mutex_t		 bglock;
-	pthread_cond_t		 bgcond;
-	pthread_t		 bgthread;
-	bool			 bg_running;
-	bool			 bg_rescan;	/* a new record: look */
-	bool			 bg_now;	/* the store is back: retry all */
-	atomic_bool		 bg_stop;
-	struct s3_folder	*folders;	/* the thread's own */
+	/* The connection of s3_resume, on the host's outbox thread. */
+	struct s3_client	 rcl;
+	bool			 rcl_ready;
 };
 
 /* What close left in the spool, for the pending record. */
@@ -453,9 +437,10 @@ enum nds_result	 s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE]);
 /* s3_spool.c */
 void		 s3_pending_note(const struct s3_sink *, const char *token,
 		    char *buf, size_t len);
-int		 s3_record_store(int dirfd, const struct s3_record *);
-void		 s3_bg_rescan(struct s3_sink *);
-int		 s3_bg_start(struct s3_sink *);
-void		 s3_bg_stop(struct s3_sink *);
+int		 s3_record_put(struct s3_sink *, const char *token,
+		    const struct s3_record *, char err[NDS_ERRBUF_SIZE]);
+enum nds_result	 s3_resume(void *instance, const char *token, int dirfd,
+		    const char *record, size_t len,
+		    char err[NDS_ERRBUF_SIZE]);
 
 #endif /* ND_S3_H */

@@ -2,8 +2,8 @@
 /*
  * s3 sink: one dump. begin makes the dump's spool folder, open its
  * objects' spool files; close sends what is left of an object and names
- * it, or leaves it in the spool for the background thread, and end
- * writes the pending record of what was left.
+ * it, or leaves it in the spool, and end writes the pending record of
+ * what was left, for the host's outbox to resume.
  */
 #include <sys/file.h>
 #include <sys/random.h>
@@ -135,9 +135,9 @@ spool_sync(struct s3_obj *o, char *err)
 }
 
 /*
- * Leave the object, under key (its {name} is name), to the background
- * thread; 0, or -1 without a usable spool (why in err, when there is
- * one to tell). err may be why.
+ * Leave the object, under key (its {name} is name), to s3_resume; 0, or
+ * -1 without a usable spool (why in err, when there is one to tell). err
+ * may be why.
  */
 static int
 make_pending(struct s3_obj *o, const char *name, const char *key,
@@ -159,7 +159,7 @@ make_pending(struct s3_obj *o, const char *name, const char *key,
 	/*
 	 * Where the object goes if its spool file turns out short: the
 	 * name an incomplete dump's object gets, from the key template.
-	 * Without it (too long) the background thread appends the suffix.
+	 * Without it (too long) s3_resume appends the suffix.
 	 */
 	p->ikey = NULL;
 	if (nlen >= tlen && strcmp(name + nlen - tlen, S3_INCOMPLETE) == 0)
@@ -204,8 +204,8 @@ obj_free(struct s3_obj *o, bool unlink_spool)
 }
 
 /*
- * Leave the object in the spool for the background thread, and say so
- * in where; whether it could be (see make_pending).
+ * Leave the object in the spool for s3_resume, and say so in where;
+ * whether it could be (see make_pending).
  */
 static bool
 keep_pending(struct s3_obj *o, const char *name, const char *key,
@@ -457,9 +457,8 @@ random_hex(char *buf, size_t len)
 
 /*
  * The dump's spool folder, locked while the dump runs. It is made under
- * a hidden name and renamed once locked, so the background thread never
- * sees it unlocked and without a record (which would look like an
- * orphan).
+ * a hidden name and renamed once locked, so the host's outbox never sees
+ * it unlocked and without a record (which would look like an orphan).
  */
 static void
 spool_begin(struct s3_dump *d)
@@ -530,7 +529,7 @@ s3_begin(void *instance, const struct nds_dump *dump,
 	/* While the store looks down, spool only: no network at all. */
 	d->spool_only = d->dirfd != -1 && atomic_load(&s->down);
 	if (s3_pool_ensure(s) == 0) {
-		/* Nobody to send parts: the background thread will. */
+		/* Nobody to send parts: s3_resume will. */
 		if (d->dirfd == -1) {
 			sink_seterr(err, "no upload thread could be started, "
 			    "and nothing can be spooled");
@@ -550,7 +549,6 @@ write_record(struct s3_dump *d, char *err)
 {
 	struct s3_sink *s = d->s;
 	struct s3_record rec = { 0 };
-	char ebuf[128];
 	unsigned i;
 
 	rec.endpoint = s->conf.endpoint;
@@ -574,14 +572,9 @@ write_record(struct s3_dump *d, char *err)
 	 * The spool files were synced when they closed (make_pending); the
 	 * record follows them, and last the folder's own name in spool_dir
 	 * (it was renamed there at begin), or a crash could hide the folder
-	 * under its temporary name.
+	 * under its temporary name: outbox_put syncs both.
 	 */
-	if (s3_record_store(d->dirfd, &rec) == -1 || fsync(s->spool_fd) == -1) {
-		sink_seterr(err, "%s/%s/pending: %s", s->cfg->spool_dir,
-		    d->token, sink_errstr(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	return 0;
+	return s3_record_put(s, d->token, &rec, err);
 }
 
 enum nds_result
@@ -592,14 +585,13 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	enum nds_result r = NDS_OK;
 	unsigned i;
 
-	if (d->npend > 0 || d->nstale > 0) {
-		if (d->dirfd == -1 || write_record(d, err) == -1) {
-			if (d->dirfd == -1)
-				sink_seterr(err, "uploads to abort, and no "
-				    "spool to remember them in");
-			r = NDS_FAILED;
-		} else
-			s3_bg_rescan(s);
+	/* A record due at once: the host's outbox takes it from here. */
+	if ((d->npend > 0 || d->nstale > 0) &&
+	    (d->dirfd == -1 || write_record(d, err) == -1)) {
+		if (d->dirfd == -1)
+			sink_seterr(err, "uploads to abort, and no spool to "
+			    "remember them in");
+		r = NDS_FAILED;
 	}
 	if (d->dirfd != -1) {
 		/* Everything went: the (empty) folder goes too. */
@@ -607,7 +599,7 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 			unlinkat(d->dirfd, "lock", 0);
 			unlinkat(s->spool_fd, d->token, AT_REMOVEDIR);
 		}
-		/* Now the background thread may have it. */
+		/* Now the host's outbox may have it. */
 		close(d->lockfd);
 		close(d->dirfd);
 	}

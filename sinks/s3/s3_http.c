@@ -66,11 +66,12 @@ seterr(struct s3_client *cl, const char *fmt, ...)
 
 int
 s3_client_init(struct s3_client *cl, const struct s3_conf *conf,
-    const atomic_bool *stop)
+    bool (*stop)(void *), void *stop_arg)
 {
 	memset(cl, 0, sizeof(*cl));
 	cl->conf = conf;
 	cl->stop = stop;
+	cl->stop_arg = stop_arg;
 	cl->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)cl;
 	if ((cl->h = curl_easy_init()) == NULL)
 		return -1;
@@ -88,7 +89,7 @@ s3_client_fini(struct s3_client *cl)
 static bool
 stopped(const struct s3_client *cl)
 {
-	return cl->stop != NULL && atomic_load(cl->stop);
+	return cl->stop != NULL && cl->stop(cl->stop_arg);
 }
 
 static size_t

@@ -45,7 +45,7 @@ s3_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
  * Remember whether the store answers. The first failure is logged with
  * its reason (it names bucket and endpoint and says what to check); while
  * it lasts, new dumps only spool. The first success after it says so and
- * sends the background thread at the pending dumps at once.
+ * makes every pending dump due at once (the host's outbox).
  */
 void
 s3_health(struct s3_sink *s, enum s3_status st, const char *err)
@@ -54,10 +54,7 @@ s3_health(struct s3_sink *s, enum s3_status st, const char *err)
 		if (atomic_exchange(&s->down, false)) {
 			s->host->log(s->ctx, NDS_LOG_NOTICE, "s3://%s at %s "
 			    "answers again", s->conf.bucket, s->conf.endpoint);
-			pthread_mutex_lock(&s->bglock);
-			s->bg_now = true;
-			pthread_cond_signal(&s->bgcond);
-			pthread_mutex_unlock(&s->bglock);
+			s->host->outbox_kick(s->ctx);
 		}
 		return;
 	}
@@ -303,7 +300,7 @@ pool_main(void *arg)
 	struct s3_job *j;
 	bool ready;
 
-	ready = s3_client_init(&cl, &s->conf, NULL) == 0;
+	ready = s3_client_init(&cl, &s->conf, NULL, NULL) == 0;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (s->jobs == NULL && !s->pool_stop)
@@ -313,7 +310,7 @@ pool_main(void *arg)
 		if ((s->jobs = j->next) == NULL)
 			s->jobs_tail = &s->jobs;
 		pthread_mutex_unlock(&s->lock);
-		if (!ready && s3_client_init(&cl, &s->conf, NULL) == 0)
+		if (!ready && s3_client_init(&cl, &s->conf, NULL, NULL) == 0)
 			ready = true;
 		if (ready)
 			run_job(s, &cl, j);
@@ -343,7 +340,8 @@ pool_main(void *arg)
 struct s3_client *
 s3_dump_client(struct s3_dump *d)
 {
-	if (!d->cl_ready && s3_client_init(&d->cl, &d->s->conf, NULL) == 0)
+	if (!d->cl_ready &&
+	    s3_client_init(&d->cl, &d->s->conf, NULL, NULL) == 0)
 		d->cl_ready = true;
 	return d->cl_ready ? &d->cl : NULL;
 }

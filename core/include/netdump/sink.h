@@ -36,6 +36,11 @@
  *                    - host services: object_name (the naming policy the
  *                      manifest shares) and spool_open (a sparse unnamed
  *                      temporary file);
+ *                    - the durable outbox: outbox_open, outbox_put,
+ *                      outbox_kick and outbox_stopping in nds_host, resume
+ *                      in nds_sink_module; the host keeps records for
+ *                      good, finds them again after a restart and calls
+ *                      resume with backoff until they are done;
  *                    - NDS_RETRY is gone (no module returned it); the host
  *                      checks the dump and the stage it passes, so modules
  *                      need not.
@@ -45,7 +50,9 @@
  *   then write/hole any number of times, then close -> end -> ... ->
  *   destroy. create runs before the daemon forks (a thread started there
  *   would not survive the fork); start runs in the daemon, as the user it
- *   runs as, before the first dump.
+ *   runs as, before the first dump. An instance that opened an outbox gets
+ *   resume calls from the host's outbox thread from after start until
+ *   before destroy.
  *
  * Chains: a route may name "zstd | local". Every element but the last is a
  * transform (NDS_CAP_TRANSFORM): its begin gets the next stage as a struct
@@ -178,6 +185,47 @@ struct nds_host {
 	 */
 	int		(*spool_open)(const struct nds_dump *, const char *dir,
 			    char err[NDS_ERRBUF_SIZE]);
+
+	/*
+	 * 2.0: the durable outbox, for work that must survive the store
+	 * being down and the server being restarted. The instance's entries
+	 * are the folders directly under root (absolute; the module makes
+	 * it); each holds the module's files and one record, the file
+	 * "pending" ("pending.tmp" while it is replaced), which only the
+	 * host writes. The host finds the entries
+	 * that have a record, a previous run's too, and calls the module's
+	 * resume for each from a thread of its own, in the daemon, with
+	 * backoff from retry_ms doubling up to retry_max_ms. An entry whose
+	 * file "lock" someone holds (flock) is busy and looked at again
+	 * later: a module holds it while it fills an entry outside resume.
+	 * Names starting with '.' are never entries. From create, once per
+	 * instance; -1 and err if root cannot be used.
+	 */
+	int		(*outbox_open)(struct nds_host_ctx *, const char *root,
+			    uint64_t retry_ms, uint64_t retry_max_ms,
+			    char err[NDS_ERRBUF_SIZE]);
+	/*
+	 * Write the record of entry (a folder name under root) for good: to
+	 * a temporary file, synced, renamed over the old record, then the
+	 * entry's folder and root synced, so that whoever reads it, now or
+	 * after a crash, finds the old record or the new one, whole, and
+	 * never one that claims files not yet on disk (sync them first).
+	 * The entry is then due for resume at once. len 0: the entry is
+	 * done; the record and "lock" go, and the folder if it is empty.
+	 * From any thread, resume included, but one writer per entry at a
+	 * time (the one holding its "lock"). -1 and err on failure (the old
+	 * record stays).
+	 */
+	int		(*outbox_put)(struct nds_host_ctx *, const char *entry,
+			    const void *record, size_t len,
+			    char err[NDS_ERRBUF_SIZE]);
+	/* Every entry is due now (e.g. the store answers again). */
+	void		(*outbox_kick)(struct nds_host_ctx *);
+	/*
+	 * True once the host stops the outbox: a resume that waits (for a
+	 * network, a backoff) checks it and returns NDS_FAILED soon.
+	 */
+	bool		(*outbox_stopping)(struct nds_host_ctx *);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
@@ -345,6 +393,23 @@ struct nds_sink_module {
 			    char err[NDS_ERRBUF_SIZE]);
 	/* The dump is over (dump->status says how). Always frees dump_state. */
 	enum nds_result	(*end)(void *dump_state, char err[NDS_ERRBUF_SIZE]);
+
+	/*
+	 * 2.0: take up outbox entry again (see nds_host.outbox_open); NULL
+	 * for a module without an outbox. entry_dirfd is the entry's folder,
+	 * its "lock" held by the host; record is its record, NUL-terminated,
+	 * len bytes. Called from the host's outbox thread, never
+	 * concurrently for one instance (but concurrently with dumps). The
+	 * module may call outbox_put to record progress. NDS_OK: done, the
+	 * host removes the record and "lock", and the folder if empty;
+	 * NDS_FAILED: not now, tried again after the backoff (err is logged
+	 * on the first failure of the entry); NDS_FATAL: given up on this
+	 * entry until a restart or a new record, err is logged, everything
+	 * stays on disk.
+	 */
+	enum nds_result	(*resume)(void *instance, const char *entry,
+			    int entry_dirfd, const char *record, size_t len,
+			    char err[NDS_ERRBUF_SIZE]);
 };
 
 /* Start a module's descriptor with this. */

@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The durable outbox (see outbox.h and nds_host.outbox_open). One per sink
+ * instance that opened one, each with its own thread: a store that hangs
+ * one sink's resume then never holds up another sink's entries.
+ *
+ * The thread knows the folders of root as entries: it learns them by
+ * reading root (at start, every RESCAN_MS and when kicked) and from
+ * outbox_put, which makes an entry due at once. A visit takes the entry's
+ * "lock" (flock; whoever fills the entry holds it), reads its record and
+ * hands it to the module. Only the thread frees entries; everyone else
+ * only adds them or changes their schedule, under the lock.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "outbox.h"
+
+#define RECORD		"pending"
+#define RECORD_TMP	"pending.tmp"
+#define LOCKFILE	"lock"
+#define RECORD_MAX	(1u << 20)
+#define RESCAN_MS	60000u
+#define BUSY_MS		5000u	/* a dump still filling the entry */
+
+struct ob_entry {
+	struct ob_entry	*next;
+	char		 name[NAME_MAX + 1];
+	struct timespec	 due;
+	unsigned	 tries;		/* failed resumes in a row */
+	bool		 ignore;	/* given up on, until a new record */
+	bool		 said;		/* a failure or an orphan was logged */
+	bool		 active;	/* the thread is at it */
+	bool		 done;		/* a record of length 0 came */
+};
+
+struct nd_outbox {
+	char		*root;
+	int		 rootfd;
+	char		 prefix[160];
+	uint64_t	 retry_ms, retry_max_ms;
+	nd_resume_fn	 resume;
+	void		*instance;
+
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* CLOCK_MONOTONIC */
+	pthread_t	 thread;
+	bool		 running;
+	atomic_bool	 stop;
+	/* Under lock. */
+	struct ob_entry	*entries;
+	bool		 rescan;	/* read root at the next round */
+	bool		 all_now;	/* every entry is due */
+	/* The thread's own. */
+	struct timespec	 next_scan;
+	bool		 scan_said;	/* root could not be read: said */
+};
+
+enum ob_visit {
+	OB_DONE,	/* resumed to the end, or gone: forget it */
+	OB_FAILED,	/* not now: backoff */
+	OB_FATAL,	/* the module gave up on it */
+	OB_BUSY,	/* someone holds its lock */
+	OB_ORPHAN,	/* a folder without a record */
+	OB_UNREADABLE,	/* folder, lock or record cannot be read */
+};
+
+static void
+mono_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static void
+ts_add_ms(struct timespec *ts, uint64_t ms)
+{
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static bool
+entry_name_ok(const char *name)
+{
+	return name[0] != '\0' && name[0] != '.' && strchr(name, '/') ==
+	    NULL && strlen(name) <= NAME_MAX;
+}
+
+/* Under lock. */
+static struct ob_entry *
+entry_find(struct nd_outbox *ob, const char *name)
+{
+	struct ob_entry *e;
+
+	for (e = ob->entries; e != NULL; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+/* Under lock; NULL when out of memory. A new entry is due now. */
+static struct ob_entry *
+entry_add(struct nd_outbox *ob, const char *name)
+{
+	struct ob_entry *e;
+
+	if ((e = entry_find(ob, name)) != NULL)
+		return e;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	/* entry_name_ok checked the length. */
+	memcpy(e->name, name, strlen(name) + 1);
+	mono_now(&e->due);
+	e->next = ob->entries;
+	ob->entries = e;
+	return e;
+}
+
+struct nd_outbox *
+nd_outbox_open(const char *root, uint64_t retry_ms, uint64_t retry_max_ms,
+    const char *prefix, char *err, size_t errlen)
+{
+	struct nd_outbox *ob;
+	pthread_condattr_t ca;
+
+	if (root == NULL || root[0] != '/') {
+		snprintf(err, errlen, "outbox \"%s\": not an absolute path",
+		    root != NULL ? root : "");
+		return NULL;
+	}
+	if ((ob = calloc(1, sizeof(*ob))) == NULL ||
+	    (ob->root = strdup(root)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(ob);
+		return NULL;
+	}
+	if ((ob->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		snprintf(err, errlen, "outbox %s: %s", root, strerror(errno));
+		free(ob->root);
+		free(ob);
+		return NULL;
+	}
+	snprintf(ob->prefix, sizeof(ob->prefix), "%s", prefix);
+	ob->retry_ms = retry_ms > 0 ? retry_ms : 1;
+	ob->retry_max_ms = retry_max_ms > ob->retry_ms ? retry_max_ms :
+	    ob->retry_ms;
+	pthread_mutex_init(&ob->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ob->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ob->rescan = true;
+	return ob;
+}
+
+void
+nd_outbox_bind(struct nd_outbox *ob, nd_resume_fn resume, void *instance)
+{
+	ob->resume = resume;
+	ob->instance = instance;
+}
+
+bool
+nd_outbox_stopping(const struct nd_outbox *ob)
+{
+	return atomic_load(&ob->stop);
+}
+
+void
+nd_outbox_kick(struct nd_outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	ob->all_now = true;
+	ob->rescan = true;
+	pthread_cond_signal(&ob->cond);
+	pthread_mutex_unlock(&ob->lock);
+}
+
+/* ------------------------------------------------------------ records */
+
+/*
+ * The record, whole or not at all, and for good: a temporary file, synced
+ * and renamed over the old record, then the entry's folder synced (the
+ * rename and the names of the module's files in it last) and root (the
+ * entry's own name). Whoever reads it, now or after a crash, finds the
+ * old record or the new one, never a torn one. 0, or -1 with errno set.
+ */
+static int
+record_write(int rootfd, int dirfd, const void *record, size_t len)
+{
+	const char *p = record;
+	size_t done = 0;
+	ssize_t n;
+	int fd, r = -1, closed, save;
+
+	if ((fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return -1;
+	while (done < len) {
+		if ((n = write(fd, p + done, len - done)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto out;
+	closed = close(fd);
+	fd = -1;
+	if (closed == -1 ||
+	    renameat(dirfd, RECORD_TMP, dirfd, RECORD) == -1 ||
+	    fsync(dirfd) == -1 || fsync(rootfd) == -1)
+		goto out;
+	r = 0;
+out:
+	save = errno;
+	if (fd != -1)
+		close(fd);
+	/* A folder with a stray file in it could never be removed. */
+	if (r == -1)
+		unlinkat(dirfd, RECORD_TMP, 0);
+	errno = save;
+	return r;
+}
+
+/*
+ * The entry is done: its record and lock go, and its folder if the module
+ * left nothing in it. -1 (errno set) if the record could not be removed.
+ */
+static int
+record_remove(int rootfd, int dirfd, const char *name)
+{
+	int r = 0;
+
+	if (unlinkat(dirfd, RECORD, 0) == -1 && errno != ENOENT)
+		r = -1;
+	unlinkat(dirfd, RECORD_TMP, 0);
+	if (r == 0) {
+		unlinkat(dirfd, LOCKFILE, 0);
+		/* Not empty: the module's files stay with it. */
+		unlinkat(rootfd, name, AT_REMOVEDIR);
+	}
+	return r;
+}
+
+int
+nd_outbox_put(struct nd_outbox *ob, const char *entry, const void *record,
+    size_t len, char *err, size_t errlen)
+{
+	struct ob_entry *e;
+	int dirfd, r;
+
+	if (!entry_name_ok(entry)) {
+		snprintf(err, errlen, "outbox %s: \"%s\" is not an entry name",
+		    ob->root, entry);
+		return -1;
+	}
+	if (len > RECORD_MAX) {
+		snprintf(err, errlen, "%s/%s/%s: a record of %zu bytes, at "
+		    "most %u", ob->root, entry, RECORD, len, RECORD_MAX);
+		return -1;
+	}
+	if ((dirfd = openat(ob->rootfd, entry, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", ob->root, entry,
+		    strerror(errno));
+		return -1;
+	}
+	r = len > 0 ? record_write(ob->rootfd, dirfd, record, len) :
+	    record_remove(ob->rootfd, dirfd, entry);
+	if (r == -1)
+		snprintf(err, errlen, "%s/%s/%s: %s", ob->root, entry, RECORD,
+		    strerror(errno));
+	close(dirfd);
+	if (r == -1)
+		return -1;
+	pthread_mutex_lock(&ob->lock);
+	e = len > 0 ? entry_add(ob, entry) : entry_find(ob, entry);
+	if (e != NULL && len == 0)
+		e->done = true;
+	else if (e != NULL && !e->active) {
+		/* New work: a clean slate. From resume, its result decides. */
+		mono_now(&e->due);
+		e->tries = 0;
+		e->ignore = e->said = e->done = false;
+	}
+	/* Out of memory: the next look at root finds it. */
+	pthread_cond_signal(&ob->cond);
+	pthread_mutex_unlock(&ob->lock);
+	return 0;
+}
+
+/* ------------------------------------------------------------- visits */
+
+/* A small file of dirfd, NUL-terminated; NULL (errno set) on failure. */
+static char *
+read_record(int dirfd, size_t *len)
+{
+	char *buf = NULL;
+	struct stat sb;
+	size_t done = 0;
+	ssize_t n;
+	int fd, save;
+
+	if ((fd = openat(dirfd, RECORD, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return NULL;
+	if (fstat(fd, &sb) == -1)
+		goto fail;
+	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > RECORD_MAX) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
+		goto fail;
+	while (done < (size_t)sb.st_size) {
+		n = read(fd, buf + done, (size_t)sb.st_size - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	buf[done] = '\0';
+	*len = done;
+	close(fd);
+	return buf;
+fail:
+	save = errno;
+	free(buf);
+	close(fd);
+	errno = save;
+	return NULL;
+}
+
+/* Take entry name's lock and hand its record to the module. */
+static enum ob_visit
+visit(struct nd_outbox *ob, const char *name, char *err)
+{
+	enum ob_visit v;
+	enum nds_result r;
+	char *text = NULL;
+	size_t len = 0;
+	int dirfd, lockfd = -1, e;
+
+	if ((dirfd = openat(ob->rootfd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		e = errno;
+		snprintf(err, NDS_ERRBUF_SIZE, "%s", strerror(e));
+		return e == ENOENT ? OB_DONE : OB_UNREADABLE;
+	}
+	if ((lockfd = openat(dirfd, LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		/* ENOENT: the folder went while we looked. */
+		v = errno == ENOENT ? OB_DONE : OB_UNREADABLE;
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", LOCKFILE,
+		    strerror(errno));
+	} else if (flock(lockfd, LOCK_EX | LOCK_NB) == -1)
+		v = OB_BUSY;
+	else if ((text = read_record(dirfd, &len)) == NULL) {
+		v = errno == ENOENT ? OB_ORPHAN : OB_UNREADABLE;
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", RECORD,
+		    strerror(errno));
+	} else {
+		err[0] = '\0';
+		r = ob->resume(ob->instance, name, dirfd, text, len, err);
+		if (r == NDS_OK) {
+			v = OB_DONE;
+			if (record_remove(ob->rootfd, dirfd, name) == -1)
+				logit(LOG_WARNING, "%s: %s/%s/%s: %s",
+				    ob->prefix, ob->root, name, RECORD,
+				    strerror(errno));
+		} else
+			v = r == NDS_FAILED ? OB_FAILED : OB_FATAL;
+	}
+	free(text);
+	if (lockfd != -1)
+		close(lockfd);
+	close(dirfd);
+	return v;
+}
+
+static uint64_t
+delay_ms(const struct nd_outbox *ob, unsigned tries)
+{
+	uint64_t ms = ob->retry_ms;
+	unsigned i;
+
+	for (i = 1; i < tries && ms < ob->retry_max_ms; i++)
+		ms *= 2;
+	if (ms > ob->retry_max_ms)
+		ms = ob->retry_max_ms;
+	/* 75 % to 125 %: collectors that failed together spread out. */
+	return ms * 3 / 4 + (ms > 1 ? (uint64_t)random() % (ms / 2) : 0);
+}
+
+/*
+ * Log what a visit found, once per entry where it would repeat (the
+ * failures of an entry after its first, an orphan), at debug level else.
+ */
+static void
+visit_say(struct nd_outbox *ob, struct ob_entry *e, enum ob_visit v,
+    const char *err)
+{
+	static const char *const what[] = { "done", "to try again",
+	    "given up", "busy", "orphan", "unreadable" };
+	/* Failures while stopping are the stop's, not worth a line. */
+	bool once = !e->said && !atomic_load(&ob->stop);
+
+	switch (v) {
+	case OB_FAILED:
+		logit(once ? LOG_WARNING : LOG_DEBUG, "%s: %s/%s: %s; will "
+		    "try again", ob->prefix, ob->root, e->name,
+		    err[0] ? err : "failed");
+		if (!once)
+			return;
+		break;
+	case OB_FATAL:
+		logit(LOG_WARNING, "%s: %s/%s: %s; left alone", ob->prefix,
+		    ob->root, e->name, err[0] ? err : "given up");
+		break;
+	case OB_ORPHAN:
+		logit(once ? LOG_WARNING : LOG_DEBUG, "%s: %s/%s has no "
+		    "pending record (left by a crash?); left alone",
+		    ob->prefix, ob->root, e->name);
+		if (!once)
+			return;
+		break;
+	case OB_UNREADABLE:
+		logit(LOG_WARNING, "%s: %s/%s: %s; left alone", ob->prefix,
+		    ob->root, e->name, err);
+		break;
+	default:
+		logit(LOG_DEBUG, "%s: %s/%s: %s", ob->prefix, ob->root,
+		    e->name, what[v]);
+		return;
+	}
+	e->said = true;
+}
+
+/*
+ * Under lock, after a visit: when to look at e again; false when it is
+ * to be forgotten.
+ */
+static bool
+visit_next(struct nd_outbox *ob, struct ob_entry *e, enum ob_visit v,
+    const struct timespec *now)
+{
+	if (e->done)
+		return false;
+	switch (v) {
+	case OB_DONE:
+		return false;
+	case OB_FAILED:
+		e->tries++;
+		e->due = *now;
+		ts_add_ms(&e->due, delay_ms(ob, e->tries));
+		break;
+	case OB_BUSY:
+		e->due = *now;
+		ts_add_ms(&e->due, BUSY_MS);
+		break;
+	case OB_ORPHAN:
+		e->due = *now;
+		ts_add_ms(&e->due, RESCAN_MS);
+		break;
+	case OB_FATAL:
+	case OB_UNREADABLE:
+		e->ignore = true;
+		break;
+	}
+	return true;
+}
+
+/* Under lock: the first entry that is due, or NULL. */
+static struct ob_entry *
+next_due(struct nd_outbox *ob, const struct timespec *now)
+{
+	struct ob_entry *e;
+
+	for (e = ob->entries; e != NULL; e = e->next)
+		if (!e->ignore && !e->active && !e->done &&
+		    !ts_before(now, &e->due))
+			return e;
+	return NULL;
+}
+
+/* Under lock: forget e. */
+static void
+entry_drop(struct nd_outbox *ob, struct ob_entry *e)
+{
+	struct ob_entry **ep;
+
+	for (ep = &ob->entries; *ep != NULL; ep = &(*ep)->next)
+		if (*ep == e) {
+			*ep = e->next;
+			free(e);
+			return;
+		}
+}
+
+/* Take up every entry that is due, one at a time. */
+static void
+visit_due(struct nd_outbox *ob)
+{
+	struct ob_entry *e;
+	struct timespec now;
+	enum ob_visit v;
+	char name[NAME_MAX + 1], err[NDS_ERRBUF_SIZE];
+
+	pthread_mutex_lock(&ob->lock);
+	for (;;) {
+		mono_now(&now);
+		if (atomic_load(&ob->stop) || (e = next_due(ob, &now)) ==
+		    NULL)
+			break;
+		e->active = true;
+		memcpy(name, e->name, sizeof(name));
+		pthread_mutex_unlock(&ob->lock);
+		v = ob->resume != NULL ? visit(ob, name, err) : OB_BUSY;
+		pthread_mutex_lock(&ob->lock);
+		/* Only this thread frees entries: e is still there. */
+		e->active = false;
+		visit_say(ob, e, v, err);
+		mono_now(&now);
+		if (!visit_next(ob, e, v, &now))
+			entry_drop(ob, e);
+	}
+	pthread_mutex_unlock(&ob->lock);
+}
+
+/* ------------------------------------------------------------ the thread */
+
+/* Forget the entries that are done or whose folder went; learn root's. */
+static void
+scan(struct nd_outbox *ob)
+{
+	struct ob_entry *e, *next;
+	struct dirent *de;
+	struct stat sb;
+	DIR *dir;
+	int fd;
+
+	if ((fd = openat(ob->rootfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (!ob->scan_said)
+			logit(LOG_WARNING, "%s: outbox %s: %s", ob->prefix,
+			    ob->root, strerror(errno));
+		ob->scan_said = true;
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	ob->scan_said = false;
+	pthread_mutex_lock(&ob->lock);
+	for (e = ob->entries; e != NULL; e = next) {
+		next = e->next;
+		if (!e->active && (e->done || (fstatat(ob->rootfd, e->name,
+		    &sb, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)))
+			entry_drop(ob, e);
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (!entry_name_ok(de->d_name) ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		if (entry_add(ob, de->d_name) == NULL)
+			break;
+	}
+	pthread_mutex_unlock(&ob->lock);
+	closedir(dir);
+}
+
+void
+nd_outbox_visit(struct nd_outbox *ob)
+{
+	struct ob_entry *e;
+	struct timespec now;
+	bool look, all;
+
+	mono_now(&now);
+	pthread_mutex_lock(&ob->lock);
+	look = ob->rescan || !ts_before(&now, &ob->next_scan);
+	all = ob->all_now;
+	ob->rescan = ob->all_now = false;
+	pthread_mutex_unlock(&ob->lock);
+	if (look) {
+		scan(ob);
+		ob->next_scan = now;
+		ts_add_ms(&ob->next_scan, RESCAN_MS);
+	}
+	if (all) {
+		pthread_mutex_lock(&ob->lock);
+		for (e = ob->entries; e != NULL; e = e->next)
+			if (!e->ignore)
+				e->due = now;
+		pthread_mutex_unlock(&ob->lock);
+	}
+	visit_due(ob);
+}
+
+/* Under lock: when the next entry, or the next look at root, is due. */
+static void
+next_wake(struct nd_outbox *ob, struct timespec *wake)
+{
+	struct ob_entry *e;
+
+	*wake = ob->next_scan;
+	for (e = ob->entries; e != NULL; e = e->next)
+		if (!e->ignore && !e->done && ts_before(&e->due, wake))
+			*wake = e->due;
+}
+
+/*
+ * Sleep until an entry or a look at root is due, or someone calls; a put
+ * may make an entry due earlier than planned, so each wake-up looks again.
+ */
+static void
+nap(struct nd_outbox *ob)
+{
+	struct timespec wake, now;
+
+	pthread_mutex_lock(&ob->lock);
+	while (!atomic_load(&ob->stop) && !ob->rescan && !ob->all_now) {
+		next_wake(ob, &wake);
+		mono_now(&now);
+		if (!ts_before(&now, &wake) || pthread_cond_timedwait(
+		    &ob->cond, &ob->lock, &wake) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&ob->lock);
+}
+
+static void *
+outbox_main(void *arg)
+{
+	struct nd_outbox *ob = arg;
+
+	while (!atomic_load(&ob->stop)) {
+		nd_outbox_visit(ob);
+		nap(ob);
+	}
+	return NULL;
+}
+
+int
+nd_outbox_start(struct nd_outbox *ob)
+{
+	sigset_t all, old;
+	int e;
+
+	if (ob->running)
+		return 0;
+	/* The daemon reads its signals from a signalfd: none for us. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&ob->thread, NULL, outbox_main, ob);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == 0)
+		ob->running = true;
+	return e;
+}
+
+void
+nd_outbox_free(struct nd_outbox *ob)
+{
+	struct ob_entry *e;
+
+	if (ob == NULL)
+		return;
+	pthread_mutex_lock(&ob->lock);
+	atomic_store(&ob->stop, true);
+	pthread_cond_signal(&ob->cond);
+	pthread_mutex_unlock(&ob->lock);
+	if (ob->running)
+		pthread_join(ob->thread, NULL);
+	while ((e = ob->entries) != NULL) {
+		ob->entries = e->next;
+		free(e);
+	}
+	close(ob->rootfd);
+	pthread_mutex_destroy(&ob->lock);
+	pthread_cond_destroy(&ob->cond);
+	free(ob->root);
+	free(ob);
+}
+
+int64_t
+nd_outbox_due_in(struct nd_outbox *ob, const char *entry)
+{
+	struct ob_entry *e;
+	struct timespec now;
+	int64_t ms = -1;
+
+	mono_now(&now);
+	pthread_mutex_lock(&ob->lock);
+	if ((e = entry_find(ob, entry)) != NULL && e->ignore)
+		ms = INT64_MAX;
+	else if (e != NULL && !ts_before(&now, &e->due))
+		ms = 0;
+	else if (e != NULL)
+		ms = (int64_t)(e->due.tv_sec - now.tv_sec) * 1000 +
+		    (e->due.tv_nsec - now.tv_nsec) / 1000000;
+	pthread_mutex_unlock(&ob->lock);
+	return ms;
+}

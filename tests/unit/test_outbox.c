@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests for the durable outbox (core/outbox.c, nds_host.outbox_*):
+ * records written for good and replaced whole, entries a previous run
+ * left, backoff on NDS_FAILED, removal on NDS_OK, NDS_FATAL left alone,
+ * busy and orphan folders, and the thread: started, kicked, stopped while
+ * a resume waits.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "outbox.h"
+
+/* What the fake module's resume saw, and what it answers. */
+struct fake {
+	struct nd_outbox	*ob;
+	atomic_int		 calls;
+	char			 entry[NAME_MAX + 1];
+	char			 record[256];
+	bool			 had_record;	/* "pending" is in entry_dirfd */
+	enum nds_result		 answer;
+	const char		*progress;	/* put this record first */
+	bool			 wait_stop;	/* until the outbox stops */
+};
+
+static struct fake g_fake;
+
+static enum nds_result
+fake_resume(void *instance, const char *entry, int dirfd, const char *record,
+    size_t len, char err[NDS_ERRBUF_SIZE])
+{
+	struct fake *f = instance;
+	struct stat sb;
+	char perr[NDS_ERRBUF_SIZE];
+
+	snprintf(f->entry, sizeof(f->entry), "%s", entry);
+	snprintf(f->record, sizeof(f->record), "%.*s", (int)len, record);
+	f->had_record = fstatat(dirfd, "pending", &sb, 0) == 0;
+	if (f->progress != NULL)
+		assert_int_equal(nd_outbox_put(f->ob, entry, f->progress,
+		    strlen(f->progress), perr, sizeof(perr)), 0);
+	while (f->wait_stop && !nd_outbox_stopping(f->ob))
+		usleep(1000);
+	atomic_fetch_add(&f->calls, 1);
+	snprintf(err, NDS_ERRBUF_SIZE, "fake says %d", (int)f->answer);
+	return f->answer;
+}
+
+struct tdir {
+	char	 root[64];
+};
+
+static int
+setup(void **state)
+{
+	struct tdir *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	snprintf(t->root, sizeof(t->root), "/tmp/test_outbox.XXXXXX");
+	assert_non_null(mkdtemp(t->root));
+	memset(&g_fake, 0, sizeof(g_fake));
+	g_fake.answer = NDS_OK;
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct tdir *t = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->root);
+	assert_int_equal(system(cmd), 0);
+	free(t);
+	return 0;
+}
+
+static void
+write_file(const char *root, const char *entry, const char *name,
+    const char *text)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", root, entry, name);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The file's text, or "" when it is not there. */
+static const char *
+read_file(const char *root, const char *entry, const char *name)
+{
+	static char buf[256];
+	char path[PATH_MAX];
+	size_t n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", root, entry, name);
+	buf[0] = '\0';
+	if ((fp = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool
+exists(const char *root, const char *entry, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s%s%s", root, entry,
+	    name != NULL ? "/" : "", name != NULL ? name : "");
+	return stat(path, &sb) == 0;
+}
+
+static void
+mkentry(const char *root, const char *entry)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, entry);
+	assert_int_equal(mkdir(path, 0700), 0);
+}
+
+static struct nd_outbox *
+open_ob(const char *root, uint64_t retry_ms, uint64_t max_ms)
+{
+	struct nd_outbox *ob;
+	char err[NDS_ERRBUF_SIZE];
+
+	ob = nd_outbox_open(root, retry_ms, max_ms, "sink test (fake)", err,
+	    sizeof(err));
+	assert_non_null(ob);
+	nd_outbox_bind(ob, fake_resume, &g_fake);
+	g_fake.ob = ob;
+	return ob;
+}
+
+static void
+put(struct nd_outbox *ob, const char *entry, const char *text)
+{
+	char err[NDS_ERRBUF_SIZE];
+
+	assert_int_equal(nd_outbox_put(ob, entry, text, strlen(text), err,
+	    sizeof(err)), 0);
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void
+test_open_refuses(void **state)
+{
+	struct tdir *t = *state;
+	char err[NDS_ERRBUF_SIZE], path[PATH_MAX];
+
+	assert_null(nd_outbox_open("relative/dir", 1, 2, "p", err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "not an absolute path"));
+	snprintf(path, sizeof(path), "%s/missing", t->root);
+	assert_null(nd_outbox_open(path, 1, 2, "p", err, sizeof(err)));
+	assert_non_null(strstr(err, "missing"));
+}
+
+static void
+test_put_replace(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 1000, 2000);
+	char err[NDS_ERRBUF_SIZE];
+
+	mkentry(t->root, "d1");
+	put(ob, "d1", "first\n");
+	assert_string_equal(read_file(t->root, "d1", "pending"), "first\n");
+	assert_int_equal(nd_outbox_due_in(ob, "d1"), 0);
+	put(ob, "d1", "second, longer\n");
+	assert_string_equal(read_file(t->root, "d1", "pending"),
+	    "second, longer\n");
+	assert_false(exists(t->root, "d1", "pending.tmp"));
+	/* Bad names, a missing folder: refused, nothing written. */
+	assert_int_equal(nd_outbox_put(ob, "../d1", "x", 1, err,
+	    sizeof(err)), -1);
+	assert_int_equal(nd_outbox_put(ob, ".hidden", "x", 1, err,
+	    sizeof(err)), -1);
+	assert_int_equal(nd_outbox_put(ob, "nothere", "x", 1, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "nothere"));
+	assert_int_equal(nd_outbox_due_in(ob, "nothere"), -1);
+	assert_string_equal(read_file(t->root, "d1", "pending"),
+	    "second, longer\n");
+	nd_outbox_free(ob);
+}
+
+/*
+ * A crash while a record was being replaced leaves a torn temporary file:
+ * the next run still reads the old record whole, and replaces the torn
+ * file cleanly.
+ */
+static void
+test_torn_temp(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 1000, 2000);
+
+	mkentry(t->root, "d1");
+	put(ob, "d1", "good record\n");
+	write_file(t->root, "d1", "pending.tmp", "go");
+	nd_outbox_free(ob);
+
+	ob = open_ob(t->root, 1000, 2000);
+	g_fake.answer = NDS_FAILED;
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_string_equal(g_fake.record, "good record\n");
+	put(ob, "d1", "newer\n");
+	assert_string_equal(read_file(t->root, "d1", "pending"), "newer\n");
+	assert_false(exists(t->root, "d1", "pending.tmp"));
+	nd_outbox_free(ob);
+}
+
+/* Records present at open are resumed; OK removes what the host owns. */
+static void
+test_previous_run(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob;
+
+	mkentry(t->root, "a");
+	write_file(t->root, "a", "pending", "rec a");
+	mkentry(t->root, "b");
+	write_file(t->root, "b", "pending", "rec b");
+	write_file(t->root, "b", "data", "module's file");
+	mkentry(t->root, ".making");
+	write_file(t->root, ".making", "pending", "not an entry");
+
+	ob = open_ob(t->root, 1000, 2000);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 2);
+	assert_true(g_fake.had_record);
+	/* a: empty, gone. b: the module's file stays, with its folder. */
+	assert_false(exists(t->root, "a", NULL));
+	assert_true(exists(t->root, "b", NULL));
+	assert_false(exists(t->root, "b", "pending"));
+	assert_false(exists(t->root, "b", "lock"));
+	assert_string_equal(read_file(t->root, "b", "data"), "module's file");
+	assert_true(exists(t->root, ".making", "pending"));
+	assert_int_equal(nd_outbox_due_in(ob, "a"), -1);
+	assert_int_equal(nd_outbox_due_in(ob, "b"), -1);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 2);
+	nd_outbox_free(ob);
+}
+
+static void
+assert_due_between(struct nd_outbox *ob, const char *entry, int64_t lo,
+    int64_t hi)
+{
+	int64_t ms = nd_outbox_due_in(ob, entry);
+
+	if (ms < lo || ms > hi)
+		fail_msg("%s due in %lld ms, expected %lld..%lld", entry,
+		    (long long)ms, (long long)lo, (long long)hi);
+}
+
+/* FAILED: again after retry_ms, doubling up to retry_max_ms, +-25 %. */
+static void
+test_backoff(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 40, 80);
+
+	mkentry(t->root, "d");
+	put(ob, "d", "rec");
+	g_fake.answer = NDS_FAILED;
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_due_between(ob, "d", 10, 50);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);	/* not due yet */
+	usleep(60 * 1000);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 2);
+	assert_due_between(ob, "d", 40, 100);
+	usleep(110 * 1000);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 3);
+	assert_due_between(ob, "d", 40, 100);	/* capped */
+	assert_string_equal(read_file(t->root, "d", "pending"), "rec");
+
+	/* Progress from resume is kept, and does not reset the backoff. */
+	usleep(110 * 1000);
+	g_fake.progress = "rec, half done";
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 4);
+	assert_string_equal(read_file(t->root, "d", "pending"),
+	    "rec, half done");
+	assert_due_between(ob, "d", 40, 100);
+
+	/* A new record from outside is new work: due at once. */
+	g_fake.progress = NULL;
+	put(ob, "d", "rec 2");
+	assert_int_equal(nd_outbox_due_in(ob, "d"), 0);
+	g_fake.answer = NDS_OK;
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 5);
+	assert_string_equal(g_fake.record, "rec 2");
+	assert_false(exists(t->root, "d", NULL));
+	nd_outbox_free(ob);
+}
+
+/* FATAL: left alone, on disk, until a new record comes. */
+static void
+test_fatal(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 10, 20);
+
+	mkentry(t->root, "d");
+	write_file(t->root, "d", "data", "keep");
+	put(ob, "d", "rec");
+	g_fake.answer = NDS_FATAL;
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_int_equal(nd_outbox_due_in(ob, "d"), INT64_MAX);
+	usleep(30 * 1000);
+	nd_outbox_kick(ob);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_string_equal(read_file(t->root, "d", "pending"), "rec");
+	assert_string_equal(read_file(t->root, "d", "data"), "keep");
+
+	put(ob, "d", "rec 2");
+	g_fake.answer = NDS_OK;
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 2);
+	assert_false(exists(t->root, "d", "pending"));
+	assert_string_equal(read_file(t->root, "d", "data"), "keep");
+	nd_outbox_free(ob);
+}
+
+/* Someone holds the lock: busy, not resumed. No record: an orphan. */
+static void
+test_busy_orphan_done(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 10, 20);
+	char path[PATH_MAX], err[NDS_ERRBUF_SIZE];
+	int fd;
+
+	mkentry(t->root, "busy");
+	snprintf(path, sizeof(path), "%s/busy/lock", t->root);
+	assert_true((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	put(ob, "busy", "rec");
+	mkentry(t->root, "orphan");
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 0);
+	assert_due_between(ob, "busy", 4000, 5000);
+	assert_due_between(ob, "orphan", 50000, 60000);
+	assert_true(exists(t->root, "orphan", NULL));
+	close(fd);
+
+	/* A record of length 0: done, the host tidies up. */
+	assert_int_equal(nd_outbox_put(ob, "busy", "", 0, err, sizeof(err)),
+	    0);
+	assert_false(exists(t->root, "busy", NULL));
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 0);
+	nd_outbox_free(ob);
+}
+
+static bool
+wait_for(atomic_int *v, int want)
+{
+	int i;
+
+	for (i = 0; i < 5000 && atomic_load(v) < want; i++)
+		usleep(1000);
+	return atomic_load(v) >= want;
+}
+
+/* The thread: it takes up a put at once, and stops while resume waits. */
+static void
+test_thread(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 60000, 60000);
+	struct timespec a, b;
+
+	mkentry(t->root, "old");
+	write_file(t->root, "old", "pending", "from before");
+	assert_int_equal(nd_outbox_start(ob), 0);
+	assert_true(wait_for(&g_fake.calls, 1));
+	mkentry(t->root, "new");
+	put(ob, "new", "fresh");
+	assert_true(wait_for(&g_fake.calls, 2));
+	assert_string_equal(g_fake.entry, "new");
+
+	/* Kicked: every entry is due, even one that failed a minute ago. */
+	g_fake.answer = NDS_FAILED;
+	mkentry(t->root, "slow");
+	put(ob, "slow", "rec");
+	assert_true(wait_for(&g_fake.calls, 3));
+	g_fake.answer = NDS_OK;
+	nd_outbox_kick(ob);
+	assert_true(wait_for(&g_fake.calls, 4));
+
+	/* A resume that notices the stop says "not now". */
+	g_fake.wait_stop = true;
+	g_fake.answer = NDS_FAILED;
+	mkentry(t->root, "stuck");
+	put(ob, "stuck", "rec");
+	usleep(20 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	nd_outbox_free(ob);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 3);
+	assert_true(exists(t->root, "stuck", "pending"));
+	assert_false(exists(t->root, "old", NULL));
+	assert_false(exists(t->root, "slow", NULL));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_refuses, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_put_replace, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_torn_temp, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_previous_run, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_backoff, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_orphan_done, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_thread, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
