@@ -14,12 +14,15 @@
 #              dump, the failing sink is disabled until restart, and the
 #              next dump runs with the one chain left;
 #   alone      NDS_FATAL in a route's only chain: the dump is incomplete,
-#              and the next HERALD for that route is not answered.
+#              and the next HERALD for that route is not answered;
+#   nostart    NDS_FATAL from start (in the daemon, before any dump): the
+#              sink is retired at once, the log says why, and its route
+#              answers no HERALD.
 set -euo pipefail
 NET=137
 . "$(dirname "$0")/../integration/lib.sh"
 
-mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,other}
+mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,other,nostart}
 C=$T/server.ini
 cat >"$C" <<INI
 [server]
@@ -160,4 +163,39 @@ pass "the route left without a working sink does not answer a HERALD"
 
 stop_server
 pass "server exited 0 on SIGTERM"
+# ---------------------------------------------------------------- nostart
+# A server of its own: its start-up line would be in the others' log.
+cat >"$T/nostart.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+timeout = 10
+
+[sink local]
+module = file
+fsync = no
+
+[sink nostart]
+module = flaky
+start_fails = yes
+
+[route nostart]
+path = nostart
+sink = nostart | local
+
+[route default]
+path = *
+sink = local
+INI
+start_server -c "$T/nostart.ini"
+assert_log "sink nostart \\(flaky\\): cannot start: flaky: start refused \\(sink disabled until restart\\)" \
+    "the line of a sink whose start failed"
+send_dump 1 "$A" -q -g 1M -s 1379 -p nostart -t 100 -r 2
+grep -q "failed: HERALD: no ack" "$SEND_LOG" ||
+	fail "netdump-send should fail at its HERALD: $(cat "$SEND_LOG")"
+assert_log "route 'nostart' has no working sink; not answering" "the refusal line"
+assert_no_file "$(client_dir "$A" nostart)/manifest.0.json"
+pass "a sink whose start fails is retired before any dump: its route answers no HERALD"
+
+stop_server
+pass "the second server exited 0 on SIGTERM"
 finish

@@ -10,6 +10,7 @@
  *   fatal = yes   the first write call answers NDS_FATAL
  *   delay_ms = N  each write call sleeps N ms first: a slow store, so the
  *                 receiver runs out of buffers and stops reading
+ *   start_fails = yes  start answers NDS_FATAL: the host retires the sink
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@ struct flaky_config {
 	int64_t			 failures;
 	bool			 fatal;
 	int64_t			 delay_ms;
+	bool			 start_fails;
 };
 
 struct flaky {
@@ -61,6 +63,17 @@ flaky_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	f->conf = config;
 	*instance = f;
 	return NDS_OK;
+}
+
+static enum nds_result
+flaky_start(void *instance, char err[NDS_ERRBUF_SIZE])
+{
+	struct flaky *f = instance;
+
+	if (!f->conf->start_fails)
+		return NDS_OK;
+	sink_seterr(err, "flaky: start refused");
+	return NDS_FATAL;
 }
 
 static void
@@ -181,6 +194,8 @@ static const struct nds_option flaky_options[] = {
 	    "the first vmcore write call answers NDS_FATAL" },
 	{ "delay_ms", NDS_OPT_INT, OPT(delay_ms), "0", NULL, 0, 10000,
 	    "each vmcore write call sleeps this long first" },
+	{ "start_fails", NDS_OPT_BOOL, OPT(start_fails), "no", NULL, 0, 0,
+	    "start answers NDS_FATAL" },
 	{ .name = NULL },
 };
 
@@ -196,6 +211,7 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.options = flaky_options,
 	.config_size = sizeof(struct flaky_config),
 	.create = flaky_create,
+	.start = flaky_start,
 	.destroy = flaky_destroy,
 	.begin = flaky_begin,
 	.open = flaky_open,
