@@ -200,7 +200,14 @@ nd_manifest_build(const struct nd_dump *d, size_t *len)
 	kv_str(&b, "  ", "reason", d->reason, true);
 	nd_buf_printf(&b, "  \"client\": {\"address\": ");
 	nd_buf_json_str(&b, d->client_addr);
-	nd_buf_printf(&b, ", \"port\": %u},\n", d->pub.client_port);
+	nd_buf_printf(&b, ", \"port\": %u, \"name\": ", d->pub.client_port);
+	nd_buf_json_str(&b, d->pub.client_name);
+	nd_buf_printf(&b, "},\n");
+	/* The number a sink gave the dump (savecore's N), for its files. */
+	if (d->numbered)
+		nd_buf_printf(&b, "  \"number\": %u,\n", d->number);
+	else
+		nd_buf_printf(&b, "  \"number\": null,\n");
 	kv_str(&b, "  ", "path", d->path, true);
 	kv_str(&b, "  ", "route", d->route, true);
 	kv_str(&b, "  ", "start", start, true);

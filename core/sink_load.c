@@ -10,6 +10,7 @@
 
 #include "dump.h"
 #include "log.h"
+#include "manifest.h"
 #include "outbox.h"
 #include "sink_load.h"
 #include "space.h"
@@ -35,6 +36,7 @@ const struct nds_host nd_host_api = {
 	.outbox_put = host_outbox_put,
 	.outbox_kick = host_outbox_kick,
 	.outbox_stopping = host_outbox_stopping,
+	.manifest_read = nd_manifest_read,
 };
 
 static void

@@ -19,7 +19,7 @@
  *
  * Directories are resolved beneath the dump directory (dirs.c).
  * Retention (keep_per_client, max_total_size) removes old finished dumps
- * when a dump ends (retention.c, scan.c).
+ * when a dump ends (retention.c, scan.c), found by their manifests.
  */
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -281,7 +281,7 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 	}
 	fmt_size(freed, sz, sizeof(sz));
 	fmt_removed(rd, path, files, sizeof(files));
-	if (rd->sub != NULL)
+	if (rd->sub != NULL || !rd->numbered)
 		snprintf(what, sizeof(what), "of %s", rd->client);
 	else
 		snprintf(what, sizeof(what), "%u of %s", rd->number,
@@ -434,7 +434,7 @@ run_retention(const struct file_dump *d)
 		ret_warn(fs, top, "open", errno);
 		goto out;
 	}
-	if (scan_dir(&sc, fd, ".", "", 0) == -1) {
+	if (scan_dir(&sc, fd, ".", NULL, "", 0) == -1) {
 		/* Half a picture could pick the wrong dumps: do nothing. */
 		ret_warn(fs, top, "scan", ENOMEM);
 		goto out;

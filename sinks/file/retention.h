@@ -33,6 +33,7 @@ struct ret_dump {
 	dev_t		 dev;		/* of the files' directory */
 	ino_t		 ino;
 	unsigned int	 number;
+	bool		 numbered;	/* number is the manifest's */
 	struct timespec	 mtime;		/* of the manifest */
 	uint64_t	 size;		/* disk usage of what is left */
 	bool		 complete;
@@ -50,10 +51,12 @@ struct ret_scan {
 
 /*
  * Find the finished dumps in the directory fd (path from the sink's
- * directory, dname its last component) and beneath it, into sc. Takes fd;
- * -1 only when out of memory.
+ * directory; parent its parent's path, NULL for the sink's directory;
+ * dname its last component) and beneath it, into sc. Takes fd; -1 only
+ * when out of memory.
  */
-int	scan_dir(struct ret_scan *, int, const char *, const char *, int);
+int	scan_dir(struct ret_scan *, int, const char *, const char *,
+	    const char *, int);
 void	free_ret_dump(struct ret_dump *);
 /* name is a "*.last" link of the layout. */
 bool	last_link_name(enum file_layout, const char *);

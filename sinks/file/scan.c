@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * file: retention's scan. The names of a dump's files, parsed back, and
- * the walk beneath the sink's directory that finds the finished dumps: a
- * dump is finished when its manifest exists, since the core writes the
- * manifest last.
+ * file: retention's scan. A dump is finished when its manifest exists,
+ * since the core writes the manifest last, and the manifest is the host's
+ * record of where each of the dump's objects went (read back with
+ * nds_host.manifest_read). So the walk beneath the sink's directory looks
+ * for manifests only, and a dump's files are those its manifest lists in
+ * the manifest's own directory: nothing is taken for a dump's file
+ * because of what its name looks like, and a file no manifest names is
+ * never touched.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -28,41 +32,12 @@
 
 /* How deep retention looks beneath the sink's directory. */
 #define MAX_DEPTH	32
-
-enum ret_kind {
-	RK_SMALL,	/* info, key, msgbuf: "<stem>.N" */
-	RK_MANIFEST,	/* "manifest.N.json" */
-	RK_BODY,	/* vmcore, vmcore_encrypted, dump: suffixes follow */
-};
-
-static const struct {
-	const char	*stem;
-	enum ret_kind	 kind;
-} ret_stems[] = {
-	{ "vmcore", RK_BODY },
-	{ "vmcore_encrypted", RK_BODY },
-	{ "dump", RK_BODY },
-	{ "info", RK_SMALL },
-	{ "key", RK_SMALL },
-	{ "msgbuf", RK_SMALL },
-	{ "manifest", RK_MANIFEST },
-};
+/* A manifest lists at most 1000 gaps: far below this. */
+#define MANIFEST_MAX	(1024 * 1024)
 
 /* The stems update_links makes "<stem>.last" links for. */
 static const char *const link_stems[] = {
 	"vmcore", "vmcore_encrypted", "info", "key", "manifest",
-};
-
-
-/* One parsed directory entry. */
-struct ret_name {
-	const char	*name;
-	const char	*client;	/* netdumpd: inside name; else "" */
-	size_t		 clen;
-	unsigned int	 number;
-	enum ret_kind	 kind;
-	bool		 temp;		/* ".<name>.tmp": a failed close's */
-	bool		 incomplete;	/* a body "....incomplete" */
 };
 
 struct ret_ent {
@@ -70,144 +45,13 @@ struct ret_ent {
 	unsigned char	 type;		/* DT_* */
 };
 
-
-/*
- * A dump number as the module writes it (%u: no sign, no leading zero) at
- * the start of s; how many digits it took, 0 if none.
- */
-static size_t
-ret_number(const char *s, size_t len, unsigned int *num)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		if ((v = v * 10 + (unsigned long)(s[i] - '0')) > UINT_MAX)
-			return 0;
-	if (i == 0 || (i > 1 && s[0] == '0'))
-		return 0;
-	*num = (unsigned int)v;
-	return i;
-}
-
-/*
- * What may follow "<stem>.N" in a name of the given kind. A body's
- * suffixes are those the core and the transforms give (".gz", ".zst",
- * ".tar.zst", ...) and ".incomplete" last: nothing more open, so that
- * "vmcore.3.bak" stays someone's copy and "vmcore.h.0.last" (client
- * "h.0", netdumpd) is not taken for a file of dump 0 of client "h".
- */
-static bool
-ret_rest(enum ret_kind kind, const char *s, size_t len, bool *incomplete)
-{
-	static const char *const comps[] = {
-		"gz", "zst", "tar", "xz", "bz2", "lz4",
-	};
-	const char *end = s + len, *q;
-	size_t i, cl;
-
-	*incomplete = false;
-	switch (kind) {
-	case RK_SMALL:
-		return len == 0;
-	case RK_MANIFEST:
-		return len == 5 && memcmp(s, ".json", 5) == 0;
-	case RK_BODY:
-		break;
-	}
-	while (s < end) {
-		if (*s++ != '.')
-			return false;
-		for (q = s; q < end && *q != '.'; q++)
-			;
-		cl = (size_t)(q - s);
-		if (q == end && cl == 10 && memcmp(s, "incomplete", 10) == 0) {
-			*incomplete = true;
-			return true;
-		}
-		for (i = 0; i < NITEMS(comps); i++)
-			if (strlen(comps[i]) == cl &&
-			    memcmp(s, comps[i], cl) == 0)
-				break;
-		if (i == NITEMS(comps))
-			return false;
-		s = q;
-	}
-	return true;
-}
-
-/*
- * Parse s[0, len) as the name of a dump's object: "<stem>.N<rest>"
- * (savecore), "<stem>.<client>.N<rest>" (netdumpd) or "<stem><rest>"
- * (inside a redhat dump directory).
- */
-static bool
-ret_parse_span(enum file_layout layout, const char *s, size_t len,
-    struct ret_name *p)
-{
-	const char *t;
-	size_t i, sl, left, q, nd;
-
-	p->client = "";
-	p->clen = 0;
-	p->number = 0;
-	for (i = 0; i < NITEMS(ret_stems); i++) {
-		p->kind = ret_stems[i].kind;
-		sl = strlen(ret_stems[i].stem);
-		if (len < sl || memcmp(s, ret_stems[i].stem, sl) != 0)
-			continue;
-		t = s + sl;
-		left = len - sl;
-		if (layout == LAYOUT_REDHAT) {
-			if (ret_rest(p->kind, t, left, &p->incomplete))
-				return true;
-			continue;
-		}
-		if (left == 0 || *t != '.')
-			continue;
-		t++;
-		left--;
-		if (layout == LAYOUT_SAVECORE) {
-			if ((nd = ret_number(t, left, &p->number)) > 0 &&
-			    ret_rest(p->kind, t + nd, left - nd,
-			    &p->incomplete))
-				return true;
-			continue;
-		}
-		/* netdumpd: the client may have dots of its own. */
-		for (q = 1; q + 1 < left; q++) {
-			if (t[q] != '.')
-				continue;
-			if ((nd = ret_number(t + q + 1, left - q - 1,
-			    &p->number)) > 0 && ret_rest(p->kind,
-			    t + q + 1 + nd, left - q - 1 - nd,
-			    &p->incomplete)) {
-				p->client = t;
-				p->clen = q;
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
-static bool
-ret_parse(enum file_layout layout, const char *name, struct ret_name *p)
-{
-	size_t len = strlen(name);
-
-	p->name = name;
-	p->temp = false;
-	if (name[0] != '.')
-		return ret_parse_span(layout, name, len, p);
-	/* ".info.3.tmp": what file_close leaves when it fails. */
-	if (len <= 5 || memcmp(name + len - 4, ".tmp", 4) != 0 ||
-	    !ret_parse_span(layout, name + 1, len - 5, p) ||
-	    p->kind == RK_BODY)
-		return false;
-	p->temp = true;
-	return true;
-}
+/* What a manifest's stored places say, in one directory. */
+struct listing {
+	const char	*dir;		/* its path as "where" spells it */
+	char		*names[NDS_OBJ_NKINDS * 4];
+	size_t		 n;
+	bool		 nomem;
+};
 
 /* "<stem>.last<ext>" (savecore) or "<stem>.<client>.last" (netdumpd). */
 bool
@@ -233,42 +77,72 @@ last_link_name(enum file_layout layout, const char *name)
 }
 
 /*
- * "<addr>-YYYY-MM-DD-HH:MM" or "<addr>-YYYY-MM-DD-HH:MM-<k>": a redhat dump
- * directory. Returns the length of addr, 0 if name is not one.
+ * A name the host gives a manifest (nds_host.object_name: "manifest",
+ * the sink's infix, ".json"), not one of the sink's *.last links.
  */
-static size_t
-redhat_addr_len(const char *name)
+static bool
+manifest_name(enum file_layout layout, const char *name)
 {
-	static const char stamp[] = "dddd-dd-dd-dd:dd";
-	const size_t sl = sizeof(stamp) - 1;
-	size_t len = strlen(name), end, i, k;
-	unsigned int num;
-	int pass;
+	size_t len = strlen(name);
 
-	for (pass = 0; pass < 2; pass++) {
-		end = len;
-		if (pass == 1) {
-			/* The "-k" of a minute that was taken. */
-			for (k = len; k > 0 && name[k - 1] != '-'; k--)
-				;
-			if (k == 0 || k == len || ret_number(name + k,
-			    len - k, &num) != len - k)
-				return 0;
-			end = k - 1;
-		}
-		if (end <= sl + 1 || name[end - sl - 1] != '-')
-			continue;
-		for (i = 0; i < sl; i++) {
-			char c = name[end - sl + i];
+	return len >= sizeof("manifest.json") - 1 &&
+	    strncmp(name, "manifest.", 9) == 0 &&
+	    strcmp(name + len - 5, ".json") == 0 &&
+	    !last_link_name(layout, name);
+}
 
-			if (stamp[i] == 'd' ? c < '0' || c > '9' :
-			    c != stamp[i])
-				break;
-		}
-		if (i == sl)
-			return end - sl - 1;
+/* nds_host.manifest_read's stored(): keep the names in l->dir. */
+static void
+take_place(void *arg, const char *where)
+{
+	struct listing *l = arg;
+	const char *slash = strrchr(where, '/'), *name;
+	size_t dlen = slash != NULL ? (size_t)(slash - where) : 0, i;
+
+	name = slash != NULL ? slash + 1 : where;
+	if (strlen(l->dir) != dlen || strncmp(where, l->dir, dlen) != 0 ||
+	    name[0] == '\0' || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0 || l->n == NITEMS(l->names))
+		return;
+	/* Two chains may have stored in one place. */
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return;
+	if ((l->names[l->n] = strdup(name)) == NULL)
+		l->nomem = true;
+	else
+		l->n++;
+}
+
+/* The bytes of the regular file name in dfd, NULL if none or too big. */
+static char *
+read_manifest(int dfd, const char *name, size_t *len, struct stat *sb)
+{
+	char *buf = NULL;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode) ||
+	    sb->st_size > MANIFEST_MAX ||
+	    (buf = malloc((size_t)sb->st_size + 1)) == NULL)
+		goto fail;
+	while (got < (size_t)sb->st_size) {
+		n = read(fd, buf + got, (size_t)sb->st_size - got);
+		if (n <= 0)
+			goto fail;
+		got += (size_t)n;
 	}
-	return 0;
+	close(fd);
+	*len = got;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
 }
 
 void
@@ -284,23 +158,6 @@ free_ret_dump(struct ret_dump *rd)
 	free(rd->client);
 }
 
-
-static int
-cmp_ret_name(const void *a, const void *b)
-{
-	const struct ret_name *x = a, *y = b;
-	int c;
-
-	if (x->clen != y->clen)
-		return x->clen < y->clen ? -1 : 1;
-	if ((c = memcmp(x->client, y->client, x->clen)) != 0)
-		return c;
-	if (x->number != y->number)
-		return x->number < y->number ? -1 : 1;
-	return 0;
-}
-
-
 static int
 cmp_ret_file(const void *a, const void *b)
 {
@@ -309,127 +166,123 @@ cmp_ret_file(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/*
- * Record the dump made of the names in pn[0, k) (one client, one number)
- * if it is finished. dfd is the directory that holds them.
- */
-static int
-add_dump(struct ret_scan *sc, int dfd, const char *path, const char *sub,
-    const char *client, size_t clen, const struct ret_name *pn, size_t k)
+/* Room for one more dump in sc, zeroed; NULL when out of memory. */
+static struct ret_dump *
+new_dump(struct ret_scan *sc)
 {
-	const struct nds_dump *dump = sc->d->dump;
-	struct ret_dump *rd, *v;
-	struct stat sb;
-	const char *manifest = NULL, *body = NULL;
-	bool has_body = false, incomplete = false;
-	size_t i;
+	struct ret_dump *v;
 
-	for (i = 0; i < k && manifest == NULL; i++)
-		if (pn[i].kind == RK_MANIFEST && !pn[i].temp)
-			manifest = pn[i].name;
-	/* No manifest: still arriving, or cut off by a crash. */
-	if (manifest == NULL || fstatat(dfd, manifest, &sb,
-	    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode))
-		return 0;
 	if (sc->n == sc->cap) {
 		if ((v = reallocarray(sc->v, sc->cap == 0 ? 16 : 2 * sc->cap,
 		    sizeof(*v))) == NULL)
-			return -1;
+			return NULL;
 		sc->v = v;
 		sc->cap = sc->cap == 0 ? 16 : 2 * sc->cap;
 	}
-	rd = &sc->v[sc->n];
-	memset(rd, 0, sizeof(*rd));
-	rd->mtime = sb.st_mtim;
-	rd->number = pn[0].number;
-	if (fstat(dfd, &sb) == -1)
-		return 0;
-	rd->dev = sb.st_dev;
-	rd->ino = sb.st_ino;
-	if ((rd->files = calloc(k, sizeof(*rd->files))) == NULL ||
-	    (rd->dir = strdup(path)) == NULL ||
-	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
-	    (rd->client = strndup(client, clen)) == NULL)
-		goto nomem;
-	for (i = 0; i < k; i++) {
-		/* Only regular files and symlinks are ever removed. */
-		if (fstatat(dfd, pn[i].name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    (!S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode)))
-			continue;
-		if ((rd->files[rd->nfiles].name = strdup(pn[i].name)) == NULL)
-			goto nomem;
-		/* Disk usage: a vmcore is sparse. */
-		rd->files[rd->nfiles].size = (uint64_t)sb.st_blocks * 512;
-		rd->files[rd->nfiles].manifest = pn[i].name == manifest;
-		rd->size += rd->files[rd->nfiles].size;
-		if (pn[i].kind == RK_BODY) {
-			has_body = true;
-			incomplete |= pn[i].incomplete;
-			/* The log names the vmcore rather than a tarball. */
-			if (body == NULL ||
-			    strncmp(pn[i].name, "vmcore", 6) == 0)
-				body = rd->files[rd->nfiles].name;
-		} else if (pn[i].name == manifest && rd->label == NULL)
-			rd->label = rd->files[rd->nfiles].name;
-		rd->nfiles++;
-	}
-	if (body != NULL)
-		rd->label = body;
-	if (rd->label == NULL)
-		rd->label = "manifest";
-	/* In readdir's order so far; the log lists them in a fixed one. */
-	qsort(rd->files, rd->nfiles, sizeof(*rd->files), cmp_ret_file);
-	rd->complete = has_body && !incomplete;
-	if (sc->d->fs->cfg->layout == LAYOUT_REDHAT)
-		rd->mine = strcmp(rd->client, dump->client_addr) == 0;
-	else
-		rd->mine = strcmp(rd->client, dump->client_name) == 0;
-	sc->n++;
-	return 0;
-nomem:
-	free_ret_dump(rd);
-	errno = ENOMEM;
-	return -1;
+	memset(&sc->v[sc->n], 0, sizeof(sc->v[sc->n]));
+	return &sc->v[sc->n];
 }
 
 /*
- * The finished dumps among the entries of one directory: grouped by client
- * and number, or all of them when dfd is a redhat dump directory (sub).
+ * The files of rd: those of l present in dfd as regular files or links
+ * (only those are ever removed), and the manifest; the log's label is
+ * the vmcore, else the archive, else the manifest.
  */
 static int
-collect_dumps(struct ret_scan *sc, int dfd, const char *path,
-    const char *sub, const char *client, size_t clen,
-    const struct ret_ent *ents, size_t n)
+add_files(struct ret_dump *rd, int dfd, const struct listing *l,
+    const char *manifest)
 {
-	enum file_layout layout = sub != NULL ? LAYOUT_REDHAT :
-	    sc->d->fs->cfg->layout;
-	struct ret_name *pn;
-	size_t i, j, m = 0;
-	int r = 0;
+	struct ret_file *f;
+	struct stat sb;
+	size_t i;
 
-	if (n == 0)
-		return 0;
-	if ((pn = calloc(n, sizeof(*pn))) == NULL)
+	if ((rd->files = calloc(l->n + 1, sizeof(*rd->files))) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (ents[i].type != DT_DIR &&
-		    ret_parse(layout, ents[i].name, &pn[m]))
-			m++;
-	if (layout != LAYOUT_REDHAT)
-		qsort(pn, m, sizeof(*pn), cmp_ret_name);
-	for (i = 0; i < m && r == 0; i = j) {
-		for (j = i + 1; j < m && (layout == LAYOUT_REDHAT ||
-		    cmp_ret_name(&pn[i], &pn[j]) == 0); j++)
-			;
-		/* netdumpd names the client; savecore its directory. */
-		if (layout == LAYOUT_NETDUMPD)
-			r = add_dump(sc, dfd, path, sub, pn[i].client,
-			    pn[i].clen, pn + i, j - i);
-		else
-			r = add_dump(sc, dfd, path, sub, client, clen, pn + i,
-			    j - i);
+	for (i = 0; i <= l->n; i++) {
+		const char *name = i < l->n ? l->names[i] : manifest;
+
+		if ((i < l->n && strcmp(name, manifest) == 0) ||
+		    fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    (!S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode)))
+			continue;
+		f = &rd->files[rd->nfiles];
+		if ((f->name = strdup(name)) == NULL)
+			return -1;
+		/* Disk usage: a vmcore is sparse. */
+		f->size = (uint64_t)sb.st_blocks * 512;
+		f->manifest = i == l->n;
+		rd->size += f->size;
+		rd->nfiles++;
 	}
-	free(pn);
+	/* In the manifest's order so far; the log lists them in a fixed one. */
+	qsort(rd->files, rd->nfiles, sizeof(*rd->files), cmp_ret_file);
+	for (i = 0; i < rd->nfiles; i++)
+		if (strncmp(rd->files[i].name, "vmcore", 6) == 0 ||
+		    (rd->label == NULL && strncmp(rd->files[i].name, "dump",
+		    4) == 0))
+			rd->label = rd->files[i].name;
+	for (i = 0; i < rd->nfiles && rd->label == NULL; i++)
+		if (rd->files[i].manifest)
+			rd->label = rd->files[i].name;
+	if (rd->label == NULL)
+		rd->label = "manifest";
+	return 0;
+}
+
+/*
+ * Record the dump whose manifest is name in dfd, if it is one of this
+ * server's. dir/sub: where dfd is, from the sink's directory (sub: a
+ * redhat dump's own directory in dir, else NULL); wdir: the same as
+ * "where" spells it.
+ */
+static int
+add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
+    const char *wdir, const char *name)
+{
+	const struct file_sink *fs = sc->d->fs;
+	const struct nds_dump *dump = sc->d->dump;
+	struct nds_manifest_summary sum;
+	struct listing l = { .dir = wdir };
+	struct ret_dump *rd;
+	struct stat sb, dsb;
+	size_t len, i;
+	char *text;
+	int r = -1;
+
+	/* Not readable, or not ours: not a dump of this sink's to judge. */
+	if ((text = read_manifest(dfd, name, &len, &sb)) == NULL)
+		return errno == ENOMEM ? -1 : 0;
+	if (fs->host->manifest_read(text, len, &sum, take_place, &l) == -1 ||
+	    fstat(dfd, &dsb) == -1) {
+		r = l.nomem ? -1 : 0;
+		goto out;
+	}
+	if (l.nomem || (rd = new_dump(sc)) == NULL)
+		goto out;
+	rd->mtime = sb.st_mtim;
+	rd->dev = dsb.st_dev;
+	rd->ino = dsb.st_ino;
+	rd->numbered = sum.has_number;
+	rd->number = sum.number;
+	rd->complete = sum.status == NDS_STATUS_COMPLETE;
+	if ((rd->dir = strdup(dir)) == NULL ||
+	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
+	    (rd->client = strdup(fs->cfg->layout == LAYOUT_REDHAT ?
+	    sum.client_addr : sum.client_name)) == NULL ||
+	    add_files(rd, dfd, &l, name) == -1) {
+		free_ret_dump(rd);
+		goto out;
+	}
+	rd->mine = strcmp(rd->client, fs->cfg->layout == LAYOUT_REDHAT ?
+	    dump->client_addr : dump->client_name) == 0;
+	sc->n++;
+	r = 0;
+out:
+	for (i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(text);
+	if (r == -1)
+		errno = ENOMEM;
 	return r;
 }
 
@@ -486,33 +339,31 @@ fail:
 	return -1;
 }
 
-/* A redhat dump directory, sub of path; addr is its client. */
+/*
+ * The finished dumps of one directory, path from the sink's (parent and
+ * dname: its parent's path and its own name). In the redhat layout a
+ * dump has a directory of its own, which goes with it: the dump is
+ * recorded as dname in parent.
+ */
 static int
-scan_redhat(struct ret_scan *sc, int fd, const char *path, const char *sub,
-    size_t alen)
+collect_dumps(struct ret_scan *sc, int dfd, const char *path,
+    const char *parent, const char *dname, const struct ret_ent *ents,
+    size_t n)
 {
-	struct ret_ent *ents;
-	size_t n;
-	DIR *dp;
-	int r, e;
+	enum file_layout layout = sc->d->fs->cfg->layout;
+	bool own = layout == LAYOUT_REDHAT && parent != NULL;
+	const char *wdir = strcmp(path, ".") == 0 ? "" : path;
+	size_t i;
 
-	if ((dp = fdopendir(fd)) == NULL) {
-		e = errno;
-		close(fd);
-		ret_warn(sc->d->fs, sub, "opendir", e);
-		return e == ENOMEM ? -1 : 0;
+	for (i = 0; i < n; i++) {
+		if (ents[i].type != DT_REG ||
+		    !manifest_name(layout, ents[i].name))
+			continue;
+		if (add_dump(sc, dfd, own ? parent : path, own ? dname : NULL,
+		    wdir, ents[i].name) == -1)
+			return -1;
 	}
-	if (read_entries(dp, &ents, &n) == -1) {
-		e = errno;
-		ret_warn(sc->d->fs, sub, "readdir", e);
-		r = e == ENOMEM ? -1 : 0;
-	} else {
-		r = collect_dumps(sc, dirfd(dp), path, sub, sub, alen, ents,
-		    n);
-		free_entries(ents, n);
-	}
-	closedir(dp);
-	return r;
+	return 0;
 }
 
 /*
@@ -520,13 +371,13 @@ scan_redhat(struct ret_scan *sc, int fd, const char *path, const char *sub,
  * read is skipped with a warning.
  */
 int
-scan_dir(struct ret_scan *sc, int fd, const char *path, const char *dname,
-    int depth)
+scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
+    const char *dname, int depth)
 {
 	const struct file_sink *fs = sc->d->fs;
 	struct ret_ent *ents = NULL;
 	char child[PATH_MAX];
-	size_t n = 0, i, alen;
+	size_t n = 0, i;
 	DIR *dp;
 	int sub, r = -1, e;
 
@@ -542,16 +393,11 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *dname,
 		r = e == ENOMEM ? -1 : 0;
 		goto out;
 	}
-	if (fs->cfg->layout != LAYOUT_REDHAT && collect_dumps(sc, dirfd(dp),
-	    path, NULL, dname, strlen(dname), ents, n) == -1)
+	if (collect_dumps(sc, dirfd(dp), path, parent, dname, ents, n) == -1)
 		goto out;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && depth < MAX_DEPTH; i++) {
 		/* Hidden: temporaries, and no snapshots (.zfs, .snapshot). */
 		if (ents[i].type != DT_DIR || ents[i].name[0] == '.')
-			continue;
-		alen = fs->cfg->layout == LAYOUT_REDHAT ?
-		    redhat_addr_len(ents[i].name) : 0;
-		if (alen == 0 && depth >= MAX_DEPTH)
 			continue;
 		if ((strcmp(path, ".") == 0 ? fmtname(child, sizeof(child),
 		    "%s", ents[i].name) : fmtname(child, sizeof(child),
@@ -568,13 +414,8 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *dname,
 				ret_warn(fs, child, "open", errno);
 			continue;
 		}
-		if (alen > 0) {
-			if (scan_redhat(sc, sub, path, ents[i].name, alen) ==
-			    -1)
-				goto out;
-			continue;
-		}
-		if (scan_dir(sc, sub, child, ents[i].name, depth + 1) == -1)
+		if (scan_dir(sc, sub, child, path, ents[i].name, depth + 1) ==
+		    -1)
 			goto out;
 	}
 	r = 0;

@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "dump.h"
+#include "manifest.h"
 #include "mock_host.h"
 #include "sink_load.h"
 #include "space.h"
@@ -31,7 +32,10 @@ static void	mock_log(struct nds_host_ctx *, enum nds_log_level,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 static void	mock_dump_number(const struct nds_dump *, unsigned);
 
-/* Naming and spools are the real host's code: the sinks share them. */
+/*
+ * Naming, spools and reading manifests are the real host's code: the
+ * sinks share them.
+ */
 const struct nds_host mock_host = {
 	.abi_major = NDS_ABI_MAJOR,
 	.abi_minor = NDS_ABI_MINOR,
@@ -40,21 +44,55 @@ const struct nds_host mock_host = {
 	.dump_number = mock_dump_number,
 	.object_name = nd_object_name,
 	.spool_open = nd_spool_open,
+	.manifest_read = nd_manifest_read,
 };
 
 static _Atomic unsigned int last_number;
 
+/* The number each recent dump was given, by id, as the host keeps it. */
+static pthread_mutex_t numbers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t	id;
+	unsigned	number;
+	bool		set;
+} numbers[64];
+
 static void
 mock_dump_number(const struct nds_dump *dump, unsigned number)
 {
-	(void)dump;
+	size_t slot = (size_t)(dump->id % (sizeof(numbers) /
+	    sizeof(numbers[0])));
+
 	last_number = number;
+	pthread_mutex_lock(&numbers_lock);
+	/* The first number told wins, as in the host. */
+	if (!numbers[slot].set || numbers[slot].id != dump->id) {
+		numbers[slot].id = dump->id;
+		numbers[slot].number = number;
+		numbers[slot].set = true;
+	}
+	pthread_mutex_unlock(&numbers_lock);
 }
 
 unsigned int
 mock_host_dump_number(void)
 {
 	return last_number;
+}
+
+bool
+mock_host_number_of(const struct nds_dump *dump, unsigned *number)
+{
+	size_t slot = (size_t)(dump->id % (sizeof(numbers) /
+	    sizeof(numbers[0])));
+	bool found;
+
+	pthread_mutex_lock(&numbers_lock);
+	found = numbers[slot].set && numbers[slot].id == dump->id;
+	if (found)
+		*number = numbers[slot].number;
+	pthread_mutex_unlock(&numbers_lock);
+	return found;
 }
 
 void *

@@ -19,13 +19,15 @@
 /*
  * The host, ABI NDS_ABI_MAJOR.NDS_ABI_MINOR. Its log callback echoes each
  * line to stderr as "name[level]: line" and keeps it, from any thread;
- * object_name and spool_open are the real host's; dump_number keeps the
- * last number told.
+ * object_name, spool_open and manifest_read are the real host's;
+ * dump_number keeps the last number told.
  */
 extern const struct nds_host mock_host;
 
 /* The last number a sink gave a dump through dump_number; 0 if none. */
 unsigned int	 mock_host_dump_number(void);
+/* The number a sink gave this dump (by its id), if it gave one lately. */
+bool		 mock_host_number_of(const struct nds_dump *, unsigned *);
 
 /*
  * A module's config struct, filled as the host fills it: the defaults,

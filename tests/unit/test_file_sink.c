@@ -327,6 +327,55 @@ put_object(void *ds, enum nds_object_kind kind, const char *text,
 }
 
 /*
+ * The manifest as the host writes it, last: the dump's status, client and
+ * number, and where its objects went (wheres, NULL-terminated), which is
+ * how retention finds a dump's files.
+ */
+static void
+manifest_text(const struct nds_dump *dump, const char *const *wheres,
+    char *buf, size_t len)
+{
+	unsigned number;
+	size_t n, i;
+
+	n = (size_t)snprintf(buf, len, "{\"manifest_version\": 1, "
+	    "\"status\": \"%s\", \"client\": {\"address\": \"%s\", "
+	    "\"port\": %u, \"name\": \"%s\"}, ",
+	    dump->status == NDS_STATUS_COMPLETE ? "complete" : "incomplete",
+	    dump->client_addr, dump->client_port, dump->client_name);
+	if (mock_host_number_of(dump, &number))
+		n += (size_t)snprintf(buf + n, len - n, "\"number\": %u, ",
+		    number);
+	n += (size_t)snprintf(buf + n, len - n, "\"objects\": [");
+	for (i = 0; wheres[i] != NULL; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s{\"stored\": "
+		    "{\"file\": \"%s\"}}", i > 0 ? ", " : "", wheres[i]);
+	n += (size_t)snprintf(buf + n, len - n, "]}\n");
+	assert_true(n < len);
+}
+
+static void
+put_manifest(void *ds, const struct nds_dump *dump,
+    const char *const *wheres, char *where)
+{
+	char text[8192];
+
+	manifest_text(dump, wheres, text, sizeof(text));
+	put_object(ds, NDS_OBJ_MANIFEST, text, where);
+}
+
+/* The manifest of what res says was stored. */
+static void
+put_stored_manifest(void *ds, const struct nds_dump *dump,
+    struct stored *res, bool key)
+{
+	const char *wheres[] = { res->vmcore, res->info, key ? res->key :
+	    NULL, NULL };
+
+	put_manifest(ds, dump, wheres, res->manifest);
+}
+
+/*
  * A whole dump the way the core drives it: the vmcore while it arrives,
  * then the outcome, then info, key (if any) and the manifest.
  */
@@ -347,7 +396,7 @@ store_dump(void *inst, struct nds_dump *dump, enum nds_status status,
 	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res->info);
 	if (encrypted)
 		put_object(ds, NDS_OBJ_KEY, "KEYBLOB", res->key);
-	put_object(ds, NDS_OBJ_MANIFEST, "{}\n", res->manifest);
+	put_stored_manifest(ds, dump, res, encrypted);
 	do_end(ds);
 }
 
@@ -1060,7 +1109,7 @@ store_kind(void *inst, struct nds_dump *dump, struct nds_kdh *kdh,
 	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res->info);
 	if (kinds[k].enc)
 		put_object(ds, NDS_OBJ_KEY, "KEYBLOB", res->key);
-	put_object(ds, NDS_OBJ_MANIFEST, "{}\n", res->manifest);
+	put_stored_manifest(ds, dump, res, kinds[k].enc);
 	do_end(ds);
 }
 
@@ -1686,8 +1735,7 @@ test_keep_in_progress(void **state)
 {
 	struct env *e = *state;
 	struct nds_dump a, b;
-	struct stored res;
-	char where[NDS_WHERE_SIZE];
+	struct stored res, bres;
 	void *plain, *ret, *ads, *aos, *bds, *bos;
 	int fd;
 
@@ -1717,9 +1765,9 @@ test_keep_in_progress(void **state)
 	bos = do_open(bds, NDS_OBJ_VMCORE);
 	do_write(bos, 0, "def", 3);
 	b.status = NDS_STATUS_COMPLETE;
-	do_close(bos, NDS_OBJ_VMCORE, 3, where);
-	put_object(bds, NDS_OBJ_INFO, "info\n", where);
-	put_object(bds, NDS_OBJ_MANIFEST, "{}\n", where);
+	do_close(bos, NDS_OBJ_VMCORE, 3, bres.vmcore);
+	put_object(bds, NDS_OBJ_INFO, "info\n", bres.info);
+	put_stored_manifest(bds, &b, &bres, false);
 	set_mtime(e->dfd, "host1/manifest.2.json", 200);
 
 	/* Dump 3: 2 is finished, but still between begin and end. */
@@ -1738,8 +1786,10 @@ test_keep_in_progress(void **state)
 	assert_savecore_dump(e->dfd, "host1", 4, "", true);
 
 	a.status = NDS_STATUS_INCOMPLETE;
-	do_close(aos, NDS_OBJ_VMCORE, 3, where);
-	put_object(ads, NDS_OBJ_MANIFEST, "{}\n", res.manifest);
+	do_close(aos, NDS_OBJ_VMCORE, 3, res.vmcore);
+	res.info[0] = '\0';
+	put_manifest(ads, &a, (const char *const[]){ res.vmcore, NULL },
+	    res.manifest);
 	do_end(ads);
 	do_end(bds);
 	assert_int_equal(mock_host_warnings(), 0);
@@ -2145,6 +2195,51 @@ test_retention_unrelated(void **state)
 	M.destroy(ret);
 }
 
+/*
+ * A dump's files are those its manifest lists in its own directory: a
+ * manifest that names files elsewhere, through "..", or by absolute path
+ * (planted, or from another sink) takes nothing but itself with it.
+ */
+static void
+test_retention_by_manifest(void **state)
+{
+	static const char planted[] = "{\"manifest_version\": 1, "
+	    "\"status\": \"complete\", \"client\": {\"address\": "
+	    "\"10.0.0.5\", \"port\": 20024, \"name\": \"host1\"}, "
+	    "\"number\": 7, \"objects\": [{\"stored\": {\"file\": "
+	    "\"other/vmcore.7\"}}, {\"stored\": {\"file\": "
+	    "\"host1/../keep.7\", \"s3\": \"/etc/passwd\"}}]}\n";
+	struct env *e = *state;
+	void *ret;
+	int fd;
+
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	assert_int_equal(mkdirat(e->dfd, "other", 0700), 0);
+	make_file(e->dfd, "other/vmcore.7", 100);
+	make_file(e->dfd, "keep.7", 100);
+	/* Named like a file of dump 7, but no manifest lists it here. */
+	make_file(e->dfd, "host1/vmcore.7", 100);
+	fd = openat(e->dfd, "host1/manifest.7.json", O_WRONLY | O_CREAT |
+	    O_CLOEXEC, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, planted, strlen(planted)),
+	    (ssize_t)strlen(planted));
+	close(fd);
+	set_mtime(e->dfd, "host1/manifest.7.json", 1000);
+
+	ret = mk_ret_sink(0, 1, 0);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 1);
+	assert_removal_logged("dump 7 of host1 (host1/manifest.7.json; ");
+	mock_assert_absent_at(e->dfd, "host1/manifest.7.json");
+	assert_present(e->dfd, "host1/vmcore.7");
+	assert_present(e->dfd, "other/vmcore.7");
+	assert_present(e->dfd, "keep.7");
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+}
+
 /* Dumps of several clients end at once, all under max_total_size. */
 struct worker {
 	const struct env	*e;
@@ -2167,7 +2262,7 @@ worker_run(void *arg)
 	struct worker *w = arg;
 	struct nds_dump dump;
 	struct nds_object obj;
-	char err[NDS_ERRBUF_SIZE], where[NDS_WHERE_SIZE];
+	char err[NDS_ERRBUF_SIZE], where[NDS_WHERE_SIZE], text[1024];
 	void *ds, *os;
 	unsigned int i;
 	bool ok;
@@ -2187,10 +2282,14 @@ worker_run(void *arg)
 			    NULL };
 			ok &= M.close(os, &obj, where, err) == NDS_OK;
 		}
+		if (ok)
+			manifest_text(&dump, (const char *const[]){ where,
+			    NULL }, text, sizeof(text));
 		if (ok && (ok = M.open(ds, NDS_OBJ_MANIFEST, &os, err) ==
 		    NDS_OK)) {
-			ok = M.write(os, 0, "{}\n", 3, err) == NDS_OK;
-			obj = (struct nds_object){ NDS_OBJ_MANIFEST, 3, NULL };
+			ok = M.write(os, 0, text, strlen(text), err) == NDS_OK;
+			obj = (struct nds_object){ NDS_OBJ_MANIFEST,
+			    strlen(text), NULL };
 			ok &= M.close(os, &obj, where, err) == NDS_OK;
 		}
 		ok &= M.end(ds, err) == NDS_OK;
@@ -2273,6 +2372,7 @@ main(void)
 		T(test_retention_redhat),
 		T(test_retention_links),
 		T(test_retention_all_kinds),
+		T(test_retention_by_manifest),
 		T(test_retention_unrelated),
 		T(test_retention_threads),
 #undef T

@@ -41,6 +41,10 @@
  *                      in nds_sink_module; the host keeps records for
  *                      good, finds them again after a restart and calls
  *                      resume with backoff until they are done;
+ *                    - manifest_read: what a manifest says (status, the
+ *                      dump's number and client, where every object was
+ *                      stored), so a module finds its old dumps by the
+ *                      host's record of them;
  *                    - NDS_RETRY is gone (no module returned it); the host
  *                      checks the dump and the stage it passes, so modules
  *                      need not.
@@ -147,6 +151,7 @@ struct nds_host_ctx;	/* opaque: the host's handle for one sink instance */
  */
 struct nds_dump;
 struct nds_object;
+struct nds_manifest_summary;
 
 struct nds_host {
 	uint32_t	 abi_major;
@@ -226,6 +231,19 @@ struct nds_host {
 	 * network, a backoff) checks it and returns NDS_FAILED soon.
 	 */
 	bool		(*outbox_stopping)(struct nds_host_ctx *);
+	/*
+	 * 2.0: what a manifest the host wrote says, so that a module can
+	 * find the dumps it stored by the host's record of them rather than
+	 * by reading meaning into file names (file's retention does): the
+	 * summary, and stored(arg, where) for every place a chain said it
+	 * stored one of the dump's objects, as its close put it in where.
+	 * The manifest's own place is not among them. text is the
+	 * manifest's bytes; -1 if they are not a manifest of this server.
+	 */
+	int		(*manifest_read)(const char *text, size_t len,
+			    struct nds_manifest_summary *summary,
+			    void (*stored)(void *arg, const char *where),
+			    void *arg);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
@@ -282,6 +300,15 @@ struct nds_dump {
 	bool			 encrypted;	/* a key came with the dump */
 };
 #define NDS_DUMP_MAGIC	0x6e647064u
+
+/* A manifest's word on its dump (nds_host.manifest_read). */
+struct nds_manifest_summary {
+	enum nds_status	 status;	/* COMPLETE or INCOMPLETE */
+	bool		 has_number;	/* a sink gave the dump a number */
+	unsigned	 number;	/* as nds_host.dump_number was told */
+	char		 client_addr[64];
+	char		 client_name[256];	/* as nds_dump.client_name */
+};
 
 enum nds_object_kind {
 	NDS_OBJ_VMCORE = 0,	/* the dump body, streamed while it arrives */

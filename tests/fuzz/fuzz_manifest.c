@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libFuzzer target: nd_manifest_read on arbitrary bytes, as retention
+ * reads any file named like a manifest. A refusal tells no place; a
+ * summary is well-formed; every place told is a string within bounds.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netdump/sink.h"
+#include "manifest.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static size_t told;
+
+static void
+tell(void *arg, const char *where)
+{
+	(void)arg;
+	if (where == NULL)
+		abort();
+	told += strlen(where) + 1;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nds_manifest_summary sum;
+
+	told = 0;
+	if (nd_manifest_read((const char *)data, size, &sum, tell, NULL) ==
+	    -1) {
+		if (told != 0)
+			abort();
+		return 0;
+	}
+	if (sum.status != NDS_STATUS_COMPLETE &&
+	    sum.status != NDS_STATUS_INCOMPLETE)
+		abort();
+	if (memchr(sum.client_addr, '\0', sizeof(sum.client_addr)) == NULL ||
+	    memchr(sum.client_name, '\0', sizeof(sum.client_name)) == NULL)
+		abort();
+	if (told > size)
+		abort();
+	return 0;
+}
