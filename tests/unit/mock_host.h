@@ -19,8 +19,9 @@
 /*
  * The host, ABI NDS_ABI_MAJOR.NDS_ABI_MINOR. Its log callback echoes each
  * line to stderr as "name[level]: line" and keeps it, from any thread;
- * object_name and spool_open are the real host's; dump_number keeps the
- * last number told.
+ * object_name, spool_open, read_file and the pool_* services are the
+ * real host's; dump_number keeps the last number told. There is no
+ * outbox.
  */
 extern const struct nds_host mock_host;
 

@@ -2,9 +2,9 @@
 /*
  * Unit tests for the durable outbox (core/outbox.c, nds_host.outbox_*):
  * records written for good and replaced whole, entries a previous run
- * left, backoff on NDS_FAILED, removal on NDS_OK, NDS_FATAL left alone,
- * busy and orphan folders, and the thread: started, kicked, stopped while
- * a resume waits.
+ * left, backoff on NDS_FAILED, removal on NDS_OK, NDS_FATAL and records
+ * the host cannot read left alone, busy and orphan folders, and the
+ * thread: started, kicked, stopped while a resume waits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,6 +386,40 @@ test_fatal(void **state)
 	nd_outbox_free(ob);
 }
 
+/*
+ * A record the host cannot read (another format: the s3 sink's own of
+ * before) never reaches the module: left alone, on disk, until a new
+ * record comes. A bad field is refused when it is put.
+ */
+static void
+test_unreadable(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 10, 20);
+	const struct nds_field bad = { .name = "a b", .value = "v" };
+	const char *old = "version = 1\nendpoint = e\n[object]\n";
+	char err[NDS_ERRBUF_SIZE];
+
+	mkentry(t->root, "d");
+	write_file(t->root, "d", "pending", old);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 0);
+	assert_int_equal(nd_outbox_due_in(ob, "d"), INT64_MAX);
+	assert_string_equal(read_file(t->root, "d", "pending"), old);
+
+	assert_int_equal(nd_outbox_put(ob, "d", &bad, 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "cannot be a name"));
+	assert_string_equal(read_file(t->root, "d", "pending"), old);
+
+	put(ob, "d", "rec 2");
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_string_equal(g_fake.record, "rec 2");
+	assert_false(exists(t->root, "d", NULL));
+	nd_outbox_free(ob);
+}
+
 /* Someone holds the lock: busy, not resumed. No record: an orphan. */
 static void
 test_busy_orphan_done(void **state)
@@ -483,6 +517,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backoff, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_busy_orphan_done, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_thread, setup, teardown),
