@@ -45,9 +45,10 @@
  *                      gives outbox_put name/value pairs (struct
  *                      nds_field) and resume gets them back parsed;
  *                      read_file reads a small file of an entry;
- *                    - the work pool: pool_open, pool_submit and
- *                      pool_close in nds_host, threads with a state each
- *                      (a connection) that the host starts and stops;
+ *                    - the work pool: pool_open, pool_submit,
+ *                      pool_start and pool_close in nds_host, threads
+ *                      with a state each (a connection) that the host
+ *                      starts after the fork and stops;
  *                    - NDS_RETRY is gone (no module returned it); the host
  *                      checks the dump and the stage it passes, so modules
  *                      need not.
@@ -281,10 +282,12 @@ struct nds_host {
 	 * starts (0, or -1 if it could not: the thread tries again before
 	 * its next job, and runs the job with a NULL state meanwhile, so
 	 * the job can fail itself rather than wait); thread_fini(arg,
-	 * state) ends it when the thread stops. Either may be NULL.
+	 * state) ends it, on the same thread, when the thread stops.
+	 * Either may be NULL.
 	 *
-	 * pool_open from create (or later), threads at least 1; NULL and
-	 * err if out of memory.
+	 * pool_open from create (or later; a module may open several),
+	 * threads at least 1; NULL and err for 0 threads or out of memory.
+	 * The pool is the module's to close.
 	 */
 	struct nds_pool	*(*pool_open)(struct nds_host_ctx *, unsigned threads,
 			    int (*thread_init)(void *arg, void **state),
