@@ -334,11 +334,11 @@ nd_outbox_put(struct nd_outbox *ob, const char *entry,
 /* ------------------------------------------------------------- visits */
 
 /*
- * The entry's record, parsed into rec. OB_DONE when it is read, else
- * what the visit found and why in err.
+ * The entry's record, parsed into rec: 0, or -1 with what the visit found
+ * in *v (no record: an orphan; else unreadable) and why in err.
  */
-static enum ob_visit
-read_record(int dirfd, struct nd_record *rec, char *err)
+static int
+read_record(int dirfd, struct nd_record *rec, enum ob_visit *v, char *err)
 {
 	char *text = NULL, perr[128];
 	struct stat sb;
@@ -357,15 +357,18 @@ read_record(int dirfd, struct nd_record *rec, char *err)
 	if (n == -1) {
 		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", RECORD, strerror(e));
 		free(text);
-		return e == ENOENT ? OB_ORPHAN : OB_UNREADABLE;
+		*v = e == ENOENT ? OB_ORPHAN : OB_UNREADABLE;
+		return -1;
 	}
+	/* Not the host's format (a module's own of before): left alone. */
 	if (nd_record_parse(text, (size_t)n, rec, perr, sizeof(perr)) == -1) {
 		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", RECORD, perr);
 		free(text);
-		return OB_UNREADABLE;
+		*v = OB_UNREADABLE;
+		return -1;
 	}
 	free(text);
-	return OB_DONE;
+	return 0;
 }
 
 /* Take entry name's lock and hand its record to the module. */
@@ -391,7 +394,7 @@ visit(struct nd_outbox *ob, const char *name, char *err)
 		    strerror(errno));
 	} else if (flock(lockfd, LOCK_EX | LOCK_NB) == -1)
 		v = OB_BUSY;
-	else if ((v = read_record(dirfd, &rec, err)) == OB_DONE) {
+	else if (read_record(dirfd, &rec, &v, err) == 0) {
 		err[0] = '\0';
 		r = ob->resume(ob->instance, name, dirfd, rec.fields,
 		    rec.nfields, err);

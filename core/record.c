@@ -106,6 +106,11 @@ nd_record_format(const struct nds_field *fields, size_t n, size_t *len,
 			    fields[i].name : "");
 			return NULL;
 		}
+		if (fields[i].value == NULL) {
+			snprintf(err, errlen, "field %zu (%s): no value", i + 1,
+			    fields[i].name);
+			return NULL;
+		}
 		total += line_len(&fields[i]);
 	}
 	if ((text = malloc(total + 1)) == NULL) {

@@ -122,6 +122,12 @@ test_format_refuses(void **state)
 	}
 	f[1].name = NULL;
 	assert_null(nd_record_format(f, 2, &len, err, sizeof(err)));
+	/* A value is text, "" at least. */
+	f[1].name = "ok2";
+	f[1].value = NULL;
+	assert_null(nd_record_format(f, 2, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "no value"));
+	f[1].value = "v";
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	f[1].name = name;
