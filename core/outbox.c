@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "record.h"
 
 #define RECORD		"pending"
 #define RECORD_TMP	"pending.tmp"
@@ -273,10 +274,12 @@ record_remove(int rootfd, int dirfd, const char *name)
 }
 
 int
-nd_outbox_put(struct nd_outbox *ob, const char *entry, const void *record,
-    size_t len, char *err, size_t errlen)
+nd_outbox_put(struct nd_outbox *ob, const char *entry,
+    const struct nds_field *fields, size_t nfields, char *err, size_t errlen)
 {
 	struct ob_entry *e;
+	char *record = NULL, ferr[128];
+	size_t len = 0;
 	int dirfd, r;
 
 	if (!entry_name_ok(entry)) {
@@ -284,15 +287,23 @@ nd_outbox_put(struct nd_outbox *ob, const char *entry, const void *record,
 		    ob->root, entry);
 		return -1;
 	}
+	if (nfields > 0 && (record = nd_record_format(fields, nfields, &len,
+	    ferr, sizeof(ferr))) == NULL) {
+		snprintf(err, errlen, "%s/%s/%s: %s", ob->root, entry, RECORD,
+		    ferr);
+		return -1;
+	}
 	if (len > RECORD_MAX) {
 		snprintf(err, errlen, "%s/%s/%s: a record of %zu bytes, at "
 		    "most %u", ob->root, entry, RECORD, len, RECORD_MAX);
+		free(record);
 		return -1;
 	}
 	if ((dirfd = openat(ob->rootfd, entry, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s/%s: %s", ob->root, entry,
 		    strerror(errno));
+		free(record);
 		return -1;
 	}
 	r = len > 0 ? record_write(ob->rootfd, dirfd, record, len) :
@@ -301,6 +312,7 @@ nd_outbox_put(struct nd_outbox *ob, const char *entry, const void *record,
 		snprintf(err, errlen, "%s/%s/%s: %s", ob->root, entry, RECORD,
 		    strerror(errno));
 	close(dirfd);
+	free(record);
 	if (r == -1)
 		return -1;
 	pthread_mutex_lock(&ob->lock);
@@ -321,57 +333,51 @@ nd_outbox_put(struct nd_outbox *ob, const char *entry, const void *record,
 
 /* ------------------------------------------------------------- visits */
 
-/* A small file of dirfd, NUL-terminated; NULL (errno set) on failure. */
-static char *
-read_record(int dirfd, size_t *len)
+/*
+ * The entry's record, parsed into rec: 0, or -1 with what the visit found
+ * in *v (no record: an orphan; else unreadable) and why in err.
+ */
+static int
+read_record(int dirfd, struct nd_record *rec, enum ob_visit *v, char *err)
 {
-	char *buf = NULL;
+	char *text = NULL, perr[128];
 	struct stat sb;
-	size_t done = 0;
-	ssize_t n;
-	int fd, save;
+	ssize_t n = -1;
+	int e = 0;
 
-	if ((fd = openat(dirfd, RECORD, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	if (fstatat(dirfd, RECORD, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		e = errno;
+	else if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > RECORD_MAX)
+		e = EFBIG;
+	else if ((text = malloc((size_t)sb.st_size + 1)) == NULL)
+		e = ENOMEM;
+	else if ((n = nd_read_file(dirfd, RECORD, text, (size_t)sb.st_size)) ==
 	    -1)
-		return NULL;
-	if (fstat(fd, &sb) == -1)
-		goto fail;
-	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > RECORD_MAX) {
-		errno = EFBIG;
-		goto fail;
+		e = errno;
+	if (n == -1) {
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", RECORD, strerror(e));
+		free(text);
+		*v = e == ENOENT ? OB_ORPHAN : OB_UNREADABLE;
+		return -1;
 	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto fail;
-	while (done < (size_t)sb.st_size) {
-		n = read(fd, buf + done, (size_t)sb.st_size - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		done += (size_t)n;
+	/* Not the host's format (a module's own of before): left alone. */
+	if (nd_record_parse(text, (size_t)n, rec, perr, sizeof(perr)) == -1) {
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", RECORD, perr);
+		free(text);
+		*v = OB_UNREADABLE;
+		return -1;
 	}
-	buf[done] = '\0';
-	*len = done;
-	close(fd);
-	return buf;
-fail:
-	save = errno;
-	free(buf);
-	close(fd);
-	errno = save;
-	return NULL;
+	free(text);
+	return 0;
 }
 
 /* Take entry name's lock and hand its record to the module. */
 static enum ob_visit
 visit(struct nd_outbox *ob, const char *name, char *err)
 {
+	struct nd_record rec = { 0 };
 	enum ob_visit v;
 	enum nds_result r;
-	char *text = NULL;
-	size_t len = 0;
 	int dirfd, lockfd = -1, e;
 
 	if ((dirfd = openat(ob->rootfd, name, O_RDONLY | O_DIRECTORY |
@@ -388,13 +394,10 @@ visit(struct nd_outbox *ob, const char *name, char *err)
 		    strerror(errno));
 	} else if (flock(lockfd, LOCK_EX | LOCK_NB) == -1)
 		v = OB_BUSY;
-	else if ((text = read_record(dirfd, &len)) == NULL) {
-		v = errno == ENOENT ? OB_ORPHAN : OB_UNREADABLE;
-		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", RECORD,
-		    strerror(errno));
-	} else {
+	else if (read_record(dirfd, &rec, &v, err) == 0) {
 		err[0] = '\0';
-		r = ob->resume(ob->instance, name, dirfd, text, len, err);
+		r = ob->resume(ob->instance, name, dirfd, rec.fields,
+		    rec.nfields, err);
 		if (r == NDS_OK) {
 			v = OB_DONE;
 			if (record_remove(ob->rootfd, dirfd, name) == -1)
@@ -404,7 +407,7 @@ visit(struct nd_outbox *ob, const char *name, char *err)
 		} else
 			v = r == NDS_FAILED ? OB_FAILED : OB_FATAL;
 	}
-	free(text);
+	nd_record_free(&rec);
 	if (lockfd != -1)
 		close(lockfd);
 	close(dirfd);

@@ -20,7 +20,7 @@ struct nd_outbox;
 
 /* What the outbox calls for each entry (nds_sink_module.resume). */
 typedef enum nds_result (*nd_resume_fn)(void *instance, const char *entry,
-    int entry_dirfd, const char *record, size_t len,
+    int entry_dirfd, const struct nds_field *fields, size_t nfields,
     char err[NDS_ERRBUF_SIZE]);
 
 /*
@@ -43,12 +43,13 @@ int		 nd_outbox_start(struct nd_outbox *);
 void		 nd_outbox_free(struct nd_outbox *);
 
 /*
- * Write entry's record for good and make the entry due; len 0: the entry
- * is done (record and "lock" removed, the folder too if empty). 0, or -1
- * and why in err.
+ * Write entry's record (nfields fields, in the format of record.h) for
+ * good and make the entry due; nfields 0: the entry is done (record and
+ * "lock" removed, the folder too if empty). 0, or -1 and why in err.
  */
 int		 nd_outbox_put(struct nd_outbox *, const char *entry,
-		    const void *record, size_t len, char *err, size_t errlen);
+		    const struct nds_field *fields, size_t nfields, char *err,
+		    size_t errlen);
 /* Every entry is due now. */
 void		 nd_outbox_kick(struct nd_outbox *);
 /* Whether the outbox is being stopped. */

@@ -12,17 +12,23 @@
 #include "log.h"
 #include "manifest.h"
 #include "outbox.h"
+#include "record.h"
 #include "sink_load.h"
 #include "space.h"
+#include "workpool.h"
 
 static void host_log(struct nds_host_ctx *, enum nds_log_level,
     const char *, ...) __attribute__((format(printf, 3, 4)));
 static int host_outbox_open(struct nds_host_ctx *, const char *, uint64_t,
     uint64_t, char[NDS_ERRBUF_SIZE]);
 static int host_outbox_put(struct nds_host_ctx *, const char *,
-    const void *, size_t, char[NDS_ERRBUF_SIZE]);
+    const struct nds_field *, size_t, char[NDS_ERRBUF_SIZE]);
 static void host_outbox_kick(struct nds_host_ctx *);
 static bool host_outbox_stopping(struct nds_host_ctx *);
+static ssize_t host_read_file(int, const char *, void *, size_t,
+    char[NDS_ERRBUF_SIZE]);
+static struct nds_pool *host_pool_open(struct nds_host_ctx *, unsigned,
+    nd_pool_init_fn, nd_pool_fini_fn, void *, char[NDS_ERRBUF_SIZE]);
 
 const struct nds_host nd_host_api = {
 	.abi_major = NDS_ABI_MAJOR,
@@ -36,6 +42,11 @@ const struct nds_host nd_host_api = {
 	.outbox_put = host_outbox_put,
 	.outbox_kick = host_outbox_kick,
 	.outbox_stopping = host_outbox_stopping,
+	.read_file = host_read_file,
+	.pool_open = host_pool_open,
+	.pool_submit = nd_pool_submit,
+	.pool_start = nd_pool_start,
+	.pool_close = nd_pool_close,
 	.manifest_read = nd_manifest_read,
 };
 
@@ -69,14 +80,37 @@ host_outbox_open(struct nds_host_ctx *ctx, const char *root,
 
 static int
 host_outbox_put(struct nds_host_ctx *ctx, const char *entry,
-    const void *record, size_t len, char err[NDS_ERRBUF_SIZE])
+    const struct nds_field *fields, size_t nfields, char err[NDS_ERRBUF_SIZE])
 {
 	if (ctx->outbox == NULL) {
 		snprintf(err, NDS_ERRBUF_SIZE, "%s: no outbox open", entry);
 		return -1;
 	}
-	return nd_outbox_put(ctx->outbox, entry, record, len, err,
+	return nd_outbox_put(ctx->outbox, entry, fields, nfields, err,
 	    NDS_ERRBUF_SIZE);
+}
+
+static ssize_t
+host_read_file(int dirfd, const char *name, void *buf, size_t size,
+    char err[NDS_ERRBUF_SIZE])
+{
+	ssize_t n;
+
+	if ((n = nd_read_file(dirfd, name, buf, size)) == -1)
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", name,
+		    errno == EFBIG ? "not a regular file of the size expected" :
+		    strerror(errno));
+	return n;
+}
+
+/* The pool's log lines name the sink, as the module's own do. */
+static struct nds_pool *
+host_pool_open(struct nds_host_ctx *ctx, unsigned threads,
+    nd_pool_init_fn init, nd_pool_fini_fn fini, void *arg,
+    char err[NDS_ERRBUF_SIZE])
+{
+	return nd_pool_open(threads, init, fini, arg, ctx != NULL ?
+	    ctx->prefix : "sink", err, NDS_ERRBUF_SIZE);
 }
 
 static void

@@ -54,11 +54,11 @@
  * deleted. Objects smaller than a part never need that.
  *
  * Threads: the host calls the ops of one dump on one thread, and
- * s3_resume on its outbox thread; the upload threads are the instance's
- * own and block all signals (the host reads its signals from a
- * signalfd). They start with the first dump, in the daemon, after it
- * forked and dropped privileges. create only checks the configuration,
- * makes the spool folder and opens it as the outbox.
+ * s3_resume on its outbox thread; the upload threads are the host's work
+ * pool (upload_threads of them, each with its own curl handle), which
+ * the host starts with the first dump, in the daemon, after it forked
+ * and dropped privileges. create only checks the configuration, makes
+ * the spool folder, opens it as the outbox and opens the pool.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -91,6 +91,21 @@ static unsigned g_curl_users;
 
 /* ------------------------------------------------- create and destroy */
 
+/* s without the blanks (and line ends) around it, in place. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
 /*
  * Credentials from an AWS-style credentials file: the [profile] section's
  * aws_access_key_id, aws_secret_access_key and aws_session_token. What is
@@ -117,7 +132,7 @@ read_credentials(struct s3_sink *s, const char *path, const char *profile,
 		    "can be read by others (mode %03o)", path,
 		    (unsigned)(sb.st_mode & 0777));
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		name = s3_trim(line);
+		name = trim(line);
 		if (*name == '#' || *name == ';' || *name == '\0')
 			continue;
 		if (*name == '[') {
@@ -125,14 +140,14 @@ read_credentials(struct s3_sink *s, const char *path, const char *profile,
 
 			if (close != NULL)
 				*close = '\0';
-			in = strcmp(s3_trim(name + 1), profile) == 0;
+			in = strcmp(trim(name + 1), profile) == 0;
 			continue;
 		}
 		if (!in || (eq = strchr(name, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		value = s3_trim(eq + 1);
-		name = s3_trim(name);
+		value = trim(eq + 1);
+		name = trim(name);
 		if (strcmp(name, "aws_access_key_id") == 0) {
 			free(c->access_key);
 			c->access_key = strdup(value);
@@ -293,13 +308,13 @@ sink_free(struct s3_sink *s)
 	free(c->access_key);
 	free(c->secret_key);
 	free(c->session_token);
-	free(s->threads);
+	/* Its threads use the store's settings: it goes first. */
+	s->host->pool_close(s->pool);
 	if (s->rcl_ready)
 		s3_client_fini(&s->rcl);
 	if (s->spool_fd != -1)
 		close(s->spool_fd);
 	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
 	free(s);
 }
 
@@ -512,9 +527,7 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	s->ctx = ctx;
 	s->cfg = cfg;
 	s->spool_fd = -1;
-	s->jobs_tail = &s->jobs;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	snprintf(s->guess[NDS_OBJ_VMCORE], NAME_LEN, "vmcore");
 	snprintf(s->guess[NDS_OBJ_ARCHIVE], NAME_LEN, "dump");
 
@@ -528,16 +541,15 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	s->conf.stall_timeout = (long)cfg->stall_timeout;
 	s->conf.retries = (unsigned)cfg->retries;
 	s->max_inflight = (unsigned)cfg->max_inflight_parts;
-	s->nthreads = (unsigned)cfg->upload_threads;
 	if (s->conf.part_size < S3_MIN_PART ||
 	    s->conf.part_size > S3_MAX_PART) {
 		sink_seterr(err, "part_size: from 5M to 5G");
 		goto fail;
 	}
-	if ((s->threads = calloc(s->nthreads, sizeof(*s->threads))) == NULL) {
-		sink_seterr(err, "out of memory");
+	/* No thread yet: the host starts them with the first dump. */
+	if ((s->pool = host->pool_open(ctx, (unsigned)cfg->upload_threads,
+	    s3_thread_init, s3_thread_fini, s, err)) == NULL)
 		goto fail;
-	}
 	if (cfg->spool && setup_spool(s, cfg, err) == -1)
 		goto fail;
 	if (curl_ref() == -1) {
@@ -562,7 +574,9 @@ s3_destroy(void *instance)
 
 	if (s == NULL)
 		return;
-	s3_pool_stop(s);
+	/* The threads' curl handles go before curl's global state. */
+	s->host->pool_close(s->pool);
+	s->pool = NULL;
 	curl_unref();
 	sink_free(s);
 }

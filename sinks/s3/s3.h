@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * s3 sink: what its source files share. Nothing here is exported from the
- * module; the pure parts (XML, keys, part layout, the pending record) are
- * also compiled into the unit tests. The module's own files:
+ * module; the pure parts (XML, keys, part layout, the pending record's
+ * fields) are also compiled into the unit tests. The module's own files:
  *
  *   s3.c         options, create, destroy
  *   s3_dump.c    a dump: begin, open, close, end; names and keys
  *   s3_write.c   an object's bytes into its spool file or memory parts
- *   s3_upload.c  the upload threads: parts, completion, copies
+ *   s3_upload.c  parts for the host's upload pool, completion, copies
  *   s3_spool.c   pending records and their resume (the host's outbox)
  *   s3_http.c    the S3 requests; s3_key.c, s3_record.c, s3_xml.c: pure
  */
@@ -87,7 +87,7 @@ int		 s3_key_expand(const char *tmpl, const struct s3_keyvars *v,
  */
 int		 s3_uri_encode(const char *s, bool keep_slash, char *out,
 		    size_t outlen);
-/* The reverse, for the pending record; -1 on a bad escape. */
+/* The reverse; -1 on a bad escape. */
 int		 s3_uri_decode(const char *s, char *out, size_t outlen);
 
 /*
@@ -106,8 +106,9 @@ uint32_t	 s3_part_count(uint64_t base, uint64_t size);
 
 /*
  * A pending record: which objects of a spooled dump still wait for the
- * store, and which multipart uploads of it are to be aborted first. One
- * small text file per dump, "pending" in the dump's spool folder.
+ * store, and which multipart uploads of it are to be aborted first. The
+ * host's outbox keeps it ("pending" in the dump's spool folder) as the
+ * fields s3_record_fields gives; s3_record_from_fields reads them back.
  */
 #define S3_REC_MAXOBJ	8
 #define S3_REC_MAXSTALE	16
@@ -140,10 +141,26 @@ struct s3_record {
 	unsigned	 nstale;
 };
 
-/* Text of rec, malloc'd; NULL when out of memory. */
-char		*s3_record_format(const struct s3_record *rec, size_t *len);
-/* Parse text; -1 and why in err on anything unexpected. */
-int		 s3_record_parse(const char *text, size_t len,
+/* Room for the fields of any record: the head, stale pairs, objects. */
+#define S3_REC_MAXFIELDS	(5 + 2 * S3_REC_MAXSTALE + 7 * S3_REC_MAXOBJ)
+#define S3_REC_MAXNUMS		(3 + 2 * S3_REC_MAXOBJ)
+
+/* A record as fields; the values point into rec and nums. */
+struct s3_fields {
+	struct nds_field f[S3_REC_MAXFIELDS];
+	size_t		 n;
+	char		 nums[S3_REC_MAXNUMS][24];
+	unsigned	 nnums;
+};
+
+/* The fields of rec, valid while rec and fb are. */
+void		 s3_record_fields(const struct s3_record *rec,
+		    struct s3_fields *fb);
+/*
+ * The record the fields say (a copy: the fields may go). -1 and why in
+ * err on anything unexpected; unknown names are a later version's.
+ */
+int		 s3_record_from_fields(const struct nds_field *f, size_t n,
 		    struct s3_record *rec, char *err, size_t errlen);
 /* Add an upload to abort; -1 when full or out of memory. */
 int		 s3_record_add_stale(struct s3_record *rec, const char *key,
@@ -157,8 +174,6 @@ int		 s3_record_add_stale(struct s3_record *rec, const char *key,
  * ENOMEM) when there is no incomplete name to go to.
  */
 int		 s3_record_cut(struct s3_rec_obj *o, uint64_t have);
-/* s without the blanks (and line ends) around it, in place. */
-char		*s3_trim(char *s);
 /* Forget stale upload i. */
 void		 s3_record_del_stale(struct s3_record *rec, unsigned i);
 void		 s3_record_free(struct s3_record *rec);
@@ -281,9 +296,8 @@ struct s3_config {
 	int64_t		 retry_max_interval;
 };
 
-/* A part on its way to the store. */
+/* A part on its way to the store, as the host's pool runs it. */
 struct s3_job {
-	struct s3_job	*next;
 	struct s3_obj	*o;
 	uint32_t	 n;
 	uint64_t	 off, len;
@@ -301,16 +315,10 @@ struct s3_sink {
 	char			 hostname[256];	/* the default collector */
 	int			 spool_fd;
 	unsigned		 max_inflight;
-	unsigned		 nthreads;
-
-	/* Upload threads and their queue, under lock. */
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	struct s3_job		*jobs, **jobs_tail;
-	pthread_t		*threads;
-	unsigned		 nstarted;
-	bool			 pool_stop;
+	/* The host's upload threads, each with its s3_client. */
+	struct nds_pool		*pool;
 	/* The {name} a complete dump's vmcore and archive got last. */
+	pthread_mutex_t		 lock;		/* of guess: dumps share it */
 	char			 guess[NDS_OBJ_NKINDS][NAME_LEN];
 
 	/* Whether the last request failed: new dumps then only spool. */
@@ -399,10 +407,10 @@ s3_spooling(const struct s3_obj *o)
 }
 
 /* s3_upload.c */
-int		 s3_spawn(pthread_t *, void *(*)(void *), void *);
 void		 s3_health(struct s3_sink *, enum s3_status, const char *err);
-unsigned	 s3_pool_ensure(struct s3_sink *);
-void		 s3_pool_stop(struct s3_sink *);
+/* The upload threads' connections, for the host's pool. */
+int		 s3_thread_init(void *instance, void **client);
+void		 s3_thread_fini(void *instance, void *client);
 void		 s3_up_fail_locked(struct s3_obj *, const char *err);
 int		 s3_submit_locked(struct s3_obj *, uint32_t n, uint64_t off,
 		    uint64_t len, unsigned char *buf, bool zero);
@@ -440,7 +448,7 @@ void		 s3_pending_note(const struct s3_sink *, const char *token,
 int		 s3_record_put(struct s3_sink *, const char *token,
 		    const struct s3_record *, char err[NDS_ERRBUF_SIZE]);
 enum nds_result	 s3_resume(void *instance, const char *token, int dirfd,
-		    const char *record, size_t len,
+		    const struct nds_field *fields, size_t nfields,
 		    char err[NDS_ERRBUF_SIZE]);
 
 #endif /* ND_S3_H */

@@ -528,7 +528,7 @@ s3_begin(void *instance, const struct nds_dump *dump,
 	spool_begin(d);
 	/* While the store looks down, spool only: no network at all. */
 	d->spool_only = d->dirfd != -1 && atomic_load(&s->down);
-	if (s3_pool_ensure(s) == 0) {
+	if (s->host->pool_start(s->pool) == 0) {
 		/* Nobody to send parts: s3_resume will. */
 		if (d->dirfd == -1) {
 			sink_seterr(err, "no upload thread could be started, "

@@ -46,18 +46,10 @@ int
 s3_record_put(struct s3_sink *s, const char *token,
     const struct s3_record *rec, char err[NDS_ERRBUF_SIZE])
 {
-	char *text;
-	size_t len = 0;
-	int r;
+	struct s3_fields fb;
 
-	if ((text = s3_record_format(rec, &len)) == NULL) {
-		sink_seterr(err, "%s/%s/pending: out of memory",
-		    s->cfg->spool_dir, token);
-		return -1;
-	}
-	r = s->host->outbox_put(s->ctx, token, text, len, err);
-	free(text);
-	return r;
+	s3_record_fields(rec, &fb);
+	return s->host->outbox_put(s->ctx, token, fb.f, fb.n, err);
 }
 
 /*
@@ -74,48 +66,35 @@ keep_record(struct s3_sink *s, const char *token, const struct s3_record *rec)
 
 /* ------------------------------------------------------------ resume */
 
-
-/* Read a small file of dirfd; NULL (errno set) on failure. */
+/*
+ * The spooled manifest of ro, NUL-terminated, its length in *len: at most
+ * the size the record says (a cut shows as fewer bytes). NULL, errno set,
+ * if it cannot be read.
+ */
 static char *
-read_small(int dirfd, const char *name, size_t max, size_t *len)
+read_note_object(struct s3_sink *s, int dirfd, const struct s3_rec_obj *ro,
+    size_t *len)
 {
-	char *buf = NULL;
-	struct stat sb;
+	char *text, rerr[NDS_ERRBUF_SIZE];
 	ssize_t n;
-	size_t done = 0;
-	int fd, save;
+	int e;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1)
-		return NULL;
-	if (fstat(fd, &sb) == -1)
-		goto fail;
-	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
+	if (ro->size > NOTE_OBJECT_MAX) {
 		errno = EFBIG;
-		goto fail;
+		return NULL;
 	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto fail;
-	while (done < (size_t)sb.st_size) {
-		n = read(fd, buf + done, (size_t)sb.st_size - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		done += (size_t)n;
+	if ((text = malloc((size_t)ro->size + 1)) == NULL)
+		return NULL;
+	if ((n = s->host->read_file(dirfd, ro->file, text, (size_t)ro->size,
+	    rerr)) == -1) {
+		e = errno;
+		free(text);
+		errno = e;
+		return NULL;
 	}
-	buf[done] = '\0';
-	*len = done;
-	close(fd);
-	return buf;
-fail:
-	save = errno;
-	free(buf);
-	close(fd);
-	errno = save;
-	return NULL;
+	text[n] = '\0';
+	*len = (size_t)n;
+	return text;
 }
 
 /* Cut every copy of note out of text[0, *len). */
@@ -191,8 +170,7 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 
 	if (ro->note) {
 		/* The manifest: it said "pending"; now it is not. */
-		if ((text = read_small(dirfd, ro->file, NOTE_OBJECT_MAX,
-		    &len)) == NULL)
+		if ((text = read_note_object(s, dirfd, ro, &len)) == NULL)
 			goto nofile;
 		if (len < ro->size && spool_cut(s, cl, token, rec, ro, len) ==
 		    -1) {
@@ -320,15 +298,17 @@ resume_stopped(void *arg)
  * bucket sharing spool_dir) or one that cannot be read is left alone.
  */
 enum nds_result
-s3_resume(void *instance, const char *token, int dirfd, const char *text,
-    size_t len, char err[NDS_ERRBUF_SIZE])
+s3_resume(void *instance, const char *token, int dirfd,
+    const struct nds_field *fields, size_t nfields,
+    char err[NDS_ERRBUF_SIZE])
 {
 	struct s3_sink *s = instance;
 	struct s3_record rec;
 	enum nds_result r = NDS_FAILED;
 	char perr[128];
 
-	if (s3_record_parse(text, len, &rec, perr, sizeof(perr)) == -1) {
+	if (s3_record_from_fields(fields, nfields, &rec, perr,
+	    sizeof(perr)) == -1) {
 		sink_seterr(err, "pending: %s", perr);
 		return NDS_FATAL;
 	}

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3 sink: the upload threads. The dump's thread hands them parts (from
- * the spool, or from memory); they create the multipart upload with its
- * first part and send the rest, at most max_inflight_parts of an object
- * at a time. When the object closes, the dump's thread sends what is
- * left and what changed, completes the upload, and copies the object to
- * its final key if the name it started under turned out wrong.
+ * s3 sink: what the upload threads do. The dump's thread hands parts (from
+ * the spool, or from memory) to the host's work pool, whose threads
+ * create the multipart upload with the first part and send the rest, at
+ * most max_inflight_parts of an object at a time. When the object
+ * closes, the dump's thread sends what is left and what changed,
+ * completes the upload, and copies the object to its final key if the
+ * name it started under turned out wrong.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,23 +21,6 @@
 #include "netdump/sink.h"
 #include "sinkutil.h"
 #include "s3.h"
-
-/*
- * Start a thread with every signal blocked: the host takes SIGTERM and
- * friends from a signalfd, which works only while no thread accepts them.
- */
-int
-s3_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	int e;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return e;
-}
 
 /* ------------------------------------------------------------ health */
 
@@ -67,63 +50,32 @@ s3_health(struct s3_sink *s, enum s3_status st, const char *err)
 
 /* -------------------------------------------------------- upload pool */
 
-static void	*pool_main(void *);
-
-/* -1 when no upload thread runs to take it. */
-static int
-queue_job(struct s3_sink *s, struct s3_job *j)
+/* An upload thread's connection, made when the host starts the thread. */
+int
+s3_thread_init(void *instance, void **client)
 {
-	pthread_mutex_lock(&s->lock);
-	if (s->nstarted == 0) {
-		pthread_mutex_unlock(&s->lock);
+	struct s3_sink *s = instance;
+	struct s3_client *cl;
+
+	if ((cl = malloc(sizeof(*cl))) == NULL)
+		return -1;
+	if (s3_client_init(cl, &s->conf, NULL, NULL) == -1) {
+		free(cl);
 		return -1;
 	}
-	j->next = NULL;
-	*s->jobs_tail = j;
-	s->jobs_tail = &j->next;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	*client = cl;
 	return 0;
 }
 
-/*
- * Start the upload threads, with the first dump, if they are not running
- * (begin calls it after start, in the daemon); how many run.
- */
-unsigned
-s3_pool_ensure(struct s3_sink *s)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&s->lock);
-	if ((n = s->nstarted) > 0) {
-		pthread_mutex_unlock(&s->lock);
-		return n;
-	}
-	while (s->nstarted < s->nthreads &&
-	    s3_spawn(&s->threads[s->nstarted], pool_main, s) == 0)
-		s->nstarted++;
-	n = s->nstarted;
-	pthread_mutex_unlock(&s->lock);
-	if (n < s->nthreads)
-		s->host->log(s->ctx, NDS_LOG_WARNING, "only %u of %u upload "
-		    "threads started", n, s->nthreads);
-	return n;
-}
-
 void
-s3_pool_stop(struct s3_sink *s)
+s3_thread_fini(void *instance, void *client)
 {
-	unsigned i;
-
-	pthread_mutex_lock(&s->lock);
-	s->pool_stop = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (i = 0; i < s->nstarted; i++)
-		pthread_join(s->threads[i], NULL);
-	s->nstarted = 0;
+	(void)instance;
+	s3_client_fini(client);
+	free(client);
 }
+
+static void	run_job(void *, void *);
 
 static int
 parts_reserve(struct s3_obj *o, uint32_t n)
@@ -176,7 +128,7 @@ s3_submit_locked(struct s3_obj *o, uint32_t n, uint64_t off, uint64_t len,
 	j->len = len;
 	j->buf = buf;
 	j->zero = zero;
-	if (queue_job(o->d->s, j) == -1) {
+	if (o->d->s->host->pool_submit(o->d->s->pool, run_job, j) == -1) {
 		free(buf);
 		free(j);
 		s3_up_fail_locked(o, "no upload thread runs");
@@ -225,16 +177,43 @@ s3_pump_locked(struct s3_obj *o)
 	}
 }
 
+/* The thread has no curl handle: fail the part, not the thread. */
 static void
-run_job(struct s3_sink *s, struct s3_client *cl, struct s3_job *j)
+fail_job(struct s3_job *j)
 {
 	struct s3_obj *o = j->o;
+
+	pthread_mutex_lock(&o->lock);
+	o->parts[j->n - 1].busy = false;
+	s3_up_fail_locked(o, "cannot create a curl handle");
+	o->inflight--;
+	pthread_cond_broadcast(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	free(j->buf);
+	free(j);
+}
+
+/*
+ * An upload thread sends a part (the host's pool calls it, with the
+ * thread's connection): the first part of an object creates its upload.
+ */
+static void
+run_job(void *job, void *client)
+{
+	struct s3_job *j = job;
+	struct s3_client *cl = client;
+	struct s3_obj *o = j->o;
+	struct s3_sink *s = o->d->s;
 	struct s3_src src = { .fd = -1 };
 	char uid[S3_UPLOADID_MAX], etag[S3_ETAG_MAX];
 	enum s3_status st = S3_OK;
 	const char *id = NULL;
 	bool skip;
 
+	if (cl == NULL) {
+		fail_job(j);
+		return;
+	}
 	pthread_mutex_lock(&o->lock);
 	/* The first part to go creates the upload; the others wait for it. */
 	while (o->upload_id == NULL && !o->up_failed && o->creating)
@@ -290,49 +269,6 @@ run_job(struct s3_sink *s, struct s3_client *cl, struct s3_job *j)
 		s3_health(s, st, cl->err);
 	free(j->buf);
 	free(j);
-}
-
-static void *
-pool_main(void *arg)
-{
-	struct s3_sink *s = arg;
-	struct s3_client cl;
-	struct s3_job *j;
-	bool ready;
-
-	ready = s3_client_init(&cl, &s->conf, NULL, NULL) == 0;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (s->jobs == NULL && !s->pool_stop)
-			pthread_cond_wait(&s->cond, &s->lock);
-		if ((j = s->jobs) == NULL)
-			break;
-		if ((s->jobs = j->next) == NULL)
-			s->jobs_tail = &s->jobs;
-		pthread_mutex_unlock(&s->lock);
-		if (!ready && s3_client_init(&cl, &s->conf, NULL, NULL) == 0)
-			ready = true;
-		if (ready)
-			run_job(s, &cl, j);
-		else {
-			/* No curl handle: fail the part, not the thread. */
-			struct s3_obj *o = j->o;
-
-			pthread_mutex_lock(&o->lock);
-			o->parts[j->n - 1].busy = false;
-			s3_up_fail_locked(o, "cannot create a curl handle");
-			o->inflight--;
-			pthread_cond_broadcast(&o->cond);
-			pthread_mutex_unlock(&o->lock);
-			free(j->buf);
-			free(j);
-		}
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (ready)
-		s3_client_fini(&cl);
-	return NULL;
 }
 
 /* ------------------------------------------------------ completion */

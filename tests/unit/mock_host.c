@@ -25,16 +25,23 @@
 #include "dump.h"
 #include "manifest.h"
 #include "mock_host.h"
+#include "record.h"
 #include "sink_load.h"
 #include "space.h"
+#include "workpool.h"
 
 static void	mock_log(struct nds_host_ctx *, enum nds_log_level,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 static void	mock_dump_number(const struct nds_dump *, unsigned);
+static ssize_t	mock_read_file(int, const char *, void *, size_t,
+		    char[NDS_ERRBUF_SIZE]);
+static struct nds_pool *mock_pool_open(struct nds_host_ctx *, unsigned,
+		    nd_pool_init_fn, nd_pool_fini_fn, void *,
+		    char[NDS_ERRBUF_SIZE]);
 
 /*
- * Naming, spools and reading manifests are the real host's code: the
- * sinks share them.
+ * Naming, spools, the file reader, the work pool and reading manifests
+ * are the real host's code: the sinks share them.
  */
 const struct nds_host mock_host = {
 	.abi_major = NDS_ABI_MAJOR,
@@ -44,8 +51,34 @@ const struct nds_host mock_host = {
 	.dump_number = mock_dump_number,
 	.object_name = nd_object_name,
 	.spool_open = nd_spool_open,
+	.read_file = mock_read_file,
+	.pool_open = mock_pool_open,
+	.pool_submit = nd_pool_submit,
+	.pool_start = nd_pool_start,
+	.pool_close = nd_pool_close,
 	.manifest_read = nd_manifest_read,
 };
+
+static ssize_t
+mock_read_file(int dirfd, const char *name, void *buf, size_t size,
+    char err[NDS_ERRBUF_SIZE])
+{
+	ssize_t n;
+
+	if ((n = nd_read_file(dirfd, name, buf, size)) == -1)
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", name, strerror(errno));
+	return n;
+}
+
+static struct nds_pool *
+mock_pool_open(struct nds_host_ctx *ctx, unsigned threads,
+    nd_pool_init_fn init, nd_pool_fini_fn fini, void *arg,
+    char err[NDS_ERRBUF_SIZE])
+{
+	(void)ctx;
+	return nd_pool_open(threads, init, fini, arg, "sink (mock)", err,
+	    NDS_ERRBUF_SIZE);
+}
 
 static _Atomic unsigned int last_number;
 

@@ -19,8 +19,9 @@
 /*
  * The host, ABI NDS_ABI_MAJOR.NDS_ABI_MINOR. Its log callback echoes each
  * line to stderr as "name[level]: line" and keeps it, from any thread;
- * object_name, spool_open and manifest_read are the real host's;
- * dump_number keeps the last number told.
+ * object_name, spool_open, read_file, manifest_read and the pool_*
+ * services are the real host's; dump_number keeps the last number told
+ * (and each recent dump's, by id). There is no outbox.
  */
 extern const struct nds_host mock_host;
 

@@ -2,9 +2,9 @@
 /*
  * Unit tests for the durable outbox (core/outbox.c, nds_host.outbox_*):
  * records written for good and replaced whole, entries a previous run
- * left, backoff on NDS_FAILED, removal on NDS_OK, NDS_FATAL left alone,
- * busy and orphan folders, and the thread: started, kicked, stopped while
- * a resume waits.
+ * left, backoff on NDS_FAILED, removal on NDS_OK, NDS_FATAL and records
+ * the host cannot read left alone, busy and orphan folders, and the
+ * thread: started, kicked, stopped while a resume waits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +26,10 @@
 #include <unistd.h>
 
 #include "outbox.h"
+#include "record.h"
+
+/* A record of one field, as the fake module puts them. */
+#define FIELD(v)	(&(const struct nds_field){ .name = "r", .value = (v) })
 
 /* What the fake module's resume saw, and what it answers. */
 struct fake {
@@ -42,19 +46,22 @@ struct fake {
 static struct fake g_fake;
 
 static enum nds_result
-fake_resume(void *instance, const char *entry, int dirfd, const char *record,
-    size_t len, char err[NDS_ERRBUF_SIZE])
+fake_resume(void *instance, const char *entry, int dirfd,
+    const struct nds_field *fields, size_t nfields, char err[NDS_ERRBUF_SIZE])
 {
 	struct fake *f = instance;
 	struct stat sb;
 	char perr[NDS_ERRBUF_SIZE];
 
 	snprintf(f->entry, sizeof(f->entry), "%s", entry);
-	snprintf(f->record, sizeof(f->record), "%.*s", (int)len, record);
+	/* The record as put: its one field, parsed back. */
+	assert_int_equal(nfields, 1);
+	assert_string_equal(fields[0].name, "r");
+	snprintf(f->record, sizeof(f->record), "%s", fields[0].value);
 	f->had_record = fstatat(dirfd, "pending", &sb, 0) == 0;
 	if (f->progress != NULL)
-		assert_int_equal(nd_outbox_put(f->ob, entry, f->progress,
-		    strlen(f->progress), perr, sizeof(perr)), 0);
+		assert_int_equal(nd_outbox_put(f->ob, entry,
+		    FIELD(f->progress), 1, perr, sizeof(perr)), 0);
 	while (f->wait_stop && !nd_outbox_stopping(f->ob))
 		usleep(1000);
 	atomic_fetch_add(&f->calls, 1);
@@ -159,12 +166,28 @@ open_ob(const char *root, uint64_t retry_ms, uint64_t max_ms)
 }
 
 static void
-put(struct nd_outbox *ob, const char *entry, const char *text)
+put(struct nd_outbox *ob, const char *entry, const char *value)
 {
 	char err[NDS_ERRBUF_SIZE];
 
-	assert_int_equal(nd_outbox_put(ob, entry, text, strlen(text), err,
+	assert_int_equal(nd_outbox_put(ob, entry, FIELD(value), 1, err,
 	    sizeof(err)), 0);
+}
+
+/* What the file "pending" holds after put(value): the host's format. */
+static const char *
+rec_text(const char *value)
+{
+	static char buf[256];
+	char err[128], *text;
+	size_t len;
+
+	assert_non_null(text = nd_record_format(FIELD(value), 1, &len, err,
+	    sizeof(err)));
+	assert_true(len < sizeof(buf));
+	memcpy(buf, text, len + 1);
+	free(text);
+	return buf;
 }
 
 /* ------------------------------------------------------------- tests */
@@ -192,23 +215,24 @@ test_put_replace(void **state)
 
 	mkentry(t->root, "d1");
 	put(ob, "d1", "first\n");
-	assert_string_equal(read_file(t->root, "d1", "pending"), "first\n");
+	assert_string_equal(read_file(t->root, "d1", "pending"),
+	    rec_text("first\n"));
 	assert_int_equal(nd_outbox_due_in(ob, "d1"), 0);
 	put(ob, "d1", "second, longer\n");
 	assert_string_equal(read_file(t->root, "d1", "pending"),
-	    "second, longer\n");
+	    rec_text("second, longer\n"));
 	assert_false(exists(t->root, "d1", "pending.tmp"));
 	/* Bad names, a missing folder: refused, nothing written. */
-	assert_int_equal(nd_outbox_put(ob, "../d1", "x", 1, err,
+	assert_int_equal(nd_outbox_put(ob, "../d1", FIELD("x"), 1, err,
 	    sizeof(err)), -1);
-	assert_int_equal(nd_outbox_put(ob, ".hidden", "x", 1, err,
+	assert_int_equal(nd_outbox_put(ob, ".hidden", FIELD("x"), 1, err,
 	    sizeof(err)), -1);
-	assert_int_equal(nd_outbox_put(ob, "nothere", "x", 1, err,
+	assert_int_equal(nd_outbox_put(ob, "nothere", FIELD("x"), 1, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "nothere"));
 	assert_int_equal(nd_outbox_due_in(ob, "nothere"), -1);
 	assert_string_equal(read_file(t->root, "d1", "pending"),
-	    "second, longer\n");
+	    rec_text("second, longer\n"));
 	nd_outbox_free(ob);
 }
 
@@ -234,7 +258,8 @@ test_torn_temp(void **state)
 	assert_int_equal(g_fake.calls, 1);
 	assert_string_equal(g_fake.record, "good record\n");
 	put(ob, "d1", "newer\n");
-	assert_string_equal(read_file(t->root, "d1", "pending"), "newer\n");
+	assert_string_equal(read_file(t->root, "d1", "pending"),
+	    rec_text("newer\n"));
 	assert_false(exists(t->root, "d1", "pending.tmp"));
 	nd_outbox_free(ob);
 }
@@ -247,12 +272,12 @@ test_previous_run(void **state)
 	struct nd_outbox *ob;
 
 	mkentry(t->root, "a");
-	write_file(t->root, "a", "pending", "rec a");
+	write_file(t->root, "a", "pending", rec_text("rec a"));
 	mkentry(t->root, "b");
-	write_file(t->root, "b", "pending", "rec b");
+	write_file(t->root, "b", "pending", rec_text("rec b"));
 	write_file(t->root, "b", "data", "module's file");
 	mkentry(t->root, ".making");
-	write_file(t->root, ".making", "pending", "not an entry");
+	write_file(t->root, ".making", "pending", rec_text("not an entry"));
 
 	ob = open_ob(t->root, 1000, 2000);
 	nd_outbox_visit(ob);
@@ -306,7 +331,8 @@ test_backoff(void **state)
 	nd_outbox_visit(ob);
 	assert_int_equal(g_fake.calls, 3);
 	assert_due_between(ob, "d", 40, 100);	/* capped */
-	assert_string_equal(read_file(t->root, "d", "pending"), "rec");
+	assert_string_equal(read_file(t->root, "d", "pending"),
+	    rec_text("rec"));
 
 	/* Progress from resume is kept, and does not reset the backoff. */
 	usleep(110 * 1000);
@@ -314,7 +340,7 @@ test_backoff(void **state)
 	nd_outbox_visit(ob);
 	assert_int_equal(g_fake.calls, 4);
 	assert_string_equal(read_file(t->root, "d", "pending"),
-	    "rec, half done");
+	    rec_text("rec, half done"));
 	assert_due_between(ob, "d", 40, 100);
 
 	/* A new record from outside is new work: due at once. */
@@ -347,7 +373,8 @@ test_fatal(void **state)
 	nd_outbox_kick(ob);
 	nd_outbox_visit(ob);
 	assert_int_equal(g_fake.calls, 1);
-	assert_string_equal(read_file(t->root, "d", "pending"), "rec");
+	assert_string_equal(read_file(t->root, "d", "pending"),
+	    rec_text("rec"));
 	assert_string_equal(read_file(t->root, "d", "data"), "keep");
 
 	put(ob, "d", "rec 2");
@@ -356,6 +383,40 @@ test_fatal(void **state)
 	assert_int_equal(g_fake.calls, 2);
 	assert_false(exists(t->root, "d", "pending"));
 	assert_string_equal(read_file(t->root, "d", "data"), "keep");
+	nd_outbox_free(ob);
+}
+
+/*
+ * A record the host cannot read (another format: the s3 sink's own of
+ * before) never reaches the module: left alone, on disk, until a new
+ * record comes. A bad field is refused when it is put.
+ */
+static void
+test_unreadable(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 10, 20);
+	const struct nds_field bad = { .name = "a b", .value = "v" };
+	const char *old = "version = 1\nendpoint = e\n[object]\n";
+	char err[NDS_ERRBUF_SIZE];
+
+	mkentry(t->root, "d");
+	write_file(t->root, "d", "pending", old);
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 0);
+	assert_int_equal(nd_outbox_due_in(ob, "d"), INT64_MAX);
+	assert_string_equal(read_file(t->root, "d", "pending"), old);
+
+	assert_int_equal(nd_outbox_put(ob, "d", &bad, 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "cannot be a name"));
+	assert_string_equal(read_file(t->root, "d", "pending"), old);
+
+	put(ob, "d", "rec 2");
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_string_equal(g_fake.record, "rec 2");
+	assert_false(exists(t->root, "d", NULL));
 	nd_outbox_free(ob);
 }
 
@@ -382,7 +443,7 @@ test_busy_orphan_done(void **state)
 	close(fd);
 
 	/* A record of length 0: done, the host tidies up. */
-	assert_int_equal(nd_outbox_put(ob, "busy", "", 0, err, sizeof(err)),
+	assert_int_equal(nd_outbox_put(ob, "busy", NULL, 0, err, sizeof(err)),
 	    0);
 	assert_false(exists(t->root, "busy", NULL));
 	nd_outbox_visit(ob);
@@ -409,7 +470,7 @@ test_thread(void **state)
 	struct timespec a, b;
 
 	mkentry(t->root, "old");
-	write_file(t->root, "old", "pending", "from before");
+	write_file(t->root, "old", "pending", rec_text("from before"));
 	assert_int_equal(nd_outbox_start(ob), 0);
 	assert_true(wait_for(&g_fake.calls, 1));
 	mkentry(t->root, "new");
@@ -456,6 +517,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backoff, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_busy_orphan_done, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_thread, setup, teardown),

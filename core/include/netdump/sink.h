@@ -41,6 +41,14 @@
  *                      in nds_sink_module; the host keeps records for
  *                      good, finds them again after a restart and calls
  *                      resume with backoff until they are done;
+ *                    - the outbox record is the host's format: a module
+ *                      gives outbox_put name/value pairs (struct
+ *                      nds_field) and resume gets them back parsed;
+ *                      read_file reads a small file of an entry;
+ *                    - the work pool: pool_open, pool_submit,
+ *                      pool_start and pool_close in nds_host, threads
+ *                      with a state each (a connection) that the host
+ *                      starts after the fork and stops;
  *                    - manifest_read: what a manifest says (status, the
  *                      dump's number and client, where every object was
  *                      stored), so a module finds its old dumps by the
@@ -82,6 +90,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
@@ -151,6 +160,28 @@ struct nds_host_ctx;	/* opaque: the host's handle for one sink instance */
  */
 struct nds_dump;
 struct nds_object;
+struct nds_pool;	/* opaque: a work pool (pool_open) */
+
+/*
+ * 2.0: one line of an outbox record. The host owns the format (what is
+ * on disk, its escaping, its version): a module says what its record
+ * holds as an ordered list of these and gets the same list back in
+ * resume, so it keeps only what its names mean. A name may repeat (a
+ * list, or a group that starts at a name): order is kept.
+ */
+struct nds_field {
+	/*
+	 * Letters, digits, '_', '-' and '.', at most 64 bytes: a name is
+	 * written as it is, so an operator can read and grep the record.
+	 * "version" is the host's.
+	 */
+	const char	*name;
+	/*
+	 * Any text, "" included: escaped on disk, so a value never breaks
+	 * a line and keeps its blanks.
+	 */
+	const char	*value;
+};
 struct nds_manifest_summary;
 
 struct nds_host {
@@ -210,19 +241,20 @@ struct nds_host {
 			    uint64_t retry_ms, uint64_t retry_max_ms,
 			    char err[NDS_ERRBUF_SIZE]);
 	/*
-	 * Write the record of entry (a folder name under root) for good: to
-	 * a temporary file, synced, renamed over the old record, then the
-	 * entry's folder and root synced, so that whoever reads it, now or
-	 * after a crash, finds the old record or the new one, whole, and
-	 * never one that claims files not yet on disk (sync them first).
-	 * The entry is then due for resume at once. len 0: the entry is
-	 * done; the record and "lock" go, and the folder if it is empty.
-	 * From any thread, resume included, but one writer per entry at a
-	 * time (the one holding its "lock"). -1 and err on failure (the old
-	 * record stays).
+	 * Write the record of entry (a folder name under root) for good:
+	 * the nfields fields, in the host's format, to a temporary file,
+	 * synced, renamed over the old record, then the entry's folder and
+	 * root synced, so that whoever reads it, now or after a crash, finds
+	 * the old record or the new one, whole, and never one that claims
+	 * files not yet on disk (sync them first). The entry is then due
+	 * for resume at once. nfields 0: the entry is done; the record and
+	 * "lock" go, and the folder if it is empty. From any thread, resume
+	 * included, but one writer per entry at a time (the one holding its
+	 * "lock"). -1 and err on failure (a bad name, a record over 1 MiB,
+	 * the disk; the old record stays).
 	 */
 	int		(*outbox_put)(struct nds_host_ctx *, const char *entry,
-			    const void *record, size_t len,
+			    const struct nds_field *fields, size_t nfields,
 			    char err[NDS_ERRBUF_SIZE]);
 	/* Every entry is due now (e.g. the store answers again). */
 	void		(*outbox_kick)(struct nds_host_ctx *);
@@ -231,6 +263,62 @@ struct nds_host {
 	 * network, a backoff) checks it and returns NDS_FAILED soon.
 	 */
 	bool		(*outbox_stopping)(struct nds_host_ctx *);
+	/*
+	 * 2.0: a small file, name in dirfd (an outbox entry's folder, say),
+	 * whole into buf: the host reads its own records this way, and a
+	 * module that reads one of its entry's files back needs no reader
+	 * of its own. Its length, or -1 with errno (ENOENT: not there;
+	 * EFBIG: not a regular file or more than size bytes) and err.
+	 */
+	ssize_t		(*read_file)(int dirfd, const char *name, void *buf,
+			    size_t size, char err[NDS_ERRBUF_SIZE]);
+
+	/*
+	 * 2.0: the work pool, for a module that does slow work (requests
+	 * to a store) beside its dumps' threads. The host owns the threads
+	 * and their queue: they are started with the first pool_submit
+	 * (after start, in the daemon: a thread started before the fork
+	 * would not survive it), with every signal blocked (the host takes
+	 * its signals from a signalfd, which works only while no thread
+	 * accepts them), and run jobs in the order submitted.
+	 *
+	 * Each thread has a state of its own that only it uses, e.g. a
+	 * connection: thread_init(arg, &state) makes it when the thread
+	 * starts (0, or -1 if it could not: the thread tries again before
+	 * its next job, and runs the job with a NULL state meanwhile, so
+	 * the job can fail itself rather than wait); thread_fini(arg,
+	 * state) ends it, on the same thread, when the thread stops.
+	 * Either may be NULL.
+	 *
+	 * pool_open from create (or later; a module may open several),
+	 * threads at least 1; NULL and err for 0 threads or out of memory.
+	 * The pool is the module's to close.
+	 */
+	struct nds_pool	*(*pool_open)(struct nds_host_ctx *, unsigned threads,
+			    int (*thread_init)(void *arg, void **state),
+			    void (*thread_fini)(void *arg, void *state),
+			    void *arg, char err[NDS_ERRBUF_SIZE]);
+	/*
+	 * Queue fn(job, state) for the next free thread; job is the
+	 * module's (the host only passes it). 0, or -1 when it will never
+	 * run (out of memory, the pool is closing, no thread could be
+	 * started): the job is still the caller's then.
+	 */
+	int		(*pool_submit)(struct nds_pool *,
+			    void (*fn)(void *job, void *state), void *job);
+	/*
+	 * Start the threads now if none runs (pool_submit does it too);
+	 * how many run, 0 if none could be started: a module can then take
+	 * another way (spool) before it has a job to hand over. In the
+	 * daemon only: from start or a dump's operations.
+	 */
+	unsigned	(*pool_start)(struct nds_pool *);
+	/*
+	 * Run every job queued, stop the threads (thread_fini) and free the
+	 * pool; NULL is nothing to do. From destroy, or when the module is
+	 * done with it; never from one of the pool's jobs.
+	 */
+	void		(*pool_close)(struct nds_pool *);
 	/*
 	 * 2.0: what a manifest the host wrote says, so that a module can
 	 * find the dumps it stored by the host's record of them rather than
@@ -424,8 +512,10 @@ struct nds_sink_module {
 	/*
 	 * 2.0: take up outbox entry again (see nds_host.outbox_open); NULL
 	 * for a module without an outbox. entry_dirfd is the entry's folder,
-	 * its "lock" held by the host; record is its record, NUL-terminated,
-	 * len bytes. Called from the host's outbox thread, never
+	 * its "lock" held by the host; fields are its record as the module
+	 * last put it, in order, borrowed for the call (a record the host
+	 * cannot read never gets here: it is logged and left alone). Called
+	 * from the host's outbox thread, never
 	 * concurrently for one instance (but concurrently with dumps). The
 	 * module may call outbox_put to record progress. NDS_OK: done, the
 	 * host removes the record and "lock", and the folder if empty;
@@ -435,8 +525,8 @@ struct nds_sink_module {
 	 * stays on disk.
 	 */
 	enum nds_result	(*resume)(void *instance, const char *entry,
-			    int entry_dirfd, const char *record, size_t len,
-			    char err[NDS_ERRBUF_SIZE]);
+			    int entry_dirfd, const struct nds_field *fields,
+			    size_t nfields, char err[NDS_ERRBUF_SIZE]);
 };
 
 /* Start a module's descriptor with this. */
