@@ -85,7 +85,9 @@ static const struct server_key server_keys[] = {
 	    "The UDP port for HERALD messages." } },
 	{ .row = { "dumpdir", NDS_OPT_STRING, SV(dumpdir), "/var/crash",
 	    NULL, 0, 0,
-	    "The directory all dumps go beneath." },
+	    "The directory all dumps go beneath. It is created with mode 0700 "
+	    "if it does not exist, and must be writable by the user the "
+	    "server runs as." },
 	  .alias = "dumpdirprefix", .value_name = "directory",
 	  .check = check_dumpdir },
 	{ .row = { "timeout", NDS_OPT_INT, SV(timeout), "60", NULL, 1, 86400,
@@ -94,15 +96,20 @@ static const struct server_key server_keys[] = {
 	    "nothing else is forgotten." },
 	  .value_name = "seconds" },
 	{ .row = { "sink_dir", NDS_OPT_STRING, SV(sink_dir), NULL, NULL, 0, 0,
-	    "Where the sink modules are." },
+	    "Where the sink modules are. When set, modules are looked for in "
+	    "this directory only." },
 	  .value_name = "directory", .empty_unset = true },
 	{ .row = { "max_dump_size", NDS_OPT_SIZE, SV_PARSED, "1T", NULL, 0, 0,
-	    "The largest dump accepted, more than 0." },
+	    "The largest dump accepted, more than 0. Data beyond it is not "
+	    "acknowledged, so the client gives up and the dump is stored as "
+	    "incomplete." },
 	  .parse = parse_max_dump_size, .print = print_max_dump_size },
 	{ .row = { "default_path", NDS_OPT_STRING, SV(default_path), ".",
 	    NULL, 0, 0,
 	    "The path used for a client whose HERALD carries no path, or a "
-	    "path the server refuses." },
+	    "path the server refuses. It is relative to the dump directory "
+	    "(. is the dump directory itself) and must not contain '..'. "
+	    "Routes match it like a path the client sent." },
 	  .value_name = "path", .check = check_default_path },
 	{ .row = { "max_concurrent_dumps", NDS_OPT_INT,
 	    SV(max_concurrent_dumps), "16", NULL, 1, 65535,
@@ -115,7 +122,7 @@ static const struct server_key server_keys[] = {
 	{ .row = { "daemon", NDS_OPT_BOOL, SV(daemon), "no", NULL, 0, 0,
 	    "Detach from the terminal and log to syslog." } },
 	{ .row = { "secure", NDS_OPT_BOOL, SV(secure), "no", NULL, 0, 0,
-	    "Red Hat's secure mode: when set, a client must be in allow to "
+	    "Red Hat's secure mode: when yes, a client must be in allow to "
 	    "dump, and with no allow list nobody may." } },
 	{ .row = { "grace", NDS_OPT_INT, SV(grace), "30", NULL, 0, 3600,
 	    "How long after FINISHED the server still acknowledges a repeated "
@@ -123,8 +130,7 @@ static const struct server_key server_keys[] = {
 	  .value_name = "seconds" },
 	{ .row = { "scripts_dir", NDS_OPT_STRING, SV(scripts_dir), NULL,
 	    NULL, 0, 0,
-	    "Where the hook scripts are looked for; empty or unset means the "
-	    "folder scripts in the dump directory." },
+	    "Where the hook scripts are looked for." },
 	  .value_name = "directory", .empty_unset = true },
 	{ .row = { "hook_timeout", NDS_OPT_INT, SV(hook_timeout), "30",
 	    NULL, 1, 3600,
@@ -138,8 +144,8 @@ static const struct server_key server_keys[] = {
 	    "netdump-nospace, together." },
 	  .value_name = "seconds" },
 	{ .row = { "handler", NDS_OPT_STRING, SV(handler), NULL, NULL, 0, 0,
-	    "A program run after every dump with the arguments of netdumpd's "
-	    "handler; empty or unset means none." },
+	    "A program run after every dump, as netdumpd runs its handler; "
+	    "empty or unset means none." },
 	  .value_name = "program", .empty_unset = true },
 	{ .row = { "min_free", NDS_OPT_STRING, SV_PARSED, "0", NULL, 0, 0,
 	    "The free space to keep in the file system of the dump "
@@ -158,11 +164,17 @@ static const struct server_key server_keys[] = {
 	  .value_name = "networks", .parse = parse_deny, .print = print_deny },
 	{ .row = { "user", NDS_OPT_STRING, SV(user), NULL, NULL, 0, 0,
 	    "The user to become once the sockets are bound, when the server "
-	    "starts as root." },
+	    "starts as root: its user and group ids, no supplementary "
+	    "groups. The server stops with an error when the user does not "
+	    "exist or cannot write the dump directory. Started as another "
+	    "user, the server must already be this one. Empty or unset "
+	    "means the server keeps the user it was started as." },
 	  .value_name = "name", .empty_unset = true },
 	{ .row = { "status_socket", NDS_OPT_STRING, SV(status_socket),
 	    NULL, NULL, 0, 0,
-	    "The local socket that netdump-server --status asks." },
+	    "The local socket that netdump-server --status asks. It is "
+	    "created with mode 0600 and is never changed by path afterwards; "
+	    "the path must be shorter than 108 bytes." },
 	  .value_name = "path", .empty_unset = true },
 	{ .row = { "runtime_dir", NDS_OPT_STRING, SV(runtime_dir),
 	    "/run/netdump-server", NULL, 0, 0,
@@ -176,13 +188,15 @@ static const struct server_key server_keys[] = {
 	  .value_name = "seconds" },
 	{ .row = { "max_dumps_per_client", NDS_OPT_INT,
 	    SV(max_dumps_per_client), "2", NULL, 1, 65535,
-	    "How many dumps one client address may have "
-	    "received or stored at the same time, counted as for "
-	    "max_concurrent_dumps." } },
+	    "How many dumps one client address may have received or stored "
+	    "at the same time, counted as for max_concurrent_dumps. A HERALD "
+	    "or first data beyond it is not answered, so one address (whose "
+	    "dumps may be forged) cannot take every place." } },
 	{ .row = { "max_heralded_per_client", NDS_OPT_INT,
 	    SV(max_heralded_per_client), "4", NULL, 1, 256,
 	    "How many sessions of one client address may wait for their "
-	    "first data after a HERALD." } },
+	    "first data after a HERALD. A HERALD beyond it is not "
+	    "answered." } },
 	{ .row = { "max_hooks", NDS_OPT_INT, SV(max_hooks), "16", NULL, 1, 4096,
 	    "How many hook processes may run at once, for all clients and "
 	    "hooks together." } },

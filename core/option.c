@@ -249,22 +249,41 @@ nd_options_help(const struct nds_option *table, FILE *fp)
 
 /* Printing: mdoc */
 
+/* Where running text is wrapped, as in the rest of the page. */
+#define MDOC_WIDTH	72
+
 /*
- * One line of running text, s[0..n) then tail: no leading '.' or '\''
- * that mdoc would take for a request, backslashes as \e.
+ * Running text, s[0..n) then tail, wrapped at blanks into lines of at
+ * most MDOC_WIDTH bytes where the words allow: no line may start with
+ * '.' or '\'' (mdoc would take it for a request), backslashes are \e.
  */
 static void
 mdoc_line(FILE *fp, const char *s, size_t n, const char *tail)
 {
-	size_t i;
+	size_t col = 0, w, i;
 
-	if (n > 0 && (s[0] == '.' || s[0] == '\''))
-		fputs("\\&", fp);
-	for (i = 0; i < n; i++)
-		if (s[i] == '\\')
-			fputs("\\e", fp);
-		else
-			fputc(s[i], fp);
+	while (n > 0) {
+		for (w = 0; w < n && s[w] != ' '; w++)
+			;
+		if (col > 0 && col + 1 + w > MDOC_WIDTH) {
+			fputc('\n', fp);
+			col = 0;
+		} else if (col > 0) {
+			fputc(' ', fp);
+			col++;
+		}
+		if (col == 0 && (s[0] == '.' || s[0] == '\''))
+			col += (size_t)fprintf(fp, "\\&");
+		for (i = 0; i < w; i++, col++)
+			if (s[i] == '\\')
+				fputs("\\e", fp);
+			else
+				fputc(s[i], fp);
+		for (; w < n && s[w] == ' '; w++)
+			;
+		s += w;
+		n -= w;
+	}
 	fprintf(fp, "%s\n", tail);
 }
 
