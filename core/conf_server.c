@@ -7,7 +7,6 @@
  * CIDR lists; and the printing of a whole configuration.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -502,7 +501,7 @@ server_set(struct nd_server_conf *sv, const struct server_key *k,
     const char *v, char *msg, size_t msglen)
 {
 	const struct nds_option *o = &k->row;
-	char **sp = (char **)(void *)((char *)sv + o->offset);
+	char **sp;
 
 	if (k->parse != NULL)
 		return k->parse(sv, v, msg, msglen);
@@ -514,6 +513,7 @@ server_set(struct nd_server_conf *sv, const struct server_key *k,
 			    " to %" PRId64 ", got '%s'", o->min, o->max, v);
 		return -1;
 	}
+	sp = (char **)(void *)((char *)sv + o->offset);
 	if (k->empty_unset && **sp == '\0') {
 		free(*sp);
 		*sp = NULL;
