@@ -311,7 +311,8 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 	if (nd_dumps_of_client(s->client.sin_addr.s_addr) >=
 	    s->rt->conf->server.max_dumps_per_client) {
 		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, &s->client, "client "
-		    "%s: %u dumps in flight (max_dumps_per_client); its data "
+		    "%s: %" PRId64 " dumps in flight (max_dumps_per_client); "
+		    "its data "
 		    "waits", s->addr, s->rt->conf->server.max_dumps_per_client);
 		return false;
 	}
@@ -597,7 +598,8 @@ pending_late(struct nd_receiver *rx, struct pending *p)
 	inet_ntop(AF_INET, &p->client.sin_addr, addr, sizeof(addr));
 	p->late = true;
 	log_warnx("client %s: %s did not answer within herald_hook_deadline "
-	    "(%u s), and a kernel gives up on its HERALD at about 12 s; "
+	    "(%" PRId64 " s), and a kernel gives up on its HERALD at about "
+	    "12 s; "
 	    "going on without its answer (it may run to hook_timeout)",
 	    addr, nd_hook_name(p->proc.hook),
 	    rx->conf->server.herald_hook_deadline);
@@ -744,7 +746,7 @@ herald_restart(struct nd_receiver *rx, struct session *old,
 			nd_tally(&rx->tally, TALLY_ALIVE, from, "dump %"
 			    PRIu64 " from %s: a new HERALD while the dump is "
 			    "alive (last data %lld s ago, restart_silence "
-			    "= %u); not answering", old->id, addr,
+			    "= %" PRId64 "); not answering", old->id, addr,
 			    (long long)silent, sv->restart_silence);
 			return false;
 		}
@@ -825,14 +827,15 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
 	    sv->max_dumps_per_client) {
-		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: %u "
-		    "dumps in flight (max_dumps_per_client); not answering",
+		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: "
+		    "%" PRId64 " dumps in flight (max_dumps_per_client); not "
+		    "answering",
 		    addr, sv->max_dumps_per_client);
 		return;
 	}
 	if (heralded_of(rx, from) >= sv->max_heralded_per_client) {
 		nd_tally(&rx->tally, TALLY_CLIENT_HERALDED, from, "client %s: "
-		    "%u sessions wait for their first data "
+		    "%" PRId64 " sessions wait for their first data "
 		    "(max_heralded_per_client); not answering", addr,
 		    sv->max_heralded_per_client);
 		return;

@@ -11,8 +11,8 @@
  * section headers itself. The handler then only deals with keys, and
  * always knows the current line and section.
  *
- * The [server] section (its option table and key handler), the value
- * parsers and the printing are in conf_server.c.
+ * The [server] section (its option rows and key handler) and the
+ * printing are in conf_server.c, the value parsers in option.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -56,23 +56,29 @@ struct nd_route_conf {
 #define ND_HERALD_HOOK_DEADLINE		8
 #define ND_HERALD_HOOK_DEADLINE_MAX	10
 
+/*
+ * [server], filled by its rows (conf_server.c) as a module's config is:
+ * strings, int64_t numbers within their rows' ranges, bools; the keys
+ * with a syntax of their own (max_dump_size, min_free, allow, deny) have
+ * the types they need.
+ */
 struct nd_server_conf {
 	char		*address;		/* "0.0.0.0" */
-	uint16_t	 port;			/* 20023 */
+	int64_t	 port;			/* 20023 */
 	char		*dumpdir;		/* "/var/crash" */
-	unsigned	 timeout;		/* seconds of silence, 60 */
+	int64_t	 timeout;		/* seconds of silence, 60 */
 	char		*sink_dir;		/* NULL: built-in search path */
 	uint64_t	 max_dump_size;		/* bytes, 1 TiB */
 	char		*default_path;		/* "." */
-	unsigned	 max_concurrent_dumps;	/* 16 */
+	int64_t	 max_concurrent_dumps;	/* 16 */
 	char		*pidfile;		/* NULL: none */
 	bool		 daemon;		/* false */
 	bool		 secure;		/* false; with no allow list, true
 						 * refuses every client */
-	unsigned	 grace;			/* seconds a closed dump still acks FINISHED, 30 */
+	int64_t	 grace;			/* seconds a closed dump still acks FINISHED, 30 */
 	char		*scripts_dir;		/* NULL: <dumpdir>/scripts */
-	unsigned	 hook_timeout;		/* seconds, 30 */
-	unsigned	 herald_hook_deadline;	/* seconds a HERALD waits for
+	int64_t	 hook_timeout;		/* seconds, 30 */
+	int64_t	 herald_hook_deadline;	/* seconds a HERALD waits for
 						 * netdump-crash/-nospace, 8 */
 	char		*handler;		/* netdumpd's -i script, NULL */
 	uint64_t	 min_free_bytes;	/* free-space floor, 0 */
@@ -84,13 +90,13 @@ struct nd_server_conf {
 	char		*user;			/* drop root to this user */
 	char		*status_socket;		/* NULL: <runtime_dir>/netdump-server.<port>.sock */
 	char		*runtime_dir;		/* "/run/netdump-server" */
-	unsigned	 restart_silence;	/* seconds a dump must be silent
+	int64_t	 restart_silence;	/* seconds a dump must be silent
 						 * before its client's new HERALD
 						 * restarts it, 10 */
-	unsigned	 max_dumps_per_client;	/* dumps in flight per address, 2 */
-	unsigned	 max_heralded_per_client; /* HERALD-only sessions per
+	int64_t	 max_dumps_per_client;	/* dumps in flight per address, 2 */
+	int64_t	 max_heralded_per_client; /* HERALD-only sessions per
 						 * address, 4 */
-	unsigned	 max_hooks;		/* hook processes at once, 16 */
+	int64_t	 max_hooks;		/* hook processes at once, 16 */
 };
 
 /* Whether a client may dump: deny first, then allow (secure: must match). */
@@ -123,6 +129,11 @@ void		 nd_conf_free(struct nd_conf *);
 
 /* Print the effective configuration as an ini file that loads again. */
 void		 nd_conf_print(const struct nd_conf *, FILE *);
+/*
+ * The [server] keys for -H server: as text, like a module's options, or
+ * (mdoc) as the entries of netdump-server.ini.5.
+ */
+void		 nd_conf_server_help(FILE *, bool mdoc);
 
 /* First route whose path glob and client network match, or NULL. */
 const struct nd_route_conf *nd_conf_route_match(const struct nd_conf *,
@@ -135,7 +146,7 @@ int		 nd_cidr_parse(const char *, struct nd_cidr *);
 bool		 nd_cidr_match(const struct nd_cidr *, uint32_t addr);
 
 /*
- * Value parsers shared with the sink option checker. Each returns 0, or -1
+ * Value parsers (option.c), which the option rows use. Each returns 0, or -1
  * with a message in err ("expected a number of bytes, got 'x'").
  */
 int	nd_parse_size(const char *, uint64_t *out, char *err, size_t errlen);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What conf.c (the file reader, sinks, routes, checks) and conf_server.c
- * (the [server] section, the value parsers, printing) share; no other
- * file includes it.
+ * (the [server] section, printing) share; no other file includes it.
  */
 #ifndef ND_CONF_INT_H
 #define ND_CONF_INT_H
@@ -16,7 +15,7 @@
 
 /* Longest line accepted, without its line terminator. */
 #define ND_CONF_MAX_LINE	4096
-/* Rows server_opts[] may have: the loader keeps a line number per row. */
+/* Rows server_keys[] may have: the loader keeps a line number per row. */
 #define ND_SERVER_OPTS_MAX	64
 
 enum section_kind {

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The [server] section: its key handler, and one table row per key (name,
- * alias, type, field, range, default, description) read, defaulted, freed
- * and printed by the generic code here, with the checks, parsers and
- * printers of the keys that have their own rules. Also the value parsers
- * and CIDR lists it shares with the sinks, and the printing of a whole
- * configuration.
+ * The [server] section: one row per key, of the same struct nds_option a
+ * module declares its options with, read, checked, defaulted and
+ * documented by the same code (option.c); the few rules a row cannot say
+ * (an alias, a check, a key with a syntax of its own); the key handler;
+ * CIDR lists; and the printing of a whole configuration.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,35 +17,20 @@
 #include "conf.h"
 #include "conf_int.h"
 #include "log.h"
-
-/* How a [server] value is read, stored and printed back. */
-enum server_opt_type {
-	SO_STRING,	/* char *; empty stays "" */
-	SO_OPTSTRING,	/* char *; empty means unset (NULL) */
-	SO_BOOL,	/* bool */
-	SO_UINT,	/* unsigned, in [min, max] */
-	SO_PORT,	/* uint16_t, in [min, max] */
-	SO_SIZE,	/* uint64_t with a k/M/G/T suffix, at least min */
-	SO_CIDRS,	/* struct nd_cidr *, its length at count_off */
-	SO_CUSTOM,	/* parse() and print() do it all */
-};
+#include "option.h"
 
 /*
- * One row per [server] key. A key with its own rules gets a check() (for
- * strings) or a parse()/print() pair (SO_CUSTOM); everything else is the
- * generic code in server_set() and server_print(). The rows are in the
- * order --check-config prints them.
+ * A [server] key: its public row, which option.c fills into struct
+ * nd_server_conf, checks and documents as it does a module's, and what
+ * only [server] has. A key with a parse() has a syntax of its own (a
+ * list, "10%", a size beyond int64_t): parse() and print() do it all,
+ * and the row only documents it.
  */
-struct server_opt {
-	const char		*name;
+struct server_key {
+	struct nds_option	 row;
 	const char		*alias;		/* older spelling, or NULL */
-	enum server_opt_type	 type;
-	size_t			 off;		/* in struct nd_server_conf */
-	uint64_t		 min, max;	/* range; SO_SIZE: only min */
-	const char		*def;		/* as written in a file; NULL:
-						 * zero, empty or unset */
-	const char		*desc;
-	size_t			 count_off;	/* SO_CIDRS: the count field */
+	const char		*value_name;	/* for the man page */
+	bool			 empty_unset;	/* string: "" means NULL */
 	int			(*check)(const char *, char *, size_t);
 	int			(*parse)(struct nd_server_conf *, const char *,
 				    char *, size_t);
@@ -58,88 +41,169 @@ struct server_opt {
 #define SV(f)		offsetof(struct nd_server_conf, f)
 #define ND_XSTR(x)	#x
 #define ND_STR(x)	ND_XSTR(x)
+/* A key with a parse(): no field of the row's type to fill. */
+#define SV_PARSED	0
 
 static int	check_address(const char *, char *, size_t);
 static int	check_dumpdir(const char *, char *, size_t);
 static int	check_default_path(const char *, char *, size_t);
+static int	parse_max_dump_size(struct nd_server_conf *, const char *,
+		    char *, size_t);
 static int	parse_min_free(struct nd_server_conf *, const char *, char *,
 		    size_t);
+static int	parse_allow(struct nd_server_conf *, const char *, char *,
+		    size_t);
+static int	parse_deny(struct nd_server_conf *, const char *, char *,
+		    size_t);
+static void	print_max_dump_size(const struct nd_server_conf *,
+		    const char *, FILE *);
 static void	print_min_free(const struct nd_server_conf *, const char *,
+		    FILE *);
+static void	print_allow(const struct nd_server_conf *, const char *,
+		    FILE *);
+static void	print_deny(const struct nd_server_conf *, const char *,
 		    FILE *);
 
 /*
- * The [server] keys: name, alias, type, field, min, max, default, then
- * by name the description and what the type needs. Keys are matched
- * case-insensitively because Red Hat's /etc/netdump.conf was read that
- * way. The aliases are its spellings (addr, dumpdirprefix of the FreeBSD
- * port) and the --concurrent flag. --check-config prints in this order.
+ * The [server] keys. Each row is { name, type, field, default, choices,
+ * min, max, description }, the description written for the man page
+ * (netdump-server -H server --mdoc prints the entries of
+ * netdump-server.ini.5 from it). Keys are matched case-insensitively
+ * because Red Hat's /etc/netdump.conf was read that way; the aliases are
+ * its spellings (addr, dumpdirprefix of the FreeBSD port) and the
+ * --concurrent flag. --check-config prints in this order.
  */
-static const struct server_opt server_opts[] = {
-	{ "address", "addr", SO_STRING, SV(address), 0, 0, "0.0.0.0",
-	  .desc = "IPv4 address to listen on", .check = check_address },
-	{ "port", NULL, SO_PORT, SV(port), 1, 65535, "20023",
-	  .desc = "UDP port for HERALD packets" },
-	{ "dumpdir", "dumpdirprefix", SO_STRING, SV(dumpdir), 0, 0,
-	  "/var/crash", .desc = "directory the dumps go below",
+static const struct server_key server_keys[] = {
+	{ .row = { "address", NDS_OPT_STRING, SV(address), "0.0.0.0", NULL,
+	    0, 0,
+	    "The address to listen on; 0.0.0.0 is every address of the "
+	    "host." },
+	  .alias = "addr", .value_name = "IPv4 address",
+	  .check = check_address },
+	{ .row = { "port", NDS_OPT_INT, SV(port), "20023", NULL, 1, 65535,
+	    "The UDP port for HERALD messages." } },
+	{ .row = { "dumpdir", NDS_OPT_STRING, SV(dumpdir), "/var/crash",
+	    NULL, 0, 0,
+	    "The directory all dumps go beneath. It is created with mode 0700 "
+	    "if it does not exist, and must be writable by the user the "
+	    "server runs as." },
+	  .alias = "dumpdirprefix", .value_name = "directory",
 	  .check = check_dumpdir },
-	{ "timeout", NULL, SO_UINT, SV(timeout), 1, 86400, "60",
-	  .desc = "seconds of silence before a dump is closed" },
-	{ "sink_dir", NULL, SO_OPTSTRING, SV(sink_dir), 0, 0, NULL,
-	  .desc = "where sink modules are; unset: the built-in path" },
-	{ "max_dump_size", NULL, SO_SIZE, SV(max_dump_size), 1, 0, "1T",
-	  .desc = "largest dump accepted" },
-	{ "default_path", NULL, SO_STRING, SV(default_path), 0, 0, ".",
-	  .desc = "path below dumpdir for clients that send none",
-	  .check = check_default_path },
-	{ "max_concurrent_dumps", "concurrent", SO_UINT,
-	  SV(max_concurrent_dumps), 1, 65535, "16",
-	  .desc = "dumps in flight at once" },
-	{ "pidfile", NULL, SO_OPTSTRING, SV(pidfile), 0, 0, NULL,
-	  .desc = "pid file to write and lock; unset: none" },
-	{ "daemon", NULL, SO_BOOL, SV(daemon), 0, 0, "no",
-	  .desc = "detach and log to syslog" },
-	{ "secure", NULL, SO_BOOL, SV(secure), 0, 0, "no",
-	  .desc = "refuse every client not in allow" },
-	{ "grace", NULL, SO_UINT, SV(grace), 0, 3600, "30",
-	  .desc = "seconds a closed dump still acks FINISHED" },
-	{ "scripts_dir", NULL, SO_OPTSTRING, SV(scripts_dir), 0, 0, NULL,
-	  .desc = "hook scripts; unset: <dumpdir>/scripts" },
-	{ "hook_timeout", NULL, SO_UINT, SV(hook_timeout), 1, 3600, "30",
-	  .desc = "seconds a hook may run" },
-	{ "herald_hook_deadline", NULL, SO_UINT, SV(herald_hook_deadline), 1,
-	  ND_HERALD_HOOK_DEADLINE_MAX, ND_STR(ND_HERALD_HOOK_DEADLINE),
-	  .desc = "seconds a HERALD waits for its hooks" },
-	{ "handler", NULL, SO_OPTSTRING, SV(handler), 0, 0, NULL,
-	  .desc = "script run after each dump (netdumpd's -i)" },
-	{ "min_free", NULL, SO_CUSTOM, 0, 0, 0, NULL,
-	  .desc = "free space to keep, as a size or a percentage",
+	{ .row = { "timeout", NDS_OPT_INT, SV(timeout), "60", NULL, 1, 86400,
+	    "A dump whose client has sent nothing for this long is closed "
+	    "and stored as incomplete, and a client that sent a HERALD and "
+	    "nothing else is forgotten." },
+	  .value_name = "seconds" },
+	{ .row = { "sink_dir", NDS_OPT_STRING, SV(sink_dir), NULL, NULL, 0, 0,
+	    "Where the sink modules are. When set, modules are looked for in "
+	    "this directory only." },
+	  .value_name = "directory", .empty_unset = true },
+	{ .row = { "max_dump_size", NDS_OPT_SIZE, SV_PARSED, "1T", NULL, 0, 0,
+	    "The largest dump accepted, more than 0. Data beyond it is not "
+	    "acknowledged, so the client gives up and the dump is stored as "
+	    "incomplete." },
+	  .parse = parse_max_dump_size, .print = print_max_dump_size },
+	{ .row = { "default_path", NDS_OPT_STRING, SV(default_path), ".",
+	    NULL, 0, 0,
+	    "The path used for a client whose HERALD carries no path, or a "
+	    "path the server refuses. It is relative to the dump directory "
+	    "(. is the dump directory itself) and must not contain '..'. "
+	    "Routes match it like a path the client sent." },
+	  .value_name = "path", .check = check_default_path },
+	{ .row = { "max_concurrent_dumps", NDS_OPT_INT,
+	    SV(max_concurrent_dumps), "16", NULL, 1, 65535,
+	    "How many dumps may be received or stored at the same time." },
+	  .alias = "concurrent" },
+	{ .row = { "pidfile", NDS_OPT_STRING, SV(pidfile), NULL, NULL, 0, 0,
+	    "Write the process id to this file and lock it; empty or unset "
+	    "means no pid file." },
+	  .value_name = "file", .empty_unset = true },
+	{ .row = { "daemon", NDS_OPT_BOOL, SV(daemon), "no", NULL, 0, 0,
+	    "Detach from the terminal and log to syslog." } },
+	{ .row = { "secure", NDS_OPT_BOOL, SV(secure), "no", NULL, 0, 0,
+	    "Red Hat's secure mode: when yes, a client must be in allow to "
+	    "dump, and with no allow list nobody may." } },
+	{ .row = { "grace", NDS_OPT_INT, SV(grace), "30", NULL, 0, 3600,
+	    "How long after FINISHED the server still acknowledges a repeated "
+	    "FINISHED, for a client whose first acknowledgement was lost." },
+	  .value_name = "seconds" },
+	{ .row = { "scripts_dir", NDS_OPT_STRING, SV(scripts_dir), NULL,
+	    NULL, 0, 0,
+	    "Where the hook scripts are looked for." },
+	  .value_name = "directory", .empty_unset = true },
+	{ .row = { "hook_timeout", NDS_OPT_INT, SV(hook_timeout), "30",
+	    NULL, 1, 3600,
+	    "How long a hook may run before it is killed with its process "
+	    "group." },
+	  .value_name = "seconds" },
+	{ .row = { "herald_hook_deadline", NDS_OPT_INT,
+	    SV(herald_hook_deadline), ND_STR(ND_HERALD_HOOK_DEADLINE), NULL, 1,
+	    ND_HERALD_HOOK_DEADLINE_MAX,
+	    "How long a HERALD waits for the hooks netdump-crash and "
+	    "netdump-nospace, together." },
+	  .value_name = "seconds" },
+	{ .row = { "handler", NDS_OPT_STRING, SV(handler), NULL, NULL, 0, 0,
+	    "A program run after every dump, as netdumpd runs its handler; "
+	    "empty or unset means none." },
+	  .value_name = "program", .empty_unset = true },
+	{ .row = { "min_free", NDS_OPT_STRING, SV_PARSED, "0", NULL, 0, 0,
+	    "The free space to keep in the file system of the dump "
+	    "directory: a size, or a percentage of the file system's size "
+	    "from 0 to 99 followed by %; 0 sets no floor." },
+	  .value_name = "size | percent%",
 	  .parse = parse_min_free, .print = print_min_free },
-	{ "allow", NULL, SO_CIDRS, SV(allow), 0, 0, NULL,
-	  .desc = "networks that may dump; empty: all",
-	  .count_off = SV(nallow) },
-	{ "deny", NULL, SO_CIDRS, SV(deny), 0, 0, NULL,
-	  .desc = "networks that may not dump, checked first",
-	  .count_off = SV(ndeny) },
-	{ "user", NULL, SO_OPTSTRING, SV(user), 0, 0, NULL,
-	  .desc = "user to drop root to" },
-	{ "status_socket", NULL, SO_OPTSTRING, SV(status_socket), 0, 0, NULL,
-	  .desc = "status socket; unset: one in runtime_dir" },
-	{ "runtime_dir", NULL, SO_STRING, SV(runtime_dir), 0, 0,
-	  "/run/netdump-server", .desc = "directory for run-time files" },
-	{ "restart_silence", NULL, SO_UINT, SV(restart_silence), 0, 3600, "10",
-	  .desc = "seconds a dump is silent before a new HERALD restarts it" },
-	{ "max_dumps_per_client", NULL, SO_UINT, SV(max_dumps_per_client), 1,
-	  65535, "2", .desc = "dumps in flight per client address" },
-	{ "max_heralded_per_client", NULL, SO_UINT,
-	  SV(max_heralded_per_client), 1, 256, "4",
-	  .desc = "HERALD-only sessions per client address" },
-	{ "max_hooks", NULL, SO_UINT, SV(max_hooks), 1, 4096, "16",
-	  .desc = "hook processes at once" },
+	{ .row = { "allow", NDS_OPT_STRING, SV_PARSED, NULL, NULL, 0, 0,
+	    "The clients that may send dumps; empty (the default) means "
+	    "every client, unless secure is set." },
+	  .value_name = "networks", .parse = parse_allow,
+	  .print = print_allow },
+	{ .row = { "deny", NDS_OPT_STRING, SV_PARSED, NULL, NULL, 0, 0,
+	    "The clients that may not send dumps, checked before allow; "
+	    "empty by default." },
+	  .value_name = "networks", .parse = parse_deny, .print = print_deny },
+	{ .row = { "user", NDS_OPT_STRING, SV(user), NULL, NULL, 0, 0,
+	    "The user to become once the sockets are bound, when the server "
+	    "starts as root: its user and group ids, no supplementary "
+	    "groups. The server stops with an error when the user does not "
+	    "exist or cannot write the dump directory. Started as another "
+	    "user, the server must already be this one. Empty or unset "
+	    "means the server keeps the user it was started as." },
+	  .value_name = "name", .empty_unset = true },
+	{ .row = { "status_socket", NDS_OPT_STRING, SV(status_socket),
+	    NULL, NULL, 0, 0,
+	    "The local socket that netdump-server --status asks. It is "
+	    "created with mode 0600 and is never changed by path afterwards; "
+	    "the path must be shorter than 108 bytes." },
+	  .value_name = "path", .empty_unset = true },
+	{ .row = { "runtime_dir", NDS_OPT_STRING, SV(runtime_dir),
+	    "/run/netdump-server", NULL, 0, 0,
+	    "Where the status socket lives, out of the dump directory." },
+	  .value_name = "directory" },
+	{ .row = { "restart_silence", NDS_OPT_INT, SV(restart_silence),
+	    "10", NULL, 0, 3600,
+	    "How long a dump must have received nothing before a new "
+	    "HERALD from its client's address and port is taken as a "
+	    "restart." },
+	  .value_name = "seconds" },
+	{ .row = { "max_dumps_per_client", NDS_OPT_INT,
+	    SV(max_dumps_per_client), "2", NULL, 1, 65535,
+	    "How many dumps one client address may have received or stored "
+	    "at the same time, counted as for max_concurrent_dumps. A HERALD "
+	    "or first data beyond it is not answered, so one address (whose "
+	    "dumps may be forged) cannot take every place." } },
+	{ .row = { "max_heralded_per_client", NDS_OPT_INT,
+	    SV(max_heralded_per_client), "4", NULL, 1, 256,
+	    "How many sessions of one client address may wait for their "
+	    "first data after a HERALD. A HERALD beyond it is not "
+	    "answered." } },
+	{ .row = { "max_hooks", NDS_OPT_INT, SV(max_hooks), "16", NULL, 1, 4096,
+	    "How many hook processes may run at once, for all clients and "
+	    "hooks together." } },
 };
 
-#define NSERVER_OPTS	(sizeof(server_opts) / sizeof(server_opts[0]))
+#define NSERVER_KEYS	(sizeof(server_keys) / sizeof(server_keys[0]))
 
-_Static_assert(NSERVER_OPTS <= ND_SERVER_OPTS_MAX,
+_Static_assert(NSERVER_KEYS <= ND_SERVER_OPTS_MAX,
     "the loader keeps a line per [server] row: raise ND_SERVER_OPTS_MAX");
 
 /*
@@ -149,114 +213,6 @@ _Static_assert(NSERVER_OPTS <= ND_SERVER_OPTS_MAX,
 static const char *const redhat_only_keys[] = {
 	"space_check", "skip_zero", "compress", "debug", "verbose",
 };
-
-/* Value parsers */
-
-int
-nd_parse_uint(const char *s, uint64_t max, uint64_t *out, char *err,
-    size_t errlen)
-{
-	unsigned long long v;
-	char *end;
-
-	/* strtoull would take "-1", "+1", " 1" and "0x1": only digits. */
-	if (s == NULL || !(*s >= '0' && *s <= '9')) {
-		seterr(err, errlen, "expected a number, got '%s'",
-		    s != NULL ? s : "");
-		return -1;
-	}
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0') {
-		seterr(err, errlen, "expected a number, got '%s'", s);
-		return -1;
-	}
-	if (errno == ERANGE || v > max) {
-		seterr(err, errlen, "number too large (at most %" PRIu64
-		    "), got '%s'", max, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-int
-nd_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (s == NULL || !(*s >= '0' && *s <= '9'))
-		goto bad;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	case 't': case 'T':
-		shift = 40;
-		break;
-	default:
-		goto bad;
-	}
-	if (shift != 0 && end[1] != '\0')
-		goto bad;
-	if (errno == ERANGE || v > (UINT64_MAX >> shift)) {
-		seterr(err, errlen, "size too large, got '%s'", s);
-		return -1;
-	}
-	*out = (uint64_t)v << shift;
-	return 0;
-bad:
-	seterr(err, errlen, "expected a size like 512M (suffix k, M, G or T), "
-	    "got '%s'", s != NULL ? s : "");
-	return -1;
-}
-
-int
-nd_parse_bool(const char *s, bool *out, char *err, size_t errlen)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	size_t i;
-
-	for (i = 0; s != NULL && i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	seterr(err, errlen, "expected yes or no (or true/false, on/off, 1/0), "
-	    "got '%s'", s != NULL ? s : "");
-	return -1;
-}
-
-/* A number in [min, max] with one message for every way to miss. */
-static int
-parse_range(const char *s, uint64_t min, uint64_t max, uint64_t *out,
-    char *err, size_t errlen)
-{
-	if (nd_parse_uint(s, max, out, NULL, 0) == -1 || *out < min) {
-		seterr(err, errlen, "expected a number from %" PRIu64 " to %"
-		    PRIu64 ", got '%s'", min, max, s);
-		return -1;
-	}
-	return 0;
-}
 
 /* CIDR */
 
@@ -313,18 +269,16 @@ nd_cidr_match(const struct nd_cidr *c, uint32_t addr)
 void
 conf_server_clear(struct nd_server_conf *sv)
 {
-	const struct server_opt *o;
-	void *field;
+	const struct server_key *k;
 	size_t i;
 
-	for (i = 0; i < NSERVER_OPTS; i++) {
-		o = &server_opts[i];
-		field = (char *)sv + o->off;
-		if (o->type == SO_STRING || o->type == SO_OPTSTRING)
-			free(*(char **)field);
-		else if (o->type == SO_CIDRS)
-			free(*(struct nd_cidr **)field);
+	for (i = 0; i < NSERVER_KEYS; i++) {
+		k = &server_keys[i];
+		if (k->parse == NULL && k->row.type == NDS_OPT_STRING)
+			free(*(char **)(void *)((char *)sv + k->row.offset));
 	}
+	free(sv->allow);
+	free(sv->deny);
 }
 
 /* Key handlers */
@@ -400,6 +354,23 @@ check_default_path(const char *v, char *msg, size_t msglen)
 	return -1;
 }
 
+/* Any 64-bit size: more than a row's int64_t holds, so parsed here. */
+static int
+parse_max_dump_size(struct nd_server_conf *sv, const char *v, char *msg,
+    size_t msglen)
+{
+	uint64_t u;
+
+	if (nd_parse_size(v, &u, msg, msglen) == -1)
+		return -1;
+	if (u == 0) {
+		snprintf(msg, msglen, "must be more than 0, got '%s'", v);
+		return -1;
+	}
+	sv->max_dump_size = u;
+	return 0;
+}
+
 /* "512M" or "10%": the free space to keep in the dump directory. */
 static int
 parse_min_free(struct nd_server_conf *sv, const char *v, char *msg,
@@ -417,8 +388,11 @@ parse_min_free(struct nd_server_conf *sv, const char *v, char *msg,
 		}
 		memcpy(num, v, len - 1);
 		num[len - 1] = '\0';
-		if (parse_range(num, 0, 99, &u, msg, msglen) == -1)
+		if (nd_parse_uint(num, 99, &u, NULL, 0) == -1) {
+			snprintf(msg, msglen, "expected a number from 0 to 99, "
+			    "got '%s'", num);
 			return -1;
+		}
 		sv->min_free_percent = (unsigned)u;
 		sv->min_free_bytes = 0;
 		return 0;
@@ -465,6 +439,27 @@ parse_cidr_list(const char *v, struct nd_cidr **list, size_t *n, char *msg,
 	return rc;
 }
 
+/* A list replaces the one before it, as any value does. */
+static int
+parse_allow(struct nd_server_conf *sv, const char *v, char *msg,
+    size_t msglen)
+{
+	free(sv->allow);
+	sv->allow = NULL;
+	sv->nallow = 0;
+	return parse_cidr_list(v, &sv->allow, &sv->nallow, msg, msglen);
+}
+
+static int
+parse_deny(struct nd_server_conf *sv, const char *v, char *msg,
+    size_t msglen)
+{
+	free(sv->deny);
+	sv->deny = NULL;
+	sv->ndeny = 0;
+	return parse_cidr_list(v, &sv->deny, &sv->ndeny, msg, msglen);
+}
+
 bool
 nd_conf_client_allowed(const struct nd_server_conf *sv, uint32_t addr)
 {
@@ -481,97 +476,64 @@ nd_conf_client_allowed(const struct nd_server_conf *sv, uint32_t addr)
 	return false;
 }
 
-static const struct server_opt *
-server_opt_find(const char *key)
+static const struct server_key *
+server_key_find(const char *key)
 {
-	const struct server_opt *o;
+	const struct server_key *k;
 	size_t i;
 
-	for (i = 0; i < NSERVER_OPTS; i++) {
-		o = &server_opts[i];
-		if (strcasecmp(key, o->name) == 0 ||
-		    (o->alias != NULL && strcasecmp(key, o->alias) == 0))
-			return o;
+	for (i = 0; i < NSERVER_KEYS; i++) {
+		k = &server_keys[i];
+		if (strcasecmp(key, k->row.name) == 0 ||
+		    (k->alias != NULL && strcasecmp(key, k->alias) == 0))
+			return k;
 	}
 	return NULL;
 }
 
 /*
- * Store the unquoted value *v in the field o describes, or put the reason
- * it is refused into msg. A string field takes *v over and sets it to
- * NULL; the other types only read it.
+ * Store the unquoted value v where key k says, or put the reason it is
+ * refused into msg. A number that misses, in any way, gets the message
+ * [server] has always given, with the range.
  */
 static int
-server_set(struct nd_server_conf *sv, const struct server_opt *o, char **v,
-    char *msg, size_t msglen)
+server_set(struct nd_server_conf *sv, const struct server_key *k,
+    const char *v, char *msg, size_t msglen)
 {
-	void *field = (char *)sv + o->off;
-	char **sp = field;
-	uint64_t u;
+	const struct nds_option *o = &k->row;
+	char **sp;
 
-	switch (o->type) {
-	case SO_STRING:
-	case SO_OPTSTRING:
-		if (o->check != NULL && o->check(*v, msg, msglen) == -1)
-			return -1;
+	if (k->parse != NULL)
+		return k->parse(sv, v, msg, msglen);
+	if (k->check != NULL && k->check(v, msg, msglen) == -1)
+		return -1;
+	if (nd_option_set(o, v, sv, msg, msglen) == -1) {
+		if (o->type == NDS_OPT_INT)
+			snprintf(msg, msglen, "expected a number from %" PRId64
+			    " to %" PRId64 ", got '%s'", o->min, o->max, v);
+		return -1;
+	}
+	sp = (char **)(void *)((char *)sv + o->offset);
+	if (k->empty_unset && **sp == '\0') {
 		free(*sp);
 		*sp = NULL;
-		if (o->type == SO_STRING || **v != '\0') {
-			*sp = *v;
-			*v = NULL;
-		}
-		return 0;
-	case SO_BOOL:
-		return nd_parse_bool(*v, field, msg, msglen);
-	case SO_UINT:
-	case SO_PORT:
-		if (parse_range(*v, o->min, o->max, &u, msg, msglen) == -1)
-			return -1;
-		if (o->type == SO_PORT)
-			*(uint16_t *)field = (uint16_t)u;
-		else
-			*(unsigned *)field = (unsigned)u;
-		return 0;
-	case SO_SIZE:
-		if (nd_parse_size(*v, &u, msg, msglen) == -1)
-			return -1;
-		if (u < o->min) {
-			snprintf(msg, msglen, "must be more than %" PRIu64
-			    ", got '%s'", o->min - 1, *v);
-			return -1;
-		}
-		*(uint64_t *)field = u;
-		return 0;
-	case SO_CIDRS:
-		return parse_cidr_list(*v, field,
-		    (size_t *)(void *)((char *)sv + o->count_off), msg,
-		    msglen);
-	case SO_CUSTOM:
-		return o->parse(sv, *v, msg, msglen);
 	}
-	snprintf(msg, msglen, "no setter for this key");
-	return -1;
+	return 0;
 }
 
 /* The defaults take the setter's path, so a row's own range checks them. */
 int
 conf_server_defaults(struct nd_server_conf *sv)
 {
-	const struct server_opt *o;
+	const struct server_key *k;
 	char msg[ND_CONF_ERRSIZE];
-	char *v;
 	size_t i;
-	int rc;
 
-	for (i = 0; i < NSERVER_OPTS; i++) {
-		o = &server_opts[i];
-		if (o->def == NULL)
-			continue;
-		if ((v = strdup(o->def)) == NULL)
-			return -1;
-		rc = server_set(sv, o, &v, msg, sizeof(msg));
-		free(v);
-		if (rc == -1)
+	for (i = 0; i < NSERVER_KEYS; i++) {
+		k = &server_keys[i];
+		if (k->row.default_value != NULL &&
+		    server_set(sv, k, k->row.default_value, msg,
+		    sizeof(msg)) == -1)
 			return -1;
 	}
 	return 0;
@@ -580,12 +542,12 @@ conf_server_defaults(struct nd_server_conf *sv)
 void
 conf_server_key(struct loader *ld, const char *key, const char *value)
 {
-	const struct server_opt *o;
+	const struct server_key *k;
 	char msg[ND_CONF_ERRSIZE];
 	char *v;
 	size_t i;
 
-	if ((o = server_opt_find(key)) == NULL) {
+	if ((k = server_key_find(key)) == NULL) {
 		for (i = 0; i < sizeof(redhat_only_keys) /
 		    sizeof(redhat_only_keys[0]); i++)
 			if (strcasecmp(key, redhat_only_keys[i]) == 0) {
@@ -598,7 +560,7 @@ conf_server_key(struct loader *ld, const char *key, const char *value)
 		return;
 	}
 	/* An alias and its key share the row, so they are one key here. */
-	i = (size_t)(o - server_opts);
+	i = (size_t)(k - server_keys);
 	if (ld->server_seen[i] != 0) {
 		failat(ld, ld->lineno, "duplicate key '%s' in [server] "
 		    "(already set at line %d)", key, ld->server_seen[i]);
@@ -608,9 +570,29 @@ conf_server_key(struct loader *ld, const char *key, const char *value)
 	if ((v = unquote(ld, key, value)) == NULL)
 		return;
 	msg[0] = '\0';
-	if (server_set(&ld->conf->server, o, &v, msg, sizeof(msg)) == -1)
+	if (server_set(&ld->conf->server, k, v, msg, sizeof(msg)) == -1)
 		failat(ld, ld->lineno, "[server] %s: %s", key, msg);
 	free(v);
+}
+
+/* -H server: the rows as text, or as the man page's entries. */
+void
+nd_conf_server_help(FILE *fp, bool mdoc)
+{
+	const struct server_key *k;
+	size_t i;
+
+	if (!mdoc)
+		fprintf(fp, "[server] (netdump-server.ini(5)); keys are "
+		    "matched without regard to case\noptions:\n");
+	for (i = 0; i < NSERVER_KEYS; i++) {
+		k = &server_keys[i];
+		if (mdoc)
+			nd_option_mdoc(&k->row, "server", k->alias,
+			    k->value_name, fp);
+		else
+			nd_option_help(&k->row, k->alias, fp);
+	}
 }
 
 /* Printing */
@@ -650,17 +632,10 @@ print_verbatim(FILE *fp, const char *key, const char *v)
 static void
 print_size(FILE *fp, const char *key, uint64_t v)
 {
-	static const char units[] = "TGMk";
-	unsigned shift;
-	size_t i;
+	char buf[32];
 
-	for (i = 0, shift = 40; i < sizeof(units) - 1; i++, shift -= 10)
-		if (v != 0 && (v & (((uint64_t)1 << shift) - 1)) == 0) {
-			fprintf(fp, "%s = %" PRIu64 "%c\n", key, v >> shift,
-			    units[i]);
-			return;
-		}
-	fprintf(fp, "%s = %" PRIu64 "\n", key, v);
+	nd_size_str(v, buf, sizeof(buf));
+	fprintf(fp, "%s = %s\n", key, buf);
 }
 
 static void
@@ -681,6 +656,13 @@ print_cidrs(FILE *fp, const char *key, const struct nd_cidr *c, size_t n)
 }
 
 static void
+print_max_dump_size(const struct nd_server_conf *sv, const char *key,
+    FILE *fp)
+{
+	print_size(fp, key, sv->max_dump_size);
+}
+
+static void
 print_min_free(const struct nd_server_conf *sv, const char *key, FILE *fp)
 {
 	if (sv->min_free_percent > 0)
@@ -689,43 +671,69 @@ print_min_free(const struct nd_server_conf *sv, const char *key, FILE *fp)
 		print_size(fp, key, sv->min_free_bytes);
 }
 
+static void
+print_allow(const struct nd_server_conf *sv, const char *key, FILE *fp)
+{
+	print_cidrs(fp, key, sv->allow, sv->nallow);
+}
+
+static void
+print_deny(const struct nd_server_conf *sv, const char *key, FILE *fp)
+{
+	print_cidrs(fp, key, sv->deny, sv->ndeny);
+}
+
+/* The choice an enum field holds, by its index. */
+static void
+print_choice(FILE *fp, const char *key, const char *choices, int idx)
+{
+	const char *p = choices != NULL ? choices : "";
+	size_t len;
+
+	while (idx-- > 0 && (p = strchr(p, '|')) != NULL)
+		p++;
+	if (p == NULL)
+		p = "";
+	len = strcspn(p, "|");
+	fprintf(fp, "%s = %.*s\n", key, (int)len, p);
+}
+
 /* One line per row, in table order, each in the form it reads back. */
 static void
 server_print(const struct nd_server_conf *sv, FILE *fp)
 {
-	const struct server_opt *o;
+	const struct server_key *k;
+	const struct nds_option *o;
 	const void *field;
 	size_t i;
 
-	for (i = 0; i < NSERVER_OPTS; i++) {
-		o = &server_opts[i];
-		field = (const char *)sv + o->off;
+	for (i = 0; i < NSERVER_KEYS; i++) {
+		k = &server_keys[i];
+		o = &k->row;
+		field = (const char *)sv + o->offset;
+		if (k->print != NULL) {
+			k->print(sv, o->name, fp);
+			continue;
+		}
 		switch (o->type) {
-		case SO_STRING:
-		case SO_OPTSTRING:
+		case NDS_OPT_STRING:
 			print_string(fp, o->name, *(char *const *)field);
 			break;
-		case SO_BOOL:
+		case NDS_OPT_BOOL:
 			fprintf(fp, "%s = %s\n", o->name,
 			    *(const bool *)field ? "yes" : "no");
 			break;
-		case SO_UINT:
-		case SO_PORT:
-			fprintf(fp, "%s = %u\n", o->name,
-			    o->type == SO_PORT ? *(const uint16_t *)field :
-			    *(const unsigned *)field);
+		case NDS_OPT_INT:
+			fprintf(fp, "%s = %" PRId64 "\n", o->name,
+			    *(const int64_t *)field);
 			break;
-		case SO_SIZE:
-			print_size(fp, o->name, *(const uint64_t *)field);
+		case NDS_OPT_SIZE:
+			print_size(fp, o->name,
+			    (uint64_t)*(const int64_t *)field);
 			break;
-		case SO_CIDRS:
-			print_cidrs(fp, o->name,
-			    *(struct nd_cidr *const *)field,
-			    *(const size_t *)(const void *)((const char *)sv +
-			    o->count_off));
-			break;
-		case SO_CUSTOM:
-			o->print(sv, o->name, fp);
+		case NDS_OPT_ENUM:
+			print_choice(fp, o->name, o->choices,
+			    *(const int *)field);
 			break;
 		}
 	}

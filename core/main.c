@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -22,6 +23,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "option.h"
 #include "receiver.h"
 #include "status.h"
 #include "runtime.h"
@@ -36,6 +38,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_SECURE,
 	OPT_STATUS,
+	OPT_MDOC,
 };
 
 static const struct option longopts[] = {
@@ -54,6 +57,7 @@ static const struct option longopts[] = {
 	{ "secure",		no_argument,	   NULL, OPT_SECURE },
 	{ "status",		no_argument,	   NULL, OPT_STATUS },
 	{ "module-help",	required_argument, NULL, 'H' },
+	{ "mdoc",		no_argument,	   NULL, OPT_MDOC },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, OPT_VERSION },
@@ -69,7 +73,7 @@ usage(FILE *fp)
 	    "                      [-p default-path] [--port port]\n"
 	    "                      [--concurrent n] [--timeout s] [--secure]\n"
 	    "                      [--daemon] [--check-config] [--status]\n"
-	    "                      [--version]\n"
+	    "                      [--mdoc] [--version]\n"
 	    "  -c, --config FILE      configuration (default: built-in: local\n"
 	    "                         file sink, savecore layout)\n"
 	    "  -a, --address ADDR     listen address (0.0.0.0)\n"
@@ -85,7 +89,9 @@ usage(FILE *fp)
 	    "      --daemon           detach and log to syslog\n"
 	    "      --check-config     print the effective configuration, exit\n"
 	    "      --status           ask the running daemon what it is doing\n"
-	    "  -H, --module-help MOD  print a sink module's options, exit\n"
+	    "  -H, --module-help MOD  print a sink module's options (server:\n"
+	    "                         the [server] keys), exit\n"
+	    "      --mdoc             with -H: as the man page's entries\n"
 	    "  -v, --verbose          debug logging\n");
 }
 
@@ -95,6 +101,7 @@ struct overrides {
 	const char	*address, *dumpdir, *default_path, *pidfile;
 	const char	*port, *concurrent, *timeout, *handler;
 	const char	*module_help;	/* -H MODULE */
+	bool		 mdoc;		/* -H as the man page's entries */
 	bool		 daemon, foreground, secure;
 	bool		 check, status;
 	int		 verbose;
@@ -334,7 +341,10 @@ daemonize(void)
 	}
 }
 
-/* -H MODULE and --status: no server is started. */
+/*
+ * -H MODULE and --status: no server is started. "-H server" needs no
+ * configuration: its rows are the server's own.
+ */
 static int
 help_or_status(const struct overrides *o)
 {
@@ -343,6 +353,10 @@ help_or_status(const struct overrides *o)
 	char err[ND_CONF_ERRSIZE];
 	int rc;
 
+	if (o->module_help != NULL && strcmp(o->module_help, "server") == 0) {
+		nd_conf_server_help(stdout, o->mdoc);
+		return 0;
+	}
 	conf = o->config ? nd_conf_load_file(o->config, err,
 	    sizeof(err)) : nd_conf_default(err, sizeof(err));
 	if (conf == NULL)
@@ -357,7 +371,10 @@ help_or_status(const struct overrides *o)
 	    sizeof(err));
 	if (m == NULL)
 		fatalx("%s", err);
-	nd_module_print_options(m, stdout);
+	if (o->mdoc)
+		nd_options_mdoc(m->desc->options, m->name, stdout);
+	else
+		nd_module_print_options(m, stdout);
 	nd_module_unload(m);
 	nd_conf_free(conf);
 	return 0;
@@ -423,6 +440,9 @@ parse_args(int argc, char *argv[], struct overrides *o)
 		case OPT_STATUS:
 			o->status = true;
 			break;
+		case OPT_MDOC:
+			o->mdoc = true;
+			break;
 		case OPT_VERSION:
 			printf("netdump-server %s (sink ABI %d.%d)\n", ND_VERSION,
 			    NDS_ABI_MAJOR, NDS_ABI_MINOR);
@@ -432,7 +452,7 @@ parse_args(int argc, char *argv[], struct overrides *o)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (o->mdoc && o->module_help == NULL)) {
 		usage(stderr);
 		return 2;
 	}
@@ -501,7 +521,8 @@ main(int argc, char *argv[])
 	nd_sinkset_start(rt->sinks);
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
-	log_info("netdump-server %s listening on %s:%u, dumps in %s (%s)",
+	log_info("netdump-server %s listening on %s:%" PRId64
+	    ", dumps in %s (%s)",
 	    ND_VERSION, conf->server.address, conf->server.port,
 	    conf->server.dumpdir, conf->source);
 

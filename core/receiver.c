@@ -138,7 +138,7 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 	}
 	rx_sockbuf(rx->herald_fd);
 	if (bind(rx->herald_fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		snprintf(err, errlen, "cannot bind %s:%u: %s",
+		snprintf(err, errlen, "cannot bind %s:%" PRId64 ": %s",
 		    conf->server.address, conf->server.port, strerror(errno));
 		goto fail;
 	}
@@ -712,7 +712,8 @@ tick(struct nd_receiver *rx)
 	log_drops(&rx->herald_drops, "herald socket", now);
 	nd_tally_log(&rx->tally, now);
 	if (rx->refused_busy != rx->refused_logged) {
-		log_warnx("refused %" PRIu64 " HERALDs: %u dumps are running "
+		log_warnx("refused %" PRIu64 " HERALDs: %" PRId64 " dumps are "
+		    "running "
 		    "(max_concurrent_dumps)", rx->refused_busy -
 		    rx->refused_logged, rx->conf->server.max_concurrent_dumps);
 		rx->refused_logged = rx->refused_busy;

@@ -11,6 +11,7 @@
 #include "dump.h"
 #include "log.h"
 #include "manifest.h"
+#include "option.h"
 #include "outbox.h"
 #include "record.h"
 #include "sink_load.h"
@@ -334,29 +335,10 @@ nd_module_unload(struct nd_module *m)
 	free(m);
 }
 
-static const char *
-opt_type_str(enum nds_opt_type t)
-{
-	switch (t) {
-	case NDS_OPT_STRING:
-		return "string";
-	case NDS_OPT_INT:
-		return "integer";
-	case NDS_OPT_SIZE:
-		return "size";
-	case NDS_OPT_BOOL:
-		return "boolean";
-	case NDS_OPT_ENUM:
-		return "enum";
-	}
-	return "?";
-}
-
 void
 nd_module_print_options(const struct nd_module *m, FILE *fp)
 {
 	const struct nds_sink_module *d = m->desc;
-	const struct nds_option *o;
 	int k;
 
 	fprintf(fp, "module %s %s (sink ABI %u.%u): %s\n", d->name,
@@ -372,97 +354,7 @@ nd_module_print_options(const struct nd_module *m, FILE *fp)
 				fprintf(fp, " %s", nds_object_name(k));
 		fprintf(fp, " (the other objects go past it)\n");
 	}
-	fprintf(fp, "options:\n");
-	for (o = d->options; o != NULL && o->name != NULL; o++) {
-		fprintf(fp, "  %-16s %-8s", o->name, opt_type_str(o->type));
-		if (o->type == NDS_OPT_ENUM && o->choices)
-			fprintf(fp, " (%s)", o->choices);
-		if (o->default_value)
-			fprintf(fp, " default %s", o->default_value);
-		fprintf(fp, "\n      %s\n", o->description ? o->description :
-		    "");
-	}
-}
-
-/* Index of value in "a|b|c", or -1. */
-static int
-enum_index(const char *choices, const char *value)
-{
-	const char *p = choices;
-	size_t vlen = strlen(value);
-	int idx = 0;
-
-	while (p != NULL && *p != '\0') {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-
-		if (len == vlen && strncmp(p, value, len) == 0)
-			return idx;
-		idx++;
-		p = bar ? bar + 1 : NULL;
-	}
-	return -1;
-}
-
-/*
- * Check value against option o and store it in the config struct, as the
- * option's type says; a string is copied and owned by the config.
- */
-static int
-convert_option(const struct nds_option *o, const char *value, void *config,
-    char *err, size_t errlen)
-{
-	char *field = (char *)config + o->offset, *copy;
-	int64_t num = 0;
-	uint64_t u;
-	bool b;
-	int idx;
-
-	switch (o->type) {
-	case NDS_OPT_STRING:
-		if ((copy = strdup(value)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
-	case NDS_OPT_INT:
-		if (nd_parse_uint(value, INT64_MAX, &u, err, errlen) == -1)
-			return -1;
-		num = (int64_t)u;
-		break;
-	case NDS_OPT_SIZE:
-		if (nd_parse_size(value, &u, err, errlen) == -1)
-			return -1;
-		if (u > INT64_MAX) {
-			snprintf(err, errlen, "size '%s' is too large", value);
-			return -1;
-		}
-		num = (int64_t)u;
-		break;
-	case NDS_OPT_BOOL:
-		if (nd_parse_bool(value, &b, err, errlen) == -1)
-			return -1;
-		*(bool *)field = b;
-		return 0;
-	case NDS_OPT_ENUM:
-		if ((idx = enum_index(o->choices ? o->choices : "", value)) <
-		    0) {
-			snprintf(err, errlen, "expected one of %s, got '%s'",
-			    o->choices ? o->choices : "(nothing)", value);
-			return -1;
-		}
-		*(int *)field = idx;
-		return 0;
-	}
-	if (o->max > o->min && (num < o->min || num > o->max)) {
-		snprintf(err, errlen, "'%s' is out of range [%lld, %lld]",
-		    value, (long long)o->min, (long long)o->max);
-		return -1;
-	}
-	*(int64_t *)field = num;
-	return 0;
+	nd_options_help(d->options, fp);
 }
 
 void
@@ -494,7 +386,7 @@ nd_config_build(const struct nds_sink_module *d, const struct nd_kv *kv,
 	}
 	for (o = d->options; o != NULL && o->name != NULL; o++) {
 		if (o->default_value == NULL ||
-		    convert_option(o, o->default_value, config, why,
+		    nd_option_set(o, o->default_value, config, why,
 		    whylen) == 0)
 			continue;
 		snprintf(why + strlen(why), whylen - strlen(why), " (the "
@@ -510,7 +402,7 @@ nd_config_build(const struct nds_sink_module *d, const struct nd_kv *kv,
 			snprintf(why, whylen, "no option '%s'", kv[k].key);
 			goto fail;
 		}
-		if (convert_option(o, kv[k].value, config, why, whylen) ==
+		if (nd_option_set(o, kv[k].value, config, why, whylen) ==
 		    -1) {
 			*bad = k;
 			goto fail;

@@ -71,9 +71,10 @@ nd_status_serve(int listen_fd, const struct nd_conf *conf, time_t up,
 	nd_buf_printf(&b, "netdump-server %s, pid %ld, up %lld s, "
 	    "configuration %s\n", ND_VERSION, (long)getpid(), (long long)up,
 	    conf->source);
-	nd_buf_printf(&b, "listening on %s:%u, dumps in %s\n",
+	nd_buf_printf(&b, "listening on %s:%" PRId64 ", dumps in %s\n",
 	    conf->server.address, conf->server.port, conf->server.dumpdir);
-	nd_buf_printf(&b, "\ndumps in flight: %zu (max %u)\n", nflight,
+	nd_buf_printf(&b, "\ndumps in flight: %zu (max %" PRId64
+	    ")\n", nflight,
 	    conf->server.max_concurrent_dumps);
 	if (nflight > 0)
 		nd_buf_printf(&b, "  %-5s %-21s %-16s %11s %11s %7s\n", "ID",

@@ -990,6 +990,63 @@ test_print_every_server_key(void **state)
 	nd_conf_free(conf);
 }
 
+/*
+ * -H server: the [server] rows as text, like a module's table, and as
+ * the man page's entries, one per key printed by --check-config.
+ */
+static void
+test_server_help(void **state)
+{
+	struct nd_conf *conf;
+	char *text = NULL, *mdoc = NULL, *printed = NULL, *p, *eq;
+	char want[128];
+	size_t len = 0, n = 0;
+	FILE *fp;
+
+	(void)state;
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	nd_conf_server_help(fp, false);
+	assert_int_equal(fclose(fp), 0);
+	assert_non_null(strstr(text, "\noptions:\n  address          string   "
+	    "default 0.0.0.0 alias addr\n      The address to listen on"));
+	assert_non_null(strstr(text, "\n  port             integer  "
+	    "default 20023\n"));
+
+	fp = open_memstream(&mdoc, &len);
+	assert_non_null(fp);
+	nd_conf_server_help(fp, true);
+	assert_int_equal(fclose(fp), 0);
+	assert_non_null(strstr(mdoc, ".\\\" BEGIN GENERATED server port\n"
+	    ".It Cm port No = Ar number\nThe UDP port for HERALD messages.\n"
+	    "From 1 to 65535; the default is 20023.\n"
+	    ".\\\" END GENERATED server port\n"));
+	assert_non_null(strstr(mdoc, "Alias:\n.Cm concurrent .\n"));
+	/* A lone "." is an argument, not a delimiter. */
+	assert_non_null(strstr(mdoc, "The default is\n.Ql \\&. .\n"));
+
+	conf = load("");
+	fp = open_memstream(&printed, &len);
+	assert_non_null(fp);
+	nd_conf_print(conf, fp);
+	assert_int_equal(fclose(fp), 0);
+	p = strstr(printed, "[server]\n") + strlen("[server]\n");
+	for (; *p != '\0' && *p != '\n'; p = strchr(p, '\n') + 1) {
+		eq = strstr(p, " =");
+		assert_non_null(eq);
+		snprintf(want, sizeof(want), "BEGIN GENERATED server %.*s\n",
+		    (int)(eq - p), p);
+		if (strstr(mdoc, want) == NULL)
+			fail_msg("no entry for '%s'", want);
+		n++;
+	}
+	assert_int_equal(n, 26);
+	nd_conf_free(conf);
+	free(printed);
+	free(mdoc);
+	free(text);
+}
+
 /* The shipped sample must load and say what it shows. */
 static void
 test_sample_conf(void **state)
@@ -1047,6 +1104,7 @@ main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_print_round_trip),
 		cmocka_unit_test(test_print_every_server_key),
+		cmocka_unit_test(test_server_help),
 		cmocka_unit_test(test_sample_conf),
 	};
 

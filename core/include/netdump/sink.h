@@ -113,7 +113,7 @@ enum nds_result {
 
 enum nds_opt_type {
 	NDS_OPT_STRING,
-	NDS_OPT_INT,		/* signed decimal, within [min, max] */
+	NDS_OPT_INT,		/* decimal digits, within [min, max] */
 	NDS_OPT_SIZE,		/* bytes, with an optional k/M/G/T suffix */
 	NDS_OPT_BOOL,		/* yes/no, true/false, on/off, 1/0 */
 	NDS_OPT_ENUM,		/* one of the '|'-separated choices */
@@ -131,6 +131,12 @@ enum nds_opt_type {
  *
  * The config struct (the module's config_size bytes, zeroed first) and its
  * strings are the host's, valid until destroy returns.
+ *
+ * The server's own [server] keys are rows of this type too, and the host
+ * prints every table two ways: as text for netdump-server -H MODULE and
+ * as the man page's entries (-H MODULE --mdoc), which add the range and
+ * the default from the row. So write the description for both: plain
+ * text, no markup, a phrase or sentences ("compression level").
  */
 struct nds_option {
 	const char		*name;		/* NULL ends the table */
