@@ -48,6 +48,7 @@ const struct nds_host nd_host_api = {
 	.pool_submit = nd_pool_submit,
 	.pool_start = nd_pool_start,
 	.pool_close = nd_pool_close,
+	.space_ok = nd_space_ok_fd,
 	.manifest_read = nd_manifest_read,
 };
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dump.h"
 #include "log.h"
 #include "space.h"
 
@@ -109,6 +110,41 @@ nd_space_ok(const struct nd_server_conf *sv, uint64_t *avail,
 		*floor_name = "savecore's minfree";
 	}
 	return *avail >= *need;
+}
+
+/*
+ * nds_host.space_ok: fd's file system keeps reserve bytes free and, when
+ * it is the dump directory's, the server's floor as well.
+ */
+bool
+nd_space_ok_fd(const struct nds_dump *dump, int fd, uint64_t reserve,
+    char why[NDS_ERRBUF_SIZE])
+{
+	const struct nd_dump *d = (const struct nd_dump *)(const void *)
+	    ((const char *)dump - offsetof(struct nd_dump, pub));
+	struct statvfs vfs;
+	struct stat a, b;
+	const char *floor;
+	uint64_t avail, need;
+
+	if (fstatvfs(fd, &vfs) == -1)
+		return true;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail < reserve) {
+		snprintf(why, NDS_ERRBUF_SIZE, "%" PRIu64 " bytes free, below "
+		    "the sink's reserve (%" PRIu64 ")", avail, reserve);
+		return false;
+	}
+	if (d->server == NULL || dump->dumpdir_fd < 0 ||
+	    fstat(fd, &a) == -1 || fstat(dump->dumpdir_fd, &b) == -1 ||
+	    a.st_dev != b.st_dev)
+		return true;
+	if (nd_space_ok(d->server, &avail, &need, &floor))
+		return true;
+	snprintf(why, NDS_ERRBUF_SIZE, "%" PRIu64 " bytes free in the dump "
+	    "directory's file system, below %s (%" PRIu64 ")", avail, floor,
+	    need);
+	return false;
 }
 
 /* Without O_TMPFILE: a hidden name of our own, unlinked at once. */

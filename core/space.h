@@ -27,6 +27,10 @@ bool	nd_space_ok(const struct nd_server_conf *, uint64_t *avail,
  */
 uint64_t nd_savecore_minfree(const char *dir);
 
+/* nds_host.space_ok: fd's file system, the server's floor included. */
+bool	nd_space_ok_fd(const struct nds_dump *, int fd, uint64_t reserve,
+	    char why[NDS_ERRBUF_SIZE]);
+
 /*
  * A spool for a sink (struct nds_host.spool_open): an unnamed sparse file
  * in dir, relative to the dump directory (NULL: the dump directory).

@@ -422,7 +422,6 @@ int		 s3_move_object(struct s3_obj *, const char *key,
 void		 s3_abort_upload(struct s3_obj *);
 
 /* s3_write.c */
-bool		 s3_spool_room(const struct s3_sink *, int fd);
 int		 s3_cur_reserve(struct s3_obj *, size_t need);
 int		 s3_spool_stop(struct s3_obj *, const char *why);
 void		 s3_obj_fail(struct s3_obj *, char *err, const char *fmt, ...)

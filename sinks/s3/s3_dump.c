@@ -465,14 +465,15 @@ spool_begin(struct s3_dump *d)
 {
 	struct s3_sink *s = d->s;
 	char rnd[12], tmp[S3_TOKEN_MAX + 2], ebuf[128];
+	char why[NDS_ERRBUF_SIZE];
 
 	if (!s->cfg->spool)
 		return;
-	if (!s3_spool_room(s, s->spool_fd)) {
+	if (!s->host->space_ok(d->dump, s->spool_fd,
+	    (uint64_t)s->cfg->spool_min_free, why)) {
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": "
-		    "free space in %s is below spool_min_free; not spooled, "
-		    "sent straight to the store", d->dump->id,
-		    s->cfg->spool_dir);
+		    "no room in %s (%s); not spooled, sent straight to the "
+		    "store", d->dump->id, s->cfg->spool_dir, why);
 		return;
 	}
 	random_hex(rnd, sizeof(rnd));

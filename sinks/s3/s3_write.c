@@ -5,7 +5,6 @@
  * without a usable spool, into memory parts; bytes behind the stream
  * change the spool and mark a part already sent to go again.
  */
-#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -28,18 +27,6 @@
 
 /* What holes are read as when a part is sent from memory. */
 static const unsigned char zeros[64 * 1024];
-
-/* Free bytes for us on the spool's file system. */
-bool
-s3_spool_room(const struct s3_sink *s, int fd)
-{
-	struct statvfs sv;
-
-	if (fstatvfs(fd, &sv) == -1)
-		return true;	/* no answer is no reason to stop */
-	return (uint64_t)sv.f_bavail * sv.f_frsize >=
-	    (uint64_t)s->cfg->spool_min_free;
-}
 
 /* Grow the memory part to hold need bytes; the new room reads as zeros. */
 int
@@ -212,13 +199,17 @@ stream_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
     uint64_t len, char *err)
 {
 	struct s3_sink *s = o->d->s;
-	char ebuf[128];
+	char ebuf[128], why[NDS_ERRBUF_SIZE], what[NDS_ERRBUF_SIZE + 32];
 
 	if (s3_spooling(o) && off >= o->next_check) {
 		o->next_check = off + FREE_CHECK;
-		if (!s3_spool_room(s, o->fd) && s3_spool_stop(o, "free space "
-		    "on the spool's file system is below spool_min_free") == -1)
-			goto memfail;
+		if (!s->host->space_ok(o->d->dump, o->fd,
+		    (uint64_t)s->cfg->spool_min_free, why)) {
+			snprintf(what, sizeof(what), "no room for the spool: "
+			    "%s", why);
+			if (s3_spool_stop(o, what) == -1)
+				goto memfail;
+		}
 	}
 	if (s3_spooling(o) && buf != NULL &&
 	    sink_pwrite_all(o->fd, buf, (size_t)len, off, NULL) == -1) {

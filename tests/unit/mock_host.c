@@ -9,11 +9,13 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +35,8 @@
 static void	mock_log(struct nds_host_ctx *, enum nds_log_level,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 static void	mock_dump_number(const struct nds_dump *, unsigned);
+static bool	mock_space_ok(const struct nds_dump *, int, uint64_t,
+		    char[NDS_ERRBUF_SIZE]);
 static ssize_t	mock_read_file(int, const char *, void *, size_t,
 		    char[NDS_ERRBUF_SIZE]);
 static struct nds_pool *mock_pool_open(struct nds_host_ctx *, unsigned,
@@ -56,6 +60,7 @@ const struct nds_host mock_host = {
 	.pool_submit = nd_pool_submit,
 	.pool_start = nd_pool_start,
 	.pool_close = nd_pool_close,
+	.space_ok = mock_space_ok,
 	.manifest_read = nd_manifest_read,
 };
 
@@ -78,6 +83,25 @@ mock_pool_open(struct nds_host_ctx *ctx, unsigned threads,
 	(void)ctx;
 	return nd_pool_open(threads, init, fini, arg, "sink (mock)", err,
 	    NDS_ERRBUF_SIZE);
+}
+
+/* The host's check without a server: the reserve only. */
+static bool
+mock_space_ok(const struct nds_dump *dump, int fd, uint64_t reserve,
+    char why[NDS_ERRBUF_SIZE])
+{
+	struct statvfs vfs;
+	uint64_t avail;
+
+	(void)dump;
+	if (fstatvfs(fd, &vfs) == -1)
+		return true;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= reserve)
+		return true;
+	snprintf(why, NDS_ERRBUF_SIZE, "%" PRIu64 " bytes free, below the "
+	    "sink's reserve (%" PRIu64 ")", avail, reserve);
+	return false;
 }
 
 static _Atomic unsigned int last_number;

@@ -21,7 +21,8 @@
  * line to stderr as "name[level]: line" and keeps it, from any thread;
  * object_name, spool_open, read_file, manifest_read and the pool_*
  * services are the real host's; dump_number keeps the last number told
- * (and each recent dump's, by id). There is no outbox.
+ * (and each recent dump's, by id); space_ok checks the reserve alone, as
+ * there is no server floor. There is no outbox.
  */
 extern const struct nds_host mock_host;
 

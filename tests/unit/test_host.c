@@ -2,7 +2,8 @@
 /*
  * Unit tests for what the host does for every sink module (sink ABI 2.0):
  * filling a module's config struct from its option table, the one naming
- * policy (struct nds_host.object_name), and spools (spool_open).
+ * policy (struct nds_host.object_name), spools (spool_open) and the
+ * free-space check (space_ok).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +229,49 @@ test_spool(void **state)
 	assert_return_code(rmdir(base), 0);
 }
 
+/* ------------------------------------------------------------ space */
+
+/*
+ * space_ok: a sink's reserve on any file system, and the server's floor
+ * on the dump directory's alone.
+ */
+static void
+test_space_check(void **state)
+{
+	char base[] = "/tmp/nd-test-host.XXXXXX", why[NDS_ERRBUF_SIZE] = "";
+	struct nd_server_conf sv;
+	struct nd_dump d;
+	int dfd, fd, other;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	assert_return_code(dfd = open(base, O_RDONLY | O_DIRECTORY), 0);
+	assert_return_code(fd = openat(dfd, "spool", O_RDWR | O_CREAT, 0600),
+	    0);
+	memset(&sv, 0, sizeof(sv));
+	sv.dumpdir = base;
+	memset(&d, 0, sizeof(d));
+	d.server = &sv;
+	d.pub.dumpdir = base;
+	d.pub.dumpdir_fd = dfd;
+
+	assert_true(nd_space_ok_fd(&d.pub, fd, 0, why));
+	assert_false(nd_space_ok_fd(&d.pub, fd, UINT64_MAX, why));
+	assert_non_null(strstr(why, "below the sink's reserve"));
+	/* All of it kept free: no file system has that much. */
+	sv.min_free_percent = 100;
+	assert_false(nd_space_ok_fd(&d.pub, fd, 0, why));
+	assert_non_null(strstr(why, "below min_free"));
+	/* Another file system is not the dump directory's to keep. */
+	assert_return_code(other = open("/proc", O_RDONLY | O_DIRECTORY), 0);
+	assert_true(nd_space_ok_fd(&d.pub, other, 0, why));
+	close(other);
+	close(fd);
+	assert_return_code(unlinkat(dfd, "spool", 0), 0);
+	close(dfd);
+	assert_return_code(rmdir(base), 0);
+}
+
 int
 main(void)
 {
@@ -238,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_config_bad_default),
 		cmocka_unit_test(test_object_names),
 		cmocka_unit_test(test_spool),
+		cmocka_unit_test(test_space_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

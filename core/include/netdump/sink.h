@@ -49,6 +49,8 @@
  *                      pool_start and pool_close in nds_host, threads
  *                      with a state each (a connection) that the host
  *                      starts after the fork and stops;
+ *                    - space_ok: the free-space check, the server's
+ *                      floor included, for a module's own file system;
  *                    - manifest_read: what a manifest says (status, the
  *                      dump's number and client, where every object was
  *                      stored), so a module finds its old dumps by the
@@ -325,6 +327,17 @@ struct nds_host {
 	 * done with it; never from one of the pool's jobs.
 	 */
 	void		(*pool_close)(struct nds_pool *);
+	/*
+	 * 2.0: whether the file system of fd (a spool, say) has room: at
+	 * least reserve bytes free for the server's user and, when it is
+	 * the dump directory's file system, the server's own floor too
+	 * (min_free, savecore's minfree file), which the host keeps for
+	 * every dump. false and why ("4.0 MiB free, below min_free = 1.0
+	 * GiB") in why. A file system that does not answer has room: no
+	 * answer is no reason to stop storing.
+	 */
+	bool		(*space_ok)(const struct nds_dump *, int fd,
+			    uint64_t reserve, char why[NDS_ERRBUF_SIZE]);
 	/*
 	 * 2.0: what a manifest the host wrote says, so that a module can
 	 * find the dumps it stored by the host's record of them rather than
