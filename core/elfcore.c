@@ -4,18 +4,22 @@
  * field is written little-endian byte by byte at the offsets <elf.h>
  * gives, so the file is the same whatever the host.
  *
- * The prstatus layouts, checked on this machine:
- * - x86_64: struct elf_prstatus of glibc's <sys/procfs.h> (the same as the
- *   kernel's include/linux/elfcore.h with x86_64's elf_gregset_t of
- *   arch/x86/include/asm/elf.h): offsetof(pr_reg) 112, sizeof(pr_reg)
- *   216 (27 registers of 8 bytes), sizeof 336.
- * - i386, from the same struct with 32-bit longs: pr_info 12 (three
- *   ints), pr_cursig 2 and 2 of padding, pr_sigpend 4, pr_sighold 4,
- *   pr_pid/ppid/pgrp/sid 16, four struct timeval 32, so pr_reg at 72;
- *   pr_reg 68 (17 registers of 4 bytes), pr_fpvalid 4: sizeof 144. The
- *   same struct with gcc -m32 gives these numbers, and binutils' bfd
- *   (elf32-i386.c, elf_i386_grok_prstatus) reads a 144-byte note with the
- *   registers at 72.
+ * The prstatus layouts. struct elf_prstatus is the kernel's
+ * include/linux/elfcore.h (not installed here; read in torvalds/linux, a
+ * 2.6-era copy, the fields RHEL 4 has) and glibc's <sys/procfs.h>
+ * (/usr/include/x86_64-linux-gnu/sys/procfs.h on this machine): pr_info
+ * (three ints), pr_cursig (short), pr_sigpend and pr_sighold (unsigned
+ * long), pr_pid/ppid/pgrp/sid, four struct timeval, pr_reg
+ * (elf_gregset_t), pr_fpvalid (int).
+ * - x86_64, from glibc's header compiled here: offsetof(pr_reg) 112,
+ *   sizeof(pr_reg) 216 (27 registers of 8 bytes), sizeof 336.
+ * - i386, with 32-bit longs (no 32-bit libc here): pr_info 12, pr_cursig
+ *   2 and 2 of padding, pr_sigpend 4, pr_sighold 4, the pids 16, the
+ *   timevals 32, so pr_reg at 72; pr_reg 68 (17 registers of 4 bytes),
+ *   pr_fpvalid 4: sizeof 144. The same struct under gcc -m32 gives these
+ *   numbers, and binutils' bfd/elf32-i386.c (elf_i386_grok_prstatus)
+ *   takes a 144-byte note with its registers at 72 and 68 long, as
+ *   bfd/elf64-x86-64.c takes 336, 112 and 216 (test_elfcore asks gdb).
  */
 #include <elf.h>
 #include <errno.h>

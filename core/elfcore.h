@@ -58,8 +58,11 @@ struct nd_elf_range {
  * nd_elf_header_size() + N * page_size. It does not depend on the
  * registers, the task or the RAM map, so it is known from the START,
  * PAGE_SIZE and NR_PAGES replies alone. An i386 dump whose file would
- * reach past 4 GiB is written as ELF64 (still EM_386, as kexec-tools does
- * for i386 with PAE; crash reads both), and its header size is ELF64's.
+ * reach 4 GiB is written as ELF64 (still EM_386, the 64-bit headers
+ * kexec-tools can give an i386 with PAE; crash reads both), and its
+ * header size is ELF64's. The file must reach the end of the last
+ * PT_LOAD (ftruncate to the last RAM frame's end at least), or crash
+ * calls it truncated.
  * Returns 0 (errno EINVAL) for an unknown machine, a page size that is
  * not a power of two from ND_ELF_PAGE_MIN to ND_ELF_PAGE_MAX, max_loads
  * out of range, or a max_pfn whose file size overflows 64 bits.
