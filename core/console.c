@@ -69,6 +69,8 @@ struct client {
 	bool		 scanned;	/* looked for a directory to reuse */
 	time_t		 dir_made;	/* 0: reused, not made by this run */
 	bool		 dir_marked;	/* a boot marker seen in it */
+	bool		 marker_known;	/* marker_at is the last marker's */
+	uint64_t	 marker_at;	/* netlog offset or ext seq */
 	time_t		 dir_tried;	/* last failed attempt to make one */
 	int		 fd;
 	uint64_t	 log_bytes;
@@ -194,7 +196,7 @@ find_newest(struct nd_console *con, struct client *c)
 		cmp = best[0] == '\0' ? 1 :
 		    memcmp(de->d_name + plen, best + plen, TIME_LEN);
 		if (cmp > 0 || (cmp == 0 && n > best_n)) {
-			snprintf(best, sizeof(best), "%s", de->d_name);
+			memcpy(best, de->d_name, strlen(de->d_name) + 1);
 			best_n = n;
 		}
 	}
@@ -209,20 +211,19 @@ find_newest(struct nd_console *con, struct client *c)
 static int
 make_dir(struct nd_console *con, struct client *c, time_t now)
 {
-	char base[DIR_NAME_MAX], name[DIR_NAME_MAX];
+	char stamp[TIME_LEN + 1], name[DIR_NAME_MAX];
 	struct tm tm;
 	unsigned i;
 
-	if (localtime_r(&now, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	snprintf(base, sizeof(base), "%s-", c->ip);
-	strftime(base + strlen(base), sizeof(base) - strlen(base),
-	    "%Y-%m-%d-%H:%M", &tm);
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm) == 0)
+		snprintf(stamp, sizeof(stamp), "0000-00-00-00:00");
 	for (i = 0; i < 10000; i++) {
 		if (i == 0)
-			snprintf(name, sizeof(name), "%s", base);
+			snprintf(name, sizeof(name), "%s-%s", c->ip, stamp);
 		else
-			snprintf(name, sizeof(name), "%s-%u", base, i);
+			snprintf(name, sizeof(name), "%s-%s-%u", c->ip, stamp,
+			    i % 10000);
 		if (mkdirat(con->conf.dumpdir_fd, name, 0700) == 0) {
 			memcpy(c->dir, name, sizeof(c->dir));
 			c->dir_made = now;
@@ -745,9 +746,12 @@ client_find(struct nd_console *con, uint32_t addr)
 	return NULL;
 }
 
-/* The old boot's waiting text goes to its file; the new one starts clean. */
+/*
+ * The old boot's waiting text goes to its file; the new one starts clean,
+ * in a new directory (marked: made for a boot marker).
+ */
 static void
-new_boot(struct nd_console *con, struct client *c, time_t now)
+new_boot(struct nd_console *con, struct client *c, bool marked, time_t now)
 {
 	frag_flush(con, c, now);
 	close_log(c);
@@ -758,20 +762,28 @@ new_boot(struct nd_console *con, struct client *c, time_t now)
 	c->line_len = 0;
 	c->oops[0] = '\0';
 	c->at_bol = true;
-	(void)ensure_dir(con, c, now);
+	if (ensure_dir(con, c, now) == 0)
+		c->dir_marked = marked;
 }
 
 /*
- * A boot marker in a directory this run made moments ago (for a client
- * first seen, or on an offset or seq reset) is the same boot: RHEL 4
- * replays its whole log buffer before its marker.
+ * A boot marker at pos (netlog offset, ext seq; has_pos false for plain
+ * text). Seen again at the same place it is a duplicate. In a directory
+ * this run made moments ago, for a client first seen or on an offset or
+ * seq reset, it is the same boot: RHEL 4 replays its whole log buffer
+ * before its marker.
  */
 static bool
-marker_boot(struct client *c, const uint8_t *text, size_t len, time_t now)
+marker_boot(struct client *c, const uint8_t *text, size_t len, bool has_pos,
+    uint64_t pos, time_t now)
 {
 	if (memmem(text, len, nl_marker, sizeof(nl_marker) - 1) == NULL &&
 	    memmem(text, len, nc_marker, sizeof(nc_marker) - 1) == NULL)
 		return false;
+	if (has_pos && c->marker_known && c->marker_at == pos)
+		return false;
+	c->marker_known = has_pos;
+	c->marker_at = pos;
 	if (c->dir[0] != '\0' && c->dir_made != 0 && !c->dir_marked &&
 	    now - c->dir_made < BOOT_SETTLE) {
 		c->dir_marked = true;
@@ -780,31 +792,37 @@ marker_boot(struct client *c, const uint8_t *text, size_t len, time_t now)
 	return true;
 }
 
+enum boot { BOOT_NONE, BOOT_RESET, BOOT_MARKER };
+
 /*
- * Whether this datagram starts a boot: a marker, an ext seq or netlog
- * offset gone back, or a client first seen whose stream starts at 0.
+ * Whether this datagram starts a boot: an ext seq or netlog offset gone
+ * back, a client first seen whose stream starts at 0, or a marker.
  */
-static bool
+static enum boot
 boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
     const struct lx_ext *e, const uint8_t *text, size_t len, time_t now)
 {
-	bool first = !c->scanned && c->dir[0] == '\0';
+	bool first = !c->scanned && c->dir[0] == '\0', reset = false;
+	uint64_t pos = 0;
 
-	if (marker_boot(c, text, len, now))
-		return true;
 	if (kind == LX_NETDUMP) {
+		pos = r->info;
 		if (c->nl_on)
-			return r->info == 0 && c->nl_next > NL_FAR &&
+			reset = r->info == 0 && c->nl_next > NL_FAR &&
 			    !in_gap(c, 0);
-		return first && r->info == 0;
-	}
-	if (kind == LX_NETCONSOLE_EXT) {
+		else
+			reset = first && r->info == 0;
+	} else if (kind == LX_NETCONSOLE_EXT) {
+		pos = e->seq;
 		if (c->ext_on)
-			return e->seq + SEQ_BACK < c->ext_seq ||
+			reset = e->seq + SEQ_BACK < c->ext_seq ||
 			    (e->seq <= 1 && c->ext_seq > 1);
-		return first && e->seq <= 1;
+		else
+			reset = first && e->seq <= 1;
 	}
-	return false;
+	if (marker_boot(c, text, len, kind != LX_NETCONSOLE, pos, now))
+		return BOOT_MARKER;
+	return reset ? BOOT_RESET : BOOT_NONE;
 }
 
 /* API */
@@ -848,6 +866,7 @@ nd_console_input(struct nd_console *con, uint32_t addr, const uint8_t *buf,
 	struct lx_reply r;
 	struct lx_ext e;
 	struct client *c;
+	enum boot boot;
 	const uint8_t *text = buf;
 	size_t tlen = len;
 
@@ -871,8 +890,9 @@ nd_console_input(struct nd_console *con, uint32_t addr, const uint8_t *buf,
 		con->st.dropped += tlen;
 		return true;
 	}
-	if (boot_sign(c, kind, &r, &e, text, tlen, now))
-		new_boot(con, c, now);
+	boot = boot_sign(c, kind, &r, &e, text, tlen, now);
+	if (boot != BOOT_NONE)
+		new_boot(con, c, boot == BOOT_MARKER, now);
 	if (kind == LX_NETDUMP)
 		nl_input(con, c, &r, now);
 	else if (kind == LX_NETCONSOLE_EXT)
