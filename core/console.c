@@ -278,7 +278,8 @@ open_log(struct nd_console *con, struct client *c)
 	}
 	c->fd = fd;
 	c->log_bytes = (uint64_t)st.st_size;
-	c->at_bol = true;
+	if (st.st_size == 0)		/* else as it was when closed */
+		c->at_bol = true;
 out:
 	if (dfd != -1)
 		close(dfd);

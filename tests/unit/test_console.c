@@ -434,12 +434,15 @@ capture_stderr(FILE **out)
 	return saved;
 }
 
+static int count_in_last;	/* lines with "bytes of console text not" */
+
 static int
 count_in(FILE *fp, int saved, const char *needle)
 {
 	char line[4096];
 	int n = 0;
 
+	count_in_last = 0;
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -447,6 +450,8 @@ count_in(FILE *fp, int saved, const char *needle)
 	while (fgets(line, sizeof(line), fp) != NULL)
 		if (strstr(line, needle) != NULL)
 			n++;
+		else if (strstr(line, "bytes of console text not") != NULL)
+			count_in_last++;
 	fclose(fp);
 	return n;
 }
@@ -498,6 +503,47 @@ test_oops(void **state)
 	    T0 + 300));
 	assert_null(nd_console_oops(f->con, IP1));
 	assert_null(nd_console_oops(f->con, IP2));
+}
+
+/*
+ * A log or directory replaced by a symlink is never followed: the text is
+ * dropped, counted, and said once a minute.
+ */
+static void
+test_no_follow(void **state)
+{
+	struct fx *f = *state;
+	char path[256], target[256], moved[256];
+	FILE *fp;
+	int saved, fd;
+
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	assert_true((fd = open(target, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	assert_true(txt(f, IP1, "first\n", T0));
+	nd_console_tick(f->con, T0 + 60);		/* closes it */
+	snprintf(path, sizeof(path), "%s/%s/log", f->dir,
+	    nd_console_dir(f->con, IP1));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(target, path), 0);
+	saved = capture_stderr(&fp);
+	assert_true(txt(f, IP1, "second\n", T0 + 61));
+	assert_true(txt(f, IP1, "third\n", T0 + 62));
+	nd_console_tick(f->con, T0 + 121);
+	assert_int_equal(count_in(fp, saved, "cannot open log in"), 1);
+	assert_int_equal(count_in_last, 1);	/* "6 bytes" at the tick */
+	assert_string_equal(file(f, ".", "target"), "");
+
+	/* The directory itself. */
+	assert_true(txt(f, IP2, "first\n", T0));
+	nd_console_tick(f->con, T0 + 60);
+	snprintf(path, sizeof(path), "%s/%s", f->dir,
+	    nd_console_dir(f->con, IP2));
+	snprintf(moved, sizeof(moved), "%s/moved", f->dir);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(symlink(moved, path), 0);
+	assert_true(txt(f, IP2, "second\n", T0 + 61));
+	assert_string_equal(file(f, "moved", "log"), "first\n");
 }
 
 static void
@@ -595,6 +641,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_follow, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
