@@ -342,8 +342,8 @@ ensure_dir(struct nd_console *con, struct client *c, time_t now)
 	if (!c->scanned) {
 		c->scanned = true;
 		if (find_newest(con, c)) {
-			log_info("console: %s: console text appended to %s/log",
-			    c->ip, c->dir);
+			log_debug("console: %s: console text appended to "
+			    "%s/log", c->ip, c->dir);
 			return 0;
 		}
 	} else if (c->dir_tried == now)
@@ -377,9 +377,11 @@ raw_write(struct nd_console *con, struct client *c, const void *buf,
 	}
 	if (con->conf.log_size > 0 && c->log_bytes > 0 &&
 	    c->log_bytes + len > con->conf.log_size) {
-		if (rotate(con, c) == -1)
+		if (rotate(con, c) == -1 && now - c->err_logged >= LOG_QUIET) {
 			log_warn("console: %s: cannot rotate %s/log", c->ip,
 			    c->dir);
+			c->err_logged = now;
+		}
 		if (c->fd == -1 && open_log(con, c) == -1) {
 			dropped(con, c, len, now, "cannot open log in");
 			return;

@@ -192,7 +192,7 @@ test_netlog(void **state)
 	assert_true(nl(f, IP1, 5014, "one\n", T0));		/* duplicate */
 	assert_true(nl(f, IP1, 5024, "three\n", T0));		/* gap 5018.. */
 	assert_true(nl(f, IP1, 5030, "four\n", T0));
-	assert_true(nl(f, IP1, 5018, "two\n", T0));		/* late, 4 of 6 */
+	assert_true(nl(f, IP1, 5018, "two\n", T0));	/* late, 4 of 6 */
 	assert_true(nl(f, IP1, 5030, "four\nfive\n", T0));	/* overlap */
 	assert_true(nl(f, IP1, 5018, "two\n", T0));		/* duplicate */
 	assert_string_equal(client_log(f, IP1),
@@ -414,8 +414,8 @@ test_rotation(void **state)
 	f->conf.log_keep = 0;
 	f->con = nd_console_new(&f->conf);
 	for (i = 0; i < 10; i++)
-		assert_true(txt(f, IP2, "0123456789012345678901234567890123456789\n",
-		    T0));
+		assert_true(txt(f, IP2, "0123456789012345678901234567890123"
+		    "456789\n", T0));
 	d = nd_console_dir(f->con, IP2);
 	assert_int_equal(strlen(file(f, d, "log")), 82);
 	assert_null(file(f, d, "log.1"));
@@ -470,7 +470,8 @@ test_oops(void **state)
 	/* die() on RHEL 4, the line split across two chunks. */
 	assert_true(nl(f, IP1, 100, part, T0));
 	assert_null(nd_console_oops(f->con, IP1));
-	assert_true(nl(f, IP1, 100 + (uint32_t)strlen(part), "erence at virtual address 00000000\r\n"
+	assert_true(nl(f, IP1, 100 + (uint32_t)strlen(part),
+	    "erence at virtual address 00000000\r\n"
 	    " printing eip:\n", T0));
 	assert_string_equal(nd_console_oops(f->con, IP1), "Unable to handle "
 	    "kernel NULL pointer dereference at virtual address 00000000");
@@ -612,7 +613,8 @@ test_hostile(void **state)
 
 	assert_true(txt(f, IP2, "6,9,1,-,ncfrag=0/65536;x", T0));
 	assert_true(txt(f, IP2, "6,9,1,-,ncfrag=65535/65536;z", T0));
-	assert_true(txt(f, IP2, "6,9,1,-,ncfrag=7/8;q", T0));	/* other total */
+	/* Another total for the same seq: not of this message. */
+	assert_true(txt(f, IP2, "6,9,1,-,ncfrag=7/8;q", T0));
 	nd_console_tick(f->con, T0 + 5);
 	assert_string_equal(client_log(f, IP2),
 	    "[netdump-server: message 9 incomplete: 2 of 65536 bytes came]\n"
@@ -626,6 +628,88 @@ test_hostile(void **state)
 	assert_false(nd_console_input(f->con, IP3, d, 13 + 1448, T0));
 	log = client_log(f, IP3);
 	assert_int_equal(strlen(log), 1447);
+}
+
+static int
+open_fds(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* One random datagram: netlog, ext (often fragments), plain or noise. */
+static size_t
+random_datagram(uint8_t *d, size_t size, unsigned *seq)
+{
+	static const char *const text[] = {
+		"[...network console startup...]\n",
+		"netconsole: network logging started\n",
+		"Kernel panic - not syncing: x\n", "Call Trace:\n", "ok\n",
+	};
+	size_t n, i;
+	int k = rand() % 4;
+
+	n = (size_t)(rand() % 1600);
+	for (i = 0; i < n; i++)
+		d[i] = (uint8_t)(rand() % 4 == 0 ? '\n' : 'a' + rand() % 26);
+	if (rand() % 8 == 0) {
+		i = (size_t)(rand() % 5);
+		if (n > strlen(text[i]))
+			memcpy(d + n / 2, text[i], strlen(text[i]));
+	}
+	if (k == 0) {
+		(void)netlog(d, (uint32_t)(rand() % 3 == 0 ? rand() % 100000 :
+		    rand() % 4000), "");
+		d[0] = 4;
+		return n < 13 ? 13 : n > 1460 ? 1460 : n;
+	}
+	if (k == 1) {
+		*seq += (unsigned)(rand() % 3) - (rand() % 50 == 0 ? 1500 : 0);
+		i = (size_t)snprintf((char *)d, size, "6,%u,%d,-,ncfrag=%d/%d;",
+		    *seq, rand(), rand() % 70000, 1 + rand() % 70000);
+		if (rand() % 2)
+			i = (size_t)snprintf((char *)d, size, "6,%u,%d,-;",
+			    *seq, rand());
+		return i + n / 4;
+	}
+	if (k == 2 && n > 0)
+		d[0] = (uint8_t)(rand() % 256);
+	return n;
+}
+
+/* Random datagrams from more clients than are tracked: bounded. */
+static void
+test_random(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t d[2048];
+	unsigned seq = 100;
+	int i, fds = open_fds();
+	time_t now = T0;
+
+	nd_console_free(f->con);
+	f->conf.max_clients = 4;
+	f->conf.log_size = 4096;
+	f->conf.log_keep = 1;
+	f->con = nd_console_new(&f->conf);
+	srand(1);
+	for (i = 0; i < 20000; i++) {
+		(void)nd_console_input(f->con, htonl_(0x0a000001u +
+		    (uint32_t)(rand() % 8)), d, random_datagram(d, sizeof(d),
+		    &seq), now);
+		if (i % 50 == 0)
+			nd_console_tick(f->con, ++now);
+		if (i % 100 == 0)
+			assert_true(open_fds() <= fds + 4);
+	}
 }
 
 int
@@ -646,6 +730,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
 	};
 
 	setenv("TZ", "UTC", 1);
