@@ -38,7 +38,13 @@
 #define OOPS_MAX	200	/* the oops line kept */
 #define RELEASE_MAX	64
 #define SEQ_BACK	1000	/* an ext seq this far back is a reboot */
-#define NL_FAR		65536	/* netlog offset 0 after this is a reboot */
+/*
+ * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
+ * copy of the first chunk comes within the boot's burst, long before.
+ * Smaller than a boot's messages, so a host rebooting soon after its
+ * last boot still gets its replay into the new directory.
+ */
+#define NL_FAR		16384
 #define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
 #define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
 

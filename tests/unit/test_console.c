@@ -304,7 +304,9 @@ test_boot(void **state)
 	assert_string_equal(nd_console_dir(f->con, IP2),
 	    "10.0.0.2-2027-01-15-08:01-1");
 
-	/* A netlog offset back to 0 after 64 KiB. */
+	/* A netlog offset back to 0 after 16 KiB; before, a duplicate. */
+	assert_true(nl(f, IP2, 0, "dup\n", T0 + 200));
+	assert_int_equal(count_dirs(f, "10.0.0.2-"), 3);
 	memset(big, 'x', 1000);
 	big[1000] = '\0';
 	assert_true(nl(f, IP2, 70000, (char *)big, T0 + 200));
