@@ -97,6 +97,9 @@ struct nd_server_conf {
 	int64_t	 max_heralded_per_client; /* HERALD-only sessions per
 						 * address, 4 */
 	int64_t	 max_hooks;		/* hook processes at once, 16 */
+	int64_t	 linux_port;		/* the Linux front-end; 0: off */
+	int64_t	 console_log_size;	/* a console log rotates beyond */
+	int64_t	 console_log_keep;	/* rotated console logs kept, 4 */
 };
 
 /* Whether a client may dump: deny first, then allow (secure: must match). */

@@ -199,6 +199,19 @@ static const struct server_key server_keys[] = {
 	{ .row = { "max_hooks", NDS_OPT_INT, SV(max_hooks), "16", NULL, 1, 4096,
 	    "How many hook processes may run at once, for all clients and "
 	    "hooks together." } },
+	{ .row = { "linux_port", NDS_OPT_INT, SV(linux_port), "0", NULL, 0,
+	    65535,
+	    "The UDP port of the Linux side: the console text of Linux "
+	    "clients, as RHEL 3 and 4 netlog and as mainline netconsole, "
+	    "plain or extended. Red Hat's clients send to 6666; 0 (the "
+	    "default) turns it off." } },
+	{ .row = { "console_log_size", NDS_OPT_SIZE, SV(console_log_size),
+	    "4M", NULL, 4096, (int64_t)1 << 40,
+	    "The size at which a client's console log is rotated." } },
+	{ .row = { "console_log_keep", NDS_OPT_INT, SV(console_log_keep), "4",
+	    NULL, 0, 100,
+	    "How many rotated console logs of a client's directory are kept, "
+	    "log.1 the newest." } },
 };
 
 #define NSERVER_KEYS	(sizeof(server_keys) / sizeof(server_keys[0]))

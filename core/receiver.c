@@ -75,7 +75,8 @@ static uint64_t heralds_unanswered;
 
 /* Tags for the fds that are not sessions or hooks. */
 static enum ev_kind tag_herald = EV_HERALD, tag_timer = EV_TIMER,
-    tag_signal = EV_SIGNAL, tag_status = EV_STATUS, tag_wake = EV_WAKE;
+    tag_signal = EV_SIGNAL, tag_status = EV_STATUS, tag_wake = EV_WAKE,
+    tag_linux = EV_LINUX;
 
 void
 rx_sockbuf(int fd)
@@ -142,6 +143,10 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 		    conf->server.address, conf->server.port, strerror(errno));
 		goto fail;
 	}
+	if (conf->server.linux_port != 0 && (rx->linux_port =
+	    nd_linux_port_open(&conf->server, dumpdir_fd, err, errlen)) ==
+	    NULL)
+		goto fail;
 	if ((rx->status_fd = nd_status_listen(&conf->server, rx->status_path,
 	    sizeof(rx->status_path), err, errlen)) == -1)
 		goto fail;
@@ -194,6 +199,10 @@ events_setup(struct nd_receiver *rx)
 	ev.data.ptr = &tag_status;
 	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, rx->status_fd, &ev) == -1)
 		goto fail;
+	ev.data.ptr = &tag_linux;
+	if (rx->linux_port != NULL && epoll_ctl(rx->ep, EPOLL_CTL_ADD,
+	    nd_linux_port_fd(rx->linux_port), &ev) == -1)
+		goto fail;
 	return 0;
 fail:
 	log_warn("epoll_ctl");
@@ -243,6 +252,7 @@ nd_receiver_free(struct nd_receiver *rx)
 	adm_free(rx);
 	if (rx->herald_fd != -1)
 		close(rx->herald_fd);
+	nd_linux_port_close(rx->linux_port);
 	if (rx->timer_fd != -1)
 		close(rx->timer_fd);
 	if (rx->signal_fd != -1)
@@ -709,6 +719,8 @@ tick(struct nd_receiver *rx)
 			log_drops(&s->drops, s->addr, now);
 	}
 	adm_tick(rx, now);
+	if (rx->linux_port != NULL)
+		nd_linux_port_tick(rx->linux_port, now);
 	log_drops(&rx->herald_drops, "herald socket", now);
 	nd_tally_log(&rx->tally, now);
 	if (rx->refused_busy != rx->refused_logged) {
@@ -770,6 +782,9 @@ keep_bound(struct nd_server_conf *n, const struct nd_server_conf *o)
 	n->user = user;
 	n->status_socket = sock;
 	n->port = o->port;
+	n->linux_port = o->linux_port;
+	n->console_log_size = o->console_log_size;
+	n->console_log_keep = o->console_log_keep;
 	return 0;
 }
 
@@ -796,15 +811,18 @@ reload(struct nd_receiver *rx)
 	}
 	n = &rt->conf->server;
 	if (strcmp(o->address, n->address) != 0 || o->port != n->port ||
+	    o->linux_port != n->linux_port ||
+	    o->console_log_size != n->console_log_size ||
+	    o->console_log_keep != n->console_log_keep ||
 	    strcmp(o->dumpdir, n->dumpdir) != 0 ||
 	    (o->user == NULL) != (n->user == NULL) ||
 	    (o->user && strcmp(o->user, n->user) != 0) ||
 	    (o->status_socket == NULL) != (n->status_socket == NULL) ||
 	    (o->status_socket && strcmp(o->status_socket,
 	    n->status_socket) != 0)) {
-		log_warnx("SIGHUP: address, port, dumpdir, user and "
-		    "status_socket take effect only after a restart; the "
-		    "running values stay");
+		log_warnx("SIGHUP: address, port, linux_port, console_log_*, "
+		    "dumpdir, user and status_socket take effect only after a "
+		    "restart; the running values stay");
 		if (keep_bound(&rt->conf->server, o) == -1) {
 			log_warnx("SIGHUP: out of memory; the old configuration "
 			    "stays");
@@ -907,6 +925,9 @@ nd_receiver_run(struct nd_receiver *rx)
 				}
 			} else if (tag == &tag_status)
 				status_serve(rx);
+			else if (tag == &tag_linux)
+				nd_linux_port_readable(rx->linux_port,
+				    &rx->conf->server);
 			else if (tag == &tag_wake)
 				wake(rx);
 			else if (!((struct session *)tag)->dead) {

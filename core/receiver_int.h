@@ -19,6 +19,7 @@
 
 #include "admission.h"
 #include "assembler.h"
+#include "linux_port.h"
 #include "proto.h"
 #include "receiver.h"
 #include "tally.h"
@@ -58,6 +59,7 @@ enum ev_kind {
 	EV_HOOK,
 	EV_STATUS,
 	EV_WAKE,
+	EV_LINUX,
 };
 
 /*
@@ -127,6 +129,7 @@ struct nd_receiver {
 	int			 herald_fd;
 	int			 timer_fd;
 	int			 signal_fd;
+	struct nd_linux_port	*linux_port;	/* NULL: linux_port = 0 */
 	struct session		*sessions;
 	struct session		*graveyard;
 	struct pending		*pendings;

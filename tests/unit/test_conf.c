@@ -934,6 +934,9 @@ test_print_every_server_key(void **state)
 	    "max_dumps_per_client = 65535\n"
 	    "max_heralded_per_client = 256\n"
 	    "max_hooks = 4096\n"
+	    "linux_port = 6666\n"
+	    "console_log_size = 1M\n"
+	    "console_log_keep = 0\n"
 	    "\n[sink local]\n";
 	struct nd_conf *conf;
 	char *text = NULL;
@@ -967,7 +970,10 @@ test_print_every_server_key(void **state)
 	    "restart_silence = 3600\n"
 	    "max_dumps_per_client = 65535\n"
 	    "max_heralded_per_client = 256\n"
-	    "max_hooks = 4096\n");
+	    "max_hooks = 4096\n"
+	    "LINUX_PORT = 6666\n"
+	    "console_log_size = 1024k\n"
+	    "console_log_keep = 0\n");
 	fp = open_memstream(&text, &len);
 	assert_non_null(fp);
 	nd_conf_print(conf, fp);
@@ -1040,7 +1046,7 @@ test_server_help(void **state)
 			fail_msg("no entry for '%s'", want);
 		n++;
 	}
-	assert_int_equal(n, 26);
+	assert_int_equal(n, 29);
 	nd_conf_free(conf);
 	free(printed);
 	free(mdoc);
