@@ -56,6 +56,7 @@
 #include "image.h"
 #include "kdh.h"
 #include "proto.h"
+#include "size.h"
 
 #ifndef ND_VERSION
 #define ND_VERSION	"unknown"
@@ -326,45 +327,20 @@ parse_uint(const char *name, const char *s, uint64_t max)
 	return v;
 }
 
-/* A size with an optional 1024-based k/M/G/T suffix. */
+/* A size with an optional 1024-based k/M/G/T suffix, and B or iB. */
 static uint64_t
 parse_size(const char *name, const char *s)
 {
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
+	uint64_t v;
 
-	errno = 0;
-	if (*s == '-' || *s == '\0')
-		usage_err("%s: invalid size '%s'", name, s);
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		usage_err("%s: invalid size '%s'", name, s);
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	case 't': case 'T':
-		shift = 40;
-		break;
+	switch (nd_size_parse(s, true, &v)) {
+	case 0:
+		return v;
+	case -2:
+		usage_err("%s: size '%s' too large", name, s);
 	default:
 		usage_err("%s: invalid size '%s'", name, s);
 	}
-	if (*end != '\0' && end[1] != '\0' &&
-	    !((end[1] == 'B' || end[1] == 'b') && end[2] == '\0') &&
-	    !(end[1] == 'i' && end[2] == 'B' && end[3] == '\0'))
-		usage_err("%s: invalid size '%s'", name, s);
-	if (shift != 0 && v > (UINT64_MAX >> shift))
-		usage_err("%s: size '%s' too large", name, s);
-	return (uint64_t)v << shift;
 }
 
 static double

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "option.h"
+#include "size.h"
 
 /* Value parsers */
 
@@ -48,44 +49,17 @@ nd_parse_uint(const char *s, uint64_t max, uint64_t *out, char *err,
 int
 nd_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 {
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (s == NULL || !(*s >= '0' && *s <= '9'))
-		goto bad;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	case 't': case 'T':
-		shift = 40;
-		break;
-	default:
-		goto bad;
-	}
-	if (shift != 0 && end[1] != '\0')
-		goto bad;
-	if (errno == ERANGE || v > (UINT64_MAX >> shift)) {
+	switch (nd_size_parse(s, false, out)) {
+	case 0:
+		return 0;
+	case -2:
 		snprintf(err, errlen, "size too large, got '%s'", s);
 		return -1;
+	default:
+		snprintf(err, errlen, "expected a size like 512M (suffix k, M, "
+		    "G or T), got '%s'", s != NULL ? s : "");
+		return -1;
 	}
-	*out = (uint64_t)v << shift;
-	return 0;
-bad:
-	snprintf(err, errlen, "expected a size like 512M (suffix k, M, G or "
-	    "T), got '%s'", s != NULL ? s : "");
-	return -1;
 }
 
 int

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "proto.h"
+#include "size.h"
 #include "util.h"
 
 /* Check a C string as the client sends it: with its NUL. */
@@ -287,6 +288,53 @@ test_time(void **state)
 	assert_string_equal(buf, "2026-11");
 }
 
+/* Sizes: the server's grammar, and netdump-send's with B and iB. */
+static void
+test_size(void **state)
+{
+	static const struct {
+		const char	*s;
+		bool		 units;
+		int		 r;
+		uint64_t	 v;
+	} cases[] = {
+		{ "0", false, 0, 0 },
+		{ "4096", false, 0, 4096 },
+		{ "5k", false, 0, 5120 },
+		{ "64M", false, 0, 64ull << 20 },
+		{ "3g", false, 0, 3ull << 30 },
+		{ "1T", false, 0, 1ull << 40 },
+		{ "16MiB", true, 0, 16ull << 20 },
+		{ "2GB", true, 0, 2ull << 30 },
+		{ "5kb", true, 0, 5120 },
+		{ "18446744073709551615", false, 0, UINT64_MAX },
+		{ "16MiB", false, -1, 0 },
+		{ "2GB", false, -1, 0 },
+		{ "1Ti", true, -1, 0 },
+		{ "1iB", true, -1, 0 },
+		{ "10Q", true, -1, 0 },
+		{ "", false, -1, 0 },
+		{ "-1", false, -1, 0 },
+		{ "+1", false, -1, 0 },
+		{ " 1", false, -1, 0 },
+		{ "0x10", false, -1, 0 },
+		{ "18446744073709551616", false, -2, 0 },
+		{ "16777216T", false, -2, 0 },
+	};
+	uint64_t v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = 0;
+		if (nd_size_parse(cases[i].s, cases[i].units, &v) !=
+		    cases[i].r || (cases[i].r == 0 && v != cases[i].v))
+			fail_msg("'%s' (units %d): not %d", cases[i].s,
+			    cases[i].units, cases[i].r);
+	}
+	assert_int_equal(nd_size_parse(NULL, false, &v), -1);
+}
+
 int
 main(void)
 {
@@ -298,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_json_all_bytes),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
