@@ -113,6 +113,7 @@ struct stats {
 	uint64_t	incomplete;	/* ext messages flushed incomplete */
 	uint64_t	dropped;	/* bytes not stored: errors, memory */
 	uint64_t	evicted;
+	uint64_t	refused;	/* new clients past NEW_PER_SEC */
 };
 
 struct nd_console {
@@ -123,9 +124,12 @@ struct nd_console {
 	struct stats	 st;
 	struct stats	 st_logged;
 	time_t		 st_time;
+	time_t		 new_second;	/* new clients heard in it */
+	unsigned	 new_count;
 };
 
 #define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
+#define NEW_PER_SEC	16	/* clients first heard in one second */
 
 static void	text_write(struct nd_console *, struct client *, const void *,
 		    size_t, time_t);
@@ -729,6 +733,20 @@ client_get(struct nd_console *con, uint32_t addr, time_t now)
 		TAILQ_INSERT_HEAD(&con->clients, c, lru);
 		return c;
 	}
+	/*
+	 * A new client costs a look at the dump directory and maybe a new
+	 * directory: a flood from forged addresses gets NEW_PER_SEC a
+	 * second, not one per datagram.
+	 */
+	if (con->new_second != now) {
+		con->new_second = now;
+		con->new_count = 0;
+	}
+	if (con->new_count >= NEW_PER_SEC) {
+		con->st.refused++;
+		return NULL;
+	}
+	con->new_count++;
 	if (con->nclients >= con->conf.max_clients) {
 		con->st.evicted++;
 		client_free(con, TAILQ_LAST(&con->clients, client_list), now);
@@ -922,9 +940,11 @@ tick_stats(struct nd_console *con, time_t now)
 	log_info("console: %" PRIu64 " duplicates dropped, %" PRIu64
 	    " bytes missing, %" PRIu64 " late chunks, %" PRIu64
 	    " incomplete messages, %" PRIu64 " bytes not stored, %" PRIu64
-	    " clients evicted", s->dup - o->dup, s->missing - o->missing,
+	    " clients evicted, %" PRIu64 " datagrams from new clients past "
+	    "%d a second", s->dup - o->dup, s->missing - o->missing,
 	    s->late - o->late, s->incomplete - o->incomplete,
-	    s->dropped - o->dropped, s->evicted - o->evicted);
+	    s->dropped - o->dropped, s->evicted - o->evicted,
+	    s->refused - o->refused, NEW_PER_SEC);
 	*o = *s;
 	con->st_time = now;
 }

@@ -576,6 +576,29 @@ test_evict(void **state)
 	    "one again\n");
 }
 
+/*
+ * Datagrams from 100 addresses in one second (forged, say): 16 new clients
+ * get a directory, the others nothing; a second later new ones are heard
+ * again.
+ */
+static void
+test_new_client_flood(void **state)
+{
+	struct fx *f = *state;
+	uint32_t i;
+
+	nd_console_free(f->con);
+	f->conf.max_clients = 256;
+	f->con = nd_console_new(&f->conf);
+	for (i = 0; i < 100; i++)
+		assert_true(txt(f, htonl_(0x0a010000 + i), "x\n", T0));
+	assert_int_equal(count_dirs(f, "10.1."), 16);
+	assert_null(nd_console_dir(f->con, htonl_(0x0a010000 + 50)));
+	assert_true(txt(f, htonl_(0x0a010000 + 50), "x\n", T0 + 1));
+	assert_non_null(nd_console_dir(f->con, htonl_(0x0a010000 + 50)));
+	assert_int_equal(count_dirs(f, "10.1."), 17);
+}
+
 /* The dump front-end's replies are not console text. */
 static void
 test_not_log(void **state)
@@ -730,6 +753,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_follow, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_client_flood, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
