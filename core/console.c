@@ -32,7 +32,10 @@
 #define FRAG_WAIT	5	/* s an incomplete ext message waits */
 #define IDLE_CLOSE	60	/* s a log file stays open unused */
 #define LOG_QUIET	60	/* s between log lines of one kind */
-#define BOOT_SETTLE	60	/* s a new directory absorbs a boot marker */
+#define BOOT_SETTLE	60	/* s a new directory absorbs any boot sign */
+#define DIR_TRIES	100	/* names tried for a new directory */
+#define DIR_BURST	256	/* new directories at once ... */
+#define DIR_EVERY	1	/* ... then one per this many seconds */
 #define MAX_GAPS	16	/* netlog gaps remembered per client */
 #define LINE_MAX_LEN	1024	/* oops scan line buffer; longer lines cut */
 #define OOPS_MAX	200	/* the oops line kept */
@@ -74,7 +77,6 @@ struct client {
 	char		 dir[DIR_NAME_MAX];	/* "" until it has one */
 	bool		 scanned;	/* looked for a directory to reuse */
 	time_t		 dir_made;	/* 0: reused, not made by this run */
-	bool		 dir_marked;	/* a boot marker seen in it */
 	bool		 marker_known;	/* marker_at is the last marker's */
 	uint64_t	 marker_at;	/* netlog offset or ext seq */
 	time_t		 dir_tried;	/* last failed attempt to make one */
@@ -114,6 +116,7 @@ struct stats {
 	uint64_t	dropped;	/* bytes not stored: errors, memory */
 	uint64_t	evicted;
 	uint64_t	refused;	/* new clients past NEW_PER_SEC */
+	uint64_t	no_dir;		/* boots past the directory budget */
 };
 
 struct nd_console {
@@ -126,6 +129,8 @@ struct nd_console {
 	time_t		 st_time;
 	time_t		 new_second;	/* new clients heard in it */
 	unsigned	 new_count;
+	unsigned	 dir_tokens;	/* new directories allowed now */
+	time_t		 dir_refill;
 };
 
 #define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
@@ -225,27 +230,51 @@ make_dir(struct nd_console *con, struct client *c, time_t now)
 	struct tm tm;
 	unsigned i;
 
+	/*
+	 * Every directory is an inode of the dump file system, whoever
+	 * asked: DIR_BURST at once, then one every DIR_EVERY seconds.
+	 */
+	if (con->dir_refill == 0)
+		con->dir_tokens = DIR_BURST;
+	else if (now > con->dir_refill) {
+		uint64_t more = (uint64_t)(now - con->dir_refill) / DIR_EVERY;
+
+		con->dir_tokens = more >= DIR_BURST - con->dir_tokens ?
+		    DIR_BURST : con->dir_tokens + (unsigned)more;
+	}
+	con->dir_refill = now;
+	if (con->dir_tokens == 0) {
+		con->st.no_dir++;
+		errno = 0;
+		return -1;
+	}
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm) == 0)
 		snprintf(stamp, sizeof(stamp), "0000-00-00-00:00");
-	for (i = 0; i < 10000; i++) {
+	for (i = 0; i < DIR_TRIES; i++) {
 		if (i == 0)
 			snprintf(name, sizeof(name), "%s-%s", c->ip, stamp);
 		else
 			snprintf(name, sizeof(name), "%s-%s-%u", c->ip, stamp,
 			    i % 10000);
 		if (mkdirat(con->conf.dumpdir_fd, name, 0700) == 0) {
+			con->dir_tokens--;
 			memcpy(c->dir, name, sizeof(c->dir));
 			c->dir_made = now;
-			c->dir_marked = false;
 			return 0;
 		}
 		if (errno != EEXIST)
 			break;
 	}
-	if (now - c->err_logged >= LOG_QUIET) {
-		log_warn("console: %s: cannot make directory %s", c->ip, name);
-		c->err_logged = now;
+	if (errno != EEXIST) {
+		int e = errno;
+
+		if (now - c->err_logged >= LOG_QUIET) {
+			log_warnx("console: %s: cannot make directory %s: %s",
+			    c->ip, name, strerror(e));
+			c->err_logged = now;
+		}
+		errno = e;
 	}
 	return -1;
 }
@@ -328,13 +357,14 @@ out:
 /* Count what could not be stored; say why at most once a minute. */
 static void
 dropped(struct nd_console *con, struct client *c, size_t len, time_t now,
-    const char *what)
+    const char *what, int err)
 {
 	con->st.dropped += len;
 	c->err_dropped += len;
 	if (now - c->err_logged >= LOG_QUIET) {
-		log_warn("console: %s: %s%s%s", c->ip, what,
-		    c->dir[0] != '\0' ? " " : "", c->dir);
+		log_warnx("console: %s: %s%s%s%s%s", c->ip, what,
+		    c->dir[0] != '\0' ? " " : "", c->dir, err != 0 ? ": " : "",
+		    err != 0 ? strerror(err) : "");
 		c->err_logged = now;
 		c->err_dropped = 0;
 	}
@@ -378,11 +408,14 @@ raw_write(struct nd_console *con, struct client *c, const void *buf,
 	if (len == 0)
 		return;
 	if (ensure_dir(con, c, now) == -1) {
-		dropped(con, c, len, now, "no directory for console text");
+		dropped(con, c, len, now, errno != 0 ? "no directory for "
+		    "console text" : "no directory for console text: the "
+		    "server makes 256 new ones at once, then one a second",
+		    errno);
 		return;
 	}
 	if (c->fd == -1 && open_log(con, c) == -1) {
-		dropped(con, c, len, now, "cannot open log in");
+		dropped(con, c, len, now, "cannot open log in", errno);
 		return;
 	}
 	if (con->conf.log_size > 0 && c->log_bytes > 0 &&
@@ -393,7 +426,7 @@ raw_write(struct nd_console *con, struct client *c, const void *buf,
 			c->err_logged = now;
 		}
 		if (c->fd == -1 && open_log(con, c) == -1) {
-			dropped(con, c, len, now, "cannot open log in");
+			dropped(con, c, len, now, "cannot open log in", errno);
 			return;
 		}
 	}
@@ -402,7 +435,7 @@ raw_write(struct nd_console *con, struct client *c, const void *buf,
 		if ((n = write(c->fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			dropped(con, c, len, now, "cannot write log in");
+			dropped(con, c, len, now, "cannot write log in", errno);
 			return;
 		}
 		p += n;
@@ -457,6 +490,11 @@ oops_line(struct client *c, const char *line, time_t now)
 	if (i == n - 1 && c->oops[0] != '\0')
 		return;
 	snprintf(c->oops, sizeof(c->oops), "%.*s", OOPS_MAX, line);
+	/* It goes to syslog and the manifest: no terminal controls. */
+	for (i = 0; c->oops[i] != '\0'; i++)
+		if ((unsigned char)c->oops[i] < 0x20 ||
+		    (unsigned char)c->oops[i] == 0x7f)
+			c->oops[i] = '?';
 	if (c->oops_logged != 0 && now - c->oops_logged < LOG_QUIET) {
 		c->oops_quiet++;
 		return;
@@ -559,7 +597,7 @@ frag_add(struct nd_console *con, struct client *c, const struct lx_ext *e,
 		if (f->buf == NULL || f->have == NULL) {
 			frag_free(c);
 			dropped(con, c, e->text_len, now,
-			    "no memory for a message to");
+			    "no memory for a message to", ENOMEM);
 			return;
 		}
 		f->total = e->frag_total;
@@ -594,22 +632,50 @@ ext_input(struct nd_console *con, struct client *c, const struct lx_ext *e,
 	if (e->release != NULL)
 		snprintf(c->release, sizeof(c->release), "%.*s",
 		    (int)e->release_len, e->release);
-	if (c->frag.buf != NULL && (c->frag.seq != e->seq || !e->fragment))
-		frag_flush(con, c, now);
+	/*
+	 * A copy of what was written is dropped before it can touch the
+	 * message being put together; only a newer message (or the same
+	 * one, whole) ends that one, and an older one that comes late is
+	 * written as it is.
+	 */
 	if (c->ext_on && e->seq <= c->ext_seq) {
 		con->st.dup++;
 		return;
 	}
+	if (c->frag.buf != NULL && (e->seq > c->frag.seq ||
+	    (e->seq == c->frag.seq && !e->fragment) ||
+	    (e->seq < c->frag.seq && e->fragment)))
+		frag_flush(con, c, now);
 	if (e->fragment)
 		frag_add(con, c, e, now);
 	else {
 		ext_line(con, c, e->usec, e->text, e->text_len, now);
+		if (!c->ext_on || e->seq > c->ext_seq)
+			c->ext_seq = e->seq;
 		c->ext_on = true;
-		c->ext_seq = e->seq;
 	}
 }
 
 /* netlog */
+
+/*
+ * The stream offset of a netlog chunk: its 32-bit info read as the value
+ * nearest the offset expected next (serial number arithmetic), so a
+ * client that has sent more than 4 GiB since it booted goes on.
+ */
+static uint64_t
+nl_offset(const struct client *c, uint32_t info)
+{
+	const uint64_t half = (uint64_t)1 << 31, wrap = (uint64_t)1 << 32;
+	uint64_t base = c->nl_on ? c->nl_next : 0;
+	uint64_t v = (base & ~(wrap - 1)) | info;
+
+	if (v + half < base)
+		v += wrap;
+	else if (v >= wrap && v > base + half)
+		v -= wrap;
+	return v;
+}
 
 static void
 gap_add(struct client *c, uint64_t start, uint64_t end)
@@ -676,7 +742,7 @@ static void
 nl_input(struct nd_console *con, struct client *c, const struct lx_reply *r,
     time_t now)
 {
-	uint64_t s = r->info, e = s + r->len;
+	uint64_t s = nl_offset(c, r->info), e = s + r->len;
 	bool any;
 
 	if (!c->nl_on) {
@@ -778,7 +844,7 @@ client_find(struct nd_console *con, uint32_t addr)
  * in a new directory (marked: made for a boot marker).
  */
 static void
-new_boot(struct nd_console *con, struct client *c, bool marked, time_t now)
+new_boot(struct nd_console *con, struct client *c, time_t now)
 {
 	frag_flush(con, c, now);
 	close_log(c);
@@ -789,20 +855,32 @@ new_boot(struct nd_console *con, struct client *c, bool marked, time_t now)
 	c->line_len = 0;
 	c->oops[0] = '\0';
 	c->at_bol = true;
-	if (ensure_dir(con, c, now) == 0)
-		c->dir_marked = marked;
+	(void)ensure_dir(con, c, now);
+}
+
+/*
+ * The stream started over too soon for a directory of its own: what
+ * comes is written on in this one, after a line that says so, rather than
+ * taken for copies of what was.
+ */
+static void
+restart(struct nd_console *con, struct client *c, time_t now)
+{
+	frag_flush(con, c, now);
+	c->nl_on = c->ext_on = false;
+	c->ngaps = 0;
+	note_write(con, c, now, "[netdump-server: the client's console "
+	    "started over]");
 }
 
 /*
  * A boot marker at pos (netlog offset, ext seq; has_pos false for plain
- * text). Seen again at the same place it is a duplicate. In a directory
- * this run made moments ago, for a client first seen or on an offset or
- * seq reset, it is the same boot: RHEL 4 replays its whole log buffer
- * before its marker.
+ * text). Seen again at the same place it is a duplicate. (A directory
+ * made moments ago takes it as the same boot: boot_sign.)
  */
 static bool
 marker_boot(struct client *c, const uint8_t *text, size_t len, bool has_pos,
-    uint64_t pos, time_t now)
+    uint64_t pos)
 {
 	if (memmem(text, len, nl_marker, sizeof(nl_marker) - 1) == NULL &&
 	    memmem(text, len, nc_marker, sizeof(nc_marker) - 1) == NULL)
@@ -811,15 +889,14 @@ marker_boot(struct client *c, const uint8_t *text, size_t len, bool has_pos,
 		return false;
 	c->marker_known = has_pos;
 	c->marker_at = pos;
-	if (c->dir[0] != '\0' && c->dir_made != 0 && !c->dir_marked &&
-	    now - c->dir_made < BOOT_SETTLE) {
-		c->dir_marked = true;
-		return false;
-	}
 	return true;
 }
 
-enum boot { BOOT_NONE, BOOT_RESET, BOOT_MARKER };
+/*
+ * BOOT_RESTART: the stream started over within BOOT_SETTLE of the
+ * directory: it goes on in the same one, its text kept.
+ */
+enum boot { BOOT_NONE, BOOT_RESET, BOOT_MARKER, BOOT_RESTART };
 
 /*
  * Whether this datagram starts a boot: an ext seq or netlog offset gone
@@ -830,13 +907,17 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
     const struct lx_ext *e, const uint8_t *text, size_t len, time_t now)
 {
 	bool first = !c->scanned && c->dir[0] == '\0', reset = false;
-	uint64_t pos = 0;
+	enum boot boot = BOOT_NONE;
+	uint64_t pos = 0, off;
 
 	if (kind == LX_NETDUMP) {
-		pos = r->info;
+		pos = off = nl_offset(c, r->info);
+		/*
+		 * Far behind what was written, and no gap left there: the
+		 * stream started over (its first chunk may be the one lost).
+		 */
 		if (c->nl_on)
-			reset = r->info == 0 && c->nl_next > NL_FAR &&
-			    !in_gap(c, 0);
+			reset = off + NL_FAR < c->nl_next && !in_gap(c, off);
 		else
 			reset = first && r->info == 0;
 	} else if (kind == LX_NETCONSOLE_EXT) {
@@ -847,9 +928,20 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
 		else
 			reset = first && e->seq <= 1;
 	}
-	if (marker_boot(c, text, len, kind != LX_NETCONSOLE, pos, now))
-		return BOOT_MARKER;
-	return reset ? BOOT_RESET : BOOT_NONE;
+	if (marker_boot(c, text, len, kind != LX_NETCONSOLE, pos))
+		boot = BOOT_MARKER;
+	else if (reset)
+		boot = BOOT_RESET;
+	/*
+	 * A directory this run made less than BOOT_SETTLE ago takes every
+	 * sign as the same boot: RHEL 4 replays its log before its marker,
+	 * and a client that repeats markers or sequence resets in every
+	 * datagram gets one directory a minute, not one per datagram.
+	 */
+	if (boot != BOOT_NONE && c->dir[0] != '\0' && c->dir_made != 0 &&
+	    now - c->dir_made < BOOT_SETTLE)
+		return boot == BOOT_RESET ? BOOT_RESTART : BOOT_NONE;
+	return boot;
 }
 
 /* API */
@@ -918,8 +1010,10 @@ nd_console_input(struct nd_console *con, uint32_t addr, const uint8_t *buf,
 		return true;
 	}
 	boot = boot_sign(c, kind, &r, &e, text, tlen, now);
-	if (boot != BOOT_NONE)
-		new_boot(con, c, boot == BOOT_MARKER, now);
+	if (boot == BOOT_RESTART)
+		restart(con, c, now);
+	else if (boot != BOOT_NONE)
+		new_boot(con, c, now);
 	if (kind == LX_NETDUMP)
 		nl_input(con, c, &r, now);
 	else if (kind == LX_NETCONSOLE_EXT)
@@ -941,10 +1035,11 @@ tick_stats(struct nd_console *con, time_t now)
 	    " bytes missing, %" PRIu64 " late chunks, %" PRIu64
 	    " incomplete messages, %" PRIu64 " bytes not stored, %" PRIu64
 	    " clients evicted, %" PRIu64 " datagrams from new clients past "
-	    "%d a second", s->dup - o->dup, s->missing - o->missing,
+	    "%d a second, %" PRIu64 " new directories past the budget",
+	    s->dup - o->dup, s->missing - o->missing,
 	    s->late - o->late, s->incomplete - o->incomplete,
 	    s->dropped - o->dropped, s->evicted - o->evicted,
-	    s->refused - o->refused, NEW_PER_SEC);
+	    s->refused - o->refused, NEW_PER_SEC, s->no_dir - o->no_dir);
 	*o = *s;
 	con->st_time = now;
 }

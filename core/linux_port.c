@@ -27,6 +27,7 @@
 #include "linux_wire.h"
 #include "log.h"
 #include "receiver_int.h"
+#include "space.h"
 
 #define LXP_BATCH	16
 #define LXP_BUFSIZE	2048	/* a Linux client sends at most 1460 */
@@ -44,6 +45,13 @@ struct nd_linux_port {
 	uint64_t	 refused, refused_logged;
 	uint64_t	 netdump, netdump_logged;
 	uint64_t	 oversized, oversized_logged;
+	/*
+	 * The dump directory is below the server's floor (min_free,
+	 * savecore's minfree): console text waits for dumps, which need
+	 * the room more. Checked once a second.
+	 */
+	bool		 low_space;
+	uint64_t	 low_bytes, low_logged;
 	char		 last_refused[INET_ADDRSTRLEN];
 	char		 last_netdump[INET_ADDRSTRLEN];
 	time_t		 logged_at;
@@ -127,6 +135,10 @@ input(struct nd_linux_port *lp, const struct nd_server_conf *sv, int i,
 		    sizeof(lp->last_refused));
 		return;
 	}
+	if (lp->low_space) {
+		lp->low_bytes += lp->msgs[i].msg_len;
+		return;
+	}
 	if (!nd_console_input(lp->console, from->sin_addr.s_addr,
 	    lp->bufs[i], lp->msgs[i].msg_len, now)) {
 		lp->netdump++;
@@ -167,10 +179,15 @@ nd_linux_port_readable(struct nd_linux_port *lp,
 	}
 }
 
-/* Once a second: the console's timers, and the counter lines. */
+/* Once a second: free space, the console's timers, the counter lines. */
 void
-nd_linux_port_tick(struct nd_linux_port *lp, time_t mono)
+nd_linux_port_tick(struct nd_linux_port *lp, const struct nd_server_conf *sv,
+    time_t mono)
 {
+	uint64_t avail, need;
+	const char *floor;
+
+	lp->low_space = !nd_space_ok(sv, &avail, &need, &floor);
 	nd_console_tick(lp->console, time(NULL));
 	if (mono - lp->logged_at < LXP_LOG_EVERY)
 		return;
@@ -187,6 +204,12 @@ nd_linux_port_tick(struct nd_linux_port *lp, time_t mono)
 		    "console text of Linux clients, not their memory",
 		    lp->netdump - lp->netdump_logged, lp->last_netdump);
 		lp->netdump_logged = lp->netdump;
+	}
+	if (lp->low_bytes != lp->low_logged) {
+		log_warnx("linux port: %" PRIu64 " bytes of console text not "
+		    "stored: the dump directory is below min_free",
+		    lp->low_bytes - lp->low_logged);
+		lp->low_logged = lp->low_bytes;
 	}
 	if (lp->oversized != lp->oversized_logged) {
 		log_warnx("linux port: ignored %" PRIu64 " datagrams longer "

@@ -21,7 +21,8 @@ int		 nd_linux_port_fd(const struct nd_linux_port *);
 void		 nd_linux_port_readable(struct nd_linux_port *,
 		    const struct nd_server_conf *sv);
 /* Once a second; mono is CLOCK_MONOTONIC seconds. */
-void		 nd_linux_port_tick(struct nd_linux_port *, time_t mono);
+void		 nd_linux_port_tick(struct nd_linux_port *,
+		    const struct nd_server_conf *, time_t mono);
 void		 nd_linux_port_close(struct nd_linux_port *);
 
 #endif /* ND_LINUX_PORT_H */

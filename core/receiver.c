@@ -720,7 +720,7 @@ tick(struct nd_receiver *rx)
 	}
 	adm_tick(rx, now);
 	if (rx->linux_port != NULL)
-		nd_linux_port_tick(rx->linux_port, now);
+		nd_linux_port_tick(rx->linux_port, &rx->conf->server, now);
 	log_drops(&rx->herald_drops, "herald socket", now);
 	nd_tally_log(&rx->tally, now);
 	if (rx->refused_busy != rx->refused_logged) {

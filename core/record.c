@@ -279,8 +279,9 @@ nd_read_file(int dirfd, const char *name, void *buf, size_t size)
 	ssize_t n, r = -1;
 	int fd, save;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1)
+	/* O_NONBLOCK: a FIFO in its place must not hang the outbox. */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY)) == -1)
 		return -1;
 	if (fstat(fd, &sb) == -1)
 		goto out;

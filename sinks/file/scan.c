@@ -47,6 +47,7 @@ struct ret_ent {
 
 /* What a manifest's stored places say, in one directory. */
 struct listing {
+	enum file_layout layout;
 	const char	*dir;		/* its path as "where" spells it */
 	char		*names[NDS_OBJ_NKINDS * 4];
 	size_t		 n;
@@ -100,9 +101,16 @@ take_place(void *arg, const char *where)
 	size_t dlen = slash != NULL ? (size_t)(slash - where) : 0, i;
 
 	name = slash != NULL ? slash + 1 : where;
-	if (strlen(l->dir) != dlen || strncmp(where, l->dir, dlen) != 0 ||
-	    name[0] == '\0' || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0 || l->n == NITEMS(l->names))
+	/*
+	 * Only the files of this dump: never an absolute place, another
+	 * dump's manifest, or one of the sink's *.last links, whatever a
+	 * manifest says.
+	 */
+	if (where[0] == '/' || strlen(l->dir) != dlen ||
+	    strncmp(where, l->dir, dlen) != 0 || name[0] == '\0' ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    manifest_name(l->layout, name) ||
+	    last_link_name(l->layout, name) || l->n == NITEMS(l->names))
 		return;
 	/* Two chains may have stored in one place. */
 	for (i = 0; i < l->n; i++)
@@ -242,7 +250,7 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	const struct file_sink *fs = sc->d->fs;
 	const struct nds_dump *dump = sc->d->dump;
 	struct nds_manifest_summary sum;
-	struct listing l = { .dir = wdir };
+	struct listing l = { .layout = fs->cfg->layout, .dir = wdir };
 	struct ret_dump *rd;
 	struct stat sb, dsb;
 	size_t len, i;

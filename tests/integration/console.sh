@@ -5,10 +5,13 @@
 # running offset) and as mainline netconsole sends plain and extended
 # text (Documentation/networking/netconsole.rst: release prefix, ncfrag
 # fragments), lands in <client-ip>-YYYY-MM-DD-HH:MM/log, byte for byte;
-# an oops or panic is logged; a new boot starts a new directory; a lossy
+# an oops or panic is logged; a boot sign within a minute of a client's
+# directory stays in it (a new boot a minute later gets one of its own,
+# as unit.test_console checks with its own clock); a lossy
 # netlog is marked where text is missing; the log rotates at
 # console_log_size; allow/deny decide who may send; a Linux netdump
-# client (its crash announcement) is counted and not answered.
+# client (its crash announcement) is counted and not answered; below
+# min_free, console text is not stored.
 set -euo pipefail
 NET=141
 . "$(dirname "$0")/lib.sh"
@@ -89,15 +92,21 @@ wait_bytes "$(log_of 2)" "$(size_of "$T/ext.want")"
 assert_same_bytes "$(log_of 2)" "$T/ext.want"
 pass "extended netconsole: fragments reassembled, one line per message with its time"
 
-# The same kernel boots again: its sequence numbers start over, and its
-# text goes to a new directory.
-sleep 1
+# The same kernel starts again (its sequence numbers start over) within
+# a minute of its directory: no directory of its own (a client cannot
+# make one per datagram), but its text goes on in the same log after a
+# line that says so, not taken for copies. A boot a minute later gets a
+# directory of its own: unit.test_console, with its own clock.
 console 2 ext --chunk 16 --release 6.1.0-28-amd64
-wait_log "console: ${B//./\\.}: new boot" 10 2
-assert_eq "$(logs_of 2 | wc -l)" 2 "directories of $B after a second boot"
-wait_bytes "$(log_of 2)" "$(size_of "$T/ext.want")"
-assert_same_bytes "$(log_of 2)" "$T/ext.want"
-pass "a second boot of $B (sequence numbers from 0 again): a directory of its own"
+{
+	cat "$T/ext.want"
+	echo "[netdump-server: the client's console started over]"
+	cat "$T/ext.want"
+} >"$T/ext.twice"
+wait_bytes "$(log_of 2)" "$(size_of "$T/ext.twice")"
+assert_eq "$(logs_of 2 | wc -l)" 1 "directories of $B after a second start within a minute"
+assert_same_bytes "$(log_of 2)" "$T/ext.twice"
+pass "a restart of $B within a minute of its directory: the same log, both texts whole, the restart marked"
 
 # A lossy netlog: what came is kept, and where text is missing says so.
 "$LINUX" -b "$(client_addr 4):0" --console "$T/oops.txt" --format netlog \
@@ -155,5 +164,15 @@ assert_eq "$rc" 1 "netdump-linux without an answer"
 wait_log "linux port: ignored [0-9]+ Linux netdump messages \\(the last from $(client_addr 6 | sed 's/\./\\./g')\\)" 15
 pass "a Linux netdump crash announcement: not answered, counted in the log"
 
+stop_server
+
+# Below min_free, console text waits: the room is for dumps.
+sed -i 's/^deny = .*/min_free = 99%/' "$T/server.ini"
+start_server -c "$T/server.ini"
+sleep 2
+console 7 plain
+wait_log "linux port: [0-9]+ bytes of console text not stored: the dump directory is below min_free" 15
+assert_eq "$(logs_of 7 | wc -l)" 0 "directories of a client heard below min_free"
+pass "below min_free: console text is not stored, and the log says so"
 stop_server
 finish

@@ -296,21 +296,25 @@ test_boot(void **state)
 	    T0 + 100));
 	assert_string_equal(nd_console_dir(f->con, IP2),
 	    "10.0.0.2-2027-01-15-08:01");
+	/* Within a minute of its directory, another marker is that boot. */
 	assert_true(nl(f, IP2, 7042, "[...network console startup...]\n",
 	    T0 + 110));
-	assert_true(nl(f, IP2, 7042, "[...network console startup...]\n",
-	    T0 + 111));
+	assert_int_equal(count_dirs(f, "10.0.0.2-"), 2);
+	assert_true(nl(f, IP2, 7075, "[...network console startup...]\n",
+	    T0 + 170));
+	assert_true(nl(f, IP2, 7075, "[...network console startup...]\n",
+	    T0 + 171));
 	assert_int_equal(count_dirs(f, "10.0.0.2-"), 3);
 	assert_string_equal(nd_console_dir(f->con, IP2),
-	    "10.0.0.2-2027-01-15-08:01-1");
+	    "10.0.0.2-2027-01-15-08:02");
 
-	/* A netlog offset back to 0 after 16 KiB; before, a duplicate. */
-	assert_true(nl(f, IP2, 0, "dup\n", T0 + 200));
+	/* A netlog offset far back: a duplicate near, a new boot far. */
+	assert_true(nl(f, IP2, 0, "dup\n", T0 + 300));
 	assert_int_equal(count_dirs(f, "10.0.0.2-"), 3);
 	memset(big, 'x', 1000);
 	big[1000] = '\0';
-	assert_true(nl(f, IP2, 70000, (char *)big, T0 + 200));
-	assert_true(nl(f, IP2, 0, "Linux version 2.6.9-89.ELsmp\n", T0 + 200));
+	assert_true(nl(f, IP2, 70000, (char *)big, T0 + 300));
+	assert_true(nl(f, IP2, 0, "Linux version 2.6.9-89.ELsmp\n", T0 + 300));
 	assert_int_equal(count_dirs(f, "10.0.0.2-"), 4);
 	assert_string_equal(client_log(f, IP2),
 	    "Linux version 2.6.9-89.ELsmp\n");
@@ -319,11 +323,97 @@ test_boot(void **state)
 	assert_true(txt(f, IP3, "6,5000,9000000,-;a\n", T0));
 	assert_true(txt(f, IP3, "6,4000,9000001,-;b\n", T0));	/* dup */
 	assert_int_equal(count_dirs(f, "10.0.0.3-"), 1);
-	assert_true(txt(f, IP3, "6,3000,9000002,-;c\n", T0));
+	assert_true(txt(f, IP3, "6,3000,9000002,-;c\n", T0 + 100));
 	assert_int_equal(count_dirs(f, "10.0.0.3-"), 2);
-	assert_true(txt(f, IP3, "6,0,0,-;d\n", T0));
+	assert_true(txt(f, IP3, "6,0,0,-;d\n", T0 + 200));
 	assert_int_equal(count_dirs(f, "10.0.0.3-"), 3);
 	assert_string_equal(client_log(f, IP3), "[    0.000000] d\n");
+}
+
+/*
+ * A client that says it booted in every datagram (markers, sequence
+ * resets) gets one directory a minute, not one per datagram.
+ */
+static void
+test_boot_flood(void **state)
+{
+	struct fx *f = *state;
+	char d[64];
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		assert_true(txt(f, IP1, "netconsole: network logging started\n",
+		    T0 + i / 100));
+		snprintf(d, sizeof(d), "6,%d,1,-;x", i % 2 ? 5000 : 0);
+		assert_true(txt(f, IP2, d, T0 + i / 100));
+	}
+	assert_int_equal(count_dirs(f, "10.0.0.1-"), 1);
+	assert_int_equal(count_dirs(f, "10.0.0.2-"), 1);
+	assert_true(txt(f, IP1, "netconsole: network logging started\n",
+	    T0 + 61));
+	assert_int_equal(count_dirs(f, "10.0.0.1-"), 2);
+}
+
+/*
+ * A reboot whose first netlog chunk is lost: the next chunks, far behind
+ * what was written, start the new boot rather than pass for duplicates.
+ * And a 32-bit offset that wraps past 4 GiB goes on in order.
+ */
+static void
+test_netlog_reset_wrap(void **state)
+{
+	struct fx *f = *state;
+	char text[1001];
+
+	memset(text, 'a', 1000);
+	text[1000] = '\0';
+	assert_true(nl(f, IP1, 0, "boot one\n", T0));
+	assert_true(nl(f, IP1, 9, text, T0));
+	assert_true(nl(f, IP1, 20009, text, T0));	/* a gap, marked */
+	assert_true(nl(f, IP1, 1000, "boot two, chunk 0 lost\n", T0 + 100));
+	assert_int_equal(count_dirs(f, "10.0.0.1-"), 2);
+	assert_string_equal(client_log(f, IP1), "boot two, chunk 0 lost\n");
+
+	assert_true(nl(f, IP2, 0xfffffff0u, "0123456789abcdef", T0));
+	assert_true(nl(f, IP2, 0, "after the wrap\n", T0));
+	assert_true(nl(f, IP2, 0, "after the wrap\n", T0));	/* dup */
+	assert_int_equal(count_dirs(f, "10.0.0.2-"), 1);
+	assert_string_equal(client_log(f, IP2),
+	    "0123456789abcdefafter the wrap\n");
+}
+
+/* An oops line goes to syslog and the manifest without terminal controls. */
+static void
+test_oops_controls(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(txt(f, IP1, "Oops: \033[2J\033]0;owned\007 0002\n", T0));
+	assert_string_equal(nd_console_oops(f->con, IP1),
+	    "Oops: ?[2J?]0;owned? 0002");
+	/* The log keeps the bytes as they came. */
+	assert_string_equal(client_log(f, IP1),
+	    "Oops: \033[2J\033]0;owned\007 0002\n");
+}
+
+/*
+ * A copy of an older message, or a late one, while a long message is
+ * being put together does not cut it short.
+ */
+static void
+test_ext_reorder(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(txt(f, IP1, "6,5,1000,-;five", T0));
+	assert_true(txt(f, IP1, "6,7,3000,-,ncfrag=0/10;01234", T0));
+	assert_true(txt(f, IP1, "6,5,1000,-;five", T0));	/* a copy */
+	assert_true(txt(f, IP1, "6,6,2000,-;six, late", T0));
+	assert_true(txt(f, IP1, "6,7,3000,-,ncfrag=5/10;56789", T0));
+	assert_string_equal(client_log(f, IP1),
+	    "[    0.001000] five\n"
+	    "[    0.002000] six, late\n"
+	    "[    0.003000] 0123456789\n");
 }
 
 /* A restarted server appends to the newest directory with a log. */
@@ -747,6 +837,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ext_incomplete, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_flood, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_netlog_reset_wrap, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ext_reorder, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_oops_controls, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oops, setup, teardown),

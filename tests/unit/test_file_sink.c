@@ -2197,8 +2197,9 @@ test_retention_unrelated(void **state)
 
 /*
  * A dump's files are those its manifest lists in its own directory: a
- * manifest that names files elsewhere, through "..", or by absolute path
- * (planted, or from another sink) takes nothing but itself with it.
+ * manifest that names files elsewhere, through "..", by absolute path,
+ * or another dump's manifest or a *.last link (planted, or from another
+ * sink) takes nothing but itself with it.
  */
 static void
 test_retention_by_manifest(void **state)
@@ -2208,7 +2209,9 @@ test_retention_by_manifest(void **state)
 	    "\"10.0.0.5\", \"port\": 20024, \"name\": \"host1\"}, "
 	    "\"number\": 7, \"objects\": [{\"stored\": {\"file\": "
 	    "\"other/vmcore.7\"}}, {\"stored\": {\"file\": "
-	    "\"host1/../keep.7\", \"s3\": \"/etc/passwd\"}}]}\n";
+	    "\"host1/../keep.7\", \"s3\": \"/etc/passwd\"}}, {\"stored\": "
+	    "{\"file\": \"host1/manifest.0.json\", \"other\": "
+	    "\"host1/vmcore.last\"}}]}\n";
 	struct env *e = *state;
 	void *ret;
 	int fd;
@@ -2236,6 +2239,7 @@ test_retention_by_manifest(void **state)
 	assert_present(e->dfd, "other/vmcore.7");
 	assert_present(e->dfd, "keep.7");
 	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.0");
 	assert_int_equal(mock_host_warnings(), 0);
 	M.destroy(ret);
 }
