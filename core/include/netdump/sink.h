@@ -204,7 +204,7 @@ struct nds_host {
 	 * A sink that gives dumps numbers, as savecore's bounds file does,
 	 * tells the host the one it gave this dump, from begin; the info
 	 * object then says "Bounds: N" as savecore's info.N does. The first
-	 * number told wins.
+	 * number told wins. dump is the pointer begin was given.
 	 */
 	void		(*dump_number)(const struct nds_dump *, unsigned number);
 	/*
@@ -332,9 +332,12 @@ struct nds_host {
 	 * least reserve bytes free for the server's user and, when it is
 	 * the dump directory's file system, the server's own floor too
 	 * (min_free, savecore's minfree file), which the host keeps for
-	 * every dump. false and why ("4.0 MiB free, below min_free = 1.0
-	 * GiB") in why. A file system that does not answer has room: no
-	 * answer is no reason to stop storing.
+	 * every dump. false and why ("4194304 bytes free in the dump
+	 * directory's file system, below min_free (1073741824)") in why. A
+	 * file system that does not answer has room: no answer is no reason
+	 * to stop storing. dump is the pointer begin was given, never a
+	 * copy: the host finds its own state of the dump from it (so does
+	 * dump_number).
 	 */
 	bool		(*space_ok)(const struct nds_dump *, int fd,
 			    uint64_t reserve, char why[NDS_ERRBUF_SIZE]);
