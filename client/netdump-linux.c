@@ -111,7 +111,8 @@ reply(uint32_t nr, uint32_t code, uint32_t info, const void *msg, size_t len)
 	int copies = chance(opt.dup) ? 2 : 1;
 
 	lx_reply_header(buf, version, nr, code, info);
-	memcpy(buf + LX_REPLY_HEADER, msg, len);
+	if (len > 0)		/* REPLY_RESERVED carries nothing */
+		memcpy(buf + LX_REPLY_HEADER, msg, len);
 	while (copies-- > 0) {
 		if (chance(opt.loss))
 			continue;
