@@ -63,6 +63,8 @@ nd_linux_port_open(const struct nd_server_conf *sv, int dumpdir_fd,
 {
 	struct nd_linux_port *lp;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
+	uint64_t avail, need;
+	const char *floor;
 	struct nd_console_conf cc = {
 		.dumpdir_fd = dumpdir_fd,
 		.log_size = (uint64_t)sv->console_log_size,
@@ -95,6 +97,8 @@ nd_linux_port_open(const struct nd_server_conf *sv, int dumpdir_fd,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* From the first datagram on, not from the first tick. */
+	lp->low_space = !nd_space_ok(sv, &avail, &need, &floor);
 	return lp;
 fail:
 	nd_linux_port_close(lp);

@@ -52,12 +52,14 @@ logs_of() {	# CLIENT: its directories, oldest first
 	ls -d "$DUMPDIR/$(client_addr "$1")"-* 2>/dev/null | sort || true
 }
 
-log_of() {	# CLIENT
-	local d
+has_dir() {	# CLIENT
+	[ -n "$(logs_of "$1")" ]
+}
 
-	d=$(logs_of "$1" | tail -1)
-	[ -n "$d" ] || fail "no directory for $(client_addr "$1")"
-	echo "$d/log"
+log_of() {	# CLIENT: the log of its newest directory, once there is one
+	poll 10 has_dir "$1" ||
+	    fail "no directory for $(client_addr "$1") after 10 s (x$WAIT_SCALE)"
+	echo "$(logs_of "$1" | tail -1)/log"
 }
 
 wait_bytes() {	# FILE BYTES
