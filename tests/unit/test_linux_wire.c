@@ -322,8 +322,8 @@ test_ext_refused(void **state)
 		"6,416,1758426,-,junk;no equals sign",
 		"6,4 16,1758426,-;a blank in the header",
 		"6,99999999999999999999999,1,-;seq overflows",
-		"1,2,3,-,a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11,l=12,"
-		    "m=13;too many fields",
+		("1,2,3,-,a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11,l=12,"
+		    "m=13;too many fields"),
 		"",
 	};
 	struct lx_ext e;
