@@ -4,7 +4,7 @@
 # while it arrives, and comes back byte-identical, with info and manifest
 # beside it under the default key template; nothing is left in the spool
 # or as an unfinished upload. Then the same without a spool (parts kept in
-# memory), with a sparse dump.
+# memory), with a sparse dump, and with a spool that has no room.
 set -euo pipefail
 NET=200
 . "$(dirname "$0")/lib-s3.sh"
@@ -100,6 +100,25 @@ assert_same_bytes "$T/got3" "$T/sent3"
 assert_match "$(s3_etag "$BUCKET" "$K3")" '-13$' "ETag of the memory upload"
 assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
 pass "spool = no: a 64 MiB sparse dump went from memory in 13 parts, identical"
+stop_server
+
+# No room for the spool (spool_min_free above any disk here): the host's
+# free-space check says so, the dump goes from memory, and nothing is lost.
+write_conf "$T/full.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
+part_size = 5M
+spool_min_free = 1048576T
+prefix = full/
+EOF
+start_server -c "$T/full.ini"
+send_dump 0 "$A" -q -g 12M -z 0.3 -s 25 -o "$T/sent5"
+wait_dumps "$A" 1
+assert_log "no room in .* \\([0-9]+ bytes free, below the sink's reserve \\([0-9]+\\)\\); not spooled, sent straight to the store" "no-room line"
+K5=$(stored_key "$A")
+assert_match "$K5" "^full/" "key with the prefix"
+s3_get "$BUCKET" "$K5" "$T/got5"
+assert_same_bytes "$T/got5" "$T/sent5"
+poll 10 _spool_empty || fail "spool not empty: $(spool_folders)"
+pass "no room for the spool: said, and the 12 MiB dump went from memory, identical"
 stop_server
 pass "server exited 0 on SIGTERM"
 finish
