@@ -59,11 +59,13 @@ struct pending {
 	uint64_t		 herald_ms;	/* when the HERALD came (now_ms) */
 	bool			 late;		/* its answer no longer counts */
 	bool			 dead;
+	bool			 linux_client;	/* a START, not a HERALD */
 };
 
 /* The steps of herald_admit already taken for a HERALD. */
 #define ADMIT_SPACE_ASKED	0x1	/* netdump-nospace had its one say */
 #define ADMIT_CRASH_DONE	0x2	/* netdump-crash said yes, or is late */
+#define ADMIT_LINUX		0x4	/* a Linux client's START */
 
 static int pending_start(struct nd_receiver *, enum nd_hook,
     const struct sockaddr_in *, struct in_addr, const char *, uint32_t,
@@ -633,6 +635,8 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
 		r = done & ADMIT_SPACE_ASKED ? 0 : pending_start(rx,
 		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);
+		if (r == 1)
+			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
 			return;
 		refuse(rx, from, 60);
@@ -641,6 +645,8 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	if (!(done & ADMIT_CRASH_DONE)) {
 		r = pending_start(rx, ND_HOOK_CRASH, from, local, path, seqno,
 		    herald_ms);
+		if (r == 1)
+			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
 			refuse(rx, from, 60);
 			return;
@@ -655,7 +661,10 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			    "HERALD's deadline has passed; going on without "
 			    "netdump-crash", addr);
 	}
-	session_start(rx, from, local, path, seqno);
+	if (done & ADMIT_LINUX)
+		nd_linux_port_admit(rx, from, path);
+	else
+		session_start(rx, from, local, path, seqno);
 }
 
 static void
@@ -689,7 +698,8 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
-		    p->herald_ms, ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE);
+		    p->herald_ms, ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE |
+		    (p->linux_client ? ADMIT_LINUX : 0));
 		break;
 	case ND_HOOK_NOSPACE:
 		/* Non-zero: space was made, look once more; zero: give up. */
@@ -700,7 +710,8 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
-		    p->herald_ms, ADMIT_SPACE_ASKED);
+		    p->herald_ms, ADMIT_SPACE_ASKED |
+		    (p->linux_client ? ADMIT_LINUX : 0));
 		break;
 	default:
 		break;
@@ -716,8 +727,9 @@ pending_expire(struct nd_receiver *rx, struct pending *p)
 {
 	pending_late(rx, p);
 	herald_admit(rx, &p->client, p->local, p->path, p->seqno,
-	    p->herald_ms, p->proc.hook == ND_HOOK_CRASH ?
-	    ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE : ADMIT_SPACE_ASKED);
+	    p->herald_ms, (p->proc.hook == ND_HOOK_CRASH ?
+	    ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE : ADMIT_SPACE_ASKED) |
+	    (p->linux_client ? ADMIT_LINUX : 0));
 }
 
 /*
@@ -841,6 +853,59 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		return;
 	}
 	herald_admit(rx, from, local, path, m->seqno, now_ms(), 0);
+}
+
+/*
+ * A Linux client's crash announcement (its cookie checked): the same
+ * steps as a HERALD's, the same limits, and when all say yes,
+ * nd_linux_port_admit. Announcements repeat every second while a hook
+ * runs or a limit holds; those are ignored here.
+ */
+void
+adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *path)
+{
+	const struct nd_server_conf *sv = &rx->conf->server;
+	struct in_addr any = { .s_addr = INADDR_ANY };
+	struct pending *p;
+	char addr[INET_ADDRSTRLEN];
+
+	if (rx->stopping || pending_find(rx, from, false) != NULL ||
+	    refused(rx, from))
+		return;
+	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+	if (atomic_load(&nd_dumps_active) >= sv->max_concurrent_dumps) {
+		rx->refused_busy++;
+		return;
+	}
+	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
+	    sv->max_dumps_per_client) {
+		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: "
+		    "%" PRId64 " dumps in flight (max_dumps_per_client); not "
+		    "answering", addr, sv->max_dumps_per_client);
+		return;
+	}
+	/* A late hook's client tries again without it, on its first clock. */
+	p = pending_find(rx, from, true);
+	herald_admit(rx, from, any, p != NULL ? p->path : path, 0,
+	    p != NULL ? p->herald_ms : now_ms(), ADMIT_LINUX |
+	    (p != NULL ? ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE : 0));
+}
+
+/* The chains of the route that takes path from this client; 0: none. */
+size_t
+adm_route_chains(struct nd_receiver *rx, const char *path,
+    const struct sockaddr_in *from, struct nd_chain **out, size_t max,
+    const char **route_name)
+{
+	const struct nd_route_conf *route;
+
+	route = nd_conf_route_match(rx->conf, path,
+	    ntohl(from->sin_addr.s_addr));
+	if (route == NULL)
+		return 0;
+	*route_name = route->name;
+	return route_chains(rx, route, out, max);
 }
 
 /*

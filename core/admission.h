@@ -41,6 +41,18 @@ bool	adm_herald_keep(struct session *, const struct nd_msg *);
 void	adm_herald_deferred(struct nd_receiver *, struct session *);
 /* The first data of a HERALDED session: start its dump if the caps allow. */
 bool	adm_dump_begin(struct nd_receiver *, struct session *);
+/*
+ * A Linux client's crash announcement: judged as a HERALD is (limits,
+ * route, netdump-nospace, netdump-crash); nd_linux_port_admit when all
+ * say yes, at once or when a hook answers.
+ */
+void	adm_linux_start(struct nd_receiver *, const struct sockaddr_in *,
+	    const char *path);
+struct nd_chain;
+/* The working chains of the route for path and client; 0 when none. */
+size_t	adm_route_chains(struct nd_receiver *, const char *path,
+	    const struct sockaddr_in *, struct nd_chain **, size_t max,
+	    const char **route_name);
 /* A hook's pidfd is readable: the hook exited. */
 void	adm_hook_exited(struct nd_receiver *, struct pending *);
 /* Once a second: hooks past hook_timeout, HERALDs past their deadline. */

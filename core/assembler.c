@@ -44,7 +44,7 @@ deliver_first(struct nd_asm *a, uint64_t len)
 		nd_cov_walk(&a->dump->cov, a->frontier, a->frontier + len,
 		    zero_gap, &z);
 		w = (struct nd_work){ ND_WORK_BLOCK, a->frontier, len,
-		    a->win[0], z.any };
+		    a->win[0], z.any, false };
 		/* BLOCKs always fit: the ring is larger than the pool. */
 		(void)nd_dump_post(a->dump, &w);
 	} else {
@@ -52,7 +52,7 @@ deliver_first(struct nd_asm *a, uint64_t len)
 			nd_dump_put_block(a->dump, a->win[0]);
 		if (len > 0) {
 			w = (struct nd_work){ ND_WORK_HOLE, a->frontier, len,
-			    NULL, true };
+			    NULL, true, false };
 			(void)nd_dump_post(a->dump, &w);
 		}
 	}
@@ -90,7 +90,7 @@ advance_to(struct nd_asm *a, uint64_t off, uint64_t end)
 	}
 	if (a->frontier < target) {
 		struct nd_work w = { ND_WORK_HOLE, a->frontier,
-		    target - a->frontier, NULL, true };
+		    target - a->frontier, NULL, true, false };
 
 		(void)nd_dump_post(a->dump, &w);
 		a->frontier = target;
@@ -108,7 +108,7 @@ late_run(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 	if (!nd_dump_late_ok(a->dump) || (copy = malloc(len)) == NULL)
 		return ND_ASM_BUSY;
 	memcpy(copy, p, len);
-	w = (struct nd_work){ ND_WORK_LATE, off, len, copy, false };
+	w = (struct nd_work){ ND_WORK_LATE, off, len, copy, false, false };
 	if (nd_dump_post(a->dump, &w) == -1) {
 		free(copy);
 		return ND_ASM_BUSY;

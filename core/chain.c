@@ -225,11 +225,14 @@ nd_chain_hole(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
 
 void
 nd_chain_late(struct nd_dump *d, struct nd_dump_chain *ds, uint64_t off,
-    const void *buf, size_t len)
+    const void *buf, size_t len, bool patch)
 {
 	char why[NDS_ERRBUF_SIZE];
 
 	if (ds->failed || ds->ostate == NULL)
+		return;
+	/* A patch improves on bytes an ordered chain already has: keep them. */
+	if (patch && (STAGE_OP(ds->vm_st)->caps & NDS_CAP_ORDERED))
 		return;
 	if (STAGE_OP(ds->vm_st)->caps & NDS_CAP_ORDERED) {
 		snprintf(why, sizeof(why), "%zu bytes arrived at offset %"

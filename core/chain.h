@@ -24,9 +24,12 @@ void	nd_chain_write(struct nd_dump *, struct nd_dump_chain *, uint64_t off,
 	    const void *buf, size_t len);
 void	nd_chain_hole(struct nd_dump *, struct nd_dump_chain *, uint64_t off,
 	    uint64_t len);
-/* Bytes that arrived behind the stream: a chain that needs order fails. */
+/*
+ * Bytes that arrived behind the stream: a chain that needs order fails,
+ * or, for a patch (better bytes for a place it has), keeps what it has.
+ */
 void	nd_chain_late(struct nd_dump *, struct nd_dump_chain *, uint64_t off,
-	    const void *buf, size_t len);
+	    const void *buf, size_t len, bool patch);
 /* Close the vmcore object at size; always runs after a successful open. */
 void	nd_chain_close_vmcore(struct nd_dump *, struct nd_dump_chain *,
 	    uint64_t size);

@@ -104,6 +104,11 @@ struct nd_server_conf {
 
 /* Whether a client may dump: deny first, then allow (secure: must match). */
 bool	nd_conf_client_allowed(const struct nd_server_conf *, uint32_t addr);
+/*
+ * Deny first, then allow, without secure's "allow must list it": Linux
+ * clients, which secure checks by their cookie (linux_dump.c) instead.
+ */
+bool	 nd_conf_client_listed(const struct nd_server_conf *, uint32_t addr);
 
 struct nd_conf {
 	char			*source;	/* file name, or "built-in" */

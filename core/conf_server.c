@@ -474,19 +474,25 @@ parse_deny(struct nd_server_conf *sv, const char *v, char *msg,
 }
 
 bool
-nd_conf_client_allowed(const struct nd_server_conf *sv, uint32_t addr)
+nd_conf_client_listed(const struct nd_server_conf *sv, uint32_t addr)
 {
 	size_t i;
 
 	for (i = 0; i < sv->ndeny; i++)
 		if (nd_cidr_match(&sv->deny[i], addr))
 			return false;
-	if (sv->nallow == 0)
-		return !sv->secure;
 	for (i = 0; i < sv->nallow; i++)
 		if (nd_cidr_match(&sv->allow[i], addr))
 			return true;
-	return false;
+	return sv->nallow == 0;
+}
+
+bool
+nd_conf_client_allowed(const struct nd_server_conf *sv, uint32_t addr)
+{
+	if (sv->nallow == 0 && sv->secure)
+		return false;
+	return nd_conf_client_listed(sv, addr);
 }
 
 static const struct server_key *

@@ -1086,3 +1086,17 @@ nd_console_oops(struct nd_console *con, uint32_t addr)
 
 	return c != NULL && c->oops[0] != '\0' ? c->oops : NULL;
 }
+
+/*
+ * A client that crashed: its directory of this boot, made now if it has
+ * none, so the dump goes beside the console text that led to it.
+ */
+const char *
+nd_console_boot_dir(struct nd_console *con, uint32_t addr, time_t now)
+{
+	struct client *c = client_get(con, addr, now);
+
+	if (c == NULL || ensure_dir(con, c, now) == -1)
+		return NULL;
+	return c->dir;
+}

@@ -51,5 +51,11 @@ void	nd_console_tick(struct nd_console *, time_t now);
  */
 const char *nd_console_dir(struct nd_console *, uint32_t addr);
 const char *nd_console_oops(struct nd_console *, uint32_t addr);
+/*
+ * The client's directory of this boot as nd_console_dir, made (or the
+ * newest found) if it has none yet; NULL when that fails. For a crash.
+ */
+const char *nd_console_boot_dir(struct nd_console *, uint32_t addr,
+	    time_t now);
 
 #endif /* ND_CONSOLE_H */

@@ -193,6 +193,12 @@ nd_dump_start(const struct nd_dump_params *p)
 	d->pub.status = NDS_STATUS_RECEIVING;
 	d->pub.reason = "";
 	d->pub.vmcore_suffix = "";
+	d->pub.protocol = p->linux_dump ? NDS_PROTO_LINUX : NDS_PROTO_FREEBSD;
+	d->lx.is_linux = p->linux_dump;
+	if (p->boot_dir != NULL && strlen(p->boot_dir) < sizeof(d->boot_dir)) {
+		memcpy(d->boot_dir, p->boot_dir, strlen(p->boot_dir) + 1);
+		d->pub.boot_dir = d->boot_dir;
+	}
 	clock_gettime(CLOCK_REALTIME, &d->pub.start);
 	clock_gettime(CLOCK_MONOTONIC, &d->start_mono);
 
@@ -559,14 +565,15 @@ stream_block(struct nd_dump *d, uint64_t off, const uint8_t *buf,
 
 /* Bytes that arrived behind the stream: only random-write sinks can. */
 static void
-stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
+stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len,
+    bool patch)
 {
 	size_t i;
 
 	if (d->space_stop)
 		return;
 	for (i = 0; i < d->nchains; i++)
-		nd_chain_late(d, &d->chains[i], off, buf, len);
+		nd_chain_late(d, &d->chains[i], off, buf, len, patch);
 	/* The stream hash no longer describes the object. */
 	d->sha_exact = false;
 }
@@ -676,7 +683,7 @@ dump_worker(void *arg)
 			stream_hole(d, w.off, w.len);
 			break;
 		case ND_WORK_LATE:
-			stream_late(d, w.off, w.buf, (size_t)w.len);
+			stream_late(d, w.off, w.buf, (size_t)w.len, w.patch);
 			break;
 		case ND_WORK_END:
 			goto done;

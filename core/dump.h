@@ -61,6 +61,10 @@ struct nd_work {
 	uint8_t			*buf;
 	bool			 gaps;	/* a BLOCK with bytes that never came,
 					 * read as zeros */
+	bool			 patch;	/* a LATE that rewrites bytes given
+					 * before (a Linux dump's final ELF
+					 * header): chains that take bytes in
+					 * order only keep what they had */
 };
 
 struct nd_chain;
@@ -169,6 +173,27 @@ struct nd_dump {
 	struct timespec		 nospace_started;
 	unsigned		 number;	/* a sink's dump number, for */
 	bool			 numbered;	/* info's Bounds line */
+
+	/*
+	 * A Linux netdump (linux_dump.c): what its front-end learnt, set
+	 * before nd_dump_finish. The front-end judges the pages itself: an
+	 * incomplete one has end_reason set.
+	 */
+	struct nd_linux_facts {
+		bool		 is_linux;
+		uint32_t	 machine;	/* ELF e_machine */
+		uint32_t	 page_size;
+		uint64_t	 max_pfn;	/* REPLY_NR_PAGES */
+		uint64_t	 ram_pages;	/* REPLY_REGS's info */
+		uint64_t	 task;		/* START's task_struct */
+		uint64_t	 header_size;	/* page frame 0 is there */
+		uint64_t	 pages;		/* pages received */
+		uint64_t	 hole_pages;	/* REPLY_RESERVED: not RAM */
+		uint64_t	 missing_pages;	/* asked for, never came */
+		uint64_t	 retransmits;	/* requests sent again */
+		char		 oops[201];	/* the console's oops line */
+	} lx;
+	char			 boot_dir[256];	/* pub.boot_dir's */
 };
 
 struct nd_runtime;
@@ -184,6 +209,8 @@ struct nd_dump_params {
 	int			 wake_fd;	/* eventfd of the receiver */
 	struct nd_chain		**chains;
 	size_t			 nchains;
+	bool			 linux_dump;	/* Red Hat's protocol */
+	const char		*boot_dir;	/* NULL, or see nds_dump */
 };
 
 /* Count a message whose bytes differ from the first copy at off. */

@@ -4,12 +4,12 @@
  * clients send. Console text (RHEL 3/4 netlog, mainline netconsole plain
  * and extended) from a client that allow/deny lets through goes to the
  * console (core/console.c), a log per client and boot. Red Hat netdump
- * replies (a crash announcement, pages) are for a dump front-end this
- * server does not have yet: they are counted and logged, rate-limited,
- * and never answered, so a Linux client waits as it would for a server
- * that is down.
+ * replies (a crash announcement, pages) go to the dump front-end
+ * (core/linux_dump.c), whose retransmission clock is this port's timer.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "linux_dump.h"
 #include "linux_port.h"
 #include "linux_wire.h"
 #include "log.h"
@@ -33,17 +34,22 @@
 #define LXP_BUFSIZE	2048	/* a Linux client sends at most 1460 */
 #define LXP_CLIENTS	256	/* console clients tracked at once */
 #define LXP_LOG_EVERY	10	/* seconds between counter lines */
+#define LXP_TIMER_MS	10	/* the retransmission clock, while it runs */
 
 struct nd_linux_port {
+	enum ev_kind	 sock_tag;	/* EV_LINUX: first, see receiver.c */
+	enum ev_kind	 timer_tag;	/* EV_LINUX */
 	int		 fd;
+	int		 timer_fd;
+	bool		 timer_armed;
 	struct nd_console *console;
+	struct nd_lx	*lx;
 	struct mmsghdr	 msgs[LXP_BATCH];
 	struct iovec	 iov[LXP_BATCH];
 	struct sockaddr_in from[LXP_BATCH];
 	uint8_t		 bufs[LXP_BATCH][LXP_BUFSIZE];
 	/* Counted, and logged once per LXP_LOG_EVERY s at most. */
 	uint64_t	 refused, refused_logged;
-	uint64_t	 netdump, netdump_logged;
 	uint64_t	 oversized, oversized_logged;
 	/*
 	 * The dump directory is below the server's floor (min_free,
@@ -53,7 +59,6 @@ struct nd_linux_port {
 	bool		 low_space;
 	uint64_t	 low_bytes, low_logged;
 	char		 last_refused[INET_ADDRSTRLEN];
-	char		 last_netdump[INET_ADDRSTRLEN];
 	time_t		 logged_at;
 };
 
@@ -76,7 +81,8 @@ nd_linux_port_open(const struct nd_server_conf *sv, int dumpdir_fd,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	lp->fd = -1;
+	lp->fd = lp->timer_fd = -1;
+	lp->sock_tag = lp->timer_tag = EV_LINUX;
 	if (inet_pton(AF_INET, sv->address, &sin.sin_addr) != 1) {
 		snprintf(err, errlen, "bad listen address '%s'", sv->address);
 		goto fail;
@@ -93,8 +99,15 @@ nd_linux_port_open(const struct nd_server_conf *sv, int dumpdir_fd,
 		    "%s", sv->address, sv->linux_port, strerror(errno));
 		goto fail;
 	}
-	if ((lp->console = nd_console_new(&cc)) == NULL) {
+	if ((lp->console = nd_console_new(&cc)) == NULL ||
+	    (lp->lx = nd_lx_new(lp->fd, lp->console)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	lp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC);
+	if (lp->timer_fd == -1) {
+		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
 		goto fail;
 	}
 	/* From the first datagram on, not from the first tick. */
@@ -106,9 +119,21 @@ fail:
 }
 
 int
-nd_linux_port_fd(const struct nd_linux_port *lp)
+nd_linux_port_watch(struct nd_linux_port *lp, int ep)
 {
-	return lp->fd;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	ev.data.ptr = &lp->sock_tag;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lp->fd, &ev) == -1)
+		return -1;
+	ev.data.ptr = &lp->timer_tag;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, lp->timer_fd, &ev);
+}
+
+void
+nd_linux_port_stop(struct nd_linux_port *lp)
+{
+	nd_lx_stop(lp->lx);
 }
 
 void
@@ -116,45 +141,76 @@ nd_linux_port_close(struct nd_linux_port *lp)
 {
 	if (lp == NULL)
 		return;
+	/* The dumps first: their end reads the console's oops line. */
+	nd_lx_free(lp->lx);
 	if (lp->fd != -1)
 		close(lp->fd);
+	if (lp->timer_fd != -1)
+		close(lp->timer_fd);
 	nd_console_free(lp->console);
 	free(lp);
 }
 
 static void
-input(struct nd_linux_port *lp, const struct nd_server_conf *sv, int i,
-    time_t now)
+input(struct nd_linux_port *lp, struct nd_receiver *rx, int i, time_t now)
 {
+	const struct nd_server_conf *sv = &rx->conf->server;
 	const struct sockaddr_in *from = &lp->from[i];
 	uint32_t addr = ntohl(from->sin_addr.s_addr);	/* as allow/deny */
+	size_t len = lp->msgs[i].msg_len;
+	struct lx_reply r;
 
 	if (lp->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 		lp->oversized++;
 		return;
 	}
-	if (!nd_conf_client_allowed(sv, addr)) {
+	/*
+	 * allow and deny as written: secure's "allow must list it" is for
+	 * FreeBSD clients; a Linux client's crash proves itself with its
+	 * cookie (linux_dump.c), and console text has none.
+	 */
+	if (!nd_conf_client_listed(sv, addr)) {
 		lp->refused++;
 		inet_ntop(AF_INET, &from->sin_addr, lp->last_refused,
 		    sizeof(lp->last_refused));
 		return;
 	}
-	if (lp->low_space) {
-		lp->low_bytes += lp->msgs[i].msg_len;
+	/* A dump's pages are not console text: min_free is its own. */
+	if (lx_classify(lp->bufs[i], len) == LX_NETDUMP &&
+	    lx_reply_decode(lp->bufs[i], len, &r) == LX_DECODE_OK &&
+	    r.code != LX_REPLY_LOG) {
+		nd_lx_reply(lp->lx, rx, from, &r);
 		return;
 	}
-	if (!nd_console_input(lp->console, from->sin_addr.s_addr,
-	    lp->bufs[i], lp->msgs[i].msg_len, now)) {
-		lp->netdump++;
-		inet_ntop(AF_INET, &from->sin_addr, lp->last_netdump,
-		    sizeof(lp->last_netdump));
+	if (lp->low_space) {
+		lp->low_bytes += len;
+		return;
 	}
+	(void)nd_console_input(lp->console, from->sin_addr.s_addr,
+	    lp->bufs[i], len, now);
+	nd_lx_console_seen(lp->lx, from->sin_addr.s_addr);
+}
+
+/* The retransmission clock runs while a session needs it. */
+static void
+timer_update(struct nd_linux_port *lp)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	bool want = nd_lx_running(lp->lx);
+
+	if (want == lp->timer_armed)
+		return;
+	if (want) {
+		its.it_interval.tv_nsec = LXP_TIMER_MS * 1000000L;
+		its.it_value = its.it_interval;
+	}
+	if (timerfd_settime(lp->timer_fd, 0, &its, NULL) == 0)
+		lp->timer_armed = want;
 }
 
 /* Everything waiting on the socket, a batch at a time. */
-void
-nd_linux_port_readable(struct nd_linux_port *lp,
-    const struct nd_server_conf *sv)
+static void
+readable(struct nd_linux_port *lp, struct nd_receiver *rx)
 {
 	time_t now = time(NULL);
 	int n, i, rounds;
@@ -177,22 +233,49 @@ nd_linux_port_readable(struct nd_linux_port *lp,
 			return;
 		}
 		for (i = 0; i < n; i++)
-			input(lp, sv, i, now);
+			input(lp, rx, i, now);
 		if (n < LXP_BATCH)
 			return;
 	}
 }
 
+void
+nd_linux_port_event(struct nd_receiver *rx, void *tag)
+{
+	struct nd_linux_port *lp = rx->linux_port;
+	uint64_t ticks;
+
+	if (tag == &lp->timer_tag) {
+		(void)read(lp->timer_fd, &ticks, sizeof(ticks));
+		nd_lx_timer(lp->lx, rx, now_ms());
+	} else
+		readable(lp, rx);
+	timer_update(lp);
+}
+
+void
+nd_linux_port_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *path)
+{
+	if (rx->linux_port != NULL) {
+		nd_lx_admit(rx->linux_port->lx, rx, from, path);
+		timer_update(rx->linux_port);
+	}
+}
+
 /* Once a second: free space, the console's timers, the counter lines. */
 void
-nd_linux_port_tick(struct nd_linux_port *lp, const struct nd_server_conf *sv,
+nd_linux_port_tick(struct nd_linux_port *lp, struct nd_receiver *rx,
     time_t mono)
 {
+	const struct nd_server_conf *sv = &rx->conf->server;
 	uint64_t avail, need;
 	const char *floor;
 
 	lp->low_space = !nd_space_ok(sv, &avail, &need, &floor);
 	nd_console_tick(lp->console, time(NULL));
+	nd_lx_tick(lp->lx, rx, mono);
+	timer_update(lp);
 	if (mono - lp->logged_at < LXP_LOG_EVERY)
 		return;
 	lp->logged_at = mono;
@@ -201,13 +284,6 @@ nd_linux_port_tick(struct nd_linux_port *lp, const struct nd_server_conf *sv,
 		    "clients allow/deny refuses (the last from %s)",
 		    lp->refused - lp->refused_logged, lp->last_refused);
 		lp->refused_logged = lp->refused;
-	}
-	if (lp->netdump != lp->netdump_logged) {
-		log_warnx("linux port: ignored %" PRIu64 " Linux netdump "
-		    "messages (the last from %s): this server stores the "
-		    "console text of Linux clients, not their memory",
-		    lp->netdump - lp->netdump_logged, lp->last_netdump);
-		lp->netdump_logged = lp->netdump;
 	}
 	if (lp->low_bytes != lp->low_logged) {
 		log_warnx("linux port: %" PRIu64 " bytes of console text not "

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Linux port ([server] linux_port): Linux clients' console text into
- * per-client logs (core/console.c); see linux_port.c.
+ * per-client logs (core/console.c) and their crash dumps
+ * (core/linux_dump.c); see linux_port.c.
  */
 #ifndef ND_LINUX_PORT_H
 #define ND_LINUX_PORT_H
+
+#include <netinet/in.h>
 
 #include <stddef.h>
 #include <time.h>
@@ -12,17 +15,25 @@
 #include "conf.h"
 
 struct nd_linux_port;
+struct nd_receiver;
 
 /* Bound at start, before privileges are dropped; NULL and err if not. */
 struct nd_linux_port *nd_linux_port_open(const struct nd_server_conf *,
 		    int dumpdir_fd, char *err, size_t errlen);
-int		 nd_linux_port_fd(const struct nd_linux_port *);
-/* The socket is readable: read what waits (sv: allow/deny now). */
-void		 nd_linux_port_readable(struct nd_linux_port *,
-		    const struct nd_server_conf *sv);
+/*
+ * Watch the socket and the retransmission timer in ep; their epoll tags
+ * point at an enum ev_kind EV_LINUX, for nd_linux_port_event.
+ */
+int		 nd_linux_port_watch(struct nd_linux_port *, int ep);
+void		 nd_linux_port_event(struct nd_receiver *, void *tag);
+/* Admission said yes to a Linux client's crash (admission.c). */
+void		 nd_linux_port_admit(struct nd_receiver *,
+		    const struct sockaddr_in *, const char *path);
 /* Once a second; mono is CLOCK_MONOTONIC seconds. */
 void		 nd_linux_port_tick(struct nd_linux_port *,
-		    const struct nd_server_conf *, time_t mono);
+		    struct nd_receiver *, time_t mono);
+/* Shutdown: the dumps in progress end (incomplete). */
+void		 nd_linux_port_stop(struct nd_linux_port *);
 void		 nd_linux_port_close(struct nd_linux_port *);
 
 #endif /* ND_LINUX_PORT_H */

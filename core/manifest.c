@@ -106,7 +106,9 @@ nd_object_name(const struct nds_dump *dump, const struct nds_object *obj,
 		if (obj->kind == NDS_OBJ_ARCHIVE)
 			stem = "dump";
 		if (dump->status != NDS_STATUS_COMPLETE)
-			tail = ".incomplete";
+			tail = dump->protocol != NULL && strcmp(dump->protocol,
+			    NDS_PROTO_LINUX) == 0 ? "-incomplete" :
+			    ".incomplete";
 		break;
 	case NDS_OBJ_MANIFEST:
 		ext = ".json";
@@ -117,6 +119,26 @@ nd_object_name(const struct nds_dump *dump, const struct nds_object *obj,
 	n = snprintf(name, len, "%s%s%s%s%s%s", stem, infix != NULL ? infix :
 	    "", kernel, ext, suffix, tail);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* What a Linux client told, and how its pages went. */
+static void
+put_linux(struct nd_buf *b, const struct nd_linux_facts *lx)
+{
+	nd_buf_printf(b, "  \"linux\": {\"machine\": %" PRIu32 ", "
+	    "\"page_size\": %" PRIu32 ", \"page_frames\": %" PRIu64 ", "
+	    "\"ram_pages\": %" PRIu64 ", \"task\": \"0x%" PRIx64 "\", "
+	    "\"header_size\": %" PRIu64 ",\n    \"pages_received\": %"
+	    PRIu64 ", \"pages_not_ram\": %" PRIu64 ", \"pages_missing\": %"
+	    PRIu64 ", \"retransmits\": %" PRIu64 ", \"oops\": ",
+	    lx->machine, lx->page_size, lx->max_pfn, lx->ram_pages, lx->task,
+	    lx->header_size, lx->pages, lx->hole_pages, lx->missing_pages,
+	    lx->retransmits);
+	if (lx->oops[0] != '\0')
+		nd_buf_json_str(b, lx->oops);
+	else
+		nd_buf_printf(b, "null");
+	nd_buf_printf(b, "},\n");
 }
 
 static void
@@ -238,6 +260,9 @@ nd_manifest_build(const struct nd_dump *d, size_t *len)
 		kv_str(&b, "  ", "msgbuf_missing", why, true);
 	else
 		nd_buf_printf(&b, "  \"msgbuf_missing\": null,\n");
+	kv_str(&b, "  ", "protocol", d->pub.protocol, true);
+	if (d->lx.is_linux)
+		put_linux(&b, &d->lx);
 	put_kdh(&b, d);
 	put_coverage(&b, d);
 	put_objects(&b, d);

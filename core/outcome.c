@@ -88,6 +88,33 @@ demote_if_unstored(struct nd_dump *d)
 	d->pub.status = NDS_STATUS_INCOMPLETE;
 }
 
+/*
+ * A Linux dump's info: no KDH to describe, so what its client told
+ * (savecore's "Dump Status" line, so a reader of either kind finds it).
+ */
+static int
+linux_info_text(const struct nd_dump *d, char **text)
+{
+	const struct nd_linux_facts *lx = &d->lx;
+	int n;
+
+	n = asprintf(text, "Dump from %s (Linux netdump)\n"
+	    "  Machine: %s\n  Page size: %" PRIu32 "\n"
+	    "  Page frames: %" PRIu64 "\n  RAM pages: %" PRIu64 "\n"
+	    "  Pages received: %" PRIu64 "\n  Pages not RAM: %" PRIu64 "\n"
+	    "  Pages missing: %" PRIu64 "\n  Crashing task: 0x%" PRIx64 "\n"
+	    "  Oops: %s\n  Dump Status: %s%s%s\n", d->client_addr,
+	    lx->machine == 3 ? "i386" : lx->machine == 62 ? "x86_64" : "other",
+	    lx->page_size, lx->max_pfn, lx->ram_pages, lx->pages,
+	    lx->hole_pages, lx->missing_pages, lx->task,
+	    lx->oops[0] != '\0' ? lx->oops : "none seen",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "good" : "bad",
+	    d->reason[0] != '\0' ? ": " : "", d->reason);
+	if (n < 0)
+		*text = NULL;
+	return n;
+}
+
 static void
 judge(struct nd_dump *d)
 {
@@ -114,6 +141,8 @@ judge(struct nd_dump *d)
 		    d->conflicts, d->conflicts == 1 ? "" : "s",
 		    d->conflict_what, d->conflict_off);
 		why = buf;
+	} else if (d->lx.is_linux) {
+		/* No KDH, no FINISHED: its front-end judged the pages. */
 	} else if (!d->finished)
 		why = "no FINISHED message";
 	else if (!d->kdh_present)
@@ -365,12 +394,15 @@ nd_outcome_store(struct nd_dump *d)
 	}
 
 	bounds = d->numbered ? d->number : ND_KDH_NO_BOUNDS;
-	n = nd_kdh_info_text(NULL, 0, d->pub.kdh, d->client_addr, bounds,
-	    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
-	if (n > 0 && (text = malloc((size_t)n + 1)) != NULL) {
+	if (d->lx.is_linux)
+		n = linux_info_text(d, &text);
+	else if ((n = nd_kdh_info_text(NULL, 0, d->pub.kdh, d->client_addr,
+	    bounds, d->pub.status == NDS_STATUS_COMPLETE, d->reason)) > 0 &&
+	    (text = malloc((size_t)n + 1)) != NULL)
 		nd_kdh_info_text(text, (size_t)n + 1, d->pub.kdh,
 		    d->client_addr, bounds,
 		    d->pub.status == NDS_STATUS_COMPLETE, d->reason);
+	if (n > 0 && text != NULL) {
 		d->digest[NDS_OBJ_INFO].present = true;
 		d->digest[NDS_OBJ_INFO].size = (uint64_t)n;
 		digest_buf(text, (size_t)n, d->digest[NDS_OBJ_INFO].sha256);

@@ -75,8 +75,7 @@ static uint64_t heralds_unanswered;
 
 /* Tags for the fds that are not sessions or hooks. */
 static enum ev_kind tag_herald = EV_HERALD, tag_timer = EV_TIMER,
-    tag_signal = EV_SIGNAL, tag_status = EV_STATUS, tag_wake = EV_WAKE,
-    tag_linux = EV_LINUX;
+    tag_signal = EV_SIGNAL, tag_status = EV_STATUS, tag_wake = EV_WAKE;
 
 void
 rx_sockbuf(int fd)
@@ -199,9 +198,8 @@ events_setup(struct nd_receiver *rx)
 	ev.data.ptr = &tag_status;
 	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, rx->status_fd, &ev) == -1)
 		goto fail;
-	ev.data.ptr = &tag_linux;
-	if (rx->linux_port != NULL && epoll_ctl(rx->ep, EPOLL_CTL_ADD,
-	    nd_linux_port_fd(rx->linux_port), &ev) == -1)
+	if (rx->linux_port != NULL &&
+	    nd_linux_port_watch(rx->linux_port, rx->ep) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -720,7 +718,7 @@ tick(struct nd_receiver *rx)
 	}
 	adm_tick(rx, now);
 	if (rx->linux_port != NULL)
-		nd_linux_port_tick(rx->linux_port, &rx->conf->server, now);
+		nd_linux_port_tick(rx->linux_port, rx, now);
 	log_drops(&rx->herald_drops, "herald socket", now);
 	nd_tally_log(&rx->tally, now);
 	if (rx->refused_busy != rx->refused_logged) {
@@ -878,6 +876,8 @@ stop(struct nd_receiver *rx)
 	for (s = rx->sessions; s != NULL; s = s->next)
 		if (s->state != S_ENDED)
 			rx_session_end(s, "the server was shut down");
+	if (rx->linux_port != NULL)
+		nd_linux_port_stop(rx->linux_port);
 }
 
 int
@@ -925,9 +925,8 @@ nd_receiver_run(struct nd_receiver *rx)
 				}
 			} else if (tag == &tag_status)
 				status_serve(rx);
-			else if (tag == &tag_linux)
-				nd_linux_port_readable(rx->linux_port,
-				    &rx->conf->server);
+			else if (kind == EV_LINUX)
+				nd_linux_port_event(rx, tag);
 			else if (tag == &tag_wake)
 				wake(rx);
 			else if (!((struct session *)tag)->dead) {

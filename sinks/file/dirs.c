@@ -261,7 +261,38 @@ fail:
 	return -1;
 }
 
-/* "<addr>-<YYYY-MM-DD-HH:MM>", then "-1", "-2", ... if that exists. */
+/* Take the last component off the path that goes into "where". */
+static void
+rel_drop(struct file_dump *d)
+{
+	char *slash = strrchr(d->rel, '/');
+
+	if (slash != NULL)
+		*slash = '\0';
+	else
+		d->rel[0] = '\0';
+}
+
+/* Whether a dump was stored in the directory, or is being. */
+static bool
+has_vmcore(int dirfd)
+{
+	static const char *const names[] = { "vmcore", "vmcore-incomplete",
+	    "manifest.json" };
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (fstatat(dirfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != ENOENT)
+			return true;
+	return false;
+}
+
+/*
+ * "<addr>-<YYYY-MM-DD-HH:MM>", then "-1", "-2", ... if that exists; or
+ * the client's boot directory.
+ */
 int
 open_redhat_dir(struct file_dump *d, int parent, char *err)
 {
@@ -275,6 +306,20 @@ open_redhat_dir(struct file_dump *d, int parent, char *err)
 	    strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm) == 0) {
 		sink_seterr(err, "cannot format the dump time");
 		return -1;
+	}
+	/*
+	 * A Linux client's dump goes beside its console log of this boot,
+	 * as with Red Hat's server, unless a dump is already there (a
+	 * client that started over): then into a directory of its own.
+	 */
+	if (dump->boot_dir != NULL && strchr(dump->boot_dir, '/') == NULL &&
+	    strcmp(dump->boot_dir, ".") != 0 && strcmp(dump->boot_dir, "..") !=
+	    0 && (fd = open_subdir(d, parent, dump->boot_dir, false, err)) !=
+	    -1) {
+		if (!has_vmcore(fd))
+			return fd;
+		close(fd);
+		rel_drop(d);
 	}
 	for (k = 0; k < MAX_REDHAT_DIRS; k++) {
 		if ((k == 0 ? fmtname(name, sizeof(name), "%s-%s",

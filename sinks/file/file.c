@@ -138,6 +138,17 @@ set_where(const struct file_dump *d, const char *name, char *where)
 }
 
 /*
+ * What names a body that is not whole: Red Hat's server called a Linux
+ * dump's "vmcore-incomplete", savecore's world ".incomplete".
+ */
+static const char *
+incomplete_tail(const struct nds_dump *dump)
+{
+	return dump->protocol != NULL && strcmp(dump->protocol,
+	    NDS_PROTO_LINUX) == 0 ? "-incomplete" : ".incomplete";
+}
+
+/*
  * The part of every name of this dump that tells it from the client's
  * others: ".N" (savecore), ".<client>.N" (netdumpd), none (redhat).
  */
@@ -465,8 +476,9 @@ file_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	o->kind = kind;
 	if (kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE)
 		/* The outcome, hence the final name, is not known yet. */
-		r = fmtname(o->name, sizeof(o->name), "%s%s.incomplete",
-		    kind == NDS_OBJ_VMCORE ? "vmcore" : "dump", d->infix);
+		r = fmtname(o->name, sizeof(o->name), "%s%s%s",
+		    kind == NDS_OBJ_VMCORE ? "vmcore" : "dump", d->infix,
+		    incomplete_tail(d->dump));
 	else if ((r = final_name(d, kind, final)) == 0)
 		r = fmtname(o->name, sizeof(o->name), ".%s.tmp", final);
 	if (r == -1) {
@@ -616,7 +628,7 @@ incomplete_name(struct file_dump *d, struct file_object *o, const char *suffix)
 	/* The host adds ".incomplete" only for a dump that is. */
 	n = strlen(final);
 	if (d->dump->status == NDS_STATUS_COMPLETE && fmtname(final + n,
-	    sizeof(final) - n, ".incomplete") == -1)
+	    sizeof(final) - n, "%s", incomplete_tail(d->dump)) == -1)
 		return;
 	if (strcmp(final, o->name) != 0 &&
 	    renameat(d->dirfd, o->name, d->dirfd, final) == 0)

@@ -58,6 +58,9 @@
  *                    - NDS_RETRY is gone (no module returned it); the host
  *                      checks the dump and the stage it passes, so modules
  *                      need not.
+ *   2.1  2026-12-02  nds_dump.protocol (which front-end received the dump)
+ *                    and nds_dump.boot_dir (a Linux client's directory of
+ *                    this boot, where its console log is).
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -96,7 +99,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	0
+#define NDS_ABI_MINOR	1
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -408,8 +411,20 @@ struct nds_dump {
 	const char		*reason;	/* why incomplete; "" if complete */
 	const char		*vmcore_suffix;	/* "", ".gz" or ".zst"; "" if encrypted */
 	bool			 encrypted;	/* a key came with the dump */
+
+	/* 2.1: read only when struct_size covers them. */
+	const char		*protocol;	/* NDS_PROTO_FREEBSD, _LINUX */
+	/*
+	 * A Linux client's directory of this boot, relative to dumpdir, one
+	 * path component ("192.0.2.7-2026-12-02-10:15"), where its console
+	 * text is: a sink that keeps Red Hat's layout stores the dump
+	 * beside it. NULL when there is none (always for FreeBSD).
+	 */
+	const char		*boot_dir;
 };
 #define NDS_DUMP_MAGIC	0x6e647064u
+#define NDS_PROTO_FREEBSD	"freebsd-netdump"	/* netdump(4), a KDH */
+#define NDS_PROTO_LINUX		"linux-netdump"	/* Red Hat's: an ELF core */
 
 /* A manifest's word on its dump (nds_host.manifest_read). */
 struct nds_manifest_summary {

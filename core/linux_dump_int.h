@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the Linux front-end's two files share, and no other includes: the
+ * session (linux_dump.c drives it, linux_pull.c pulls its memory) and
+ * the front-end's state.
+ */
+#ifndef ND_LINUX_DUMP_INT_H
+#define ND_LINUX_DUMP_INT_H
+
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "assembler.h"
+#include "elfcore.h"
+#include "linux_wire.h"
+#include "proto.h"
+
+#define LX_WINDOW	64	/* page requests out at once */
+#define LX_RTO_MIN	20	/* ms */
+#define LX_RTO_MAX	1000
+#define LX_CTL_RTO	500	/* ms, a control request (not measured) */
+#define LX_CTL_TRIES	20	/* then the client is taken as gone */
+#define LX_PAGE_TRIES	64	/* then the page is given up as missing */
+#define LX_FAST_AFTER	2	/* later pages answered: resend */
+#define LX_SHOW_TRIES	5	/* SHOW_STATE, LX_CTL_RTO * 2 apart */
+#define LX_REBOOTS	3	/* COMM_REBOOT is never answered */
+#define LX_MAX_GATED	64	/* announcements waiting for admission */
+#define LX_MAX_LOADS	128	/* PT_LOAD room in the header */
+#define LX_MAX_HOLES	4096	/* non-RAM ranges kept for the header */
+#define LX_PAGE_MAX	65536	/* ia64's largest; the mask is 64 bits */
+#define LX_LOG_EVERY	10	/* seconds between counter lines */
+#define LX_LINGER	10	/* seconds a DONE session stays */
+#define EM_386		3
+#define EM_X86_64	62
+#define BLK		((uint64_t)ND_BLOCK_SIZE)
+
+enum lx_state {
+	LX_GATED,
+	LX_HANDSHAKE,
+	LX_INFO,
+	LX_MEMORY,
+	LX_SHOW_STATE,
+	LX_REBOOT,
+	LX_DONE,
+};
+
+struct lx_slot {
+	bool		 used;
+	uint32_t	 pfn;
+	uint64_t	 mask;		/* chunks received */
+	uint64_t	 sent;		/* ms */
+	uint64_t	 seq;		/* send order */
+	unsigned	 tries;
+	unsigned	 later;		/* later requests answered since */
+};
+
+struct lx_session {
+	struct lx_session	*next;
+	struct sockaddr_in	 from;
+	char			 addr[INET_ADDRSTRLEN];
+	enum lx_state		 state;
+	uint64_t		 id;
+	char			 path[ND_MAX_HERALD_PATH + 1];
+	uint32_t		 machine;	/* START's nr */
+	struct lx_start		 start;
+	time_t			 gated_at;
+	uint64_t		 last_rx;	/* ms */
+	time_t			 done_at;
+
+	/* The one control request out (HANDSHAKE .. SHOW_STATE, REBOOT). */
+	uint32_t		 ctl_cmd;
+	uint32_t		 ctl_nr;
+	uint64_t		 ctl_sent;
+	unsigned		 ctl_tries;
+
+	/* INFO */
+	uint32_t		 page_size;
+	uint64_t		 max_pfn;
+	uint32_t		 ram_pages;
+	uint8_t			 regs[216];
+	size_t			 regs_len;
+	bool			 have_regs;
+
+	/* MEMORY */
+	struct nd_dump		*dump;
+	struct nd_asm		 as;
+	struct nd_elf_desc	 desc;
+	uint64_t		 header_size;
+	uint8_t			*header;	/* the provisional one */
+	unsigned		 chunks;	/* per page */
+	uint64_t		 next_pfn;	/* the next frame to ask for */
+	struct lx_slot		 win[LX_WINDOW];
+	unsigned		 nout;
+	uint64_t		 seq;
+	uint64_t		 srtt, rttvar;	/* ms << 3, ms << 2 */
+	struct nd_elf_range	*holes;		/* not RAM, in order */
+	size_t			 nholes;
+};
+
+struct nd_lx {
+	int			 fd;
+	struct nd_console	*console;
+	struct lx_session	*sessions;
+	uint64_t		 ctl_nr;
+	/* Counted, logged every LX_LOG_EVERY s at most. */
+	uint64_t		 cookie_bad, cookie_logged;
+	uint64_t		 machine_bad, machine_logged;
+	uint64_t		 unasked, unasked_logged;
+	uint64_t		 malformed, malformed_logged;
+	char			 last_bad[INET_ADDRSTRLEN];
+	time_t			 logged_at;
+};
+
+static inline uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct nd_receiver;
+
+/* linux_dump.c */
+void	lx_send_request(struct nd_lx *, struct lx_session *, uint32_t nr,
+	    uint32_t command, uint32_t from);
+void	lx_show_state(struct nd_lx *, struct lx_session *);
+
+/* linux_pull.c: the MEMORY state. */
+void	lx_memory_begin(struct nd_lx *, struct nd_receiver *,
+	    struct lx_session *);
+void	lx_mem_reply(struct nd_lx *, struct lx_session *,
+	    const struct lx_reply *);
+void	lx_skip_reply(struct nd_lx *, struct lx_session *,
+	    const struct lx_reply *);
+void	lx_pages_late(struct nd_lx *, struct lx_session *, uint64_t now);
+/* The receive side is done with the dump; why NULL: it may be complete. */
+void	lx_memory_end(struct nd_lx *, struct lx_session *, const char *why);
+
+#endif /* ND_LINUX_DUMP_INT_H */
