@@ -156,12 +156,14 @@ static int
 set_number(struct file_dump *d, unsigned int number)
 {
 	d->number = number;
-	switch (d->fs->cfg->layout) {
+	switch (d->layout) {
 	case LAYOUT_SAVECORE:
 		return fmtname(d->infix, sizeof(d->infix), ".%u", number);
 	case LAYOUT_NETDUMPD:
 		return fmtname(d->infix, sizeof(d->infix), ".%s.%u",
 		    d->dump->client_name, number);
+	case LAYOUT_REDHAT:
+		break;
 	}
 	d->infix[0] = '\0';
 	return 0;
@@ -205,7 +207,7 @@ static int
 link_name(const struct file_dump *d, const char *stem, const char *ext,
     char name[NAME_MAX + 1])
 {
-	if (d->fs->cfg->layout == LAYOUT_NETDUMPD)
+	if (d->layout == LAYOUT_NETDUMPD)
 		return fmtname(name, NAME_MAX + 1, "%s.%s.last%s", stem,
 		    d->dump->client_name, ext);
 	return fmtname(name, NAME_MAX + 1, "%s.last%s", stem, ext);
@@ -396,15 +398,19 @@ file_begin(void *instance, const struct nds_dump *dump,
 	struct file_dump *d;
 	char ebuf[128];
 	int base, own = -1, pathfd = -1;
+	/* A Linux client's core goes where Red Hat's server put it. */
+	enum file_layout layout = dump->protocol != NULL &&
+	    strcmp(dump->protocol, NDS_PROTO_LINUX) == 0 ? LAYOUT_REDHAT :
+	    (enum file_layout)fs->cfg->layout;
 
 	(void)next;	/* a storing sink: always NULL */
 	*dump_state = NULL;
-	if (fs->cfg->layout != LAYOUT_REDHAT &&
+	if (layout != LAYOUT_REDHAT &&
 	    !safe_name(dump->client_name)) {
 		sink_seterr(err, "client name is not a safe file name");
 		return NDS_FAILED;
 	}
-	if (fs->cfg->layout == LAYOUT_REDHAT && !safe_name(dump->client_addr)) {
+	if (layout == LAYOUT_REDHAT && !safe_name(dump->client_addr)) {
 		sink_seterr(err, "client address is not a safe file name");
 		return NDS_FAILED;
 	}
@@ -414,13 +420,14 @@ file_begin(void *instance, const struct nds_dump *dump,
 	}
 	d->fs = fs;
 	d->dump = dump;
+	d->layout = layout;
 	d->dirfd = -1;
 
 	if ((base = open_base(d, &own, err)) == -1)
 		goto fail;
 	if ((pathfd = open_herald_path(d, base, err)) == -1)
 		goto fail;
-	switch (fs->cfg->layout) {
+	switch (layout) {
 	case LAYOUT_SAVECORE:
 		d->dirfd = open_subdir(d, pathfd, dump->client_name, false,
 		    err);
@@ -435,7 +442,7 @@ file_begin(void *instance, const struct nds_dump *dump,
 	}
 	if (d->dirfd == -1)
 		goto fail;
-	if (fs->cfg->layout != LAYOUT_REDHAT && reserve_number(d, err) == -1)
+	if (layout != LAYOUT_REDHAT && reserve_number(d, err) == -1)
 		goto fail;
 	if (register_dump(d) == -1) {
 		sink_seterr(err, "%s: fstat: %s", d->rel[0] != '\0' ?
@@ -443,7 +450,7 @@ file_begin(void *instance, const struct nds_dump *dump,
 		goto fail;
 	}
 	/* For info's "Bounds: N", as savecore writes it. */
-	if (fs->cfg->layout != LAYOUT_REDHAT)
+	if (layout != LAYOUT_REDHAT)
 		fs->host->dump_number(dump, d->number);
 
 	xclose(pathfd);
@@ -774,7 +781,7 @@ vmcore_link_name(const struct file_dump *d, char name[NAME_MAX + 1])
 	const struct nds_kdh *kdh = d->dump->kdh;
 	const char *suffix = d->suffix[NDS_OBJ_VMCORE];
 
-	if (d->fs->cfg->layout == LAYOUT_NETDUMPD)
+	if (d->layout == LAYOUT_NETDUMPD)
 		return link_name(d, "vmcore", "", name);
 	if (suffix[0] == '\0' && d->dump->encrypted && kdh != NULL)
 		suffix = kdh->compression == NDS_COMP_GZIP ? ".gz" :
@@ -835,7 +842,7 @@ update_links(struct file_dump *d, char *err)
 	snprintf(nl[n++].target, sizeof(nl[0].target), "%s", d->vmcore);
 	for (i = 0; i < NITEMS(links); i++) {
 		/* A dump without a key links none: key.last goes. */
-		if (!d->stored[links[i].kind] || (d->fs->cfg->layout ==
+		if (!d->stored[links[i].kind] || (d->layout ==
 		    LAYOUT_NETDUMPD && !links[i].netdumpd))
 			continue;
 		what = links[i].stem;
@@ -883,7 +890,7 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 
 	pthread_mutex_lock(&retention_lock);
 	/* Only a complete dump, stored whole, moves *.last. */
-	if (fs->cfg->layout != LAYOUT_REDHAT &&
+	if (d->layout != LAYOUT_REDHAT &&
 	    dump->status == NDS_STATUS_COMPLETE && !d->failed &&
 	    d->stored[NDS_OBJ_VMCORE]) {
 		if (update_links(d, err) == -1)
@@ -896,7 +903,7 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		}
 	}
 	/* No info came (an archive chain): drop the empty placeholder. */
-	if (fs->cfg->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO])
+	if (d->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO])
 		drop_placeholder(d);
 	if (d->vmcore[0] != '\0')
 		fs->host->log(fs->ctx, NDS_LOG_INFO,

@@ -76,14 +76,14 @@ unregister_dump(struct file_dump *d)
 
 
 static bool
-is_active(int layout, const struct ret_dump *rd)
+is_active(enum file_layout layout, const struct ret_dump *rd)
 {
 	const struct file_dump *a;
 	bool found = false;
 
 	pthread_mutex_lock(&active_lock);
 	for (a = active_dumps; a != NULL && !found; a = a->next_active)
-		found = a->fs->cfg->layout == layout && a->dev == rd->dev &&
+		found = a->layout == layout && a->dev == rd->dev &&
 		    a->ino == rd->ino && (layout == LAYOUT_REDHAT ||
 		    (a->number == rd->number && (layout == LAYOUT_SAVECORE ||
 		    strcmp(a->dump->client_name, rd->client) == 0)));
@@ -165,7 +165,7 @@ unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
-		if (!last_link_name(fs->cfg->layout, de->d_name))
+		if (!last_link_name(rd->layout, de->d_name))
 			continue;
 		len = readlinkat(dfd, de->d_name, target, sizeof(target) - 1);
 		if (len == -1)
@@ -254,7 +254,7 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 		    path[0] != '\0' ? path : ".");
 		goto out;
 	}
-	if (fs->cfg->layout != LAYOUT_REDHAT)
+	if (rd->layout != LAYOUT_REDHAT)
 		unlink_last_links(fs, hfd, path[0] != '\0' ? path : ".", rd);
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < rd->nfiles; i++) {
@@ -442,7 +442,7 @@ run_retention(const struct file_dump *d)
 	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
 	/* The dump that ended is still registered: it is active too. */
 	for (i = 0; i < sc.n; i++)
-		sc.v[i].active = is_active(fs->cfg->layout, &sc.v[i]);
+		sc.v[i].active = is_active(sc.v[i].layout, &sc.v[i]);
 	if (fs->cfg->keep > 0)
 		ret_keep(fs, root, &sc);
 	if (fs->cfg->max_total > 0)

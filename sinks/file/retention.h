@@ -26,6 +26,7 @@ struct ret_file {
 struct ret_dump {
 	char		*dir;		/* from the sink's directory; "." */
 	char		*sub;		/* redhat: the dump's own, in dir */
+	enum file_layout layout;	/* the scanning dump's */
 	char		*client;
 	const char	*label;		/* one of files, for the log */
 	struct ret_file	*files;

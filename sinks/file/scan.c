@@ -250,7 +250,7 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	const struct file_sink *fs = sc->d->fs;
 	const struct nds_dump *dump = sc->d->dump;
 	struct nds_manifest_summary sum;
-	struct listing l = { .layout = fs->cfg->layout, .dir = wdir };
+	struct listing l = { .layout = sc->d->layout, .dir = wdir };
 	struct ret_dump *rd;
 	struct stat sb, dsb;
 	size_t len, i;
@@ -273,15 +273,16 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	rd->numbered = sum.has_number;
 	rd->number = sum.number;
 	rd->complete = sum.status == NDS_STATUS_COMPLETE;
+	rd->layout = sc->d->layout;
 	if ((rd->dir = strdup(dir)) == NULL ||
 	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
-	    (rd->client = strdup(fs->cfg->layout == LAYOUT_REDHAT ?
+	    (rd->client = strdup(rd->layout == LAYOUT_REDHAT ?
 	    sum.client_addr : sum.client_name)) == NULL ||
 	    add_files(rd, dfd, &l, name) == -1) {
 		free_ret_dump(rd);
 		goto out;
 	}
-	rd->mine = strcmp(rd->client, fs->cfg->layout == LAYOUT_REDHAT ?
+	rd->mine = strcmp(rd->client, rd->layout == LAYOUT_REDHAT ?
 	    dump->client_addr : dump->client_name) == 0;
 	sc->n++;
 	r = 0;
@@ -358,7 +359,7 @@ collect_dumps(struct ret_scan *sc, int dfd, const char *path,
     const char *parent, const char *dname, const struct ret_ent *ents,
     size_t n)
 {
-	enum file_layout layout = sc->d->fs->cfg->layout;
+	enum file_layout layout = sc->d->layout;
 	bool own = layout == LAYOUT_REDHAT && parent != NULL;
 	const char *wdir = strcmp(path, ".") == 0 ? "" : path;
 	size_t i;
