@@ -269,7 +269,8 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 	struct lx_session *s = session_find(lx, from);
 	struct lx_start st;
 
-	if (lx_start_parse(r->payload, r->len, &st) == -1) {
+	/* A kernel always names its crashing task: no task, no crash. */
+	if (lx_start_parse(r->payload, r->len, &st) == -1 || st.task == 0) {
 		lx->malformed++;
 		return;
 	}
@@ -415,11 +416,13 @@ nd_lx_reply(struct nd_lx *lx, struct nd_receiver *rx,
 		announce(lx, rx, from, r);
 		return;
 	}
-	if ((s = session_find(lx, from)) == NULL || s->state == LX_GATED ||
-	    s->state == LX_DONE) {
+	if ((s = session_find(lx, from)) == NULL || s->state == LX_GATED) {
 		lx->unasked++;
 		return;
 	}
+	/* Late answers to a session that is over: what DONE lingers for. */
+	if (s->state == LX_DONE)
+		return;
 	s->last_rx = mono_ms();
 	if (s->state != LX_MEMORY) {
 		control_reply(lx, rx, s, r);
@@ -456,8 +459,12 @@ control_late(struct nd_lx *lx, struct lx_session *s, uint64_t now)
 {
 	unsigned tries = s->state == LX_REBOOT ? LX_REBOOTS :
 	    s->state == LX_SHOW_STATE ? LX_SHOW_TRIES : LX_CTL_TRIES;
-	uint64_t wait = s->state == LX_SHOW_STATE ? 2 * LX_CTL_RTO :
-	    LX_CTL_RTO;
+	/*
+	 * Twice as long each time, up to 8 times: a client busy with a
+	 * slow answer gets fewer copies of the question to answer again.
+	 */
+	uint64_t wait = (s->state == LX_SHOW_STATE ? 2 * LX_CTL_RTO :
+	    LX_CTL_RTO) << (s->ctl_tries < 4 ? s->ctl_tries - 1 : 3);
 
 	if (now - s->ctl_sent < wait)
 		return;

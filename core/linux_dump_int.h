@@ -32,7 +32,8 @@
 #define LX_MAX_HOLES	4096	/* non-RAM ranges kept for the header */
 #define LX_PAGE_MAX	65536	/* ia64's largest; the mask is 64 bits */
 #define LX_LOG_EVERY	10	/* seconds between counter lines */
-#define LX_LINGER	10	/* seconds a DONE session stays */
+#define LX_LINGER	60	/* seconds a DONE session stays: late
+				 * answers to it are not strangers' */
 #define EM_386		3
 #define EM_X86_64	62
 #define BLK		((uint64_t)ND_BLOCK_SIZE)

@@ -9,9 +9,8 @@
 # directory stays in it (a new boot a minute later gets one of its own,
 # as unit.test_console checks with its own clock); a lossy
 # netlog is marked where text is missing; the log rotates at
-# console_log_size; allow/deny decide who may send; a Linux netdump
-# client (its crash announcement) is counted and not answered; below
-# min_free, console text is not stored.
+# console_log_size; allow/deny decide who may send; below min_free,
+# console text is not stored. Linux crash dumps: linux_dump.sh.
 set -euo pipefail
 NET=141
 . "$(dirname "$0")/lib.sh"
@@ -156,15 +155,6 @@ console 9 plain
 wait_log "linux port: ignored [0-9]+ datagrams from clients allow/deny refuses \\(the last from $(client_addr 9 | sed 's/\./\\./g')\\)" 15
 assert_eq "$(logs_of 9 | wc -l)" 0 "directories of the denied client"
 pass "a denied client: nothing stored, counted in the log"
-
-# A Linux netdump client announcing a crash: counted, never answered, so
-# it goes on announcing (and here gives up).
-rc=0
-"$LINUX" -b "$(client_addr 6):0" --timeout 2 --start-interval 200 \
-    "127.0.0.1:$LPORT" 2>/dev/null || rc=$?
-assert_eq "$rc" 1 "netdump-linux without an answer"
-wait_log "linux port: ignored [0-9]+ Linux netdump messages \\(the last from $(client_addr 6 | sed 's/\./\\./g')\\)" 15
-pass "a Linux netdump crash announcement: not answered, counted in the log"
 
 stop_server
 

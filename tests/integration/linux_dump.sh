@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Linux netdump dumps (Red Hat's protocol, linux_port), sent by
+# netdump-linux as the RHEL 4 kernel's drivers/net/netdump.c answers:
+# the server asks for every page frame, skips what REPLY_RESERVED says is
+# not RAM, and stores an ELF core that crash opens (crash's netdump.c,
+# is_netdump: ET_CORE, PT_NOTE first, page-aligned PT_LOADs) in Red Hat's
+# layout, in the client's boot directory beside its console log. Checked
+# with elfcheck.py (every RAM frame equal to the memory sent, NT_PRSTATUS
+# holding the registers sent) and readelf. Also: loss and duplicates,
+# i386, a zstd chain (which keeps the provisional one-segment header), a
+# FreeBSD dump at the same time, a client that dies, secure mode's
+# cookie (<dumpdir>/magic/<ip>), netdump-crash saying no, a client that
+# claims more memory than max_dump_size, and replies nobody asked for.
+set -euo pipefail
+NET=142
+. "$(dirname "$0")/lib.sh"
+
+LINUX=$(dirname "$ND_SEND")/netdump-linux
+ELFCHECK="python3 $(dirname "$0")/elfcheck.py"
+[ -x "$LINUX" ] || fail "no $LINUX"
+PAGES=${LX_PAGES:-65536}	# 256 MiB of 4 KiB pages
+LPORT=$(free_port)
+write_conf() {	# extra [server] lines...
+	{
+		echo "[server]"
+		echo "sink_dir = $ND_SINK_DIR"
+		echo "linux_port = $LPORT"
+		echo "timeout = 5"
+		for l in "$@"; do echo "$l"; done
+		echo "[sink local]"
+		echo "module = file"
+		echo "[sink z]"
+		echo "module = zstd"
+		echo "[route both]"
+		echo "path = *"
+		echo "client = $(client_addr 3)/32"
+		echo "sink = local, z | local"
+		echo "[route default]"
+		echo "path = *"
+		echo "sink = local"
+	} >"$T/server.ini"
+}
+
+linux() {	# WANT-RC CLIENT [netdump-linux options...]
+	local want=$1 n=$2 rc=0
+
+	shift 2
+	timeout -k 5 $((120 * WAIT_SCALE)) "$LINUX" -b "$(client_addr "$n"):6666" \
+	    "$@" "127.0.0.1:$LPORT" >"$T/linux.$n.log" 2>&1 || rc=$?
+	if [ "$rc" != "$want" ]; then
+		cat "$T/linux.$n.log" >&2
+		fail "netdump-linux from $(client_addr "$n") $* exited $rc, expected $want"
+	fi
+}
+
+boot_dirs() {	# CLIENT: its directories, oldest first
+	ls -d "$DUMPDIR/$(client_addr "$1")"-* 2>/dev/null | sort || true
+}
+
+core_of() {	# CLIENT: its newest directory with a manifest
+	local d
+
+	poll 20 sh -c "ls '$DUMPDIR/$(client_addr "$1")'-*/manifest.json >/dev/null 2>&1" ||
+	    fail "no manifest for $(client_addr "$1") after 20 s"
+	d=$(ls -d "$DUMPDIR/$(client_addr "$1")"-*/manifest.json | sort | tail -1)
+	dirname "$d"
+}
+
+write_conf
+start_server -c "$T/server.ini"
+A=$(client_addr 1)
+
+# What a RHEL 4 kernel prints when it oopses, by mainline's extended
+# netconsole; then the kernel crashes and dumps.
+cat >"$T/oops.txt" <<'EOF'
+Unable to handle kernel NULL pointer dereference at 0000000000000000 RIP:
+<ffffffffa00e2113>{:ext3:ext3_get_blocks_handle+147}
+Kernel panic - not syncing: Oops
+EOF
+"$LINUX" -b "$A:6665" --console "$T/oops.txt" --format ext \
+    "127.0.0.1:$LPORT" || fail "netconsole text"
+wait_log "console: ${A//./\\.}: .*Unable to handle kernel" 10
+HOLES=160-256,$((PAGES / 2))-$((PAGES / 2 + 2048))
+linux 0 1 -n "$PAGES" --loss 0.02 --dup 0.01 --holes "$HOLES" -s 5 \
+    --image-out "$T/image1" --regs-out "$T/regs1"
+D=$(core_of 1)
+assert_eq "$(boot_dirs 1 | wc -l)" 1 "directories of $A (console and dump share one)"
+assert_file "$D/log"
+assert_file "$D/vmcore"
+assert_no_file "$D/vmcore-incomplete"
+$ELFCHECK "$D/vmcore" "$T/image1" "$T/regs1" --loads 3 --holes "$HOLES" ||
+    fail "the ELF core differs from what was sent"
+readelf -l "$D/vmcore" >"$T/readelf1" || fail "readelf -l"
+assert_eq "$(grep -c '^  LOAD' "$T/readelf1")" 3 "readelf -l: PT_LOAD segments"
+assert_eq "$(grep -c '^  NOTE' "$T/readelf1")" 1 "readelf -l: PT_NOTE segments"
+readelf -n "$D/vmcore" | grep -q NT_PRSTATUS || fail "readelf -n: no NT_PRSTATUS"
+M=$D/manifest.json
+assert_eq "$(jget "$M" .status)" complete "status"
+assert_eq "$(jget "$M" .protocol)" linux-netdump "protocol"
+assert_eq "$(jget "$M" .linux.pages_missing)" 0 "pages missing"
+assert_eq "$(jget "$M" .linux.page_frames)" "$PAGES" "page frames"
+assert_match "$(jget "$M" .linux.oops)" "Kernel panic - not syncing: Oops" "the oops in the manifest"
+assert_gt "$(jget "$M" .linux.retransmits)" 0 "requests sent again with 2% loss"
+assert_grep "$D/info" "Dump Status: good" "info"
+assert_log "linux dump [0-9]+ from ${A//./\\.} started: $PAGES page frames" "start line"
+pass "$PAGES pages, 2% loss, 1% duplicates: an ELF core equal to the memory with the registers sent, 3 PT_LOADs, beside the console log, the oops in the manifest"
+
+# i386: ELF32, 17 registers, frame 0 not RAM.
+B=$(client_addr 2)
+linux 0 2 --i386 -n 4096 --holes 0-1,640-1024 -s 6 \
+    --image-out "$T/image2" --regs-out "$T/regs2"
+D=$(core_of 2)
+$ELFCHECK "$D/vmcore" "$T/image2" "$T/regs2" --holes 0-1,640-1024 ||
+    fail "the i386 core differs"
+readelf -h "$D/vmcore" | grep -q "ELF32" || fail "the i386 core is not ELF32"
+assert_eq "$(jget "$D/manifest.json" .linux.machine)" 3 "machine"
+pass "i386: an ELF32 core with the 17 registers and every RAM frame"
+
+# A FreeBSD dump at the same time as a Linux one, through a zstd chain.
+C=$(client_addr 3)
+send_bg "$(client_addr 4)" -q -g 64M -s 91 -o "$T/sent4"
+FBSD=$BG_PID
+linux 0 3 -n 16384 --loss 0.01 --holes 3000-3100 -s 7 \
+    --image-out "$T/image3" --regs-out "$T/regs3"
+wait_bg "$FBSD" 0 "$(client_addr 4)"
+wait_manifest "$(client_dir "$(client_addr 4)")" 0
+assert_same_bytes "$(client_dir "$(client_addr 4)")/vmcore.0" "$T/sent4"
+poll 20 sh -c "ls '$DUMPDIR/$C'-*/vmcore.zst >/dev/null 2>&1" || fail "no vmcore.zst"
+Z=$(ls "$DUMPDIR/$C"-*/vmcore.zst)
+zstd -q -d "$Z" -o "$T/core3" || fail "zstd -d $Z"
+$ELFCHECK "$T/core3" "$T/image3" "$T/regs3" --loads 1 ||
+    fail "the zstd chain's core differs"
+D=$(dirname "$(ls "$DUMPDIR/$C"-*/vmcore)")
+$ELFCHECK "$D/vmcore" "$T/image3" "$T/regs3" --loads 2 --holes 3000-3100 ||
+    fail "the file chain's core differs"
+pass "a FreeBSD dump and a Linux one at once: both whole; the zstd chain keeps the one-segment header, the file chain has the RAM map"
+
+# A client that dies after 1000 pages: silent for timeout (5 s), then
+# stored as it is, vmcore-incomplete.
+linux 4 5 -n 4096 --die-after 1000 -s 8
+wait_log "linux dump [0-9]+ from $(client_addr 5 | sed 's/\./\\./g'): the client fell silent" 30
+D=$(core_of 5)
+assert_file "$D/vmcore-incomplete"
+assert_eq "$(jget "$D/manifest.json" .status)" incomplete "status of a dead client's dump"
+assert_eq "$(jget "$D/manifest.json" .linux.pages_received)" 1000 "pages of a dead client"
+assert_match "$(jget "$D/manifest.json" .reason)" "fell silent" "reason"
+assert_grep "$D/info" "Dump Status: bad" "info of an incomplete dump"
+pass "a client that dies: what came is kept as vmcore-incomplete, labelled incomplete"
+
+# A client claiming 4 G pages of 64 KiB (256 TiB): not pulled (it would
+# pass max_dump_size); Red Hat's server rebooted a client it had no room
+# for, after its task list, and so does this one.
+linux 0 6 -n 4000000000 --page-size 65536
+wait_log "linux dump [0-9]+ from $(client_addr 6 | sed 's/\./\\./g'): not taking its memory: 4000000000 pages of 65536 bytes would pass max_dump_size" 10
+assert_eq "$(find "$DUMPDIR" -path "*$(client_addr 6)-*" -name 'vmcore*' | wc -l)" 0 "cores of a client claiming 256 TiB"
+pass "a client claiming 256 TiB: nothing pulled, asked for its task list and rebooted"
+
+# Replies nobody asked for: from a client with no session, and pages
+# from one that is done. Counted, logged, never stored.
+python3 - "$LPORT" "$(client_addr 7)" <<'EOF'
+import socket, struct, sys
+port, addr = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, 6666))
+for nr in range(50):
+    # REPLY_MEM (3) for frame nr, chunk 0: never asked for.
+    s.sendto(struct.pack(">BIII", 5, nr, 3, 0) + b"x" * 1024,
+             ("127.0.0.1", port))
+# A START whose text is not one (no task_struct): malformed.
+s.sendto(struct.pack(">BIII", 4, 62, 8, 5) + b"hello", ("127.0.0.1", port))
+EOF
+wait_log "linux port: [0-9]+ netdump replies ignored: nothing of the kind was asked of that client" 20
+assert_eq "$(grep -oE "linux port: [0-9]+ netdump replies ignored" "$SERVER_LOG" |
+    awk '{ n += $3 } END { print n }')" 50 "replies counted as not asked for"
+wait_log "linux port: 1 malformed netdump replies ignored" 20
+pass "replies nobody asked for and a malformed announcement: counted, nothing stored"
+stop_server
+
+# Secure mode: the cookie in <dumpdir>/magic/<client-ip> must match.
+write_conf "secure = yes" "scripts_dir = $T/scripts"
+mkdir -p "$DUMPDIR/magic" "$T/scripts"
+printf '0123456789abcdef\n' >"$DUMPDIR/magic/$(client_addr 8)"
+start_server -c "$T/server.ini"
+linux 1 8 -n 1024 --magic 1111111111111111 --timeout 3 --start-interval 200
+wait_log "linux port: [0-9]+ crash announcements refused: secure is on and the cookie is not the one in <dumpdir>/magic/<client-ip> \\(the last from $(client_addr 8 | sed 's/\./\\./g')\\)" 15
+linux 1 9 -n 1024 --timeout 2 --start-interval 200
+linux 0 8 -n 1024 --magic 0123456789abcdef -s 9 --image-out "$T/image8" \
+    --regs-out "$T/regs8"
+D=$(core_of 8)
+$ELFCHECK "$D/vmcore" "$T/image8" "$T/regs8" || fail "the secure dump differs"
+assert_eq "$(boot_dirs 9 | wc -l)" 0 "directories of a client without a cookie file"
+pass "secure: a wrong cookie and no cookie file are not answered; the right cookie dumps"
+
+# netdump-crash says no: the client is never answered.
+printf '#!/bin/sh\necho "$@" >>%s\nexit 1\n' "$T/crash.args" \
+    >"$T/scripts/netdump-crash"
+chmod 755 "$T/scripts/netdump-crash"
+printf 'fedcba9876543210\n' >"$DUMPDIR/magic/$(client_addr 10)"
+linux 1 10 -n 1024 --magic fedcba9876543210 --timeout 3 --start-interval 300
+wait_log "client $(client_addr 10 | sed 's/\./\\./g'): netdump-crash said no" 10
+assert_grep "$T/crash.args" "^$(client_addr 10 | sed 's/\./\\./g') " "netdump-crash's arguments"
+assert_eq "$(boot_dirs 10 | wc -l)" 0 "directories of a client netdump-crash refused"
+pass "netdump-crash says no: no session, nothing stored"
+stop_server
+finish
