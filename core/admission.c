@@ -60,6 +60,8 @@ struct pending {
 	bool			 late;		/* its answer no longer counts */
 	bool			 dead;
 	bool			 linux_client;	/* a START, not a HERALD */
+	bool			 notice;	/* a crash seen on a console:
+						 * nothing waits for it */
 };
 
 /* The steps of herald_admit already taken for a HERALD. */
@@ -481,7 +483,8 @@ pending_find(struct nd_receiver *rx, const struct sockaddr_in *from,
 
 	/* netdump-start runs beside the dump and holds nothing up. */
 	for (p = rx->pendings; p != NULL; p = p->next)
-		if (p->proc.hook != ND_HOOK_START && p->late == late &&
+		if (p->proc.hook != ND_HOOK_START && !p->notice &&
+		    p->late == late &&
 		    p->client.sin_addr.s_addr == from->sin_addr.s_addr &&
 		    p->client.sin_port == from->sin_port)
 			return p;
@@ -682,6 +685,11 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 	pending_bury(rx, p);
 	if (rx->stopping)
 		return;
+	if (p->notice) {
+		log_info("client %s: netdump-crash for the crash on its "
+		    "console exited %d", addr, status);
+		return;
+	}
 	if (p->late) {
 		if (p->proc.hook != ND_HOOK_START)
 			log_info("client %s: %s answered %d after the "
@@ -890,6 +898,22 @@ adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	herald_admit(rx, from, any, p != NULL ? p->path : path, 0,
 	    p != NULL ? p->herald_ms : now_ms(), ADMIT_LINUX |
 	    (p != NULL ? ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE : 0));
+}
+
+/*
+ * A Linux client's console showed a crash and no netdump session came
+ * for it: netdump-crash runs as a notice (ip, its boot directory), and
+ * its answer decides nothing.
+ */
+void
+adm_crash_notice(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *dir)
+{
+	struct in_addr any = { .s_addr = INADDR_ANY };
+
+	if (!rx->stopping && pending_start(rx, ND_HOOK_CRASH, from, any, dir,
+	    0, now_ms()) == 1)
+		rx->pendings->notice = true;
 }
 
 /* The chains of the route that takes path from this client; 0: none. */

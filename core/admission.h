@@ -48,6 +48,13 @@ bool	adm_dump_begin(struct nd_receiver *, struct session *);
  */
 void	adm_linux_start(struct nd_receiver *, const struct sockaddr_in *,
 	    const char *path);
+/*
+ * A Linux client's console showed a crash, and no dump came: netdump-crash
+ * runs with the client's boot directory (relative to the dump directory)
+ * as a notice; nothing waits for its answer.
+ */
+void	adm_crash_notice(struct nd_receiver *, const struct sockaddr_in *,
+	    const char *dir);
 struct nd_chain;
 /* The working chains of the route for path and client; 0 when none. */
 size_t	adm_route_chains(struct nd_receiver *, const char *path,

@@ -121,8 +121,10 @@ static const struct server_key server_keys[] = {
 	{ .row = { "daemon", NDS_OPT_BOOL, SV(daemon), "no", NULL, 0, 0,
 	    "Detach from the terminal and log to syslog." } },
 	{ .row = { "secure", NDS_OPT_BOOL, SV(secure), "no", NULL, 0, 0,
-	    "Red Hat's secure mode: when yes, a client must be in allow to "
-	    "dump, and with no allow list nobody may." } },
+	    "Red Hat's secure mode: when yes, a FreeBSD client must be in "
+	    "allow to dump, and with no allow list none may; a Linux client's "
+	    "crash announcement must carry the cookie in "
+	    "<dumpdir>/magic/<client-ip> (allow and deny still apply)." } },
 	{ .row = { "grace", NDS_OPT_INT, SV(grace), "30", NULL, 0, 3600,
 	    "How long after FINISHED the server still acknowledges a repeated "
 	    "FINISHED, for a client whose first acknowledgement was lost." },
@@ -201,10 +203,11 @@ static const struct server_key server_keys[] = {
 	    "hooks together." } },
 	{ .row = { "linux_port", NDS_OPT_INT, SV(linux_port), "0", NULL, 0,
 	    65535,
-	    "The UDP port of the Linux side: the console text of Linux "
-	    "clients, as RHEL 3 and 4 netlog and as mainline netconsole, "
-	    "plain or extended. Red Hat's clients send to 6666; 0 (the "
-	    "default) turns it off." } },
+	    "The UDP port of the Linux side: the crash dumps of Linux "
+	    "clients by Red Hat's netdump protocol, stored as ELF cores, and "
+	    "their console text, as RHEL 3 and 4 netlog and as mainline "
+	    "netconsole, plain or extended. Red Hat's clients send to 6666; "
+	    "0 (the default) turns it off." } },
 	{ .row = { "console_log_size", NDS_OPT_SIZE, SV(console_log_size),
 	    "4M", NULL, 4096, (int64_t)1 << 40,
 	    "The size at which a client's console log is rotated." } },

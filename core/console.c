@@ -99,6 +99,8 @@ struct client {
 	char		 line[LINE_MAX_LEN];
 	size_t		 line_len;
 	char		 oops[OOPS_MAX + 1];
+	bool		 crashed;	/* an oops not yet told (crashed()) */
+	bool		 crash_told;	/* ... once per boot */
 	time_t		 oops_logged;
 	unsigned	 oops_quiet;	/* oops lines not logged since */
 	/* write errors */
@@ -490,6 +492,8 @@ oops_line(struct client *c, const char *line, time_t now)
 	if (i == n - 1 && c->oops[0] != '\0')
 		return;
 	snprintf(c->oops, sizeof(c->oops), "%.*s", OOPS_MAX, line);
+	if (!c->crash_told)
+		c->crashed = true;
 	/* It goes to syslog and the manifest: no terminal controls. */
 	for (i = 0; c->oops[i] != '\0'; i++)
 		if ((unsigned char)c->oops[i] < 0x20 ||
@@ -854,6 +858,7 @@ new_boot(struct nd_console *con, struct client *c, time_t now)
 	c->ngaps = 0;
 	c->line_len = 0;
 	c->oops[0] = '\0';
+	c->crashed = c->crash_told = false;
 	c->at_bol = true;
 	(void)ensure_dir(con, c, now);
 }
@@ -1099,4 +1104,25 @@ nd_console_boot_dir(struct nd_console *con, uint32_t addr, time_t now)
 	if (c == NULL || ensure_dir(con, c, now) == -1)
 		return NULL;
 	return c->dir;
+}
+
+/*
+ * A client whose console showed an oops or panic since the last call, once
+ * per boot: its address and directory (the console's, valid as the
+ * strings of nd_console_dir). False when there is none.
+ */
+bool
+nd_console_crashed(struct nd_console *con, uint32_t *addr, const char **dir)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &con->clients, lru)
+		if (c->crashed && c->dir[0] != '\0') {
+			c->crashed = false;
+			c->crash_told = true;
+			*addr = c->addr;
+			*dir = c->dir;
+			return true;
+		}
+	return false;
 }

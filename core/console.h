@@ -52,6 +52,12 @@ void	nd_console_tick(struct nd_console *, time_t now);
 const char *nd_console_dir(struct nd_console *, uint32_t addr);
 const char *nd_console_oops(struct nd_console *, uint32_t addr);
 /*
+ * A client whose console showed its first oops or panic of this boot
+ * since the last call: true, its address (network order) and directory.
+ */
+bool	nd_console_crashed(struct nd_console *, uint32_t *addr,
+	    const char **dir);
+/*
  * The client's directory of this boot as nd_console_dir, made (or the
  * newest found) if it has none yet; NULL when that fails. For a crash.
  */

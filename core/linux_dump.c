@@ -48,17 +48,15 @@
 #include <unistd.h>
 
 #include "admission.h"
-#include "assembler.h"
 #include "conf.h"
 #include "console.h"
 #include "dump.h"
-#include "elfcore.h"
 #include "linux_dump.h"
+#include "linux_dump_int.h"
 #include "log.h"
 #include "receiver_int.h"
-#include "runtime.h"
-
-#include "linux_dump_int.h"
+#include "status.h"
+#include "util.h"
 
 static void	session_done(struct lx_session *);
 
@@ -82,6 +80,32 @@ session_free(struct lx_session *s)
 	free(s->header);
 	free(s->holes);
 	free(s);
+}
+
+size_t
+nd_lx_flights(const struct nd_lx *lx, struct nd_status_flight *out,
+    size_t max)
+{
+	const struct lx_session *s;
+	struct timespec now;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (s = lx->sessions; s != NULL && (out == NULL || n < max);
+	    s = s->next) {
+		if (s->dump == NULL)
+			continue;
+		if (out != NULL) {
+			out[n] = (struct nd_status_flight){ .id = s->id,
+			    .path = s->dump->path,
+			    .bytes = s->dump->cov.total,
+			    .age = ts_diff(&now, &s->dump->start_mono) };
+			snprintf(out[n].client, sizeof(out[n].client),
+			    "%s:%u (linux)", s->addr, ntohs(s->from.sin_port));
+		}
+		n++;
+	}
+	return n;
 }
 
 void
@@ -109,6 +133,17 @@ nd_lx_free(struct nd_lx *lx)
 		session_free(s);
 	}
 	free(lx);
+}
+
+bool
+nd_lx_knows(const struct nd_lx *lx, uint32_t addr)
+{
+	const struct lx_session *s;
+
+	for (s = lx->sessions; s != NULL; s = s->next)
+		if (s->from.sin_addr.s_addr == addr)
+			return true;
+	return false;
 }
 
 bool

@@ -24,6 +24,10 @@ struct nd_receiver;
 
 /* fd: the Linux port's socket; console: its console (borrowed). */
 struct nd_lx	*nd_lx_new(int fd, struct nd_console *console);
+struct nd_status_flight;
+/* The dumps in flight, for --status (out NULL: only counted). */
+size_t		 nd_lx_flights(const struct nd_lx *, struct nd_status_flight *,
+		    size_t max);
 /* Shutdown: every dump in progress ends, incomplete. */
 void		 nd_lx_stop(struct nd_lx *);
 void		 nd_lx_free(struct nd_lx *);
@@ -40,6 +44,8 @@ void		 nd_lx_timer(struct nd_lx *, struct nd_receiver *,
 		    uint64_t now);
 /* Once a second: silent clients, ended sessions, the counter lines. */
 void		 nd_lx_tick(struct nd_lx *, struct nd_receiver *, time_t mono);
+/* Whether the client (network order) has a session, or had one lately. */
+bool		 nd_lx_knows(const struct nd_lx *, uint32_t addr);
 /* Whether a session needs the retransmission clock. */
 bool		 nd_lx_running(const struct nd_lx *);
 

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "console.h"
 #include "linux_dump.h"
 #include "linux_port.h"
@@ -35,6 +36,19 @@
 #define LXP_CLIENTS	256	/* console clients tracked at once */
 #define LXP_LOG_EVERY	10	/* seconds between counter lines */
 #define LXP_TIMER_MS	10	/* the retransmission clock, while it runs */
+#define LXP_NOTICES	16	/* console crashes waiting for a dump */
+/*
+ * A crashing RHEL kernel prints its oops, waits 3 s and announces its
+ * dump: a console crash with no announcement this long after is a
+ * client without netdump (mainline netconsole), told to netdump-crash.
+ */
+#define LXP_NOTICE_WAIT	10
+
+struct crash_notice {
+	uint32_t	 addr;		/* network order */
+	time_t		 due;		/* CLOCK_MONOTONIC seconds */
+	char		 dir[64];
+};
 
 struct nd_linux_port {
 	enum ev_kind	 sock_tag;	/* EV_LINUX: first, see receiver.c */
@@ -44,6 +58,8 @@ struct nd_linux_port {
 	bool		 timer_armed;
 	struct nd_console *console;
 	struct nd_lx	*lx;
+	struct crash_notice notices[LXP_NOTICES];
+	unsigned	 nnotices;
 	struct mmsghdr	 msgs[LXP_BATCH];
 	struct iovec	 iov[LXP_BATCH];
 	struct sockaddr_in from[LXP_BATCH];
@@ -128,6 +144,13 @@ nd_linux_port_watch(struct nd_linux_port *lp, int ep)
 		return -1;
 	ev.data.ptr = &lp->timer_tag;
 	return epoll_ctl(ep, EPOLL_CTL_ADD, lp->timer_fd, &ev);
+}
+
+size_t
+nd_linux_port_flights(const struct nd_linux_port *lp,
+    struct nd_status_flight *out, size_t max)
+{
+	return nd_lx_flights(lp->lx, out, max);
 }
 
 void
@@ -263,6 +286,41 @@ nd_linux_port_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 }
 
+/*
+ * Crashes seen on consoles: netdump-crash runs for those whose client did
+ * not announce a dump within LXP_NOTICE_WAIT seconds (one that did had it
+ * run at its announcement, with a say in the dump).
+ */
+static void
+crash_notices(struct nd_linux_port *lp, struct nd_receiver *rx, time_t mono)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct crash_notice *n;
+	const char *dir;
+	uint32_t addr;
+	unsigned i;
+
+	while (nd_console_crashed(lp->console, &addr, &dir))
+		if (lp->nnotices < LXP_NOTICES &&
+		    strlen(dir) < sizeof(n->dir)) {
+			n = &lp->notices[lp->nnotices++];
+			n->addr = addr;
+			n->due = mono + LXP_NOTICE_WAIT;
+			memcpy(n->dir, dir, strlen(dir) + 1);
+		}
+	for (i = 0; i < lp->nnotices; ) {
+		n = &lp->notices[i];
+		if (n->due > mono) {
+			i++;
+			continue;
+		}
+		sin.sin_addr.s_addr = n->addr;
+		if (!nd_lx_knows(lp->lx, n->addr))
+			adm_crash_notice(rx, &sin, n->dir);
+		*n = lp->notices[--lp->nnotices];
+	}
+}
+
 /* Once a second: free space, the console's timers, the counter lines. */
 void
 nd_linux_port_tick(struct nd_linux_port *lp, struct nd_receiver *rx,
@@ -275,6 +333,7 @@ nd_linux_port_tick(struct nd_linux_port *lp, struct nd_receiver *rx,
 	lp->low_space = !nd_space_ok(sv, &avail, &need, &floor);
 	nd_console_tick(lp->console, time(NULL));
 	nd_lx_tick(lp->lx, rx, mono);
+	crash_notices(lp, rx, mono);
 	timer_update(lp);
 	if (mono - lp->logged_at < LXP_LOG_EVERY)
 		return;

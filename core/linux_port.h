@@ -32,6 +32,10 @@ void		 nd_linux_port_admit(struct nd_receiver *,
 /* Once a second; mono is CLOCK_MONOTONIC seconds. */
 void		 nd_linux_port_tick(struct nd_linux_port *,
 		    struct nd_receiver *, time_t mono);
+struct nd_status_flight;
+/* The dumps in flight into out (at most max; out NULL: only counted). */
+size_t		 nd_linux_port_flights(const struct nd_linux_port *,
+		    struct nd_status_flight *out, size_t max);
 /* Shutdown: the dumps in progress end (incomplete). */
 void		 nd_linux_port_stop(struct nd_linux_port *);
 void		 nd_linux_port_close(struct nd_linux_port *);

@@ -848,6 +848,8 @@ status_serve(struct nd_receiver *rx)
 
 	for (s = rx->sessions; s != NULL; s = s->next)
 		n += s->dump != NULL;
+	if (rx->linux_port != NULL)
+		n += nd_linux_port_flights(rx->linux_port, NULL, 0);
 	/* Out of memory (fl NULL): the report goes without them. */
 	fl = calloc(n + 1, sizeof(*fl));
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -862,6 +864,8 @@ status_serve(struct nd_receiver *rx)
 		    ntohs(s->client.sin_port));
 		n++;
 	}
+	if (fl != NULL && rx->linux_port != NULL)
+		n += nd_linux_port_flights(rx->linux_port, fl + n, SIZE_MAX);
 	nd_status_serve(rx->status_fd, rx->conf, now_sec() - rx->started,
 	    fl, n);
 	free(fl);

@@ -929,7 +929,8 @@ static const struct nds_option file_options[] = {
 	{ .name = "layout", .type = NDS_OPT_ENUM, OPT(layout),
 	    .default_value = "savecore",
 	    .choices = "savecore|netdumpd|redhat",
-	    .description = "file naming: savecore, netdumpd or redhat" },
+	    .description = "file naming: savecore, netdumpd or redhat "
+	    "(a Linux client's dump: always redhat)" },
 	{ .name = "dir", .type = NDS_OPT_STRING, OPT(dir),
 	    .description = "directory to store beneath (default: the dump "
 	    "directory)" },
