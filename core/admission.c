@@ -199,6 +199,20 @@ refuse(struct nd_receiver *rx, const struct sockaddr_in *from, unsigned secs)
 	r->until = now_sec() + (time_t)secs;
 }
 
+/*
+ * A dump refused (a hook said no, no room): a FreeBSD kernel gives up on
+ * its own; a Linux one would announce forever, so it is rebooted, as Red
+ * Hat's server did with a client it would not take.
+ */
+static void
+refuse_dump(struct nd_receiver *rx, const struct sockaddr_in *from,
+    bool linux_client)
+{
+	refuse(rx, from, 60);
+	if (linux_client)
+		nd_linux_port_refused(rx, from);
+}
+
 static bool
 refused(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
@@ -221,7 +235,7 @@ heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	/* ... or for a hook to decide (a HERALD each, from any port). */
 	for (p = rx->pendings; p != NULL; p = p->next)
-		n += p->proc.hook != ND_HOOK_START &&
+		n += p->proc.hook != ND_HOOK_START && !p->notice &&
 		    p->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	return n;
 }
@@ -642,7 +656,7 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
 			return;
-		refuse(rx, from, 60);
+		refuse_dump(rx, from, done & ADMIT_LINUX);
 		return;
 	}
 	if (!(done & ADMIT_CRASH_DONE)) {
@@ -651,7 +665,7 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
-			refuse(rx, from, 60);
+			refuse_dump(rx, from, done & ADMIT_LINUX);
 			return;
 		}
 		/* Waiting for it (or for room to run it) is over at the deadline. */
@@ -702,7 +716,7 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 		if (status != 0) {
 			log_warnx("client %s: netdump-crash said no (status "
 			    "%d); refusing the dump", addr, status);
-			refuse(rx, &p->client, 60);
+			refuse_dump(rx, &p->client, p->linux_client);
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
@@ -714,7 +728,7 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 		if (status == 0) {
 			log_warnx("client %s: netdump-nospace gave the dump up",
 			    addr);
-			refuse(rx, &p->client, 60);
+			refuse_dump(rx, &p->client, p->linux_client);
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
@@ -871,7 +885,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
  */
 void
 adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
-    const char *path)
+    const char *path, unsigned starting)
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
 	struct in_addr any = { .s_addr = INADDR_ANY };
@@ -882,7 +896,9 @@ adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	    refused(rx, from))
 		return;
 	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
-	if (atomic_load(&nd_dumps_active) >= sv->max_concurrent_dumps) {
+	/* Sessions admitted that have no dump yet count as dumps. */
+	if (atomic_load(&nd_dumps_active) + starting >=
+	    (uint64_t)sv->max_concurrent_dumps) {
 		rx->refused_busy++;
 		return;
 	}
@@ -1049,7 +1065,8 @@ adm_tick(struct nd_receiver *rx, time_t now)
 			rx_ep_forget(rx->ep, p->proc.pidfd);
 			nd_hook_kill(&p->proc, "ran past hook_timeout");
 			pending_done(rx, p, true);
-		} else if (!p->late && p->proc.hook != ND_HOOK_START &&
+		} else if (!p->late && !p->notice &&
+		    p->proc.hook != ND_HOOK_START &&
 		    herald_deadline_passed(rx, p->herald_ms))
 			pending_expire(rx, p);
 	}

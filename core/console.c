@@ -1094,15 +1094,25 @@ nd_console_oops(struct nd_console *con, uint32_t addr)
 
 /*
  * A client that crashed: its directory of this boot, made now if it has
- * none, so the dump goes beside the console text that led to it.
+ * none yet in this run, so the dump goes beside the console text that
+ * led to it.
  */
 const char *
 nd_console_boot_dir(struct nd_console *con, uint32_t addr, time_t now)
 {
 	struct client *c = client_get(con, addr, now);
 
-	if (c == NULL || ensure_dir(con, c, now) == -1)
+	if (c == NULL)
 		return NULL;
+	/*
+	 * Not heard since the server started: its newest directory may be
+	 * of a boot long gone, so the crash gets a new one.
+	 */
+	if (c->dir[0] == '\0') {
+		c->scanned = true;
+		if (make_dir(con, c, now) == -1)
+			return NULL;
+	}
 	return c->dir;
 }
 

@@ -113,11 +113,11 @@ nd_lx_stop(struct nd_lx *lx)
 {
 	struct lx_session *s;
 
-	for (s = lx->sessions; s != NULL; s = s->next)
-		if (s->dump != NULL) {
-			session_done(s);	/* first: no SHOW_STATE */
+	for (s = lx->sessions; s != NULL; s = s->next) {
+		session_done(s);	/* first: no SHOW_STATE */
+		if (s->dump != NULL)
 			lx_memory_end(lx, s, "the server was shut down");
-		}
+	}
 }
 
 void
@@ -244,7 +244,8 @@ session_done(struct lx_session *s)
  * digits), and its announcement must carry the same.
  */
 static bool
-cookie_ok(const struct nd_receiver *rx, const struct lx_session *s)
+cookie_ok(const struct nd_receiver *rx, const char *addr,
+    const struct lx_start *st)
 {
 	char name[INET_ADDRSTRLEN + 8], buf[64], *end;
 	unsigned long long want;
@@ -253,9 +254,9 @@ cookie_ok(const struct nd_receiver *rx, const struct lx_session *s)
 
 	if (!rx->conf->server.secure)
 		return true;
-	if (!s->start.has_magic)
+	if (!st->has_magic)
 		return false;
-	snprintf(name, sizeof(name), "magic/%s", s->addr);
+	snprintf(name, sizeof(name), "magic/%s", addr);
 	fd = openat(rx->dumpdir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return false;
@@ -268,7 +269,37 @@ cookie_ok(const struct nd_receiver *rx, const struct lx_session *s)
 	want = strtoull(buf, &end, 16);
 	if (errno != 0 || end == buf || (*end != '\0' && *end != '\n'))
 		return false;
-	return want == s->start.magic;
+	return want == st->magic;
+}
+
+/*
+ * Another port of an address with a session in progress: a kernel sends
+ * from one port, so this is stray or forged, and must neither open a
+ * second session nor disturb the first.
+ */
+static bool
+busy_address(const struct nd_lx *lx, const struct sockaddr_in *from)
+{
+	const struct lx_session *s;
+
+	for (s = lx->sessions; s != NULL; s = s->next)
+		if (s->from.sin_addr.s_addr == from->sin_addr.s_addr &&
+		    s->state != LX_GATED && s->state != LX_DONE)
+			return true;
+	return false;
+}
+
+/* Sessions admitted that will want a dump and have none yet. */
+static unsigned
+starting(const struct nd_lx *lx)
+{
+	const struct lx_session *s;
+	unsigned n = 0;
+
+	for (s = lx->sessions; s != NULL; s = s->next)
+		n += (s->state == LX_HANDSHAKE || s->state == LX_INFO) &&
+		    !s->just_reboot;
+	return n;
 }
 
 /* Room for one more waiting announcement: the oldest waiting one goes. */
@@ -315,6 +346,12 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 		    sizeof(lx->last_bad));
 		return;
 	}
+	if (s == NULL && busy_address(lx, from)) {
+		lx->other_port++;
+		inet_ntop(AF_INET, &from->sin_addr, lx->last_bad,
+		    sizeof(lx->last_bad));
+		return;
+	}
 	if (s != NULL && s->state == LX_HANDSHAKE) {
 		handshake(lx, s);
 		return;
@@ -345,16 +382,17 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 		s->next = lx->sessions;
 		lx->sessions = s;
 	}
-	s->machine = r->nr;
-	s->start = st;
 	s->gated_at = now_sec();
-	s->last_rx = mono_ms();
-	if (!cookie_ok(rx, s)) {
+	/* A forged announcement must not change what a true one said. */
+	if (!cookie_ok(rx, s->addr, &st)) {
 		lx->cookie_bad++;
 		memcpy(lx->last_bad, s->addr, sizeof(s->addr));
 		return;
 	}
-	adm_linux_start(rx, from, sv->default_path);
+	s->machine = r->nr;
+	s->start = st;
+	s->last_rx = mono_ms();
+	adm_linux_start(rx, from, sv->default_path, starting(lx));
 }
 
 void
@@ -363,7 +401,7 @@ nd_lx_admit(struct nd_lx *lx, struct nd_receiver *rx,
 {
 	struct lx_session *s = session_find(lx, from);
 
-	if (s == NULL || s->state != LX_GATED)
+	if (rx->stopping || s == NULL || s->state != LX_GATED)
 		return;
 	s->id = rx->next_id++;
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -373,6 +411,23 @@ nd_lx_admit(struct nd_lx *lx, struct nd_receiver *rx,
 	    "(%s, task 0x%" PRIx64 "); starting the session", s->id, s->addr,
 	    ntohs(from->sin_port), s->machine == EM_386 ? "i386" : "x86_64",
 	    s->start.task);
+	handshake(lx, s);
+}
+
+void
+nd_lx_refused(struct nd_lx *lx, struct nd_receiver *rx,
+    const struct sockaddr_in *from)
+{
+	struct lx_session *s = session_find(lx, from);
+
+	if (rx->stopping || s == NULL || s->state != LX_GATED)
+		return;
+	s->id = rx->next_id++;
+	s->just_reboot = true;
+	s->state = LX_HANDSHAKE;
+	s->last_rx = mono_ms();
+	log_warnx("linux dump %" PRIu64 " from %s: refused; asking for its "
+	    "task list and rebooting it without its memory", s->id, s->addr);
 	handshake(lx, s);
 }
 
@@ -420,6 +475,10 @@ control_reply(struct nd_lx *lx, struct nd_receiver *rx,
 	s->ctl_cmd = LX_COMM_NONE;
 	switch (r->code) {
 	case LX_REPLY_HELLO:
+		if (s->just_reboot) {
+			lx_show_state(lx, s);
+			break;
+		}
 		s->state = LX_INFO;
 		control(lx, s, LX_COMM_GET_PAGE_SIZE);
 		break;
@@ -545,6 +604,8 @@ nd_lx_timer(struct nd_lx *lx, struct nd_receiver *rx, uint64_t now)
 			lx_memory_end(lx, s, "the client fell silent (timeout)");
 		} else if (s->state == LX_MEMORY)
 			lx_pages_late(lx, s, now);
+		else if (s->wait_slot && now - s->ctl_sent >= LX_CTL_RTO)
+			lx_memory_begin(lx, rx, s);
 		else if (s->ctl_cmd != LX_COMM_NONE)
 			control_late(lx, s, now);
 	}
@@ -582,6 +643,9 @@ nd_lx_tick(struct nd_lx *lx, struct nd_receiver *rx, time_t mono)
 	    "<dumpdir>/magic/<client-ip>", lx->last_bad);
 	log_count(&lx->machine_bad, &lx->machine_logged, "crash announcements "
 	    "ignored: only i386 and x86_64 clients are served", lx->last_bad);
+	log_count(&lx->other_port, &lx->other_port_logged, "crash "
+	    "announcements ignored: another port of the address has a "
+	    "session", lx->last_bad);
 	log_count(&lx->unasked, &lx->unasked_logged, "netdump replies "
 	    "ignored: nothing of the kind was asked of that client", NULL);
 	log_count(&lx->malformed, &lx->malformed_logged, "malformed netdump "

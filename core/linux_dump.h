@@ -36,9 +36,12 @@ void		 nd_lx_reply(struct nd_lx *, struct nd_receiver *,
 		    const struct sockaddr_in *, const struct lx_reply *);
 /* Console text came from this client (SHOW_STATE waits while it does). */
 void		 nd_lx_console_seen(struct nd_lx *, uint32_t addr);
-/* Admission said yes to the client's announcement. */
+/* Admission said yes to the client's announcement ... */
 void		 nd_lx_admit(struct nd_lx *, struct nd_receiver *,
 		    const struct sockaddr_in *, const char *path);
+/* ... or no: it is rebooted without its memory. */
+void		 nd_lx_refused(struct nd_lx *, struct nd_receiver *,
+		    const struct sockaddr_in *);
 /* The retransmission clock; now in CLOCK_MONOTONIC milliseconds. */
 void		 nd_lx_timer(struct nd_lx *, struct nd_receiver *,
 		    uint64_t now);

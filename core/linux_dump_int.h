@@ -31,6 +31,7 @@
 #define LX_MAX_LOADS	128	/* PT_LOAD room in the header */
 #define LX_MAX_HOLES	4096	/* non-RAM ranges kept for the header */
 #define LX_PAGE_MAX	65536	/* ia64's largest; the mask is 64 bits */
+#define LX_ZERO_FILL	64	/* frames: shorter holes are written */
 #define LX_LOG_EVERY	10	/* seconds between counter lines */
 #define LX_LINGER	60	/* seconds a DONE session stays: late
 				 * answers to it are not strangers' */
@@ -84,6 +85,10 @@ struct lx_session {
 	uint8_t			 regs[216];
 	size_t			 regs_len;
 	bool			 have_regs;
+	bool			 just_reboot;	/* refused: HELLO, SHOW_STATE,
+						 * REBOOT, no memory */
+	bool			 wait_slot;	/* INFO done, a dump limit
+						 * holds: memory waits */
 
 	/* MEMORY */
 	struct nd_dump		*dump;
@@ -97,8 +102,8 @@ struct lx_session {
 	unsigned		 nout;
 	uint64_t		 seq;
 	uint64_t		 srtt, rttvar;	/* ms << 3, ms << 2 */
-	struct nd_elf_range	*holes;		/* not RAM, in order */
-	size_t			 nholes;
+	struct nd_elf_range	*holes;		/* not RAM, sorted, merged */
+	size_t			 nholes, holes_cap;
 };
 
 struct nd_lx {
@@ -111,6 +116,7 @@ struct nd_lx {
 	uint64_t		 machine_bad, machine_logged;
 	uint64_t		 unasked, unasked_logged;
 	uint64_t		 malformed, malformed_logged;
+	uint64_t		 other_port, other_port_logged;
 	char			 last_bad[INET_ADDRSTRLEN];
 	time_t			 logged_at;
 };

@@ -286,6 +286,15 @@ nd_linux_port_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 }
 
+void
+nd_linux_port_refused(struct nd_receiver *rx, const struct sockaddr_in *from)
+{
+	if (rx->linux_port != NULL) {
+		nd_lx_refused(rx->linux_port->lx, rx, from);
+		timer_update(rx->linux_port);
+	}
+}
+
 /*
  * Crashes seen on consoles: netdump-crash runs for those whose client did
  * not announce a dump within LXP_NOTICE_WAIT seconds (one that did had it

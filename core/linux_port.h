@@ -26,9 +26,12 @@ struct nd_linux_port *nd_linux_port_open(const struct nd_server_conf *,
  */
 int		 nd_linux_port_watch(struct nd_linux_port *, int ep);
 void		 nd_linux_port_event(struct nd_receiver *, void *tag);
-/* Admission said yes to a Linux client's crash (admission.c). */
+/* Admission said yes to a Linux client's crash (admission.c) ... */
 void		 nd_linux_port_admit(struct nd_receiver *,
 		    const struct sockaddr_in *, const char *path);
+/* ... or no: the client is rebooted without its dump. */
+void		 nd_linux_port_refused(struct nd_receiver *,
+		    const struct sockaddr_in *);
 /* Once a second; mono is CLOCK_MONOTONIC seconds. */
 void		 nd_linux_port_tick(struct nd_linux_port *,
 		    struct nd_receiver *, time_t mono);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,28 +130,79 @@ slot_free(struct lx_session *s, struct lx_slot *sl)
 	s->nout--;
 }
 
-/* Frames [first, end) are not RAM: a hole in the file and the header. */
+/*
+ * Frames [first, end), none of them counted before, are not RAM: a hole
+ * in the file and in the header's RAM map, which is kept sorted and
+ * merged (a request sent again may be answered after later ones).
+ */
 static void
-hole_add(struct lx_session *s, uint64_t first, uint64_t end)
+hole_insert(struct lx_session *s, uint64_t first, uint64_t end)
 {
-	struct nd_elf_range *h = s->nholes > 0 ? &s->holes[s->nholes - 1] :
-	    NULL;
+	struct nd_elf_range *h;
+	size_t i = s->nholes, cap;
 	void *grown;
 
 	s->dump->lx.hole_pages += end - first;
-	if (h != NULL && h->first + h->count == first) {
+	while (i > 0 && s->holes[i - 1].first > first)
+		i--;
+	if (i > 0 && s->holes[i - 1].first + s->holes[i - 1].count == first) {
+		h = &s->holes[i - 1];
 		h->count += end - first;
+		if (i < s->nholes && h->first + h->count == s->holes[i].first) {
+			h->count += s->holes[i].count;
+			memmove(&s->holes[i], &s->holes[i + 1],
+			    (s->nholes - i - 1) * sizeof(*h));
+			s->nholes--;
+		}
+		return;
+	}
+	if (i < s->nholes && end == s->holes[i].first) {
+		s->holes[i].first = first;
+		s->holes[i].count += end - first;
 		return;
 	}
 	/* Past the cap the frames are kept as RAM that reads as zeros. */
-	if (s->nholes >= LX_MAX_HOLES)
-		return;
-	if ((s->nholes & (s->nholes - 1)) == 0 && (grown = realloc(s->holes,
-	    (s->nholes ? s->nholes * 2 : 8) * sizeof(*s->holes))) != NULL)
+	if (s->nholes == s->holes_cap) {
+		cap = s->holes_cap > 0 ? s->holes_cap * 2 : 8;
+		if (cap > LX_MAX_HOLES ||
+		    (grown = realloc(s->holes, cap * sizeof(*h))) == NULL)
+			return;
 		s->holes = grown;
-	else if ((s->nholes & (s->nholes - 1)) == 0)
+		s->holes_cap = cap;
+	}
+	memmove(&s->holes[i + 1], &s->holes[i], (s->nholes - i) *
+	    sizeof(*s->holes));
+	s->holes[i] = (struct nd_elf_range){ first, end - first };
+	s->nholes++;
+}
+
+/*
+ * A short stretch that is not RAM is written as zeros, so the coverage
+ * stays one range where RAM and small holes alternate (a kernel with
+ * DEBUG_PAGEALLOC has a hole per free page): the sinks still make holes
+ * of zeros. Longer stretches stay gaps, one range each.
+ */
+static void
+hole_fill(struct lx_session *s, uint64_t first, uint64_t end)
+{
+	static const uint8_t zeros[LX_PAGE_MAX];
+	uint64_t pfn;
+
+	/* Never past the window: that would push out pages still asked for. */
+	if (end - first > LX_ZERO_FILL || page_off(s, end) >
+	    s->as.frontier + ND_WINDOW_BLOCKS * BLK)
 		return;
-	s->holes[s->nholes++] = (struct nd_elf_range){ first, end - first };
+	for (pfn = first; pfn < end; pfn++)
+		if (nd_asm_data(&s->as, page_off(s, pfn), zeros,
+		    s->page_size) != ND_ASM_OK)
+			return;
+}
+
+static void
+hole_add(struct lx_session *s, uint64_t first, uint64_t end)
+{
+	hole_insert(s, first, end);
+	hole_fill(s, first, end);
 }
 
 /* A page is whole: the window moves, and late pages before it are lost. */
@@ -215,7 +267,7 @@ void
 lx_skip_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 {
 	struct lx_slot *sl = slot_answered(lx, s, r->nr);
-	uint64_t first, end;
+	uint64_t first, end, tail;
 	unsigned i;
 
 	if (sl == NULL)
@@ -227,13 +279,21 @@ lx_skip_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 	if (end <= first)
 		end = first + 1;
 	s->dump->packets++;
-	hole_add(s, first, end);
+	/*
+	 * New are only the frames still asked for and those not asked for
+	 * yet: the rest came as pages or were skipped by an earlier reply.
+	 */
+	tail = first > s->next_pfn ? first : s->next_pfn;
 	for (i = 0; i < LX_WINDOW; i++)
 		if (s->win[i].used && s->win[i].pfn >= first &&
-		    s->win[i].pfn < end)
+		    s->win[i].pfn < end) {
+			hole_add(s, s->win[i].pfn, (uint64_t)s->win[i].pfn + 1);
 			slot_free(s, &s->win[i]);
-	if (s->next_pfn < end)
+		}
+	if (tail < end) {
+		hole_add(s, tail, end);
 		s->next_pfn = end;
+	}
 	fill_window(lx, s);
 }
 
@@ -275,8 +335,13 @@ patch_header(struct lx_session *s)
 		goto fail;
 	n = ram_ranges(s, ram);
 	if (nd_elf_header_build(&s->desc, ram, n, hdr,
-	    (size_t)s->header_size) == -1 ||
-	    memcmp(hdr, s->header, (size_t)s->header_size) == 0)
+	    (size_t)s->header_size) == -1) {
+		log_warnx("linux dump %" PRIu64 " from %s: the RAM map does "
+		    "not make a header (%s); it lists all frames as one "
+		    "segment", s->id, s->addr, strerror(errno));
+		goto fail;
+	}
+	if (memcmp(hdr, s->header, (size_t)s->header_size) == 0)
 		goto fail;
 	w = (struct nd_work){ .kind = ND_WORK_LATE, .off = 0,
 	    .len = s->header_size, .buf = hdr, .patch = true };
@@ -307,7 +372,9 @@ lx_memory_end(struct nd_lx *lx, struct lx_session *s, const char *why)
 
 	if (d == NULL)
 		return;
-	missing = s->max_pfn - d->lx.pages - d->lx.hole_pages;
+	/* Each frame is counted once, as a page or a hole; never more. */
+	missing = d->lx.pages + d->lx.hole_pages >= s->max_pfn ? 0 :
+	    s->max_pfn - d->lx.pages - d->lx.hole_pages;
 	if (why == NULL && missing > 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " page%s never came",
 		    missing, missing == 1 ? "" : "s");
@@ -382,9 +449,24 @@ lx_memory_begin(struct nd_lx *lx, struct nd_receiver *rx, struct lx_session *s)
 	struct nd_chain *chains[MAX_CHAINS];
 	struct nd_dump_params p;
 	struct nd_elf_range all = { 0, s->max_pfn };
+	const struct nd_server_conf *sv = &rx->conf->server;
 	const char *route = NULL, *why;
 	char buf[160];
 
+	if (rx->stopping)
+		return;
+	/*
+	 * The limits again: a FreeBSD dump may have taken the last slot
+	 * since the announcement. The client waits, as it would for pages.
+	 */
+	s->wait_slot = atomic_load(&nd_dumps_active) >=
+	    (uint64_t)sv->max_concurrent_dumps ||
+	    nd_dumps_of_client(s->from.sin_addr.s_addr) >=
+	    (uint64_t)sv->max_dumps_per_client;
+	if (s->wait_slot) {
+		s->ctl_sent = mono_ms();
+		return;
+	}
 	why = memory_refusal(rx, s, buf, sizeof(buf));
 	if (why == NULL && (p.nchains = adm_route_chains(rx, s->path,
 	    &s->from, chains, MAX_CHAINS, &route)) == 0)

@@ -273,20 +273,29 @@ rel_drop(struct file_dump *d)
 		d->rel[0] = '\0';
 }
 
-/* Whether a dump was stored in the directory, or is being. */
+/*
+ * Take the directory for this dump: no dump was stored in it, and the
+ * body's name is created here first (O_EXCL), so a second chain or dump
+ * at the same moment goes elsewhere. The body's open reuses the file.
+ */
 static bool
-has_vmcore(int dirfd)
+claim_dir(int dirfd)
 {
-	static const char *const names[] = { "vmcore", "vmcore-incomplete",
-	    "manifest.json" };
+	static const char *const names[] = { "vmcore", "manifest.json" };
 	struct stat sb;
 	size_t i;
+	int fd;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (fstatat(dirfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
 		    errno != ENOENT)
-			return true;
-	return false;
+			return false;
+	fd = openat(dirfd, "vmcore-incomplete", O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
 }
 
 /*
@@ -316,8 +325,10 @@ open_redhat_dir(struct file_dump *d, int parent, char *err)
 	    strcmp(dump->boot_dir, ".") != 0 && strcmp(dump->boot_dir, "..") !=
 	    0 && (fd = open_subdir(d, parent, dump->boot_dir, false, err)) !=
 	    -1) {
-		if (!has_vmcore(fd))
+		if (claim_dir(fd)) {
+			d->claimed = true;
 			return fd;
+		}
 		close(fd);
 		rel_drop(d);
 	}

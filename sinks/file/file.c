@@ -902,6 +902,9 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 			r = NDS_FAILED;
 		}
 	}
+	/* The boot directory's claim, when no vmcore came (an archive). */
+	if (d->claimed && d->vmcore[0] == '\0')
+		(void)unlinkat(d->dirfd, "vmcore-incomplete", 0);
 	/* No info came (an archive chain): drop the empty placeholder. */
 	if (d->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO])
 		drop_placeholder(d);

@@ -49,6 +49,8 @@ struct file_dump {
 	const struct file_sink	*fs;
 	const struct nds_dump	*dump;
 	enum file_layout	 layout;	/* the sink's; Red Hat's for Linux */
+	bool			 claimed;	/* made vmcore-incomplete in a
+						 * boot directory (dirs.c) */
 	int			 dirfd;		/* where the files go */
 	unsigned int		 number;	/* N (savecore, netdumpd) */
 	char			 infix[NAME_MAX + 1]; /* ".N", ".<client>.N" */

@@ -161,6 +161,19 @@ wait_log "linux dump [0-9]+ from $(client_addr 6 | sed 's/\./\\./g'): not taking
 assert_eq "$(find "$DUMPDIR" -path "*$(client_addr 6)-*" -name 'vmcore*' | wc -l)" 0 "cores of a client claiming 256 TiB"
 pass "a client claiming 256 TiB: nothing pulled, asked for its task list and rebooted"
 
+# 60 one-frame holes at 5% loss: a request sent again for a frame that
+# the next one's REPLY_RESERVED already skipped counts it once.
+SCATTER=$(seq 10 30 1780 | awk '{ printf "%s%d-%d", (NR > 1 ? "," : ""), $1, $1 + 1 }')
+linux 0 12 -n 2048 --loss 0.05 --holes "$SCATTER" -s 12 \
+    --image-out "$T/image12" --regs-out "$T/regs12"
+D=$(core_of 12)
+assert_eq "$(jget "$D/manifest.json" .status)" complete "status with 60 holes and 5% loss"
+assert_eq "$(jget "$D/manifest.json" .linux.pages_not_ram)" 60 "frames not RAM"
+assert_eq "$(jget "$D/manifest.json" .linux.pages_received)" $((2048 - 60)) "pages received"
+$ELFCHECK "$D/vmcore" "$T/image12" "$T/regs12" --loads 61 --holes "$SCATTER" ||
+    fail "the core with 60 holes differs"
+pass "60 one-frame holes at 5% loss: each frame counted once, 61 PT_LOADs"
+
 # Replies nobody asked for: from a client with no session, and pages
 # from one that is done. Counted, logged, never stored.
 python3 - "$LPORT" "$(client_addr 7)" <<'EOF'
@@ -183,7 +196,7 @@ pass "replies nobody asked for and a malformed announcement: counted, nothing st
 stop_server
 
 # Secure mode: the cookie in <dumpdir>/magic/<client-ip> must match.
-write_conf "secure = yes" "scripts_dir = $T/scripts"
+write_conf "secure = yes" "scripts_dir = $T/scripts" "max_concurrent_dumps = 1"
 mkdir -p "$DUMPDIR/magic" "$T/scripts"
 printf '0123456789abcdef\n' >"$DUMPDIR/magic/$(client_addr 8)"
 start_server -c "$T/server.ini"
@@ -197,16 +210,44 @@ $ELFCHECK "$D/vmcore" "$T/image8" "$T/regs8" || fail "the secure dump differs"
 assert_eq "$(boot_dirs 9 | wc -l)" 0 "directories of a client without a cookie file"
 pass "secure: a wrong cookie and no cookie file are not answered; the right cookie dumps"
 
-# netdump-crash says no: the client is never answered.
+# max_concurrent_dumps = 1 (below): a second Linux client waits for the
+# first to end; an announcement from another port of a client that is
+# dumping is ignored.
+printf '1111111111111111\n' >"$DUMPDIR/magic/$(client_addr 13)"
+printf '1111111111111111\n' >"$DUMPDIR/magic/$(client_addr 14)"
+timeout 120 "$LINUX" -b "$(client_addr 13):6666" -n 8192 --loss 0.01 \
+    "127.0.0.1:$LPORT" >"$T/linux.13.log" 2>&1 &
+P13=$!
+wait_log "linux dump [0-9]+ from $(client_addr 13 | sed 's/\./\\./g') started" 20
+python3 - "$LPORT" "$(client_addr 13)" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[2], 6667))
+text = b"task_struct:0xffff81003f5a87f0 page_offset:0xffff810000000000 netdump_magic:0x1111111111111111\n"
+s.sendto(struct.pack(">BIII", 4, 62, 8, 5) + text, ("127.0.0.1", int(sys.argv[1])))
+EOF
+linux 0 14 -n 2048
+wait "$P13" || fail "netdump-linux from $(client_addr 13) failed"
+wait_log "linux port: 1 crash announcements ignored: another port of the address has a session \\(the last from $(client_addr 13 | sed 's/\./\\./g')\\)" 15
+first_end=$(grep -nE "dump [0-9]+ from $(client_addr 13 | sed 's/\./\\./g') complete" "$SERVER_LOG" | cut -d: -f1)
+second_start=$(grep -nE "linux dump [0-9]+ from $(client_addr 14 | sed 's/\./\\./g') started" "$SERVER_LOG" | cut -d: -f1)
+[ -n "$first_end" ] && [ -n "$second_start" ] || fail "no start or end line for the two clients"
+assert_gt "$second_start" "$first_end" "line of the second dump's start after the first's end"
+pass "max_concurrent_dumps = 1: the second Linux client waits for the first; another port's announcement is ignored"
+
+# netdump-crash says no: the client is rebooted without its memory (it
+# would announce forever), as Red Hat's server did with a client it would
+# not take.
 printf '#!/bin/sh\necho "$@" >>%s\nexit 1\n' "$T/crash.args" \
     >"$T/scripts/netdump-crash"
 chmod 755 "$T/scripts/netdump-crash"
 printf 'fedcba9876543210\n' >"$DUMPDIR/magic/$(client_addr 10)"
-linux 1 10 -n 1024 --magic fedcba9876543210 --timeout 3 --start-interval 300
+linux 0 10 -n 1024 --magic fedcba9876543210 --timeout 10 --start-interval 300
 wait_log "client $(client_addr 10 | sed 's/\./\\./g'): netdump-crash said no" 10
+wait_log "linux dump [0-9]+ from $(client_addr 10 | sed 's/\./\\./g'): refused; asking for its task list and rebooting it without its memory" 10
 assert_grep "$T/crash.args" "^$(client_addr 10 | sed 's/\./\\./g') " "netdump-crash's arguments"
-assert_eq "$(boot_dirs 10 | wc -l)" 0 "directories of a client netdump-crash refused"
-pass "netdump-crash says no: no session, nothing stored"
+assert_eq "$(find "$DUMPDIR" -name 'vmcore*' -path "*$(client_addr 10)-*" | wc -l)" 0 "cores of a client netdump-crash refused"
+pass "netdump-crash says no: rebooted without its memory, nothing stored"
 
 # A mainline netconsole client (no netdump) that panics: netdump-crash
 # runs once the client has not announced a dump for 10 s, with its
