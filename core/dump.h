@@ -23,6 +23,7 @@
 #include "msgbuf.h"
 #include "netdump/sink.h"
 #include "proto.h"
+#include "signature.h"
 
 #define ND_BLOCK_SIZE	(256u * 1024)	/* unit of delivery to the worker */
 #define ND_POOL_BLOCKS	8		/* buffers per dump: 2 MiB */
@@ -194,6 +195,9 @@ struct nd_dump {
 		char		 oops[201];	/* the console's oops line */
 	} lx;
 	char			 boot_dir[256];	/* pub.boot_dir's */
+	/* What crashed (outcome.c); has_sig false: no panic string. */
+	struct nd_signature	 sig;
+	bool			 has_sig;
 };
 
 struct nd_runtime;

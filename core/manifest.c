@@ -121,6 +121,32 @@ nd_object_name(const struct nds_dump *dump, const struct nds_object *obj,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* What crashed (signature.h), or null. */
+static void
+put_signature(struct nd_buf *b, const struct nd_dump *d)
+{
+	unsigned i;
+
+	if (!d->has_sig) {
+		nd_buf_printf(b, "  \"signature\": null,\n");
+		return;
+	}
+	nd_buf_printf(b, "  \"signature\": {\"id\": ");
+	nd_buf_json_str(b, d->sig.id);
+	nd_buf_printf(b, ", \"architecture\": ");
+	nd_buf_json_str(b, d->sig.arch);
+	nd_buf_printf(b, ", \"version\": ");
+	nd_buf_json_str(b, d->sig.version);
+	nd_buf_printf(b, ",\n    \"panic\": ");
+	nd_buf_json_str(b, d->sig.panic);
+	nd_buf_printf(b, ", \"frames\": [");
+	for (i = 0; i < d->sig.nframes; i++) {
+		nd_buf_printf(b, "%s", i > 0 ? ", " : "");
+		nd_buf_json_str(b, d->sig.frames[i]);
+	}
+	nd_buf_printf(b, "]},\n");
+}
+
 /* What a Linux client told, and how its pages went. */
 static void
 put_linux(struct nd_buf *b, const struct nd_linux_facts *lx)
@@ -261,6 +287,7 @@ nd_manifest_build(const struct nd_dump *d, size_t *len)
 	else
 		nd_buf_printf(&b, "  \"msgbuf_missing\": null,\n");
 	kv_str(&b, "  ", "protocol", d->pub.protocol, true);
+	put_signature(&b, d);
 	if (d->lx.is_linux)
 		put_linux(&b, &d->lx);
 	put_kdh(&b, d);

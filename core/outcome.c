@@ -238,6 +238,46 @@ log_outcome(struct nd_dump *d)
 }
 
 /* The kernel's message buffer, as text beside the dump. */
+/*
+ * The panic signature (signature.h): from the KDH's architecture, version
+ * and panic strings (the message buffer's "panic:" line when the KDH has
+ * none) and the backtrace in the message buffer; for a Linux dump, the
+ * oops line of its console.
+ */
+static void
+make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
+    const char *msgbuf_panic)
+{
+	const char *arch = NULL, *version = NULL, *panic = NULL;
+	char canon[1024], hex[65];
+	int n;
+
+	if (d->lx.is_linux) {
+		arch = d->lx.machine == 3 ? "i386" : "x86_64";
+		panic = d->lx.oops[0] != '\0' ? d->lx.oops : NULL;
+	} else if (d->pub.kdh != NULL) {
+		arch = d->kdh.architecture;
+		version = d->kdh.versionstring;
+		panic = d->kdh.panicstring[0] != '\0' ? d->kdh.panicstring :
+		    NULL;
+	}
+	if (panic == NULL && msgbuf_panic != NULL)
+		panic = msgbuf_panic + (strncmp(msgbuf_panic, "panic: ", 7) ==
+		    0 ? 7 : 0);
+	d->has_sig = nd_signature_fill(&d->sig, arch, version, panic, msgbuf,
+	    len);
+	if (!d->has_sig)
+		return;
+	n = nd_signature_canon(&d->sig, canon, sizeof(canon));
+	digest_buf(canon, n < 0 ? 0 : (size_t)n < sizeof(canon) ? (size_t)n :
+	    sizeof(canon) - 1, hex);
+	memcpy(d->sig.id, hex, sizeof(d->sig.id) - 1);
+	logit(LOG_NOTICE, "dump %" PRIu64 " from %s: signature %s: %s%s%s",
+	    d->pub.id, d->client_addr, d->sig.id, d->sig.panic,
+	    d->sig.nframes > 0 ? " in " : "", d->sig.nframes > 0 ?
+	    d->sig.frames[0] : "");
+}
+
 static void
 store_msgbuf(struct nd_dump *d)
 {
@@ -245,8 +285,11 @@ store_msgbuf(struct nd_dump *d)
 	size_t len, plen;
 	char *text;
 
-	if ((text = nd_msgbuf_text(&d->msgbuf, &len, &panic)) == NULL)
+	if ((text = nd_msgbuf_text(&d->msgbuf, &len, &panic)) == NULL) {
+		make_signature(d, NULL, 0, NULL);
 		return;
+	}
+	make_signature(d, text, len, panic);
 	d->digest[NDS_OBJ_MSGBUF].present = true;
 	d->digest[NDS_OBJ_MSGBUF].size = len;
 	digest_buf(text, len, d->digest[NDS_OBJ_MSGBUF].sha256);

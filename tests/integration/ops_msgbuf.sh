@@ -55,6 +55,17 @@ grep -q 'carriage return\\x0d$' "$DB/msgbuf.0" || fail "CR is not escaped"
 assert_eq "$(head -c 1 "$DB/msgbuf.0")" K "the oldest byte of the ring comes first"
 pass "wrapped ring: rotated after the last 'Dumping' line, newest text last (panic 5 lines before 'Dumping 64 out of 256 MB:..1%'), BEL/DEL/CR escaped, exactly as expected"
 
+# The panic signature: the KDH's panic string, its backtrace's frames
+# past the panic machinery (only kdb_backtrace here: none), the same for
+# both clients, whose rings differ; in the manifest and the log.
+SIG=$(jq -r .signature.id "$DB/manifest.0.json")
+assert_match "$SIG" '^[0-9a-f]{16}$' "signature id"
+assert_eq "$(jq -r .signature.panic "$DB/manifest.0.json")" "netdump-send test dump" "signature panic"
+assert_eq "$(jq -c .signature.frames "$DB/manifest.0.json")" "[]" "signature frames past kdb_backtrace"
+assert_eq "$(jq -r .signature.id "$(client_dir "$A")/manifest.0.json")" "$SIG" "the same crash from two clients"
+assert_log "dump [0-9]+ from ${B//./\\.}: signature $SIG: netdump-send test dump\$" "signature line"
+pass "panic signature: $SIG in the manifest and the log, the same for the same panic from two clients"
+
 C=$(client_addr 3)
 msgbuf_case "$C" "$T/img/ppc.img" "$T/img/ppc.expected" \
     "panic: test panic two" "big-endian (powerpc64) header"
