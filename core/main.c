@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "index.h"
 #include "log.h"
 #include "option.h"
 #include "receiver.h"
@@ -39,6 +40,10 @@ enum {
 	OPT_SECURE,
 	OPT_STATUS,
 	OPT_MDOC,
+	OPT_LIST,
+	OPT_JSON,
+	OPT_BY_SIGNATURE,
+	OPT_HOSTS,
 };
 
 static const struct option longopts[] = {
@@ -56,6 +61,10 @@ static const struct option longopts[] = {
 	{ "handler",		required_argument, NULL, 'i' },
 	{ "secure",		no_argument,	   NULL, OPT_SECURE },
 	{ "status",		no_argument,	   NULL, OPT_STATUS },
+	{ "list",		no_argument,	   NULL, OPT_LIST },
+	{ "json",		no_argument,	   NULL, OPT_JSON },
+	{ "by-signature",	no_argument,	   NULL, OPT_BY_SIGNATURE },
+	{ "hosts",		no_argument,	   NULL, OPT_HOSTS },
 	{ "module-help",	required_argument, NULL, 'H' },
 	{ "mdoc",		no_argument,	   NULL, OPT_MDOC },
 	{ "verbose",		no_argument,	   NULL, 'v' },
@@ -73,6 +82,7 @@ usage(FILE *fp)
 	    "                      [-p default-path] [--port port]\n"
 	    "                      [--concurrent n] [--timeout s] [--secure]\n"
 	    "                      [--daemon] [--check-config] [--status]\n"
+	    "                      [--list [--by-signature | --hosts] [--json]]\n"
 	    "                      [--mdoc] [--version]\n"
 	    "  -c, --config FILE      configuration (default: built-in: local\n"
 	    "                         file sink, savecore layout)\n"
@@ -88,6 +98,10 @@ usage(FILE *fp)
 	    "  -D, --foreground       stay in the foreground, log to stderr\n"
 	    "      --daemon           detach and log to syslog\n"
 	    "      --check-config     print the effective configuration, exit\n"
+	    "      --list             the dumps beneath the dump directory, from\n"
+	    "                         their manifests; --by-signature groups\n"
+	    "                         them, --hosts shows each client's last;\n"
+	    "                         --json as JSON\n"
 	    "      --status           ask the running daemon what it is doing\n"
 	    "  -H, --module-help MOD  print a sink module's options (server:\n"
 	    "                         the [server] keys), exit\n"
@@ -104,6 +118,8 @@ struct overrides {
 	bool		 mdoc;		/* -H as the man page's entries */
 	bool		 daemon, foreground, secure;
 	bool		 check, status;
+	bool		 list, json;		/* --list [--json] */
+	enum nd_list_view view;		/* --by-signature, --hosts */
 	int		 verbose;
 	/* In the daemon at last: sinks loaded from now on start at once. */
 	bool		 sinks_may_start;
@@ -367,6 +383,12 @@ help_or_status(const struct overrides *o)
 		nd_conf_free(conf);
 		return rc;
 	}
+	if (o->list) {
+		rc = nd_index_list(conf->server.dumpdir, o->view, o->json,
+		    stdout);
+		nd_conf_free(conf);
+		return rc;
+	}
 	m = nd_module_load(conf->server.sink_dir, o->module_help, err,
 	    sizeof(err));
 	if (m == NULL)
@@ -443,6 +465,18 @@ parse_args(int argc, char *argv[], struct overrides *o)
 		case OPT_MDOC:
 			o->mdoc = true;
 			break;
+		case OPT_LIST:
+			o->list = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_BY_SIGNATURE:
+			o->view = ND_LIST_SIGNATURES;
+			break;
+		case OPT_HOSTS:
+			o->view = ND_LIST_HOSTS;
+			break;
 		case OPT_VERSION:
 			printf("netdump-server %s (sink ABI %d.%d)\n", ND_VERSION,
 			    NDS_ABI_MAJOR, NDS_ABI_MINOR);
@@ -452,7 +486,8 @@ parse_args(int argc, char *argv[], struct overrides *o)
 			return 2;
 		}
 	}
-	if (optind != argc || (o->mdoc && o->module_help == NULL)) {
+	if (optind != argc || (o->mdoc && o->module_help == NULL) ||
+	    ((o->json || o->view != ND_LIST_DUMPS) && !o->list)) {
 		usage(stderr);
 		return 2;
 	}
@@ -481,7 +516,7 @@ main(int argc, char *argv[])
 		return ch;
 	log_setverbose(o.verbose);
 
-	if (o.module_help != NULL || o.status)
+	if (o.module_help != NULL || o.status || o.list)
 		return help_or_status(&o);
 	if ((rt = load_runtime(&o, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

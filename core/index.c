@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The dump index (see index.h): every regular file beneath the dump
+ * directory named manifest*.json (not the *.last links) is read with
+ * jansson, and what an operator asks of a list of dumps is printed. The
+ * walk does not follow symlinks and goes 8 directories deep at most; a
+ * manifest larger than 1 MiB, or not one of ours, is skipped with a
+ * count. Memory is a few hundred bytes per dump.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "index.h"
+
+#define MAX_DEPTH	8
+#define MAX_MANIFEST	(1 << 20)
+
+struct entry {
+	char		*file;		/* relative to the dump directory */
+	json_int_t	 id;
+	char		 status[16];
+	char		 client[64];
+	char		 start[40];
+	json_int_t	 size;		/* the vmcore's, -1 unknown */
+	char		 sig[17];	/* "" none */
+	char		*panic;		/* NULL none */
+	char		*where;		/* the vmcore's first place, or NULL */
+	json_t		*stored;	/* the vmcore's places (JSON), or NULL */
+};
+
+struct index {
+	struct entry	*v;
+	size_t		 n, cap;
+	size_t		 skipped;
+};
+
+static void
+copy(char *dst, size_t len, json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	snprintf(dst, len, "%s", s != NULL ? s : "");
+}
+
+static char *
+dup_or_null(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* The vmcore object's size and places. */
+static void
+vmcore_of(json_t *root, struct entry *e)
+{
+	json_t *obj, *where;
+	const char *chain;
+	size_t i;
+
+	e->size = -1;
+	json_array_foreach(json_object_get(root, "objects"), i, obj) {
+		if (strcmp(json_string_value(json_object_get(obj, "kind")) ?
+		    json_string_value(json_object_get(obj, "kind")) : "",
+		    "vmcore") != 0)
+			continue;
+		if (json_is_integer(json_object_get(obj, "size")))
+			e->size = json_integer_value(json_object_get(obj,
+			    "size"));
+		e->stored = json_incref(json_object_get(obj, "stored"));
+		json_object_foreach(json_object_get(obj, "stored"), chain,
+		    where)
+			if (e->where == NULL)
+				e->where = dup_or_null(where);
+		return;
+	}
+}
+
+static int
+add(struct index *ix, const char *file, const char *text, size_t len)
+{
+	json_t *root, *client, *sig;
+	struct entry *e;
+	void *grown;
+
+	root = json_loadb(text, len, 0, NULL);
+	if (root == NULL || json_integer_value(json_object_get(root,
+	    "manifest_version")) != 1 || !json_is_integer(json_object_get(root,
+	    "dump_id"))) {
+		json_decref(root);
+		ix->skipped++;
+		return 0;
+	}
+	if (ix->n == ix->cap) {
+		ix->cap = ix->cap ? ix->cap * 2 : 256;
+		if ((grown = realloc(ix->v, ix->cap * sizeof(*ix->v))) ==
+		    NULL) {
+			json_decref(root);
+			return -1;
+		}
+		ix->v = grown;
+	}
+	e = &ix->v[ix->n];
+	memset(e, 0, sizeof(*e));
+	e->id = json_integer_value(json_object_get(root, "dump_id"));
+	copy(e->status, sizeof(e->status), json_object_get(root, "status"));
+	client = json_object_get(root, "client");
+	copy(e->client, sizeof(e->client), json_object_get(client,
+	    "address"));
+	copy(e->start, sizeof(e->start), json_object_get(root, "start"));
+	if (json_is_object(sig = json_object_get(root, "signature"))) {
+		copy(e->sig, sizeof(e->sig), json_object_get(sig, "id"));
+		e->panic = dup_or_null(json_object_get(sig, "panic"));
+	}
+	vmcore_of(root, e);
+	json_decref(root);
+	if ((e->file = strdup(file)) == NULL)
+		return -1;
+	ix->n++;
+	return 0;
+}
+
+static bool
+manifest_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, "manifest", 8) == 0 && n >= 13 &&
+	    strcmp(name + n - 5, ".json") == 0 &&
+	    strstr(name, ".last") == NULL && name[0] != '.';
+}
+
+static int
+read_one(struct index *ix, int dfd, const char *name, const char *rel)
+{
+	struct stat sb;
+	char *text;
+	ssize_t got;
+	int fd, r;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > MAX_MANIFEST) {
+		if (fd != -1)
+			close(fd);
+		ix->skipped++;
+		return 0;
+	}
+	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	got = read(fd, text, (size_t)sb.st_size);
+	close(fd);
+	r = got == sb.st_size ? add(ix, rel, text, (size_t)got) : 0;
+	if (got != sb.st_size)
+		ix->skipped++;
+	free(text);
+	return r;
+}
+
+static int
+walk(struct index *ix, int dfd, const char *rel, int depth)
+{
+	struct dirent *de;
+	char path[4096];
+	DIR *dp;
+	int fd, r = 0;
+
+	if ((fd = dup(dfd)) == -1 || (dp = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	while (r == 0 && (de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (snprintf(path, sizeof(path), "%s%s%s", rel,
+		    rel[0] != '\0' ? "/" : "", de->d_name) >= (int)sizeof(path))
+			continue;
+		if (de->d_type == DT_DIR && depth < MAX_DEPTH) {
+			fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (fd != -1) {
+				r = walk(ix, fd, path, depth + 1);
+				close(fd);
+			}
+		} else if (de->d_type == DT_REG && manifest_name(de->d_name))
+			r = read_one(ix, dfd, de->d_name, path);
+	}
+	closedir(dp);
+	return r;
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->start, y->start);
+
+	return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static void
+index_free(struct index *ix)
+{
+	size_t i;
+
+	for (i = 0; i < ix->n; i++) {
+		free(ix->v[i].file);
+		free(ix->v[i].panic);
+		free(ix->v[i].where);
+		json_decref(ix->v[i].stored);
+	}
+	free(ix->v);
+}
+
+static void
+list_dumps(const struct index *ix, bool json, FILE *out)
+{
+	json_t *a = json ? json_array() : NULL;
+	size_t i;
+
+	if (!json)
+		fprintf(out, "%-24s %-15s %-10s %12s %-16s %s\n", "START",
+		    "CLIENT", "STATUS", "SIZE", "SIGNATURE", "WHERE");
+	for (i = 0; i < ix->n; i++) {
+		const struct entry *e = &ix->v[i];
+
+		if (json) {
+			json_array_append_new(a, json_pack("{s:I s:s s:s s:s "
+			    "s:I s:s? s:s? s:O? s:s}", "dump_id", e->id,
+			    "start", e->start, "client", e->client, "status",
+			    e->status, "size", e->size, "signature",
+			    e->sig[0] ? e->sig : NULL, "panic", e->panic,
+			    "stored", e->stored, "manifest", e->file));
+			continue;
+		}
+		fprintf(out, "%-24.24s %-15s %-10s %12" JSON_INTEGER_FORMAT
+		    " %-16s %s\n", e->start, e->client, e->status, e->size,
+		    e->sig[0] ? e->sig : "-", e->where ? e->where : "-");
+	}
+	if (json) {
+		json_dumpf(a, out, JSON_INDENT(2));
+		fputc('\n', out);
+		json_decref(a);
+	}
+}
+
+/* Sort keys of the grouped views: the group, then the client, then time. */
+static bool group_by_sig;
+
+static const char *
+group_key(const struct entry *e)
+{
+	return group_by_sig ? e->sig : e->client;
+}
+
+static int
+by_group(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+	int c;
+
+	if ((c = strcmp(group_key(x), group_key(y))) != 0)
+		return c;
+	if ((c = strcmp(x->client, y->client)) != 0)
+		return c;
+	return by_time(x, y);
+}
+
+struct group {
+	const struct entry *first, *last;
+	size_t		 dumps, clients;
+};
+
+static int
+by_first(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return by_time(x->first, y->first);
+}
+
+/*
+ * Per signature (its dumps, clients, first and last) or per client (its
+ * dumps and the last one), in the order they were first seen.
+ */
+static void
+list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
+{
+	const struct entry **p = calloc(ix->n + 1, sizeof(*p));
+	struct group *g = calloc(ix->n + 1, sizeof(*g));
+	json_t *a = json ? json_array() : NULL;
+	size_t i, n = 0;
+
+	if (p == NULL || g == NULL)
+		goto out;
+	for (i = 0; i < ix->n; i++)
+		p[i] = &ix->v[i];
+	group_by_sig = by_sig;
+	qsort(p, ix->n, sizeof(*p), by_group);
+	for (i = 0; i < ix->n; i++) {
+		if (i == 0 || strcmp(group_key(p[i]), group_key(p[i - 1])) !=
+		    0) {
+			g[n++] = (struct group){ p[i], p[i], 0, 0 };
+		}
+		if (by_time(p[i], g[n - 1].first) < 0)
+			g[n - 1].first = p[i];
+		if (by_time(p[i], g[n - 1].last) > 0)
+			g[n - 1].last = p[i];
+		g[n - 1].dumps++;
+		g[n - 1].clients += g[n - 1].dumps == 1 ||
+		    strcmp(p[i]->client, p[i - 1]->client) != 0;
+	}
+	qsort(g, n, sizeof(*g), by_first);
+	if (!json && by_sig)
+		fprintf(out, "%-16s %6s %7s %-24s %-24s %s\n", "SIGNATURE",
+		    "DUMPS", "CLIENTS", "FIRST", "LAST", "PANIC");
+	else if (!json)
+		fprintf(out, "%-15s %6s %-24s %-10s %-16s %s\n", "CLIENT",
+		    "DUMPS", "LAST", "STATUS", "SIGNATURE", "PANIC");
+	for (i = 0; i < n; i++) {
+		const struct entry *f = g[i].first, *l = g[i].last;
+
+		if (json && by_sig)
+			json_array_append_new(a, json_pack("{s:s? s:I s:I s:s "
+			    "s:s s:s?}", "signature", f->sig[0] ? f->sig :
+			    NULL, "dumps", (json_int_t)g[i].dumps, "clients",
+			    (json_int_t)g[i].clients, "first", f->start,
+			    "last", l->start, "panic", l->panic));
+		else if (json)
+			json_array_append_new(a, json_pack("{s:s s:I s:s s:s "
+			    "s:s? s:s?}", "client", f->client, "dumps",
+			    (json_int_t)g[i].dumps, "last", l->start, "status",
+			    l->status, "signature", l->sig[0] ? l->sig : NULL,
+			    "panic", l->panic));
+		else if (by_sig)
+			fprintf(out, "%-16s %6zu %7zu %-24.24s %-24.24s %s\n",
+			    f->sig[0] ? f->sig : "-", g[i].dumps,
+			    g[i].clients, f->start, l->start,
+			    l->panic ? l->panic : "-");
+		else
+			fprintf(out, "%-15s %6zu %-24.24s %-10s %-16s %s\n",
+			    f->client, g[i].dumps, l->start, l->status,
+			    l->sig[0] ? l->sig : "-", l->panic ? l->panic :
+			    "-");
+	}
+	if (json) {
+		json_dumpf(a, out, JSON_INDENT(2));
+		fputc('\n', out);
+	}
+out:
+	json_decref(a);
+	free(p);
+	free(g);
+}
+
+int
+nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
+    FILE *out)
+{
+	struct index ix = { 0 };
+	int dfd, r;
+
+	dfd = open(dumpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1) {
+		fprintf(stderr, "netdump-server: %s: %s\n", dumpdir,
+		    strerror(errno));
+		return 1;
+	}
+	r = walk(&ix, dfd, "", 0);
+	close(dfd);
+	if (r == -1) {
+		fprintf(stderr, "netdump-server: out of memory\n");
+		index_free(&ix);
+		return 1;
+	}
+	qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
+	if (view == ND_LIST_DUMPS)
+		list_dumps(&ix, json, out);
+	else
+		list_groups(&ix, view == ND_LIST_SIGNATURES, json, out);
+	if (ix.skipped > 0)
+		fprintf(stderr, "netdump-server: %zu file(s) named like a "
+		    "manifest were not read (not ours, too large, "
+		    "unreadable)\n", ix.skipped);
+	index_free(&ix);
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The dump index: netdump-server --list. It is rebuilt from the manifests
+ * beneath the dump directory each time (the manifests are the record, so
+ * it survives restarts and needs the daemon not at all), and shows the
+ * dumps, their signatures grouped, or the clients' last dumps.
+ */
+#ifndef ND_INDEX_H
+#define ND_INDEX_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum nd_list_view {
+	ND_LIST_DUMPS,		/* one line per dump, oldest first */
+	ND_LIST_SIGNATURES,	/* per signature: count, clients, first, last */
+	ND_LIST_HOSTS,		/* per client: its dumps and the last one */
+};
+
+/*
+ * Print the view of the dumps beneath dumpdir to out, as a table or as
+ * JSON; 0, or 1 with a message on stderr when dumpdir cannot be read.
+ */
+int	nd_index_list(const char *dumpdir, enum nd_list_view, bool json,
+	    FILE *out);
+
+#endif /* ND_INDEX_H */

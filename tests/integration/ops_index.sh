@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The dump index: netdump-server --list rebuilds it from the manifests
+# beneath the dump directory, with or without the daemon (so it survives
+# restarts). Panic signatures: the same panic at another address from
+# another client is the same signature; another panic is another. Views:
+# the dumps, --by-signature (dumps, clients, first, last), --hosts (each
+# client's last dump), as tables and --json; a file named like a
+# manifest that is not one is counted, not listed; *.last links are not
+# counted twice.
+set -euo pipefail
+NET=143
+. "$(dirname "$0")/lib.sh"
+
+start_server
+A=$(client_addr 1)
+B=$(client_addr 2)
+send_dump 0 "$A" -q -g 1M -s 1 --panic "vm_fault: fault on nofault entry, addr: 0xfffffe0012345000"
+wait_dumps "$A" 1
+send_dump 0 "$B" -q -g 1M -s 2 --panic "vm_fault: fault on nofault entry, addr: 0xfffffe00abcdef00"
+wait_dumps "$B" 1
+send_dump 0 "$A" -q -g 1M -s 3 --panic "page fault"
+wait_dumps "$A" 2
+wait_manifest "$(client_dir "$A")" 1
+SA=$(jq -r .signature.id "$(client_dir "$A")/manifest.0.json")
+SB=$(jq -r .signature.id "$(client_dir "$B")/manifest.0.json")
+SP=$(jq -r .signature.id "$(client_dir "$A")/manifest.1.json")
+assert_eq "$SB" "$SA" "the same panic at another address from another client"
+assert_ne "$SP" "$SA" "another panic"
+assert_eq "$(jq -r .signature.panic "$(client_dir "$B")/manifest.0.json")" \
+    "vm_fault: fault on nofault entry, addr: 0x?" "the masked panic string"
+assert_log "dump [0-9]+ from ${B//./\\.}: signature $SA: vm_fault: fault on nofault entry, addr: 0x\\?" "signature line"
+pass "signatures: $SA for both vm_fault panics, $SP for the page fault; in the manifests and the log"
+
+# Something named like a manifest that is not one.
+echo "not json" >"$DUMPDIR/$A/manifest.9.json"
+
+list() {	# VIEW-OPTIONS...: JSON on stdout, stderr in $T/list.err
+	"$ND_SERVER" -d "$DUMPDIR" --list "$@" 2>"$T/list.err"
+}
+
+check_views() {	# WHAT
+	list --json >"$T/dumps.json"
+	assert_eq "$(jq length "$T/dumps.json")" 3 "$1: dumps listed"
+	assert_eq "$(jq -r '[.[].client] | join(" ")' "$T/dumps.json")" "$A $B $A" "$1: clients, oldest first"
+	assert_eq "$(jq -r '.[0].stored.local' "$T/dumps.json")" "$A/vmcore.0" "$1: where the first dump went"
+	assert_eq "$(jq -r '.[2].size' "$T/dumps.json")" 1048576 "$1: size"
+	assert_grep "$T/list.err" "1 file\\(s\\) named like a manifest were not read" "$1: the bogus manifest"
+	list --by-signature --json >"$T/sigs.json"
+	assert_eq "$(jq length "$T/sigs.json")" 2 "$1: signatures"
+	assert_eq "$(jq -r --arg s "$SA" '.[] | select(.signature == $s) | "\(.dumps) \(.clients)"' "$T/sigs.json")" "2 2" "$1: dumps and clients of $SA"
+	assert_eq "$(jq -r '.[0].signature' "$T/sigs.json")" "$SA" "$1: first seen first"
+	list --hosts --json >"$T/hosts.json"
+	assert_eq "$(jq -r --arg a "$A" '.[] | select(.client == $a) | "\(.dumps) \(.signature) \(.status)"' "$T/hosts.json")" "2 $SP complete" "$1: $A's dumps and last"
+	list --by-signature >"$T/sigs.txt"
+	assert_eq "$(wc -l <"$T/sigs.txt")" 3 "$1: table lines"
+	assert_grep "$T/sigs.txt" "^$SA +2 +2 " "$1: the table row of $SA"
+}
+check_views "daemon running"
+stop_server
+check_views "daemon stopped"
+pass "--list, --by-signature, --hosts (table and JSON) from the manifests, the same with the daemon stopped; a bogus manifest counted, *.last not twice"
+
+rc=0
+"$ND_SERVER" -d "$DUMPDIR" --json >/dev/null 2>&1 || rc=$?
+assert_eq "$rc" 2 "--json without --list"
+pass "--json without --list is a usage error"
+finish
