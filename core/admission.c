@@ -26,6 +26,7 @@
 #include "dump.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "receiver_int.h"
 #include "space.h"
@@ -324,6 +325,7 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 	if (atomic_load(&nd_dumps_active) >=
 	    s->rt->conf->server.max_concurrent_dumps) {
 		rx->refused_busy++;
+		nd_metrics_refused("max_concurrent_dumps");
 		return false;
 	}
 	if (nd_dumps_of_client(s->client.sin_addr.s_addr) >=
@@ -857,6 +859,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (atomic_load(&nd_dumps_active) >= sv->max_concurrent_dumps) {
 		rx->refused_busy++;
+		nd_metrics_refused("max_concurrent_dumps");
 		return;
 	}
 	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
@@ -900,6 +903,7 @@ adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	if (atomic_load(&nd_dumps_active) + starting >=
 	    (uint64_t)sv->max_concurrent_dumps) {
 		rx->refused_busy++;
+		nd_metrics_refused("max_concurrent_dumps");
 		return;
 	}
 	if (nd_dumps_of_client(from->sin_addr.s_addr) >=

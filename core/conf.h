@@ -100,6 +100,7 @@ struct nd_server_conf {
 	int64_t	 linux_port;		/* the Linux front-end; 0: off */
 	int64_t	 console_log_size;	/* a console log rotates beyond */
 	int64_t	 console_log_keep;	/* rotated console logs kept, 4 */
+	char		*metrics;		/* "ADDRESS:PORT"; NULL: off */
 };
 
 /* Whether a client may dump: deny first, then allow (secure: must match). */

@@ -215,6 +215,11 @@ static const struct server_key server_keys[] = {
 	    NULL, 0, 100,
 	    "How many rotated console logs of a client's directory are kept, "
 	    "log.1 the newest." } },
+	{ .row = { "metrics", NDS_OPT_STRING, SV(metrics), NULL, NULL, 0, 0,
+	    "Serve Prometheus metrics over HTTP at /metrics on this "
+	    "ADDRESS:PORT (127.0.0.1:9620, say); empty or unset: off. Read "
+	    "at start only." },
+	  .value_name = "address:port", .empty_unset = true },
 };
 
 #define NSERVER_KEYS	(sizeof(server_keys) / sizeof(server_keys[0]))

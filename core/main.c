@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "index.h"
 #include "log.h"
+#include "metrics.h"
 #include "option.h"
 #include "receiver.h"
 #include "status.h"
@@ -556,12 +557,17 @@ main(int argc, char *argv[])
 	nd_sinkset_start(rt->sinks);
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
+	/* A thread too: after the fork. */
+	if (conf->server.metrics != NULL && nd_metrics_start(
+	    conf->server.metrics, conf->server.dumpdir, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("netdump-server %s listening on %s:%" PRId64
 	    ", dumps in %s (%s)",
 	    ND_VERSION, conf->server.address, conf->server.port,
 	    conf->server.dumpdir, conf->source);
 
 	rc = nd_receiver_run(rx);
+	nd_metrics_stop();
 
 	nd_receiver_free(rx);
 	close(dumpdir_fd);

@@ -15,6 +15,7 @@
 #include "dump.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "outcome.h"
 #include "runtime.h"
 #include "sink_load.h"
@@ -469,5 +470,6 @@ nd_outcome_store(struct nd_dump *d)
 		nd_chain_end(d, &d->chains[i]);
 	/* A transform's end (the tarball) may fail last of all. */
 	demote_if_unstored(d);
+	nd_metrics_dump_ended(d);
 	log_outcome(d);
 }

@@ -6,7 +6,23 @@
 
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "tally.h"
+
+/* For the metrics' reason label. */
+static const char *const tally_reasons[TALLY_NKINDS] = {
+	[TALLY_NOT_ALLOWED] = "not_allowed",
+	[TALLY_OTHER_PORT] = "other_port",
+	[TALLY_ALIVE] = "dump_alive",
+	[TALLY_NO_ROUTE] = "no_route",
+	[TALLY_NO_SINK] = "no_sink",
+	[TALLY_PATH] = "unsafe_path",
+	[TALLY_CLIENT_DUMPS] = "max_dumps_per_client",
+	[TALLY_CLIENT_HERALDED] = "max_heralded_per_client",
+	[TALLY_HOOKS] = "max_hooks",
+	[TALLY_FDS] = "descriptors",
+	[TALLY_RECLAIMED] = "reclaimed",
+};
 
 static const char *const tally_names[TALLY_NKINDS] = {
 	[TALLY_NOT_ALLOWED] = "HERALDs not answered: client not allowed "
@@ -49,6 +65,7 @@ nd_tally(struct tallies *t, enum tally kind, const struct sockaddr_in *from,
 	char line[512];
 
 	t->n[kind]++;
+	nd_metrics_refused(tally_reasons[kind]);
 	if (from != NULL)
 		inet_ntop(AF_INET, &from->sin_addr, t->last[kind],
 		    sizeof(t->last[kind]));

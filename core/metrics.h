@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Prometheus metrics ([server] metrics = ADDRESS:PORT): counters kept
+ * here, under one lock, fed where things happen (a dump ends, a HERALD is
+ * refused), and served at /metrics in the text exposition format by a
+ * libmicrohttpd thread. Off by default; all the feeding functions cost a
+ * lock and a few additions, and nothing when metrics are off.
+ */
+#ifndef ND_METRICS_H
+#define ND_METRICS_H
+
+#include <stddef.h>
+
+struct nd_dump;
+
+/*
+ * Serve on spec ("ADDRESS:PORT"); dumpdir's free space is read at each
+ * scrape. -1 with err set when spec is bad or the port cannot be bound.
+ */
+int	nd_metrics_start(const char *spec, const char *dumpdir, char *err,
+	    size_t errlen);
+void	nd_metrics_stop(void);
+/* A dump has been judged and stored (its worker thread). */
+void	nd_metrics_dump_ended(const struct nd_dump *);
+/* A client was refused or ignored, for reason (a short word). */
+void	nd_metrics_refused(const char *reason);
+
+#endif /* ND_METRICS_H */

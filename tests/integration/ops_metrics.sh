@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Prometheus metrics ([server] metrics = ADDRESS:PORT): the page at
+# /metrics parses as the text exposition format (Debian's
+# python3-prometheus-client parser, the format's reference
+# implementation), and its numbers are what happened: dumps by route and
+# status, bytes received and stored per chain, refusals by reason, each
+# client's last dump, the dump directory's free space. Other paths are
+# 404; a bad or taken ADDRESS:PORT stops the server at start.
+set -euo pipefail
+NET=144
+. "$(dirname "$0")/lib.sh"
+
+MPORT=$(free_port)
+{
+	echo "[server]"
+	echo "sink_dir = $ND_SINK_DIR"
+	echo "metrics = 127.0.0.1:$MPORT"
+	echo "deny = $(client_addr 9)/32"
+} >"$T/server.ini"
+start_server -c "$T/server.ini"
+A=$(client_addr 1)
+B=$(client_addr 2)
+send_dump 0 "$A" -q -g 1M -s 1
+send_dump 0 "$B" -q -g 2M -s 2 --no-kdh
+wait_dumps "$A" 1
+wait_dumps "$B" 1
+# A denied client: refused, counted under its reason.
+"$ND_SEND" -b "$(client_addr 9)" -q -g 1M -t 100 -r 1 "127.0.0.1:$PORT" \
+    >/dev/null 2>&1 || true
+
+http() {	# METHOD PATH: the status code; the body in $T/body
+	python3 - "$MPORT" "$1" "$2" "$T/body" <<'PYEOF2'
+import sys, urllib.error, urllib.request
+port, method, path, out = sys.argv[1:5]
+req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path),
+                             method=method)
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        code, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    code, body = e.code, e.read()
+open(out, "wb").write(body)
+print(code)
+PYEOF2
+}
+assert_eq "$(http GET /metrics)" 200 "GET /metrics"
+cp "$T/body" "$T/metrics"
+/usr/bin/python3 - "$T/metrics" "$A" "$B" >"$T/values" <<'PYEOF' ||
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+a, b = sys.argv[2], sys.argv[3]
+v = {}
+for fam in text_string_to_metric_families(text):
+    for s in fam.samples:
+        key = s.name + "".join("|%s=%s" % kv for kv in sorted(s.labels.items()))
+        v[key] = s.value
+def get(k):
+    return int(v.get(k, -1))
+print(get("netdump_up"))
+print(get("netdump_dumps_total|route=default|status=complete"))
+print(get("netdump_dumps_total|route=default|status=incomplete"))
+print(get("netdump_received_bytes_total"))
+print(get("netdump_stored_bytes_total|chain=local"))
+print(get("netdump_chain_failures_total|chain=local"))
+print(get("netdump_refusals_total|reason=not_allowed") > 0)
+print(get("netdump_client_last_dump_timestamp_seconds|client=%s|status=complete" % a) > 0)
+print(get("netdump_client_last_dump_timestamp_seconds|client=%s|status=incomplete" % b) > 0)
+print(get("netdump_dumps_in_flight"))
+print(get("netdump_dumpdir_free_bytes") > 0)
+PYEOF
+    fail "the page does not parse as the exposition format: $(head -c 600 "$T/metrics")"
+mapfile -t V <"$T/values"
+assert_eq "${V[0]}" 1 "netdump_up"
+assert_eq "${V[1]}" 1 "complete dumps of route default"
+assert_eq "${V[2]}" 1 "incomplete dumps of route default"
+assert_eq "${V[3]}" $((3 * 1048576)) "bytes received"
+assert_eq "${V[4]}" $((3 * 1048576)) "bytes stored by the file chain"
+assert_eq "${V[5]}" 0 "failures of the file chain"
+assert_eq "${V[6]}" True "refusals of the denied client"
+assert_eq "${V[7]}" True "$A's last dump, complete"
+assert_eq "${V[8]}" True "$B's last dump, incomplete"
+assert_eq "${V[9]}" 0 "dumps in flight"
+assert_eq "${V[10]}" True "free space of the dump directory"
+pass "/metrics parses as the exposition format, and says what happened"
+
+assert_eq "$(http GET /other)" 404 "another path"
+assert_eq "$(http POST /metrics)" 405 "POST"
+pass "other paths are 404, other methods 405"
+stop_server
+
+# The port is taken (by a listener of ours): the server says so and stops.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$MPORT" &
+HOLDER=$!
+sleep 0.5
+rc=0
+"$ND_SERVER" -D -c "$T/server.ini" -a 127.0.0.1 --port "$(free_port)" -d "$DUMPDIR" \
+    >"$T/taken.log" 2>&1 || rc=$?
+kill "$HOLDER" 2>/dev/null || true
+assert_ne "$rc" 0 "exit status with the metrics port taken"
+assert_grep "$T/taken.log" "metrics: cannot serve on 127\\.0\\.0\\.1:$MPORT" "the message"
+sed -i "s/^metrics = .*/metrics = localhost:80x/" "$T/server.ini"
+rc=0
+"$ND_SERVER" -D -c "$T/server.ini" -a 127.0.0.1 --port "$(free_port)" -d "$DUMPDIR" \
+    >"$T/bad.log" 2>&1 || rc=$?
+assert_ne "$rc" 0 "exit status with a bad metrics address"
+assert_grep "$T/bad.log" "is not ADDRESS:PORT" "the message"
+pass "a taken port and a bad ADDRESS:PORT stop the server at start, saying why"
+finish
