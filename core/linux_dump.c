@@ -342,14 +342,14 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 	}
 	if (r->nr != EM_386 && r->nr != EM_X86_64) {
 		lx->machine_bad++;
-		inet_ntop(AF_INET, &from->sin_addr, lx->last_bad,
-		    sizeof(lx->last_bad));
+		inet_ntop(AF_INET, &from->sin_addr, lx->last_machine,
+		    sizeof(lx->last_machine));
 		return;
 	}
 	if (s == NULL && busy_address(lx, from)) {
 		lx->other_port++;
-		inet_ntop(AF_INET, &from->sin_addr, lx->last_bad,
-		    sizeof(lx->last_bad));
+		inet_ntop(AF_INET, &from->sin_addr, lx->last_other,
+		    sizeof(lx->last_other));
 		return;
 	}
 	if (s != NULL && s->state == LX_HANDSHAKE) {
@@ -386,7 +386,7 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 	/* A forged announcement must not change what a true one said. */
 	if (!cookie_ok(rx, s->addr, &st)) {
 		lx->cookie_bad++;
-		memcpy(lx->last_bad, s->addr, sizeof(s->addr));
+		memcpy(lx->last_cookie, s->addr, sizeof(s->addr));
 		return;
 	}
 	s->machine = r->nr;
@@ -640,12 +640,13 @@ nd_lx_tick(struct nd_lx *lx, struct nd_receiver *rx, time_t mono)
 	lx->logged_at = mono;
 	log_count(&lx->cookie_bad, &lx->cookie_logged, "crash announcements "
 	    "refused: secure is on and the cookie is not the one in "
-	    "<dumpdir>/magic/<client-ip>", lx->last_bad);
+	    "<dumpdir>/magic/<client-ip>", lx->last_cookie);
 	log_count(&lx->machine_bad, &lx->machine_logged, "crash announcements "
-	    "ignored: only i386 and x86_64 clients are served", lx->last_bad);
+	    "ignored: only i386 and x86_64 clients are served",
+	    lx->last_machine);
 	log_count(&lx->other_port, &lx->other_port_logged, "crash "
 	    "announcements ignored: another port of the address has a "
-	    "session", lx->last_bad);
+	    "session", lx->last_other);
 	log_count(&lx->unasked, &lx->unasked_logged, "netdump replies "
 	    "ignored: nothing of the kind was asked of that client", NULL);
 	log_count(&lx->malformed, &lx->malformed_logged, "malformed netdump "

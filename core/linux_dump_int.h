@@ -117,7 +117,9 @@ struct nd_lx {
 	uint64_t		 unasked, unasked_logged;
 	uint64_t		 malformed, malformed_logged;
 	uint64_t		 other_port, other_port_logged;
-	char			 last_bad[INET_ADDRSTRLEN];
+	char			 last_cookie[INET_ADDRSTRLEN];
+	char			 last_machine[INET_ADDRSTRLEN];
+	char			 last_other[INET_ADDRSTRLEN];
 	time_t			 logged_at;
 };
 

@@ -242,6 +242,14 @@ second_start=$(grep -nE "linux dump [0-9]+ from $(client_addr 14 | sed 's/\./\\.
 assert_gt "$second_start" "$first_end" "line of the second dump's start after the first's end"
 pass "max_concurrent_dumps = 1: the second Linux client waits for the first; another port's announcement is ignored"
 
+# Hooks need pidfd_open, which valgrind 3.19 does not know: the rest is
+# for the other runs.
+if [ "${ND_VALGRIND:-0}" = 1 ]; then
+	stop_server
+	finish
+	exit 0
+fi
+
 # netdump-crash says no: the client is rebooted without its memory (it
 # would announce forever), as Red Hat's server did with a client it would
 # not take.
