@@ -27,6 +27,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "proto.h"
 #include "receiver_int.h"
 #include "space.h"
@@ -207,11 +208,15 @@ refuse(struct nd_receiver *rx, const struct sockaddr_in *from, unsigned secs)
  */
 static void
 refuse_dump(struct nd_receiver *rx, const struct sockaddr_in *from,
-    bool linux_client)
+    bool linux_client, const char *why)
 {
+	char addr[INET_ADDRSTRLEN];
+
 	refuse(rx, from, 60);
 	if (linux_client)
 		nd_linux_port_refused(rx, from);
+	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+	nd_notify_refused(rx->conf, addr, why);
 }
 
 static bool
@@ -658,7 +663,8 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
 			return;
-		refuse_dump(rx, from, done & ADMIT_LINUX);
+		refuse_dump(rx, from, done & ADMIT_LINUX, "the dump directory "
+		    "is below min_free");
 		return;
 	}
 	if (!(done & ADMIT_CRASH_DONE)) {
@@ -667,7 +673,8 @@ herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
-			refuse_dump(rx, from, done & ADMIT_LINUX);
+			refuse_dump(rx, from, done & ADMIT_LINUX, "netdump-crash "
+			    "could not run");
 			return;
 		}
 		/* Waiting for it (or for room to run it) is over at the deadline. */
@@ -718,7 +725,8 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 		if (status != 0) {
 			log_warnx("client %s: netdump-crash said no (status "
 			    "%d); refusing the dump", addr, status);
-			refuse_dump(rx, &p->client, p->linux_client);
+			refuse_dump(rx, &p->client, p->linux_client,
+			    "netdump-crash said no");
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,
@@ -730,7 +738,8 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 		if (status == 0) {
 			log_warnx("client %s: netdump-nospace gave the dump up",
 			    addr);
-			refuse_dump(rx, &p->client, p->linux_client);
+			refuse_dump(rx, &p->client, p->linux_client,
+			    "netdump-nospace gave the dump up");
 			return;
 		}
 		herald_admit(rx, &p->client, p->local, p->path, p->seqno,

@@ -148,6 +148,9 @@ nd_conf_free(struct nd_conf *conf)
 	for (i = 0; i < conf->nroutes; i++)
 		route_conf_clear(&conf->routes[i]);
 	free(conf->routes);
+	for (i = 0; i < conf->nnotifies; i++)
+		notify_conf_clear(&conf->notifies[i]);
+	free(conf->notifies);
 	conf_server_clear(&conf->server);
 	free(conf->source);
 	free(conf);
@@ -303,10 +306,14 @@ begin_section(struct loader *ld, const char *type, const char *name)
 		ld->kind = SEC_SERVER;
 		return;
 	}
+	if (strcmp(type, "notify") == 0) {
+		notify_begin(ld, name, line);
+		return;
+	}
 	if (strcmp(type, "sink") != 0 && strcmp(type, "route") != 0) {
 		failat(ld, line, "unknown section [%s%s%s]: expected "
-		    "[server], [sink NAME] or [route NAME]", type,
-		    *name != '\0' ? " " : "", name);
+		    "[server], [sink NAME], [route NAME] or [notify NAME]",
+		    type, *name != '\0' ? " " : "", name);
 		return;
 	}
 	if (*name == '\0') {
@@ -635,6 +642,9 @@ conf_handler(void *arg, const char *section, const char *key,
 	case SEC_ROUTE:
 		route_key(ld, key, value);
 		break;
+	case SEC_NOTIFY:
+		notify_key(ld, key, value);
+		break;
 	}
 	return ld->failed ? 0 : 1;
 }
@@ -771,7 +781,7 @@ finish(struct loader *ld)
 			if (resolve_chain(ld, conf, r, line, &r->sinks[j]) == -1)
 				return -1;
 	}
-	return 0;
+	return notify_finish(ld);
 nomem:
 	failat(ld, 0, "out of memory");
 	return -1;

@@ -111,6 +111,29 @@ bool	nd_conf_client_allowed(const struct nd_server_conf *, uint32_t addr);
  */
 bool	 nd_conf_client_listed(const struct nd_server_conf *, uint32_t addr);
 
+/* What a [notify NAME] section sends a webhook for (events = ...). */
+#define ND_EVENT_COMPLETE	0x1u
+#define ND_EVENT_INCOMPLETE	0x2u
+#define ND_EVENT_REFUSED	0x4u
+#define ND_EVENT_NEW_SIGNATURE	0x8u
+
+/* A [notify NAME] section: a webhook (core/notify.c). */
+struct nd_notify_conf {
+	char		*name;
+	char		*url;		/* http:// or https:// */
+	unsigned	 events;	/* ND_EVENT_*; complete incomplete */
+	char		*token;		/* Authorization: Bearer, or NULL */
+	char		*hmac_key;	/* X-Netdump-Signature, or NULL */
+	int64_t		 timeout;	/* seconds per attempt, 10 */
+	int64_t		 retries;	/* attempts after the first, 5 */
+	int		 lineno;
+};
+
+/* A copy of a [notify] section that outlives its configuration. */
+int	notify_conf_copy(struct nd_notify_conf *dst,
+	    const struct nd_notify_conf *src);
+void	notify_conf_free_copy(struct nd_notify_conf *);
+
 struct nd_conf {
 	char			*source;	/* file name, or "built-in" */
 	struct nd_server_conf	 server;
@@ -118,6 +141,8 @@ struct nd_conf {
 	size_t			 nsinks;
 	struct nd_route_conf	*routes;
 	size_t			 nroutes;
+	struct nd_notify_conf	*notifies;
+	size_t			 nnotifies;
 };
 
 /*

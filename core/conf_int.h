@@ -22,6 +22,7 @@ enum section_kind {
 	SEC_SERVER,
 	SEC_SINK,
 	SEC_ROUTE,
+	SEC_NOTIFY,
 };
 
 struct loader {
@@ -40,6 +41,7 @@ struct loader {
 	int			 path_line;	/* in the current [route] */
 	int			 client_line;
 	int			*route_sink_line; /* per route, of "sink =" */
+	int			 notify_line[6];	/* per key, current [notify] */
 
 	bool			 failed;
 	char			*err;
@@ -69,5 +71,12 @@ void	conf_server_key(struct loader *, const char *key, const char *value);
 int	conf_server_defaults(struct nd_server_conf *);
 /* Free what the [server] rows point to. */
 void	conf_server_clear(struct nd_server_conf *);
+
+/* conf_notify.c: [notify NAME] sections. */
+void	notify_begin(struct loader *, const char *name, int line);
+void	notify_key(struct loader *, const char *key, const char *value);
+int	notify_finish(struct loader *);
+void	notify_conf_clear(struct nd_notify_conf *);
+void	notify_print(const struct nd_conf *, FILE *);
 
 #endif /* ND_CONF_INT_H */

@@ -799,4 +799,5 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 		}
 		print_verbatim(fp, "sink", r->sink);
 	}
+	notify_print(conf, fp);
 }

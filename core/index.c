@@ -400,3 +400,22 @@ nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
 	index_free(&ix);
 	return 0;
 }
+
+int
+nd_index_signatures(const char *dumpdir, void (*seen)(void *, const char *),
+    void *arg)
+{
+	struct index ix = { 0 };
+	size_t i;
+	int dfd, r;
+
+	if ((dfd = open(dumpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = walk(&ix, dfd, "", 0);
+	close(dfd);
+	for (i = 0; r == 0 && i < ix.n; i++)
+		if (ix.v[i].sig[0] != '\0')
+			seen(arg, ix.v[i].sig);
+	index_free(&ix);
+	return r;
+}

@@ -24,4 +24,11 @@ enum nd_list_view {
 int	nd_index_list(const char *dumpdir, enum nd_list_view, bool json,
 	    FILE *out);
 
+/*
+ * Call seen(arg, id) for the signature of every dump beneath dumpdir that
+ * has one (the webhooks' new-signature); -1 when dumpdir cannot be read.
+ */
+int	nd_index_signatures(const char *dumpdir,
+	    void (*seen)(void *, const char *id), void *arg);
+
 #endif /* ND_INDEX_H */

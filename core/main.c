@@ -25,6 +25,7 @@
 #include "index.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "option.h"
 #include "receiver.h"
 #include "status.h"
@@ -557,7 +558,9 @@ main(int argc, char *argv[])
 	nd_sinkset_start(rt->sinks);
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
-	/* A thread too: after the fork. */
+	/* Threads too: after the fork. */
+	if (conf->nnotifies > 0 && nd_notify_start(conf->server.dumpdir) == -1)
+		fatalx("notify: cannot start the webhooks' thread");
 	if (conf->server.metrics != NULL && nd_metrics_start(
 	    conf->server.metrics, conf->server.dumpdir, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -568,6 +571,7 @@ main(int argc, char *argv[])
 
 	rc = nd_receiver_run(rx);
 	nd_metrics_stop();
+	nd_notify_stop();
 
 	nd_receiver_free(rx);
 	close(dumpdir_fd);

@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "outcome.h"
 #include "runtime.h"
 #include "sink_load.h"
@@ -472,4 +473,5 @@ nd_outcome_store(struct nd_dump *d)
 	demote_if_unstored(d);
 	nd_metrics_dump_ended(d);
 	log_outcome(d);
+	nd_notify_dump_ended(d);
 }

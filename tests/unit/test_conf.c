@@ -668,6 +668,25 @@ static const struct {
 	{ "[sink local]\nmodule = file\n[route r]\npath = *\n"
 	    "sink = local, Foo-Bar\n",
 	    { "t.ini:5: ", "[route r]", "'Foo-Bar'" } },
+	/* [notify NAME] */
+	{ "[notify]\nurl = http://x/\n", { "t.ini:1: ", "needs a name" } },
+	{ "[notify n]\nevents = complete\n",
+	    { "t.ini:1: ", "[notify n] has no 'url' key" } },
+	{ "[notify n]\nurl = ftp://x/\n", { "t.ini:2: ", "url", "http://" } },
+	{ "[notify n]\nurl = http://x/\nevents = complete boom\n",
+	    { "t.ini:3: ", "events", "'complete boom'" } },
+	{ "[notify n]\nurl = http://x/\nevents =\n",
+	    { "t.ini:3: ", "events" } },
+	{ "[notify n]\nurl = http://x/\nretries = 101\n",
+	    { "t.ini:3: ", "retries", "0 to 100" } },
+	{ "[notify n]\nurl = http://x/\ntimeout = 0\n",
+	    { "t.ini:3: ", "timeout", "1 to 300" } },
+	{ "[notify n]\nurl = http://x/\nfoo = 1\n",
+	    { "t.ini:3: ", "unknown key 'foo' in [notify n]" } },
+	{ "[notify n]\nurl = http://x/\nurl = http://y/\n",
+	    { "t.ini:3: ", "duplicate key 'url' in [notify n]", "line 2" } },
+	{ "[notify n]\nurl = http://x/\n[notify n]\nurl = http://y/\n",
+	    { "t.ini:3: ", "duplicate section [notify n]", "line 1" } },
 };
 
 static void
@@ -937,6 +956,7 @@ test_print_every_server_key(void **state)
 	    "linux_port = 6666\n"
 	    "console_log_size = 1M\n"
 	    "console_log_keep = 0\n"
+	    "metrics = 127.0.0.1:9620\n"
 	    "\n[sink local]\n";
 	struct nd_conf *conf;
 	char *text = NULL;
@@ -973,7 +993,8 @@ test_print_every_server_key(void **state)
 	    "max_hooks = 4096\n"
 	    "LINUX_PORT = 6666\n"
 	    "console_log_size = 1024k\n"
-	    "console_log_keep = 0\n");
+	    "console_log_keep = 0\n"
+	    "metrics = 127.0.0.1:9620\n");
 	fp = open_memstream(&text, &len);
 	assert_non_null(fp);
 	nd_conf_print(conf, fp);
@@ -1046,7 +1067,7 @@ test_server_help(void **state)
 			fail_msg("no entry for '%s'", want);
 		n++;
 	}
-	assert_int_equal(n, 29);
+	assert_int_equal(n, 30);
 	nd_conf_free(conf);
 	free(printed);
 	free(mdoc);

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Webhooks (see notify.h). An event is the webhook's JSON body without
+ * its "event" field, plus a copy of the endpoints' settings it goes to
+ * (a reload may free the configuration while it waits). The thread adds,
+ * for a dump with a signature, how many dumps of this directory have had
+ * it ("count") and a new-signature event the first time; then it POSTs
+ * each delivery, retrying after 1, 2, 4 ... 60 s up to the endpoint's
+ * retries. At most MAX_QUEUED deliveries wait; the oldest goes first.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "conf.h"
+#include "dump.h"
+#include "index.h"
+#include "log.h"
+#include "notify.h"
+#include "runtime.h"
+#include "sink_load.h"
+#include "util.h"
+
+#define MAX_QUEUED	256
+#define MAX_BACKOFF	60	/* seconds */
+
+struct delivery {
+	struct delivery	*next;
+	char		*name;		/* the [notify] section */
+	char		*url, *token, *hmac_key;
+	long		 timeout;
+	unsigned	 retries, tries;
+	time_t		 due;		/* CLOCK_MONOTONIC */
+	char		*body;
+};
+
+/* A dump's event before the thread has looked at its signature. */
+struct pending_event {
+	struct pending_event *next;
+	json_t		*body;		/* without "event" */
+	const char	*event;		/* static */
+	char		 sig[17];	/* "" none */
+	struct nd_notify_conf *ends;	/* copies, nends of them */
+	size_t		 nends;
+};
+
+/* Signatures seen in this dump directory, and how many dumps had each. */
+struct sigcount {
+	char		 id[17];
+	uint64_t	 n;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static pthread_t thread;
+static bool running, stopping;
+static char *dir;
+static struct pending_event *events, **events_tail = &events;
+static struct delivery *queue, **queue_tail = &queue;
+static size_t nqueued;
+static uint64_t dropped;
+static struct sigcount *sigs;
+static size_t nsigs, capsigs;
+
+static time_t
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The signature's count, made 0 if new; NULL out of memory. */
+static struct sigcount *
+sig_find(const char *id)
+{
+	size_t i;
+	void *grown;
+
+	for (i = 0; i < nsigs; i++)
+		if (strcmp(sigs[i].id, id) == 0)
+			return &sigs[i];
+	if (nsigs == capsigs) {
+		capsigs = capsigs ? capsigs * 2 : 64;
+		if ((grown = realloc(sigs, capsigs * sizeof(*sigs))) == NULL)
+			return NULL;
+		sigs = grown;
+	}
+	memset(&sigs[nsigs], 0, sizeof(sigs[nsigs]));
+	snprintf(sigs[nsigs].id, sizeof(sigs[nsigs].id), "%s", id);
+	return &sigs[nsigs++];
+}
+
+static void
+sig_seen(void *arg, const char *id)
+{
+	struct sigcount *s = sig_find(id);
+
+	(void)arg;
+	if (s != NULL)
+		s->n++;
+}
+
+static void
+delivery_free(struct delivery *d)
+{
+	free(d->name);
+	free(d->url);
+	free(d->token);
+	free(d->hmac_key);
+	free(d->body);
+	free(d);
+}
+
+/* Queue a delivery of body to one endpoint (under the lock). */
+static void
+enqueue(const struct nd_notify_conf *nc, const char *body)
+{
+	struct delivery *d = calloc(1, sizeof(*d)), *old;
+
+	if (d == NULL || (d->name = strdup(nc->name)) == NULL ||
+	    (d->url = strdup(nc->url)) == NULL || (d->body = strdup(body)) ==
+	    NULL || (nc->token != NULL && (d->token = strdup(nc->token)) ==
+	    NULL) || (nc->hmac_key != NULL && (d->hmac_key =
+	    strdup(nc->hmac_key)) == NULL)) {
+		if (d != NULL)
+			delivery_free(d);
+		dropped++;
+		return;
+	}
+	d->timeout = (long)nc->timeout;
+	d->retries = (unsigned)nc->retries;
+	d->due = mono();
+	if (nqueued == MAX_QUEUED) {
+		old = queue;
+		queue = old->next;
+		if (queue == NULL)
+			queue_tail = &queue;
+		delivery_free(old);
+		nqueued--;
+		dropped++;
+	}
+	*queue_tail = d;
+	queue_tail = &d->next;
+	nqueued++;
+}
+
+/* Turn a dump's event into deliveries, its signature counted. */
+static void
+expand(struct pending_event *e)
+{
+	struct sigcount *s = e->sig[0] != '\0' ? sig_find(e->sig) : NULL;
+	bool fresh = s != NULL && s->n == 0;
+	unsigned bit = strcmp(e->event, "complete") == 0 ?
+	    ND_EVENT_COMPLETE : strcmp(e->event, "incomplete") == 0 ?
+	    ND_EVENT_INCOMPLETE : ND_EVENT_REFUSED;
+	char *text;
+	size_t i;
+
+	if (s != NULL) {
+		s->n++;
+		json_object_set_new(json_object_get(e->body, "signature"),
+		    "count", json_integer((json_int_t)s->n));
+	}
+	for (i = 0; i < e->nends; i++) {
+		if (e->ends[i].events & bit) {
+			json_object_set_new(e->body, "event",
+			    json_string(e->event));
+			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
+				enqueue(&e->ends[i], text);
+			free(text);
+		}
+		if (fresh && (e->ends[i].events & ND_EVENT_NEW_SIGNATURE)) {
+			json_object_set_new(e->body, "event",
+			    json_string("new-signature"));
+			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
+				enqueue(&e->ends[i], text);
+			free(text);
+		}
+	}
+}
+
+static void
+event_free(struct pending_event *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nends; i++)
+		notify_conf_free_copy(&e->ends[i]);
+	free(e->ends);
+	json_decref(e->body);
+	free(e);
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* POST once; true on a 2xx answer. */
+static bool
+post(CURL *c, const struct delivery *d, char *why, size_t whylen)
+{
+	struct curl_slist *h = NULL;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0, i;
+	char line[1024], hex[2 * EVP_MAX_MD_SIZE + 1];
+	long code = 0;
+	CURLcode r;
+
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (d->token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s",
+		    d->token);
+		h = curl_slist_append(h, line);
+	}
+	if (d->hmac_key != NULL && HMAC(EVP_sha256(), d->hmac_key,
+	    (int)strlen(d->hmac_key), (const unsigned char *)d->body,
+	    strlen(d->body), mac, &maclen) != NULL) {
+		for (i = 0; i < maclen; i++)
+			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+		snprintf(line, sizeof(line), "X-Netdump-Signature: sha256=%s",
+		    hex);
+		h = curl_slist_append(h, line);
+	}
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, d->url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, d->timeout);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	r = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	if (r != CURLE_OK) {
+		snprintf(why, whylen, "%s", curl_easy_strerror(r));
+		return false;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299) {
+		snprintf(why, whylen, "HTTP status %ld", code);
+		return false;
+	}
+	return true;
+}
+
+/* The first delivery that is due, taken off the queue; else NULL. */
+static struct delivery *
+take_due(time_t now, time_t *next)
+{
+	struct delivery **pp, *d;
+
+	*next = 0;
+	for (pp = &queue; (d = *pp) != NULL; pp = &d->next) {
+		if (d->due <= now) {
+			*pp = d->next;
+			if (queue_tail == &d->next)
+				queue_tail = pp;
+			d->next = NULL;
+			nqueued--;
+			return d;
+		}
+		if (*next == 0 || d->due < *next)
+			*next = d->due;
+	}
+	return NULL;
+}
+
+static void *
+sender(void *arg)
+{
+	struct pending_event *e;
+	struct delivery *d;
+	struct timespec until;
+	char why[256];
+	time_t next;
+	CURL *c = curl_easy_init();
+
+	(void)arg;
+	/* What this directory has seen already, before the first event. */
+	(void)nd_index_signatures(dir, sig_seen, NULL);
+	pthread_mutex_lock(&lock);
+	while (!stopping) {
+		while ((e = events) != NULL) {
+			events = e->next;
+			if (events == NULL)
+				events_tail = &events;
+			expand(e);
+			event_free(e);
+		}
+		if ((d = take_due(mono(), &next)) == NULL) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += next != 0 ? next - mono() : 3600;
+			pthread_cond_timedwait(&cond, &lock, &until);
+			continue;
+		}
+		pthread_mutex_unlock(&lock);
+		d->tries++;
+		if (c != NULL && post(c, d, why, sizeof(why))) {
+			delivery_free(d);
+			pthread_mutex_lock(&lock);
+			continue;
+		}
+		if (c == NULL)
+			snprintf(why, sizeof(why), "no curl handle");
+		if (d->tries > d->retries) {
+			log_warnx("notify %s: %s: gave up after %u tries: %s",
+			    d->name, d->url, d->tries, why);
+			delivery_free(d);
+			pthread_mutex_lock(&lock);
+			continue;
+		}
+		log_info("notify %s: %s: %s; again in %d s", d->name, d->url,
+		    why, 1 << (d->tries - 1 < 6 ? d->tries - 1 : 6));
+		d->due = mono() + (1 << (d->tries - 1 < 6 ? d->tries - 1 : 6));
+		if (d->due - mono() > MAX_BACKOFF)
+			d->due = mono() + MAX_BACKOFF;
+		pthread_mutex_lock(&lock);
+		if (nqueued == MAX_QUEUED) {
+			dropped++;
+			delivery_free(d);
+		} else {
+			*queue_tail = d;
+			queue_tail = &d->next;
+			nqueued++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+int
+nd_notify_start(const char *dumpdir)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (dir = strdup(dumpdir)) == NULL)
+		return -1;
+	if (pthread_create(&thread, NULL, sender, NULL) != 0) {
+		free(dir);
+		dir = NULL;
+		return -1;
+	}
+	running = true;
+	return 0;
+}
+
+void
+nd_notify_stop(void)
+{
+	struct delivery *d;
+	struct pending_event *e;
+	size_t left;
+
+	if (!running)
+		return;
+	pthread_mutex_lock(&lock);
+	stopping = true;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	running = false;
+	left = nqueued;
+	while ((d = queue) != NULL) {
+		queue = d->next;
+		delivery_free(d);
+	}
+	while ((e = events) != NULL) {
+		events = e->next;
+		event_free(e);
+		left++;
+	}
+	if (left > 0 || dropped > 0)
+		log_warnx("notify: %zu webhooks not sent at exit, %" PRIu64
+		    " dropped before (queue full)", left, dropped);
+	free(sigs);
+	free(dir);
+}
+
+/* Copy the endpoints of conf and queue body under event (takes body). */
+static void
+post_event(const struct nd_conf *conf, const char *event, json_t *body,
+    const char *sig)
+{
+	struct pending_event *e;
+	size_t i;
+
+	if (!running || conf->nnotifies == 0 || body == NULL ||
+	    (e = calloc(1, sizeof(*e))) == NULL) {
+		json_decref(body);
+		return;
+	}
+	e->body = body;
+	e->event = event;
+	snprintf(e->sig, sizeof(e->sig), "%s", sig != NULL ? sig : "");
+	if ((e->ends = calloc(conf->nnotifies, sizeof(*e->ends))) == NULL) {
+		event_free(e);
+		return;
+	}
+	for (i = 0; i < conf->nnotifies; i++)
+		if (notify_conf_copy(&e->ends[i], &conf->notifies[i]) == 0)
+			e->nends++;
+	pthread_mutex_lock(&lock);
+	*events_tail = e;
+	events_tail = &e->next;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+void
+nd_notify_dump_ended(const struct nd_dump *d)
+{
+	const struct nd_conf *conf = d->rt->conf;
+	char start[40], end[40];
+	json_t *body, *stored;
+	const char *manifest = NULL;
+	size_t i;
+
+	if (!running || conf->nnotifies == 0)
+		return;
+	ts_iso8601(&d->pub.start, start, sizeof(start));
+	ts_iso8601(&d->end_real, end, sizeof(end));
+	stored = json_object();
+	for (i = 0; i < d->nchains; i++) {
+		const struct nd_dump_chain *c = &d->chains[i];
+		const char *w = c->where[NDS_OBJ_VMCORE] != NULL ?
+		    c->where[NDS_OBJ_VMCORE] : c->where[NDS_OBJ_ARCHIVE];
+
+		if (w != NULL && !c->failed)
+			json_object_set_new(stored, c->chain->text,
+			    json_string(w));
+		if (manifest == NULL && !c->failed)
+			manifest = c->where[NDS_OBJ_MANIFEST];
+	}
+	body = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:s s:o s:s?}",
+	    "dump_id", (json_int_t)d->pub.id, "client", d->client_addr,
+	    "path", d->path != NULL ? d->path : "", "route",
+	    d->route != NULL ? d->route : "", "protocol", d->pub.protocol,
+	    "start", start, "end", end, "status",
+	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete",
+	    "reason", d->reason, "stored", stored, "manifest", manifest);
+	if (body != NULL)
+		json_object_set_new(body, "signature", d->has_sig ?
+		    json_pack("{s:s s:s s:s}", "id", d->sig.id, "panic",
+		    d->sig.panic, "version", d->sig.version) : json_null());
+	post_event(conf, d->pub.status == NDS_STATUS_COMPLETE ? "complete" :
+	    "incomplete", body, d->has_sig ? d->sig.id : NULL);
+}
+
+void
+nd_notify_refused(const struct nd_conf *conf, const char *client,
+    const char *reason)
+{
+	struct timespec now;
+	char at[40];
+
+	if (!running || conf->nnotifies == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts_iso8601(&now, at, sizeof(at));
+	post_event(conf, "refused", json_pack("{s:s s:s s:s s:n}", "client",
+	    client, "time", at, "reason", reason, "signature"), NULL);
+}

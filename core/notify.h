@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Webhooks ([notify NAME] sections): a JSON POST through libcurl when a
+ * dump ends (complete, incomplete), when one is refused, and when a dump
+ * brings a panic signature not seen before (new-signature). One thread
+ * sends them from a bounded queue with retries, so a slow or dead
+ * endpoint never slows a dump: past the bound, the oldest event goes.
+ */
+#ifndef ND_NOTIFY_H
+#define ND_NOTIFY_H
+
+#include <stdint.h>
+
+struct nd_dump;
+struct nd_conf;
+
+/*
+ * Start the sending thread (after the fork). It first learns the
+ * signatures of the dumps already beneath dumpdir (their manifests), so
+ * that new-signature means new to this dump directory. -1 on failure.
+ */
+int	nd_notify_start(const char *dumpdir);
+/* Stop the thread; events still queued are dropped (logged). */
+void	nd_notify_stop(void);
+/* A dump has been stored and its manifest written (its worker). */
+void	nd_notify_dump_ended(const struct nd_dump *);
+/* A dump was refused (a hook said no, no room), by the receive thread. */
+void	nd_notify_refused(const struct nd_conf *, const char *client,
+	    const char *reason);
+
+#endif /* ND_NOTIFY_H */

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Webhooks ([notify NAME]): a real local HTTP server (python's
+# http.server) receives a JSON POST when a dump ends, when one is refused
+# (netdump-crash says no), and when a panic signature is new to the dump
+# directory; the bearer token and the HMAC-SHA256 of the body are in the
+# headers; the signature's count grows with repeats. A dead endpoint is
+# retried, then given up, and never holds a dump back.
+set -euo pipefail
+NET=145
+. "$(dirname "$0")/lib.sh"
+
+HP=$(free_port)
+DEAD=$(free_port)
+python3 - "$HP" "$T/posts" <<'PYEOF' &
+import http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(out, "a") as f:
+            f.write(json.dumps({"path": self.path,
+                                "auth": self.headers.get("Authorization"),
+                                "sig": self.headers.get("X-Netdump-Signature"),
+                                "type": self.headers.get("Content-Type"),
+                                "body": body.decode()}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PYEOF
+HTTPD=$!
+trap 'kill $HTTPD 2>/dev/null || true' EXIT
+mkdir -p "$T/scripts"
+printf '#!/bin/sh\n[ "$1" != "%s" ]\n' "$(client_addr 3)" >"$T/scripts/netdump-crash"
+chmod 755 "$T/scripts/netdump-crash"
+cat >"$T/server.ini" <<EOF2
+[server]
+sink_dir = $ND_SINK_DIR
+scripts_dir = $T/scripts
+[notify ops]
+url = http://127.0.0.1:$HP/hook
+events = complete incomplete refused new-signature
+token = secret-token
+hmac_key = k3y
+[notify dead]
+url = http://127.0.0.1:$DEAD/nobody
+retries = 1
+timeout = 2
+EOF2
+start_server -c "$T/server.ini"
+A=$(client_addr 1)
+B=$(client_addr 2)
+send_dump 0 "$A" -q -g 1M -s 1 --panic "page fault at 0xfffff80012345678"
+wait_dumps "$A" 1
+send_dump 0 "$B" -q -g 1M -s 2 --panic "page fault at 0xfffff800abcdef00"
+wait_dumps "$B" 1
+send_dump 0 "$A" -q -g 1M -s 3 --no-kdh
+wait_dumps "$A" 2
+# netdump-crash says no to client 3: refused.
+"$ND_SEND" -b "$(client_addr 3)" -q -g 1M -t 200 -r 2 "127.0.0.1:$PORT" \
+    >/dev/null 2>&1 || true
+
+posts() {	# the number of POSTs received
+	[ -f "$T/posts" ] && wc -l <"$T/posts" || echo 0
+}
+poll 20 test "$(posts)" -ge 5 || fail "$(posts) webhooks received, 5 expected: $(cat "$T/posts" 2>/dev/null)"
+sleep 1
+assert_eq "$(posts)" 5 "webhooks received"
+/usr/bin/python3 - "$T/posts" "$A" "$B" "$(client_addr 3)" "$DUMPDIR" <<'PYEOF' || fail "the webhooks are not what happened"
+import hashlib, hmac, json, os, sys
+posts = [json.loads(l) for l in open(sys.argv[1])]
+a, b, c, top = sys.argv[2:6]
+def check(cond, what):
+    if not cond:
+        print("webhook check failed: %s\n%s" % (what, json.dumps(posts, indent=1)))
+        sys.exit(1)
+for p in posts:
+    check(p["path"] == "/hook", "path")
+    check(p["auth"] == "Bearer secret-token", "bearer token")
+    check(p["type"] == "application/json", "content type")
+    mac = hmac.new(b"k3y", p["body"].encode(), hashlib.sha256).hexdigest()
+    check(p["sig"] == "sha256=" + mac, "HMAC of the body")
+bodies = [json.loads(p["body"]) for p in posts]
+ev = [(x["event"], x["client"]) for x in bodies]
+check(ev.count(("new-signature", a)) == 1, "one new-signature, for %s" % a)
+check(("new-signature", b) not in ev, "no new-signature for the repeat")
+done = [x for x in bodies if x["event"] == "complete"]
+check(len(done) == 2, "two complete dumps")
+check(done[0]["signature"]["count"] == 1 and done[1]["signature"]["count"] == 2,
+      "the signature's count grows")
+check(done[0]["signature"]["id"] == done[1]["signature"]["id"], "one signature")
+check(done[0]["signature"]["panic"] == "page fault at 0x?", "masked panic")
+check(os.path.isfile(os.path.join(top, done[0]["stored"]["local"])),
+      "stored.local names the vmcore")
+inc = [x for x in bodies if x["event"] == "incomplete"]
+check(len(inc) == 1 and inc[0]["client"] == a and inc[0]["signature"] is None
+      and "KDH" in inc[0]["reason"], "the incomplete dump")
+ref = [x for x in bodies if x["event"] == "refused"]
+check(len(ref) == 1 and ref[0]["client"] == c and
+      ref[0]["reason"] == "netdump-crash said no", "the refusal")
+PYEOF
+pass "webhooks: complete, incomplete, refused and new-signature, with the bearer token and the body's HMAC; a repeat counts, is not new"
+wait_log "notify dead: http://127\\.0\\.0\\.1:$DEAD/nobody: gave up after 2 tries" 60
+assert_log "dump [0-9]+ from ${B//./\\.} complete:" "dumps beside a dead endpoint"
+pass "a dead endpoint: retried, given up, logged; the dumps went on"
+stop_server
+finish
