@@ -99,6 +99,7 @@ struct client {
 	char		 line[LINE_MAX_LEN];
 	size_t		 line_len;
 	char		 oops[OOPS_MAX + 1];
+	char		 first_oops[OOPS_MAX + 1];	/* of this boot */
 	bool		 crashed;	/* an oops not yet told (crashed()) */
 	bool		 crash_told;	/* ... once per boot */
 	time_t		 oops_logged;
@@ -499,6 +500,9 @@ oops_line(struct client *c, const char *line, time_t now)
 		if ((unsigned char)c->oops[i] < 0x20 ||
 		    (unsigned char)c->oops[i] == 0x7f)
 			c->oops[i] = '?';
+	/* The first says what happened; what follows, that it was fatal. */
+	if (c->first_oops[0] == '\0')
+		memcpy(c->first_oops, c->oops, sizeof(c->oops));
 	if (c->oops_logged != 0 && now - c->oops_logged < LOG_QUIET) {
 		c->oops_quiet++;
 		return;
@@ -857,7 +861,7 @@ new_boot(struct nd_console *con, struct client *c, time_t now)
 	c->nl_on = c->ext_on = false;
 	c->ngaps = 0;
 	c->line_len = 0;
-	c->oops[0] = '\0';
+	c->oops[0] = c->first_oops[0] = '\0';
 	c->crashed = c->crash_told = false;
 	c->at_bol = true;
 	(void)ensure_dir(con, c, now);
@@ -1090,6 +1094,14 @@ nd_console_oops(struct nd_console *con, uint32_t addr)
 	struct client *c = client_find(con, addr);
 
 	return c != NULL && c->oops[0] != '\0' ? c->oops : NULL;
+}
+
+const char *
+nd_console_first_oops(struct nd_console *con, uint32_t addr)
+{
+	struct client *c = client_find(con, addr);
+
+	return c != NULL && c->first_oops[0] != '\0' ? c->first_oops : NULL;
 }
 
 /*

@@ -51,6 +51,8 @@ void	nd_console_tick(struct nd_console *, time_t now);
  */
 const char *nd_console_dir(struct nd_console *, uint32_t addr);
 const char *nd_console_oops(struct nd_console *, uint32_t addr);
+/* The first oops or panic line of this boot: what the crash was. */
+const char *nd_console_first_oops(struct nd_console *, uint32_t addr);
 /*
  * A client whose console showed its first oops or panic of this boot
  * since the last call: true, its address (network order) and directory.

@@ -192,7 +192,9 @@ struct nd_dump {
 		uint64_t	 hole_pages;	/* REPLY_RESERVED: not RAM */
 		uint64_t	 missing_pages;	/* asked for, never came */
 		uint64_t	 retransmits;	/* requests sent again */
-		char		 oops[201];	/* the console's oops line */
+		char		 oops[201];	/* the console's first oops line
+						 * of this boot */
+		char		 panic[201];	/* ... and its last */
 	} lx;
 	char			 boot_dir[256];	/* pub.boot_dir's */
 	/* What crashed (outcome.c); has_sig false: no panic string. */

@@ -5,7 +5,8 @@
  * jansson, and what an operator asks of a list of dumps is printed. The
  * walk does not follow symlinks and goes 8 directories deep at most; a
  * manifest larger than 1 MiB, or not one of ours, is skipped with a
- * count. Memory is a few hundred bytes per dump.
+ * count, and so are directories deeper down. Memory is about 400 bytes
+ * per dump (more with --json, which keeps each dump's places).
  */
 #include <sys/stat.h>
 
@@ -41,8 +42,18 @@ struct entry {
 struct index {
 	struct entry	*v;
 	size_t		 n, cap;
-	size_t		 skipped;
+	size_t		 skipped;	/* files not read */
+	size_t		 deep;		/* directories past MAX_DEPTH */
 };
+
+/* Control bytes become '?': the tables go to terminals. */
+static void
+tame(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
 
 static void
 copy(char *dst, size_t len, json_t *v)
@@ -50,17 +61,24 @@ copy(char *dst, size_t len, json_t *v)
 	const char *s = json_string_value(v);
 
 	snprintf(dst, len, "%s", s != NULL ? s : "");
+	tame(dst);
 }
 
 static char *
 dup_or_null(json_t *v)
 {
 	const char *s = json_string_value(v);
+	char *d = s != NULL ? strdup(s) : NULL;
 
-	return s != NULL ? strdup(s) : NULL;
+	if (d != NULL)
+		tame(d);
+	return d;
 }
 
 /* The vmcore object's size and places. */
+/* walk's: whether entries keep their places as JSON (--list --json). */
+static bool ix_keep_stored;
+
 static void
 vmcore_of(json_t *root, struct entry *e)
 {
@@ -77,7 +95,9 @@ vmcore_of(json_t *root, struct entry *e)
 		if (json_is_integer(json_object_get(obj, "size")))
 			e->size = json_integer_value(json_object_get(obj,
 			    "size"));
-		e->stored = json_incref(json_object_get(obj, "stored"));
+		if (ix_keep_stored)
+			e->stored = json_incref(json_object_get(obj,
+			    "stored"));
 		json_object_foreach(json_object_get(obj, "stored"), chain,
 		    where)
 			if (e->where == NULL)
@@ -148,7 +168,9 @@ read_one(struct index *ix, int dfd, const char *name, const char *rel)
 	ssize_t got;
 	int fd, r;
 
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put there in the meantime must not hang us. */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK);
 	if (fd == -1 || fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    sb.st_size > MAX_MANIFEST) {
 		if (fd != -1)
@@ -173,7 +195,9 @@ static int
 walk(struct index *ix, int dfd, const char *rel, int depth)
 {
 	struct dirent *de;
+	struct stat sb;
 	char path[4096];
+	unsigned char type;
 	DIR *dp;
 	int fd, r = 0;
 
@@ -189,14 +213,22 @@ walk(struct index *ix, int dfd, const char *rel, int depth)
 		if (snprintf(path, sizeof(path), "%s%s%s", rel,
 		    rel[0] != '\0' ? "/" : "", de->d_name) >= (int)sizeof(path))
 			continue;
-		if (de->d_type == DT_DIR && depth < MAX_DEPTH) {
+		type = de->d_type;
+		/* Some file systems do not say: ask (never through a link). */
+		if (type == DT_UNKNOWN && fstatat(dfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ?
+			    DT_REG : DT_UNKNOWN;
+		if (type == DT_DIR && depth >= MAX_DEPTH)
+			ix->deep++;
+		else if (type == DT_DIR) {
 			fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 			if (fd != -1) {
 				r = walk(ix, fd, path, depth + 1);
 				close(fd);
 			}
-		} else if (de->d_type == DT_REG && manifest_name(de->d_name))
+		} else if (type == DT_REG && manifest_name(de->d_name))
 			r = read_one(ix, dfd, de->d_name, path);
 	}
 	closedir(dp);
@@ -213,16 +245,43 @@ by_time(const void *a, const void *b)
 }
 
 static void
+entry_free(struct entry *e)
+{
+	free(e->file);
+	free(e->panic);
+	free(e->where);
+	json_decref(e->stored);
+}
+
+/*
+ * One dump stored by two chains beneath the directory has two manifests:
+ * listed once (the same start, client and id; ids restart with the
+ * server, times do not).
+ */
+static void
+dedupe(struct index *ix)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ix->n; i++) {
+		if (n > 0 && ix->v[i].id == ix->v[n - 1].id &&
+		    strcmp(ix->v[i].start, ix->v[n - 1].start) == 0 &&
+		    strcmp(ix->v[i].client, ix->v[n - 1].client) == 0) {
+			entry_free(&ix->v[i]);
+			continue;
+		}
+		ix->v[n++] = ix->v[i];
+	}
+	ix->n = n;
+}
+
+static void
 index_free(struct index *ix)
 {
 	size_t i;
 
-	for (i = 0; i < ix->n; i++) {
-		free(ix->v[i].file);
-		free(ix->v[i].panic);
-		free(ix->v[i].where);
-		json_decref(ix->v[i].stored);
-	}
+	for (i = 0; i < ix->n; i++)
+		entry_free(&ix->v[i]);
 	free(ix->v);
 }
 
@@ -381,6 +440,7 @@ nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
 		    strerror(errno));
 		return 1;
 	}
+	ix_keep_stored = json && view == ND_LIST_DUMPS;
 	r = walk(&ix, dfd, "", 0);
 	close(dfd);
 	if (r == -1) {
@@ -389,6 +449,7 @@ nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
 		return 1;
 	}
 	qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
+	dedupe(&ix);
 	if (view == ND_LIST_DUMPS)
 		list_dumps(&ix, json, out);
 	else
@@ -397,6 +458,10 @@ nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
 		fprintf(stderr, "netdump-server: %zu file(s) named like a "
 		    "manifest were not read (not ours, too large, "
 		    "unreadable)\n", ix.skipped);
+	if (ix.deep > 0)
+		fprintf(stderr, "netdump-server: %zu director%s more than %d "
+		    "levels down not looked into\n", ix.deep, ix.deep == 1 ?
+		    "y" : "ies", MAX_DEPTH);
 	index_free(&ix);
 	return 0;
 }
@@ -411,8 +476,11 @@ nd_index_signatures(const char *dumpdir, void (*seen)(void *, const char *),
 
 	if ((dfd = open(dumpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
+	ix_keep_stored = false;
 	r = walk(&ix, dfd, "", 0);
 	close(dfd);
+	qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
+	dedupe(&ix);
 	for (i = 0; r == 0 && i < ix.n; i++)
 		if (ix.v[i].sig[0] != '\0')
 			seen(arg, ix.v[i].sig);

@@ -396,9 +396,12 @@ lx_memory_end(struct nd_lx *lx, struct lx_session *s, const char *why)
 		d->finished = true;
 	} else
 		snprintf(d->end_reason, sizeof(d->end_reason), "%s", why);
+	if ((oops = nd_console_first_oops(lx->console,
+	    s->from.sin_addr.s_addr)) != NULL)
+		snprintf(d->lx.oops, sizeof(d->lx.oops), "%s", oops);
 	if ((oops = nd_console_oops(lx->console, s->from.sin_addr.s_addr)) !=
 	    NULL)
-		snprintf(d->lx.oops, sizeof(d->lx.oops), "%s", oops);
+		snprintf(d->lx.panic, sizeof(d->lx.panic), "%s", oops);
 	log_info("linux dump %" PRIu64 " from %s: %" PRIu64 " pages, %" PRIu64
 	    " not RAM, %" PRIu64 " missing, %" PRIu64 " requests sent again",
 	    s->id, s->addr, d->lx.pages, d->lx.hole_pages, missing,

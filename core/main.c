@@ -510,7 +510,7 @@ main(int argc, char *argv[])
 	struct nd_conf *conf;
 	struct nd_receiver *rx;
 	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
-	int ch, dumpdir_fd, pid_fd = -1, rc;
+	int ch, dumpdir_fd, pid_fd = -1, metrics_fd = -1, rc;
 	sigset_t mask;
 
 	log_init(1, 0);
@@ -548,6 +548,10 @@ main(int argc, char *argv[])
 	if ((rx = nd_receiver_create(rt, dumpdir_fd, load_runtime, &o, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
+	/* Bound here, before the fork: a bad address stops the start. */
+	if (conf->server.metrics != NULL && (metrics_fd = nd_metrics_listen(
+	    conf->server.metrics, err, sizeof(err))) == -1)
+		fatalx("%s", err);
 	drop_privileges(&conf->server, status_path);
 	if (conf->server.daemon) {
 		log_init(0, o.verbose);
@@ -561,8 +565,8 @@ main(int argc, char *argv[])
 	/* Threads too: after the fork. */
 	if (conf->nnotifies > 0 && nd_notify_start(conf->server.dumpdir) == -1)
 		fatalx("notify: cannot start the webhooks' thread");
-	if (conf->server.metrics != NULL && nd_metrics_start(
-	    conf->server.metrics, conf->server.dumpdir, err, sizeof(err)) == -1)
+	if (metrics_fd != -1 && nd_metrics_start(metrics_fd, dumpdir_fd, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("netdump-server %s listening on %s:%" PRId64
 	    ", dumps in %s (%s)",

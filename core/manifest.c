@@ -164,6 +164,11 @@ put_linux(struct nd_buf *b, const struct nd_linux_facts *lx)
 		nd_buf_json_str(b, lx->oops);
 	else
 		nd_buf_printf(b, "null");
+	nd_buf_printf(b, ", \"last_oops\": ");
+	if (lx->panic[0] != '\0')
+		nd_buf_json_str(b, lx->panic);
+	else
+		nd_buf_printf(b, "null");
 	nd_buf_printf(b, "},\n");
 }
 

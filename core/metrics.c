@@ -58,7 +58,7 @@ struct reason_row {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool on;
 static struct MHD_Daemon *mhd;
-static char *dumpdir;
+static int space_fd = -1;		/* the dump directory's, for its space */
 static time_t started;
 static struct dumps_row dumps[MAX_ROWS];
 static size_t ndumps;
@@ -125,9 +125,8 @@ head(struct page *p, const char *name, const char *type, const char *help)
 }
 
 static void
-render(struct page *p)
+render(struct page *p, bool have_free, unsigned long long free_bytes)
 {
-	struct statvfs sv;
 	size_t i;
 
 	head(p, "netdump_up", "gauge", "1 while the server runs.");
@@ -190,11 +189,10 @@ render(struct page *p)
 		    "status=\"%s\"} %lld\n", clients[i].client,
 		    clients[i].complete ? "complete" : "incomplete",
 		    (long long)clients[i].last);
-	if (statvfs(dumpdir, &sv) == 0) {
+	if (have_free) {
 		head(p, "netdump_dumpdir_free_bytes", "gauge",
 		    "Free space of the dump directory, for unprivileged users.");
-		put(p, "netdump_dumpdir_free_bytes %llu\n",
-		    (unsigned long long)sv.f_bavail * sv.f_frsize);
+		put(p, "netdump_dumpdir_free_bytes %llu\n", free_bytes);
 	}
 }
 
@@ -222,10 +220,15 @@ answer(void *cls, struct MHD_Connection *c, const char *url,
 		r = MHD_create_response_from_buffer(sizeof(nf) - 1,
 		    (void *)nf, MHD_RESPMEM_PERSISTENT);
 	} else {
+		struct statvfs sv;
+		/* Outside the lock: a hung file system stalls only this. */
+		bool have = fstatvfs(space_fd, &sv) == 0;
+
 		if ((p.s = malloc(p.cap)) == NULL)
 			return MHD_NO;
 		pthread_mutex_lock(&lock);
-		render(&p);
+		render(&p, have, have ? (unsigned long long)sv.f_bavail *
+		    sv.f_frsize : 0);
 		pthread_mutex_unlock(&lock);
 		if (p.failed) {
 			free(p.s);
@@ -238,20 +241,22 @@ answer(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_NO;
 	(void)MHD_add_response_header(r, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		(void)MHD_add_response_header(r, "Allow", "GET, HEAD");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
 int
-nd_metrics_start(const char *spec, const char *dir, char *err,
-    size_t errlen)
+nd_metrics_listen(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	char host[64];
 	const char *colon = strrchr(spec, ':');
 	unsigned long port;
 	char *end;
+	int fd, one = 1;
 
 	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host)) {
 		snprintf(err, errlen, "metrics: '%s' is not ADDRESS:PORT", spec);
@@ -268,20 +273,37 @@ nd_metrics_start(const char *spec, const char *dir, char *err,
 		return -1;
 	}
 	sin.sin_port = htons((uint16_t)port);
-	if ((dumpdir = strdup(dir)) == NULL) {
-		snprintf(err, errlen, "metrics: out of memory");
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 || bind(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1 || listen(fd, 16) == -1) {
+		snprintf(err, errlen, "metrics: cannot serve on %s: %s", spec,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+nd_metrics_start(int listen_fd, int dumpdir_fd, char *err, size_t errlen)
+{
+	if ((space_fd = dup(dumpdir_fd)) == -1) {
+		snprintf(err, errlen, "metrics: dup: %s", strerror(errno));
+		close(listen_fd);
 		return -1;
 	}
 	started = time(NULL);
 	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, answer, NULL,
-	    MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_LIMIT, 16u,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	    MHD_USE_EPOLL, 0, NULL, NULL, answer, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+	    16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (mhd == NULL) {
-		snprintf(err, errlen, "metrics: cannot serve on %s: %s", spec,
-		    strerror(errno != 0 ? errno : EADDRINUSE));
-		free(dumpdir);
-		dumpdir = NULL;
+		snprintf(err, errlen, "metrics: libmicrohttpd did not start");
+		close(listen_fd);
+		close(space_fd);
+		space_fd = -1;
 		return -1;
 	}
 	atomic_store(&on, true);
@@ -295,38 +317,50 @@ nd_metrics_stop(void)
 		MHD_stop_daemon(mhd);
 	mhd = NULL;
 	atomic_store(&on, false);
-	free(dumpdir);
-	dumpdir = NULL;
+	if (space_fd != -1)
+		close(space_fd);
+	space_fd = -1;
 }
 
 /* A route's row, made if there is room; past MAX_ROWS, the last row. */
+/*
+ * A route's or chain's row, found by its name as stored (cut to the
+ * row's size). The first MAX_ROWS - 1 names get rows; the rest share
+ * the last, "other".
+ */
 static struct dumps_row *
 route_row(const char *route)
 {
+	char key[sizeof(dumps[0].route)];
 	size_t i;
 
+	snprintf(key, sizeof(key), "%s", route);
 	for (i = 0; i < ndumps; i++)
-		if (strcmp(dumps[i].route, route) == 0)
+		if (strcmp(dumps[i].route, key) == 0)
 			return &dumps[i];
 	if (ndumps == MAX_ROWS)
-		return &dumps[MAX_ROWS - 1];	/* folded into the last */
-	snprintf(dumps[ndumps].route, sizeof(dumps[ndumps].route), "%s",
-	    route);
+		return &dumps[MAX_ROWS - 1];
+	if (ndumps == MAX_ROWS - 1)
+		snprintf(key, sizeof(key), "other");
+	memcpy(dumps[ndumps].route, key, sizeof(key));
 	return &dumps[ndumps++];
 }
 
 static struct chain_row *
 chain_row(const char *chain)
 {
+	char key[sizeof(chains[0].chain)];
 	size_t i;
 
+	snprintf(key, sizeof(key), "%s", chain);
 	for (i = 0; i < nchains; i++)
-		if (strcmp(chains[i].chain, chain) == 0)
+		if (strcmp(chains[i].chain, key) == 0)
 			return &chains[i];
 	if (nchains == MAX_ROWS)
 		return &chains[MAX_ROWS - 1];
-	snprintf(chains[nchains].chain, sizeof(chains[nchains].chain), "%s",
-	    chain);
+	if (nchains == MAX_ROWS - 1)
+		snprintf(key, sizeof(key), "other");
+	memcpy(chains[nchains].chain, key, sizeof(key));
 	return &chains[nchains++];
 }
 

@@ -14,10 +14,16 @@
 struct nd_dump;
 
 /*
- * Serve on spec ("ADDRESS:PORT"); dumpdir's free space is read at each
- * scrape. -1 with err set when spec is bad or the port cannot be bound.
+ * The listening socket for spec ("ADDRESS:PORT"), made before the
+ * daemon forks and drops privileges; -1 with err set when spec is bad or
+ * the port cannot be bound.
  */
-int	nd_metrics_start(const char *spec, const char *dumpdir, char *err,
+int	nd_metrics_listen(const char *spec, char *err, size_t errlen);
+/*
+ * Serve on it (after the fork: a thread); the dump directory's free
+ * space is read through dumpdir_fd (duplicated) at each scrape.
+ */
+int	nd_metrics_start(int listen_fd, int dumpdir_fd, char *err,
 	    size_t errlen);
 void	nd_metrics_stop(void);
 /* A dump has been judged and stored (its worker thread). */

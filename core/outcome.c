@@ -266,8 +266,17 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 	if (panic == NULL && msgbuf_panic != NULL)
 		panic = msgbuf_panic + (strncmp(msgbuf_panic, "panic: ", 7) ==
 		    0 ? 7 : 0);
+	/*
+	 * The backtrace that follows the panic, not an earlier one (a
+	 * WITNESS report, a previous boot's text).
+	 */
+	if (msgbuf != NULL && msgbuf_panic != NULL) {
+		len -= (size_t)(msgbuf_panic - msgbuf);
+		msgbuf = msgbuf_panic;
+	} else
+		msgbuf = NULL;
 	d->has_sig = nd_signature_fill(&d->sig, arch, version, panic, msgbuf,
-	    len);
+	    msgbuf != NULL ? len : 0);
 	if (!d->has_sig)
 		return;
 	n = nd_signature_canon(&d->sig, canon, sizeof(canon));

@@ -18,6 +18,9 @@
  *     "sys/kern/subr_trap.c:#".
  *  6. The result is cut at ND_SIG_PANIC_MAX bytes, at the end of a word
  *     when there is a space to cut at.
+ *  7. A control byte becomes '?': the text goes to logs and terminals.
+ * Rule 1 also drops the caller id a CONFIG_PRINTK_CALLER kernel prints
+ * after the time ("[ T1234] ", "[ C2] "), which differs from run to run.
  *
  * Backtrace frames come from what FreeBSD's kdb_backtrace prints before
  * a dump (sys/kern/subr_kdb.c; stack_print_ddb in sys/kern/subr_stack.c):
@@ -103,7 +106,7 @@ nd_panic_normalise(const char *in, size_t inlen, char *out, size_t outlen)
 		end = tok;
 	while (p < end && isspace((unsigned char)*p))
 		p++;
-	/* Rule 1: "[    1.002000] ". */
+	/* Rule 1: "[    1.002000] ", then "[ T1234] " or "[ C2] ". */
 	if (p < end && *p == '[') {
 		bool digit = false;
 
@@ -112,6 +115,23 @@ nd_panic_normalise(const char *in, size_t inlen, char *out, size_t outlen)
 			digit = digit || isdigit((unsigned char)*tok);
 		if (digit && tok < end && *tok == ']')
 			p = tok + 1;
+		for (tok = p; tok < end && *tok == ' '; tok++)
+			;
+		/* Only after a time: alone it would not be one. */
+		if (p != in && p[-1] == ']' && tok + 3 < end && tok[0] == '[') {
+			const char *q = tok + 1;
+
+			while (q < end && *q == ' ')
+				q++;
+			if (q < end && (*q == 'T' || *q == 'C')) {
+				for (q++; q < end && isdigit((unsigned char)*q);
+				    q++)
+					;
+				if (q < end && *q == ']' &&
+				    isdigit((unsigned char)q[-1]))
+					p = q + 1;
+			}
+		}
 	}
 	while (p < end && !o.full) {
 		if (isspace((unsigned char)*p)) {
@@ -151,7 +171,8 @@ nd_panic_normalise(const char *in, size_t inlen, char *out, size_t outlen)
 			p = tok;
 			continue;
 		}
-		put(&o, p, 1);
+		/* Rule 7: a control byte is '?' (no terminal escapes). */
+		put(&o, iscntrl((unsigned char)*p) ? "?" : p, 1);
 		p++;
 	}
 	/* Cut at a word's end, not inside a word a second pass reads anew. */
@@ -170,8 +191,15 @@ frame_name(const char *line, const char *end, char name[ND_SIG_FRAME_MAX])
 	const char *at, *p = line, *e;
 	size_t n;
 
-	while (p < end && *p == ' ')
+	while (end > p && end[-1] == '\r')
+		end--;
+	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
+	/* msgbuf_show_timestamp's "[123] " */
+	if (p < end && *p == '[' && (at = memchr(p, ']', (size_t)(end - p))) !=
+	    NULL)
+		for (p = at + 1; p < end && *p == ' '; p++)
+			;
 	if (p < end && *p == '#') {
 		/* "#1 0xffffffff80b7b5a2 at vpanic+0x182" */
 		for (at = p; at + 4 <= end && memcmp(at, " at ", 4) != 0; at++)
@@ -182,10 +210,16 @@ frame_name(const char *line, const char *end, char name[ND_SIG_FRAME_MAX])
 		for (e = p; e < end && *e != '+' && *e != ' '; e++)
 			;
 	} else {
-		/* "vpanic() at vpanic+0x182/frame 0xfffffe..." */
+		/*
+		 * "vpanic() at vpanic+0x182/frame 0xfffffe..."; i386 puts
+		 * the arguments between the parentheses.
+		 */
 		for (e = p; e < end && *e != '('; e++)
 			;
-		if (e + 2 > end || e[1] != ')')
+		for (at = e; at + 5 <= end && memcmp(at, ") at ", 5) != 0;
+		    at++)
+			;
+		if (e >= end || at + 5 > end)
 			return false;
 	}
 	n = (size_t)(e - p);
@@ -221,10 +255,17 @@ nd_backtrace_frames(const char *text, size_t len,
 	for (; p < end && n < max && lines < 64; p = eol + 1, lines++) {
 		eol = memchr(p, '\n', (size_t)(end - p));
 		eol = eol != NULL ? eol : end;
-		if (eol == p)
+		if (eol == p || (eol == p + 1 && *p == '\r'))
 			continue;
-		/* "--- trap 0xc, rip = ..." between frames. */
+		/*
+		 * "--- trap 0xc, rip = ..." between frames; arm64's
+		 * "\t pc = 0x... lr = 0x..." and "\t sp = ... fp = ..." under
+		 * each.
+		 */
 		if (eol - p >= 3 && memcmp(p, "---", 3) == 0)
+			continue;
+		if (*p == '\t' || (eol - p >= 6 && (memcmp(p, "  pc =", 6) ==
+		    0 || memcmp(p, "  sp =", 6) == 0)))
 			continue;
 		if (!frame_name(p, eol, name))
 			break;
@@ -253,12 +294,18 @@ nd_signature_fill(struct nd_signature *sig, const char *arch,
 		return false;
 	snprintf(sig->arch, sizeof(sig->arch), "%s", arch != NULL ? arch :
 	    "");
+	for (n = 0; sig->arch[n] != '\0'; n++)
+		if (iscntrl((unsigned char)sig->arch[n]))
+			sig->arch[n] = '?';
 	if (version != NULL) {
 		n = strcspn(version, "\n");
 		while (n > 0 && isspace((unsigned char)version[n - 1]))
 			n--;
 		snprintf(sig->version, sizeof(sig->version), "%.*s", (int)n,
 		    version);
+		for (n = 0; sig->version[n] != '\0'; n++)
+			if (iscntrl((unsigned char)sig->version[n]))
+				sig->version[n] = '?';
 	}
 	if (msgbuf != NULL)
 		sig->nframes = nd_backtrace_frames(msgbuf, msgbuf_len,

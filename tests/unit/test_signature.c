@@ -71,6 +71,14 @@ normalise_corpus(void **state)
 		{ "  page   fault \n  second line", "page fault" },
 		{ "[    1.003000] Kernel panic - not syncing: Oops",
 		  "Kernel panic - not syncing: Oops" },
+		/* CONFIG_PRINTK_CALLER: the thread or cpu after the time. */
+		{ "[   12.345678] [ T1234] BUG: kernel NULL pointer "
+		  "dereference, address: 0000000000000010",
+		  "BUG: kernel NULL pointer dereference, address: #" },
+		{ "[   12.345678] [    C2] Oops: 0002 [#1] SMP",
+		  "Oops: # [##] SMP" },
+		/* A terminal escape in a panic string is not one in a log. */
+		{ "\x1b[2J\x1b[31mpwned", "?[2J?[31mpwned" },
 		{ "", "" },
 	};
 	char out[ND_SIG_PANIC_MAX + 1];
@@ -188,6 +196,45 @@ frames_both_formats(void **state)
 	assert_string_equal(f[2], "igb_mq_start");
 }
 
+/*
+ * i386's ddb prints the arguments (sys/i386/i386/db_trace.c), arm64's a
+ * register line under each frame (sys/arm64/arm64/db_trace.c); a ring
+ * may hold CRs and msgbuf_show_timestamp's "[time] ".
+ */
+static void
+frames_other_formats(void **state)
+{
+	char f[ND_SIG_FRAMES][ND_SIG_FRAME_MAX];
+	static const char i386[] = "KDB: stack backtrace:\n"
+	    "db_trace_self_wrapper(c1107f6c,c1a5e8a0,0,c0fd6c11,f3d4e9c0,...) "
+	    "at db_trace_self_wrapper+0x2a/frame 0xf3d4e998\n"
+	    "vpanic(c10e6a31,f3d4e9d4,f3d4e9d4,f3d4ea08,c0a8e1c3,...) at "
+	    "vpanic+0x116/frame 0xf3d4e9c0\n"
+	    "ufs_dirbad(c6b1e000,200,c10f2b7e,0,c6b1e000,...) at "
+	    "ufs_dirbad+0x4e/frame 0xf3d4e9e4\n";
+	static const char arm64[] = "KDB: stack backtrace:\n"
+	    "db_trace_self() at db_trace_self\n"
+	    "\t pc = 0xffff00000050f8a0  lr = 0xffff000000089b8c\n"
+	    "\t sp = 0xffff0000c03b2380  fp = 0xffff0000c03b2590\n\n"
+	    "vpanic() at vpanic+0x1a0\n"
+	    "\t pc = 0xffff00000026fbe4  lr = 0xffff00000026f8c4\n"
+	    "zio_done() at zio_done+0x2c4\n";
+	static const char crlf[] = "KDB: stack backtrace:\r\n"
+	    "[ 12.5] #0 0xffffffff80b9002d at kdb_backtrace+0x5d\r\n"
+	    "[ 12.5] #1 0xffffffff80d4e2a1 at tcp_output+0x1141\r\n";
+
+	(void)state;
+	assert_int_equal(nd_backtrace_frames(i386, sizeof(i386) - 1, f,
+	    ND_SIG_FRAMES), 1);
+	assert_string_equal(f[0], "ufs_dirbad");
+	assert_int_equal(nd_backtrace_frames(arm64, sizeof(arm64) - 1, f,
+	    ND_SIG_FRAMES), 1);
+	assert_string_equal(f[0], "zio_done");
+	assert_int_equal(nd_backtrace_frames(crlf, sizeof(crlf) - 1, f,
+	    ND_SIG_FRAMES), 1);
+	assert_string_equal(f[0], "tcp_output");
+}
+
 static void
 frames_none(void **state)
 {
@@ -242,6 +289,7 @@ main(void)
 		cmocka_unit_test(normalise_same_crash),
 		cmocka_unit_test(normalise_cut),
 		cmocka_unit_test(frames_both_formats),
+		cmocka_unit_test(frames_other_formats),
 		cmocka_unit_test(frames_none),
 		cmocka_unit_test(signature_fill_and_canon),
 	};
