@@ -448,7 +448,8 @@ nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
 		index_free(&ix);
 		return 1;
 	}
-	qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
+	if (ix.n > 1)	/* qsort's base may not be NULL, even for none */
+		qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
 	dedupe(&ix);
 	if (view == ND_LIST_DUMPS)
 		list_dumps(&ix, json, out);
@@ -479,7 +480,8 @@ nd_index_signatures(const char *dumpdir, void (*seen)(void *, const char *),
 	ix_keep_stored = false;
 	r = walk(&ix, dfd, "", 0);
 	close(dfd);
-	qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
+	if (ix.n > 1)	/* qsort's base may not be NULL, even for none */
+		qsort(ix.v, ix.n, sizeof(*ix.v), by_time);
 	dedupe(&ix);
 	for (i = 0; r == 0 && i < ix.n; i++)
 		if (ix.v[i].sig[0] != '\0')
