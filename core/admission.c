@@ -318,6 +318,34 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 }
 
 /*
+ * Room for one more dump of this client: max_concurrent_dumps (counting
+ * starting, Linux sessions admitted without a dump yet) and
+ * max_dumps_per_client, whose refusal is logged with what happens then.
+ */
+static bool
+dump_room(struct nd_receiver *rx, const struct nd_server_conf *sv,
+    const struct sockaddr_in *from, unsigned starting, const char *then)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	if ((int64_t)atomic_load(&nd_dumps_active) + starting >=
+	    sv->max_concurrent_dumps) {
+		rx->refused_busy++;
+		nd_metrics_refused("max_concurrent_dumps");
+		return false;
+	}
+	if ((int64_t)nd_dumps_of_client(from->sin_addr.s_addr) >=
+	    sv->max_dumps_per_client) {
+		inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: "
+		    "%" PRId64 " dumps in flight (max_dumps_per_client); %s",
+		    addr, sv->max_dumps_per_client, then);
+		return false;
+	}
+	return true;
+}
+
+/*
  * The first data of a HERALDED session: now the dump starts, if the
  * concurrency limit allows (if not, no ack: the client retransmits and
  * gets in when a dump ends).
@@ -327,20 +355,9 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 {
 	struct nd_dump_params p;
 
-	if (atomic_load(&nd_dumps_active) >=
-	    s->rt->conf->server.max_concurrent_dumps) {
-		rx->refused_busy++;
-		nd_metrics_refused("max_concurrent_dumps");
+	if (!dump_room(rx, &s->rt->conf->server, &s->client, 0,
+	    "its data waits"))
 		return false;
-	}
-	if (nd_dumps_of_client(s->client.sin_addr.s_addr) >=
-	    s->rt->conf->server.max_dumps_per_client) {
-		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, &s->client, "client "
-		    "%s: %" PRId64 " dumps in flight (max_dumps_per_client); "
-		    "its data "
-		    "waits", s->addr, s->rt->conf->server.max_dumps_per_client);
-		return false;
-	}
 	p = (struct nd_dump_params){ .id = s->id, .client = &s->client,
 	    .path = s->path, .route = s->route, .rt = s->rt,
 	    .dumpdir = s->rt->conf->server.dumpdir,
@@ -866,19 +883,8 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    why, sv->default_path);
 		snprintf(path, sizeof(path), "%s", sv->default_path);
 	}
-	if (atomic_load(&nd_dumps_active) >= sv->max_concurrent_dumps) {
-		rx->refused_busy++;
-		nd_metrics_refused("max_concurrent_dumps");
+	if (!dump_room(rx, sv, from, 0, "not answering"))
 		return;
-	}
-	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
-	    sv->max_dumps_per_client) {
-		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: "
-		    "%" PRId64 " dumps in flight (max_dumps_per_client); not "
-		    "answering",
-		    addr, sv->max_dumps_per_client);
-		return;
-	}
 	if (heralded_of(rx, from) >= sv->max_heralded_per_client) {
 		nd_tally(&rx->tally, TALLY_CLIENT_HERALDED, from, "client %s: "
 		    "%" PRId64 " sessions wait for their first data "
@@ -902,26 +908,13 @@ adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	const struct nd_server_conf *sv = &rx->conf->server;
 	struct in_addr any = { .s_addr = INADDR_ANY };
 	struct pending *p;
-	char addr[INET_ADDRSTRLEN];
 
 	if (rx->stopping || pending_find(rx, from, false) != NULL ||
 	    refused(rx, from))
 		return;
-	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
 	/* Sessions admitted that have no dump yet count as dumps. */
-	if (atomic_load(&nd_dumps_active) + starting >=
-	    (uint64_t)sv->max_concurrent_dumps) {
-		rx->refused_busy++;
-		nd_metrics_refused("max_concurrent_dumps");
+	if (!dump_room(rx, sv, from, starting, "not answering"))
 		return;
-	}
-	if (nd_dumps_of_client(from->sin_addr.s_addr) >=
-	    sv->max_dumps_per_client) {
-		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: "
-		    "%" PRId64 " dumps in flight (max_dumps_per_client); not "
-		    "answering", addr, sv->max_dumps_per_client);
-		return;
-	}
 	/* A late hook's client tries again without it, on its first clock. */
 	p = pending_find(rx, from, true);
 	herald_admit(rx, from, any, p != NULL ? p->path : path, 0,
