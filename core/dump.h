@@ -200,6 +200,7 @@ struct nd_dump {
 	/* What crashed (outcome.c); has_sig false: no panic string. */
 	struct nd_signature	 sig;
 	bool			 has_sig;
+	uint64_t		 sig_seen;	/* dumps with it, this one too */
 };
 
 struct nd_runtime;

@@ -34,9 +34,11 @@ struct entry {
 	char		 start[40];
 	json_int_t	 size;		/* the vmcore's, -1 unknown */
 	char		 sig[17];	/* "" none */
+	uint64_t	 seen;		/* the signature's count then; 0 */
 	char		*panic;		/* NULL none */
 	char		*where;		/* the vmcore's first place, or NULL */
 	json_t		*stored;	/* the vmcore's places (JSON), or NULL */
+	bool		 core_gone;	/* its files beside the manifest are */
 };
 
 struct index {
@@ -75,39 +77,70 @@ dup_or_null(json_t *v)
 	return d;
 }
 
-/* The vmcore object's size and places. */
 /* walk's: whether entries keep their places as JSON (--list --json). */
 static bool ix_keep_stored;
 
-static void
-vmcore_of(json_t *root, struct entry *e)
+/*
+ * Whether the files of a vmcore or archive object that a file sink kept
+ * beside the manifest (in dfd, the manifest's directory: that is where
+ * the file sink stores a dump's objects) are all gone, as retention's
+ * keep_per_signature leaves a repeat. Places elsewhere (a URL, another
+ * directory's file) are not looked at.
+ */
+static bool
+core_gone(json_t *places, int dfd, bool gone)
 {
-	json_t *obj, *where;
-	const char *chain;
+	const char *chain, *w, *base;
+	json_t *where;
+	struct stat sb;
+
+	json_object_foreach(places, chain, where) {
+		if ((w = json_string_value(where)) == NULL || w[0] == '/' ||
+		    strstr(w, "://") != NULL)
+			continue;
+		base = strrchr(w, '/') != NULL ? strrchr(w, '/') + 1 : w;
+		if (base[0] == '\0' || base[0] == '.')
+			continue;
+		if (fstatat(dfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			return false;
+		gone = true;
+	}
+	return gone;
+}
+
+/* The vmcore object's size and places, and whether its files are gone. */
+static void
+vmcore_of(json_t *root, int dfd, struct entry *e)
+{
+	json_t *obj, *where, *places;
+	const char *chain, *kind;
+	bool gone = false;
 	size_t i;
 
 	e->size = -1;
 	json_array_foreach(json_object_get(root, "objects"), i, obj) {
-		if (strcmp(json_string_value(json_object_get(obj, "kind")) ?
-		    json_string_value(json_object_get(obj, "kind")) : "",
-		    "vmcore") != 0)
+		kind = json_string_value(json_object_get(obj, "kind"));
+		places = json_object_get(obj, "stored");
+		if (kind != NULL && strcmp(kind, "archive") == 0)
+			gone = core_gone(places, dfd, gone);
+		if (kind == NULL || strcmp(kind, "vmcore") != 0)
 			continue;
+		gone = core_gone(places, dfd, gone);
 		if (json_is_integer(json_object_get(obj, "size")))
 			e->size = json_integer_value(json_object_get(obj,
 			    "size"));
 		if (ix_keep_stored)
-			e->stored = json_incref(json_object_get(obj,
-			    "stored"));
-		json_object_foreach(json_object_get(obj, "stored"), chain,
-		    where)
+			e->stored = json_incref(places);
+		json_object_foreach(places, chain, where)
 			if (e->where == NULL)
 				e->where = dup_or_null(where);
-		return;
 	}
+	e->core_gone = gone;
 }
 
 static int
-add(struct index *ix, const char *file, const char *text, size_t len)
+add(struct index *ix, int dfd, const char *file, const char *text,
+    size_t len)
 {
 	json_t *root, *client, *sig;
 	struct entry *e;
@@ -140,9 +173,12 @@ add(struct index *ix, const char *file, const char *text, size_t len)
 	copy(e->start, sizeof(e->start), json_object_get(root, "start"));
 	if (json_is_object(sig = json_object_get(root, "signature"))) {
 		copy(e->sig, sizeof(e->sig), json_object_get(sig, "id"));
+		if (json_integer_value(json_object_get(sig, "seen")) > 0)
+			e->seen = (uint64_t)json_integer_value(
+			    json_object_get(sig, "seen"));
 		e->panic = dup_or_null(json_object_get(sig, "panic"));
 	}
-	vmcore_of(root, e);
+	vmcore_of(root, dfd, e);
 	json_decref(root);
 	if ((e->file = strdup(file)) == NULL)
 		return -1;
@@ -184,7 +220,7 @@ read_one(struct index *ix, int dfd, const char *name, const char *rel)
 	}
 	got = read(fd, text, (size_t)sb.st_size);
 	close(fd);
-	r = got == sb.st_size ? add(ix, rel, text, (size_t)got) : 0;
+	r = got == sb.st_size ? add(ix, dfd, rel, text, (size_t)got) : 0;
 	if (got != sb.st_size)
 		ix->skipped++;
 	free(text);
@@ -299,16 +335,18 @@ list_dumps(const struct index *ix, bool json, FILE *out)
 
 		if (json) {
 			json_array_append_new(a, json_pack("{s:I s:s s:s s:s "
-			    "s:I s:s? s:s? s:O? s:s}", "dump_id", e->id,
+			    "s:I s:s? s:s? s:O? s:b s:s}", "dump_id", e->id,
 			    "start", e->start, "client", e->client, "status",
 			    e->status, "size", e->size, "signature",
 			    e->sig[0] ? e->sig : NULL, "panic", e->panic,
-			    "stored", e->stored, "manifest", e->file));
+			    "stored", e->stored, "core_removed", e->core_gone,
+			    "manifest", e->file));
 			continue;
 		}
 		fprintf(out, "%-24.24s %-15s %-10s %12" JSON_INTEGER_FORMAT
-		    " %-16s %s\n", e->start, e->client, e->status, e->size,
-		    e->sig[0] ? e->sig : "-", e->where ? e->where : "-");
+		    " %-16s %s%s\n", e->start, e->client, e->status, e->size,
+		    e->sig[0] ? e->sig : "-", e->core_gone ? "(removed) " : "",
+		    e->where ? e->where : "-");
 	}
 	if (json) {
 		json_dumpf(a, out, JSON_INDENT(2));
@@ -343,6 +381,8 @@ by_group(const void *a, const void *b)
 struct group {
 	const struct entry *first, *last;
 	size_t		 dumps, clients;
+	size_t		 kept;		/* of dumps, those with their core */
+	uint64_t	 seen;		/* the largest count a manifest says */
 };
 
 static int
@@ -374,8 +414,11 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 	for (i = 0; i < ix->n; i++) {
 		if (i == 0 || strcmp(group_key(p[i]), group_key(p[i - 1])) !=
 		    0) {
-			g[n++] = (struct group){ p[i], p[i], 0, 0 };
+			g[n++] = (struct group){ p[i], p[i], 0, 0, 0, 0 };
 		}
+		if (p[i]->seen > g[n - 1].seen)
+			g[n - 1].seen = p[i]->seen;
+		g[n - 1].kept += !p[i]->core_gone;
 		if (by_time(p[i], g[n - 1].first) < 0)
 			g[n - 1].first = p[i];
 		if (by_time(p[i], g[n - 1].last) > 0)
@@ -384,10 +427,17 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 		g[n - 1].clients += g[n - 1].dumps == 1 ||
 		    strcmp(p[i]->client, p[i - 1]->client) != 0;
 	}
+	/*
+	 * A signature's dumps: more than its manifests when retention
+	 * removed repeats whole; the newest manifest counted them.
+	 */
+	for (i = 0; i < n && by_sig; i++)
+		if (g[i].seen > g[i].dumps)
+			g[i].dumps = (size_t)g[i].seen;
 	qsort(g, n, sizeof(*g), by_first);
 	if (!json && by_sig)
-		fprintf(out, "%-16s %6s %7s %-24s %-24s %s\n", "SIGNATURE",
-		    "DUMPS", "CLIENTS", "FIRST", "LAST", "PANIC");
+		fprintf(out, "%-16s %6s %6s %7s %-24s %-24s %s\n", "SIGNATURE",
+		    "DUMPS", "KEPT", "CLIENTS", "FIRST", "LAST", "PANIC");
 	else if (!json)
 		fprintf(out, "%-15s %6s %-24s %-10s %-16s %s\n", "CLIENT",
 		    "DUMPS", "LAST", "STATUS", "SIGNATURE", "PANIC");
@@ -395,9 +445,10 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 		const struct entry *f = g[i].first, *l = g[i].last;
 
 		if (json && by_sig)
-			json_array_append_new(a, json_pack("{s:s? s:I s:I s:s "
-			    "s:s s:s?}", "signature", f->sig[0] ? f->sig :
-			    NULL, "dumps", (json_int_t)g[i].dumps, "clients",
+			json_array_append_new(a, json_pack("{s:s? s:I s:I "
+			    "s:I s:s s:s s:s?}", "signature", f->sig[0] ?
+			    f->sig : NULL, "dumps", (json_int_t)g[i].dumps,
+			    "kept", (json_int_t)g[i].kept, "clients",
 			    (json_int_t)g[i].clients, "first", f->start,
 			    "last", l->start, "panic", l->panic));
 		else if (json)
@@ -407,9 +458,9 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 			    l->status, "signature", l->sig[0] ? l->sig : NULL,
 			    "panic", l->panic));
 		else if (by_sig)
-			fprintf(out, "%-16s %6zu %7zu %-24.24s %-24.24s %s\n",
-			    f->sig[0] ? f->sig : "-", g[i].dumps,
-			    g[i].clients, f->start, l->start,
+			fprintf(out, "%-16s %6zu %6zu %7zu %-24.24s %-24.24s "
+			    "%s\n", f->sig[0] ? f->sig : "-", g[i].dumps,
+			    g[i].kept, g[i].clients, f->start, l->start,
 			    l->panic ? l->panic : "-");
 		else
 			fprintf(out, "%-15s %6zu %-24.24s %-10s %-16s %s\n",
@@ -468,8 +519,8 @@ nd_index_list(const char *dumpdir, enum nd_list_view view, bool json,
 }
 
 int
-nd_index_signatures(const char *dumpdir, void (*seen)(void *, const char *),
-    void *arg)
+nd_index_signatures(const char *dumpdir,
+    void (*seen)(void *, const char *, uint64_t), void *arg)
 {
 	struct index ix = { 0 };
 	size_t i;
@@ -485,7 +536,7 @@ nd_index_signatures(const char *dumpdir, void (*seen)(void *, const char *),
 	dedupe(&ix);
 	for (i = 0; r == 0 && i < ix.n; i++)
 		if (ix.v[i].sig[0] != '\0')
-			seen(arg, ix.v[i].sig);
+			seen(arg, ix.v[i].sig, ix.v[i].seen);
 	index_free(&ix);
 	return r;
 }

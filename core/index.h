@@ -9,6 +9,7 @@
 #define ND_INDEX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum nd_list_view {
@@ -25,10 +26,11 @@ int	nd_index_list(const char *dumpdir, enum nd_list_view, bool json,
 	    FILE *out);
 
 /*
- * Call seen(arg, id) for the signature of every dump beneath dumpdir that
- * has one (the webhooks' new-signature); -1 when dumpdir cannot be read.
+ * Call seen(arg, id, count) for the signature of every dump beneath
+ * dumpdir that has one, with the count its manifest recorded (0: none);
+ * sigseen.c counts them. -1 when dumpdir cannot be read.
  */
 int	nd_index_signatures(const char *dumpdir,
-	    void (*seen)(void *, const char *id), void *arg);
+	    void (*seen)(void *, const char *id, uint64_t count), void *arg);
 
 #endif /* ND_INDEX_H */

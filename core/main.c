@@ -30,6 +30,7 @@
 #include "receiver.h"
 #include "status.h"
 #include "runtime.h"
+#include "sigseen.h"
 #include "sink_load.h"
 
 enum {
@@ -563,7 +564,7 @@ main(int argc, char *argv[])
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
 	/* Threads too: after the fork. */
-	if (conf->nnotifies > 0 && nd_notify_start(conf->server.dumpdir) == -1)
+	if (conf->nnotifies > 0 && nd_notify_start() == -1)
 		fatalx("notify: cannot start the webhooks' thread");
 	if (metrics_fd != -1 && nd_metrics_start(metrics_fd, dumpdir_fd, err,
 	    sizeof(err)) == -1)
@@ -576,6 +577,7 @@ main(int argc, char *argv[])
 	rc = nd_receiver_run(rx);
 	nd_metrics_stop();
 	nd_notify_stop();
+	nd_sigseen_free();
 
 	nd_receiver_free(rx);
 	close(dumpdir_fd);

@@ -144,7 +144,7 @@ put_signature(struct nd_buf *b, const struct nd_dump *d)
 		nd_buf_printf(b, "%s", i > 0 ? ", " : "");
 		nd_buf_json_str(b, d->sig.frames[i]);
 	}
-	nd_buf_printf(b, "]},\n");
+	nd_buf_printf(b, "],\n    \"seen\": %" PRIu64 "},\n", d->sig_seen);
 }
 
 /* What a Linux client told, and how its pages went. */

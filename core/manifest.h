@@ -4,12 +4,16 @@
 #define ND_MANIFEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-struct nds_manifest_summary;
+#include "netdump/sink.h"
 
 /* nds_host.manifest_read. */
 int	nd_manifest_read(const char *text, size_t len,
 	    struct nds_manifest_summary *,
 	    void (*stored)(void *arg, const char *where), void *arg);
+/* nds_host.manifest_signature. */
+int	nd_manifest_signature(const char *text, size_t len,
+	    char id[NDS_SIGNATURE_SIZE], uint64_t *seen);
 
 #endif /* ND_MANIFEST_H */

@@ -100,3 +100,33 @@ out:
 	json_decref(root);
 	return r;
 }
+
+int
+nd_manifest_signature(const char *text, size_t len,
+    char id[NDS_SIGNATURE_SIZE], uint64_t *seen)
+{
+	json_t *root, *sig, *n;
+	int r = -1;
+
+	id[0] = '\0';
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL)
+		return -1;
+	sig = json_object_get(root, "signature");
+	if (json_integer_value(json_object_get(root, "manifest_version")) !=
+	    1 || !json_is_object(sig) || copy_str(sig, "id", id,
+	    NDS_SIGNATURE_SIZE) == -1 || strlen(id) != NDS_SIGNATURE_SIZE - 1 ||
+	    strspn(id, "0123456789abcdef") != NDS_SIGNATURE_SIZE - 1)
+		goto out;
+	if (seen != NULL) {
+		n = json_object_get(sig, "seen");
+		*seen = json_is_integer(n) && json_integer_value(n) > 0 ?
+		    (uint64_t)json_integer_value(n) : 0;
+	}
+	r = 0;
+out:
+	if (r == -1)
+		id[0] = '\0';
+	json_decref(root);
+	return r;
+}

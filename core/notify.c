@@ -2,10 +2,10 @@
 /*
  * Webhooks (see notify.h). An event is the webhook's JSON body without
  * its "event" field, plus a copy of the endpoints' settings it goes to
- * (a reload may free the configuration while it waits). The thread adds,
- * for a dump with a signature, how many dumps of this directory have had
- * it ("count") and a new-signature event the first time; then it POSTs
- * each delivery, retrying after 1, 2, 4 ... 60 s up to the endpoint's
+ * (a reload may free the configuration while it waits). A dump with a
+ * signature carries how many dumps of this directory have had it
+ * ("count", sigseen.h) and makes a new-signature event the first time.
+ * The thread POSTs each delivery, retrying after 1, 2, 4 ... 60 s up to the endpoint's
  * retries. At most MAX_QUEUED deliveries wait; the oldest goes first.
  */
 #include <errno.h>
@@ -23,7 +23,6 @@
 
 #include "conf.h"
 #include "dump.h"
-#include "index.h"
 #include "log.h"
 #include "notify.h"
 #include "runtime.h"
@@ -48,28 +47,19 @@ struct pending_event {
 	struct pending_event *next;
 	json_t		*body;		/* without "event" */
 	const char	*event;		/* static */
-	char		 sig[17];	/* "" none */
+	uint64_t	 seen;		/* its signature's count; 0 none */
 	struct nd_notify_conf *ends;	/* copies, nends of them */
 	size_t		 nends;
-};
-
-/* Signatures seen in this dump directory, and how many dumps had each. */
-struct sigcount {
-	char		 id[17];
-	uint64_t	 n;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static bool running, stopping;
-static char *dir;
 static struct pending_event *events, **events_tail = &events;
 static struct delivery *queue, **queue_tail = &queue;
 static size_t nqueued;
 static uint64_t dropped;
-static struct sigcount *sigs;
-static size_t nsigs, capsigs;
 
 static time_t
 mono(void)
@@ -78,37 +68,6 @@ mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
-}
-
-/* The signature's count, made 0 if new; NULL out of memory. */
-static struct sigcount *
-sig_find(const char *id)
-{
-	size_t i;
-	void *grown;
-
-	for (i = 0; i < nsigs; i++)
-		if (strcmp(sigs[i].id, id) == 0)
-			return &sigs[i];
-	if (nsigs == capsigs) {
-		capsigs = capsigs ? capsigs * 2 : 64;
-		if ((grown = realloc(sigs, capsigs * sizeof(*sigs))) == NULL)
-			return NULL;
-		sigs = grown;
-	}
-	memset(&sigs[nsigs], 0, sizeof(sigs[nsigs]));
-	snprintf(sigs[nsigs].id, sizeof(sigs[nsigs].id), "%s", id);
-	return &sigs[nsigs++];
-}
-
-static void
-sig_seen(void *arg, const char *id)
-{
-	struct sigcount *s = sig_find(id);
-
-	(void)arg;
-	if (s != NULL)
-		s->n++;
 }
 
 static void
@@ -159,19 +118,16 @@ enqueue(const struct nd_notify_conf *nc, const char *body)
 static void
 expand(struct pending_event *e)
 {
-	struct sigcount *s = e->sig[0] != '\0' ? sig_find(e->sig) : NULL;
-	bool fresh = s != NULL && s->n == 0;
+	bool fresh = e->seen == 1;
 	unsigned bit = strcmp(e->event, "complete") == 0 ?
 	    ND_EVENT_COMPLETE : strcmp(e->event, "incomplete") == 0 ?
 	    ND_EVENT_INCOMPLETE : ND_EVENT_REFUSED;
 	char *text;
 	size_t i;
 
-	if (s != NULL) {
-		s->n++;
+	if (e->seen > 0)
 		json_object_set_new(json_object_get(e->body, "signature"),
-		    "count", json_integer((json_int_t)s->n));
-	}
+		    "count", json_integer((json_int_t)e->seen));
 	for (i = 0; i < e->nends; i++) {
 		if (e->ends[i].events & bit) {
 			json_object_set_new(e->body, "event",
@@ -291,8 +247,6 @@ sender(void *arg)
 	CURL *c = curl_easy_init();
 
 	(void)arg;
-	/* What this directory has seen already, before the first event. */
-	(void)nd_index_signatures(dir, sig_seen, NULL);
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
 		while ((e = events) != NULL) {
@@ -345,16 +299,11 @@ sender(void *arg)
 }
 
 int
-nd_notify_start(const char *dumpdir)
+nd_notify_start(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (dir = strdup(dumpdir)) == NULL)
+	    pthread_create(&thread, NULL, sender, NULL) != 0)
 		return -1;
-	if (pthread_create(&thread, NULL, sender, NULL) != 0) {
-		free(dir);
-		dir = NULL;
-		return -1;
-	}
 	running = true;
 	return 0;
 }
@@ -387,14 +336,12 @@ nd_notify_stop(void)
 	if (left > 0 || dropped > 0)
 		log_warnx("notify: %zu webhooks not sent at exit, %" PRIu64
 		    " dropped before (queue full)", left, dropped);
-	free(sigs);
-	free(dir);
 }
 
 /* Copy the endpoints of conf and queue body under event (takes body). */
 static void
 post_event(const struct nd_conf *conf, const char *event, json_t *body,
-    const char *sig)
+    uint64_t seen)
 {
 	struct pending_event *e;
 	size_t i;
@@ -406,7 +353,7 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 	}
 	e->body = body;
 	e->event = event;
-	snprintf(e->sig, sizeof(e->sig), "%s", sig != NULL ? sig : "");
+	e->seen = seen;
 	if ((e->ends = calloc(conf->nnotifies, sizeof(*e->ends))) == NULL) {
 		event_free(e);
 		return;
@@ -458,7 +405,7 @@ nd_notify_dump_ended(const struct nd_dump *d)
 		    json_pack("{s:s s:s s:s}", "id", d->sig.id, "panic",
 		    d->sig.panic, "version", d->sig.version) : json_null());
 	post_event(conf, d->pub.status == NDS_STATUS_COMPLETE ? "complete" :
-	    "incomplete", body, d->has_sig ? d->sig.id : NULL);
+	    "incomplete", body, d->has_sig ? d->sig_seen : 0);
 }
 
 void
@@ -473,5 +420,5 @@ nd_notify_refused(const struct nd_conf *conf, const char *client,
 	clock_gettime(CLOCK_REALTIME, &now);
 	ts_iso8601(&now, at, sizeof(at));
 	post_event(conf, "refused", json_pack("{s:s s:s s:s s:n}", "client",
-	    client, "time", at, "reason", reason, "signature"), NULL);
+	    client, "time", at, "reason", reason, "signature"), 0);
 }

@@ -15,11 +15,10 @@ struct nd_dump;
 struct nd_conf;
 
 /*
- * Start the sending thread (after the fork). It first learns the
- * signatures of the dumps already beneath dumpdir (their manifests), so
- * that new-signature means new to this dump directory. -1 on failure.
+ * Start the sending thread (after the fork). new-signature means new to
+ * the dump directory (sigseen.h). -1 on failure.
  */
-int	nd_notify_start(const char *dumpdir);
+int	nd_notify_start(void);
 /* Stop the thread; events still queued are dropped (logged). */
 void	nd_notify_stop(void);
 /* A dump has been stored and its manifest written (its worker). */

@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "outcome.h"
 #include "runtime.h"
+#include "sigseen.h"
 #include "sink_load.h"
 #include "status.h"
 #include "util.h"
@@ -283,10 +284,11 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 	digest_buf(canon, n < 0 ? 0 : (size_t)n < sizeof(canon) ? (size_t)n :
 	    sizeof(canon) - 1, hex);
 	memcpy(d->sig.id, hex, sizeof(d->sig.id) - 1);
-	logit(LOG_NOTICE, "dump %" PRIu64 " from %s: signature %s: %s%s%s",
-	    d->pub.id, d->client_addr, d->sig.id, d->sig.panic,
-	    d->sig.nframes > 0 ? " in " : "", d->sig.nframes > 0 ?
-	    d->sig.frames[0] : "");
+	d->sig_seen = nd_sigseen_count(d->pub.dumpdir, d->sig.id);
+	logit(LOG_NOTICE, "dump %" PRIu64 " from %s: signature %s: %s%s%s "
+	    "(dump %" PRIu64 " of it)", d->pub.id, d->client_addr, d->sig.id,
+	    d->sig.panic, d->sig.nframes > 0 ? " in " : "",
+	    d->sig.nframes > 0 ? d->sig.frames[0] : "", d->sig_seen);
 }
 
 static void

@@ -18,8 +18,8 @@
  * and renamed, so a reader never sees half of one. Holes stay sparse.
  *
  * Directories are resolved beneath the dump directory (dirs.c).
- * Retention (keep_per_client, max_total_size) removes old finished dumps
- * when a dump ends (retention.c, scan.c), found by their manifests.
+ * Retention (keep_per_client, max_total_size, keep_per_signature) removes
+ * old finished dumps when a dump ends (retention.c, scan.c), found by their manifests.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -917,7 +917,8 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	 * Whatever the outcome: this dump's files are final now, and it is
 	 * still registered, so it stays whatever the limits say.
 	 */
-	if (fs->cfg->keep > 0 || fs->cfg->max_total > 0)
+	if (fs->cfg->keep > 0 || fs->cfg->max_total > 0 ||
+	    fs->cfg->keep_sig > 0)
 		run_retention(d);
 	pthread_mutex_unlock(&retention_lock);
 	unregister_dump(d);
@@ -952,6 +953,16 @@ static const struct nds_option file_options[] = {
 	    .default_value = "0",
 	    .description = "total size of finished dumps to keep; incomplete "
 	    "ones go first (0: no limit)" },
+	{ .name = "keep_per_signature", .type = NDS_OPT_INT, OPT(keep_sig),
+	    .default_value = "0", .min = 0, .max = MAX_KEEP,
+	    .description = "dumps of one panic signature to keep besides its "
+	    "first complete one: the newest complete ones; later repeats "
+	    "lose their vmcore (0: keep all)" },
+	{ .name = "repeats", .type = NDS_OPT_ENUM, OPT(repeats),
+	    .default_value = "summary", .choices = "summary|remove",
+	    .description = "what a repeat past keep_per_signature keeps: "
+	    "summary (its info, message buffer and manifest) or remove "
+	    "(nothing)" },
 	{ .name = NULL },
 };
 

@@ -34,6 +34,14 @@ struct file_config {
 	const char	*mode;
 	int64_t		 keep;		/* keep_per_client; 0: all */
 	int64_t		 max_total;	/* max_total_size; 0: no limit */
+	int64_t		 keep_sig;	/* keep_per_signature; 0: all */
+	int		 repeats;	/* enum file_repeats */
+};
+
+/* What a repeat past keep_per_signature keeps ("repeats" choices). */
+enum file_repeats {
+	REPEATS_SUMMARY = 0,	/* info, msgbuf and manifest */
+	REPEATS_REMOVE,		/* nothing */
 };
 
 /* One per [sink] section; read-only after create. */

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * file: retention (keep_per_client, max_total_size). It runs when a dump
- * ends and removes whole finished dumps from anywhere beneath the sink's
- * directory: incomplete ones first, the oldest first, and a complete one
- * only while the complete dumps alone are over the limit. So junk (a
- * HERALD, a few bytes, FINISHED) can never push a complete dump out, of
- * its own client or of another. A dump is finished when its manifest
+ * file: retention (keep_per_client, max_total_size, keep_per_signature).
+ * It runs when a dump ends and removes whole finished dumps from anywhere
+ * beneath the sink's directory: incomplete ones first, the oldest first,
+ * and a complete one only while the complete dumps alone are over the
+ * limit. So junk (a HERALD, a few bytes, FINISHED) can never push a
+ * complete dump out, of its own client or of another. keep_per_signature
+ * runs first and by the same rule within each panic signature, sparing
+ * the signature's first complete dump; a repeat it takes keeps its
+ * summary (info, msgbuf, manifest) unless repeats = remove. A summary is
+ * no dump to keep_per_client, and the first thing max_total_size takes. A dump is finished when its manifest
  * exists, since the core writes the manifest last: without one it is
  * still arriving, or the daemon died while it did, and it is never
  * touched. Neither is a dump between begin and end in this process,
@@ -120,9 +124,16 @@ fmt_size(uint64_t n, char *buf, size_t len)
 	snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
+/* A complete dump that still has its core: what the limits keep. */
+static bool
+whole(const struct ret_dump *rd)
+{
+	return rd->complete && !rd->summary;
+}
+
 /*
- * Removal order: incomplete before complete (a complete dump is what the
- * limits are there to keep), then oldest first.
+ * Removal order: incomplete dumps and summaries before complete dumps (a
+ * complete dump is what the limits are there to keep), then oldest first.
  */
 static int
 cmp_ret_dump(const void *a, const void *b)
@@ -130,8 +141,8 @@ cmp_ret_dump(const void *a, const void *b)
 	const struct ret_dump *x = a, *y = b;
 	int c;
 
-	if (x->complete != y->complete)
-		return x->complete ? 1 : -1;
+	if (whole(x) != whole(y))
+		return whole(x) ? 1 : -1;
 	if (x->mtime.tv_sec != y->mtime.tv_sec)
 		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
 	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
@@ -174,8 +185,8 @@ unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
 		for (i = 0; i < rd->nfiles; i++)
 			if (strcmp(target, rd->files[i].name) == 0)
 				break;
-		if (i < rd->nfiles && unlinkat(dfd, de->d_name, 0) == -1 &&
-		    errno != ENOENT)
+		if (i < rd->nfiles && !rd->files[i].keep &&
+		    unlinkat(dfd, de->d_name, 0) == -1 && errno != ENOENT)
 			ret_warn(fs, de->d_name, "unlink", errno);
 	}
 	closedir(dp);
@@ -196,7 +207,7 @@ fmt_removed(const struct ret_dump *rd, const char *path, char *buf,
 	n = (size_t)snprintf(buf, len, "%s%s%s", path, path[0] != '\0' ?
 	    "/" : "", rd->label);
 	for (i = 0; i < rd->nfiles && n < len; i++) {
-		if (rd->files[i].name == rd->label)
+		if (rd->files[i].name == rd->label || rd->files[i].keep)
 			continue;
 		at = n;
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", sep,
@@ -209,23 +220,54 @@ fmt_removed(const struct ret_dump *rd, const char *path, char *buf,
 	}
 }
 
+/* The log line of a removal: what went, how much, and why. */
+static void
+log_removal(const struct file_sink *fs, const struct ret_dump *rd,
+    const char *path, uint64_t freed, bool failed, bool summary,
+    const char *why)
+{
+	char sz[32], what[NAME_MAX + 32], files[PATH_MAX];
+
+	fmt_size(freed, sz, sizeof(sz));
+	fmt_removed(rd, path, files, sizeof(files));
+	if (rd->sub != NULL || !rd->numbered)
+		snprintf(what, sizeof(what), "of %s", rd->client);
+	else
+		snprintf(what, sizeof(what), "%u of %s", rd->number,
+		    rd->client[0] != '\0' ? rd->client : "?");
+	if (failed)
+		fs->host->log(fs->ctx, NDS_LOG_WARNING, "retention: dump %s "
+		    "(%s) removed in part, %s freed: %s", what, files, sz,
+		    why);
+	else if (summary)
+		fs->host->log(fs->ctx, NDS_LOG_INFO, "retention: removed the "
+		    "core of dump %s (%s; %s), kept its summary: %s", what,
+		    files, sz, why);
+	else
+		fs->host->log(fs->ctx, NDS_LOG_INFO, "retention: removed dump "
+		    "%s (%s; %s): %s", what, files, sz, why);
+}
+
 /*
  * Remove one dump: the *.last links that point at it, its files, the
  * manifest last (a dump cut short here is still finished, and goes next
- * time), then a redhat dump's directory.
+ * time), then a redhat dump's directory. Files marked keep stay, and so
+ * does the directory then: what is left is the dump's summary.
  */
 static void
 remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
     const char *why)
 {
-	char path[PATH_MAX], sz[32], what[NAME_MAX + 32], files[PATH_MAX];
+	char path[PATH_MAX];
 	uint64_t freed = 0;
 	struct stat sb;
-	bool failed = false;
+	bool failed = false, summary = false;
 	size_t i;
 	int fd, hfd = -1, pass;
 
 	rd->tried = true;
+	for (i = 0; i < rd->nfiles; i++)
+		summary |= rd->files[i].keep;
 	/* The directory of the files, from the sink's, for the log. */
 	if (strcmp(rd->dir, ".") == 0)
 		snprintf(path, sizeof(path), "%s", rd->sub != NULL ? rd->sub :
@@ -259,7 +301,7 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < rd->nfiles; i++) {
 			if (rd->files[i].manifest != (pass == 1) ||
-			    (pass == 1 && failed))
+			    (pass == 1 && failed) || rd->files[i].keep)
 				continue;
 			if (unlinkat(hfd, rd->files[i].name, 0) == 0 ||
 			    errno == ENOENT)
@@ -271,7 +313,7 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 			}
 		}
 	rd->size -= freed;
-	if (!failed && rd->sub != NULL && unlinkat(fd, rd->sub,
+	if (!failed && !summary && rd->sub != NULL && unlinkat(fd, rd->sub,
 	    AT_REMOVEDIR) == -1 && errno != ENOENT) {
 		if (errno == ENOTEMPTY || errno == EEXIST)
 			fs->host->log(fs->ctx, NDS_LOG_NOTICE, "retention: %s: "
@@ -279,21 +321,14 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 		else
 			ret_warn(fs, path, "rmdir", errno);
 	}
-	fmt_size(freed, sz, sizeof(sz));
-	fmt_removed(rd, path, files, sizeof(files));
-	if (rd->sub != NULL || !rd->numbered)
-		snprintf(what, sizeof(what), "of %s", rd->client);
-	else
-		snprintf(what, sizeof(what), "%u of %s", rd->number,
-		    rd->client[0] != '\0' ? rd->client : "?");
-	if (failed)
-		fs->host->log(fs->ctx, NDS_LOG_WARNING, "retention: dump %s "
-		    "(%s) removed in part, %s freed: %s", what, files, sz,
-		    why);
-	else
-		fs->host->log(fs->ctx, NDS_LOG_INFO, "retention: removed dump "
-		    "%s (%s; %s): %s", what, files, sz, why);
-	rd->gone = !failed;
+	log_removal(fs, rd, path, freed, failed, summary, why);
+	if (summary && !failed) {
+		/* A summary now: max_total_size may still take it. */
+		rd->summary = true;
+		rd->has_core = false;
+		rd->tried = false;
+	} else
+		rd->gone = !failed;
 out:
 	xclose(hfd);
 	close(fd);
@@ -334,15 +369,16 @@ ret_keep(const struct file_sink *fs, int root, struct ret_scan *sc)
 	char why[160];
 	size_t i, all = 0, complete = 0;
 
+	/* A repeat's summary is no dump here: it neither counts nor goes. */
 	for (i = 0; i < sc->n; i++)
-		if (sc->v[i].mine) {
+		if (sc->v[i].mine && !sc->v[i].summary && !sc->v[i].gone) {
 			all++;
 			if (sc->v[i].complete)
 				complete++;
 		}
 	for (i = 0; i < sc->n; i++) {
 		rd = &sc->v[i];
-		if (!rd->mine || rd->active ||
+		if (!rd->mine || rd->active || rd->summary || rd->gone ||
 		    (rd->complete ? complete : all) <= keep)
 			continue;
 		if (rd->complete)
@@ -360,6 +396,93 @@ ret_keep(const struct file_sink *fs, int root, struct ret_scan *sc)
 				complete--;
 		}
 	}
+}
+
+/* Signature, then removal order: a signature's dumps side by side. */
+static int
+cmp_by_signature(const void *a, const void *b)
+{
+	const struct ret_dump *x = *(struct ret_dump *const *)a;
+	const struct ret_dump *y = *(struct ret_dump *const *)b;
+	int c = strcmp(x->sig, y->sig);
+
+	return c != 0 ? c : cmp_ret_dump(x, y);
+}
+
+/*
+ * keep_per_signature within the dumps of one signature, v[0..n) in
+ * removal order. Its first complete dump (the oldest one; the oldest
+ * dump when none is complete) always stays; of the others, as ret_keep
+ * does per client, the newest keep complete ones stay and incomplete
+ * ones fill only the places fewer complete ones leave. A repeat that
+ * goes keeps its summary unless repeats = remove.
+ */
+static void
+keep_signature(const struct file_sink *fs, int root, struct ret_dump **v,
+    size_t n)
+{
+	const size_t keep = (size_t)fs->cfg->keep_sig;
+	struct ret_dump *rd, *first = v[0];
+	size_t i, j, all = 0, complete = 0;
+	char why[160];
+
+	for (i = 0; i < n; i++)
+		if (v[i]->complete) {
+			first = v[i];
+			break;
+		}
+	for (i = 0; i < n; i++)
+		if (v[i] != first) {
+			all++;
+			complete += v[i]->complete;
+		}
+	for (i = 0; i < n; i++) {
+		rd = v[i];
+		if (rd == first || rd->active ||
+		    (rd->complete ? complete : all) <= keep)
+			continue;
+		snprintf(why, sizeof(why), "keep_per_signature = %zu: %s repeat "
+		    "of signature %s", keep, rd->complete ? "an older" :
+		    "an incomplete", rd->sig);
+		for (j = 0; j < rd->nfiles; j++)
+			rd->files[j].keep = fs->cfg->repeats ==
+			    REPEATS_SUMMARY && !rd->files[j].core;
+		remove_dump(fs, root, rd, why);
+		if (rd->gone || rd->summary) {
+			all--;
+			complete -= rd->complete;
+		}
+	}
+}
+
+/*
+ * keep_per_signature over every finished dump beneath the sink's
+ * directory that has a signature and still its core: summaries, and
+ * dumps without a signature, are not its business.
+ */
+static void
+ret_signature(const struct file_sink *fs, int root, struct ret_scan *sc)
+{
+	struct ret_dump **v;
+	size_t i, n = 0, run;
+
+	if ((v = calloc(sc->n + 1, sizeof(*v))) == NULL) {
+		ret_warn(fs, "keep_per_signature", "calloc", ENOMEM);
+		return;
+	}
+	for (i = 0; i < sc->n; i++)
+		if (sc->v[i].sig[0] != '\0' && sc->v[i].has_core &&
+		    !sc->v[i].gone)
+			v[n++] = &sc->v[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_by_signature);
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n && strcmp(v[i]->sig,
+		    v[i + run]->sig) == 0; run++)
+			continue;
+		keep_signature(fs, root, v + i, run);
+	}
+	free(v);
 }
 
 /*
@@ -380,7 +503,7 @@ ret_total(const struct file_sink *fs, int root, struct ret_scan *sc)
 
 	for (i = 0; i < sc->n; i++) {
 		all += sc->v[i].size;
-		if (sc->v[i].complete)
+		if (whole(&sc->v[i]))
 			complete += sc->v[i].size;
 	}
 	fmt_size(max, lim, sizeof(lim));
@@ -388,29 +511,31 @@ ret_total(const struct file_sink *fs, int root, struct ret_scan *sc)
 		rd = &sc->v[i];
 		/* keep_per_client failed on it (in part): not again. */
 		if (rd->active || rd->tried ||
-		    (rd->complete ? complete : all) <= max)
+		    (whole(rd) ? complete : all) <= max)
 			continue;
-		fmt_size(rd->complete ? complete : all, sz, sizeof(sz));
-		if (rd->complete)
+		fmt_size(whole(rd) ? complete : all, sz, sizeof(sz));
+		if (whole(rd))
 			snprintf(why, sizeof(why), "max_total_size = %s: the "
 			    "oldest complete dump, and complete dumps took %s",
 			    lim, sz);
 		else
-			snprintf(why, sizeof(why), "max_total_size = %s: "
-			    "incomplete, and %s were stored", lim, sz);
+			snprintf(why, sizeof(why), "max_total_size = %s: %s, "
+			    "and %s were stored", lim, rd->summary ? "a "
+			    "repeat's summary" : "incomplete", sz);
 		before = rd->size;
 		remove_dump(fs, root, rd, why);
 		freed = before - rd->size;
 		all -= freed;
-		if (rd->complete)
+		if (whole(rd))
 			complete -= freed;
 	}
 }
 
 /*
- * After a dump of d's client ended: keep_per_client for that client, then
- * max_total_size for everything beneath the sink's directory (ret_keep and
- * ret_total say which dumps go). Called with retention_lock held; never
+ * After a dump of d's client ended: keep_per_signature for everything
+ * beneath the sink's directory, keep_per_client for that client, then
+ * max_total_size for everything (ret_signature, ret_keep and ret_total
+ * say which dumps go). Called with retention_lock held; never
  * fails the dump.
  */
 void
@@ -443,6 +568,8 @@ run_retention(const struct file_dump *d)
 	/* The dump that ended is still registered: it is active too. */
 	for (i = 0; i < sc.n; i++)
 		sc.v[i].active = is_active(sc.v[i].layout, &sc.v[i]);
+	if (fs->cfg->keep_sig > 0)
+		ret_signature(fs, root, &sc);
 	if (fs->cfg->keep > 0)
 		ret_keep(fs, root, &sc);
 	if (fs->cfg->max_total > 0)

@@ -14,12 +14,17 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "netdump/sink.h"
+
 #include "file.h"
 
 struct ret_file {
 	char		*name;
 	uint64_t	 size;
 	bool		 manifest;
+	bool		 core;		/* vmcore, key or archive: what a
+					 * repeat's summary leaves out */
+	bool		 keep;		/* stays when the dump is removed */
 };
 
 /* One finished dump found beneath the sink's directory. */
@@ -38,6 +43,10 @@ struct ret_dump {
 	struct timespec	 mtime;		/* of the manifest */
 	uint64_t	 size;		/* disk usage of what is left */
 	bool		 complete;
+	char		 sig[NDS_SIGNATURE_SIZE]; /* its panic's; "" none */
+	bool		 has_core;	/* one of files is core */
+	bool		 summary;	/* its manifest lists a core that is
+					 * gone: a repeat's summary */
 	bool		 mine;		/* of the client that dumped */
 	bool		 active;	/* between begin and end */
 	bool		 tried;		/* removal attempted */

@@ -92,6 +92,18 @@ manifest_name(enum file_layout layout, const char *name)
 	    !last_link_name(layout, name);
 }
 
+/*
+ * A name the host gives a dump's body or key (nds_host.object_name's
+ * stems vmcore, vmcore_encrypted, dump for an archive, key): what a
+ * repeat's summary leaves out.
+ */
+static bool
+core_name(const char *name)
+{
+	return strncmp(name, "vmcore", 6) == 0 || strncmp(name, "dump", 4) ==
+	    0 || strncmp(name, "key", 3) == 0;
+}
+
 /* nds_host.manifest_read's stored(): keep the names in l->dir. */
 static void
 take_place(void *arg, const char *where)
@@ -194,7 +206,8 @@ new_dump(struct ret_scan *sc)
 /*
  * The files of rd: those of l present in dfd as regular files or links
  * (only those are ever removed), and the manifest; the log's label is
- * the vmcore, else the archive, else the manifest.
+ * the vmcore, else the archive, else the manifest. A dump whose listed
+ * core files are all gone is a summary (keep_per_signature left it so).
  */
 static int
 add_files(struct ret_dump *rd, int dfd, const struct listing *l,
@@ -202,6 +215,7 @@ add_files(struct ret_dump *rd, int dfd, const struct listing *l,
 {
 	struct ret_file *f;
 	struct stat sb;
+	bool core_gone = false;
 	size_t i;
 
 	if ((rd->files = calloc(l->n + 1, sizeof(*rd->files))) == NULL)
@@ -209,19 +223,26 @@ add_files(struct ret_dump *rd, int dfd, const struct listing *l,
 	for (i = 0; i <= l->n; i++) {
 		const char *name = i < l->n ? l->names[i] : manifest;
 
-		if ((i < l->n && strcmp(name, manifest) == 0) ||
-		    fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    (!S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode)))
+		if (i < l->n && strcmp(name, manifest) == 0)
 			continue;
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    (!S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode))) {
+			if (i < l->n && core_name(name))
+				core_gone = true;
+			continue;
+		}
 		f = &rd->files[rd->nfiles];
 		if ((f->name = strdup(name)) == NULL)
 			return -1;
+		f->core = i < l->n && core_name(name);
+		rd->has_core |= f->core;
 		/* Disk usage: a vmcore is sparse. */
 		f->size = (uint64_t)sb.st_blocks * 512;
 		f->manifest = i == l->n;
 		rd->size += f->size;
 		rd->nfiles++;
 	}
+	rd->summary = core_gone && !rd->has_core;
 	/* In the manifest's order so far; the log lists them in a fixed one. */
 	qsort(rd->files, rd->nfiles, sizeof(*rd->files), cmp_ret_file);
 	for (i = 0; i < rd->nfiles; i++)
@@ -274,6 +295,9 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	rd->number = sum.number;
 	rd->complete = sum.status == NDS_STATUS_COMPLETE;
 	rd->layout = sc->d->layout;
+	/* A second parse, only for a sink that groups by signature. */
+	if (fs->cfg->keep_sig > 0)
+		(void)fs->host->manifest_signature(text, len, rd->sig, NULL);
 	if ((rd->dir = strdup(dir)) == NULL ||
 	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
 	    (rd->client = strdup(rd->layout == LAYOUT_REDHAT ?

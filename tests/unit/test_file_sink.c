@@ -331,6 +331,9 @@ put_object(void *ds, enum nds_object_kind kind, const char *text,
  * number, and where its objects went (wheres, NULL-terminated), which is
  * how retention finds a dump's files.
  */
+/* The panic signature the next manifests record; NULL: none. */
+static const char *manifest_sig;
+
 static void
 manifest_text(const struct nds_dump *dump, const char *const *wheres,
     char *buf, size_t len)
@@ -346,6 +349,10 @@ manifest_text(const struct nds_dump *dump, const char *const *wheres,
 	if (mock_host_number_of(dump, &number))
 		n += (size_t)snprintf(buf + n, len - n, "\"number\": %u, ",
 		    number);
+	if (manifest_sig != NULL)
+		n += (size_t)snprintf(buf + n, len - n, "\"signature\": "
+		    "{\"id\": \"%s\", \"panic\": \"page fault\"}, ",
+		    manifest_sig);
 	n += (size_t)snprintf(buf + n, len - n, "\"objects\": [");
 	for (i = 0; wheres[i] != NULL; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s{\"stored\": "
@@ -481,7 +488,7 @@ test_descriptor(void **state)
 	assert_int_equal(M.caps, 0);
 	for (o = M.options; o->name != NULL; o++)
 		n++;
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 8);
 	assert_string_equal(M.options[0].name, "layout");
 	assert_string_equal(M.options[0].choices, "savecore|netdumpd|redhat");
 	assert_string_equal(M.options[1].name, "dir");
@@ -497,6 +504,12 @@ test_descriptor(void **state)
 	assert_string_equal(M.options[5].name, "max_total_size");
 	assert_int_equal(M.options[5].type, NDS_OPT_SIZE);
 	assert_string_equal(M.options[5].default_value, "0");
+	assert_string_equal(M.options[6].name, "keep_per_signature");
+	assert_int_equal(M.options[6].type, NDS_OPT_INT);
+	assert_string_equal(M.options[6].default_value, "0");
+	assert_string_equal(M.options[7].name, "repeats");
+	assert_string_equal(M.options[7].choices, "summary|remove");
+	assert_string_equal(M.options[7].default_value, "summary");
 }
 
 static void
@@ -2154,6 +2167,82 @@ test_retention_all_kinds(void **state)
 	M.destroy(ret);
 }
 
+/*
+ * keep_per_signature = 1 with keep_per_client = 2, four complete dumps of
+ * one signature: the first and the newest stay whole, the two between
+ * keep their summary (info, manifest), which keep_per_client does not
+ * count: it has nothing to remove. A dump without a signature is not
+ * keep_per_signature's. With repeats = remove the next repeat removes
+ * the newest but one whole.
+ */
+static void
+test_keep_per_signature(void **state)
+{
+	struct env *e = *state;
+	struct settings st = { .n = 0 };
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *plain, *ret, *config;
+	unsigned int i;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	set(&st, "fsync=no");
+	set(&st, "keep_per_client=2");
+	set(&st, "keep_per_signature=1");
+	if ((config = build_config(st.list, err)) == NULL ||
+	    M.create(&mock_host, NULL, config, &ret, err) != NDS_OK)
+		fail_msg("create: %s", err);
+	one_dump(plain, e, ".", "host2", "10.0.0.6", NDS_STATUS_COMPLETE, 100);
+	manifest_sig = "00000000000000aa";
+	for (i = 0; i < 3; i++)
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 100);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	assert_savecore_dump(e->dfd, "host2", 0, "", true);
+	for (i = 1; i <= 2; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "host1/vmcore.%u", i);
+		mock_assert_absent_at(e->dfd, path);
+		snprintf(path, sizeof(path), "host1/info.%u", i);
+		assert_present(e->dfd, path);
+		snprintf(path, sizeof(path), "host1/manifest.%u.json", i);
+		assert_present(e->dfd, path);
+	}
+	assert_int_equal(mock_host_count("retention: removed the core of "
+	    "dump", NULL), 2);
+	mock_host_assert_logged("retention: removed the core of dump 1 of "
+	    "host1 (host1/vmcore.1; ", "), kept its summary: "
+	    "keep_per_signature = 1: an older repeat of signature "
+	    "00000000000000aa");
+	assert_int_equal(removals(), 0);
+	assert_no_dangling(e->dfd, "host1");
+	M.destroy(ret);
+
+	st.n = 0;
+	set(&st, "fsync=no");
+	set(&st, "keep_per_signature=1");
+	set(&st, "repeats=remove");
+	if ((config = build_config(st.list, err)) == NULL ||
+	    M.create(&mock_host, NULL, config, &ret, err) != NDS_OK)
+		fail_msg("create: %s", err);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 3, "", false);
+	assert_savecore_dump(e->dfd, "host1", 4, "", true);
+	assert_present(e->dfd, "host1/manifest.1.json");
+	assert_removal_logged("dump 3 of host1 (host1/vmcore.3 +info.3, "
+	    "manifest.3.json; ");
+	assert_int_equal(mock_host_warnings(), 0);
+	manifest_sig = NULL;
+	M.destroy(ret);
+	M.destroy(plain);
+}
+
 /* Nothing but the files of dumps is touched. */
 static void
 test_retention_unrelated(void **state)
@@ -2378,6 +2467,7 @@ main(void)
 		T(test_retention_all_kinds),
 		T(test_retention_by_manifest),
 		T(test_retention_unrelated),
+		T(test_keep_per_signature),
 		T(test_retention_threads),
 #undef T
 	};

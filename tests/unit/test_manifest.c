@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for reading a manifest back (core/manifest_read.c,
- * nds_host.manifest_read): what the server writes is understood whole,
- * and anything else is refused before a single place is told.
+ * nds_host.manifest_read and manifest_signature): what the server writes
+ * is understood whole, and anything else is refused before a single
+ * place is told.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +170,68 @@ test_refused(void **state)
 	assert_int_equal(t.n, 0);
 }
 
+/* The signature as nd_manifest_build writes it (core/manifest.c). */
+#define SIG_HEAD \
+    "{\"manifest_version\": 1, \"dump_id\": 3, \"status\": \"complete\", " \
+    "\"signature\": {\"id\": "
+#define SIG_TAIL \
+    ", \"architecture\": \"amd64\", \"version\": \"FreeBSD 14.1-RELEASE " \
+    "GENERIC\",\n    \"panic\": \"page fault\", \"frames\": " \
+    "[\"trap_pfault\"]"
+
+static int
+sig_of(const char *text, char id[NDS_SIGNATURE_SIZE], uint64_t *seen)
+{
+	return nd_manifest_signature(text, strlen(text), id, seen);
+}
+
+static void
+test_signature(void **state)
+{
+	static const char *const bad[] = {
+		/* None: no panic string. */
+		"{\"manifest_version\": 1, \"signature\": null}",
+		"{\"manifest_version\": 1}",
+		SIG_HEAD "\"0123456789abcde\"" SIG_TAIL "}}",
+		SIG_HEAD "\"0123456789abcdef0\"" SIG_TAIL "}}",
+		SIG_HEAD "\"0123456789ABCDEF\"" SIG_TAIL "}}",
+		SIG_HEAD "\"../../etc/passwd\"" SIG_TAIL "}}",
+		SIG_HEAD "17" SIG_TAIL "}}",
+		/* Not one of ours. */
+		"{\"manifest_version\": 2, \"signature\": {\"id\": "
+		    "\"0123456789abcdef\"}}",
+		"not json",
+	};
+	char id[NDS_SIGNATURE_SIZE];
+	uint64_t seen = 99;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sig_of(SIG_HEAD "\"0123456789abcdef\"" SIG_TAIL
+	    ",\n    \"seen\": 12}}", id, &seen), 0);
+	assert_string_equal(id, "0123456789abcdef");
+	assert_int_equal(seen, 12);
+	/* Written before the count was: 0. Negative: 0. Not wanted: NULL. */
+	assert_int_equal(sig_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL "}}",
+	    id, &seen), 0);
+	assert_string_equal(id, "fedcba9876543210");
+	assert_int_equal(seen, 0);
+	assert_int_equal(sig_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL
+	    ", \"seen\": -4}}", id, &seen), 0);
+	assert_int_equal(seen, 0);
+	assert_int_equal(sig_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL "}}",
+	    id, NULL), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(id, "xxxxxxxxxxxxxxxx", sizeof(id));
+		if (sig_of(bad[i], id, &seen) != -1)
+			fail_msg("taken: %s", bad[i]);
+		assert_string_equal(id, "");
+	}
+	/* The server's manifest of an incomplete dump without a KDH. */
+	assert_int_equal(nd_manifest_signature(server_manifest,
+	    strlen(server_manifest), id, &seen), -1);
+}
+
 int
 main(void)
 {
@@ -176,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_server_manifest),
 		cmocka_unit_test(test_optional_fields),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_signature),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,6 +61,9 @@
  *   2.1  2026-12-02  nds_dump.protocol (which front-end received the dump)
  *                    and nds_dump.boot_dir (a Linux client's directory of
  *                    this boot, where its console log is).
+ *   2.2  2026-12-02  nds_host.manifest_signature: the panic signature a
+ *                    manifest records, so that retention can group the
+ *                    dumps it stored by what crashed (keep_per_signature).
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -99,11 +102,12 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	1
+#define NDS_ABI_MINOR	2
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
 #define NDS_WHERE_SIZE	1024
+#define NDS_SIGNATURE_SIZE	17	/* 16 hex digits and a NUL */
 
 /* Graded results. */
 enum nds_result {
@@ -357,6 +361,16 @@ struct nds_host {
 			    struct nds_manifest_summary *summary,
 			    void (*stored)(void *arg, const char *where),
 			    void *arg);
+	/*
+	 * 2.2: the id of the panic signature a manifest records (16 hex
+	 * digits, NUL-terminated, what the log and the index show), and how
+	 * many dumps of the dump directory had that signature when this one
+	 * ended, this one included, in *seen (NULL: not wanted; 0 when the
+	 * manifest does not say). -1 when text is not a manifest of this
+	 * server or records no signature.
+	 */
+	int		(*manifest_signature)(const char *text, size_t len,
+			    char id[NDS_SIGNATURE_SIZE], uint64_t *seen);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
