@@ -82,15 +82,18 @@ static bool ix_keep_stored;
 
 /*
  * Whether the files of a vmcore or archive object that a file sink kept
- * beside the manifest (in dfd, the manifest's directory: that is where
- * the file sink stores a dump's objects) are all gone, as retention's
- * keep_per_signature leaves a repeat. Places elsewhere (a URL, another
- * directory's file) are not looked at.
+ * beside the manifest are all gone, as retention's keep_per_signature
+ * leaves a repeat. dfd is the manifest's directory, file its path from
+ * the dump directory: a place counts when its directory (from the sink's
+ * directory) ends that path's, as the file sink keeps a dump's objects
+ * beside its manifest. Other places (a URL, another directory) are not
+ * looked at.
  */
 static bool
-core_gone(json_t *places, int dfd, bool gone)
+core_gone(json_t *places, int dfd, const char *file, bool gone)
 {
-	const char *chain, *w, *base;
+	const char *chain, *w, *base, *fslash = strrchr(file, '/');
+	size_t flen = fslash != NULL ? (size_t)(fslash - file) : 0, wlen;
 	json_t *where;
 	struct stat sb;
 
@@ -99,7 +102,10 @@ core_gone(json_t *places, int dfd, bool gone)
 		    strstr(w, "://") != NULL)
 			continue;
 		base = strrchr(w, '/') != NULL ? strrchr(w, '/') + 1 : w;
-		if (base[0] == '\0' || base[0] == '.')
+		wlen = base > w ? (size_t)(base - w - 1) : 0;
+		if (base[0] == '\0' || base[0] == '.' || wlen > flen ||
+		    strncmp(file + flen - wlen, w, wlen) != 0 ||
+		    (wlen > 0 && wlen < flen && file[flen - wlen - 1] != '/'))
 			continue;
 		if (fstatat(dfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 			return false;
@@ -110,11 +116,11 @@ core_gone(json_t *places, int dfd, bool gone)
 
 /* The vmcore object's size and places, and whether its files are gone. */
 static void
-vmcore_of(json_t *root, int dfd, struct entry *e)
+vmcore_of(json_t *root, int dfd, const char *file, struct entry *e)
 {
 	json_t *obj, *where, *places;
 	const char *chain, *kind;
-	bool gone = false;
+	bool gone = false, vmcore = false;
 	size_t i;
 
 	e->size = -1;
@@ -122,10 +128,12 @@ vmcore_of(json_t *root, int dfd, struct entry *e)
 		kind = json_string_value(json_object_get(obj, "kind"));
 		places = json_object_get(obj, "stored");
 		if (kind != NULL && strcmp(kind, "archive") == 0)
-			gone = core_gone(places, dfd, gone);
-		if (kind == NULL || strcmp(kind, "vmcore") != 0)
+			gone = core_gone(places, dfd, file, gone);
+		/* The first vmcore object: a manifest has one. */
+		if (kind == NULL || strcmp(kind, "vmcore") != 0 || vmcore)
 			continue;
-		gone = core_gone(places, dfd, gone);
+		vmcore = true;
+		gone = core_gone(places, dfd, file, gone);
 		if (json_is_integer(json_object_get(obj, "size")))
 			e->size = json_integer_value(json_object_get(obj,
 			    "size"));
@@ -178,7 +186,7 @@ add(struct index *ix, int dfd, const char *file, const char *text,
 			    json_object_get(sig, "seen"));
 		e->panic = dup_or_null(json_object_get(sig, "panic"));
 	}
-	vmcore_of(root, dfd, e);
+	vmcore_of(root, dfd, file, e);
 	json_decref(root);
 	if ((e->file = strdup(file)) == NULL)
 		return -1;

@@ -564,6 +564,9 @@ main(int argc, char *argv[])
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
 	/* Threads too: after the fork. */
+	if (nd_sigseen_start(conf->server.dumpdir) == -1)
+		log_warnx("signatures: cannot start the thread that counts "
+		    "earlier dumps; repeat counts start from this run");
 	if (conf->nnotifies > 0 && nd_notify_start() == -1)
 		fatalx("notify: cannot start the webhooks' thread");
 	if (metrics_fd != -1 && nd_metrics_start(metrics_fd, dumpdir_fd, err,
@@ -577,7 +580,7 @@ main(int argc, char *argv[])
 	rc = nd_receiver_run(rx);
 	nd_metrics_stop();
 	nd_notify_stop();
-	nd_sigseen_free();
+	nd_sigseen_stop();
 
 	nd_receiver_free(rx);
 	close(dumpdir_fd);

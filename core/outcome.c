@@ -284,11 +284,11 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 	digest_buf(canon, n < 0 ? 0 : (size_t)n < sizeof(canon) ? (size_t)n :
 	    sizeof(canon) - 1, hex);
 	memcpy(d->sig.id, hex, sizeof(d->sig.id) - 1);
-	d->sig_seen = nd_sigseen_count(d->pub.dumpdir, d->sig.id);
-	logit(LOG_NOTICE, "dump %" PRIu64 " from %s: signature %s: %s%s%s "
-	    "(dump %" PRIu64 " of it)", d->pub.id, d->client_addr, d->sig.id,
-	    d->sig.panic, d->sig.nframes > 0 ? " in " : "",
-	    d->sig.nframes > 0 ? d->sig.frames[0] : "", d->sig_seen);
+	d->sig_seen = nd_sigseen_count(d->sig.id);
+	logit(LOG_NOTICE, "dump %" PRIu64 " from %s: signature %s: %s%s%s",
+	    d->pub.id, d->client_addr, d->sig.id, d->sig.panic,
+	    d->sig.nframes > 0 ? " in " : "", d->sig.nframes > 0 ?
+	    d->sig.frames[0] : "");
 }
 
 static void

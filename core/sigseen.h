@@ -2,10 +2,10 @@
 /*
  * How many dumps of the dump directory have had each panic signature:
  * the "seen" of a manifest's signature, the webhooks' repeat count and
- * new-signature. Learnt from the manifests beneath the dump directory
- * when the first dump with a signature ends (a signature's count is the
+ * new-signature. Learnt from the manifests beneath the dump directory by
+ * a thread of its own when the daemon starts (a signature's count is the
  * larger of its manifests' number and the largest "seen" one records, so
- * that dumps retention removed still count), then kept in memory.
+ * that dumps retention removed whole still count), then kept in memory.
  */
 #ifndef ND_SIGSEEN_H
 #define ND_SIGSEEN_H
@@ -13,12 +13,19 @@
 #include <stdint.h>
 
 /*
- * Count one more dump of signature id (16 hex digits) in dumpdir and
- * return how many there have been, this one included; 0 when memory ran
- * out. Thread-safe; the first call reads the manifests.
+ * Start learning the counts of dumpdir (after the fork; the dump
+ * directory changes only with a restart). -1 if the thread cannot start:
+ * counts then start from this run.
  */
-uint64_t nd_sigseen_count(const char *dumpdir, const char *id);
-/* Forget everything (at exit, for leak checkers). */
-void	nd_sigseen_free(void);
+int	nd_sigseen_start(const char *dumpdir);
+/*
+ * Count one more dump of signature id (16 hex digits) and return how
+ * many there have been, this one included; 0 when memory ran out. From
+ * dump workers: it waits until the counts are learnt, never the receive
+ * path.
+ */
+uint64_t nd_sigseen_count(const char *id);
+/* Wait for the thread and forget everything (at exit). */
+void	nd_sigseen_stop(void);
 
 #endif /* ND_SIGSEEN_H */

@@ -956,7 +956,7 @@ static const struct nds_option file_options[] = {
 	{ .name = "keep_per_signature", .type = NDS_OPT_INT, OPT(keep_sig),
 	    .default_value = "0", .min = 0, .max = MAX_KEEP,
 	    .description = "dumps of one panic signature to keep besides its "
-	    "first complete one: the newest complete ones; later repeats "
+	    "first complete one: the newest complete ones; older repeats "
 	    "lose their vmcore (0: keep all)" },
 	{ .name = "repeats", .type = NDS_OPT_ENUM, OPT(repeats),
 	    .default_value = "summary", .choices = "summary|remove",

@@ -185,7 +185,7 @@ unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
 		for (i = 0; i < rd->nfiles; i++)
 			if (strcmp(target, rd->files[i].name) == 0)
 				break;
-		if (i < rd->nfiles && !rd->files[i].keep &&
+		if (i < rd->nfiles && rd->files[i].taking &&
 		    unlinkat(dfd, de->d_name, 0) == -1 && errno != ENOENT)
 			ret_warn(fs, de->d_name, "unlink", errno);
 	}
@@ -201,13 +201,19 @@ static void
 fmt_removed(const struct ret_dump *rd, const char *path, char *buf,
     size_t len)
 {
+	const struct ret_file *lead = NULL;
 	size_t i, n, at;
 	const char *sep = " +";
 
+	/* The label leads if it goes; else the first file that goes. */
+	for (i = 0; i < rd->nfiles; i++)
+		if (rd->files[i].taking && (lead == NULL ||
+		    rd->files[i].name == rd->label))
+			lead = &rd->files[i];
 	n = (size_t)snprintf(buf, len, "%s%s%s", path, path[0] != '\0' ?
-	    "/" : "", rd->label);
+	    "/" : "", lead != NULL ? lead->name : rd->label);
 	for (i = 0; i < rd->nfiles && n < len; i++) {
-		if (rd->files[i].name == rd->label || rd->files[i].keep)
+		if (&rd->files[i] == lead || !rd->files[i].taking)
 			continue;
 		at = n;
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", sep,
@@ -248,6 +254,45 @@ log_removal(const struct file_sink *fs, const struct ret_dump *rd,
 		    "%s (%s; %s): %s", what, files, sz, why);
 }
 
+/* Removal order: the files of a summary, then the core, the manifest last. */
+static int
+removal_pass(const struct ret_file *f)
+{
+	return f->manifest ? 2 : f->core ? 1 : 0;
+}
+
+/*
+ * Unlink the files of rd that this removal takes, in dfd, in removal
+ * order; after a failure, no later pass, so a dump removed in part still
+ * has its core, or at least its manifest, and is tried again. Returns the
+ * bytes freed; *failed tells.
+ */
+static uint64_t
+unlink_files(const struct file_sink *fs, int dfd, struct ret_dump *rd,
+    bool *failed)
+{
+	struct ret_file *f;
+	uint64_t freed = 0;
+	size_t i;
+	int pass;
+
+	*failed = false;
+	for (pass = 0; pass < 3 && !*failed; pass++)
+		for (i = 0; i < rd->nfiles; i++) {
+			f = &rd->files[i];
+			if (!f->taking || removal_pass(f) != pass)
+				continue;
+			if (unlinkat(dfd, f->name, 0) == 0 || errno == ENOENT) {
+				freed += f->size;
+				f->gone = true;
+			} else {
+				ret_warn(fs, f->name, "unlink", errno);
+				*failed = true;
+			}
+		}
+	return freed;
+}
+
 /*
  * Remove one dump: the *.last links that point at it, its files, the
  * manifest last (a dump cut short here is still finished, and goes next
@@ -263,11 +308,13 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 	struct stat sb;
 	bool failed = false, summary = false;
 	size_t i;
-	int fd, hfd = -1, pass;
+	int fd, hfd = -1;
 
 	rd->tried = true;
-	for (i = 0; i < rd->nfiles; i++)
+	for (i = 0; i < rd->nfiles; i++) {
+		rd->files[i].taking = !rd->files[i].keep && !rd->files[i].gone;
 		summary |= rd->files[i].keep;
+	}
 	/* The directory of the files, from the sink's, for the log. */
 	if (strcmp(rd->dir, ".") == 0)
 		snprintf(path, sizeof(path), "%s", rd->sub != NULL ? rd->sub :
@@ -298,20 +345,7 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 	}
 	if (rd->layout != LAYOUT_REDHAT)
 		unlink_last_links(fs, hfd, path[0] != '\0' ? path : ".", rd);
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < rd->nfiles; i++) {
-			if (rd->files[i].manifest != (pass == 1) ||
-			    (pass == 1 && failed) || rd->files[i].keep)
-				continue;
-			if (unlinkat(hfd, rd->files[i].name, 0) == 0 ||
-			    errno == ENOENT)
-				freed += rd->files[i].size;
-			else {
-				ret_warn(fs, rd->files[i].name, "unlink",
-				    errno);
-				failed = true;
-			}
-		}
+	freed = unlink_files(fs, hfd, rd, &failed);
 	rd->size -= freed;
 	if (!failed && !summary && rd->sub != NULL && unlinkat(fd, rd->sub,
 	    AT_REMOVEDIR) == -1 && errno != ENOENT) {
@@ -323,10 +357,12 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 	}
 	log_removal(fs, rd, path, freed, failed, summary, why);
 	if (summary && !failed) {
-		/* A summary now: max_total_size may still take it. */
+		/* A summary now: max_total_size may still take it whole. */
 		rd->summary = true;
 		rd->has_core = false;
 		rd->tried = false;
+		for (i = 0; i < rd->nfiles; i++)
+			rd->files[i].keep = false;
 	} else
 		rd->gone = !failed;
 out:
@@ -378,7 +414,7 @@ ret_keep(const struct file_sink *fs, int root, struct ret_scan *sc)
 		}
 	for (i = 0; i < sc->n; i++) {
 		rd = &sc->v[i];
-		if (!rd->mine || rd->active || rd->summary || rd->gone ||
+		if (!rd->mine || rd->active || rd->summary || rd->tried ||
 		    (rd->complete ? complete : all) <= keep)
 			continue;
 		if (rd->complete)
@@ -390,11 +426,10 @@ ret_keep(const struct file_sink *fs, int root, struct ret_scan *sc)
 			    "incomplete, and the client had %zu dumps", keep,
 			    all);
 		remove_dump(fs, root, rd, why);
-		if (rd->gone) {
-			all--;
-			if (rd->complete)
-				complete--;
-		}
+		/* Gone or not: a failure never takes a newer dump instead. */
+		all--;
+		if (rd->complete)
+			complete--;
 	}
 }
 
@@ -448,10 +483,12 @@ keep_signature(const struct file_sink *fs, int root, struct ret_dump **v,
 			rd->files[j].keep = fs->cfg->repeats ==
 			    REPEATS_SUMMARY && !rd->files[j].core;
 		remove_dump(fs, root, rd, why);
-		if (rd->gone || rd->summary) {
-			all--;
-			complete -= rd->complete;
-		}
+		/*
+		 * Whatever came of it: a dump that could not go must not make
+		 * one of the newest go in its place.
+		 */
+		all--;
+		complete -= rd->complete;
 	}
 }
 
@@ -568,8 +605,11 @@ run_retention(const struct file_dump *d)
 	/* The dump that ended is still registered: it is active too. */
 	for (i = 0; i < sc.n; i++)
 		sc.v[i].active = is_active(sc.v[i].layout, &sc.v[i]);
-	if (fs->cfg->keep_sig > 0)
+	if (fs->cfg->keep_sig > 0) {
 		ret_signature(fs, root, &sc);
+		/* Its summaries go before complete dumps now. */
+		qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
+	}
 	if (fs->cfg->keep > 0)
 		ret_keep(fs, root, &sc);
 	if (fs->cfg->max_total > 0)

@@ -25,6 +25,8 @@ struct ret_file {
 	bool		 core;		/* vmcore, key or archive: what a
 					 * repeat's summary leaves out */
 	bool		 keep;		/* stays when the dump is removed */
+	bool		 taking;	/* this removal's, for the log */
+	bool		 gone;		/* removed */
 };
 
 /* One finished dump found beneath the sink's directory. */

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "netdump/sink.h"
 
@@ -2243,6 +2246,127 @@ test_keep_per_signature(void **state)
 	M.destroy(plain);
 }
 
+/* A sink with keep_per_signature and one more setting. */
+static void *
+mk_sig_sink(int64_t keep_sig, const char *more)
+{
+	struct settings st = { .n = 0 };
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *config, *inst = NULL;
+
+	set(&st, "fsync=no");
+	set(&st, "keep_per_signature=%lld", (long long)keep_sig);
+	set(&st, "%s", more);
+	if ((config = build_config(st.list, err)) == NULL ||
+	    M.create(&mock_host, NULL, config, &inst, err) != NDS_OK)
+		fail_msg("create: %s", err);
+	return inst;
+}
+
+/*
+ * keep_per_signature = 1 with max_total_size: the two repeats become
+ * summaries, and max_total_size takes the older summary whole (its info
+ * and manifest; its vmcore went already, and is not counted twice)
+ * before any complete dump.
+ */
+static void
+test_signature_summary_total(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+	unsigned int i;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_sig_sink(1, "max_total_size=540K");
+	manifest_sig = "00000000000000bb";
+	for (i = 0; i < 3; i++)
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 256 * KiB);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+	set_mtime(e->dfd, "host1/manifest.1.json", 2000);
+	set_mtime(e->dfd, "host1/manifest.2.json", 3000);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    256 * KiB);
+	manifest_sig = NULL;
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", false);
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	mock_assert_absent_at(e->dfd, "host1/vmcore.2");
+	assert_present(e->dfd, "host1/info.2");
+	assert_present(e->dfd, "host1/manifest.2.json");
+	assert_int_equal(mock_host_count("retention: removed the core of "
+	    "dump", NULL), 2);
+	assert_int_equal(removals(), 1);
+	assert_removal_logged("dump 1 of host1 (host1/info.1 "
+	    "+manifest.1.json; 8.0 KiB): max_total_size = 540.0 KiB: a "
+	    "repeat's summary");
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+	M.destroy(plain);
+}
+
+/* Set or clear the immutable flag of path in dfd; false if it cannot. */
+static bool
+set_immutable(int dfd, const char *path, bool on)
+{
+	int fd, flags;
+	bool ok;
+
+	if ((fd = openat(dfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	ok = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+	flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+	ok = ok && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * keep_per_signature = 2 over five dumps of one signature, the vmcore of
+ * the oldest repeat immutable: its removal fails (a warning), and it
+ * still counts as taken, so the newest two (3 and the dump that ended)
+ * keep their cores; only 2 becomes a summary. Needs root and a file
+ * system with the immutable flag; skipped otherwise.
+ */
+static void
+test_signature_unlink_fails(void **state)
+{
+	struct env *e = *state;
+	void *plain, *ret;
+	char path[64];
+	unsigned int i;
+
+	plain = mk_sink(0, NULL, false, NULL);
+	ret = mk_sig_sink(2, "repeats=summary");
+	manifest_sig = "00000000000000cc";
+	for (i = 0; i < 4; i++) {
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 4096);
+		snprintf(path, sizeof(path), "host1/manifest.%u.json", i);
+		set_mtime(e->dfd, path, 1000 * (i + 1));
+	}
+	if (!set_immutable(e->dfd, "host1/vmcore.1", true)) {
+		manifest_sig = NULL;
+		M.destroy(ret);
+		M.destroy(plain);
+		skip();
+	}
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 4096);
+	manifest_sig = NULL;
+	assert_true(set_immutable(e->dfd, "host1/vmcore.1", false));
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	mock_assert_absent_at(e->dfd, "host1/vmcore.2");
+	assert_present(e->dfd, "host1/manifest.2.json");
+	assert_savecore_dump(e->dfd, "host1", 3, "", true);
+	assert_savecore_dump(e->dfd, "host1", 4, "", true);
+	assert_int_equal(mock_host_warnings(), 2);
+	mock_host_assert_logged("retention: dump 1 of host1 (host1/vmcore.1) "
+	    "removed in part", "0 B freed: keep_per_signature = 2");
+	M.destroy(ret);
+	M.destroy(plain);
+}
+
 /* Nothing but the files of dumps is touched. */
 static void
 test_retention_unrelated(void **state)
@@ -2468,6 +2592,8 @@ main(void)
 		T(test_retention_by_manifest),
 		T(test_retention_unrelated),
 		T(test_keep_per_signature),
+		T(test_signature_summary_total),
+		T(test_signature_unlink_fails),
 		T(test_retention_threads),
 #undef T
 	};
