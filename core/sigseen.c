@@ -48,7 +48,9 @@ find(struct sigtable *t, const char *id)
 	struct sigcount *s, *grown;
 	size_t lo = 0, hi = t->n, mid;
 
-	if ((s = bsearch(id, t->v, t->n, sizeof(*t->v), cmp_id)) != NULL)
+	/* bsearch's base may not be NULL, even for none. */
+	if (t->n > 0 && (s = bsearch(id, t->v, t->n, sizeof(*t->v),
+	    cmp_id)) != NULL)
 		return s;
 	if (strlen(id) >= sizeof(s->id))
 		return NULL;
