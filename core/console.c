@@ -5,7 +5,7 @@
  * and at most one extended netconsole message being reassembled; clients
  * beyond max_clients are evicted least recently seen first. Nothing from
  * a datagram reaches a file name: directories are named from the address
- * and the clock only.
+ * and the clock only (console_files.c).
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -25,452 +25,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "console.h"
-#include "linux_wire.h"
-#include "log.h"
-
-#define FRAG_WAIT	5	/* s an incomplete ext message waits */
-#define IDLE_CLOSE	60	/* s a log file stays open unused */
-#define LOG_QUIET	60	/* s between log lines of one kind */
-#define BOOT_SETTLE	60	/* s a new directory absorbs any boot sign */
-#define DIR_TRIES	100	/* names tried for a new directory */
-#define DIR_BURST	256	/* new directories at once ... */
-#define DIR_EVERY	1	/* ... then one per this many seconds */
-#define MAX_GAPS	16	/* netlog gaps remembered per client */
-#define LINE_MAX_LEN	1024	/* oops scan line buffer; longer lines cut */
-#define OOPS_MAX	200	/* the oops line kept */
-#define RELEASE_MAX	64
-#define SEQ_BACK	1000	/* an ext seq this far back is a reboot */
-/*
- * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
- * copy of the first chunk comes within the boot's burst, long before.
- * Smaller than a boot's messages, so a host rebooting soon after its
- * last boot still gets its replay into the new directory.
- */
-#define NL_FAR		16384
-#define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
-#define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
+#include "console_int.h"
 
 static const char nl_marker[] = "[...network console startup...]";
 static const char nc_marker[] = "netconsole: network logging started";
-
-struct gap {
-	uint64_t	start;
-	uint64_t	end;
-};
-
-/* One extended netconsole message being reassembled from ncfrag parts. */
-struct frag {
-	uint8_t		*buf;		/* total bytes */
-	uint8_t		*have;		/* a bit per byte received */
-	uint32_t	 total;
-	uint32_t	 got;
-	uint64_t	 seq;
-	uint64_t	 usec;
-	time_t		 since;
-};
-
-struct client {
-	TAILQ_ENTRY(client) lru;
-	uint32_t	 addr;
-	char		 ip[INET_ADDRSTRLEN];
-	char		 dir[DIR_NAME_MAX];	/* "" until it has one */
-	bool		 scanned;	/* looked for a directory to reuse */
-	time_t		 dir_made;	/* 0: reused, not made by this run */
-	bool		 marker_known;	/* marker_at is the last marker's */
-	uint64_t	 marker_at;	/* netlog offset or ext seq */
-	time_t		 dir_tried;	/* last failed attempt to make one */
-	int		 fd;
-	uint64_t	 log_bytes;
-	bool		 at_bol;	/* the file ends with a newline */
-	time_t		 written;
-	/* netlog */
-	bool		 nl_on;
-	uint64_t	 nl_next;	/* the next offset expected */
-	bool		 nl_resume;	/* late text written since */
-	struct gap	 gaps[MAX_GAPS];
-	unsigned	 ngaps;
-	/* extended netconsole */
-	bool		 ext_on;
-	uint64_t	 ext_seq;	/* the last one written */
-	struct frag	 frag;		/* buf != NULL while one is waiting */
-	char		 release[RELEASE_MAX + 1];
-	/* the oops scan */
-	char		 line[LINE_MAX_LEN];
-	size_t		 line_len;
-	char		 oops[OOPS_MAX + 1];
-	char		 first_oops[OOPS_MAX + 1];	/* of this boot */
-	bool		 crashed;	/* an oops not yet told (crashed()) */
-	bool		 crash_told;	/* ... once per boot */
-	time_t		 oops_logged;
-	unsigned	 oops_quiet;	/* oops lines not logged since */
-	/* write errors */
-	time_t		 err_logged;
-	uint64_t	 err_dropped;	/* bytes since the last report */
-};
-
-TAILQ_HEAD(client_list, client);
-
-struct stats {
-	uint64_t	dup;		/* netlog chunks and ext messages */
-	uint64_t	missing;	/* netlog bytes never seen (yet) */
-	uint64_t	late;		/* netlog chunks filling a gap */
-	uint64_t	incomplete;	/* ext messages flushed incomplete */
-	uint64_t	dropped;	/* bytes not stored: errors, memory */
-	uint64_t	evicted;
-	uint64_t	refused;	/* new clients past NEW_PER_SEC */
-	uint64_t	no_dir;		/* boots past the directory budget */
-};
-
-struct nd_console {
-	struct nd_console_conf conf;
-	struct client_list clients;	/* most recently seen first */
-	unsigned	 nclients;
-	uint8_t		*scratch;	/* one ext line: prefix, text, '\n' */
-	struct stats	 st;
-	struct stats	 st_logged;
-	time_t		 st_time;
-	time_t		 new_second;	/* new clients heard in it */
-	unsigned	 new_count;
-	unsigned	 dir_tokens;	/* new directories allowed now */
-	time_t		 dir_refill;
-};
-
-#define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
-#define NEW_PER_SEC	16	/* clients first heard in one second */
-
-static void	text_write(struct nd_console *, struct client *, const void *,
-		    size_t, time_t);
-static void	note_write(struct nd_console *, struct client *, time_t,
-		    const char *, ...) ND_PRINTF(4, 5);
-
-/* Directory names */
-
-/* "YYYY-MM-DD-HH:MM" then nothing or "-N"; N into *n. */
-static bool
-time_part_ok(const char *s, unsigned long *n)
-{
-	static const char pat[] = "dddd-dd-dd-dd:dd";
-	size_t i;
-	char *end;
-
-	for (i = 0; i < TIME_LEN; i++)
-		if (pat[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != pat[i])
-			return false;
-	*n = 0;
-	if (s[TIME_LEN] == '\0')
-		return true;
-	if (s[TIME_LEN] != '-' || s[TIME_LEN + 1] < '1' ||
-	    s[TIME_LEN + 1] > '9' || strlen(s + TIME_LEN + 1) > 4)
-		return false;
-	errno = 0;
-	*n = strtoul(s + TIME_LEN + 1, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
-/* A real directory (no symlink) holding a regular file "log". */
-static bool
-has_log(int dfd, const char *name)
-{
-	char path[DIR_NAME_MAX + 8];
-	struct stat st;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISDIR(st.st_mode))
-		return false;
-	snprintf(path, sizeof(path), "%s/log", name);
-	return fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode);
-}
-
-/*
- * The newest "<ip>-..." directory with a log: the latest time, then the
- * highest suffix. A restarted server keeps appending where it left off.
- */
-static bool
-find_newest(struct nd_console *con, struct client *c)
-{
-	char prefix[INET_ADDRSTRLEN + 1], best[DIR_NAME_MAX] = "";
-	unsigned long n, best_n = 0;
-	struct dirent *de;
-	size_t plen;
-	DIR *d;
-	int fd, cmp;
-
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s-", c->ip);
-	if ((fd = openat(con->conf.dumpdir_fd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return false;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return false;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, plen) != 0 ||
-		    strlen(de->d_name) >= sizeof(best) ||
-		    !time_part_ok(de->d_name + plen, &n) ||
-		    !has_log(fd, de->d_name))
-			continue;
-		cmp = best[0] == '\0' ? 1 :
-		    memcmp(de->d_name + plen, best + plen, TIME_LEN);
-		if (cmp > 0 || (cmp == 0 && n > best_n)) {
-			memcpy(best, de->d_name, strlen(de->d_name) + 1);
-			best_n = n;
-		}
-	}
-	closedir(d);
-	if (best[0] == '\0')
-		return false;
-	memcpy(c->dir, best, sizeof(c->dir));
-	return true;
-}
-
-/* <ip>-YYYY-MM-DD-HH:MM, or with -1, -2 ... when that name is taken. */
-static int
-make_dir(struct nd_console *con, struct client *c, time_t now)
-{
-	char stamp[TIME_LEN + 1], name[DIR_NAME_MAX];
-	struct tm tm;
-	unsigned i;
-
-	/*
-	 * Every directory is an inode of the dump file system, whoever
-	 * asked: DIR_BURST at once, then one every DIR_EVERY seconds.
-	 */
-	if (con->dir_refill == 0)
-		con->dir_tokens = DIR_BURST;
-	else if (now > con->dir_refill) {
-		uint64_t more = (uint64_t)(now - con->dir_refill) / DIR_EVERY;
-
-		con->dir_tokens = more >= DIR_BURST - con->dir_tokens ?
-		    DIR_BURST : con->dir_tokens + (unsigned)more;
-	}
-	con->dir_refill = now;
-	if (con->dir_tokens == 0) {
-		con->st.no_dir++;
-		errno = 0;
-		return -1;
-	}
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm) == 0)
-		snprintf(stamp, sizeof(stamp), "0000-00-00-00:00");
-	for (i = 0; i < DIR_TRIES; i++) {
-		if (i == 0)
-			snprintf(name, sizeof(name), "%s-%s", c->ip, stamp);
-		else
-			snprintf(name, sizeof(name), "%s-%s-%u", c->ip, stamp,
-			    i % 10000);
-		if (mkdirat(con->conf.dumpdir_fd, name, 0700) == 0) {
-			con->dir_tokens--;
-			memcpy(c->dir, name, sizeof(c->dir));
-			c->dir_made = now;
-			return 0;
-		}
-		if (errno != EEXIST)
-			break;
-	}
-	if (errno != EEXIST) {
-		int e = errno;
-
-		if (now - c->err_logged >= LOG_QUIET) {
-			log_warnx("console: %s: cannot make directory %s: %s",
-			    c->ip, name, strerror(e));
-			c->err_logged = now;
-		}
-		errno = e;
-	}
-	return -1;
-}
-
-/* Files */
-
-static void
-close_log(struct client *c)
-{
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-}
-
-/* The client's directory, opened without following a symlink. */
-static int
-open_dir(struct nd_console *con, struct client *c)
-{
-	return openat(con->conf.dumpdir_fd, c->dir, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC);
-}
-
-static int
-open_log(struct nd_console *con, struct client *c)
-{
-	struct stat st;
-	int dfd, fd = -1;
-
-	if ((dfd = open_dir(con, c)) == -1)
-		goto out;
-	fd = openat(dfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-	    O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
-	if (fd == -1)
-		goto out;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		fd = -1;
-		errno = EINVAL;
-		goto out;
-	}
-	c->fd = fd;
-	c->log_bytes = (uint64_t)st.st_size;
-	if (st.st_size == 0)		/* else as it was when closed */
-		c->at_bol = true;
-out:
-	if (dfd != -1)
-		close(dfd);
-	return fd == -1 ? -1 : 0;
-}
-
-/* log.(N-1) -> log.N ... log -> log.1, then a fresh log. */
-static int
-rotate(struct nd_console *con, struct client *c)
-{
-	char from[32], to[32];
-	unsigned i;
-	int dfd, rv = -1;
-
-	close_log(c);
-	if ((dfd = open_dir(con, c)) == -1)
-		return -1;
-	for (i = con->conf.log_keep; i > 1; i--) {
-		snprintf(from, sizeof(from), "log.%u", i - 1);
-		snprintf(to, sizeof(to), "log.%u", i);
-		if (renameat(dfd, from, dfd, to) == -1 && errno != ENOENT)
-			goto out;
-	}
-	if (con->conf.log_keep > 0) {
-		if (renameat(dfd, "log", dfd, "log.1") == -1 &&
-		    errno != ENOENT)
-			goto out;
-	} else if (unlinkat(dfd, "log", 0) == -1 && errno != ENOENT)
-		goto out;
-	rv = 0;
-out:
-	close(dfd);
-	return rv;
-}
-
-/* Count what could not be stored; say why at most once a minute. */
-static void
-dropped(struct nd_console *con, struct client *c, size_t len, time_t now,
-    const char *what, int err)
-{
-	con->st.dropped += len;
-	c->err_dropped += len;
-	if (now - c->err_logged >= LOG_QUIET) {
-		log_warnx("console: %s: %s%s%s%s%s", c->ip, what,
-		    c->dir[0] != '\0' ? " " : "", c->dir, err != 0 ? ": " : "",
-		    err != 0 ? strerror(err) : "");
-		c->err_logged = now;
-		c->err_dropped = 0;
-	}
-}
-
-/*
- * The client's directory: the one of this boot, else (first time this
- * run) the newest one it has, else a new one, tried once a second.
- */
-static int
-ensure_dir(struct nd_console *con, struct client *c, time_t now)
-{
-	if (c->dir[0] != '\0')
-		return 0;
-	if (!c->scanned) {
-		c->scanned = true;
-		if (find_newest(con, c)) {
-			log_debug("console: %s: console text appended to "
-			    "%s/log", c->ip, c->dir);
-			return 0;
-		}
-	} else if (c->dir_tried == now)
-		return -1;
-	if (make_dir(con, c, now) == -1) {
-		c->dir_tried = now;
-		return -1;
-	}
-	log_info("console: %s: new boot, console text in %s/log", c->ip,
-	    c->dir);
-	return 0;
-}
-
-/* Append to the client's log, rotating first if it would grow too big. */
-static void
-raw_write(struct nd_console *con, struct client *c, const void *buf,
-    size_t len, time_t now)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	if (len == 0)
-		return;
-	if (ensure_dir(con, c, now) == -1) {
-		dropped(con, c, len, now, errno != 0 ? "no directory for "
-		    "console text" : "no directory for console text: the "
-		    "server makes 256 new ones at once, then one a second",
-		    errno);
-		return;
-	}
-	if (c->fd == -1 && open_log(con, c) == -1) {
-		dropped(con, c, len, now, "cannot open log in", errno);
-		return;
-	}
-	if (con->conf.log_size > 0 && c->log_bytes > 0 &&
-	    c->log_bytes + len > con->conf.log_size) {
-		if (rotate(con, c) == -1 && now - c->err_logged >= LOG_QUIET) {
-			log_warn("console: %s: cannot rotate %s/log", c->ip,
-			    c->dir);
-			c->err_logged = now;
-		}
-		if (c->fd == -1 && open_log(con, c) == -1) {
-			dropped(con, c, len, now, "cannot open log in", errno);
-			return;
-		}
-	}
-	c->written = now;
-	while (len > 0) {
-		if ((n = write(c->fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			dropped(con, c, len, now, "cannot write log in", errno);
-			return;
-		}
-		p += n;
-		len -= (size_t)n;
-		c->log_bytes += (uint64_t)n;
-		c->at_bol = p[-1] == '\n';
-	}
-}
-
-/* A line of the server's own, on a line of its own. */
-static void
-note_write(struct nd_console *con, struct client *c, time_t now,
-    const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	int n;
-
-	line[0] = '\n';
-	va_start(ap, fmt);
-	n = vsnprintf(line + 1, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
-	line[n + 1] = '\n';
-	if (c->at_bol)
-		raw_write(con, c, line + 1, (size_t)n + 1, now);
-	else
-		raw_write(con, c, line, (size_t)n + 2, now);
-}
 
 /* The oops scan */
 
@@ -537,7 +95,7 @@ static void
 text_write(struct nd_console *con, struct client *c, const void *buf,
     size_t len, time_t now)
 {
-	raw_write(con, c, buf, len, now);
+	con_raw_write(con, c, buf, len, now);
 	oops_scan(c, buf, len, now);
 }
 
@@ -579,7 +137,7 @@ frag_flush(struct nd_console *con, struct client *c, time_t now)
 	if (f->buf == NULL)
 		return;
 	con->st.incomplete++;
-	note_write(con, c, now, "[netdump-server: message %" PRIu64
+	con_note_write(con, c, now, "[netdump-server: message %" PRIu64
 	    " incomplete: %" PRIu32 " of %" PRIu32 " bytes came]", f->seq,
 	    f->got, f->total);
 	for (i = 0; i < f->total; i++)
@@ -604,7 +162,7 @@ frag_add(struct nd_console *con, struct client *c, const struct lx_ext *e,
 		f->have = calloc(((size_t)e->frag_total + 7) / 8, 1);
 		if (f->buf == NULL || f->have == NULL) {
 			frag_free(c);
-			dropped(con, c, e->text_len, now,
+			con_dropped(con, c, e->text_len, now,
 			    "no memory for a message to", ENOMEM);
 			return;
 		}
@@ -729,7 +287,7 @@ nl_late(struct nd_console *con, struct client *c, uint64_t s, uint64_t e,
 			continue;
 		}
 		con->st.late++;
-		note_write(con, c, now, "[netdump-server: late console text "
+		con_note_write(con, c, now, "[netdump-server: late console text "
 		    "from offset %" PRIu64 "]", a);
 		text_write(con, c, text + (a - s), (size_t)(b - a), now);
 		any = true;
@@ -761,14 +319,14 @@ nl_input(struct nd_console *con, struct client *c, const struct lx_reply *r,
 	    now);
 	if (e > c->nl_next) {
 		if (s > c->nl_next) {
-			note_write(con, c, now, "[netdump-server: %" PRIu64
+			con_note_write(con, c, now, "[netdump-server: %" PRIu64
 			    " bytes of console text missing here]",
 			    s - c->nl_next);
 			con->st.missing += s - c->nl_next;
 			gap_add(c, c->nl_next, s);
 			c->nl_next = s;
 		} else if (c->nl_resume)
-			note_write(con, c, now, "[netdump-server: console text "
+			con_note_write(con, c, now, "[netdump-server: console text "
 			    "resumes at offset %" PRIu64 "]", c->nl_next);
 		c->nl_resume = false;
 		text_write(con, c, r->payload + (c->nl_next - s),
@@ -784,7 +342,7 @@ static void
 client_free(struct nd_console *con, struct client *c, time_t now)
 {
 	frag_flush(con, c, now);
-	close_log(c);
+	con_close_log(c);
 	frag_free(c);
 	TAILQ_REMOVE(&con->clients, c, lru);
 	con->nclients--;
@@ -855,7 +413,7 @@ static void
 new_boot(struct nd_console *con, struct client *c, time_t now)
 {
 	frag_flush(con, c, now);
-	close_log(c);
+	con_close_log(c);
 	c->dir[0] = '\0';
 	c->scanned = true;	/* a new directory, never an old one */
 	c->nl_on = c->ext_on = false;
@@ -864,7 +422,7 @@ new_boot(struct nd_console *con, struct client *c, time_t now)
 	c->oops[0] = c->first_oops[0] = '\0';
 	c->crashed = c->crash_told = false;
 	c->at_bol = true;
-	(void)ensure_dir(con, c, now);
+	(void)con_ensure_dir(con, c, now);
 }
 
 /*
@@ -878,7 +436,7 @@ restart(struct nd_console *con, struct client *c, time_t now)
 	frag_flush(con, c, now);
 	c->nl_on = c->ext_on = false;
 	c->ngaps = 0;
-	note_write(con, c, now, "[netdump-server: the client's console "
+	con_note_write(con, c, now, "[netdump-server: the client's console "
 	    "started over]");
 }
 
@@ -1062,7 +620,7 @@ nd_console_tick(struct nd_console *con, time_t now)
 		if (c->frag.buf != NULL && now - c->frag.since >= FRAG_WAIT)
 			frag_flush(con, c, now);
 		if (c->fd != -1 && now - c->written >= IDLE_CLOSE)
-			close_log(c);
+			con_close_log(c);
 		if (c->oops_quiet > 0 && now - c->oops_logged >= LOG_QUIET) {
 			logit(LOG_NOTICE, "console: %s: %u more oops lines not "
 			    "logged, the last: %s (in %s/log)", c->ip,
@@ -1122,7 +680,7 @@ nd_console_boot_dir(struct nd_console *con, uint32_t addr, time_t now)
 	 */
 	if (c->dir[0] == '\0') {
 		c->scanned = true;
-		if (make_dir(con, c, now) == -1)
+		if (con_make_dir(con, c, now) == -1)
 			return NULL;
 	}
 	return c->dir;

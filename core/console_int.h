@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the two halves of console capture share: console.c reads the
+ * datagrams (netlog, extended netconsole, the oops scan, boots);
+ * console_files.c names each boot's directory and writes its log. Private
+ * to the two.
+ */
+#ifndef ND_CONSOLE_INT_H
+#define ND_CONSOLE_INT_H
+
+#include <sys/queue.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "console.h"
+#include "linux_wire.h"
+#include "log.h"
+
+#define FRAG_WAIT	5	/* s an incomplete ext message waits */
+#define IDLE_CLOSE	60	/* s a log file stays open unused */
+#define LOG_QUIET	60	/* s between log lines of one kind */
+#define BOOT_SETTLE	60	/* s a new directory absorbs any boot sign */
+#define DIR_TRIES	100	/* names tried for a new directory */
+#define DIR_BURST	256	/* new directories at once ... */
+#define DIR_EVERY	1	/* ... then one per this many seconds */
+#define MAX_GAPS	16	/* netlog gaps remembered per client */
+#define LINE_MAX_LEN	1024	/* oops scan line buffer; longer lines cut */
+#define OOPS_MAX	200	/* the oops line kept */
+#define RELEASE_MAX	64
+#define SEQ_BACK	1000	/* an ext seq this far back is a reboot */
+/*
+ * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
+ * copy of the first chunk comes within the boot's burst, long before.
+ * Smaller than a boot's messages, so a host rebooting soon after its
+ * last boot still gets its replay into the new directory.
+ */
+#define NL_FAR		16384
+#define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
+#define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
+
+struct gap {
+	uint64_t	start;
+	uint64_t	end;
+};
+
+/* One extended netconsole message being reassembled from ncfrag parts. */
+struct frag {
+	uint8_t		*buf;		/* total bytes */
+	uint8_t		*have;		/* a bit per byte received */
+	uint32_t	 total;
+	uint32_t	 got;
+	uint64_t	 seq;
+	uint64_t	 usec;
+	time_t		 since;
+};
+
+struct client {
+	TAILQ_ENTRY(client) lru;
+	uint32_t	 addr;
+	char		 ip[INET_ADDRSTRLEN];
+	char		 dir[DIR_NAME_MAX];	/* "" until it has one */
+	bool		 scanned;	/* looked for a directory to reuse */
+	time_t		 dir_made;	/* 0: reused, not made by this run */
+	bool		 marker_known;	/* marker_at is the last marker's */
+	uint64_t	 marker_at;	/* netlog offset or ext seq */
+	time_t		 dir_tried;	/* last failed attempt to make one */
+	int		 fd;
+	uint64_t	 log_bytes;
+	bool		 at_bol;	/* the file ends with a newline */
+	time_t		 written;
+	/* netlog */
+	bool		 nl_on;
+	uint64_t	 nl_next;	/* the next offset expected */
+	bool		 nl_resume;	/* late text written since */
+	struct gap	 gaps[MAX_GAPS];
+	unsigned	 ngaps;
+	/* extended netconsole */
+	bool		 ext_on;
+	uint64_t	 ext_seq;	/* the last one written */
+	struct frag	 frag;		/* buf != NULL while one is waiting */
+	char		 release[RELEASE_MAX + 1];
+	/* the oops scan */
+	char		 line[LINE_MAX_LEN];
+	size_t		 line_len;
+	char		 oops[OOPS_MAX + 1];
+	char		 first_oops[OOPS_MAX + 1];	/* of this boot */
+	bool		 crashed;	/* an oops not yet told (crashed()) */
+	bool		 crash_told;	/* ... once per boot */
+	time_t		 oops_logged;
+	unsigned	 oops_quiet;	/* oops lines not logged since */
+	/* write errors */
+	time_t		 err_logged;
+	uint64_t	 err_dropped;	/* bytes since the last report */
+};
+
+TAILQ_HEAD(client_list, client);
+
+struct stats {
+	uint64_t	dup;		/* netlog chunks and ext messages */
+	uint64_t	missing;	/* netlog bytes never seen (yet) */
+	uint64_t	late;		/* netlog chunks filling a gap */
+	uint64_t	incomplete;	/* ext messages flushed incomplete */
+	uint64_t	dropped;	/* bytes not stored: errors, memory */
+	uint64_t	evicted;
+	uint64_t	refused;	/* new clients past NEW_PER_SEC */
+	uint64_t	no_dir;		/* boots past the directory budget */
+};
+
+struct nd_console {
+	struct nd_console_conf conf;
+	struct client_list clients;	/* most recently seen first */
+	unsigned	 nclients;
+	uint8_t		*scratch;	/* one ext line: prefix, text, '\n' */
+	struct stats	 st;
+	struct stats	 st_logged;
+	time_t		 st_time;
+	time_t		 new_second;	/* new clients heard in it */
+	unsigned	 new_count;
+	unsigned	 dir_tokens;	/* new directories allowed now */
+	time_t		 dir_refill;
+};
+
+#define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
+#define NEW_PER_SEC	16	/* clients first heard in one second */
+
+/* console_files.c */
+/* <ip>-YYYY-MM-DD-HH:MM, or with -1, -2 ... when that name is taken. */
+int	con_make_dir(struct nd_console *, struct client *, time_t now);
+void	con_close_log(struct client *);
+/* Count what could not be stored; say why at most once a minute. */
+void	con_dropped(struct nd_console *, struct client *, size_t len,
+	    time_t now, const char *what, int err);
+/*
+ * The client's directory: the one of this boot, else (first time this
+ * run) the newest one it has, else a new one, tried once a second.
+ */
+int	con_ensure_dir(struct nd_console *, struct client *, time_t now);
+/* Append to the client's log, rotating first if it would grow too big. */
+void	con_raw_write(struct nd_console *, struct client *, const void *buf,
+	    size_t len, time_t now);
+/* A line of the server's own, on a line of its own. */
+void	con_note_write(struct nd_console *, struct client *, time_t now,
+	    const char *fmt, ...) ND_PRINTF(4, 5);
+
+#endif /* ND_CONSOLE_INT_H */
