@@ -23,8 +23,9 @@ SRC=$(cd "$HERE/../.." && pwd)
 usage() {
 	cat <<'EOF'
 usage: tests/bench/bench.sh [options]
-  --quick            CI mode: 64 MiB loads, 1 and 8 clients, file sink,
-                     5 alternations; writes OUT/quick.tsv
+  --quick            CI mode: 64 MiB loads, 1 and 8 clients, file sink
+                     beside the baseline and the ack-only receiver, 5
+                     alternations; writes OUT/quick.tsv
   --build DIR        the build tree (default ./build)
   --out DIR          where results go (default BUILD/bench)
   --runs N           alternations per scenario (default 5)
@@ -79,24 +80,32 @@ done
 # ------------------------------------------------------------ scenarios
 #
 # name clients size-per-client payload zero-ratio receivers runs-cap note
-# Receivers: base (ndsink-min), null (ndsink-min --no-write: the ceiling
-# of the generator and the kernel's UDP path), file, zstd, archive, s3
-# (netdump-server with that chain). runs-cap limits the alternations of
-# a long scenario (0: no cap). The concurrency scenarios (c*) and mtu1500
-# all move 512 MiB in total, so their throughputs line up in the plot.
+# Receivers: base (ndsink-min), null (ndsink-min --no-write: it only
+# acks, the ceiling of the generator and the kernel's UDP path, so of any
+# server here), file, zstd, archive, s3 (netdump-server with that chain).
+# payload is bytes per datagram, or PAYLOADxN for calls of N datagrams
+# (default: 64 KiB per call, as the kernel's). runs-cap limits the
+# alternations of a long scenario (0: no cap). The concurrency scenarios
+# (c*) and mtu1500 all move 512 MiB in total, so their throughputs line
+# up in the plot.
 if [ "$QUICK" = 1 ]; then
 	SCENARIOS=(
-	"q1	1	64M	1448	0	base,file	0	1 client, MTU 1500"
-	"q8	8	8M	1448	0	base,file	0	8 clients, MTU 1500"
+	"q1	1	64M	1448	0	base,file,null	0	1 client, MTU 1500"
+	"q8	8	8M	1448	0	base,file,null	0	8 clients, MTU 1500"
 	)
 else
 	SCENARIOS=(
 	"mtu1500	1	512M	1448	0	base,file,null	0	1 client, MTU 1500 (1448-byte payloads), no zero pages"
-	"p4096	1	512M	4096	0	base,file,null	0	1 client, 4 KiB payloads, no zero pages"
-	"mtu9000	1	512M	8948	0	base,file	0	1 client, MTU 9000 (8948-byte payloads)"
-	"zero70	1	512M	1448	0.7	base,file	0	1 client, MTU 1500, 70 % zero pages"
+	"zero70	1	512M	1448	0.7	base,file,null	0	1 client, MTU 1500, 70 % zero pages"
+	"c8z70	8	64M	1448	0.7	base,file,null	0	8 clients, MTU 1500, 70 % zero pages"
+	"p4096	1	512M	4096	0	base,file,null	0	1 client, 4 KiB payloads (16 a call), no zero pages"
+	"p4096z70	1	512M	4096	0.7	base,file,null	0	1 client, 4 KiB payloads (16 a call), 70 % zero pages"
+	"p4096c8	8	64M	4096	0.7	base,file,null	0	8 clients, 4 KiB payloads (16 a call), 70 % zero pages"
+	"b64	1	512M	4096x64	0.7	base,file,null	0	1 client, 4 KiB payloads in calls of 64 (256 KiB), 70 % zero pages"
+	"mtu9000	1	512M	8948	0.7	base,file,null	0	1 client, MTU 9000 (8948-byte payloads), 70 % zero pages"
+	"zstd	1	512M	1448	0.7	base,file,zstd,null	0	the zstd | local chain, 1 client, MTU 1500, 70 % zero pages"
 	"c4	4	128M	1448	0	base,file	0	4 clients, MTU 1500"
-	"c8	8	64M	1448	0	base,file	0	8 clients, MTU 1500"
+	"c8	8	64M	1448	0	base,file,null	0	8 clients, MTU 1500, no zero pages"
 	"c16	16	32M	1448	0	base,file	0	16 clients, MTU 1500"
 	"c64	64	8M	1448	0	base,file,null	0	64 clients, MTU 1500"
 	"dump1g	1	1G	1448	0.7	base,file	3	a 1 GiB dump, 70 % zero pages"
@@ -367,9 +376,13 @@ run_one() {	# SCENARIO RECEIVER RUN CLIENTS SIZE PAYLOAD ZERO
 	start_receiver "$recv" "$log"
 	base_threads=$(nthreads "$RECV_PID")
 	budget=$((120 + $(numfmt --from=iec "$size") * k / 5000000))
+	local batch=()
+	[[ "$payload" != *x* ]] ||
+		batch=(--batch $((${payload%x*} * ${payload#*x})))
 	stats=$(timeout -k 5 "$budget" "$NDLOAD" --server "127.0.0.1:$PORT" \
 	    --base-addr "$BASE_ADDR" --clients "$k" --size "$size" \
-	    --payload "$payload" --zero "$zero" 2>>"$log") || rc=$?
+	    --payload "${payload%x*}" "${batch[@]}" --zero "$zero" \
+	    2>>"$log") || rc=$?
 	if [ "$rc" -gt 1 ]; then
 		note "ndload failed (exit $rc) in $scen/$recv run $run: $(tail -1 "$log")"
 		stop_receiver || true
@@ -536,7 +549,7 @@ summarize() {
 		if ($22 != "ok") bad[key]++
 	}
 	END {
-		print "date", "commit", "scenario", "receiver", "runs", "clients", "size", "payload", "zero", "mbps", "msgps", "cpu_s_per_gb", "rss_kib", "retransmits", "timeouts", "out_bytes", "out_disk_bytes", "complete", "ratio_vs_base", "ratio_vs_file", "cpu_vs_file", "rss_vs_file", "out_vs_file"
+		print "date", "commit", "scenario", "receiver", "runs", "clients", "size", "payload", "zero", "mbps", "msgps", "cpu_s_per_gb", "rss_kib", "retransmits", "timeouts", "out_bytes", "out_disk_bytes", "complete", "ratio_vs_base", "ratio_vs_file", "cpu_vs_file", "rss_vs_file", "out_vs_file", "ratio_vs_null"
 		for (i = 1; i <= nkeys; i++) {
 			k = order[i]
 			med[k] = median(mbps[k]); mcpu[k] = median(cpg[k])
@@ -545,7 +558,9 @@ summarize() {
 		for (i = 1; i <= nkeys; i++) {
 			k = order[i]; split(k, p, SUBSEP)
 			b = p[1] SUBSEP "base"; f = p[1] SUBSEP "file"
+			z = p[1] SUBSEP "null"
 			rb = (b in med && med[b] > 0) ? sprintf("%.3f", med[k] / med[b]) : "-"
+			rz = (z in med && med[z] > 0 && p[2] != "null") ? sprintf("%.3f", med[k] / med[z]) : "-"
 			rf = rc = rr = ro = "-"
 			if (p[2] != "base" && p[2] != "null" && p[2] != "file" && (f in med) && med[f] > 0) {
 				rf = sprintf("%.3f", med[k] / med[f])
@@ -553,7 +568,7 @@ summarize() {
 				if (rss[f] > 0) rr = sprintf("%.3f", rss[k] / rss[f])
 				if (mout[f] > 0) ro = sprintf("%.3f", mout[k] / mout[f])
 			}
-			print date, commit, p[1], p[2], n[k], clients[k], size[k], payload[k], zero[k], sprintf("%.1f", med[k]), sprintf("%.0f", median(msgps[k])), sprintf("%.3f", mcpu[k]), rss[k], retx[k], tmo[k], sprintf("%.0f", mout[k]), sprintf("%.0f", median(outd[k])), comp[k] "/" want[k] (bad[k] ? " (" bad[k] " bad runs)" : ""), rb, rf, rc, rr, ro
+			print date, commit, p[1], p[2], n[k], clients[k], size[k], payload[k], zero[k], sprintf("%.1f", med[k]), sprintf("%.0f", median(msgps[k])), sprintf("%.3f", mcpu[k]), rss[k], retx[k], tmo[k], sprintf("%.0f", mout[k]), sprintf("%.0f", median(outd[k])), comp[k] "/" want[k] (bad[k] ? " (" bad[k] " bad runs)" : ""), rb, rf, rc, rr, ro, rz
 		}
 	}' "$RUNS_TSV" >"$SUMMARY"
 	[ "$QUICK" = 0 ] || [ "$REPLOT" = 1 ] ||
@@ -563,12 +578,12 @@ summarize() {
 	awk -F'\t' '
 	NR == 1 { next }
 	BEGIN {
-		print "| scenario | receiver | clients × size | payload | zero | MB/s | msg/s | ratio vs baseline | CPU s/GB | peak RSS MiB | retransmits | timeouts | complete | vs file: MB/s, CPU, RSS, output |"
-		print "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+		print "| scenario | receiver | clients × size | payload | zero | MB/s | msg/s | ratio vs baseline | ratio vs ack only | CPU s/GB | peak RSS MiB | retransmits | timeouts | complete | vs file: MB/s, CPU, RSS, output |"
+		print "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
 	}
 	{
 		vf = ($20 == "-") ? "" : $20 ", " $21 ", " $22 ", " $23
-		printf "| %s | %s | %s × %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %s | %s | %s |\n", $3, ($4 == "base" ? "baseline" : $4 == "null" ? "ack only" : $4), $6, $7, $8, $9, $10, $11, ($4 == "base" ? "1" : $19), $12, $13 / 1024, $14, $15, $18, vf
+		printf "| %s | %s | %s × %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %s | %s | %s |\n", $3, ($4 == "base" ? "baseline" : $4 == "null" ? "ack only" : $4), $6, $7, $8, $9, $10, $11, ($4 == "base" ? "1" : $19), ($24 == "" ? "-" : $24), $12, $13 / 1024, $14, $15, $18, vf
 	}' "$SUMMARY" >"$MD"
 }
 
@@ -583,9 +598,9 @@ summarize
 echo
 echo "bench: medians of $RUNS alternation(s) (ratio = receiver / baseline median MB/s)"
 if command -v column >/dev/null; then
-	column -t -s $'\t' <(cut -f3-4,6,8-9,10-15,18-23 "$SUMMARY") | sed 's/^/  /'
+	column -t -s $'\t' <(cut -f3-4,6,8-9,10-15,18-24 "$SUMMARY") | sed 's/^/  /'
 else
-	cut -f3-4,6,8-9,10-15,18-23 "$SUMMARY" | sed 's/^/  /'
+	cut -f3-4,6,8-9,10-15,18-24 "$SUMMARY" | sed 's/^/  /'
 fi
 
 # ------------------------------------------------------------ targets
@@ -613,6 +628,12 @@ if [ "$QUICK" = 0 ]; then
 	check "file sink >= 0.95 x baseline at 4 KiB payloads" "$(verdict 'a >= 0.95' "$(field p4096 file 19)")"
 	check "file sink faster than baseline, 70 % zero pages" "$(verdict 'a > 1' "$(field zero70 file 19)")"
 	check "zstd chain (level 1) >= 0.8 x file sink" "$(verdict 'a >= 0.8' "$(field sinks zstd 20)")"
+	for s in zero70 c8z70 p4096z70 p4096c8; do
+		check "file sink >= 0.85 x ack only, $s" "$(verdict 'a >= 0.85' "$(field $s file 24)")"
+	done
+	for s in mtu1500 c8 p4096; do
+		check "file sink >= 0.75 x ack only, $s (no zero pages)" "$(verdict 'a >= 0.75' "$(field $s file 24)")"
+	done
 	r=$(field c64 file 14); t=$(field c64 file 15)
 	check "64 clients: no timeouts, no retransmits (server)" "$(verdict 'a == 0 && b == 0' "${t:-}" "${r:-}") [timeouts ${t:--}, retransmits ${r:--}]"
 	for s in mtu1500 c8 c64 dump1g dump8g; do
