@@ -192,14 +192,14 @@ test_signature(void **state)
 		/* None: no panic string. */
 		"{\"manifest_version\": 1, \"signature\": null}",
 		"{\"manifest_version\": 1}",
-		SIG_HEAD "\"0123456789abcde\"" SIG_TAIL "}}",
-		SIG_HEAD "\"0123456789abcdef0\"" SIG_TAIL "}}",
-		SIG_HEAD "\"0123456789ABCDEF\"" SIG_TAIL "}}",
-		SIG_HEAD "\"../../etc/passwd\"" SIG_TAIL "}}",
-		SIG_HEAD "17" SIG_TAIL "}}",
+		(SIG_HEAD "\"0123456789abcde\"" SIG_TAIL "}}"),
+		(SIG_HEAD "\"0123456789abcdef0\"" SIG_TAIL "}}"),
+		(SIG_HEAD "\"0123456789ABCDEF\"" SIG_TAIL "}}"),
+		(SIG_HEAD "\"../../etc/passwd\"" SIG_TAIL "}}"),
+		(SIG_HEAD "17" SIG_TAIL "}}"),
 		/* Not one of ours. */
-		"{\"manifest_version\": 2, \"signature\": {\"id\": "
-		    "\"0123456789abcdef\"}}",
+		("{\"manifest_version\": 2, \"signature\": {\"id\": "
+		    "\"0123456789abcdef\"}}"),
 		"not json",
 	};
 	char id[NDS_SIGNATURE_SIZE];
