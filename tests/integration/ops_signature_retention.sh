@@ -3,7 +3,8 @@
 # Signature-aware retention in the file sink. keep_per_signature = N keeps
 # the first complete dump of a panic signature and its newest N dumps;
 # older repeats lose their core (vmcore, key) and keep a summary (info,
-# manifest) with repeats = summary, or go whole with repeats = remove.
+# message buffer, manifest) with repeats = summary, or go whole with
+# repeats = remove.
 # An incomplete repeat goes before a complete one, and the only complete
 # dump of a signature never goes for an incomplete one. Every manifest
 # counts the signature's dumps ("seen"), so --list --by-signature still
@@ -51,9 +52,12 @@ send_dump 0 "$B" -q -g 1M -s 381 --panic "${FAULT}abcdef00" --key-size 64
 wait_manifest "$DB" 0
 send_dump 0 "$A" -q -g 1M -s 382 --panic "page fault" -o "$T/sentA1"
 wait_manifest "$DA" 1
-# KDH sent, FINISHED not: incomplete, with the signature of its KDH.
-send_dump 0 "$A" -q -g 1M -s 383 --panic "${FAULT}00c0ffee" --no-finished || true
+# KDH sent, FINISHED not: incomplete, with the signature of its KDH; a
+# minidump, so that it has a message buffer for its summary to keep.
+python3 "$ND_LIBDIR/ops_msgbuf.py" "$T/img" || fail "cannot generate a minidump"
+send_dump 0 "$A" -q -f "$T/img/unwrapped.img" --panic "${FAULT}00c0ffee" --no-finished || true
 wait_manifest "$DA" 2 30
+assert_file "$DA/msgbuf.2"
 S=$(jget "$DA/manifest.0.json" .signature.id)
 P=$(jget "$DA/manifest.1.json" .signature.id)
 assert_eq "$(jget "$DB/manifest.0.json" .signature.id)" "$S" "the same crash at another address"
@@ -75,8 +79,9 @@ assert_symlink "$DB/vmcore.last" vmcore.1
 assert_no_file "$DA/vmcore.2.incomplete"
 assert_file "$DA/info.2"
 assert_file "$DA/manifest.2.json"
+assert_same_bytes "$DA/msgbuf.2" "$T/img/unwrapped.expected"
 assert_eq "$(jget "$DB/manifest.1.json" .signature.seen)" 4 "dumps of $S when $B's dump 1 ended"
-pass "keep_per_signature = 1: $A's first dump and $B's newest stay whole; the incomplete repeat and $B's older one keep info and manifest only; $P untouched"
+pass "keep_per_signature = 1: $A's first dump and $B's newest stay whole; the incomplete repeat keeps info, msgbuf and manifest, $B's older one info and manifest (its key went with the vmcore); $P untouched"
 
 list() {	# VIEW-OPTIONS...
 	"$ND_SERVER" -d "$DUMPDIR" --list "$@" 2>"$T/list.err"

@@ -2246,9 +2246,9 @@ test_keep_per_signature(void **state)
 	M.destroy(plain);
 }
 
-/* A sink with keep_per_signature and one more setting. */
+/* A sink with keep_per_signature and more settings (NULL: none). */
 static void *
-mk_sig_sink(int64_t keep_sig, const char *more)
+mk_sig_sink(int64_t keep_sig, const char *more, const char *more2)
 {
 	struct settings st = { .n = 0 };
 	char err[NDS_ERRBUF_SIZE] = "";
@@ -2257,6 +2257,8 @@ mk_sig_sink(int64_t keep_sig, const char *more)
 	set(&st, "fsync=no");
 	set(&st, "keep_per_signature=%lld", (long long)keep_sig);
 	set(&st, "%s", more);
+	if (more2 != NULL)
+		set(&st, "%s", more2);
 	if ((config = build_config(st.list, err)) == NULL ||
 	    M.create(&mock_host, NULL, config, &inst, err) != NDS_OK)
 		fail_msg("create: %s", err);
@@ -2277,7 +2279,7 @@ test_signature_summary_total(void **state)
 	unsigned int i;
 
 	plain = mk_sink(0, NULL, false, NULL);
-	ret = mk_sig_sink(1, "max_total_size=540K");
+	ret = mk_sig_sink(1, "max_total_size=540K", NULL);
 	manifest_sig = "00000000000000bb";
 	for (i = 0; i < 3; i++)
 		one_dump(plain, e, ".", "host1", "10.0.0.5",
@@ -2301,6 +2303,67 @@ test_signature_summary_total(void **state)
 	    "+manifest.1.json; 8.0 KiB): max_total_size = 540.0 KiB: a "
 	    "repeat's summary");
 	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+	M.destroy(plain);
+}
+
+/*
+ * Red Hat's layout, keep_per_signature = 1: the repeat between the first
+ * and the newest keeps its directory with its summary (info, manifest);
+ * with repeats = remove the next repeat takes the newest but one whole,
+ * directory and all, and the summary still stays.
+ */
+static void
+test_signature_redhat(void **state)
+{
+	struct env *e = *state;
+	struct tm tm;
+	time_t t = MOCK_T_START;
+	char stamp[32], d[4][64], path[PATH_MAX];
+	void *plain, *ret, *rm;
+	unsigned int i;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm);
+	snprintf(d[0], sizeof(d[0]), "10.0.0.5-%s", stamp);
+	for (i = 1; i < 4; i++)
+		snprintf(d[i], sizeof(d[i]), "10.0.0.5-%s-%u", stamp, i);
+	plain = mk_sink(2, NULL, false, NULL);
+	ret = mk_sig_sink(1, "layout=redhat", NULL);
+	rm = mk_sig_sink(1, "layout=redhat", "repeats=remove");
+	manifest_sig = "00000000000000dd";
+	for (i = 0; i < 2; i++) {
+		one_dump(plain, e, ".", "host1", "10.0.0.5",
+		    NDS_STATUS_COMPLETE, 100);
+		snprintf(path, sizeof(path), "%s/manifest.json", d[i]);
+		set_mtime(e->dfd, path, 1000 * (i + 1));
+	}
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	snprintf(path, sizeof(path), "%s/vmcore", d[0]);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/vmcore", d[1]);
+	mock_assert_absent_at(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/info", d[1]);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/manifest.json", d[1]);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/vmcore", d[2]);
+	assert_present(e->dfd, path);
+	mock_host_assert_logged("retention: removed the core of dump of "
+	    "10.0.0.5", "kept its summary");
+
+	one_dump(rm, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	manifest_sig = NULL;
+	mock_assert_absent_at(e->dfd, d[2]);
+	snprintf(path, sizeof(path), "%s/manifest.json", d[1]);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/vmcore", d[0]);
+	assert_present(e->dfd, path);
+	snprintf(path, sizeof(path), "%s/vmcore", d[3]);
+	assert_present(e->dfd, path);
+	assert_int_equal(removals(), 1);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(rm);
 	M.destroy(ret);
 	M.destroy(plain);
 }
@@ -2337,7 +2400,7 @@ test_signature_unlink_fails(void **state)
 	unsigned int i;
 
 	plain = mk_sink(0, NULL, false, NULL);
-	ret = mk_sig_sink(2, "repeats=summary");
+	ret = mk_sig_sink(2, "repeats=summary", NULL);
 	manifest_sig = "00000000000000cc";
 	for (i = 0; i < 4; i++) {
 		one_dump(plain, e, ".", "host1", "10.0.0.5",
@@ -2594,6 +2657,7 @@ main(void)
 		T(test_keep_per_signature),
 		T(test_signature_summary_total),
 		T(test_signature_unlink_fails),
+		T(test_signature_redhat),
 		T(test_retention_threads),
 #undef T
 	};
