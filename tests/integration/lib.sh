@@ -247,6 +247,34 @@ assert_no_temp_files() {	# DIR
 	[ -z "$left" ] || fail "temporary files left behind: $left"
 }
 
+# ---------------------------------------------------------------- file sink
+
+# $T/server.ini: one file sink, "local", without fsync, with these lines
+# in its section; the default route takes it.
+file_sink_conf() {	# SINK-OPTION-LINES...
+	{
+		echo "[server]"
+		echo "sink_dir = $ND_SINK_DIR"
+		echo
+		echo "[sink local]"
+		echo "module = file"
+		echo "fsync = no"
+		printf '%s\n' "$@"
+	} >"$T/server.ini"
+}
+
+# Fail unless the file sink has these options (-H file lists them).
+require_file_options() {	# OPTION...
+	local opt
+
+	"$ND_SERVER" -H file >"$T/file-options" 2>&1 ||
+		fail "-H file: $(cat "$T/file-options")"
+	for opt in "$@"; do
+		grep -qE "^ +$opt " "$T/file-options" ||
+			fail "the file sink has no option $opt: $(cat "$T/file-options")"
+	done
+}
+
 # ---------------------------------------------------------------- JSON
 
 jget() {	# FILE JQ-FILTER: raw output

@@ -12,23 +12,7 @@ set -euo pipefail
 NET=136
 . "$(dirname "$0")/lib.sh"
 
-"$ND_SERVER" -H file >"$T/file-options" 2>&1 || fail "-H file: $(cat "$T/file-options")"
-for opt in keep_per_client max_total_size; do
-	grep -qE "^ +$opt " "$T/file-options" ||
-		fail "the file sink has no option $opt (yet): $(cat "$T/file-options")"
-done
-
-conf() {	# SINK-OPTION-LINES...
-	{
-		echo "[server]"
-		echo "sink_dir = $ND_SINK_DIR"
-		echo
-		echo "[sink local]"
-		echo "module = file"
-		echo "fsync = no"
-		printf '%s\n' "$@"
-	} >"$T/server.ini"
-}
+require_file_options keep_per_client max_total_size
 
 # The dump numbers of a client's savecore folder that have a manifest.
 numbers() {	# DIR
@@ -37,7 +21,7 @@ numbers() {	# DIR
 
 # ---------------------------------------------------------------- keep
 python3 "$ND_LIBDIR/ops_msgbuf.py" "$T/img" || fail "cannot generate a minidump"
-conf "keep_per_client = 2"
+file_sink_conf "keep_per_client = 2"
 start_server -c "$T/server.ini" --timeout 2
 A=$(client_addr 1)
 DA=$(client_dir "$A")
@@ -138,7 +122,7 @@ stop_server
 
 # ---------------------------------------------------------------- total
 rm -rf "${DUMPDIR:?}"
-conf "max_total_size = 5M"
+file_sink_conf "max_total_size = 5M"
 TO=$((5 + 3 * WAIT_SCALE))
 start_server -c "$T/server.ini" --timeout "$TO"
 # Dumps of random data (no holes): each takes 2 MiB plus two small files.

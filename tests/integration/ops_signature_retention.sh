@@ -18,23 +18,7 @@ set -euo pipefail
 NET=146
 . "$(dirname "$0")/lib.sh"
 
-"$ND_SERVER" -H file >"$T/file-options" 2>&1 || fail "-H file: $(cat "$T/file-options")"
-for opt in keep_per_signature repeats; do
-	grep -qE "^ +$opt " "$T/file-options" ||
-		fail "the file sink has no option $opt: $(cat "$T/file-options")"
-done
-
-conf() {	# SINK-OPTION-LINES...
-	{
-		echo "[server]"
-		echo "sink_dir = $ND_SINK_DIR"
-		echo
-		echo "[sink local]"
-		echo "module = file"
-		echo "fsync = no"
-		printf '%s\n' "$@"
-	} >"$T/server.ini"
-}
+require_file_options keep_per_signature repeats
 
 FAULT="vm_fault: fault on nofault entry, addr: 0xfffffe00"
 A=$(client_addr 1)
@@ -44,7 +28,7 @@ DB=$(client_dir "$B")
 C=$(client_addr 3)
 DC=$(client_dir "$C")
 
-conf "keep_per_signature = 1"
+file_sink_conf "keep_per_signature = 1"
 start_server -c "$T/server.ini" --timeout 2
 send_dump 0 "$A" -q -g 1M -s 380 --panic "${FAULT}12345000" -o "$T/sentA0"
 wait_manifest "$DA" 0
@@ -98,7 +82,7 @@ stop_server
 # repeats = remove, after a restart: the next repeat removes $B's dump 1
 # whole (the summaries are not dumps any more to count), and the count
 # goes on from the manifests.
-conf "keep_per_signature = 1" "repeats = remove"
+file_sink_conf "keep_per_signature = 1" "repeats = remove"
 start_server -c "$T/server.ini" --timeout 2
 send_dump 0 "$C" -q -g 1M -s 385 --panic "${FAULT}00001000" -o "$T/sentC0"
 wait_manifest "$DC" 0
