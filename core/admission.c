@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,8 +341,8 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 	    s->addr, ntohs(s->client.sin_port), s->path, s->route, s->nchains,
 	    s->nchains == 1 ? "" : "s", s->port);
 	/* Beside the dump, only once it has data: a HERALD alone is cheap. */
-	(void)adm_pending_start(rx, ND_HOOK_START, &s->client, s->local, s->path,
-	    0, now_ms());
+	(void)adm_pending_start(rx, ND_HOOK_START, &s->client, s->local,
+	    s->path, 0, now_ms());
 	return true;
 }
 
@@ -590,8 +589,8 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		 * found no place then (a flood, no descriptor): try again,
 		 * on the first HERALD's clock and with no hook this time.
 		 */
-		adm_herald_admit(rx, from, local, p->path, m->seqno, p->herald_ms,
-		    ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE);
+		adm_herald_admit(rx, from, local, p->path, m->seqno,
+		    p->herald_ms, ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE);
 		return;
 	}
 	if (old != NULL && !herald_restart(rx, old, from, addr))

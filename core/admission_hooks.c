@@ -45,8 +45,11 @@ adm_pending_find(struct nd_receiver *rx, const struct sockaddr_in *from,
 }
 
 /*
- * Start a hook that the HERALD waits for; 1 when it runs, 0 when absent,
- * -1 when it could not start (the dump is refused then).
+ * Start a hook for this client (netdump-crash and netdump-nospace, which
+ * its HERALD waits for; netdump-start and a console's crash notice,
+ * which nothing waits for): 1 when it runs, 0 when it is absent or not
+ * fit to run, -2 when max_hooks run already, -1 when it could not start
+ * (no memory, no epoll watch; the dump is refused then).
  */
 int
 adm_pending_start(struct nd_receiver *rx, enum nd_hook hook,
@@ -169,18 +172,18 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
 			return;
-		adm_refuse_dump(rx, from, done & ADMIT_LINUX, "the dump directory "
-		    "is below min_free");
+		adm_refuse_dump(rx, from, done & ADMIT_LINUX, "the dump "
+		    "directory is below min_free");
 		return;
 	}
 	if (!(done & ADMIT_CRASH_DONE)) {
-		r = adm_pending_start(rx, ND_HOOK_CRASH, from, local, path, seqno,
-		    herald_ms);
+		r = adm_pending_start(rx, ND_HOOK_CRASH, from, local, path,
+		    seqno, herald_ms);
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
-			adm_refuse_dump(rx, from, done & ADMIT_LINUX, "netdump-crash "
-			    "could not run");
+			adm_refuse_dump(rx, from, done & ADMIT_LINUX,
+			    "netdump-crash could not run");
 			return;
 		}
 		/* Waiting for it (or for room to run it) is over at the deadline. */
@@ -282,8 +285,8 @@ adm_crash_notice(struct nd_receiver *rx, const struct sockaddr_in *from,
 {
 	struct in_addr any = { .s_addr = INADDR_ANY };
 
-	if (!rx->stopping && adm_pending_start(rx, ND_HOOK_CRASH, from, any, dir,
-	    0, now_ms()) == 1)
+	if (!rx->stopping && adm_pending_start(rx, ND_HOOK_CRASH, from, any,
+	    dir, 0, now_ms()) == 1)
 		rx->pendings->notice = true;
 }
 

@@ -41,7 +41,7 @@ struct pending {
 						 * nothing waits for it */
 };
 
-/* The steps of herald_admit already taken for a HERALD. */
+/* The steps of adm_herald_admit already taken for a HERALD. */
 #define ADMIT_SPACE_ASKED	0x1	/* netdump-nospace had its one say */
 #define ADMIT_CRASH_DONE	0x2	/* netdump-crash said yes, or is late */
 #define ADMIT_LINUX		0x4	/* a Linux client's START */
@@ -50,10 +50,7 @@ struct pending {
 /* The hook a HERALD from this client waits for (or, late, waited for). */
 struct pending *adm_pending_find(struct nd_receiver *,
 	    const struct sockaddr_in *, bool late);
-/*
- * Start a hook; 1 when it runs, 0 when absent, -2 when max_hooks run,
- * -1 when it could not start.
- */
+/* Start a hook; see admission_hooks.c for what it returns. */
 int	adm_pending_start(struct nd_receiver *, enum nd_hook,
 	    const struct sockaddr_in *, struct in_addr, const char *path,
 	    uint32_t seqno, uint64_t herald_ms);

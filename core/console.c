@@ -8,24 +8,33 @@
  * and the clock only (console_files.c).
  */
 #include <sys/queue.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "console_int.h"
+
+#define FRAG_WAIT	5	/* s an incomplete ext message waits */
+#define IDLE_CLOSE	60	/* s a log file stays open unused */
+#define BOOT_SETTLE	60	/* s a new directory absorbs any boot sign */
+#define SEQ_BACK	1000	/* an ext seq this far back is a reboot */
+#define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
+#define NEW_PER_SEC	16	/* clients first heard in one second */
+
+/*
+ * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
+ * copy of the first chunk comes within the boot's burst, long before.
+ * Smaller than a boot's messages, so a host rebooting soon after its
+ * last boot still gets its replay into the new directory.
+ */
+#define NL_FAR		16384
 
 static const char nl_marker[] = "[...network console startup...]";
 static const char nc_marker[] = "netconsole: network logging started";
@@ -287,8 +296,8 @@ nl_late(struct nd_console *con, struct client *c, uint64_t s, uint64_t e,
 			continue;
 		}
 		con->st.late++;
-		con_note_write(con, c, now, "[netdump-server: late console text "
-		    "from offset %" PRIu64 "]", a);
+		con_note_write(con, c, now, "[netdump-server: late console "
+		    "text from offset %" PRIu64 "]", a);
 		text_write(con, c, text + (a - s), (size_t)(b - a), now);
 		any = true;
 		c->nl_resume = true;
@@ -326,8 +335,8 @@ nl_input(struct nd_console *con, struct client *c, const struct lx_reply *r,
 			gap_add(c, c->nl_next, s);
 			c->nl_next = s;
 		} else if (c->nl_resume)
-			con_note_write(con, c, now, "[netdump-server: console text "
-			    "resumes at offset %" PRIu64 "]", c->nl_next);
+			con_note_write(con, c, now, "[netdump-server: console "
+			    "text resumes at offset %" PRIu64 "]", c->nl_next);
 		c->nl_resume = false;
 		text_write(con, c, r->payload + (c->nl_next - s),
 		    (size_t)(e - c->nl_next), now);

@@ -11,15 +11,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "console_int.h"
+
+#define DIR_TRIES	100	/* names tried for a new directory */
+#define DIR_BURST	256	/* new directories at once ... */
+#define DIR_EVERY	1	/* ... then one per this many seconds */
 
 /* Directory names */
 
@@ -306,7 +308,8 @@ con_raw_write(struct nd_console *con, struct client *c, const void *buf,
 			c->err_logged = now;
 		}
 		if (c->fd == -1 && open_log(con, c) == -1) {
-			con_dropped(con, c, len, now, "cannot open log in", errno);
+			con_dropped(con, c, len, now, "cannot open log in",
+			    errno);
 			return;
 		}
 	}
@@ -315,7 +318,8 @@ con_raw_write(struct nd_console *con, struct client *c, const void *buf,
 		if ((n = write(c->fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			con_dropped(con, c, len, now, "cannot write log in", errno);
+			con_dropped(con, c, len, now, "cannot write log in",
+			    errno);
 			return;
 		}
 		p += n;

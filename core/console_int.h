@@ -22,25 +22,11 @@
 #include "linux_wire.h"
 #include "log.h"
 
-#define FRAG_WAIT	5	/* s an incomplete ext message waits */
-#define IDLE_CLOSE	60	/* s a log file stays open unused */
 #define LOG_QUIET	60	/* s between log lines of one kind */
-#define BOOT_SETTLE	60	/* s a new directory absorbs any boot sign */
-#define DIR_TRIES	100	/* names tried for a new directory */
-#define DIR_BURST	256	/* new directories at once ... */
-#define DIR_EVERY	1	/* ... then one per this many seconds */
 #define MAX_GAPS	16	/* netlog gaps remembered per client */
 #define LINE_MAX_LEN	1024	/* oops scan line buffer; longer lines cut */
 #define OOPS_MAX	200	/* the oops line kept */
 #define RELEASE_MAX	64
-#define SEQ_BACK	1000	/* an ext seq this far back is a reboot */
-/*
- * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
- * copy of the first chunk comes within the boot's burst, long before.
- * Smaller than a boot's messages, so a host rebooting soon after its
- * last boot still gets its replay into the new directory.
- */
-#define NL_FAR		16384
 #define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
 #define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
 
@@ -126,8 +112,6 @@ struct nd_console {
 	time_t		 dir_refill;
 };
 
-#define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
-#define NEW_PER_SEC	16	/* clients first heard in one second */
 
 /* console_files.c */
 /* <ip>-YYYY-MM-DD-HH:MM, or with -1, -2 ... when that name is taken. */

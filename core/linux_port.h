@@ -26,7 +26,7 @@ struct nd_linux_port *nd_linux_port_open(const struct nd_server_conf *,
  */
 int		 nd_linux_port_watch(struct nd_linux_port *, int ep);
 void		 nd_linux_port_event(struct nd_receiver *, void *tag);
-/* Admission said yes to a Linux client's crash (admission.c) ... */
+/* Admission said yes to a Linux client's crash (admission_hooks.c) ... */
 void		 nd_linux_port_admit(struct nd_receiver *,
 		    const struct sockaddr_in *, const char *path);
 /* ... or no: the client is rebooted without its dump. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * What receiver.c and admission.c share, and no other file includes: the
- * receiver, its sessions, and the helpers of receiver.c that admission
- * calls. One thread runs both, so nothing here is locked.
+ * What receiver.c shares with the code its thread runs (admission.c,
+ * admission_hooks.c, the Linux front-end's linux_*.c) and no other file
+ * includes: the receiver, its sessions, and the helpers of receiver.c
+ * they call. One thread runs them all, so nothing here is locked.
  */
 #ifndef ND_RECEIVER_INT_H
 #define ND_RECEIVER_INT_H
@@ -184,7 +185,7 @@ now_sec(void)
 	return ts.tv_sec;
 }
 
-/* receiver.c, for admission.c; each is described where it is defined. */
+/* receiver.c, for admission; each is described where it is defined. */
 void	rx_sockbuf(int fd);
 void	rx_ep_forget(int ep, int fd);
 void	rx_session_free(struct nd_receiver *, struct session *);
