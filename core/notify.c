@@ -5,8 +5,9 @@
  * (a reload may free the configuration while it waits). A dump with a
  * signature carries how many dumps of this directory have had it
  * ("count", sigseen.h) and makes a new-signature event the first time.
- * The thread POSTs each delivery, retrying after 1, 2, 4 ... 60 s up to the endpoint's
- * retries. At most MAX_QUEUED deliveries wait; the oldest goes first.
+ * The thread POSTs each delivery, retrying after 1, 2, 4 ... 60 s up to
+ * the endpoint's retries. At most MAX_QUEUED deliveries wait; the oldest
+ * goes first.
  */
 #include <errno.h>
 #include <inttypes.h>
