@@ -322,46 +322,44 @@ nd_metrics_stop(void)
 	space_fd = -1;
 }
 
-/* A route's row, made if there is room; past MAX_ROWS, the last row. */
 /*
- * A route's or chain's row, found by its name as stored (cut to the
- * row's size). The first MAX_ROWS - 1 names get rows; the rest share
- * the last, "other".
+ * A route's or chain's row: the one named name in rows (n of them, each
+ * size bytes, whose first member is its name, keylen bytes), found by
+ * the name as stored (cut to keylen). The first MAX_ROWS - 1 names get
+ * rows; the rest share the last, "other".
  */
+static void *
+named_row(void *rows, size_t size, size_t *n, size_t keylen,
+    const char *name)
+{
+	char key[96], *row;
+	size_t i;
+
+	snprintf(key, keylen < sizeof(key) ? keylen : sizeof(key), "%s", name);
+	for (i = 0; i < *n; i++)
+		if (strcmp((char *)rows + i * size, key) == 0)
+			return (char *)rows + i * size;
+	if (*n == MAX_ROWS)
+		return (char *)rows + (MAX_ROWS - 1) * size;
+	if (*n == MAX_ROWS - 1)
+		snprintf(key, sizeof(key), "other");
+	row = (char *)rows + (*n)++ * size;
+	memcpy(row, key, strlen(key) + 1);
+	return row;
+}
+
 static struct dumps_row *
 route_row(const char *route)
 {
-	char key[sizeof(dumps[0].route)];
-	size_t i;
-
-	snprintf(key, sizeof(key), "%s", route);
-	for (i = 0; i < ndumps; i++)
-		if (strcmp(dumps[i].route, key) == 0)
-			return &dumps[i];
-	if (ndumps == MAX_ROWS)
-		return &dumps[MAX_ROWS - 1];
-	if (ndumps == MAX_ROWS - 1)
-		snprintf(key, sizeof(key), "other");
-	memcpy(dumps[ndumps].route, key, sizeof(key));
-	return &dumps[ndumps++];
+	return named_row(dumps, sizeof(dumps[0]), &ndumps,
+	    sizeof(dumps[0].route), route);
 }
 
 static struct chain_row *
 chain_row(const char *chain)
 {
-	char key[sizeof(chains[0].chain)];
-	size_t i;
-
-	snprintf(key, sizeof(key), "%s", chain);
-	for (i = 0; i < nchains; i++)
-		if (strcmp(chains[i].chain, key) == 0)
-			return &chains[i];
-	if (nchains == MAX_ROWS)
-		return &chains[MAX_ROWS - 1];
-	if (nchains == MAX_ROWS - 1)
-		snprintf(key, sizeof(key), "other");
-	memcpy(chains[nchains].chain, key, sizeof(key));
-	return &chains[nchains++];
+	return named_row(chains, sizeof(chains[0]), &nchains,
+	    sizeof(chains[0].chain), chain);
 }
 
 static void
