@@ -12,8 +12,10 @@
 int	nd_manifest_read(const char *text, size_t len,
 	    struct nds_manifest_summary *,
 	    void (*stored)(void *arg, const char *where), void *arg);
-/* nds_host.manifest_signature. */
-int	nd_manifest_signature(const char *text, size_t len,
-	    char id[NDS_SIGNATURE_SIZE], uint64_t *seen);
+/* nds_host.manifest_facts. */
+int	nd_manifest_facts(const char *text, size_t len,
+	    struct nds_manifest_facts *,
+	    void (*stored)(void *arg, enum nds_object_kind, const char *where),
+	    void *arg);
 
 #endif /* ND_MANIFEST_H */

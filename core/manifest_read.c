@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Reading a manifest back (nds_host.manifest_read): the host's record of
- * a finished dump, for a module that looks for the dumps it stored, and
- * later for whoever lists them. Parsed with jansson; only what this
- * server writes (manifest_version 1) is taken.
+ * Reading a manifest back (nds_host.manifest_read, manifest_facts): the
+ * host's record of a finished dump, for a module that looks for the dumps
+ * it stored. Parsed with jansson, once; only what this server writes
+ * (manifest_version 1, a signature id of 16 lowercase hex digits) is
+ * taken.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -61,20 +62,55 @@ read_summary(json_t *root, struct nds_manifest_summary *sum)
 	return 0;
 }
 
+/* An object's kind, as the manifest names it; NDS_OBJ_NKINDS if none. */
+static enum nds_object_kind
+kind_of(json_t *obj)
+{
+	const char *name = json_string_value(json_object_get(obj, "kind"));
+	unsigned k;
+
+	for (k = 0; name != NULL && k < NDS_OBJ_NKINDS; k++)
+		if (strcmp(name, nds_object_name((enum nds_object_kind)k)) == 0)
+			break;
+	return name != NULL ? (enum nds_object_kind)k : NDS_OBJ_NKINDS;
+}
+
+/*
+ * The signature's id and count into facts; -1 when the manifest has one
+ * that is not what this server writes (16 lowercase hex digits).
+ */
+static int
+read_signature(json_t *root, struct nds_manifest_facts *facts)
+{
+	json_t *sig = json_object_get(root, "signature"), *n;
+	char *id = facts->signature;
+
+	if (sig == NULL || json_is_null(sig))
+		return 0;
+	if (!json_is_object(sig) || copy_str(sig, "id", id,
+	    NDS_SIGNATURE_SIZE) == -1 || strlen(id) != NDS_SIGNATURE_SIZE - 1 ||
+	    strspn(id, "0123456789abcdef") != NDS_SIGNATURE_SIZE - 1)
+		return -1;
+	n = json_object_get(sig, "seen");
+	facts->seen = json_is_integer(n) && json_integer_value(n) > 0 ?
+	    (uint64_t)json_integer_value(n) : 0;
+	return 0;
+}
+
 int
-nd_manifest_read(const char *text, size_t len,
-    struct nds_manifest_summary *sum,
-    void (*stored)(void *, const char *), void *arg)
+nd_manifest_facts(const char *text, size_t len,
+    struct nds_manifest_facts *facts,
+    void (*stored)(void *, enum nds_object_kind, const char *), void *arg)
 {
 	json_t *root, *objects, *obj, *places, *where;
 	const char *chain;
 	size_t i;
 	int r = -1;
 
+	memset(facts, 0, sizeof(*facts));
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	if (root == NULL)
-		return -1;
-	if (read_summary(root, sum) == -1)
+	if (root == NULL || read_summary(root, &facts->summary) == -1 ||
+	    read_signature(root, facts) == -1)
 		goto out;
 	objects = json_object_get(root, "objects");
 	if (!json_is_array(objects))
@@ -93,40 +129,40 @@ nd_manifest_read(const char *text, size_t len,
 	json_array_foreach(objects, i, obj) {
 		places = json_object_get(obj, "stored");
 		json_object_foreach(places, chain, where)
-			stored(arg, json_string_value(where));
-	}
-	r = 0;
-out:
-	json_decref(root);
-	return r;
-}
-
-int
-nd_manifest_signature(const char *text, size_t len,
-    char id[NDS_SIGNATURE_SIZE], uint64_t *seen)
-{
-	json_t *root, *sig, *n;
-	int r = -1;
-
-	id[0] = '\0';
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	if (root == NULL)
-		return -1;
-	sig = json_object_get(root, "signature");
-	if (json_integer_value(json_object_get(root, "manifest_version")) !=
-	    1 || !json_is_object(sig) || copy_str(sig, "id", id,
-	    NDS_SIGNATURE_SIZE) == -1 || strlen(id) != NDS_SIGNATURE_SIZE - 1 ||
-	    strspn(id, "0123456789abcdef") != NDS_SIGNATURE_SIZE - 1)
-		goto out;
-	if (seen != NULL) {
-		n = json_object_get(sig, "seen");
-		*seen = json_is_integer(n) && json_integer_value(n) > 0 ?
-		    (uint64_t)json_integer_value(n) : 0;
+			stored(arg, kind_of(obj), json_string_value(where));
 	}
 	r = 0;
 out:
 	if (r == -1)
-		id[0] = '\0';
+		memset(facts, 0, sizeof(*facts));
 	json_decref(root);
+	return r;
+}
+
+struct told_where {
+	void	(*stored)(void *, const char *);
+	void	*arg;
+};
+
+static void
+tell_where(void *arg, enum nds_object_kind kind, const char *where)
+{
+	struct told_where *t = arg;
+
+	(void)kind;
+	t->stored(t->arg, where);
+}
+
+int
+nd_manifest_read(const char *text, size_t len,
+    struct nds_manifest_summary *sum,
+    void (*stored)(void *, const char *), void *arg)
+{
+	struct nds_manifest_facts facts;
+	struct told_where t = { stored, arg };
+	int r;
+
+	r = nd_manifest_facts(text, len, &facts, tell_where, &t);
+	*sum = facts.summary;
 	return r;
 }

@@ -50,7 +50,7 @@ const struct nds_host nd_host_api = {
 	.pool_close = nd_pool_close,
 	.space_ok = nd_space_ok_fd,
 	.manifest_read = nd_manifest_read,
-	.manifest_signature = nd_manifest_signature,
+	.manifest_facts = nd_manifest_facts,
 };
 
 static void

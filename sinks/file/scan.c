@@ -3,7 +3,7 @@
  * file: retention's scan. A dump is finished when its manifest exists,
  * since the core writes the manifest last, and the manifest is the host's
  * record of where each of the dump's objects went (read back with
- * nds_host.manifest_read). So the walk beneath the sink's directory looks
+ * nds_host.manifest_facts). So the walk beneath the sink's directory looks
  * for manifests only, and a dump's files are those its manifest lists in
  * the manifest's own directory: nothing is taken for a dump's file
  * because of what its name looks like, and a file no manifest names is
@@ -50,6 +50,7 @@ struct listing {
 	enum file_layout layout;
 	const char	*dir;		/* its path as "where" spells it */
 	char		*names[NDS_OBJ_NKINDS * 4];
+	bool		 core[NDS_OBJ_NKINDS * 4];	/* of names */
 	size_t		 n;
 	bool		 nomem;
 };
@@ -93,20 +94,12 @@ manifest_name(enum file_layout layout, const char *name)
 }
 
 /*
- * A name the host gives a dump's body or key (nds_host.object_name's
- * stems vmcore, vmcore_encrypted, dump for an archive, key): what a
- * repeat's summary leaves out.
+ * nds_host.manifest_facts' stored(): keep the names in l->dir, and
+ * whether each holds a dump's core (its vmcore, key or archive: what a
+ * repeat's summary leaves out).
  */
-static bool
-core_name(const char *name)
-{
-	return strncmp(name, "vmcore", 6) == 0 || strncmp(name, "dump", 4) ==
-	    0 || strncmp(name, "key", 3) == 0;
-}
-
-/* nds_host.manifest_read's stored(): keep the names in l->dir. */
 static void
-take_place(void *arg, const char *where)
+take_place(void *arg, enum nds_object_kind kind, const char *where)
 {
 	struct listing *l = arg;
 	const char *slash = strrchr(where, '/'), *name;
@@ -131,7 +124,8 @@ take_place(void *arg, const char *where)
 	if ((l->names[l->n] = strdup(name)) == NULL)
 		l->nomem = true;
 	else
-		l->n++;
+		l->core[l->n++] = kind == NDS_OBJ_VMCORE ||
+		    kind == NDS_OBJ_KEY || kind == NDS_OBJ_ARCHIVE;
 }
 
 /* The bytes of the regular file name in dfd, NULL if none or too big. */
@@ -227,14 +221,14 @@ add_files(struct ret_dump *rd, int dfd, const struct listing *l,
 			continue;
 		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    (!S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode))) {
-			if (i < l->n && core_name(name))
+			if (i < l->n && l->core[i])
 				core_gone = true;
 			continue;
 		}
 		f = &rd->files[rd->nfiles];
 		if ((f->name = strdup(name)) == NULL)
 			return -1;
-		f->core = i < l->n && core_name(name);
+		f->core = i < l->n && l->core[i];
 		rd->has_core |= f->core;
 		/* Disk usage: a vmcore is sparse. */
 		f->size = (uint64_t)sb.st_blocks * 512;
@@ -270,7 +264,8 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 {
 	const struct file_sink *fs = sc->d->fs;
 	const struct nds_dump *dump = sc->d->dump;
-	struct nds_manifest_summary sum;
+	struct nds_manifest_facts facts;
+	const struct nds_manifest_summary *sum = &facts.summary;
 	struct listing l = { .layout = sc->d->layout, .dir = wdir };
 	struct ret_dump *rd;
 	struct stat sb, dsb;
@@ -281,7 +276,7 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	/* Not readable, or not ours: not a dump of this sink's to judge. */
 	if ((text = read_manifest(dfd, name, &len, &sb)) == NULL)
 		return errno == ENOMEM ? -1 : 0;
-	if (fs->host->manifest_read(text, len, &sum, take_place, &l) == -1 ||
+	if (fs->host->manifest_facts(text, len, &facts, take_place, &l) == -1 ||
 	    fstat(dfd, &dsb) == -1) {
 		r = l.nomem ? -1 : 0;
 		goto out;
@@ -291,17 +286,15 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	rd->mtime = sb.st_mtim;
 	rd->dev = dsb.st_dev;
 	rd->ino = dsb.st_ino;
-	rd->numbered = sum.has_number;
-	rd->number = sum.number;
-	rd->complete = sum.status == NDS_STATUS_COMPLETE;
+	rd->numbered = sum->has_number;
+	rd->number = sum->number;
+	rd->complete = sum->status == NDS_STATUS_COMPLETE;
 	rd->layout = sc->d->layout;
-	/* A second parse, only for a sink that groups by signature. */
-	if (fs->cfg->keep_sig > 0)
-		(void)fs->host->manifest_signature(text, len, rd->sig, NULL);
+	memcpy(rd->sig, facts.signature, sizeof(rd->sig));
 	if ((rd->dir = strdup(dir)) == NULL ||
 	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
 	    (rd->client = strdup(rd->layout == LAYOUT_REDHAT ?
-	    sum.client_addr : sum.client_name)) == NULL ||
+	    sum->client_addr : sum->client_name)) == NULL ||
 	    add_files(rd, dfd, &l, name) == -1) {
 		free_ret_dump(rd);
 		goto out;

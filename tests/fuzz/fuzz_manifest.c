@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * libFuzzer target: nd_manifest_read and nd_manifest_signature on
- * arbitrary bytes, as retention reads any file named like a manifest. A
- * refusal tells no place; a summary is well-formed; every place told is a
- * string within bounds; a signature id is 16 lowercase hex digits, or
- * empty when refused.
+ * libFuzzer target: nd_manifest_facts and nd_manifest_read on arbitrary
+ * bytes, as retention reads any file named like a manifest. A refusal
+ * tells no place; both give the same verdict; a summary is well-formed;
+ * every place told is a string within bounds with a known kind (or
+ * none); a signature id is empty or 16 lowercase hex digits.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,21 +27,36 @@ tell(void *arg, const char *where)
 	told += strlen(where) + 1;
 }
 
+/* manifest_facts' stored(): a known kind, or none named. */
+static void
+tell_kind(void *arg, enum nds_object_kind kind, const char *where)
+{
+	if ((unsigned)kind > NDS_OBJ_NKINDS)
+		abort();
+	tell(arg, where);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nds_manifest_summary sum;
-	char id[NDS_SIGNATURE_SIZE];
-	uint64_t seen;
+	struct nds_manifest_facts facts;
+	const char *id = facts.signature;
 	int r;
 
-	r = nd_manifest_signature((const char *)data, size, id, &seen);
-	if (r == -1 ? id[0] != '\0' : strlen(id) != NDS_SIGNATURE_SIZE - 1 ||
-	    strspn(id, "0123456789abcdef") != NDS_SIGNATURE_SIZE - 1)
+	told = 0;
+	r = nd_manifest_facts((const char *)data, size, &facts, tell_kind,
+	    NULL);
+	if (r == -1 ? id[0] != '\0' || told != 0 : id[0] != '\0' &&
+	    (strlen(id) != NDS_SIGNATURE_SIZE - 1 ||
+	    strspn(id, "0123456789abcdef") != NDS_SIGNATURE_SIZE - 1))
 		abort();
 	told = 0;
-	if (nd_manifest_read((const char *)data, size, &sum, tell, NULL) ==
-	    -1) {
+	/* The same manifest read the 2.0 way: the same verdict. */
+	if (nd_manifest_read((const char *)data, size, &sum, tell, NULL) !=
+	    r)
+		abort();
+	if (r == -1) {
 		if (told != 0)
 			abort();
 		return 0;

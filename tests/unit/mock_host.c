@@ -62,7 +62,7 @@ const struct nds_host mock_host = {
 	.pool_close = nd_pool_close,
 	.space_ok = mock_space_ok,
 	.manifest_read = nd_manifest_read,
-	.manifest_signature = nd_manifest_signature,
+	.manifest_facts = nd_manifest_facts,
 };
 
 static ssize_t

@@ -337,6 +337,26 @@ put_object(void *ds, enum nds_object_kind kind, const char *text,
 /* The panic signature the next manifests record; NULL: none. */
 static const char *manifest_sig;
 
+/*
+ * The kind the core writes for an object stored at where: its name's
+ * stem is the host's (nds_host.object_name), "dump" for an archive.
+ */
+static const char *
+kind_of_place(const char *where)
+{
+	static const char *const stems[][2] = { { "vmcore", "vmcore" },
+	    { "key", "key" }, { "info", "info" }, { "msgbuf", "msgbuf" },
+	    { "dump", "archive" }, { "manifest", "manifest" } };
+	const char *base = strrchr(where, '/') != NULL ?
+	    strrchr(where, '/') + 1 : where;
+	size_t i;
+
+	for (i = 0; i < sizeof(stems) / sizeof(stems[0]); i++)
+		if (strncmp(base, stems[i][0], strlen(stems[i][0])) == 0)
+			return stems[i][1];
+	return "info";
+}
+
 static void
 manifest_text(const struct nds_dump *dump, const char *const *wheres,
     char *buf, size_t len)
@@ -358,8 +378,9 @@ manifest_text(const struct nds_dump *dump, const char *const *wheres,
 		    manifest_sig);
 	n += (size_t)snprintf(buf + n, len - n, "\"objects\": [");
 	for (i = 0; wheres[i] != NULL; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s{\"stored\": "
-		    "{\"file\": \"%s\"}}", i > 0 ? ", " : "", wheres[i]);
+		n += (size_t)snprintf(buf + n, len - n, "%s{\"kind\": \"%s\", "
+		    "\"stored\": {\"file\": \"%s\"}}", i > 0 ? ", " : "",
+		    kind_of_place(wheres[i]), wheres[i]);
 	n += (size_t)snprintf(buf + n, len - n, "]}\n");
 	assert_true(n < len);
 }

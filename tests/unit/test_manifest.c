@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for reading a manifest back (core/manifest_read.c,
- * nds_host.manifest_read and manifest_signature): what the server writes
+ * nds_host.manifest_read and manifest_facts): what the server writes
  * is understood whole, and anything else is refused before a single
  * place is told.
  */
@@ -170,66 +170,109 @@ test_refused(void **state)
 	assert_int_equal(t.n, 0);
 }
 
-/* The signature as nd_manifest_build writes it (core/manifest.c). */
+/*
+ * A manifest with a signature as nd_manifest_build writes it
+ * (core/manifest.c): SIG_HEAD, the id, SIG_TAIL, then "}}" or more
+ * members of the signature and "}}".
+ */
 #define SIG_HEAD \
     "{\"manifest_version\": 1, \"dump_id\": 3, \"status\": \"complete\", " \
-    "\"signature\": {\"id\": "
+    "\"client\": {\"address\": \"192.0.2.7\", \"port\": 20024, " \
+    "\"name\": \"db7\"},\n  \"objects\": [\n" \
+    "    {\"kind\": \"vmcore\", \"stored\": {\"file\": \"db7/vmcore.3\"}},\n" \
+    "    {\"kind\": \"key\", \"stored\": {\"file\": \"db7/key.3\"}},\n" \
+    "    {\"kind\": \"msgbuf\", \"stored\": {\"file\": \"db7/msgbuf.3\"}},\n" \
+    "    {\"stored\": {\"file\": \"db7/notes\"}}],\n" \
+    "  \"signature\": {\"id\": "
 #define SIG_TAIL \
     ", \"architecture\": \"amd64\", \"version\": \"FreeBSD 14.1-RELEASE " \
     "GENERIC\",\n    \"panic\": \"page fault\", \"frames\": " \
     "[\"trap_pfault\"]"
 
-static int
-sig_of(const char *text, char id[NDS_SIGNATURE_SIZE], uint64_t *seen)
+struct kinds_told {
+	enum nds_object_kind	kind[8];
+	char			where[8][64];
+	size_t			n;
+};
+
+static void
+tell_kind(void *arg, enum nds_object_kind kind, const char *where)
 {
-	return nd_manifest_signature(text, strlen(text), id, seen);
+	struct kinds_told *t = arg;
+
+	if (t->n < 8) {
+		t->kind[t->n] = kind;
+		snprintf(t->where[t->n], sizeof(t->where[0]), "%s", where);
+	}
+	t->n++;
+}
+
+static int
+facts_of(const char *text, struct nds_manifest_facts *facts,
+    struct kinds_told *t)
+{
+	memset(t, 0, sizeof(*t));
+	memset(facts, 'x', sizeof(*facts));
+	return nd_manifest_facts(text, strlen(text), facts, tell_kind, t);
 }
 
 static void
-test_signature(void **state)
+test_facts(void **state)
 {
 	static const char *const bad[] = {
-		/* None: no panic string. */
-		"{\"manifest_version\": 1, \"signature\": null}",
-		"{\"manifest_version\": 1}",
 		(SIG_HEAD "\"0123456789abcde\"" SIG_TAIL "}}"),
 		(SIG_HEAD "\"0123456789abcdef0\"" SIG_TAIL "}}"),
 		(SIG_HEAD "\"0123456789ABCDEF\"" SIG_TAIL "}}"),
 		(SIG_HEAD "\"../../etc/passwd\"" SIG_TAIL "}}"),
 		(SIG_HEAD "17" SIG_TAIL "}}"),
+		(SIG_HEAD "null" SIG_TAIL "}}"),
 		/* Not one of ours. */
 		("{\"manifest_version\": 2, \"signature\": {\"id\": "
 		    "\"0123456789abcdef\"}}"),
 		"not json",
 	};
-	char id[NDS_SIGNATURE_SIZE];
-	uint64_t seen = 99;
+	struct nds_manifest_facts facts;
+	struct kinds_told t;
 	size_t i;
 
 	(void)state;
-	assert_int_equal(sig_of(SIG_HEAD "\"0123456789abcdef\"" SIG_TAIL
-	    ",\n    \"seen\": 12}}", id, &seen), 0);
-	assert_string_equal(id, "0123456789abcdef");
-	assert_int_equal(seen, 12);
-	/* Written before the count was: 0. Negative: 0. Not wanted: NULL. */
-	assert_int_equal(sig_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL "}}",
-	    id, &seen), 0);
-	assert_string_equal(id, "fedcba9876543210");
-	assert_int_equal(seen, 0);
-	assert_int_equal(sig_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL
-	    ", \"seen\": -4}}", id, &seen), 0);
-	assert_int_equal(seen, 0);
-	assert_int_equal(sig_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL "}}",
-	    id, NULL), 0);
+	assert_int_equal(facts_of(SIG_HEAD "\"0123456789abcdef\"" SIG_TAIL
+	    ",\n    \"seen\": 12}}", &facts, &t), 0);
+	assert_string_equal(facts.signature, "0123456789abcdef");
+	assert_int_equal(facts.seen, 12);
+	assert_string_equal(facts.summary.client_name, "db7");
+	assert_int_equal(facts.summary.status, NDS_STATUS_COMPLETE);
+	/* Every place with its object's kind; none named: NDS_OBJ_NKINDS. */
+	assert_int_equal(t.n, 4);
+	assert_int_equal(t.kind[0], NDS_OBJ_VMCORE);
+	assert_string_equal(t.where[0], "db7/vmcore.3");
+	assert_int_equal(t.kind[1], NDS_OBJ_KEY);
+	assert_int_equal(t.kind[2], NDS_OBJ_MSGBUF);
+	assert_int_equal(t.kind[3], NDS_OBJ_NKINDS);
+	/* Written before the count was: 0. Negative: 0. */
+	assert_int_equal(facts_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL
+	    "}}", &facts, &t), 0);
+	assert_string_equal(facts.signature, "fedcba9876543210");
+	assert_int_equal(facts.seen, 0);
+	assert_int_equal(facts_of(SIG_HEAD "\"fedcba9876543210\"" SIG_TAIL
+	    ", \"seen\": -4}}", &facts, &t), 0);
+	assert_int_equal(facts.seen, 0);
+	/* No panic string, no signature: the rest is still the dump's. */
+	assert_int_equal(nd_manifest_facts(server_manifest,
+	    strlen(server_manifest), &facts, tell_kind, &t), 0);
+	assert_string_equal(facts.signature, "");
+	assert_int_equal(facts.seen, 0);
+	assert_int_equal(facts_of("{\"manifest_version\": 1, \"status\": "
+	    "\"complete\", \"client\": {\"address\": \"192.0.2.7\"}, "
+	    "\"objects\": [], \"signature\": null}", &facts, &t), 0);
+	assert_string_equal(facts.signature, "");
+	/* A signature that is not what this server writes: not ours. */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		memcpy(id, "xxxxxxxxxxxxxxxx", sizeof(id));
-		if (sig_of(bad[i], id, &seen) != -1)
+		if (facts_of(bad[i], &facts, &t) != -1)
 			fail_msg("taken: %s", bad[i]);
-		assert_string_equal(id, "");
+		assert_string_equal(facts.signature, "");
+		assert_int_equal(t.n, 0);
 	}
-	/* The server's manifest of an incomplete dump without a KDH. */
-	assert_int_equal(nd_manifest_signature(server_manifest,
-	    strlen(server_manifest), id, &seen), -1);
 }
 
 int
@@ -239,7 +282,7 @@ main(void)
 		cmocka_unit_test(test_server_manifest),
 		cmocka_unit_test(test_optional_fields),
 		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_signature),
+		cmocka_unit_test(test_facts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,9 +61,12 @@
  *   2.1  2026-12-02  nds_dump.protocol (which front-end received the dump)
  *                    and nds_dump.boot_dir (a Linux client's directory of
  *                    this boot, where its console log is).
- *   2.2  2026-12-02  nds_host.manifest_signature: the panic signature a
- *                    manifest records, so that retention can group the
- *                    dumps it stored by what crashed (keep_per_signature).
+ *   2.2  2026-12-02  nds_host.manifest_facts: manifest_read's summary
+ *                    and places, plus the panic signature the manifest
+ *                    records and the kind of object stored at each place,
+ *                    so that retention can group the dumps it stored by
+ *                    what crashed and tell a dump's core from its summary
+ *                    (keep_per_signature) without reading names.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -197,7 +200,21 @@ struct nds_field {
 	 */
 	const char	*value;
 };
+
+/* The kinds of object a dump is made of. */
+enum nds_object_kind {
+	NDS_OBJ_VMCORE = 0,	/* the dump body, streamed while it arrives */
+	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact */
+	NDS_OBJ_INFO,		/* savecore-style text description */
+	NDS_OBJ_MANIFEST,	/* JSON manifest, always the last object */
+	NDS_OBJ_ARCHIVE,	/* a tarball of the dump's objects */
+	NDS_OBJ_MSGBUF,		/* the kernel message buffer, as text */
+};
+#define NDS_OBJ_NKINDS	(NDS_OBJ_MSGBUF + 1)
+#define NDS_KIND(kind)	(1u << (kind))	/* for nds_sink_module.kinds */
+
 struct nds_manifest_summary;
+struct nds_manifest_facts;
 
 struct nds_host {
 	uint32_t	 abi_major;
@@ -362,15 +379,16 @@ struct nds_host {
 			    void (*stored)(void *arg, const char *where),
 			    void *arg);
 	/*
-	 * 2.2: the id of the panic signature a manifest records (16 hex
-	 * digits, NUL-terminated, what the log and the index show), and how
-	 * many dumps of the dump directory had that signature when this one
-	 * ended, this one included, in *seen (NULL: not wanted; 0 when the
-	 * manifest does not say). -1 when text is not a manifest of this
-	 * server or records no signature.
+	 * 2.2: manifest_read, and more: facts gets the summary, the panic
+	 * signature and its count (struct nds_manifest_facts), and stored
+	 * gets each place with the kind of object stored there
+	 * (NDS_OBJ_NKINDS when the manifest names none). -1 when text is not
+	 * a manifest of this server; then nothing is told.
 	 */
-	int		(*manifest_signature)(const char *text, size_t len,
-			    char id[NDS_SIGNATURE_SIZE], uint64_t *seen);
+	int		(*manifest_facts)(const char *text, size_t len,
+			    struct nds_manifest_facts *facts,
+			    void (*stored)(void *arg, enum nds_object_kind kind,
+			    const char *where), void *arg);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
@@ -449,16 +467,17 @@ struct nds_manifest_summary {
 	char		 client_name[256];	/* as nds_dump.client_name */
 };
 
-enum nds_object_kind {
-	NDS_OBJ_VMCORE = 0,	/* the dump body, streamed while it arrives */
-	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact */
-	NDS_OBJ_INFO,		/* savecore-style text description */
-	NDS_OBJ_MANIFEST,	/* JSON manifest, always the last object */
-	NDS_OBJ_ARCHIVE,	/* a tarball of the dump's objects */
-	NDS_OBJ_MSGBUF,		/* the kernel message buffer, as text */
+/* 2.2: what a manifest says besides (nds_host.manifest_facts). */
+struct nds_manifest_facts {
+	struct nds_manifest_summary summary;
+	/* The panic signature's id, 16 hex digits; "" when it has none. */
+	char		 signature[NDS_SIGNATURE_SIZE];
+	/*
+	 * How many dumps of the dump directory had that signature when this
+	 * one ended, this one included; 0 when the manifest does not say.
+	 */
+	uint64_t	 seen;
 };
-#define NDS_OBJ_NKINDS	(NDS_OBJ_MSGBUF + 1)
-#define NDS_KIND(kind)	(1u << (kind))	/* for nds_sink_module.kinds */
 
 /* An object kind's name, as logs spell it. */
 static inline const char *
