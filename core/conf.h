@@ -71,6 +71,8 @@ struct nd_server_conf {
 	uint64_t	 max_dump_size;		/* bytes, 1 TiB */
 	char		*default_path;		/* "." */
 	int64_t	 max_concurrent_dumps;	/* 16 */
+	int64_t	 worker_nice;		/* dump workers' nice above the
+						 * receive path's, 19 */
 	char		*pidfile;		/* NULL: none */
 	bool		 daemon;		/* false */
 	bool		 secure;		/* false; with no allow list, true

@@ -114,6 +114,19 @@ static const struct server_key server_keys[] = {
 	    SV(max_concurrent_dumps), "16", NULL, 1, 65535,
 	    "How many dumps may be received or stored at the same time." },
 	  .alias = "concurrent" },
+	{ .row = { "worker_nice", NDS_OPT_INT, SV(worker_nice), "19", NULL,
+	    0, 19,
+	    "How many nice levels below the receive path the dump workers "
+	    "run (each dump's sink chain: hashing, compressing, writing). The "
+	    "receive path acknowledges every datagram and so paces every "
+	    "client; where busy threads outnumber the cores, a worker that "
+	    "wakes must not take a core from it. A worker that falls its "
+	    "dump's buffers behind holds the acknowledgements until it "
+	    "catches up, so no dump is lost to a low priority, only slowed "
+	    "when other programs keep every core busy. The programs a worker "
+	    "starts (netdump-nospace, the hooks and handler at a dump's end) "
+	    "inherit its priority. With 0, the workers run at the receive "
+	    "path's priority." } },
 	{ .row = { "pidfile", NDS_OPT_STRING, SV(pidfile), NULL, NULL, 0, 0,
 	    "Write the process id to this file and lock it; empty or unset "
 	    "means no pid file." },

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -657,6 +659,35 @@ finalize(struct nd_dump *d)
 	nd_outcome_hooks(d);
 }
 
+/*
+ * The receive path acks every datagram, so its latency paces every client;
+ * a worker hashes and writes whole blocks behind it, the dump's pool of
+ * buffers between them. Where busy threads outnumber cores (8 dumps on 2
+ * cores), a worker that wakes would take a core from the receive thread:
+ * it runs worker_nice levels lower instead (Linux keeps a nice value per
+ * thread). It never starves a dump: a worker a whole pool behind holds the
+ * acks until it catches up. Raising nice needs no privilege.
+ */
+static void
+worker_priority(const struct nd_dump *d)
+{
+	id_t tid = (id_t)gettid();
+	int now, want;
+
+	if (d->server->worker_nice <= 0)
+		return;
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, tid);
+	if (now == -1 && errno != 0)
+		now = 0;
+	want = now + (int)d->server->worker_nice;
+	if (want > 19)
+		want = 19;
+	if (want > now && setpriority(PRIO_PROCESS, tid, want) == -1)
+		log_debug("dump %" PRIu64 ": worker priority: %s", d->pub.id,
+		    strerror(errno));
+}
+
 static void *
 dump_worker(void *arg)
 {
@@ -665,6 +696,8 @@ dump_worker(void *arg)
 	struct nd_work w;
 	uint32_t client_ip;
 
+	nd_thread_name("nd-dump %" PRIu64, d->pub.id);
+	worker_priority(d);
 	begin_sinks(d);
 	for (;;) {
 		w = next_work(d);

@@ -248,6 +248,7 @@ sender(void *arg)
 	CURL *c = curl_easy_init();
 
 	(void)arg;
+	nd_thread_name("nd-notify");
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
 		while ((e = events) != NULL) {

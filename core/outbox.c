@@ -33,6 +33,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "record.h"
+#include "util.h"
 
 #define RECORD		"pending"
 #define RECORD_TMP	"pending.tmp"
@@ -669,6 +670,7 @@ outbox_main(void *arg)
 {
 	struct nd_outbox *ob = arg;
 
+	nd_thread_name("nd-outbox");
 	while (!atomic_load(&ob->stop)) {
 		nd_outbox_visit(ob);
 		nap(ob);

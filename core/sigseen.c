@@ -15,6 +15,7 @@
 #include "index.h"
 #include "log.h"
 #include "sigseen.h"
+#include "util.h"
 
 struct sigcount {
 	char		 id[17];
@@ -95,6 +96,7 @@ learn(void *arg)
 	size_t i;
 
 	(void)arg;
+	nd_thread_name("nd-sigseen");
 	if (nd_index_signatures(dir, found, &t) == -1)
 		log_warnx("%s: the signatures of earlier dumps could not be "
 		    "read; repeat counts start from this run", dir);

@@ -1,10 +1,23 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+void
+nd_thread_name(const char *fmt, ...)
+{
+	char name[16];	/* the kernel's TASK_COMM_LEN */
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	(void)pthread_setname_np(pthread_self(), name);
+}
 
 double
 ts_diff(const struct timespec *a, const struct timespec *b)

@@ -15,6 +15,12 @@ double	ts_diff(const struct timespec *a, const struct timespec *b);
 void	ts_iso8601(const struct timespec *, char *buf, size_t size);
 
 /*
+ * Name the calling thread (at most 15 bytes are kept), so that top -H,
+ * perf and /proc/PID/task/TID/comm tell its work apart.
+ */
+void	nd_thread_name(const char *fmt, ...) ND_PRINTF(1, 2);
+
+/*
  * Check a HERALD path: NUL-terminated within len, at most 1023
  * characters, relative, components of [A-Za-z0-9._+@,:=~-] only, no "."
  * or ".." components, no empty components. Returns NULL when it is fine

@@ -16,6 +16,7 @@
 #include <syslog.h>
 
 #include "log.h"
+#include "util.h"
 #include "workpool.h"
 
 struct pool_job {
@@ -86,6 +87,7 @@ pool_main(void *arg)
 	void *state;
 	bool ready;
 
+	nd_thread_name("nd-pool");
 	ready = state_try(p, &state);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

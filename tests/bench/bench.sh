@@ -297,6 +297,14 @@ cpu_seconds() {	# PID
 	    "/proc/$1/stat"
 }
 
+# CPU seconds of a process's main thread alone: the receive path (the
+# datagrams, the acks, the assembler). Dump workers, pools and the other
+# threads of netdump-server are the rest of cpu_seconds.
+main_thread_cpu_seconds() {	# PID
+	awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' \
+	    "/proc/$1/task/$1/stat"
+}
+
 rss_kib() {	# PID
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }
@@ -368,7 +376,7 @@ SKIPPED=()
 run_one() {	# SCENARIO RECEIVER RUN CLIENTS SIZE PAYLOAD ZERO
 	local scen=$1 recv=$2 run=$3 k=$4 size=$5 payload=$6 zero=$7
 	local log stats rc=0 base_threads cpu rss bytes out out_disk complete
-	local status=ok gb cpg budget srv_rc=0
+	local status=ok gb cpg budget srv_rc=0 rcpu
 
 	rm -rf "$WORK/dumps" "$WORK/spool"
 	mkdir -p "$WORK/dumps"
@@ -396,9 +404,10 @@ run_one() {	# SCENARIO RECEIVER RUN CLIENTS SIZE PAYLOAD ZERO
 	fi
 	if kill -0 "$RECV_PID" 2>/dev/null; then
 		cpu=$(cpu_seconds "$RECV_PID")
+		rcpu=$(main_thread_cpu_seconds "$RECV_PID")
 		rss=$(rss_kib "$RECV_PID")
 	else
-		cpu=0 rss=0 status=crashed
+		cpu=0 rcpu=0 rss=0 status=crashed
 	fi
 	out=$(du -sb --apparent-size "$WORK/dumps" | cut -f1)
 	out_disk=$(($(du -sk "$WORK/dumps" | cut -f1) * 1024))
@@ -421,13 +430,13 @@ run_one() {	# SCENARIO RECEIVER RUN CLIENTS SIZE PAYLOAD ZERO
 	bytes=$(kv bytes "$stats")
 	gb=$(awk -v b="$bytes" 'BEGIN { printf "%.6f", b / 1e9 }')
 	cpg=$(awk -v c="$cpu" -v g="$gb" 'BEGIN { printf "%.3f", (g > 0 ? c / g : 0) }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\n' \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\n' \
 	    "$scen" "$recv" "$run" "$k" "$size" "$payload" "$zero" \
 	    "$(kv mbps "$stats")" "$(kv msgps "$stats")" "$(kv seconds "$stats")" \
 	    "$bytes" "$(kv retransmits "$stats")" "$(kv timeouts "$stats")" \
 	    "$(kv client_max_s "$stats")" "$(kv gen_cpu_s "$stats")" \
 	    "$cpu" "$cpg" "$rss" "$out" "$out_disk" "$complete" "$k" "$status" \
-	    >>"$RUNS_TSV"
+	    "$rcpu" >>"$RUNS_TSV"
 	printf '  %-8s %-8s run %s: %7s MB/s %7s msg/s  cpu %6s s/GB  rss %6s KiB  retx %s  timeouts %s  complete %s/%s%s\n' \
 	    "$scen" "$recv" "$run" "$(kv mbps "$stats")" "$(kv msgps "$stats")" \
 	    "$cpg" "$rss" "$(kv retransmits "$stats")" "$(kv timeouts "$stats")" \
@@ -457,7 +466,7 @@ run_all() {
 	machine_info
 	echo "bench: $(date -u '+%F %T') build $BUILD, $RUNS alternation(s), results in $OUT"
 	sed 's/^/bench: /' "$OUT/machine.txt"
-	printf 'scenario\treceiver\trun\tclients\tsize\tpayload\tzero\tmbps\tmsgps\tseconds\tbytes\tretransmits\ttimeouts\tclient_max_s\tgen_cpu_s\tcpu_s\tcpu_s_per_gb\trss_kib\tout_bytes\tout_disk_bytes\tcomplete\tstatus\n' >"$RUNS_TSV"
+	printf 'scenario\treceiver\trun\tclients\tsize\tpayload\tzero\tmbps\tmsgps\tseconds\tbytes\tretransmits\ttimeouts\tclient_max_s\tgen_cpu_s\tcpu_s\tcpu_s_per_gb\trss_kib\tout_bytes\tout_disk_bytes\tcomplete\tstatus\trecv_cpu_s\n' >"$RUNS_TSV"
 	for line in "${SCENARIOS[@]}"; do
 		IFS=$'\t' read -r scen k size payload zero receivers cap desc <<<"$line"
 		if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$scen,"* ]]; then
@@ -540,6 +549,7 @@ summarize() {
 		mbps[key] = mbps[key] " " $8
 		msgps[key] = msgps[key] " " $9
 		cpg[key] = cpg[key] " " $17
+		if (($11 + 0) > 0 && $23 != "") rcpg[key] = rcpg[key] " " ($23 / ($11 / 1e9))
 		if ($18 + 0 > rss[key] + 0) rss[key] = $18
 		retx[key] += $12
 		tmo[key] += $13
@@ -549,7 +559,7 @@ summarize() {
 		if ($22 != "ok") bad[key]++
 	}
 	END {
-		print "date", "commit", "scenario", "receiver", "runs", "clients", "size", "payload", "zero", "mbps", "msgps", "cpu_s_per_gb", "rss_kib", "retransmits", "timeouts", "out_bytes", "out_disk_bytes", "complete", "ratio_vs_base", "ratio_vs_file", "cpu_vs_file", "rss_vs_file", "out_vs_file", "ratio_vs_null"
+		print "date", "commit", "scenario", "receiver", "runs", "clients", "size", "payload", "zero", "mbps", "msgps", "cpu_s_per_gb", "rss_kib", "retransmits", "timeouts", "out_bytes", "out_disk_bytes", "complete", "ratio_vs_base", "ratio_vs_file", "cpu_vs_file", "rss_vs_file", "out_vs_file", "ratio_vs_null", "recv_cpu_s_per_gb"
 		for (i = 1; i <= nkeys; i++) {
 			k = order[i]
 			med[k] = median(mbps[k]); mcpu[k] = median(cpg[k])
@@ -568,7 +578,7 @@ summarize() {
 				if (rss[f] > 0) rr = sprintf("%.3f", rss[k] / rss[f])
 				if (mout[f] > 0) ro = sprintf("%.3f", mout[k] / mout[f])
 			}
-			print date, commit, p[1], p[2], n[k], clients[k], size[k], payload[k], zero[k], sprintf("%.1f", med[k]), sprintf("%.0f", median(msgps[k])), sprintf("%.3f", mcpu[k]), rss[k], retx[k], tmo[k], sprintf("%.0f", mout[k]), sprintf("%.0f", median(outd[k])), comp[k] "/" want[k] (bad[k] ? " (" bad[k] " bad runs)" : ""), rb, rf, rc, rr, ro, rz
+			print date, commit, p[1], p[2], n[k], clients[k], size[k], payload[k], zero[k], sprintf("%.1f", med[k]), sprintf("%.0f", median(msgps[k])), sprintf("%.3f", mcpu[k]), rss[k], retx[k], tmo[k], sprintf("%.0f", mout[k]), sprintf("%.0f", median(outd[k])), comp[k] "/" want[k] (bad[k] ? " (" bad[k] " bad runs)" : ""), rb, rf, rc, rr, ro, rz, (rcpg[k] == "" ? "-" : sprintf("%.3f", median(rcpg[k])))
 		}
 	}' "$RUNS_TSV" >"$SUMMARY"
 	[ "$QUICK" = 0 ] || [ "$REPLOT" = 1 ] ||
@@ -578,12 +588,12 @@ summarize() {
 	awk -F'\t' '
 	NR == 1 { next }
 	BEGIN {
-		print "| scenario | receiver | clients × size | payload | zero | MB/s | msg/s | ratio vs baseline | ratio vs ack only | CPU s/GB | peak RSS MiB | retransmits | timeouts | complete | vs file: MB/s, CPU, RSS, output |"
-		print "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+		print "| scenario | receiver | clients × size | payload | zero | MB/s | msg/s | ratio vs baseline | ratio vs ack only | CPU s/GB | of it, main thread | peak RSS MiB | retransmits | timeouts | complete | vs file: MB/s, CPU, RSS, output |"
+		print "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
 	}
 	{
 		vf = ($20 == "-") ? "" : $20 ", " $21 ", " $22 ", " $23
-		printf "| %s | %s | %s × %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %s | %s | %s |\n", $3, ($4 == "base" ? "baseline" : $4 == "null" ? "ack only" : $4), $6, $7, $8, $9, $10, $11, ($4 == "base" ? "1" : $19), ($24 == "" ? "-" : $24), $12, $13 / 1024, $14, $15, $18, vf
+		printf "| %s | %s | %s × %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %s | %s | %s |\n", $3, ($4 == "base" ? "baseline" : $4 == "null" ? "ack only" : $4), $6, $7, $8, $9, $10, $11, ($4 == "base" ? "1" : $19), ($24 == "" ? "-" : $24), $12, ($25 == "" ? "-" : $25), $13 / 1024, $14, $15, $18, vf
 	}' "$SUMMARY" >"$MD"
 }
 
@@ -598,9 +608,9 @@ summarize
 echo
 echo "bench: medians of $RUNS alternation(s) (ratio = receiver / baseline median MB/s)"
 if command -v column >/dev/null; then
-	column -t -s $'\t' <(cut -f3-4,6,8-9,10-15,18-24 "$SUMMARY") | sed 's/^/  /'
+	column -t -s $'\t' <(cut -f3-4,6,8-9,10-15,18-25 "$SUMMARY") | sed 's/^/  /'
 else
-	cut -f3-4,6,8-9,10-15,18-24 "$SUMMARY" | sed 's/^/  /'
+	cut -f3-4,6,8-9,10-15,18-25 "$SUMMARY" | sed 's/^/  /'
 fi
 
 # ------------------------------------------------------------ targets

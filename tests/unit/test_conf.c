@@ -106,6 +106,7 @@ assert_builtin_defaults(const struct nd_conf *conf)
 	assert_true(sv->max_dump_size == (uint64_t)1 << 40);
 	assert_string_equal(sv->default_path, ".");
 	assert_int_equal(sv->max_concurrent_dumps, 16);
+	assert_int_equal(sv->worker_nice, 19);
 	assert_null(sv->pidfile);
 	assert_false(sv->daemon);
 	assert_false(sv->secure);
@@ -935,6 +936,7 @@ test_print_every_server_key(void **state)
 	    "max_dump_size = 3G\n"
 	    "default_path = lab/x\n"
 	    "max_concurrent_dumps = 7\n"
+	    "worker_nice = 3\n"
 	    "pidfile = /run/nd.pid\n"
 	    "daemon = yes\n"
 	    "secure = yes\n"
@@ -973,6 +975,7 @@ test_print_every_server_key(void **state)
 	    "max_dump_size = 3072M\n"
 	    "default_path = lab/x\n"
 	    "concurrent = 7\n"
+	    "Worker_Nice = 3\n"
 	    "pidfile = \"/run/nd.pid\"\n"
 	    "daemon = on\n"
 	    "secure = TRUE\n"
@@ -1067,7 +1070,7 @@ test_server_help(void **state)
 			fail_msg("no entry for '%s'", want);
 		n++;
 	}
-	assert_int_equal(n, 30);
+	assert_int_equal(n, 31);
 	nd_conf_free(conf);
 	free(printed);
 	free(mdoc);
