@@ -624,19 +624,14 @@ work_done(struct nd_dump *d, const struct nd_work *w)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&d->lock);
-	if (w->kind == ND_WORK_BLOCK)
+	if (w->kind == ND_WORK_BLOCK) {
 		put_block_locked(d, w->buf);
-	/*
-	 * The receiver waits for buffers: wake it once enough are free, or
-	 * once nothing queued would free more (the rest sit in the
-	 * assembler's window, waiting for data).
-	 */
-	if ((d->pool_free >= ND_POOL_RESUME ||
-	    (d->ring_count == 0 && d->pool_free > 0)) &&
-	    atomic_exchange(&d->paused, false) &&
-	    write(d->wake_fd, &one, sizeof(one)) == -1)
-		log_debug("dump %" PRIu64 ": wake: %s", d->pub.id,
-		    strerror(errno));
+		/* The receiver waits for a buffer: wake it. */
+		if (atomic_exchange(&d->paused, false) &&
+		    write(d->wake_fd, &one, sizeof(one)) == -1)
+			log_debug("dump %" PRIu64 ": wake: %s", d->pub.id,
+			    strerror(errno));
+	}
 	if (w->kind == ND_WORK_LATE)
 		d->late_inflight--;
 	if (w->kind == ND_WORK_BLOCK || w->kind == ND_WORK_LATE)

@@ -27,13 +27,6 @@
 
 #define ND_BLOCK_SIZE	(256u * 1024)	/* unit of delivery to the worker */
 #define ND_POOL_BLOCKS	8		/* buffers per dump: 2 MiB */
-/*
- * A paused session resumes when this many buffers are free, not at the
- * first: a worker running behind (worker_nice) would otherwise wake the
- * receive thread for every block and pause it again one block later. 4 of
- * 8 took calls of 64 datagrams from 0.49 to 0.55 x the ack-only receiver.
- */
-#define ND_POOL_RESUME	(ND_POOL_BLOCKS / 2)
 #define ND_RING_SIZE	256		/* work items; bounded by the pool */
 #define ND_LATE_MAX	32		/* late extents in flight */
 #define ND_MAX_KEY	65536		/* EKCD key blob limit */
@@ -116,8 +109,7 @@ struct nd_dump {
 	/*
 	 * Backpressure: the receiver stops reading the session socket while
 	 * the pool is empty (the socket buffer holds the client's batch) and
-	 * sets paused; the worker writes wake_fd once half the pool is free
-	 * again, or when it has nothing left to free (ND_POOL_RESUME).
+	 * sets paused; the worker writes wake_fd when it frees a buffer.
 	 */
 	atomic_bool		 paused;
 	int			 wake_fd;
@@ -251,7 +243,7 @@ int		 nd_dump_post(struct nd_dump *, const struct nd_work *);
 int		 nd_dump_late_ok(struct nd_dump *);
 /*
  * True when no pool buffer is free; then paused is set, and the worker
- * writes wake_fd once ND_POOL_RESUME are free or its queue is empty.
+ * writes wake_fd as soon as it frees one.
  */
 bool		 nd_dump_pool_empty(struct nd_dump *);
 /*
