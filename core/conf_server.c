@@ -121,12 +121,16 @@ static const struct server_key server_keys[] = {
 	    "receive path acknowledges every datagram and so paces every "
 	    "client; where busy threads outnumber the cores, a worker that "
 	    "wakes must not take a core from it. A worker that falls its "
-	    "dump's buffers behind holds the acknowledgements until it "
-	    "catches up, so no dump is lost to a low priority, only slowed "
-	    "when other programs keep every core busy. The programs a worker "
-	    "starts (netdump-nospace, the hooks and handler at a dump's end) "
-	    "inherit its priority. With 0, the workers run at the receive "
-	    "path's priority." } },
+	    "dump's buffers behind holds the acknowledgements until it frees "
+	    "one; when other programs keep every core busy, a worker at nice "
+	    "19 gets little CPU, and a client waiting longer than its "
+	    "retransmissions last gives up (about 11 s for FreeBSD), leaving "
+	    "the dump incomplete: on such a machine use a lower value. The "
+	    "value adds to the server's own nice, up to 19. The threads a "
+	    "worker starts (the s3 sink's upload pool, zstd's compression "
+	    "threads) and the programs it starts (netdump-nospace, the hooks "
+	    "and handler at a dump's end) inherit its priority. With 0, the "
+	    "workers run at the receive path's priority." } },
 	{ .row = { "pidfile", NDS_OPT_STRING, SV(pidfile), NULL, NULL, 0, 0,
 	    "Write the process id to this file and lock it; empty or unset "
 	    "means no pid file." },

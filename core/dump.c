@@ -665,8 +665,10 @@ finalize(struct nd_dump *d)
  * buffers between them. Where busy threads outnumber cores (8 dumps on 2
  * cores), a worker that wakes would take a core from the receive thread:
  * it runs worker_nice levels lower instead (Linux keeps a nice value per
- * thread). It never starves a dump: a worker a whole pool behind holds the
- * acks until it catches up. Raising nice needs no privilege.
+ * thread). A worker a whole pool behind holds the acks until it frees a
+ * buffer, so a dump waits rather than losing data, as long as its client
+ * keeps retransmitting. Raising nice needs no privilege; the threads and
+ * programs the worker starts inherit it.
  */
 static void
 worker_priority(const struct nd_dump *d)
@@ -696,8 +698,8 @@ dump_worker(void *arg)
 	struct nd_work w;
 	uint32_t client_ip;
 
+	worker_priority(d);	/* before the name, which tests look for */
 	nd_thread_name("nd-dump %" PRIu64, d->pub.id);
-	worker_priority(d);
 	begin_sinks(d);
 	for (;;) {
 		w = next_work(d);

@@ -55,6 +55,11 @@ check_worker() {	# WORKER_NICE-OR-EMPTY EXPECTED-OFFSET SEED
 	pass "worker_nice ${1:-unset}: the worker 'nd-dump' runs at nice $wnice, the receive path at $mnice; its dump is stored (incomplete) at shutdown"
 }
 
+# Run at nice 14 or more, the suite could not tell 19 from 5 or 0 apart.
+if [ "$(nice)" -ge 14 ]; then
+	echo "SKIP: the suite runs at nice $(nice); worker_nice cannot be told apart"
+	exit 77
+fi
 check_worker "" 19 1
 check_worker 5 5 2
 check_worker 0 0 3
