@@ -223,6 +223,13 @@ struct s3_src {
 	int			 error;	/* errno of a failed read */
 };
 
+/* The start of a reply (its XML) and its ETag. */
+struct s3_reply {
+	char		 body[16384];
+	size_t		 len;
+	char		 etag[S3_ETAG_MAX];
+};
+
 /* One thread's connection to the store. */
 struct s3_client {
 	CURL			*h;
@@ -233,6 +240,7 @@ struct s3_client {
 	long			 http;	/* of the last request */
 	char			 code[64];	/* S3 error code, or "" */
 	char			 err[NDS_ERRBUF_SIZE];
+	struct s3_reply		 reply;	/* of the last request */
 };
 
 struct s3_etag {
@@ -329,15 +337,6 @@ struct s3_sink {
 	bool			 rcl_ready;
 };
 
-/* What close left in the spool, for the pending record. */
-struct s3_pend {
-	char		 file[32];
-	char		*key;
-	char		*ikey;		/* if the spool loses bytes; or NULL */
-	uint64_t	 size;
-	bool		 note;
-};
-
 /* One per dump. */
 struct s3_dump {
 	struct s3_sink		*s;
@@ -351,10 +350,11 @@ struct s3_dump {
 	struct s3_client	 cl;		/* for close: complete, copy */
 	bool			 cl_ready;
 	bool			 warned;
-	struct s3_pend		 pend[S3_REC_MAXOBJ];
-	unsigned		 npend;
-	struct s3_rec_stale	 stale[S3_REC_MAXSTALE];
-	unsigned		 nstale;
+	/*
+	 * What is left for s3_resume: objects kept in the spool, uploads
+	 * to abort. endpoint and bucket stay NULL until end writes it.
+	 */
+	struct s3_record	 rec;
 };
 
 struct s3_part {

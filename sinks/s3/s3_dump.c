@@ -145,15 +145,15 @@ make_pending(struct s3_obj *o, const char *name, const char *key,
 {
 	struct s3_dump *d = o->d;
 	struct s3_sink *s = d->s;
-	struct s3_pend *p;
+	struct s3_rec_obj *p;
 	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
 	size_t nlen = strlen(name), tlen = strlen(S3_INCOMPLETE);
 
-	if (!s3_spooling(o) || d->npend == S3_REC_MAXOBJ)
+	if (!s3_spooling(o) || d->rec.nobj == S3_REC_MAXOBJ)
 		return -1;
 	if (spool_sync(o, err) == -1)
 		return -1;
-	p = &d->pend[d->npend];
+	p = &d->rec.obj[d->rec.nobj];
 	if ((p->key = strdup(key)) == NULL)
 		return -1;
 	/*
@@ -175,8 +175,8 @@ make_pending(struct s3_obj *o, const char *name, const char *key,
 	snprintf(p->file, sizeof(p->file), "%s", o->file);
 	p->size = size;
 	/* A manifest written after something went pending says so. */
-	p->note = o->kind == NDS_OBJ_MANIFEST && d->npend > 0;
-	d->npend++;
+	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
+	d->rec.nobj++;
 	if (why != NULL && !d->warned) {
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
 		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
@@ -358,7 +358,7 @@ s3_close(void *object_state, const struct nds_object *object,
 		 * (so that a manifest in the bucket never names an object
 		 * not there).
 		 */
-		if ((!o->stream || d->npend > 0) && s3_spooling(o) &&
+		if ((!o->stream || d->rec.nobj > 0) && s3_spooling(o) &&
 		    !multipart)
 			keep = keep_pending(o, name, key, size, NULL, where,
 			    err);
@@ -549,33 +549,24 @@ static int
 write_record(struct s3_dump *d, char *err)
 {
 	struct s3_sink *s = d->s;
-	struct s3_record rec = { 0 };
-	unsigned i;
+	struct s3_record *rec = &d->rec;
+	int r;
 
-	rec.endpoint = s->conf.endpoint;
-	rec.bucket = s->conf.bucket;
-	rec.dump_id = d->dump->id;
-	snprintf(rec.client, sizeof(rec.client), "%s", d->dump->client_addr);
-	rec.since = (int64_t)time(NULL);
-	for (i = 0; i < d->npend; i++) {
-		snprintf(rec.obj[i].file, sizeof(rec.obj[i].file), "%s",
-		    d->pend[i].file);
-		rec.obj[i].key = d->pend[i].key;
-		rec.obj[i].ikey = d->pend[i].ikey;
-		rec.obj[i].size = d->pend[i].size;
-		rec.obj[i].note = d->pend[i].note;
-	}
-	rec.nobj = d->npend;
-	for (i = 0; i < d->nstale; i++)
-		rec.stale[i] = d->stale[i];
-	rec.nstale = d->nstale;
+	/* Borrowed for the write: the record owns neither. */
+	rec->endpoint = s->conf.endpoint;
+	rec->bucket = s->conf.bucket;
+	rec->dump_id = d->dump->id;
+	snprintf(rec->client, sizeof(rec->client), "%s", d->dump->client_addr);
+	rec->since = (int64_t)time(NULL);
 	/*
 	 * The spool files were synced when they closed (make_pending); the
 	 * record follows them, and last the folder's own name in spool_dir
 	 * (it was renamed there at begin), or a crash could hide the folder
 	 * under its temporary name: outbox_put syncs both.
 	 */
-	return s3_record_put(s, d->token, &rec, err);
+	r = s3_record_put(s, d->token, rec, err);
+	rec->endpoint = rec->bucket = NULL;
+	return r;
 }
 
 enum nds_result
@@ -584,11 +575,10 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	struct s3_dump *d = dump_state;
 	struct s3_sink *s = d->s;
 	enum nds_result r = NDS_OK;
-	unsigned i;
+	bool left = d->rec.nobj > 0 || d->rec.nstale > 0;
 
 	/* A record due at once: the host's outbox takes it from here. */
-	if ((d->npend > 0 || d->nstale > 0) &&
-	    (d->dirfd == -1 || write_record(d, err) == -1)) {
+	if (left && (d->dirfd == -1 || write_record(d, err) == -1)) {
 		if (d->dirfd == -1)
 			sink_seterr(err, "uploads to abort, and no spool to "
 			    "remember them in");
@@ -596,7 +586,7 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	}
 	if (d->dirfd != -1) {
 		/* Everything went: the (empty) folder goes too. */
-		if (r == NDS_OK && d->npend == 0 && d->nstale == 0) {
+		if (r == NDS_OK && !left) {
 			unlinkat(d->dirfd, "lock", 0);
 			unlinkat(s->spool_fd, d->token, AT_REMOVEDIR);
 		}
@@ -604,14 +594,7 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		close(d->lockfd);
 		close(d->dirfd);
 	}
-	for (i = 0; i < d->npend; i++) {
-		free(d->pend[i].key);
-		free(d->pend[i].ikey);
-	}
-	for (i = 0; i < d->nstale; i++) {
-		free(d->stale[i].key);
-		free(d->stale[i].id);
-	}
+	s3_record_free(&d->rec);
 	if (d->cl_ready)
 		s3_client_fini(&d->cl);
 	free(d);

@@ -28,15 +28,8 @@
 
 #include "s3.h"
 
-#define BODY_MAX	16384	/* of a reply kept for its XML */
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS	10000
-
-struct reply {
-	char	 body[BODY_MAX];
-	size_t	 len;
-	char	 etag[S3_ETAG_MAX];
-};
 
 struct req {
 	const char		*what;	/* for messages: "PUT", ... */
@@ -95,7 +88,7 @@ stopped(const struct s3_client *cl)
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct reply *r = arg;
+	struct s3_reply *r = arg;
 	size_t len = size * n, room = sizeof(r->body) - 1 - r->len;
 
 	/* Only the start matters (an error document); drop the rest. */
@@ -110,7 +103,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
-	struct reply *r = arg;
+	struct s3_reply *r = arg;
 	size_t len = size * n, vlen;
 	char *v, *e;
 
@@ -328,7 +321,7 @@ out:
 /* Everything curl is to know about the request. */
 static void
 set_request(struct s3_client *cl, const struct req *rq, const char *url,
-    struct curl_slist *hl, struct reply *rp, char *cerr,
+    struct curl_slist *hl, struct s3_reply *rp, char *cerr,
     struct s3_src *none)
 {
 	const struct s3_conf *c = cl->conf;
@@ -415,9 +408,9 @@ curl_failed(struct s3_client *cl, const struct req *rq, CURLcode cc,
 
 /* What the store answered: done, or why not and whether to try again. */
 static enum s3_status
-http_status(struct s3_client *cl, const struct req *rq,
-    const struct reply *rp)
+http_status(struct s3_client *cl, const struct req *rq)
 {
+	const struct s3_reply *rp = &cl->reply;
 	const struct s3_conf *c = cl->conf;
 	char message[160] = "";
 	const char *why;
@@ -446,10 +439,11 @@ http_status(struct s3_client *cl, const struct req *rq,
 	return st;
 }
 
-/* One try. */
+/* One try; the reply in cl->reply. */
 static enum s3_status
-perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
+perform(struct s3_client *cl, const struct req *rq)
 {
+	struct s3_reply *rp = &cl->reply;
 	static const struct s3_src empty = { .fd = -1 };
 	struct s3_src none = empty;
 	struct curl_slist *hl = NULL;
@@ -474,7 +468,7 @@ perform(struct s3_client *cl, const struct req *rq, struct reply *rp)
 	if (cc != CURLE_OK)
 		st = curl_failed(cl, rq, cc, cerr);
 	else
-		st = http_status(cl, rq, rp);
+		st = http_status(cl, rq);
 out:
 	curl_slist_free_all(hl);
 	free(url);
@@ -498,15 +492,18 @@ nap(const struct s3_client *cl, unsigned ms)
 	}
 }
 
-/* Tries with exponential backoff and jitter while it is worth it. */
+/*
+ * Tries with exponential backoff and jitter while it is worth it; the
+ * last reply in cl->reply.
+ */
 static enum s3_status
-request(struct s3_client *cl, const struct req *rq, struct reply *rp)
+request(struct s3_client *cl, const struct req *rq)
 {
 	enum s3_status st;
 	unsigned attempt, delay;
 
 	for (attempt = 0;; attempt++) {
-		st = perform(cl, rq, rp);
+		st = perform(cl, rq);
 		if (st != S3_AGAIN || attempt >= cl->conf->retries ||
 		    stopped(cl))
 			break;
@@ -521,22 +518,6 @@ request(struct s3_client *cl, const struct req *rq, struct reply *rp)
 	return st;
 }
 
-/* A request whose reply only says whether it went. */
-static enum s3_status
-request_status(struct s3_client *cl, const struct req *rq)
-{
-	struct reply *rp;
-	enum s3_status st;
-
-	if ((rp = malloc(sizeof(*rp))) == NULL) {
-		seterr(cl, "%s: out of memory", rq->what);
-		return S3_LOCAL;
-	}
-	st = request(cl, rq, rp);
-	free(rp);
-	return st;
-}
-
 enum s3_status
 s3_put(struct s3_client *cl, const char *key, struct s3_src *src)
 {
@@ -544,33 +525,27 @@ s3_put(struct s3_client *cl, const char *key, struct s3_src *src)
 		.what = "PUT", .method = "PUT", .key = key, .src = src,
 	};
 
-	return request_status(cl, &rq);
+	return request(cl, &rq);
 }
 
 enum s3_status
 s3_mpu_create(struct s3_client *cl, const char *key, char *upload_id,
     size_t idlen)
 {
-	struct reply *rp;
 	struct req rq = {
 		.what = "CreateMultipartUpload", .method = "POST", .key = key,
 		.query = "uploads=",
 	};
 	enum s3_status st;
 
-	if ((rp = malloc(sizeof(*rp))) == NULL) {
-		seterr(cl, "CreateMultipartUpload: out of memory");
-		return S3_LOCAL;
-	}
-	st = request(cl, &rq, rp);
-	if (st == S3_OK && s3_xml_text(rp->body, rp->len, "UploadId",
-	    upload_id, idlen) <= 0) {
+	st = request(cl, &rq);
+	if (st == S3_OK && s3_xml_text(cl->reply.body, cl->reply.len,
+	    "UploadId", upload_id, idlen) <= 0) {
 		seterr(cl, "CreateMultipartUpload to bucket %s at %s: no "
 		    "UploadId in the reply", cl->conf->bucket,
 		    cl->conf->endpoint);
 		st = S3_AGAIN;
 	}
-	free(rp);
 	return st;
 }
 
@@ -593,29 +568,26 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
     uint32_t n, struct s3_src *src, char etag[S3_ETAG_MAX])
 {
 	char q[3 * S3_UPLOADID_MAX + 64];
-	struct reply *rp;
 	struct req rq = {
 		.what = "UploadPart", .method = "PUT", .key = key, .query = q,
 		.src = src,
 	};
 	enum s3_status st;
 
-	if (part_query(q, sizeof(q), n, upload_id) == -1 ||
-	    (rp = malloc(sizeof(*rp))) == NULL) {
+	if (part_query(q, sizeof(q), n, upload_id) == -1) {
 		seterr(cl, "UploadPart: out of memory");
 		return S3_LOCAL;
 	}
-	st = request(cl, &rq, rp);
+	st = request(cl, &rq);
 	if (st == S3_OK) {
-		if (rp->etag[0] == '\0') {
+		if (cl->reply.etag[0] == '\0') {
 			seterr(cl, "UploadPart %" PRIu32 " to bucket %s at "
 			    "%s: no ETag in the reply", n, cl->conf->bucket,
 			    cl->conf->endpoint);
 			st = S3_AGAIN;
 		} else
-			snprintf(etag, S3_ETAG_MAX, "%s", rp->etag);
+			snprintf(etag, S3_ETAG_MAX, "%s", cl->reply.etag);
 	}
-	free(rp);
 	return st;
 }
 
@@ -630,15 +602,13 @@ s3_copy(struct s3_client *cl, const char *key, const char *from)
 {
 	char *src = NULL, *enc = NULL;
 	size_t elen = 3 * strlen(from) + 1, slen;
-	struct reply *rp = NULL;
 	struct req rq = {
 		.what = "CopyObject", .method = "PUT", .key = key,
 		.body_errors = true,
 	};
 	enum s3_status st = S3_LOCAL;
 
-	if ((rp = malloc(sizeof(*rp))) == NULL ||
-	    (enc = malloc(elen)) == NULL ||
+	if ((enc = malloc(elen)) == NULL ||
 	    s3_uri_encode(from, true, enc, elen) == -1 ||
 	    (src = malloc(slen = strlen(cl->conf->copy_prefix) + elen +
 	    32)) == NULL) {
@@ -648,11 +618,10 @@ s3_copy(struct s3_client *cl, const char *key, const char *from)
 	snprintf(src, slen, "x-amz-copy-source: %s%s", cl->conf->copy_prefix,
 	    enc);
 	rq.hdr[0] = src;
-	st = request(cl, &rq, rp);
+	st = request(cl, &rq);
 out:
 	free(src);
 	free(enc);
-	free(rp);
 	return st;
 }
 
@@ -662,7 +631,6 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 {
 	char q[3 * S3_UPLOADID_MAX + 64], *body, *p;
 	const char *e;
-	struct reply *rp = NULL;
 	struct req rq = {
 		.what = "CompleteMultipartUpload", .method = "POST", .key = key,
 		.query = q, .hdr = { "Content-Type: application/xml" },
@@ -673,8 +641,7 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 	uint32_t i;
 
 	if ((body = malloc(cap)) == NULL ||
-	    part_query(q, sizeof(q), 0, upload_id) == -1 ||
-	    (rp = malloc(sizeof(*rp))) == NULL) {
+	    part_query(q, sizeof(q), 0, upload_id) == -1) {
 		seterr(cl, "CompleteMultipartUpload: out of memory");
 		goto out;
 	}
@@ -700,10 +667,9 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 	    "</CompleteMultipartUpload>");
 	rq.post = body;
 	rq.postlen = (size_t)(p - body);
-	st = request(cl, &rq, rp);
+	st = request(cl, &rq);
 out:
 	free(body);
-	free(rp);
 	return st;
 }
 
@@ -720,7 +686,7 @@ s3_mpu_abort(struct s3_client *cl, const char *key, const char *upload_id)
 		seterr(cl, "AbortMultipartUpload: out of memory");
 		return S3_LOCAL;
 	}
-	return request_status(cl, &rq);
+	return request(cl, &rq);
 }
 
 enum s3_status
@@ -731,7 +697,7 @@ s3_delete(struct s3_client *cl, const char *key)
 		.missing_ok = true,
 	};
 
-	return request_status(cl, &rq);
+	return request(cl, &rq);
 }
 
 enum s3_status

@@ -282,22 +282,6 @@ s3_dump_client(struct s3_dump *d)
 	return d->cl_ready ? &d->cl : NULL;
 }
 
-static void
-remember_stale(struct s3_dump *d, const char *key, const char *id)
-{
-	struct s3_rec_stale *st;
-
-	if (d->nstale == S3_REC_MAXSTALE)
-		return;
-	st = &d->stale[d->nstale];
-	if ((st->key = strdup(key)) == NULL || (st->id = strdup(id)) == NULL) {
-		free(st->key);
-		st->key = NULL;
-		return;
-	}
-	d->nstale++;
-}
-
 /* Part n of an object of size bytes: where it starts and how long it is. */
 static void
 part_span(uint64_t base, uint64_t size, uint32_t n, uint64_t *start,
@@ -455,7 +439,7 @@ s3_move_object(struct s3_obj *o, const char *key, uint64_t size, char *err)
 	else if (s3_spooling(o)) {
 		st = s3_upload_fd(cl, key, o->fd, size, &stale);
 		if (stale != NULL) {
-			remember_stale(d, key, stale);
+			(void)s3_record_add_stale(&d->rec, key, stale);
 			free(stale);
 		}
 	} else {
@@ -487,7 +471,7 @@ s3_abort_upload(struct s3_obj *o)
 		return;
 	if ((cl = s3_dump_client(d)) == NULL ||
 	    s3_mpu_abort(cl, o->key, o->upload_id) != S3_OK)
-		remember_stale(d, o->key, o->upload_id);
+		(void)s3_record_add_stale(&d->rec, o->key, o->upload_id);
 	free(o->upload_id);
 	o->upload_id = NULL;
 }
