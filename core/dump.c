@@ -98,6 +98,7 @@ static const uint8_t zeros[64 * 1024];
 
 #define SPACE_CHECK_EVERY	(64u << 20)	/* bytes between statvfs calls */
 #define SPACE_CHECK_HOOK	(8u << 20)	/* ... while netdump-nospace runs */
+#define SPACE_CHECK_MIN		(1u << 20)	/* ... however close the floor */
 
 static void *dump_worker(void *);
 
@@ -182,7 +183,7 @@ nd_dump_start(const struct nd_dump_params *p)
 	d->rt = p->rt;
 	d->wake_fd = p->wake_fd;
 	d->server = &p->rt->conf->server;
-	d->next_space_check = SPACE_CHECK_EVERY;
+	d->next_space_check = 0;	/* at the first bytes */
 	d->pub.magic = NDS_DUMP_MAGIC;
 	d->pub.struct_size = sizeof(d->pub);
 	d->pub.id = p->id;
@@ -474,8 +475,17 @@ check_space(struct nd_dump *d)
 			    "dump up" : "the dump directory is below min_free");
 		return;
 	}
-	if (ok)
+	if (ok) {
+		/*
+		 * Next when half the room above the floor may be gone: a
+		 * small disk is not filled past min_free between two looks.
+		 */
+		if (need > 0 && (avail - need) / 2 < SPACE_CHECK_EVERY)
+			d->next_space_check = d->delivered +
+			    ((avail - need) / 2 > SPACE_CHECK_MIN ?
+			    (avail - need) / 2 : SPACE_CHECK_MIN);
 		return;
+	}
 	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below %s (%"
 	    PRIu64 ")", d->pub.id, avail, floor, need);
 	if (d->nospace_asked) {

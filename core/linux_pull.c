@@ -239,6 +239,12 @@ lx_mem_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 		lx->malformed++;
 		return;
 	}
+	/* Given up below min_free: pull no more, reboot it (as Red Hat's). */
+	if (atomic_load(&s->dump->abandoned)) {
+		lx_memory_end(lx, s, "the dump directory fell below min_free; "
+		    "the dump was given up");
+		return;
+	}
 	bit = 1ull << (r->info / LX_MEM_CHUNK);
 	s->dump->packets++;
 	if (sl->mask & bit) {

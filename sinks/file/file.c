@@ -865,18 +865,25 @@ fail:
 	return -1;
 }
 
+/* Remove name if it is an empty regular file: a claim nothing filled. */
+static void
+drop_if_empty(struct file_dump *d, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(d->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == 0)
+		(void)unlinkat(d->dirfd, name, 0);
+}
+
 /* The empty info.N that reserved the number, if it is still empty. */
 static void
 drop_placeholder(struct file_dump *d)
 {
 	char info[NAME_MAX + 1];
-	struct stat st;
 
-	if (final_name(d, NDS_OBJ_INFO, info) == -1)
-		return;
-	if (fstatat(d->dirfd, info, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_size == 0)
-		(void)unlinkat(d->dirfd, info, 0);
+	if (final_name(d, NDS_OBJ_INFO, info) == 0)
+		drop_if_empty(d, info);
 }
 
 static enum nds_result
@@ -902,9 +909,12 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 			r = NDS_FAILED;
 		}
 	}
-	/* The boot directory's claim, when no vmcore came (an archive). */
+	/*
+	 * The boot directory's claim, when no vmcore came (an archive); a
+	 * vmcore that failed after some bytes were written is kept in it.
+	 */
 	if (d->claimed && d->vmcore[0] == '\0')
-		(void)unlinkat(d->dirfd, "vmcore-incomplete", 0);
+		drop_if_empty(d, "vmcore-incomplete");
 	/* No info came (an archive chain): drop the empty placeholder. */
 	if (d->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO])
 		drop_placeholder(d);
