@@ -18,7 +18,14 @@
 #include "linux_wire.h"
 #include "proto.h"
 
-#define LX_WINDOW	64	/* page requests out at once */
+#define LX_WINDOW	64	/* page requests out at once, at most */
+/*
+ * ... and at most this many bytes of replies on their way: a client
+ * answers a request with page_size / 1024 datagrams at once, and 64
+ * pages of ia64's 16 KiB overflow a socket buffer, which costs requests
+ * sent again.
+ */
+#define LX_WINDOW_BYTES	(256u << 10)
 #define LX_RTO_MIN	20	/* ms */
 #define LX_RTO_MAX	1000
 #define LX_CTL_RTO	500	/* ms, a control request (not measured) */

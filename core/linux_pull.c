@@ -73,9 +73,13 @@ slot_send(struct nd_lx *lx, struct lx_session *s, struct lx_slot *sl)
 static void
 fill_window(struct nd_lx *lx, struct lx_session *s)
 {
-	unsigned i;
+	unsigned i, window = LX_WINDOW_BYTES / s->page_size;
 
-	while (s->nout < LX_WINDOW && s->next_pfn < s->max_pfn) {
+	if (window > LX_WINDOW)
+		window = LX_WINDOW;
+	if (window == 0)
+		window = 1;
+	while (s->nout < window && s->next_pfn < s->max_pfn) {
 		if (s->nout > 0 && page_off(s, s->next_pfn + 1) >
 		    s->as.frontier + ND_WINDOW_BLOCKS * BLK)
 			break;
