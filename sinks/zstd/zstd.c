@@ -1,37 +1,30 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * zstd: a transform that compresses the vmcore on its way to the next
- * stage of a chain ("sink = zstd | local"); the host hands every other
- * kind of object to the next stage itself (kinds).
+ * stage of a chain ("sink = zstd | local"); the host routes other kinds
+ * past it. The vmcore arrives in offset order (NDS_CAP_ORDERED) and goes
+ * through one streaming compressor. Holes are fed to it as zeros, which
+ * zstd turns into a few bytes at several GB/s, so the output stays a
+ * plain .zst that "zstd -d" restores without a side map of the holes.
  *
- * The vmcore arrives in increasing offset order (NDS_CAP_ORDERED) and goes
- * through one streaming compressor to the next stage, which names it with
- * a ".zst" suffix. Holes are fed to the compressor as zeros: zstd turns
- * them into a few bytes at several GB/s, and the output stays a plain .zst
- * that "zstd -d" restores without a side map of the holes.
- *
- * With frame_size set, the output is the zstd seekable format (described
- * in contrib/seekable_format of the zstd tree): independent frames of
- * frame_size uncompressed bytes each, then a skippable frame holding the
- * seek table. Stock zstd skips that frame, so "zstd -d" still restores the
- * whole dump; a reader that knows the table decompresses only the frames
- * it needs.
+ * With frame_size set, the output is the zstd seekable format
+ * (contrib/seekable_format in the zstd tree): independent frames of
+ * frame_size uncompressed bytes, then a skippable frame holding the seek
+ * table. Stock zstd skips that frame; a reader that knows the table
+ * decompresses only the frames it needs.
  *
  * A vmcore the kernel compressed itself or an encrypted one passes through
- * unchanged: the next stage then names it as the core does
- * (vmcore_encrypted.N, vmcore.N.gz), never .zst.zst. Ciphertext does not
- * compress, and decryptcore(8) wants vmcore_encrypted.N as the kernel sent
- * it. How that is told is described above classify().
+ * unchanged, so the next stage names it as the core does (vmcore.N.gz,
+ * vmcore_encrypted.N), never .zst.zst: ciphertext does not compress, and
+ * decryptcore(8) wants it as the kernel sent it. See classify().
  *
  * Workers split a frame into jobs (8 MiB at level 3) and every frame ends
  * with a wait for all of them: seekable frames of a job or less are
  * compressed one at a time, whatever the number of workers. Smaller jobs
- * cost 20 % more CPU and gained nothing measurable.
- *
- * Memory per vmcore is bounded whatever the dump's size: the compression
- * context (with workers, libzstd's job buffers too: a few MB per worker),
- * one output buffer and, in seekable mode, 12 bytes per frame of the seek
- * table, which can only be written at the end.
+ * cost 20 % more CPU and gained nothing measurable. Memory per vmcore is
+ * bounded: the context (with workers, a few MB per worker), one output
+ * buffer and 12 bytes per seekable frame for the table, which can only be
+ * written at the end.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -111,12 +104,6 @@ enum zs_mode {
 	MODE_PASS,	/* a kernel-compressed or encrypted vmcore */
 };
 
-struct seek_entry {
-	uint32_t	 csize;
-	uint32_t	 dsize;
-	unsigned char	 checksum[4];	/* LE, as in the frame */
-};
-
 /* One per vmcore of a dump: the only kind that comes here. */
 struct zs_object {
 	struct zs_dump		*d;
@@ -141,7 +128,7 @@ struct zs_object {
 	/* Seekable mode. */
 	uint32_t		 frame_in;	/* input in this frame */
 	uint64_t		 frame_start;	/* its output offset */
-	struct seek_entry	*entries;
+	unsigned char		(*entries)[SEEK_ENTRY_SIZE]; /* as written */
 	size_t			 nentries;
 	size_t			 maxentries;
 
@@ -163,11 +150,8 @@ static const struct {
 	{ 257, "ustar", 5, "a tar header (a textdump)", MODE_COMPRESS },
 };
 
-static void	dlog(const struct zs_dump *, enum nds_log_level,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
-
 /* Log a line about this dump. */
-static void
+static void __attribute__((format(printf, 3, 4)))
 dlog(const struct zs_dump *d, enum nds_log_level level, const char *fmt, ...)
 {
 	char line[512];
@@ -361,7 +345,7 @@ compress(struct zs_object *o, const void *buf, size_t len,
 static enum nds_result
 end_frame(struct zs_object *o, char *err)
 {
-	struct seek_entry *e;
+	unsigned char (*e)[SEEK_ENTRY_SIZE], *b;
 	enum nds_result r;
 	uint64_t csize;
 	size_t max, k;
@@ -388,12 +372,12 @@ end_frame(struct zs_object *o, char *err)
 		o->entries = e;
 		o->maxentries = max;
 	}
-	e = &o->entries[o->nentries++];
-	e->csize = (uint32_t)csize;
-	e->dsize = o->frame_in;
+	b = o->entries[o->nentries++];
+	put_le32(b, (uint32_t)csize);
+	put_le32(b + 4, o->frame_in);
 	k = o->olen < 4 ? o->olen : 4;
-	memcpy(e->checksum, o->tail + k, 4 - k);
-	memcpy(e->checksum + 4 - k, o->obuf + o->olen - k, k);
+	memcpy(b + 8, o->tail + k, 4 - k);
+	memcpy(b + 12 - k, o->obuf + o->olen - k, k);
 	o->frame_start += csize;
 	o->frame_in = 0;
 	return NDS_OK;
@@ -403,22 +387,16 @@ end_frame(struct zs_object *o, char *err)
 static enum nds_result
 put_seek_table(struct zs_object *o, char *err)
 {
-	unsigned char b[SEEK_ENTRY_SIZE];
+	unsigned char b[SEEK_FOOTER_SIZE];
 	enum nds_result r;
-	size_t i;
 
 	put_le32(b, SKIPPABLE_MAGIC);
 	put_le32(b + 4, (uint32_t)(o->nentries * SEEK_ENTRY_SIZE +
 	    SEEK_FOOTER_SIZE));
-	if ((r = put(o, b, SKIPPABLE_HEADER_SIZE, err)) != NDS_OK)
+	if ((r = put(o, b, SKIPPABLE_HEADER_SIZE, err)) != NDS_OK ||
+	    (r = put(o, o->entries, o->nentries * SEEK_ENTRY_SIZE, err)) !=
+	    NDS_OK)
 		return r;
-	for (i = 0; i < o->nentries; i++) {
-		put_le32(b, o->entries[i].csize);
-		put_le32(b + 4, o->entries[i].dsize);
-		memcpy(b + 8, o->entries[i].checksum, 4);
-		if ((r = put(o, b, SEEK_ENTRY_SIZE, err)) != NDS_OK)
-			return r;
-	}
 	put_le32(b, (uint32_t)o->nentries);
 	b[4] = SEEK_CHECKSUM_FLAG;
 	put_le32(b + 5, SEEKABLE_MAGIC);
@@ -653,13 +631,12 @@ zs_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	return NDS_OK;
 }
 
+/* Vmcore data at offset, or a hole when p is NULL. */
 static enum nds_result
-zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
-    char err[NDS_ERRBUF_SIZE])
+vm_op(struct zs_object *o, uint64_t offset, const unsigned char *p,
+    uint64_t len, char *err)
 {
-	struct zs_object *o = object_state;
-	const unsigned char *p = buf;
-	enum nds_result r;
+	enum nds_result r = NDS_OK;
 	enum zs_mode mode;
 	size_t n;
 
@@ -667,45 +644,43 @@ zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 		return NDS_OK;
 	if ((r = check(o, offset, len, err)) != NDS_OK)
 		return r;
-	if (o->mode == MODE_SNIFF) {
-		n = SNIFF_MAX - o->nheld < len ? SNIFF_MAX - o->nheld : len;
+	/* Before a hole: no magic can match, no more bytes to judge. */
+	if (o->mode == MODE_SNIFF && p == NULL)
+		r = decide(o, classify(o, o->held, o->nheld, true), err);
+	else if (o->mode == MODE_SNIFF) {
+		n = SNIFF_MAX - o->nheld < len ? SNIFF_MAX - o->nheld :
+		    (size_t)len;
 		/* Nothing held yet: buf itself may tell, and go on whole. */
 		if (o->nheld == 0 &&
-		    (mode = classify(o, p, n, false)) != MODE_SNIFF) {
-			if ((r = decide(o, mode, err)) != NDS_OK)
-				return r;
-			return consume(o, p, len, err);
+		    (mode = classify(o, p, n, false)) != MODE_SNIFF)
+			n = 0;
+		else {
+			memcpy(o->held + o->nheld, p, n);
+			o->nheld += n;
+			/* Still sniffing only while held has room: n == len. */
+			if ((mode = classify(o, o->held, o->nheld, false)) ==
+			    MODE_SNIFF)
+				return NDS_OK;
 		}
-		memcpy(o->held + o->nheld, p, n);
-		o->nheld += n;
-		/* Still sniffing only while held has room: then n == len. */
-		if ((mode = classify(o, o->held, o->nheld, false)) ==
-		    MODE_SNIFF)
-			return NDS_OK;
-		if ((r = decide(o, mode, err)) != NDS_OK)
-			return r;
+		r = decide(o, mode, err);
 		p += n;
 		len -= n;
 	}
-	return consume(o, p, len, err);
+	return r != NDS_OK ? r : consume(o, p, len, err);
+}
+
+static enum nds_result
+zs_write(void *object_state, uint64_t offset, const void *buf, size_t len,
+    char err[NDS_ERRBUF_SIZE])
+{
+	return vm_op(object_state, offset, buf, len, err);
 }
 
 static enum nds_result
 zs_hole(void *object_state, uint64_t offset, uint64_t len,
     char err[NDS_ERRBUF_SIZE])
 {
-	struct zs_object *o = object_state;
-	enum nds_result r;
-
-	if (len == 0)
-		return NDS_OK;
-	if ((r = check(o, offset, len, err)) != NDS_OK)
-		return r;
-	/* Zeros follow: no magic can match, no more bytes to judge. */
-	if (o->mode == MODE_SNIFF && (r = decide(o, classify(o, o->held,
-	    o->nheld, true), err)) != NDS_OK)
-		return r;
-	return consume(o, NULL, len, err);
+	return vm_op(object_state, offset, NULL, len, err);
 }
 
 /*
@@ -861,10 +836,9 @@ zs_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		    .size = o->inpos + o->nheld };
 		oerr[0] = '\0';
 		or = zs_close(o, &obj, where, oerr);
-		dlog(d, NDS_LOG_WARNING, "%s was still open at the end: closed "
-		    "it at %" PRIu64 " bytes%s%s", nds_object_name(obj.kind),
-		    obj.size, or != NDS_OK ? ": " : "", or != NDS_OK ? oerr :
-		    "");
+		dlog(d, NDS_LOG_WARNING, "vmcore was still open at the end: "
+		    "closed it at %" PRIu64 " bytes%s%s", obj.size, or != NDS_OK ?
+		    ": " : "", or != NDS_OK ? oerr : "");
 		if (or > r) {
 			r = or;
 			memcpy(err, oerr, NDS_ERRBUF_SIZE);
