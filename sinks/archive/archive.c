@@ -178,11 +178,8 @@ dump_failed(struct ar_dump *d, const char *err)
 	d->failed = true;
 }
 
-static void	spool_err(const struct ar_dump *, char *, int, const char *,
-		    ...) __attribute__((format(printf, 4, 5)));
-
 /* "<spool>: <what>: <strerror(e)>" into err. */
-static void
+static void __attribute__((format(printf, 4, 5)))
 spool_err(const struct ar_dump *d, char *err, int e, const char *fmt, ...)
 {
 	char what[128], ebuf[128];
@@ -290,10 +287,8 @@ ar_begin(void *instance, const struct nds_dump *dump,
 		sink_seterr(err, "out of memory");
 		return NDS_FAILED;
 	}
-	d->as = as;
-	d->dump = dump;
-	d->next = next;
-	d->spool = -1;
+	*d = (struct ar_dump){ .as = as, .dump = dump, .next = next,
+	    .spool = -1 };
 	where = as->config->spool_dir != NULL ? as->config->spool_dir :
 	    dump->dumpdir;
 	snprintf(d->spooldesc, sizeof(d->spooldesc), "spool in %s",

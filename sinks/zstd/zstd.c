@@ -517,26 +517,6 @@ decide(struct zs_object *o, enum zs_mode mode, char *err)
 	return consume(o, o->held, n, err);
 }
 
-/* Common checks before vmcore data or a hole at offset. */
-static enum nds_result
-check(struct zs_object *o, uint64_t offset, uint64_t len, char *err)
-{
-	uint64_t expect = o->inpos + o->nheld;
-
-	if (o->failed)
-		sink_seterr(err, "vmcore: the stream broke at offset %" PRIu64,
-		    expect);
-	else if (offset != expect)
-		sink_seterr(err, "out-of-order data at offset %" PRIu64
-		    " (expected %" PRIu64 ")", offset, expect);
-	else if (len > UINT64_MAX - offset)
-		sink_seterr(err, "data at offset %" PRIu64 " runs past 2^64",
-		    offset);
-	else
-		return NDS_OK;
-	return NDS_FAILED;
-}
-
 static enum nds_result
 zs_create(const struct nds_host *host, struct nds_host_ctx *ctx,
     const void *config, void **instance, char err[NDS_ERRBUF_SIZE])
@@ -636,14 +616,25 @@ static enum nds_result
 vm_op(struct zs_object *o, uint64_t offset, const unsigned char *p,
     uint64_t len, char *err)
 {
+	uint64_t expect = o->inpos + o->nheld;
 	enum nds_result r = NDS_OK;
 	enum zs_mode mode;
 	size_t n;
 
 	if (len == 0)
 		return NDS_OK;
-	if ((r = check(o, offset, len, err)) != NDS_OK)
-		return r;
+	if (o->failed || offset != expect || len > UINT64_MAX - offset) {
+		if (o->failed)
+			sink_seterr(err, "vmcore: the stream broke at offset %"
+			    PRIu64, expect);
+		else if (offset != expect)
+			sink_seterr(err, "out-of-order data at offset %" PRIu64
+			    " (expected %" PRIu64 ")", offset, expect);
+		else
+			sink_seterr(err, "data at offset %" PRIu64 " runs past "
+			    "2^64", offset);
+		return NDS_FAILED;
+	}
 	/* Before a hole: no magic can match, no more bytes to judge. */
 	if (o->mode == MODE_SNIFF && p == NULL)
 		r = decide(o, classify(o, o->held, o->nheld, true), err);
