@@ -638,7 +638,7 @@ vm_op(struct zs_object *o, uint64_t offset, const unsigned char *p,
 	/* Before a hole: no magic can match, no more bytes to judge. */
 	if (o->mode == MODE_SNIFF && p == NULL)
 		r = decide(o, classify(o, o->held, o->nheld, true), err);
-	else if (o->mode == MODE_SNIFF) {
+	else if (o->mode == MODE_SNIFF && p != NULL) {
 		n = SNIFF_MAX - o->nheld < len ? SNIFF_MAX - o->nheld :
 		    (size_t)len;
 		/* Nothing held yet: buf itself may tell, and go on whole. */
