@@ -23,8 +23,8 @@
  * compressed one at a time, whatever the number of workers. Smaller jobs
  * cost 20 % more CPU and gained nothing measurable. Memory per vmcore is
  * bounded: the context (with workers, a few MB per worker), one output
- * buffer and 12 bytes per seekable frame for the table, which can only be
- * written at the end.
+ * buffer, the first 64 KiB kept to sniff what the vmcore is, and 12 bytes
+ * per seekable frame for the table, which can only be written at the end.
  */
 #include <inttypes.h>
 #include <stdarg.h>
