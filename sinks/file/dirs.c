@@ -5,24 +5,11 @@
  * any symlink), so neither the HERALD path nor a symlink in it can lead
  * out of the dump directory.
  */
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/types.h>
 
 #include <linux/openat2.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include "netdump/sink.h"
-#include "sinkutil.h"
 
 #include "file.h"
 
@@ -112,7 +99,6 @@ rel_append(struct file_dump *d, const char *comp)
 	}
 	return 0;
 }
-
 
 /*
  * The directory everything goes beneath: the dump directory, or "dir"

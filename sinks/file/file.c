@@ -21,25 +21,9 @@
  * Retention (keep_per_client, max_total_size, keep_per_signature) removes
  * old finished dumps when a dump ends (retention.c, scan.c), found by their manifests.
  */
-#include <sys/stat.h>
-#include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "netdump/sink.h"
-#include "sinkutil.h"
 
 #include "file.h"
 
