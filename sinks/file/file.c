@@ -16,12 +16,7 @@
  * renamed when the core closes it and the outcome is known. The small
  * objects (info, key, manifest) are written under a hidden temporary name
  * and renamed, so a reader never sees half of one. Holes stay sparse.
- *
- * Directories are resolved beneath the dump directory (dirs.c).
- * Retention (keep_per_client, max_total_size, keep_per_signature) removes
- * old finished dumps when a dump ends (retention.c, scan.c), found by their manifests.
  */
-
 #include <pthread.h>
 #include <stdarg.h>
 
@@ -86,27 +81,20 @@ static int
 replace_file(int dirfd, const char *tmp, const char *name, const void *buf,
     size_t len, mode_t mode, bool sync)
 {
-	uint64_t failoff;
 	int fd, save;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return -1;
-	if (sink_pwrite_all(fd, buf, len, 0, &failoff) == -1 ||
-	    fchmod(fd, mode) == -1 || (sync && fsync(fd) == -1))
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail;
-	return 0;
-fail:
-	save = errno;
-	xclose(fd);
+	if (sink_pwrite_all(fd, buf, len, 0, NULL) == -1 ||
+	    fchmod(fd, mode) == -1 || (sync && fsync(fd) == -1)) {
+		save = errno;
+		close(fd);
+	} else if (close(fd) == -1 || renameat(dirfd, tmp, dirfd, name) == -1)
+		save = errno;
+	else
+		return 0;
 	unlinkat(dirfd, tmp, 0);
 	errno = save;
 	return -1;
@@ -140,17 +128,12 @@ static int
 set_number(struct file_dump *d, unsigned int number)
 {
 	d->number = number;
-	switch (d->layout) {
-	case LAYOUT_SAVECORE:
-		return fmtname(d->infix, sizeof(d->infix), ".%u", number);
-	case LAYOUT_NETDUMPD:
+	d->infix[0] = '\0';
+	if (d->layout == LAYOUT_NETDUMPD)
 		return fmtname(d->infix, sizeof(d->infix), ".%s.%u",
 		    d->dump->client_name, number);
-	case LAYOUT_REDHAT:
-		break;
-	}
-	d->infix[0] = '\0';
-	return 0;
+	return d->layout == LAYOUT_SAVECORE ? fmtname(d->infix,
+	    sizeof(d->infix), ".%u", number) : 0;
 }
 
 /*
@@ -237,7 +220,7 @@ static unsigned int
 read_bounds(int dirfd, const char *name)
 {
 	char buf[32], *p;
-	unsigned long v = 0;
+	unsigned long v;
 	ssize_t n;
 	int fd;
 
@@ -248,18 +231,13 @@ read_bounds(int dirfd, const char *name)
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n == -1 && errno == EINTR);
 	close(fd);
-	if (n <= 0)
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
 		return 0;
 	buf[n] = '\0';
-	for (p = buf; *p >= '0' && *p <= '9'; p++)
-		if ((v = v * 10 + (unsigned long)(*p - '0')) > INT_MAX)
-			return 0;
-	if (p == buf)
-		return 0;
-	for (; *p != '\0'; p++)
-		if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t')
-			return 0;
-	return (unsigned int)v;
+	errno = 0;
+	v = strtoul(buf, &p, 10);
+	return errno != 0 || v > INT_MAX || p[strspn(p, "\n\r \t")] != '\0' ?
+	    0 : (unsigned int)v;
 }
 
 /*
@@ -279,14 +257,10 @@ reserve_number(struct file_dump *d, char *err)
 	int fd = -1, len;
 	mode_t bmode;
 
-	if (fs->cfg->layout == LAYOUT_NETDUMPD) {
-		bmode = 0600;
-		if (fmtname(bounds, sizeof(bounds), "bounds.%s", client) == -1)
-			goto toolong;
-	} else {
-		bmode = 0644;
-		snprintf(bounds, sizeof(bounds), "bounds");
-	}
+	bmode = fs->cfg->layout == LAYOUT_NETDUMPD ? 0600 : 0644;
+	if (fmtname(bounds, sizeof(bounds), "bounds%s%s", bmode == 0600 ?
+	    "." : "", bmode == 0600 ? client : "") == -1)
+		goto toolong;
 	first = read_bounds(d->dirfd, bounds);
 	for (i = 0; i < MAX_PROBE; i++) {
 		if (set_number(d, first + i) == -1 ||
@@ -389,13 +363,10 @@ file_begin(void *instance, const struct nds_dump *dump,
 
 	(void)next;	/* a storing sink: always NULL */
 	*dump_state = NULL;
-	if (layout != LAYOUT_REDHAT &&
-	    !safe_name(dump->client_name)) {
-		sink_seterr(err, "client name is not a safe file name");
-		return NDS_FAILED;
-	}
-	if (layout == LAYOUT_REDHAT && !safe_name(dump->client_addr)) {
-		sink_seterr(err, "client address is not a safe file name");
+	if (!safe_name(layout == LAYOUT_REDHAT ? dump->client_addr :
+	    dump->client_name)) {
+		sink_seterr(err, "client %s is not a safe file name", layout ==
+		    LAYOUT_REDHAT ? "address" : "name");
 		return NDS_FAILED;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -411,19 +382,12 @@ file_begin(void *instance, const struct nds_dump *dump,
 		goto fail;
 	if ((pathfd = open_herald_path(d, base, err)) == -1)
 		goto fail;
-	switch (layout) {
-	case LAYOUT_SAVECORE:
-		d->dirfd = open_subdir(d, pathfd, dump->client_name, false,
-		    err);
-		break;
-	case LAYOUT_NETDUMPD:
+	if (layout == LAYOUT_NETDUMPD) {
 		d->dirfd = pathfd;
 		pathfd = -1;
-		break;
-	case LAYOUT_REDHAT:
-		d->dirfd = open_redhat_dir(d, pathfd, err);
-		break;
-	}
+	} else
+		d->dirfd = layout == LAYOUT_REDHAT ? open_redhat_dir(d, pathfd,
+		    err) : open_subdir(d, pathfd, dump->client_name, false, err);
 	if (d->dirfd == -1)
 		goto fail;
 	if (layout != LAYOUT_REDHAT && reserve_number(d, err) == -1)
@@ -492,11 +456,18 @@ fail:
 	return NDS_FAILED;
 }
 
-static void
-object_failed(struct file_object *o)
+/* A write or hole that failed at off: errno says why. */
+static enum nds_result
+object_failed(struct file_object *o, const char *what, uint64_t off,
+    char *err)
 {
+	char ebuf[128];
+
+	sink_seterr(err, "%s: %s at offset %" PRIu64 ": %s", o->name, what,
+	    off, sink_errstr(errno, ebuf, sizeof(ebuf)));
 	o->failed = true;
 	o->d->failed = true;
+	return NDS_FAILED;
 }
 
 static enum nds_result
@@ -505,24 +476,17 @@ file_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 {
 	struct file_object *o = object_state;
 	uint64_t failoff = offset;
-	char ebuf[128];
 
 	if (len == 0)
 		return NDS_OK;
-	if (offset > INT64_MAX || len > INT64_MAX - offset) {
+	if (offset > INT64_MAX || len > INT64_MAX - offset)
 		errno = EFBIG;
-		goto fail;
+	else if (sink_pwrite_all(o->fd, buf, len, offset, &failoff) == 0) {
+		if (offset + len > o->dataend)
+			o->dataend = offset + len;
+		return NDS_OK;
 	}
-	if (sink_pwrite_all(o->fd, buf, len, offset, &failoff) == -1)
-		goto fail;
-	if (offset + len > o->dataend)
-		o->dataend = offset + len;
-	return NDS_OK;
-fail:
-	sink_seterr(err, "%s: write at offset %" PRIu64 ": %s", o->name,
-	    failoff, sink_errstr(errno, ebuf, sizeof(ebuf)));
-	object_failed(o);
-	return NDS_FAILED;
+	return object_failed(o, "write", failoff, err);
 }
 
 static enum nds_result
@@ -532,7 +496,6 @@ file_hole(void *object_state, uint64_t offset, uint64_t len,
 	struct file_object *o = object_state;
 	uint64_t end, failoff = offset;
 	size_t n;
-	char ebuf[128];
 	int r;
 
 	if (len == 0)
@@ -567,10 +530,7 @@ file_hole(void *object_state, uint64_t offset, uint64_t len,
 	}
 	return NDS_OK;
 fail:
-	sink_seterr(err, "%s: hole at offset %" PRIu64 ": %s", o->name, failoff,
-	    sink_errstr(errno, ebuf, sizeof(ebuf)));
-	object_failed(o);
-	return NDS_FAILED;
+	return object_failed(o, "hole", failoff, err);
 }
 
 /*
@@ -580,22 +540,14 @@ fail:
 static int
 set_suffix(struct file_dump *d, enum nds_object_kind kind, const char *suffix)
 {
-	const char *p;
-
 	if (suffix == NULL)
 		suffix = "";
 	if (strlen(suffix) >= SUFFIX_MAX || (suffix[0] != '\0' &&
-	    suffix[0] != '.')) {
+	    suffix[0] != '.') || suffix[strspn(suffix, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0') {
 		errno = EINVAL;
 		return -1;
 	}
-	for (p = suffix; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-')) {
-			errno = EINVAL;
-			return -1;
-		}
 	snprintf(d->suffix[kind], SUFFIX_MAX, "%s", suffix);
 	return 0;
 }
@@ -730,19 +682,12 @@ out:
 static const struct {
 	const char	*stem, *ext;
 } last_links[] = {
-	{ "info", "" },
-	{ "key", "" },
-	{ "vmcore", "" },
-	{ "vmcore", ".gz" },
-	{ "vmcore", ".zst" },
-	{ "vmcore_encrypted", "" },
-	{ "vmcore_encrypted", ".gz" },
+	{ "info", "" }, { "key", "" },
+	{ "vmcore", "" }, { "vmcore", ".gz" }, { "vmcore", ".zst" },
+	{ "vmcore_encrypted", "" }, { "vmcore_encrypted", ".gz" },
 	{ "vmcore_encrypted", ".zst" },
-	{ "textdump.tar", "" },
-	{ "textdump.tar", ".gz" },
-	{ "livecore", "" },
-	{ "livecore", ".gz" },
-	{ "livecore", ".zst" },
+	{ "textdump.tar", "" }, { "textdump.tar", ".gz" },
+	{ "livecore", "" }, { "livecore", ".gz" }, { "livecore", ".zst" },
 	{ "manifest", ".json" },
 };
 

@@ -701,56 +701,75 @@ out:
 	close(fd);
 }
 
+enum ret_limit { BY_CLIENT, BY_SIGNATURE, BY_SIZE };
+
 /*
- * keep_per_client (first NULL) or keep_per_signature over v[0..n), one
- * client's dumps or one signature's, in removal order. The signature's
- * first complete dump (the oldest; the oldest dump when none is complete)
- * always stays. Of the others, one goes while there are more than keep,
- * a complete one only while there are more than keep complete ones: the
- * newest keep complete ones stay, and incomplete ones, the newest first,
- * fill only the places fewer complete ones leave. A dump that may not go
- * (active, or tried already) never pushes a complete one out. A repeat
- * keeps its summary unless repeats = remove.
+ * One limit over v[0..n), in removal order: keep_per_client over one
+ * client's dumps, keep_per_signature over one signature's (first, its
+ * oldest complete dump or else its oldest, always stays), max_total_size
+ * over all, by size. One goes while all of them are over the limit, a
+ * complete one only while the complete ones alone are: the newest
+ * complete ones stay, and incomplete ones fill only the room fewer
+ * complete ones leave. A dump that may not go (active, or tried already)
+ * never pushes a complete one out. A repeat keeps its summary unless
+ * repeats = remove.
  */
 static void
-keep_newest(struct ret_scan *sc, struct ret_dump **v, size_t n,
-    const struct ret_dump *first)
+apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
+    const struct ret_dump *first, enum ret_limit by)
 {
 	const struct file_config *cfg = sc->fs->cfg;
-	const size_t keep = (size_t)(first != NULL ? cfg->keep_sig : cfg->keep);
+	const uint64_t max = (uint64_t)(by == BY_SIZE ? cfg->max_total :
+	    by == BY_SIGNATURE ? cfg->keep_sig : cfg->keep);
+	uint64_t all = 0, complete = 0, m, before;
 	struct ret_dump *rd;
-	size_t i, j, all = 0, complete = 0;
-	char why[160];
+	char why[160], lim[32], sz[32];
+	size_t i, j;
+	bool w;
 
 	for (i = 0; i < n; i++)
 		if (v[i] != first) {
-			all++;
-			complete += v[i]->complete;
+			m = by == BY_SIZE ? v[i]->size : 1;
+			all += m;
+			complete += whole(v[i]) ? m : 0;
 		}
+	fmt_size(max, lim, sizeof(lim));
 	for (i = 0; i < n; i++) {
 		rd = v[i];
+		w = whole(rd);
 		if (rd == first || rd->active || rd->tried ||
-		    (rd->complete ? complete : all) <= keep)
+		    (w ? complete : all) <= max)
 			continue;
-		if (first != NULL)
-			snprintf(why, sizeof(why), "keep_per_signature = %zu: "
-			    "%s repeat of signature %s", keep, rd->complete ?
-			    "an older" : "an incomplete", rd->sig);
-		else if (rd->complete)
-			snprintf(why, sizeof(why), "keep_per_client = %zu: the "
-			    "oldest of the client's %zu complete dumps", keep,
-			    complete);
+		fmt_size(w ? complete : all, sz, sizeof(sz));
+		if (by == BY_SIZE && w)
+			snprintf(why, sizeof(why), "max_total_size = %s: the "
+			    "oldest complete dump, and complete dumps took %s",
+			    lim, sz);
+		else if (by == BY_SIZE)
+			snprintf(why, sizeof(why), "max_total_size = %s: %s, "
+			    "and %s were stored", lim, rd->summary ? "a "
+			    "repeat's summary" : "incomplete", sz);
+		else if (by == BY_SIGNATURE)
+			snprintf(why, sizeof(why), "keep_per_signature = %"
+			    PRIu64 ": %s repeat of signature %s", max,
+			    rd->complete ? "an older" : "an incomplete", rd->sig);
+		else if (w)
+			snprintf(why, sizeof(why), "keep_per_client = %" PRIu64
+			    ": the oldest of the client's %" PRIu64 " complete "
+			    "dumps", max, complete);
 		else
-			snprintf(why, sizeof(why), "keep_per_client = %zu: "
-			    "incomplete, and the client had %zu dumps", keep,
-			    all);
+			snprintf(why, sizeof(why), "keep_per_client = %" PRIu64
+			    ": incomplete, and the client had %" PRIu64
+			    " dumps", max, all);
 		for (j = 0; j < rd->nfiles; j++)
-			rd->files[j].keep = first != NULL && cfg->repeats ==
-			    REPEATS_SUMMARY && !rd->files[j].core;
+			rd->files[j].keep = by == BY_SIGNATURE &&
+			    cfg->repeats == REPEATS_SUMMARY && !rd->files[j].core;
+		before = rd->size;
 		remove_dump(sc, rd, why);
 		/* Gone or not: a failure never takes a newer dump instead. */
-		all--;
-		complete -= rd->complete;
+		m = by == BY_SIZE ? before - rd->size : 1;
+		all -= m;
+		complete -= w ? m : 0;
 	}
 }
 
@@ -789,7 +808,8 @@ ret_signature(struct ret_scan *sc)
 		/* The oldest complete one; the oldest when none is. */
 		for (j = 0; j < run && !v[i + j]->complete; j++)
 			continue;
-		keep_newest(sc, v + i, run, v[i + (j < run ? j : 0)]);
+		apply_limit(sc, v + i, run, v[i + (j < run ? j : 0)],
+		    BY_SIGNATURE);
 	}
 }
 
@@ -803,52 +823,18 @@ ret_keep(struct ret_scan *sc)
 	for (i = 0; i < sc->n; i++)
 		if (sc->v[i].mine && !sc->v[i].summary && !sc->v[i].gone)
 			sc->p[n++] = &sc->v[i];
-	keep_newest(sc, sc->p, n, NULL);
+	apply_limit(sc, sc->p, n, NULL, BY_CLIENT);
 }
 
-/*
- * max_total_size over every finished dump, in the same order and by the
- * same rule: incomplete dumps go, the oldest first, while all dumps take
- * more than the limit; complete ones only while the complete dumps alone
- * do. So no client's incomplete dumps can evict another's complete ones.
- */
+/* max_total_size over every finished dump. */
 static void
 ret_total(struct ret_scan *sc)
 {
-	const uint64_t max = (uint64_t)sc->fs->cfg->max_total;
-	struct ret_dump *rd;
-	char why[160], lim[32], sz[32];
-	uint64_t all = 0, complete = 0, before, freed;
 	size_t i;
 
-	for (i = 0; i < sc->n; i++) {
-		all += sc->v[i].size;
-		if (whole(&sc->v[i]))
-			complete += sc->v[i].size;
-	}
-	fmt_size(max, lim, sizeof(lim));
-	for (i = 0; i < sc->n; i++) {
-		rd = &sc->v[i];
-		/* keep_per_client failed on it (in part): not again. */
-		if (rd->active || rd->tried ||
-		    (whole(rd) ? complete : all) <= max)
-			continue;
-		fmt_size(whole(rd) ? complete : all, sz, sizeof(sz));
-		if (whole(rd))
-			snprintf(why, sizeof(why), "max_total_size = %s: the "
-			    "oldest complete dump, and complete dumps took %s",
-			    lim, sz);
-		else
-			snprintf(why, sizeof(why), "max_total_size = %s: %s, "
-			    "and %s were stored", lim, rd->summary ? "a "
-			    "repeat's summary" : "incomplete", sz);
-		before = rd->size;
-		remove_dump(sc, rd, why);
-		freed = before - rd->size;
-		all -= freed;
-		if (whole(rd))
-			complete -= freed;
-	}
+	for (i = 0; i < sc->n; i++)
+		sc->p[i] = &sc->v[i];
+	apply_limit(sc, sc->p, sc->n, NULL, BY_SIZE);
 }
 
 /*
