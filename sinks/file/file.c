@@ -387,7 +387,8 @@ file_begin(void *instance, const struct nds_dump *dump,
 		pathfd = -1;
 	} else
 		d->dirfd = layout == LAYOUT_REDHAT ? open_redhat_dir(d, pathfd,
-		    err) : open_subdir(d, pathfd, dump->client_name, false, err);
+		    err) : open_subdir(d, pathfd, dump->client_name, false,
+		    err);
 	if (d->dirfd == -1)
 		goto fail;
 	if (layout != LAYOUT_REDHAT && reserve_number(d, err) == -1)
@@ -543,8 +544,8 @@ set_suffix(struct file_dump *d, enum nds_object_kind kind, const char *suffix)
 	if (suffix == NULL)
 		suffix = "";
 	if (strlen(suffix) >= SUFFIX_MAX || (suffix[0] != '\0' &&
-	    suffix[0] != '.') || suffix[strspn(suffix, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0') {
+	    suffix[0] != '.') || suffix[strspn(suffix, "abcdefghijklmnop"
+	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0') {
 		errno = EINVAL;
 		return -1;
 	}
@@ -553,37 +554,38 @@ set_suffix(struct file_dump *d, enum nds_object_kind kind, const char *suffix)
 }
 
 /*
- * A vmcore or tarball a write failed on keeps what did get written, under
- * its incomplete name with the transform's suffix, so that a cut
- * vmcore.0.zst.incomplete says what it is, whatever the dump's outcome.
+ * Rename o to the name the core gives it by now, with the transform's
+ * suffix, and tail (if not NULL) after it.
  */
-static void
-incomplete_name(struct file_dump *d, struct file_object *o, const char *suffix)
+static int
+move_to_final(struct file_object *o, const char *suffix, const char *tail)
 {
+	struct file_dump *d = o->d;
 	char final[NAME_MAX + 1];
 	size_t n;
 
-	if (o->kind != NDS_OBJ_VMCORE && o->kind != NDS_OBJ_ARCHIVE)
-		return;
 	if (set_suffix(d, o->kind, suffix) == -1 ||
 	    final_name(d, o->kind, final) == -1)
-		return;
-	/* The host adds ".incomplete" only for a dump that is. */
+		return -1;
 	n = strlen(final);
-	if (d->dump->status == NDS_STATUS_COMPLETE && fmtname(final + n,
-	    sizeof(final) - n, "%s", incomplete_tail(d->dump)) == -1)
-		return;
-	if (strcmp(final, o->name) != 0 &&
-	    renameat(d->dirfd, o->name, d->dirfd, final) == 0)
+	if (tail != NULL && fmtname(final + n, sizeof(final) - n, "%s",
+	    tail) == -1)
+		return -1;
+	if (strcmp(final, o->name) != 0) {
+		if (renameat(d->dirfd, o->name, d->dirfd, final) == -1)
+			return -1;
 		snprintf(o->name, sizeof(o->name), "%s", final);
+	}
+	return 0;
 }
 
 /*
- * All of the object is there: give the file its final size and mode, and
- * close it. *what is the step that failed.
+ * All of the object is there: give the file its final size, mode and
+ * name. *what is the step that failed.
  */
 static int
-finish_file(struct file_object *o, uint64_t size, const char **what)
+finish_file(struct file_object *o, uint64_t size, const char *suffix,
+    const char **what)
 {
 	const struct file_sink *fs = o->d->fs;
 	int fd;
@@ -605,29 +607,13 @@ finish_file(struct file_object *o, uint64_t size, const char **what)
 	*what = "close";
 	fd = o->fd;
 	o->fd = -1;
-	return close(fd);
-}
-
-/* Give the closed file its final name. *what is the step that failed. */
-static int
-rename_final(struct file_object *o, const char *suffix, const char **what)
-{
-	struct file_dump *d = o->d;
-	char final[NAME_MAX + 1];
-
+	if (close(fd) == -1)
+		return -1;
 	*what = "rename";
-	if (set_suffix(d, o->kind, suffix) == -1 ||
-	    final_name(d, o->kind, final) == -1)
+	if (move_to_final(o, suffix, NULL) == -1)
 		return -1;
-	if (strcmp(final, o->name) != 0) {
-		if (renameat(d->dirfd, o->name, d->dirfd, final) == -1)
-			return -1;
-		snprintf(o->name, sizeof(o->name), "%s", final);
-	}
 	*what = "fsync directory";
-	if (d->fs->cfg->sync && fsync(d->dirfd) == -1)
-		return -1;
-	return 0;
+	return fs->cfg->sync && fsync(o->d->dirfd) == -1 ? -1 : 0;
 }
 
 static enum nds_result
@@ -641,23 +627,30 @@ file_close(void *object_state, const struct nds_object *object,
 	enum nds_result r = NDS_FAILED;
 
 	if (o->failed) {
-		/* Small objects stay under their hidden temporary names. */
-		incomplete_name(d, o, object->suffix);
+		/*
+		 * A vmcore or tarball keeps what did get written under its
+		 * incomplete name with the transform's suffix, so that a cut
+		 * vmcore.0.zst.incomplete says what it is, whatever the dump's
+		 * outcome (the host adds ".incomplete" only for a dump that
+		 * is). Small objects stay under their hidden temporary names.
+		 */
+		if (o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE)
+			(void)move_to_final(o, object->suffix,
+			    d->dump->status == NDS_STATUS_COMPLETE ?
+			    incomplete_tail(d->dump) : NULL);
 		sink_seterr(err, "%s: left in place after a failed write",
 		    o->name);
 		goto out;
 	}
-	if (finish_file(o, object->size, &what) == -1 ||
-	    rename_final(o, object->suffix, &what) == -1) {
+	if (finish_file(o, object->size, object->suffix, &what) == -1) {
 		sink_seterr(err, "%s: %s: %s", o->name, what,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if (o->kind == NDS_OBJ_VMCORE) {
+	if (o->kind == NDS_OBJ_VMCORE)
 		snprintf(d->vmcore, sizeof(d->vmcore), "%s", o->name);
-		d->stored[o->kind] = d->dump->status == NDS_STATUS_COMPLETE;
-	} else if ((unsigned int)o->kind < NKINDS)
-		d->stored[o->kind] = true;
+	d->stored[o->kind] = o->kind != NDS_OBJ_VMCORE ||
+	    d->dump->status == NDS_STATUS_COMPLETE;
 	r = NDS_OK;
 out:
 	if (r != NDS_OK)
@@ -895,7 +888,6 @@ static const struct nds_option file_options[] = {
 	{ .name = NULL },
 };
 
-/* The one symbol the module exports. */
 NDS_EXPORT extern const struct nds_sink_module nds_sink_module;
 
 NDS_EXPORT const struct nds_sink_module nds_sink_module = {

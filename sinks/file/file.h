@@ -85,7 +85,6 @@ struct file_dump {
 /* snprintf that fails with ENAMETOOLONG instead of truncating. */
 int	fmtname(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-/* close(fd) unless fd is -1. */
 int	xclose(int);
 
 /* dirs.c: the directories of a dump; err is an NDS_ERRBUF_SIZE buffer. */

@@ -71,6 +71,7 @@ struct ret_scan {
 	int			 root;	/* the sink's directory */
 	struct ret_dump		*v;
 	struct ret_dump		**p;	/* room for n pointers into v */
+	char			*text;	/* MANIFEST_MAX bytes, for one */
 	size_t			 n, cap;
 };
 
@@ -216,33 +217,6 @@ take_place(void *arg, enum nds_object_kind kind, const char *where)
 		    kind == NDS_OBJ_KEY || kind == NDS_OBJ_ARCHIVE;
 }
 
-/* The bytes of the regular file name in dfd, NULL if none or too big. */
-static char *
-read_manifest(int dfd, const char *name, size_t *len, struct stat *sb)
-{
-	char *buf = NULL;
-	ssize_t n = 1;
-	size_t got = 0;
-	int fd;
-
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, sb) == 0 && S_ISREG(sb->st_mode) &&
-	    sb->st_size <= MANIFEST_MAX &&
-	    (buf = malloc((size_t)sb->st_size + 1)) != NULL)
-		while (got < (size_t)sb->st_size && (n = read(fd, buf + got,
-		    (size_t)sb->st_size - got)) > 0)
-			got += (size_t)n;
-	close(fd);
-	if (buf != NULL && n <= 0) {
-		free(buf);
-		buf = NULL;
-	}
-	*len = got;
-	return buf;
-}
-
 static void
 free_ret_dump(struct ret_dump *rd)
 {
@@ -332,15 +306,20 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	struct listing l = { .layout = sc->layout, .dir = wdir };
 	struct ret_dump *rd, *v;
 	struct stat sb, dsb;
-	size_t len, i;
-	char *text;
+	char err[NDS_ERRBUF_SIZE];
+	ssize_t len;
+	size_t i;
 	int r = -1;
 
+	if (sc->text == NULL && (sc->text = malloc(MANIFEST_MAX)) == NULL)
+		return -1;
 	/* Not readable, or not ours: not a dump of this sink's to judge. */
-	if ((text = read_manifest(dfd, name, &len, &sb)) == NULL)
-		return errno == ENOMEM ? -1 : 0;
-	if (sc->fs->host->manifest_facts(text, len, &facts, take_place,
-	    &l) == -1 || fstat(dfd, &dsb) == -1) {
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    (len = sc->fs->host->read_file(dfd, name, sc->text, MANIFEST_MAX,
+	    err)) == -1)
+		return 0;
+	if (sc->fs->host->manifest_facts(sc->text, (size_t)len, &facts,
+	    take_place, &l) == -1 || fstat(dfd, &dsb) == -1) {
 		r = l.nomem ? -1 : 0;
 		goto out;
 	}
@@ -376,7 +355,6 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 out:
 	for (i = 0; i < l.n; i++)
 		free(l.names[i]);
-	free(text);
 	if (r == -1)
 		errno = ENOMEM;
 	return r;
@@ -443,8 +421,8 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 				ret_warn(sc->fs, child, "open", errno);
 			continue;
 		}
-		if (scan_dir(sc, sub, child, path, ents[i]->d_name, depth + 1) ==
-		    -1)
+		if (scan_dir(sc, sub, child, path, ents[i]->d_name,
+		    depth + 1) == -1)
 			goto out;
 	}
 	r = 0;
@@ -704,15 +682,12 @@ out:
 enum ret_limit { BY_CLIENT, BY_SIGNATURE, BY_SIZE };
 
 /*
- * One limit over v[0..n), in removal order: keep_per_client over one
- * client's dumps, keep_per_signature over one signature's (first, its
- * oldest complete dump or else its oldest, always stays), max_total_size
- * over all, by size. One goes while all of them are over the limit, a
- * complete one only while the complete ones alone are: the newest
- * complete ones stay, and incomplete ones fill only the room fewer
- * complete ones leave. A dump that may not go (active, or tried already)
- * never pushes a complete one out. A repeat keeps its summary unless
- * repeats = remove.
+ * One limit over v[0..n), in removal order: one client's dumps, one
+ * signature's (first always stays) or all of them by size. One goes while
+ * all are over the limit, a complete one only while the complete ones
+ * alone are: the newest complete ones stay, incomplete ones fill only the
+ * room fewer complete ones leave, and a dump that may not go (active, or
+ * tried already) never pushes a complete one out.
  */
 static void
 apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
@@ -752,7 +727,8 @@ apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
 		else if (by == BY_SIGNATURE)
 			snprintf(why, sizeof(why), "keep_per_signature = %"
 			    PRIu64 ": %s repeat of signature %s", max,
-			    rd->complete ? "an older" : "an incomplete", rd->sig);
+			    rd->complete ? "an older" : "an incomplete",
+			    rd->sig);
 		else if (w)
 			snprintf(why, sizeof(why), "keep_per_client = %" PRIu64
 			    ": the oldest of the client's %" PRIu64 " complete "
@@ -763,7 +739,8 @@ apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
 			    " dumps", max, all);
 		for (j = 0; j < rd->nfiles; j++)
 			rd->files[j].keep = by == BY_SIGNATURE &&
-			    cfg->repeats == REPEATS_SUMMARY && !rd->files[j].core;
+			    cfg->repeats == REPEATS_SUMMARY &&
+			    !rd->files[j].core;
 		before = rd->size;
 		remove_dump(sc, rd, why);
 		/* Gone or not: a failure never takes a newer dump instead. */
@@ -784,11 +761,7 @@ cmp_by_signature(const void *a, const void *b)
 	return c != 0 ? c : cmp_ret_dump(x, y);
 }
 
-/*
- * keep_per_signature over every finished dump that has a signature and
- * still its core: summaries, and dumps without a signature, are not its
- * business.
- */
+/* keep_per_signature, over the dumps with a signature and still a core. */
 static void
 ret_signature(struct ret_scan *sc)
 {
@@ -813,7 +786,6 @@ ret_signature(struct ret_scan *sc)
 	}
 }
 
-/* keep_per_client for the client of the dump that ended. */
 static void
 ret_keep(struct ret_scan *sc)
 {
@@ -826,7 +798,6 @@ ret_keep(struct ret_scan *sc)
 	apply_limit(sc, sc->p, n, NULL, BY_CLIENT);
 }
 
-/* max_total_size over every finished dump. */
 static void
 ret_total(struct ret_scan *sc)
 {
@@ -838,11 +809,9 @@ ret_total(struct ret_scan *sc)
 }
 
 /*
- * After a dump of d's client ended: keep_per_signature for everything
- * beneath the sink's directory, keep_per_client for that client, then
- * max_total_size for everything. Called with retention_lock held; never
- * fails the dump. The dump that ended is still registered, so it stays:
- * its hooks and its outcome line name its files after the sink's end.
+ * Called with retention_lock held; never fails the dump. The dump that
+ * ended is still registered, so it stays: its hooks and its outcome line
+ * name its files after the sink's end.
  */
 void
 run_retention(const struct file_dump *d)
@@ -894,5 +863,6 @@ out:
 		free_ret_dump(&sc.v[i]);
 	free(sc.v);
 	free(sc.p);
+	free(sc.text);
 	close(sc.root);
 }
