@@ -715,7 +715,8 @@ apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
 		if (rd == first || rd->active || rd->tried ||
 		    (w ? complete : all) <= max)
 			continue;
-		fmt_size(w ? complete : all, sz, sizeof(sz));
+		if (by == BY_SIZE)
+			fmt_size(w ? complete : all, sz, sizeof(sz));
 		if (by == BY_SIZE && w)
 			snprintf(why, sizeof(why), "max_total_size = %s: the "
 			    "oldest complete dump, and complete dumps took %s",
