@@ -371,7 +371,7 @@ not_dots(const struct dirent *de)
  * directory; parent its parent's path, NULL for the sink's directory;
  * dname its last component) and beneath it. In the redhat layout a dump
  * has a directory of its own, which goes with it: the dump is recorded as
- * dname in parent. Takes fd. Only running out of memory stops the walk
+ * dname in parent. Only running out of memory stops the walk
  * (-1); a directory that cannot be read is skipped with a warning.
  */
 static int
@@ -421,8 +421,9 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 				ret_warn(sc->fs, child, "open", errno);
 			continue;
 		}
-		if (scan_dir(sc, sub, child, path, ents[i]->d_name,
-		    depth + 1) == -1)
+		r = scan_dir(sc, sub, child, path, ents[i]->d_name, depth + 1);
+		close(sub);
+		if (r == -1)
 			goto out;
 	}
 	r = 0;
@@ -430,7 +431,6 @@ out:
 	for (i = 0; i < n; i++)
 		free(ents[i]);
 	free(ents);
-	close(fd);
 	return r;
 }
 
@@ -825,7 +825,6 @@ run_retention(const struct file_dump *d)
 	    dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
 	struct ret_scan sc = { .d = d, .fs = fs, .layout = d->layout };
 	size_t i;
-	int fd;
 
 	/* The sink's directory, as open_base finds it. */
 	if (dir == NULL)
@@ -836,13 +835,8 @@ run_retention(const struct file_dump *d)
 		ret_warn(fs, top, "open", errno);
 		return;
 	}
-	if ((fd = openat(sc.root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
-		ret_warn(fs, top, "open", errno);
-		goto out;
-	}
 	/* Half a picture could pick the wrong dumps: do nothing. */
-	if (scan_dir(&sc, fd, ".", NULL, "", 0) == -1 ||
+	if (scan_dir(&sc, sc.root, ".", NULL, "", 0) == -1 ||
 	    (sc.p = calloc(sc.n + 1, sizeof(*sc.p))) == NULL) {
 		ret_warn(fs, top, "scan", ENOMEM);
 		goto out;
