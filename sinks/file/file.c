@@ -835,10 +835,7 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		    "dump %" PRIu64 " from %s: %s%s%s", dump->id,
 		    dump->client_addr, d->rel, d->rel[0] != '\0' ? "/" : "",
 		    d->vmcore);
-	/*
-	 * Whatever the outcome: this dump's files are final now, and it is
-	 * still registered, so it stays whatever the limits say.
-	 */
+	/* Whatever the outcome; still registered, this dump stays. */
 	if (fs->cfg->keep > 0 || fs->cfg->max_total > 0 ||
 	    fs->cfg->keep_sig > 0)
 		run_retention(d);
