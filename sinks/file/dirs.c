@@ -5,24 +5,11 @@
  * any symlink), so neither the HERALD path nor a symlink in it can lead
  * out of the dump directory.
  */
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/types.h>
 
 #include <linux/openat2.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include "netdump/sink.h"
-#include "sinkutil.h"
 
 #include "file.h"
 
@@ -112,7 +99,6 @@ rel_append(struct file_dump *d, const char *comp)
 	}
 	return 0;
 }
-
 
 /*
  * The directory everything goes beneath: the dump directory, or "dir"
@@ -261,18 +247,6 @@ fail:
 	return -1;
 }
 
-/* Take the last component off the path that goes into "where". */
-static void
-rel_drop(struct file_dump *d)
-{
-	char *slash = strrchr(d->rel, '/');
-
-	if (slash != NULL)
-		*slash = '\0';
-	else
-		d->rel[0] = '\0';
-}
-
 /*
  * Take the directory for this dump: no dump was stored in it, and the
  * body's name is created here first (O_EXCL), so a second chain or dump
@@ -286,7 +260,7 @@ claim_dir(int dirfd)
 	size_t i;
 	int fd;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < NITEMS(names); i++)
 		if (fstatat(dirfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
 		    errno != ENOENT)
 			return false;
@@ -306,7 +280,7 @@ int
 open_redhat_dir(struct file_dump *d, int parent, char *err)
 {
 	const struct nds_dump *dump = d->dump;
-	char stamp[32], name[NAME_MAX + 1];
+	char stamp[32], name[NAME_MAX + 1], *slash;
 	struct tm tm;
 	unsigned int k;
 	int fd;
@@ -330,7 +304,9 @@ open_redhat_dir(struct file_dump *d, int parent, char *err)
 			return fd;
 		}
 		close(fd);
-		rel_drop(d);
+		/* Its name off the path that goes into "where". */
+		slash = strrchr(d->rel, '/');
+		*(slash != NULL ? slash : d->rel) = '\0';
 	}
 	for (k = 0; k < MAX_REDHAT_DIRS; k++) {
 		if ((k == 0 ? fmtname(name, sizeof(name), "%s-%s",

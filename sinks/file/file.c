@@ -16,30 +16,9 @@
  * renamed when the core closes it and the outcome is known. The small
  * objects (info, key, manifest) are written under a hidden temporary name
  * and renamed, so a reader never sees half of one. Holes stay sparse.
- *
- * Directories are resolved beneath the dump directory (dirs.c).
- * Retention (keep_per_client, max_total_size, keep_per_signature) removes
- * old finished dumps when a dump ends (retention.c, scan.c), found by their manifests.
  */
-#include <sys/stat.h>
-#include <sys/types.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "netdump/sink.h"
-#include "sinkutil.h"
 
 #include "file.h"
 
@@ -102,27 +81,20 @@ static int
 replace_file(int dirfd, const char *tmp, const char *name, const void *buf,
     size_t len, mode_t mode, bool sync)
 {
-	uint64_t failoff;
 	int fd, save;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return -1;
-	if (sink_pwrite_all(fd, buf, len, 0, &failoff) == -1 ||
-	    fchmod(fd, mode) == -1 || (sync && fsync(fd) == -1))
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail;
-	return 0;
-fail:
-	save = errno;
-	xclose(fd);
+	if (sink_pwrite_all(fd, buf, len, 0, NULL) == -1 ||
+	    fchmod(fd, mode) == -1 || (sync && fsync(fd) == -1)) {
+		save = errno;
+		close(fd);
+	} else if (close(fd) == -1 || renameat(dirfd, tmp, dirfd, name) == -1)
+		save = errno;
+	else
+		return 0;
 	unlinkat(dirfd, tmp, 0);
 	errno = save;
 	return -1;
@@ -156,17 +128,12 @@ static int
 set_number(struct file_dump *d, unsigned int number)
 {
 	d->number = number;
-	switch (d->layout) {
-	case LAYOUT_SAVECORE:
-		return fmtname(d->infix, sizeof(d->infix), ".%u", number);
-	case LAYOUT_NETDUMPD:
+	d->infix[0] = '\0';
+	if (d->layout == LAYOUT_NETDUMPD)
 		return fmtname(d->infix, sizeof(d->infix), ".%s.%u",
 		    d->dump->client_name, number);
-	case LAYOUT_REDHAT:
-		break;
-	}
-	d->infix[0] = '\0';
-	return 0;
+	return d->layout == LAYOUT_SAVECORE ? fmtname(d->infix,
+	    sizeof(d->infix), ".%u", number) : 0;
 }
 
 /*
@@ -253,7 +220,7 @@ static unsigned int
 read_bounds(int dirfd, const char *name)
 {
 	char buf[32], *p;
-	unsigned long v = 0;
+	unsigned long v;
 	ssize_t n;
 	int fd;
 
@@ -264,18 +231,13 @@ read_bounds(int dirfd, const char *name)
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n == -1 && errno == EINTR);
 	close(fd);
-	if (n <= 0)
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
 		return 0;
 	buf[n] = '\0';
-	for (p = buf; *p >= '0' && *p <= '9'; p++)
-		if ((v = v * 10 + (unsigned long)(*p - '0')) > INT_MAX)
-			return 0;
-	if (p == buf)
-		return 0;
-	for (; *p != '\0'; p++)
-		if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t')
-			return 0;
-	return (unsigned int)v;
+	errno = 0;
+	v = strtoul(buf, &p, 10);
+	return errno != 0 || v > INT_MAX || p[strspn(p, "\n\r \t")] != '\0' ?
+	    0 : (unsigned int)v;
 }
 
 /*
@@ -295,14 +257,10 @@ reserve_number(struct file_dump *d, char *err)
 	int fd = -1, len;
 	mode_t bmode;
 
-	if (fs->cfg->layout == LAYOUT_NETDUMPD) {
-		bmode = 0600;
-		if (fmtname(bounds, sizeof(bounds), "bounds.%s", client) == -1)
-			goto toolong;
-	} else {
-		bmode = 0644;
-		snprintf(bounds, sizeof(bounds), "bounds");
-	}
+	bmode = fs->cfg->layout == LAYOUT_NETDUMPD ? 0600 : 0644;
+	if (fmtname(bounds, sizeof(bounds), "bounds%s%s", bmode == 0600 ?
+	    "." : "", bmode == 0600 ? client : "") == -1)
+		goto toolong;
 	first = read_bounds(d->dirfd, bounds);
 	for (i = 0; i < MAX_PROBE; i++) {
 		if (set_number(d, first + i) == -1 ||
@@ -405,13 +363,10 @@ file_begin(void *instance, const struct nds_dump *dump,
 
 	(void)next;	/* a storing sink: always NULL */
 	*dump_state = NULL;
-	if (layout != LAYOUT_REDHAT &&
-	    !safe_name(dump->client_name)) {
-		sink_seterr(err, "client name is not a safe file name");
-		return NDS_FAILED;
-	}
-	if (layout == LAYOUT_REDHAT && !safe_name(dump->client_addr)) {
-		sink_seterr(err, "client address is not a safe file name");
+	if (!safe_name(layout == LAYOUT_REDHAT ? dump->client_addr :
+	    dump->client_name)) {
+		sink_seterr(err, "client %s is not a safe file name", layout ==
+		    LAYOUT_REDHAT ? "address" : "name");
 		return NDS_FAILED;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -427,19 +382,13 @@ file_begin(void *instance, const struct nds_dump *dump,
 		goto fail;
 	if ((pathfd = open_herald_path(d, base, err)) == -1)
 		goto fail;
-	switch (layout) {
-	case LAYOUT_SAVECORE:
-		d->dirfd = open_subdir(d, pathfd, dump->client_name, false,
-		    err);
-		break;
-	case LAYOUT_NETDUMPD:
+	if (layout == LAYOUT_NETDUMPD) {
 		d->dirfd = pathfd;
 		pathfd = -1;
-		break;
-	case LAYOUT_REDHAT:
-		d->dirfd = open_redhat_dir(d, pathfd, err);
-		break;
-	}
+	} else
+		d->dirfd = layout == LAYOUT_REDHAT ? open_redhat_dir(d, pathfd,
+		    err) : open_subdir(d, pathfd, dump->client_name, false,
+		    err);
 	if (d->dirfd == -1)
 		goto fail;
 	if (layout != LAYOUT_REDHAT && reserve_number(d, err) == -1)
@@ -508,11 +457,18 @@ fail:
 	return NDS_FAILED;
 }
 
-static void
-object_failed(struct file_object *o)
+/* A write or hole that failed at off: errno says why. */
+static enum nds_result
+object_failed(struct file_object *o, const char *what, uint64_t off,
+    char *err)
 {
+	char ebuf[128];
+
+	sink_seterr(err, "%s: %s at offset %" PRIu64 ": %s", o->name, what,
+	    off, sink_errstr(errno, ebuf, sizeof(ebuf)));
 	o->failed = true;
 	o->d->failed = true;
+	return NDS_FAILED;
 }
 
 static enum nds_result
@@ -521,24 +477,17 @@ file_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 {
 	struct file_object *o = object_state;
 	uint64_t failoff = offset;
-	char ebuf[128];
 
 	if (len == 0)
 		return NDS_OK;
-	if (offset > INT64_MAX || len > INT64_MAX - offset) {
+	if (offset > INT64_MAX || len > INT64_MAX - offset)
 		errno = EFBIG;
-		goto fail;
+	else if (sink_pwrite_all(o->fd, buf, len, offset, &failoff) == 0) {
+		if (offset + len > o->dataend)
+			o->dataend = offset + len;
+		return NDS_OK;
 	}
-	if (sink_pwrite_all(o->fd, buf, len, offset, &failoff) == -1)
-		goto fail;
-	if (offset + len > o->dataend)
-		o->dataend = offset + len;
-	return NDS_OK;
-fail:
-	sink_seterr(err, "%s: write at offset %" PRIu64 ": %s", o->name,
-	    failoff, sink_errstr(errno, ebuf, sizeof(ebuf)));
-	object_failed(o);
-	return NDS_FAILED;
+	return object_failed(o, "write", failoff, err);
 }
 
 static enum nds_result
@@ -548,7 +497,6 @@ file_hole(void *object_state, uint64_t offset, uint64_t len,
 	struct file_object *o = object_state;
 	uint64_t end, failoff = offset;
 	size_t n;
-	char ebuf[128];
 	int r;
 
 	if (len == 0)
@@ -583,10 +531,7 @@ file_hole(void *object_state, uint64_t offset, uint64_t len,
 	}
 	return NDS_OK;
 fail:
-	sink_seterr(err, "%s: hole at offset %" PRIu64 ": %s", o->name, failoff,
-	    sink_errstr(errno, ebuf, sizeof(ebuf)));
-	object_failed(o);
-	return NDS_FAILED;
+	return object_failed(o, "hole", failoff, err);
 }
 
 /*
@@ -596,58 +541,51 @@ fail:
 static int
 set_suffix(struct file_dump *d, enum nds_object_kind kind, const char *suffix)
 {
-	const char *p;
-
 	if (suffix == NULL)
 		suffix = "";
 	if (strlen(suffix) >= SUFFIX_MAX || (suffix[0] != '\0' &&
-	    suffix[0] != '.')) {
+	    suffix[0] != '.') || suffix[strspn(suffix, "abcdefghijklmnop"
+	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0') {
 		errno = EINVAL;
 		return -1;
 	}
-	for (p = suffix; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-')) {
-			errno = EINVAL;
-			return -1;
-		}
 	snprintf(d->suffix[kind], SUFFIX_MAX, "%s", suffix);
 	return 0;
 }
 
 /*
- * A vmcore or tarball a write failed on keeps what did get written, under
- * its incomplete name with the transform's suffix, so that a cut
- * vmcore.0.zst.incomplete says what it is, whatever the dump's outcome.
+ * Rename o to the name the core gives it by now, with the transform's
+ * suffix, and tail (if not NULL) after it.
  */
-static void
-incomplete_name(struct file_dump *d, struct file_object *o, const char *suffix)
+static int
+move_to_final(struct file_object *o, const char *suffix, const char *tail)
 {
+	struct file_dump *d = o->d;
 	char final[NAME_MAX + 1];
 	size_t n;
 
-	if (o->kind != NDS_OBJ_VMCORE && o->kind != NDS_OBJ_ARCHIVE)
-		return;
 	if (set_suffix(d, o->kind, suffix) == -1 ||
 	    final_name(d, o->kind, final) == -1)
-		return;
-	/* The host adds ".incomplete" only for a dump that is. */
+		return -1;
 	n = strlen(final);
-	if (d->dump->status == NDS_STATUS_COMPLETE && fmtname(final + n,
-	    sizeof(final) - n, "%s", incomplete_tail(d->dump)) == -1)
-		return;
-	if (strcmp(final, o->name) != 0 &&
-	    renameat(d->dirfd, o->name, d->dirfd, final) == 0)
+	if (tail != NULL && fmtname(final + n, sizeof(final) - n, "%s",
+	    tail) == -1)
+		return -1;
+	if (strcmp(final, o->name) != 0) {
+		if (renameat(d->dirfd, o->name, d->dirfd, final) == -1)
+			return -1;
 		snprintf(o->name, sizeof(o->name), "%s", final);
+	}
+	return 0;
 }
 
 /*
- * All of the object is there: give the file its final size and mode, and
- * close it. *what is the step that failed.
+ * All of the object is there: give the file its final size, mode and
+ * name. *what is the step that failed.
  */
 static int
-finish_file(struct file_object *o, uint64_t size, const char **what)
+finish_file(struct file_object *o, uint64_t size, const char *suffix,
+    const char **what)
 {
 	const struct file_sink *fs = o->d->fs;
 	int fd;
@@ -669,29 +607,13 @@ finish_file(struct file_object *o, uint64_t size, const char **what)
 	*what = "close";
 	fd = o->fd;
 	o->fd = -1;
-	return close(fd);
-}
-
-/* Give the closed file its final name. *what is the step that failed. */
-static int
-rename_final(struct file_object *o, const char *suffix, const char **what)
-{
-	struct file_dump *d = o->d;
-	char final[NAME_MAX + 1];
-
+	if (close(fd) == -1)
+		return -1;
 	*what = "rename";
-	if (set_suffix(d, o->kind, suffix) == -1 ||
-	    final_name(d, o->kind, final) == -1)
+	if (move_to_final(o, suffix, NULL) == -1)
 		return -1;
-	if (strcmp(final, o->name) != 0) {
-		if (renameat(d->dirfd, o->name, d->dirfd, final) == -1)
-			return -1;
-		snprintf(o->name, sizeof(o->name), "%s", final);
-	}
 	*what = "fsync directory";
-	if (d->fs->cfg->sync && fsync(d->dirfd) == -1)
-		return -1;
-	return 0;
+	return fs->cfg->sync && fsync(o->d->dirfd) == -1 ? -1 : 0;
 }
 
 static enum nds_result
@@ -705,23 +627,30 @@ file_close(void *object_state, const struct nds_object *object,
 	enum nds_result r = NDS_FAILED;
 
 	if (o->failed) {
-		/* Small objects stay under their hidden temporary names. */
-		incomplete_name(d, o, object->suffix);
+		/*
+		 * A vmcore or tarball keeps what did get written under its
+		 * incomplete name with the transform's suffix, so that a cut
+		 * vmcore.0.zst.incomplete says what it is, whatever the dump's
+		 * outcome (the host adds ".incomplete" only for a dump that
+		 * is). Small objects stay under their hidden temporary names.
+		 */
+		if (o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE)
+			(void)move_to_final(o, object->suffix,
+			    d->dump->status == NDS_STATUS_COMPLETE ?
+			    incomplete_tail(d->dump) : NULL);
 		sink_seterr(err, "%s: left in place after a failed write",
 		    o->name);
 		goto out;
 	}
-	if (finish_file(o, object->size, &what) == -1 ||
-	    rename_final(o, object->suffix, &what) == -1) {
+	if (finish_file(o, object->size, object->suffix, &what) == -1) {
 		sink_seterr(err, "%s: %s: %s", o->name, what,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if (o->kind == NDS_OBJ_VMCORE) {
+	if (o->kind == NDS_OBJ_VMCORE)
 		snprintf(d->vmcore, sizeof(d->vmcore), "%s", o->name);
-		d->stored[o->kind] = d->dump->status == NDS_STATUS_COMPLETE;
-	} else if ((unsigned int)o->kind < NKINDS)
-		d->stored[o->kind] = true;
+	d->stored[o->kind] = o->kind != NDS_OBJ_VMCORE ||
+	    d->dump->status == NDS_STATUS_COMPLETE;
 	r = NDS_OK;
 out:
 	if (r != NDS_OK)
@@ -746,19 +675,12 @@ out:
 static const struct {
 	const char	*stem, *ext;
 } last_links[] = {
-	{ "info", "" },
-	{ "key", "" },
-	{ "vmcore", "" },
-	{ "vmcore", ".gz" },
-	{ "vmcore", ".zst" },
-	{ "vmcore_encrypted", "" },
-	{ "vmcore_encrypted", ".gz" },
+	{ "info", "" }, { "key", "" },
+	{ "vmcore", "" }, { "vmcore", ".gz" }, { "vmcore", ".zst" },
+	{ "vmcore_encrypted", "" }, { "vmcore_encrypted", ".gz" },
 	{ "vmcore_encrypted", ".zst" },
-	{ "textdump.tar", "" },
-	{ "textdump.tar", ".gz" },
-	{ "livecore", "" },
-	{ "livecore", ".gz" },
-	{ "livecore", ".zst" },
+	{ "textdump.tar", "" }, { "textdump.tar", ".gz" },
+	{ "livecore", "" }, { "livecore", ".gz" }, { "livecore", ".zst" },
 	{ "manifest", ".json" },
 };
 
@@ -923,10 +845,7 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		    "dump %" PRIu64 " from %s: %s%s%s", dump->id,
 		    dump->client_addr, d->rel, d->rel[0] != '\0' ? "/" : "",
 		    d->vmcore);
-	/*
-	 * Whatever the outcome: this dump's files are final now, and it is
-	 * still registered, so it stays whatever the limits say.
-	 */
+	/* Whatever the outcome; still registered, this dump stays. */
 	if (fs->cfg->keep > 0 || fs->cfg->max_total > 0 ||
 	    fs->cfg->keep_sig > 0)
 		run_retention(d);
@@ -976,7 +895,6 @@ static const struct nds_option file_options[] = {
 	{ .name = NULL },
 };
 
-/* The one symbol the module exports. */
 NDS_EXPORT extern const struct nds_sink_module nds_sink_module;
 
 NDS_EXPORT const struct nds_sink_module nds_sink_module = {

@@ -2,19 +2,29 @@
 /*
  * What the parts of the file sink share; private to the module. file.c
  * has the sink's ops and the names of the files, dirs.c finds and makes
- * the directories they go in, retention.c and scan.c remove old dumps
- * (found by their manifests).
+ * the directories they go in, retention.c removes old dumps (found by
+ * their manifests).
  */
 #ifndef SINK_FILE_H
 #define SINK_FILE_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "netdump/sink.h"
+#include "sinkutil.h"
 
 enum file_layout {
 	LAYOUT_SAVECORE = 0,	/* in the order of the "layout" choices */
@@ -75,7 +85,6 @@ struct file_dump {
 /* snprintf that fails with ENAMETOOLONG instead of truncating. */
 int	fmtname(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-/* close(fd) unless fd is -1. */
 int	xclose(int);
 
 /* dirs.c: the directories of a dump; err is an NDS_ERRBUF_SIZE buffer. */

@@ -4,49 +4,98 @@
  * It runs when a dump ends and removes whole finished dumps from anywhere
  * beneath the sink's directory: incomplete ones first, the oldest first,
  * and a complete one only while the complete dumps alone are over the
- * limit. So junk (a HERALD, a few bytes, FINISHED) can never push a
- * complete dump out, of its own client or of another. keep_per_signature
- * runs first and by the same rule within each panic signature, sparing
- * the signature's first complete dump; a repeat it takes keeps its
- * summary (info, msgbuf, manifest) unless repeats = remove. A summary is
- * no dump to keep_per_client, and the first thing max_total_size takes. A dump is finished when its manifest
- * exists, since the core writes the manifest last: without one it is
- * still arriving, or the daemon died while it did, and it is never
- * touched. Neither is a dump between begin and end in this process,
- * whatever sink instance has it: the dump that just ended stays, since its
- * hooks and its outcome line name its files after the sink's end.
+ * limit, so junk can never push a complete dump out. keep_per_signature
+ * runs first, by the same rule within each panic signature, sparing the
+ * signature's first complete dump; a repeat it takes keeps its summary
+ * (info, msgbuf, manifest) unless repeats = remove. A summary is no dump
+ * to keep_per_client, and the first thing max_total_size takes.
+ *
+ * A dump is finished when its manifest exists (the core writes it last),
+ * and the manifest is the host's record of where each object went
+ * (nds_host.manifest_facts): the scan looks for manifests only, and a
+ * dump's files are those its manifest lists in its own directory. A file
+ * no manifest names is never touched, nor is a dump between begin and end
+ * in this process, whatever sink instance has it.
  */
-#include <sys/stat.h>
-#include <sys/types.h>
-
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "netdump/sink.h"
-#include "sinkutil.h"
+#include <time.h>
 
 #include "file.h"
-#include "retention.h"
+
+/* How deep retention looks beneath the sink's directory. */
+#define MAX_DEPTH	32
+/* A manifest lists at most 1000 gaps: far below this. */
+#define MANIFEST_MAX	(1024 * 1024)
+
+struct ret_file {
+	char		*name;
+	uint64_t	 size;
+	bool		 manifest;
+	bool		 core;		/* vmcore, key or archive: what a
+					 * repeat's summary leaves out */
+	bool		 keep;		/* stays when the dump is removed */
+	bool		 taking;	/* this removal's, for the log */
+	bool		 gone;		/* removed */
+};
+
+/* One finished dump found beneath the sink's directory. */
+struct ret_dump {
+	char		*dir;		/* from the sink's directory; "." */
+	char		*sub;		/* redhat: the dump's own, in dir */
+	char		*client;
+	const char	*label;		/* one of files, for the log */
+	struct ret_file	*files;
+	size_t		 nfiles;
+	dev_t		 dev;		/* of the files' directory */
+	ino_t		 ino;
+	unsigned int	 number;
+	bool		 numbered;	/* number is the manifest's */
+	struct timespec	 mtime;		/* of the manifest */
+	uint64_t	 size;		/* disk usage of what is left */
+	bool		 complete;
+	char		 sig[NDS_SIGNATURE_SIZE]; /* its panic's; "" none */
+	bool		 has_core;	/* one of files is core */
+	bool		 summary;	/* its manifest lists a core that is
+					 * gone: a repeat's summary */
+	bool		 mine;		/* of the client that dumped */
+	bool		 active;	/* between begin and end */
+	bool		 tried;		/* removal attempted */
+	bool		 gone;		/* removed, all of it */
+};
+
+struct ret_scan {
+	const struct file_dump	*d;	/* the dump that ended */
+	const struct file_sink	*fs;
+	enum file_layout	 layout;	/* d's */
+	int			 root;	/* the sink's directory */
+	struct ret_dump		*v;
+	struct ret_dump		**p;	/* room for n pointers into v */
+	char			*text;	/* MANIFEST_MAX bytes, for one */
+	size_t			 n, cap;
+};
+
+/* What a manifest's stored places say, in one directory. */
+struct listing {
+	enum file_layout layout;
+	const char	*dir;		/* its path as "where" spells it */
+	char		*names[NDS_OBJ_NKINDS * 4];
+	bool		 core[NDS_OBJ_NKINDS * 4];	/* of names */
+	size_t		 n;
+	bool		 nomem;
+};
+
+/* The stems update_links makes "<stem>.last" links for. */
+static const char *const link_stems[] = {
+	"vmcore", "vmcore_encrypted", "info", "key", "manifest",
+};
 
 /*
  * Dumps between begin and end, of every instance: the module is loaded once
- * per process, so these are process-wide. Retention leaves them alone even
- * when their manifest exists already.
+ * per process, so these are process-wide.
  */
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct file_dump *active_dumps;
-
 
 int
 register_dump(struct file_dump *d)
@@ -78,7 +127,6 @@ unregister_dump(struct file_dump *d)
 	pthread_mutex_unlock(&active_lock);
 }
 
-
 static bool
 is_active(enum file_layout layout, const struct ret_dump *rd)
 {
@@ -95,7 +143,8 @@ is_active(enum file_layout layout, const struct ret_dump *rd)
 	return found;
 }
 
-void
+/* "retention: <path>: <what>: <strerror(e)>" */
+static void
 ret_warn(const struct file_sink *fs, const char *path, const char *what,
     int e)
 {
@@ -105,23 +154,300 @@ ret_warn(const struct file_sink *fs, const char *path, const char *what,
 	    path, what, sink_errstr(e, ebuf, sizeof(ebuf)));
 }
 
+/* "<stem>.last<ext>" (savecore) or "<stem>.<client>.last" (netdumpd). */
+static bool
+last_link_name(enum file_layout layout, const char *name)
+{
+	size_t i, sl, len = strlen(name);
+
+	for (i = 0; i < NITEMS(link_stems); i++) {
+		sl = strlen(link_stems[i]);
+		if (len < sl + 5 || memcmp(name, link_stems[i], sl) != 0 ||
+		    name[sl] != '.')
+			continue;
+		/* netdumpd: at least one character of client name. */
+		if (layout == LAYOUT_NETDUMPD ? len >= sl + 7 &&
+		    strcmp(name + len - 5, ".last") == 0 :
+		    strncmp(name + sl, ".last", 5) == 0 &&
+		    (name[sl + 5] == '\0' || name[sl + 5] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* A name the host gives a manifest, not one of the sink's *.last links. */
+static bool
+manifest_name(enum file_layout layout, const char *name)
+{
+	size_t len = strlen(name);
+
+	return len >= sizeof("manifest.json") - 1 &&
+	    strncmp(name, "manifest.", 9) == 0 &&
+	    strcmp(name + len - 5, ".json") == 0 &&
+	    !last_link_name(layout, name);
+}
+
+/*
+ * nds_host.manifest_facts' stored(): keep the names in l->dir, and
+ * whether each holds a dump's core. Never an absolute place, another
+ * dump's manifest or a *.last link, whatever a manifest says.
+ */
+static void
+take_place(void *arg, enum nds_object_kind kind, const char *where)
+{
+	struct listing *l = arg;
+	const char *slash = strrchr(where, '/'), *name;
+	size_t dlen = slash != NULL ? (size_t)(slash - where) : 0, i;
+
+	name = slash != NULL ? slash + 1 : where;
+	if (where[0] == '/' || strlen(l->dir) != dlen ||
+	    strncmp(where, l->dir, dlen) != 0 || name[0] == '\0' ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    manifest_name(l->layout, name) ||
+	    last_link_name(l->layout, name) || l->n == NITEMS(l->names))
+		return;
+	/* Two chains may have stored in one place. */
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return;
+	if ((l->names[l->n] = strdup(name)) == NULL)
+		l->nomem = true;
+	else
+		l->core[l->n++] = kind == NDS_OBJ_VMCORE ||
+		    kind == NDS_OBJ_KEY || kind == NDS_OBJ_ARCHIVE;
+}
+
+static void
+free_ret_dump(struct ret_dump *rd)
+{
+	size_t i;
+
+	for (i = 0; i < rd->nfiles; i++)
+		free(rd->files[i].name);
+	free(rd->files);
+	free(rd->dir);
+	free(rd->sub);
+	free(rd->client);
+}
+
+static int
+cmp_ret_file(const void *a, const void *b)
+{
+	return strcmp(((const struct ret_file *)a)->name,
+	    ((const struct ret_file *)b)->name);
+}
+
+/*
+ * The files of rd: those of l present in dfd as regular files or links
+ * (only those are ever removed), and the manifest; the log's label is
+ * the vmcore, else the archive, else the manifest. A dump whose listed
+ * core files are all gone is a summary (keep_per_signature left it so).
+ */
+static int
+add_files(struct ret_dump *rd, int dfd, const struct listing *l,
+    const char *manifest)
+{
+	struct ret_file *f;
+	struct stat sb;
+	bool core_gone = false;
+	size_t i;
+
+	if ((rd->files = calloc(l->n + 1, sizeof(*rd->files))) == NULL)
+		return -1;
+	for (i = 0; i <= l->n; i++) {
+		const char *name = i < l->n ? l->names[i] : manifest;
+
+		if (i < l->n && strcmp(name, manifest) == 0)
+			continue;
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    (!S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode))) {
+			core_gone |= i < l->n && l->core[i];
+			continue;
+		}
+		f = &rd->files[rd->nfiles++];
+		if ((f->name = strdup(name)) == NULL)
+			return -1;
+		f->core = i < l->n && l->core[i];
+		rd->has_core |= f->core;
+		/* Disk usage: a vmcore is sparse. */
+		f->size = (uint64_t)sb.st_blocks * 512;
+		f->manifest = i == l->n;
+		rd->size += f->size;
+	}
+	rd->summary = core_gone && !rd->has_core;
+	/* In the manifest's order so far; the log lists them in a fixed one. */
+	qsort(rd->files, rd->nfiles, sizeof(*rd->files), cmp_ret_file);
+	for (i = 0; i < rd->nfiles; i++)
+		if (strncmp(rd->files[i].name, "vmcore", 6) == 0 ||
+		    (rd->label == NULL && strncmp(rd->files[i].name, "dump",
+		    4) == 0))
+			rd->label = rd->files[i].name;
+	for (i = 0; i < rd->nfiles && rd->label == NULL; i++)
+		if (rd->files[i].manifest)
+			rd->label = rd->files[i].name;
+	if (rd->label == NULL)
+		rd->label = "manifest";
+	return 0;
+}
+
+/*
+ * Record the dump whose manifest is name in dfd, if it is one of this
+ * server's. dir/sub: where dfd is, from the sink's directory (sub: a
+ * redhat dump's own directory in dir, else NULL); wdir: the same as
+ * "where" spells it. -1 only when out of memory.
+ */
+static int
+add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
+    const char *wdir, const char *name)
+{
+	const struct nds_dump *dump = sc->d->dump;
+	struct nds_manifest_facts facts;
+	const struct nds_manifest_summary *sum = &facts.summary;
+	struct listing l = { .layout = sc->layout, .dir = wdir };
+	struct ret_dump *rd, *v;
+	struct stat sb, dsb;
+	char err[NDS_ERRBUF_SIZE];
+	ssize_t len;
+	size_t i;
+	int r = -1;
+
+	if (sc->text == NULL && (sc->text = malloc(MANIFEST_MAX)) == NULL)
+		return -1;
+	/* Not readable, or not ours: not a dump of this sink's to judge. */
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    (len = sc->fs->host->read_file(dfd, name, sc->text, MANIFEST_MAX,
+	    err)) == -1)
+		return 0;
+	if (sc->fs->host->manifest_facts(sc->text, (size_t)len, &facts,
+	    take_place, &l) == -1 || fstat(dfd, &dsb) == -1) {
+		r = l.nomem ? -1 : 0;
+		goto out;
+	}
+	if (l.nomem)
+		goto out;
+	if (sc->n == sc->cap) {
+		if ((v = reallocarray(sc->v, sc->cap == 0 ? 16 : 2 * sc->cap,
+		    sizeof(*v))) == NULL)
+			goto out;
+		sc->v = v;
+		sc->cap = sc->cap == 0 ? 16 : 2 * sc->cap;
+	}
+	rd = memset(&sc->v[sc->n], 0, sizeof(*rd));
+	rd->mtime = sb.st_mtim;
+	rd->dev = dsb.st_dev;
+	rd->ino = dsb.st_ino;
+	rd->numbered = sum->has_number;
+	rd->number = sum->number;
+	rd->complete = sum->status == NDS_STATUS_COMPLETE;
+	memcpy(rd->sig, facts.signature, sizeof(rd->sig));
+	if ((rd->dir = strdup(dir)) == NULL ||
+	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
+	    (rd->client = strdup(sc->layout == LAYOUT_REDHAT ?
+	    sum->client_addr : sum->client_name)) == NULL ||
+	    add_files(rd, dfd, &l, name) == -1) {
+		free_ret_dump(rd);
+		goto out;
+	}
+	rd->mine = strcmp(rd->client, sc->layout == LAYOUT_REDHAT ?
+	    dump->client_addr : dump->client_name) == 0;
+	sc->n++;
+	r = 0;
+out:
+	for (i = 0; i < l.n; i++)
+		free(l.names[i]);
+	if (r == -1)
+		errno = ENOMEM;
+	return r;
+}
+
+static int
+not_dots(const struct dirent *de)
+{
+	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+}
+
+/*
+ * Find the finished dumps in the directory fd (path from the sink's
+ * directory; parent its parent's path, NULL for the sink's directory;
+ * dname its last component) and beneath it. In the redhat layout a dump
+ * has a directory of its own, which goes with it: the dump is recorded as
+ * dname in parent. Only running out of memory stops the walk
+ * (-1); a directory that cannot be read is skipped with a warning.
+ */
+static int
+scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
+    const char *dname, int depth)
+{
+	bool own = sc->layout == LAYOUT_REDHAT && parent != NULL;
+	const char *wdir = strcmp(path, ".") == 0 ? "" : path;
+	struct dirent **ents = NULL;
+	char child[PATH_MAX];
+	struct stat sb;
+	int i, n, sub, r = -1;
+
+	if ((n = scandirat(fd, ".", &ents, not_dots, NULL)) == -1) {
+		r = errno == ENOMEM ? -1 : 0;
+		ret_warn(sc->fs, path, "readdir", errno);
+		n = 0;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (ents[i]->d_type == DT_UNKNOWN && fstatat(fd,
+		    ents[i]->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			ents[i]->d_type = S_ISDIR(sb.st_mode) ? DT_DIR :
+			    S_ISLNK(sb.st_mode) ? DT_LNK : DT_REG;
+	for (i = 0; i < n; i++)
+		if (ents[i]->d_type == DT_REG &&
+		    manifest_name(sc->layout, ents[i]->d_name) &&
+		    add_dump(sc, fd, own ? parent : path, own ? dname : NULL,
+		    wdir, ents[i]->d_name) == -1)
+			goto out;
+	for (i = 0; i < n && depth < MAX_DEPTH; i++) {
+		/* Hidden: temporaries, and no snapshots (.zfs, .snapshot). */
+		if (ents[i]->d_type != DT_DIR || ents[i]->d_name[0] == '.')
+			continue;
+		if (fmtname(child, sizeof(child), "%s%s%s", *wdir != '\0' ?
+		    path : "", *wdir != '\0' ? "/" : "", ents[i]->d_name) ==
+		    -1) {
+			ret_warn(sc->fs, ents[i]->d_name, "path", ENAMETOOLONG);
+			continue;
+		}
+		sub = openat(fd, ents[i]->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (sub == -1) {
+			/* Gone, or replaced by something not to go into. */
+			if (errno != ENOENT && errno != ENOTDIR &&
+			    errno != ELOOP)
+				ret_warn(sc->fs, child, "open", errno);
+			continue;
+		}
+		r = scan_dir(sc, sub, child, path, ents[i]->d_name, depth + 1);
+		close(sub);
+		if (r == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return r;
+}
+
 static void
 fmt_size(uint64_t n, char *buf, size_t len)
 {
-	static const char *const units[] = {
-		"KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
-	};
-	double v;
+	static const char units[] = "KMGTPE";
+	double v = (double)n / 1024;
 	size_t u;
 
 	if (n < 1024) {
 		snprintf(buf, len, "%" PRIu64 " B", n);
 		return;
 	}
-	v = (double)n / 1024;
-	for (u = 0; v >= 1024 && u + 1 < NITEMS(units); u++)
+	for (u = 0; v >= 1024 && u + 2 < sizeof(units); u++)
 		v /= 1024;
-	snprintf(buf, len, "%.1f %s", v, units[u]);
+	snprintf(buf, len, "%.1f %ciB", v, units[u]);
 }
 
 /* A complete dump that still has its core: what the limits keep. */
@@ -157,9 +483,9 @@ cmp_ret_dump(const void *a, const void *b)
 	return strcmp(x->client, y->client);
 }
 
-/* Remove the *.last links in dfd that point at a file of rd. */
+/* Remove the *.last links in dfd that point at a file rd is losing. */
 static void
-unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
+unlink_last_links(const struct ret_scan *sc, int dfd, const char *path,
     const struct ret_dump *rd)
 {
 	struct dirent *de;
@@ -171,15 +497,14 @@ unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
 
 	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1 || (dp = fdopendir(fd)) == NULL) {
-		ret_warn(fs, path, "opendir", errno);
+		ret_warn(sc->fs, path, "opendir", errno);
 		xclose(fd);
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
-		if (!last_link_name(rd->layout, de->d_name))
-			continue;
-		len = readlinkat(dfd, de->d_name, target, sizeof(target) - 1);
-		if (len == -1)
+		if (!last_link_name(sc->layout, de->d_name) || (len =
+		    readlinkat(dfd, de->d_name, target, sizeof(target) - 1)) ==
+		    -1)
 			continue;	/* not a link, or gone */
 		target[len] = '\0';
 		for (i = 0; i < rd->nfiles; i++)
@@ -187,15 +512,14 @@ unlink_last_links(const struct file_sink *fs, int dfd, const char *path,
 				break;
 		if (i < rd->nfiles && rd->files[i].taking &&
 		    unlinkat(dfd, de->d_name, 0) == -1 && errno != ENOENT)
-			ret_warn(fs, de->d_name, "unlink", errno);
+			ret_warn(sc->fs, de->d_name, "unlink", errno);
 	}
 	closedir(dp);
 }
 
 /*
  * What the log says a removal took: "dir/vmcore.3.incomplete +info.3,
- * manifest.3.json", so that nobody has to guess which files went. Cut
- * short with "..." when the names do not fit.
+ * manifest.3.json", cut short with "..." when the names do not fit.
  */
 static void
 fmt_removed(const struct ret_dump *rd, const char *path, char *buf,
@@ -254,18 +578,11 @@ log_removal(const struct file_sink *fs, const struct ret_dump *rd,
 		    "%s (%s; %s): %s", what, files, sz, why);
 }
 
-/* Removal order: the files of a summary, then the core, the manifest last. */
-static int
-removal_pass(const struct ret_file *f)
-{
-	return f->manifest ? 2 : f->core ? 1 : 0;
-}
-
 /*
- * Unlink the files of rd that this removal takes, in dfd, in removal
- * order; after a failure, no later pass, so a dump removed in part still
- * has its core, or at least its manifest, and is tried again. Returns the
- * bytes freed; *failed tells.
+ * Unlink the files of rd that this removal takes, in dfd: those of a
+ * summary, then the core, the manifest last. After a failure, no later
+ * pass, so a dump removed in part still has its core, or at least its
+ * manifest, and is tried again. Returns the bytes freed.
  */
 static uint64_t
 unlink_files(const struct file_sink *fs, int dfd, struct ret_dump *rd,
@@ -280,7 +597,7 @@ unlink_files(const struct file_sink *fs, int dfd, struct ret_dump *rd,
 	for (pass = 0; pass < 3 && !*failed; pass++)
 		for (i = 0; i < rd->nfiles; i++) {
 			f = &rd->files[i];
-			if (!f->taking || removal_pass(f) != pass)
+			if (!f->taking || (f->manifest ? 2 : f->core) != pass)
 				continue;
 			if (unlinkat(dfd, f->name, 0) == 0 || errno == ENOENT) {
 				freed += f->size;
@@ -294,19 +611,19 @@ unlink_files(const struct file_sink *fs, int dfd, struct ret_dump *rd,
 }
 
 /*
- * Remove one dump: the *.last links that point at it, its files, the
- * manifest last (a dump cut short here is still finished, and goes next
- * time), then a redhat dump's directory. Files marked keep stay, and so
- * does the directory then: what is left is the dump's summary.
+ * Remove one dump: the *.last links that point at it, its files, then a
+ * redhat dump's directory. Files marked keep stay, and so does the
+ * directory then: what is left is the dump's summary.
  */
 static void
-remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
-    const char *why)
+remove_dump(struct ret_scan *sc, struct ret_dump *rd, const char *why)
 {
+	const struct file_sink *fs = sc->fs;
+	bool top = strcmp(rd->dir, ".") == 0, failed = false, summary = false;
 	char path[PATH_MAX];
-	uint64_t freed = 0;
+	const char *shown;
+	uint64_t freed;
 	struct stat sb;
-	bool failed = false, summary = false;
 	size_t i;
 	int fd, hfd = -1;
 
@@ -316,35 +633,27 @@ remove_dump(const struct file_sink *fs, int root, struct ret_dump *rd,
 		summary |= rd->files[i].keep;
 	}
 	/* The directory of the files, from the sink's, for the log. */
-	if (strcmp(rd->dir, ".") == 0)
-		snprintf(path, sizeof(path), "%s", rd->sub != NULL ? rd->sub :
-		    "");
-	else if (rd->sub != NULL)
-		snprintf(path, sizeof(path), "%s/%s", rd->dir, rd->sub);
-	else
-		snprintf(path, sizeof(path), "%s", rd->dir);
+	snprintf(path, sizeof(path), "%s%s%s", top ? "" : rd->dir,
+	    !top && rd->sub != NULL ? "/" : "", rd->sub != NULL ? rd->sub : "");
+	shown = path[0] != '\0' ? path : ".";
 	/* Component by component, no symlink: the tree may have changed. */
-	if ((fd = open_walk(root, rd->dir)) == -1) {
+	if ((fd = open_walk(sc->root, rd->dir)) == -1) {
 		ret_warn(fs, rd->dir, "open", errno);
 		return;
 	}
-	if (rd->sub != NULL)
-		hfd = openat(fd, rd->sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	else
-		hfd = dup(fd);
+	hfd = rd->sub != NULL ? openat(fd, rd->sub, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC) : dup(fd);
 	if (hfd == -1 || fstat(hfd, &sb) == -1) {
-		ret_warn(fs, path[0] != '\0' ? path : ".", "open", errno);
+		ret_warn(fs, shown, "open", errno);
 		goto out;
 	}
 	if (sb.st_dev != rd->dev || sb.st_ino != rd->ino) {
 		fs->host->log(fs->ctx, NDS_LOG_WARNING, "retention: %s: "
-		    "replaced while it was looked at; left alone",
-		    path[0] != '\0' ? path : ".");
+		    "replaced while it was looked at; left alone", shown);
 		goto out;
 	}
-	if (rd->layout != LAYOUT_REDHAT)
-		unlink_last_links(fs, hfd, path[0] != '\0' ? path : ".", rd);
+	if (sc->layout != LAYOUT_REDHAT)
+		unlink_last_links(sc, hfd, shown, rd);
 	freed = unlink_files(fs, hfd, rd, &failed);
 	rd->size -= freed;
 	if (!failed && !summary && rd->sub != NULL && unlinkat(fd, rd->sub,
@@ -370,66 +679,75 @@ out:
 	close(fd);
 }
 
-/* The sink's directory, as open_base finds it, as a descriptor of its own. */
-static int
-open_root(const struct file_dump *d)
-{
-	const struct nds_dump *dump = d->dump;
-	const char *dir = d->fs->cfg->dir;
-	int at = dump->dumpdir_fd >= 0 ? dump->dumpdir_fd : AT_FDCWD;
-
-	if (dir == NULL) {
-		dir = dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
-		if (dir == NULL) {
-			errno = ENOENT;
-			return -1;
-		}
-	}
-	return openat(at, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
+enum ret_limit { BY_CLIENT, BY_SIGNATURE, BY_SIZE };
 
 /*
- * keep_per_client for the client of the dump that ended. sc->v is in
- * removal order, incomplete dumps first: one goes while the client has
- * more than keep dumps, a complete one only while it has more than keep
- * complete ones. So the dumps kept are the newest keep complete ones;
- * incomplete ones, the newest first, fill only the places fewer complete
- * ones leave. An incomplete dump that may not go (it just ended, or is
- * still being stored) never pushes a complete one out.
+ * One limit over v[0..n), in removal order: one client's dumps, one
+ * signature's (first always stays) or all of them by size. One goes while
+ * all are over the limit, a complete one only while the complete ones
+ * alone are: the newest complete ones stay, incomplete ones fill only the
+ * room fewer complete ones leave, and a dump that may not go (active, or
+ * tried already) never pushes a complete one out.
  */
 static void
-ret_keep(const struct file_sink *fs, int root, struct ret_scan *sc)
+apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
+    const struct ret_dump *first, enum ret_limit by)
 {
-	const size_t keep = (size_t)fs->cfg->keep;
+	const struct file_config *cfg = sc->fs->cfg;
+	const uint64_t max = (uint64_t)(by == BY_SIZE ? cfg->max_total :
+	    by == BY_SIGNATURE ? cfg->keep_sig : cfg->keep);
+	uint64_t all = 0, complete = 0, m, before;
 	struct ret_dump *rd;
-	char why[160];
-	size_t i, all = 0, complete = 0;
+	char why[160], lim[32], sz[32];
+	size_t i, j;
+	bool w;
 
-	/* A repeat's summary is no dump here: it neither counts nor goes. */
-	for (i = 0; i < sc->n; i++)
-		if (sc->v[i].mine && !sc->v[i].summary && !sc->v[i].gone) {
-			all++;
-			if (sc->v[i].complete)
-				complete++;
+	for (i = 0; i < n; i++)
+		if (v[i] != first) {
+			m = by == BY_SIZE ? v[i]->size : 1;
+			all += m;
+			complete += whole(v[i]) ? m : 0;
 		}
-	for (i = 0; i < sc->n; i++) {
-		rd = &sc->v[i];
-		if (!rd->mine || rd->active || rd->summary || rd->tried ||
-		    (rd->complete ? complete : all) <= keep)
+	fmt_size(max, lim, sizeof(lim));
+	for (i = 0; i < n; i++) {
+		rd = v[i];
+		w = whole(rd);
+		if (rd == first || rd->active || rd->tried ||
+		    (w ? complete : all) <= max)
 			continue;
-		if (rd->complete)
-			snprintf(why, sizeof(why), "keep_per_client = %zu: the "
-			    "oldest of the client's %zu complete dumps", keep,
-			    complete);
+		if (by == BY_SIZE)
+			fmt_size(w ? complete : all, sz, sizeof(sz));
+		if (by == BY_SIZE && w)
+			snprintf(why, sizeof(why), "max_total_size = %s: the "
+			    "oldest complete dump, and complete dumps took %s",
+			    lim, sz);
+		else if (by == BY_SIZE)
+			snprintf(why, sizeof(why), "max_total_size = %s: %s, "
+			    "and %s were stored", lim, rd->summary ? "a "
+			    "repeat's summary" : "incomplete", sz);
+		else if (by == BY_SIGNATURE)
+			snprintf(why, sizeof(why), "keep_per_signature = %"
+			    PRIu64 ": %s repeat of signature %s", max,
+			    rd->complete ? "an older" : "an incomplete",
+			    rd->sig);
+		else if (w)
+			snprintf(why, sizeof(why), "keep_per_client = %" PRIu64
+			    ": the oldest of the client's %" PRIu64 " complete "
+			    "dumps", max, complete);
 		else
-			snprintf(why, sizeof(why), "keep_per_client = %zu: "
-			    "incomplete, and the client had %zu dumps", keep,
-			    all);
-		remove_dump(fs, root, rd, why);
+			snprintf(why, sizeof(why), "keep_per_client = %" PRIu64
+			    ": incomplete, and the client had %" PRIu64
+			    " dumps", max, all);
+		for (j = 0; j < rd->nfiles; j++)
+			rd->files[j].keep = by == BY_SIGNATURE &&
+			    cfg->repeats == REPEATS_SUMMARY &&
+			    !rd->files[j].core;
+		before = rd->size;
+		remove_dump(sc, rd, why);
 		/* Gone or not: a failure never takes a newer dump instead. */
-		all--;
-		if (rd->complete)
-			complete--;
+		m = by == BY_SIZE ? before - rd->size : 1;
+		all -= m;
+		complete -= w ? m : 0;
 	}
 }
 
@@ -444,69 +762,13 @@ cmp_by_signature(const void *a, const void *b)
 	return c != 0 ? c : cmp_ret_dump(x, y);
 }
 
-/*
- * keep_per_signature within the dumps of one signature, v[0..n) in
- * removal order. Its first complete dump (the oldest one; the oldest
- * dump when none is complete) always stays; of the others, as ret_keep
- * does per client, the newest keep complete ones stay and incomplete
- * ones fill only the places fewer complete ones leave. A repeat that
- * goes keeps its summary unless repeats = remove.
- */
+/* keep_per_signature, over the dumps with a signature and still a core. */
 static void
-keep_signature(const struct file_sink *fs, int root, struct ret_dump **v,
-    size_t n)
+ret_signature(struct ret_scan *sc)
 {
-	const size_t keep = (size_t)fs->cfg->keep_sig;
-	struct ret_dump *rd, *first = v[0];
-	size_t i, j, all = 0, complete = 0;
-	char why[160];
+	struct ret_dump **v = sc->p;
+	size_t i, j, n = 0, run;
 
-	for (i = 0; i < n; i++)
-		if (v[i]->complete) {
-			first = v[i];
-			break;
-		}
-	for (i = 0; i < n; i++)
-		if (v[i] != first) {
-			all++;
-			complete += v[i]->complete;
-		}
-	for (i = 0; i < n; i++) {
-		rd = v[i];
-		if (rd == first || rd->active ||
-		    (rd->complete ? complete : all) <= keep)
-			continue;
-		snprintf(why, sizeof(why), "keep_per_signature = %zu: %s repeat "
-		    "of signature %s", keep, rd->complete ? "an older" :
-		    "an incomplete", rd->sig);
-		for (j = 0; j < rd->nfiles; j++)
-			rd->files[j].keep = fs->cfg->repeats ==
-			    REPEATS_SUMMARY && !rd->files[j].core;
-		remove_dump(fs, root, rd, why);
-		/*
-		 * Whatever came of it: a dump that could not go must not make
-		 * one of the newest go in its place.
-		 */
-		all--;
-		complete -= rd->complete;
-	}
-}
-
-/*
- * keep_per_signature over every finished dump beneath the sink's
- * directory that has a signature and still its core: summaries, and
- * dumps without a signature, are not its business.
- */
-static void
-ret_signature(const struct file_sink *fs, int root, struct ret_scan *sc)
-{
-	struct ret_dump **v;
-	size_t i, n = 0, run;
-
-	if ((v = calloc(sc->n + 1, sizeof(*v))) == NULL) {
-		ret_warn(fs, "keep_per_signature", "calloc", ENOMEM);
-		return;
-	}
 	for (i = 0; i < sc->n; i++)
 		if (sc->v[i].sig[0] != '\0' && sc->v[i].has_core &&
 		    !sc->v[i].gone)
@@ -517,107 +779,85 @@ ret_signature(const struct file_sink *fs, int root, struct ret_scan *sc)
 		for (run = 1; i + run < n && strcmp(v[i]->sig,
 		    v[i + run]->sig) == 0; run++)
 			continue;
-		keep_signature(fs, root, v + i, run);
+		/* The oldest complete one; the oldest when none is. */
+		for (j = 0; j < run && !v[i + j]->complete; j++)
+			continue;
+		apply_limit(sc, v + i, run, v[i + (j < run ? j : 0)],
+		    BY_SIGNATURE);
 	}
-	free(v);
 }
 
-/*
- * max_total_size over every finished dump beneath the sink's directory,
- * in the same order and by the same rule as ret_keep: incomplete dumps
- * go, the oldest first, while all dumps take more than the limit; complete
- * ones only while the complete dumps alone do. So no client's incomplete
- * dumps can evict another's complete ones.
- */
 static void
-ret_total(const struct file_sink *fs, int root, struct ret_scan *sc)
+ret_keep(struct ret_scan *sc)
 {
-	const uint64_t max = (uint64_t)fs->cfg->max_total;
-	struct ret_dump *rd;
-	char why[160], lim[32], sz[32];
-	uint64_t all = 0, complete = 0, before, freed;
+	size_t i, n = 0;
+
+	/* A repeat's summary is no dump here: it neither counts nor goes. */
+	for (i = 0; i < sc->n; i++)
+		if (sc->v[i].mine && !sc->v[i].summary && !sc->v[i].gone)
+			sc->p[n++] = &sc->v[i];
+	apply_limit(sc, sc->p, n, NULL, BY_CLIENT);
+}
+
+static void
+ret_total(struct ret_scan *sc)
+{
 	size_t i;
 
-	for (i = 0; i < sc->n; i++) {
-		all += sc->v[i].size;
-		if (whole(&sc->v[i]))
-			complete += sc->v[i].size;
-	}
-	fmt_size(max, lim, sizeof(lim));
-	for (i = 0; i < sc->n; i++) {
-		rd = &sc->v[i];
-		/* keep_per_client failed on it (in part): not again. */
-		if (rd->active || rd->tried ||
-		    (whole(rd) ? complete : all) <= max)
-			continue;
-		fmt_size(whole(rd) ? complete : all, sz, sizeof(sz));
-		if (whole(rd))
-			snprintf(why, sizeof(why), "max_total_size = %s: the "
-			    "oldest complete dump, and complete dumps took %s",
-			    lim, sz);
-		else
-			snprintf(why, sizeof(why), "max_total_size = %s: %s, "
-			    "and %s were stored", lim, rd->summary ? "a "
-			    "repeat's summary" : "incomplete", sz);
-		before = rd->size;
-		remove_dump(fs, root, rd, why);
-		freed = before - rd->size;
-		all -= freed;
-		if (whole(rd))
-			complete -= freed;
-	}
+	for (i = 0; i < sc->n; i++)
+		sc->p[i] = &sc->v[i];
+	apply_limit(sc, sc->p, sc->n, NULL, BY_SIZE);
 }
 
 /*
- * After a dump of d's client ended: keep_per_signature for everything
- * beneath the sink's directory, keep_per_client for that client, then
- * max_total_size for everything (ret_signature, ret_keep and ret_total
- * say which dumps go). Called with retention_lock held; never
- * fails the dump.
+ * Called with retention_lock held; never fails the dump. The dump that
+ * ended is still registered, so it stays: its hooks and its outcome line
+ * name its files after the sink's end.
  */
 void
 run_retention(const struct file_dump *d)
 {
 	const struct file_sink *fs = d->fs;
+	const struct nds_dump *dump = d->dump;
 	const char *top = fs->cfg->dir != NULL ? fs->cfg->dir :
 	    "dump directory";
-	struct ret_scan sc;
+	const char *dir = fs->cfg->dir != NULL ? fs->cfg->dir :
+	    dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
+	struct ret_scan sc = { .d = d, .fs = fs, .layout = d->layout };
 	size_t i;
-	int root, fd;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.d = d;
-	if ((root = open_root(d)) == -1) {
+	/* The sink's directory, as open_base finds it. */
+	if (dir == NULL)
+		errno = ENOENT;
+	if (dir == NULL || (sc.root = openat(dump->dumpdir_fd >= 0 ?
+	    dump->dumpdir_fd : AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
 		ret_warn(fs, top, "open", errno);
 		return;
 	}
-	if ((fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
-		ret_warn(fs, top, "open", errno);
-		goto out;
-	}
-	if (scan_dir(&sc, fd, ".", NULL, "", 0) == -1) {
-		/* Half a picture could pick the wrong dumps: do nothing. */
+	/* Half a picture could pick the wrong dumps: do nothing. */
+	if (scan_dir(&sc, sc.root, ".", NULL, "", 0) == -1 ||
+	    (sc.p = calloc(sc.n + 1, sizeof(*sc.p))) == NULL) {
 		ret_warn(fs, top, "scan", ENOMEM);
 		goto out;
 	}
 	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
-	/* The dump that ended is still registered: it is active too. */
 	for (i = 0; i < sc.n; i++)
-		sc.v[i].active = is_active(sc.v[i].layout, &sc.v[i]);
+		sc.v[i].active = is_active(sc.layout, &sc.v[i]);
 	if (fs->cfg->keep_sig > 0) {
-		ret_signature(fs, root, &sc);
+		ret_signature(&sc);
 		/* Its summaries go before complete dumps now. */
 		qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
 	}
 	if (fs->cfg->keep > 0)
-		ret_keep(fs, root, &sc);
+		ret_keep(&sc);
 	if (fs->cfg->max_total > 0)
-		ret_total(fs, root, &sc);
+		ret_total(&sc);
 out:
 	for (i = 0; i < sc.n; i++)
 		free_ret_dump(&sc.v[i]);
 	free(sc.v);
-	close(root);
+	free(sc.p);
+	free(sc.text);
+	close(sc.root);
 }
-
