@@ -61,24 +61,7 @@
  * the spool folder, opens it as the outbox and opens the pool.
  */
 #include <sys/stat.h>
-#include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
-
-#include "netdump/sink.h"
 #include "sinkutil.h"
 #include "s3.h"
 

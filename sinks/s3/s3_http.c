@@ -14,18 +14,9 @@
  * come back with a message that names the bucket and the endpoint and says
  * what to check. Credentials go to curl only and never into a message.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "sinkutil.h"
 #include "s3.h"
 
 #define BACKOFF_FIRST_MS 200
@@ -43,19 +34,6 @@ struct req {
 	bool			 body_errors;	/* a 200 may carry <Error> */
 	bool			 missing_ok;	/* 404 means done already */
 };
-
-static void	seterr(struct s3_client *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(struct s3_client *cl, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cl->err, sizeof(cl->err), fmt, ap);
-	va_end(ap);
-}
 
 int
 s3_client_init(struct s3_client *cl, const struct s3_conf *conf,
@@ -237,23 +215,18 @@ code_transient(const char *code)
 static bool
 curl_transient(CURLcode cc)
 {
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_WEIRD_SERVER_REPLY:
-		return true;
-	default:
-		return false;
-	}
+	static const CURLcode codes[] = { CURLE_COULDNT_RESOLVE_PROXY,
+	    CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT,
+	    CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+	    CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
+	    CURLE_HTTP2_STREAM, CURLE_SSL_CONNECT_ERROR,
+	    CURLE_WEIRD_SERVER_REPLY };
+	size_t i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (cc == codes[i])
+			return true;
+	return false;
 }
 
 static struct curl_slist *
@@ -376,33 +349,39 @@ set_request(struct s3_client *cl, const struct req *rq, const char *url,
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
 }
 
+/* "WHAT to bucket B at E: WHY", the form of every failure of the store's. */
+static void
+store_err(struct s3_client *cl, const char *what, const char *why)
+{
+	sink_seterr(cl->err, "%s to bucket %s at %s: %s", what,
+	    cl->conf->bucket, cl->conf->endpoint, why);
+}
+
 /* A request curl could not finish: why, and whether to try again. */
 static enum s3_status
 curl_failed(struct s3_client *cl, const struct req *rq, CURLcode cc,
     const char *cerr)
 {
-	const struct s3_conf *c = cl->conf;
 	/* CURL_READFUNC_ABORT ends as CURLE_ABORTED_BY_CALLBACK. */
 	bool read_failed = (cc == CURLE_READ_ERROR ||
 	    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL;
 
 	if (read_failed && rq->src->error == ENODATA) {
-		seterr(cl, "%s: the spool file ends at byte %" PRIu64 ", %"
-		    PRIu64 " bytes short of the range to send", rq->what,
+		sink_seterr(cl->err, "%s: the spool file ends at byte %" PRIu64
+		    ", %" PRIu64 " bytes short of the range to send", rq->what,
 		    rq->src->off + rq->src->pos, rq->src->len - rq->src->pos);
 		return S3_LOCAL;
 	}
 	if (read_failed && rq->src->error != 0) {
-		seterr(cl, "%s: reading the spool: %s", rq->what,
+		sink_seterr(cl->err, "%s: reading the spool: %s", rq->what,
 		    strerror(rq->src->error));
 		return S3_LOCAL;
 	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && stopped(cl)) {
-		seterr(cl, "%s: stopped", rq->what);
+		sink_seterr(cl->err, "%s: stopped", rq->what);
 		return S3_STOPPED;
 	}
-	seterr(cl, "%s to bucket %s at %s: %s", rq->what, c->bucket,
-	    c->endpoint, cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
+	store_err(cl, rq->what, cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
 	return curl_transient(cc) ? S3_AGAIN : S3_DENIED;
 }
 
@@ -411,8 +390,7 @@ static enum s3_status
 http_status(struct s3_client *cl, const struct req *rq)
 {
 	const struct s3_reply *rp = &cl->reply;
-	const struct s3_conf *c = cl->conf;
-	char message[160] = "";
+	char message[160] = "", detail[NDS_ERRBUF_SIZE];
 	const char *why;
 	enum s3_status st;
 
@@ -432,10 +410,10 @@ http_status(struct s3_client *cl, const struct req *rq)
 	else
 		st = S3_DENIED;
 	why = hint(cl->http, cl->code);
-	seterr(cl, "%s to bucket %s at %s: HTTP %ld%s%s%s%s%s%s", rq->what,
-	    c->bucket, c->endpoint, cl->http, cl->code[0] ? " " : "",
-	    cl->code, why[0] ? ": " : "", why,
+	snprintf(detail, sizeof(detail), "HTTP %ld%s%s%s%s%s%s", cl->http,
+	    cl->code[0] ? " " : "", cl->code, why[0] ? ": " : "", why,
 	    message[0] && !why[0] ? ": " : "", !why[0] ? message : "");
+	store_err(cl, rq->what, detail);
 	return st;
 }
 
@@ -456,7 +434,7 @@ perform(struct s3_client *cl, const struct req *rq)
 	memset(rp, 0, sizeof(*rp));
 	if ((url = request_url(cl, rq)) == NULL ||
 	    (hl = headers(cl, rq)) == NULL) {
-		seterr(cl, "%s: out of memory", rq->what);
+		sink_seterr(cl->err, "%s: out of memory", rq->what);
 		goto out;
 	}
 	set_request(cl, rq, url, hl, rp, cerr, &none);
@@ -541,9 +519,7 @@ s3_mpu_create(struct s3_client *cl, const char *key, char *upload_id,
 	st = request(cl, &rq);
 	if (st == S3_OK && s3_xml_text(cl->reply.body, cl->reply.len,
 	    "UploadId", upload_id, idlen) <= 0) {
-		seterr(cl, "CreateMultipartUpload to bucket %s at %s: no "
-		    "UploadId in the reply", cl->conf->bucket,
-		    cl->conf->endpoint);
+		store_err(cl, rq.what, "no UploadId in the reply");
 		st = S3_AGAIN;
 	}
 	return st;
@@ -567,7 +543,7 @@ enum s3_status
 s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
     uint32_t n, struct s3_src *src, char etag[S3_ETAG_MAX])
 {
-	char q[3 * S3_UPLOADID_MAX + 64];
+	char q[3 * S3_UPLOADID_MAX + 64], what[32];
 	struct req rq = {
 		.what = "UploadPart", .method = "PUT", .key = key, .query = q,
 		.src = src,
@@ -575,15 +551,14 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
 	enum s3_status st;
 
 	if (part_query(q, sizeof(q), n, upload_id) == -1) {
-		seterr(cl, "UploadPart: out of memory");
+		sink_seterr(cl->err, "UploadPart: out of memory");
 		return S3_LOCAL;
 	}
 	st = request(cl, &rq);
 	if (st == S3_OK) {
 		if (cl->reply.etag[0] == '\0') {
-			seterr(cl, "UploadPart %" PRIu32 " to bucket %s at "
-			    "%s: no ETag in the reply", n, cl->conf->bucket,
-			    cl->conf->endpoint);
+			snprintf(what, sizeof(what), "UploadPart %" PRIu32, n);
+			store_err(cl, what, "no ETag in the reply");
 			st = S3_AGAIN;
 		} else
 			snprintf(etag, S3_ETAG_MAX, "%s", cl->reply.etag);
@@ -612,7 +587,7 @@ s3_copy(struct s3_client *cl, const char *key, const char *from)
 	    s3_uri_encode(from, true, enc, elen) == -1 ||
 	    (src = malloc(slen = strlen(cl->conf->copy_prefix) + elen +
 	    32)) == NULL) {
-		seterr(cl, "CopyObject: out of memory");
+		sink_seterr(cl->err, "CopyObject: out of memory");
 		goto out;
 	}
 	snprintf(src, slen, "x-amz-copy-source: %s%s", cl->conf->copy_prefix,
@@ -642,7 +617,7 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 
 	if ((body = malloc(cap)) == NULL ||
 	    part_query(q, sizeof(q), 0, upload_id) == -1) {
-		seterr(cl, "CompleteMultipartUpload: out of memory");
+		sink_seterr(cl->err, "CompleteMultipartUpload: out of memory");
 		goto out;
 	}
 	/* cap holds every part even with each ETag byte escaped. */
@@ -683,7 +658,7 @@ s3_mpu_abort(struct s3_client *cl, const char *key, const char *upload_id)
 	};
 
 	if (part_query(q, sizeof(q), 0, upload_id) == -1) {
-		seterr(cl, "AbortMultipartUpload: out of memory");
+		sink_seterr(cl->err, "AbortMultipartUpload: out of memory");
 		return S3_LOCAL;
 	}
 	return request(cl, &rq);
@@ -717,12 +692,12 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 		return s3_put(cl, key, &src);
 	}
 	if ((n = s3_part_count(base, size)) == 0) {
-		seterr(cl, "%" PRIu64 " bytes do not fit in %u parts", size,
-		    S3_MAX_PARTS);
+		sink_seterr(cl->err, "%" PRIu64 " bytes do not fit in %u parts",
+		    size, S3_MAX_PARTS);
 		return S3_LOCAL;
 	}
 	if ((etags = calloc(n, sizeof(*etags))) == NULL) {
-		seterr(cl, "out of memory");
+		sink_seterr(cl->err, "out of memory");
 		return S3_LOCAL;
 	}
 	if ((st = s3_mpu_create(cl, key, uid, sizeof(uid))) != S3_OK)

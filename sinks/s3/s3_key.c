@@ -10,12 +10,6 @@
  * match) and no control characters; everything else is percent-encoded
  * segment by segment when the URL is built.
  */
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "s3.h"
 
 static const struct {

@@ -28,14 +28,6 @@
  * A version that does not know "expected" still uploads only the bytes
  * that are there, under the incomplete name.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "s3.h"
 
 static void

@@ -8,17 +8,6 @@
  * completes the upload, and copies the object to its final key if the
  * name it started under turned out wrong.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "netdump/sink.h"
 #include "sinkutil.h"
 #include "s3.h"
 

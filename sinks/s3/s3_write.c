@@ -5,20 +5,8 @@
  * without a usable spool, into memory parts; bytes behind the stream
  * change the spool and mark a part already sent to go again.
  */
-#include <sys/types.h>
-
-#include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "netdump/sink.h"
 #include "sinkutil.h"
 #include "s3.h"
 

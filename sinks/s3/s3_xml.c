@@ -7,12 +7,6 @@
  * as &quot;...&quot;); this is not a general parser and never reads past
  * the length it is given, NUL or not.
  */
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "s3.h"
 
 static bool
