@@ -89,6 +89,16 @@ trim(char *s)
 	return s;
 }
 
+/* *to becomes a copy of value; the old one is wiped first. */
+static void
+set_secret(char **to, const char *value)
+{
+	if (*to != NULL)
+		explicit_bzero(*to, strlen(*to));
+	free(*to);
+	*to = strdup(value);
+}
+
 /*
  * Credentials from an AWS-style credentials file: the [profile] section's
  * aws_access_key_id, aws_secret_access_key and aws_session_token. What is
@@ -131,22 +141,12 @@ read_credentials(struct s3_sink *s, const char *path, const char *profile,
 		*eq = '\0';
 		value = trim(eq + 1);
 		name = trim(name);
-		if (strcmp(name, "aws_access_key_id") == 0) {
-			free(c->access_key);
-			c->access_key = strdup(value);
-		} else if (strcmp(name, "aws_secret_access_key") == 0) {
-			if (c->secret_key != NULL)
-				explicit_bzero(c->secret_key,
-				    strlen(c->secret_key));
-			free(c->secret_key);
-			c->secret_key = strdup(value);
-		} else if (strcmp(name, "aws_session_token") == 0) {
-			if (c->session_token != NULL)
-				explicit_bzero(c->session_token,
-				    strlen(c->session_token));
-			free(c->session_token);
-			c->session_token = strdup(value);
-		}
+		if (strcmp(name, "aws_access_key_id") == 0)
+			set_secret(&c->access_key, value);
+		else if (strcmp(name, "aws_secret_access_key") == 0)
+			set_secret(&c->secret_key, value);
+		else if (strcmp(name, "aws_session_token") == 0)
+			set_secret(&c->session_token, value);
 	}
 	explicit_bzero(line, sizeof(line));
 	if (ferror(fp))
@@ -280,6 +280,10 @@ sink_free(struct s3_sink *s)
 {
 	struct s3_conf *c = &s->conf;
 
+	/* Its threads use the store's settings and curl: it goes first. */
+	s->host->pool_close(s->pool);
+	if (s->rcl_ready)
+		s3_client_fini(&s->rcl);
 	if (c->secret_key != NULL)
 		explicit_bzero(c->secret_key, strlen(c->secret_key));
 	if (c->session_token != NULL)
@@ -291,10 +295,6 @@ sink_free(struct s3_sink *s)
 	free(c->access_key);
 	free(c->secret_key);
 	free(c->session_token);
-	/* Its threads use the store's settings: it goes first. */
-	s->host->pool_close(s->pool);
-	if (s->rcl_ready)
-		s3_client_fini(&s->rcl);
 	if (s->spool_fd != -1)
 		close(s->spool_fd);
 	pthread_mutex_destroy(&s->lock);
@@ -302,37 +302,18 @@ sink_free(struct s3_sink *s)
 }
 
 /*
- * Give a folder the owner of the one above it. The daemon creates its
- * sinks as root and drops to its own user later; the dump directory (the
- * spool's usual parent) is that user's.
+ * A folder just made: it gets the owner of the one above it (the daemon
+ * creates its sinks as root and drops to its own user later; the dump
+ * directory, the spool's usual parent, is that user's), and its name is
+ * made to last (a spool that vanished in a crash would take the dumps in
+ * it along). Best effort: a spool the user cannot write is reported
+ * later, a failed sync shows in the records' own syncs.
  */
 static void
-chown_like_parent(const char *dir)
+settle_dir(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
 	struct stat sb;
-
-	if (geteuid() != 0 || snprintf(parent, sizeof(parent), "%s", dir) >=
-	    (int)sizeof(parent) || (slash = strrchr(parent, '/')) == NULL)
-		return;
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	/* Best effort: a spool the user cannot write is reported later. */
-	if (stat(parent, &sb) == 0 && chown(dir, sb.st_uid, sb.st_gid) == -1)
-		return;
-}
-
-/*
- * Make the name of a folder just created last: a spool that vanished in
- * a crash would take the dumps in it along. Best effort; a failure shows
- * in the records' own syncs.
- */
-static void
-sync_parent(const char *dir)
-{
-	char parent[PATH_MAX], *slash;
 	int fd;
 
 	if (snprintf(parent, sizeof(parent), "%s", dir) >=
@@ -342,6 +323,10 @@ sync_parent(const char *dir)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
+	if (geteuid() == 0 && stat(parent, &sb) == 0 &&
+	    chown(dir, sb.st_uid, sb.st_gid) == -1) {
+		/* reported later, if the user cannot write it */
+	}
 	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
 	(void)fsync(fd);
@@ -367,10 +352,9 @@ mkdirs(const char *path)
 			continue;
 		c = *p;
 		*p = '\0';
-		if (mkdir(buf, 0700) == 0) {
-			chown_like_parent(buf);
-			sync_parent(buf);
-		} else if (errno != EEXIST)
+		if (mkdir(buf, 0700) == 0)
+			settle_dir(buf);
+		else if (errno != EEXIST)
 			return -1;
 		if (c == '\0')
 			break;
@@ -557,11 +541,9 @@ s3_destroy(void *instance)
 
 	if (s == NULL)
 		return;
-	/* The threads' curl handles go before curl's global state. */
-	s->host->pool_close(s->pool);
-	s->pool = NULL;
-	curl_unref();
+	/* The curl handles (threads', resume's) go before curl's state. */
 	sink_free(s);
+	curl_unref();
 }
 
 static const struct nds_option s3_options[] = {

@@ -381,7 +381,8 @@ curl_failed(struct s3_client *cl, const struct req *rq, CURLcode cc,
 		sink_seterr(cl->err, "%s: stopped", rq->what);
 		return S3_STOPPED;
 	}
-	store_err(cl, rq->what, cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
+	store_err(cl, rq->what, cerr[0] != '\0' ? cerr :
+	    curl_easy_strerror(cc));
 	return curl_transient(cc) ? S3_AGAIN : S3_DENIED;
 }
 
