@@ -3,7 +3,10 @@
  * s3 sink: one dump. begin makes the dump's spool folder, open its
  * objects' spool files; close sends what is left of an object and names
  * it, or leaves it in the spool, and end writes the pending record of
- * what was left, for the host's outbox to resume.
+ * what was left. The record is an entry of the host's durable outbox: the
+ * host keeps it for good, finds it again after a restart and calls
+ * s3_resume, with backoff, until what it lists is in the store. What a
+ * record means is s3_record.c's; how it is uploaded is this file's.
  */
 #include <sys/file.h>
 #include <sys/random.h>
@@ -12,7 +15,44 @@
 #include "sinkutil.h"
 #include "s3.h"
 
+#define NOTE_OBJECT_MAX	(16u << 20)	/* a manifest to patch, at most */
 #define SUFFIX_MAX	32
+
+/* The note that "where" carries while a dump waits in the spool. */
+static void
+pending_note(const struct s3_sink *s, const char *token, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, " (upload pending, spooled in %s/%s)",
+	    s->cfg->spool_dir, token);
+}
+
+/*
+ * Put rec in token's spool folder as its pending record, for good (the
+ * host's outbox_put: whole or not at all, synced, the folder's name too)
+ * and due for s3_resume. 0, or -1 and why in err.
+ */
+static int
+record_put(struct s3_sink *s, const char *token,
+    const struct s3_record *rec, char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_fields fb;
+
+	s3_record_fields(rec, &fb);
+	return s->host->outbox_put(s->ctx, token, fb.f, fb.n, err);
+}
+
+/*
+ * The record, as resume changes it. If this fails, the old record stays:
+ * the next try does again what this one did, no more.
+ */
+static void
+keep_record(struct s3_sink *s, const char *token, const struct s3_record *rec)
+{
+	char err[NDS_ERRBUF_SIZE];
+
+	(void)record_put(s, token, rec, err);
+}
 
 /* ----------------------------------------------------------- naming */
 
@@ -200,7 +240,7 @@ keep_pending(struct s3_obj *o, const char *name, const char *key,
 
 	if (make_pending(o, name, key, size, why, err) == -1)
 		return false;
-	s3_pending_note(d->s, d->token, note, sizeof(note));
+	pending_note(d->s, d->token, note, sizeof(note));
 	set_where(d->s, key, note, where);
 	return true;
 }
@@ -548,7 +588,7 @@ write_record(struct s3_dump *d, char *err)
 	 * (it was renamed there at begin), or a crash could hide the folder
 	 * under its temporary name: outbox_put syncs both.
 	 */
-	r = s3_record_put(s, d->token, rec, err);
+	r = record_put(s, d->token, rec, err);
 	rec->endpoint = rec->bucket = NULL;
 	return r;
 }
@@ -582,5 +622,274 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	if (d->cl_ready)
 		s3_client_fini(&d->cl);
 	free(d);
+	return r;
+}
+
+/* ------------------------------------------------------------ resume */
+
+/*
+ * The spooled manifest of ro, NUL-terminated, its length in *len: at most
+ * the size the record says (a cut shows as fewer bytes). NULL, errno set,
+ * if it cannot be read.
+ */
+static char *
+read_note_object(struct s3_sink *s, int dirfd, const struct s3_rec_obj *ro,
+    size_t *len)
+{
+	char *text, rerr[NDS_ERRBUF_SIZE];
+	ssize_t n;
+	int e;
+
+	if (ro->size > NOTE_OBJECT_MAX) {
+		errno = EFBIG;
+		return NULL;
+	}
+	if ((text = malloc((size_t)ro->size + 1)) == NULL)
+		return NULL;
+	if ((n = s->host->read_file(dirfd, ro->file, text, (size_t)ro->size,
+	    rerr)) == -1) {
+		e = errno;
+		free(text);
+		errno = e;
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = (size_t)n;
+	return text;
+}
+
+/* Cut every copy of note out of text[0, *len). */
+static void
+cut_note(char *text, size_t *len, const char *note)
+{
+	size_t nlen = strlen(note), i = 0, o = 0;
+
+	while (i < *len) {
+		if (nlen > 0 && *len - i >= nlen &&
+		    memcmp(text + i, note, nlen) == 0) {
+			i += nlen;
+			continue;
+		}
+		text[o++] = text[i++];
+	}
+	*len = o;
+}
+
+/*
+ * The spool file of ro holds only have bytes, fewer than its record says:
+ * bytes were lost after the record was written (a file system that lost
+ * them in a crash, a full disk, a hand). Zeros in their place would pass
+ * for data under the object's final name, so what is left goes under its
+ * incomplete name, with its real length, and the record says so from now
+ * on: a retry or a restart does the same, and the error is told once.
+ * -1 when there is no incomplete name to go to; then nothing is uploaded
+ * and nothing removed, and cl->err says so (the host tells the first
+ * failure of an entry).
+ */
+static int
+spool_cut(struct s3_sink *s, struct s3_client *cl, const char *token,
+    struct s3_record *rec, struct s3_rec_obj *ro, uint64_t have)
+{
+	char was[S3_KEY_MAX + 1], ebuf[128];
+	uint64_t claimed = ro->size;
+
+	snprintf(was, sizeof(was), "%s", ro->key);
+	if (s3_record_cut(ro, have) == -1) {
+		sink_errstr(errno, ebuf, sizeof(ebuf));
+		/* Truncated if need be: cl->err is NDS_ERRBUF_SIZE bytes. */
+		sink_seterr(cl->err, "spool file %s/%s/%s holds "
+		    "%" PRIu64 " bytes, its pending record says %" PRIu64
+		    ", and s3://%s/%s has no incomplete name to go to (%s): "
+		    "nothing uploaded, the spool and its record are kept",
+		    s->cfg->spool_dir, token, ro->file, have, claimed,
+		    s->conf.bucket, was, ebuf);
+		return -1;
+	}
+	s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from %s: spool "
+	    "file %s/%s/%s holds %" PRIu64 " bytes, its pending record says "
+	    "%" PRIu64 ": bytes were lost after they were received; the %"
+	    PRIu64 " bytes there are go to s3://%s/%s, nothing to s3://%s/%s",
+	    rec->dump_id, rec->client, s->cfg->spool_dir, token, ro->file, have,
+	    ro->expected, have, s->conf.bucket, ro->key, s->conf.bucket, was);
+	/* If this fails, the next try finds the cut and says it again. */
+	keep_record(s, token, rec);
+	return 0;
+}
+
+/* One object of a record; S3_OK when it is in the store. */
+static enum s3_status
+upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
+    const char *token, struct s3_record *rec, struct s3_rec_obj *ro,
+    bool *gone)
+{
+	char note[PATH_MAX + 64], ebuf[128], *text, *stale = NULL;
+	struct s3_src src = { .fd = -1 };
+	struct stat sb;
+	enum s3_status st = S3_LOCAL;
+	size_t len;
+	int fd;
+
+	if (ro->note) {
+		/* The manifest: it said "pending"; now it is not. */
+		if ((text = read_note_object(s, dirfd, ro, &len)) == NULL)
+			goto nofile;
+		if (len < ro->size && spool_cut(s, cl, token, rec, ro, len) ==
+		    -1) {
+			free(text);
+			return S3_LOCAL;
+		}
+		pending_note(s, token, note, sizeof(note));
+		cut_note(text, &len, note);
+		src.buf = (const unsigned char *)text;
+		src.len = len;
+		st = s3_put(cl, ro->key, &src);
+		free(text);
+		return st;
+	}
+	if ((fd = openat(dirfd, ro->file, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		goto nofile;
+	if (fstat(fd, &sb) == -1) {
+		snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s",
+		    s->cfg->spool_dir, token, ro->file,
+		    sink_errstr(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if ((uint64_t)sb.st_size < ro->size) {
+		if (spool_cut(s, cl, token, rec, ro, (uint64_t)sb.st_size) ==
+		    -1)
+			goto out;
+	} else if ((uint64_t)sb.st_size > ro->size)
+		s->host->log(s->ctx, NDS_LOG_WARNING, "%s/%s/%s: %" PRIu64
+		    " bytes, the record says %" PRIu64 "; uploading %" PRIu64,
+		    s->cfg->spool_dir, token, ro->file, (uint64_t)sb.st_size,
+		    ro->size, ro->size);
+	/* Exact: a file cut while it goes fails, and is looked at again. */
+	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
+	if (stale != NULL) {
+		if (s3_record_add_stale(rec, ro->key, stale) == 0)
+			keep_record(s, token, rec);
+		free(stale);
+	}
+out:
+	close(fd);
+	return st;
+nofile:
+	*gone = errno == ENOENT;
+	snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s", s->cfg->spool_dir,
+	    token, ro->file, sink_errstr(errno, ebuf, sizeof(ebuf)));
+	return S3_LOCAL;
+}
+
+/* Say that a pending object is in the store now. */
+static void
+say_uploaded(struct s3_sink *s, const struct s3_record *rec,
+    const struct s3_rec_obj *ro)
+{
+	if (ro->expected != 0)
+		s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from %s: "
+		    "uploaded s3://%s/%s (pending since %" PRId64 " s), only %"
+		    PRIu64 " of %" PRIu64 " bytes: the spool had lost the rest",
+		    rec->dump_id, rec->client, s->conf.bucket, ro->key,
+		    (int64_t)time(NULL) - rec->since, ro->size, ro->expected);
+	else
+		s->host->log(s->ctx, NDS_LOG_NOTICE, "dump %" PRIu64 " from "
+		    "%s: uploaded s3://%s/%s (pending since %" PRId64 " s)",
+		    rec->dump_id, rec->client, s->conf.bucket, ro->key,
+		    (int64_t)time(NULL) - rec->since);
+}
+
+/*
+ * Abort the record's stale uploads, then upload its objects, keeping the
+ * record up to date as they go; S3_OK when nothing is left to do (the
+ * host then removes the record and the empty folder).
+ */
+static enum s3_status
+resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
+    int dirfd, struct s3_record *rec)
+{
+	enum s3_status st = S3_OK;
+	unsigned i;
+
+	for (i = 0; i < rec->nstale && st == S3_OK;) {
+		st = s3_mpu_abort(cl, rec->stale[i].key, rec->stale[i].id);
+		if (st == S3_OK) {
+			s3_record_del_stale(rec, i);
+			keep_record(s, token, rec);
+		} else
+			i++;
+	}
+	for (i = 0; i < rec->nobj && st == S3_OK; i++) {
+		struct s3_rec_obj *ro = &rec->obj[i];
+		bool gone = false;
+
+		if (ro->done)
+			continue;
+		st = upload_pending(s, cl, dirfd, token, rec, ro, &gone);
+		if (st == S3_LOCAL && gone) {
+			/* Nothing to send any more: say so, go on. */
+			s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64
+			    " from %s: %s; s3://%s/%s is lost", rec->dump_id,
+			    rec->client, cl->err, s->conf.bucket, ro->key);
+			st = S3_OK;
+		} else if (st != S3_OK)
+			break;
+		else
+			say_uploaded(s, rec, ro);
+		ro->done = true;
+		keep_record(s, token, rec);
+		unlinkat(dirfd, ro->file, 0);
+	}
+	s3_health(s, st, cl->err);
+	return st;
+}
+
+/* The resume client's requests end soon once the host stops the outbox. */
+static bool
+resume_stopped(void *arg)
+{
+	struct s3_sink *s = arg;
+
+	return s->host->outbox_stopping(s->ctx);
+}
+
+/*
+ * The host's outbox hands over a spool folder with its record: do what
+ * the record says. A record of another sink's (another endpoint or
+ * bucket sharing spool_dir) or one that cannot be read is left alone.
+ */
+enum nds_result
+s3_resume(void *instance, const char *token, int dirfd,
+    const struct nds_field *fields, size_t nfields,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_sink *s = instance;
+	struct s3_record rec;
+	enum nds_result r = NDS_FAILED;
+	char perr[128];
+
+	if (s3_record_from_fields(fields, nfields, &rec, perr,
+	    sizeof(perr)) == -1) {
+		sink_seterr(err, "pending: %s", perr);
+		return NDS_FATAL;
+	}
+	if (strcmp(rec.endpoint, s->conf.endpoint) != 0 ||
+	    strcmp(rec.bucket, s->conf.bucket) != 0) {
+		sink_seterr(err, "a record for s3://%s at %s, not this sink's",
+		    rec.bucket, rec.endpoint);
+		r = NDS_FATAL;
+	} else if (!s->rcl_ready && s3_client_init(&s->rcl, &s->conf,
+	    resume_stopped, s) == -1)
+		sink_seterr(err, "dump %" PRIu64 " from %s: cannot make a curl "
+		    "handle", rec.dump_id, rec.client);
+	else {
+		s->rcl_ready = true;
+		if (resume_record(s, &s->rcl, token, dirfd, &rec) == S3_OK)
+			r = NDS_OK;
+		else
+			sink_seterr(err, "dump %" PRIu64 " from %s: %s",
+			    rec.dump_id, rec.client, s->rcl.err);
+	}
+	s3_record_free(&rec);
 	return r;
 }

@@ -603,7 +603,7 @@ out:
 
 enum s3_status
 s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
-    const struct s3_etag *etags, uint32_t n)
+    const struct s3_part *parts, uint32_t n)
 {
 	char q[3 * S3_UPLOADID_MAX + 64], *body, *p;
 	const char *e;
@@ -627,7 +627,7 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 	for (i = 0; i < n; i++) {
 		p += snprintf(p, cap - (size_t)(p - body), "<Part><PartNumber>%"
 		    PRIu32 "</PartNumber><ETag>", i + 1);
-		for (e = etags[i].etag; *e != '\0'; e++) {
+		for (e = parts[i].etag; *e != '\0'; e++) {
 			const char *ent = *e == '&' ? "&amp;" : *e == '<' ?
 			    "&lt;" : *e == '>' ? "&gt;" : NULL;
 
@@ -682,7 +682,7 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 {
 	const uint64_t base = cl->conf->part_size;
 	struct s3_src src = { .fd = fd, .exact = true };
-	struct s3_etag *etags = NULL;
+	struct s3_part *parts = NULL;
 	char uid[S3_UPLOADID_MAX], err[NDS_ERRBUF_SIZE];
 	enum s3_status st;
 	uint32_t n, i;
@@ -697,7 +697,7 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 		    size, S3_MAX_PARTS);
 		return S3_LOCAL;
 	}
-	if ((etags = calloc(n, sizeof(*etags))) == NULL) {
+	if ((parts = calloc(n, sizeof(*parts))) == NULL) {
 		sink_seterr(cl->err, "out of memory");
 		return S3_LOCAL;
 	}
@@ -709,10 +709,10 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 		if (src.len > size - src.off)
 			src.len = size - src.off;
 		if ((st = s3_mpu_part(cl, key, uid, i, &src,
-		    etags[i - 1].etag)) != S3_OK)
+		    parts[i - 1].etag)) != S3_OK)
 			goto abort;
 	}
-	if ((st = s3_mpu_complete(cl, key, uid, etags, n)) == S3_OK)
+	if ((st = s3_mpu_complete(cl, key, uid, parts, n)) == S3_OK)
 		goto out;
 abort:
 	/* Keep the first error: it is the one that matters. */
@@ -721,6 +721,6 @@ abort:
 		*stale = strdup(uid);
 	memcpy(cl->err, err, sizeof(err));
 out:
-	free(etags);
+	free(parts);
 	return st;
 }
