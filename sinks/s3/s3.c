@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3: store each dump in an S3 bucket (AWS S3, Ceph RGW, MinIO), as one
- * object per dump object under keys built from a template:
+ * s3: store each dump in an S3 bucket (AWS S3, Ceph RGW, MinIO), one
+ * object per dump object, under keys from a template:
  *
  *   {prefix}{path}/{client}/{date}-{collector}-{id}/{name}
  *
@@ -9,56 +9,53 @@
  * info, manifest.json or dump.tar.zst, so many collectors can share one
  * bucket and never collide.
  *
- * While a dump arrives, each object is written to a spool file (sparse,
- * in spool_dir) and, as soon as a part's worth has arrived, the part is
- * handed to the instance's upload threads, which read it back from the
- * spool (the page cache, in practice) and send it as one part of a
- * multipart upload; at most max_inflight_parts are on their way per
- * object. The dump's worker thread never waits for the network while the
- * dump arrives: parts that cannot leave yet simply stay in the spool. When
- * the object closes, the rest goes, the upload is completed (or aborted
- * if anything failed) and the spool file is removed. An object smaller
- * than a part goes as one PUT when it closes.
+ * While a dump arrives, each object is written to a sparse spool file in
+ * spool_dir and, as soon as a part's worth has arrived, the part is handed
+ * to the instance's upload threads, which read it back (from the page
+ * cache, in practice) and send it as one part of a multipart upload, at
+ * most max_inflight_parts per object. The dump's worker thread never
+ * waits for the network: parts that cannot leave yet stay in the spool.
+ * When the object closes, the rest goes, the upload is completed (or
+ * aborted if anything failed) and the spool file is removed. An object
+ * smaller than a part goes as one PUT when it closes.
  *
  * When the store is down, slow to fail or refuses (bad credentials), the
- * object stays in the spool and a "pending" record beside it says what is
- * to be uploaded where. spool_dir is the instance's outbox (the host's
- * durable outbox): the host keeps the records, picks up the ones a
- * previous run left and calls s3_resume for each, with backoff from
- * retry_interval up to retry_max_interval, until the store has it.
- * The sink reports such an object as stored ("where" says the upload is
- * pending and where the spool is): the dump is safe on disk. That is true
- * only once it is on disk: each spool file is synced (fdatasync) when it
- * closes, and then the host writes the record for good (a temporary file,
- * synced, renamed into place, its folder and spool_dir synced), so a
- * record never claims bytes a crash could take back. Objects that go
- * straight to the store are never synced: the spool is then only a
- * buffer.
+ * object stays in the spool and a "pending" record beside it says what
+ * goes where. spool_dir is the instance's durable outbox: the host keeps
+ * the records, picks up those a previous run left and calls s3_resume
+ * for each, with backoff from retry_interval up to retry_max_interval,
+ * until the store has it. The sink reports such an object as stored
+ * ("where" says the upload is pending and where the spool is), which is
+ * true only once it is on disk: each spool file is synced when it closes,
+ * then the host writes the record for good (temporary file, synced,
+ * renamed, its folder and spool_dir synced), so a record never claims
+ * bytes a crash could take back. Objects that go straight to the store
+ * are never synced: the spool is then only a buffer.
  *
- * Should a spool file still turn out shorter than its record says, what
- * is left goes under the object's incomplete name with its real length
- * (never padded with zeros under the final name) and the log says so; if
- * there is no such name, spool and record stay, and the log says that.
+ * A spool file that still turns out shorter than its record says goes
+ * under the object's incomplete name with its real length (never padded
+ * with zeros under the final name), and the log says so; without such a
+ * name, spool and record stay, and the log says that.
  *
  * Without a usable spool (spool = no, the spool file system below
- * min_free, a failed write), parts are kept in memory instead, and then
- * the worker does wait for a free slot: that bounds memory to
- * part_size x (max_inflight_parts + 1) per object.
+ * min_free, a failed write), parts are kept in memory, and the worker
+ * then waits for a free slot: at most part_size x (max_inflight_parts +
+ * 1) of memory per object.
  *
- * An object's final name depends on facts that only come with its close
- * (the outcome, kernel compression, a transform's suffix), but a multipart
- * upload needs its key when it starts. It starts under the name a complete
- * dump would get, as this instance last saw it; if the name turns out
- * different, the store copies the object to its final key (CopyObject;
- * above 5 GiB it goes again from the spool) and the first key is
- * deleted. Objects smaller than a part never need that.
+ * An object's final name depends on facts only its close brings (the
+ * outcome, kernel compression, a transform's suffix), but a multipart
+ * upload needs its key when it starts. It starts under the name a
+ * complete dump would get, as this instance last saw it; if the name
+ * turns out different, the store copies the object to its final key
+ * (CopyObject; above 5 GiB it goes again from the spool) and the first
+ * key is deleted. Objects smaller than a part never need that.
  *
- * Threads: the host calls the ops of one dump on one thread, and
- * s3_resume on its outbox thread; the upload threads are the host's work
- * pool (upload_threads of them, each with its own curl handle), which
- * the host starts with the first dump, in the daemon, after it forked
- * and dropped privileges. create only checks the configuration, makes
- * the spool folder, opens it as the outbox and opens the pool.
+ * Threads: the host calls the ops of one dump on one thread and s3_resume
+ * on its outbox thread; the upload threads are the host's work pool
+ * (upload_threads, each with its own curl handle), started with the first
+ * dump, in the daemon, after the fork and the drop of privileges. create
+ * only checks the configuration, makes the spool folder, opens it as the
+ * outbox and opens the pool.
  */
 #include <sys/stat.h>
 

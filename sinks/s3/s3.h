@@ -80,6 +80,8 @@ int		 s3_template_check(const char *tmpl, char *err, size_t errlen);
  */
 int		 s3_key_expand(const char *tmpl, const struct s3_keyvars *v,
 		    char *out, size_t outlen);
+/* Whether name ends in S3_INCOMPLETE. */
+bool		 s3_incomplete(const char *name);
 /*
  * Percent-encode s as SigV4 wants it: A-Z a-z 0-9 - . _ ~ stay, and '/'
  * too when keep_slash; everything else becomes %XX. -1 if it does not fit.

@@ -112,6 +112,14 @@ make_key(const struct s3_dump *d, const char *name,
 	return s3_key_expand(s->cfg->key_template, &v, key, S3_KEY_MAX + 1);
 }
 
+static int
+key_toolong(enum nds_object_kind kind, char *err)
+{
+	sink_seterr(err, "%s: the object key would be empty or longer than %d "
+	    "bytes", nds_object_name(kind), S3_KEY_MAX);
+	return -1;
+}
+
 static void
 set_where(const struct s3_sink *s, const char *key, const char *note,
     char where[NDS_WHERE_SIZE])
@@ -158,59 +166,6 @@ spool_sync(struct s3_obj *o, char *err)
 	return -1;
 }
 
-/*
- * Leave the object, under key (its {name} is name), to s3_resume; 0, or
- * -1 without a usable spool (why in err, when there is one to tell). err
- * may be why.
- */
-static int
-make_pending(struct s3_obj *o, const char *name, const char *key,
-    uint64_t size, const char *why, char *err)
-{
-	struct s3_dump *d = o->d;
-	struct s3_sink *s = d->s;
-	struct s3_rec_obj *p;
-	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
-	size_t nlen = strlen(name), tlen = strlen(S3_INCOMPLETE);
-
-	if (!s3_spooling(o) || d->rec.nobj == S3_REC_MAXOBJ)
-		return -1;
-	if (spool_sync(o, err) == -1)
-		return -1;
-	p = &d->rec.obj[d->rec.nobj];
-	if ((p->key = strdup(key)) == NULL)
-		return -1;
-	/*
-	 * Where the object goes if its spool file turns out short: the
-	 * name an incomplete dump's object gets, from the key template.
-	 * Without it (too long) s3_resume appends the suffix.
-	 */
-	p->ikey = NULL;
-	if (nlen >= tlen && strcmp(name + nlen - tlen, S3_INCOMPLETE) == 0)
-		snprintf(iname, sizeof(iname), "%s", name);
-	else
-		snprintf(iname, sizeof(iname), "%s%s", name, S3_INCOMPLETE);
-	if (make_key(d, iname, ikey) == 0 &&
-	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
-		free(p->key);
-		p->key = NULL;
-		return -1;
-	}
-	snprintf(p->file, sizeof(p->file), "%s", o->file);
-	p->size = size;
-	/* A manifest written after something went pending says so. */
-	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
-	d->rec.nobj++;
-	if (why != NULL && !d->warned) {
-		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
-		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
-		    d->dump->id, d->dump->client_addr, why, s->cfg->spool_dir,
-		    d->token);
-		d->warned = true;
-	}
-	return 0;
-}
-
 static void
 obj_free(struct s3_obj *o, bool unlink_spool)
 {
@@ -228,20 +183,54 @@ obj_free(struct s3_obj *o, bool unlink_spool)
 }
 
 /*
- * Leave the object in the spool for s3_resume, and say so in where;
- * whether it could be (see make_pending).
+ * Leave the object, under key (its {name} is name), in the spool for
+ * s3_resume, and say so in where. False without a usable spool (why in
+ * err, when there is one to tell). err may be why.
  */
 static bool
 keep_pending(struct s3_obj *o, const char *name, const char *key,
     uint64_t size, const char *why, char *where, char *err)
 {
 	struct s3_dump *d = o->d;
+	struct s3_sink *s = d->s;
+	struct s3_rec_obj *p;
+	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
 	char note[PATH_MAX + 64];
 
-	if (make_pending(o, name, key, size, why, err) == -1)
+	if (!s3_spooling(o) || d->rec.nobj == S3_REC_MAXOBJ ||
+	    spool_sync(o, err) == -1)
 		return false;
-	pending_note(d->s, d->token, note, sizeof(note));
-	set_where(d->s, key, note, where);
+	p = &d->rec.obj[d->rec.nobj];
+	if ((p->key = strdup(key)) == NULL)
+		return false;
+	/*
+	 * Where the object goes if its spool file turns out short: the
+	 * name an incomplete dump's object gets, from the key template.
+	 * Without it (too long) s3_resume appends the suffix.
+	 */
+	p->ikey = NULL;
+	snprintf(iname, sizeof(iname), "%s%s", name,
+	    s3_incomplete(name) ? "" : S3_INCOMPLETE);
+	if (make_key(d, iname, ikey) == 0 &&
+	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
+		free(p->key);
+		p->key = NULL;
+		return false;
+	}
+	snprintf(p->file, sizeof(p->file), "%s", o->file);
+	p->size = size;
+	/* A manifest written after something went pending says so. */
+	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
+	d->rec.nobj++;
+	if (why != NULL && !d->warned) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
+		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
+		    d->dump->id, d->dump->client_addr, why, s->cfg->spool_dir,
+		    d->token);
+		d->warned = true;
+	}
+	pending_note(s, d->token, note, sizeof(note));
+	set_where(s, key, note, where);
 	return true;
 }
 
@@ -280,11 +269,8 @@ close_prepare(struct s3_obj *o, const struct nds_object *object,
 		return -1;
 	}
 	if (object_name(o->d, o->kind, object->suffix, name) == -1 ||
-	    make_key(o->d, name, key) == -1) {
-		sink_seterr(err, "%s: the object key would be empty or longer "
-		    "than %d bytes", nds_object_name(o->kind), S3_KEY_MAX);
-		return -1;
-	}
+	    make_key(o->d, name, key) == -1)
+		return key_toolong(o->kind, err);
 	if (size > INT64_MAX || (size > 0 &&
 	    s3_part_count(o->d->s->conf.part_size, size) == 0)) {
 		sink_seterr(err, "%s: %" PRIu64 " bytes do not fit in %u parts",
@@ -460,23 +446,9 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	*object_state = o;
 	return NDS_OK;
 toolong:
-	sink_seterr(err, "%s: the object key would be empty or longer than %d "
-	    "bytes", nds_object_name(kind), S3_KEY_MAX);
-	pthread_mutex_destroy(&o->lock);
-	pthread_cond_destroy(&o->cond);
-	free(o);
+	key_toolong(kind, err);
+	obj_free(o, false);
 	return NDS_FAILED;
-}
-
-static void
-random_hex(char *buf, size_t len)
-{
-	uint32_t r;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)time(NULL) ^ (uint32_t)getpid() ^
-		    (uint32_t)(uintptr_t)buf;
-	snprintf(buf, len, "%08" PRIx32, r);
 }
 
 /*
@@ -488,8 +460,8 @@ static void
 spool_begin(struct s3_dump *d)
 {
 	struct s3_sink *s = d->s;
-	char rnd[12], tmp[S3_TOKEN_MAX + 2], ebuf[128];
-	char why[NDS_ERRBUF_SIZE];
+	char tmp[S3_TOKEN_MAX + 2], ebuf[128], why[NDS_ERRBUF_SIZE];
+	uint32_t rnd;
 
 	if (!s->cfg->spool)
 		return;
@@ -500,8 +472,11 @@ spool_begin(struct s3_dump *d)
 		    "store", d->dump->id, s->cfg->spool_dir, why);
 		return;
 	}
-	random_hex(rnd, sizeof(rnd));
-	snprintf(d->token, sizeof(d->token), "%s-%s-%s", d->date, d->id, rnd);
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)time(NULL) ^ (uint32_t)getpid() ^
+		    (uint32_t)(uintptr_t)d;
+	snprintf(d->token, sizeof(d->token), "%s-%s-%08" PRIx32, d->date,
+	    d->id, rnd);
 	snprintf(tmp, sizeof(tmp), ".%s", d->token);
 	if (mkdirat(s->spool_fd, tmp, 0700) == -1 ||
 	    (d->dirfd = openat(s->spool_fd, tmp, O_RDONLY | O_DIRECTORY |
@@ -583,7 +558,7 @@ write_record(struct s3_dump *d, char *err)
 	snprintf(rec->client, sizeof(rec->client), "%s", d->dump->client_addr);
 	rec->since = (int64_t)time(NULL);
 	/*
-	 * The spool files were synced when they closed (make_pending); the
+	 * The spool files were synced when they closed (keep_pending); the
 	 * record follows them, and last the folder's own name in spool_dir
 	 * (it was renamed there at begin), or a crash could hide the folder
 	 * under its temporary name: outbox_put syncs both.

@@ -148,6 +148,14 @@ s3_key_expand(const char *tmpl, const struct s3_keyvars *kv, char *out,
 	return 0;
 }
 
+bool
+s3_incomplete(const char *name)
+{
+	size_t n = strlen(name), t = strlen(S3_INCOMPLETE);
+
+	return n >= t && strcmp(name + n - t, S3_INCOMPLETE) == 0;
+}
+
 static bool
 unreserved(unsigned char c)
 {

@@ -183,22 +183,6 @@ pump_locked(struct s3_obj *o)
 	}
 }
 
-/* The thread has no curl handle: fail the part, not the thread. */
-static void
-fail_job(struct s3_job *j)
-{
-	struct s3_obj *o = j->o;
-
-	pthread_mutex_lock(&o->lock);
-	o->parts[j->n - 1].busy = false;
-	up_fail_locked(o, "cannot create a curl handle");
-	o->inflight--;
-	pthread_cond_broadcast(&o->cond);
-	pthread_mutex_unlock(&o->lock);
-	free(j->buf);
-	free(j);
-}
-
 /*
  * An upload thread sends a part (the host's pool calls it, with the
  * thread's connection): the first part of an object creates its upload.
@@ -216,11 +200,10 @@ run_job(void *job, void *client)
 	const char *id = NULL;
 	bool skip;
 
-	if (cl == NULL) {
-		fail_job(j);
-		return;
-	}
 	pthread_mutex_lock(&o->lock);
+	/* A thread without a curl handle fails the part, not itself. */
+	if (cl == NULL)
+		up_fail_locked(o, "cannot create a curl handle");
 	/* The first part to go creates the upload; the others wait for it. */
 	while (o->upload_id == NULL && !o->up_failed && o->creating)
 		pthread_cond_wait(&o->cond, &o->lock);
