@@ -279,8 +279,7 @@ sink_free(struct s3_sink *s)
 
 	/* Its threads use the store's settings and curl: it goes first. */
 	s->host->pool_close(s->pool);
-	if (s->rcl_ready)
-		s3_client_fini(&s->rcl);
+	s3_client_fini(&s->rcl);
 	if (c->secret_key != NULL)
 		explicit_bzero(c->secret_key, strlen(c->secret_key));
 	if (c->session_token != NULL)

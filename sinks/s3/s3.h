@@ -324,8 +324,7 @@ struct s3_sink {
 	char			 guess[NDS_OBJ_NKINDS][NAME_LEN];
 	/* Whether the last request failed: new dumps then only spool. */
 	atomic_bool		 down;
-	struct s3_client	 rcl;		/* s3_resume's */
-	bool			 rcl_ready;
+	struct s3_client	 rcl;		/* s3_resume's; h NULL: none */
 };
 
 /* One per dump. */
@@ -338,8 +337,7 @@ struct s3_dump {
 	bool			 spool_only;	/* the store was down at begin */
 	unsigned		 seq;		/* numbers spool files */
 	char			 date[32], day[16], id[24];
-	struct s3_client	 cl;		/* for close: complete, copy */
-	bool			 cl_ready;
+	struct s3_client	 cl;		/* close's; h NULL: none yet */
 	bool			 warned;
 	/*
 	 * What is left for s3_resume: objects kept in the spool, uploads

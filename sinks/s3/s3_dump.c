@@ -594,8 +594,7 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		close(d->dirfd);
 	}
 	s3_record_free(&d->rec);
-	if (d->cl_ready)
-		s3_client_fini(&d->cl);
+	s3_client_fini(&d->cl);
 	free(d);
 	return r;
 }
@@ -702,7 +701,7 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 	struct stat sb;
 	enum s3_status st = S3_LOCAL;
 	size_t len;
-	int fd;
+	int fd = -1;
 
 	if (ro->note) {
 		/* The manifest: it said "pending"; now it is not. */
@@ -722,14 +721,8 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 		return st;
 	}
 	if ((fd = openat(dirfd, ro->file, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
+	    O_NOFOLLOW)) == -1 || fstat(fd, &sb) == -1)
 		goto nofile;
-	if (fstat(fd, &sb) == -1) {
-		snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s",
-		    s->cfg->spool_dir, token, ro->file,
-		    sink_errstr(errno, ebuf, sizeof(ebuf)));
-		goto out;
-	}
 	if ((uint64_t)sb.st_size < ro->size) {
 		if (spool_cut(s, cl, token, rec, ro, (uint64_t)sb.st_size) ==
 		    -1)
@@ -753,6 +746,8 @@ nofile:
 	*gone = errno == ENOENT;
 	snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s", s->cfg->spool_dir,
 	    token, ro->file, sink_errstr(errno, ebuf, sizeof(ebuf)));
+	if (fd != -1)
+		close(fd);
 	return S3_LOCAL;
 }
 
@@ -761,17 +756,16 @@ static void
 say_uploaded(struct s3_sink *s, const struct s3_record *rec,
     const struct s3_rec_obj *ro)
 {
+	char lost[96] = "";
+
 	if (ro->expected != 0)
-		s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from %s: "
-		    "uploaded s3://%s/%s (pending since %" PRId64 " s), only %"
-		    PRIu64 " of %" PRIu64 " bytes: the spool had lost the rest",
-		    rec->dump_id, rec->client, s->conf.bucket, ro->key,
-		    (int64_t)time(NULL) - rec->since, ro->size, ro->expected);
-	else
-		s->host->log(s->ctx, NDS_LOG_NOTICE, "dump %" PRIu64 " from "
-		    "%s: uploaded s3://%s/%s (pending since %" PRId64 " s)",
-		    rec->dump_id, rec->client, s->conf.bucket, ro->key,
-		    (int64_t)time(NULL) - rec->since);
+		snprintf(lost, sizeof(lost), ", only %" PRIu64 " of %" PRIu64
+		    " bytes: the spool had lost the rest", ro->size,
+		    ro->expected);
+	s->host->log(s->ctx, ro->expected != 0 ? NDS_LOG_ERR : NDS_LOG_NOTICE,
+	    "dump %" PRIu64 " from %s: uploaded s3://%s/%s (pending since %"
+	    PRId64 " s)%s", rec->dump_id, rec->client, s->conf.bucket,
+	    ro->key, (int64_t)time(NULL) - rec->since, lost);
 }
 
 /*
@@ -853,18 +847,15 @@ s3_resume(void *instance, const char *token, int dirfd,
 		sink_seterr(err, "a record for s3://%s at %s, not this sink's",
 		    rec.bucket, rec.endpoint);
 		r = NDS_FATAL;
-	} else if (!s->rcl_ready && s3_client_init(&s->rcl, &s->conf,
+	} else if (s->rcl.h == NULL && s3_client_init(&s->rcl, &s->conf,
 	    resume_stopped, s) == -1)
 		sink_seterr(err, "dump %" PRIu64 " from %s: cannot make a curl "
 		    "handle", rec.dump_id, rec.client);
-	else {
-		s->rcl_ready = true;
-		if (resume_record(s, &s->rcl, token, dirfd, &rec) == S3_OK)
-			r = NDS_OK;
-		else
-			sink_seterr(err, "dump %" PRIu64 " from %s: %s",
-			    rec.dump_id, rec.client, s->rcl.err);
-	}
+	else if (resume_record(s, &s->rcl, token, dirfd, &rec) == S3_OK)
+		r = NDS_OK;
+	else
+		sink_seterr(err, "dump %" PRIu64 " from %s: %s", rec.dump_id,
+		    rec.client, s->rcl.err);
 	s3_record_free(&rec);
 	return r;
 }

@@ -44,16 +44,13 @@ s3_client_init(struct s3_client *cl, const struct s3_conf *conf,
 	cl->stop = stop;
 	cl->stop_arg = stop_arg;
 	cl->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)cl;
-	if ((cl->h = curl_easy_init()) == NULL)
-		return -1;
-	return 0;
+	return (cl->h = curl_easy_init()) == NULL ? -1 : 0;
 }
 
 void
 s3_client_fini(struct s3_client *cl)
 {
-	if (cl->h != NULL)
-		curl_easy_cleanup(cl->h);
+	curl_easy_cleanup(cl->h);	/* NULL: nothing */
 	cl->h = NULL;
 }
 
@@ -232,15 +229,13 @@ curl_transient(CURLcode cc)
 static struct curl_slist *
 headers(const struct s3_client *cl, const struct req *rq)
 {
+	/* curl 7.88 signs the payload as this says; S3 insists on it. */
+	const char *h[5] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL,
+	    rq->hdr[0], rq->hdr[1], rq->hdr[2] };
 	struct curl_slist *l = NULL, *t;
 	char tok[4096];
 	size_t i;
 
-	/* curl 7.88 signs the payload as this says; S3 insists on it. */
-	if ((t = curl_slist_append(l, "x-amz-content-sha256: UNSIGNED-PAYLOAD"))
-	    == NULL)
-		goto fail;
-	l = t;
 	/*
 	 * No "Expect:" to turn 100-continue off: curl 7.88 would sign the
 	 * header it then leaves out, and S3 rejects the signature. The
@@ -248,23 +243,21 @@ headers(const struct s3_client *cl, const struct req *rq)
 	 */
 	if (cl->conf->session_token != NULL) {
 		if (snprintf(tok, sizeof(tok), "x-amz-security-token: %s",
-		    cl->conf->session_token) >= (int)sizeof(tok) ||
-		    (t = curl_slist_append(l, tok)) == NULL) {
-			explicit_bzero(tok, sizeof(tok));
+		    cl->conf->session_token) >= (int)sizeof(tok))
 			goto fail;
-		}
-		explicit_bzero(tok, sizeof(tok));
-		l = t;
+		h[1] = tok;
 	}
-	for (i = 0; i < sizeof(rq->hdr) / sizeof(rq->hdr[0]); i++) {
-		if (rq->hdr[i] == NULL)
+	for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		if (h[i] == NULL)
 			continue;
-		if ((t = curl_slist_append(l, rq->hdr[i])) == NULL)
+		if ((t = curl_slist_append(l, h[i])) == NULL)
 			goto fail;
 		l = t;
 	}
+	explicit_bzero(tok, sizeof(tok));
 	return l;
 fail:
+	explicit_bzero(tok, sizeof(tok));
 	curl_slist_free_all(l);
 	return NULL;
 }

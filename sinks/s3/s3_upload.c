@@ -612,10 +612,9 @@ s3_hole(void *object_state, uint64_t offset, uint64_t len,
 struct s3_client *
 s3_dump_client(struct s3_dump *d)
 {
-	if (!d->cl_ready &&
-	    s3_client_init(&d->cl, &d->s->conf, NULL, NULL) == 0)
-		d->cl_ready = true;
-	return d->cl_ready ? &d->cl : NULL;
+	if (d->cl.h == NULL)
+		(void)s3_client_init(&d->cl, &d->s->conf, NULL, NULL);
+	return d->cl.h != NULL ? &d->cl : NULL;
 }
 
 /* Part n of an object of size bytes: where it starts and how long it is. */
