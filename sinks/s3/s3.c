@@ -504,11 +504,6 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	s->conf.stall_timeout = (long)cfg->stall_timeout;
 	s->conf.retries = (unsigned)cfg->retries;
 	s->max_inflight = (unsigned)cfg->max_inflight_parts;
-	if (s->conf.part_size < S3_MIN_PART ||
-	    s->conf.part_size > S3_MAX_PART) {
-		sink_seterr(err, "part_size: from 5M to 5G");
-		goto fail;
-	}
 	/* No thread yet: the host starts them with the first dump. */
 	if ((s->pool = host->pool_open(ctx, (unsigned)cfg->upload_threads,
 	    s3_thread_init, s3_thread_fini, s, err)) == NULL)
