@@ -30,28 +30,20 @@ pending_note(const struct s3_sink *s, const char *token, char *buf,
 /*
  * Put rec in token's spool folder as its pending record, for good (the
  * host's outbox_put: whole or not at all, synced, the folder's name too)
- * and due for s3_resume. 0, or -1 and why in err.
+ * and due for s3_resume. 0, or -1 and why in err. Without err (resume
+ * keeping its record up to date), a failure leaves the old record: the
+ * next try does again what this one did, no more.
  */
 static int
 record_put(struct s3_sink *s, const char *token,
-    const struct s3_record *rec, char err[NDS_ERRBUF_SIZE])
+    const struct s3_record *rec, char *err)
 {
+	char ebuf[NDS_ERRBUF_SIZE];
 	struct s3_fields fb;
 
 	s3_record_fields(rec, &fb);
-	return s->host->outbox_put(s->ctx, token, fb.f, fb.n, err);
-}
-
-/*
- * The record, as resume changes it. If this fails, the old record stays:
- * the next try does again what this one did, no more.
- */
-static void
-keep_record(struct s3_sink *s, const char *token, const struct s3_record *rec)
-{
-	char err[NDS_ERRBUF_SIZE];
-
-	(void)record_put(s, token, rec, err);
+	return s->host->outbox_put(s->ctx, token, fb.f, fb.n,
+	    err != NULL ? err : ebuf);
 }
 
 /* ----------------------------------------------------------- naming */
@@ -686,7 +678,7 @@ spool_cut(struct s3_sink *s, struct s3_client *cl, const char *token,
 	    rec->dump_id, rec->client, s->cfg->spool_dir, token, ro->file, have,
 	    ro->expected, have, s->conf.bucket, ro->key, s->conf.bucket, was);
 	/* If this fails, the next try finds the cut and says it again. */
-	keep_record(s, token, rec);
+	(void)record_put(s, token, rec, NULL);
 	return 0;
 }
 
@@ -736,7 +728,7 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
 	if (stale != NULL) {
 		if (s3_record_add_stale(rec, ro->key, stale) == 0)
-			keep_record(s, token, rec);
+			(void)record_put(s, token, rec, NULL);
 		free(stale);
 	}
 out:
@@ -784,7 +776,7 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 		st = s3_mpu_abort(cl, rec->stale[i].key, rec->stale[i].id);
 		if (st == S3_OK) {
 			s3_record_del_stale(rec, i);
-			keep_record(s, token, rec);
+			(void)record_put(s, token, rec, NULL);
 		} else
 			i++;
 	}
@@ -806,7 +798,7 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 		else
 			say_uploaded(s, rec, ro);
 		ro->done = true;
-		keep_record(s, token, rec);
+		(void)record_put(s, token, rec, NULL);
 		unlinkat(dirfd, ro->file, 0);
 	}
 	s3_health(s, st, cl->err);

@@ -621,14 +621,11 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 		p += snprintf(p, cap - (size_t)(p - body), "<Part><PartNumber>%"
 		    PRIu32 "</PartNumber><ETag>", i + 1);
 		for (e = parts[i].etag; *e != '\0'; e++) {
-			const char *ent = *e == '&' ? "&amp;" : *e == '<' ?
-			    "&lt;" : *e == '>' ? "&gt;" : NULL;
+			const char c[2] = { *e, '\0' };
 
-			if (ent != NULL)
-				p += snprintf(p, cap - (size_t)(p - body), "%s",
-				    ent);
-			else
-				*p++ = *e;
+			p += snprintf(p, cap - (size_t)(p - body), "%s", *e ==
+			    '&' ? "&amp;" : *e == '<' ? "&lt;" : *e == '>' ?
+			    "&gt;" : c);
 		}
 		p += snprintf(p, cap - (size_t)(p - body), "</ETag></Part>");
 	}

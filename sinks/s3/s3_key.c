@@ -130,17 +130,12 @@ s3_key_expand(const char *tmpl, const struct s3_keyvars *kv, char *out,
 			continue;
 		if (n > 0 && n + 1 < outlen)
 			out[n++] = '/';
-		if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
-			s = "__";
-			len = 2;
-		} else {
-			s = seg;
-			len = seglen;
-		}
-		if (n + len >= outlen || n + len > S3_KEY_MAX)
+		if (n + seglen >= outlen || n + seglen > S3_KEY_MAX)
 			return -1;
-		memcpy(out + n, s, len);
-		n += len;
+		/* ".." becomes "__", as long. */
+		memcpy(out + n, seglen == 2 && seg[0] == '.' && seg[1] == '.' ?
+		    "__" : seg, seglen);
+		n += seglen;
 	}
 	if (n == 0 || n >= outlen)
 		return -1;
