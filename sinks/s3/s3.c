@@ -68,9 +68,6 @@
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned g_curl_users;
 
-
-/* ------------------------------------------------- create and destroy */
-
 /* s without the blanks (and line ends) around it, in place. */
 static char *
 trim(char *s)

@@ -28,8 +28,6 @@ struct s3_job {
 	bool		 zero;	/* nothing but zeros */
 };
 
-/* ------------------------------------------------------------ health */
-
 /*
  * Remember whether the store answers. The first failure is logged with
  * its reason (it names bucket and endpoint and says what to check); while
@@ -331,8 +329,6 @@ s3_spool_stop(struct s3_obj *o, const char *why)
 	}
 	return 0;
 }
-
-/* ---------------------------------------------------- streaming data */
 
 void
 s3_obj_fail(struct s3_obj *o, char *err, const char *fmt, ...)
