@@ -64,10 +64,6 @@
 
 #define DEFAULT_TEMPLATE "{prefix}{path}/{client}/{date}-{collector}-{id}/{name}"
 
-/* curl_global_init is the process's, not an instance's. */
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned g_curl_users;
-
 /* s without the blanks (and line ends) around it, in place. */
 static char *
 trim(char *s)
@@ -215,7 +211,8 @@ setup_url(struct s3_sink *s, const char *endpoint, bool path_style,
 	struct s3_conf *c = &s->conf;
 	const char *host;
 	char *enc = NULL;
-	size_t n, elen;
+	size_t n;
+	int r;
 
 	if ((c->endpoint = strdup(endpoint)) == NULL)
 		goto nomem;
@@ -245,22 +242,20 @@ setup_url(struct s3_sink *s, const char *endpoint, bool path_style,
 		    "path_style)");
 		return -1;
 	}
-	elen = 3 * strlen(c->bucket) + 1;
-	if ((enc = malloc(elen)) == NULL ||
-	    s3_uri_encode(c->bucket, false, enc, elen) == -1)
-		goto nomem;
-	n = strlen(c->endpoint) + elen + 8;
-	if ((c->base = malloc(n)) == NULL)
+	if ((enc = s3_uri_dup(c->bucket, false)) == NULL)
 		goto nomem;
 	if (path_style)
-		snprintf(c->base, n, "%s/%s", c->endpoint, enc);
+		r = asprintf(&c->base, "%s/%s", c->endpoint, enc);
 	else
-		snprintf(c->base, n, "%.*s%s.%s", (int)(host - c->endpoint),
+		r = asprintf(&c->base, "%.*s%s.%s", (int)(host - c->endpoint),
 		    c->endpoint, c->bucket, host);
-	n = strlen(enc) + 3;
-	if ((c->copy_prefix = malloc(n)) == NULL)
+	if (r == -1 || asprintf(&c->copy_prefix, "/%s/", enc) == -1) {
+		/* What asprintf leaves on failure is undefined. */
+		if (r == -1)
+			c->base = NULL;
+		c->copy_prefix = NULL;
 		goto nomem;
-	snprintf(c->copy_prefix, n, "/%s/", enc);
+	}
 	free(enc);
 	return 0;
 nomem:
@@ -446,31 +441,6 @@ setup_spool(struct s3_sink *s, const struct s3_config *cfg, char *err)
 	return s->host->outbox_open(s->ctx, dir, retry, retry_max, err);
 }
 
-/* curl_global_init, for the first instance; -1 if it fails. */
-static int
-curl_ref(void)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&g_lock);
-	if (g_curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		r = -1;
-	else
-		g_curl_users++;
-	pthread_mutex_unlock(&g_lock);
-	return r;
-}
-
-/* curl_global_cleanup, after the last instance. */
-static void
-curl_unref(void)
-{
-	pthread_mutex_lock(&g_lock);
-	if (--g_curl_users == 0)
-		curl_global_cleanup();
-	pthread_mutex_unlock(&g_lock);
-}
-
 static enum nds_result
 s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
     const void *config, void **instance, char err[NDS_ERRBUF_SIZE])
@@ -507,7 +477,11 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 		goto fail;
 	if (cfg->spool && setup_spool(s, cfg, err) == -1)
 		goto fail;
-	if (curl_ref() == -1) {
+	/*
+	 * curl counts its users itself, and since 7.84 (threadsafe in
+	 * curl_version_info, as Debian's) needs no lock around it.
+	 */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		sink_seterr(err, "curl_global_init failed");
 		goto fail;
 	}
@@ -531,7 +505,7 @@ s3_destroy(void *instance)
 		return;
 	/* The curl handles (threads', resume's) go before curl's state. */
 	sink_free(s);
-	curl_unref();
+	curl_global_cleanup();
 }
 
 #define OPT(n, t)	.name = #n, .type = NDS_OPT_##t, \

@@ -262,24 +262,29 @@ fail:
 	return NULL;
 }
 
+char *
+s3_uri_dup(const char *s, bool keep_slash)
+{
+	size_t len = 3 * strlen(s) + 1;
+	char *enc;
+
+	/* Three bytes for every byte always fit. */
+	if ((enc = malloc(len)) != NULL)
+		(void)s3_uri_encode(s, keep_slash, enc, len);
+	return enc;
+}
+
 /* The request's URL, malloc'd: the bucket's, the encoded key, the query. */
 static char *
 request_url(const struct s3_client *cl, const struct req *rq)
 {
-	const struct s3_conf *c = cl->conf;
-	size_t klen = 3 * strlen(rq->key) + 1, ulen;
-	char *ekey, *url = NULL;
+	char *ekey, *url;
 
-	if ((ekey = malloc(klen)) == NULL ||
-	    s3_uri_encode(rq->key, true, ekey, klen) == -1)
-		goto out;
-	ulen = strlen(c->base) + klen + (rq->query != NULL ?
-	    strlen(rq->query) : 0) + 3;
-	if ((url = malloc(ulen)) == NULL)
-		goto out;
-	snprintf(url, ulen, "%s/%s%s%s", c->base, ekey,
-	    rq->query != NULL ? "?" : "", rq->query != NULL ? rq->query : "");
-out:
+	if ((ekey = s3_uri_dup(rq->key, true)) == NULL)
+		return NULL;
+	if (asprintf(&url, "%s/%s%s%s", cl->conf->base, ekey, rq->query !=
+	    NULL ? "?" : "", rq->query != NULL ? rq->query : "") == -1)
+		url = NULL;
 	free(ekey);
 	return url;
 }
@@ -569,23 +574,20 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
 enum s3_status
 s3_copy(struct s3_client *cl, const char *key, const char *from)
 {
-	char *src = NULL, *enc = NULL;
-	size_t elen = 3 * strlen(from) + 1, slen;
+	char *src = NULL, *enc;
 	struct req rq = {
 		.what = "CopyObject", .method = "PUT", .key = key,
 		.body_errors = true,
 	};
 	enum s3_status st = S3_LOCAL;
 
-	if ((enc = malloc(elen)) == NULL ||
-	    s3_uri_encode(from, true, enc, elen) == -1 ||
-	    (src = malloc(slen = strlen(cl->conf->copy_prefix) + elen +
-	    32)) == NULL) {
+	if ((enc = s3_uri_dup(from, true)) == NULL ||
+	    asprintf(&src, "x-amz-copy-source: %s%s", cl->conf->copy_prefix,
+	    enc) == -1) {
+		src = NULL;
 		sink_seterr(cl->err, "CopyObject: out of memory");
 		goto out;
 	}
-	snprintf(src, slen, "x-amz-copy-source: %s%s", cl->conf->copy_prefix,
-	    enc);
 	rq.hdr[0] = src;
 	st = request(cl, &rq);
 out:
