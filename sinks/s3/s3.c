@@ -187,20 +187,12 @@ printable(const char *s)
 static bool
 bucket_ok(const char *b, bool path_style)
 {
-	const char *p;
 	size_t n = strlen(b);
 
 	if (n < 3 || n > 255 || !printable(b) || strchr(b, '/') != NULL)
 		return false;
-	if (path_style)
-		return true;
-	if (n > 63)
-		return false;
-	for (p = b; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.'))
-			return false;
-	return true;
+	return path_style || (n <= 63 &&
+	    strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n);
 }
 
 /* Endpoint and bucket into the bucket's URL. */

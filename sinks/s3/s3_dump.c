@@ -55,18 +55,11 @@ record_put(struct s3_sink *s, const char *token,
 static bool
 suffix_ok(const char *suffix)
 {
-	const char *p;
+	size_t n = suffix != NULL ? strlen(suffix) : 0;
 
-	if (suffix == NULL || suffix[0] == '\0')
-		return true;
-	if (suffix[0] != '.' || strlen(suffix) >= SUFFIX_MAX)
-		return false;
-	for (p = suffix; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-'))
-			return false;
-	return true;
+	return n == 0 || (suffix[0] == '.' && n < SUFFIX_MAX &&
+	    strspn(suffix, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n);
 }
 
 /*

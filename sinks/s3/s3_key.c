@@ -151,29 +151,24 @@ s3_incomplete(const char *name)
 	return n >= t && strcmp(name + n - t, S3_INCOMPLETE) == 0;
 }
 
-static bool
-unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~';
-}
-
 int
 s3_uri_encode(const char *s, bool keep_slash, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~";
 	const unsigned char *p;
 	size_t n = 0;
+	bool keep;
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (unreserved(*p) || (keep_slash && *p == '/')) {
-			if (n + 1 >= outlen)
-				return -1;
+		keep = strchr(unreserved, *p) != NULL ||
+		    (keep_slash && *p == '/');
+		if (n + (keep ? 1 : 3) >= outlen)
+			return -1;
+		if (keep)
 			out[n++] = (char)*p;
-		} else {
-			if (n + 3 >= outlen)
-				return -1;
+		else {
 			out[n++] = '%';
 			out[n++] = hex[*p >> 4];
 			out[n++] = hex[*p & 15];

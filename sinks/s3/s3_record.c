@@ -193,8 +193,9 @@ parse_field(struct s3_record *rec, struct s3_rec_obj **o,
 		}
 		*o = ob = &rec->obj[rec->nobj++];
 		/* A plain name inside the dump's folder, nothing else. */
-		if (*v == '\0' || strchr(v, '/') != NULL || strcmp(v, ".") == 0 ||
-		    strcmp(v, "..") == 0 || strlen(v) >= sizeof(ob->file))
+		if (*v == '\0' || strchr(v, '/') != NULL ||
+		    strcmp(v, ".") == 0 || strcmp(v, "..") == 0 ||
+		    strlen(v) >= sizeof(ob->file))
 			return -1;
 		snprintf(ob->file, sizeof(ob->file), "%s", v);
 		return 0;
