@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3 sink: one dump. begin makes the dump's spool folder, open its
- * objects' spool files; close sends what is left of an object and names
- * it, or leaves it in the spool, and end writes the pending record of
- * what was left. The record is an entry of the host's durable outbox: the
- * host keeps it for good, finds it again after a restart and calls
- * s3_resume, with backoff, until what it lists is in the store. What a
- * record means is s3_record.c's; how it is uploaded is this file's.
+ * s3 sink: one dump (s3.c tells the design). begin makes its spool
+ * folder, open its objects' spool files; close sends what is left of an
+ * object and names it, or leaves it in the spool; end writes the pending
+ * record of what was left, which s3_resume uploads later.
  */
 #include <sys/file.h>
 #include <sys/random.h>

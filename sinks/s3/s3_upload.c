@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3 sink: an object's bytes on their way. In order, they go to the spool
- * file (and from there as parts to the upload threads) or, without a
- * usable spool, into memory parts; bytes behind the stream change the
- * spool and mark a part already sent to go again. The dump's thread hands
- * parts to the host's work pool, whose threads create the multipart
- * upload with the first part and send the rest, at most
- * max_inflight_parts of an object at a time. When the object closes, the
- * dump's thread sends what is left and what changed, completes the
- * upload, and copies the object to its final key if the name it started
- * under turned out wrong.
+ * s3 sink: an object's bytes on their way (s3.c tells the design): into
+ * the spool or memory parts, out as parts on the host's work pool, whose
+ * first part creates the multipart upload; at close, the rest and what
+ * changed, the completion, and a copy when the first key was wrong.
  */
 #include <stdarg.h>
 
@@ -192,7 +186,9 @@ run_job(void *job, void *client)
 	struct s3_client *cl = client;
 	struct s3_obj *o = j->o;
 	struct s3_sink *s = o->d->s;
-	struct s3_src src = { .fd = -1 };
+	/* A memory part, zeros (no buf, no fd) or a range of the spool. */
+	struct s3_src src = { .buf = j->buf, .fd = j->buf == NULL &&
+	    !j->zero ? o->fd : -1, .off = j->off, .len = j->len };
 	char uid[S3_UPLOADID_MAX], etag[S3_ETAG_MAX];
 	enum s3_status st = S3_OK;
 	const char *id = NULL;
@@ -226,16 +222,8 @@ run_job(void *job, void *client)
 	id = o->upload_id;
 	pthread_mutex_unlock(&o->lock);
 
-	if (!skip) {
-		src.len = j->len;
-		if (j->buf != NULL)
-			src.buf = j->buf;
-		else if (!j->zero) {
-			src.fd = o->fd;
-			src.off = j->off;
-		}
+	if (!skip)
 		st = s3_mpu_part(cl, o->key, id, j->n, &src, etag);
-	}
 
 	pthread_mutex_lock(&o->lock);
 	o->parts[j->n - 1].busy = false;
