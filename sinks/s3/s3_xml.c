@@ -130,14 +130,9 @@ s3_xml_text(const char *xml, size_t len, const char *tag, char *out,
 	}
 	/* Past its attributes (xmlns="..."); quoted values may hold '>'. */
 	for (q = p + tlen; q < end && *q != '>'; q++)
-		if (*q == '"' || *q == '\'') {
-			char quote = *q;
-
-			for (q++; q < end && *q != quote; q++)
-				;
-			if (q >= end)
-				return -1;
-		}
+		if ((*q == '"' || *q == '\'') &&
+		    (q = memchr(q + 1, *q, (size_t)(end - q - 1))) == NULL)
+			return -1;
 	if (q >= end)
 		return -1;
 	if (q[-1] == '/')
