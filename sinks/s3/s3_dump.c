@@ -393,7 +393,6 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	o->d = d;
 	o->kind = kind;
 	o->fd = -1;
-	o->spool_end = 0;
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_cond_init(&o->cond, NULL);
 
