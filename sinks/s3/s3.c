@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3: store each dump in an S3 bucket (AWS S3, Ceph RGW, MinIO), as one
- * object per dump object under keys built from a template:
+ * s3: store each dump in an S3 bucket (AWS S3, Ceph RGW, MinIO), one
+ * object per dump object, under keys from a template:
  *
  *   {prefix}{path}/{client}/{date}-{collector}-{id}/{name}
  *
@@ -9,87 +9,60 @@
  * info, manifest.json or dump.tar.zst, so many collectors can share one
  * bucket and never collide.
  *
- * While a dump arrives, each object is written to a spool file (sparse,
- * in spool_dir) and, as soon as a part's worth has arrived, the part is
- * handed to the instance's upload threads, which read it back from the
- * spool (the page cache, in practice) and send it as one part of a
- * multipart upload; at most max_inflight_parts are on their way per
- * object. The dump's worker thread never waits for the network while the
- * dump arrives: parts that cannot leave yet simply stay in the spool. When
- * the object closes, the rest goes, the upload is completed (or aborted
- * if anything failed) and the spool file is removed. An object smaller
- * than a part goes as one PUT when it closes.
+ * While a dump arrives, each object is written to a sparse spool file in
+ * spool_dir and, as soon as a part's worth has arrived, the part is handed
+ * to the instance's upload threads, which read it back (from the page
+ * cache, in practice) and send it as one part of a multipart upload, at
+ * most max_inflight_parts per object. The dump's worker thread never
+ * waits for the network: parts that cannot leave yet stay in the spool.
+ * When the object closes, the rest goes, the upload is completed (or
+ * aborted if anything failed) and the spool file is removed. An object
+ * smaller than a part goes as one PUT when it closes.
  *
  * When the store is down, slow to fail or refuses (bad credentials), the
- * object stays in the spool and a "pending" record beside it says what is
- * to be uploaded where. spool_dir is the instance's outbox (the host's
- * durable outbox): the host keeps the records, picks up the ones a
- * previous run left and calls s3_resume for each, with backoff from
- * retry_interval up to retry_max_interval, until the store has it.
- * The sink reports such an object as stored ("where" says the upload is
- * pending and where the spool is): the dump is safe on disk. That is true
- * only once it is on disk: each spool file is synced (fdatasync) when it
- * closes, and then the host writes the record for good (a temporary file,
- * synced, renamed into place, its folder and spool_dir synced), so a
- * record never claims bytes a crash could take back. Objects that go
- * straight to the store are never synced: the spool is then only a
- * buffer.
+ * object stays in the spool and a "pending" record beside it says what
+ * goes where. spool_dir is the instance's durable outbox: the host keeps
+ * the records, picks up those a previous run left and calls s3_resume
+ * for each, with backoff from retry_interval up to retry_max_interval,
+ * until the store has it. The sink reports such an object as stored
+ * ("where" says the upload is pending and where the spool is), which is
+ * true only once it is on disk: each spool file is synced when it closes,
+ * then the host writes the record for good (temporary file, synced,
+ * renamed, its folder and spool_dir synced), so a record never claims
+ * bytes a crash could take back. Objects that go straight to the store
+ * are never synced: the spool is then only a buffer.
  *
- * Should a spool file still turn out shorter than its record says, what
- * is left goes under the object's incomplete name with its real length
- * (never padded with zeros under the final name) and the log says so; if
- * there is no such name, spool and record stay, and the log says that.
+ * A spool file that still turns out shorter than its record says goes
+ * under the object's incomplete name with its real length (never padded
+ * with zeros under the final name), and the log says so; without such a
+ * name, spool and record stay, and the log says that.
  *
  * Without a usable spool (spool = no, the spool file system below
- * min_free, a failed write), parts are kept in memory instead, and then
- * the worker does wait for a free slot: that bounds memory to
- * part_size x (max_inflight_parts + 1) per object.
+ * min_free, a failed write), parts are kept in memory, and the worker
+ * then waits for a free slot: at most part_size x (max_inflight_parts +
+ * 1) of memory per object.
  *
- * An object's final name depends on facts that only come with its close
- * (the outcome, kernel compression, a transform's suffix), but a multipart
- * upload needs its key when it starts. It starts under the name a complete
- * dump would get, as this instance last saw it; if the name turns out
- * different, the store copies the object to its final key (CopyObject;
- * above 5 GiB it goes again from the spool) and the first key is
- * deleted. Objects smaller than a part never need that.
+ * An object's final name depends on facts only its close brings (the
+ * outcome, kernel compression, a transform's suffix), but a multipart
+ * upload needs its key when it starts. It starts under the name a
+ * complete dump would get, as this instance last saw it; if the name
+ * turns out different, the store copies the object to its final key
+ * (CopyObject; above 5 GiB it goes again from the spool) and the first
+ * key is deleted. Objects smaller than a part never need that.
  *
- * Threads: the host calls the ops of one dump on one thread, and
- * s3_resume on its outbox thread; the upload threads are the host's work
- * pool (upload_threads of them, each with its own curl handle), which
- * the host starts with the first dump, in the daemon, after it forked
- * and dropped privileges. create only checks the configuration, makes
- * the spool folder, opens it as the outbox and opens the pool.
+ * Threads: the host calls the ops of one dump on one thread and s3_resume
+ * on its outbox thread; the upload threads are the host's work pool
+ * (upload_threads, each with its own curl handle), started with the first
+ * dump, in the daemon, after the fork and the drop of privileges. create
+ * only checks the configuration, makes the spool folder, opens it as the
+ * outbox and opens the pool.
  */
 #include <sys/stat.h>
-#include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
-
-#include "netdump/sink.h"
 #include "sinkutil.h"
 #include "s3.h"
 
 #define DEFAULT_TEMPLATE "{prefix}{path}/{client}/{date}-{collector}-{id}/{name}"
-
-/* curl_global_init is the process's, not an instance's. */
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned g_curl_users;
-
-
-/* ------------------------------------------------- create and destroy */
 
 /* s without the blanks (and line ends) around it, in place. */
 static char *
@@ -104,6 +77,16 @@ trim(char *s)
 	    e[-1] == '\n'))
 		*--e = '\0';
 	return s;
+}
+
+/* *to becomes a copy of value; the old one is wiped first. */
+static void
+set_secret(char **to, const char *value)
+{
+	if (*to != NULL)
+		explicit_bzero(*to, strlen(*to));
+	free(*to);
+	*to = strdup(value);
 }
 
 /*
@@ -148,22 +131,12 @@ read_credentials(struct s3_sink *s, const char *path, const char *profile,
 		*eq = '\0';
 		value = trim(eq + 1);
 		name = trim(name);
-		if (strcmp(name, "aws_access_key_id") == 0) {
-			free(c->access_key);
-			c->access_key = strdup(value);
-		} else if (strcmp(name, "aws_secret_access_key") == 0) {
-			if (c->secret_key != NULL)
-				explicit_bzero(c->secret_key,
-				    strlen(c->secret_key));
-			free(c->secret_key);
-			c->secret_key = strdup(value);
-		} else if (strcmp(name, "aws_session_token") == 0) {
-			if (c->session_token != NULL)
-				explicit_bzero(c->session_token,
-				    strlen(c->session_token));
-			free(c->session_token);
-			c->session_token = strdup(value);
-		}
+		if (strcmp(name, "aws_access_key_id") == 0)
+			set_secret(&c->access_key, value);
+		else if (strcmp(name, "aws_secret_access_key") == 0)
+			set_secret(&c->secret_key, value);
+		else if (strcmp(name, "aws_session_token") == 0)
+			set_secret(&c->session_token, value);
 	}
 	explicit_bzero(line, sizeof(line));
 	if (ferror(fp))
@@ -214,20 +187,12 @@ printable(const char *s)
 static bool
 bucket_ok(const char *b, bool path_style)
 {
-	const char *p;
 	size_t n = strlen(b);
 
 	if (n < 3 || n > 255 || !printable(b) || strchr(b, '/') != NULL)
 		return false;
-	if (path_style)
-		return true;
-	if (n > 63)
-		return false;
-	for (p = b; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.'))
-			return false;
-	return true;
+	return path_style || (n <= 63 &&
+	    strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n);
 }
 
 /* Endpoint and bucket into the bucket's URL. */
@@ -238,7 +203,8 @@ setup_url(struct s3_sink *s, const char *endpoint, bool path_style,
 	struct s3_conf *c = &s->conf;
 	const char *host;
 	char *enc = NULL;
-	size_t n, elen;
+	size_t n;
+	int r;
 
 	if ((c->endpoint = strdup(endpoint)) == NULL)
 		goto nomem;
@@ -268,22 +234,20 @@ setup_url(struct s3_sink *s, const char *endpoint, bool path_style,
 		    "path_style)");
 		return -1;
 	}
-	elen = 3 * strlen(c->bucket) + 1;
-	if ((enc = malloc(elen)) == NULL ||
-	    s3_uri_encode(c->bucket, false, enc, elen) == -1)
-		goto nomem;
-	n = strlen(c->endpoint) + elen + 8;
-	if ((c->base = malloc(n)) == NULL)
+	if ((enc = s3_uri_dup(c->bucket, false)) == NULL)
 		goto nomem;
 	if (path_style)
-		snprintf(c->base, n, "%s/%s", c->endpoint, enc);
+		r = asprintf(&c->base, "%s/%s", c->endpoint, enc);
 	else
-		snprintf(c->base, n, "%.*s%s.%s", (int)(host - c->endpoint),
+		r = asprintf(&c->base, "%.*s%s.%s", (int)(host - c->endpoint),
 		    c->endpoint, c->bucket, host);
-	n = strlen(enc) + 3;
-	if ((c->copy_prefix = malloc(n)) == NULL)
+	if (r == -1 || asprintf(&c->copy_prefix, "/%s/", enc) == -1) {
+		/* What asprintf leaves on failure is undefined. */
+		if (r == -1)
+			c->base = NULL;
+		c->copy_prefix = NULL;
 		goto nomem;
-	snprintf(c->copy_prefix, n, "/%s/", enc);
+	}
 	free(enc);
 	return 0;
 nomem:
@@ -297,6 +261,9 @@ sink_free(struct s3_sink *s)
 {
 	struct s3_conf *c = &s->conf;
 
+	/* Its threads use the store's settings and curl: it goes first. */
+	s->host->pool_close(s->pool);
+	s3_client_fini(&s->rcl);
 	if (c->secret_key != NULL)
 		explicit_bzero(c->secret_key, strlen(c->secret_key));
 	if (c->session_token != NULL)
@@ -308,10 +275,6 @@ sink_free(struct s3_sink *s)
 	free(c->access_key);
 	free(c->secret_key);
 	free(c->session_token);
-	/* Its threads use the store's settings: it goes first. */
-	s->host->pool_close(s->pool);
-	if (s->rcl_ready)
-		s3_client_fini(&s->rcl);
 	if (s->spool_fd != -1)
 		close(s->spool_fd);
 	pthread_mutex_destroy(&s->lock);
@@ -319,37 +282,18 @@ sink_free(struct s3_sink *s)
 }
 
 /*
- * Give a folder the owner of the one above it. The daemon creates its
- * sinks as root and drops to its own user later; the dump directory (the
- * spool's usual parent) is that user's.
+ * A folder just made: it gets the owner of the one above it (the daemon
+ * creates its sinks as root and drops to its own user later; the dump
+ * directory, the spool's usual parent, is that user's), and its name is
+ * made to last (a spool that vanished in a crash would take the dumps in
+ * it along). Best effort: a spool the user cannot write is reported
+ * later, a failed sync shows in the records' own syncs.
  */
 static void
-chown_like_parent(const char *dir)
+settle_dir(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
 	struct stat sb;
-
-	if (geteuid() != 0 || snprintf(parent, sizeof(parent), "%s", dir) >=
-	    (int)sizeof(parent) || (slash = strrchr(parent, '/')) == NULL)
-		return;
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	/* Best effort: a spool the user cannot write is reported later. */
-	if (stat(parent, &sb) == 0 && chown(dir, sb.st_uid, sb.st_gid) == -1)
-		return;
-}
-
-/*
- * Make the name of a folder just created last: a spool that vanished in
- * a crash would take the dumps in it along. Best effort; a failure shows
- * in the records' own syncs.
- */
-static void
-sync_parent(const char *dir)
-{
-	char parent[PATH_MAX], *slash;
 	int fd;
 
 	if (snprintf(parent, sizeof(parent), "%s", dir) >=
@@ -359,6 +303,10 @@ sync_parent(const char *dir)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
+	if (geteuid() == 0 && stat(parent, &sb) == 0 &&
+	    chown(dir, sb.st_uid, sb.st_gid) == -1) {
+		/* reported later, if the user cannot write it */
+	}
 	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
 	(void)fsync(fd);
@@ -384,10 +332,9 @@ mkdirs(const char *path)
 			continue;
 		c = *p;
 		*p = '\0';
-		if (mkdir(buf, 0700) == 0) {
-			chown_like_parent(buf);
-			sync_parent(buf);
-		} else if (errno != EEXIST)
+		if (mkdir(buf, 0700) == 0)
+			settle_dir(buf);
+		else if (errno != EEXIST)
 			return -1;
 		if (c == '\0')
 			break;
@@ -486,31 +433,6 @@ setup_spool(struct s3_sink *s, const struct s3_config *cfg, char *err)
 	return s->host->outbox_open(s->ctx, dir, retry, retry_max, err);
 }
 
-/* curl_global_init, for the first instance; -1 if it fails. */
-static int
-curl_ref(void)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&g_lock);
-	if (g_curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		r = -1;
-	else
-		g_curl_users++;
-	pthread_mutex_unlock(&g_lock);
-	return r;
-}
-
-/* curl_global_cleanup, after the last instance. */
-static void
-curl_unref(void)
-{
-	pthread_mutex_lock(&g_lock);
-	if (--g_curl_users == 0)
-		curl_global_cleanup();
-	pthread_mutex_unlock(&g_lock);
-}
-
 static enum nds_result
 s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
     const void *config, void **instance, char err[NDS_ERRBUF_SIZE])
@@ -541,18 +463,17 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	s->conf.stall_timeout = (long)cfg->stall_timeout;
 	s->conf.retries = (unsigned)cfg->retries;
 	s->max_inflight = (unsigned)cfg->max_inflight_parts;
-	if (s->conf.part_size < S3_MIN_PART ||
-	    s->conf.part_size > S3_MAX_PART) {
-		sink_seterr(err, "part_size: from 5M to 5G");
-		goto fail;
-	}
 	/* No thread yet: the host starts them with the first dump. */
 	if ((s->pool = host->pool_open(ctx, (unsigned)cfg->upload_threads,
 	    s3_thread_init, s3_thread_fini, s, err)) == NULL)
 		goto fail;
 	if (cfg->spool && setup_spool(s, cfg, err) == -1)
 		goto fail;
-	if (curl_ref() == -1) {
+	/*
+	 * curl counts its users itself, and since 7.84 (threadsafe in
+	 * curl_version_info, as Debian's) needs no lock around it.
+	 */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		sink_seterr(err, "curl_global_init failed");
 		goto fail;
 	}
@@ -574,116 +495,74 @@ s3_destroy(void *instance)
 
 	if (s == NULL)
 		return;
-	/* The threads' curl handles go before curl's global state. */
-	s->host->pool_close(s->pool);
-	s->pool = NULL;
-	curl_unref();
+	/* The curl handles (threads', resume's) go before curl's state. */
 	sink_free(s);
+	curl_global_cleanup();
 }
 
+#define OPT(n, t)	.name = #n, .type = NDS_OPT_##t, \
+	.offset = offsetof(struct s3_config, n)
+
 static const struct nds_option s3_options[] = {
-	{ .name = "endpoint", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, endpoint),
-	    .description = "URL of the store, scheme://host[:port] (default: "
-	    "AWS S3 of the region)" },
-	{ .name = "region", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, region),
-	    .default_value = "us-east-1",
+	{ OPT(endpoint, STRING),
+	    .description = "URL of the store, scheme://host[:port] "
+	    "(default: AWS S3 of the region)" },
+	{ OPT(region, STRING), .default_value = "us-east-1",
 	    .description = "region the requests are signed for" },
-	{ .name = "bucket", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, bucket),
-	    .description = "bucket to store in (required)" },
-	{ .name = "prefix", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, prefix),
-	    .default_value = "",
+	{ OPT(bucket, STRING), .description = "bucket to store in (required)" },
+	{ OPT(prefix, STRING), .default_value = "",
 	    .description = "text for {prefix} in key_template, e.g. "
 	    "\"crash/\"" },
-	{ .name = "path_style", .type = NDS_OPT_BOOL,
-	    .offset = offsetof(struct s3_config, path_style),
-	    .default_value = "no",
-	    .description = "address the bucket as endpoint/bucket (Ceph RGW, "
-	    "MinIO), not bucket.host" },
-	{ .name = "key_template", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, key_template),
-	    .default_value = DEFAULT_TEMPLATE,
-	    .description = "object keys: {prefix} {collector} {path} {client} "
-	    "{addr} {date} {day} {id} {name}" },
-	{ .name = "collector", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, collector),
+	{ OPT(path_style, BOOL), .default_value = "no",
+	    .description = "address the bucket as endpoint/bucket (Ceph "
+	    "RGW, MinIO), not bucket.host" },
+	{ OPT(key_template, STRING), .default_value = DEFAULT_TEMPLATE,
+	    .description = "object keys: {prefix} {collector} {path} "
+	    "{client} {addr} {date} {day} {id} {name}" },
+	{ OPT(collector, STRING),
 	    .description = "this collector's name for {collector} (default: "
 	    "host name)" },
-	{ .name = "credentials_file", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, credentials_file),
+	{ OPT(credentials_file, STRING),
 	    .description = "AWS-style credentials file (default: "
 	    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" },
-	{ .name = "profile", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, profile),
-	    .default_value = "default",
+	{ OPT(profile, STRING), .default_value = "default",
 	    .description = "section of credentials_file to use" },
-	{ .name = "ca_file", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, ca_file),
+	{ OPT(ca_file, STRING),
 	    .description = "CA certificates to verify the endpoint with "
 	    "(default: the system's)" },
-	{ .name = "verify", .type = NDS_OPT_BOOL,
-	    .offset = offsetof(struct s3_config, verify),
-	    .default_value = "yes",
+	{ OPT(verify, BOOL), .default_value = "yes",
 	    .description = "verify the endpoint's TLS certificate and host "
 	    "name" },
-	{ .name = "part_size", .type = NDS_OPT_SIZE,
-	    .offset = offsetof(struct s3_config, part_size),
-	    .default_value = "8M",
-	    .min = 5LL << 20, .max = 5LL << 30,
+	{ OPT(part_size, SIZE), .default_value = "8M", .min = 5LL << 20,
+	    .max = 5LL << 30,
 	    .description = "multipart part size; doubles every 1000 parts" },
-	{ .name = "max_inflight_parts", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, max_inflight_parts),
-	    .default_value = "4",
-	    .min = 1, .max = 64,
+	{ OPT(max_inflight_parts, INT), .default_value = "4", .min = 1,
+	    .max = 64,
 	    .description = "parts of one object on their way at once" },
-	{ .name = "upload_threads", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, upload_threads),
-	    .default_value = "4",
-	    .min = 1, .max = 64,
+	{ OPT(upload_threads, INT), .default_value = "4", .min = 1, .max = 64,
 	    .description = "upload threads of this sink, shared by its dumps" },
-	{ .name = "connect_timeout", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, connect_timeout),
-	    .default_value = "10",
-	    .min = 1, .max = 600,
+	{ OPT(connect_timeout, INT), .default_value = "10", .min = 1,
+	    .max = 600,
 	    .description = "seconds to wait for a connection" },
-	{ .name = "stall_timeout", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, stall_timeout),
-	    .default_value = "60",
-	    .min = 1, .max = 3600,
+	{ OPT(stall_timeout, INT), .default_value = "60", .min = 1, .max = 3600,
 	    .description = "seconds a request may move less than 1 KiB/s" },
-	{ .name = "retries", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, retries),
-	    .default_value = "5",
-	    .min = 0, .max = 100,
+	{ OPT(retries, INT), .default_value = "5", .min = 0, .max = 100,
 	    .description = "retries of a request on 5xx, 429, time-outs, "
 	    "connection errors" },
-	{ .name = "spool", .type = NDS_OPT_BOOL,
-	    .offset = offsetof(struct s3_config, spool),
-	    .default_value = "yes",
+	{ OPT(spool, BOOL), .default_value = "yes",
 	    .description = "keep a copy in spool_dir until it is uploaded" },
-	{ .name = "spool_dir", .type = NDS_OPT_STRING,
-	    .offset = offsetof(struct s3_config, spool_dir),
-	    .default_value = "/var/crash/.s3-spool",
-	    .description = "where dumps wait for the store (absolute; best on "
-	    "the dump directory's file system)" },
-	{ .name = "spool_min_free", .type = NDS_OPT_SIZE,
-	    .offset = offsetof(struct s3_config, spool_min_free),
-	    .default_value = "0",
+	{ OPT(spool_dir, STRING), .default_value = "/var/crash/.s3-spool",
+	    .description = "where dumps wait for the store (absolute; best "
+	    "on the dump directory's file system)" },
+	{ OPT(spool_min_free, SIZE), .default_value = "0",
 	    .description = "free space to leave on spool_dir's file system "
 	    "(besides [server] min_free)" },
-	{ .name = "retry_interval", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, retry_interval),
-	    .default_value = "30",
-	    .min = 1, .max = 86400,
+	{ OPT(retry_interval, INT), .default_value = "30", .min = 1,
+	    .max = 86400,
 	    .description = "seconds before a spooled dump is tried again; "
 	    "doubles" },
-	{ .name = "retry_max_interval", .type = NDS_OPT_INT,
-	    .offset = offsetof(struct s3_config, retry_max_interval),
-	    .default_value = "900",
-	    .min = 1, .max = 86400,
+	{ OPT(retry_max_interval, INT), .default_value = "900", .min = 1,
+	    .max = 86400,
 	    .description = "longest wait between tries of a spooled dump" },
 	{ .name = NULL },
 };

@@ -1,27 +1,31 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3 sink: what its source files share. Nothing here is exported from the
- * module; the pure parts (XML, keys, part layout, the pending record's
- * fields) are also compiled into the unit tests. The module's own files:
- *
- *   s3.c         options, create, destroy
- *   s3_dump.c    a dump: begin, open, close, end; names and keys
- *   s3_write.c   an object's bytes into its spool file or memory parts
- *   s3_upload.c  parts for the host's upload pool, completion, copies
- *   s3_spool.c   pending records and their resume (the host's outbox)
- *   s3_http.c    the S3 requests; s3_key.c, s3_record.c, s3_xml.c: pure
+ * s3 sink: what its source files share; nothing here is exported. The
+ * pure parts (XML, keys, part layout, the pending record's fields) are
+ * also compiled into the unit tests. s3.c: options, create, destroy;
+ * s3_dump.c: a dump, its names and keys, its pending record and resume;
+ * s3_upload.c: an object's bytes, its parts on the host's upload pool,
+ * completion and copies; s3_http.c: the S3 requests.
  */
 #ifndef ND_S3_H
 #define ND_S3_H
 
 #include <sys/types.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -33,13 +37,8 @@
 #define S3_MAX_PARTS	10000u
 #define S3_PART_GROUP	1000u	/* parts per size step of the layout */
 #define S3_KEY_MAX	1024	/* bytes of an object key */
-
-/*
- * What the name of an incomplete object ends in: a dump that did not
- * arrive whole, or a spooled object that lost bytes before it went.
- */
+/* Ends the name of a dump that did not arrive whole, or lost bytes. */
 #define S3_INCOMPLETE	".incomplete"
-
 #define S3_ETAG_MAX	128
 #define S3_UPLOADID_MAX	1024
 #define S3_TOKEN_MAX	96
@@ -81,12 +80,16 @@ int		 s3_template_check(const char *tmpl, char *err, size_t errlen);
  */
 int		 s3_key_expand(const char *tmpl, const struct s3_keyvars *v,
 		    char *out, size_t outlen);
+/* Whether name ends in S3_INCOMPLETE. */
+bool		 s3_incomplete(const char *name);
 /*
  * Percent-encode s as SigV4 wants it: A-Z a-z 0-9 - . _ ~ stay, and '/'
  * too when keep_slash; everything else becomes %XX. -1 if it does not fit.
  */
 int		 s3_uri_encode(const char *s, bool keep_slash, char *out,
 		    size_t outlen);
+/* s3_uri_encode into a string of its own; NULL when out of memory. */
+char		*s3_uri_dup(const char *s, bool keep_slash);
 /* The reverse; -1 on a bad escape. */
 int		 s3_uri_decode(const char *s, char *out, size_t outlen);
 
@@ -162,7 +165,7 @@ void		 s3_record_fields(const struct s3_record *rec,
  */
 int		 s3_record_from_fields(const struct nds_field *f, size_t n,
 		    struct s3_record *rec, char *err, size_t errlen);
-/* Add an upload to abort; -1 when full or out of memory. */
+/* -1 when full or out of memory. */
 int		 s3_record_add_stale(struct s3_record *rec, const char *key,
 		    const char *id);
 /*
@@ -174,7 +177,6 @@ int		 s3_record_add_stale(struct s3_record *rec, const char *key,
  * ENOMEM) when there is no incomplete name to go to.
  */
 int		 s3_record_cut(struct s3_rec_obj *o, uint64_t have);
-/* Forget stale upload i. */
 void		 s3_record_del_stale(struct s3_record *rec, unsigned i);
 void		 s3_record_free(struct s3_record *rec);
 
@@ -243,8 +245,12 @@ struct s3_client {
 	struct s3_reply		 reply;	/* of the last request */
 };
 
-struct s3_etag {
-	char	 etag[S3_ETAG_MAX];
+struct s3_part {
+	char		 etag[S3_ETAG_MAX];
+	uint64_t	 len;		/* as uploaded */
+	bool		 done;
+	bool		 busy;
+	bool		 dirty;		/* changed after it was sent */
 };
 
 /* Requests end (S3_STOPPED) soon once stop(stop_arg) says so. */
@@ -261,7 +267,7 @@ enum s3_status	 s3_mpu_part(struct s3_client *, const char *key,
 enum s3_status	 s3_copy(struct s3_client *, const char *key,
 		    const char *from);
 enum s3_status	 s3_mpu_complete(struct s3_client *, const char *key,
-		    const char *upload_id, const struct s3_etag *, uint32_t n);
+		    const char *upload_id, const struct s3_part *, uint32_t n);
 enum s3_status	 s3_mpu_abort(struct s3_client *, const char *key,
 		    const char *upload_id);
 enum s3_status	 s3_delete(struct s3_client *, const char *key);
@@ -304,15 +310,6 @@ struct s3_config {
 	int64_t		 retry_max_interval;
 };
 
-/* A part on its way to the store, as the host's pool runs it. */
-struct s3_job {
-	struct s3_obj	*o;
-	uint32_t	 n;
-	uint64_t	 off, len;
-	unsigned char	*buf;	/* memory part, the job's own; NULL: spool */
-	bool		 zero;	/* nothing but zeros */
-};
-
 /* One per [sink] section. */
 struct s3_sink {
 	const struct nds_host	*host;
@@ -323,18 +320,13 @@ struct s3_sink {
 	char			 hostname[256];	/* the default collector */
 	int			 spool_fd;
 	unsigned		 max_inflight;
-	/* The host's upload threads, each with its s3_client. */
-	struct nds_pool		*pool;
+	struct nds_pool		*pool;		/* each thread an s3_client */
 	/* The {name} a complete dump's vmcore and archive got last. */
 	pthread_mutex_t		 lock;		/* of guess: dumps share it */
 	char			 guess[NDS_OBJ_NKINDS][NAME_LEN];
-
 	/* Whether the last request failed: new dumps then only spool. */
 	atomic_bool		 down;
-
-	/* The connection of s3_resume, on the host's outbox thread. */
-	struct s3_client	 rcl;
-	bool			 rcl_ready;
+	struct s3_client	 rcl;		/* s3_resume's; h NULL: none */
 };
 
 /* One per dump. */
@@ -347,22 +339,13 @@ struct s3_dump {
 	bool			 spool_only;	/* the store was down at begin */
 	unsigned		 seq;		/* numbers spool files */
 	char			 date[32], day[16], id[24];
-	struct s3_client	 cl;		/* for close: complete, copy */
-	bool			 cl_ready;
+	struct s3_client	 cl;		/* close's; h NULL: none yet */
 	bool			 warned;
 	/*
 	 * What is left for s3_resume: objects kept in the spool, uploads
 	 * to abort. endpoint and bucket stay NULL until end writes it.
 	 */
 	struct s3_record	 rec;
-};
-
-struct s3_part {
-	char		 etag[S3_ETAG_MAX];
-	uint64_t	 len;		/* as uploaded */
-	bool		 done;
-	bool		 busy;
-	bool		 dirty;		/* changed after it was sent */
 };
 
 /* One per object of a dump. */
@@ -408,20 +391,13 @@ s3_spooling(const struct s3_obj *o)
 
 /* s3_upload.c */
 void		 s3_health(struct s3_sink *, enum s3_status, const char *err);
-/* The upload threads' connections, for the host's pool. */
 int		 s3_thread_init(void *instance, void **client);
 void		 s3_thread_fini(void *instance, void *client);
-void		 s3_up_fail_locked(struct s3_obj *, const char *err);
-int		 s3_submit_locked(struct s3_obj *, uint32_t n, uint64_t off,
-		    uint64_t len, unsigned char *buf, bool zero);
-void		 s3_pump_locked(struct s3_obj *);
 struct s3_client *s3_dump_client(struct s3_dump *);
 int		 s3_finish_upload(struct s3_obj *, uint64_t size);
 int		 s3_move_object(struct s3_obj *, const char *key,
 		    uint64_t size, char *err);
 void		 s3_abort_upload(struct s3_obj *);
-
-/* s3_write.c */
 int		 s3_cur_reserve(struct s3_obj *, size_t need);
 int		 s3_spool_stop(struct s3_obj *, const char *why);
 void		 s3_obj_fail(struct s3_obj *, char *err, const char *fmt, ...)
@@ -440,12 +416,6 @@ enum nds_result	 s3_open(void *dump_state, enum nds_object_kind,
 enum nds_result	 s3_close(void *object_state, const struct nds_object *,
 		    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE]);
 enum nds_result	 s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE]);
-
-/* s3_spool.c */
-void		 s3_pending_note(const struct s3_sink *, const char *token,
-		    char *buf, size_t len);
-int		 s3_record_put(struct s3_sink *, const char *token,
-		    const struct s3_record *, char err[NDS_ERRBUF_SIZE]);
 enum nds_result	 s3_resume(void *instance, const char *token, int dirfd,
 		    const struct nds_field *fields, size_t nfields,
 		    char err[NDS_ERRBUF_SIZE]);

@@ -1,34 +1,47 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * s3 sink: one dump. begin makes the dump's spool folder, open its
- * objects' spool files; close sends what is left of an object and names
- * it, or leaves it in the spool, and end writes the pending record of
- * what was left, for the host's outbox to resume.
+ * s3 sink: one dump (s3.c tells the design). begin makes its spool
+ * folder, open its objects' spool files; close sends what is left of an
+ * object and names it, or leaves it in the spool; end writes the pending
+ * record of what was left, which s3_resume uploads later.
  */
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "netdump/sink.h"
 #include "sinkutil.h"
 #include "s3.h"
 
+#define NOTE_OBJECT_MAX	(16u << 20)	/* a manifest to patch, at most */
 #define SUFFIX_MAX	32
+
+/* The note that "where" carries while a dump waits in the spool. */
+static void
+pending_note(const struct s3_sink *s, const char *token, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, " (upload pending, spooled in %s/%s)",
+	    s->cfg->spool_dir, token);
+}
+
+/*
+ * Put rec in token's spool folder as its pending record, for good (the
+ * host's outbox_put: whole or not at all, synced, the folder's name too)
+ * and due for s3_resume. 0, or -1 and why in err. Without err (resume
+ * keeping its record up to date), a failure leaves the old record: the
+ * next try does again what this one did, no more.
+ */
+static int
+record_put(struct s3_sink *s, const char *token,
+    const struct s3_record *rec, char *err)
+{
+	char ebuf[NDS_ERRBUF_SIZE];
+	struct s3_fields fb;
+
+	s3_record_fields(rec, &fb);
+	return s->host->outbox_put(s->ctx, token, fb.f, fb.n,
+	    err != NULL ? err : ebuf);
+}
 
 /* ----------------------------------------------------------- naming */
 
@@ -39,18 +52,11 @@
 static bool
 suffix_ok(const char *suffix)
 {
-	const char *p;
+	size_t n = suffix != NULL ? strlen(suffix) : 0;
 
-	if (suffix == NULL || suffix[0] == '\0')
-		return true;
-	if (suffix[0] != '.' || strlen(suffix) >= SUFFIX_MAX)
-		return false;
-	for (p = suffix; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-'))
-			return false;
-	return true;
+	return n == 0 || (suffix[0] == '.' && n < SUFFIX_MAX &&
+	    strspn(suffix, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n);
 }
 
 /*
@@ -86,6 +92,14 @@ make_key(const struct s3_dump *d, const char *name,
 	};
 
 	return s3_key_expand(s->cfg->key_template, &v, key, S3_KEY_MAX + 1);
+}
+
+static int
+key_toolong(enum nds_object_kind kind, char *err)
+{
+	sink_seterr(err, "%s: the object key would be empty or longer than %d "
+	    "bytes", nds_object_name(kind), S3_KEY_MAX);
+	return -1;
 }
 
 static void
@@ -134,59 +148,6 @@ spool_sync(struct s3_obj *o, char *err)
 	return -1;
 }
 
-/*
- * Leave the object, under key (its {name} is name), to s3_resume; 0, or
- * -1 without a usable spool (why in err, when there is one to tell). err
- * may be why.
- */
-static int
-make_pending(struct s3_obj *o, const char *name, const char *key,
-    uint64_t size, const char *why, char *err)
-{
-	struct s3_dump *d = o->d;
-	struct s3_sink *s = d->s;
-	struct s3_rec_obj *p;
-	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
-	size_t nlen = strlen(name), tlen = strlen(S3_INCOMPLETE);
-
-	if (!s3_spooling(o) || d->rec.nobj == S3_REC_MAXOBJ)
-		return -1;
-	if (spool_sync(o, err) == -1)
-		return -1;
-	p = &d->rec.obj[d->rec.nobj];
-	if ((p->key = strdup(key)) == NULL)
-		return -1;
-	/*
-	 * Where the object goes if its spool file turns out short: the
-	 * name an incomplete dump's object gets, from the key template.
-	 * Without it (too long) s3_resume appends the suffix.
-	 */
-	p->ikey = NULL;
-	if (nlen >= tlen && strcmp(name + nlen - tlen, S3_INCOMPLETE) == 0)
-		snprintf(iname, sizeof(iname), "%s", name);
-	else
-		snprintf(iname, sizeof(iname), "%s%s", name, S3_INCOMPLETE);
-	if (make_key(d, iname, ikey) == 0 &&
-	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
-		free(p->key);
-		p->key = NULL;
-		return -1;
-	}
-	snprintf(p->file, sizeof(p->file), "%s", o->file);
-	p->size = size;
-	/* A manifest written after something went pending says so. */
-	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
-	d->rec.nobj++;
-	if (why != NULL && !d->warned) {
-		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
-		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
-		    d->dump->id, d->dump->client_addr, why, s->cfg->spool_dir,
-		    d->token);
-		d->warned = true;
-	}
-	return 0;
-}
-
 static void
 obj_free(struct s3_obj *o, bool unlink_spool)
 {
@@ -204,20 +165,54 @@ obj_free(struct s3_obj *o, bool unlink_spool)
 }
 
 /*
- * Leave the object in the spool for s3_resume, and say so in where;
- * whether it could be (see make_pending).
+ * Leave the object, under key (its {name} is name), in the spool for
+ * s3_resume, and say so in where. False without a usable spool (why in
+ * err, when there is one to tell). err may be why.
  */
 static bool
 keep_pending(struct s3_obj *o, const char *name, const char *key,
     uint64_t size, const char *why, char *where, char *err)
 {
 	struct s3_dump *d = o->d;
+	struct s3_sink *s = d->s;
+	struct s3_rec_obj *p;
+	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
 	char note[PATH_MAX + 64];
 
-	if (make_pending(o, name, key, size, why, err) == -1)
+	if (!s3_spooling(o) || d->rec.nobj == S3_REC_MAXOBJ ||
+	    spool_sync(o, err) == -1)
 		return false;
-	s3_pending_note(d->s, d->token, note, sizeof(note));
-	set_where(d->s, key, note, where);
+	p = &d->rec.obj[d->rec.nobj];
+	if ((p->key = strdup(key)) == NULL)
+		return false;
+	/*
+	 * Where the object goes if its spool file turns out short: the
+	 * name an incomplete dump's object gets, from the key template.
+	 * Without it (too long) s3_resume appends the suffix.
+	 */
+	p->ikey = NULL;
+	snprintf(iname, sizeof(iname), "%s%s", name,
+	    s3_incomplete(name) ? "" : S3_INCOMPLETE);
+	if (make_key(d, iname, ikey) == 0 &&
+	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
+		free(p->key);
+		p->key = NULL;
+		return false;
+	}
+	snprintf(p->file, sizeof(p->file), "%s", o->file);
+	p->size = size;
+	/* A manifest written after something went pending says so. */
+	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
+	d->rec.nobj++;
+	if (why != NULL && !d->warned) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
+		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
+		    d->dump->id, d->dump->client_addr, why, s->cfg->spool_dir,
+		    d->token);
+		d->warned = true;
+	}
+	pending_note(s, d->token, note, sizeof(note));
+	set_where(s, key, note, where);
 	return true;
 }
 
@@ -256,11 +251,8 @@ close_prepare(struct s3_obj *o, const struct nds_object *object,
 		return -1;
 	}
 	if (object_name(o->d, o->kind, object->suffix, name) == -1 ||
-	    make_key(o->d, name, key) == -1) {
-		sink_seterr(err, "%s: the object key would be empty or longer "
-		    "than %d bytes", nds_object_name(o->kind), S3_KEY_MAX);
-		return -1;
-	}
+	    make_key(o->d, name, key) == -1)
+		return key_toolong(o->kind, err);
 	if (size > INT64_MAX || (size > 0 &&
 	    s3_part_count(o->d->s->conf.part_size, size) == 0)) {
 		sink_seterr(err, "%s: %" PRIu64 " bytes do not fit in %u parts",
@@ -401,7 +393,6 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	o->d = d;
 	o->kind = kind;
 	o->fd = -1;
-	o->spool_end = 0;
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_cond_init(&o->cond, NULL);
 
@@ -436,23 +427,9 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	*object_state = o;
 	return NDS_OK;
 toolong:
-	sink_seterr(err, "%s: the object key would be empty or longer than %d "
-	    "bytes", nds_object_name(kind), S3_KEY_MAX);
-	pthread_mutex_destroy(&o->lock);
-	pthread_cond_destroy(&o->cond);
-	free(o);
+	key_toolong(kind, err);
+	obj_free(o, false);
 	return NDS_FAILED;
-}
-
-static void
-random_hex(char *buf, size_t len)
-{
-	uint32_t r;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)time(NULL) ^ (uint32_t)getpid() ^
-		    (uint32_t)(uintptr_t)buf;
-	snprintf(buf, len, "%08" PRIx32, r);
 }
 
 /*
@@ -464,8 +441,8 @@ static void
 spool_begin(struct s3_dump *d)
 {
 	struct s3_sink *s = d->s;
-	char rnd[12], tmp[S3_TOKEN_MAX + 2], ebuf[128];
-	char why[NDS_ERRBUF_SIZE];
+	char tmp[S3_TOKEN_MAX + 2], ebuf[128], why[NDS_ERRBUF_SIZE];
+	uint32_t rnd;
 
 	if (!s->cfg->spool)
 		return;
@@ -476,8 +453,11 @@ spool_begin(struct s3_dump *d)
 		    "store", d->dump->id, s->cfg->spool_dir, why);
 		return;
 	}
-	random_hex(rnd, sizeof(rnd));
-	snprintf(d->token, sizeof(d->token), "%s-%s-%s", d->date, d->id, rnd);
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)time(NULL) ^ (uint32_t)getpid() ^
+		    (uint32_t)(uintptr_t)d;
+	snprintf(d->token, sizeof(d->token), "%s-%s-%08" PRIx32, d->date,
+	    d->id, rnd);
 	snprintf(tmp, sizeof(tmp), ".%s", d->token);
 	if (mkdirat(s->spool_fd, tmp, 0700) == -1 ||
 	    (d->dirfd = openat(s->spool_fd, tmp, O_RDONLY | O_DIRECTORY |
@@ -559,12 +539,12 @@ write_record(struct s3_dump *d, char *err)
 	snprintf(rec->client, sizeof(rec->client), "%s", d->dump->client_addr);
 	rec->since = (int64_t)time(NULL);
 	/*
-	 * The spool files were synced when they closed (make_pending); the
+	 * The spool files were synced when they closed (keep_pending); the
 	 * record follows them, and last the folder's own name in spool_dir
 	 * (it was renamed there at begin), or a crash could hide the folder
 	 * under its temporary name: outbox_put syncs both.
 	 */
-	r = s3_record_put(s, d->token, rec, err);
+	r = record_put(s, d->token, rec, err);
 	rec->endpoint = rec->bucket = NULL;
 	return r;
 }
@@ -595,8 +575,268 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		close(d->dirfd);
 	}
 	s3_record_free(&d->rec);
-	if (d->cl_ready)
-		s3_client_fini(&d->cl);
+	s3_client_fini(&d->cl);
 	free(d);
+	return r;
+}
+
+/* ------------------------------------------------------------ resume */
+
+/*
+ * The spooled manifest of ro, NUL-terminated, its length in *len: at most
+ * the size the record says (a cut shows as fewer bytes). NULL, errno set,
+ * if it cannot be read.
+ */
+static char *
+read_note_object(struct s3_sink *s, int dirfd, const struct s3_rec_obj *ro,
+    size_t *len)
+{
+	char *text, rerr[NDS_ERRBUF_SIZE];
+	ssize_t n;
+	int e;
+
+	if (ro->size > NOTE_OBJECT_MAX) {
+		errno = EFBIG;
+		return NULL;
+	}
+	if ((text = malloc((size_t)ro->size + 1)) == NULL)
+		return NULL;
+	if ((n = s->host->read_file(dirfd, ro->file, text, (size_t)ro->size,
+	    rerr)) == -1) {
+		e = errno;
+		free(text);
+		errno = e;
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = (size_t)n;
+	return text;
+}
+
+/* Cut every copy of note out of text[0, *len). */
+static void
+cut_note(char *text, size_t *len, const char *note)
+{
+	size_t nlen = strlen(note), i = 0, o = 0;
+
+	while (i < *len) {
+		if (nlen > 0 && *len - i >= nlen &&
+		    memcmp(text + i, note, nlen) == 0) {
+			i += nlen;
+			continue;
+		}
+		text[o++] = text[i++];
+	}
+	*len = o;
+}
+
+/*
+ * The spool file of ro holds only have bytes, fewer than its record says:
+ * bytes were lost after the record was written (a file system that lost
+ * them in a crash, a full disk, a hand). Zeros in their place would pass
+ * for data under the object's final name, so what is left goes under its
+ * incomplete name, with its real length, and the record says so from now
+ * on: a retry or a restart does the same, and the error is told once.
+ * -1 when there is no incomplete name to go to; then nothing is uploaded
+ * and nothing removed, and cl->err says so (the host tells the first
+ * failure of an entry).
+ */
+static int
+spool_cut(struct s3_sink *s, struct s3_client *cl, const char *token,
+    struct s3_record *rec, struct s3_rec_obj *ro, uint64_t have)
+{
+	char was[S3_KEY_MAX + 1], ebuf[128];
+	uint64_t claimed = ro->size;
+
+	snprintf(was, sizeof(was), "%s", ro->key);
+	if (s3_record_cut(ro, have) == -1) {
+		sink_errstr(errno, ebuf, sizeof(ebuf));
+		/* Truncated if need be: cl->err is NDS_ERRBUF_SIZE bytes. */
+		sink_seterr(cl->err, "spool file %s/%s/%s holds "
+		    "%" PRIu64 " bytes, its pending record says %" PRIu64
+		    ", and s3://%s/%s has no incomplete name to go to (%s): "
+		    "nothing uploaded, the spool and its record are kept",
+		    s->cfg->spool_dir, token, ro->file, have, claimed,
+		    s->conf.bucket, was, ebuf);
+		return -1;
+	}
+	s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from %s: spool "
+	    "file %s/%s/%s holds %" PRIu64 " bytes, its pending record says "
+	    "%" PRIu64 ": bytes were lost after they were received; the %"
+	    PRIu64 " bytes there are go to s3://%s/%s, nothing to s3://%s/%s",
+	    rec->dump_id, rec->client, s->cfg->spool_dir, token, ro->file, have,
+	    ro->expected, have, s->conf.bucket, ro->key, s->conf.bucket, was);
+	/* If this fails, the next try finds the cut and says it again. */
+	(void)record_put(s, token, rec, NULL);
+	return 0;
+}
+
+/* One object of a record; S3_OK when it is in the store. */
+static enum s3_status
+upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
+    const char *token, struct s3_record *rec, struct s3_rec_obj *ro,
+    bool *gone)
+{
+	char note[PATH_MAX + 64], ebuf[128], *text, *stale = NULL;
+	struct s3_src src = { .fd = -1 };
+	struct stat sb;
+	enum s3_status st = S3_LOCAL;
+	size_t len;
+	int fd = -1;
+
+	if (ro->note) {
+		/* The manifest: it said "pending"; now it is not. */
+		if ((text = read_note_object(s, dirfd, ro, &len)) == NULL)
+			goto nofile;
+		if (len < ro->size && spool_cut(s, cl, token, rec, ro, len) ==
+		    -1) {
+			free(text);
+			return S3_LOCAL;
+		}
+		pending_note(s, token, note, sizeof(note));
+		cut_note(text, &len, note);
+		src.buf = (const unsigned char *)text;
+		src.len = len;
+		st = s3_put(cl, ro->key, &src);
+		free(text);
+		return st;
+	}
+	if ((fd = openat(dirfd, ro->file, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || fstat(fd, &sb) == -1)
+		goto nofile;
+	if ((uint64_t)sb.st_size < ro->size) {
+		if (spool_cut(s, cl, token, rec, ro, (uint64_t)sb.st_size) ==
+		    -1)
+			goto out;
+	} else if ((uint64_t)sb.st_size > ro->size)
+		s->host->log(s->ctx, NDS_LOG_WARNING, "%s/%s/%s: %" PRIu64
+		    " bytes, the record says %" PRIu64 "; uploading %" PRIu64,
+		    s->cfg->spool_dir, token, ro->file, (uint64_t)sb.st_size,
+		    ro->size, ro->size);
+	/* Exact: a file cut while it goes fails, and is looked at again. */
+	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
+	if (stale != NULL) {
+		if (s3_record_add_stale(rec, ro->key, stale) == 0)
+			(void)record_put(s, token, rec, NULL);
+		free(stale);
+	}
+out:
+	close(fd);
+	return st;
+nofile:
+	*gone = errno == ENOENT;
+	snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s", s->cfg->spool_dir,
+	    token, ro->file, sink_errstr(errno, ebuf, sizeof(ebuf)));
+	if (fd != -1)
+		close(fd);
+	return S3_LOCAL;
+}
+
+/* Say that a pending object is in the store now. */
+static void
+say_uploaded(struct s3_sink *s, const struct s3_record *rec,
+    const struct s3_rec_obj *ro)
+{
+	char lost[96] = "";
+
+	if (ro->expected != 0)
+		snprintf(lost, sizeof(lost), ", only %" PRIu64 " of %" PRIu64
+		    " bytes: the spool had lost the rest", ro->size,
+		    ro->expected);
+	s->host->log(s->ctx, ro->expected != 0 ? NDS_LOG_ERR : NDS_LOG_NOTICE,
+	    "dump %" PRIu64 " from %s: uploaded s3://%s/%s (pending since %"
+	    PRId64 " s)%s", rec->dump_id, rec->client, s->conf.bucket,
+	    ro->key, (int64_t)time(NULL) - rec->since, lost);
+}
+
+/*
+ * Abort the record's stale uploads, then upload its objects, keeping the
+ * record up to date as they go; S3_OK when nothing is left to do (the
+ * host then removes the record and the empty folder).
+ */
+static enum s3_status
+resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
+    int dirfd, struct s3_record *rec)
+{
+	enum s3_status st = S3_OK;
+	unsigned i;
+
+	for (i = 0; i < rec->nstale && st == S3_OK;) {
+		st = s3_mpu_abort(cl, rec->stale[i].key, rec->stale[i].id);
+		if (st == S3_OK) {
+			s3_record_del_stale(rec, i);
+			(void)record_put(s, token, rec, NULL);
+		} else
+			i++;
+	}
+	for (i = 0; i < rec->nobj && st == S3_OK; i++) {
+		struct s3_rec_obj *ro = &rec->obj[i];
+		bool gone = false;
+
+		if (ro->done)
+			continue;
+		st = upload_pending(s, cl, dirfd, token, rec, ro, &gone);
+		if (st == S3_LOCAL && gone) {
+			/* Nothing to send any more: say so, go on. */
+			s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64
+			    " from %s: %s; s3://%s/%s is lost", rec->dump_id,
+			    rec->client, cl->err, s->conf.bucket, ro->key);
+			st = S3_OK;
+		} else if (st != S3_OK)
+			break;
+		else
+			say_uploaded(s, rec, ro);
+		ro->done = true;
+		(void)record_put(s, token, rec, NULL);
+		unlinkat(dirfd, ro->file, 0);
+	}
+	s3_health(s, st, cl->err);
+	return st;
+}
+
+/* The resume client's requests end soon once the host stops the outbox. */
+static bool
+resume_stopped(void *arg)
+{
+	struct s3_sink *s = arg;
+
+	return s->host->outbox_stopping(s->ctx);
+}
+
+/*
+ * The host's outbox hands over a spool folder with its record: do what
+ * the record says. A record of another sink's (another endpoint or
+ * bucket sharing spool_dir) or one that cannot be read is left alone.
+ */
+enum nds_result
+s3_resume(void *instance, const char *token, int dirfd,
+    const struct nds_field *fields, size_t nfields,
+    char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_sink *s = instance;
+	struct s3_record rec;
+	enum nds_result r = NDS_FAILED;
+	char perr[128];
+
+	if (s3_record_from_fields(fields, nfields, &rec, perr,
+	    sizeof(perr)) == -1) {
+		sink_seterr(err, "pending: %s", perr);
+		return NDS_FATAL;
+	}
+	if (strcmp(rec.endpoint, s->conf.endpoint) != 0 ||
+	    strcmp(rec.bucket, s->conf.bucket) != 0) {
+		sink_seterr(err, "a record for s3://%s at %s, not this sink's",
+		    rec.bucket, rec.endpoint);
+		r = NDS_FATAL;
+	} else if (s->rcl.h == NULL && s3_client_init(&s->rcl, &s->conf,
+	    resume_stopped, s) == -1)
+		sink_seterr(err, "dump %" PRIu64 " from %s: cannot make a curl "
+		    "handle", rec.dump_id, rec.client);
+	else if (resume_record(s, &s->rcl, token, dirfd, &rec) == S3_OK)
+		r = NDS_OK;
+	else
+		sink_seterr(err, "dump %" PRIu64 " from %s: %s", rec.dump_id,
+		    rec.client, s->rcl.err);
+	s3_record_free(&rec);
 	return r;
 }

@@ -14,18 +14,9 @@
  * come back with a message that names the bucket and the endpoint and says
  * what to check. Credentials go to curl only and never into a message.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "sinkutil.h"
 #include "s3.h"
 
 #define BACKOFF_FIRST_MS 200
@@ -44,19 +35,6 @@ struct req {
 	bool			 missing_ok;	/* 404 means done already */
 };
 
-static void	seterr(struct s3_client *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(struct s3_client *cl, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cl->err, sizeof(cl->err), fmt, ap);
-	va_end(ap);
-}
-
 int
 s3_client_init(struct s3_client *cl, const struct s3_conf *conf,
     bool (*stop)(void *), void *stop_arg)
@@ -66,16 +44,13 @@ s3_client_init(struct s3_client *cl, const struct s3_conf *conf,
 	cl->stop = stop;
 	cl->stop_arg = stop_arg;
 	cl->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)cl;
-	if ((cl->h = curl_easy_init()) == NULL)
-		return -1;
-	return 0;
+	return (cl->h = curl_easy_init()) == NULL ? -1 : 0;
 }
 
 void
 s3_client_fini(struct s3_client *cl)
 {
-	if (cl->h != NULL)
-		curl_easy_cleanup(cl->h);
+	curl_easy_cleanup(cl->h);	/* NULL: nothing */
 	cl->h = NULL;
 }
 
@@ -237,37 +212,30 @@ code_transient(const char *code)
 static bool
 curl_transient(CURLcode cc)
 {
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_WEIRD_SERVER_REPLY:
-		return true;
-	default:
-		return false;
-	}
+	static const CURLcode codes[] = { CURLE_COULDNT_RESOLVE_PROXY,
+	    CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT,
+	    CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+	    CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
+	    CURLE_HTTP2_STREAM, CURLE_SSL_CONNECT_ERROR,
+	    CURLE_WEIRD_SERVER_REPLY };
+	size_t i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (cc == codes[i])
+			return true;
+	return false;
 }
 
 static struct curl_slist *
 headers(const struct s3_client *cl, const struct req *rq)
 {
+	/* curl 7.88 signs the payload as this says; S3 insists on it. */
+	const char *h[5] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL,
+	    rq->hdr[0], rq->hdr[1], rq->hdr[2] };
 	struct curl_slist *l = NULL, *t;
 	char tok[4096];
 	size_t i;
 
-	/* curl 7.88 signs the payload as this says; S3 insists on it. */
-	if ((t = curl_slist_append(l, "x-amz-content-sha256: UNSIGNED-PAYLOAD"))
-	    == NULL)
-		goto fail;
-	l = t;
 	/*
 	 * No "Expect:" to turn 100-continue off: curl 7.88 would sign the
 	 * header it then leaves out, and S3 rejects the signature. The
@@ -275,45 +243,48 @@ headers(const struct s3_client *cl, const struct req *rq)
 	 */
 	if (cl->conf->session_token != NULL) {
 		if (snprintf(tok, sizeof(tok), "x-amz-security-token: %s",
-		    cl->conf->session_token) >= (int)sizeof(tok) ||
-		    (t = curl_slist_append(l, tok)) == NULL) {
-			explicit_bzero(tok, sizeof(tok));
+		    cl->conf->session_token) >= (int)sizeof(tok))
 			goto fail;
-		}
-		explicit_bzero(tok, sizeof(tok));
-		l = t;
+		h[1] = tok;
 	}
-	for (i = 0; i < sizeof(rq->hdr) / sizeof(rq->hdr[0]); i++) {
-		if (rq->hdr[i] == NULL)
+	for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		if (h[i] == NULL)
 			continue;
-		if ((t = curl_slist_append(l, rq->hdr[i])) == NULL)
+		if ((t = curl_slist_append(l, h[i])) == NULL)
 			goto fail;
 		l = t;
 	}
+	explicit_bzero(tok, sizeof(tok));
 	return l;
 fail:
+	explicit_bzero(tok, sizeof(tok));
 	curl_slist_free_all(l);
 	return NULL;
+}
+
+char *
+s3_uri_dup(const char *s, bool keep_slash)
+{
+	size_t len = 3 * strlen(s) + 1;
+	char *enc;
+
+	/* Three bytes for every byte always fit. */
+	if ((enc = malloc(len)) != NULL)
+		(void)s3_uri_encode(s, keep_slash, enc, len);
+	return enc;
 }
 
 /* The request's URL, malloc'd: the bucket's, the encoded key, the query. */
 static char *
 request_url(const struct s3_client *cl, const struct req *rq)
 {
-	const struct s3_conf *c = cl->conf;
-	size_t klen = 3 * strlen(rq->key) + 1, ulen;
-	char *ekey, *url = NULL;
+	char *ekey, *url;
 
-	if ((ekey = malloc(klen)) == NULL ||
-	    s3_uri_encode(rq->key, true, ekey, klen) == -1)
-		goto out;
-	ulen = strlen(c->base) + klen + (rq->query != NULL ?
-	    strlen(rq->query) : 0) + 3;
-	if ((url = malloc(ulen)) == NULL)
-		goto out;
-	snprintf(url, ulen, "%s/%s%s%s", c->base, ekey,
-	    rq->query != NULL ? "?" : "", rq->query != NULL ? rq->query : "");
-out:
+	if ((ekey = s3_uri_dup(rq->key, true)) == NULL)
+		return NULL;
+	if (asprintf(&url, "%s/%s%s%s", cl->conf->base, ekey, rq->query !=
+	    NULL ? "?" : "", rq->query != NULL ? rq->query : "") == -1)
+		url = NULL;
 	free(ekey);
 	return url;
 }
@@ -376,33 +347,40 @@ set_request(struct s3_client *cl, const struct req *rq, const char *url,
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
 }
 
+/* "WHAT to bucket B at E: WHY", the form of every failure of the store's. */
+static void
+store_err(struct s3_client *cl, const char *what, const char *why)
+{
+	sink_seterr(cl->err, "%s to bucket %s at %s: %s", what,
+	    cl->conf->bucket, cl->conf->endpoint, why);
+}
+
 /* A request curl could not finish: why, and whether to try again. */
 static enum s3_status
 curl_failed(struct s3_client *cl, const struct req *rq, CURLcode cc,
     const char *cerr)
 {
-	const struct s3_conf *c = cl->conf;
 	/* CURL_READFUNC_ABORT ends as CURLE_ABORTED_BY_CALLBACK. */
 	bool read_failed = (cc == CURLE_READ_ERROR ||
 	    cc == CURLE_ABORTED_BY_CALLBACK) && rq->src != NULL;
 
 	if (read_failed && rq->src->error == ENODATA) {
-		seterr(cl, "%s: the spool file ends at byte %" PRIu64 ", %"
-		    PRIu64 " bytes short of the range to send", rq->what,
+		sink_seterr(cl->err, "%s: the spool file ends at byte %" PRIu64
+		    ", %" PRIu64 " bytes short of the range to send", rq->what,
 		    rq->src->off + rq->src->pos, rq->src->len - rq->src->pos);
 		return S3_LOCAL;
 	}
 	if (read_failed && rq->src->error != 0) {
-		seterr(cl, "%s: reading the spool: %s", rq->what,
+		sink_seterr(cl->err, "%s: reading the spool: %s", rq->what,
 		    strerror(rq->src->error));
 		return S3_LOCAL;
 	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && stopped(cl)) {
-		seterr(cl, "%s: stopped", rq->what);
+		sink_seterr(cl->err, "%s: stopped", rq->what);
 		return S3_STOPPED;
 	}
-	seterr(cl, "%s to bucket %s at %s: %s", rq->what, c->bucket,
-	    c->endpoint, cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
+	store_err(cl, rq->what, cerr[0] != '\0' ? cerr :
+	    curl_easy_strerror(cc));
 	return curl_transient(cc) ? S3_AGAIN : S3_DENIED;
 }
 
@@ -411,8 +389,7 @@ static enum s3_status
 http_status(struct s3_client *cl, const struct req *rq)
 {
 	const struct s3_reply *rp = &cl->reply;
-	const struct s3_conf *c = cl->conf;
-	char message[160] = "";
+	char message[160] = "", detail[NDS_ERRBUF_SIZE];
 	const char *why;
 	enum s3_status st;
 
@@ -432,10 +409,10 @@ http_status(struct s3_client *cl, const struct req *rq)
 	else
 		st = S3_DENIED;
 	why = hint(cl->http, cl->code);
-	seterr(cl, "%s to bucket %s at %s: HTTP %ld%s%s%s%s%s%s", rq->what,
-	    c->bucket, c->endpoint, cl->http, cl->code[0] ? " " : "",
-	    cl->code, why[0] ? ": " : "", why,
+	snprintf(detail, sizeof(detail), "HTTP %ld%s%s%s%s%s%s", cl->http,
+	    cl->code[0] ? " " : "", cl->code, why[0] ? ": " : "", why,
 	    message[0] && !why[0] ? ": " : "", !why[0] ? message : "");
+	store_err(cl, rq->what, detail);
 	return st;
 }
 
@@ -456,7 +433,7 @@ perform(struct s3_client *cl, const struct req *rq)
 	memset(rp, 0, sizeof(*rp));
 	if ((url = request_url(cl, rq)) == NULL ||
 	    (hl = headers(cl, rq)) == NULL) {
-		seterr(cl, "%s: out of memory", rq->what);
+		sink_seterr(cl->err, "%s: out of memory", rq->what);
 		goto out;
 	}
 	set_request(cl, rq, url, hl, rp, cerr, &none);
@@ -541,9 +518,7 @@ s3_mpu_create(struct s3_client *cl, const char *key, char *upload_id,
 	st = request(cl, &rq);
 	if (st == S3_OK && s3_xml_text(cl->reply.body, cl->reply.len,
 	    "UploadId", upload_id, idlen) <= 0) {
-		seterr(cl, "CreateMultipartUpload to bucket %s at %s: no "
-		    "UploadId in the reply", cl->conf->bucket,
-		    cl->conf->endpoint);
+		store_err(cl, rq.what, "no UploadId in the reply");
 		st = S3_AGAIN;
 	}
 	return st;
@@ -567,7 +542,7 @@ enum s3_status
 s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
     uint32_t n, struct s3_src *src, char etag[S3_ETAG_MAX])
 {
-	char q[3 * S3_UPLOADID_MAX + 64];
+	char q[3 * S3_UPLOADID_MAX + 64], what[32];
 	struct req rq = {
 		.what = "UploadPart", .method = "PUT", .key = key, .query = q,
 		.src = src,
@@ -575,15 +550,14 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
 	enum s3_status st;
 
 	if (part_query(q, sizeof(q), n, upload_id) == -1) {
-		seterr(cl, "UploadPart: out of memory");
+		sink_seterr(cl->err, "UploadPart: out of memory");
 		return S3_LOCAL;
 	}
 	st = request(cl, &rq);
 	if (st == S3_OK) {
 		if (cl->reply.etag[0] == '\0') {
-			seterr(cl, "UploadPart %" PRIu32 " to bucket %s at "
-			    "%s: no ETag in the reply", n, cl->conf->bucket,
-			    cl->conf->endpoint);
+			snprintf(what, sizeof(what), "UploadPart %" PRIu32, n);
+			store_err(cl, what, "no ETag in the reply");
 			st = S3_AGAIN;
 		} else
 			snprintf(etag, S3_ETAG_MAX, "%s", cl->reply.etag);
@@ -600,23 +574,20 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
 enum s3_status
 s3_copy(struct s3_client *cl, const char *key, const char *from)
 {
-	char *src = NULL, *enc = NULL;
-	size_t elen = 3 * strlen(from) + 1, slen;
+	char *src = NULL, *enc;
 	struct req rq = {
 		.what = "CopyObject", .method = "PUT", .key = key,
 		.body_errors = true,
 	};
 	enum s3_status st = S3_LOCAL;
 
-	if ((enc = malloc(elen)) == NULL ||
-	    s3_uri_encode(from, true, enc, elen) == -1 ||
-	    (src = malloc(slen = strlen(cl->conf->copy_prefix) + elen +
-	    32)) == NULL) {
-		seterr(cl, "CopyObject: out of memory");
+	if ((enc = s3_uri_dup(from, true)) == NULL ||
+	    asprintf(&src, "x-amz-copy-source: %s%s", cl->conf->copy_prefix,
+	    enc) == -1) {
+		src = NULL;
+		sink_seterr(cl->err, "CopyObject: out of memory");
 		goto out;
 	}
-	snprintf(src, slen, "x-amz-copy-source: %s%s", cl->conf->copy_prefix,
-	    enc);
 	rq.hdr[0] = src;
 	st = request(cl, &rq);
 out:
@@ -627,7 +598,7 @@ out:
 
 enum s3_status
 s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
-    const struct s3_etag *etags, uint32_t n)
+    const struct s3_part *parts, uint32_t n)
 {
 	char q[3 * S3_UPLOADID_MAX + 64], *body, *p;
 	const char *e;
@@ -642,7 +613,7 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 
 	if ((body = malloc(cap)) == NULL ||
 	    part_query(q, sizeof(q), 0, upload_id) == -1) {
-		seterr(cl, "CompleteMultipartUpload: out of memory");
+		sink_seterr(cl->err, "CompleteMultipartUpload: out of memory");
 		goto out;
 	}
 	/* cap holds every part even with each ETag byte escaped. */
@@ -651,15 +622,12 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 	for (i = 0; i < n; i++) {
 		p += snprintf(p, cap - (size_t)(p - body), "<Part><PartNumber>%"
 		    PRIu32 "</PartNumber><ETag>", i + 1);
-		for (e = etags[i].etag; *e != '\0'; e++) {
-			const char *ent = *e == '&' ? "&amp;" : *e == '<' ?
-			    "&lt;" : *e == '>' ? "&gt;" : NULL;
+		for (e = parts[i].etag; *e != '\0'; e++) {
+			const char c[2] = { *e, '\0' };
 
-			if (ent != NULL)
-				p += snprintf(p, cap - (size_t)(p - body), "%s",
-				    ent);
-			else
-				*p++ = *e;
+			p += snprintf(p, cap - (size_t)(p - body), "%s", *e ==
+			    '&' ? "&amp;" : *e == '<' ? "&lt;" : *e == '>' ?
+			    "&gt;" : c);
 		}
 		p += snprintf(p, cap - (size_t)(p - body), "</ETag></Part>");
 	}
@@ -683,7 +651,7 @@ s3_mpu_abort(struct s3_client *cl, const char *key, const char *upload_id)
 	};
 
 	if (part_query(q, sizeof(q), 0, upload_id) == -1) {
-		seterr(cl, "AbortMultipartUpload: out of memory");
+		sink_seterr(cl->err, "AbortMultipartUpload: out of memory");
 		return S3_LOCAL;
 	}
 	return request(cl, &rq);
@@ -706,7 +674,7 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 {
 	const uint64_t base = cl->conf->part_size;
 	struct s3_src src = { .fd = fd, .exact = true };
-	struct s3_etag *etags = NULL;
+	struct s3_part *parts = NULL;
 	char uid[S3_UPLOADID_MAX], err[NDS_ERRBUF_SIZE];
 	enum s3_status st;
 	uint32_t n, i;
@@ -717,12 +685,12 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 		return s3_put(cl, key, &src);
 	}
 	if ((n = s3_part_count(base, size)) == 0) {
-		seterr(cl, "%" PRIu64 " bytes do not fit in %u parts", size,
-		    S3_MAX_PARTS);
+		sink_seterr(cl->err, "%" PRIu64 " bytes do not fit in %u parts",
+		    size, S3_MAX_PARTS);
 		return S3_LOCAL;
 	}
-	if ((etags = calloc(n, sizeof(*etags))) == NULL) {
-		seterr(cl, "out of memory");
+	if ((parts = calloc(n, sizeof(*parts))) == NULL) {
+		sink_seterr(cl->err, "out of memory");
 		return S3_LOCAL;
 	}
 	if ((st = s3_mpu_create(cl, key, uid, sizeof(uid))) != S3_OK)
@@ -733,10 +701,10 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 		if (src.len > size - src.off)
 			src.len = size - src.off;
 		if ((st = s3_mpu_part(cl, key, uid, i, &src,
-		    etags[i - 1].etag)) != S3_OK)
+		    parts[i - 1].etag)) != S3_OK)
 			goto abort;
 	}
-	if ((st = s3_mpu_complete(cl, key, uid, etags, n)) == S3_OK)
+	if ((st = s3_mpu_complete(cl, key, uid, parts, n)) == S3_OK)
 		goto out;
 abort:
 	/* Keep the first error: it is the one that matters. */
@@ -745,6 +713,6 @@ abort:
 		*stale = strdup(uid);
 	memcpy(cl->err, err, sizeof(err));
 out:
-	free(etags);
+	free(parts);
 	return st;
 }

@@ -10,12 +10,6 @@
  * match) and no control characters; everything else is percent-encoded
  * segment by segment when the URL is built.
  */
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "s3.h"
 
 static const struct {
@@ -136,17 +130,12 @@ s3_key_expand(const char *tmpl, const struct s3_keyvars *kv, char *out,
 			continue;
 		if (n > 0 && n + 1 < outlen)
 			out[n++] = '/';
-		if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
-			s = "__";
-			len = 2;
-		} else {
-			s = seg;
-			len = seglen;
-		}
-		if (n + len >= outlen || n + len > S3_KEY_MAX)
+		if (n + seglen >= outlen || n + seglen > S3_KEY_MAX)
 			return -1;
-		memcpy(out + n, s, len);
-		n += len;
+		/* ".." becomes "__", as long. */
+		memcpy(out + n, seglen == 2 && seg[0] == '.' && seg[1] == '.' ?
+		    "__" : seg, seglen);
+		n += seglen;
 	}
 	if (n == 0 || n >= outlen)
 		return -1;
@@ -154,29 +143,32 @@ s3_key_expand(const char *tmpl, const struct s3_keyvars *kv, char *out,
 	return 0;
 }
 
-static bool
-unreserved(unsigned char c)
+bool
+s3_incomplete(const char *name)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~';
+	size_t n = strlen(name), t = strlen(S3_INCOMPLETE);
+
+	return n >= t && strcmp(name + n - t, S3_INCOMPLETE) == 0;
 }
 
 int
 s3_uri_encode(const char *s, bool keep_slash, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~";
 	const unsigned char *p;
 	size_t n = 0;
+	bool keep;
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (unreserved(*p) || (keep_slash && *p == '/')) {
-			if (n + 1 >= outlen)
-				return -1;
+		keep = strchr(unreserved, *p) != NULL ||
+		    (keep_slash && *p == '/');
+		if (n + (keep ? 1 : 3) >= outlen)
+			return -1;
+		if (keep)
 			out[n++] = (char)*p;
-		} else {
-			if (n + 3 >= outlen)
-				return -1;
+		else {
 			out[n++] = '%';
 			out[n++] = hex[*p >> 4];
 			out[n++] = hex[*p & 15];

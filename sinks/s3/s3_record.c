@@ -28,14 +28,6 @@
  * A version that does not know "expected" still uploads only the bytes
  * that are there, under the incomplete name.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "s3.h"
 
 static void
@@ -102,13 +94,8 @@ parse_u64(const char *s, uint64_t *v)
 static int
 parse_bool(const char *s, bool *v)
 {
-	if (strcmp(s, "yes") == 0)
-		*v = true;
-	else if (strcmp(s, "no") == 0)
-		*v = false;
-	else
-		return -1;
-	return 0;
+	*v = strcmp(s, "yes") == 0;
+	return *v || strcmp(s, "no") == 0 ? 0 : -1;
 }
 
 int
@@ -136,24 +123,20 @@ s3_record_add_stale(struct s3_record *rec, const char *key, const char *id)
 int
 s3_record_cut(struct s3_rec_obj *o, uint64_t have)
 {
-	const size_t tlen = strlen(S3_INCOMPLETE);
-	size_t klen = strlen(o->key);
+	size_t klen = strlen(o->key) + strlen(S3_INCOMPLETE) + 1;
 	char *key;
 
 	if (have >= o->size)
 		return 0;
 	if (o->ikey != NULL)
 		key = strdup(o->ikey);
-	else if (klen >= tlen &&
-	    strcmp(o->key + klen - tlen, S3_INCOMPLETE) == 0)
+	else if (s3_incomplete(o->key))
 		key = strdup(o->key);	/* an incomplete dump's already */
-	else if (klen + tlen > S3_KEY_MAX) {
+	else if (klen - 1 > S3_KEY_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
-	} else if ((key = malloc(klen + tlen + 1)) != NULL) {
-		memcpy(key, o->key, klen);
-		memcpy(key + klen, S3_INCOMPLETE, tlen + 1);
-	}
+	} else if ((key = malloc(klen)) != NULL)
+		snprintf(key, klen, "%s%s", o->key, S3_INCOMPLETE);
 	if (key == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -180,140 +163,81 @@ s3_record_del_stale(struct s3_record *rec, unsigned i)
 	memset(&rec->stale[rec->nstale], 0, sizeof(rec->stale[0]));
 }
 
-/* How a field of the record went. */
-enum rec_field {
-	FIELD_OK = 0,
-	FIELD_BAD,	/* a bad value: the caller says which */
-	FIELD_ERR,	/* err says why */
-};
-
-static enum rec_field
+/* 0; -1 for a bad value; -2 out of memory. An empty value is bad. */
+static int
 dup_value(char **to, const char *value)
 {
 	free(*to);
 	if ((*to = strdup(value)) == NULL)
-		return FIELD_ERR;
-	return **to == '\0' ? FIELD_BAD : FIELD_OK;
+		return -2;
+	return **to == '\0' ? -1 : 0;
 }
 
-/* A field of the dump's, or of its stale uploads. */
-static enum rec_field
-parse_head(struct s3_record *rec, const char *name, const char *value,
-    const char **stale)
-{
-	uint64_t v;
-
-	if (strcmp(name, "endpoint") == 0)
-		return dup_value(&rec->endpoint, value);
-	if (strcmp(name, "bucket") == 0)
-		return dup_value(&rec->bucket, value);
-	if (strcmp(name, "dump") == 0) {
-		if (parse_u64(value, &rec->dump_id) == -1)
-			return FIELD_BAD;
-	} else if (strcmp(name, "client") == 0) {
-		snprintf(rec->client, sizeof(rec->client), "%s", value);
-	} else if (strcmp(name, "since") == 0) {
-		if (parse_u64(value, &v) == -1 || v > INT64_MAX)
-			return FIELD_BAD;
-		rec->since = (int64_t)v;
-	} else if (strcmp(name, "stale") == 0) {
-		/* Its id comes next; a stale without one is bad. */
-		if (*stale != NULL || *value == '\0')
-			return FIELD_BAD;
-		*stale = value;
-	} else if (strcmp(name, "stale_id") == 0) {
-		if (*stale == NULL || *value == '\0' ||
-		    s3_record_add_stale(rec, *stale, value) == -1)
-			return FIELD_BAD;
-		*stale = NULL;
-	}
-	/* Unknown names are a later version's: ignored. */
-	return FIELD_OK;
-}
-
-/* "object = FILE": a plain name inside the dump's folder, nothing else. */
-static enum rec_field
-parse_file(struct s3_rec_obj *o, const char *value)
-{
-	if (*value == '\0' || strchr(value, '/') != NULL ||
-	    strcmp(value, ".") == 0 || strcmp(value, "..") == 0 ||
-	    strlen(value) >= sizeof(o->file))
-		return FIELD_BAD;
-	snprintf(o->file, sizeof(o->file), "%s", value);
-	return FIELD_OK;
-}
-
-/* A field of an object; *known false if it is not one. */
-static enum rec_field
-parse_object(struct s3_rec_obj *o, const char *name, const char *value,
-    bool *known)
-{
-	*known = true;
-	if (strcmp(name, "key") == 0)
-		return dup_value(&o->key, value);
-	if (strcmp(name, "incomplete_key") == 0)
-		return dup_value(&o->ikey, value);
-	if (strcmp(name, "size") == 0)
-		return parse_u64(value, &o->size) == -1 ? FIELD_BAD : FIELD_OK;
-	if (strcmp(name, "expected") == 0)
-		return parse_u64(value, &o->expected) == -1 ? FIELD_BAD :
-		    FIELD_OK;
-	if (strcmp(name, "done") == 0)
-		return parse_bool(value, &o->done) == -1 ? FIELD_BAD :
-		    FIELD_OK;
-	if (strcmp(name, "note") == 0)
-		return parse_bool(value, &o->note) == -1 ? FIELD_BAD :
-		    FIELD_OK;
-	*known = false;
-	return FIELD_OK;
-}
-
-/* What a record must have. */
+/*
+ * Field f into rec, *o the object it belongs to: 0; -1 for a bad value;
+ * -2 when err says why, or (err empty) out of memory.
+ */
 static int
-record_check(const struct s3_record *rec, const char *stale, char *err,
-    size_t errlen)
-{
-	unsigned i;
-
-	if (rec->endpoint == NULL || rec->bucket == NULL) {
-		snprintf(err, errlen, "endpoint or bucket missing");
-		return -1;
-	}
-	if (stale != NULL) {
-		snprintf(err, errlen, "a stale upload without its id");
-		return -1;
-	}
-	for (i = 0; i < rec->nobj; i++)
-		if (rec->obj[i].key == NULL) {
-			snprintf(err, errlen, "object %u has no key", i + 1);
-			return -1;
-		}
-	return 0;
-}
-
-/* A field of the record into rec; *o is the object it belongs to. */
-static enum rec_field
 parse_field(struct s3_record *rec, struct s3_rec_obj **o,
     const struct nds_field *f, const char **stale, char *err, size_t errlen)
 {
-	bool known = false;
-	enum rec_field r;
+	const char *name = f->name, *v = f->value;
+	struct s3_rec_obj *ob = *o;
+	uint64_t u;
 
-	if (strcmp(f->name, "object") == 0) {
+	if (strcmp(name, "object") == 0) {
 		if (rec->nobj == S3_REC_MAXOBJ) {
 			snprintf(err, errlen, "more than %d objects",
 			    S3_REC_MAXOBJ);
-			return FIELD_ERR;
+			return -2;
 		}
-		*o = &rec->obj[rec->nobj++];
-		return parse_file(*o, f->value);
+		*o = ob = &rec->obj[rec->nobj++];
+		/* A plain name inside the dump's folder, nothing else. */
+		if (*v == '\0' || strchr(v, '/') != NULL ||
+		    strcmp(v, ".") == 0 || strcmp(v, "..") == 0 ||
+		    strlen(v) >= sizeof(ob->file))
+			return -1;
+		snprintf(ob->file, sizeof(ob->file), "%s", v);
+		return 0;
 	}
-	if (*o != NULL) {
-		r = parse_object(*o, f->name, f->value, &known);
-		if (known)
-			return r;
+	/* An object's fields, after its "object"; else the dump's. */
+	if (ob != NULL && strcmp(name, "key") == 0)
+		return dup_value(&ob->key, v);
+	if (ob != NULL && strcmp(name, "incomplete_key") == 0)
+		return dup_value(&ob->ikey, v);
+	if (ob != NULL && strcmp(name, "size") == 0)
+		return parse_u64(v, &ob->size);
+	if (ob != NULL && strcmp(name, "expected") == 0)
+		return parse_u64(v, &ob->expected);
+	if (ob != NULL && strcmp(name, "done") == 0)
+		return parse_bool(v, &ob->done);
+	if (ob != NULL && strcmp(name, "note") == 0)
+		return parse_bool(v, &ob->note);
+	if (strcmp(name, "endpoint") == 0)
+		return dup_value(&rec->endpoint, v);
+	if (strcmp(name, "bucket") == 0)
+		return dup_value(&rec->bucket, v);
+	if (strcmp(name, "dump") == 0)
+		return parse_u64(v, &rec->dump_id);
+	if (strcmp(name, "client") == 0)
+		snprintf(rec->client, sizeof(rec->client), "%s", v);
+	else if (strcmp(name, "since") == 0) {
+		if (parse_u64(v, &u) == -1 || u > INT64_MAX)
+			return -1;
+		rec->since = (int64_t)u;
+	} else if (strcmp(name, "stale") == 0) {
+		/* Its id comes next; a stale without one is bad. */
+		if (*stale != NULL || *v == '\0')
+			return -1;
+		*stale = v;
+	} else if (strcmp(name, "stale_id") == 0) {
+		if (*stale == NULL || *v == '\0' ||
+		    s3_record_add_stale(rec, *stale, v) == -1)
+			return -1;
+		*stale = NULL;
 	}
-	return parse_head(rec, f->name, f->value, stale);
+	/* Unknown names are a later version's: ignored. */
+	return 0;
 }
 
 int
@@ -322,24 +246,34 @@ s3_record_from_fields(const struct nds_field *f, size_t n,
 {
 	struct s3_rec_obj *o = NULL;
 	const char *stale = NULL;
-	enum rec_field r;
 	size_t i;
+	int r;
 
 	memset(rec, 0, sizeof(*rec));
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
-		if ((r = parse_field(rec, &o, &f[i], &stale, err, errlen)) ==
-		    FIELD_OK)
+		if ((r = parse_field(rec, &o, &f[i], &stale, err, errlen)) == 0)
 			continue;
-		if (r == FIELD_BAD)
+		if (r == -1)
 			snprintf(err, errlen, "field %zu: bad value for %s",
 			    i + 1, f[i].name);
 		else if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (record_check(rec, stale, err, errlen) == -1)
+	if (rec->endpoint == NULL || rec->bucket == NULL) {
+		snprintf(err, errlen, "endpoint or bucket missing");
 		goto fail;
+	}
+	if (stale != NULL) {
+		snprintf(err, errlen, "a stale upload without its id");
+		goto fail;
+	}
+	for (i = 0; i < rec->nobj; i++)
+		if (rec->obj[i].key == NULL) {
+			snprintf(err, errlen, "object %zu has no key", i + 1);
+			goto fail;
+		}
 	return 0;
 fail:
 	s3_record_free(rec);

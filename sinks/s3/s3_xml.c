@@ -7,12 +7,6 @@
  * as &quot;...&quot;); this is not a general parser and never reads past
  * the length it is given, NUL or not.
  */
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "s3.h"
 
 static bool
@@ -43,32 +37,15 @@ find(const char *p, const char *end, const char *s)
 static bool
 put_utf8(char *out, size_t outlen, size_t *n, uint32_t c)
 {
-	unsigned char b[4];
-	size_t k, len;
+	size_t k, len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
 
-	if (c < 0x80) {
-		b[0] = (unsigned char)c;
-		len = 1;
-	} else if (c < 0x800) {
-		b[0] = (unsigned char)(0xc0 | (c >> 6));
-		b[1] = (unsigned char)(0x80 | (c & 0x3f));
-		len = 2;
-	} else if (c < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | (c >> 12));
-		b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
-		b[2] = (unsigned char)(0x80 | (c & 0x3f));
-		len = 3;
-	} else {
-		b[0] = (unsigned char)(0xf0 | (c >> 18));
-		b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
-		b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
-		b[3] = (unsigned char)(0x80 | (c & 0x3f));
-		len = 4;
-	}
 	if (*n + len >= outlen)
 		return false;
-	for (k = 0; k < len; k++)
-		out[(*n)++] = (char)b[k];
+	/* Continuation bytes carry 6 bits each, from the end. */
+	for (k = len - 1; k > 0; k--, c >>= 6)
+		out[*n + k] = (char)(0x80 | (c & 0x3f));
+	out[*n] = (char)(len == 1 ? c : (0xff00u >> len & 0xff) | c);
+	*n += len;
 	return true;
 }
 
@@ -116,10 +93,8 @@ entity(const char *p, const char *end, const char **next)
 
 		if (*p >= '0' && *p <= '9')
 			d = *p - '0';
-		else if (base == 16 && *p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (base == 16 && *p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
+		else if (base == 16 && (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+			d = (*p | 0x20) - 'a' + 10;
 		else
 			return -1;
 		v = v * (uint32_t)base + (uint32_t)d;
@@ -155,14 +130,9 @@ s3_xml_text(const char *xml, size_t len, const char *tag, char *out,
 	}
 	/* Past its attributes (xmlns="..."); quoted values may hold '>'. */
 	for (q = p + tlen; q < end && *q != '>'; q++)
-		if (*q == '"' || *q == '\'') {
-			char quote = *q;
-
-			for (q++; q < end && *q != quote; q++)
-				;
-			if (q >= end)
-				return -1;
-		}
+		if ((*q == '"' || *q == '\'') &&
+		    (q = memchr(q + 1, *q, (size_t)(end - q - 1))) == NULL)
+			return -1;
 	if (q >= end)
 		return -1;
 	if (q[-1] == '/')
