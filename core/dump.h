@@ -107,6 +107,12 @@ struct nd_dump {
 	/* Set by the worker when the disk fell below min_free. */
 	atomic_bool		 abandoned;
 	/*
+	 * Set by the worker when every chain has failed: nothing more of the
+	 * vmcore can be stored. A Linux pull then asks for no more pages; a
+	 * FreeBSD client goes on, as its KDH (the info) comes last.
+	 */
+	atomic_bool		 chains_failed;
+	/*
 	 * Backpressure: the receiver stops reading the session socket while
 	 * the pool is empty (the socket buffer holds the client's batch) and
 	 * sets paused; the worker writes wake_fd when it frees a buffer.

@@ -243,10 +243,18 @@ lx_mem_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 		lx->malformed++;
 		return;
 	}
-	/* Given up below min_free: pull no more, reboot it (as Red Hat's). */
+	/*
+	 * Given up below min_free, or nothing left to store it: pull no
+	 * more, reboot it (as Red Hat's server did on a full disk).
+	 */
 	if (atomic_load(&s->dump->abandoned)) {
 		lx_memory_end(lx, s, "the dump directory fell below min_free; "
 		    "the dump was given up");
+		return;
+	}
+	if (atomic_load(&s->dump->chains_failed)) {
+		lx_memory_end(lx, s, "no sink can store the vmcore any more; "
+		    "no more pages asked for");
 		return;
 	}
 	bit = 1ull << (r->info / LX_MEM_CHUNK);

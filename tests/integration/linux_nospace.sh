@@ -4,7 +4,8 @@
 # kernel's drivers/net/netdump.c answers) into a dump directory that runs
 # out of room: a 16 MiB tmpfs and 32 MiB of memory. Without min_free the
 # write fails with ENOSPC; with min_free the floor is crossed while the
-# server pulls pages. Either way what was written is kept as
+# server pulls pages. Either way the server asks for no more pages and
+# reboots the client, as Red Hat's server did, what was written is kept as
 # vmcore-incomplete (the name Red Hat's server gives a dump it did not
 # finish), the log says why, a FreeBSD client is served meanwhile, and
 # once there is room again the next Linux dump is whole.
@@ -61,9 +62,10 @@ assert_file "$D/vmcore-incomplete"
 assert_no_file "$D/vmcore"
 assert_log "^[0-9:.]+ dump [0-9]+ from ${A//./\\.} incomplete: " "outcome line of a dump that did not fit"
 assert_log "dump [0-9]+ from ${A//./\\.} incomplete: .*stored by 0 of 1 sinks" "the outcome says no sink stored it"
+assert_log "linux dump [0-9]+ from ${A//./\\.}: [0-9]+ pages, 0 not RAM, [1-9][0-9]* missing" "pulling stopped once no sink could store more"
 kept=$(size_of "$D/vmcore-incomplete")
 assert_gt "$kept" 0 "bytes kept of the dump that did not fit"
-pass "full disk: ENOSPC logged, the $kept bytes written kept as vmcore-incomplete, labelled incomplete (client exit $arc)"
+pass "full disk: ENOSPC logged, no more pages asked for, the $kept bytes written kept as vmcore-incomplete, labelled incomplete (client exit $arc)"
 
 # The daemon keeps serving: a FreeBSD dump, small enough once the Linux
 # one is gone.
