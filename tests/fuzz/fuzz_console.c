@@ -36,6 +36,13 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static char root[64];
 
+/* The scratch directory is empty after every input. */
+static void
+remove_root(void)
+{
+	(void)rmdir(root);
+}
+
 /* Remove everything below dir (two levels: client folders, their logs). */
 static uint64_t
 sweep(int dirfd, int depth)
@@ -98,6 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(root, sizeof(root), "/tmp/fuzz_console.XXXXXX");
 		if (mkdtemp(root) == NULL)
 			abort();
+		atexit(remove_root);
 	}
 	if ((dfd = open(root, O_RDONLY | O_DIRECTORY)) == -1)
 		abort();
