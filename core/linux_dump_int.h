@@ -22,8 +22,9 @@
 /*
  * ... and at most this many bytes of replies on their way: a client
  * answers a request with page_size / 1024 datagrams at once, and 64
- * pages of ia64's 16 KiB overflow a socket buffer, which costs requests
- * sent again.
+ * pages of 16 or 64 KiB (ia64) had 1 or 4 MiB coming at once: on
+ * loopback without loss a 64 MiB dump then had 366 or 285 requests sent
+ * again, and with 64 KiB pages a third of the speed.
  */
 #define LX_WINDOW_BYTES	(256u << 10)
 #define LX_RTO_MIN	20	/* ms */
