@@ -449,7 +449,7 @@ static void
 check_space(struct nd_dump *d)
 {
 	const char *floor;
-	uint64_t avail, need;
+	uint64_t avail, need, half;
 	bool ok, hook = d->nospace.pid > 0;
 	int r = 0;
 
@@ -480,10 +480,10 @@ check_space(struct nd_dump *d)
 		 * Next when half the room above the floor may be gone: a
 		 * small disk is not filled past min_free between two looks.
 		 */
-		if (need > 0 && (avail - need) / 2 < SPACE_CHECK_EVERY)
+		half = (avail - need) / 2;
+		if (need > 0 && half < SPACE_CHECK_EVERY)
 			d->next_space_check = d->delivered +
-			    ((avail - need) / 2 > SPACE_CHECK_MIN ?
-			    (avail - need) / 2 : SPACE_CHECK_MIN);
+			    (half > SPACE_CHECK_MIN ? half : SPACE_CHECK_MIN);
 		return;
 	}
 	log_warnx("dump %" PRIu64 ": %" PRIu64 " bytes free, below %s (%"

@@ -39,6 +39,8 @@
 #define LX_MAX_LOADS	128	/* PT_LOAD room in the header */
 #define LX_MAX_HOLES	4096	/* non-RAM ranges kept for the header */
 #define LX_PAGE_MAX	65536	/* ia64's largest; the mask is 64 bits */
+_Static_assert(LX_WINDOW_BYTES >= LX_PAGE_MAX,
+    "the window holds a page of the largest size");
 #define LX_ZERO_FILL	64	/* frames: shorter holes are written */
 #define LX_LOG_EVERY	10	/* seconds between counter lines */
 #define LX_LINGER	60	/* seconds a DONE session stays: late
@@ -105,6 +107,7 @@ struct lx_session {
 	uint64_t		 header_size;
 	uint8_t			*header;	/* the provisional one */
 	unsigned		 chunks;	/* per page */
+	unsigned		 window;	/* page requests out at once */
 	uint64_t		 next_pfn;	/* the next frame to ask for */
 	struct lx_slot		 win[LX_WINDOW];
 	unsigned		 nout;

@@ -69,17 +69,35 @@ slot_send(struct nd_lx *lx, struct lx_session *s, struct lx_slot *sl)
 	lx_send_request(lx, s, sl->pfn, LX_COMM_SEND_MEM, sl->pfn);
 }
 
-/* Ask for the next frames, as far as the window and the assembler go. */
+/* Why no more pages are to be asked for, or NULL. */
+static const char *
+pull_stopped(const struct lx_session *s)
+{
+	if (atomic_load(&s->dump->abandoned))
+		return "the dump directory fell below min_free; the dump was "
+		    "given up";
+	if (atomic_load(&s->dump->chains_failed))
+		return "no sink can store the vmcore any more; no more pages "
+		    "asked for";
+	return NULL;
+}
+
+/*
+ * Ask for the next frames, as far as the window and the assembler go; or,
+ * once the dump can no longer be stored, end it and reboot the client (as
+ * Red Hat's server did on a full disk).
+ */
 static void
 fill_window(struct nd_lx *lx, struct lx_session *s)
 {
-	unsigned i, window = LX_WINDOW_BYTES / s->page_size;
+	const char *stop;
+	unsigned i;
 
-	if (window > LX_WINDOW)
-		window = LX_WINDOW;
-	if (window == 0)
-		window = 1;
-	while (s->nout < window && s->next_pfn < s->max_pfn) {
+	if ((stop = pull_stopped(s)) != NULL) {
+		lx_memory_end(lx, s, stop);
+		return;
+	}
+	while (s->nout < s->window && s->next_pfn < s->max_pfn) {
 		if (s->nout > 0 && page_off(s, s->next_pfn + 1) >
 		    s->as.frontier + ND_WINDOW_BLOCKS * BLK)
 			break;
@@ -241,20 +259,6 @@ lx_mem_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 	if (r->info % LX_MEM_CHUNK != 0 || r->info >= s->page_size ||
 	    r->len != LX_MEM_CHUNK) {
 		lx->malformed++;
-		return;
-	}
-	/*
-	 * Given up below min_free, or nothing left to store it: pull no
-	 * more, reboot it (as Red Hat's server did on a full disk).
-	 */
-	if (atomic_load(&s->dump->abandoned)) {
-		lx_memory_end(lx, s, "the dump directory fell below min_free; "
-		    "the dump was given up");
-		return;
-	}
-	if (atomic_load(&s->dump->chains_failed)) {
-		lx_memory_end(lx, s, "no sink can store the vmcore any more; "
-		    "no more pages asked for");
 		return;
 	}
 	bit = 1ull << (r->info / LX_MEM_CHUNK);
@@ -523,6 +527,9 @@ lx_memory_begin(struct nd_lx *lx, struct nd_receiver *rx, struct lx_session *s)
 	nd_asm_init(&s->as, s->dump);
 	(void)nd_asm_data(&s->as, 0, s->header, (size_t)s->header_size);
 	s->chunks = s->page_size / LX_MEM_CHUNK;
+	/* memory_refusal took page sizes up to LX_PAGE_MAX: at least 1. */
+	s->window = LX_WINDOW_BYTES / s->page_size < LX_WINDOW ?
+	    LX_WINDOW_BYTES / s->page_size : LX_WINDOW;
 	s->state = LX_MEMORY;
 	s->ctl_cmd = LX_COMM_NONE;
 	logit(LOG_NOTICE, "linux dump %" PRIu64 " from %s started: %" PRIu64
