@@ -103,6 +103,7 @@ struct nd_server_conf {
 	int64_t	 console_log_size;	/* a console log rotates beyond */
 	int64_t	 console_log_keep;	/* rotated console logs kept, 4 */
 	char		*metrics;		/* "ADDRESS:PORT"; NULL: off */
+	int		 digest;		/* enum nd_digest_alg, sha256 */
 };
 
 /* Whether a client may dump: deny first, then allow (secure: must match). */

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "chain.h"
 #include "conf.h"
@@ -131,8 +130,7 @@ dump_free(struct nd_dump *d)
 	nd_msgbuf_free(&d->msgbuf);
 	free(d->path);
 	free(d->route);
-	if (d->sha != NULL)
-		EVP_MD_CTX_free(d->sha);
+	nd_digest_free(&d->vmcore_digest);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d);
@@ -156,16 +154,16 @@ nd_dump_start(const struct nd_dump_params *p)
 	nd_cov_init(&d->key_cov);
 	if ((d->path = strdup(p->path)) == NULL ||
 	    (d->route = strdup(p->route)) == NULL ||
-	    (d->chains = calloc(p->nchains, sizeof(*d->chains))) == NULL ||
-	    (d->sha = EVP_MD_CTX_new()) == NULL)
+	    (d->chains = calloc(p->nchains, sizeof(*d->chains))) == NULL)
 		goto nomem;
 	for (i = 0; i < ND_POOL_BLOCKS; i++)
 		if ((d->pool[i] = malloc(ND_BLOCK_SIZE)) == NULL)
 			goto nomem;
 	d->pool_free = ND_POOL_BLOCKS;
-	if (EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL) != 1)
+	if (nd_digest_init(&d->vmcore_digest, (enum nd_digest_alg)
+	    p->rt->conf->server.digest) == -1)
 		goto nomem;
-	d->sha_exact = true;
+	d->vmcore_digest_exact = true;
 	d->nchains = p->nchains;
 	for (i = 0; i < p->nchains; i++) {
 		struct nd_dump_chain *dc = &d->chains[i];
@@ -354,8 +352,9 @@ nd_dump_wait_all(void)
 static void
 sha_update(struct nd_dump *d, const void *buf, size_t len)
 {
-	if (d->sha_exact && EVP_DigestUpdate(d->sha, buf, len) != 1)
-		d->sha_exact = false;
+	if (d->vmcore_digest_exact &&
+	    !nd_digest_update(&d->vmcore_digest, buf, len))
+		d->vmcore_digest_exact = false;
 }
 
 static void
@@ -587,7 +586,7 @@ stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len,
 	for (i = 0; i < d->nchains; i++)
 		nd_chain_late(d, &d->chains[i], off, buf, len, patch);
 	/* The stream hash no longer describes the object. */
-	d->sha_exact = false;
+	d->vmcore_digest_exact = false;
 }
 
 static void
@@ -719,7 +718,7 @@ dump_worker(void *arg)
 		 * (nor does a sender's claimed offset cost hashing).
 		 */
 		if (w.kind == ND_WORK_HOLE || w.gaps)
-			d->sha_exact = false;
+			d->vmcore_digest_exact = false;
 		switch (w.kind) {
 		case ND_WORK_BLOCK:
 			stream_block(d, w.off, w.buf, w.len);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "coverage.h"
+#include "digest.h"
 #include "kdh.h"
 #include "hooks.h"
 #include "msgbuf.h"
@@ -95,7 +96,7 @@ struct nd_dump_chain {
 struct nd_object_digest {
 	bool		 present;
 	uint64_t	 size;
-	char		 sha256[65];	/* "" when not computed */
+	char		 hex[ND_DIGEST_HEX_SIZE];	/* "" when not computed */
 };
 
 struct nd_server_conf;
@@ -165,8 +166,8 @@ struct nd_dump {
 	uint64_t		 delivered;	/* stream position */
 	uint64_t		 hole_start, hole_len;	/* pending hole */
 	uint64_t		 data_bytes, hole_bytes;
-	void			*sha;		/* EVP_MD_CTX */
-	bool			 sha_exact;
+	struct nd_digest	 vmcore_digest;
+	bool			 vmcore_digest_exact;
 	char			 reason[512];
 	struct timespec		 end_real, end_mono;
 	struct nd_object_digest	 digest[NDS_OBJ_NKINDS];

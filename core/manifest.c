@@ -189,9 +189,10 @@ put_objects(struct nd_buf *b, const struct nd_dump *d)
 		nd_buf_printf(b, "%s\n    {\"kind\": \"%s\", \"size\": %" PRIu64,
 		    first ? "" : ",", nds_object_name(k), o->size);
 		if (k != NDS_OBJ_MANIFEST) {
-			nd_buf_printf(b, ", \"sha256\": ");
-			if (o->sha256[0])
-				nd_buf_json_str(b, o->sha256);
+			nd_buf_printf(b, ", \"%s\": ",
+			    nd_digest_name(d->vmcore_digest.alg));
+			if (o->hex[0])
+				nd_buf_json_str(b, o->hex);
 			else
 				nd_buf_printf(b, "null");
 		}

@@ -8,10 +8,9 @@
 #include <syslog.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "chain.h"
 #include "conf.h"
+#include "digest.h"
 #include "dump.h"
 #include "hooks.h"
 #include "log.h"
@@ -33,33 +32,6 @@ store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
 
 	for (i = 0; i < d->nchains; i++)
 		nd_chain_store(d, &d->chains[i], k, buf, len);
-}
-
-static void
-digest_hex(EVP_MD_CTX *ctx, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-
-	out[0] = '\0';
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
-		return;
-	for (i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static void
-digest_buf(const void *buf, size_t len, char out[65])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	out[0] = '\0';
-	if (ctx == NULL)
-		return;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, buf, len) == 1)
-		digest_hex(ctx, out);
-	EVP_MD_CTX_free(ctx);
 }
 
 /*
@@ -281,7 +253,8 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 	if (!d->has_sig)
 		return;
 	n = nd_signature_canon(&d->sig, canon, sizeof(canon));
-	digest_buf(canon, n < 0 ? 0 : (size_t)n < sizeof(canon) ? (size_t)n :
+	nd_digest_buf(ND_DIGEST_SHA256, canon, n < 0 ? 0 :
+	    (size_t)n < sizeof(canon) ? (size_t)n :
 	    sizeof(canon) - 1, hex);
 	memcpy(d->sig.id, hex, sizeof(d->sig.id) - 1);
 	d->sig_seen = nd_sigseen_count(d->sig.id);
@@ -305,7 +278,8 @@ store_msgbuf(struct nd_dump *d)
 	make_signature(d, text, len, panic);
 	d->digest[NDS_OBJ_MSGBUF].present = true;
 	d->digest[NDS_OBJ_MSGBUF].size = len;
-	digest_buf(text, len, d->digest[NDS_OBJ_MSGBUF].sha256);
+	nd_digest_buf(d->vmcore_digest.alg, text, len,
+	    d->digest[NDS_OBJ_MSGBUF].hex);
 	store_object(d, NDS_OBJ_MSGBUF, text, len);
 	if (panic != NULL) {
 		plen = strcspn(panic, "\n");
@@ -429,8 +403,9 @@ nd_outcome_store(struct nd_dump *d)
 
 	d->digest[NDS_OBJ_VMCORE].present = true;
 	d->digest[NDS_OBJ_VMCORE].size = d->final_size;
-	if (d->sha_exact && d->delivered == d->final_size)
-		digest_hex(d->sha, d->digest[NDS_OBJ_VMCORE].sha256);
+	if (d->vmcore_digest_exact && d->delivered == d->final_size)
+		nd_digest_hex(&d->vmcore_digest,
+		    d->digest[NDS_OBJ_VMCORE].hex);
 	/*
 	 * A chain that failed keeps what it took, at its own length: the
 	 * dump's would pad it with zeros it never received.
@@ -444,8 +419,8 @@ nd_outcome_store(struct nd_dump *d)
 	if (d->key_size > 0) {
 		d->digest[NDS_OBJ_KEY].present = true;
 		d->digest[NDS_OBJ_KEY].size = d->key_size;
-		digest_buf(d->key, (size_t)d->key_size,
-		    d->digest[NDS_OBJ_KEY].sha256);
+		nd_digest_buf(d->vmcore_digest.alg, d->key, (size_t)d->key_size,
+		    d->digest[NDS_OBJ_KEY].hex);
 		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
 	}
 
@@ -461,7 +436,8 @@ nd_outcome_store(struct nd_dump *d)
 	if (n > 0 && text != NULL) {
 		d->digest[NDS_OBJ_INFO].present = true;
 		d->digest[NDS_OBJ_INFO].size = (uint64_t)n;
-		digest_buf(text, (size_t)n, d->digest[NDS_OBJ_INFO].sha256);
+		nd_digest_buf(d->vmcore_digest.alg, text, (size_t)n,
+		    d->digest[NDS_OBJ_INFO].hex);
 		store_object(d, NDS_OBJ_INFO, text, (size_t)n);
 	}
 	free(text);

@@ -82,7 +82,8 @@ done
 # name clients size-per-client payload zero-ratio receivers runs-cap note
 # Receivers: base (ndsink-min), null (ndsink-min --no-write: it only
 # acks, the ceiling of the generator and the kernel's UDP path, so of any
-# server here), file, zstd, archive, s3 (netdump-server with that chain).
+# server here), file, zstd, archive, s3 (netdump-server with that chain),
+# xxh128 (the file sink with [server] digest = xxh128 instead of SHA-256).
 # payload is bytes per datagram, or PAYLOADxN for calls of N datagrams
 # (default: 64 KiB per call, as the kernel's). runs-cap limits the
 # alternations of a long scenario (0: no cap). The concurrency scenarios
@@ -95,19 +96,19 @@ if [ "$QUICK" = 1 ]; then
 	)
 else
 	SCENARIOS=(
-	"mtu1500	1	512M	1448	0	base,file,null	0	1 client, MTU 1500 (1448-byte payloads), no zero pages"
-	"zero70	1	512M	1448	0.7	base,file,null	0	1 client, MTU 1500, 70 % zero pages"
-	"c8z70	8	64M	1448	0.7	base,file,null	0	8 clients, MTU 1500, 70 % zero pages"
-	"p4096	1	512M	4096	0	base,file,null	0	1 client, 4 KiB payloads (16 a call), no zero pages"
-	"p4096z70	1	512M	4096	0.7	base,file,null	0	1 client, 4 KiB payloads (16 a call), 70 % zero pages"
-	"p4096c8	8	64M	4096	0.7	base,file,null	0	8 clients, 4 KiB payloads (16 a call), 70 % zero pages"
-	"b64	1	512M	4096x64	0.7	base,file,null	0	1 client, 4 KiB payloads in calls of 64 (256 KiB), 70 % zero pages"
-	"mtu9000	1	512M	8948	0.7	base,file,null	0	1 client, MTU 9000 (8948-byte payloads), 70 % zero pages"
+	"mtu1500	1	512M	1448	0	base,file,xxh128,null	0	1 client, MTU 1500 (1448-byte payloads), no zero pages"
+	"zero70	1	512M	1448	0.7	base,file,xxh128,null	0	1 client, MTU 1500, 70 % zero pages"
+	"c8z70	8	64M	1448	0.7	base,file,xxh128,null	0	8 clients, MTU 1500, 70 % zero pages"
+	"p4096	1	512M	4096	0	base,file,xxh128,null	0	1 client, 4 KiB payloads (16 a call), no zero pages"
+	"p4096z70	1	512M	4096	0.7	base,file,xxh128,null	0	1 client, 4 KiB payloads (16 a call), 70 % zero pages"
+	"p4096c8	8	64M	4096	0.7	base,file,xxh128,null	0	8 clients, 4 KiB payloads (16 a call), 70 % zero pages"
+	"b64	1	512M	4096x64	0.7	base,file,xxh128,null	0	1 client, 4 KiB payloads in calls of 64 (256 KiB), 70 % zero pages"
+	"mtu9000	1	512M	8948	0.7	base,file,xxh128,null	0	1 client, MTU 9000 (8948-byte payloads), 70 % zero pages"
 	"zstd	1	512M	1448	0.7	base,file,zstd,null	0	the zstd | local chain, 1 client, MTU 1500, 70 % zero pages"
 	"c4	4	128M	1448	0	base,file	0	4 clients, MTU 1500"
-	"c8	8	64M	1448	0	base,file,null	0	8 clients, MTU 1500, no zero pages"
+	"c8	8	64M	1448	0	base,file,xxh128,null	0	8 clients, MTU 1500, no zero pages"
 	"c16	16	32M	1448	0	base,file	0	16 clients, MTU 1500"
-	"c64	64	8M	1448	0	base,file,null	0	64 clients, MTU 1500"
+	"c64	64	8M	1448	0	base,file,xxh128,null	0	64 clients, MTU 1500"
 	"dump1g	1	1G	1448	0.7	base,file	3	a 1 GiB dump, 70 % zero pages"
 	"dump8g	1	8G	1448	0.7	base,file	1	an 8 GiB dump, 70 % zero pages"
 	"sinks	1	1G	1448	0.5	base,file,zstd,archive,s3	3	the sink chains on a 1 GiB memory-like image (50 % zero pages)"
@@ -201,10 +202,12 @@ EOF
 
 # The configuration of a netdump-server receiver, on stdout.
 server_conf() {	# RECEIVER
-	printf '[server]\nsink_dir = %s\ntimeout = 30\n\n' "$SINK_DIR"
+	printf '[server]\nsink_dir = %s\ntimeout = 30\n' "$SINK_DIR"
+	[ "$1" != xxh128 ] || printf 'digest = xxh128\n'
+	printf '\n'
 	printf '[sink local]\nmodule = file\nfsync = %s\n\n' "$FSYNC"
 	case $1 in
-	file) printf '[route default]\npath = *\nsink = local\n' ;;
+	file | xxh128) printf '[route default]\npath = *\nsink = local\n' ;;
 	zstd)
 		printf '[sink zstd]\nmodule = zstd\nlevel = 1\n\n'
 		printf '[route default]\npath = *\nsink = zstd | local\n' ;;
@@ -223,7 +226,7 @@ server_conf() {	# RECEIVER
 # Why a receiver cannot run here, or nothing.
 receiver_unavailable() {	# RECEIVER
 	case $1 in
-	base | null | file) ;;
+	base | null | file | xxh128) ;;
 	zstd | archive)
 		[ -f "$SINK_DIR/$1.so" ] || echo "no $1 sink module in $SINK_DIR (not built yet)" ;;
 	s3)
@@ -638,11 +641,13 @@ if [ "$QUICK" = 0 ]; then
 	check "file sink >= 0.95 x baseline at 4 KiB payloads" "$(verdict 'a >= 0.95' "$(field p4096 file 19)")"
 	check "file sink faster than baseline, 70 % zero pages" "$(verdict 'a > 1' "$(field zero70 file 19)")"
 	check "zstd chain (level 1) >= 0.8 x file sink" "$(verdict 'a >= 0.8' "$(field sinks zstd 20)")"
-	for s in zero70 c8z70 p4096z70 p4096c8; do
-		check "file sink >= 0.85 x ack only, $s" "$(verdict 'a >= 0.85' "$(field $s file 24)")"
-	done
-	for s in mtu1500 c8 p4096; do
-		check "file sink >= 0.75 x ack only, $s (no zero pages)" "$(verdict 'a >= 0.75' "$(field $s file 24)")"
+	for r in file xxh128; do
+		for s in zero70 c8z70 p4096z70 p4096c8; do
+			check "$r >= 0.85 x ack only, $s" "$(verdict 'a >= 0.85' "$(field $s $r 24)")"
+		done
+		for s in mtu1500 c8 p4096; do
+			check "$r >= 0.75 x ack only, $s (no zero pages)" "$(verdict 'a >= 0.75' "$(field $s $r 24)")"
+		done
 	done
 	r=$(field c64 file 14); t=$(field c64 file 15)
 	check "64 clients: no timeouts, no retransmits (server)" "$(verdict 'a == 0 && b == 0' "${t:-}" "${r:-}") [timeouts ${t:--}, retransmits ${r:--}]"

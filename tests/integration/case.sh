@@ -138,17 +138,19 @@ _path() {
 	esac
 }
 
-# _value TEXT: VAL = TEXT expanded, or what sha256(F), size(F),
-# allocated(F) (bytes on disk) or text(F) (without newlines) give for F.
+# _value TEXT: VAL = TEXT expanded, or what sha256(F), xxh128(F) (xxhsum
+# -H2), size(F), allocated(F) (bytes on disk) or text(F) (without
+# newlines) give for F.
 _value() {
 	local f
 
-	if [[ $1 =~ ^(sha256|size|allocated|text)\((.+)\)$ ]]; then
+	if [[ $1 =~ ^(sha256|xxh128|size|allocated|text)\((.+)\)$ ]]; then
 		f=${BASH_REMATCH[1]}
 		_path "${BASH_REMATCH[2]}"
 		[ -e "$PATH_" ] || fail "$f(): missing $PATH_"
 		case $f in
 		sha256) VAL=$(sha_of "$PATH_") ;;
+		xxh128) VAL=$(xxhsum -H2 "$PATH_" 2>/dev/null | cut -d' ' -f1) ;;
 		size) VAL=$(size_of "$PATH_") ;;
 		allocated) VAL=$(($(stat -c %b "$PATH_") * $(stat -c %B "$PATH_"))) ;;
 		text) VAL=$(tr -d '\n' <"$PATH_") ;;

@@ -305,8 +305,16 @@ assert_manifest() {
 	if [ -n "$sent" ]; then
 		assert_eq "$(mobject "$m" vmcore | jq -r .size)" \
 		    "$(size_of "$sent")" "vmcore size in $m"
-		assert_eq "$(mobject "$m" vmcore | jq -r .sha256)" \
-		    "$(sha_of "$sent")" "vmcore sha256 in $m"
+		# [server] digest = xxh128 names the digest "xxh128".
+		if [ "$(mobject "$m" vmcore | jq 'has("xxh128")')" = true ]
+		then
+			assert_eq "$(mobject "$m" vmcore | jq -r .xxh128)" \
+			    "$(xxhsum -H2 "$sent" 2>/dev/null | cut -d' ' -f1)" \
+			    "vmcore xxh128 in $m"
+		else
+			assert_eq "$(mobject "$m" vmcore | jq -r .sha256)" \
+			    "$(sha_of "$sent")" "vmcore sha256 in $m"
+		fi
 	fi
 }
 

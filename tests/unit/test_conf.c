@@ -15,6 +15,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "digest.h"
 
 #define IP(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | \
 			    (uint32_t)(c) << 8 | (uint32_t)(d))
@@ -107,6 +108,7 @@ assert_builtin_defaults(const struct nd_conf *conf)
 	assert_string_equal(sv->default_path, ".");
 	assert_int_equal(sv->max_concurrent_dumps, 16);
 	assert_int_equal(sv->worker_nice, 19);
+	assert_int_equal(sv->digest, ND_DIGEST_SHA256);
 	assert_null(sv->pidfile);
 	assert_false(sv->daemon);
 	assert_false(sv->secure);
@@ -609,6 +611,8 @@ static const struct {
 	{ "timeout = 0\n", { "t.ini:1: ", "timeout", "from 1 to 86400" } },
 	{ "timeout = 86401\n", { "t.ini:1: ", "timeout" } },
 	{ "grace = 3601\n", { "t.ini:1: ", "grace", "from 0 to 3600" } },
+	{ "digest = md5\n",
+	    { "t.ini:1: ", "digest", "expected one of sha256|xxh128, got 'md5'" } },
 	{ "concurrent = 0\n", { "t.ini:1: ", "concurrent" } },
 	{ "max_concurrent_dumps = 65536\n",
 	    { "t.ini:1: ", "max_concurrent_dumps" } },
@@ -936,6 +940,7 @@ test_print_every_server_key(void **state)
 	    "max_dump_size = 3G\n"
 	    "default_path = lab/x\n"
 	    "max_concurrent_dumps = 7\n"
+	    "digest = xxh128\n"
 	    "worker_nice = 3\n"
 	    "pidfile = /run/nd.pid\n"
 	    "daemon = yes\n"
@@ -975,6 +980,7 @@ test_print_every_server_key(void **state)
 	    "max_dump_size = 3072M\n"
 	    "default_path = lab/x\n"
 	    "concurrent = 7\n"
+	    "digest = xxh128\n"
 	    "Worker_Nice = 3\n"
 	    "pidfile = \"/run/nd.pid\"\n"
 	    "daemon = on\n"
@@ -1070,7 +1076,7 @@ test_server_help(void **state)
 			fail_msg("no entry for '%s'", want);
 		n++;
 	}
-	assert_int_equal(n, 31);
+	assert_int_equal(n, 32);
 	nd_conf_free(conf);
 	free(printed);
 	free(mdoc);
