@@ -1,6 +1,4 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include <stdio.h>
-
 #include <openssl/evp.h>
 #include <xxhash.h>
 
@@ -12,7 +10,7 @@ nd_digest_name(enum nd_digest_alg alg)
 	return alg == ND_DIGEST_XXH128 ? "xxh128" : "sha256";
 }
 
-/* 0, or -1 when out of memory. */
+/* 0, or -1 when the library could not set the digest up (memory). */
 int
 nd_digest_init(struct nd_digest *g, enum nd_digest_alg alg)
 {

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "chain.h"
 #include "conf.h"
 #include "dump.h"
@@ -350,7 +349,7 @@ nd_dump_wait_all(void)
 }
 
 static void
-sha_update(struct nd_dump *d, const void *buf, size_t len)
+digest_update(struct nd_dump *d, const void *buf, size_t len)
 {
 	if (d->vmcore_digest_exact &&
 	    !nd_digest_update(&d->vmcore_digest, buf, len))
@@ -370,7 +369,7 @@ flush_hole(struct nd_dump *d)
 	while (left > 0) {
 		size_t n = left > sizeof(zeros) ? sizeof(zeros) : (size_t)left;
 
-		sha_update(d, zeros, n);
+		digest_update(d, zeros, n);
 		left -= n;
 	}
 	d->hole_bytes += d->hole_len;
@@ -525,7 +524,7 @@ stream_data(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 	flush_hole(d);
 	for (i = 0; i < d->nchains; i++)
 		nd_chain_write(d, &d->chains[i], off, buf, len);
-	sha_update(d, buf, len);
+	digest_update(d, buf, len);
 	d->data_bytes += len;
 	d->delivered = off + len;
 }

@@ -96,7 +96,7 @@ struct nd_dump_chain {
 struct nd_object_digest {
 	bool		 present;
 	uint64_t	 size;
-	char		 hex[ND_DIGEST_HEX_SIZE];	/* "" when not computed */
+	char		 hex[ND_DIGEST_HEX_SIZE];	/* "": not computed */
 };
 
 struct nd_server_conf;
@@ -166,6 +166,7 @@ struct nd_dump {
 	uint64_t		 delivered;	/* stream position */
 	uint64_t		 hole_start, hole_len;	/* pending hole */
 	uint64_t		 data_bytes, hole_bytes;
+	/* Its alg, from [server] digest, is every object's of this dump. */
 	struct nd_digest	 vmcore_digest;
 	bool			 vmcore_digest_exact;
 	char			 reason[512];

@@ -253,6 +253,10 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 	if (!d->has_sig)
 		return;
 	n = nd_signature_canon(&d->sig, canon, sizeof(canon));
+	/*
+	 * Always SHA-256, whatever [server] digest says: the id names a
+	 * crash in sigseen, keep_per_signature and on other servers.
+	 */
 	nd_digest_buf(ND_DIGEST_SHA256, canon, n < 0 ? 0 :
 	    (size_t)n < sizeof(canon) ? (size_t)n :
 	    sizeof(canon) - 1, hex);

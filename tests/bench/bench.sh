@@ -649,6 +649,7 @@ if [ "$QUICK" = 0 ]; then
 			check "$r >= 0.75 x ack only, $s (no zero pages)" "$(verdict 'a >= 0.75' "$(field $s $r 24)")"
 		done
 	done
+	check "xxh128 digest: CPU per GB below the SHA-256 file sink's, mtu1500" "$(verdict 'a < 1' "$(field mtu1500 xxh128 21)")"
 	r=$(field c64 file 14); t=$(field c64 file 15)
 	check "64 clients: no timeouts, no retransmits (server)" "$(verdict 'a == 0 && b == 0' "${t:-}" "${r:-}") [timeouts ${t:--}, retransmits ${r:--}]"
 	for s in mtu1500 c8 c64 dump1g dump8g; do

@@ -150,7 +150,7 @@ _value() {
 		[ -e "$PATH_" ] || fail "$f(): missing $PATH_"
 		case $f in
 		sha256) VAL=$(sha_of "$PATH_") ;;
-		xxh128) VAL=$(xxhsum -H2 "$PATH_" 2>/dev/null | cut -d' ' -f1) ;;
+		xxh128) VAL=$(xxh_of "$PATH_") ;;
 		size) VAL=$(size_of "$PATH_") ;;
 		allocated) VAL=$(($(stat -c %b "$PATH_") * $(stat -c %B "$PATH_"))) ;;
 		text) VAL=$(tr -d '\n' <"$PATH_") ;;
@@ -355,6 +355,10 @@ _statement() {	# LINE
 		[ "$STARTED" = 0 ] || fail "ini lines after the server started"
 		_expand "${W[0]:-}"
 		INI+=$EXP$'\n'
+		# No sink has a "digest" option: this is [server]'s.
+		if [[ $EXP =~ ^digest[[:space:]]*=[[:space:]]*([a-z0-9]+) ]]; then
+			DIGEST=${BASH_REMATCH[1]}
+		fi
 		;;
 	random)
 		_nargs 2 2

@@ -3,9 +3,10 @@
 # The kernel message buffer of a minidump, stored as msgbuf.N beside the
 # vmcore: an unwrapped ring as it is, a wrapped one rotated so the newest
 # text comes last, control characters escaped; a big-endian platform; the
-# manifest lists it (kind "msgbuf", sha256), its panic line is logged and
-# netdump-reboot gets NETDUMP_MSGBUF. Compressed dumps and images that are
-# no minidump get no msgbuf.
+# manifest lists it (kind "msgbuf", with its xxh128: this server runs
+# with digest = xxh128, msgbuf_arches with the default sha256), its panic
+# line is logged and netdump-reboot gets NETDUMP_MSGBUF. Compressed dumps
+# and images that are no minidump get no msgbuf.
 set -euo pipefail
 NET=135
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,9 @@ cat >"$S/netdump-reboot" <<EOF
 echo "\${NETDUMP_MSGBUF-<unset>}" >"$T/calls/reboot.\$1"
 EOF
 chmod 0755 "$S/netdump-reboot"
-printf '[server]\nsink_dir = %s\nscripts_dir = %s\n' "$ND_SINK_DIR" "$S" >"$T/server.ini"
+printf '[server]\nsink_dir = %s\nscripts_dir = %s\ndigest = xxh128\n' \
+    "$ND_SINK_DIR" "$S" >"$T/server.ini"
+DIGEST=xxh128
 
 start_server -c "$T/server.ini" --timeout 5
 
@@ -41,7 +44,7 @@ msgbuf_case "$A" "$T/img/unwrapped.img" "$T/img/unwrapped.expected" \
     "panic: test panic one" "unwrapped ring"
 grep -q '\\x1b\[1mbold console text\\x1b\[0m' "$(client_dir "$A")/msgbuf.0" ||
 	fail "escape sequences are not written as \\x1b"
-pass "unwrapped ring: msgbuf.0 is the text up to 'Dumping 64 out of 256 MB:' (ESC as \\x1b, tab kept), in the manifest with its sha256; log 'panic: test panic one'; NETDUMP_MSGBUF=$A/msgbuf.0"
+pass "unwrapped ring: msgbuf.0 is the text up to 'Dumping 64 out of 256 MB:' (ESC as \\x1b, tab kept), in the manifest with its xxh128; log 'panic: test panic one'; NETDUMP_MSGBUF=$A/msgbuf.0"
 
 B=$(client_addr 2)
 msgbuf_case "$B" "$T/img/wrapped.img" "$T/img/wrapped.expected" \
