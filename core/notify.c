@@ -6,8 +6,11 @@
  * signature carries how many dumps of this directory have had it
  * ("count", sigseen.h) and makes a new-signature event the first time.
  * The thread POSTs each delivery, retrying after 1, 2, 4 ... 60 s up to
- * the endpoint's retries. At most MAX_QUEUED deliveries wait; the oldest
- * goes first.
+ * the endpoint's retries. At most MAX_QUEUED events wait to be looked at
+ * and MAX_QUEUED deliveries to be sent: an endpoint that takes a
+ * connection and never answers holds the thread for its timeout, and a
+ * refusal is an event any sender of HERALDs can cause, so past the bound
+ * the oldest goes, and a line says so at most once a minute.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +35,7 @@
 
 #define MAX_QUEUED	256
 #define MAX_BACKOFF	60	/* seconds */
+#define DROP_LOG_EVERY	60	/* seconds between "queue full" lines */
 
 struct delivery {
 	struct delivery	*next;
@@ -58,9 +62,11 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static bool running, stopping;
 static struct pending_event *events, **events_tail = &events;
+static size_t npending;
 static struct delivery *queue, **queue_tail = &queue;
 static size_t nqueued;
 static uint64_t dropped;
+static time_t drop_logged;	/* CLOCK_MONOTONIC; 0: never */
 
 static time_t
 mono(void)
@@ -80,6 +86,20 @@ delivery_free(struct delivery *d)
 	free(d->hmac_key);
 	free(d->body);
 	free(d);
+}
+
+/* One webhook dropped for a full queue (under the lock). */
+static void
+count_drop(void)
+{
+	time_t now = mono();
+
+	dropped++;
+	if (drop_logged != 0 && now - drop_logged < DROP_LOG_EVERY)
+		return;
+	drop_logged = now;
+	log_warnx("notify: %d webhooks wait for a slow or dead endpoint: "
+	    "the oldest dropped (%" PRIu64 " so far)", MAX_QUEUED, dropped);
 }
 
 /* Queue a delivery of body to one endpoint (under the lock). */
@@ -108,7 +128,7 @@ enqueue(const struct nd_notify_conf *nc, const char *body)
 			queue_tail = &queue;
 		delivery_free(old);
 		nqueued--;
-		dropped++;
+		count_drop();
 	}
 	*queue_tail = d;
 	queue_tail = &d->next;
@@ -167,6 +187,28 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * libcurl's progress callback: abandon a POST when the server stops, so
+ * an endpoint that never answers does not hold up the exit for its
+ * timeout (up to 300 s).
+ */
+static int
+abandon_if_stopping(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	bool stop;
+
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	pthread_mutex_lock(&lock);
+	stop = stopping;
+	pthread_mutex_unlock(&lock);
+	return stop;
+}
+
 /* POST once; true on a 2xx answer. */
 static bool
 post(CURL *c, const struct delivery *d, char *why, size_t whylen)
@@ -201,6 +243,8 @@ post(CURL *c, const struct delivery *d, char *why, size_t whylen)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abandon_if_stopping);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	r = curl_easy_perform(c);
 	curl_slist_free_all(h);
 	if (r != CURLE_OK) {
@@ -255,6 +299,7 @@ sender(void *arg)
 			events = e->next;
 			if (events == NULL)
 				events_tail = &events;
+			npending--;
 			expand(e);
 			event_free(e);
 		}
@@ -273,6 +318,16 @@ sender(void *arg)
 		}
 		if (c == NULL)
 			snprintf(why, sizeof(why), "no curl handle");
+		pthread_mutex_lock(&lock);
+		if (stopping) {		/* abandoned: counted as not sent */
+			d->next = queue;
+			queue = d;
+			if (queue_tail == &queue)
+				queue_tail = &d->next;
+			nqueued++;
+			break;
+		}
+		pthread_mutex_unlock(&lock);
 		if (d->tries > d->retries) {
 			log_warnx("notify %s: %s: gave up after %u tries: %s",
 			    d->name, d->url, d->tries, why);
@@ -287,7 +342,7 @@ sender(void *arg)
 			d->due = mono() + MAX_BACKOFF;
 		pthread_mutex_lock(&lock);
 		if (nqueued == MAX_QUEUED) {
-			dropped++;
+			count_drop();
 			delivery_free(d);
 		} else {
 			*queue_tail = d;
@@ -345,7 +400,7 @@ static void
 post_event(const struct nd_conf *conf, const char *event, json_t *body,
     uint64_t seen)
 {
-	struct pending_event *e;
+	struct pending_event *e, *old;
 	size_t i;
 
 	if (!running || conf->nnotifies == 0 || body == NULL ||
@@ -364,8 +419,18 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		if (notify_conf_copy(&e->ends[i], &conf->notifies[i]) == 0)
 			e->nends++;
 	pthread_mutex_lock(&lock);
+	if (npending == MAX_QUEUED) {	/* the thread is held in a POST */
+		old = events;
+		events = old->next;
+		if (events == NULL)
+			events_tail = &events;
+		event_free(old);
+		npending--;
+		count_drop();
+	}
 	*events_tail = e;
 	events_tail = &e->next;
+	npending++;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
 }

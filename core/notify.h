@@ -5,6 +5,7 @@
  * brings a panic signature not seen before (new-signature). One thread
  * sends them from a bounded queue with retries, so a slow or dead
  * endpoint never slows a dump: past the bound, the oldest event goes.
+ * Stopping abandons a POST in progress.
  */
 #ifndef ND_NOTIFY_H
 #define ND_NOTIFY_H

@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Webhooks behind an endpoint that takes the connection and never
+# answers, while HERALDs from 300 addresses are refused (netdump-crash
+# says no to all but one client: each refusal is a webhook event, and
+# anyone who can send a HERALD can cause one). The sending thread is held in its first
+# POST for the endpoint's timeout (300 s), so events pile up: at most 256
+# events and 256 deliveries may wait, the oldest go, and one warning (not
+# one per event) says so.
+# The server keeps serving, and SIGTERM ends it within seconds, not at
+# the POST's timeout, counting what it did not send.
+#
+# Asserted: at least 280 refusals logged; one "webhooks wait for a slow
+# or dead endpoint" line; a dump after the flood is stored complete; the
+# server exits 0 within 15 s of SIGTERM; its exit line counts at most 513
+# webhooks not sent (256 events not yet looked at, 256 deliveries queued
+# and the one abandoned) and the rest dropped: every event is counted.
+set -euo pipefail
+NET=226
+. "$(dirname "$0")/lib-faults.sh"
+
+HANG=$(free_port)
+python3 - "$HANG" <<'PY' &
+# Takes connections and reads requests, never answers.
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+PY
+S=$T/scripts
+mkdir -p "$S"
+A=127.$NET.0.7		# not in the flood (127.NET.1.1 ...): may dump
+printf '#!/bin/sh\n[ "$1" = "%s" ]\n' "$A" >"$S/netdump-crash"
+chmod 0755 "$S/netdump-crash"
+cat >"$T/server.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+scripts_dir = $S
+max_hooks = 64
+
+[notify slow]
+url = http://127.0.0.1:$HANG/hook
+events = refused complete
+timeout = 300
+retries = 0
+INI
+start_server -c "$T/server.ini"
+
+# 300 addresses in turn, 100 HERALDs a second for 4 s: the first HERALD
+# of each runs netdump-crash, and so does a repeat whose refusal was
+# forgotten for a newer one (256 are remembered). Paced, so the hooks do
+# not take the machine from the tests beside this one.
+timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" herald-flood \
+    --rate 100 "$PORT" "$NET" 4 300 >"$T/flood.json" 2>"$T/flood.log" ||
+	{ cat "$T/flood.log" >&2; fail "ndfault.py herald-flood failed"; }
+poll 30 sh -c "[ \$(grep -c 'netdump-crash said no' '$SERVER_LOG') -ge 280 ]" ||
+	fail "only $(grep -c 'netdump-crash said no' "$SERVER_LOG") refusals logged of 300 addresses"
+refused=$(grep -c 'netdump-crash said no' "$SERVER_LOG")
+wait_log "notify: 256 webhooks wait for a slow or dead endpoint: the oldest dropped \\([0-9]+ so far\\)" 10
+assert_eq "$(grep -c 'webhooks wait for a slow or dead endpoint' "$SERVER_LOG")" 1 \
+    "queue-full warnings (one a minute at most)"
+pass "$refused refusals while the endpoint hangs: one warning that the oldest webhooks are dropped"
+
+send_dump 0 "$A" -q -g 2M -s 7 -o "$T/sent"
+wait_manifest "$(client_dir "$A")" 0
+assert_manifest "$(client_dir "$A")/manifest.0.json" complete "$T/sent"
+pass "a dump during the flood is stored complete"
+
+t0=$SECONDS
+stop_server
+took=$((SECONDS - t0))
+[ "$took" -le $((15 * WAIT_SCALE)) ] ||
+	fail "the server took $took s to exit with a POST held (timeout 300 s)"
+line=$(grep -E "notify: [0-9]+ webhooks not sent at exit, [0-9]+ dropped before \\(queue full\\)" "$SERVER_LOG") ||
+	fail "no exit line counting the webhooks not sent"
+left=$(sed -E 's/.*notify: ([0-9]+) webhooks not sent.*/\1/' <<<"$line")
+dropped=$(sed -E 's/.*at exit, ([0-9]+) dropped.*/\1/' <<<"$line")
+[ "$left" -le 513 ] || fail "$left webhooks waited at exit: more than 256 events, 256 deliveries and the one in progress"
+# One event per refusal (hooks still running at the first count have
+# added some) and one for the dump; none was sent.
+refused=$(grep -c 'netdump-crash said no' "$SERVER_LOG")
+assert_eq $((left + dropped)) $((refused + 1)) "webhooks not sent + dropped = events"
+pass "SIGTERM: exit 0 in $took s; $left webhooks not sent, $dropped dropped, of $((refused + 1)) events"
