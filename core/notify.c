@@ -135,14 +135,21 @@ enqueue(const struct nd_notify_conf *nc, const char *body)
 	nqueued++;
 }
 
+/* An event's bit in a [notify] section's events. */
+static unsigned
+event_bit(const char *event)
+{
+	return strcmp(event, "complete") == 0 ? ND_EVENT_COMPLETE :
+	    strcmp(event, "incomplete") == 0 ? ND_EVENT_INCOMPLETE :
+	    ND_EVENT_REFUSED;
+}
+
 /* Turn a dump's event into deliveries, its signature counted. */
 static void
 expand(struct pending_event *e)
 {
 	bool fresh = e->seen == 1;
-	unsigned bit = strcmp(e->event, "complete") == 0 ?
-	    ND_EVENT_COMPLETE : strcmp(e->event, "incomplete") == 0 ?
-	    ND_EVENT_INCOMPLETE : ND_EVENT_REFUSED;
+	unsigned bit = event_bit(e->event);
 	char *text;
 	size_t i;
 
@@ -245,6 +252,10 @@ post(CURL *c, const struct delivery *d, char *why, size_t whylen)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abandon_if_stopping);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* Nor for a name lookup in progress, which curl would wait for. */
+	curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	r = curl_easy_perform(c);
 	curl_slist_free_all(h);
 	if (r != CURLE_OK) {
@@ -401,6 +412,7 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
     uint64_t seen)
 {
 	struct pending_event *e, *old;
+	unsigned bit = event_bit(event);
 	size_t i;
 
 	if (!running || conf->nnotifies == 0 || body == NULL ||
@@ -415,9 +427,24 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		event_free(e);
 		return;
 	}
-	for (i = 0; i < conf->nnotifies; i++)
-		if (notify_conf_copy(&e->ends[i], &conf->notifies[i]) == 0)
+	/*
+	 * Only the endpoints that take it wait with it: a refusal, which any
+	 * sender of HERALDs can cause, must not push out a dump's event that
+	 * an endpoint wants.
+	 */
+	for (i = 0; i < conf->nnotifies; i++) {
+		const struct nd_notify_conf *n = &conf->notifies[i];
+
+		if (!(n->events & bit) && !(seen == 1 &&
+		    (n->events & ND_EVENT_NEW_SIGNATURE)))
+			continue;
+		if (notify_conf_copy(&e->ends[e->nends], n) == 0)
 			e->nends++;
+	}
+	if (e->nends == 0) {
+		event_free(e);
+		return;
+	}
 	pthread_mutex_lock(&lock);
 	if (npending == MAX_QUEUED) {	/* the thread is held in a POST */
 		old = events;
