@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include "digest.h"
+#include "util.h"
 
 const char *
 nd_digest_name(enum nd_digest_alg alg)
@@ -38,19 +39,6 @@ nd_digest_update(struct nd_digest *g, const void *buf, size_t len)
 	return EVP_DigestUpdate(g->ctx, buf, len) == 1;
 }
 
-static void
-to_hex(const unsigned char *md, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
 /* Ends the digest; out is "" when it failed. */
 void
 nd_digest_hex(struct nd_digest *g, char out[ND_DIGEST_HEX_SIZE])
@@ -64,10 +52,10 @@ nd_digest_hex(struct nd_digest *g, char out[ND_DIGEST_HEX_SIZE])
 
 		/* The canonical form is big-endian, as xxhsum prints it. */
 		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(g->ctx));
-		to_hex(c.digest, sizeof(c.digest), out);
+		nd_hex(c.digest, sizeof(c.digest), out);
 	} else if (EVP_DigestFinal_ex(g->ctx, md, &mdlen) == 1 &&
 	    mdlen == 32)
-		to_hex(md, mdlen, out);
+		nd_hex(md, mdlen, out);
 }
 
 void

@@ -222,7 +222,7 @@ post(CURL *c, const struct delivery *d, char *why, size_t whylen)
 {
 	struct curl_slist *h = NULL;
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0, i;
+	unsigned int maclen = 0;
 	char line[1024], hex[2 * EVP_MAX_MD_SIZE + 1];
 	long code = 0;
 	CURLcode r;
@@ -236,8 +236,7 @@ post(CURL *c, const struct delivery *d, char *why, size_t whylen)
 	if (d->hmac_key != NULL && HMAC(EVP_sha256(), d->hmac_key,
 	    (int)strlen(d->hmac_key), (const unsigned char *)d->body,
 	    strlen(d->body), mac, &maclen) != NULL) {
-		for (i = 0; i < maclen; i++)
-			snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+		nd_hex(mac, maclen, hex);
 		snprintf(line, sizeof(line), "X-Netdump-Signature: sha256=%s",
 		    hex);
 		h = curl_slist_append(h, line);
@@ -435,10 +434,9 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 	for (i = 0; i < conf->nnotifies; i++) {
 		const struct nd_notify_conf *n = &conf->notifies[i];
 
-		if (!(n->events & bit) && !(seen == 1 &&
-		    (n->events & ND_EVENT_NEW_SIGNATURE)))
-			continue;
-		if (notify_conf_copy(&e->ends[e->nends], n) == 0)
+		if (((n->events & bit) || (seen == 1 &&
+		    (n->events & ND_EVENT_NEW_SIGNATURE))) &&
+		    notify_conf_copy(&e->ends[e->nends], n) == 0)
 			e->nends++;
 	}
 	if (e->nends == 0) {

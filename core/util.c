@@ -148,3 +148,16 @@ nd_buf_json_str(struct nd_buf *b, const char *s)
 	}
 	nd_buf_printf(b, "\"");
 }
+
+void
+nd_hex(const unsigned char *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}

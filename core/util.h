@@ -41,4 +41,7 @@ void	nd_buf_printf(struct nd_buf *, const char *fmt, ...) ND_PRINTF(2, 3);
 /* Append a JSON string literal, quotes included, escaping as needed. */
 void	nd_buf_json_str(struct nd_buf *, const char *);
 
+/* len bytes as lowercase hex into out, which holds 2 * len + 1. */
+void	nd_hex(const unsigned char *, size_t len, char *out);
+
 #endif /* ND_UTIL_H */
