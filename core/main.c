@@ -209,9 +209,13 @@ load_runtime(void *arg, char *err, size_t errlen)
 	return rt;
 }
 
-/* Whether user pw could write into dir: asked by a child that became pw. */
+/*
+ * Whether user pw could list and write into dir: asked by a child that
+ * became pw. Listing too: the sinks open it to store, retention and the
+ * signature counts read it, and a drop box (0300) would fail every dump.
+ */
 static bool
-writable_as(const struct passwd *pw, const char *dir)
+usable_as(const struct passwd *pw, const char *dir)
 {
 	pid_t pid;
 	int status;
@@ -222,7 +226,7 @@ writable_as(const struct passwd *pw, const char *dir)
 		if (setgroups(1, &pw->pw_gid) == -1 ||
 		    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
 			_exit(2);
-		_exit(access(dir, W_OK | X_OK) == 0 ? 0 : 1);
+		_exit(access(dir, R_OK | W_OK | X_OK) == 0 ? 0 : 1);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
@@ -232,7 +236,7 @@ writable_as(const struct passwd *pw, const char *dir)
 
 /*
  * Give up root once the sockets are bound. The dump directory must be
- * writable by that user: say so plainly when it is not.
+ * readable and writable by that user: say so plainly when it is not.
  */
 static void
 drop_privileges(const struct nd_server_conf *sv, const char *status_path)
@@ -249,11 +253,11 @@ drop_privileges(const struct nd_server_conf *sv, const char *status_path)
 		return;
 	}
 	/* Ask before dropping: once dropped, we could not tidy up. */
-	if (!writable_as(pw, sv->dumpdir)) {
+	if (!usable_as(pw, sv->dumpdir)) {
 		(void)unlink(status_path);
-		fatalx("dump directory %s is not writable by user %s "
-		    "(chown it to %s, or run as another user)", sv->dumpdir,
-		    sv->user, sv->user);
+		fatalx("dump directory %s is not readable and writable by user "
+		    "%s (chown it to %s with mode 0700, or run as another user)",
+		    sv->dumpdir, sv->user, sv->user);
 	}
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)

@@ -166,6 +166,7 @@ rc=0
 assert_eq "$rc" 1 "--status after the server exited"
 pass "user = nobody: the server runs as uid $NOBODY_UID (Uid: $uids), stores a dump owned by nobody, answers --status through root's socket, exits 0"
 
+
 # With a dump directory nobody may not write: a clear refusal at start.
 RD=$T/root-dumps
 mkdir -m 0755 "$RD"
@@ -176,20 +177,36 @@ timeout 20 "$ND_SERVER" -D -c "$T/nobody.ini" -a 127.0.0.1 --port "$PORT" \
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "the server started with a dump directory nobody cannot write (exit $rc): $(cat "$T/nobody.out")"
 grep -q "$RD" "$T/nobody.out" || fail "the message does not name $RD: $(cat "$T/nobody.out")"
 grep -q "nobody" "$T/nobody.out" || fail "the message does not name the user: $(cat "$T/nobody.out")"
-grep -q "not writable" "$T/nobody.out" || fail "the message does not say 'not writable': $(cat "$T/nobody.out")"
+grep -q "not readable and writable" "$T/nobody.out" || fail "the message does not say 'not readable and writable': $(cat "$T/nobody.out")"
 ! grep -q "listening on" "$T/nobody.out" || fail "the server listened: $(cat "$T/nobody.out")"
 assert_eq "$(ls -A "$RD" | grep -vx '.netdump-server.sock' || true)" "" "contents of $RD"
 if [ -e "$RD/.netdump-server.sock" ]; then
 	echo "note: the refused start leaves its status socket behind: $RD/.netdump-server.sock"
 fi
-pass "a dump directory nobody cannot write: exit $rc, '$(grep -m1 'not writable' "$T/nobody.out")'"
+pass "a dump directory nobody cannot write: exit $rc, '$(grep -m1 'not readable and writable' "$T/nobody.out")'"
+
+# A drop box nobody may write and enter but not list (0300): every dump
+# would fail (the file sink opens the directory to store in it; retention
+# and the signature counts list it). Refused at start the same way, and
+# the dump stored before stays as it was.
+chmod 0300 "$ND"
+rc=0
+timeout 20 "$ND_SERVER" -D -c "$T/nobody.ini" -a 127.0.0.1 --port "$PORT" \
+    -d "$ND" >"$T/dropbox.out" 2>&1 || rc=$?
+chmod 0700 "$ND"
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "the server started with a dump directory nobody cannot list (exit $rc): $(cat "$T/dropbox.out")"
+grep -q "dump directory $ND is not readable and writable by user nobody" "$T/dropbox.out" ||
+	fail "no refusal naming $ND and nobody: $(cat "$T/dropbox.out")"
+! grep -q "listening on" "$T/dropbox.out" || fail "the server listened: $(cat "$T/dropbox.out")"
+assert_same_bytes "$(client_dir "$B")/vmcore.0" "$T/sentB"
+pass "a drop box (0300) nobody cannot list: exit $rc, '$(grep -m1 'not readable' "$T/dropbox.out")'; the earlier dump untouched"
 
 # The same as a daemon with a pid file: nothing runs afterwards.
 rc=0
 timeout 20 "$ND_SERVER" --daemon -P "$T/nobody.pid" -c "$T/nobody.ini" \
     -a 127.0.0.1 --port "$PORT" -d "$RD" >"$T/nobody2.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "--daemon with a dump directory nobody cannot write exited 0"
-grep -q "not writable" "$T/nobody2.out" || fail "--daemon: $(cat "$T/nobody2.out")"
+grep -q "not readable and writable" "$T/nobody2.out" || fail "--daemon: $(cat "$T/nobody2.out")"
 pass "the same with --daemon fails in the foreground (exit $rc) with the same message"
 
 # A daemon as nobody with its pid file in a directory of root's.
