@@ -34,6 +34,7 @@
  * than max_dump_size is not pulled.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -249,6 +250,7 @@ cookie_ok(const struct nd_receiver *rx, const char *addr,
 {
 	char name[INET_ADDRSTRLEN + 8], buf[64], *end;
 	unsigned long long want;
+	struct stat sb;
 	ssize_t n;
 	int fd;
 
@@ -257,9 +259,18 @@ cookie_ok(const struct nd_receiver *rx, const char *addr,
 	if (!st->has_magic)
 		return false;
 	snprintf(name, sizeof(name), "magic/%s", addr);
-	fd = openat(rx->dumpdir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/*
+	 * Clients write here over ssh: a FIFO in its place must not hang the
+	 * receive thread (O_NONBLOCK), nor be read (a regular file only).
+	 */
+	fd = openat(rx->dumpdir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK | O_NOCTTY);
 	if (fd == -1)
 		return false;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return false;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)

@@ -221,12 +221,18 @@ read_bounds(int dirfd, const char *name)
 {
 	char buf[32], *p;
 	unsigned long v;
+	struct stat sb;
 	ssize_t n;
 	int fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1)
+	/* A FIFO in its place must not hang the dump (nor be read). */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY)) == -1)
 		return 0;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return 0;
+	}
 	do
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n == -1 && errno == EINTR);

@@ -701,9 +701,14 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 		free(text);
 		return st;
 	}
-	if ((fd = openat(dirfd, ro->file, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1 || fstat(fd, &sb) == -1)
+	/* A FIFO in the spool must not hang the outbox (nor be sent). */
+	if ((fd = openat(dirfd, ro->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY)) == -1 || fstat(fd, &sb) == -1)
 		goto nofile;
+	if (!S_ISREG(sb.st_mode)) {
+		errno = EINVAL;		/* "Invalid argument": not a file */
+		goto nofile;
+	}
 	if ((uint64_t)sb.st_size < ro->size) {
 		if (spool_cut(s, cl, token, rec, ro, (uint64_t)sb.st_size) ==
 		    -1)

@@ -69,8 +69,11 @@ core_of() {	# CLIENT: its newest directory with a manifest
 
 	poll 20 sh -c "ls '$DUMPDIR/$(client_addr "$1")'-*/manifest.json >/dev/null 2>&1" ||
 	    fail "no manifest for $(client_addr "$1") after 20 s"
-	d=$(ls -d "$DUMPDIR/$(client_addr "$1")"-*/manifest.json | sort | tail -1)
-	dirname "$d"
+	# By directory, in version order: a second dump in the same minute is
+	# "<minute>-1", which sorts before "<minute>/manifest.json" as a path.
+	for d in "$DUMPDIR/$(client_addr "$1")"-*/manifest.json; do
+		dirname "$d"
+	done | sort -V | tail -1
 }
 
 write_conf
@@ -237,6 +240,25 @@ D=$(core_of 8)
 $ELFCHECK "$D/vmcore" "$T/image8" "$T/regs8" || fail "the secure dump differs"
 assert_eq "$(boot_dirs 9 | wc -l)" 0 "directories of a client without a cookie file"
 pass "secure: a wrong cookie and no cookie file are not answered; the right cookie dumps"
+
+# A FIFO where the cookie should be (clients write magic/ over ssh): it is
+# no cookie, and opening it must not hang the receive thread. While one
+# announcement after another names it, another client dumps.
+mkfifo "$DUMPDIR/magic/$(client_addr 15)"
+linux 1 15 -n 1024 --magic 0123456789abcdef --timeout 3 --start-interval 200 &
+P15=$!
+linux 0 8 -n 1024 --magic 0123456789abcdef -s 10 --image-out "$T/image8b" \
+    --regs-out "$T/regs8b"
+wait "$P15" || fail "netdump-linux from $(client_addr 15) (the FIFO cookie) was answered"
+# The client reboots when its memory is in, before the manifest: wait for
+# the second.
+poll 20 sh -c "[ \$(ls '$DUMPDIR/$(client_addr 8)'-*/manifest.json | wc -l) -ge 2 ]" ||
+	fail "no second manifest for $(client_addr 8) after 20 s"
+D=$(core_of 8)
+$ELFCHECK "$D/vmcore" "$T/image8b" "$T/regs8b" || fail "the dump beside the FIFO cookie differs: $D"
+wait_log "secure is on and the cookie is not the one in <dumpdir>/magic/<client-ip> \\(the last from $(client_addr 15 | sed 's/\./\\./g')\\)" 15
+assert_eq "$(boot_dirs 15 | wc -l)" 0 "directories of a client whose cookie is a FIFO"
+pass "secure: a FIFO for a cookie is refused like a wrong one; the receive thread goes on (another client's dump meanwhile)"
 
 # max_concurrent_dumps = 1 (below): a second Linux client waits for the
 # first to end; an announcement from another port of a client that is

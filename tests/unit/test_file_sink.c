@@ -697,7 +697,7 @@ test_savecore_sequence(void **state)
 	M.destroy(inst);
 }
 
-/* Garbage in bounds reads as 0; a taken number is probed past. */
+/* Garbage or a FIFO in bounds reads as 0; a taken number is probed past. */
 static void
 test_savecore_bounds(void **state)
 {
@@ -727,6 +727,17 @@ test_savecore_bounds(void **state)
 	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "y", &res);
 	assert_string_equal(res.vmcore, "host1/vmcore.41");
 	assert_content(e->dfd, "host1/bounds", "42\n");
+
+	/*
+	 * A FIFO in its place reads as 0 without waiting for a writer (the
+	 * dump's worker would wait for ever), and is replaced by the file.
+	 */
+	assert_int_equal(unlinkat(e->dfd, "host1/bounds", 0), 0);
+	assert_int_equal(mkfifoat(e->dfd, "host1/bounds", 0644), 0);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "z", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.2");
+	assert_content(e->dfd, "host1/bounds", "3\n");
 	M.destroy(inst);
 }
 
