@@ -126,6 +126,7 @@ struct overrides {
 	int		 verbose;
 	/* In the daemon at last: sinks loaded from now on start at once. */
 	bool		 sinks_may_start;
+	int		 dumpdir_fd;	/* for the sinks' start */
 };
 
 static void
@@ -205,7 +206,7 @@ load_runtime(void *arg, char *err, size_t errlen)
 		return NULL;
 	}
 	if (o->sinks_may_start)
-		nd_sinkset_start(sinks);
+		nd_sinkset_start(sinks, o->dumpdir_fd);
 	return rt;
 }
 
@@ -564,7 +565,8 @@ main(int argc, char *argv[])
 	}
 	/* Threads of the sinks start here, where they survive: no more forks. */
 	o.sinks_may_start = true;
-	nd_sinkset_start(rt->sinks);
+	o.dumpdir_fd = dumpdir_fd;
+	nd_sinkset_start(rt->sinks, dumpdir_fd);
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
 	/* Threads too: after the fork. */

@@ -51,6 +51,7 @@ const struct nds_host nd_host_api = {
 	.space_ok = nd_space_ok_fd,
 	.manifest_read = nd_manifest_read,
 	.manifest_facts = nd_manifest_facts,
+	.dir_usable = nd_dir_usable,
 };
 
 static void
@@ -524,6 +525,7 @@ nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
 		s->module = m;
 		snprintf(s->ctx.prefix, sizeof(s->ctx.prefix), "sink %s (%s)",
 		    sc->name, sc->module);
+		s->ctx.dumpdir_fd = -1;
 		if ((s->config = build_config(conf, sc, m, err, errlen)) ==
 		    NULL)
 			goto fail;
@@ -581,7 +583,7 @@ nd_sinkset_free(struct nd_sinkset *set)
 }
 
 void
-nd_sinkset_start(struct nd_sinkset *set)
+nd_sinkset_start(struct nd_sinkset *set, int dumpdir_fd)
 {
 	char err[NDS_ERRBUF_SIZE];
 	size_t i;
@@ -594,6 +596,7 @@ nd_sinkset_start(struct nd_sinkset *set)
 		if (s->started)
 			continue;
 		s->started = true;
+		s->ctx.dumpdir_fd = dumpdir_fd;
 		err[0] = '\0';
 		if (s->module->desc->start != NULL)
 			r = s->module->desc->start(s->instance, err);

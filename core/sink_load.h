@@ -19,6 +19,7 @@ struct nd_outbox;
 struct nds_host_ctx {
 	char		 prefix[160];	/* "sink local (file)" */
 	struct nd_outbox *outbox;	/* opened by create, or NULL */
+	int		 dumpdir_fd;	/* from start on; -1 before */
 };
 
 struct nd_module {
@@ -80,8 +81,10 @@ int		 nd_sinkset_add_chains(struct nd_sinkset *,
  * Call every sink's start, once, in the daemon: after the fork and the
  * privilege drop; then start the outbox thread of a sink that opened an
  * outbox. A sink that cannot start is retired, and the log says so.
+ * dumpdir_fd is the dump directory, for dir_usable (kept open by the
+ * caller while the set lives).
  */
-void		 nd_sinkset_start(struct nd_sinkset *);
+void		 nd_sinkset_start(struct nd_sinkset *, int dumpdir_fd);
 bool		 nd_sink_is_transform(const struct nd_sink *);
 /* Whether objects of this kind go to s, or past it to the next stage. */
 bool		 nd_sink_takes(const struct nd_sink *, enum nds_object_kind);

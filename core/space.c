@@ -15,6 +15,7 @@
 
 #include "dump.h"
 #include "log.h"
+#include "sink_load.h"
 #include "space.h"
 
 /* Last time a bad minfree file was reported, for the rate limit. */
@@ -212,4 +213,29 @@ nd_spool_open(const struct nds_dump *dump, const char *dir,
 		snprintf(err, NDS_ERRBUF_SIZE, "spool in %s: create: %s",
 		    where, strerror(save));
 	return fd;
+}
+
+/* nds_host.dir_usable */
+int
+nd_dir_usable(struct nds_host_ctx *ctx, const char *dir,
+    char err[NDS_ERRBUF_SIZE])
+{
+	const char *what = dir != NULL ? dir : "the dump directory";
+	int fd, save;
+
+	if (ctx->dumpdir_fd == -1 && (dir == NULL || dir[0] != '/'))
+		return 0;	/* not known yet: nothing to say */
+	fd = openat(ctx->dumpdir_fd, dir != NULL ? dir : ".", O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC);
+	/* As the user the server runs as (faccessat's AT_EACCESS). */
+	if (fd != -1 && faccessat(fd, ".", R_OK | W_OK | X_OK,
+	    AT_EACCESS) == 0) {
+		close(fd);
+		return 0;
+	}
+	save = errno;
+	if (fd != -1)
+		close(fd);
+	snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", what, strerror(save));
+	return -1;
 }

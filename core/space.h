@@ -38,4 +38,12 @@ bool	nd_space_ok_fd(const struct nds_dump *, int fd, uint64_t reserve,
 int	nd_spool_open(const struct nds_dump *, const char *dir,
 	    char err[NDS_ERRBUF_SIZE]);
 
+/*
+ * nds_host.dir_usable: dir (relative to the sink's dump directory unless
+ * absolute; NULL: that directory) is a directory the server's user can
+ * list and create files in.
+ */
+int	nd_dir_usable(struct nds_host_ctx *, const char *dir,
+	    char err[NDS_ERRBUF_SIZE]);
+
 #endif /* ND_SPACE_H */

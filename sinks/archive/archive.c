@@ -268,6 +268,22 @@ nomem:
 	return NDS_FATAL;
 }
 
+/* As the file sink's dir: a spool_dir every dump would fail in. */
+static enum nds_result
+ar_start(void *instance, char err[NDS_ERRBUF_SIZE])
+{
+	struct ar_sink *as = instance;
+	char why[NDS_ERRBUF_SIZE];
+
+	(void)err;
+	if (as->config->spool_dir != NULL &&
+	    as->host->dir_usable(as->ctx, as->config->spool_dir, why) == -1)
+		as->host->log(as->ctx, NDS_LOG_WARNING, "spool_dir %s; every "
+		    "dump for this sink fails until the server can list and "
+		    "write it", why);
+	return NDS_OK;
+}
+
 static void
 ar_destroy(void *instance)
 {
@@ -962,6 +978,7 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.config_size = sizeof(struct ar_config),
 	.kinds = 0,		/* every kind: they all go in the tarball */
 	.create = ar_create,
+	.start = ar_start,
 	.destroy = ar_destroy,
 	.begin = ar_begin,
 	.open = ar_open,

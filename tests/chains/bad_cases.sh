@@ -75,6 +75,10 @@ module = archive
 compression = zstd
 spool_dir = $T/spool
 
+[sink arnospool]
+module = archive
+spool_dir = $T/nospool
+
 [sink local]
 module = file
 fsync = no
@@ -123,6 +127,11 @@ path = *
 sink = z | local
 INI
 start_server -c "$C"
+
+# A spool_dir that is not there: said at start, once, by the archive
+# sink whose it is; the one that is there draws no warning.
+wait_log "sink arnospool \\(archive\\): spool_dir ${T//./\\.}/nospool: No such file or directory; every dump for this sink fails until the server can list and write it" 10
+assert_no_log "sink arsp \\(archive\\): spool_dir" "a warning about a spool_dir that is there"
 
 BUGS=()
 bug() {

@@ -63,6 +63,7 @@ const struct nds_host mock_host = {
 	.space_ok = mock_space_ok,
 	.manifest_read = nd_manifest_read,
 	.manifest_facts = nd_manifest_facts,
+	.dir_usable = nd_dir_usable,
 };
 
 static ssize_t

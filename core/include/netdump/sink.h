@@ -67,6 +67,10 @@
  *                    so that retention can group the dumps it stored by
  *                    what crashed and tell a dump's core from its summary
  *                    (keep_per_signature) without reading names.
+ *   2.3  2026-12-03  nds_host.dir_usable: a module checks at start the
+ *                    directories its options name (file's dir,
+ *                    archive's spool_dir) and warns about one every dump
+ *                    would fail in.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -105,7 +109,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	2
+#define NDS_ABI_MINOR	3
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -389,6 +393,15 @@ struct nds_host {
 			    struct nds_manifest_facts *facts,
 			    void (*stored)(void *arg, enum nds_object_kind kind,
 			    const char *where), void *arg);
+	/*
+	 * 2.3: whether dir (relative to the dump directory unless absolute;
+	 * NULL: the dump directory) is a directory the server, as the user
+	 * it runs as, can list and create files in: 0, or -1 and err ("DIR:
+	 * why"). From start, to say at once what every dump would otherwise
+	 * find out for itself.
+	 */
+	int		(*dir_usable)(struct nds_host_ctx *, const char *dir,
+			    char err[NDS_ERRBUF_SIZE]);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
