@@ -268,19 +268,14 @@ nomem:
 	return NDS_FATAL;
 }
 
-/* As the file sink's dir: a spool_dir every dump would fail in. */
+/* A spool_dir every dump would fail in is said at once. */
 static enum nds_result
 ar_start(void *instance, char err[NDS_ERRBUF_SIZE])
 {
 	struct ar_sink *as = instance;
-	char why[NDS_ERRBUF_SIZE];
 
 	(void)err;
-	if (as->config->spool_dir != NULL &&
-	    as->host->dir_usable(as->ctx, as->config->spool_dir, why) == -1)
-		as->host->log(as->ctx, NDS_LOG_WARNING, "spool_dir %s; every "
-		    "dump for this sink fails until the server can list and "
-		    "write it", why);
+	sink_check_dir(as->host, as->ctx, "spool_dir", as->config->spool_dir);
 	return NDS_OK;
 }
 

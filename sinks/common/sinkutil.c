@@ -68,3 +68,15 @@ fail:
 		*failoff = off;
 	return -1;
 }
+
+void
+sink_check_dir(const struct nds_host *host, struct nds_host_ctx *ctx,
+    const char *option, const char *dir)
+{
+	char why[NDS_ERRBUF_SIZE];
+
+	if (dir != NULL && host->dir_usable(ctx, dir, why) == -1)
+		host->log(ctx, NDS_LOG_WARNING, "%s %s; every dump for this "
+		    "sink fails until the server can list and write it", option,
+		    why);
+}

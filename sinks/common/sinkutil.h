@@ -22,5 +22,14 @@ const char	*sink_errstr(int e, char *buf, size_t len);
  */
 int		 sink_pwrite_all(int fd, const void *buf, size_t len,
 		    uint64_t off, uint64_t *failoff);
+/*
+ * From start: warn when dir, the value of the option named option, is not
+ * a directory the server can list and write, since every dump for the
+ * sink would fail in it. A warning only: it may be a file system mounted
+ * later. NULL (the dump directory) is the server's to check.
+ */
+void		 sink_check_dir(const struct nds_host *host,
+		    struct nds_host_ctx *ctx, const char *option,
+		    const char *dir);
 
 #endif /* NDS_SINKUTIL_H */

@@ -347,23 +347,14 @@ file_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	return NDS_OK;
 }
 
-/*
- * Say at start what every dump would otherwise find out: a dir that is
- * not there or not the server's to use. A warning, not a failure: it may
- * be a file system mounted after the server started.
- */
+/* A dir every dump would fail in is said at once (not refused). */
 static enum nds_result
 file_start(void *instance, char err[NDS_ERRBUF_SIZE])
 {
 	struct file_sink *fs = instance;
-	char why[NDS_ERRBUF_SIZE];
 
 	(void)err;
-	if (fs->cfg->dir != NULL &&
-	    fs->host->dir_usable(fs->ctx, fs->cfg->dir, why) == -1)
-		fs->host->log(fs->ctx, NDS_LOG_WARNING, "dir %s; every dump "
-		    "for this sink fails until the server can list and write "
-		    "it", why);
+	sink_check_dir(fs->host, fs->ctx, "dir", fs->cfg->dir);
 	return NDS_OK;
 }
 
