@@ -258,8 +258,9 @@ reserve_number(struct file_dump *d, char *err)
 	const struct file_sink *fs = d->fs;
 	const char *client = d->dump->client_name;
 	char bounds[NAME_MAX + 1], tmp[NAME_MAX + 1], info[NAME_MAX + 1];
-	char line[32], ebuf[128];
+	char manifest[NAME_MAX + 1], line[32], ebuf[128];
 	unsigned int first, i;
+	struct stat sb;
 	int fd = -1, len;
 	mode_t bmode;
 
@@ -270,8 +271,15 @@ reserve_number(struct file_dump *d, char *err)
 	first = read_bounds(d->dirfd, bounds);
 	for (i = 0; i < MAX_PROBE; i++) {
 		if (set_number(d, first + i) == -1 ||
-		    final_name(d, NDS_OBJ_INFO, info) == -1)
+		    final_name(d, NDS_OBJ_INFO, info) == -1 ||
+		    final_name(d, NDS_OBJ_MANIFEST, manifest) == -1)
 			goto toolong;
+		/*
+		 * A dump whose chain stored no info (an archive's tarball
+		 * holds it) leaves N with its manifest only: taken too.
+		 */
+		if (fstatat(d->dirfd, manifest, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
 		fd = openat(d->dirfd, info, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd != -1 || errno != EEXIST)

@@ -738,6 +738,23 @@ test_savecore_bounds(void **state)
 	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "z", &res);
 	assert_string_equal(res.vmcore, "host1/vmcore.2");
 	assert_content(e->dfd, "host1/bounds", "3\n");
+
+	/*
+	 * A dump an archive chain stored leaves no info.N, only its tarball
+	 * and manifest: with bounds lost, N is still taken, never written
+	 * over.
+	 */
+	assert_int_equal(unlinkat(e->dfd, "host1/bounds", 0), 0);
+	fd = openat(e->dfd, "host1/dump.3.tar.zst", O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	fd = openat(e->dfd, "host1/manifest.3.json", O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(write(fd, "{}\n", 3), 3);
+	close(fd);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "w", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.4");
+	assert_content(e->dfd, "host1/manifest.3.json", "{}\n");
+	assert_content(e->dfd, "host1/bounds", "5\n");
 	M.destroy(inst);
 }
 
