@@ -260,7 +260,9 @@ void
 nd_chain_close_vmcore(struct nd_dump *d, struct nd_dump_chain *ds,
     uint64_t size)
 {
-	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = size };
+	/* A chain that failed has less than the dump: it must say so. */
+	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = size,
+	    .incomplete = ds->failed };
 	char where[NDS_WHERE_SIZE] = "";
 	char err[NDS_ERRBUF_SIZE] = "";
 	enum nds_result r;

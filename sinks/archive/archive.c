@@ -132,6 +132,7 @@ struct ar_dump {
 	uint64_t		 dataend;	/* end of the data spooled */
 	struct blob		 small[NSMALL];
 	bool			 failed;	/* an op of this dump failed */
+	bool			 cut;		/* the vmcore came cut short */
 	char			 failmsg[NDS_ERRBUF_SIZE]; /* the first one */
 	char			 spooldesc[PATH_MAX]; /* for messages */
 };
@@ -453,6 +454,8 @@ ar_close(void *object_state, const struct nds_object *object,
 
 	/* The tarball's place is known only at the end. */
 	where[0] = '\0';
+	if (object->incomplete)
+		d->cut = true;
 	if (o->failed) {
 		sink_seterr(err, "%s", d->failmsg);
 		r = NDS_FAILED;
@@ -865,6 +868,8 @@ emit_tarball(struct ar_dump *d, char *err)
 	archive_write_free(t.a);
 	t.a = NULL;
 	obj.size = t.off;
+	/* A tarball with a cut vmcore in it, or without one that failed. */
+	obj.incomplete = d->cut || d->failed;
 	r = d->next->close(t.obj, &obj, where, cerr);
 	t.obj = NULL;
 	if (r != NDS_OK) {
@@ -883,6 +888,7 @@ out:
 		archive_write_free(t.a);
 	if (t.obj != NULL) {
 		obj.size = t.off;
+		obj.incomplete = true;
 		/* The failure that got us here is the news, not this. */
 		(void)d->next->close(t.obj, &obj, where, cerr);
 	}

@@ -610,7 +610,7 @@ move_to_final(struct file_object *o, const char *suffix, const char *tail)
  */
 static int
 finish_file(struct file_object *o, uint64_t size, const char *suffix,
-    const char **what)
+    const char *tail, const char **what)
 {
 	const struct file_sink *fs = o->d->fs;
 	int fd;
@@ -635,7 +635,7 @@ finish_file(struct file_object *o, uint64_t size, const char *suffix,
 	if (close(fd) == -1)
 		return -1;
 	*what = "rename";
-	if (move_to_final(o, suffix, NULL) == -1)
+	if (move_to_final(o, suffix, tail) == -1)
 		return -1;
 	*what = "fsync directory";
 	return fs->cfg->sync && fsync(o->d->dirfd) == -1 ? -1 : 0;
@@ -647,6 +647,10 @@ file_close(void *object_state, const struct nds_object *object,
 {
 	struct file_object *o = object_state;
 	struct file_dump *d = o->d;
+	bool body = o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE;
+	/* Cut short in a dump that is complete: the name must say so. */
+	const char *cut = body && d->dump->status == NDS_STATUS_COMPLETE ?
+	    incomplete_tail(d->dump) : NULL;
 	const char *what;
 	char ebuf[128];
 	enum nds_result r = NDS_FAILED;
@@ -659,15 +663,15 @@ file_close(void *object_state, const struct nds_object *object,
 		 * outcome (the host adds ".incomplete" only for a dump that
 		 * is). Small objects stay under their hidden temporary names.
 		 */
-		if (o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE)
-			(void)move_to_final(o, object->suffix,
-			    d->dump->status == NDS_STATUS_COMPLETE ?
-			    incomplete_tail(d->dump) : NULL);
+		if (body)
+			(void)move_to_final(o, object->suffix, cut);
 		sink_seterr(err, "%s: left in place after a failed write",
 		    o->name);
 		goto out;
 	}
-	if (finish_file(o, object->size, object->suffix, &what) == -1) {
+	/* Its chain failed before the end (the host says): what came. */
+	if (finish_file(o, object->size, object->suffix,
+	    object->incomplete ? cut : NULL, &what) == -1) {
 		sink_seterr(err, "%s: %s: %s", o->name, what,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto out;
@@ -675,7 +679,7 @@ file_close(void *object_state, const struct nds_object *object,
 	if (o->kind == NDS_OBJ_VMCORE)
 		snprintf(d->vmcore, sizeof(d->vmcore), "%s", o->name);
 	d->stored[o->kind] = o->kind != NDS_OBJ_VMCORE ||
-	    d->dump->status == NDS_STATUS_COMPLETE;
+	    (d->dump->status == NDS_STATUS_COMPLETE && !object->incomplete);
 	r = NDS_OK;
 out:
 	if (r != NDS_OK)

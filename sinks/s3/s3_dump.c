@@ -61,13 +61,15 @@ suffix_ok(const char *suffix)
 
 /*
  * The {name} of an object, as the host names every object (suffix NULL
- * before its close, when the name is a guess); -1 if it is too long.
+ * before its close, when the name is a guess; incomplete: a copy cut
+ * short); -1 if it is too long.
  */
 static int
 object_name(const struct s3_dump *d, enum nds_object_kind kind,
-    const char *suffix, char name[NAME_LEN])
+    const char *suffix, bool incomplete, char name[NAME_LEN])
 {
-	const struct nds_object obj = { .kind = kind, .suffix = suffix };
+	const struct nds_object obj = { .kind = kind, .suffix = suffix,
+	    .incomplete = incomplete };
 
 	return d->s->host->object_name(d->dump, &obj, NULL, name, NAME_LEN);
 }
@@ -250,7 +252,8 @@ close_prepare(struct s3_obj *o, const struct nds_object *object,
 		    "suffix", nds_object_name(o->kind), object->suffix);
 		return -1;
 	}
-	if (object_name(o->d, o->kind, object->suffix, name) == -1 ||
+	if (object_name(o->d, o->kind, object->suffix, object->incomplete,
+	    name) == -1 ||
 	    make_key(o->d, name, key) == -1)
 		return key_toolong(o->kind, err);
 	if (size > INT64_MAX || (size > 0 &&
@@ -404,7 +407,7 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		pthread_mutex_lock(&s->lock);
 		snprintf(name, sizeof(name), "%s", s->guess[kind]);
 		pthread_mutex_unlock(&s->lock);
-	} else if (object_name(d, kind, NULL, name) == -1)
+	} else if (object_name(d, kind, NULL, false, name) == -1)
 		goto toolong;
 	if (make_key(d, name, o->key) == -1)
 		goto toolong;

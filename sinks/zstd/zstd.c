@@ -786,6 +786,9 @@ close_vmcore(struct zs_object *o, const struct nds_object *object,
 		r = NDS_FAILED;
 	}
 	out.size = o->outpos;
+	/* A readable stream of less than came is still cut short. */
+	if (r != NDS_OK || o->failed)
+		out.incomplete = true;
 	if (r == NDS_OK)
 		compress_notes(o);
 	return close_next(o, &out, r, where, err);
@@ -824,7 +827,7 @@ zs_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	 */
 	while ((o = d->objects) != NULL) {
 		obj = (struct nds_object){ .kind = NDS_OBJ_VMCORE,
-		    .size = o->inpos + o->nheld };
+		    .size = o->inpos + o->nheld, .incomplete = true };
 		oerr[0] = '\0';
 		or = zs_close(o, &obj, where, oerr);
 		dlog(d, NDS_LOG_WARNING, "vmcore was still open at the end: "

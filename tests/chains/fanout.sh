@@ -128,6 +128,38 @@ zstd -q -d -c "$DUMPDIR/$z" | cmp -s - "$T/sent3b" ||
 	fail "fan2/$z does not decompress to the next dump"
 pass "the folder back: the next dump is stored by both chains ($z)"
 
+# ---------------------------------------------------------------- late data
+# A MiB that arrives after the 4 MiB beyond it (ndfault.py: the calls of
+# [1, 2) MiB go last). local writes it where it belongs, so the dump is
+# complete; z | local2 is an ordered chain that had moved past it and
+# fails. Its copy holds less than the dump: it must be named cut short,
+# and no "last" link may move to it.
+A=$(client_addr 5)
+D=$(client_dir "$A")
+D2=$DUMPDIR/fan2/$A
+timeout $((120 * WAIT_SCALE)) python3 "$(dirname "$0")/../faults/ndfault.py" \
+    dump "$PORT" "$A" "$T/sent5" --size $((6 << 20)) --seed 175 \
+    --late 1048576-2097152 >"$T/nd.5.log" 2>&1 ||
+	{ cat "$T/nd.5.log" >&2; fail "ndfault.py dump with a late MiB failed"; }
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+M=$D/manifest.0.json
+assert_eq "$(jget "$M" .status)" complete "status with the ordered chain failed"
+assert_same_bytes "$D/vmcore.0" "$T/sent5"
+assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+    "local=ok,z | local2=failed" "chains in the manifest"
+assert_match "$(jget "$M" '.sinks[] | select(.name == "z | local2") | .error')" \
+    "arrived at offset 1048576 after the stream passed it" "error of the ordered chain"
+# ndfault.py's image is random: z passes it through uncompressed.
+assert_file "$D2/vmcore.0.incomplete"
+assert_no_file "$D2/vmcore.0"
+assert_no_file "$D2/vmcore.last"
+assert_lt "$(size_of "$D2/vmcore.0.incomplete")" "$(size_of "$T/sent5")" "bytes in the cut copy"
+cmp -s -n 1048576 "$D2/vmcore.0.incomplete" "$T/sent5" ||
+	fail "the first MiB of fan2/$A/vmcore.0.incomplete differs from what was sent"
+assert_symlink "$D/vmcore.last" vmcore.0
+pass "a late MiB: local stored the dump whole, z | local2 failed ('late data'); its copy is vmcore.0.incomplete ($(size_of "$D2/vmcore.0.incomplete") bytes), no vmcore.last beside it"
+
 # ---------------------------------------------------------------- disk full
 if [ "$ROOT" != 1 ]; then
 	stop_server

@@ -221,7 +221,17 @@ def cmd_dump(a):
 
     if a.key_first and a.key_bytes:
         c.call(EKCD_KEY, random.Random(a.seed + 1).randbytes(a.key_bytes))
-    if not a.no_data:
+    if not a.no_data and a.late:
+        # Calls within [s, e) go last, after everything beyond them: what
+        # arrives behind the point where the stream has moved on.
+        s, e = (int(x) for x in a.late.split("-"))
+        late = [off for off in range(0, a.size, CALL) if s <= off < e]
+        for off in range(0, a.size, CALL):
+            if off not in late:
+                c.call(VMCORE, body[off:off + CALL], off, skip(off))
+        for off in late:
+            c.call(VMCORE, body[off:off + CALL], off, skip(off))
+    elif not a.no_data:
         c.dump(body, skip=skip)
     if not a.no_kdh:
         dl = a.dumplength if a.dumplength is not None else a.size
@@ -807,6 +817,8 @@ def main():
                    help="KDH compression: 0 none, 1 gzip, 2 zstd")
     d.add_argument("--hole", action="append",
                    help="START-END: packets inside are never sent")
+    d.add_argument("--late",
+                   help="START-END: calls starting inside are sent last")
     d.add_argument("--no-data", action="store_true")
     d.add_argument("--no-kdh", action="store_true")
     d.add_argument("--no-finished", action="store_true")

@@ -1168,7 +1168,8 @@ store_kind(void *inst, struct nds_dump *dump, struct nds_kdh *kdh,
 	dump->kdh = kdh;
 	dump->encrypted = kinds[k].enc;
 	dump->vmcore_suffix = kinds[k].suffix;
-	obj = (struct nds_object){ NDS_OBJ_VMCORE, 4, tsuffix };
+	obj = (struct nds_object){ .kind = NDS_OBJ_VMCORE, .size = 4,
+	    .suffix = tsuffix };
 	if (M.close(os, &obj, res->vmcore, err) != NDS_OK)
 		fail_msg("close vmcore: %s", err);
 	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res->info);
@@ -2607,8 +2608,8 @@ worker_run(void *arg)
 			ok = M.write(os, 0, worker_data, sizeof(worker_data),
 			    err) == NDS_OK;
 			dump.status = NDS_STATUS_COMPLETE;
-			obj = (struct nds_object){ NDS_OBJ_VMCORE, W_SIZE,
-			    NULL };
+			obj = (struct nds_object){ .kind = NDS_OBJ_VMCORE,
+			    .size = W_SIZE };
 			ok &= M.close(os, &obj, where, err) == NDS_OK;
 		}
 		if (ok)
@@ -2617,8 +2618,8 @@ worker_run(void *arg)
 		if (ok && (ok = M.open(ds, NDS_OBJ_MANIFEST, &os, err) ==
 		    NDS_OK)) {
 			ok = M.write(os, 0, text, strlen(text), err) == NDS_OK;
-			obj = (struct nds_object){ NDS_OBJ_MANIFEST,
-			    strlen(text), NULL };
+			obj = (struct nds_object){ .kind = NDS_OBJ_MANIFEST,
+			    .size = strlen(text) };
 			ok &= M.close(os, &obj, where, err) == NDS_OK;
 		}
 		ok &= M.end(ds, err) == NDS_OK;

@@ -309,7 +309,8 @@ static enum nds_result
 close_obj(struct env *e, void *o, enum nds_object_kind kind, uint64_t size,
     const char *suffix)
 {
-	struct nds_object obj = { kind, size, suffix };
+	struct nds_object obj = { .kind = kind, .size = size,
+	    .suffix = suffix };
 
 	e->where[0] = '\0';
 	return M.close(o, &obj, e->where, e->err);

@@ -70,7 +70,9 @@
  *   2.3  2026-12-03  nds_host.dir_usable: a module checks at start the
  *                    directories its options name (file's dir,
  *                    archive's spool_dir) and warns about one every dump
- *                    would fail in.
+ *                    would fail in. nds_object.incomplete: a chain's copy
+ *                    cut short while the dump is complete (another chain
+ *                    stored it whole) is named and linked as cut short.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -516,6 +518,15 @@ struct nds_object {
 	 * "" for none. For the vmcore it comes after dump->vmcore_suffix.
 	 */
 	const char		*suffix;
+	/*
+	 * 2.3: this copy of the object is cut short, whatever the dump's
+	 * status says: its chain failed before the end (an ordered chain
+	 * that could not take late data, a stage that returned an error).
+	 * The terminal sink names it as it would an incomplete dump's and
+	 * moves no "last" link to it; a transform passes it on, and sets it
+	 * when its own output is cut short.
+	 */
+	bool			 incomplete;
 };
 
 /*
