@@ -223,7 +223,13 @@ record_write(int rootfd, int dirfd, const void *record, size_t len)
 	ssize_t n;
 	int fd, r = -1, closed, save;
 
-	if ((fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_TRUNC |
+	/*
+	 * What is at the name is a crash's leftover, or a FIFO someone put
+	 * there that would hang the outbox: gone, and ours made anew.
+	 */
+	if (unlinkat(dirfd, RECORD_TMP, 0) == -1 && errno != ENOENT)
+		return -1;
+	if ((fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
 		return -1;
 	while (done < len) {

@@ -76,6 +76,27 @@ xclose(int fd)
 	return fd == -1 ? 0 : close(fd);
 }
 
+/*
+ * Create name, or truncate the file there. O_NONBLOCK: a FIFO put at the
+ * name must not hang the dump (without a reader its open fails, ENXIO);
+ * anything but a regular file is refused. A regular file's writes never
+ * wait on O_NONBLOCK.
+ */
+static int
+create_file(int dirfd, const char *name)
+{
+	struct stat sb;
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+	if (fd == -1 || (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)))
+		return fd;
+	close(fd);
+	errno = EINVAL;		/* not a file: "Invalid argument" */
+	return -1;
+}
+
 /* Write a small file under tmp, then rename it to name. */
 static int
 replace_file(int dirfd, const char *tmp, const char *name, const void *buf,
@@ -83,9 +104,9 @@ replace_file(int dirfd, const char *tmp, const char *name, const void *buf,
 {
 	int fd, save;
 
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1)
+	/* tmp is ours: whatever is there is a leftover (or put there). */
+	if ((unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT) ||
+	    (fd = create_file(dirfd, tmp)) == -1)
 		return -1;
 	if (sink_pwrite_all(fd, buf, len, 0, NULL) == -1 ||
 	    fchmod(fd, mode) == -1 || (sync && fsync(fd) == -1)) {
@@ -467,8 +488,7 @@ file_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
-	o->fd = openat(d->dirfd, o->name, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	o->fd = create_file(d->dirfd, o->name);
 	if (o->fd == -1) {
 		sink_seterr(err, "%s: create: %s", o->name,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));

@@ -755,6 +755,17 @@ test_savecore_bounds(void **state)
 	assert_string_equal(res.vmcore, "host1/vmcore.4");
 	assert_content(e->dfd, "host1/manifest.3.json", "{}\n");
 	assert_content(e->dfd, "host1/bounds", "5\n");
+
+	/*
+	 * A FIFO at the temporary name the next bounds is written under:
+	 * opening it would wait for a reader for ever. It goes, and the
+	 * dump is stored.
+	 */
+	assert_int_equal(mkfifoat(e->dfd, "host1/.bounds.5.tmp", 0600), 0);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "v", &res);
+	assert_string_equal(res.vmcore, "host1/vmcore.5");
+	assert_content(e->dfd, "host1/bounds", "6\n");
 	M.destroy(inst);
 }
 

@@ -239,13 +239,14 @@ test_put_replace(void **state)
 /*
  * A crash while a record was being replaced leaves a torn temporary file:
  * the next run still reads the old record whole, and replaces the torn
- * file cleanly.
+ * file cleanly; so is a FIFO at its name.
  */
 static void
 test_torn_temp(void **state)
 {
 	struct tdir *t = *state;
 	struct nd_outbox *ob = open_ob(t->root, 1000, 2000);
+	char fifo[PATH_MAX];
 
 	mkentry(t->root, "d1");
 	put(ob, "d1", "good record\n");
@@ -260,6 +261,14 @@ test_torn_temp(void **state)
 	put(ob, "d1", "newer\n");
 	assert_string_equal(read_file(t->root, "d1", "pending"),
 	    rec_text("newer\n"));
+	assert_false(exists(t->root, "d1", "pending.tmp"));
+
+	/* A FIFO in its place would hang the writer: it goes too. */
+	snprintf(fifo, sizeof(fifo), "%s/d1/pending.tmp", t->root);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	put(ob, "d1", "newest\n");
+	assert_string_equal(read_file(t->root, "d1", "pending"),
+	    rec_text("newest\n"));
 	assert_false(exists(t->root, "d1", "pending.tmp"));
 	nd_outbox_free(ob);
 }
