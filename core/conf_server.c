@@ -196,10 +196,9 @@ static const struct server_key server_keys[] = {
 	    "The user to become once the sockets are bound, when the server "
 	    "starts as root: its user and group ids, no supplementary "
 	    "groups. The server stops with an error when the user does not "
-	    "exist or cannot both list and write the dump directory. "
-	    "Started as another "
-	    "user, the server must already be this one. Empty or unset "
-	    "means the server keeps the user it was started as." },
+	    "exist or cannot both list and write the dump directory. Started "
+	    "as another user, the server must already be this one. Empty or "
+	    "unset means the server keeps the user it was started as." },
 	  .value_name = "name", .empty_unset = true },
 	{ .row = { "status_socket", NDS_OPT_STRING, SV(status_socket),
 	    NULL, NULL, 0, 0,
