@@ -141,8 +141,16 @@ stage_close(void *object, const struct nds_object *obj,
 {
 	struct stage_obj *o = object;
 	struct nd_stage_rt *st = o->st;
+	/* The transform that emits to st: the stage before it. */
+	const struct nds_sink_module *from = STAGE_OP(st - 1);
+	struct nds_object full = { 0 };
 	enum nds_result r;
 
+	/* A 2.2 transform's object ends before incomplete: read no further. */
+	if (from->abi_minor < 3) {
+		memcpy(&full, obj, offsetof(struct nds_object, incomplete));
+		obj = &full;
+	}
 	r = STAGE_OP(st)->close(o->ostate, obj, where, err);
 	free(o);
 	return stage_grade(st, r);

@@ -84,8 +84,9 @@ put_coverage(struct nd_buf *b, const struct nd_dump *d)
 
 /*
  * The naming policy every sink shares (struct nds_host.object_name): stem,
- * infix, extension, and ".incomplete" for the body of a dump that is, or
- * of a copy that is cut short.
+ * infix, extension, and ".incomplete" for the body of a dump that is. It
+ * never reads obj->incomplete: a module built for 2.2 passes an object
+ * without it (the module adds the tail for a copy cut short).
  */
 int
 nd_object_name(const struct nds_dump *dump, const struct nds_object *obj,
@@ -106,7 +107,7 @@ nd_object_name(const struct nds_dump *dump, const struct nds_object *obj,
 	case NDS_OBJ_ARCHIVE:
 		if (obj->kind == NDS_OBJ_ARCHIVE)
 			stem = "dump";
-		if (dump->status != NDS_STATUS_COMPLETE || obj->incomplete)
+		if (dump->status != NDS_STATUS_COMPLETE)
 			tail = dump->protocol != NULL && strcmp(dump->protocol,
 			    NDS_PROTO_LINUX) == 0 ? "-incomplete" :
 			    ".incomplete";

@@ -488,7 +488,12 @@ file_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
-	o->fd = create_file(d->dirfd, o->name);
+	/* A hidden temporary name is ours: whatever is there goes. */
+	if (o->name[0] == '.' && unlinkat(d->dirfd, o->name, 0) == -1 &&
+	    errno != ENOENT)
+		o->fd = -1;
+	else
+		o->fd = create_file(d->dirfd, o->name);
 	if (o->fd == -1) {
 		sink_seterr(err, "%s: create: %s", o->name,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
@@ -886,8 +891,13 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	 */
 	if (d->claimed && d->vmcore[0] == '\0')
 		drop_if_empty(d, "vmcore-incomplete");
-	/* No info came (an archive chain): drop the empty placeholder. */
-	if (d->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO])
+	/*
+	 * No info came (an archive chain): drop the empty placeholder, once
+	 * the manifest holds N; without one (the tarball failed) it is all
+	 * that keeps N from being taken again.
+	 */
+	if (d->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO] &&
+	    d->stored[NDS_OBJ_MANIFEST])
 		drop_placeholder(d);
 	if (d->vmcore[0] != '\0')
 		fs->host->log(fs->ctx, NDS_LOG_INFO,

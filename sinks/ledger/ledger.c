@@ -118,7 +118,7 @@ ledger_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	    d->dump->id, d->dump->client_addr, d->dump->status ==
 	    NDS_STATUS_COMPLETE ? "complete" : "incomplete", d->line);
 	fd = openat(d->dump->dumpdir_fd, d->file, O_WRONLY | O_APPEND |
-	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
 	if (!(ok = fd != -1 && write(fd, out, (size_t)n) == n))
 		sink_seterr(err, "%s: %s", d->file,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));

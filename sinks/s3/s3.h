@@ -355,6 +355,7 @@ struct s3_obj {
 	char			 file[32];	/* spool file */
 	int			 fd;		/* spool, or -1 */
 	bool			 failed;
+	bool			 cut;		/* closed as a copy cut short */
 	char			 err[NDS_ERRBUF_SIZE];
 	uint64_t		 next_check;	/* of free space */
 	int			 sync_err;	/* of a failed fdatasync */

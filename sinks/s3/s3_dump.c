@@ -68,10 +68,20 @@ static int
 object_name(const struct s3_dump *d, enum nds_object_kind kind,
     const char *suffix, bool incomplete, char name[NAME_LEN])
 {
-	const struct nds_object obj = { .kind = kind, .suffix = suffix,
-	    .incomplete = incomplete };
+	const struct nds_object obj = { .kind = kind, .suffix = suffix };
+	size_t n;
 
-	return d->s->host->object_name(d->dump, &obj, NULL, name, NAME_LEN);
+	if (d->s->host->object_name(d->dump, &obj, NULL, name, NAME_LEN) ==
+	    -1)
+		return -1;
+	/* Cut short in a dump that is complete: named as the host would. */
+	if (!incomplete || d->dump->status != NDS_STATUS_COMPLETE ||
+	    (kind != NDS_OBJ_VMCORE && kind != NDS_OBJ_ARCHIVE))
+		return 0;
+	n = strlen(name);
+	return snprintf(name + n, NAME_LEN - n, "%s", d->dump->protocol !=
+	    NULL && strcmp(d->dump->protocol, NDS_PROTO_LINUX) == 0 ?
+	    "-incomplete" : S3_INCOMPLETE) >= (int)(NAME_LEN - n) ? -1 : 0;
 }
 
 static int
@@ -225,8 +235,9 @@ stored(struct s3_obj *o, const char *name, const char *key, char *where,
 {
 	struct s3_sink *s = o->d->s;
 
+	/* The next dump's guess: a whole copy's name, never a cut one's. */
 	if ((o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE) &&
-	    o->d->dump->status == NDS_STATUS_COMPLETE) {
+	    o->d->dump->status == NDS_STATUS_COMPLETE && !o->cut) {
 		pthread_mutex_lock(&s->lock);
 		snprintf(s->guess[o->kind], NAME_LEN, "%s", name);
 		pthread_mutex_unlock(&s->lock);
@@ -345,6 +356,7 @@ s3_close(void *object_state, const struct nds_object *object,
 		pthread_cond_wait(&o->cond, &o->lock);
 	multipart = o->nsub > 0 || o->upload_id != NULL;
 	pthread_mutex_unlock(&o->lock);
+	o->cut = object->incomplete;
 	if (o->failed)
 		s3_obj_fail(o, err, "%s", o->err);
 	else if (close_prepare(o, object, name, key, err) == 0) {
@@ -366,6 +378,16 @@ s3_close(void *object_state, const struct nds_object *object,
 			r = close_multipart(o, name, key, size, where, err,
 			    &keep);
 	}
+	/*
+	 * Parts may still be on their way after a failure before their wait
+	 * (a key too long): no more go, and those that went land before o
+	 * is freed.
+	 */
+	pthread_mutex_lock(&o->lock);
+	o->stream = false;
+	while (o->inflight > 0)
+		pthread_cond_wait(&o->cond, &o->lock);
+	pthread_mutex_unlock(&o->lock);
 	/* Nothing to abort after a success: the upload was completed. */
 	if (r != NDS_OK)
 		s3_abort_upload(o);

@@ -681,6 +681,12 @@ wait_parts(struct s3_obj *o, uint64_t size, uint32_t total)
 	pthread_mutex_lock(&o->lock);
 	o->final = true;
 	o->size = size;
+	/*
+	 * Every byte is in place now: the spooled parts go too, also when
+	 * the store looked down while they came (nothing else would send
+	 * them, and this wait would not end).
+	 */
+	o->stream = true;
 	for (;;) {
 		pump_locked(o);
 		if (o->up_failed) {

@@ -741,8 +741,10 @@ close_vmcore(struct zs_object *o, const struct nds_object *object,
 	}
 	if (o->mode == MODE_PASS) {
 		/* The core names it; the size cuts the padding. */
-		if (r != NDS_OK)
+		if (r != NDS_OK) {
 			out.size = insize;
+			out.incomplete = true;
+		}
 		else if (o->magic != NULL && dump->kdh != NULL &&
 		    dump->kdh->compression == NDS_COMP_NONE && !dump->encrypted)
 			dlog(o->d, NDS_LOG_INFO, "vmcore: starts with %s magic "

@@ -3,7 +3,9 @@
 # zstd | bucket: the compressed vmcore goes up as vmcore.zst and
 # decompresses to exactly what was sent. The first one streams under the
 # name "vmcore" (the suffix comes only when it closes) and is moved; the
-# next one starts under the right name at once.
+# next one starts under the right name at once. With "local, zstd | bucket"
+# and late data, the ordered chain's cut copy goes up under an incomplete
+# key.
 set -euo pipefail
 NET=201
 . "$(dirname "$0")/lib-s3.sh"
@@ -55,5 +57,37 @@ pass "a 2 MiB dump went up in one PUT as vmcore.zst, identical"
 assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
 poll 10 _spool_empty || fail "spool not empty: $(spool_folders)"
 pass "nothing left in the spool or in progress"
+stop_server
+
+# Fan-out with late data: local takes the MiB that comes after the 4 MiB
+# beyond it and the dump is complete; zstd | bucket had passed it and
+# fails. What that chain did store goes up under an incomplete key, never
+# under the final one (ndfault.py's image is random: zstd passes it
+# through).
+B2=zl-$NET-$$
+s3_mkbucket "$B2"
+EXTRA=$'[sink zstd]\nmodule = zstd\nlevel = 1\n\n[sink local]\nmodule = file\nfsync = no' \
+    write_conf "$T/s3late.ini" "$RGW_ENDPOINT" "$B2" "local, zstd | bucket" <<INI
+part_size = 5M
+INI
+start_server -c "$T/s3late.ini"
+L=$(client_addr 2)
+timeout $((120 * WAIT_SCALE)) python3 "$(dirname "$0")/../faults/ndfault.py" \
+    dump "$PORT" "$L" "$T/sentL" --size $((6 << 20)) --seed 254 \
+    --late 1048576-2097152 >"$T/nd.L.log" 2>&1 ||
+	{ cat "$T/nd.L.log" >&2; fail "ndfault.py dump with a late MiB failed"; }
+wait_manifest "$(client_dir "$L")" 0
+wait_dumps "$L" 1
+M=$(client_dir "$L")/manifest.0.json
+assert_eq "$(jget "$M" .status)" complete "status with the ordered chain failed"
+assert_eq "$(jget "$M" '[.sinks[] | "\(.name)=\(.result)"] | join(",")')" \
+    "local=ok,zstd | bucket=failed" "chains in the manifest"
+assert_same_bytes "$(client_dir "$L")/vmcore.0" "$T/sentL"
+_cut_copy_up() { s3_keys "$B2" | grep -qE '/vmcore'; }
+poll 20 _cut_copy_up || fail "no vmcore key in s3://$B2: $(s3_keys "$B2")"
+keys=$(s3_keys "$B2" | grep -E '/vmcore')
+assert_match "$keys" '/vmcore\.incomplete$' "key of the cut copy"
+! grep -qE '/vmcore$' <<<"$keys" || fail "a key without .incomplete for the cut copy: $keys"
+pass "late data: local whole, zstd | bucket failed; its copy went up as ${keys##*/}, no final key"
 stop_server
 finish

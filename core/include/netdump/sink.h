@@ -522,9 +522,12 @@ struct nds_object {
 	 * 2.3: this copy of the object is cut short, whatever the dump's
 	 * status says: its chain failed before the end (an ordered chain
 	 * that could not take late data, a stage that returned an error).
-	 * The terminal sink names it as it would an incomplete dump's and
-	 * moves no "last" link to it; a transform passes it on, and sets it
-	 * when its own output is cut short.
+	 * The terminal sink names it as it would an incomplete dump's (with
+	 * the tail object_name gives those: object_name itself never reads
+	 * this field, which a 2.2 module's object does not have) and moves no
+	 * "last" link to it; a transform passes it on, and sets it when its
+	 * own output is cut short. The host reads an object a 2.2 transform
+	 * emits only up to this field, and takes it as false.
 	 */
 	bool			 incomplete;
 };
