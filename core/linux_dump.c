@@ -34,7 +34,6 @@
  * than max_dump_size is not pulled.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -56,6 +55,7 @@
 #include "linux_dump_int.h"
 #include "log.h"
 #include "receiver_int.h"
+#include "record.h"
 #include "status.h"
 #include "util.h"
 
@@ -250,9 +250,7 @@ cookie_ok(const struct nd_receiver *rx, const char *addr,
 {
 	char name[INET_ADDRSTRLEN + 8], buf[64], *end;
 	unsigned long long want;
-	struct stat sb;
 	ssize_t n;
-	int fd;
 
 	if (!rx->conf->server.secure)
 		return true;
@@ -260,19 +258,11 @@ cookie_ok(const struct nd_receiver *rx, const char *addr,
 		return false;
 	snprintf(name, sizeof(name), "magic/%s", addr);
 	/*
-	 * Clients write here over ssh: a FIFO in its place must not hang the
-	 * receive thread (O_NONBLOCK), nor be read (a regular file only).
+	 * Clients write here over ssh: nd_read_file takes a regular file
+	 * only and never waits on a FIFO put in its place, which would hang
+	 * the receive thread.
 	 */
-	fd = openat(rx->dumpdir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK | O_NOCTTY);
-	if (fd == -1)
-		return false;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return false;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = nd_read_file(rx->dumpdir_fd, name, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';

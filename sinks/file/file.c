@@ -236,28 +236,19 @@ replace_link(const struct file_dump *d, const char *name, const char *target)
 	return 0;
 }
 
-/* A missing, empty or garbled bounds file reads as 0, as in savecore. */
+/*
+ * A missing, empty or garbled bounds file reads as 0, as in savecore; so
+ * does anything but a small regular file (the host's reader never waits
+ * on a FIFO put in its place).
+ */
 static unsigned int
-read_bounds(int dirfd, const char *name)
+read_bounds(const struct file_dump *d, const char *name)
 {
-	char buf[32], *p;
+	char buf[32], err[NDS_ERRBUF_SIZE], *p;
 	unsigned long v;
-	struct stat sb;
 	ssize_t n;
-	int fd;
 
-	/* A FIFO in its place must not hang the dump (nor be read). */
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY)) == -1)
-		return 0;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n == -1 && errno == EINTR);
-	close(fd);
+	n = d->fs->host->read_file(d->dirfd, name, buf, sizeof(buf) - 1, err);
 	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
 		return 0;
 	buf[n] = '\0';
@@ -289,7 +280,7 @@ reserve_number(struct file_dump *d, char *err)
 	if (fmtname(bounds, sizeof(bounds), "bounds%s%s", bmode == 0600 ?
 	    "." : "", bmode == 0600 ? client : "") == -1)
 		goto toolong;
-	first = read_bounds(d->dirfd, bounds);
+	first = read_bounds(d, bounds);
 	for (i = 0; i < MAX_PROBE; i++) {
 		if (set_number(d, first + i) == -1 ||
 		    final_name(d, NDS_OBJ_INFO, info) == -1 ||
