@@ -129,34 +129,48 @@ reply_text(uint32_t nr, uint32_t code, uint32_t info)
 	reply(nr, code, info, tmp, strlen(tmp));
 }
 
-static bool
-is_ram(uint64_t pfn)
+/* The end of the hole pfn is in (holes may overlap), or pfn if none. */
+static uint64_t
+hole_end(uint64_t pfn)
 {
 	size_t i;
 
 	for (i = 0; i < opt.nholes; i++)
 		if (pfn >= opt.holes[i].start && pfn < opt.holes[i].end)
-			return false;
-	return pfn < opt.pages;
+			return opt.holes[i].end;
+	return pfn;
 }
 
-/* platform_next_available: the next page frame that is RAM, 0 if none. */
+static bool
+is_ram(uint64_t pfn)
+{
+	return pfn < opt.pages && hole_end(pfn) == pfn;
+}
+
+/*
+ * platform_next_available: the next page frame that is RAM, 0 if none;
+ * hole by hole, so that a client claiming a terabyte is quick to answer.
+ */
 static uint64_t
 next_ram(uint64_t pfn)
 {
-	for (; pfn < opt.pages; pfn++)
-		if (is_ram(pfn))
-			return pfn;
-	return 0;
+	uint64_t end;
+
+	while (pfn < opt.pages && (end = hole_end(pfn)) != pfn)
+		pfn = end;
+	return pfn < opt.pages ? pfn : 0;
 }
 
 static uint64_t
 ram_pages(void)
 {
-	uint64_t pfn, n = 0;
+	uint64_t pfn, n = 0, end;
 
 	for (pfn = 0; pfn < opt.pages; pfn++)
-		n += is_ram(pfn);
+		if ((end = hole_end(pfn)) != pfn)
+			pfn = end - 1;
+		else
+			n++;
 	return n;
 }
 

@@ -42,6 +42,11 @@
 _Static_assert(LX_WINDOW_BYTES >= LX_PAGE_MAX,
     "the window holds a page of the largest size");
 #define LX_ZERO_FILL	64	/* frames: shorter holes are written */
+/*
+ * A skip REPLY_RESERVED claims is taken whole while the frames not RAM
+ * stay within this plus the RAM that came; beyond, a frame per reply.
+ */
+#define LX_HOLE_SLACK	((uint64_t)1 << 30)
 #define LX_LOG_EVERY	10	/* seconds between counter lines */
 #define LX_LINGER	60	/* seconds a DONE session stays: late
 				 * answers to it are not strangers' */
@@ -115,6 +120,7 @@ struct lx_session {
 	uint64_t		 srtt, rttvar;	/* ms << 3, ms << 2 */
 	struct nd_elf_range	*holes;		/* not RAM, sorted, merged */
 	size_t			 nholes, holes_cap;
+	bool			 hole_budget_said;
 };
 
 struct nd_lx {

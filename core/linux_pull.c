@@ -282,6 +282,36 @@ lx_mem_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 }
 
 /*
+ * Where a skip over [first, end) that the client claims is not RAM ends,
+ * so that the holes' cost (a stream chain compresses or uploads them as
+ * zeros) stays bounded by what came. Whole while the frames not RAM stay
+ * within LX_HOLE_SLACK plus the RAM pages received (the PCI hole below
+ * 4 GiB of any real map fits); else as far as that goes, and at least
+ * the frame asked for, so that every further frame not RAM costs the
+ * client a reply. A real map with a wider gap is still stored whole,
+ * only slower.
+ */
+static uint64_t
+hole_budget(struct lx_session *s, uint64_t first, uint64_t end)
+{
+	const struct nd_dump *d = s->dump;
+	uint64_t budget = LX_HOLE_SLACK / s->page_size + d->lx.pages, left;
+
+	left = budget > d->lx.hole_pages ? budget - d->lx.hole_pages : 0;
+	if (end - first <= left || end - first == 1)
+		return end;
+	if (!s->hole_budget_said) {
+		s->hole_budget_said = true;
+		log_warnx("linux dump %" PRIu64 " from %s: the client says "
+		    "frames %" PRIu64 " to %" PRIu64 " are not RAM, more than "
+		    "%" PRIu64 " MiB beyond the RAM it sent; they are asked "
+		    "for one at a time", s->id, s->addr, first, end - 1,
+		    LX_HOLE_SLACK >> 20);
+	}
+	return first + (left > 1 ? left : 1);
+}
+
+/*
  * REPLY_RESERVED: the frame asked for is not RAM, and info the next that
  * is (0: none). REPLY_ERROR for a frame: taken as that frame alone.
  */
@@ -300,6 +330,7 @@ lx_skip_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 		end = s->max_pfn;
 	if (end <= first)
 		end = first + 1;
+	end = hole_budget(s, first, end);
 	s->dump->packets++;
 	/*
 	 * New are only the frames still asked for and those not asked for
