@@ -279,7 +279,7 @@ nd_asm_data(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)
 		nd_cov_walk(&d->cov, off, end, overlap_run, &ow);
 		return r;
 	}
-	if (d->cov.n >= ND_COV_MAX_RANGES - 1)
+	if (d->cov.n + 1 >= nd_cov_cap(&d->cov))
 		return ND_ASM_OVERFLOW;
 	/*
 	 * Take the buffers before moving the window, so BUSY leaves no trace

@@ -26,7 +26,7 @@ enum nd_asm_result {
 	ND_ASM_OK,		/* stored: ack it */
 	ND_ASM_DUPLICATE,	/* already had every byte: ack it */
 	ND_ASM_BUSY,		/* no buffer or queue room: do not ack */
-	ND_ASM_OVERFLOW,	/* coverage is at ND_COV_MAX_RANGES: end it */
+	ND_ASM_OVERFLOW,	/* coverage is at nd_cov_cap: end it */
 };
 
 void	nd_asm_init(struct nd_asm *, struct nd_dump *);

@@ -65,6 +65,15 @@ first_touching(const struct nd_coverage *c, uint64_t off)
 	    RB_MIN(nd_cov_tree, TREE(c));
 }
 
+size_t
+nd_cov_cap(const struct nd_coverage *c)
+{
+	uint64_t by_bytes = c->total / ND_COV_BYTES_PER_RANGE;
+
+	return by_bytes > ND_COV_MAX_RANGES ? (size_t)by_bytes :
+	    ND_COV_MAX_RANGES;
+}
+
 int
 nd_cov_add(struct nd_coverage *c, uint64_t start, uint64_t end,
     uint64_t *added)
@@ -88,7 +97,7 @@ nd_cov_add(struct nd_coverage *c, uint64_t start, uint64_t end,
 	first = first_touching(c, start);
 	if (first == NULL || first->r.start > end) {
 		/* Touches nothing: a new range. */
-		if (c->n >= ND_COV_MAX_RANGES) {
+		if (c->n >= nd_cov_cap(c)) {
 			errno = E2BIG;
 			return -1;
 		}

@@ -440,8 +440,8 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
 		char why[128];
 
 		snprintf(why, sizeof(why), "the data arrived in more "
-		    "than %u separate pieces; the dump was ended",
-		    ND_COV_MAX_RANGES);
+		    "than %zu separate pieces; the dump was ended",
+		    nd_cov_cap(&d->cov));
 		log_warnx("dump %" PRIu64 " from %s: %s", s->id,
 		    s->addr, why);
 		rx_session_end(s, why);

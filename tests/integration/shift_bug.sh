@@ -5,6 +5,7 @@
 # lost. The client exits 0, but the server must notice the holes: the
 # manifest says incomplete with gaps, the info file says bad, and every
 # byte outside the listed gaps is what was sent (the gaps read as zeros).
+# A large dump at 10 % loss, more than 16384 gaps, is kept whole.
 set -euo pipefail
 NET=119
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +50,30 @@ assert_eq "$(jget "$M" .coverage.received)" \
 python3 "$ND_LIBDIR/gapcheck.py" "$D/vmcore.$n.incomplete" "$T/sent$n" "$M" \
     --need-data-gap || fail "the stored bytes do not match outside the gaps"
 pass "outside the $gaps listed gaps the stored bytes equal the sent ones; the gaps are zeros"
+
+# A large dump at 10 % loss: a gap about every 30 KiB, some 24,000 in
+# 640 MiB. The server used to end such a dump at 16384 pieces (about
+# 460 MB in), dropping the rest the kernel sent; now a piece may come for
+# every 16 KiB that arrived, and every byte that came is kept.
+send_dump 0 "$A" -q -g 640M -z 0.7 -s 99 --shift-bug --loss 0.1 \
+    --timeout-ms 2 --retries 150 -o "$T/sent.big"
+n=$((n + 1))
+wait_manifest "$D" "$n" 60
+M=$D/manifest.$n.json
+gaps=$(jget "$M" .coverage.gap_count)
+echo "note: 640 MiB at 10 % loss with the shift bug: $gaps gaps"
+assert_gt "$gaps" 16384 "gap_count of the large lossy dump"
+assert_no_log "separate pieces" "a dump ended for its pieces"
+assert_eq "$(size_of "$D/vmcore.$n.incomplete")" "$(size_of "$T/sent.big")" \
+    "stored size of the large lossy dump"
+# Every stored byte is what was sent or a zero of a gap, and at least
+# the bytes that came (the manifest's count) equal the sent ones.
+read -r bad differ < <(cmp -l "$D/vmcore.$n.incomplete" "$T/sent.big" |
+    awk '$2 != 0 { bad++ } END { print bad + 0, NR }')
+assert_eq "$bad" 0 "stored bytes that are neither the sent one nor a gap's zero"
+[ $(($(size_of "$T/sent.big") - differ)) -ge "$(jget "$M" .coverage.received)" ] ||
+	fail "$differ bytes differ from the sent ones, more than the gaps hold"
+pass "640 MiB with $gaps gaps (10 % loss, shift bug): stored whole, every byte that came as sent"
 
 stop_server
 pass "server exited 0 on SIGTERM"
