@@ -741,6 +741,25 @@ out:
 	return rv;
 }
 
+/*
+ * Whether chain j of the route is one listed before it: it would store
+ * every dump twice the same way (the s3 sink under the same keys).
+ */
+static bool
+listed_twice(struct loader *ld, const struct nd_route_conf *r, int line,
+    size_t j)
+{
+	size_t k;
+
+	for (k = 0; k < j; k++)
+		if (strcmp(r->sinks[k], r->sinks[j]) == 0) {
+			failat(ld, line, "[route %s] sink: '%s' is listed "
+			    "twice", r->name, r->sinks[j]);
+			return true;
+		}
+	return false;
+}
+
 static int
 finish(struct loader *ld)
 {
@@ -778,7 +797,8 @@ finish(struct loader *ld)
 		r = &conf->routes[i];
 		line = ld->route_sink_line[i];
 		for (j = 0; j < r->nsinks; j++)
-			if (resolve_chain(ld, conf, r, line, &r->sinks[j]) == -1)
+			if (resolve_chain(ld, conf, r, line, &r->sinks[j]) == -1 ||
+			    listed_twice(ld, r, line, j))
 				return -1;
 	}
 	return notify_finish(ld);

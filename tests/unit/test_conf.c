@@ -388,12 +388,16 @@ test_sinks_and_routes(void **state)
 	assert_string_equal(conf->routes[0].sinks[0], "b");
 	nd_conf_free(conf);
 
-	/* Routes but no sink section: modules named directly. */
-	conf = load("[route r]\nsink = file, file\n");
-	assert_int_equal(conf->nsinks, 1);
+	/*
+	 * Routes but no sink section: modules named directly, each given
+	 * one section however often it is named.
+	 */
+	conf = load("[route r]\nsink = file, zstd | file\n");
+	assert_int_equal(conf->nsinks, 2);
 	assert_string_equal(conf->sinks[0].name, "file");
 	assert_string_equal(conf->sinks[0].module, "file");
 	assert_int_equal(conf->sinks[0].lineno, 2);
+	assert_string_equal(conf->sinks[1].name, "zstd");
 	nd_conf_free(conf);
 }
 
@@ -670,6 +674,10 @@ static const struct {
 	{ "[route r]\npath =\nsink = file\n", { "t.ini:2: ", "path" } },
 	{ "[route r]\nsink = a,,b\n", { "t.ini:2: ", "sink", "empty" } },
 	{ "[route r]\nsink = a b\n", { "t.ini:2: ", "sink", "'a b'" } },
+	{ "[route r]\nsink = file, file\n",
+	    { "t.ini:2: ", "[route r]", "'file' is listed twice" } },
+	{ "[route r]\nsink = zstd|file, file,zstd | file\n",
+	    { "t.ini:2: ", "[route r]", "'zstd | file' is listed twice" } },
 	{ "[sink local]\nmodule = file\n[route r]\npath = *\n"
 	    "sink = local, Foo-Bar\n",
 	    { "t.ini:5: ", "[route r]", "'Foo-Bar'" } },
