@@ -70,8 +70,9 @@ nd_cov_cap(const struct nd_coverage *c)
 {
 	uint64_t by_bytes = c->total / ND_COV_BYTES_PER_RANGE;
 
-	return by_bytes > ND_COV_MAX_RANGES ? (size_t)by_bytes :
-	    ND_COV_MAX_RANGES;
+	if (by_bytes < ND_COV_MAX_RANGES)
+		return ND_COV_MAX_RANGES;
+	return by_bytes < ND_COV_CEILING ? (size_t)by_bytes : ND_COV_CEILING;
 }
 
 int

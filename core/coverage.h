@@ -20,14 +20,16 @@
 /*
  * The ranges an object may have: ND_COV_MAX_RANGES, and beyond that one
  * per ND_COV_BYTES_PER_RANGE covered, so that what they cost (a 64-byte
- * node each) is bounded by what arrived. A dump without loss has one
- * range; FreeBSD's debugnet never sends again a lost packet whose ack
- * bit aliases another's (the 32-bit shift in debugnet_handle_ack), which
- * leaves a gap about every 50 KiB at 5 % loss (16384 of them by 850 MB),
- * every 30 KiB at 10 %.
+ * node each) is bounded by what arrived, up to ND_COV_CEILING (64 MiB).
+ * A dump without loss has one range; FreeBSD's debugnet never sends
+ * again a lost packet whose ack bit aliases another's (the 32-bit shift
+ * in debugnet_handle_ack), which leaves a gap about every 50 KiB at 5 %
+ * loss (16384 of them by 850 MB, the ceiling by 50 GB), every 30 KiB at
+ * 10 %.
  */
 #define ND_COV_MAX_RANGES	(1u << 14)
 #define ND_COV_BYTES_PER_RANGE	((uint64_t)16 << 10)
+#define ND_COV_CEILING		(1u << 20)
 
 struct nd_range {
 	uint64_t	start;

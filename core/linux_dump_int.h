@@ -120,6 +120,7 @@ struct lx_session {
 	uint64_t		 srtt, rttvar;	/* ms << 3, ms << 2 */
 	struct nd_elf_range	*holes;		/* not RAM, sorted, merged */
 	size_t			 nholes, holes_cap;
+	uint64_t		 claimed_end;	/* of a skip cut short */
 	bool			 hole_budget_said;
 };
 

@@ -97,9 +97,15 @@ fill_window(struct nd_lx *lx, struct lx_session *s)
 		lx_memory_end(lx, s, stop);
 		return;
 	}
+	/*
+	 * Pages go into the assembler's window, so requests stay within
+	 * it, but for frames the client said are not RAM (a skip cut short
+	 * by hole_budget): their answers take no room.
+	 */
 	while (s->nout < s->window && s->next_pfn < s->max_pfn) {
-		if (s->nout > 0 && page_off(s, s->next_pfn + 1) >
-		    s->as.frontier + ND_WINDOW_BLOCKS * BLK)
+		if (s->nout > 0 && s->next_pfn >= s->claimed_end &&
+		    page_off(s, s->next_pfn + 1) > s->as.frontier +
+		    ND_WINDOW_BLOCKS * BLK)
 			break;
 		if (nd_dump_pool_empty(s->dump))
 			break;
@@ -300,15 +306,19 @@ hole_budget(struct lx_session *s, uint64_t first, uint64_t end)
 	left = budget > d->lx.hole_pages ? budget - d->lx.hole_pages : 0;
 	if (end - first <= left || end - first == 1)
 		return end;
+	if (end > s->claimed_end)
+		s->claimed_end = end;
+	left = left > 1 ? left : 1;
 	if (!s->hole_budget_said) {
 		s->hole_budget_said = true;
 		log_warnx("linux dump %" PRIu64 " from %s: the client says "
 		    "frames %" PRIu64 " to %" PRIu64 " are not RAM, more than "
-		    "%" PRIu64 " MiB beyond the RAM it sent; they are asked "
-		    "for one at a time", s->id, s->addr, first, end - 1,
-		    LX_HOLE_SLACK >> 20);
+		    "%" PRIu64 " MiB beyond the RAM it sent; from frame %"
+		    PRIu64 " on they are asked for one at a time", s->id,
+		    s->addr, first, end - 1, LX_HOLE_SLACK >> 20,
+		    first + left);
 	}
-	return first + (left > 1 ? left : 1);
+	return first + left;
 }
 
 /*

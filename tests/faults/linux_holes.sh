@@ -84,7 +84,7 @@ for i in 1 2; do
 		sz=$(size_of "$f")
 		[ "$sz" -lt $((1 << 30)) ] || fail "$f is $sz bytes long"
 	done
-	assert_log "linux dump [0-9]+ from 127\\.0\\.$NET\\.$i: the client says frames 0 to $((CLAIM - 1)) are not RAM, more than 1024 MiB beyond the RAM it sent; they are asked for one at a time" \
+	assert_log "linux dump [0-9]+ from 127\\.0\\.$NET\\.$i: the client says frames 0 to $((CLAIM - 1)) are not RAM, more than 1024 MiB beyond the RAM it sent; from frame 262144 on they are asked for one at a time" \
 	    "the warning for the terabyte claim (client $i)"
 	[ "$(grep -c "from $(client_addr $i): the client says" "$SERVER_LOG")" = 1 ] ||
 		fail "the warning is not said once for client $i"

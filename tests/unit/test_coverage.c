@@ -679,6 +679,15 @@ test_range_cap_grows(void **state)
 	assert_int_equal(c.n, nd_cov_cap(&c));
 	assert_true(c.n == cap || c.n == cap + 1);
 	nd_cov_free(&c);
+
+	/* However much arrived, no more than the ceiling (64 MiB of nodes). */
+	nd_cov_init(&c);
+	c.total = ND_COV_BYTES_PER_RANGE * ND_COV_CEILING - 1;
+	assert_int_equal(nd_cov_cap(&c), ND_COV_CEILING - 1);
+	c.total = (uint64_t)1 << 40;
+	assert_int_equal(nd_cov_cap(&c), ND_COV_CEILING);
+	c.total = 0;
+	nd_cov_free(&c);
 }
 
 int
