@@ -22,6 +22,19 @@ kv_str(struct nd_buf *b, const char *indent, const char *key, const char *val,
 	nd_buf_printf(b, "%s\n", comma ? "," : "");
 }
 
+/*
+ * A 64-bit value a sender chose: a number while JSON readers take it as
+ * one (jansson, the server's own reader, refuses a document with an
+ * integer past INT64_MAX), else its decimal digits as a string.
+ */
+static void
+put_u64(struct nd_buf *b, const char *fmt_open, uint64_t v,
+    const char *fmt_close)
+{
+	nd_buf_printf(b, v <= INT64_MAX ? "%s%" PRIu64 "%s" :
+	    "%s\"%" PRIu64 "\"%s", fmt_open, v, fmt_close);
+}
+
 static void
 put_kdh(struct nd_buf *b, const struct nd_dump *d)
 {
@@ -36,14 +49,14 @@ put_kdh(struct nd_buf *b, const struct nd_dump *d)
 	if (d->kdh_result == ND_KDH_OK || d->kdh_result == ND_KDH_BAD_PARITY) {
 		kv_str(b, "    ", "architecture", k->architecture, true);
 		nd_buf_printf(b, "    \"version\": %" PRIu32 ",\n"
-		    "    \"architecture_version\": %" PRIu32 ",\n"
-		    "    \"dumplength\": %" PRIu64 ",\n"
-		    "    \"dumpextent\": %" PRIu64 ",\n"
-		    "    \"dumptime\": %" PRIu64 ",\n"
-		    "    \"dumpkeysize\": %" PRIu32 ",\n"
-		    "    \"blocksize\": %" PRIu32 ",\n",
-		    k->version, k->architectureversion, k->dumplength,
-		    k->dumpextent, k->dumptime, k->dumpkeysize, k->blocksize);
+		    "    \"architecture_version\": %" PRIu32 ",\n",
+		    k->version, k->architectureversion);
+		put_u64(b, "    \"dumplength\": ", k->dumplength, ",\n");
+		put_u64(b, "    \"dumpextent\": ", k->dumpextent, ",\n");
+		put_u64(b, "    \"dumptime\": ", k->dumptime, ",\n");
+		nd_buf_printf(b, "    \"dumpkeysize\": %" PRIu32 ",\n"
+		    "    \"blocksize\": %" PRIu32 ",\n", k->dumpkeysize,
+		    k->blocksize);
 		kv_str(b, "    ", "compression",
 		    nd_kdh_compression_str(k->compression), true);
 		kv_str(b, "    ", "hostname", k->hostname, true);
@@ -65,19 +78,19 @@ put_coverage(struct nd_buf *b, const struct nd_dump *d)
 	struct nd_range *gaps;
 	size_t n, i;
 
-	nd_buf_printf(b, "  \"coverage\": {\n"
-	    "    \"expected\": %" PRIu64 ",\n"
-	    "    \"expected_from\": \"%s\",\n"
+	put_u64(b, "  \"coverage\": {\n    \"expected\": ", expected, ",\n");
+	nd_buf_printf(b, "    \"expected_from\": \"%s\",\n"
 	    "    \"received\": %" PRIu64 ",\n"
-	    "    \"late_bytes\": %" PRIu64 ",\n", expected,
+	    "    \"late_bytes\": %" PRIu64 ",\n",
 	    d->pub.kdh ? "kdh" : "highest offset received", d->cov.total,
 	    d->late_bytes);
 	gaps = calloc(MANIFEST_MAX_GAPS, sizeof(*gaps));
 	n = nd_cov_gaps(&d->cov, expected, gaps, gaps ? MANIFEST_MAX_GAPS : 0);
 	nd_buf_printf(b, "    \"gap_count\": %zu,\n    \"gaps\": [", n);
-	for (i = 0; gaps != NULL && i < n && i < MANIFEST_MAX_GAPS; i++)
-		nd_buf_printf(b, "%s[%" PRIu64 ", %" PRIu64 "]",
-		    i ? ", " : "", gaps[i].start, gaps[i].end);
+	for (i = 0; gaps != NULL && i < n && i < MANIFEST_MAX_GAPS; i++) {
+		put_u64(b, i ? ", [" : "[", gaps[i].start, ", ");
+		put_u64(b, "", gaps[i].end, "]");
+	}
 	nd_buf_printf(b, "]\n  },\n");
 	free(gaps);
 }

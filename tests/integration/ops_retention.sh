@@ -118,6 +118,32 @@ assert_eq "$(numbers "$DF")" "1 4" "dumps of $F after a complete one"
 assert_same_bytes "$DF/vmcore.1" "$T/sentF1"
 assert_same_bytes "$DF/vmcore.4" "$T/sentF4"
 pass "the next complete dump of $F removes the last junk dump first, then the oldest complete one: dumps 1 and 4 remain"
+
+# A kernel dump header whose dumplength is 2^64 - 1 (parity right): the
+# manifest writes it, and the coverage it sets, as a string, since JSON
+# readers such as the server's own (jansson) refuse a document with an
+# integer past 2^63 - 1. So retention reads that manifest, and the junk
+# goes like any incomplete dump; with the number written as a number it
+# was never removed.
+G=$(client_addr 6)
+DG=$(client_dir "$G")
+python3 "$ND_LIBDIR/../faults/ndfault.py" dump "$PORT" "$G" "$T/sentG0" \
+    --size 65536 --dumplength 18446744073709551615 >/dev/null ||
+	fail "ndfault.py dump with a dumplength of 2^64 - 1"
+wait_manifest "$DG" 0
+MG=$DG/manifest.0.json
+assert_eq "$(jq -r '.kdh.dumplength | type' "$MG")" string "type of a dumplength past 2^63 - 1"
+assert_eq "$(jget "$MG" .kdh.dumplength)" 18446744073709551615 "dumplength"
+assert_eq "$(jget "$MG" .coverage.expected)" 18446744073709551615 "coverage.expected"
+assert_eq "$(jq -r '.kdh.dumptime | type' "$MG")" number "type of dumptime"
+assert_eq "$(jget "$MG" .status)" incomplete "status with a dumplength of 2^64 - 1"
+send_dump 0 "$G" -q -g 1M -s 371
+wait_manifest "$DG" 1
+send_dump 0 "$G" -q -g 1M -s 372
+wait_manifest "$DG" 2
+wait_log "retention: removed dump 0 of ${G//./\\.} .*keep_per_client = 2: incomplete" 10
+assert_eq "$(numbers "$DG")" "1 2" "dumps of $G"
+pass "a dumplength of 2^64 - 1 is written as a string; that dump's manifest is read and it goes as incomplete"
 stop_server
 
 # ---------------------------------------------------------------- total
