@@ -136,12 +136,25 @@ ext_line(struct nd_console *con, struct client *c, uint64_t usec,
 	text_write(con, c, con->scratch, n, now);
 }
 
+/*
+ * Message seq was written: copies of it and of older ones are dropped from
+ * now on. An older message written late (it was waiting in pieces while
+ * a newer one came) does not move that mark back.
+ */
+static void
+ext_done(struct client *c, uint64_t seq)
+{
+	if (!c->ext_on || seq > c->ext_seq)
+		c->ext_seq = seq;
+	c->ext_on = true;
+}
+
 /* Write the waiting message as it is: the bytes that came, in order. */
 static void
 frag_flush(struct nd_console *con, struct client *c, time_t now)
 {
 	struct frag *f = &c->frag;
-	uint32_t i, n = 0;
+	uint32_t i, o, n = 0;
 
 	if (f->buf == NULL)
 		return;
@@ -149,12 +162,16 @@ frag_flush(struct nd_console *con, struct client *c, time_t now)
 	con_note_write(con, c, now, "[netdump-server: message %" PRIu64
 	    " incomplete: %" PRIu32 " of %" PRIu32 " bytes came]", f->seq,
 	    f->got, f->total);
-	for (i = 0; i < f->total; i++)
-		if (f->have[i / 8] & (1u << (i % 8)))
-			f->buf[n++] = f->buf[i];
+	/* Eight bits at a time: a part claiming a long message is cheap. */
+	for (i = 0; i < f->total; i += 8) {
+		if (f->have[i / 8] == 0)
+			continue;
+		for (o = i; o < i + 8 && o < f->total; o++)
+			if (f->have[o / 8] & (1u << (o % 8)))
+				f->buf[n++] = f->buf[o];
+	}
 	ext_line(con, c, f->usec, f->buf, n, now);
-	c->ext_on = true;
-	c->ext_seq = f->seq;
+	ext_done(c, f->seq);
 	frag_free(c);
 }
 
@@ -194,8 +211,7 @@ frag_add(struct nd_console *con, struct client *c, const struct lx_ext *e,
 	}
 	if (f->got == f->total) {
 		ext_line(con, c, f->usec, f->buf, f->total, now);
-		c->ext_on = true;
-		c->ext_seq = f->seq;
+		ext_done(c, f->seq);
 		frag_free(c);
 	}
 }
@@ -225,9 +241,7 @@ ext_input(struct nd_console *con, struct client *c, const struct lx_ext *e,
 		frag_add(con, c, e, now);
 	else {
 		ext_line(con, c, e->usec, e->text, e->text_len, now);
-		if (!c->ext_on || e->seq > c->ext_seq)
-			c->ext_seq = e->seq;
-		c->ext_on = true;
+		ext_done(c, e->seq);
 	}
 }
 

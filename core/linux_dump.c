@@ -222,6 +222,7 @@ void
 lx_show_state(struct nd_lx *lx, struct lx_session *s)
 {
 	s->state = LX_SHOW_STATE;
+	s->show_since = mono_ms();
 	control(lx, s, LX_COMM_SHOW_STATE);
 }
 
@@ -537,15 +538,22 @@ nd_lx_reply(struct nd_lx *lx, struct nd_receiver *rx,
 	}
 }
 
+/*
+ * Console text from a client whose task list is awaited: it is coming, so
+ * SHOW_STATE waits on (as Red Hat's server did since 0.7.16), but not past
+ * LX_SHOW_MAX_MS, since anyone can send text with the client's address.
+ */
 void
 nd_lx_console_seen(struct nd_lx *lx, uint32_t addr)
 {
 	struct lx_session *s;
+	uint64_t now = mono_ms();
 
 	for (s = lx->sessions; s != NULL; s = s->next)
 		if (s->state == LX_SHOW_STATE &&
-		    s->from.sin_addr.s_addr == addr)
-			s->ctl_sent = mono_ms();
+		    s->from.sin_addr.s_addr == addr &&
+		    now - s->show_since < LX_SHOW_MAX_MS)
+			s->ctl_sent = now;
 }
 
 /* A control request whose answer is late: again, or give up. */

@@ -34,6 +34,7 @@
 #define LX_PAGE_TRIES	64	/* then the page is given up as missing */
 #define LX_FAST_AFTER	2	/* later pages answered: resend */
 #define LX_SHOW_TRIES	5	/* SHOW_STATE, LX_CTL_RTO * 2 apart */
+#define LX_SHOW_MAX_MS	300000	/* console text delays the reboot so long */
 #define LX_REBOOTS	3	/* COMM_REBOOT is never answered */
 #define LX_MAX_GATED	64	/* announcements waiting for admission */
 #define LX_MAX_LOADS	128	/* PT_LOAD room in the header */
@@ -91,6 +92,7 @@ struct lx_session {
 	uint32_t		 ctl_cmd;
 	uint32_t		 ctl_nr;
 	uint64_t		 ctl_sent;
+	uint64_t		 show_since;	/* ms, SHOW_STATE first sent */
 	unsigned		 ctl_tries;
 
 	/* INFO */

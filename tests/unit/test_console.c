@@ -416,6 +416,28 @@ test_ext_reorder(void **state)
 	    "[    0.003000] 0123456789\n");
 }
 
+/*
+ * An older message in parts ends a newer one waiting (written cut short);
+ * once the older one is written, a late part of the newer one is a copy of
+ * what was written, not the start of a message to write again.
+ */
+static void
+test_ext_older_part(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(txt(f, IP1, "6,2,1000,-;two", T0));
+	assert_true(txt(f, IP1, "6,5,4000,-,ncfrag=0/10;01234", T0));
+	assert_true(txt(f, IP1, "6,3,2000,-,ncfrag=0/5;three", T0));
+	assert_true(txt(f, IP1, "6,5,4000,-,ncfrag=5/10;56789", T0));
+	nd_console_tick(f->con, T0 + 10);
+	assert_string_equal(client_log(f, IP1),
+	    "[    0.001000] two\n"
+	    "[netdump-server: message 5 incomplete: 5 of 10 bytes came]\n"
+	    "[    0.004000] 01234\n"
+	    "[    0.002000] three\n");
+}
+
 /* A restarted server appends to the newest directory with a log. */
 static void
 test_restart(void **state)
@@ -842,6 +864,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_netlog_reset_wrap, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ext_reorder, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ext_older_part, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_oops_controls, setup,
 		    teardown),
