@@ -129,10 +129,42 @@ nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence of two to four bytes at p
+ * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or
+ * 0. A NUL ends the string before any continuation byte could be read.
+ */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		lo = p[0] == 0xe0 ? 0xa0 : 0x80;
+		hi = p[0] == 0xed ? 0x9f : 0xbf;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		lo = p[0] == 0xf0 ? 0x90 : 0x80;
+		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 void
 nd_buf_json_str(struct nd_buf *b, const char *s)
 {
 	const unsigned char *p;
+	size_t n;
 
 	nd_buf_printf(b, "\"");
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
@@ -140,8 +172,12 @@ nd_buf_json_str(struct nd_buf *b, const char *s)
 			nd_buf_printf(b, "\\%c", *p);
 		else if (*p == '\n')
 			nd_buf_printf(b, "\\n");
-		else if (*p < 0x20 || *p >= 0x7f)
-			/* Header strings are not trusted to be UTF-8. */
+		else if (*p >= 0x80 && (n = utf8_len(p)) > 0) {
+			/* Text in UTF-8 (a host name, a directory) as it is. */
+			nd_buf_printf(b, "%.*s", (int)n, (const char *)p);
+			p += n - 1;
+		} else if (*p < 0x20 || *p >= 0x7f)
+			/* Other bytes, as the code points of their values. */
 			nd_buf_printf(b, "\\u%04x", *p);
 		else
 			nd_buf_printf(b, "%c", *p);

@@ -120,8 +120,9 @@ test_path_framing(void **state)
 }
 
 /*
- * A strict JSON string-literal parser: returns the decoded code points
- * (all below 0x100 here, as the encoder maps bytes to U+0000..U+00FF) or
+ * A strict JSON string-literal parser: returns the bytes the encoder was
+ * given (escapes are code points below 0x100, each a byte the encoder
+ * could not pass as UTF-8; raw bytes from 0x80 are UTF-8 it passed) or
  * fails the test.
  */
 static size_t
@@ -134,8 +135,8 @@ json_decode(const char *lit, unsigned char *out, size_t outsize)
 	for (p++; *p != '"'; p++) {
 		unsigned v = (unsigned char)*p;
 
-		/* Raw control characters and non-ASCII are not allowed here. */
-		assert_true(v >= 0x20 && v < 0x7f);
+		/* Raw control characters and DEL are not allowed here. */
+		assert_true(v >= 0x20 && v != 0x7f);
 		if (v == '\\') {
 			p++;
 			switch (*p) {
@@ -222,7 +223,14 @@ test_json_str(void **state)
 	expect_json("tab\there", "\"tab\\u0009here\"");
 	expect_json("\x01\x1f", "\"\\u0001\\u001f\"");
 	expect_json("del\x7f", "\"del\\u007f\"");
-	expect_json("caf\xc3\xa9 \xff", "\"caf\\u00c3\\u00a9 \\u00ff\"");
+	/* Well-formed UTF-8 stays as it is; other bytes are escaped. */
+	expect_json("caf\xc3\xa9 \xff", "\"caf\xc3\xa9 \\u00ff\"");
+	expect_json("\xe2\x82\xac\xf0\x9f\x92\xa5", "\"\xe2\x82\xac\xf0\x9f\x92\xa5\"");
+	/* Overlong, a surrogate, past U+10FFFF, cut short. */
+	expect_json("\xc0\xaf", "\"\\u00c0\\u00af\"");
+	expect_json("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");
+	expect_json("\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\"");
+	expect_json("\xe2\x82", "\"\\u00e2\\u0082\"");
 	expect_json("</script>", "\"</script>\"");
 }
 
