@@ -101,6 +101,26 @@ rel_append(struct file_dump *d, const char *comp)
 }
 
 /*
+ * How "where" spells the sink's directory: "dir" as the options give it,
+ * without trailing slashes, or "" for the dump directory. -1 if too long.
+ */
+int
+base_where(const char *dir, char *out, size_t len)
+{
+	char *p;
+
+	out[0] = '\0';
+	if (dir == NULL || strcmp(dir, ".") == 0)
+		return 0;
+	if (fmtname(out, len, "%s", dir) == -1)
+		return -1;
+	/* "a/b/" and "a/b" name the same place. */
+	for (p = out + strlen(out) - 1; p > out && *p == '/'; p--)
+		*p = '\0';
+	return 0;
+}
+
+/*
  * The directory everything goes beneath: the dump directory, or "dir"
  * (relative to the dump directory if it is relative). *own is what the
  * caller must close.
@@ -110,7 +130,7 @@ open_base(struct file_dump *d, int *own, char *err)
 {
 	const struct nds_dump *dump = d->dump;
 	const char *dir = d->fs->cfg->dir;
-	char ebuf[128], *p;
+	char ebuf[128];
 	int fd;
 
 	*own = -1;
@@ -122,15 +142,9 @@ open_base(struct file_dump *d, int *own, char *err)
 			sink_seterr(err, "no dump directory");
 			return -1;
 		}
-	} else if (strcmp(dir, ".") != 0) {
-		if (rel_append(d, dir) == -1) {
-			sink_seterr(err, "%s: path too long", dir);
-			return -1;
-		}
-		/* "a/b/" and "a/b" name the same place. */
-		for (p = d->rel + strlen(d->rel) - 1; p > d->rel && *p == '/';
-		    p--)
-			*p = '\0';
+	} else if (base_where(dir, d->rel, sizeof(d->rel)) == -1) {
+		sink_seterr(err, "%s: path too long", dir);
+		return -1;
 	}
 	fd = openat(dump->dumpdir_fd >= 0 ? dump->dumpdir_fd : AT_FDCWD, dir,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);

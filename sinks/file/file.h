@@ -89,6 +89,7 @@ int	xclose(int);
 
 /* dirs.c: the directories of a dump; err is an NDS_ERRBUF_SIZE buffer. */
 int	open_walk(int, const char *);
+int	base_where(const char *, char *, size_t);
 int	open_base(struct file_dump *, int *, char *);
 int	open_herald_path(struct file_dump *, int, char *);
 int	open_subdir(struct file_dump *, int, const char *, bool, char *);

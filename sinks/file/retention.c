@@ -69,6 +69,8 @@ struct ret_scan {
 	const struct file_sink	*fs;
 	enum file_layout	 layout;	/* d's */
 	int			 root;	/* the sink's directory */
+	char			 base[NDS_WHERE_SIZE];	/* root, as "where"
+							 * spells it */
 	struct ret_dump		*v;
 	struct ret_dump		**p;	/* room for n pointers into v */
 	char			*text;	/* MANIFEST_MAX bytes, for one */
@@ -189,8 +191,9 @@ manifest_name(enum file_layout layout, const char *name)
 
 /*
  * nds_host.manifest_facts' stored(): keep the names in l->dir, and
- * whether each holds a dump's core. Never an absolute place, another
- * dump's manifest or a *.last link, whatever a manifest says.
+ * whether each holds a dump's core. Never a place elsewhere (only the
+ * names are used, in the directory the manifest is in), another dump's
+ * manifest or a *.last link, whatever a manifest says.
  */
 static void
 take_place(void *arg, enum nds_object_kind kind, const char *where)
@@ -200,7 +203,7 @@ take_place(void *arg, enum nds_object_kind kind, const char *where)
 	size_t dlen = slash != NULL ? (size_t)(slash - where) : 0, i;
 
 	name = slash != NULL ? slash + 1 : where;
-	if (where[0] == '/' || strlen(l->dir) != dlen ||
+	if (strlen(l->dir) != dlen ||
 	    strncmp(where, l->dir, dlen) != 0 || name[0] == '\0' ||
 	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
 	    manifest_name(l->layout, name) ||
@@ -379,11 +382,19 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
     const char *dname, int depth)
 {
 	bool own = sc->layout == LAYOUT_REDHAT && parent != NULL;
-	const char *wdir = strcmp(path, ".") == 0 ? "" : path;
+	const char *rel = strcmp(path, ".") == 0 ? "" : path;
 	struct dirent **ents = NULL;
-	char child[PATH_MAX];
+	char child[PATH_MAX], wdir[NDS_WHERE_SIZE];
+	size_t blen = strlen(sc->base);
 	struct stat sb;
 	int i, n, sub, r = -1;
+
+	/* As open_base and rel_append spell it in "where". */
+	if (fmtname(wdir, sizeof(wdir), "%s%s%s", sc->base, blen > 0 &&
+	    *rel != '\0' && sc->base[blen - 1] != '/' ? "/" : "", rel) == -1) {
+		ret_warn(sc->fs, path, "path", ENAMETOOLONG);
+		return 0;
+	}
 
 	if ((n = scandirat(fd, ".", &ents, not_dots, NULL)) == -1) {
 		r = errno == ENOMEM ? -1 : 0;
@@ -406,8 +417,8 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 		/* Hidden: temporaries, and no snapshots (.zfs, .snapshot). */
 		if (ents[i]->d_type != DT_DIR || ents[i]->d_name[0] == '.')
 			continue;
-		if (fmtname(child, sizeof(child), "%s%s%s", *wdir != '\0' ?
-		    path : "", *wdir != '\0' ? "/" : "", ents[i]->d_name) ==
+		if (fmtname(child, sizeof(child), "%s%s%s", *rel != '\0' ?
+		    path : "", *rel != '\0' ? "/" : "", ents[i]->d_name) ==
 		    -1) {
 			ret_warn(sc->fs, ents[i]->d_name, "path", ENAMETOOLONG);
 			continue;
@@ -829,6 +840,10 @@ run_retention(const struct file_dump *d)
 	/* The sink's directory, as open_base finds it. */
 	if (dir == NULL)
 		errno = ENOENT;
+	else if (base_where(fs->cfg->dir, sc.base, sizeof(sc.base)) == -1) {
+		ret_warn(fs, top, "path", ENAMETOOLONG);
+		return;
+	}
 	if (dir == NULL || (sc.root = openat(dump->dumpdir_fd >= 0 ?
 	    dump->dumpdir_fd : AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {

@@ -235,4 +235,37 @@ assert_same_bytes "$DB/vmcore.2" "$T/sentB2"
 pass "a complete dump of $B then removes $A's junk dump first, and only then the oldest complete dump ($A's)"
 stop_server
 
+# ---------------------------------------------------------------- names
+# The sink's "dir", relative in UTF-8 and absolute: the manifest records
+# where each file went as "where" spells it, in UTF-8 as it is, and
+# retention finds the files it removes. Retention used to look for the
+# files under the path from the sink's directory, not from the dump
+# directory, and (for the UTF-8 name) to read back "\u00c3\u0084rger"
+# for the name: it removed the manifest, and the vmcore and info stayed
+# for good.
+H=$(client_addr 7)
+k=0
+for U in "$(printf '\303\204rger')" "$T/elsewhere/"; do
+	rm -rf "${DUMPDIR:?}"
+	case $U in
+	/*) B=${U%/} W=${U%/} ;;
+	*) B=$DUMPDIR/$U W=$U ;;
+	esac
+	mkdir -p "$B"
+	file_sink_conf "keep_per_client = 1" "dir = $U"
+	start_server -c "$T/server.ini"
+	send_dump 0 "$H" -q -g 1M -s $((378 + k))
+	wait_manifest "$B/$H" 0
+	assert_eq "$(jq -r '.objects[] | select(.kind == "vmcore") | .stored.local' "$B/$H/manifest.0.json")" \
+	    "$W/$H/vmcore.0" "where the manifest says the vmcore is (dir = $U)"
+	send_dump 0 "$H" -q -g 1M -s $((379 + k)) -o "$T/sentH$k"
+	wait_manifest "$B/$H" 1
+	wait_log "retention: removed dump 0 of ${H//./\\.} .*keep_per_client = 1" 10
+	assert_eq "$(ls "$B/$H" | grep -c '\.0')" 0 "files of dump 0 left in $B/$H"
+	assert_same_bytes "$B/$H/vmcore.1" "$T/sentH$k"
+	pass "dir = $U: the manifest says where as the sink spells it, and retention removes the whole dump"
+	stop_server
+	k=$((k + 2))
+done
+
 finish
