@@ -712,14 +712,16 @@ nd_console_boot_dir(struct nd_console *con, uint32_t addr, time_t now)
 /*
  * A client whose console showed an oops or panic since the last call, once
  * per boot: its address and directory (the console's, valid as the
- * strings of nd_console_dir). False when there is none.
+ * strings of nd_console_dir). False when there is none. The least recently
+ * heard first, so that clients that keep sending (forged ones) cannot keep
+ * a crashed one waiting.
  */
 bool
 nd_console_crashed(struct nd_console *con, uint32_t *addr, const char **dir)
 {
 	struct client *c;
 
-	TAILQ_FOREACH(c, &con->clients, lru)
+	TAILQ_FOREACH_REVERSE(c, &con->clients, client_list, lru)
 		if (c->crashed && c->dir[0] != '\0') {
 			c->crashed = false;
 			c->crash_told = true;

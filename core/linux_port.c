@@ -309,9 +309,10 @@ crash_notices(struct nd_linux_port *lp, struct nd_receiver *rx, time_t mono)
 	uint32_t addr;
 	unsigned i;
 
-	while (nd_console_crashed(lp->console, &addr, &dir))
-		if (lp->nnotices < LXP_NOTICES &&
-		    strlen(dir) < sizeof(n->dir)) {
+	/* Taken only with room for it: the others wait for the next tick. */
+	while (lp->nnotices < LXP_NOTICES &&
+	    nd_console_crashed(lp->console, &addr, &dir))
+		if (strlen(dir) < sizeof(n->dir)) {
 			n = &lp->notices[lp->nnotices++];
 			n->addr = addr;
 			n->due = mono + LXP_NOTICE_WAIT;

@@ -13,7 +13,7 @@
 # that dies, secure mode's cookie (<dumpdir>/magic/<ip>), netdump-crash
 # saying no, a client that claims more memory than max_dump_size, replies
 # nobody asked for, and a panic on a console with no dump after it
-# (netdump-crash as a notice).
+# (netdump-crash as a notice), 17 of them at once.
 set -euo pipefail
 NET=142
 . "$(dirname "$0")/lib.sh"
@@ -317,5 +317,21 @@ wait_log "client ${K//./\\.}: netdump-crash for the crash on its console exited 
 assert_grep "$T/crash.args" "^${K//./\\.} $DUMPDIR/${K//./\\.}-[0-9]{4}-" "netdump-crash's arguments for a console crash"
 assert_eq "$(grep -c "^${K//./\\.} " "$T/crash.args")" 1 "netdump-crash runs for a console crash"
 pass "a panic on a netconsole client without netdump: netdump-crash with its directory, once"
+
+# Seventeen netconsole clients panic within two seconds (anyone can send
+# an oops with a forged address): the server keeps 16 such crashes
+# waiting at a time, so the 17th waits for a place, and is told then
+# instead of dropped.
+for n in $(seq 20 36); do
+	[ "$n" != 36 ] || sleep 1.2	# new clients: 16 a second
+	"$LINUX" -b "$(client_addr "$n"):6665" --console "$T/oops.txt" \
+	    --format plain "127.0.0.1:$LPORT" || fail "netconsole text from $(client_addr "$n")"
+done
+wait_log "netdump-crash for the crash on its console exited 1" 40 18
+for n in $(seq 20 36); do
+	assert_eq "$(grep -c "^$(client_addr "$n" | sed 's/\./\\./g') " "$T/crash.args")" 1 \
+	    "netdump-crash runs for the console crash of $(client_addr "$n")"
+done
+pass "17 console crashes at once: netdump-crash for each, the 17th when a place is free"
 stop_server
 finish
