@@ -26,6 +26,13 @@ struct refusal {
 	time_t			 until;
 };
 
+/*
+ * HERALDs remembered while every hook place is taken, so that the
+ * deadline counts from the first of a client's resends (each comes with
+ * its own clock); a flood pushes out the oldest.
+ */
+#define HOOK_WAITS	64
+
 struct nd_receiver;
 struct pending;
 struct session;

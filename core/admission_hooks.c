@@ -121,6 +121,35 @@ herald_deadline_passed(const struct nd_receiver *rx, uint64_t herald_ms)
 }
 
 /*
+ * When this client's HERALD first found every hook place taken (-2 from
+ * adm_pending_start): herald_ms the first time. An entry older than twice
+ * the deadline is another crash's: a client waits the deadline at most.
+ */
+static uint64_t
+hook_wait_since(struct nd_receiver *rx, const struct sockaddr_in *from,
+    uint64_t herald_ms)
+{
+	uint64_t stale = 2000 * (uint64_t)rx->conf->server.herald_hook_deadline;
+	struct hook_wait *w;
+	unsigned i;
+
+	for (i = 0; i < HOOK_WAITS; i++) {
+		w = &rx->hook_waits[i];
+		if (w->since == 0 || w->addr != from->sin_addr.s_addr ||
+		    w->port != from->sin_port)
+			continue;
+		if (herald_ms > w->since && herald_ms - w->since < stale)
+			return w->since;
+		w->since = herald_ms;
+		return herald_ms;
+	}
+	w = &rx->hook_waits[rx->hook_wait_next++ % HOOK_WAITS];
+	*w = (struct hook_wait){ from->sin_addr.s_addr, from->sin_port,
+	    herald_ms };
+	return herald_ms;
+}
+
+/*
  * A hook the HERALD waits for stops counting: the dump goes on (or is
  * refused for space) without its answer, and it runs on to hook_timeout
  * beside the dump, as netdump-start does.
@@ -170,9 +199,13 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
-		if (r == 1 || r == -2)	/* -2: no room to run it; ask again */
+		/* -2: no room to run it; ask again, up to the deadline. */
+		if (r == 1 || (r == -2 && !herald_deadline_passed(rx,
+		    hook_wait_since(rx, from, herald_ms))))
 			return;
-		adm_refuse_dump(rx, from, done & ADMIT_LINUX, "the dump "
+		adm_refuse_dump(rx, from, done & ADMIT_LINUX, r == -2 ?
+		    "the dump directory is below min_free, and max_hooks "
+		    "hooks ran until the HERALD's deadline" : "the dump "
 		    "directory is below min_free");
 		return;
 	}
@@ -187,6 +220,8 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			return;
 		}
 		/* Waiting for it (or for room to run it) is over at the deadline. */
+		if (r == -2)
+			herald_ms = hook_wait_since(rx, from, herald_ms);
 		if ((r == 1 || r == -2) && !herald_deadline_passed(rx, herald_ms))
 			return;
 		if (r == 1)	/* adm_pending_start put it first */

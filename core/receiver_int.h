@@ -136,6 +136,13 @@ struct nd_receiver {
 	struct pending		*pendings;
 	struct pending		*pending_graveyard;
 	struct refusal		 refusals[REFUSALS];
+	/* HERALDs that found every hook place taken: since when. */
+	struct hook_wait {
+		uint32_t	 addr;
+		uint16_t	 port;
+		uint64_t	 since;		/* now_ms; 0: unused */
+	}			 hook_waits[HOOK_WAITS];
+	unsigned		 hook_wait_next;
 	uint64_t		 next_id;
 	struct drops		 herald_drops;
 	uint64_t		 refused_busy, refused_logged;

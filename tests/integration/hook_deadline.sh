@@ -6,7 +6,8 @@
 # send); netdump-send keeps the same budget (-r 10 -t 1000). So:
 #  - a netdump-crash slower than herald_hook_deadline does not hold the
 #    HERALD past it: the dump is admitted, stored, and the late answer is
-#    not used; a quick veto still refuses;
+#    not used; a quick veto still refuses; with every hook place taken a
+#    HERALD goes on without netdump-crash at its deadline;
 #  - netdump-nospace mid-dump runs beside the dump: acks never stop while
 #    it makes room, and a dump that uses up half the reserve meanwhile is
 #    given up cleanly (stored prefix, labelled).
@@ -72,6 +73,26 @@ rc=0
 [ "$rc" -ne 0 ] || fail "herald_hook_deadline = 11 was accepted"
 grep -q "herald_hook_deadline" "$T/check.out" || fail "the error does not name herald_hook_deadline: $(cat "$T/check.out")"
 pass "herald_hook_deadline = 3 answers in $SEND_MS ms; 11 is refused (the kernel's budget is about 12 s)"
+
+# Every hook place taken (max_hooks = 1, held by a late netdump-crash that
+# runs on to hook_timeout): a second client's HERALD, resent every
+# second, goes on without netdump-crash at the deadline from its first
+# copy; each copy used to start the clock again, so the client was never
+# answered and its dump was lost.
+hook netdump-crash "sleep 15; exit 0"
+write_conf "herald_hook_deadline = 3" "max_hooks = 1"
+start_server -c "$T/server.ini" --timeout 10
+D=$(client_addr 4)
+send_dump 0 "$D" -q -g 1M -s 34
+E=$(client_addr 5)
+send_dump 0 "$E" -q -g 1M -s 35 -o "$T/sentE"
+[ "$SEND_MS" -lt 8000 ] || fail "with every hook place taken the client took $SEND_MS ms"
+assert_log "client ${E//./\\.}: max_hooks hooks run, and the HERALD's deadline has passed; going on without netdump-crash" \
+    "the line for a HERALD that found no hook place"
+wait_manifest "$(client_dir "$E")" 0
+assert_same_bytes "$(client_dir "$E")/vmcore.0" "$T/sentE"
+pass "every hook place taken: a HERALD goes on without netdump-crash at its deadline (client done in $SEND_MS ms), the dump stored"
+stop_server
 rm -f "$S/netdump-crash"
 
 # ----------------------------------------------------- netdump-nospace
