@@ -77,6 +77,10 @@ route(struct nd_stage_rt *st, enum nds_object_kind kind)
 struct stage_obj {
 	struct nd_stage_rt	*st;
 	void			*ostate;
+	/* The transform that emits it: the stage whose next stage opened
+	 * it, not always the one before st (kinds a transform does not
+	 * take pass it by). */
+	const struct nds_sink_module *from;
 };
 
 static enum nds_result
@@ -106,6 +110,7 @@ stage_open(void *ctx, enum nds_object_kind kind, void **object,
 		return NDS_FAILED;
 	}
 	o->st = st;
+	o->from = STAGE_OP((struct nd_stage_rt *)ctx - 1);
 	if ((r = STAGE_OP(st)->open(st->dstate, kind, &o->ostate, err)) !=
 	    NDS_OK) {
 		free(o);
@@ -141,13 +146,11 @@ stage_close(void *object, const struct nds_object *obj,
 {
 	struct stage_obj *o = object;
 	struct nd_stage_rt *st = o->st;
-	/* The transform that emits to st: the stage before it. */
-	const struct nds_sink_module *from = STAGE_OP(st - 1);
 	struct nds_object full = { 0 };
 	enum nds_result r;
 
 	/* A 2.2 transform's object ends before incomplete: read no further. */
-	if (from->abi_minor < 3) {
+	if (o->from->abi_minor < 3) {
 		memcpy(&full, obj, offsetof(struct nds_object, incomplete));
 		obj = &full;
 	}
@@ -172,9 +175,12 @@ begin_stages(struct nd_dump *d, struct nd_dump_chain *ds)
 
 		st->nafter = ds->nst - 1 - i;
 		if (atomic_load(&st->sink->dead)) {
-			snprintf(ds->error, sizeof(ds->error), "sink %s "
-			    "disabled after a fatal error", st->sink->name);
-			ds->failed = true;
+			char why[NDS_ERRBUF_SIZE];
+
+			/* Graded, so that a dump no chain can store stops. */
+			snprintf(why, sizeof(why), "sink %s disabled after a "
+			    "fatal error", st->sink->name);
+			nd_chain_fail(d, ds, "begin", why);
 			return;
 		}
 		if (st->nafter > 0) {

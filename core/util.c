@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +8,9 @@
 #include <string.h>
 
 #include "util.h"
+
+_Static_assert(sizeof(off_t) == 8, "dumps pass 4 GiB: build with "
+    "_FILE_OFFSET_BITS=64");
 
 void
 nd_thread_name(const char *fmt, ...)

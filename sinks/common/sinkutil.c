@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <sys/types.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +9,9 @@
 #include <unistd.h>
 
 #include "sinkutil.h"
+
+_Static_assert(sizeof(off_t) == 8, "dumps pass 4 GiB: build with "
+    "_FILE_OFFSET_BITS=64");
 
 /* How often to retry a write that returned EAGAIN before giving up. */
 #define MAX_EAGAIN	1000
