@@ -460,6 +460,35 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * Text a sender wrote (a panic string, a version) as a JSON string: jansson
+ * takes only UTF-8, and gave NULL for anything else, which dropped the
+ * member from the body. Bytes that are not UTF-8 become '?'.
+ */
+static json_t *
+json_text(const char *s)
+{
+	size_t len = strlen(s), i, n;
+	json_t *j;
+	char *t;
+
+	if ((t = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i += n) {
+		n = (unsigned char)s[i] < 0x80 ? 1 :
+		    nd_utf8_len((const unsigned char *)s + i);
+		if (n == 0) {
+			t[i] = '?';
+			n = 1;
+		} else
+			memcpy(t + i, s + i, n);
+	}
+	t[len] = '\0';
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
 void
 nd_notify_dump_ended(const struct nd_dump *d)
 {
@@ -481,21 +510,23 @@ nd_notify_dump_ended(const struct nd_dump *d)
 
 		if (w != NULL && !c->failed)
 			json_object_set_new(stored, c->chain->text,
-			    json_string(w));
+			    json_text(w));
 		if (manifest == NULL && !c->failed)
 			manifest = c->where[NDS_OBJ_MANIFEST];
 	}
-	body = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:s s:o s:s?}",
+	body = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:s s:o s:o?}",
 	    "dump_id", (json_int_t)d->pub.id, "client", d->client_addr,
 	    "path", d->path != NULL ? d->path : "", "route",
 	    d->route != NULL ? d->route : "", "protocol", d->pub.protocol,
 	    "start", start, "end", end, "status",
 	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete",
-	    "reason", d->reason, "stored", stored, "manifest", manifest);
+	    "reason", d->reason, "stored", stored, "manifest",
+	    manifest != NULL ? json_text(manifest) : NULL);
 	if (body != NULL)
 		json_object_set_new(body, "signature", d->has_sig ?
-		    json_pack("{s:s s:s s:s}", "id", d->sig.id, "panic",
-		    d->sig.panic, "version", d->sig.version) : json_null());
+		    json_pack("{s:s s:o s:o}", "id", d->sig.id, "panic",
+		    json_text(d->sig.panic), "version",
+		    json_text(d->sig.version)) : json_null());
 	post_event(conf, d->pub.status == NDS_STATUS_COMPLETE ? "complete" :
 	    "incomplete", body, d->has_sig ? d->sig_seen : 0);
 }

@@ -139,8 +139,8 @@ nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
  * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or
  * 0. A NUL ends the string before any continuation byte could be read.
  */
-static size_t
-utf8_len(const unsigned char *p)
+size_t
+nd_utf8_len(const unsigned char *p)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t n, i;
@@ -177,7 +177,7 @@ nd_buf_json_str(struct nd_buf *b, const char *s)
 			nd_buf_printf(b, "\\%c", *p);
 		else if (*p == '\n')
 			nd_buf_printf(b, "\\n");
-		else if (*p >= 0x80 && (n = utf8_len(p)) > 0) {
+		else if (*p >= 0x80 && (n = nd_utf8_len(p)) > 0) {
 			/* Text in UTF-8 (a host name, a directory) as it is. */
 			nd_buf_printf(b, "%.*s", (int)n, (const char *)p);
 			p += n - 1;

@@ -40,6 +40,8 @@ struct nd_buf {
 void	nd_buf_printf(struct nd_buf *, const char *fmt, ...) ND_PRINTF(2, 3);
 /* Append a JSON string literal, quotes included, escaping as needed. */
 void	nd_buf_json_str(struct nd_buf *, const char *);
+/* The length of the well-formed UTF-8 sequence of 2 to 4 bytes at p, or 0. */
+size_t	nd_utf8_len(const unsigned char *);
 
 /* len bytes as lowercase hex into out, which holds 2 * len + 1. */
 void	nd_hex(const unsigned char *, size_t len, char *out);

@@ -102,6 +102,25 @@ check(len(ref) == 1 and ref[0]["client"] == c and
       ref[0]["reason"] == "netdump-crash said no", "the refusal")
 PYEOF
 pass "webhooks: complete, incomplete, refused and new-signature, with the bearer token and the body's HMAC; a repeat counts, is not new"
+
+# A panic string in Latin-1 with some UTF-8 (a KDH holds bytes, not
+# text): the body keeps the signature, with '?' for the bytes that are
+# not UTF-8. jansson refused the string, and the signature went missing.
+D4=$(client_addr 4)
+send_dump 0 "$D4" -q -g 1M -s 4 --panic "$(printf 'disque \351chou\351 \303\251 0x1')"
+wait_dumps "$D4" 1
+poll 20 test "$(posts)" -ge 7 || fail "$(posts) webhooks received, 7 expected"
+/usr/bin/python3 - "$T/posts" "$D4" <<'PYEOF' || fail "the webhook of a Latin-1 panic string is not what happened"
+import json, sys
+bodies = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
+done = [x for x in bodies if x["event"] == "complete" and x["client"] == sys.argv[2]]
+new = [x for x in bodies if x["event"] == "new-signature" and x["client"] == sys.argv[2]]
+if len(done) != 1 or done[0]["signature"] is None or len(new) != 1:
+    sys.exit("no complete event with a signature: %s" % json.dumps(bodies, indent=1))
+if done[0]["signature"]["panic"] != "disque ?chou? \u00e9 0x?":
+    sys.exit("panic %r" % done[0]["signature"]["panic"])
+PYEOF
+pass "a panic string that is not UTF-8: the webhook keeps the signature, '?' for the bytes that are not"
 wait_log "notify dead: http://127\\.0\\.0\\.1:$DEAD/nobody: gave up after 2 tries" 60
 assert_log "dump [0-9]+ from ${B//./\\.} complete:" "dumps beside a dead endpoint"
 pass "a dead endpoint: retried, given up, logged; the dumps went on"
