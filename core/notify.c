@@ -45,6 +45,7 @@ struct delivery {
 	unsigned	 retries, tries;
 	time_t		 due;		/* CLOCK_MONOTONIC */
 	char		*body;
+	bool		 refusal;	/* dropped first when the queue is full */
 };
 
 /* A dump's event before the thread has looked at its signature. */
@@ -102,9 +103,29 @@ count_drop(void)
 	    "the oldest dropped (%" PRIu64 " so far)", MAX_QUEUED, dropped);
 }
 
+/*
+ * Unlink from a full queue what goes: its oldest refusal (any sender of
+ * HERALDs can cause those; a dump's event must not go for them), else
+ * its oldest entry. Both queues have next first.
+ */
+#define QUEUE_DROP(head, tail, is_refusal, out) do {			\
+	__typeof__(head) *pp_ = &(head);					\
+									\
+	while (*pp_ != NULL && !is_refusal(*pp_))			\
+		pp_ = &(*pp_)->next;					\
+	if (*pp_ == NULL)						\
+		pp_ = &(head);						\
+	(out) = *pp_;							\
+	*pp_ = (out)->next;						\
+	if ((out)->next == NULL)					\
+		(tail) = pp_;						\
+} while (0)
+#define DELIVERY_REFUSAL(d)	((d)->refusal)
+#define EVENT_REFUSAL(e)	(strcmp((e)->event, "refused") == 0)
+
 /* Queue a delivery of body to one endpoint (under the lock). */
 static void
-enqueue(const struct nd_notify_conf *nc, const char *body)
+enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 {
 	struct delivery *d = calloc(1, sizeof(*d)), *old;
 
@@ -121,11 +142,9 @@ enqueue(const struct nd_notify_conf *nc, const char *body)
 	d->timeout = (long)nc->timeout;
 	d->retries = (unsigned)nc->retries;
 	d->due = mono();
+	d->refusal = refusal;
 	if (nqueued == MAX_QUEUED) {
-		old = queue;
-		queue = old->next;
-		if (queue == NULL)
-			queue_tail = &queue;
+		QUEUE_DROP(queue, queue_tail, DELIVERY_REFUSAL, old);
 		delivery_free(old);
 		nqueued--;
 		count_drop();
@@ -161,14 +180,14 @@ expand(struct pending_event *e)
 			json_object_set_new(e->body, "event",
 			    json_string(e->event));
 			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
-				enqueue(&e->ends[i], text);
+				enqueue(&e->ends[i], text, EVENT_REFUSAL(e));
 			free(text);
 		}
 		if (fresh && (e->ends[i].events & ND_EVENT_NEW_SIGNATURE)) {
 			json_object_set_new(e->body, "event",
 			    json_string("new-signature"));
 			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
-				enqueue(&e->ends[i], text);
+				enqueue(&e->ends[i], text, false);
 			free(text);
 		}
 	}
@@ -445,10 +464,7 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 	}
 	pthread_mutex_lock(&lock);
 	if (npending == MAX_QUEUED) {	/* the thread is held in a POST */
-		old = events;
-		events = old->next;
-		if (events == NULL)
-			events_tail = &events;
+		QUEUE_DROP(events, events_tail, EVENT_REFUSAL, old);
 		event_free(old);
 		npending--;
 		count_drop();

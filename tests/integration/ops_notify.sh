@@ -109,7 +109,7 @@ pass "webhooks: complete, incomplete, refused and new-signature, with the bearer
 D4=$(client_addr 4)
 send_dump 0 "$D4" -q -g 1M -s 4 --panic "$(printf 'disque \351chou\351 \303\251 0x1')"
 wait_dumps "$D4" 1
-poll 20 test "$(posts)" -ge 7 || fail "$(posts) webhooks received, 7 expected"
+poll 60 test "$(posts)" -ge 7 || fail "$(posts) webhooks received, 7 expected"
 /usr/bin/python3 - "$T/posts" "$D4" <<'PYEOF' || fail "the webhook of a Latin-1 panic string is not what happened"
 import json, sys
 bodies = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
