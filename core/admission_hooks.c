@@ -121,6 +121,38 @@ herald_deadline_passed(const struct nd_receiver *rx, uint64_t herald_ms)
 }
 
 /*
+ * A HERALD below min_free: said every time the dump is given up (once per
+ * dump, after netdump-nospace), else at most every LOW_SPACE_EVERY
+ * seconds with how many such HERALDs were not said (a kernel resends its
+ * HERALD every second, and anyone can send one).
+ */
+#define LOW_SPACE_EVERY	10
+
+static void
+low_space_say(const char *addr, uint64_t avail, const char *dir,
+    const char *floor, uint64_t need, bool giving_up)
+{
+	static time_t said;
+	static uint64_t quiet;
+	time_t now = now_sec();
+	char more[64] = "";
+
+	if (!giving_up && said != 0 && now - said < LOW_SPACE_EVERY) {
+		quiet++;
+		return;
+	}
+	if (quiet > 0)
+		snprintf(more, sizeof(more), " (and %" PRIu64 " HERALDs not "
+		    "logged since)", quiet);
+	log_warnx("client %s: %" PRIu64 " bytes free in %s, below %s (%"
+	    PRIu64 ")%s%s", addr, avail, dir, floor, need, giving_up ?
+	    "; giving up the dump" : "", more);
+	quiet = 0;
+	if (!giving_up)
+		said = now;
+}
+
+/*
  * When this client's HERALD first found every hook place taken (-2 from
  * adm_pending_start): herald_ms the first time. An entry older than twice
  * the deadline is another crash's: a client waits the deadline at most.
@@ -192,9 +224,8 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		return;
 	if (!(done & ADMIT_CRASH_DONE) &&
 	    !nd_space_ok(sv, &avail, &need, &floor)) {
-		log_warnx("client %s: %" PRIu64 " bytes free in %s, below "
-		    "%s (%" PRIu64 ")%s", addr, avail, sv->dumpdir, floor, need,
-		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
+		low_space_say(addr, avail, sv->dumpdir, floor, need,
+		    done & ADMIT_SPACE_ASKED);
 		r = done & ADMIT_SPACE_ASKED ? 0 : adm_pending_start(rx,
 		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);
 		if (r == 1)

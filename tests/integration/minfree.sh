@@ -28,6 +28,15 @@ wait_log "client ${A//./\\.}: [0-9]+ bytes free in $DUMPDIR, below savecore's mi
 assert_no_file "$(client_dir "$A")/vmcore.0"
 pass "minfree of $HUGE KiB: the HERALD is refused, the log names savecore's minfree"
 
+# HERALDs from twelve more addresses (anyone can send one) in the next
+# seconds: not a line each; the count comes with the next line, 10 s on.
+for n in $(seq 10 21); do
+	send_dump 1 "$(client_addr "$n")" -q -g 1M -s 41 -t 100 -r 0
+done
+assert_eq "$(grep -c "bytes free in $DUMPDIR" "$SERVER_LOG")" 1 \
+    "lines for 13 HERALDs below minfree within seconds"
+pass "13 HERALDs below minfree within seconds: one line"
+
 # Trailing blanks are allowed (strtoll); a small floor lets dumps in.
 printf '1024 \n' >"$DUMPDIR/minfree"
 B=$(client_addr 2)
