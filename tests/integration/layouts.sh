@@ -150,7 +150,7 @@ assert_eq "$(jget "$DUMPDIR/$A/manifest.0.json" .route)" default "route"
 pass "an unmatched path takes route 'default' (savecore layout)"
 
 # max_dump_size from the file: 8M; data beyond it is never acked.
-send_dump 1 "$(client_addr 6)" -q -g 9M -s 138 --timeout-ms 50 --retries 2
+send_dump 1 "$(client_addr 6)" -q -g 9M -s 138 --timeout-ms $((50 * WAIT_SCALE)) --retries 2
 grep -q "failed: VMCORE" "$SEND_LOG" || fail "a dump beyond max_dump_size did not fail at the data"
 wait_log "dropped [0-9]+ data beyond max_dump_size" 10
 pass "max_dump_size = 8M: data beyond 8 MiB is not acked, the client fails, the drop is logged"
