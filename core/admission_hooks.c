@@ -121,63 +121,72 @@ herald_deadline_passed(const struct nd_receiver *rx, uint64_t herald_ms)
 }
 
 /*
- * A HERALD below min_free: said every time the dump is given up (once per
- * dump, after netdump-nospace), else at most every LOW_SPACE_EVERY
- * seconds with how many such HERALDs were not said (a kernel resends its
- * HERALD every second, and anyone can send one).
+ * A HERALD below min_free, said at most LOW_SPACE_LINES times every
+ * LOW_SPACE_EVERY seconds when its dump is given up (its client is then
+ * refused for a while), once while it waits for netdump-nospace; the next
+ * line says how many were not (anyone can send a HERALD).
  */
 #define LOW_SPACE_EVERY	10
+#define LOW_SPACE_LINES	5
 
 static void
 low_space_say(const char *addr, uint64_t avail, const char *dir,
-    const char *floor, uint64_t need, bool giving_up)
+    const char *floor, uint64_t need, bool giving_up, const char *tail)
 {
-	static time_t said;
+	static time_t since;
+	static unsigned lines;
 	static uint64_t quiet;
 	time_t now = now_sec();
 	char more[64] = "";
 
-	if (!giving_up && said != 0 && now - said < LOW_SPACE_EVERY) {
+	if (lines == 0 || now - since >= LOW_SPACE_EVERY) {
+		since = now;
+		lines = 0;
+	}
+	if (lines >= (giving_up ? LOW_SPACE_LINES : 1)) {
 		quiet++;
 		return;
 	}
+	lines++;
 	if (quiet > 0)
 		snprintf(more, sizeof(more), " (and %" PRIu64 " HERALDs not "
 		    "logged since)", quiet);
-	log_warnx("client %s: %" PRIu64 " bytes free in %s, below %s (%"
-	    PRIu64 ")%s%s", addr, avail, dir, floor, need, giving_up ?
-	    "; giving up the dump" : "", more);
 	quiet = 0;
-	if (!giving_up)
-		said = now;
+	log_warnx("client %s: %" PRIu64 " bytes free in %s, below %s (%"
+	    PRIu64 ")%s%s", addr, avail, dir, floor, need, tail, more);
 }
 
 /*
  * When this client's HERALD first found every hook place taken (-2 from
  * adm_pending_start): herald_ms the first time. An entry older than twice
- * the deadline is another crash's: a client waits the deadline at most.
+ * the deadline is another crash's (a client waits the deadline at most),
+ * and its place is free; with none free a newcomer is not remembered, so
+ * that a flood of HERALDs cannot push out the clients already waiting.
  */
 static uint64_t
 hook_wait_since(struct nd_receiver *rx, const struct sockaddr_in *from,
     uint64_t herald_ms)
 {
-	uint64_t stale = 2000 * (uint64_t)rx->conf->server.herald_hook_deadline;
-	struct hook_wait *w;
+	uint64_t too_old = 2000 *
+	    (uint64_t)rx->conf->server.herald_hook_deadline;
+	struct hook_wait *w, *free_place = NULL;
+	bool mine, stale;
 	unsigned i;
 
 	for (i = 0; i < HOOK_WAITS; i++) {
 		w = &rx->hook_waits[i];
-		if (w->since == 0 || w->addr != from->sin_addr.s_addr ||
-		    w->port != from->sin_port)
-			continue;
-		if (herald_ms > w->since && herald_ms - w->since < stale)
+		mine = w->since != 0 && w->addr == from->sin_addr.s_addr &&
+		    w->port == from->sin_port;
+		stale = w->since == 0 || herald_ms < w->since ||
+		    herald_ms - w->since >= too_old;
+		if (mine && !stale)
 			return w->since;
-		w->since = herald_ms;
-		return herald_ms;
+		if (stale && free_place == NULL)
+			free_place = w;
 	}
-	w = &rx->hook_waits[rx->hook_wait_next++ % HOOK_WAITS];
-	*w = (struct hook_wait){ from->sin_addr.s_addr, from->sin_port,
-	    herald_ms };
+	if (free_place != NULL)
+		*free_place = (struct hook_wait){ from->sin_addr.s_addr,
+		    from->sin_port, herald_ms };
 	return herald_ms;
 }
 
@@ -216,6 +225,7 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	char addr[INET_ADDRSTRLEN];
 	const char *floor;
 	uint64_t avail, need;
+	bool waits;
 	int r;
 
 	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
@@ -224,15 +234,16 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		return;
 	if (!(done & ADMIT_CRASH_DONE) &&
 	    !nd_space_ok(sv, &avail, &need, &floor)) {
-		low_space_say(addr, avail, sv->dumpdir, floor, need,
-		    done & ADMIT_SPACE_ASKED);
 		r = done & ADMIT_SPACE_ASKED ? 0 : adm_pending_start(rx,
 		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		/* -2: no room to run it; ask again, up to the deadline. */
-		if (r == 1 || (r == -2 && !herald_deadline_passed(rx,
-		    hook_wait_since(rx, from, herald_ms))))
+		waits = r == 1 || (r == -2 && !herald_deadline_passed(rx,
+		    hook_wait_since(rx, from, herald_ms)));
+		low_space_say(addr, avail, sv->dumpdir, floor, need, !waits,
+		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
+		if (waits)
 			return;
 		adm_refuse_dump(rx, from, done & ADMIT_LINUX, r == -2 ?
 		    "the dump directory is below min_free, and max_hooks "

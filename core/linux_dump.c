@@ -540,8 +540,9 @@ nd_lx_reply(struct nd_lx *lx, struct nd_receiver *rx,
 
 /*
  * Console text from a client whose task list is awaited: it is coming, so
- * SHOW_STATE waits on (as Red Hat's server did since 0.7.16), but not past
- * LX_SHOW_MAX_MS, since anyone can send text with the client's address.
+ * SHOW_STATE waits on (as Red Hat's server did since 0.7.16), but text
+ * after LX_SHOW_MAX_MS no longer delays it (then its usual tries run out),
+ * since anyone can send text with the client's address.
  */
 void
 nd_lx_console_seen(struct nd_lx *lx, uint32_t addr)

@@ -10,7 +10,8 @@
  * and MAX_QUEUED deliveries to be sent: an endpoint that takes a
  * connection and never answers holds the thread for its timeout, and a
  * refusal is an event any sender of HERALDs can cause, so past the bound
- * the oldest goes, and a line says so at most once a minute.
+ * the oldest refusal goes (QUEUE_ROOM), and a line says so at most once a
+ * minute.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -67,6 +68,7 @@ static size_t npending;
 static struct delivery *queue, **queue_tail = &queue;
 static size_t nqueued;
 static uint64_t dropped;
+static uint64_t dropped_dumps;	/* of dropped: not refusals */
 static time_t drop_logged;	/* CLOCK_MONOTONIC; 0: never */
 
 static time_t
@@ -100,25 +102,39 @@ count_drop(void)
 		return;
 	drop_logged = now;
 	log_warnx("notify: %d webhooks wait for a slow or dead endpoint: "
-	    "the oldest dropped (%" PRIu64 " so far)", MAX_QUEUED, dropped);
+	    "the oldest refusal dropped, or the oldest webhook (%" PRIu64
+	    " so far)", MAX_QUEUED, dropped);
 }
 
 /*
- * Unlink from a full queue what goes: its oldest refusal (any sender of
- * HERALDs can cause those; a dump's event must not go for them), else
- * its oldest entry. Both queues have next first.
+ * Make room in a full queue (under the lock) for an entry that is a
+ * refusal or not: its oldest refusal goes (any sender of HERALDs can cause
+ * those; a dump's event must not go for them), else a refusal coming in
+ * goes itself (ok false), else the oldest entry. Both queues link by next.
  */
-#define QUEUE_DROP(head, tail, is_refusal, out) do {			\
-	__typeof__(head) *pp_ = &(head);					\
+#define QUEUE_ROOM(head, tail, n, is_refusal, incoming, free_fn, ok) do { \
+	__typeof__(head) *pp_ = &(head), old_;				\
 									\
+	(ok) = true;							\
+	if ((n) < MAX_QUEUED)						\
+		break;							\
+	count_drop();							\
 	while (*pp_ != NULL && !is_refusal(*pp_))			\
 		pp_ = &(*pp_)->next;					\
+	if (*pp_ == NULL && (incoming)) {				\
+		(ok) = false;						\
+		break;							\
+	}								\
 	if (*pp_ == NULL)						\
 		pp_ = &(head);						\
-	(out) = *pp_;							\
-	*pp_ = (out)->next;						\
-	if ((out)->next == NULL)					\
+	old_ = *pp_;							\
+	if (!is_refusal(old_))						\
+		dropped_dumps++;					\
+	*pp_ = old_->next;						\
+	if (old_->next == NULL)						\
 		(tail) = pp_;						\
+	free_fn(old_);							\
+	(n)--;								\
 } while (0)
 #define DELIVERY_REFUSAL(d)	((d)->refusal)
 #define EVENT_REFUSAL(e)	(strcmp((e)->event, "refused") == 0)
@@ -127,7 +143,8 @@ count_drop(void)
 static void
 enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 {
-	struct delivery *d = calloc(1, sizeof(*d)), *old;
+	struct delivery *d = calloc(1, sizeof(*d));
+	bool ok;
 
 	if (d == NULL || (d->name = strdup(nc->name)) == NULL ||
 	    (d->url = strdup(nc->url)) == NULL || (d->body = strdup(body)) ==
@@ -143,11 +160,11 @@ enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 	d->retries = (unsigned)nc->retries;
 	d->due = mono();
 	d->refusal = refusal;
-	if (nqueued == MAX_QUEUED) {
-		QUEUE_DROP(queue, queue_tail, DELIVERY_REFUSAL, old);
-		delivery_free(old);
-		nqueued--;
-		count_drop();
+	QUEUE_ROOM(queue, queue_tail, nqueued, DELIVERY_REFUSAL, refusal,
+	    delivery_free, ok);
+	if (!ok) {
+		delivery_free(d);
+		return;
 	}
 	*queue_tail = d;
 	queue_tail = &d->next;
@@ -318,6 +335,7 @@ sender(void *arg)
 	struct timespec until;
 	char why[256];
 	time_t next;
+	bool ok;
 	CURL *c = curl_easy_init();
 
 	(void)arg;
@@ -370,10 +388,11 @@ sender(void *arg)
 		if (d->due - mono() > MAX_BACKOFF)
 			d->due = mono() + MAX_BACKOFF;
 		pthread_mutex_lock(&lock);
-		if (nqueued == MAX_QUEUED) {
-			count_drop();
+		QUEUE_ROOM(queue, queue_tail, nqueued, DELIVERY_REFUSAL,
+		    d->refusal, delivery_free, ok);
+		if (!ok)
 			delivery_free(d);
-		} else {
+		else {
 			*queue_tail = d;
 			queue_tail = &d->next;
 			nqueued++;
@@ -421,7 +440,8 @@ nd_notify_stop(void)
 	}
 	if (left > 0 || dropped > 0)
 		log_warnx("notify: %zu webhooks not sent at exit, %" PRIu64
-		    " dropped before (queue full)", left, dropped);
+		    " dropped before (queue full), %" PRIu64 " of them of a "
+		    "dump", left, dropped, dropped_dumps);
 }
 
 /* Copy the endpoints of conf and queue body under event (takes body). */
@@ -429,7 +449,8 @@ static void
 post_event(const struct nd_conf *conf, const char *event, json_t *body,
     uint64_t seen)
 {
-	struct pending_event *e, *old;
+	struct pending_event *e;
+	bool ok;
 	unsigned bit = event_bit(event);
 	size_t i;
 
@@ -463,11 +484,13 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		return;
 	}
 	pthread_mutex_lock(&lock);
-	if (npending == MAX_QUEUED) {	/* the thread is held in a POST */
-		QUEUE_DROP(events, events_tail, EVENT_REFUSAL, old);
-		event_free(old);
-		npending--;
-		count_drop();
+	/* Full: the thread is held in a POST. */
+	QUEUE_ROOM(events, events_tail, npending, EVENT_REFUSAL,
+	    EVENT_REFUSAL(e), event_free, ok);
+	if (!ok) {
+		pthread_mutex_unlock(&lock);
+		event_free(e);
+		return;
 	}
 	*events_tail = e;
 	events_tail = &e->next;

@@ -142,7 +142,6 @@ struct nd_receiver {
 		uint16_t	 port;
 		uint64_t	 since;		/* now_ms; 0: unused */
 	}			 hook_waits[HOOK_WAITS];
-	unsigned		 hook_wait_next;
 	uint64_t		 next_id;
 	struct drops		 herald_drops;
 	uint64_t		 refused_busy, refused_logged;
