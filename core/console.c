@@ -3,7 +3,8 @@
  * Console and oops capture (see console.h). Each client has at most one
  * open file, a line buffer for the oops scan, a fixed list of netlog gaps
  * and at most one extended netconsole message being reassembled; clients
- * beyond max_clients are evicted least recently seen first. Nothing from
+ * beyond max_clients are evicted least recently seen first, but not one
+ * heard within CLIENT_KEEP seconds (the newcomer waits). Nothing from
  * a datagram reaches a file name: directories are named from the address
  * and the clock only (console_files.c).
  */
@@ -27,6 +28,7 @@
 #define SEQ_BACK	1000	/* an ext seq this far back is a reboot */
 #define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
 #define NEW_PER_SEC	16	/* clients first heard in one second */
+#define CLIENT_KEEP	60	/* s: a client heard since is not evicted */
 
 /*
  * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
@@ -386,7 +388,19 @@ client_get(struct nd_console *con, uint32_t addr, time_t now)
 	if (c != NULL) {
 		TAILQ_REMOVE(&con->clients, c, lru);
 		TAILQ_INSERT_HEAD(&con->clients, c, lru);
+		c->heard = now;
 		return c;
+	}
+	/*
+	 * All places taken: the least recently heard goes, unless it was
+	 * heard within CLIENT_KEEP seconds (a client whose memory is being
+	 * pulled sends no text for a while); then the newcomer waits, so
+	 * that forged addresses cannot push the clients out.
+	 */
+	if (con->nclients >= con->conf.max_clients && now - TAILQ_LAST(
+	    &con->clients, client_list)->heard < CLIENT_KEEP) {
+		con->st.full++;
+		return NULL;
 	}
 	/*
 	 * A new client costs a look at the dump directory and maybe a new
@@ -409,6 +423,7 @@ client_get(struct nd_console *con, uint32_t addr, time_t now)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->addr = addr;
+	c->heard = now;
 	c->fd = -1;
 	c->at_bol = true;
 	inet_ntop(AF_INET, &in, c->ip, sizeof(c->ip));
@@ -625,11 +640,13 @@ tick_stats(struct nd_console *con, time_t now)
 	    " bytes missing, %" PRIu64 " late chunks, %" PRIu64
 	    " incomplete messages, %" PRIu64 " bytes not stored, %" PRIu64
 	    " clients evicted, %" PRIu64 " datagrams from new clients past "
-	    "%d a second, %" PRIu64 " new directories past the budget",
+	    "%d a second, %" PRIu64 " from new clients while %u were heard "
+	    "in the last %d s, %" PRIu64 " new directories past the budget",
 	    s->dup - o->dup, s->missing - o->missing,
 	    s->late - o->late, s->incomplete - o->incomplete,
 	    s->dropped - o->dropped, s->evicted - o->evicted,
-	    s->refused - o->refused, NEW_PER_SEC, s->no_dir - o->no_dir);
+	    s->refused - o->refused, NEW_PER_SEC, s->full - o->full,
+	    con->conf.max_clients, CLIENT_KEEP, s->no_dir - o->no_dir);
 	*o = *s;
 	con->st_time = now;
 }

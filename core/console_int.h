@@ -49,6 +49,7 @@ struct frag {
 struct client {
 	TAILQ_ENTRY(client) lru;
 	uint32_t	 addr;
+	time_t		 heard;		/* its last datagram */
 	char		 ip[INET_ADDRSTRLEN];
 	char		 dir[DIR_NAME_MAX];	/* "" until it has one */
 	bool		 scanned;	/* looked for a directory to reuse */
@@ -95,6 +96,7 @@ struct stats {
 	uint64_t	dropped;	/* bytes not stored: errors, memory */
 	uint64_t	evicted;
 	uint64_t	refused;	/* new clients past NEW_PER_SEC */
+	uint64_t	full;		/* new clients while none could go */
 	uint64_t	no_dir;		/* boots past the directory budget */
 };
 

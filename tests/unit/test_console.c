@@ -674,12 +674,16 @@ test_evict(void **state)
 	snprintf(first, sizeof(first), "%s", nd_console_dir(f->con, IP1));
 	assert_true(txt(f, IP1, "6,7,1,-,ncfrag=0/4;ab", T0));
 	assert_true(txt(f, IP2, "two\n", T0));
-	assert_true(txt(f, IP3, "three\n", T0));
+	/* Both heard within a minute: a newcomer waits, nobody goes. */
+	assert_true(txt(f, IP3, "three\n", T0 + 59));
+	assert_null(nd_console_dir(f->con, IP3));
+	assert_non_null(nd_console_dir(f->con, IP1));
+	assert_true(txt(f, IP3, "three\n", T0 + 60));
 	assert_null(nd_console_dir(f->con, IP1));
 	assert_non_null(nd_console_dir(f->con, IP2));
 	assert_non_null(nd_console_dir(f->con, IP3));
 	/* Its waiting message went out; back, it finds its directory. */
-	assert_true(txt(f, IP1, "one again\n", T0 + 1));
+	assert_true(txt(f, IP1, "one again\n", T0 + 121));
 	assert_string_equal(nd_console_dir(f->con, IP1), first);
 	assert_null(nd_console_dir(f->con, IP2));
 	assert_string_equal(client_log(f, IP1), "one\n"
