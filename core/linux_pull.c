@@ -422,6 +422,25 @@ fail:
 }
 
 /*
+ * What the client's console showed of its crash: at the start of the dump
+ * and again at its end, so that a console client evicted meanwhile (its
+ * memory comes for minutes, with no text) still leaves what it said.
+ */
+static void
+take_oops(struct nd_lx *lx, struct lx_session *s)
+{
+	struct nd_dump *d = s->dump;
+	const char *oops;
+
+	if ((oops = nd_console_first_oops(lx->console,
+	    s->from.sin_addr.s_addr)) != NULL)
+		snprintf(d->lx.oops, sizeof(d->lx.oops), "%s", oops);
+	if ((oops = nd_console_oops(lx->console, s->from.sin_addr.s_addr)) !=
+	    NULL)
+		snprintf(d->lx.panic, sizeof(d->lx.panic), "%s", oops);
+}
+
+/*
  * The receive side is done with the dump: complete when every frame came
  * or was not RAM (why NULL), else incomplete. Then SHOW_STATE.
  */
@@ -430,7 +449,6 @@ lx_memory_end(struct nd_lx *lx, struct lx_session *s, const char *why)
 {
 	struct nd_dump *d = s->dump;
 	uint64_t target = page_off(s, s->max_pfn), missing;
-	const char *oops;
 	char buf[160];
 
 	if (d == NULL)
@@ -459,12 +477,7 @@ lx_memory_end(struct nd_lx *lx, struct lx_session *s, const char *why)
 		d->finished = true;
 	} else
 		snprintf(d->end_reason, sizeof(d->end_reason), "%s", why);
-	if ((oops = nd_console_first_oops(lx->console,
-	    s->from.sin_addr.s_addr)) != NULL)
-		snprintf(d->lx.oops, sizeof(d->lx.oops), "%s", oops);
-	if ((oops = nd_console_oops(lx->console, s->from.sin_addr.s_addr)) !=
-	    NULL)
-		snprintf(d->lx.panic, sizeof(d->lx.panic), "%s", oops);
+	take_oops(lx, s);
 	log_info("linux dump %" PRIu64 " from %s: %" PRIu64 " pages, %" PRIu64
 	    " not RAM, %" PRIu64 " missing, %" PRIu64 " requests sent again",
 	    s->id, s->addr, d->lx.pages, d->lx.hole_pages, missing,
@@ -565,6 +578,7 @@ lx_memory_begin(struct nd_lx *lx, struct nd_receiver *rx, struct lx_session *s)
 	    .machine = s->machine, .page_size = s->page_size,
 	    .max_pfn = s->max_pfn, .ram_pages = s->ram_pages,
 	    .task = s->start.task, .header_size = s->header_size };
+	take_oops(lx, s);
 	nd_asm_init(&s->as, s->dump);
 	(void)nd_asm_data(&s->as, 0, s->header, (size_t)s->header_size);
 	s->chunks = s->page_size / LX_MEM_CHUNK;
