@@ -528,6 +528,12 @@ json_text(const char *s)
 	return j;
 }
 
+bool
+nd_notify_running(void)
+{
+	return running;
+}
+
 void
 nd_notify_dump_ended(const struct nd_dump *d)
 {

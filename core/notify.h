@@ -10,6 +10,7 @@
 #ifndef ND_NOTIFY_H
 #define ND_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct nd_dump;
@@ -20,6 +21,8 @@ struct nd_conf;
  * the dump directory (sigseen.h). -1 on failure.
  */
 int	nd_notify_start(void);
+/* Whether the thread runs: it starts only with [notify] sections at start. */
+bool	nd_notify_running(void);
 /* Stop the thread; events still queued are dropped (logged). */
 void	nd_notify_stop(void);
 /* A dump has been stored and its manifest written (its worker). */

@@ -34,6 +34,7 @@
 #include "assembler.h"
 #include "dump.h"
 #include "log.h"
+#include "notify.h"
 #include "proto.h"
 #include "receiver.h"
 #include "receiver_int.h"
@@ -828,6 +829,10 @@ reload(struct nd_receiver *rx)
 			return;
 		}
 	}
+	if (rt->conf->nnotifies > 0 && !nd_notify_running())
+		log_warnx("SIGHUP: [notify] sections take effect only after a "
+		    "restart when there were none at start; no webhook is "
+		    "sent until then");
 	nd_runtime_unref(rx->rt);
 	rx->rt = rt;
 	rx->conf = rt->conf;

@@ -120,6 +120,16 @@ send_dump 1 "$G" -q -g 1M -s 336 -t 100 -r 2
 wait_log "client ${G//./\\.}: not allowed to dump" 5
 pass "a [server] key (deny) takes effect on reload: $G is refused"
 
+# [notify] sections added by a reload, with none at start: the webhooks'
+# thread is not running, and the log says so (they used to be ignored
+# without a word).
+write_conf nd "deny = $(client_addr 6)/32"
+printf '[notify ops]\nurl = http://127.0.0.1:9/hook\n' >>"$C"
+hup "$RELOADED"
+assert_log "SIGHUP: \\[notify\\] sections take effect only after a restart when there were none at start" \
+    "the warning for [notify] added by a reload"
+pass "[notify] added by a reload: the log says it takes a restart"
+
 # A burst of SIGHUPs: the server stays.
 write_conf local
 n=$(grep -cE -- "$RELOADED" "$SERVER_LOG")
