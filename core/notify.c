@@ -10,7 +10,7 @@
  * and MAX_QUEUED deliveries to be sent: an endpoint that takes a
  * connection and never answers holds the thread for its timeout, and a
  * refusal is an event any sender of HERALDs can cause, so past the bound
- * the oldest refusal goes (QUEUE_ROOM), and a line says so at most once a
+ * the oldest refusal goes (delivery_room), and a line says so at most once a
  * minute.
  */
 #include <errno.h>
@@ -107,44 +107,55 @@ count_drop(void)
 }
 
 /*
- * Make room in a full queue (under the lock) for an entry that is a
- * refusal or not: its oldest refusal goes (any sender of HERALDs can cause
+ * Room in a full queue (under the lock) for an entry that is a refusal or
+ * not: the queue's oldest refusal goes (any sender of HERALDs can cause
  * those; a dump's event must not go for them), else a refusal coming in
- * goes itself (ok false), else the oldest entry. Both queues link by next.
+ * goes itself (false), else the oldest entry.
  */
-#define QUEUE_ROOM(head, tail, n, is_refusal, incoming, free_fn, ok) do { \
-	__typeof__(head) *pp_ = &(head), old_;				\
-									\
-	(ok) = true;							\
-	if ((n) < MAX_QUEUED)						\
-		break;							\
-	count_drop();							\
-	while (*pp_ != NULL && !is_refusal(*pp_))			\
-		pp_ = &(*pp_)->next;					\
-	if (*pp_ == NULL && (incoming)) {				\
-		(ok) = false;						\
-		break;							\
-	}								\
-	if (*pp_ == NULL)						\
-		pp_ = &(head);						\
-	old_ = *pp_;							\
-	if (!is_refusal(old_))						\
-		dropped_dumps++;					\
-	*pp_ = old_->next;						\
-	if (old_->next == NULL)						\
-		(tail) = pp_;						\
-	free_fn(old_);							\
-	(n)--;								\
-} while (0)
-#define DELIVERY_REFUSAL(d)	((d)->refusal)
-#define EVENT_REFUSAL(e)	(strcmp((e)->event, "refused") == 0)
+static bool
+delivery_room(bool incoming_refusal)
+{
+	struct delivery **pp = &queue, *old;
+
+	if (nqueued < MAX_QUEUED)
+		return true;
+	count_drop();
+	while (*pp != NULL && !(*pp)->refusal)
+		pp = &(*pp)->next;
+	if (*pp == NULL) {
+		if (incoming_refusal)
+			return false;
+		pp = &queue;
+	}
+	old = *pp;
+	if (!old->refusal)
+		dropped_dumps++;
+	if ((*pp = old->next) == NULL)
+		queue_tail = pp;
+	delivery_free(old);
+	nqueued--;
+	return true;
+}
+
+/* Queue d to be sent (under the lock), or drop it as delivery_room says. */
+static void
+delivery_put(struct delivery *d)
+{
+	if (!delivery_room(d->refusal)) {
+		delivery_free(d);
+		return;
+	}
+	d->next = NULL;
+	*queue_tail = d;
+	queue_tail = &d->next;
+	nqueued++;
+}
 
 /* Queue a delivery of body to one endpoint (under the lock). */
 static void
 enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 {
 	struct delivery *d = calloc(1, sizeof(*d));
-	bool ok;
 
 	if (d == NULL || (d->name = strdup(nc->name)) == NULL ||
 	    (d->url = strdup(nc->url)) == NULL || (d->body = strdup(body)) ==
@@ -160,15 +171,13 @@ enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 	d->retries = (unsigned)nc->retries;
 	d->due = mono();
 	d->refusal = refusal;
-	QUEUE_ROOM(queue, queue_tail, nqueued, DELIVERY_REFUSAL, refusal,
-	    delivery_free, ok);
-	if (!ok) {
-		delivery_free(d);
-		return;
-	}
-	*queue_tail = d;
-	queue_tail = &d->next;
-	nqueued++;
+	delivery_put(d);
+}
+
+static bool
+event_is_refusal(const struct pending_event *e)
+{
+	return strcmp(e->event, "refused") == 0;
 }
 
 /* An event's bit in a [notify] section's events. */
@@ -197,7 +206,7 @@ expand(struct pending_event *e)
 			json_object_set_new(e->body, "event",
 			    json_string(e->event));
 			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
-				enqueue(&e->ends[i], text, EVENT_REFUSAL(e));
+				enqueue(&e->ends[i], text, event_is_refusal(e));
 			free(text);
 		}
 		if (fresh && (e->ends[i].events & ND_EVENT_NEW_SIGNATURE)) {
@@ -220,6 +229,32 @@ event_free(struct pending_event *e)
 	free(e->ends);
 	json_decref(e->body);
 	free(e);
+}
+
+/* delivery_room for the events the thread has not looked at yet. */
+static bool
+event_room(bool incoming_refusal)
+{
+	struct pending_event **pp = &events, *old;
+
+	if (npending < MAX_QUEUED)
+		return true;
+	count_drop();
+	while (*pp != NULL && !event_is_refusal(*pp))
+		pp = &(*pp)->next;
+	if (*pp == NULL) {
+		if (incoming_refusal)
+			return false;
+		pp = &events;
+	}
+	old = *pp;
+	if (!event_is_refusal(old))
+		dropped_dumps++;
+	if ((*pp = old->next) == NULL)
+		events_tail = pp;
+	event_free(old);
+	npending--;
+	return true;
 }
 
 static size_t
@@ -335,7 +370,6 @@ sender(void *arg)
 	struct timespec until;
 	char why[256];
 	time_t next;
-	bool ok;
 	CURL *c = curl_easy_init();
 
 	(void)arg;
@@ -388,15 +422,7 @@ sender(void *arg)
 		if (d->due - mono() > MAX_BACKOFF)
 			d->due = mono() + MAX_BACKOFF;
 		pthread_mutex_lock(&lock);
-		QUEUE_ROOM(queue, queue_tail, nqueued, DELIVERY_REFUSAL,
-		    d->refusal, delivery_free, ok);
-		if (!ok)
-			delivery_free(d);
-		else {
-			*queue_tail = d;
-			queue_tail = &d->next;
-			nqueued++;
-		}
+		delivery_put(d);
 	}
 	pthread_mutex_unlock(&lock);
 	curl_easy_cleanup(c);
@@ -450,7 +476,6 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
     uint64_t seen)
 {
 	struct pending_event *e;
-	bool ok;
 	unsigned bit = event_bit(event);
 	size_t i;
 
@@ -485,9 +510,7 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 	}
 	pthread_mutex_lock(&lock);
 	/* Full: the thread is held in a POST. */
-	QUEUE_ROOM(events, events_tail, npending, EVENT_REFUSAL,
-	    EVENT_REFUSAL(e), event_free, ok);
-	if (!ok) {
+	if (!event_room(event_is_refusal(e))) {
 		pthread_mutex_unlock(&lock);
 		event_free(e);
 		return;
