@@ -61,8 +61,12 @@ log_of() {	# CLIENT: the log of its newest directory, once there is one
 	echo "$(logs_of "$1" | tail -1)/log"
 }
 
+has_bytes() {	# FILE BYTES: read anew at every try of poll
+	[ "$(size_of "$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+
 wait_bytes() {	# FILE BYTES
-	poll 10 test "$(size_of "$1" 2>/dev/null || echo 0)" -ge "$2" ||
+	poll 10 has_bytes "$1" "$2" ||
 	    fail "$1: fewer than $2 bytes after 10 s"
 }
 
