@@ -15,14 +15,18 @@
 #              next dump runs with the one chain left;
 #   alone      NDS_FATAL in a route's only chain: the dump is incomplete,
 #              and the next HERALD for that route is not answered;
+#   racing     a dump heralded while its sink was alive, whose data
+#              comes after another dump retired that sink: the chain is
+#              failed at begin, the other chain stores the dump;
 #   nostart    NDS_FATAL from start (in the daemon, before any dump): the
 #              sink is retired at once, the log says why, and its route
 #              answers no HERALD.
 set -euo pipefail
 NET=137
 . "$(dirname "$0")/../integration/lib.sh"
+FAULTS=$(cd "$(dirname "$0")/../faults" && pwd)
 
-mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,other,nostart}
+mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,racing,other,nostart}
 C=$T/server.ini
 cat >"$C" <<INI
 [server]
@@ -53,6 +57,10 @@ fatal = yes
 module = flaky
 fatal = yes
 
+[sink dies3]
+module = flaky
+fatal = yes
+
 [route routed]
 path = routed
 sink = pass | local
@@ -68,6 +76,10 @@ sink = local, dies | other
 [route alone]
 path = alone
 sink = dies2 | local
+
+[route racing]
+path = racing
+sink = local, dies3 | other
 
 [route default]
 path = *
@@ -160,6 +172,32 @@ grep -q "failed: HERALD: no ack" "$SEND_LOG" ||
 assert_log "route 'alone' has no working sink; not answering" "the refusal line"
 assert_no_file "$D/manifest.1.json"
 pass "the route left without a working sink does not answer a HERALD"
+
+# ---------------------------------------------------------------- racing
+# B's HERALD is answered while dies3 works; its data comes only after A's
+# dump has retired dies3. The chains of B's session were picked at its
+# HERALD, so the host must catch the retired sink when B's dump begins.
+B=$(client_addr 2)
+python3 "$FAULTS/ndfault.py" dump "$PORT" "$B" "$T/sent.b" --size 1048576 \
+    --seed 1380 --path racing --wait-for "$T/go" --timeout 1.0 \
+    --retries 10 >"$T/racing.log" 2>&1 &
+BPID=$!
+poll 20 grep -q "heralded; waiting" "$T/racing.log" ||
+	fail "ndfault.py never got its HERALD answered: $(cat "$T/racing.log")"
+dump_via racing 0 2M 1381
+assert_manifest_chains "$D/manifest.0.json" "local=ok,dies3 | other=failed"
+touch "$T/go"
+wait "$BPID" || fail "the held client failed: $(cat "$T/racing.log")"
+DB=$(client_dir "$B" racing)
+wait_manifest "$DB" 0 30
+assert_eq "$(jget "$DB/manifest.0.json" .status)" complete "status of the held dump"
+assert_same_bytes "$DB/vmcore.0" "$T/sent.b"
+assert_manifest_chains "$DB/manifest.0.json" "local=ok,dies3 | other=failed"
+assert_eq "$(jget "$DB/manifest.0.json" '.sinks[1].error')" \
+    "sink dies3 disabled after a fatal error" "the retired chain's error"
+assert_log "dump [0-9]+: sink dies3 \\| other: .*sink dies3 disabled after a fatal error" \
+    "the failure line of the chain whose sink was retired after the HERALD"
+pass "a sink retired between a dump's HERALD and its data: that chain fails at begin, the other stores the dump complete"
 
 stop_server
 pass "server exited 0 on SIGTERM"

@@ -22,6 +22,7 @@ first failed check. OUT receives the vmcore bytes the real client sent.
 """
 import argparse
 import json
+import os
 import random
 import resource
 import select
@@ -199,7 +200,18 @@ def cmd_dump(a):
     """A dump with the defects the options ask for."""
     body = image(a.size, a.seed)
     c = Client(a.addr, a.port, a.timeout, a.retries)
-    c.herald()
+    # netdump_start() in sys/netinet/netdump/netdump_client.c sends the
+    # path with its NUL (strlen + 1), or nothing.
+    c.herald(a.path.encode() + b"\0" if a.path else b"")
+    if a.wait_for:
+        # Heralded and held until the test says go: its dump begins after
+        # whatever the test does in between.
+        note("heralded; waiting for %s" % a.wait_for)
+        end = time.monotonic() + 60
+        while not os.path.exists(a.wait_for):
+            if time.monotonic() > end:
+                die("%s never appeared" % a.wait_for)
+            time.sleep(0.01)
     if a.think:
         # A kernel gets ready to write between the HERALD and the data
         # (and a remote one is a round trip away).
@@ -824,6 +836,9 @@ def main():
     d.add_argument("--no-finished", action="store_true")
     d.add_argument("--gaps-out",
                    help="write the ranges never sent (JSON) to this file")
+    d.add_argument("--path", default="", help="the HERALD's path")
+    d.add_argument("--wait-for", metavar="FILE",
+                   help="after the HERALD's ack, wait until FILE exists")
     d.add_argument("--think", type=int, default=0,
                    help="ms between the HERALD's ack and the first data")
     d.add_argument("--timeout", type=float, default=0.05,
