@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Linux netdump front-end: Red Hat's protocol (drivers/net/netdump.c
- * of the RHEL 4 kernel; ../shared/reference/redhat-netdump.md section 2),
- * where the server drives and the crashed client only answers.
+ * of the RHEL 4 kernel, and Wireshark's netdump dissector), where the
+ * server drives and the crashed client only answers.
  *
  * A session goes GATED (the announcement waits for admission: limits,
  * route, netdump-nospace, netdump-crash, all as for a HERALD), HANDSHAKE
