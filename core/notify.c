@@ -385,7 +385,9 @@ sender(void *arg)
 			event_free(e);
 		}
 		if ((d = take_due(mono(), &next)) == NULL) {
-			clock_gettime(CLOCK_REALTIME, &until);
+			/* cond waits on CLOCK_MONOTONIC (nd_notify_start):
+			 * a step of the wall clock moves no retry. */
+			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_sec += next != 0 ? next - mono() : 3600;
 			pthread_cond_timedwait(&cond, &lock, &until);
 			continue;
@@ -432,6 +434,18 @@ sender(void *arg)
 int
 nd_notify_start(void)
 {
+	pthread_condattr_t ca;
+
+	/* Before the thread exists, nothing waits on cond yet. */
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&cond);
+	if (pthread_cond_init(&cond, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    pthread_create(&thread, NULL, sender, NULL) != 0)
 		return -1;
