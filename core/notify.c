@@ -439,9 +439,9 @@ nd_notify_start(void)
 	/* Before the thread exists, nothing waits on cond yet. */
 	if (pthread_condattr_init(&ca) != 0)
 		return -1;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&cond);
-	if (pthread_cond_init(&cond, &ca) != 0) {
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_destroy(&cond) != 0 ||
+	    pthread_cond_init(&cond, &ca) != 0) {
 		pthread_condattr_destroy(&ca);
 		return -1;
 	}
