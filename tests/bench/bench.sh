@@ -161,16 +161,19 @@ WORK=$(cd "$WORK" && pwd)
 LOGS=$OUT/logs
 mkdir -p "$LOGS"
 RECV_PID=""
+REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
+REPORTING_WAS=""	# the order to restore at exit (warm_memory)
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
+	# First: whatever fails below, the host gets its memory back.
+	[ -z "$REPORTING_WAS" ] || echo "$REPORTING_WAS" 2>/dev/null >"$REPORTING" || true
 	if [ -n "$RECV_PID" ] && kill -0 "$RECV_PID" 2>/dev/null; then
 		kill -KILL "$RECV_PID" 2>/dev/null || true
 		wait "$RECV_PID" 2>/dev/null || true
 	fi
 	rm -rf "$WORK/dumps" "$WORK/spool"
 	[ "$OWN_WORK" = 0 ] || rm -rf "$WORK"
-	[ -z "$REPORTING_WAS" ] || echo "$REPORTING_WAS" >"$REPORTING" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -471,22 +474,28 @@ machine_info() {
 # The bench deletes its outputs after every run, so every run would write
 # into memory the host had taken back, and the receivers that write (the
 # baseline, the server) would pay for the host where the ack-only one does
-# not. As root, stop it for the bench (an order above the largest block)
-# and restore it at exit. Then write once to the machine's free memory
-# (memwarm.c says why), except in the quick mode, which must stay quick.
-REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
-REPORTING_WAS=""
+# not. As root, stop it for the bench (an order above the largest block,
+# 11, where the kernel takes it; else the largest, 10, which leaves only
+# 4 MiB blocks reported) and restore it at exit. Then write once to the
+# machine's free memory (memwarm.c says why), except in the quick mode,
+# which must stay quick, and except while reporting would undo it.
 warm_memory() {
-	local line
+	local line was order
 
-	if [ -w "$REPORTING" ] && [ "$(id -u)" = 0 ]; then
-		REPORTING_WAS=$(cat "$REPORTING")
-		if echo 11 >"$REPORTING" 2>/dev/null; then
-			echo "free page reporting: stopped for the bench (order $REPORTING_WAS, restored at exit)" |
-			    tee -a "$OUT/machine.txt" | sed 's/^/bench: /'
+	if [ -e "$REPORTING" ]; then
+		was=$(cat "$REPORTING")
+		for order in 11 10 ""; do
+			[ -n "$order" ] || break
+			echo "$order" 2>/dev/null >"$REPORTING" && break
+		done
+		if [ -n "$order" ]; then
+			REPORTING_WAS=$was
+			line="free page reporting: order $order for the bench (was $was, restored at exit)"
 		else
-			REPORTING_WAS=""
+			line="free page reporting: on (order $was; only root can stop it): the receivers that write pay the host for memory it took back"
 		fi
+		echo "$line" | tee -a "$OUT/machine.txt" | sed 's/^/bench: /'
+		[ "$order" = 11 ] || return 0
 	fi
 	[ "$QUICK" = 0 ] && [ -x "$MEMWARM" ] || return 0
 	line=$("$MEMWARM") || return 0
