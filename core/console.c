@@ -72,7 +72,8 @@ oops_line(struct client *c, const char *line, time_t now)
 	/* The first says what happened; what follows, that it was fatal. */
 	if (c->first_oops[0] == '\0')
 		memcpy(c->first_oops, c->oops, sizeof(c->oops));
-	if (c->oops_logged != 0 && now - c->oops_logged < LOG_QUIET) {
+	if (c->oops_logged != 0 &&
+	    con_elapsed(now, c->oops_logged) < LOG_QUIET) {
 		c->oops_quiet++;
 		return;
 	}
@@ -397,8 +398,8 @@ client_get(struct nd_console *con, uint32_t addr, time_t now)
 	 * pulled sends no text for a while); then the newcomer waits, so
 	 * that forged addresses cannot push the clients out.
 	 */
-	if (con->nclients >= con->conf.max_clients && now - TAILQ_LAST(
-	    &con->clients, client_list)->heard < CLIENT_KEEP) {
+	if (con->nclients >= con->conf.max_clients && con_elapsed(now,
+	    TAILQ_LAST(&con->clients, client_list)->heard) < CLIENT_KEEP) {
 		con->st.full++;
 		return NULL;
 	}
@@ -544,7 +545,7 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
 	 * datagram gets one directory a minute, not one per datagram.
 	 */
 	if (boot != BOOT_NONE && c->dir[0] != '\0' && c->dir_made != 0 &&
-	    now - c->dir_made < BOOT_SETTLE)
+	    con_elapsed(now, c->dir_made) < BOOT_SETTLE)
 		return boot == BOOT_RESET ? BOOT_RESTART : BOOT_NONE;
 	return boot;
 }
@@ -634,7 +635,8 @@ tick_stats(struct nd_console *con, time_t now)
 {
 	struct stats *s = &con->st, *o = &con->st_logged;
 
-	if (now - con->st_time < LOG_QUIET || memcmp(s, o, sizeof(*s)) == 0)
+	if (con_elapsed(now, con->st_time) < LOG_QUIET ||
+	    memcmp(s, o, sizeof(*s)) == 0)
 		return;
 	log_info("console: %" PRIu64 " duplicates dropped, %" PRIu64
 	    " bytes missing, %" PRIu64 " late chunks, %" PRIu64
@@ -657,18 +659,21 @@ nd_console_tick(struct nd_console *con, time_t now)
 	struct client *c;
 
 	TAILQ_FOREACH(c, &con->clients, lru) {
-		if (c->frag.buf != NULL && now - c->frag.since >= FRAG_WAIT)
+		if (c->frag.buf != NULL &&
+		    con_elapsed(now, c->frag.since) >= FRAG_WAIT)
 			frag_flush(con, c, now);
-		if (c->fd != -1 && now - c->written >= IDLE_CLOSE)
+		if (c->fd != -1 && con_elapsed(now, c->written) >= IDLE_CLOSE)
 			con_close_log(c);
-		if (c->oops_quiet > 0 && now - c->oops_logged >= LOG_QUIET) {
+		if (c->oops_quiet > 0 &&
+		    con_elapsed(now, c->oops_logged) >= LOG_QUIET) {
 			logit(LOG_NOTICE, "console: %s: %u more oops lines not "
 			    "logged, the last: %s (in %s/log)", c->ip,
 			    c->oops_quiet, c->oops, c->dir);
 			c->oops_quiet = 0;
 			c->oops_logged = now;
 		}
-		if (c->err_dropped > 0 && now - c->err_logged >= LOG_QUIET) {
+		if (c->err_dropped > 0 &&
+		    con_elapsed(now, c->err_logged) >= LOG_QUIET) {
 			log_warnx("console: %s: %" PRIu64 " bytes of console "
 			    "text not stored", c->ip, c->err_dropped);
 			c->err_dropped = 0;

@@ -118,8 +118,9 @@ con_make_dir(struct nd_console *con, struct client *c, time_t now)
 	 */
 	if (con->dir_refill == 0)
 		con->dir_tokens = DIR_BURST;
-	else if (now > con->dir_refill) {
-		uint64_t more = (uint64_t)(now - con->dir_refill) / DIR_EVERY;
+	else if (now != con->dir_refill) {
+		uint64_t more = (uint64_t)con_elapsed(now, con->dir_refill) /
+		    DIR_EVERY;
 
 		con->dir_tokens = more >= DIR_BURST - con->dir_tokens ?
 		    DIR_BURST : con->dir_tokens + (unsigned)more;
@@ -151,7 +152,7 @@ con_make_dir(struct nd_console *con, struct client *c, time_t now)
 	if (errno != EEXIST) {
 		int e = errno;
 
-		if (now - c->err_logged >= LOG_QUIET) {
+		if (con_elapsed(now, c->err_logged) >= LOG_QUIET) {
 			log_warnx("console: %s: cannot make directory %s: %s",
 			    c->ip, name, strerror(e));
 			c->err_logged = now;
@@ -243,7 +244,7 @@ con_dropped(struct nd_console *con, struct client *c, size_t len, time_t now,
 {
 	con->st.dropped += len;
 	c->err_dropped += len;
-	if (now - c->err_logged >= LOG_QUIET) {
+	if (con_elapsed(now, c->err_logged) >= LOG_QUIET) {
 		log_warnx("console: %s: %s%s%s%s%s", c->ip, what,
 		    c->dir[0] != '\0' ? " " : "", c->dir, err != 0 ? ": " : "",
 		    err != 0 ? strerror(err) : "");
@@ -302,7 +303,8 @@ con_raw_write(struct nd_console *con, struct client *c, const void *buf,
 	}
 	if (con->conf.log_size > 0 && c->log_bytes > 0 &&
 	    c->log_bytes + len > con->conf.log_size) {
-		if (rotate(con, c) == -1 && now - c->err_logged >= LOG_QUIET) {
+		if (rotate(con, c) == -1 &&
+		    con_elapsed(now, c->err_logged) >= LOG_QUIET) {
 			log_warn("console: %s: cannot rotate %s/log", c->ip,
 			    c->dir);
 			c->err_logged = now;

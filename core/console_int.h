@@ -29,6 +29,20 @@
 #define RELEASE_MAX	64
 #define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
 #define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
+#define LONG_AGO	((time_t)1 << 40)	/* s: past every timer */
+
+/*
+ * Seconds from then to now. The console's clock is the wall clock, which
+ * names its directories; after a step back (NTP setting the clock of a
+ * machine that just booted) every "then" would lie in the future and hold
+ * every timer for the length of the step: no eviction, no log line, no
+ * new directory. A time after now counts as long ago.
+ */
+static inline time_t
+con_elapsed(time_t now, time_t then)
+{
+	return now >= then ? now - then : LONG_AGO;
+}
 
 struct gap {
 	uint64_t	start;

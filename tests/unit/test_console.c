@@ -693,6 +693,29 @@ test_evict(void **state)
 }
 
 /*
+ * The wall clock steps back an hour (NTP setting a machine that just
+ * booted): the clients heard "in the future" are long ago, not recent, so
+ * a newcomer still finds a place, and is named by the clock as it is.
+ */
+static void
+test_clock_step_back(void **state)
+{
+	struct fx *f = *state;
+
+	nd_console_free(f->con);
+	f->conf.max_clients = 2;
+	f->con = nd_console_new(&f->conf);
+	assert_true(txt(f, IP1, "one\n", T0 + 3600));
+	assert_true(txt(f, IP2, "two\n", T0 + 3600));
+	assert_true(txt(f, IP3, "three\n", T0));
+	assert_null(nd_console_dir(f->con, IP1));
+	assert_non_null(nd_console_dir(f->con, IP2));
+	assert_string_equal(nd_console_dir(f->con, IP3),
+	    "10.0.0.3-2027-01-15-08:00");
+	assert_string_equal(client_log(f, IP3), "three\n");
+}
+
+/*
  * Datagrams from 100 addresses in one second (forged, say): 16 new clients
  * get a directory, the others nothing; a second later new ones are heard
  * again.
@@ -879,6 +902,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_follow, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_step_back, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_new_client_flood, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_log, setup, teardown),
