@@ -27,7 +27,8 @@ minfree_warn(const char *dir, const char *what)
 	long long now = (long long)time(NULL), last;
 
 	last = atomic_load(&minfree_warned);
-	if (now - last < 60 ||
+	/* A clock stepped back since counts as long ago. */
+	if ((now >= last && now - last < 60) ||
 	    !atomic_compare_exchange_strong(&minfree_warned, &last, now))
 		return;
 	log_warnx("%s/minfree: %s; taken as 0", dir, what);
