@@ -492,7 +492,7 @@ warm_memory() {
 			REPORTING_WAS=$was
 			line="free page reporting: order $order for the bench (was $was, restored at exit)"
 		else
-			line="free page reporting: on (order $was; only root can stop it): the receivers that write pay the host for memory it took back"
+			line="free page reporting: on (order $was; not changed: that takes root): the receivers that write pay the host for memory it took back"
 		fi
 		echo "$line" | tee -a "$OUT/machine.txt" | sed 's/^/bench: /'
 		[ "$order" = 11 ] || return 0
