@@ -96,20 +96,41 @@ s3_get() {	# BUCKET KEY FILE [ENDPOINT]
 		fail "cannot download s3://$1/$2"
 }
 
+# Whether KEY is in BUCKET: 200 yes, 404 no; any other answer (or none)
+# fails the test, so that an error never reads as "absent".
 s3_exists() {	# BUCKET KEY [ENDPOINT]
-	s3curl "${3:-$RGW_ENDPOINT}" "/$1/$2" -f -I -o /dev/null 2>/dev/null
+	local code
+
+	code=$(s3curl "${3:-$RGW_ENDPOINT}" "/$1/$2" -I -o /dev/null \
+	    -w '%{http_code}' 2>/dev/null) || code="no answer ($code)"
+	case $code in
+	200) return 0 ;;
+	404) return 1 ;;
+	*) fail "HEAD s3://$1/$2: $code" ;;
+	esac
+}
+
+# The <Key>s of a listing, one a line; a listing that fails gives a line
+# that says so, which no expected list contains (these run in "$(...)",
+# where fail would end only the subshell).
+s3_list_keys() {	# ENDPOINT PATH
+	local out
+
+	if ! out=$(s3curl "$1" "$2" -f 2>&1); then
+		echo "(cannot list $2: $out)"
+		return 0
+	fi
+	grep -o '<Key>[^<]*</Key>' <<<"$out" | sed 's/<Key>//; s/<\/Key>//' || true
 }
 
 # The keys in BUCKET, one a line.
 s3_keys() {	# BUCKET [ENDPOINT]
-	s3curl "${2:-$RGW_ENDPOINT}" "/$1?list-type=2&max-keys=1000" -f |
-	    grep -o '<Key>[^<]*</Key>' | sed 's/<Key>//; s/<\/Key>//' || true
+	s3_list_keys "${2:-$RGW_ENDPOINT}" "/$1?list-type=2&max-keys=1000"
 }
 
 # The keys of the multipart uploads in progress in BUCKET, one a line.
 s3_uploads() {	# BUCKET [ENDPOINT]
-	s3curl "${2:-$RGW_ENDPOINT}" "/$1?uploads=" -f |
-	    grep -o '<Key>[^<]*</Key>' | sed 's/<Key>//; s/<\/Key>//' || true
+	s3_list_keys "${2:-$RGW_ENDPOINT}" "/$1?uploads="
 }
 
 # The ETag of KEY (a multipart object's ends in -<parts>).
