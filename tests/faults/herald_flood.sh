@@ -8,8 +8,8 @@
 # running, a third honest client is not answered, flood or not.
 set -euo pipefail
 NET=163
-. "$(dirname "$0")/../integration/lib.sh"
-FAULTS=$(cd "$(dirname "$0")" && pwd)
+# lib-faults.sh: lib.sh, FAULTS, and background senders ended with the test.
+. "$(dirname "$0")/lib-faults.sh"
 
 start_server --timeout 10 --concurrent 2
 
