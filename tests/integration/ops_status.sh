@@ -98,18 +98,20 @@ grep -qE "^  [0-9]+ +${B//./\\.} +incomplete +1\.0 MiB +[0-9.]+s  ${B//./\\.}/vm
 pass "an incomplete dump is listed with its reason: '$(grep -E " ${B//./\\.} " "$T/s4" | sed 's/^ *//; s/  */ /g')'"
 
 # A client that connects and never reads does not hold the daemon up.
-python3 - "$SOCK" <<'EOF' &
+python3 - "$SOCK" "$T/idle-connected" <<'EOF' &
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
+open(sys.argv[2], "w").close()
 time.sleep(3)
 EOF
 idle=$!
+wait_file "$T/idle-connected" 10
 status "$T/s5" -d "$DUMPDIR" --port "$PORT"
 C=$(client_addr 3)
 send_dump 0 "$C" -q -g 1M -s 343
 wait_manifest "$(client_dir "$C")" 0
-wait "$idle" || true
+wait "$idle" || fail "the idle status client failed"
 pass "a status client that never reads holds nothing up: another --status and a dump go through"
 
 # 3. Gone: the socket is removed at exit; a stale one is not mistaken.
