@@ -318,6 +318,7 @@ st=$(status_of "$A")
 part=$(ls "$DS" | grep '^vmcore' || true)
 [ -n "$part" ] || fail "(a) the last flush left no vmcore file in $DS"
 zstd -q -d -c "$DS/$part" >"$T/got2" 2>/dev/null || true
+[ "$(size_of "$T/got2")" -gt 0 ] || fail "(a) $part, cut at the last flush, does not decompress at all"
 assert_prefix_of "$T/got2" "$T/sent2"
 assert_match "$part" '\.incomplete$' "(a) name of the output cut at the last flush"
 if [[ $line =~ \ complete:\  ]] || [ "$st" != incomplete ]; then

@@ -75,8 +75,9 @@ wait_manifest "$(client_dir "$E")" 0
 pass "a FIFO named minfree does not block the server; a symlink is not followed"
 rm -f "$DUMPDIR/minfree"
 
-# Set while a dump is written (netdump-crash writes it as the dump is let
-# in): the first check, 64 MiB into the stream, gives the dump up.
+# Set while a dump is let in (netdump-crash writes it): the dump's first
+# free-space check gives it up, before its first byte is written, as the
+# file is there by then; what it kept is labelled incomplete.
 printf '#!/bin/sh\necho %s >"%s/minfree"\nexit 0\n' "$HUGE" "$DUMPDIR" >"$S/netdump-crash"
 chmod 0755 "$S/netdump-crash"
 F=$(client_addr 6)
