@@ -92,10 +92,17 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # The tmpfs file systems a test mounted (tmpfs_mount), unmounted at exit.
 ND_TMPFS=()
+# Background helpers (web servers, held clients) a test started: killed at
+# exit, also when a check fails before the test waits for them.
+ND_BG_PIDS=()
 
 _nd_cleanup() {
-	local rc=$? dir n=0
+	local rc=$? dir n=0 pid
 
+	for pid in "${ND_BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -KILL "$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true

@@ -31,17 +31,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PYEOF
 HTTPD=$!
-# The web server goes with the test; then lib.sh's cleanup (the server,
-# the files), which this trap would otherwise replace.
-_notify_cleanup() {
-	local rc=$?
-
-	set +e
-	kill "$HTTPD" 2>/dev/null
-	(exit "$rc")
-	_nd_cleanup
-}
-trap _notify_cleanup EXIT
+ND_BG_PIDS+=("$HTTPD")
 mkdir -p "$T/scripts"
 printf '#!/bin/sh\n[ "$1" != "%s" ]\n' "$(client_addr 3)" >"$T/scripts/netdump-crash"
 chmod 755 "$T/scripts/netdump-crash"
