@@ -132,11 +132,6 @@ struct nd_notify_conf {
 	int		 lineno;
 };
 
-/* A copy of a [notify] section that outlives its configuration. */
-int	notify_conf_copy(struct nd_notify_conf *dst,
-	    const struct nd_notify_conf *src);
-void	notify_conf_free_copy(struct nd_notify_conf *);
-
 struct nd_conf {
 	char			*source;	/* file name, or "built-in" */
 	struct nd_server_conf	 server;

@@ -230,26 +230,3 @@ notify_print(const struct nd_conf *conf, FILE *fp)
 		    n->timeout, n->retries);
 	}
 }
-
-int
-notify_conf_copy(struct nd_notify_conf *dst, const struct nd_notify_conf *src)
-{
-	*dst = *src;
-	dst->name = strdup(src->name);
-	dst->url = strdup(src->url);
-	dst->token = src->token != NULL ? strdup(src->token) : NULL;
-	dst->hmac_key = src->hmac_key != NULL ? strdup(src->hmac_key) : NULL;
-	if (dst->name == NULL || dst->url == NULL ||
-	    (src->token != NULL && dst->token == NULL) ||
-	    (src->hmac_key != NULL && dst->hmac_key == NULL)) {
-		notify_conf_clear(dst);
-		return -1;
-	}
-	return 0;
-}
-
-void
-notify_conf_free_copy(struct nd_notify_conf *n)
-{
-	notify_conf_clear(n);
-}

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Webhooks (see notify.h). An event is the webhook's JSON body without
- * its "event" field, plus a copy of the endpoints' settings it goes to
- * (a reload may free the configuration while it waits). A dump with a
- * signature carries how many dumps of this directory have had it
+ * Webhooks (see notify.h). An event becomes at once one delivery per
+ * endpoint that takes it: the JSON body and a copy of the endpoint's
+ * settings (a reload may free the configuration while it waits). A dump
+ * with a signature carries how many dumps of this directory have had it
  * ("count", sigseen.h) and makes a new-signature event the first time.
  * The thread POSTs each delivery, retrying after 1, 2, 4 ... 60 s up to
- * the endpoint's retries. At most MAX_QUEUED events wait to be looked at
- * and MAX_QUEUED deliveries to be sent: an endpoint that takes a
- * connection and never answers holds the thread for its timeout, and a
- * refusal is an event any sender of HERALDs can cause, so past the bound
- * the oldest refusal goes (delivery_room), and a line says so at most once a
- * minute.
+ * the endpoint's retries. At most MAX_QUEUED deliveries wait: an endpoint
+ * that takes a connection and never answers holds the thread for its
+ * timeout, and a refusal is an event any sender of HERALDs can cause, so
+ * past the bound the oldest refusal goes (delivery_room), and a line says
+ * so at most once a minute.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,22 +48,10 @@ struct delivery {
 	bool		 refusal;	/* dropped first when the queue is full */
 };
 
-/* A dump's event before the thread has looked at its signature. */
-struct pending_event {
-	struct pending_event *next;
-	json_t		*body;		/* without "event" */
-	const char	*event;		/* static */
-	uint64_t	 seen;		/* its signature's count; 0 none */
-	struct nd_notify_conf *ends;	/* copies, nends of them */
-	size_t		 nends;
-};
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static bool running, stopping;
-static struct pending_event *events, **events_tail = &events;
-static size_t npending;
 static struct delivery *queue, **queue_tail = &queue;
 static size_t nqueued;
 static uint64_t dropped;
@@ -174,12 +161,6 @@ enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 	delivery_put(d);
 }
 
-static bool
-event_is_refusal(const struct pending_event *e)
-{
-	return strcmp(e->event, "refused") == 0;
-}
-
 /* An event's bit in a [notify] section's events. */
 static unsigned
 event_bit(const char *event)
@@ -187,74 +168,6 @@ event_bit(const char *event)
 	return strcmp(event, "complete") == 0 ? ND_EVENT_COMPLETE :
 	    strcmp(event, "incomplete") == 0 ? ND_EVENT_INCOMPLETE :
 	    ND_EVENT_REFUSED;
-}
-
-/* Turn a dump's event into deliveries, its signature counted. */
-static void
-expand(struct pending_event *e)
-{
-	bool fresh = e->seen == 1;
-	unsigned bit = event_bit(e->event);
-	char *text;
-	size_t i;
-
-	if (e->seen > 0)
-		json_object_set_new(json_object_get(e->body, "signature"),
-		    "count", json_integer((json_int_t)e->seen));
-	for (i = 0; i < e->nends; i++) {
-		if (e->ends[i].events & bit) {
-			json_object_set_new(e->body, "event",
-			    json_string(e->event));
-			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
-				enqueue(&e->ends[i], text, event_is_refusal(e));
-			free(text);
-		}
-		if (fresh && (e->ends[i].events & ND_EVENT_NEW_SIGNATURE)) {
-			json_object_set_new(e->body, "event",
-			    json_string("new-signature"));
-			if ((text = json_dumps(e->body, JSON_COMPACT)) != NULL)
-				enqueue(&e->ends[i], text, false);
-			free(text);
-		}
-	}
-}
-
-static void
-event_free(struct pending_event *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->nends; i++)
-		notify_conf_free_copy(&e->ends[i]);
-	free(e->ends);
-	json_decref(e->body);
-	free(e);
-}
-
-/* delivery_room for the events the thread has not looked at yet. */
-static bool
-event_room(bool incoming_refusal)
-{
-	struct pending_event **pp = &events, *old;
-
-	if (npending < MAX_QUEUED)
-		return true;
-	count_drop();
-	while (*pp != NULL && !event_is_refusal(*pp))
-		pp = &(*pp)->next;
-	if (*pp == NULL) {
-		if (incoming_refusal)
-			return false;
-		pp = &events;
-	}
-	old = *pp;
-	if (!event_is_refusal(old))
-		dropped_dumps++;
-	if ((*pp = old->next) == NULL)
-		events_tail = pp;
-	event_free(old);
-	npending--;
-	return true;
 }
 
 static size_t
@@ -365,7 +278,6 @@ take_due(time_t now, time_t *next)
 static void *
 sender(void *arg)
 {
-	struct pending_event *e;
 	struct delivery *d;
 	struct timespec until;
 	char why[256];
@@ -376,14 +288,6 @@ sender(void *arg)
 	nd_thread_name("nd-notify");
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
-		while ((e = events) != NULL) {
-			events = e->next;
-			if (events == NULL)
-				events_tail = &events;
-			npending--;
-			expand(e);
-			event_free(e);
-		}
 		if ((d = take_due(mono(), &next)) == NULL) {
 			/* cond waits on CLOCK_MONOTONIC (nd_notify_start):
 			 * a step of the wall clock moves no retry. */
@@ -457,7 +361,6 @@ void
 nd_notify_stop(void)
 {
 	struct delivery *d;
-	struct pending_event *e;
 	size_t left;
 
 	if (!running)
@@ -473,67 +376,54 @@ nd_notify_stop(void)
 		queue = d->next;
 		delivery_free(d);
 	}
-	while ((e = events) != NULL) {
-		events = e->next;
-		event_free(e);
-		left++;
-	}
 	if (left > 0 || dropped > 0)
 		log_warnx("notify: %zu webhooks not sent at exit, %" PRIu64
 		    " dropped before (queue full), %" PRIu64 " of them of a "
 		    "dump", left, dropped, dropped_dumps);
 }
 
-/* Copy the endpoints of conf and queue body under event (takes body). */
+/*
+ * A delivery of event for each endpoint of conf that takes it, and of
+ * new-signature for those that take that when the signature is new
+ * (seen is 1; 0 means no signature). Takes body, without "event".
+ */
 static void
 post_event(const struct nd_conf *conf, const char *event, json_t *body,
     uint64_t seen)
 {
-	struct pending_event *e;
-	unsigned bit = event_bit(event);
+	const unsigned bit = event_bit(event);
+	const bool refusal = bit == ND_EVENT_REFUSED;
+	char *text = NULL, *fresh = NULL;
 	size_t i;
 
-	if (!running || conf->nnotifies == 0 || body == NULL ||
-	    (e = calloc(1, sizeof(*e))) == NULL) {
+	if (!running || conf->nnotifies == 0 || body == NULL) {
 		json_decref(body);
 		return;
 	}
-	e->body = body;
-	e->event = event;
-	e->seen = seen;
-	if ((e->ends = calloc(conf->nnotifies, sizeof(*e->ends))) == NULL) {
-		event_free(e);
-		return;
+	if (seen > 0)
+		json_object_set_new(json_object_get(body, "signature"),
+		    "count", json_integer((json_int_t)seen));
+	json_object_set_new(body, "event", json_string(event));
+	text = json_dumps(body, JSON_COMPACT);
+	if (seen == 1) {
+		json_object_set_new(body, "event",
+		    json_string("new-signature"));
+		fresh = json_dumps(body, JSON_COMPACT);
 	}
-	/*
-	 * Only the endpoints that take it wait with it: a refusal, which any
-	 * sender of HERALDs can cause, must not push out a dump's event that
-	 * an endpoint wants.
-	 */
+	json_decref(body);
+	pthread_mutex_lock(&lock);
 	for (i = 0; i < conf->nnotifies; i++) {
 		const struct nd_notify_conf *n = &conf->notifies[i];
 
-		if (((n->events & bit) || (seen == 1 &&
-		    (n->events & ND_EVENT_NEW_SIGNATURE))) &&
-		    notify_conf_copy(&e->ends[e->nends], n) == 0)
-			e->nends++;
+		if (text != NULL && (n->events & bit))
+			enqueue(n, text, refusal);
+		if (fresh != NULL && (n->events & ND_EVENT_NEW_SIGNATURE))
+			enqueue(n, fresh, false);
 	}
-	if (e->nends == 0) {
-		event_free(e);
-		return;
-	}
-	pthread_mutex_lock(&lock);
-	/* Full: the thread is held in a POST. */
-	if (!event_room(event_is_refusal(e))) {
-		pthread_mutex_unlock(&lock);
-		event_free(e);
-		return;
-	}
-	*events_tail = e;
-	events_tail = &e->next;
-	npending++;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
+	free(text);
+	free(fresh);
 }
 
 /*
