@@ -29,7 +29,7 @@
 #define RELEASE_MAX	64
 #define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
 #define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
-#define LONG_AGO	((time_t)1 << 40)	/* s: past every timer */
+#define LONG_AGO	((time_t)1 << 30)	/* s: past every timer; fits a 32-bit time_t */
 
 /*
  * Seconds from then to now. The console's clock is the wall clock, which

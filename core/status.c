@@ -186,7 +186,9 @@ nd_status_listen(const struct nd_server_conf *sv, char *path, size_t size,
 			status_path_at(sv, true, path, size);
 	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "status socket path too long: %s", path);
+		snprintf(err, errlen, "status socket path too long (%zu bytes, "
+		    "at most %zu): %.200s", strlen(path),
+		    sizeof(sun.sun_path) - 1, path);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
