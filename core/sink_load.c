@@ -169,20 +169,29 @@ descriptor_size(uint32_t minor)
 	return sizeof(struct nds_sink_module);
 }
 
+/*
+ * The size and alignment of an option's field. Alignment is the type's,
+ * not its size: an int64_t in a struct is 4-aligned on i386.
+ */
 static size_t
-opt_field_size(enum nds_opt_type t)
+opt_field_size(enum nds_opt_type t, size_t *align)
 {
 	switch (t) {
 	case NDS_OPT_STRING:
+		*align = _Alignof(const char *);
 		return sizeof(const char *);
 	case NDS_OPT_INT:
 	case NDS_OPT_SIZE:
+		*align = _Alignof(int64_t);
 		return sizeof(int64_t);
 	case NDS_OPT_BOOL:
+		*align = _Alignof(bool);
 		return sizeof(bool);
 	case NDS_OPT_ENUM:
+		*align = _Alignof(int);
 		return sizeof(int);
 	}
+	*align = 1;
 	return SIZE_MAX;
 }
 
@@ -192,13 +201,13 @@ check_options(const struct nds_sink_module *d, const char *path, char *err,
     size_t errlen)
 {
 	const struct nds_option *o;
-	size_t size;
+	size_t size, align;
 
 	for (o = d->options; o != NULL && o->name != NULL; o++) {
-		size = opt_field_size(o->type);
+		size = opt_field_size(o->type, &align);
 		if (size == SIZE_MAX || o->offset > d->config_size ||
 		    d->config_size - o->offset < size ||
-		    o->offset % size != 0) {
+		    o->offset % align != 0) {
 			snprintf(err, errlen, "%s: option '%s' does not fit "
 			    "the module's config struct (%zu bytes)", path,
 			    o->name, d->config_size);
