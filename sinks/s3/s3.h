@@ -399,7 +399,7 @@ int		 s3_finish_upload(struct s3_obj *, uint64_t size);
 int		 s3_move_object(struct s3_obj *, const char *key,
 		    uint64_t size, char *err);
 void		 s3_abort_upload(struct s3_obj *);
-int		 s3_cur_reserve(struct s3_obj *, size_t need);
+int		 s3_cur_reserve(struct s3_obj *, uint64_t need);
 int		 s3_spool_stop(struct s3_obj *, const char *why);
 void		 s3_obj_fail(struct s3_obj *, char *err, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

@@ -294,7 +294,7 @@ close_put(struct s3_obj *o, const char *name, const char *key,
 	if (s3_spooling(o))
 		src.fd = o->fd;
 	else {
-		if (o->curn > 1 || s3_cur_reserve(o, (size_t)size) == -1) {
+		if (o->curn > 1 || s3_cur_reserve(o, size) == -1) {
 			sink_seterr(err, "%s: out of memory",
 			    nds_object_name(o->kind));
 			return NDS_FAILED;

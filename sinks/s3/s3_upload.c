@@ -253,13 +253,18 @@ static const unsigned char zeros[64 * 1024];
 
 /* Grow the memory part to hold need bytes; the new room reads as zeros. */
 int
-s3_cur_reserve(struct s3_obj *o, size_t need)
+s3_cur_reserve(struct s3_obj *o, uint64_t need)
 {
 	unsigned char *nb;
 	size_t cap;
 
 	if (need <= o->curcap)
 		return 0;
+	/* A part of GiBs on a 32-bit system: no size_t holds its double. */
+	if (need > SIZE_MAX / 2) {
+		errno = ENOMEM;
+		return -1;
+	}
 	cap = o->curcap == 0 ? MEM_FIRST : o->curcap;
 	while (cap < need)
 		cap *= 2;
@@ -302,7 +307,7 @@ s3_spool_stop(struct s3_obj *o, const char *why)
 	start = s3_part_start(s->conf.part_size, n);
 	have = o->pos - start;
 	o->curn = n;
-	if (s3_cur_reserve(o, (size_t)have) == -1)
+	if (s3_cur_reserve(o, have) == -1)
 		return -1;
 	while (done < have) {
 		got = pread(o->fd, o->cur + done, (size_t)have - done,
@@ -345,7 +350,7 @@ submit_cur(struct s3_obj *o, uint64_t len)
 	uint64_t start = s3_part_start(s->conf.part_size, o->curn);
 	int r = -1;
 
-	if (s3_cur_reserve(o, (size_t)len) == -1) {
+	if (s3_cur_reserve(o, len) == -1) {
 		pthread_mutex_lock(&o->lock);
 		up_fail_locked(o, "out of memory");
 		pthread_mutex_unlock(&o->lock);
@@ -393,7 +398,7 @@ mem_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
 		chunk = start + plen - off;
 		if (chunk > len)
 			chunk = len;
-		if (s3_cur_reserve(o, (size_t)(off - start + chunk)) == -1)
+		if (s3_cur_reserve(o, off - start + chunk) == -1)
 			return -1;
 		if (buf != NULL) {
 			memcpy(o->cur + (off - start), buf, (size_t)chunk);
@@ -516,7 +521,7 @@ late_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
 			continue;
 		}
 		if (i == o->curn && i > o->nsub && o->cur != NULL &&
-		    s3_cur_reserve(o, (size_t)(b - ps)) == 0) {
+		    s3_cur_reserve(o, b - ps) == 0) {
 			if (buf != NULL)
 				memcpy(o->cur + (a - ps), buf + (a - off),
 				    (size_t)(b - a));
@@ -630,7 +635,7 @@ send_tail_locked(struct s3_obj *o, uint64_t size, uint32_t total)
 	if (o->fd != -1 && o->spool_end >= start + len)
 		return false;
 	if (i == o->curn && o->cur != NULL) {
-		if (s3_cur_reserve(o, (size_t)len) == -1) {
+		if (s3_cur_reserve(o, len) == -1) {
 			up_fail_locked(o, "out of memory");
 			return true;
 		}
