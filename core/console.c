@@ -570,10 +570,24 @@ nd_console_new(const struct nd_console_conf *conf)
 	return con;
 }
 
+/*
+ * CLOCK_MONOTONIC counts from boot: LONG_AGO ahead, a field still 0 (no
+ * log line yet, no directory yet) is long ago even in a server that
+ * starts with the machine.
+ */
+time_t
+nd_console_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return LONG_AGO + ts.tv_sec;
+}
+
 void
 nd_console_free(struct nd_console *con)
 {
-	time_t now = time(NULL);
+	time_t now = nd_console_now();
 
 	if (con == NULL)
 		return;

@@ -23,6 +23,8 @@ struct nd_console_conf {
 	uint64_t	log_size;	/* rotate "log" beyond this many bytes */
 	unsigned	log_keep;	/* rotated files kept: log.1 .. log.N */
 	unsigned	max_clients;	/* clients tracked at once (LRU evicted) */
+	time_t		(*wall_clock)(void);	/* names directories; NULL:
+						 * time(), the system's */
 };
 
 /* NULL on ENOMEM. log_size 0: never rotate; max_clients 0 is taken as 1. */
@@ -30,8 +32,15 @@ struct nd_console *nd_console_new(const struct nd_console_conf *);
 /* Writes out what is waiting (incomplete messages) and closes the files. */
 void	nd_console_free(struct nd_console *);
 /*
- * One datagram from a client allowed to send console text; now is
- * CLOCK_REALTIME seconds. true if it was console text (consumed, also when
+ * The console's clock, the "now" of its calls: seconds that only move
+ * forward (CLOCK_MONOTONIC), so that no setting of the system's clock can
+ * hold its timers back or run them out early. The wall clock only names
+ * directories.
+ */
+time_t	nd_console_now(void);
+/*
+ * One datagram from a client allowed to send console text, at
+ * nd_console_now(). true if it was console text (consumed, also when
  * it could not be stored, and for an empty datagram), false if it is a
  * netdump reply that is not REPLY_LOG, or one that does not decode (for the
  * dump front-end).

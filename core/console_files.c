@@ -110,6 +110,7 @@ con_make_dir(struct nd_console *con, struct client *c, time_t now)
 {
 	char stamp[TIME_LEN + 1], name[DIR_NAME_MAX];
 	struct tm tm;
+	time_t wall;
 	unsigned i;
 
 	/*
@@ -131,7 +132,9 @@ con_make_dir(struct nd_console *con, struct client *c, time_t now)
 		errno = 0;
 		return -1;
 	}
-	if (localtime_r(&now, &tm) == NULL ||
+	wall = con->conf.wall_clock != NULL ? con->conf.wall_clock() :
+	    time(NULL);
+	if (localtime_r(&wall, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm) == 0)
 		snprintf(stamp, sizeof(stamp), "0000-00-00-00:00");
 	for (i = 0; i < DIR_TRIES; i++) {

@@ -32,11 +32,9 @@
 #define LONG_AGO	((time_t)1 << 30)	/* s: past every timer; fits a 32-bit time_t */
 
 /*
- * Seconds from then to now. The console's clock is the wall clock, which
- * names its directories; after a step back (NTP setting the clock of a
- * machine that just booted) every "then" would lie in the future and hold
- * every timer for the length of the step: no eviction, no log line, no
- * new directory. A time after now counts as long ago.
+ * Seconds from then to now on the console's clock (nd_console_now). A
+ * time after now counts as long ago: a timer never waits for a "then"
+ * that has not come, whatever a caller passed.
  */
 static inline time_t
 con_elapsed(time_t now, time_t then)

@@ -235,7 +235,7 @@ timer_update(struct nd_linux_port *lp)
 static void
 readable(struct nd_linux_port *lp, struct nd_receiver *rx)
 {
-	time_t now = time(NULL);
+	time_t now = nd_console_now();
 	int n, i, rounds;
 
 	for (rounds = 0; rounds < 8; rounds++) {
@@ -341,7 +341,7 @@ nd_linux_port_tick(struct nd_linux_port *lp, struct nd_receiver *rx,
 	const char *floor;
 
 	lp->low_space = !nd_space_ok(sv, &avail, &need, &floor);
-	nd_console_tick(lp->console, time(NULL));
+	nd_console_tick(lp->console, nd_console_now());
 	nd_lx_tick(lp->lx, rx, mono);
 	crash_notices(lp, rx, mono);
 	timer_update(lp);

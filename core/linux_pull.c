@@ -563,7 +563,7 @@ lx_memory_begin(struct nd_lx *lx, struct nd_receiver *rx, struct lx_session *s)
 		    .dumpdir_fd = rx->dumpdir_fd, .wake_fd = rx->wake_fd,
 		    .chains = chains, .nchains = p.nchains,
 		    .linux_dump = true, .boot_dir = nd_console_boot_dir(
-		    lx->console, s->from.sin_addr.s_addr, time(NULL)) };
+		    lx->console, s->from.sin_addr.s_addr, nd_console_now()) };
 		if ((s->dump = nd_dump_start(&p)) == NULL)
 			why = "the dump could not start";
 	}

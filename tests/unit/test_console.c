@@ -37,6 +37,19 @@ struct fx {
 	struct nd_console_conf	 conf;
 };
 
+/*
+ * The wall clock the console names directories by. The helpers below set
+ * it to the time they are given, so that the console's clock and the
+ * wall clock agree unless a test steps one of them.
+ */
+static time_t wall_now = T0;
+
+static time_t
+fake_wall(void)
+{
+	return wall_now;
+}
+
 static uint32_t
 htonl_(uint32_t v)
 {
@@ -58,7 +71,9 @@ setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
 	assert_true(f->dfd >= 0);
-	f->conf = (struct nd_console_conf){ f->dfd, 1 << 20, 3, 16 };
+	f->conf = (struct nd_console_conf){ .dumpdir_fd = f->dfd,
+	    .log_size = 1 << 20, .log_keep = 3, .max_clients = 16,
+	    .wall_clock = fake_wall };
 	f->con = nd_console_new(&f->conf);
 	assert_non_null(f->con);
 	*state = f;
@@ -101,6 +116,7 @@ nl(struct fx *f, uint32_t addr, uint32_t offset, const char *text,
 {
 	uint8_t d[2048];
 
+	wall_now = now;
 	return nd_console_input(f->con, addr, d, netlog(d, offset, text),
 	    now);
 }
@@ -108,6 +124,7 @@ nl(struct fx *f, uint32_t addr, uint32_t offset, const char *text,
 static bool
 txt(struct fx *f, uint32_t addr, const char *s, time_t now)
 {
+	wall_now = now;
 	return nd_console_input(f->con, addr, (const uint8_t *)s, strlen(s),
 	    now);
 }
@@ -693,25 +710,36 @@ test_evict(void **state)
 }
 
 /*
- * The wall clock steps back an hour (NTP setting a machine that just
- * booted): the clients heard "in the future" are long ago, not recent, so
- * a newcomer still finds a place, and is named by the clock as it is.
+ * The system's clock steps (NTP setting a machine that just booted, an
+ * operator): the console's timers run on its own clock, which only moves
+ * forward, and do not move with it; only directory names follow the wall
+ * clock.
  */
 static void
-test_clock_step_back(void **state)
+test_wall_clock_steps(void **state)
 {
 	struct fx *f = *state;
+	const uint8_t three[] = "three\n";
 
+	/* Ahead of 0 by far: a field never set is long ago. */
+	assert_true(nd_console_now() >= (time_t)1 << 30);
 	nd_console_free(f->con);
 	f->conf.max_clients = 2;
 	f->con = nd_console_new(&f->conf);
-	assert_true(txt(f, IP1, "one\n", T0 + 3600));
-	assert_true(txt(f, IP2, "two\n", T0 + 3600));
-	assert_true(txt(f, IP3, "three\n", T0));
+	assert_true(txt(f, IP1, "one\n", T0));
+	assert_true(txt(f, IP2, "two\n", T0));
+	/* A day forward, a second later: both were heard a second ago. */
+	wall_now = T0 + 86400;
+	assert_true(nd_console_input(f->con, IP3, three, 6, T0 + 1));
+	assert_null(nd_console_dir(f->con, IP3));
+	assert_non_null(nd_console_dir(f->con, IP1));
+	/* An hour back, a minute on: the least recently heard goes. */
+	wall_now = T0 - 3600;
+	assert_true(nd_console_input(f->con, IP3, three, 6, T0 + 60));
 	assert_null(nd_console_dir(f->con, IP1));
 	assert_non_null(nd_console_dir(f->con, IP2));
 	assert_string_equal(nd_console_dir(f->con, IP3),
-	    "10.0.0.3-2027-01-15-08:00");
+	    "10.0.0.3-2027-01-15-07:00");
 	assert_string_equal(client_log(f, IP3), "three\n");
 }
 
@@ -902,7 +930,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_follow, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clock_step_back, setup,
+		cmocka_unit_test_setup_teardown(test_wall_clock_steps, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_new_client_flood, setup,
 		    teardown),
