@@ -388,7 +388,9 @@ by_group(const void *a, const void *b)
 
 struct group {
 	const struct entry *first, *last;
-	size_t		 dumps, clients;
+	uint64_t	 dumps;		/* a manifest's count can pass
+					 * SIZE_MAX on a 32-bit system */
+	size_t		 clients;
 	size_t		 kept;		/* of dumps, those with their core */
 	uint64_t	 seen;		/* the largest count a manifest says */
 };
@@ -441,7 +443,7 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 	 */
 	for (i = 0; i < n && by_sig; i++)
 		if (g[i].seen > g[i].dumps)
-			g[i].dumps = (size_t)g[i].seen;
+			g[i].dumps = g[i].seen;
 	qsort(g, n, sizeof(*g), by_first);
 	if (!json && by_sig)
 		fprintf(out, "%-16s %6s %6s %7s %-24s %-24s %s\n", "SIGNATURE",
@@ -466,12 +468,13 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 			    l->status, "signature", l->sig[0] ? l->sig : NULL,
 			    "panic", l->panic));
 		else if (by_sig)
-			fprintf(out, "%-16s %6zu %6zu %7zu %-24.24s %-24.24s "
-			    "%s\n", f->sig[0] ? f->sig : "-", g[i].dumps,
+			fprintf(out, "%-16s %6" PRIu64 " %6zu %7zu %-24.24s "
+			    "%-24.24s %s\n", f->sig[0] ? f->sig : "-", g[i].dumps,
 			    g[i].kept, g[i].clients, f->start, l->start,
 			    l->panic ? l->panic : "-");
 		else
-			fprintf(out, "%-15s %6zu %-24.24s %-10s %-16s %s\n",
+			fprintf(out, "%-15s %6" PRIu64 " %-24.24s %-10s %-16s "
+			    "%s\n",
 			    f->client, g[i].dumps, l->start, l->status,
 			    l->sig[0] ? l->sig : "-", l->panic ? l->panic :
 			    "-");
