@@ -450,6 +450,10 @@ struct nds_dump {
 	const char		*path;		/* HERALD path, confined; "." if none */
 	const char		*dumpdir;	/* the server's dump directory */
 	int			 dumpdir_fd;	/* O_DIRECTORY fd of dumpdir */
+	/*
+	 * Its size follows _TIME_BITS on a 32-bit system: build a module
+	 * with the server's (the loader cannot tell them apart).
+	 */
 	struct timespec		 start;		/* CLOCK_REALTIME at HERALD */
 
 	/* Known at the end. */
