@@ -433,7 +433,7 @@ parse_min_free(struct nd_server_conf *sv, const char *v, char *msg,
 	if (len > 0 && v[len - 1] == '%') {
 		if (len - 1 >= sizeof(num)) {
 			snprintf(msg, msglen, "expected a percentage like 5%%, "
-			    "got '%.40s...'", v);
+			    "got '%.40s%s'", v, len > 40 ? "..." : "");
 			return -1;
 		}
 		memcpy(num, v, len - 1);

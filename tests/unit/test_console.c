@@ -71,6 +71,7 @@ setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
 	assert_true(f->dfd >= 0);
+	wall_now = T0;
 	f->conf = (struct nd_console_conf){ .dumpdir_fd = f->dfd,
 	    .log_size = 1 << 20, .log_keep = 3, .max_clients = 16,
 	    .wall_clock = fake_wall };
