@@ -90,8 +90,6 @@ int		 s3_uri_encode(const char *s, bool keep_slash, char *out,
 		    size_t outlen);
 /* s3_uri_encode into a string of its own; NULL when out of memory. */
 char		*s3_uri_dup(const char *s, bool keep_slash);
-/* The reverse; -1 on a bad escape. */
-int		 s3_uri_decode(const char *s, char *out, size_t outlen);
 
 /*
  * Part layout of every multipart upload: parts 1..1000 are base bytes,

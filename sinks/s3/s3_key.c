@@ -180,44 +180,6 @@ s3_uri_encode(const char *s, bool keep_slash, char *out, size_t outlen)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-s3_uri_decode(const char *s, char *out, size_t outlen)
-{
-	size_t n = 0;
-	int hi, lo;
-
-	for (; *s != '\0'; s++) {
-		char c = *s;
-
-		if (c == '%') {
-			if ((hi = hexval(s[1])) == -1 ||
-			    (lo = hexval(s[2])) == -1 || (hi == 0 && lo == 0))
-				return -1;
-			c = (char)(hi << 4 | lo);
-			s += 2;
-		}
-		if (n + 1 >= outlen)
-			return -1;
-		out[n++] = c;
-	}
-	if (n >= outlen)
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
-
 uint64_t
 s3_part_len(uint64_t base, uint32_t n)
 {
