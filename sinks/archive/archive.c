@@ -400,8 +400,6 @@ ar_hole(void *object_state, uint64_t offset, uint64_t len,
 	struct ar_dump *d = o->d;
 	struct blob *b = &o->blob;
 	uint64_t end, failoff = offset;
-	size_t n;
-	int r;
 
 	if (len == 0)
 		return NDS_OK;
@@ -421,22 +419,8 @@ ar_hole(void *object_state, uint64_t offset, uint64_t len,
 		return NDS_OK;
 	/* Over data already spooled (a rewrite): punch it out. */
 	end = offset + len < d->dataend ? offset + len : d->dataend;
-	do
-		r = fallocate(d->spool, FALLOC_FL_PUNCH_HOLE |
-		    FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)(end - offset));
-	while (r == -1 && errno == EINTR);
-	if (r == 0)
+	if (sink_zero_range(d->spool, offset, end, &failoff) == 0)
 		return NDS_OK;
-	if (errno != EOPNOTSUPP && errno != ENOSYS)
-		goto fail;
-	/* A file system that cannot punch holes gets zeros written. */
-	for (; offset < end; offset += n) {
-		n = end - offset < sizeof(zeros) ? (size_t)(end - offset) :
-		    sizeof(zeros);
-		if (sink_pwrite_all(d->spool, zeros, n, offset, &failoff) == -1)
-			goto fail;
-	}
-	return NDS_OK;
 fail:
 	spool_err(d, err, errno, "hole at offset %" PRIu64, failoff);
 	return object_failed(o, err);

@@ -2,6 +2,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,4 +85,29 @@ sink_check_dir(const struct nds_host *host, struct nds_host_ctx *ctx,
 		host->log(ctx, NDS_LOG_WARNING, "%s %s; every dump for this "
 		    "sink fails until the server can list and write it", option,
 		    why);
+}
+
+int
+sink_zero_range(int fd, uint64_t off, uint64_t end, uint64_t *failoff)
+{
+	static const char zeros[64 * 1024];
+	size_t n;
+	int r;
+
+	*failoff = off;
+	do
+		r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    (off_t)off, (off_t)(end - off));
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -1;
+	for (; off < end; off += n) {
+		n = end - off < sizeof(zeros) ? (size_t)(end - off) :
+		    sizeof(zeros);
+		if (sink_pwrite_all(fd, zeros, n, off, failoff) == -1)
+			return -1;
+	}
+	return 0;
 }

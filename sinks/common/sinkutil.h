@@ -23,6 +23,13 @@ const char	*sink_errstr(int e, char *buf, size_t len);
 int		 sink_pwrite_all(int fd, const void *buf, size_t len,
 		    uint64_t off, uint64_t *failoff);
 /*
+ * Make [off, end) of fd read as zeros and keep its size: punch it out, or
+ * write zeros where the file system cannot punch. -1 with errno, and
+ * *failoff where it stopped.
+ */
+int		 sink_zero_range(int fd, uint64_t off, uint64_t end,
+		    uint64_t *failoff);
+/*
  * From start: warn when dir, the value of the option named option, is not
  * a directory the server can list and write, since every dump for the
  * sink would fail in it. A warning only: it may be a file system mounted

@@ -37,9 +37,6 @@ struct file_object {
 	char			 name[NAME_MAX + 1]; /* current name */
 };
 
-/* What a hole is filled with where the file system cannot punch one. */
-static const char zeros[64 * 1024];
-
 int
 fmtname(char *buf, size_t len, const char *fmt, ...)
 {
@@ -537,8 +534,6 @@ file_hole(void *object_state, uint64_t offset, uint64_t len,
 {
 	struct file_object *o = object_state;
 	uint64_t end, failoff = offset;
-	size_t n;
-	int r;
 
 	if (len == 0)
 		return NDS_OK;
@@ -554,23 +549,8 @@ file_hole(void *object_state, uint64_t offset, uint64_t len,
 		return NDS_OK;
 	/* Over data already written (a rewrite): punch it out. */
 	end = offset + len < o->dataend ? offset + len : o->dataend;
-	do
-		r = fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		    (off_t)offset, (off_t)(end - offset));
-	while (r == -1 && errno == EINTR);
-	if (r == 0)
+	if (sink_zero_range(o->fd, offset, end, &failoff) == 0)
 		return NDS_OK;
-	if (errno != EOPNOTSUPP && errno != ENOSYS)
-		goto fail;
-	/* A file system that cannot punch holes gets zeros written. */
-	while (offset < end) {
-		n = end - offset < sizeof(zeros) ? (size_t)(end - offset) :
-		    sizeof(zeros);
-		if (sink_pwrite_all(o->fd, zeros, n, offset, &failoff) == -1)
-			goto fail;
-		offset += n;
-	}
-	return NDS_OK;
 fail:
 	return object_failed(o, "hole", failoff, err);
 }

@@ -97,6 +97,38 @@ syscall(long number, ...)
 	return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+/*
+ * Stand in for libc's fallocate so a test can pretend the file system
+ * cannot punch holes (EOPNOTSUPP, as vfat and older NFS answer) and make
+ * the sink write zeros instead. With 64-bit offsets on a 32-bit system
+ * <fcntl.h> names this definition fallocate64, and libc's is that too.
+ */
+#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64 && \
+    UINTPTR_MAX == 0xffffffffu
+#define LIBC_FALLOCATE	"fallocate64"
+#else
+#define LIBC_FALLOCATE	"fallocate"
+#endif
+static bool punch_refused;
+static unsigned punch_calls;
+
+int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	static int (*real)(int, int, off_t, off_t);
+
+	if ((mode & FALLOC_FL_PUNCH_HOLE) != 0) {
+		punch_calls++;
+		if (punch_refused) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, LIBC_FALLOCATE);
+	return real(fd, mode, off, len);
+}
+
 static int
 setup(void **state)
 {
@@ -114,6 +146,8 @@ setup(void **state)
 		return -1;
 	mock_host_reset("file");
 	openat2_enosys = false;
+	punch_refused = false;
+	punch_calls = 0;
 	*state = e;
 	return 0;
 }
@@ -895,7 +929,17 @@ test_rewrite_and_punch(void **state)
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(got, want, sizeof(want));
 	free(got);
+	/* Both holes lay over data: each was punched (or tried). */
+	assert_int_equal(punch_calls, 2);
 	M.destroy(inst);
+}
+
+/* The same where the file system cannot punch holes: zeros are written. */
+static void
+test_rewrite_without_punch(void **state)
+{
+	punch_refused = true;
+	test_rewrite_and_punch(state);
 }
 
 static void
@@ -2693,6 +2737,7 @@ main(void)
 		T(test_last_regular_file_left_alone),
 		T(test_truncate_padding),
 		T(test_rewrite_and_punch),
+		T(test_rewrite_without_punch),
 		T(test_netdumpd_layout),
 		T(test_redhat_layout),
 		T(test_mode_option),
