@@ -91,8 +91,10 @@ set_secret(char **to, const char *value)
 
 /*
  * Credentials from an AWS-style credentials file: the [profile] section's
- * aws_access_key_id, aws_secret_access_key and aws_session_token. What is
- * read is wiped from the stack.
+ * aws_access_key_id, aws_secret_access_key and aws_session_token. Read
+ * here rather than with inih, as the configuration is, so that what is
+ * read can be wiped from the stack: inih's line buffer cannot be (and its
+ * default line of 200 bytes is shorter than a session token).
  */
 static int
 read_credentials(struct s3_sink *s, const char *path, const char *profile,
