@@ -29,7 +29,8 @@
 #define RELEASE_MAX	64
 #define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
 #define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
-#define LONG_AGO	((time_t)1 << 30)	/* s: past every timer; fits a 32-bit time_t */
+/* s: past every timer, and within a 32-bit time_t */
+#define LONG_AGO	((time_t)1 << 30)
 
 /*
  * Seconds from then to now on the console's clock (nd_console_now). A

@@ -469,9 +469,9 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 			    "panic", l->panic));
 		else if (by_sig)
 			fprintf(out, "%-16s %6" PRIu64 " %6zu %7zu %-24.24s "
-			    "%-24.24s %s\n", f->sig[0] ? f->sig : "-", g[i].dumps,
-			    g[i].kept, g[i].clients, f->start, l->start,
-			    l->panic ? l->panic : "-");
+			    "%-24.24s %s\n", f->sig[0] ? f->sig : "-",
+			    g[i].dumps, g[i].kept, g[i].clients, f->start,
+			    l->start, l->panic ? l->panic : "-");
 		else
 			fprintf(out, "%-15s %6" PRIu64 " %-24.24s %-10s %-16s "
 			    "%s\n",
