@@ -109,18 +109,22 @@ nd_status_serve(int listen_fd, const struct nd_conf *conf, time_t up,
  * Without root and without a runtime_dir it may use, it falls back to the
  * dump directory, where nothing belongs to anyone else.
  */
-static void
+/* The length of the whole path, which buf (size bytes) may hold cut. */
+static size_t
 status_path_at(const struct nd_server_conf *sv, bool fallback, char *buf,
     size_t size)
 {
+	int n;
+
 	if (sv->status_socket != NULL)
-		snprintf(buf, size, "%s", sv->status_socket);
+		n = snprintf(buf, size, "%s", sv->status_socket);
 	else if (!fallback)
-		snprintf(buf, size, "%s/netdump-server.%u.sock",
+		n = snprintf(buf, size, "%s/netdump-server.%u.sock",
 		    sv->runtime_dir, (unsigned)sv->port);
 	else
-		snprintf(buf, size, "%s/.netdump-server.%u.sock", sv->dumpdir,
-		    (unsigned)sv->port);
+		n = snprintf(buf, size, "%s/.netdump-server.%u.sock",
+		    sv->dumpdir, (unsigned)sv->port);
+	return n < 0 ? SIZE_MAX : (size_t)n;
 }
 
 void
@@ -175,20 +179,22 @@ nd_status_listen(const struct nd_server_conf *sv, char *path, size_t size,
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	mode_t mask;
+	size_t len;
 	int fd, r;
 
-	status_path_at(sv, false, path, size);
+	len = status_path_at(sv, false, path, size);
 	if (sv->status_socket == NULL) {
 		if ((r = runtime_dir_ready(sv->runtime_dir, err, errlen)) ==
 		    -1)
 			return -1;
 		if (r == 1)
-			status_path_at(sv, true, path, size);
+			len = status_path_at(sv, true, path, size);
 	}
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	/* Never bind a path cut to fit: --status would not find it. */
+	if (len >= sizeof(sun.sun_path) || len >= size) {
 		snprintf(err, errlen, "status socket path too long (%zu bytes, "
-		    "at most %zu): %.200s", strlen(path),
-		    sizeof(sun.sun_path) - 1, path);
+		    "at most %zu): %.200s%s", len, sizeof(sun.sun_path) - 1,
+		    path, strlen(path) < len ? "..." : "");
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -222,10 +228,11 @@ status_connect(const struct nd_server_conf *sv, bool fallback, char *path,
     size_t size)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len;
 	int fd, saved;
 
-	status_path_at(sv, fallback, path, size);
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	len = status_path_at(sv, fallback, path, size);
+	if (len >= sizeof(sun.sun_path) || len >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -183,14 +183,12 @@ python3 "$FAULTS/ndfault.py" dump "$PORT" "$B" "$T/sent.b" --size 1048576 \
     --seed 1380 --path racing --wait-for "$T/go" --timeout 1.0 \
     --retries 10 >"$T/racing.log" 2>&1 &
 BPID=$!
-ND_BG_PIDS+=("$BPID")
 poll 20 grep -q "heralded; waiting" "$T/racing.log" ||
 	fail "ndfault.py never got its HERALD answered: $(cat "$T/racing.log")"
 dump_via racing 0 2M 1381
 assert_manifest_chains "$D/manifest.0.json" "local=ok,dies3 | other=failed"
 touch "$T/go"
 wait "$BPID" || fail "the held client failed: $(cat "$T/racing.log")"
-ND_BG_PIDS=()	# waited for: its pid may be another's by exit
 DB=$(client_dir "$B" racing)
 wait_manifest "$DB" 0 30
 assert_eq "$(jget "$DB/manifest.0.json" .status)" complete "status of the held dump"

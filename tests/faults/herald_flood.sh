@@ -8,7 +8,6 @@
 # running, a third honest client is not answered, flood or not.
 set -euo pipefail
 NET=163
-# lib-faults.sh: lib.sh, FAULTS, and background senders ended with the test.
 . "$(dirname "$0")/lib-faults.sh"
 
 start_server --timeout 10 --concurrent 2
@@ -39,7 +38,7 @@ A=$(client_addr 1)
 START=$(date +%s%N)
 send_dump 0 "$A" -q -g 8M -s 431 -o "$T/sent1"
 TOOK=$((($(date +%s%N) - START) / 1000000))
-wait "$FPID" || fail "the flood sender failed"
+flood_done "$FPID" "$T/flood1.json"
 F1=$(cat "$T/flood1.json")
 wait_manifest "$(client_dir "$A")" 0
 assert_manifest "$(client_dir "$A")/manifest.0.json" complete "$T/sent1"
@@ -85,7 +84,7 @@ grep -q "failed to contact" "$SEND_LOG" || fail "the third client was not refuse
 if ! kill -0 "$BPID" 2>/dev/null || ! kill -0 "$CPID" 2>/dev/null; then
 	fail "a slow honest client ended before the third one was refused"
 fi
-wait "$FPID" || fail "the flood sender failed"
+flood_done "$FPID" "$T/flood2.json"
 wait_log "refused [0-9]+ HERALDs: 2 dumps are running \(max_concurrent_dumps\)" 10
 assert_no_log "dump [0-9]+ from ${E//./\\.}:" "a dump for the third client"
 [ ! -e "$(client_dir "$E")" ] || fail "the third client has files"

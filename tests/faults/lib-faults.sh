@@ -2,23 +2,16 @@
 # shellcheck shell=bash
 #
 # For the attack tests that run senders in the background: lib.sh (the
-# test sets NET before sourcing this), FAULTS (this folder, for
-# ndfault.py), and a cleanup that ends the background senders with the
-# test, so a failed check does not leave them sending (and holding the
-# client network) for a minute.
+# test sets NET before sourcing this; its cleanup ends the background
+# senders with the test) and FAULTS (this folder, for ndfault.py).
 
 # shellcheck source=../integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 FAULTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-_bg_cleanup() {
-	local rc=$? p
-
-	for p in $(jobs -p); do
-		[ "$p" = "$SERVER_PID" ] || kill "$p" 2>/dev/null || true
-	done
-	set +e
-	(exit "$rc")
-	_nd_cleanup
+# Wait for a herald-flood sender (ndfault.py) whose summary goes to FILE:
+# it must have ended well and sent HERALDs, or the test saw no flood.
+flood_done() {	# PID FILE
+	wait "$1" || fail "the flood sender failed: $(cat "$2" 2>/dev/null)"
+	assert_gt "$(jq .sent "$2")" 0 "HERALDs the flood sent"
 }
-trap _bg_cleanup EXIT

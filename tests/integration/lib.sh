@@ -92,14 +92,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # The tmpfs file systems a test mounted (tmpfs_mount), unmounted at exit.
 ND_TMPFS=()
-# Background helpers (web servers, held clients) a test started: killed at
-# exit, also when a check fails before the test waits for them.
-ND_BG_PIDS=()
-
 _nd_cleanup() {
 	local rc=$? dir n=0 pid
 
-	for pid in "${ND_BG_PIDS[@]}"; do
+	# What a test left in the background (web servers, held clients,
+	# flood senders) goes with it, also when a check failed before the
+	# test waited for them; the server goes below.
+	for pid in $(jobs -p); do
+		[ "$pid" = "$SERVER_PID" ] && continue
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
@@ -455,6 +455,20 @@ _server_gone() {
 
 _server_up_or_gone() {
 	_server_listening || _server_gone
+}
+
+# The server must refuse to start with these options (at most 20 s): a
+# non-zero exit, not the timeout's, with a line matching ERE in its log.
+refused_start() {	# WHAT ERE LOG [server options]
+	local what=$1 ere=$2 log=$3 rc=0
+
+	shift 3
+	# A server that started after all would run on: timeout ends it (124).
+	timeout $((20 * WAIT_SCALE)) "$ND_SERVER" -D -a 127.0.0.1 \
+	    --port "$(free_port)" -d "$DUMPDIR" "$@" >"$log" 2>&1 || rc=$?
+	assert_ne "$rc" 0 "exit status $what"
+	assert_ne "$rc" 124 "exit status $what (it ran on)"
+	assert_grep "$log" "$ere" "the message $what"
 }
 
 # start_server [server options...]: -D -a 127.0.0.1 --port $PORT -d $DUMPDIR

@@ -268,7 +268,6 @@ printf '1111111111111111\n' >"$DUMPDIR/magic/$(client_addr 14)"
 timeout -k 5 $((120 * WAIT_SCALE)) "$LINUX" -b "$(client_addr 13):6666" \
     -n 8192 --loss 0.01 "127.0.0.1:$LPORT" >"$T/linux.13.log" 2>&1 &
 P13=$!
-ND_BG_PIDS+=("$P13")
 wait_log "linux dump [0-9]+ from $(client_addr 13 | sed 's/\./\\./g') started" 20
 python3 - "$LPORT" "$(client_addr 13)" <<'EOF'
 import socket, struct, sys
@@ -279,7 +278,6 @@ s.sendto(struct.pack(">BIII", 4, 62, 8, 5) + text, ("127.0.0.1", int(sys.argv[1]
 EOF
 linux 0 14 -n 2048
 wait "$P13" || fail "netdump-linux from $(client_addr 13) failed"
-ND_BG_PIDS=()	# waited for: its pid may be another's by exit
 wait_log "linux port: 1 crash announcements ignored: another port of the address has a session \\(the last from $(client_addr 13 | sed 's/\./\\./g')\\)" 15
 first_end=$(grep -nE "dump [0-9]+ from $(client_addr 13 | sed 's/\./\\./g') complete" "$SERVER_LOG" | cut -d: -f1)
 second_start=$(grep -nE "linux dump [0-9]+ from $(client_addr 14 | sed 's/\./\\./g') started" "$SERVER_LOG" | cut -d: -f1)

@@ -37,14 +37,20 @@ grep -q "ABI" "$T/check.out" || fail "--check-config: no 'ABI' in: $(cat "$T/che
 pass "--check-config refuses it too (exit $rc)"
 
 # The host fills a module's config struct from its option table: a row
-# whose field lies outside the struct is refused before anything is written.
-sed 's/module = mismatch/module = badoptions/' "$T/mismatch.ini" >"$T/badoptions.ini"
-rc=0
-"$ND_SERVER" -c "$T/badoptions.ini" --check-config >"$T/badopt.out" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] || fail "--check-config accepted an option outside the config struct"
-grep -q "option 'window' does not fit the module's config struct (8 bytes)" "$T/badopt.out" ||
-	fail "badoptions: $(cat "$T/badopt.out")"
-pass "an option outside the module's config struct: refused (exit $rc), naming the option"
+# whose field lies outside the struct, or misaligned for its type, is
+# refused before anything is written.
+refused_module() {	# MODULE CONFIG_SIZE WHAT
+	local rc=0
+
+	sed "s/module = mismatch/module = $1/" "$T/mismatch.ini" >"$T/$1.ini"
+	"$ND_SERVER" -c "$T/$1.ini" --check-config >"$T/$1.out" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || fail "--check-config accepted $3"
+	grep -q "option 'window' does not fit the module's config struct ($2 bytes)" "$T/$1.out" ||
+		fail "$1: $(cat "$T/$1.out")"
+	pass "$3: refused (exit $rc), naming the option"
+}
+refused_module badoptions 8 "an option outside the module's config struct"
+refused_module misaligned 16 "an option whose field is misaligned for its type"
 
 rc=0
 "$ND_SERVER" -H mismatch -c "$T/mismatch.ini" >"$T/h.out" 2>&1 || rc=$?

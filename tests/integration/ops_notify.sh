@@ -30,8 +30,6 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PYEOF
-HTTPD=$!
-ND_BG_PIDS+=("$HTTPD")
 mkdir -p "$T/scripts"
 printf '#!/bin/sh\n[ "$1" != "%s" ]\n' "$(client_addr 3)" >"$T/scripts/netdump-crash"
 chmod 755 "$T/scripts/netdump-crash"

@@ -141,4 +141,14 @@ no_daemon "with -d while status_socket is elsewhere" -d "$DUMPDIR" --port "$PORT
 stop_server
 assert_no_file "$T/ctl.sock"
 pass "status_socket = $T/ctl.sock: --status -c finds it (configuration named), -d does not, removed at exit"
+
+# 5. A status_socket longer than a socket address holds (108 bytes) stops
+# the server at start: cut to fit, it would be a socket elsewhere, which
+# --status never finds.
+LONG="$T/$(printf 'd%.0s' $(seq 1 120))/ctl.sock"
+printf '[server]\nsink_dir = %s\nstatus_socket = %s\n' "$ND_SINK_DIR" "$LONG" >"$T/long.ini"
+refused_start "with a status_socket too long" \
+    "status socket path too long \\(${#LONG} bytes, at most 107\\)" "$T/long.log" \
+    -c "$T/long.ini"
+pass "a status_socket of ${#LONG} bytes stops the server at start: $(grep -o 'status socket path too long ([^)]*)' "$T/long.log")"
 finish

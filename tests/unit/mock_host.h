@@ -17,6 +17,19 @@
 #define MOCK_T_START	1795419292	/* 2026-11-23 07:34:52 UTC */
 
 /*
+ * The libc symbol a stand-in for a file function (openat, fallocate)
+ * passes its calls on to: with 64-bit offsets on a 32-bit system, the
+ * headers name the stand-in's definition NAME64, and libc's NAME would
+ * take 32-bit offsets (and open without O_LARGEFILE).
+ */
+#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64 && \
+    UINTPTR_MAX == 0xffffffffu
+#define MOCK_LIBC_FILE_FN(name)	name "64"
+#else
+#define MOCK_LIBC_FILE_FN(name)	name
+#endif
+
+/*
  * The host, ABI NDS_ABI_MAJOR.NDS_ABI_MINOR. Its log callback echoes each
  * line to stderr as "name[level]: line" and keeps it, from any thread;
  * object_name, spool_open, read_file, manifest_read and the pool_*

@@ -126,18 +126,8 @@ static const char MANIFEST[] = "{\"client\":\"192.0.2.7\","
 /*
  * Stand in for libc's openat so a test can pretend the file system has
  * no O_TMPFILE and make the spool (the host's spool_open, which the mock
- * host shares) take its named-and-unlinked fallback. With 64-bit file
- * offsets on a 32-bit system, <fcntl.h> names this definition openat64,
- * and the call must go on to libc's openat64: its openat would open
- * without O_LARGEFILE, and writes past 2 GiB would fail (EFBIG).
+ * host shares) take its named-and-unlinked fallback.
  */
-#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64 && \
-    UINTPTR_MAX == 0xffffffffu
-#define LIBC_OPENAT	"openat64"
-#else
-#define LIBC_OPENAT	"openat"
-#endif
-
 int
 openat(int fd, const char *path, int flags, ...)
 {
@@ -156,7 +146,7 @@ openat(int fd, const char *path, int flags, ...)
 		return -1;
 	}
 	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, LIBC_OPENAT);
+		*(void **)&real = dlsym(RTLD_NEXT, MOCK_LIBC_FILE_FN("openat"));
 	return real(fd, path, flags, mode);
 }
 

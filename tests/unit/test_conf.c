@@ -607,6 +607,16 @@ static const struct {
 	{ "max_heralded_per_client = 257\n",
 	    { "t.ini:1: ", "max_heralded_per_client", "from 1 to 256" } },
 	{ "max_hooks = 0\n", { "t.ini:1: ", "max_hooks", "from 1 to 4096" } },
+	{ "min_free = 100%\n",
+	    { "t.ini:1: ", "min_free", "from 0 to 99, got '100'" } },
+	{ "min_free = 12x\n", { "t.ini:1: ", "min_free", "size like 512M" } },
+	/* A percentage too long to read is quoted cut, and says so. */
+	{ "min_free = 0000000000000000000000000000000000000000000005%\n",
+	    { "t.ini:1: ", "like 5%, got "
+	    "'0000000000000000000000000000000000000000...'" } },
+	{ "min_free = 000000000000000000000000000000005%\n",
+	    { "t.ini:1: ", "like 5%, got "
+	    "'000000000000000000000000000000005%'" } },
 	{ "herald_hook_deadline = 11\n",
 	    { "t.ini:1: ", "herald_hook_deadline", "from 1 to 10" } },
 	{ "herald_hook_deadline = 0\n",

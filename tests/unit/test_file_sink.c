@@ -98,18 +98,11 @@ syscall(long number, ...)
 }
 
 /*
- * Stand in for libc's fallocate so a test can pretend the file system
- * cannot punch holes (EOPNOTSUPP, as vfat and older NFS answer) and make
- * the sink write zeros instead. With 64-bit offsets on a 32-bit system
- * <fcntl.h> names this definition fallocate64, and libc's is that too.
+ * Stand in for libc's fallocate so a test can make punching a hole fail
+ * with punch_errno: EOPNOTSUPP (as vfat and older NFS answer), after
+ * which the sink writes zeros instead, or a real error (EIO).
  */
-#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64 && \
-    UINTPTR_MAX == 0xffffffffu
-#define LIBC_FALLOCATE	"fallocate64"
-#else
-#define LIBC_FALLOCATE	"fallocate"
-#endif
-static bool punch_refused;
+static int punch_errno;
 static unsigned punch_calls;
 
 int
@@ -119,13 +112,13 @@ fallocate(int fd, int mode, off_t off, off_t len)
 
 	if ((mode & FALLOC_FL_PUNCH_HOLE) != 0) {
 		punch_calls++;
-		if (punch_refused) {
-			errno = EOPNOTSUPP;
+		if (punch_errno != 0) {
+			errno = punch_errno;
 			return -1;
 		}
 	}
 	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, LIBC_FALLOCATE);
+		*(void **)&real = dlsym(RTLD_NEXT, MOCK_LIBC_FILE_FN("fallocate"));
 	return real(fd, mode, off, len);
 }
 
@@ -146,7 +139,7 @@ setup(void **state)
 		return -1;
 	mock_host_reset("file");
 	openat2_enosys = false;
-	punch_refused = false;
+	punch_errno = 0;
 	punch_calls = 0;
 	*state = e;
 	return 0;
@@ -938,8 +931,38 @@ test_rewrite_and_punch(void **state)
 static void
 test_rewrite_without_punch(void **state)
 {
-	punch_refused = true;
+	punch_errno = EOPNOTSUPP;
 	test_rewrite_and_punch(state);
+}
+
+static void	kept_incomplete(struct env *, void *, void *, void *,
+		    struct nds_dump *, const char *, size_t);
+
+/*
+ * A hole over written data that can be neither punched nor written (EIO)
+ * fails the object with a message naming the offset; what was written is
+ * kept under the .incomplete name, and close and end still free all.
+ */
+static void
+test_hole_failure(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	char err[NDS_ERRBUF_SIZE] = "", buf[16 * KiB];
+	void *inst, *ds, *os;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(inst, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	memset(buf, 'h', sizeof(buf));
+	do_write(os, 0, buf, sizeof(buf));
+	punch_errno = EIO;
+	assert_int_equal(M.hole(os, 4 * KiB, 4 * KiB, err), NDS_FAILED);
+	punch_errno = 0;
+	assert_non_null(strstr(err, "vmcore.0.incomplete: hole at offset "
+	    "4096: "));
+	kept_incomplete(e, inst, ds, os, &dump, buf, sizeof(buf));
 }
 
 static void
@@ -1131,6 +1154,33 @@ test_missing_path(void **state)
 }
 
 /*
+ * After a write or hole that failed: the dump was complete, yet close
+ * fails, the vmcore keeps what was written (want) under its .incomplete
+ * name, no vmcore.0 or vmcore.last appears, and end and destroy still
+ * free everything (ASan would tell).
+ */
+static void
+kept_incomplete(struct env *e, void *inst, void *ds, void *os,
+    struct nds_dump *dump, const char *want, size_t wantlen)
+{
+	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 16 * KiB };
+	char where[NDS_WHERE_SIZE], err[NDS_ERRBUF_SIZE] = "", *got;
+	size_t len;
+
+	dump->status = NDS_STATUS_COMPLETE;
+	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
+	assert_string_equal(where, "host1/vmcore.0.incomplete");
+	assert_int_equal(M.end(ds, err), NDS_OK);
+	mock_assert_absent_at(e->dfd, "host1/vmcore.0");
+	mock_assert_absent_at(e->dfd, "host1/vmcore.last");
+	got = mock_slurp_at(e->dfd, "host1/vmcore.0.incomplete", &len);
+	assert_int_equal(len, wantlen);
+	assert_memory_equal(got, want, wantlen);
+	free(got);
+	M.destroy(inst);
+}
+
+/*
  * A write that fails (here: past RLIMIT_FSIZE, EFBIG) fails the dump with
  * a message, keeps what was written under the .incomplete name and moves
  * no *.last; close and end still free everything (ASan would tell).
@@ -1141,10 +1191,7 @@ test_write_failure(void **state)
 	struct env *e = *state;
 	struct nds_dump dump;
 	struct rlimit old, lim;
-	char where[NDS_WHERE_SIZE], err[NDS_ERRBUF_SIZE] = "";
-	char buf[8 * KiB], *got;
-	size_t len;
-	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 16 * KiB };
+	char err[NDS_ERRBUF_SIZE] = "", buf[8 * KiB];
 	void *inst, *ds, *os;
 
 	inst = mk_sink(0, NULL, false, NULL);
@@ -1165,19 +1212,7 @@ test_write_failure(void **state)
 	signal(SIGXFSZ, SIG_DFL);
 	assert_non_null(strstr(err,
 	    "vmcore.0.incomplete: write at offset 8192: "));
-
-	dump.status = NDS_STATUS_COMPLETE;
-	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
-	assert_string_equal(where, "host1/vmcore.0.incomplete");
-	assert_int_equal(M.end(ds, err), NDS_OK);
-
-	mock_assert_absent_at(e->dfd, "host1/vmcore.0");
-	mock_assert_absent_at(e->dfd, "host1/vmcore.last");
-	got = mock_slurp_at(e->dfd, "host1/vmcore.0.incomplete", &len);
-	assert_int_equal(len, sizeof(buf));
-	assert_memory_equal(got, buf, sizeof(buf));
-	free(got);
-	M.destroy(inst);
+	kept_incomplete(e, inst, ds, os, &dump, buf, sizeof(buf));
 }
 
 static void	make_file(int, const char *, size_t);
@@ -2738,6 +2773,7 @@ main(void)
 		T(test_truncate_padding),
 		T(test_rewrite_and_punch),
 		T(test_rewrite_without_punch),
+		T(test_hole_failure),
 		T(test_netdumpd_layout),
 		T(test_redhat_layout),
 		T(test_mode_option),
