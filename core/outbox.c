@@ -145,6 +145,61 @@ entry_add(struct nd_outbox *ob, const char *name)
 	return e;
 }
 
+/*
+ * A folder of the root's path just made: it gets the owner of the one
+ * above it (sinks are created as root, the daemon drops to its own user
+ * later, and the dump directory, the root's usual parent, is that user's),
+ * and its name is made to last (a root that vanished in a crash would take
+ * its entries along). Best effort: a root the user cannot write is said
+ * when the module opens it, a failed sync shows in the records' own syncs.
+ */
+static void
+settle_made(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct stat sb;
+	char *slash;
+	int fd;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		return;
+	slash[slash == parent] = '\0';	/* "/a": "/" */
+	if (geteuid() == 0 && stat(parent, &sb) == 0 &&
+	    chown(dir, sb.st_uid, sb.st_gid) == -1) {
+		/* said later, if the user cannot write it */
+	}
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	(void)fsync(fd);
+	close(fd);
+}
+
+/* mkdir -p root, mode 0700 for what it makes; 0, or -1 and errno. */
+static int
+make_root(const char *root)
+{
+	char path[PATH_MAX];
+	size_t n, i;
+
+	if ((n = strlen(root)) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, root, n + 1);
+	for (i = 1; i <= n; i++) {
+		if ((path[i] != '/' && path[i] != '\0') || path[i - 1] == '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) == 0)
+			settle_made(path);
+		else if (errno != EEXIST)
+			return -1;
+		path[i] = root[i];
+	}
+	return 0;
+}
+
 struct nd_outbox *
 nd_outbox_open(const char *root, uint64_t retry_ms, uint64_t retry_max_ms,
     const char *prefix, char *err, size_t errlen)
@@ -163,8 +218,8 @@ nd_outbox_open(const char *root, uint64_t retry_ms, uint64_t retry_max_ms,
 		free(ob);
 		return NULL;
 	}
-	if ((ob->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
+	if (make_root(root) == -1 || (ob->rootfd = open(root, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "outbox %s: %s", root, strerror(errno));
 		free(ob->root);
 		free(ob);

@@ -165,7 +165,7 @@ valid_module_name(const char *name)
 static size_t
 descriptor_size(uint32_t minor)
 {
-	(void)minor;	/* 2.1 to 2.3 grew other structs, not this one */
+	(void)minor;	/* 2.1 to 2.4 grew other structs, not this one */
 	return sizeof(struct nds_sink_module);
 }
 

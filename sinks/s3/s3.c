@@ -283,68 +283,6 @@ sink_free(struct s3_sink *s)
 	free(s);
 }
 
-/*
- * A folder just made: it gets the owner of the one above it (the daemon
- * creates its sinks as root and drops to its own user later; the dump
- * directory, the spool's usual parent, is that user's), and its name is
- * made to last (a spool that vanished in a crash would take the dumps in
- * it along). Best effort: a spool the user cannot write is reported
- * later, a failed sync shows in the records' own syncs.
- */
-static void
-settle_dir(const char *dir)
-{
-	char parent[PATH_MAX], *slash;
-	struct stat sb;
-	int fd;
-
-	if (snprintf(parent, sizeof(parent), "%s", dir) >=
-	    (int)sizeof(parent) || (slash = strrchr(parent, '/')) == NULL)
-		return;
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if (geteuid() == 0 && stat(parent, &sb) == 0 &&
-	    chown(dir, sb.st_uid, sb.st_gid) == -1) {
-		/* reported later, if the user cannot write it */
-	}
-	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
-/* mkdir -p, mode 0700 for what it creates. */
-static int
-mkdirs(const char *path)
-{
-	char buf[PATH_MAX], *p, c;
-	size_t n;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
-	for (p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0700) == 0)
-			settle_dir(buf);
-		else if (errno != EEXIST)
-			return -1;
-		if (c == '\0')
-			break;
-		*p = c;
-	}
-	return 0;
-}
-
 /* Where the store is: region, bucket and endpoint. */
 static int
 setup_store(struct s3_sink *s, const struct s3_config *cfg, char *err)
@@ -407,8 +345,8 @@ setup_names(struct s3_sink *s, const struct s3_config *cfg, char *err)
 }
 
 /*
- * The spool folder, made if need be; it must be ours to write. It is the
- * instance's outbox: the host keeps the pending records in it.
+ * The spool folder: the instance's outbox, where the host keeps the
+ * pending records (and makes the folder if need be); ours to write.
  */
 static int
 setup_spool(struct s3_sink *s, const struct s3_config *cfg, char *err)
@@ -423,16 +361,17 @@ setup_spool(struct s3_sink *s, const struct s3_config *cfg, char *err)
 		    dir != NULL ? dir : "");
 		return -1;
 	}
-	if (mkdirs(dir) == -1 || (s->spool_fd = open(dir, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    faccessat(s->spool_fd, ".", W_OK | X_OK, AT_EACCESS) == -1) {
+	if (retry_max < retry)
+		retry_max = retry;
+	if (s->host->outbox_open(s->ctx, dir, retry, retry_max, err) == -1)
+		return -1;
+	if ((s->spool_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || faccessat(s->spool_fd, ".", W_OK | X_OK, AT_EACCESS) == -1) {
 		sink_seterr(err, "spool_dir %s: %s", dir,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
-	if (retry_max < retry)
-		retry_max = retry;
-	return s->host->outbox_open(s->ctx, dir, retry, retry_max, err);
+	return 0;
 }
 
 static enum nds_result
@@ -479,6 +418,7 @@ s3_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 		sink_seterr(err, "curl_global_init failed");
 		goto fail;
 	}
+	s3_xml_init();
 	*instance = s;
 	return NDS_OK;
 fail:

@@ -45,10 +45,13 @@
 
 /* ------------------------------------------------------------ s3_xml.c */
 
+/* libxml2's set-up: once, from create, before any thread parses. */
+void		 s3_xml_init(void);
 /*
- * The text of the first element named tag in xml[0, len), entity-decoded
- * into out (NUL-terminated). Returns its length, or -1 when there is no
- * such element, it is not closed within len or its text does not fit.
+ * The text of the first element named tag in the document xml[0, len),
+ * entity-decoded into out (NUL-terminated). Returns its length, or -1 when
+ * xml is not a well-formed document, has no such element or its text does
+ * not fit.
  */
 int		 s3_xml_text(const char *xml, size_t len, const char *tag,
 		    char *out, size_t outlen);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # A transform built for an older minor of the sink ABI (2.2, the test-only
-# "abi22" module, tests/sinks/abi22.c) loads and works in a 2.3 server:
+# "abi22" module, tests/sinks/abi22.c) loads and works in a newer server (2.3 on):
 # its struct nds_object ends before 2.3's "incomplete", and the host reads
 # no further (under AddressSanitizer, a read past that heap block fails
 # the run). The dump is complete and byte-identical, named as a whole one.
@@ -37,6 +37,6 @@ wait_manifest "$D" 0
 assert_manifest "$D/manifest.0.json" complete "$T/sent"
 assert_same_bytes "$D/vmcore.0" "$T/sent"
 assert_no_file "$D/vmcore.0.incomplete"
-pass "a 2.2 transform in a 2.3 server: the dump is complete, byte-identical, named whole"
+pass "a 2.2 transform in a newer server: the dump is complete, byte-identical, named whole"
 stop_server
 finish

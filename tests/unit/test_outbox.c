@@ -201,9 +201,37 @@ test_open_refuses(void **state)
 	assert_null(nd_outbox_open("relative/dir", 1, 2, "p", err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "not an absolute path"));
-	snprintf(path, sizeof(path), "%s/missing", t->root);
+	/* Beneath a file: no folder can be made there. */
+	write_file(t->root, ".", "file", "x");
+	snprintf(path, sizeof(path), "%s/file/sub", t->root);
 	assert_null(nd_outbox_open(path, 1, 2, "p", err, sizeof(err)));
-	assert_non_null(strstr(err, "missing"));
+	assert_non_null(strstr(err, "file/sub: Not a directory"));
+}
+
+/* A root that is not there is made, with what leads to it, owner-only. */
+static void
+test_open_makes_root(void **state)
+{
+	struct tdir *t = *state;
+	char path[128];
+	struct nd_outbox *ob;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/a//b/c/", t->root);
+	ob = open_ob(path, 1, 2);
+	snprintf(path, sizeof(path), "%s/a/b/c", t->root);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	snprintf(path, sizeof(path), "%s/a", t->root);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	/* And it is the outbox: an entry put there is in it. */
+	snprintf(path, sizeof(path), "%s/a/b/c", t->root);
+	mkentry(path, "e1");
+	put(ob, "e1", "v");
+	assert_string_equal(read_file(path, "e1", "pending"), rec_text("v"));
+	nd_outbox_free(ob);
 }
 
 static void
@@ -516,6 +544,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_refuses, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_makes_root, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_put_replace, setup,
 		    teardown),

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The s3 sink's XML extractor: S3 replies as radosgw and AWS write them,
- * entities, attributes, look-alike names, and no read past the length.
+ * The s3 sink's reading of S3 replies (libxml2): replies as radosgw and
+ * AWS write them, entities, attributes, look-alike names, no read past the
+ * length, and what is not a well-formed reply (a cut one, an HTML page, a
+ * document with a DTD) read as no answer at all.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +67,9 @@ test_error(void **state)
 	assert_true(s3_xml_root_is("  <!-- c --><Error/>", 20, "Error"));
 	assert_false(s3_xml_root_is("", 0, "Error"));
 	assert_false(s3_xml_root_is("text<Error/>", 12, "Error"));
+	/* A proxy's page is no S3 error. */
+	assert_false(s3_xml_root_is("<html><body>502</body></html>", 29,
+	    "Error"));
 }
 
 static void
@@ -81,13 +86,34 @@ test_entities(void **state)
 	assert_int_equal(text("<M>a &amp; b &lt;c&gt; &apos;d&apos;</M>", "M",
 	    out, sizeof(out)), 13);
 	assert_string_equal(out, "a & b <c> 'd'");
-	/* Numeric references, in UTF-8; unknown entities stay as they are. */
+	/* Numeric references, in UTF-8. */
 	assert_int_equal(text("<M>&#65;&#x42;&#xe9;&#x20AC;</M>", "M", out,
 	    sizeof(out)), 7);
 	assert_string_equal(out, "AB\xc3\xa9\xe2\x82\xac");
-	assert_int_equal(text("<M>&nbsp;&#0;&#xd800;&;&</M>", "M", out,
-	    sizeof(out)), 21);
-	assert_string_equal(out, "&nbsp;&#0;&#xd800;&;&");
+	/* Undeclared entities, NUL, surrogates, a bare '&': no document. */
+	assert_int_equal(text("<M>&nbsp;</M>", "M", out, sizeof(out)), -1);
+	assert_int_equal(text("<M>&#0;</M>", "M", out, sizeof(out)), -1);
+	assert_int_equal(text("<M>&#xd800;</M>", "M", out, sizeof(out)), -1);
+	assert_int_equal(text("<M>a & b</M>", "M", out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+}
+
+/*
+ * A DTD's entities can turn 1 KiB of reply into gigabytes: a document
+ * with one is refused whole, whatever it declares.
+ */
+static void
+test_dtd_refused(void **state)
+{
+	const char *xml = "<?xml version=\"1.0\"?>"
+	    "<!DOCTYPE Error [<!ENTITY a \"InternalError\">]>"
+	    "<Error><Code>&a;</Code><Message>m</Message></Error>";
+	char out[64];
+
+	(void)state;
+	assert_int_equal(text(xml, "Code", out, sizeof(out)), -1);
+	assert_int_equal(text(xml, "Message", out, sizeof(out)), -1);
+	assert_false(s3_xml_root_is(xml, strlen(xml), "Error"));
 }
 
 static void
@@ -97,8 +123,8 @@ test_names_and_attributes(void **state)
 
 	(void)state;
 	/* A longer name that starts like the tag is another element. */
-	assert_int_equal(text("<Codes>x</Codes><Code>y</Code>", "Code", out,
-	    sizeof(out)), 1);
+	assert_int_equal(text("<R><Codes>x</Codes><Code>y</Code></R>", "Code",
+	    out, sizeof(out)), 1);
 	assert_string_equal(out, "y");
 	/* Attributes, with '>' inside a quoted value. */
 	assert_int_equal(text("<Code a=\"x>y\" b='z'>v</Code>", "Code", out,
@@ -160,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_entities),
 		cmocka_unit_test(test_names_and_attributes),
 		cmocka_unit_test(test_missing_and_bounded),
+		cmocka_unit_test(test_dtd_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,6 +73,10 @@
  *                    would fail in. nds_object.incomplete: a chain's copy
  *                    cut short while the dump is complete (another chain
  *                    stored it whole) is named and linked as cut short.
+ *   2.4  2026-12-04  outbox_open makes root when it is missing, as
+ *                    mkdir -p does (mode 0700, each folder made owned
+ *                    like the one above it when the server runs as root,
+ *                    its name synced): a module no longer makes it.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -111,7 +115,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	3
+#define NDS_ABI_MINOR	4
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -263,8 +267,8 @@ struct nds_host {
 	/*
 	 * 2.0: the durable outbox, for work that must survive the store
 	 * being down and the server being restarted. The instance's entries
-	 * are the folders directly under root (absolute; the module makes
-	 * it); each holds the module's files and one record, the file
+	 * are the folders directly under root (absolute; 2.4: the host
+	 * makes it when missing, see the changelog); each holds the module's files and one record, the file
 	 * "pending" ("pending.tmp" while it is replaced), which only the
 	 * host writes. The host finds the entries
 	 * that have a record, a previous run's too, and calls the module's
