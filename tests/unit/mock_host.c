@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -249,9 +250,32 @@ mock_log(struct nds_host_ctx *ctx, enum nds_log_level level,
 	errno = saved_errno;
 }
 
+int mock_punch_errno;
+unsigned mock_punch_calls;
+
+int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	static int (*real)(int, int, off_t, off_t);
+
+	if ((mode & FALLOC_FL_PUNCH_HOLE) != 0) {
+		mock_punch_calls++;
+		if (mock_punch_errno != 0) {
+			errno = mock_punch_errno;
+			return -1;
+		}
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT,
+		    MOCK_LIBC_FILE_FN("fallocate"));
+	return real(fd, mode, off, len);
+}
+
 void
 mock_host_reset(const char *name)
 {
+	mock_punch_errno = 0;
+	mock_punch_calls = 0;
 	pthread_mutex_lock(&lock);
 	snprintf(tag, sizeof(tag), "%s", name);
 	free(lines);

@@ -57,7 +57,19 @@ void		*mock_config_try(const struct nds_sink_module *,
 		    const char *const *settings, char *err, size_t errlen);
 void		 mock_config_free(const struct nds_sink_module *, void *config);
 
-/* Forget every line so far; name prefixes the stderr echo. */
+/*
+ * The tests' fallocate stands in for libc's: punching a hole fails with
+ * mock_punch_errno when it is not 0 (EOPNOTSUPP as vfat and older NFS
+ * answer, or a real error such as EIO); mock_punch_calls counts the
+ * punches asked for. mock_host_reset sets both to 0.
+ */
+extern int	 mock_punch_errno;
+extern unsigned	 mock_punch_calls;
+
+/*
+ * Forget every line so far, and the stand-in's settings above; name
+ * prefixes the stderr echo.
+ */
 void		 mock_host_reset(const char *name);
 /* How many lines were logged at NDS_LOG_WARNING or worse. */
 unsigned int	 mock_host_warnings(void);

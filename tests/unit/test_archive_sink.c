@@ -1387,6 +1387,49 @@ test_spool_full(void **state)
 	finish(&run);
 }
 
+/*
+ * A hole over spooled data that can be neither punched nor written (EIO):
+ * the object fails with a message naming the spool and the offset, and
+ * end still emits a tarball of what was spooled, the data under the hole
+ * included (nothing received is lost), then reports the failure.
+ */
+static void
+test_hole_failure(void **state)
+{
+	static const char *const names[] = {
+		"vmcore", "info", "manifest.json", NULL,
+	};
+	const struct env *e = *state;
+	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 256 * KiB };
+	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE];
+	char buf[64 * KiB];
+	struct run run;
+	void *os;
+
+	need_tools();
+	assert_int_equal(mkdirat(e->dfd, "spool", 0700), 0);
+	start(&run, e, C_ZSTD, "spool");
+	os = do_open(&run, NDS_OBJ_VMCORE);
+	fill(buf, sizeof(buf), 0);
+	vwrite(&run, os, 0, buf, sizeof(buf));
+	mock_punch_errno = EIO;
+	assert_int_equal(M.hole(os, 4 * KiB, 4 * KiB, err), NDS_FAILED);
+	mock_punch_errno = 0;
+	assert_non_null(strstr(err, "spool in spool: hole at offset 4096: "));
+
+	run.dump.status = NDS_STATUS_COMPLETE;
+	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
+	assert_int_equal(ftruncate(run.ref, 256 * KiB), 0);
+	put_small(&run, NDS_OBJ_INFO, INFO, NULL);
+	put_small(&run, NDS_OBJ_MANIFEST, MANIFEST, NULL);
+	assert_int_equal(M.end(run.ds, err), NDS_FAILED);
+	assert_non_null(strstr(err, "spool in spool: hole at offset 4096: "));
+	assert_int_equal(run.mock.opens, 1);
+	assert_entries(run.mock.archive, names);
+	check_both(e, &run, "vmcore", INFO, NULL, MANIFEST);
+	finish(&run);
+}
+
 /* No spool at all (spool_dir missing): the tarball holds the rest. */
 static void
 test_spool_missing(void **state)
@@ -1466,6 +1509,7 @@ main(void)
 		T(test_next_stage_fails),
 		T(test_manifest_pass_fails),
 		T(test_spool_full),
+		T(test_hole_failure),
 		T(test_spool_missing),
 		T(test_small_too_large),
 #undef T

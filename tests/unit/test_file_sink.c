@@ -97,31 +97,6 @@ syscall(long number, ...)
 	return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/*
- * Stand in for libc's fallocate so a test can make punching a hole fail
- * with punch_errno: EOPNOTSUPP (as vfat and older NFS answer), after
- * which the sink writes zeros instead, or a real error (EIO).
- */
-static int punch_errno;
-static unsigned punch_calls;
-
-int
-fallocate(int fd, int mode, off_t off, off_t len)
-{
-	static int (*real)(int, int, off_t, off_t);
-
-	if ((mode & FALLOC_FL_PUNCH_HOLE) != 0) {
-		punch_calls++;
-		if (punch_errno != 0) {
-			errno = punch_errno;
-			return -1;
-		}
-	}
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, MOCK_LIBC_FILE_FN("fallocate"));
-	return real(fd, mode, off, len);
-}
-
 static int
 setup(void **state)
 {
@@ -139,8 +114,6 @@ setup(void **state)
 		return -1;
 	mock_host_reset("file");
 	openat2_enosys = false;
-	punch_errno = 0;
-	punch_calls = 0;
 	*state = e;
 	return 0;
 }
@@ -923,7 +896,7 @@ test_rewrite_and_punch(void **state)
 	assert_memory_equal(got, want, sizeof(want));
 	free(got);
 	/* Both holes lay over data: each was punched (or tried). */
-	assert_int_equal(punch_calls, 2);
+	assert_int_equal(mock_punch_calls, 2);
 	M.destroy(inst);
 }
 
@@ -931,7 +904,7 @@ test_rewrite_and_punch(void **state)
 static void
 test_rewrite_without_punch(void **state)
 {
-	punch_errno = EOPNOTSUPP;
+	mock_punch_errno = EOPNOTSUPP;
 	test_rewrite_and_punch(state);
 }
 
@@ -957,9 +930,9 @@ test_hole_failure(void **state)
 	os = do_open(ds, NDS_OBJ_VMCORE);
 	memset(buf, 'h', sizeof(buf));
 	do_write(os, 0, buf, sizeof(buf));
-	punch_errno = EIO;
+	mock_punch_errno = EIO;
 	assert_int_equal(M.hole(os, 4 * KiB, 4 * KiB, err), NDS_FAILED);
-	punch_errno = 0;
+	mock_punch_errno = 0;
 	assert_non_null(strstr(err, "vmcore.0.incomplete: hole at offset "
 	    "4096: "));
 	kept_incomplete(e, inst, ds, os, &dump, buf, sizeof(buf));
