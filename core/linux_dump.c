@@ -304,20 +304,31 @@ starting(const struct nd_lx *lx)
 	return n;
 }
 
-/* Room for one more waiting announcement: the oldest waiting one goes. */
+/* When it entered its state: waiting (GATED) or ended (DONE). */
+static time_t
+state_since(const struct lx_session *s)
+{
+	return s->state == LX_GATED ? s->gated_at : s->done_at;
+}
+
+/*
+ * Room for one more session in state (GATED or DONE): with max of them
+ * already, the oldest goes. Sessions are made by what anyone can send
+ * (an announcement from each of many addresses), so they are bounded.
+ */
 static void
-gated_room(struct nd_lx *lx)
+make_room(struct nd_lx *lx, enum lx_state state, unsigned max)
 {
 	struct lx_session *s, *oldest = NULL;
 	unsigned n = 0;
 
 	for (s = lx->sessions; s != NULL; s = s->next)
-		if (s->state == LX_GATED) {
+		if (s->state == state) {
 			n++;
-			if (oldest == NULL || s->gated_at <= oldest->gated_at)
+			if (oldest == NULL || state_since(s) <= state_since(oldest))
 				oldest = s;
 		}
-	if (n >= LX_MAX_GATED && oldest != NULL) {
+	if (n >= max && oldest != NULL) {
 		session_unlink(lx, oldest);
 		session_free(oldest);
 	}
@@ -335,6 +346,7 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
 	struct lx_session *s = session_find(lx, from);
+	char addr[INET_ADDRSTRLEN];
 	struct lx_start st;
 
 	/* A kernel always names its crashing task: no task, no crash. */
@@ -352,6 +364,17 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 		lx->other_port++;
 		inet_ntop(AF_INET, &from->sin_addr, lx->last_other,
 		    sizeof(lx->last_other));
+		return;
+	}
+	/*
+	 * The client's address and port are public: an announcement with
+	 * the wrong cookie changes nothing, it neither makes, refreshes nor
+	 * ends a session.
+	 */
+	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+	if (!cookie_ok(rx, addr, &st)) {
+		lx->cookie_bad++;
+		memcpy(lx->last_cookie, addr, sizeof(addr));
 		return;
 	}
 	if (s != NULL && s->state == LX_HANDSHAKE) {
@@ -374,23 +397,17 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 		s = NULL;
 	}
 	if (s == NULL) {
-		gated_room(lx);
+		make_room(lx, LX_GATED, LX_MAX_GATED);
+		make_room(lx, LX_DONE, LX_MAX_DONE);
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return;
 		s->from = *from;
-		inet_ntop(AF_INET, &from->sin_addr, s->addr, sizeof(s->addr));
+		memcpy(s->addr, addr, sizeof(s->addr));
 		s->state = LX_GATED;
-		s->gated_at = now_sec();
 		s->next = lx->sessions;
 		lx->sessions = s;
 	}
 	s->gated_at = now_sec();
-	/* A forged announcement must not change what a true one said. */
-	if (!cookie_ok(rx, s->addr, &st)) {
-		lx->cookie_bad++;
-		memcpy(lx->last_cookie, s->addr, sizeof(s->addr));
-		return;
-	}
 	s->machine = r->nr;
 	s->start = st;
 	s->last_rx = mono_ms();
@@ -420,10 +437,25 @@ void
 nd_lx_refused(struct nd_lx *lx, struct nd_receiver *rx,
     const struct sockaddr_in *from)
 {
-	struct lx_session *s = session_find(lx, from);
+	struct lx_session *s = session_find(lx, from), *o;
+	unsigned rebooting = 0;
 
 	if (rx->stopping || s == NULL || s->state != LX_GATED)
 		return;
+	/*
+	 * Each refused client costs a handshake of up to LX_CTL_TRIES
+	 * requests and a log line, and refusals need no cookie and no
+	 * hook: only so many at once, the rest are counted and dropped.
+	 */
+	for (o = lx->sessions; o != NULL; o = o->next)
+		rebooting += o->just_reboot && o->state != LX_DONE;
+	if (rebooting >= LX_MAX_REFUSED) {
+		lx->refused_over++;
+		memcpy(lx->last_refused, s->addr, sizeof(s->addr));
+		session_unlink(lx, s);
+		session_free(s);
+		return;
+	}
 	s->id = rx->next_id++;
 	s->just_reboot = true;
 	s->state = LX_HANDSHAKE;
@@ -606,6 +638,15 @@ nd_lx_timer(struct nd_lx *lx, struct nd_receiver *rx, uint64_t now)
 	for (s = lx->sessions; s != NULL; s = s->next) {
 		if (s->state == LX_GATED || s->state == LX_DONE)
 			continue;
+		/*
+		 * While the dump's buffers are all taken the server asks for
+		 * nothing (linux_pull.c), so the client has nothing to say:
+		 * its silence (timeout, restart_silence) counts from when the
+		 * requests go out again, as a paused FreeBSD session's does.
+		 */
+		if (s->state == LX_MEMORY && s->dump != NULL &&
+		    nd_dump_pool_empty(s->dump))
+			s->last_rx = now;
 		if (s->state == LX_MEMORY && now - s->last_rx >= silence) {
 			log_warnx("linux dump %" PRIu64 " from %s: the client "
 			    "fell silent for %" PRId64 " s (timeout)", s->id,
@@ -657,6 +698,9 @@ nd_lx_tick(struct nd_lx *lx, struct nd_receiver *rx, time_t mono)
 	log_count(&lx->other_port, &lx->other_port_logged, "crash "
 	    "announcements ignored: another port of the address has a "
 	    "session", lx->last_other);
+	log_count(&lx->refused_over, &lx->refused_over_logged, "crash "
+	    "announcements refused and not answered: as many refused clients "
+	    "as are rebooted at once are being rebooted", lx->last_refused);
 	log_count(&lx->unasked, &lx->unasked_logged, "netdump replies "
 	    "ignored: nothing of the kind was asked of that client", NULL);
 	log_count(&lx->malformed, &lx->malformed_logged, "malformed netdump "

@@ -37,6 +37,8 @@
 #define LX_SHOW_MAX_MS	300000	/* console text delays the reboot so long */
 #define LX_REBOOTS	3	/* COMM_REBOOT is never answered */
 #define LX_MAX_GATED	64	/* announcements waiting for admission */
+#define LX_MAX_REFUSED	16	/* refused clients being rebooted at once */
+#define LX_MAX_DONE	256	/* ended sessions kept (LX_LINGER) */
 #define LX_MAX_LOADS	128	/* PT_LOAD room in the header */
 #define LX_MAX_HOLES	4096	/* non-RAM ranges kept for the header */
 #define LX_PAGE_MAX	65536	/* ia64's largest; the mask is 64 bits */
@@ -137,9 +139,11 @@ struct nd_lx {
 	uint64_t		 unasked, unasked_logged;
 	uint64_t		 malformed, malformed_logged;
 	uint64_t		 other_port, other_port_logged;
+	uint64_t		 refused_over, refused_over_logged;
 	char			 last_cookie[INET_ADDRSTRLEN];
 	char			 last_machine[INET_ADDRSTRLEN];
 	char			 last_other[INET_ADDRSTRLEN];
+	char			 last_refused[INET_ADDRSTRLEN];
 	time_t			 logged_at;
 };
 

@@ -15,6 +15,7 @@ usage:
   ndfault.py hog PORT ADDR SECONDS            a loop of small dumps from ADDR:20024
   ndfault.py session-loop PORT NET SECONDS    HERALD, data, FINISHED from many ports
   ndfault.py heralds PORT NET N               one HERALD (and data) from N addresses
+  ndfault.py announce PORT NET FIRST N        Linux crash announcements from N addresses
 
 Every command speaks netdump by hand over UDP to 127.0.0.1:PORT, checks
 what is (and is not) answered, and exits non-zero with "FAIL: ..." on the
@@ -669,6 +670,50 @@ def cmd_spoof_herald(a):
     note("%d HERALDs forged from %s:%d" % (a.n, a.addr, CLIENT_PORT))
 
 
+# ------------------------------------------------------------------ announce
+
+def cmd_announce(a):
+    """Crash announcements of Red Hat's protocol (REPLY_START_NETDUMP, as
+    the RHEL 4 kernel's drivers/net/netdump.c sends it once a second
+    until answered: "task_struct:0x... page_offset:0x..." and, from a
+    kernel set up for secure mode, "netdump_magic:0x...") to the Linux
+    port at PORT, from 127.0.NET.FIRST to FIRST + N - 1, port SPORT,
+    ROUNDS times INTERVAL apart. With --raw they are forged (IP_HDRINCL),
+    so that they can claim an address and port that a live client
+    holds."""
+    text = b"task_struct:0xffff81003f5a87f0 page_offset:0xffff810000000000"
+    if a.magic:
+        text += b" netdump_magic:0x" + a.magic.encode()
+    # version 4, machine EM_X86_64 (62), REPLY_START_NETDUMP (8), info
+    payload = struct.pack(">BIII", 4, 62, 8, 5) + text + b"\n"
+    addrs = ["127.0.%d.%d" % (a.net, a.first + i) for i in range(a.n)]
+    if a.raw:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW,
+                            socket.IPPROTO_RAW)
+        raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+
+        def send(addr):
+            raw.sendto(forged(addr, a.sport, SERVER, a.port, payload),
+                       (SERVER, 0))
+    else:
+        socks = {}
+        for addr in addrs:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((addr, a.sport))
+            socks[addr] = s
+
+        def send(addr):
+            socks[addr].sendto(payload, (SERVER, a.port))
+    for r in range(a.rounds):
+        for addr in addrs:
+            send(addr)
+        if r + 1 < a.rounds:
+            time.sleep(a.interval)
+    note("%d announcements from %d addresses%s" % (a.rounds * a.n, a.n,
+         " (forged)" if a.raw else ""))
+
+
 # ------------------------------------------------------------------ hog
 
 def exchange(s, dest, dgrams, timeout, rounds):
@@ -920,12 +965,23 @@ def main():
     x.add_argument("--gap", type=float, default=0.005)
     x.add_argument("--data", action="store_true")
     x.add_argument("--finished", action="store_true")
+    x = sub.add_parser("announce")
+    x.add_argument("port", type=int)
+    x.add_argument("net", type=int)
+    x.add_argument("first", type=int)
+    x.add_argument("n", type=int)
+    x.add_argument("--sport", type=int, default=6666)
+    x.add_argument("--magic")
+    x.add_argument("--rounds", type=int, default=1)
+    x.add_argument("--interval", type=float, default=1.0)
+    x.add_argument("--raw", action="store_true")
     a = p.parse_args()
     {"check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
      "session-flood": cmd_session_flood, "spoof": cmd_spoof,
      "far": cmd_far, "fragments": cmd_fragments, "conflict": cmd_conflict,
      "spoof-herald": cmd_spoof_herald, "hog": cmd_hog,
-     "session-loop": cmd_session_loop, "heralds": cmd_heralds}[a.cmd](a)
+     "session-loop": cmd_session_loop, "heralds": cmd_heralds,
+     "announce": cmd_announce}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
  *   fatal = yes   the first write call answers NDS_FATAL
  *   delay_ms = N  each write call sleeps N ms first: a slow store, so the
  *                 receiver runs out of buffers and stops reading
+ *   stall_ms = N  the first write call of each dump sleeps N ms: a store
+ *                 that hangs once, long enough for the receiver to pause
  *   start_fails = yes  start answers NDS_FATAL: the host retires the sink
  */
 #include <errno.h>
@@ -25,6 +27,7 @@ struct flaky_config {
 	int64_t			 failures;
 	bool			 fatal;
 	int64_t			 delay_ms;
+	int64_t			 stall_ms;
 	bool			 start_fails;
 };
 
@@ -40,6 +43,7 @@ struct flaky_dump {
 	const struct nds_stage	*next;
 	long long		 opened;	/* objects that reached it */
 	long long		 failed;	/* FAILED answers in this dump */
+	bool			 stalled;	/* stall_ms slept */
 };
 
 struct flaky_obj {
@@ -130,11 +134,16 @@ flaky_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 {
 	struct flaky_obj *o = object_state;
 	struct flaky *f = o->d->f;
+	int64_t ms = f->conf->delay_ms;
+	struct timespec ts;
 	long long call;
 
-	struct timespec ts = { f->conf->delay_ms / 1000,
-	    (long)(f->conf->delay_ms % 1000) * 1000000L };
-
+	if (!o->d->stalled) {
+		o->d->stalled = true;
+		ms += f->conf->stall_ms;
+	}
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 	call = atomic_fetch_add(&f->calls, 1);
@@ -194,6 +203,8 @@ static const struct nds_option flaky_options[] = {
 	    "the first vmcore write call answers NDS_FATAL" },
 	{ "delay_ms", NDS_OPT_INT, OPT(delay_ms), "0", NULL, 0, 10000,
 	    "each vmcore write call sleeps this long first" },
+	{ "stall_ms", NDS_OPT_INT, OPT(stall_ms), "0", NULL, 0, 60000,
+	    "the first vmcore write call of each dump sleeps this long" },
 	{ "start_fails", NDS_OPT_BOOL, OPT(start_fails), "no", NULL, 0, 0,
 	    "start answers NDS_FATAL" },
 	{ .name = NULL },

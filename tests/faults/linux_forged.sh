@@ -1,0 +1,123 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Forged and flooded crash announcements on the Linux port (Red Hat's
+# protocol). A RHEL 4 kernel announces its crash with REPLY_START_NETDUMP
+# from port 6666 once a second until answered (drivers/net/netdump.c), so
+# the client's address and port are public, and an announcement is all it
+# takes to reach the server's session logic. netdump-linux plays the
+# kernel; ndfault.py announce sends the announcements (forged with
+# IP_HDRINCL where they claim the live client's own address and port).
+#
+#   1. A dump whose store hangs for 7 s: the server stops asking for pages
+#      while its buffers are full, so the honest client has nothing to
+#      say. Forged announcements from its address and port during that
+#      pause, past restart_silence (1 s) and timeout (3 s), must neither
+#      restart the dump ("the client started over") nor time it out:
+#      a paused session is alive. The dump is complete and equal to the
+#      memory sent.
+#   2. Secure mode, a netdump-crash hook that takes 2 s: announcements
+#      with a wrong cookie from 80 addresses twice a second must not
+#      push the honest client's waiting announcement out; it is admitted
+#      and dumps. They are counted, not answered.
+#   3. Below min_free every client is refused and rebooted without its
+#      memory; announcements from 60 addresses get that for 16 at a time
+#      (a handshake and a log line each), the rest are counted.
+set -euo pipefail
+NET=230
+. "$(dirname "$0")/lib-faults.sh"
+
+LINUX=$(dirname "$ND_SEND")/netdump-linux
+ELFCHECK="python3 $FAULTS/../integration/elfcheck.py"
+[ -x "$LINUX" ] || fail "no $LINUX"
+LPORT=$(free_port)
+A=$(client_addr 1)
+
+write_conf() {	# extra [server] lines...
+	{
+		echo "[server]"
+		echo "sink_dir = $ND_SINK_DIR"
+		echo "linux_port = $LPORT"
+		for l in "$@"; do echo "$l"; done
+		echo "[sink local]"
+		echo "module = file"
+		echo "[sink hangs]"
+		echo "module = flaky"
+		echo "stall_ms = 7000"
+		echo "[route default]"
+		echo "path = *"
+		echo "sink = hangs | local"
+	} >"$T/server.ini"
+}
+
+vmcore_of() {	# CLIENT-ADDR: its vmcore, once its manifest is there
+	poll 30 sh -c "ls '$DUMPDIR/$1'-*/manifest.json >/dev/null 2>&1" ||
+	    fail "no manifest for $1 after 30 s"
+	ls -d "$DUMPDIR/$1"-*/ | sort -V | tail -1
+}
+
+# 1. A pause is no silence.
+write_conf "timeout = 3" "restart_silence = 1"
+start_server -c "$T/server.ini"
+timeout -k 5 $((120 * WAIT_SCALE)) "$LINUX" -b "$A:6666" -n 2048 -z 0 \
+    -s 3 --timeout 30 --image-out "$T/image1" --regs-out "$T/regs1" \
+    "127.0.0.1:$LPORT" >"$T/linux.1.log" 2>&1 &
+P1=$!
+wait_log "linux dump [0-9]+ from ${A//./\\.} started" 20
+sleep 2
+python3 "$FAULTS/ndfault.py" announce "$LPORT" "$NET" 1 1 --raw \
+    --rounds 3 --interval 1 || fail "forged announcements"
+wait "$P1" || fail "netdump-linux from $A: $(cat "$T/linux.1.log")"
+D=$(vmcore_of "$A")
+assert_eq "$(jget "$D/manifest.json" .status)" complete "status"
+$ELFCHECK "$D/vmcore" "$T/image1" "$T/regs1" ||
+    fail "the core differs from the memory sent"
+assert_no_log "the client started over" "a restart forged during the pause"
+assert_no_log "fell silent" "a time-out during the pause"
+assert_eq "$(grep -cE "linux dump [0-9]+ from ${A//./\\.} started" "$SERVER_LOG")" 1 \
+    "dumps started from $A"
+pass "forged announcements while the server pauses: no restart, no time-out; the dump is complete"
+stop_server
+
+# 2. Wrong cookies do not push a waiting client out.
+if [ "${ND_VALGRIND:-0}" != 1 ]; then	# hooks need pidfd_open
+	B=$(client_addr 2)
+	mkdir -p "$DUMPDIR/magic" "$T/scripts"
+	printf '0123456789abcdef\n' >"$DUMPDIR/magic/$B"
+	printf '#!/bin/sh\nsleep 2\nexit 0\n' >"$T/scripts/netdump-crash"
+	chmod 755 "$T/scripts/netdump-crash"
+	write_conf "timeout = 10" "secure = yes" "scripts_dir = $T/scripts"
+	start_server -c "$T/server.ini"
+	python3 "$FAULTS/ndfault.py" announce "$LPORT" "$NET" 100 80 \
+	    --magic 1111111111111111 --rounds 40 --interval 0.5 \
+	    >"$T/flood2.log" 2>&1 &
+	F2=$!
+	sleep 1
+	timeout -k 5 $((120 * WAIT_SCALE)) "$LINUX" -b "$B:6666" -n 1024 \
+	    -s 4 --magic 0123456789abcdef --timeout 15 \
+	    --image-out "$T/image2" --regs-out "$T/regs2" \
+	    "127.0.0.1:$LPORT" >"$T/linux.2.log" 2>&1 ||
+	    fail "netdump-linux from $B was not served during the flood: $(cat "$T/linux.2.log")"
+	kill "$F2" 2>/dev/null || true
+	wait "$F2" 2>/dev/null || true
+	D=$(vmcore_of "$B")
+	assert_eq "$(jget "$D/manifest.json" .status)" complete "status"
+	$ELFCHECK "$D/vmcore" "$T/image2" "$T/regs2" ||
+	    fail "the secure dump differs from the memory sent"
+	wait_log "linux port: [0-9]+ crash announcements refused: secure is on and the cookie is not the one in <dumpdir>/magic/<client-ip>" 15
+	assert_eq "$(ls -d "$DUMPDIR/127.0.$NET.1"[0-9][0-9]-* 2>/dev/null | wc -l)" 0 \
+	    "directories of the forged clients"
+	pass "secure: 80 addresses with a wrong cookie twice a second; the honest client waiting for netdump-crash is admitted and dumps"
+	stop_server
+fi
+
+# 3. Refusals are bounded.
+write_conf "timeout = 10" "min_free = 99%"
+start_server -c "$T/server.ini"
+python3 "$FAULTS/ndfault.py" announce "$LPORT" "$NET" 100 60 ||
+    fail "announcements"
+wait_log "linux port: 44 crash announcements refused and not answered: as many refused clients as are rebooted at once are being rebooted" 15
+assert_eq "$(grep -c "refused; asking for its task list" "$SERVER_LOG")" 16 \
+    "refused clients being rebooted"
+pass "60 refused clients at once: 16 are rebooted, 44 counted in one line"
+stop_server
+finish
