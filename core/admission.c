@@ -380,6 +380,30 @@ heralded_room(struct nd_receiver *rx)
 }
 
 /*
+ * Room for one more session of this address waiting for its first data
+ * (max_heralded_per_client): its oldest one goes if it is older than
+ * HERALD_KEEP_MS. Otherwise HERALDs forged from other ports of a
+ * client's address, renewed as they time out, would keep its kernel out.
+ */
+static bool
+client_heralded_room(struct nd_receiver *rx, const struct sockaddr_in *from)
+{
+	struct session *s, *oldest = NULL;
+
+	for (s = rx->sessions; s != NULL; s = s->next)
+		if (s->state == S_HERALDED && s->fd != -1 &&
+		    s->client.sin_addr.s_addr == from->sin_addr.s_addr &&
+		    (oldest == NULL || s->heralded_ms < oldest->heralded_ms))
+			oldest = s;
+	if (oldest == NULL || now_ms() - oldest->heralded_ms < HERALD_KEEP_MS)
+		return false;
+	rx->evicted++;
+	socket_close(rx, oldest);
+	rx_bury(rx, oldest);
+	return true;
+}
+
+/*
  * A client that restarted is answered from the port of its last session:
  * an ack of its old self's data may have reached it before ours, and it
  * keeps the port of the first ack it sees. The old session was drained,
@@ -563,6 +587,10 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    addr);
 		return;
 	}
+	why = NULL;
+	if (m->len == 0 || (why = nd_herald_path_check(m->payload, m->len,
+	    path, sizeof(path))) != NULL)
+		snprintf(path, sizeof(path), "%s", sv->default_path);
 	old = session_find(rx, from);
 	if (old == NULL && (other = session_of_addr(rx, from)) != NULL) {
 		/*
@@ -576,8 +604,16 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    other->id, ntohs(other->client.sin_port));
 		return;
 	}
-	if (old != NULL && old->state != S_ENDED && !old->got_data) {
-		/* The client missed our ack: answer from the same port. */
+	/*
+	 * Before any data, the same HERALD again: the client missed our
+	 * ack, answer from the same port. Another one (another path, or to
+	 * another of our addresses) was not sent by the same kernel: the
+	 * client's address and port are public, so the first HERALD may be
+	 * forged, and it must not hold the session for the true one. The
+	 * newest HERALD takes the waiting session's place (and its port).
+	 */
+	if (old != NULL && old->state != S_ENDED && !old->got_data &&
+	    old->local.s_addr == local.s_addr && strcmp(old->path, path) == 0) {
 		send_ack(old->fd, m->seqno);
 		return;
 	}
@@ -595,20 +631,22 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (old != NULL && !herald_restart(rx, old, from, addr))
 		return;
+	if (old != NULL && old->state == S_HERALDED &&
+	    old->local.s_addr != local.s_addr) {
+		/* Its port cannot answer from another address: it goes. */
+		socket_close(rx, old);
+		rx_bury(rx, old);
+	}
 	if (rx->stopping)
 		return;
-	if (m->len == 0)
-		snprintf(path, sizeof(path), "%s", sv->default_path);
-	else if ((why = nd_herald_path_check(m->payload, m->len, path,
-	    sizeof(path))) != NULL) {
+	if (why != NULL)
 		nd_tally(&rx->tally, TALLY_PATH, from, "client %s: HERALD "
 		    "path refused (%s); using the default path '%s'", addr,
 		    why, sv->default_path);
-		snprintf(path, sizeof(path), "%s", sv->default_path);
-	}
 	if (!dump_room(rx, sv, from, 0, "not answering"))
 		return;
-	if (heralded_of(rx, from) >= sv->max_heralded_per_client) {
+	if (heralded_of(rx, from) >= sv->max_heralded_per_client &&
+	    !client_heralded_room(rx, from)) {
 		nd_tally(&rx->tally, TALLY_CLIENT_HERALDED, from, "client %s: "
 		    "%" PRId64 " sessions wait for their first data "
 		    "(max_heralded_per_client); not answering", addr,

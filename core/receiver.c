@@ -536,8 +536,8 @@ session_pause(struct nd_receiver *rx, struct session *s, bool pause)
 	if (epoll_ctl(rx->ep, EPOLL_CTL_MOD, s->fd, &ev) == -1)
 		log_warn("client %s: epoll_ctl", s->addr);
 	s->paused = pause;
-	if (!pause)
-		s->last_rx = now_sec();	/* we kept the client waiting */
+	if (!pause)	/* we kept the client waiting */
+		s->last_rx = s->last_data = now_sec();
 }
 
 /* A worker freed a buffer: resume the sessions that waited for one. */

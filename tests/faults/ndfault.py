@@ -12,6 +12,7 @@ usage:
   ndfault.py fragments PORT ADDR OUT          1-byte pieces at descending offsets
   ndfault.py conflict PORT ADDR OUT CASE      a dump that contradicts itself
   ndfault.py spoof-herald PORT ADDR N         HERALDs forged from ADDR:20024 (raw)
+                                              [--path P] [--sport S] [--dst D]
   ndfault.py hog PORT ADDR SECONDS            a loop of small dumps from ADDR:20024
   ndfault.py session-loop PORT NET SECONDS    HERALD, data, FINISHED from many ports
   ndfault.py heralds PORT NET N               one HERALD (and data) from N addresses
@@ -663,11 +664,13 @@ def cmd_spoof_herald(a):
         s.close()
         note("probe: a HERALD forged from %s:%d was answered"
              % (a.probe, CLIENT_PORT))
+    path = a.path.encode() + b"\0" if a.path else b""
     for i in range(a.n):
-        raw.sendto(forged(a.addr, CLIENT_PORT, SERVER, a.port,
-                          msg(HERALD, a.seqno + i)), (SERVER, 0))
+        raw.sendto(forged(a.addr, a.sport, a.dst, a.port,
+                          msg(HERALD, a.seqno + i, 0, path)), (a.dst, 0))
         time.sleep(a.interval)
-    note("%d HERALDs forged from %s:%d" % (a.n, a.addr, CLIENT_PORT))
+    note("%d HERALDs forged from %s:%d to %s" % (a.n, a.addr, a.sport,
+                                                 a.dst))
 
 
 # ------------------------------------------------------------------ announce
@@ -944,6 +947,10 @@ def main():
     x.add_argument("--interval", type=float, default=0.2)
     x.add_argument("--seqno", type=int, default=1)
     x.add_argument("--probe")
+    x.add_argument("--path", help="the HERALD's path (default: none)")
+    x.add_argument("--sport", type=int, default=CLIENT_PORT)
+    x.add_argument("--dst", default=SERVER,
+                   help="the server address it goes to")
     x = sub.add_parser("hog")
     x.add_argument("port", type=int)
     x.add_argument("addr")
