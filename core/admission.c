@@ -529,6 +529,13 @@ adm_route_ok(struct nd_receiver *rx, const struct sockaddr_in *from,
 	return true;
 }
 
+/* How long a dump has heard nothing from its client; 0 while paused. */
+static time_t
+dump_silence(const struct session *s)
+{
+	return s->paused ? 0 : now_sec() - s->last_data;
+}
+
 /*
  * A new HERALD from the client of a session that got data or ended: a
  * dump still active has lost its client only if it has gone silent. The
@@ -549,7 +556,7 @@ herald_restart(struct nd_receiver *rx, struct session *old,
 		 * restart_silence has lost its kernel; a kernel that restarts
 		 * resends its HERALD for about 12 s and gets in then.
 		 */
-		time_t silent = old->paused ? 0 : now_sec() - old->last_data;
+		time_t silent = dump_silence(old);
 
 		if (silent < (time_t)sv->restart_silence) {
 			nd_tally(&rx->tally, TALLY_ALIVE, from, "dump %"
@@ -596,13 +603,23 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		/*
 		 * A kernel heralds from port 20024 only: a HERALD from another
 		 * port of an address that is dumping is spoofed or stray, and
-		 * must not take a second dump slot or disturb the first.
+		 * must not take a second dump slot or disturb the first. But
+		 * behind a NAT that rewrites ports a kernel that restarted
+		 * comes from another port: once the dump has been silent for
+		 * restart_silence, as for the same port, that is a restart.
 		 */
-		nd_tally(&rx->tally, TALLY_OTHER_PORT, from, "client %s:%u: "
-		    "HERALD while dump %" PRIu64 " from port %u is in "
-		    "progress; ignored", addr, ntohs(from->sin_port),
-		    other->id, ntohs(other->client.sin_port));
-		return;
+		if (dump_silence(other) < (time_t)sv->restart_silence) {
+			nd_tally(&rx->tally, TALLY_OTHER_PORT, from, "client "
+			    "%s:%u: HERALD while dump %" PRIu64 " from port %u "
+			    "is in progress; ignored", addr,
+			    ntohs(from->sin_port), other->id,
+			    ntohs(other->client.sin_port));
+			return;
+		}
+		log_warnx("dump %" PRIu64 " from %s:%u: a HERALD from port %u "
+		    "of its address after its silence", other->id, addr,
+		    ntohs(other->client.sin_port), ntohs(from->sin_port));
+		old = other;
 	}
 	/*
 	 * Before any data, the same HERALD again: the client missed our

@@ -5,7 +5,8 @@
 # once the old dump has been silent for restart_silence (a live kernel
 # resends every second; a restarting one resends its HERALD for about
 # 12 s): the old dump is closed as incomplete ("new HERALD"), the new one
-# is served, before the old dump's timeout.
+# is served, before the old dump's timeout. Also from another port of the
+# address, as a kernel behind a NAT that rewrites ports restarts.
 set -euo pipefail
 NET=121
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +123,25 @@ PY
 wait_log "dump [0-9]+ from ${C3//./\\.}:20024 started" 10 2
 assert_log "dump [0-9]+ from ${C3//./\\.}: a new HERALD after [0-9]+ s of silence" "the restart through the session port"
 pass "a HERALD to the old session's port is answered there once the old dump is silent, and the new dump runs on that port"
+
+# Behind a NAT that rewrites ports, a restarted kernel's HERALD comes
+# from another port of the address (QEMU's user networking gives each new
+# flow a new port): it is ignored while the old dump is alive, and is a
+# restart once it has been silent 4 s, not a wait for its 30 s timeout.
+C4=$(client_addr 4)
+D4=$(client_dir "$C4")
+send_dump 3 "$C4" --client-port 40001 -q -g 16M -s 113 --stop-after 4M \
+    -o "$T/sent40"
+t0=$SECONDS
+send_dump 0 "$C4" --client-port 40002 -q -g 4M -s 114 -o "$T/sent41"
+wait_manifest "$D4" 1 10
+assert_gt $((SECONDS - t0)) 2 "seconds before the restart from another port was taken"
+assert_log "dump [0-9]+ from ${C4//./\\.}:40001: a HERALD from port 40002 of its address after its silence" \
+    "the restart from another port"
+assert_manifest "$D4/manifest.0.json" incomplete
+assert_eq "$(size_of "$D4/vmcore.0.incomplete")" "$(size_of "$T/sent40")" "bytes kept of the first dump"
+assert_same_bytes "$D4/vmcore.1" "$T/sent41"
+pass "a restart from another port (a NAT): taken once the old dump is silent, the old one kept as incomplete, the new one byte-identical"
 
 stop_server
 pass "server exited 0 on SIGTERM"
