@@ -360,6 +360,7 @@ file_create(const struct nds_host *host, struct nds_host_ctx *ctx,
 	fs->ctx = ctx;
 	fs->cfg = cfg;
 	fs->mode = (mode_t)m;
+	register_sink(fs);
 	*instance = fs;
 	return NDS_OK;
 }
@@ -378,6 +379,8 @@ file_start(void *instance, char err[NDS_ERRBUF_SIZE])
 static void
 file_destroy(void *instance)
 {
+	if (instance != NULL)
+		unregister_sink(instance);
 	free(instance);
 }
 

@@ -60,6 +60,7 @@ struct file_sink {
 	struct nds_host_ctx	*ctx;
 	const struct file_config *cfg;	/* the host's, until destroy */
 	mode_t			 mode;	/* cfg->mode, parsed */
+	struct file_sink	*next_sink;	/* on the instances */
 };
 
 /* One per dump. */
@@ -101,6 +102,8 @@ int	open_redhat_dir(struct file_dump *, int, char *);
  */
 int	register_dump(struct file_dump *);
 void	unregister_dump(struct file_dump *);
+void	register_sink(struct file_sink *);
+void	unregister_sink(struct file_sink *);
 void	run_retention(const struct file_dump *);
 
 #endif /* SINK_FILE_H */

@@ -25,6 +25,8 @@
 
 /* How deep retention looks beneath the sink's directory. */
 #define MAX_DEPTH	32
+/* Other file sinks whose directories retention stays out of. */
+#define MAX_OTHERS	32
 /* A manifest lists at most 1000 gaps: far below this. */
 #define MANIFEST_MAX	(1024 * 1024)
 
@@ -75,6 +77,9 @@ struct ret_scan {
 	struct ret_dump		**p;	/* room for n pointers into v */
 	char			*text;	/* MANIFEST_MAX bytes, for one */
 	size_t			 n, cap;
+	/* The directories of the other instances, not to go into. */
+	struct { dev_t dev; ino_t ino; } others[MAX_OTHERS];
+	size_t			 nothers;
 };
 
 /* What a manifest's stored places say, in one directory. */
@@ -98,6 +103,31 @@ static const char *const link_stems[] = {
  */
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct file_dump *active_dumps;
+/* Every instance, for the directories of the others (skip_others). */
+static struct file_sink *sinks;
+
+void
+register_sink(struct file_sink *fs)
+{
+	pthread_mutex_lock(&active_lock);
+	fs->next_sink = sinks;
+	sinks = fs;
+	pthread_mutex_unlock(&active_lock);
+}
+
+void
+unregister_sink(struct file_sink *fs)
+{
+	struct file_sink **pp;
+
+	pthread_mutex_lock(&active_lock);
+	for (pp = &sinks; *pp != NULL; pp = &(*pp)->next_sink)
+		if (*pp == fs) {
+			*pp = fs->next_sink;
+			break;
+		}
+	pthread_mutex_unlock(&active_lock);
+}
 
 int
 register_dump(struct file_dump *d)
@@ -370,6 +400,53 @@ not_dots(const struct dirent *de)
 }
 
 /*
+ * The directories of the other file sinks of this process: one beneath
+ * this sink's is theirs, with their own limits (a sink that keeps every
+ * dump, beside one that keeps two), so its dumps are not this sink's to
+ * count or remove. One that cannot be opened now has nothing in it.
+ */
+static void
+find_others(struct ret_scan *sc, int dumpdir_fd, const struct stat *root)
+{
+	const struct file_sink *o;
+	struct stat sb;
+	int fd;
+
+	pthread_mutex_lock(&active_lock);
+	for (o = sinks; o != NULL && sc->nothers < MAX_OTHERS;
+	    o = o->next_sink) {
+		if (o == sc->fs || o->cfg->dir == NULL)
+			continue;
+		fd = openat(dumpdir_fd >= 0 ? dumpdir_fd : AT_FDCWD,
+		    o->cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		if (fstat(fd, &sb) == 0 && (sb.st_dev != root->st_dev ||
+		    sb.st_ino != root->st_ino)) {
+			sc->others[sc->nothers].dev = sb.st_dev;
+			sc->others[sc->nothers++].ino = sb.st_ino;
+		}
+		close(fd);
+	}
+	pthread_mutex_unlock(&active_lock);
+}
+
+static bool
+another_sinks(const struct ret_scan *sc, int fd)
+{
+	struct stat sb;
+	size_t i;
+
+	if (sc->nothers == 0 || fstat(fd, &sb) == -1)
+		return false;
+	for (i = 0; i < sc->nothers; i++)
+		if (sc->others[i].dev == sb.st_dev &&
+		    sc->others[i].ino == sb.st_ino)
+			return true;
+	return false;
+}
+
+/*
  * Find the finished dumps in the directory fd (path from the sink's
  * directory; parent its parent's path, NULL for the sink's directory;
  * dname its last component) and beneath it. In the redhat layout a dump
@@ -430,6 +507,10 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 			if (errno != ENOENT && errno != ENOTDIR &&
 			    errno != ELOOP)
 				ret_warn(sc->fs, child, "open", errno);
+			continue;
+		}
+		if (another_sinks(sc, sub)) {
+			close(sub);
 			continue;
 		}
 		r = scan_dir(sc, sub, child, path, ents[i]->d_name, depth + 1);
@@ -835,6 +916,7 @@ run_retention(const struct file_dump *d)
 	const char *dir = fs->cfg->dir != NULL ? fs->cfg->dir :
 	    dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
 	struct ret_scan sc = { .d = d, .fs = fs, .layout = d->layout };
+	struct stat sb;
 	size_t i;
 
 	/* The sink's directory, as open_base finds it. */
@@ -850,6 +932,8 @@ run_retention(const struct file_dump *d)
 		ret_warn(fs, top, "open", errno);
 		return;
 	}
+	if (fstat(sc.root, &sb) == 0)
+		find_others(&sc, dump->dumpdir_fd, &sb);
 	/* Half a picture could pick the wrong dumps: do nothing. */
 	if (scan_dir(&sc, sc.root, ".", NULL, "", 0) == -1 ||
 	    (sc.p = calloc(sc.n + 1, sizeof(*sc.p))) == NULL) {

@@ -268,4 +268,31 @@ for U in "$(printf '\303\204rger')" "$T/elsewhere/"; do
 	k=$((k + 2))
 done
 
+# ---------------------------------------------------------------- nested
+# Two file sinks, one inside the other's directory: "local" keeps one
+# dump per client, "keepall" (dir = keep, beneath it) every dump. Each
+# stores its own copy and its own manifest; local's retention must not
+# take keepall's copies for dumps of its own (it removed them, and
+# counted every dump twice).
+rm -rf "${DUMPDIR:?}"
+mkdir -p "$DUMPDIR/keep"
+file_sink_conf "keep_per_client = 1" "" "[sink keepall]" "module = file" \
+    "dir = keep" "" "[route default]" "path = *" "sink = local, keepall"
+start_server -c "$T/server.ini"
+H=$(client_addr 8)
+for n in 0 1 2; do
+	send_dump 0 "$H" -q -g 1M -s $((390 + n)) -o "$T/sentK$n"
+	wait_manifest "$DUMPDIR/keep/$H" "$n"
+	wait_manifest "$DUMPDIR/$H" "$n"
+done
+wait_log "retention: removed dump 1 of ${H//./\\.} .*keep_per_client = 1" 10
+assert_eq "$(numbers "$DUMPDIR/$H")" "2" "dumps local keeps"
+assert_eq "$(numbers "$DUMPDIR/keep/$H")" "0 1 2" "dumps keepall keeps"
+for n in 0 1 2; do
+	assert_same_bytes "$DUMPDIR/keep/$H/vmcore.$n" "$T/sentK$n"
+done
+assert_no_log "retention: removed .*keep/" "a removal in keepall's directory"
+pass "a file sink inside another's directory: the outer one's keep_per_client = 1 leaves the inner one's three dumps alone"
+stop_server
+
 finish
