@@ -426,6 +426,8 @@ nd_outcome_store(struct nd_dump *d)
 		nd_digest_buf(d->vmcore_digest.alg, d->key, (size_t)d->key_size,
 		    d->digest[NDS_OBJ_KEY].hex);
 		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
+		/* No key anywhere: the vmcore cannot be read. */
+		demote_if_unstored(d);
 	}
 
 	bounds = d->numbered ? d->number : ND_KDH_NO_BOUNDS;
@@ -447,6 +449,8 @@ nd_outcome_store(struct nd_dump *d)
 	free(text);
 
 	store_msgbuf(d);
+	/* The manifest says what became of the rest. */
+	demote_if_unstored(d);
 
 	if ((text = nd_manifest_build(d, &len)) != NULL) {
 		d->digest[NDS_OBJ_MANIFEST].present = true;

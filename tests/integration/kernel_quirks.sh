@@ -123,6 +123,22 @@ pass "EKCD chacha20, modern order: key.0 is the 4096-byte kerneldumpkey sent, du
 ekcd_case 5 legacy aes256-cbc 1 256
 pass "EKCD aes256-cbc, legacy order: key.0 is the 4096-byte kerneldumpkey sent"
 
+# An encrypted dump whose key cannot be stored (here a directory stands
+# where the file sink writes it first; in the field a full disk): without
+# its key the vmcore cannot be read, and info and manifest must say so
+# rather than "good" and "complete".
+a=$(client_addr 12)
+d=$(client_dir "$a")
+mkdir -p "$d/.key.0.tmp"
+send_dump 0 "$a" -q -g 1M -s 2142 --ekcd chacha20 -o "$T/sent12"
+wait_manifest "$d" 0
+assert_eq "$(jget "$d/manifest.0.json" .status)" incomplete "status of a dump without its key"
+assert_match "$(jget "$d/manifest.0.json" .reason)" "no sink stored the dump" "reason"
+assert_grep "$d/info.0" "Dump Status: bad" "info of a dump without its key"
+assert_no_file "$d/key.0"
+rmdir "$d/.key.0.tmp"
+pass "EKCD: a key that cannot be stored makes the dump incomplete in info and manifest"
+
 # (d) Kernel-compressed: dumplength is the stream, fewer bytes than sent
 # (the last block zero-padded); dumpextent the uncompressed size. The
 # server keeps exactly dumplength bytes.
