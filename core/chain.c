@@ -81,6 +81,9 @@ struct stage_obj {
 	 * it, not always the one before st (kinds a transform does not
 	 * take pass it by). */
 	const struct nds_sink_module *from;
+	/* A manifest the host writes itself in place of the one emitted. */
+	char			*manifest;
+	size_t			 manifest_len;
 };
 
 static enum nds_result
@@ -111,8 +114,18 @@ stage_open(void *ctx, enum nds_object_kind kind, void **object,
 	}
 	o->st = st;
 	o->from = STAGE_OP((struct nd_stage_rt *)ctx - 1);
+	/*
+	 * The manifest a transform sets beside what it made of the dump (a
+	 * tarball) was built before that existed: the host builds it again
+	 * now, so that it says where the tarball went (retention removes a
+	 * dump's files by what its manifest says, --list finds it).
+	 */
+	if (kind == NDS_OBJ_MANIFEST &&
+	    st->ds->where[NDS_OBJ_ARCHIVE] != NULL)
+		o->manifest = nd_manifest_build(st->d, &o->manifest_len);
 	if ((r = STAGE_OP(st)->open(st->dstate, kind, &o->ostate, err)) !=
 	    NDS_OK) {
+		free(o->manifest);
 		free(o);
 		return stage_grade(st, r);
 	}
@@ -126,6 +139,8 @@ stage_write(void *object, uint64_t off, const void *buf, size_t len,
 {
 	struct stage_obj *o = object;
 
+	if (o->manifest != NULL)
+		return NDS_OK;	/* written whole at close */
 	return stage_grade(o->st, STAGE_OP(o->st)->write(o->ostate, off, buf,
 	    len, err));
 }
@@ -136,6 +151,8 @@ stage_hole(void *object, uint64_t off, uint64_t len,
 {
 	struct stage_obj *o = object;
 
+	if (o->manifest != NULL)
+		return NDS_OK;
 	return stage_grade(o->st, STAGE_OP(o->st)->hole(o->ostate, off, len,
 	    err));
 }
@@ -147,14 +164,29 @@ stage_close(void *object, const struct nds_object *obj,
 	struct stage_obj *o = object;
 	struct nd_stage_rt *st = o->st;
 	struct nds_object full = { 0 };
-	enum nds_result r;
+	char cerr[NDS_ERRBUF_SIZE];
+	enum nds_result r = NDS_OK;
 
 	/* A 2.2 transform's object ends before incomplete: read no further. */
-	if (o->from->abi_minor < 3) {
-		memcpy(&full, obj, offsetof(struct nds_object, incomplete));
-		obj = &full;
+	memcpy(&full, obj, o->from->abi_minor < 3 ?
+	    offsetof(struct nds_object, incomplete) : sizeof(full));
+	if (o->manifest != NULL) {
+		full.size = o->manifest_len;
+		r = STAGE_OP(st)->write(o->ostate, 0, o->manifest,
+		    o->manifest_len, err);
 	}
-	r = STAGE_OP(st)->close(o->ostate, obj, where, err);
+	if (r == NDS_OK)
+		r = STAGE_OP(st)->close(o->ostate, &full, where, err);
+	else
+		(void)STAGE_OP(st)->close(o->ostate, &full, where, cerr);
+	/* What a transform made of the dump, for the manifest. */
+	if (r == NDS_OK && full.kind == NDS_OBJ_ARCHIVE && where[0] != '\0' &&
+	    st->ds->where[NDS_OBJ_ARCHIVE] == NULL &&
+	    (st->ds->where[NDS_OBJ_ARCHIVE] = strdup(where)) != NULL) {
+		st->d->digest[NDS_OBJ_ARCHIVE].present = true;
+		st->d->digest[NDS_OBJ_ARCHIVE].size = full.size;
+	}
+	free(o->manifest);
 	free(o);
 	return stage_grade(st, r);
 }
@@ -174,6 +206,8 @@ begin_stages(struct nd_dump *d, struct nd_dump_chain *ds)
 		enum nds_result r;
 
 		st->nafter = ds->nst - 1 - i;
+		st->d = d;
+		st->ds = ds;
 		if (atomic_load(&st->sink->dead)) {
 			char why[NDS_ERRBUF_SIZE];
 

@@ -78,6 +78,8 @@ struct nd_stage_rt {
 	bool			 begun;
 	size_t			 nafter;	/* stages after this one */
 	struct nds_stage	 next;	/* what this stage emits to, if a transform */
+	struct nd_dump		*d;	/* whose chain ds it is a stage of */
+	struct nd_dump_chain	*ds;
 };
 
 /* What the route gave this dump: one entry per chain of the fan-out. */

@@ -199,24 +199,22 @@ put_objects(struct nd_buf *b, const struct nd_dump *d)
 		const struct nd_object_digest *o = &d->digest[k];
 		bool firstloc = true;
 
-		if (!o->present)
+		/* Never itself: its size is not known while it is built. */
+		if (!o->present || k == NDS_OBJ_MANIFEST)
 			continue;
 		nd_buf_printf(b, "%s\n    {\"kind\": \"%s\", \"size\": %" PRIu64,
 		    first ? "" : ",", nds_object_name(k), o->size);
-		if (k != NDS_OBJ_MANIFEST) {
-			nd_buf_printf(b, ", \"%s\": ",
-			    nd_digest_name(d->vmcore_digest.alg));
-			if (o->hex[0])
-				nd_buf_json_str(b, o->hex);
-			else
-				nd_buf_printf(b, "null");
-		}
+		nd_buf_printf(b, ", \"%s\": ",
+		    nd_digest_name(d->vmcore_digest.alg));
+		if (o->hex[0])
+			nd_buf_json_str(b, o->hex);
+		else
+			nd_buf_printf(b, "null");
 		nd_buf_printf(b, ", \"stored\": {");
 		for (i = 0; i < d->nchains; i++) {
 			const struct nd_dump_chain *ds = &d->chains[i];
 
-			/* The manifest's own place is not known yet. */
-			if (k == NDS_OBJ_MANIFEST || ds->where[k] == NULL)
+			if (ds->where[k] == NULL)
 				continue;
 			nd_buf_printf(b, "%s", firstloc ? "" : ", ");
 			nd_buf_json_str(b, ds->chain->text);

@@ -75,8 +75,9 @@ magic_of() {	# FILE: the tarball's kind from its first bytes
 # extract_check TOOL TARBALL OUT ADDR STEM SENT STATUS MANIFEST [KEY]:
 # TOOL (tar or bsdtar) extracts TARBALL into OUT: one folder
 # ADDR-YYYYmmdd-HHMMSS with STEM (the vmcore, sparse, byte-identical to
-# SENT), info (Dump Status as STATUS says), manifest.json (the same as
-# MANIFEST, stored beside the tarball) and, given KEY, the key.
+# SENT), info (Dump Status as STATUS says), manifest.json (MANIFEST,
+# stored beside the tarball, but for the tarball's place) and, given KEY,
+# the key.
 extract_check() {
 	local tool=$1 tb=$2 out=$3 a=$4 stem=$5 sent=$6 status=$7 m=$8 key=${9:-}
 	local top names want v alloc size
@@ -107,7 +108,7 @@ extract_check() {
 		fail "$tool: info in $tb does not say 'Dump Status: $status': $(cat "$top/info")"
 	assert_eq "$(sha_of "$top/info")" "$(mobject "$m" info | jq -r .sha256)" \
 	    "$tool: info sha256 against the manifest"
-	assert_same_bytes "$top/manifest.json" "$m"
+	assert_outer_manifest "$top/manifest.json" "$m" "${tb#"$DUMPDIR"/}"
 	if [ -n "$key" ]; then
 		assert_same_bytes "$top/key" "$key"
 	fi

@@ -311,6 +311,16 @@ jget() {	# FILE JQ-FILTER: raw output
 	jq -r "$2" "$1"
 }
 
+# A manifest stored beside what a transform made of the dump (OUTER, e.g.
+# beside a tarball) is the one inside it (INNER) and the place of the
+# transform's output (kind "archive"), which the host adds once it knows.
+assert_outer_manifest() {	# INNER OUTER WHERE
+	assert_eq "$(jq -cS 'del(.objects[] | select(.kind == "archive"))' "$2")" \
+	    "$(jq -cS . "$1")" "$2 but its archive entry, against $1"
+	assert_eq "$(jq -r '.objects[] | select(.kind == "archive") | .stored[]' "$2")" \
+	    "$3" "where $2 says the archive is"
+}
+
 # The manifest's entry for an object kind, as compact JSON (or "null").
 mobject() {	# MANIFEST KIND
 	jq -c --arg k "$2" '[.objects[] | select(.kind == $k)][0]' "$1"

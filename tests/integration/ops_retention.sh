@@ -295,4 +295,24 @@ assert_no_log "retention: removed .*keep/" "a removal in keepall's directory"
 pass "a file sink inside another's directory: the outer one's keep_per_client = 1 leaves the inner one's three dumps alone"
 stop_server
 
+# ---------------------------------------------------------------- archive
+# archive | local: the manifest beside each tarball names it (the host
+# adds its place once the transform has made it), so retention removes
+# the tarball with its manifest. It used to remove the manifest alone,
+# and the tarballs stayed for good.
+rm -rf "${DUMPDIR:?}"
+file_sink_conf "keep_per_client = 1" "" "[sink arz]" "module = archive" \
+    "" "[route default]" "path = *" "sink = arz | local"
+start_server -c "$T/server.ini"
+H=$(client_addr 9)
+for n in 0 1 2; do
+	send_dump 0 "$H" -q -g 1M -s $((395 + n))
+	wait_manifest "$DUMPDIR/$H" "$n"
+done
+wait_log "retention: removed dump 1 of ${H//./\\.} .*dump\\.1\\.tar\\.zst" 10
+assert_eq "$(ls "$DUMPDIR/$H" | grep -v '^bounds$' | paste -sd' ')" \
+    "dump.2.tar.zst manifest.2.json" "files left of three archived dumps"
+pass "archive | local, keep_per_client = 1: each dump's tarball goes with its manifest"
+stop_server
+
 finish
