@@ -543,7 +543,10 @@ struct nds_object {
 /*
  * The next stage of a chain, as the host offers it to a transform.
  * Objects opened on it are the transform's to close, exactly once each,
- * before the transform's end returns.
+ * before the transform's end returns. The host keeps where the next
+ * stage put an NDS_OBJ_ARCHIVE, and a manifest passed on after it is the
+ * host's to write: what the transform writes of it is replaced by the
+ * manifest built again, with that place in it.
  */
 struct nds_stage {
 	size_t		 struct_size;
