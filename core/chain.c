@@ -325,7 +325,12 @@ nd_chain_close_vmcore(struct nd_dump *d, struct nd_dump_chain *ds,
 		grade(d, ds, ds->vm_st, "close", r);
 		return;
 	}
-	if (!ds->failed && where[0] != '\0')
+	/*
+	 * A failed chain's copy is named too (its result says it failed):
+	 * retention removes a dump's files by its manifest, and a copy it
+	 * does not name would stay for good.
+	 */
+	if (where[0] != '\0')
 		ds->where[NDS_OBJ_VMCORE] = strdup(where);
 }
 

@@ -130,6 +130,9 @@ assert_no_log "disabled until restart" "a sink retired by NDS_FAILED"
 # The chain took nothing: its file says so by its name and its length,
 # not padded with zeros to the dump's length.
 assert_eq "$(size_of "$D/vmcore.0.incomplete")" 0 "length of what the failed chain kept"
+# The manifest names it, so retention removes it with the dump.
+assert_eq "$(jq -r '.objects[] | select(.kind == "vmcore") | .stored["refuse | local"]' "$M")" \
+    "failing/$(basename "$D")/vmcore.0.incomplete" "where the manifest says the failed chain's vmcore is"
 pass "NDS_FAILED: the chain failed, the dump is labelled incomplete ('$(jget "$M" .reason)')"
 
 # FAILED does not retire a sink: the same route answers the next HERALD.
