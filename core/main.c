@@ -127,6 +127,7 @@ struct overrides {
 	/* In the daemon at last: sinks loaded from now on start at once. */
 	bool		 sinks_may_start;
 	int		 dumpdir_fd;	/* for the sinks' start */
+	char		*cwd;		/* where the server was started */
 };
 
 static void
@@ -179,6 +180,26 @@ apply_overrides(struct nd_conf *conf, const struct overrides *o)
 }
 
 /*
+ * A relative path as from the directory the server was started in: the
+ * daemon runs in "/", and a hook runs in the dump directory, so a path
+ * checked in one place and used in another must not be relative.
+ */
+static int
+absolute(char **path, const char *cwd)
+{
+	char *abs;
+
+	if (*path == NULL || (*path)[0] == '/' || (*path)[0] == '\0' ||
+	    cwd == NULL)
+		return 0;
+	if (asprintf(&abs, "%s/%s", cwd, *path) == -1)
+		return -1;
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+/*
  * The configuration file (or the built-in one), the command line over it,
  * and every sink loaded: at start, and again for each SIGHUP.
  */
@@ -195,6 +216,14 @@ load_runtime(void *arg, char *err, size_t errlen)
 	if (conf == NULL)
 		return NULL;
 	apply_overrides(conf, o);
+	if (absolute(&conf->server.dumpdir, o->cwd) == -1 ||
+	    absolute(&conf->server.scripts_dir, o->cwd) == -1 ||
+	    absolute(&conf->server.handler, o->cwd) == -1 ||
+	    absolute(&conf->server.pidfile, o->cwd) == -1) {
+		snprintf(err, errlen, "out of memory");
+		nd_conf_free(conf);
+		return NULL;
+	}
 	if ((sinks = nd_sinkset_create(conf, err, errlen)) == NULL) {
 		nd_conf_free(conf);
 		return NULL;
@@ -513,6 +542,7 @@ int
 main(int argc, char *argv[])
 {
 	struct overrides o = { 0 };
+	char *config = NULL;
 	struct nd_conf *conf;
 	struct nd_receiver *rx;
 	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
@@ -523,15 +553,29 @@ main(int argc, char *argv[])
 	if ((ch = parse_args(argc, argv, &o)) != -1)
 		return ch;
 	log_setverbose(o.verbose);
+	/* Relative paths stay as the user meant them after the chdir. */
+	if ((o.cwd = getcwd(NULL, 0)) == NULL)
+		fatal("getcwd");
+	if (o.config != NULL && o.config[0] != '/') {
+		if (asprintf(&config, "%s/%s", o.cwd, o.config) == -1)
+			fatal("asprintf");
+		o.config = config;
+	}
 
-	if (o.module_help != NULL || o.status || o.list)
-		return help_or_status(&o);
+	if (o.module_help != NULL || o.status || o.list) {
+		rc = help_or_status(&o);
+		free(config);
+		free(o.cwd);
+		return rc;
+	}
 	if ((rt = load_runtime(&o, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	conf = rt->conf;
 	if (o.check) {
 		nd_conf_print(conf, stdout);
 		nd_runtime_unref(rt);
+		free(config);
+		free(o.cwd);
 		return 0;
 	}
 
@@ -595,6 +639,8 @@ main(int argc, char *argv[])
 		close(pid_fd);
 	}
 	free(pidfile);
+	free(config);
+	free(o.cwd);
 	log_info("exiting");
 	return rc;
 }

@@ -288,4 +288,32 @@ assert_eq "$(rec_args "$(last_call handler "$H")")" "success $H host-h $H/info.0
 pass "the hung netdump-reboot is killed after hook_timeout with its child; the handler runs after it"
 
 stop_server
+
+# Relative paths (-d, scripts_dir, -i, the configuration file) are from
+# the directory the server started in, where they were checked: a hook
+# runs in the dump directory, and a relative path resolved there named
+# another file (here decoys that record "decoy") than the one checked.
+R=$T/rel
+mkdir -p "$R/hooks" "$R/dumps/hooks"
+make_hook "$R/hooks/netdump-crash" 0
+make_hook "$R/handler" 0
+printf '#!/bin/sh\ntouch %s/decoy\n' "$T" >"$R/dumps/hooks/netdump-crash"
+cp "$R/dumps/hooks/netdump-crash" "$R/dumps/handler"
+chmod 0755 "$R/dumps/hooks/netdump-crash" "$R/dumps/handler"
+printf '[server]\nsink_dir = %s\nscripts_dir = hooks\n' "$ND_SINK_DIR" \
+    >"$R/server.ini"
+J=$(client_addr 11)
+cd "$R"
+start_server -c server.ini -d dumps -i handler --timeout 2
+cd - >/dev/null
+send_dump 0 "$J" -q -g 1M -s 291 -o "$T/sentJ"
+wait_manifest "$R/dumps/$J" 0
+wait_call netdump-crash "$J"
+wait_call handler "$J"
+assert_no_file "$T/decoy"
+assert_manifest "$R/dumps/$J/manifest.0.json" complete "$T/sentJ"
+kill -HUP "$SERVER_PID"
+wait_log "SIGHUP: configuration reloaded from ${R//./\\.}/server\\.ini" 10
+pass "relative -d, scripts_dir, -i and -c: the hooks checked are the hooks run, and SIGHUP reads the configuration again"
+stop_server
 finish
