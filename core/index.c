@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <jansson.h>
 
 #include "index.h"
+#include "util.h"
 
 #define MAX_DEPTH	8
 #define MAX_MANIFEST	(1 << 20)
@@ -329,10 +331,38 @@ index_free(struct index *ix)
 	free(ix->v);
 }
 
+/*
+ * s as a terminal may show it: a panic string is the sender's, and
+ * control characters (C0, DEL, and C1, U+0080 to U+009F, which terminals
+ * obey as escapes: CSI, OSC) or bytes that are not UTF-8 become '?'.
+ */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "-");
+	size_t n = 0, k;
+
+	while (*p != '\0' && n + 4 < len) {
+		k = *p >= 0x80 ? nd_utf8_len(p) : 1;
+		if (k == 0 || *p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] < 0xa0)) {
+			buf[n++] = '?';
+			p += k > 0 ? k : 1;
+			continue;
+		}
+		memcpy(buf + n, p, k);
+		n += k;
+		p += k;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 static void
 list_dumps(const struct index *ix, bool json, FILE *out)
 {
 	json_t *a = json ? json_array() : NULL;
+	char where[PATH_MAX];
 	size_t i;
 
 	if (!json)
@@ -354,7 +384,7 @@ list_dumps(const struct index *ix, bool json, FILE *out)
 		fprintf(out, "%-24.24s %-15s %-10s %12" JSON_INTEGER_FORMAT
 		    " %-16s %s%s\n", e->start, e->client, e->status, e->size,
 		    e->sig[0] ? e->sig : "-", e->core_gone ? "(removed) " : "",
-		    e->where ? e->where : "-");
+		    shown(e->where, where, sizeof(where)));
 	}
 	if (json) {
 		json_dumpf(a, out, JSON_INDENT(2));
@@ -413,6 +443,7 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 	const struct entry **p = calloc(ix->n + 1, sizeof(*p));
 	struct group *g = calloc(ix->n + 1, sizeof(*g));
 	json_t *a = json ? json_array() : NULL;
+	char panic[1024];
 	size_t i, n = 0;
 
 	if (p == NULL || g == NULL)
@@ -471,13 +502,13 @@ list_groups(const struct index *ix, bool by_sig, bool json, FILE *out)
 			fprintf(out, "%-16s %6" PRIu64 " %6zu %7zu %-24.24s "
 			    "%-24.24s %s\n", f->sig[0] ? f->sig : "-",
 			    g[i].dumps, g[i].kept, g[i].clients, f->start,
-			    l->start, l->panic ? l->panic : "-");
+			    l->start, shown(l->panic, panic, sizeof(panic)));
 		else
 			fprintf(out, "%-15s %6" PRIu64 " %-24.24s %-10s %-16s "
 			    "%s\n",
 			    f->client, g[i].dumps, l->start, l->status,
-			    l->sig[0] ? l->sig : "-", l->panic ? l->panic :
-			    "-");
+			    l->sig[0] ? l->sig : "-", shown(l->panic, panic,
+			    sizeof(panic)));
 	}
 	if (json) {
 		json_dumpf(a, out, JSON_INDENT(2));

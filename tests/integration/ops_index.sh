@@ -65,4 +65,27 @@ rc=0
 "$ND_SERVER" -d "$DUMPDIR" --json >/dev/null 2>&1 || rc=$?
 assert_eq "$rc" 2 "--json without --list"
 pass "--json without --list is a usage error"
+
+# A panic string is the sender's: terminal escapes in it (ESC, C1's CSI
+# as UTF-8 and as a bare byte, a byte that is not UTF-8) must not reach
+# the operator's terminal through the tables.
+start_server
+C=$(client_addr 3)
+send_dump 0 "$C" -q -g 1M -s 4 \
+    --panic "$(printf 'boom \302\2331m \033[2J \233 \377 end')"
+wait_dumps "$C" 1
+stop_server
+for v in --hosts --by-signature --dumps; do
+	[ "$v" = --dumps ] && set -- || set -- "$v"
+	list "$@" >"$T/esc.txt"
+	python3 - "$T/esc.txt" "$v" <<'PY' || fail "--list $v shows control characters: $(od -c "$T/esc.txt" | head -20)"
+import sys
+t = open(sys.argv[1], "rb").read().decode("utf-8")
+bad = [hex(ord(c)) for c in t
+       if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+assert not bad, bad
+assert sys.argv[2] == "--dumps" or "boom" in t and "end" in t, t
+PY
+done
+pass "--list: a panic string with ESC, CSI (C1) and a byte that is not UTF-8 is shown with '?' for them"
 finish
