@@ -252,18 +252,30 @@ int
 nd_status_query(const struct nd_server_conf *sv)
 {
 	char buf[4096], path[PATH_MAX], fallback[PATH_MAX];
-	ssize_t n;
+	ssize_t n, i;
 	int fd;
 
+	/*
+	 * Root never looks in the dump directory: a daemon run by root has
+	 * its socket in runtime_dir, and what is in the dump directory is
+	 * the user's it drops to (who could answer in its place).
+	 */
 	if ((fd = status_connect(sv, false, path, sizeof(path))) == -1 &&
-	    (sv->status_socket != NULL || (fd = status_connect(sv, true,
-	    fallback, sizeof(fallback))) == -1)) {
+	    (sv->status_socket != NULL || geteuid() == 0 ||
+	    (fd = status_connect(sv, true, fallback, sizeof(fallback))) ==
+	    -1)) {
 		fprintf(stderr, "netdump-server: no daemon answers at %s: %s\n",
 		    path, strerror(errno));
 		return 1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		/* For a terminal: no control character but the line ends. */
+		for (i = 0; i < n; i++)
+			if (((unsigned char)buf[i] < 0x20 && buf[i] != '\n' &&
+			    buf[i] != '\t') || buf[i] == 0x7f)
+				buf[i] = '?';
 		fwrite(buf, 1, (size_t)n, stdout);
+	}
 	close(fd);
 	return n == 0 ? 0 : 1;
 }
