@@ -85,9 +85,13 @@ nd_herald_path_check(const uint8_t *payload, size_t len, char *out,
 
 		if (clen == 0)
 			return "empty component";
-		if ((clen == 1 && comp[0] == '.') ||
-		    (clen == 2 && comp[0] == '.' && comp[1] == '.'))
-			return "'.' or '..' component";
+		/*
+		 * '.' and '..' climb; other names starting with '.' are the
+		 * server's and its sinks' own (temporaries, spools, the
+		 * status socket), which retention does not go into.
+		 */
+		if (comp[0] == '.')
+			return "component starting with '.'";
 		comp += clen + (slash ? 1 : 0);
 	}
 	return NULL;

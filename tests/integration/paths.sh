@@ -51,6 +51,13 @@ hostile 6 'prod/../../escape'
 pass "-p prod/../../escape: stored under the default path"
 hostile 7 'no/such/dir'
 pass "-p no/such/dir (does not exist): stored under the default path"
+# A hidden folder is the server's or a sink's own (here where an s3 spool
+# would be), which retention does not go into: dumps there would stay.
+mkdir -p "$DUMPDIR/.s3-spool"
+hostile 9 '.s3-spool'
+assert_log "client 127\.0\.$NET\.9: HERALD path refused \(component starting with '\.'\)" "hidden path refused"
+assert_eq "$(ls -A "$DUMPDIR/.s3-spool" | wc -l)" 0 "files in the hidden folder"
+pass "-p .s3-spool (a hidden folder that exists): refused, stored under the default path"
 
 # A valid existing path is used.
 A=$(client_addr 8)
