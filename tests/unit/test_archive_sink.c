@@ -1333,6 +1333,36 @@ test_manifest_pass_fails(void **state)
 }
 
 /*
+ * After a failed write or hole the host stops writing, but close (which
+ * fails), the small objects and end (which fails with msg) still come.
+ * The tarball holds every byte that was spooled, the vmcore to size (ref
+ * has it), and no manifest goes beside a tarball that lacks data: it
+ * would call it stored.
+ */
+static void
+end_failed(const struct env *e, struct run *run, void *os, uint64_t size,
+    const char *msg)
+{
+	static const char *const names[] = {
+		"vmcore", "info", "manifest.json", NULL,
+	};
+	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = size };
+	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE];
+
+	run->dump.status = NDS_STATUS_COMPLETE;
+	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
+	assert_int_equal(ftruncate(run->ref, (off_t)size), 0);
+	put_small(run, NDS_OBJ_INFO, INFO, NULL);
+	put_small(run, NDS_OBJ_MANIFEST, MANIFEST, NULL);
+	assert_int_equal(M.end(run->ds, err), NDS_FAILED);
+	assert_non_null(strstr(err, msg));
+	assert_int_equal(run->mock.opens, 1);
+	assert_entries(run->mock.archive, names);
+	check_both(e, run, "vmcore", INFO, NULL, MANIFEST);
+	finish(run);
+}
+
+/*
  * The spool fills up (here: RLIMIT_FSIZE, EFBIG): the write fails with a
  * message naming the spool and the offset, and end still emits a tarball
  * of what was spooled, then reports the failure.
@@ -1340,13 +1370,8 @@ test_manifest_pass_fails(void **state)
 static void
 test_spool_full(void **state)
 {
-	static const char *const names[] = {
-		"vmcore", "info", "manifest.json", NULL,
-	};
 	const struct env *e = *state;
-	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 2 * MiB };
-	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE];
-	char buf[64 * KiB];
+	char err[NDS_ERRBUF_SIZE] = "", buf[64 * KiB];
 	struct rlimit old, lim;
 	struct run run;
 	void *os;
@@ -1367,24 +1392,9 @@ test_spool_full(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, SIG_DFL);
 	assert_non_null(strstr(err, "spool in spool: write at offset 1048576: "));
-
-	/* The host stops writing; close and end still come. */
-	run.dump.status = NDS_STATUS_COMPLETE;
-	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
-	assert_int_equal(ftruncate(run.ref, 2 * MiB), 0);
-	put_small(&run, NDS_OBJ_INFO, INFO, NULL);
-	put_small(&run, NDS_OBJ_MANIFEST, MANIFEST, NULL);
-	assert_int_equal(M.end(run.ds, err), NDS_FAILED);
-	assert_non_null(strstr(err, "spool in spool: write at offset 1048576: "));
-
-	/*
-	 * What was spooled is there: 64 KiB of data, then zeros. No manifest
-	 * goes beside a tarball that lacks data: it would call it stored.
-	 */
-	assert_int_equal(run.mock.opens, 1);
-	assert_entries(run.mock.archive, names);
-	check_both(e, &run, "vmcore", INFO, NULL, MANIFEST);
-	finish(&run);
+	/* What was spooled is there: 64 KiB of data, then zeros. */
+	end_failed(e, &run, os, 2 * MiB,
+	    "spool in spool: write at offset 1048576: ");
 }
 
 /*
@@ -1396,13 +1406,8 @@ test_spool_full(void **state)
 static void
 test_hole_failure(void **state)
 {
-	static const char *const names[] = {
-		"vmcore", "info", "manifest.json", NULL,
-	};
 	const struct env *e = *state;
-	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 256 * KiB };
-	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE];
-	char buf[64 * KiB];
+	char err[NDS_ERRBUF_SIZE] = "", buf[64 * KiB];
 	struct run run;
 	void *os;
 
@@ -1416,18 +1421,8 @@ test_hole_failure(void **state)
 	assert_int_equal(M.hole(os, 4 * KiB, 4 * KiB, err), NDS_FAILED);
 	mock_punch_errno = 0;
 	assert_non_null(strstr(err, "spool in spool: hole at offset 4096: "));
-
-	run.dump.status = NDS_STATUS_COMPLETE;
-	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
-	assert_int_equal(ftruncate(run.ref, 256 * KiB), 0);
-	put_small(&run, NDS_OBJ_INFO, INFO, NULL);
-	put_small(&run, NDS_OBJ_MANIFEST, MANIFEST, NULL);
-	assert_int_equal(M.end(run.ds, err), NDS_FAILED);
-	assert_non_null(strstr(err, "spool in spool: hole at offset 4096: "));
-	assert_int_equal(run.mock.opens, 1);
-	assert_entries(run.mock.archive, names);
-	check_both(e, &run, "vmcore", INFO, NULL, MANIFEST);
-	finish(&run);
+	end_failed(e, &run, os, 256 * KiB,
+	    "spool in spool: hole at offset 4096: ");
 }
 
 /* No spool at all (spool_dir missing): the tarball holds the rest. */
