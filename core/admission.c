@@ -240,15 +240,27 @@ socket_close(struct nd_receiver *rx, struct session *s)
 }
 
 /*
+ * A session waiting for its first data that may be a kernel's: one that
+ * has heard more than HERALDs (its data, held back while the dumps are
+ * at their limit: only who got our ack knows its port), or is younger
+ * than HERALD_KEEP_MS (an honest kernel's data follows our ack within a
+ * round trip). HERALDs forged from the client's address are neither.
+ */
+static bool
+waiting_kept(const struct session *s)
+{
+	return s->last_data != 0 || now_ms() - s->heralded_ms < HERALD_KEEP_MS;
+}
+
+/*
  * Room for one more session socket within the budget: the oldest ended
  * session gives its socket up first (it only waits for a repeated
- * FINISHED), then the oldest HERALD-only one past HERALD_KEEP_MS.
+ * FINISHED), then the oldest waiting one not waiting_kept.
  */
 static bool
 fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s, *ended = NULL, *heralded = NULL;
-	uint64_t now = now_ms();
 
 	if (rx->nfds < fd_budget(rx))
 		return true;
@@ -258,8 +270,7 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 		if (s->state == S_ENDED && (ended == NULL ||
 		    s->ended_at < ended->ended_at))
 			ended = s;
-		else if (s->state == S_HERALDED &&
-		    now - s->heralded_ms >= HERALD_KEEP_MS &&
+		else if (s->state == S_HERALDED && !waiting_kept(s) &&
 		    (heralded == NULL || s->heralded_ms < heralded->heralded_ms))
 			heralded = s;
 	}
@@ -349,27 +360,25 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 /*
  * Room for one more session waiting for its first data. Past the cap the
  * oldest one goes (a flood of HERALDs, which never send data) but never
- * one younger than HERALD_KEEP_MS: an honest kernel's first data follows
- * its HERALD's answer within a round trip. If all are that young, the new
- * HERALD is not answered; its kernel asks again a second later.
+ * one waiting_kept. If all are, the new HERALD is not answered; its
+ * kernel asks again a second later.
  */
 static bool
 heralded_room(struct nd_receiver *rx)
 {
 	struct session *s, *oldest = NULL;
-	uint64_t now = now_ms();
 	size_t n = 0;
 
 	for (s = rx->sessions; s != NULL; s = s->next)
 		if (s->state == S_HERALDED) {
 			n++;
-			if (oldest == NULL ||
-			    s->heralded_ms < oldest->heralded_ms)
+			if (!waiting_kept(s) && (oldest == NULL ||
+			    s->heralded_ms < oldest->heralded_ms))
 				oldest = s;
 		}
 	if (n < MAX_HERALDED)
 		return true;
-	if (oldest == NULL || now - oldest->heralded_ms < HERALD_KEEP_MS) {
+	if (oldest == NULL) {
 		rx->flood_refused++;
 		return false;
 	}
@@ -381,9 +390,9 @@ heralded_room(struct nd_receiver *rx)
 
 /*
  * Room for one more session of this address waiting for its first data
- * (max_heralded_per_client): its oldest one goes if it is older than
- * HERALD_KEEP_MS. Otherwise HERALDs forged from other ports of a
- * client's address, renewed as they time out, would keep its kernel out.
+ * (max_heralded_per_client): its oldest one goes unless waiting_kept.
+ * Otherwise HERALDs forged from other ports of a client's address,
+ * renewed as they time out, would keep its kernel out.
  */
 static bool
 client_heralded_room(struct nd_receiver *rx, const struct sockaddr_in *from)
@@ -393,9 +402,10 @@ client_heralded_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 	for (s = rx->sessions; s != NULL; s = s->next)
 		if (s->state == S_HERALDED && s->fd != -1 &&
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr &&
+		    !waiting_kept(s) &&
 		    (oldest == NULL || s->heralded_ms < oldest->heralded_ms))
 			oldest = s;
-	if (oldest == NULL || now_ms() - oldest->heralded_ms < HERALD_KEEP_MS)
+	if (oldest == NULL)
 		return false;
 	rx->evicted++;
 	socket_close(rx, oldest);
@@ -621,18 +631,31 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    ntohs(other->client.sin_port), ntohs(from->sin_port));
 		old = other;
 	}
-	/*
-	 * Before any data, the same HERALD again: the client missed our
-	 * ack, answer from the same port. Another one (another path, or to
-	 * another of our addresses) was not sent by the same kernel: the
-	 * client's address and port are public, so the first HERALD may be
-	 * forged, and it must not hold the session for the true one. The
-	 * newest HERALD takes the waiting session's place (and its port).
-	 */
-	if (old != NULL && old->state != S_ENDED && !old->got_data &&
-	    old->local.s_addr == local.s_addr && strcmp(old->path, path) == 0) {
-		send_ack(old->fd, m->seqno);
-		return;
+	if (old != NULL && old->state != S_ENDED && !old->got_data) {
+		/* The same HERALD again: the client missed our ack. */
+		if (old->local.s_addr == local.s_addr &&
+		    strcmp(old->path, path) == 0) {
+			send_ack(old->fd, m->seqno);
+			return;
+		}
+		/*
+		 * Another one (another path, or to another of our
+		 * addresses) is not the same kernel's: the client's address
+		 * and port are public, so either may be forged. The waiting
+		 * session keeps its place while it may be a kernel's (see
+		 * waiting_kept); the newcomer is not answered, and a kernel
+		 * asks again a second later. Else it goes, and the newcomer
+		 * is admitted afresh.
+		 */
+		if (waiting_kept(old)) {
+			nd_tally(&rx->tally, TALLY_WAITING, from, "client "
+			    "%s: another HERALD (path '%s') while one waits "
+			    "for its data; not answering", addr, path);
+			return;
+		}
+		socket_close(rx, old);
+		rx_bury(rx, old);
+		old = NULL;
 	}
 	if (adm_pending_find(rx, from, false) != NULL || refused(rx, from))
 		return;
@@ -648,12 +671,6 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (old != NULL && !herald_restart(rx, old, from, addr))
 		return;
-	if (old != NULL && old->state == S_HERALDED &&
-	    old->local.s_addr != local.s_addr) {
-		/* Its port cannot answer from another address: it goes. */
-		socket_close(rx, old);
-		rx_bury(rx, old);
-	}
 	if (rx->stopping)
 		return;
 	if (why != NULL)

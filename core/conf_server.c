@@ -226,8 +226,8 @@ static const struct server_key server_keys[] = {
 	    SV(max_heralded_per_client), "4", NULL, 1, 256,
 	    "How many sessions of one client address may wait for their "
 	    "first data after a HERALD. A HERALD beyond it takes the place "
-	    "of the oldest if that one is older than half a second, and is "
-	    "not answered otherwise." } },
+	    "of the oldest that is older than half a second and has heard "
+	    "nothing but HERALDs, and is not answered otherwise." } },
 	{ .row = { "max_hooks", NDS_OPT_INT, SV(max_hooks), "16", NULL, 1, 4096,
 	    "How many hook processes may run at once, for all clients and "
 	    "hooks together." } },

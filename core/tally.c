@@ -14,6 +14,7 @@ static const char *const tally_reasons[TALLY_NKINDS] = {
 	[TALLY_NOT_ALLOWED] = "not_allowed",
 	[TALLY_OTHER_PORT] = "other_port",
 	[TALLY_ALIVE] = "dump_alive",
+	[TALLY_WAITING] = "session_waiting",
 	[TALLY_NO_ROUTE] = "no_route",
 	[TALLY_NO_SINK] = "no_sink",
 	[TALLY_PATH] = "unsafe_path",
@@ -31,6 +32,8 @@ static const char *const tally_names[TALLY_NKINDS] = {
 	    "client that is dumping (a kernel heralds from 20024 only)",
 	[TALLY_ALIVE] = "HERALDs not answered: the client's dump is alive "
 	    "(restart_silence not reached: spoofed, or an early restart)",
+	[TALLY_WAITING] = "HERALDs not answered: another HERALD of the "
+	    "client's address and port waits for its data",
 	[TALLY_NO_ROUTE] = "HERALDs not answered: no route matches the path",
 	[TALLY_NO_SINK] = "HERALDs not answered: the route has no working "
 	    "sink",

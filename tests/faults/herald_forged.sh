@@ -16,6 +16,11 @@
 #      (max_heralded_per_client = 4), renewed: the true HERALD must get a
 #      place once they are older than half a second.
 #
+# And right after the true HERALD was answered, before its data (a
+# kernel sends no HERALD again once answered): one with another path, or
+# to another address of the server, must neither take the dump nor close
+# its session (late_forged: an honest client by hand beside the forger).
+#
 # Asserted each time: the honest dump is byte-identical, in the place its
 # own HERALD names; nothing is stored under the forged path.
 set -euo pipefail
@@ -25,6 +30,43 @@ NET=231
 A=$(client_addr 1)
 B=$(client_addr 2)
 C=$(client_addr 3)
+
+# The honest side by hand: HERALD with path GOOD, its ack; then a HERALD
+# forged from the same address and port (path EVIL, to address DST); then
+# one page of data and FINISHED to the port that acked, which must be
+# acked. Exits non-zero with the reason otherwise.
+late_forged() {	# ADDR GOOD EVIL DST ("" for no path)
+	python3 - "$FAULTS" "$PORT" "$@" <<'PY'
+import socket, struct, sys, time
+sys.path.insert(0, sys.argv[1])
+from ndfault import FINISHED, HERALD, VMCORE, forged, msg
+port, addr, good, evil, dst = int(sys.argv[2]), *sys.argv[3:7]
+path = lambda p: p.encode() + b"\0" if p else b""
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, 20024))
+s.settimeout(2)
+s.sendto(msg(HERALD, 1, 0, path(good)), ("127.0.0.1", port))
+ack, session = s.recvfrom(64)
+assert ack == struct.pack(">I", 1), ack
+raw.sendto(forged(addr, 20024, dst, port, msg(HERALD, 7, 0, path(evil))),
+           (dst, 0))
+time.sleep(0.05)
+for seq, m in ((2, msg(VMCORE, 2, 0, b"\x5a" * 4096)), (3, msg(FINISHED, 3))):
+    for _ in range(5):
+        s.sendto(m, session)
+        try:
+            a, src = s.recvfrom(64)
+        except socket.timeout:
+            continue
+        if a == struct.pack(">I", seq) and src == session:
+            break
+    else:
+        sys.exit("message %d was never acked from %s" % (seq, session))
+PY
+}
 
 # 1. Another path first (the file sink files a dump under its HERALD's
 # path when that folder exists).
@@ -37,6 +79,12 @@ wait_manifest "$(client_dir "$A" good)" 0
 assert_same_bytes "$(client_dir "$A" good)/vmcore.0" "$T/sent1"
 assert_eq "$(ls -A "$DUMPDIR/evil" | wc -l)" 0 "files under the forged path"
 pass "a HERALD forged with another path before the true one: the dump is filed under its own path"
+D=$(client_addr 4)
+late_forged "$D" good evil 127.0.0.1 || fail "a HERALD forged after the true one's ack"
+wait_manifest "$(client_dir "$D" good)" 0
+assert_eq "$(ls -A "$DUMPDIR/evil" | wc -l)" 0 "files under the forged path"
+assert_log "client ${D//./\\.}: another HERALD \\(path 'evil'\\) while one waits for its data; not answering" "the late forged HERALD"
+pass "a HERALD forged with another path after the true one's ack: not answered, the dump stays under its own path"
 
 # 3. Four other ports of the client's address, forged again and again.
 for p in 30001 30002 30003 30004; do
@@ -58,5 +106,9 @@ send_dump 0 "$B" -g 4M -s 2 -o "$T/sent2"
 wait_manifest "$(client_dir "$B")" 0
 assert_same_bytes "$(client_dir "$B")/vmcore.0" "$T/sent2"
 pass "a HERALD forged to another address of the server: the true one is answered from the address it went to"
+E=$(client_addr 5)
+late_forged "$E" "" "" 127.0.0.2 || fail "a HERALD forged to another address after the true one's ack"
+wait_manifest "$(client_dir "$E")" 0
+pass "a HERALD forged to another address after the true one's ack: the session answers on"
 stop_server
 finish
