@@ -116,7 +116,28 @@ core_gone(json_t *places, int dfd, const char *file, bool gone)
 	return gone;
 }
 
-/* The vmcore object's size and places, and whether its files are gone. */
+/* Whether the manifest's chain stored the dump ("sinks": result ok). */
+static bool
+chain_ok(json_t *root, const char *chain)
+{
+	json_t *sink;
+	const char *name, *result;
+	size_t i;
+
+	json_array_foreach(json_object_get(root, "sinks"), i, sink) {
+		name = json_string_value(json_object_get(sink, "name"));
+		result = json_string_value(json_object_get(sink, "result"));
+		if (name != NULL && result != NULL && strcmp(name, chain) == 0)
+			return strcmp(result, "ok") == 0;
+	}
+	return false;
+}
+
+/*
+ * The vmcore object's size and places (where: a chain's that stored the
+ * dump, before a failed chain's cut-short copy), and whether its files
+ * are gone.
+ */
 static void
 vmcore_of(json_t *root, int dfd, const char *file, struct entry *e)
 {
@@ -141,6 +162,9 @@ vmcore_of(json_t *root, int dfd, const char *file, struct entry *e)
 			    "size"));
 		if (ix_keep_stored)
 			e->stored = json_incref(places);
+		json_object_foreach(places, chain, where)
+			if (e->where == NULL && chain_ok(root, chain))
+				e->where = dup_or_null(where);
 		json_object_foreach(places, chain, where)
 			if (e->where == NULL)
 				e->where = dup_or_null(where);
@@ -331,30 +355,16 @@ index_free(struct index *ix)
 	free(ix->v);
 }
 
-/*
- * s as a terminal may show it: a panic string is the sender's, and
- * control characters (C0, DEL, and C1, U+0080 to U+009F, which terminals
- * obey as escapes: CSI, OSC) or bytes that are not UTF-8 become '?'.
- */
+/* s as a terminal may show it: a panic string is the sender's. */
 static const char *
 shown(const char *s, char *buf, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "-");
-	size_t n = 0, k;
+	size_t n;
 
-	while (*p != '\0' && n + 4 < len) {
-		k = *p >= 0x80 ? nd_utf8_len(p) : 1;
-		if (k == 0 || *p < 0x20 || *p == 0x7f ||
-		    (p[0] == 0xc2 && p[1] < 0xa0)) {
-			buf[n++] = '?';
-			p += k > 0 ? k : 1;
-			continue;
-		}
-		memcpy(buf + n, p, k);
-		n += k;
-		p += k;
-	}
-	buf[n] = '\0';
+	n = (size_t)snprintf(buf, len, "%s", s != NULL ? s : "-");
+	if (n >= len)
+		n = len - 1;
+	buf[nd_terminal_safe(buf, n, "")] = '\0';
 	return buf;
 }
 

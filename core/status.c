@@ -16,6 +16,9 @@
 #include "status.h"
 #include "util.h"
 
+/* The most of a report --status prints: 16 MiB. */
+#define REPORT_MAX	(16u << 20)
+
 static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nd_outcome recent[ND_RECENT];
 static size_t recent_next, recent_count;
@@ -251,8 +254,9 @@ status_connect(const struct nd_server_conf *sv, bool fallback, char *path,
 int
 nd_status_query(const struct nd_server_conf *sv)
 {
-	char buf[4096], path[PATH_MAX], fallback[PATH_MAX];
-	ssize_t n, i;
+	char path[PATH_MAX], fallback[PATH_MAX], *all;
+	ssize_t n = 0;
+	size_t len = 0;
 	int fd;
 
 	/*
@@ -268,14 +272,21 @@ nd_status_query(const struct nd_server_conf *sv)
 		    path, strerror(errno));
 		return 1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		/* For a terminal: no control character but the line ends. */
-		for (i = 0; i < n; i++)
-			if (((unsigned char)buf[i] < 0x20 && buf[i] != '\n' &&
-			    buf[i] != '\t') || buf[i] == 0x7f)
-				buf[i] = '?';
-		fwrite(buf, 1, (size_t)n, stdout);
+	/*
+	 * Whole (a UTF-8 sequence may span reads), then fit for a terminal:
+	 * whatever answers there may not be the server.
+	 */
+	if ((all = malloc(REPORT_MAX + 1)) == NULL) {
+		close(fd);
+		fprintf(stderr, "netdump-server: out of memory\n");
+		return 1;
 	}
+	while (len < REPORT_MAX && (n = read(fd, all + len, REPORT_MAX -
+	    len)) > 0)
+		len += (size_t)n;
 	close(fd);
-	return n == 0 ? 0 : 1;
+	all[len] = '\0';
+	fwrite(all, 1, nd_terminal_safe(all, len, "\n\t"), stdout);
+	free(all);
+	return n >= 0 ? 0 : 1;
 }

@@ -169,6 +169,31 @@ nd_utf8_len(const unsigned char *p)
 	return n;
 }
 
+size_t
+nd_terminal_safe(char *s, size_t len, const char *keep)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t r = 0, w = 0, k;
+
+	while (r < len) {
+		k = p[r] >= 0x80 && p[r] != 0 ? nd_utf8_len(p + r) : 1;
+		/* A sequence cut by the end of the buffer is not UTF-8. */
+		if (k > len - r)
+			k = 0;
+		if (k == 0 || (p[r] < 0x20 && (p[r] == '\0' ||
+		    strchr(keep, p[r]) == NULL)) || p[r] == 0x7f ||
+		    (p[r] == 0xc2 && k == 2 && p[r + 1] < 0xa0)) {
+			p[w++] = '?';
+			r += k > 0 ? k : 1;
+			continue;
+		}
+		memmove(p + w, p + r, k);
+		w += k;
+		r += k;
+	}
+	return w;
+}
+
 void
 nd_buf_json_str(struct nd_buf *b, const char *s)
 {

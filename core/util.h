@@ -42,6 +42,13 @@ void	nd_buf_printf(struct nd_buf *, const char *fmt, ...) ND_PRINTF(2, 3);
 void	nd_buf_json_str(struct nd_buf *, const char *);
 /* The length of the well-formed UTF-8 sequence of 2 to 4 bytes at p, or 0. */
 size_t	nd_utf8_len(const unsigned char *);
+/*
+ * s[0, len) made fit for a terminal in place: control characters (C0,
+ * DEL, and C1, U+0080 to U+009F, which terminals obey as escapes) and
+ * bytes that are not UTF-8 become '?', but for keep (e.g. "\n\t").
+ * s[len] must be '\0'. Returns the new length, at most len.
+ */
+size_t	nd_terminal_safe(char *s, size_t len, const char *keep);
 
 /* len bytes as lowercase hex into out, which holds 2 * len + 1. */
 void	nd_hex(const unsigned char *, size_t len, char *out);

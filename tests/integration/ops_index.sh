@@ -88,4 +88,31 @@ assert sys.argv[2] == "--dumps" or "boom" in t and "end" in t, t
 PY
 done
 pass "--list: a panic string with ESC, CSI (C1) and a byte that is not UTF-8 is shown with '?' for them"
+
+# A failed chain's cut-short copy is in the manifest too (so retention
+# removes it); --list shows where a chain that stored the dump put it.
+mkdir -p "$DUMPDIR/other"
+cat >"$T/fan.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+[sink local]
+module = file
+[sink other]
+module = file
+dir = other
+[sink refuse]
+module = flaky
+failures = 1000
+[route default]
+path = *
+sink = refuse | local, other
+INI
+start_server -c "$T/fan.ini"
+F=$(client_addr 4)
+send_dump 0 "$F" -q -g 1M -s 5
+wait_manifest "$DUMPDIR/other/$F" 0
+stop_server
+list >"$T/fan.txt"
+assert_grep "$T/fan.txt" "^[^ ]+ +${F//./\\.} .* other/${F//./\\.}/vmcore\\.0$" "--list: where the dump went"
+pass "--list names the copy a chain stored, not a failed chain's cut-short one"
 finish

@@ -153,9 +153,9 @@ refused_start "with a status_socket too long" \
 pass "a status_socket of ${#LONG} bytes stops the server at start: $(grep -o 'status socket path too long ([^)]*)' "$T/long.log")"
 
 # 6. What answers at a status socket is printed without its control
-# characters (an impostor's terminal escapes), and root never asks the
-# dump directory, which belongs to the user the daemon drops to: a
-# socket planted there is no daemon.
+# characters, C1 included (an impostor's terminal escapes), and root never
+# asks the dump directory, which belongs to the user the daemon drops to:
+# a socket planted there is no daemon.
 fake_status() {	# SOCKET: answers every connection with escapes, in the background
 	python3 - "$1" <<'PY' &
 import os, socket, sys
@@ -164,7 +164,7 @@ s.bind(sys.argv[1])
 s.listen(4)
 while True:
     c, _ = s.accept()
-    c.sendall(b"\x1b]0;pwned\x07\x1b[2J all fine\n")
+    c.sendall(b"\x1b]0;pwned\x07\x1b[2J \xc2\x9b1m \x9b all fine\n")
     c.close()
 PY
 	poll 10 test -S "$1" || fail "no fake status socket at $1"
@@ -172,7 +172,7 @@ PY
 printf '[server]\nsink_dir = %s\nstatus_socket = %s\n' "$ND_SINK_DIR" "$T/fake.sock" >"$T/fake.ini"
 fake_status "$T/fake.sock"
 status "$T/s7" -c "$T/fake.ini"
-assert_eq "$(cat "$T/s7")" "?]0;pwned??[2J all fine" "--status of an impostor, escapes and all"
+assert_eq "$(cat "$T/s7")" "?]0;pwned??[2J ?1m ? all fine" "--status of an impostor, escapes (ESC, BEL, CSI as UTF-8 and as a byte) and all"
 if [ "$(id -u)" = 0 ]; then
 	FP=$(free_port)
 	fake_status "$DUMPDIR/.netdump-server.$FP.sock"

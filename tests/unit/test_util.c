@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -345,6 +346,35 @@ test_size(void **state)
 	assert_int_equal(nd_size_parse(NULL, false, &v), -1);
 }
 
+/* Control characters, C1 as UTF-8 spells it, and broken UTF-8 become '?'. */
+static void
+test_terminal_safe(void **state)
+{
+	static const struct {
+		const char	*in, *keep, *out;
+	} cases[] = {
+		{ "plain text", "", "plain text" },
+		{ "caf\xc3\xa9 \xe2\x82\xac", "", "caf\xc3\xa9 \xe2\x82\xac" },
+		{ "a\x1b[2Jb\x07", "", "a?[2Jb?" },
+		{ "line\n\tx\r", "\n\t", "line\n\tx?" },
+		{ "line\n", "", "line?" },
+		{ "\xc2\x9b" "31m \xc2\x85 \xc2\xa0", "", "?31m ? \xc2\xa0" },
+		{ "\x9b \xff \xc3", "", "? ? ?" },
+		{ "\xe2\x82", "", "??" },
+		{ "del\x7f", "", "del?" },
+	};
+	char buf[64];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		n = nd_terminal_safe(buf, strlen(buf), cases[i].keep);
+		buf[n] = '\0';
+		assert_string_equal(buf, cases[i].out);
+	}
+}
+
 int
 main(void)
 {
@@ -354,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_path_framing),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_json_all_bytes),
+		cmocka_unit_test(test_terminal_safe),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_size),
