@@ -183,8 +183,8 @@ stage_close(void *object, const struct nds_object *obj,
 	if (r == NDS_OK && full.kind == NDS_OBJ_ARCHIVE && where[0] != '\0' &&
 	    st->ds->where[NDS_OBJ_ARCHIVE] == NULL &&
 	    (st->ds->where[NDS_OBJ_ARCHIVE] = strdup(where)) != NULL) {
+		st->ds->archive_size = full.size;
 		st->d->digest[NDS_OBJ_ARCHIVE].present = true;
-		st->d->digest[NDS_OBJ_ARCHIVE].size = full.size;
 	}
 	free(o->manifest);
 	free(o);

@@ -93,6 +93,7 @@ struct nd_dump_chain {
 	bool			 failed;
 	char			 error[NDS_ERRBUF_SIZE];
 	char			*where[NDS_OBJ_NKINDS];
+	uint64_t		 archive_size;	/* of where[NDS_OBJ_ARCHIVE] */
 };
 
 struct nd_object_digest {

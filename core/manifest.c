@@ -187,6 +187,32 @@ put_linux(struct nd_buf *b, const struct nd_linux_facts *lx)
 	nd_buf_printf(b, "},\n");
 }
 
+/*
+ * An object's size; a transform's output (the archive) is each chain's
+ * own, and null when the chains that made one made them of other sizes.
+ */
+static void
+put_size(struct nd_buf *b, const struct nd_dump *d, int k, uint64_t size)
+{
+	const struct nd_dump_chain *ds;
+	bool known = false;
+	size_t i;
+
+	if (k == NDS_OBJ_ARCHIVE)
+		for (i = 0; i < d->nchains; i++) {
+			ds = &d->chains[i];
+			if (ds->where[k] == NULL)
+				continue;
+			if (known && ds->archive_size != size) {
+				nd_buf_printf(b, "null");
+				return;
+			}
+			size = ds->archive_size;
+			known = true;
+		}
+	nd_buf_printf(b, "%" PRIu64, size);
+}
+
 static void
 put_objects(struct nd_buf *b, const struct nd_dump *d)
 {
@@ -202,8 +228,9 @@ put_objects(struct nd_buf *b, const struct nd_dump *d)
 		/* Never itself: its size is not known while it is built. */
 		if (!o->present || k == NDS_OBJ_MANIFEST)
 			continue;
-		nd_buf_printf(b, "%s\n    {\"kind\": \"%s\", \"size\": %" PRIu64,
-		    first ? "" : ",", nds_object_name(k), o->size);
+		nd_buf_printf(b, "%s\n    {\"kind\": \"%s\", \"size\": ",
+		    first ? "" : ",", nds_object_name(k));
+		put_size(b, d, k, o->size);
 		nd_buf_printf(b, ", \"%s\": ",
 		    nd_digest_name(d->vmcore_digest.alg));
 		if (o->hex[0])

@@ -49,6 +49,15 @@ sink = artar | local
 client = 127.0.$NET.6/32
 sink = artar | local
 
+[sink keep]
+module = file
+fsync = no
+dir = two
+
+[route two]
+client = 127.0.$NET.7/32
+sink = arz | local, argz | keep
+
 [route default]
 path = *
 sink = arz | local
@@ -212,6 +221,26 @@ mkdir "$T/x7"
 bsdtar -xf "$D/dump.1.tar.zst" -C "$T/x7"
 assert_same_bytes "$(find "$T/x7" -name vmcore -type f)" "$T/sent7"
 pass "a second dump of client 1 afterwards: dump.1.tar.zst, complete, extracts to what was sent"
+
+# Two archive chains of one dump, zstd and gzip, which end in turn: the
+# first manifest beside a tarball names the first tarball, with its size;
+# the second names both, and the size, which differs between them, is
+# null rather than one chain's.
+mkdir -p "$DUMPDIR/two"
+G=$(client_addr 7)
+send_dump 0 "$G" -q -g 4M -s 1537 -o "$T/sent7"
+wait_manifest "$(client_dir "$G")" 0 30
+wait_manifest "$DUMPDIR/two/$G" 0 30
+Z=$(client_dir "$G")/dump.0.tar.zst
+assert_ne "$(size_of "$Z")" "$(size_of "$DUMPDIR/two/$G/dump.0.tar.gz")" "sizes of the two tarballs"
+archive_of() {	# MANIFEST
+	jq -c '.objects[] | select(.kind == "archive") | [.size, .stored["arz | local"], .stored["argz | keep"]]' "$1"
+}
+assert_eq "$(archive_of "$(client_dir "$G")/manifest.0.json")" \
+    "[$(size_of "$Z"),\"$G/dump.0.tar.zst\",null]" "the first chain's archive object"
+assert_eq "$(archive_of "$DUMPDIR/two/$G/manifest.0.json")" \
+    "[null,\"$G/dump.0.tar.zst\",\"two/$G/dump.0.tar.gz\"]" "the second chain's archive object"
+pass "two archive chains: the second manifest names both tarballs, the size null as they differ"
 
 stop_server
 pass "server exited 0 on SIGTERM"
