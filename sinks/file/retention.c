@@ -409,16 +409,22 @@ static void
 find_others(struct ret_scan *sc, int dumpdir_fd, const struct stat *root)
 {
 	const struct file_sink *o;
+	char *dirs[MAX_OTHERS];
 	struct stat sb;
+	size_t n = 0, i;
 	int fd;
 
+	/* Names under the lock, opened without it: a directory may hang. */
 	pthread_mutex_lock(&active_lock);
-	for (o = sinks; o != NULL && sc->nothers < MAX_OTHERS;
-	    o = o->next_sink) {
-		if (o == sc->fs || o->cfg->dir == NULL)
-			continue;
-		fd = openat(dumpdir_fd >= 0 ? dumpdir_fd : AT_FDCWD,
-		    o->cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (o = sinks; o != NULL && n < MAX_OTHERS; o = o->next_sink)
+		if (o != sc->fs && o->cfg->dir != NULL &&
+		    (dirs[n] = strdup(o->cfg->dir)) != NULL)
+			n++;
+	pthread_mutex_unlock(&active_lock);
+	for (i = 0; i < n; i++) {
+		fd = openat(dumpdir_fd >= 0 ? dumpdir_fd : AT_FDCWD, dirs[i],
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(dirs[i]);
 		if (fd == -1)
 			continue;
 		if (fstat(fd, &sb) == 0 && (sb.st_dev != root->st_dev ||
@@ -428,7 +434,6 @@ find_others(struct ret_scan *sc, int dumpdir_fd, const struct stat *root)
 		}
 		close(fd);
 	}
-	pthread_mutex_unlock(&active_lock);
 }
 
 static bool
