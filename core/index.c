@@ -141,7 +141,7 @@ chain_ok(json_t *root, const char *chain)
 static void
 vmcore_of(json_t *root, int dfd, const char *file, struct entry *e)
 {
-	json_t *obj, *where, *places;
+	json_t *obj, *where, *places, *any, *ok;
 	const char *chain, *kind;
 	bool gone = false, vmcore = false;
 	size_t i;
@@ -162,12 +162,15 @@ vmcore_of(json_t *root, int dfd, const char *file, struct entry *e)
 			    "size"));
 		if (ix_keep_stored)
 			e->stored = json_incref(places);
-		json_object_foreach(places, chain, where)
-			if (e->where == NULL && chain_ok(root, chain))
-				e->where = dup_or_null(where);
-		json_object_foreach(places, chain, where)
-			if (e->where == NULL)
-				e->where = dup_or_null(where);
+		any = ok = NULL;
+		json_object_foreach(places, chain, where) {
+			if (any == NULL)
+				any = where;
+			if (ok == NULL && chain_ok(root, chain))
+				ok = where;
+		}
+		if (e->where == NULL && any != NULL)
+			e->where = dup_or_null(ok != NULL ? ok : any);
 	}
 	e->core_gone = gone;
 }

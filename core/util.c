@@ -176,7 +176,7 @@ nd_terminal_safe(char *s, size_t len, const char *keep)
 	size_t r = 0, w = 0, k;
 
 	while (r < len) {
-		k = p[r] >= 0x80 && p[r] != 0 ? nd_utf8_len(p + r) : 1;
+		k = p[r] >= 0x80 ? nd_utf8_len(p + r) : 1;
 		/* A sequence cut by the end of the buffer is not UTF-8. */
 		if (k > len - r)
 			k = 0;

@@ -1333,6 +1333,25 @@ test_manifest_pass_fails(void **state)
 }
 
 /*
+ * A zstd archive dump spooling into "spool", its vmcore open with len
+ * pseudo-random bytes (seed) written at offset 0: the open vmcore.
+ */
+static void *
+spooled(const struct env *e, struct run *run, char *buf, size_t len,
+    uint64_t seed)
+{
+	void *os;
+
+	need_tools();
+	assert_int_equal(mkdirat(e->dfd, "spool", 0700), 0);
+	start(run, e, C_ZSTD, "spool");
+	os = do_open(run, NDS_OBJ_VMCORE);
+	fill(buf, len, seed);
+	vwrite(run, os, 0, buf, len);
+	return os;
+}
+
+/*
  * After a failed write or hole the host stops writing, but close (which
  * fails), the small objects and end (which fails with msg) still come.
  * The tarball holds every byte that was spooled, the vmcore to size (ref
@@ -1376,13 +1395,7 @@ test_spool_full(void **state)
 	struct run run;
 	void *os;
 
-	need_tools();
-	assert_int_equal(mkdirat(e->dfd, "spool", 0700), 0);
-	start(&run, e, C_ZSTD, "spool");
-	os = do_open(&run, NDS_OBJ_VMCORE);
-	fill(buf, sizeof(buf), 70);
-	vwrite(&run, os, 0, buf, sizeof(buf));
-
+	os = spooled(e, &run, buf, sizeof(buf), 70);
 	signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim = old;
@@ -1411,12 +1424,7 @@ test_hole_failure(void **state)
 	struct run run;
 	void *os;
 
-	need_tools();
-	assert_int_equal(mkdirat(e->dfd, "spool", 0700), 0);
-	start(&run, e, C_ZSTD, "spool");
-	os = do_open(&run, NDS_OBJ_VMCORE);
-	fill(buf, sizeof(buf), 0);
-	vwrite(&run, os, 0, buf, sizeof(buf));
+	os = spooled(e, &run, buf, sizeof(buf), 0);
 	mock_punch_errno = EIO;
 	assert_int_equal(M.hole(os, 4 * KiB, 4 * KiB, err), NDS_FAILED);
 	mock_punch_errno = 0;
