@@ -538,29 +538,55 @@ parse_args(int argc, char *argv[], struct overrides *o)
  */
 static struct nd_runtime *rt;
 
+/*
+ * Relative paths stay as the user meant them after the chdir: the start
+ * directory is kept, and -c made absolute now. Returns what to free.
+ */
+static char *
+absolute_config(struct overrides *o)
+{
+	char *config = NULL;
+
+	if ((o->cwd = getcwd(NULL, 0)) == NULL)
+		fatal("getcwd");
+	if (o->config != NULL && o->config[0] != '/') {
+		if (asprintf(&config, "%s/%s", o->cwd, o->config) == -1)
+			fatal("asprintf");
+		o->config = config;
+	}
+	return config;
+}
+
+/* Signals are read from a signalfd; no thread may take them. */
+static void
+block_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+		fatalx("pthread_sigmask failed");
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct overrides o = { 0 };
-	char *config = NULL;
+	char *config;
 	struct nd_conf *conf;
 	struct nd_receiver *rx;
 	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
 	int ch, dumpdir_fd, pid_fd = -1, metrics_fd = -1, rc;
-	sigset_t mask;
 
 	log_init(1, 0);
 	if ((ch = parse_args(argc, argv, &o)) != -1)
 		return ch;
 	log_setverbose(o.verbose);
-	/* Relative paths stay as the user meant them after the chdir. */
-	if ((o.cwd = getcwd(NULL, 0)) == NULL)
-		fatal("getcwd");
-	if (o.config != NULL && o.config[0] != '/') {
-		if (asprintf(&config, "%s/%s", o.cwd, o.config) == -1)
-			fatal("asprintf");
-		o.config = config;
-	}
+	config = absolute_config(&o);
 
 	if (o.module_help != NULL || o.status || o.list) {
 		rc = help_or_status(&o);
@@ -579,14 +605,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	/* Signals are read from a signalfd; no thread may take them. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
-		fatalx("pthread_sigmask failed");
-	signal(SIGPIPE, SIG_IGN);
+	block_signals();
 
 	if (conf->server.pidfile) {
 		if ((pidfile = strdup(conf->server.pidfile)) == NULL)
