@@ -366,12 +366,28 @@ setup_spool(struct s3_sink *s, const struct s3_config *cfg, char *err)
 	if (s->host->outbox_open(s->ctx, dir, retry, retry_max, err) == -1)
 		return -1;
 	if ((s->spool_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || faccessat(s->spool_fd, ".", W_OK | X_OK, AT_EACCESS) == -1) {
+	    -1) {
 		sink_seterr(err, "spool_dir %s: %s", dir,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * From start, as the user the server runs as (create ran before it gave
+ * up root): a spool every dump would fail in is said at once.
+ */
+static enum nds_result
+s3_start(void *instance, char err[NDS_ERRBUF_SIZE])
+{
+	struct s3_sink *s = instance;
+
+	(void)err;
+	if (s->cfg->spool)
+		sink_check_dir(s->host, s->ctx, "spool_dir",
+		    s->cfg->spool_dir);
+	return NDS_OK;
 }
 
 static enum nds_result
@@ -521,7 +537,7 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.options = s3_options,
 	.config_size = sizeof(struct s3_config),
 	.create = s3_create,
-	.start = NULL,		/* the host runs the outbox thread */
+	.start = s3_start,
 	.destroy = s3_destroy,
 	.begin = s3_begin,
 	.open = s3_open,

@@ -226,11 +226,10 @@ struct s3_src {
 	int			 error;	/* errno of a failed read */
 };
 
-/* The start of a reply (its XML) and its ETag. */
+/* The start of a reply (its XML). */
 struct s3_reply {
 	char		 body[16384];
 	size_t		 len;
-	char		 etag[S3_ETAG_MAX];
 };
 
 /* One thread's connection to the store. */
@@ -250,7 +249,6 @@ struct s3_part {
 	char		 etag[S3_ETAG_MAX];
 	uint64_t	 len;		/* as uploaded */
 	bool		 done;
-	bool		 busy;
 	bool		 dirty;		/* changed after it was sent */
 };
 

@@ -75,30 +75,6 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct s3_reply *r = arg;
-	size_t len = size * n, vlen;
-	char *v, *e;
-
-	if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
-		v = p + 5;
-		e = p + len;
-		while (v < e && (*v == ' ' || *v == '\t'))
-			v++;
-		while (e > v && (e[-1] == '\r' || e[-1] == '\n' ||
-		    e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		vlen = (size_t)(e - v);
-		if (vlen < sizeof(r->etag)) {
-			memcpy(r->etag, v, vlen);
-			r->etag[vlen] = '\0';
-		}
-	}
-	return len;
-}
-
 /*
  * Body of a PUT. Bytes past the end of the file read as zeros (a spool
  * still being written ends in a hole until close sets its size), unless
@@ -319,8 +295,6 @@ set_request(struct s3_client *cl, const struct req *rq, const char *url,
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, rp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, rp);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, cl);
@@ -543,6 +517,7 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
     uint32_t n, struct s3_src *src, char etag[S3_ETAG_MAX])
 {
 	char q[3 * S3_UPLOADID_MAX + 64], what[32];
+	struct curl_header *h;
 	struct req rq = {
 		.what = "UploadPart", .method = "PUT", .key = key, .query = q,
 		.src = src,
@@ -554,13 +529,12 @@ s3_mpu_part(struct s3_client *cl, const char *key, const char *upload_id,
 		return S3_LOCAL;
 	}
 	st = request(cl, &rq);
-	if (st == S3_OK) {
-		if (cl->reply.etag[0] == '\0') {
-			snprintf(what, sizeof(what), "UploadPart %" PRIu32, n);
-			store_err(cl, what, "no ETag in the reply");
-			st = S3_AGAIN;
-		} else
-			snprintf(etag, S3_ETAG_MAX, "%s", cl->reply.etag);
+	if (st == S3_OK && (curl_easy_header(cl->h, "ETag", 0, CURLH_HEADER,
+	    -1, &h) != CURLHE_OK || snprintf(etag, S3_ETAG_MAX, "%s",
+	    h->value) >= S3_ETAG_MAX)) {
+		snprintf(what, sizeof(what), "UploadPart %" PRIu32, n);
+		store_err(cl, what, "no ETag in the reply");
+		st = S3_AGAIN;
 	}
 	return st;
 }

@@ -132,7 +132,6 @@ submit_locked(struct s3_obj *o, uint32_t n, uint64_t off, uint64_t len,
 		up_fail_locked(o, "no upload thread runs");
 		return -1;
 	}
-	o->parts[n - 1].busy = true;
 	o->parts[n - 1].dirty = false;
 	o->parts[n - 1].done = false;
 	if (n > o->nsub)
@@ -226,7 +225,6 @@ run_job(void *job, void *client)
 		st = s3_mpu_part(cl, o->key, id, j->n, &src, etag);
 
 	pthread_mutex_lock(&o->lock);
-	o->parts[j->n - 1].busy = false;
 	if (!skip) {
 		if (st == S3_OK) {
 			snprintf(o->parts[j->n - 1].etag, S3_ETAG_MAX, "%s",
@@ -247,9 +245,6 @@ run_job(void *job, void *client)
 }
 
 /* ---------------------------------------------------- an object's bytes */
-
-/* What holes are read as when a part is sent from memory. */
-static const unsigned char zeros[64 * 1024];
 
 /* Grow the memory part to hold need bytes; the new room reads as zeros. */
 int
@@ -478,7 +473,7 @@ late_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
     uint64_t len, char *err)
 {
 	const uint64_t base = o->d->s->conf.part_size;
-	uint64_t end = off + len, spool_end, p, n;
+	uint64_t end = off + len, spool_end;
 	uint32_t first, last, i;
 	char ebuf[128];
 
@@ -486,22 +481,14 @@ late_put(struct s3_obj *o, uint64_t off, const unsigned char *buf,
 	spool_end = o->spool_end;
 	pthread_mutex_unlock(&o->lock);
 	if (o->fd != -1 && off < spool_end) {
-		uint64_t e = end < spool_end ? end : spool_end;
+		uint64_t e = end < spool_end ? end : spool_end, failoff = off;
 
-		for (p = off; p < e; p += n) {
-			n = e - p < sizeof(zeros) || buf != NULL ? e - p :
-			    sizeof(zeros);
-			const void *from = buf != NULL ? buf + (p - off) :
-			    zeros;
-
-			if (sink_pwrite_all(o->fd, from, (size_t)n, p,
-			    NULL) == -1) {
-				s3_obj_fail(o, err, "%s: spool: late write "
-				    "at %" PRIu64 ": %s",
-				    nds_object_name(o->kind), p,
-				    sink_errstr(errno, ebuf, sizeof(ebuf)));
-				return -1;
-			}
+		if (buf != NULL ? sink_pwrite_all(o->fd, buf, (size_t)(e - off),
+		    off, &failoff) : sink_zero_range(o->fd, off, e, &failoff)) {
+			s3_obj_fail(o, err, "%s: spool: late write at %" PRIu64
+			    ": %s", nds_object_name(o->kind), failoff,
+			    sink_errstr(errno, ebuf, sizeof(ebuf)));
+			return -1;
 		}
 	}
 	first = s3_part_at(base, off);

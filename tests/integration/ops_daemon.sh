@@ -4,7 +4,8 @@
 # it serves dumps; a second instance is refused while the pid file is
 # locked; SIGTERM ends it and removes the pid file. user = nobody (as root):
 # the daemon runs as nobody and stores dumps; a dump directory nobody cannot
-# write is refused at start with a message naming both.
+# write is refused at start with a message naming both; an s3 spool_dir
+# nobody cannot write is a warning at start.
 set -euo pipefail
 NET=132
 . "$(dirname "$0")/lib.sh"
@@ -165,6 +166,31 @@ rc=0
 "$ND_SERVER" -d "$DUMPDIR" --port "$PORT" --status >"$T/status3" 2>&1 || rc=$?
 assert_eq "$rc" 1 "--status after the server exited"
 pass "user = nobody: the server runs as uid $NOBODY_UID (Uid: $uids), stores a dump owned by nobody, answers --status through root's socket, exits 0"
+
+# A sink's spool nobody may not write (root's, 0700): create runs as root,
+# where every directory is writable, so the check belongs after the drop,
+# in start, as the archive sink's does. The s3 sink needs no store for it.
+RS=$T/root-spool
+mkdir -m 0700 "$RS"
+cat >"$T/nobody-s3.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+user = nobody
+
+[sink bucket]
+module = s3
+endpoint = http://127.0.0.1:9
+bucket = crashes
+spool_dir = $RS
+
+[route default]
+path = *
+sink = bucket
+INI
+AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s start_server -c "$T/nobody-s3.ini" --timeout 5
+wait_log "sink bucket \\(s3\\): spool_dir ${RS//./\\.}[: ].*every dump for this sink fails until the server can list and write it" 10
+stop_server
+pass "an s3 spool_dir nobody cannot write: said at start, '$(grep -m1 'spool_dir' "$SERVER_LOG")'"
 
 
 # With a dump directory nobody may not write: a clear refusal at start.

@@ -4,7 +4,8 @@
 # while it arrives, and comes back byte-identical, with info and manifest
 # beside it under the default key template; nothing is left in the spool
 # or as an unfinished upload. Then the same without a spool (parts kept in
-# memory), with a sparse dump, and with a spool that has no room.
+# memory), with a sparse dump, with a spool that has no room, and with
+# data that comes again after the stream passed it.
 set -euo pipefail
 NET=200
 . "$(dirname "$0")/lib-s3.sh"
@@ -119,6 +120,30 @@ s3_get "$BUCKET" "$K5" "$T/got5"
 assert_same_bytes "$T/got5" "$T/sent5"
 poll 10 _spool_empty || fail "spool not empty: $(spool_folders)"
 pass "no room for the spool: said, and the 12 MiB dump went from memory, identical"
+stop_server
+
+# Late data straight to the bucket: a MiB of the first part comes again
+# after the stream has passed it (ndfault.py --late; a retransmission the
+# kernel sends after later data). The spool takes it, the part that held
+# it goes up again, and the object is the sent image.
+write_conf "$T/late.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
+part_size = 5M
+prefix = late/
+EOF
+start_server -c "$T/late.ini"
+L=$(client_addr 4)
+timeout $((120 * WAIT_SCALE)) python3 "$(dirname "$0")/../faults/ndfault.py" \
+    dump "$PORT" "$L" "$T/sentL" --size $((12 << 20)) --seed 255 \
+    --late 1048576-2097152 >"$T/nd.L.log" 2>&1 ||
+	{ cat "$T/nd.L.log" >&2; fail "ndfault.py dump with a late MiB failed"; }
+wait_dumps "$L" 1
+assert_log "dump [0-9]+ from ${L//./\\.} complete" "complete line"
+KL=$(stored_key "$L")
+assert_match "$KL" "^late/.*/vmcore$" "key of the vmcore with late data"
+s3_get "$BUCKET" "$KL" "$T/gotL"
+assert_same_bytes "$T/gotL" "$T/sentL"
+assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+pass "a MiB sent again after the stream passed it: the part went up again, the 12 MiB object is identical"
 stop_server
 pass "server exited 0 on SIGTERM"
 finish
