@@ -368,7 +368,7 @@ ar_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 	struct ar_object *o = object_state;
 	struct ar_dump *d = o->d;
 	struct blob *b = &o->blob;
-	uint64_t failoff = offset;
+	uint64_t failoff;
 
 	if (len == 0)
 		return NDS_OK;
@@ -380,13 +380,9 @@ ar_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 			b->len = (size_t)offset + len;
 		return NDS_OK;
 	}
-	if (offset > INT64_MAX || len > INT64_MAX - offset)
-		errno = EFBIG;
-	else if (sink_pwrite_all(d->spool, buf, len, offset, &failoff) == 0) {
-		if (offset + len > d->dataend)
-			d->dataend = offset + len;
+	if (sink_sparse_put(d->spool, &d->dataend, offset, buf, len,
+	    &failoff) == 0)
 		return NDS_OK;
-	}
 	/* What is spooled stays: end() still puts it in the tarball. */
 	spool_err(d, err, errno, "write at offset %" PRIu64, failoff);
 	return object_failed(o, err);
@@ -399,7 +395,7 @@ ar_hole(void *object_state, uint64_t offset, uint64_t len,
 	struct ar_object *o = object_state;
 	struct ar_dump *d = o->d;
 	struct blob *b = &o->blob;
-	uint64_t end, failoff = offset;
+	uint64_t failoff;
 
 	if (len == 0)
 		return NDS_OK;
@@ -410,18 +406,10 @@ ar_hole(void *object_state, uint64_t offset, uint64_t len,
 			    (size_t)len : b->len - (size_t)offset);
 		return NDS_OK;
 	}
-	if (offset > INT64_MAX || len > INT64_MAX - offset) {
-		errno = EFBIG;
-		goto fail;
-	}
-	/* Beyond the data the spool reads as zeros: keep it sparse. */
-	if (offset >= d->dataend)
+	/* Beyond the data the spool stays sparse; over it, punched out. */
+	if (sink_sparse_put(d->spool, &d->dataend, offset, NULL, len,
+	    &failoff) == 0)
 		return NDS_OK;
-	/* Over data already spooled (a rewrite): punch it out. */
-	end = offset + len < d->dataend ? offset + len : d->dataend;
-	if (sink_zero_range(d->spool, offset, end, &failoff) == 0)
-		return NDS_OK;
-fail:
 	spool_err(d, err, errno, "hole at offset %" PRIu64, failoff);
 	return object_failed(o, err);
 }

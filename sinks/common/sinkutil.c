@@ -111,3 +111,29 @@ sink_zero_range(int fd, uint64_t off, uint64_t end, uint64_t *failoff)
 	}
 	return 0;
 }
+
+int
+sink_sparse_put(int fd, uint64_t *dataend, uint64_t off, const void *buf,
+    uint64_t len, uint64_t *failoff)
+{
+	uint64_t end;
+
+	*failoff = off;
+	if (len == 0)
+		return 0;
+	if (off > INT64_MAX || len > INT64_MAX - off) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (buf != NULL) {
+		if (sink_pwrite_all(fd, buf, (size_t)len, off, failoff) == -1)
+			return -1;
+		if (off + len > *dataend)
+			*dataend = off + len;
+		return 0;
+	}
+	if (off >= *dataend)
+		return 0;
+	end = off + len < *dataend ? off + len : *dataend;
+	return sink_zero_range(fd, off, end, failoff);
+}

@@ -30,6 +30,15 @@ int		 sink_pwrite_all(int fd, const void *buf, size_t len,
 int		 sink_zero_range(int fd, uint64_t off, uint64_t end,
 		    uint64_t *failoff);
 /*
+ * Put len bytes of buf (NULL: a hole) at off of a sparse file whose data
+ * ends at *dataend, which it keeps. A hole beyond the data is left as it
+ * reads, zeros (the size is set when the file closes); one over data is
+ * punched out. -1 with errno (EFBIG past INT64_MAX) and *failoff where it
+ * stopped.
+ */
+int		 sink_sparse_put(int fd, uint64_t *dataend, uint64_t off,
+		    const void *buf, uint64_t len, uint64_t *failoff);
+/*
  * From start: warn when dir, the value of the option named option, is not
  * a directory the server can list and write, since every dump for the
  * sink would fail in it. A warning only: it may be a file system mounted

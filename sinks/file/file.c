@@ -517,44 +517,29 @@ file_write(void *object_state, uint64_t offset, const void *buf, size_t len,
     char err[NDS_ERRBUF_SIZE])
 {
 	struct file_object *o = object_state;
-	uint64_t failoff = offset;
+	uint64_t failoff;
 
-	if (len == 0)
+	if (sink_sparse_put(o->fd, &o->dataend, offset, buf, len,
+	    &failoff) == 0)
 		return NDS_OK;
-	if (offset > INT64_MAX || len > INT64_MAX - offset)
-		errno = EFBIG;
-	else if (sink_pwrite_all(o->fd, buf, len, offset, &failoff) == 0) {
-		if (offset + len > o->dataend)
-			o->dataend = offset + len;
-		return NDS_OK;
-	}
 	return object_failed(o, "write", failoff, err);
 }
 
+/*
+ * Beyond the data a hole reads as zeros already, and close extends the
+ * file to its logical size without allocating it; over data already
+ * written (a rewrite) it is punched out.
+ */
 static enum nds_result
 file_hole(void *object_state, uint64_t offset, uint64_t len,
     char err[NDS_ERRBUF_SIZE])
 {
 	struct file_object *o = object_state;
-	uint64_t end, failoff = offset;
+	uint64_t failoff;
 
-	if (len == 0)
+	if (sink_sparse_put(o->fd, &o->dataend, offset, NULL, len,
+	    &failoff) == 0)
 		return NDS_OK;
-	if (offset > INT64_MAX || len > INT64_MAX - offset) {
-		errno = EFBIG;
-		goto fail;
-	}
-	/*
-	 * Beyond the data the range reads as zeros already, and close
-	 * extends the file to its logical size without allocating it.
-	 */
-	if (offset >= o->dataend)
-		return NDS_OK;
-	/* Over data already written (a rewrite): punch it out. */
-	end = offset + len < o->dataend ? offset + len : o->dataend;
-	if (sink_zero_range(o->fd, offset, end, &failoff) == 0)
-		return NDS_OK;
-fail:
 	return object_failed(o, "hole", failoff, err);
 }
 
