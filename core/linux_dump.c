@@ -507,6 +507,7 @@ control_reply(struct nd_lx *lx, struct nd_receiver *rx,
 	    answers[i][1] != r->code || r->nr != s->ctl_nr)
 		return;
 	s->ctl_cmd = LX_COMM_NONE;
+	s->last_rx = mono_ms();
 	switch (r->code) {
 	case LX_REPLY_HELLO:
 		if (s->just_reboot) {
@@ -548,10 +549,14 @@ nd_lx_reply(struct nd_lx *lx, struct nd_receiver *rx,
 		lx->unasked++;
 		return;
 	}
-	/* Late answers to a session that is over: what DONE lingers for. */
+	/*
+	 * Late answers to a session that is over: what DONE lingers for.
+	 * Only an answer to what was asked counts as hearing from the
+	 * client (last_rx): any datagram from its address would otherwise
+	 * keep a dump that sends nothing alive for its claimed size.
+	 */
 	if (s->state == LX_DONE)
 		return;
-	s->last_rx = mono_ms();
 	if (s->state != LX_MEMORY) {
 		control_reply(lx, rx, s, r);
 		return;

@@ -32,6 +32,8 @@
 #define LX_CTL_RTO	500	/* ms, a control request (not measured) */
 #define LX_CTL_TRIES	20	/* then the client is taken as gone */
 #define LX_PAGE_TRIES	64	/* then the page is given up as missing */
+#define LX_GIVEN_UP_LOGGED 8	/* pages given up said one by one; then
+				 * counted in the dump's summary */
 #define LX_FAST_AFTER	2	/* later pages answered: resend */
 #define LX_SHOW_TRIES	5	/* SHOW_STATE, LX_CTL_RTO * 2 apart */
 #define LX_SHOW_MAX_MS	300000	/* console text delays the reboot so long */
@@ -126,6 +128,7 @@ struct lx_session {
 	size_t			 nholes, holes_cap;
 	uint64_t		 claimed_end;	/* of a skip cut short */
 	bool			 hole_budget_said;
+	unsigned		 given_up;	/* page frames */
 };
 
 struct nd_lx {

@@ -268,6 +268,7 @@ lx_mem_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 		return;
 	}
 	bit = 1ull << (r->info / LX_MEM_CHUNK);
+	s->last_rx = mono_ms();
 	s->dump->packets++;
 	if (sl->mask & bit) {
 		s->dump->dup_packets++;
@@ -334,6 +335,7 @@ lx_skip_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 
 	if (sl == NULL)
 		return;
+	s->last_rx = mono_ms();
 	first = sl->pfn;
 	end = r->code == LX_REPLY_ERROR ? first + 1 : r->info;
 	if (end == 0 || end > s->max_pfn)
@@ -617,9 +619,13 @@ lx_pages_late(struct nd_lx *lx, struct lx_session *s, uint64_t now)
 		if (now - sl->sent < (limit < LX_RTO_MAX ? limit : LX_RTO_MAX))
 			continue;
 		if (sl->tries >= LX_PAGE_TRIES) {
-			log_warnx("linux dump %" PRIu64 " from %s: page frame "
-			    "%" PRIu32 " asked for %u times; given up", s->id,
-			    s->addr, sl->pfn, sl->tries);
+			if (++s->given_up <= LX_GIVEN_UP_LOGGED)
+				log_warnx("linux dump %" PRIu64 " from %s: "
+				    "page frame %" PRIu32 " asked for %u "
+				    "times; given up%s", s->id, s->addr,
+				    sl->pfn, sl->tries, s->given_up ==
+				    LX_GIVEN_UP_LOGGED ? " (more are counted "
+				    "as missing, not said)" : "");
 			slot_free(s, sl);
 			fill_window(lx, s);
 			continue;

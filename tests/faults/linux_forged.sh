@@ -22,6 +22,10 @@
 #   3. Below min_free every client is refused and rebooted without its
 #      memory; announcements from 60 addresses get that for 16 at a time
 #      (a handshake and a log line each), the rest are counted.
+#   4. A client that dies mid-dump, and a datagram from its address and
+#      port each second that answers nothing the server asked (an unasked
+#      HELLO reply): the dump still falls silent at timeout, not after
+#      as long as its claimed size lets it ask for pages.
 set -euo pipefail
 NET=230
 . "$(dirname "$0")/lib-faults.sh"
@@ -45,7 +49,7 @@ write_conf() {	# extra [server] lines...
 		echo "stall_ms = 7000"
 		echo "[route default]"
 		echo "path = *"
-		echo "sink = hangs | local"
+		echo "sink = ${ROUTE:-hangs | local}"
 	} >"$T/server.ini"
 }
 
@@ -119,5 +123,24 @@ wait_log "linux port: 44 crash announcements refused and not answered: as many r
 assert_eq "$(grep -c "refused; asking for its task list" "$SERVER_LOG")" 16 \
     "refused clients being rebooted"
 pass "60 refused clients at once: 16 are rebooted, 44 counted in one line"
+stop_server
+
+# 4. Datagrams that answer nothing are no sign of life.
+ROUTE=local write_conf "timeout = 3"
+start_server -c "$T/server.ini"
+C=$(client_addr 3)
+rc=0
+timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$C:6666" -n 65536 -s 5 \
+    --die-after 10 "127.0.0.1:$LPORT" >"$T/linux.4.log" 2>&1 || rc=$?
+assert_eq "$rc" 4 "exit of the client that died"
+python3 "$FAULTS/ndfault.py" announce "$LPORT" "$NET" 3 1 --raw --hello \
+    --rounds 12 --interval 1 >"$T/hello.log" 2>&1 &
+H=$!
+wait_log "linux dump [0-9]+ from ${C//./\\.}: the client fell silent|linux dump [0-9]+ from ${C//./\\.} fell silent" 8
+kill -0 "$H" 2>/dev/null || fail "the unasked replies ended before the time-out: $(cat "$T/hello.log")"
+wait "$H" || fail "unasked replies: $(cat "$T/hello.log")"
+D=$(vmcore_of "$C")
+assert_eq "$(jget "$D/manifest.json" .status)" incomplete "status of the dump whose client died"
+pass "a client that died, and an unasked reply from its address every second: the dump fell silent at timeout (3 s) all the same"
 stop_server
 finish

@@ -683,12 +683,16 @@ def cmd_announce(a):
     port at PORT, from 127.0.NET.FIRST to FIRST + N - 1, port SPORT,
     ROUNDS times INTERVAL apart. With --raw they are forged (IP_HDRINCL),
     so that they can claim an address and port that a live client
-    holds."""
+    holds. With --hello each is an unasked HELLO reply instead."""
     text = b"task_struct:0xffff81003f5a87f0 page_offset:0xffff810000000000"
     if a.magic:
         text += b" netdump_magic:0x" + a.magic.encode()
     # version 4, machine EM_X86_64 (62), REPLY_START_NETDUMP (8), info
     payload = struct.pack(">BIII", 4, 62, 8, 5) + text + b"\n"
+    if a.hello:
+        # Not an announcement: a HELLO reply (5) nobody asked for,
+        # request number 0, the least a client's address can send.
+        payload = struct.pack(">BIII", 5, 0, 5, 0)
     addrs = ["127.0.%d.%d" % (a.net, a.first + i) for i in range(a.n)]
     if a.raw:
         raw = socket.socket(socket.AF_INET, socket.SOCK_RAW,
@@ -982,6 +986,7 @@ def main():
     x.add_argument("--rounds", type=int, default=1)
     x.add_argument("--interval", type=float, default=1.0)
     x.add_argument("--raw", action="store_true")
+    x.add_argument("--hello", action="store_true")
     a = p.parse_args()
     {"check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
      "session-flood": cmd_session_flood, "spoof": cmd_spoof,
