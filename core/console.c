@@ -21,6 +21,7 @@
 #include <syslog.h>
 
 #include "console_int.h"
+#include "util.h"
 
 #define FRAG_WAIT	5	/* s an incomplete ext message waits */
 #define IDLE_CLOSE	60	/* s a log file stays open unused */
@@ -65,10 +66,7 @@ oops_line(struct client *c, const char *line, time_t now)
 	if (!c->crash_told)
 		c->crashed = true;
 	/* It goes to syslog and the manifest: no terminal controls. */
-	for (i = 0; c->oops[i] != '\0'; i++)
-		if ((unsigned char)c->oops[i] < 0x20 ||
-		    (unsigned char)c->oops[i] == 0x7f)
-			c->oops[i] = '?';
+	nd_text_blank(c->oops, "");
 	/* The first says what happened; what follows, that it was fatal. */
 	if (c->first_oops[0] == '\0')
 		memcpy(c->first_oops, c->oops, sizeof(c->oops));

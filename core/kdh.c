@@ -18,6 +18,7 @@
 
 #include "kdh.h"
 #include "proto.h"
+#include "util.h"
 
 #define KDH_MAGIC_LEN		20
 #define KDH_ARCH_OFF		20
@@ -344,6 +345,7 @@ sanitise(char *dst, size_t dstsize, const char *src, bool multiline)
 		dst[i] = (char)c;
 	}
 	dst[n] = '\0';
+	nd_text_blank(dst, "\t\n");
 }
 
 /*

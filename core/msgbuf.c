@@ -393,10 +393,20 @@ wrap_point(const uint8_t *b, size_t n)
 	return best;
 }
 
-/* Bytes written as they are; the others become "\xNN". */
+/*
+ * Whether the text's byte k (from the wrap point start) is written as it
+ * is; the others become "\xNN": C0 controls but tab and newline, DEL, and
+ * the second byte of a C1 control in UTF-8 (0xc2 0x9b is CSI to a
+ * terminal), which leaves the 0xc2 alone, no longer UTF-8.
+ */
 static bool
-plain(unsigned char c)
+plain(const uint8_t *b, size_t n, size_t start, size_t k)
 {
+	unsigned char c = AT(b, n, start + k);
+
+	if (k > 0 && AT(b, n, start + k - 1) == 0xc2 && c >= 0x80 &&
+	    c < 0xa0)
+		return false;
 	return c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
@@ -428,7 +438,7 @@ nd_msgbuf_text(const struct nd_msgbuf *mb, size_t *lenp, const char **panic)
 	if (!mb->nul)
 		start = wrap_point(b, n);
 	for (k = 0; k < n; k++)
-		total += plain(b[k]) ? 1 : 4;
+		total += plain(b, n, start, k) ? 1 : 4;
 	/* The newest byte ends the text; a line end is added if needed. */
 	nl = n > 0 && b[(start + n - 1) % n] != '\n';
 	keep_len = total;
@@ -438,8 +448,7 @@ nd_msgbuf_text(const struct nd_msgbuf *mb, size_t *lenp, const char **panic)
 
 		keep_len = 0;
 		for (first = n; first > 0; first--) {
-			idx = start + first - 1;
-			w = plain(b[idx < n ? idx : idx - n]) ? 1 : 4;
+			w = plain(b, n, start, first - 1) ? 1 : 4;
 			if (keep_len + w > room)
 				break;
 			keep_len += w;
@@ -460,7 +469,7 @@ nd_msgbuf_text(const struct nd_msgbuf *mb, size_t *lenp, const char **panic)
 
 		idx = start + k;
 		c = b[idx < n ? idx : idx - n];
-		if (!plain(c)) {
+		if (!plain(b, n, start, k)) {
 			text[out++] = '\\';
 			text[out++] = 'x';
 			text[out++] = hex[c >> 4];

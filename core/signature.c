@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "signature.h"
+#include "util.h"
 
 /* Frames every panic goes through (sys/kern, sys/amd64/amd64 ...). */
 static const char *const machinery[] = {
@@ -171,7 +172,12 @@ nd_panic_normalise(const char *in, size_t inlen, char *out, size_t outlen)
 			p = tok;
 			continue;
 		}
-		/* Rule 7: a control byte is '?' (no terminal escapes). */
+		/* Rule 7: a control is '?' (no terminal escapes), C1 too. */
+		if (end - p >= 2 && ND_UTF8_C1((const unsigned char *)p)) {
+			put(&o, "??", 2);
+			p += 2;
+			continue;
+		}
 		put(&o, iscntrl((unsigned char)*p) ? "?" : p, 1);
 		p++;
 	}
@@ -294,18 +300,14 @@ nd_signature_fill(struct nd_signature *sig, const char *arch,
 		return false;
 	snprintf(sig->arch, sizeof(sig->arch), "%s", arch != NULL ? arch :
 	    "");
-	for (n = 0; sig->arch[n] != '\0'; n++)
-		if (iscntrl((unsigned char)sig->arch[n]))
-			sig->arch[n] = '?';
+	nd_text_blank(sig->arch, "");
 	if (version != NULL) {
 		n = strcspn(version, "\n");
 		while (n > 0 && isspace((unsigned char)version[n - 1]))
 			n--;
 		snprintf(sig->version, sizeof(sig->version), "%.*s", (int)n,
 		    version);
-		for (n = 0; sig->version[n] != '\0'; n++)
-			if (iscntrl((unsigned char)sig->version[n]))
-				sig->version[n] = '?';
+		nd_text_blank(sig->version, "");
 	}
 	if (msgbuf != NULL)
 		sig->nframes = nd_backtrace_frames(msgbuf, msgbuf_len,

@@ -195,6 +195,19 @@ nd_terminal_safe(char *s, size_t len, const char *keep)
 }
 
 void
+nd_text_blank(char *s, const char *keep)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p != '\0'; p++)
+		if (ND_UTF8_C1(p))
+			p[0] = p[1] = '?';
+		else if ((*p < 0x20 && strchr(keep, *p) == NULL) ||
+		    *p == 0x7f)
+			*p = '?';
+}
+
+void
 nd_buf_json_str(struct nd_buf *b, const char *s)
 {
 	const unsigned char *p;

@@ -49,6 +49,15 @@ size_t	nd_utf8_len(const unsigned char *);
  * s[len] must be '\0'. Returns the new length, at most len.
  */
 size_t	nd_terminal_safe(char *s, size_t len, const char *keep);
+/* Whether p[0, 2) is a C1 control in UTF-8 (0xc2 0x80 to 0xc2 0x9f). */
+#define ND_UTF8_C1(p)	((p)[0] == 0xc2 && (p)[1] >= 0x80 && (p)[1] < 0xa0)
+/*
+ * The NUL-terminated s made fit for a log, a file or a terminal in
+ * place, its length kept: C0 controls but those in keep, DEL and C1
+ * controls in UTF-8 become '?'. Other bytes stay, UTF-8 or not (an old
+ * kernel's text may be in another encoding).
+ */
+void	nd_text_blank(char *s, const char *keep);
 
 /* len bytes as lowercase hex into out, which holds 2 * len + 1. */
 void	nd_hex(const unsigned char *, size_t len, char *out);

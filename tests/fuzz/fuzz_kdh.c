@@ -60,6 +60,11 @@ check_text(const char *buf, size_t len)
 
 		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
 			abort();
+		/* Nor a C1 control in UTF-8 (0xc2 0x9b is CSI). */
+		if (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)buf[i + 1] >= 0x80 &&
+		    (unsigned char)buf[i + 1] < 0xa0)
+			abort();
 	}
 	if (len > 0 && buf[len - 1] != '\n')
 		abort();

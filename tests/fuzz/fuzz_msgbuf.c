@@ -141,6 +141,11 @@ check(const struct nd_msgbuf *mb, const char *t, size_t len,
 
 		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
 			abort();
+		/* Nor a C1 control in UTF-8 (0xc2 0x9b is CSI). */
+		if (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)t[i + 1] >= 0x80 &&
+		    (unsigned char)t[i + 1] < 0xa0)
+			abort();
 	}
 	if (panic == NULL) {
 		if (strstr(t, PANIC) != NULL)

@@ -412,6 +412,11 @@ test_oops_controls(void **state)
 	/* The log keeps the bytes as they came. */
 	assert_string_equal(client_log(f, IP1),
 	    "Oops: \033[2J\033]0;owned\007 0002\n");
+	/* C1 controls in UTF-8 (CSI, OSC) as well. */
+	assert_true(txt(f, IP1, "Oops: \xc2\x9b" "2J\xc2\x9d" "0;x 0003\n",
+	    T0 + 1));
+	assert_string_equal(nd_console_oops(f->con, IP1),
+	    "Oops: ??2J??0;x 0003");
 }
 
 /*

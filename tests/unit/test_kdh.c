@@ -632,6 +632,15 @@ test_info_text_sanitised(void **state)
 	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
 	nd_kdh_info_text(buf, sizeof(buf), &k, "d", 0, 1, "");
 	assert_non_null(strstr(buf, "\n  Hostname: tab\thost\n"));
+	/* C1 controls in UTF-8 (CSI, OSC) are escapes to a terminal too. */
+	nd_kdh_build(h, "amd64", 1, T_DUMPTIME, 0, "host\xc2\x9b" "2J",
+	    T_VERSION, "panic \xc2\x9d" "0;owned\x07 caf\xc3\xa9",
+	    NDS_COMP_NONE, 1);
+	assert_int_equal(nd_kdh_parse(h, sizeof(h), &k), ND_KDH_OK);
+	nd_kdh_info_text(buf, sizeof(buf), &k, "d", 0, 1, "");
+	assert_non_null(strstr(buf, "\n  Hostname: host??2J\n"));
+	assert_non_null(strstr(buf,
+	    "\n  Panic String: panic ??0;owned? caf\xc3\xa9\n"));
 	nd_kdh_build(h, "amd\x01" "64", 1, T_DUMPTIME, 0, "evil\x1b[31mhost",
 	    "FreeBSD\n  Dump Status: good\n", "panic\r\n  Dump Status: good",
 	    NDS_COMP_NONE, 1);

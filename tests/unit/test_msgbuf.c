@@ -448,12 +448,14 @@ test_control_chars(void **state)
 	    "bell \a del \x7f cr\r\n"
 	    "nul\0between\n"
 	    "\x01\x1f high \xc3\xa9 bytes as they are\n"
+	    "C1: \xc2\x9b" "2J \xc2\xa0\n"
 	    "panic: with \x08 a backspace";
 	static const char want[] =
 	    "\\x1b[1mbold\\x1b[0m and a tab:\there\n"
 	    "bell \\x07 del \\x7f cr\\x0d\n"
 	    "nulbetween\n"
 	    "\\x01\\x1f high \xc3\xa9 bytes as they are\n"
+	    "C1: \xc2\\x9b" "2J \xc2\xa0\n"
 	    "panic: with \\x08 a backspace\n";
 	uint8_t *ring = calloc(1, RING);
 	const char *panic;

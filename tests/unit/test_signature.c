@@ -79,6 +79,8 @@ normalise_corpus(void **state)
 		  "Oops: # [##] SMP" },
 		/* A terminal escape in a panic string is not one in a log. */
 		{ "\x1b[2J\x1b[31mpwned", "?[2J?[31mpwned" },
+		/* Nor one in UTF-8's C1 (U+009B, CSI). */
+		{ "panic \xc2\x9b" "2J here", "panic ??2J here" },
 		{ "", "" },
 	};
 	char out[ND_SIG_PANIC_MAX + 1];

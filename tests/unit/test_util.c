@@ -375,6 +375,33 @@ test_terminal_safe(void **state)
 	}
 }
 
+/* Logs and files keep their length and other bytes; controls become '?'. */
+static void
+test_text_blank(void **state)
+{
+	static const struct {
+		const char	*in, *keep, *out;
+	} cases[] = {
+		{ "plain text", "", "plain text" },
+		{ "a\x1b[2Jb\x07\x7f", "", "a?[2Jb??" },
+		{ "line\n\tx\r", "\n\t", "line\n\tx?" },
+		/* C1 in UTF-8 (CSI, NEL, OSC), not U+00A0 nor other text. */
+		{ "\xc2\x9b" "31m \xc2\x85 \xc2\x9d" "0;x \xc2\xa0 caf\xc3\xa9",
+		  "", "??31m ?? ??0;x \xc2\xa0 caf\xc3\xa9" },
+		/* Not UTF-8: kept, an old kernel's text may be Latin-1. */
+		{ "\x9b \xe9 \xc2", "", "\x9b \xe9 \xc2" },
+	};
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		nd_text_blank(buf, cases[i].keep);
+		assert_string_equal(buf, cases[i].out);
+	}
+}
+
 int
 main(void)
 {
@@ -385,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_json_all_bytes),
 		cmocka_unit_test(test_terminal_safe),
+		cmocka_unit_test(test_text_blank),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_size),
