@@ -146,58 +146,60 @@ entry_add(struct nd_outbox *ob, const char *name)
 }
 
 /*
- * A folder of the root's path just made: it gets the owner of the one
- * above it (sinks are created as root, the daemon drops to its own user
- * later, and the dump directory, the root's usual parent, is that user's),
- * and its name is made to last (a root that vanished in a crash would take
- * its entries along). Best effort: a root the user cannot write is said
- * when the module opens it, a failed sync shows in the records' own syncs.
+ * mkdir -p root, mode 0700 for what it makes, one component at a time
+ * from "/"; the root opened, or -1 and errno. A folder it makes gets the
+ * owner of the one above it (sinks are created as root, the daemon drops
+ * to its own user later, and the dump directory, the root's usual parent,
+ * is that user's), through a descriptor of what it made, never its path:
+ * the owner of the folder above could swap the new folder for a link to
+ * a file of root's, and be given that file. Folders that were there are
+ * followed (an operator's link); one just made is not. Its name is made
+ * to last (a root that vanished in a crash would take its entries along).
+ * The owner and the sync are best effort: a root the user cannot write
+ * is said when the module starts, a failed sync shows in the records'.
  */
-static void
-settle_made(const char *dir)
-{
-	char parent[PATH_MAX];
-	struct stat sb;
-	char *slash;
-	int fd;
-
-	snprintf(parent, sizeof(parent), "%s", dir);
-	if ((slash = strrchr(parent, '/')) == NULL)
-		return;
-	slash[slash == parent] = '\0';	/* "/a": "/" */
-	if (geteuid() == 0 && stat(parent, &sb) == 0 &&
-	    chown(dir, sb.st_uid, sb.st_gid) == -1) {
-		/* said later, if the user cannot write it */
-	}
-	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
-/* mkdir -p root, mode 0700 for what it makes; 0, or -1 and errno. */
 static int
 make_root(const char *root)
 {
-	char path[PATH_MAX];
-	size_t n, i;
+	char path[PATH_MAX], *comp, *next;
+	struct stat sb;
+	int fd, sub, saved;
+	bool made;
 
-	if ((n = strlen(root)) >= sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s", root) >= (int)sizeof(path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(path, root, n + 1);
-	for (i = 1; i <= n; i++) {
-		if ((path[i] != '/' && path[i] != '\0') || path[i - 1] == '/')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) == 0)
-			settle_made(path);
-		else if (errno != EEXIST)
-			return -1;
-		path[i] = root[i];
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	for (comp = path; *comp != '\0'; comp = next) {
+		if ((next = strchr(comp, '/')) != NULL)
+			*next++ = '\0';
+		else
+			next = comp + strlen(comp);
+		if (*comp == '\0')
+			continue;		/* "//" */
+		made = mkdirat(fd, comp, 0700) == 0;
+		if ((!made && errno != EEXIST) || (sub = openat(fd, comp,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+		    (made ? O_NOFOLLOW : 0))) == -1)
+			goto fail;
+		if (made) {
+			if (geteuid() == 0 && fstat(fd, &sb) == 0 &&
+			    fchown(sub, sb.st_uid, sb.st_gid) == -1) {
+				/* said at start, if the user cannot write it */
+			}
+			(void)fsync(fd);
+		}
+		close(fd);
+		fd = sub;
 	}
-	return 0;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 struct nd_outbox *
@@ -218,8 +220,7 @@ nd_outbox_open(const char *root, uint64_t retry_ms, uint64_t retry_max_ms,
 		free(ob);
 		return NULL;
 	}
-	if (make_root(root) == -1 || (ob->rootfd = open(root, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((ob->rootfd = make_root(root)) == -1) {
 		snprintf(err, errlen, "outbox %s: %s", root, strerror(errno));
 		free(ob->root);
 		free(ob);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for the durable outbox (core/outbox.c, nds_host.outbox_*):
- * records written for good and replaced whole, entries a previous run
+ * its root made and given to the folder's owner above it, never through a
+ * path that owner can swap; records written for good and replaced whole, entries a previous run
  * left, backoff on NDS_FAILED, removal on NDS_OK, NDS_FATAL and records
  * the host cannot read left alone, busy and orphan folders, and the
  * thread: started, kicked, stopped while a resume waits.
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +234,79 @@ test_open_makes_root(void **state)
 	put(ob, "e1", "v");
 	assert_string_equal(read_file(path, "e1", "pending"), rec_text("v"));
 	nd_outbox_free(ob);
+}
+
+/* The owner of the root's parent, swapping what was made for a link. */
+struct swapper {
+	char		 made[PATH_MAX], link[PATH_MAX];
+	atomic_bool	 ready, done;
+};
+
+static void *
+swap_made(void *arg)
+{
+	struct swapper *w = arg;
+
+	/* One atomic exchange, tried until the folder is there. */
+	atomic_store(&w->ready, true);
+	while (!atomic_load(&w->done) && renameat2(AT_FDCWD, w->made,
+	    AT_FDCWD, w->link, RENAME_EXCHANGE) == -1)
+		;
+	return NULL;
+}
+
+/*
+ * Made as root, the root gets the owner of the folder above it. That
+ * owner can swap the folder just made for a link to a file of root's: a
+ * chown by path then gave it the file (an owned /etc/shadow is root). 200
+ * races, each on a fresh folder: the file stays root's.
+ */
+static void
+test_open_made_owner(void **state)
+{
+	struct tdir *t = *state;
+	char parent[128], victim[160], err[NDS_ERRBUF_SIZE];
+	struct swapper w;
+	struct nd_outbox *ob;
+	struct stat sb;
+	pthread_t th;
+	int i;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(parent, sizeof(parent), "%s/dumps", t->root);
+	assert_int_equal(mkdir(parent, 0700), 0);
+	assert_int_equal(chown(parent, 65534, 65534), 0);
+	snprintf(victim, sizeof(victim), "%s/secret", t->root);
+	write_file(t->root, ".", "secret", "root's");
+	snprintf(w.made, sizeof(w.made), "%s/spool", parent);
+	snprintf(w.link, sizeof(w.link), "%s/link", parent);
+	/* Unraced, the folder made is the parent's owner's. */
+	ob = open_ob(w.made, 1, 2);
+	assert_int_equal(stat(w.made, &sb), 0);
+	assert_int_equal(sb.st_uid, 65534);
+	nd_outbox_free(ob);
+	assert_int_equal(rmdir(w.made), 0);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(symlink(victim, w.link), 0);
+		atomic_store(&w.done, false);
+		atomic_store(&w.ready, false);
+		assert_int_equal(pthread_create(&th, NULL, swap_made, &w), 0);
+		while (!atomic_load(&w.ready))
+			;
+		if ((ob = nd_outbox_open(w.made, 1, 2, "p", err,
+		    sizeof(err))) != NULL)
+			nd_outbox_free(ob);
+		atomic_store(&w.done, true);
+		pthread_join(th, NULL);
+		assert_int_equal(lstat(victim, &sb), 0);
+		assert_int_equal(sb.st_uid, 0);
+		/* One is the folder made, the other the link, either way. */
+		if (unlink(w.made) == -1)
+			assert_int_equal(rmdir(w.made), 0);
+		if (unlink(w.link) == -1)
+			assert_int_equal(rmdir(w.link), 0);
+	}
 }
 
 static void
@@ -546,6 +621,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_refuses, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_makes_root, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_made_owner, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_put_replace, setup,
 		    teardown),
