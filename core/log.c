@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 static int log_to_stderr = 1;
 static int log_verbose;
@@ -44,6 +45,11 @@ vlog(int priority, const char *fmt, va_list ap)
 	if (priority == LOG_DEBUG && !log_verbose)
 		goto out;
 	vsnprintf(line, sizeof(line), fmt, ap);
+	/*
+	 * One line, whatever it quotes (a client's text, a name in a
+	 * spool, a store's error): no forged second line, no escapes.
+	 */
+	nd_text_blank(line, "\t");
 	if (log_to_stderr) {
 		struct timespec ts;
 		struct tm tm;

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "proto.h"
 #include "size.h"
 #include "util.h"
@@ -402,6 +404,34 @@ test_text_blank(void **state)
 	}
 }
 
+/* A log line quotes what others sent as one line, without escapes. */
+static void
+test_log_one_line(void **state)
+{
+	char path[] = "/tmp/test_util_log.XXXXXX", got[256];
+	int fd, saved;
+	ssize_t n;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	log_warnx("spool folder %s: %s", "x\nDec  5 01:00:00 host sshd[1]: "
+	    "Accepted", "\x1b[2J\xc2\x9b" "31m\tok");
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(fd, got, sizeof(got) - 1, 0);
+	close(fd);
+	assert_true(n > 13);
+	got[n] = '\0';
+	/* "HH:MM:SS.mmm " then the message, one line. */
+	assert_string_equal(got + 13, "spool folder x?Dec  5 01:00:00 host "
+	    "sshd[1]: Accepted: ?[2J??31m\tok\n");
+}
+
 int
 main(void)
 {
@@ -413,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_json_all_bytes),
 		cmocka_unit_test(test_terminal_safe),
 		cmocka_unit_test(test_text_blank),
+		cmocka_unit_test(test_log_one_line),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_size),
