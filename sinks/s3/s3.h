@@ -76,6 +76,15 @@ struct s3_keyvars {
 /* 0 when tmpl is usable; else -1 and why in err. */
 int		 s3_template_check(const char *tmpl, char *err, size_t errlen);
 /*
+ * Whether key is one tmpl could make with this prefix: a tame key (no
+ * empty, "." or ".." segment, no control character, at most S3_KEY_MAX)
+ * that starts as the template's fixed start does. A record in the spool
+ * is only trusted that far: anyone who can write there could name any
+ * key of the bucket.
+ */
+bool		 s3_key_mine(const char *tmpl, const char *prefix,
+		    const char *key);
+/*
  * Expand tmpl into an object key: empty and "." segments are dropped, ".."
  * becomes "__", control characters become '_' and only {prefix} and
  * {path} may bring '/'. -1 when the key would be empty or longer than

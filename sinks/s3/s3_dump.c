@@ -833,10 +833,32 @@ resume_stopped(void *arg)
 	return s->host->outbox_stopping(s->ctx);
 }
 
+/* A key of rec's this sink would not make; NULL when all are its own. */
+static const char *
+foreign_key(const struct s3_sink *s, const struct s3_record *rec)
+{
+	const char *tmpl = s->cfg->key_template, *prefix = s->cfg->prefix;
+	unsigned i;
+
+	for (i = 0; i < rec->nobj; i++) {
+		if (!s3_key_mine(tmpl, prefix, rec->obj[i].key))
+			return rec->obj[i].key;
+		if (rec->obj[i].ikey != NULL &&
+		    !s3_key_mine(tmpl, prefix, rec->obj[i].ikey))
+			return rec->obj[i].ikey;
+	}
+	for (i = 0; i < rec->nstale; i++)
+		if (!s3_key_mine(tmpl, prefix, rec->stale[i].key))
+			return rec->stale[i].key;
+	return NULL;
+}
+
 /*
  * The host's outbox hands over a spool folder with its record: do what
  * the record says. A record of another sink's (another endpoint or
- * bucket sharing spool_dir) or one that cannot be read is left alone.
+ * bucket sharing spool_dir), one naming a key this sink would not make
+ * (planted: the sink's credentials write what the record says), or one
+ * that cannot be read is left alone.
  */
 enum nds_result
 s3_resume(void *instance, const char *token, int dirfd,
@@ -846,6 +868,7 @@ s3_resume(void *instance, const char *token, int dirfd,
 	struct s3_sink *s = instance;
 	struct s3_record rec;
 	enum nds_result r = NDS_FAILED;
+	const char *bad;
 	char perr[128];
 
 	if (s3_record_from_fields(fields, nfields, &rec, perr,
@@ -857,6 +880,10 @@ s3_resume(void *instance, const char *token, int dirfd,
 	    strcmp(rec.bucket, s->conf.bucket) != 0) {
 		sink_seterr(err, "a record for s3://%s at %s, not this sink's",
 		    rec.bucket, rec.endpoint);
+		r = NDS_FATAL;
+	} else if ((bad = foreign_key(s, &rec)) != NULL) {
+		sink_seterr(err, "a record naming key \"%.*s\", which this "
+		    "sink's key_template and prefix do not make", 200, bad);
 		r = NDS_FATAL;
 	} else if (s->rcl.h == NULL && s3_client_init(&s->rcl, &s->conf,
 	    resume_stopped, s) == -1)

@@ -144,6 +144,46 @@ s3_key_expand(const char *tmpl, const struct s3_keyvars *kv, char *out,
 }
 
 bool
+s3_key_mine(const char *tmpl, const char *prefix, const char *key)
+{
+	char head[4 * S3_KEY_MAX], tamed[S3_KEY_MAX + 1];
+	const struct s3_keyvars kv = { .prefix = prefix };
+	const char *p, *seg;
+	size_t n, len;
+	bool whole;
+
+	n = strlen(key);
+	if (n == 0 || n > S3_KEY_MAX)
+		return false;
+	for (seg = key; *seg != '\0'; seg += len + (seg[len] == '/')) {
+		len = strcspn(seg, "/");
+		if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 &&
+		    seg[0] == '.' && seg[1] == '.'))
+			return false;
+	}
+	for (p = key; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	if (key[n - 1] == '/')
+		return false;
+	/* The start: the template up to its first variable but {prefix}. */
+	for (p = tmpl, n = 0; *p != '\0' && n < sizeof(head) - 1; p++) {
+		if (*p == '{' && var_at(p, &len) > 0)
+			break;
+		head[n++] = *p;
+	}
+	head[n] = '\0';
+	/* A whole segment must end where the template's start does. */
+	whole = n > 0 && (head[n - 1] == '/' || (n >= 8 &&
+	    strcmp(head + n - 8, "{prefix}") == 0 && prefix != NULL &&
+	    *prefix != '\0' && prefix[strlen(prefix) - 1] == '/'));
+	if (s3_key_expand(head, &kv, tamed, sizeof(tamed)) == -1)
+		return true;	/* nothing fixed */
+	n = strlen(tamed);
+	return strncmp(key, tamed, n) == 0 && (!whole || key[n] == '/');
+}
+
+bool
 s3_incomplete(const char *name)
 {
 	size_t n = strlen(name), t = strlen(S3_INCOMPLETE);

@@ -105,6 +105,40 @@ test_expand(void **state)
 	    -1);
 }
 
+/* A record's keys are trusted only as far as the sink could make them. */
+static void
+test_key_mine(void **state)
+{
+	struct s3_keyvars v = vars;
+	char key[S3_KEY_MAX + 1];
+
+	(void)state;
+	/* What expand makes is mine, with or without a prefix. */
+	assert_int_equal(s3_key_expand(DEFAULT_TEMPLATE, &v, key, sizeof(key)),
+	    0);
+	assert_true(s3_key_mine(DEFAULT_TEMPLATE, "crash/", key));
+	assert_true(s3_key_mine(DEFAULT_TEMPLATE, "", key));
+	assert_true(s3_key_mine("{path}/{name}", "crash/", "any/where/x"));
+	assert_true(s3_key_mine("dumps/{day}/{name}", "",
+	    "dumps/2026-11-23/vmcore"));
+	assert_true(s3_key_mine("dumps-{day}/{name}", "", "dumps-x/vmcore"));
+	/* Outside the prefix, or the template's fixed start. */
+	assert_false(s3_key_mine(DEFAULT_TEMPLATE, "crash/",
+	    "other/victim-key"));
+	assert_false(s3_key_mine(DEFAULT_TEMPLATE, "crash/", "crashed/x"));
+	assert_false(s3_key_mine("dumps/{day}/{name}", "", "dumpsx/y"));
+	assert_false(s3_key_mine("dumps/{day}/{name}", "", "etc/passwd"));
+	/* Segments expand never makes: "..", ".", empty; controls. */
+	assert_false(s3_key_mine(DEFAULT_TEMPLATE, "crash/",
+	    "crash/../otherbucket/owned"));
+	assert_false(s3_key_mine("{path}/{name}", "", "a/./b"));
+	assert_false(s3_key_mine("{path}/{name}", "", "a//b"));
+	assert_false(s3_key_mine("{path}/{name}", "", "/a"));
+	assert_false(s3_key_mine("{path}/{name}", "", "a/"));
+	assert_false(s3_key_mine("{path}/{name}", "", "a\nb"));
+	assert_false(s3_key_mine("{path}/{name}", "", ""));
+}
+
 static void
 test_encode(void **state)
 {
@@ -279,6 +313,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_check),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_key_mine),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_record),
