@@ -50,13 +50,16 @@ struct index {
 	size_t		 deep;		/* directories past MAX_DEPTH */
 };
 
-/* Control bytes become '?': the tables go to terminals. */
+/*
+ * The tables go to terminals and --json must be UTF-8 (jansson drops a
+ * string that is not, and with it the whole dump): control characters
+ * (C1 too) and what is not UTF-8, such as a character copy() cut in two,
+ * become '?'.
+ */
 static void
 tame(char *s)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	s[nd_terminal_safe(s, strlen(s), "")] = '\0';
 }
 
 static void
@@ -219,6 +222,7 @@ add(struct index *ix, int dfd, const char *file, const char *text,
 	json_decref(root);
 	if ((e->file = strdup(file)) == NULL)
 		return -1;
+	tame(e->file);
 	ix->n++;
 	return 0;
 }

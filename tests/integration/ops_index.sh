@@ -89,6 +89,34 @@ PY
 done
 pass "--list: a panic string with ESC, CSI (C1) and a byte that is not UTF-8 is shown with '?' for them"
 
+# A manifest planted (or from a store that cut a name in two): an address
+# of 63 bytes whose last character, two bytes long, does not fit the
+# table's 64 and is cut, and a status with C1's CSI in UTF-8. The dump is
+# still listed in --json (jansson refuses a string that is not UTF-8), and
+# neither view has a control character.
+M=$(ls "$DUMPDIR/$C"/manifest.0.json)
+mkdir -p "$DUMPDIR/planted"
+A62=$(printf 'a%.0s' $(seq 62))
+jq --arg a "$A62$(printf '\303\251')" --arg s "$(printf 'ok\302\2332J')" \
+    '.client.address = $a | .status = $s | .dump_id = 777' "$M" \
+    >"$DUMPDIR/planted/manifest.0.json"
+list --json >"$T/planted.json"
+assert_eq "$(jq '[.[] | select(.dump_id == 777)] | length' "$T/planted.json")" 1 \
+    "--json: the planted dump listed"
+assert_eq "$(jq -r '.[] | select(.dump_id == 777) | .client' "$T/planted.json")" \
+    "$A62?" "--json: the address cut where it fits"
+list >"$T/planted.txt"
+python3 - "$T/planted.txt" "$T/planted.json" <<'PY' || fail "--list shows control characters: $(od -c "$T/planted.txt" | head -20)"
+import sys
+for f in sys.argv[1:]:
+    t = open(f, "rb").read().decode("utf-8")
+    bad = [hex(ord(c)) for c in t
+           if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+    assert not bad, (f, bad)
+PY
+rm -r "$DUMPDIR/planted"
+pass "--list: a planted manifest with a cut character and C1 in its status is listed in --json, without control characters"
+
 # A failed chain's cut-short copy is in the manifest too (so retention
 # removes it); --list shows where a chain that stored the dump put it.
 mkdir -p "$DUMPDIR/other"
