@@ -25,7 +25,8 @@
 #include "index.h"
 #include "util.h"
 
-#define MAX_DEPTH	8
+/* As deep as the file sink's retention looks: a HERALD path has many. */
+#define MAX_DEPTH	32
 #define MAX_MANIFEST	(1 << 20)
 
 struct entry {

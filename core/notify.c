@@ -486,13 +486,14 @@ nd_notify_dump_ended(const struct nd_dump *d)
 		if (manifest == NULL && !c->failed)
 			manifest = c->where[NDS_OBJ_MANIFEST];
 	}
-	body = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:s s:o s:o?}",
+	/* path and reason quote others (a sender, a store): json_text. */
+	body = json_pack("{s:I s:s s:o s:s s:s s:s s:s s:s s:o s:o s:o?}",
 	    "dump_id", (json_int_t)d->pub.id, "client", d->client_addr,
-	    "path", d->path != NULL ? d->path : "", "route",
+	    "path", json_text(d->path != NULL ? d->path : ""), "route",
 	    d->route != NULL ? d->route : "", "protocol", d->pub.protocol,
 	    "start", start, "end", end, "status",
 	    d->pub.status == NDS_STATUS_COMPLETE ? "complete" : "incomplete",
-	    "reason", d->reason, "stored", stored, "manifest",
+	    "reason", json_text(d->reason), "stored", stored, "manifest",
 	    manifest != NULL ? json_text(manifest) : NULL);
 	if (body != NULL)
 		json_object_set_new(body, "signature", d->has_sig ?

@@ -117,6 +117,22 @@ PY
 rm -r "$DUMPDIR/planted"
 pass "--list: a planted manifest with a cut character and C1 in its status is listed in --json, without control characters"
 
+# A HERALD path of 12 components (folders the operator made, as the file
+# sink wants them): the dump is stored 13 folders down and --list still
+# finds it (it looks as deep as retention does).
+mkdir -p "$DUMPDIR/a/b/c/d/e/f/g/h/i/j/k/l"
+start_server
+D=$(client_addr 5)
+send_dump 0 "$D" -q -g 1M -s 6 -p a/b/c/d/e/f/g/h/i/j/k/l
+wait_dumps "$D" 1
+stop_server
+list --json >"$T/deep.json"
+assert_eq "$(jq --arg c "$D" '[.[] | select(.client == $c)] | length' "$T/deep.json")" 1 \
+    "--json: the dump 13 folders down"
+assert_eq "$(jq -r --arg c "$D" '.[] | select(.client == $c) | .manifest' "$T/deep.json")" \
+    "a/b/c/d/e/f/g/h/i/j/k/l/$D/manifest.0.json" "--json: where its manifest is"
+pass "--list finds a dump whose HERALD path has 12 components"
+
 # A failed chain's cut-short copy is in the manifest too (so retention
 # removes it); --list shows where a chain that stored the dump put it.
 mkdir -p "$DUMPDIR/other"
