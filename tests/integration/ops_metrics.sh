@@ -6,7 +6,8 @@
 # implementation), and its numbers are what happened: dumps by route and
 # status, bytes received and stored per chain, refusals by reason, each
 # client's last dump, the dump directory's free space. Other paths are
-# 404; a bad or taken ADDRESS:PORT stops the server at start.
+# 404; idle connections from one address do not keep others out; a bad
+# or taken ADDRESS:PORT stops the server at start.
 set -euo pipefail
 NET=144
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +89,33 @@ pass "/metrics parses as the exposition format, and says what happened"
 assert_eq "$(http GET /other)" 404 "another path"
 assert_eq "$(http POST /metrics)" 405 "POST"
 pass "other paths are 404, other methods 405"
+# Idle connections from one address (a request begun and never ended)
+# take at most 4 of the 64 places: a scraper from another address is
+# still answered at once.
+python3 - "$MPORT" "$(client_addr 5)" "$(client_addr 6)" <<'PYEOF3' ||
+import socket, sys, time, urllib.request
+port, idle_from, scrape_from = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+held = []
+for _ in range(40):
+    s = socket.socket()
+    s.bind((idle_from, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    held.append(s)
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), timeout=3,
+                             source_address=(scrape_from, 0))
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+reply = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    reply += b
+assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+PYEOF3
+	fail "a scrape while 40 idle connections from one address were open was not answered"
+pass "40 idle connections from one address: a scrape from another is answered"
 stop_server
 
 # The port is taken (by a listener of ours): the server says so and stops.
