@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -18,6 +19,8 @@
 
 /* The most of a report --status prints: 16 MiB. */
 #define REPORT_MAX	(16u << 20)
+/* Seconds --status waits for more of an answer. */
+#define STATUS_WAIT_S	10
 
 static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nd_outcome recent[ND_RECENT];
@@ -281,10 +284,16 @@ nd_status_query(const struct nd_server_conf *sv)
 		fprintf(stderr, "netdump-server: out of memory\n");
 		return 1;
 	}
+	/* The server answers at once; whatever else answers may not end. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){
+	    .tv_sec = STATUS_WAIT_S }, sizeof(struct timeval));
 	while (len < REPORT_MAX && (n = read(fd, all + len, REPORT_MAX -
 	    len)) > 0)
 		len += (size_t)n;
 	close(fd);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		fprintf(stderr, "netdump-server: %s did not finish its answer "
+		    "in %d s\n", path, STATUS_WAIT_S);
 	all[len] = '\0';
 	fwrite(all, 1, nd_terminal_safe(all, len, "\n\t"), stdout);
 	free(all);

@@ -180,4 +180,25 @@ if [ "$(id -u)" = 0 ]; then
 	    -d "$DUMPDIR" --port "$FP"
 fi
 pass "--status prints no control character of what answers; as root, a socket in the dump directory is not asked"
+# 7. Something that answers at the socket and never ends its answer: one
+# that is not the server. --status gives up after 10 s, saying so.
+python3 - "$T/mute.sock" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(4)
+c, _ = s.accept()
+c.sendall(b"daemon pid 1, ")
+time.sleep(60)
+PY
+MUTE=$!
+poll 10 test -S "$T/mute.sock" || fail "no mute socket"
+printf '[server]\nsink_dir = %s\nstatus_socket = %s\n' "$ND_SINK_DIR" "$T/mute.sock" >"$T/mute.ini"
+rc=0
+timeout 30 "$ND_SERVER" -c "$T/mute.ini" --status >"$T/mute.out" 2>"$T/mute.err" || rc=$?
+kill "$MUTE" 2>/dev/null || true
+assert_eq "$rc" 1 "exit status of --status when the answer never ends"
+grep -q "did not finish its answer in 10 s" "$T/mute.err" ||
+	fail "--status said: $(cat "$T/mute.out" "$T/mute.err")"
+pass "--status gives up on an answer that never ends: '$(cat "$T/mute.err")'"
 finish
