@@ -44,6 +44,7 @@
 
 struct ob_entry {
 	struct ob_entry	*next;
+	struct ob_entry	*hnext;		/* in its bucket */
 	char		 name[NAME_MAX + 1];
 	struct timespec	 due;
 	unsigned	 tries;		/* failed resumes in a row */
@@ -52,6 +53,15 @@ struct ob_entry {
 	bool		 active;	/* the thread is at it */
 	bool		 done;		/* a record of length 0 came */
 };
+
+/*
+ * Entries are found by name through buckets: each look at the root asks
+ * for every folder there, under the lock dumps need to put their records,
+ * and whoever can write to the root can make many.
+ */
+#define OB_BUCKETS	1024
+/* Folders without a record said one by one; the rest only counted. */
+#define OB_ORPHANS_SAID	16
 
 struct nd_outbox {
 	char		*root;
@@ -68,10 +78,12 @@ struct nd_outbox {
 	atomic_bool	 stop;
 	/* Under lock. */
 	struct ob_entry	*entries;
+	struct ob_entry	*bucket[OB_BUCKETS];
 	bool		 rescan;	/* read root at the next round */
 	bool		 all_now;	/* every entry is due */
 	/* The thread's own. */
 	struct timespec	 next_scan;
+	unsigned	 orphans_said;
 	bool		 scan_said;	/* root could not be read: said */
 };
 
@@ -115,13 +127,24 @@ entry_name_ok(const char *name)
 	    NULL && strlen(name) <= NAME_MAX;
 }
 
+/* FNV-1a of the name, as a bucket. */
+static size_t
+bucket_of(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % OB_BUCKETS;
+}
+
 /* Under lock. */
 static struct ob_entry *
 entry_find(struct nd_outbox *ob, const char *name)
 {
 	struct ob_entry *e;
 
-	for (e = ob->entries; e != NULL; e = e->next)
+	for (e = ob->bucket[bucket_of(name)]; e != NULL; e = e->hnext)
 		if (strcmp(e->name, name) == 0)
 			return e;
 	return NULL;
@@ -142,6 +165,8 @@ entry_add(struct nd_outbox *ob, const char *name)
 	mono_now(&e->due);
 	e->next = ob->entries;
 	ob->entries = e;
+	e->hnext = ob->bucket[bucket_of(name)];
+	ob->bucket[bucket_of(name)] = e;
 	return e;
 }
 
@@ -517,9 +542,14 @@ visit_say(struct nd_outbox *ob, struct ob_entry *e, enum ob_visit v,
 		    ob->root, e->name, err[0] ? err : "given up");
 		break;
 	case OB_ORPHAN:
-		logit(once ? LOG_WARNING : LOG_DEBUG, "%s: %s/%s has no "
-		    "pending record (left by a crash?); left alone",
-		    ob->prefix, ob->root, e->name);
+		if (once && ob->orphans_said++ == OB_ORPHANS_SAID)
+			logit(LOG_WARNING, "%s: more folders in %s have no "
+			    "pending record; left alone, not said one by one",
+			    ob->prefix, ob->root);
+		logit(once && ob->orphans_said <= OB_ORPHANS_SAID ?
+		    LOG_WARNING : LOG_DEBUG, "%s: %s/%s has no pending "
+		    "record (left by a crash?); left alone", ob->prefix,
+		    ob->root, e->name);
 		if (!once)
 			return;
 		break;
@@ -588,6 +618,12 @@ entry_drop(struct nd_outbox *ob, struct ob_entry *e)
 {
 	struct ob_entry **ep;
 
+	for (ep = &ob->bucket[bucket_of(e->name)]; *ep != NULL;
+	    ep = &(*ep)->hnext)
+		if (*ep == e) {
+			*ep = e->hnext;
+			break;
+		}
 	for (ep = &ob->entries; *ep != NULL; ep = &(*ep)->next)
 		if (*ep == e) {
 			*ep = e->next;

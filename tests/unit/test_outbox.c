@@ -532,6 +532,54 @@ test_unreadable(void **state)
 	nd_outbox_free(ob);
 }
 
+/*
+ * Many folders without a record (whoever can write to the root can make
+ * them): each is found by name and left alone, 16 are said one by one
+ * and the rest in one line, and an entry with a record among them is
+ * resumed in the same look.
+ */
+static void
+test_many_orphans(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 10, 20);
+	char name[32], path[] = "/tmp/test_outbox_log.XXXXXX", *text;
+	int i, fd, saved, said = 0, more = 0;
+	const char *p;
+	off_t size;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "orphan%d", i);
+		mkentry(t->root, name);
+	}
+	mkentry(t->root, "real");
+	put(ob, "real", "rec");
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	saved = dup(2);
+	assert_int_equal(dup2(fd, 2), 2);
+	nd_outbox_visit(ob);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_int_equal(g_fake.calls, 1);
+	assert_string_equal(g_fake.entry, "real");
+	assert_due_between(ob, "orphan0", 50000, 60000);
+	assert_due_between(ob, "orphan2999", 50000, 60000);
+	size = lseek(fd, 0, SEEK_END);
+	assert_non_null(text = calloc(1, (size_t)size + 1));
+	assert_int_equal(pread(fd, text, (size_t)size, 0), size);
+	close(fd);
+	for (p = text; (p = strstr(p, "has no pending record")) != NULL; p++)
+		said++;
+	for (p = text; (p = strstr(p, "more folders in")) != NULL; p++)
+		more++;
+	assert_int_equal(said, 16);
+	assert_int_equal(more, 1);
+	free(text);
+	nd_outbox_free(ob);
+}
+
 /* Someone holds the lock: busy, not resumed. No record: an orphan. */
 static void
 test_busy_orphan_done(void **state)
@@ -636,6 +684,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_busy_orphan_done, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many_orphans, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_thread, setup, teardown),
 	};
