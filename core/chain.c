@@ -50,6 +50,30 @@ grade(struct nd_dump *d, struct nd_dump_chain *ds, struct nd_stage_rt *st,
 	return -1;
 }
 
+const char *
+nd_chain_all_failed(const struct nd_dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		if (!d->chains[i].failed)
+			return NULL;
+	return d->nchains > 0 ? d->chains[0].error : "no sink";
+}
+
+void
+nd_chain_demote_if_unstored(struct nd_dump *d)
+{
+	const char *failed;
+
+	if (d->pub.status != NDS_STATUS_COMPLETE ||
+	    (failed = nd_chain_all_failed(d)) == NULL)
+		return;
+	snprintf(d->reason, sizeof(d->reason), "no sink stored the dump: %s",
+	    failed);
+	d->pub.status = NDS_STATUS_INCOMPLETE;
+}
+
 void
 nd_chain_fail(struct nd_dump *d, struct nd_dump_chain *ds, const char *what,
     const char *why)
@@ -179,13 +203,18 @@ stage_close(void *object, const struct nds_object *obj,
 		r = STAGE_OP(st)->close(o->ostate, &full, where, err);
 	else
 		(void)STAGE_OP(st)->close(o->ostate, &full, where, cerr);
-	/* What a transform made of the dump, for the manifest. */
-	if (r == NDS_OK && full.kind == NDS_OBJ_ARCHIVE && where[0] != '\0' &&
+	/*
+	 * What a transform made of the dump, for the manifest; a tarball cut
+	 * short too, since retention finds a dump's files by its manifest.
+	 */
+	if (full.kind == NDS_OBJ_ARCHIVE && where[0] != '\0' &&
 	    st->ds->where[NDS_OBJ_ARCHIVE] == NULL &&
 	    (st->ds->where[NDS_OBJ_ARCHIVE] = strdup(where)) != NULL) {
 		st->ds->archive_size = full.size;
 		st->d->digest[NDS_OBJ_ARCHIVE].present = true;
 	}
+	if (full.kind == NDS_OBJ_MANIFEST && r == NDS_OK)
+		st->ds->manifest_passed = true;
 	free(o->manifest);
 	free(o);
 	return stage_grade(st, r);
@@ -319,19 +348,18 @@ nd_chain_close_vmcore(struct nd_dump *d, struct nd_dump_chain *ds,
 		return;
 	r = STAGE_OP(ds->vm_st)->close(ds->ostate, &obj, where, err);
 	ds->ostate = NULL;
+	/*
+	 * A failed chain's copy is named too, one whose close failed as well
+	 * (its result says it failed): retention removes a dump's files by
+	 * its manifest, and a copy it does not name would stay for good.
+	 */
+	if (where[0] != '\0')
+		ds->where[NDS_OBJ_VMCORE] = strdup(where);
 	if (r != NDS_OK) {
 		if (!ds->failed)
 			memcpy(ds->error, err, sizeof(err));
 		grade(d, ds, ds->vm_st, "close", r);
-		return;
 	}
-	/*
-	 * A failed chain's copy is named too (its result says it failed):
-	 * retention removes a dump's files by its manifest, and a copy it
-	 * does not name would stay for good.
-	 */
-	if (where[0] != '\0')
-		ds->where[NDS_OBJ_VMCORE] = strdup(where);
 }
 
 void
@@ -372,6 +400,32 @@ fail:
 	grade(d, ds, st, "store", r);
 }
 
+/*
+ * A transform whose end failed after it made a tarball (cut short, say by
+ * a full disk) passes no manifest beside it: it could not say the chain
+ * failed. The host does, now that it knows: it builds the manifest anew
+ * (naming the tarball, the chain failed) for the stages after it, or
+ * retention, which finds a dump's files by its manifest, never would.
+ */
+static void
+manifest_after(struct nd_dump *d, struct nd_dump_chain *ds,
+    struct nd_stage_rt *st)
+{
+	struct nds_object obj = { .kind = NDS_OBJ_MANIFEST };
+	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE] = "";
+	void *o;
+
+	if (ds->where[NDS_OBJ_ARCHIVE] == NULL || ds->manifest_passed ||
+	    st + 1 >= ds->st + ds->nst)
+		return;
+	nd_chain_demote_if_unstored(d);
+	if (stage_open(st + 1, NDS_OBJ_MANIFEST, &o, err) != NDS_OK ||
+	    stage_close(o, &obj, where, err) != NDS_OK)
+		logit(LOG_WARNING, "dump %" PRIu64 ": sink %s: the manifest "
+		    "beside the cut tarball: %s", d->pub.id, ds->chain->text,
+		    err);
+}
+
 void
 nd_chain_end(struct nd_dump *d, struct nd_dump_chain *ds)
 {
@@ -391,6 +445,7 @@ nd_chain_end(struct nd_dump *d, struct nd_dump_chain *ds)
 			if (!ds->failed)
 				memcpy(ds->error, err, sizeof(err));
 			grade(d, ds, st, "end", r);
+			manifest_after(d, ds, st);
 		}
 	}
 }

@@ -94,6 +94,7 @@ struct nd_dump_chain {
 	char			 error[NDS_ERRBUF_SIZE];
 	char			*where[NDS_OBJ_NKINDS];
 	uint64_t		 archive_size;	/* of where[NDS_OBJ_ARCHIVE] */
+	bool			 manifest_passed; /* by a transform, stored */
 };
 
 struct nd_object_digest {

@@ -34,34 +34,6 @@ store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
 		nd_chain_store(d, &d->chains[i], k, buf, len);
 }
 
-/*
- * Decide the outcome: complete only with FINISHED, a valid KDH, every byte
- * of [0, dumplength) and, when the KDH announces one, the whole key.
- */
-/* When every chain failed: the first one's error; else NULL. */
-static const char *
-first_failure(const struct nd_dump *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->nchains; i++)
-		if (!d->chains[i].failed)
-			return NULL;
-	return d->nchains > 0 ? d->chains[0].error : "no sink";
-}
-
-static void
-demote_if_unstored(struct nd_dump *d)
-{
-	const char *failed;
-
-	if (d->pub.status != NDS_STATUS_COMPLETE ||
-	    (failed = first_failure(d)) == NULL)
-		return;
-	snprintf(d->reason, sizeof(d->reason), "no sink stored the dump: %s",
-	    failed);
-	d->pub.status = NDS_STATUS_INCOMPLETE;
-}
 
 /*
  * A Linux dump's info: no KDH to describe, so what its client told
@@ -90,6 +62,10 @@ linux_info_text(const struct nd_dump *d, char **text)
 	return n;
 }
 
+/*
+ * Decide the outcome: complete only with FINISHED, a valid KDH, every byte
+ * of [0, dumplength) and, when the KDH announces one, the whole key.
+ */
 static void
 judge(struct nd_dump *d)
 {
@@ -105,7 +81,7 @@ judge(struct nd_dump *d)
 		    "min_free; the first %" PRIu64 " bytes were stored",
 		    d->stop_at);
 		why = buf;
-	} else if ((failed = first_failure(d)) != NULL) {
+	} else if ((failed = nd_chain_all_failed(d)) != NULL) {
 		snprintf(buf, sizeof(buf), "no sink stored the dump: %s",
 		    failed);
 		why = buf;
@@ -418,7 +394,7 @@ nd_outcome_store(struct nd_dump *d)
 		nd_chain_close_vmcore(d, &d->chains[i], d->chains[i].failed ?
 		    d->chains[i].stored_end : d->final_size);
 	/* The last flush failed everywhere: what follows must say so. */
-	demote_if_unstored(d);
+	nd_chain_demote_if_unstored(d);
 
 	if (d->key_size > 0) {
 		d->digest[NDS_OBJ_KEY].present = true;
@@ -427,7 +403,7 @@ nd_outcome_store(struct nd_dump *d)
 		    d->digest[NDS_OBJ_KEY].hex);
 		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
 		/* No key anywhere: the vmcore cannot be read. */
-		demote_if_unstored(d);
+		nd_chain_demote_if_unstored(d);
 	}
 
 	bounds = d->numbered ? d->number : ND_KDH_NO_BOUNDS;
@@ -450,7 +426,7 @@ nd_outcome_store(struct nd_dump *d)
 
 	store_msgbuf(d);
 	/* The manifest says what became of the rest. */
-	demote_if_unstored(d);
+	nd_chain_demote_if_unstored(d);
 
 	if ((text = nd_manifest_build(d, &len)) != NULL) {
 		d->digest[NDS_OBJ_MANIFEST].present = true;
@@ -465,7 +441,7 @@ nd_outcome_store(struct nd_dump *d)
 	for (i = 0; i < d->nchains; i++)
 		nd_chain_end(d, &d->chains[i]);
 	/* A transform's end (the tarball) may fail last of all. */
-	demote_if_unstored(d);
+	nd_chain_demote_if_unstored(d);
 	nd_metrics_dump_ended(d);
 	log_outcome(d);
 	nd_notify_dump_ended(d);

@@ -309,7 +309,9 @@ add_files(struct ret_dump *rd, int dfd, const struct listing *l,
 	}
 	rd->summary = core_gone && !rd->has_core;
 	/* In the manifest's order so far; the log lists them in a fixed one. */
-	qsort(rd->files, rd->nfiles, sizeof(*rd->files), cmp_ret_file);
+	if (rd->nfiles > 1)
+		qsort(rd->files, rd->nfiles, sizeof(*rd->files),
+		    cmp_ret_file);
 	for (i = 0; i < rd->nfiles; i++)
 		if (strncmp(rd->files[i].name, "vmcore", 6) == 0 ||
 		    (rd->label == NULL && strncmp(rd->files[i].name, "dump",
@@ -945,6 +947,8 @@ run_retention(const struct file_dump *d)
 		ret_warn(fs, top, "scan", ENOMEM);
 		goto out;
 	}
+	if (sc.n == 0)
+		goto out;	/* no manifest yet: nothing to keep or remove */
 	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
 	for (i = 0; i < sc.n; i++)
 		sc.v[i].active = is_active(sc.layout, &sc.v[i]);

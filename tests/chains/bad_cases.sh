@@ -8,6 +8,8 @@
 #   (d) a dump without a KDH, through both chains (the archive one encrypted)
 #   (a) as root: the disk fills while compressing, in the middle of the
 #       stream (8 MiB tmpfs) and at the compressor's last flush (1 MiB)
+#   (e) the store refuses the tarball: the manifest still names it
+#   (f) zstd's close fails: the manifest still names the copy kept
 #   (b) as root: the archive spool fills (4 MiB tmpfs, encrypted dump), and
 #       the disk fills while the tarball is written (1 MiB tmpfs)
 #
@@ -98,6 +100,10 @@ module = file
 fsync = no
 dir = $T/tinyout
 
+[sink tarfail]
+module = flaky
+failures = 1000
+
 [route a-full]
 client = 127.0.$NET.1/32
 sink = z | full
@@ -121,6 +127,10 @@ sink = arsp | local
 [route b-tarball]
 client = 127.0.$NET.8/32
 sink = arz | tinyout
+
+[route e-tarfail]
+client = 127.0.$NET.9/32
+sink = arz | tarfail | local
 
 [route default]
 path = *
@@ -250,6 +260,47 @@ for tool in tar bsdtar; do
 	assert_outer_manifest "$TOP/manifest.json" "$M" "${TB#"$DUMPDIR"/}"
 done
 pass "(d) archive | local, no KDH, encrypted: dump.0.tar.zst.incomplete; both tools extract vmcore_encrypted and the key byte for byte, info bad"
+
+# (e) The store refuses the tarball (a flaky stage after the archive, every
+# write of it failed): the chain fails at its end, after the manifest went
+# by, so the host writes the manifest beside what the store kept, naming
+# it and saying the chain failed: retention finds a dump's files by it.
+A=$(client_addr 9)
+D=$(client_dir "$A")
+send_dump 0 "$A" -q -g 2M -s 187 -o "$T/sent9"
+wait_dumps "$A" 1
+wait_manifest "$D" 0
+M=$D/manifest.0.json
+assert_eq "$(jget "$M" .status)" incomplete "(e) status"
+assert_eq "$(jget "$M" '.sinks[0].result')" failed "(e) the chain's result"
+assert_match "$(jget "$M" .reason)" "no sink stored the dump" "(e) reason"
+part=$(cd "$D" && ls | grep '^dump' || true)
+[ -n "$part" ] || fail "(e) the store kept no tarball: $(ls -A "$D" | tr '\n' ' ')"
+assert_eq "$(jget "$M" '.objects[] | select(.kind == "archive") | .stored[]')" \
+    "$A/$part" "(e) where the manifest says the tarball is"
+pass "(e) the store refused the tarball: the manifest beside '$part' names it, chain failed, dump incomplete"
+
+# (f) A gzip dump (KDH compression 1) whose dumplength ends short of the
+# 256 KiB the chain had already taken: the core cuts a compressed vmcore
+# at dumplength, and zstd cannot take back what it compressed, so its
+# close fails; the copy the file sink kept is still named in the
+# manifest, or retention would never remove it. (Seed 149's image starts
+# with zero pages, so zstd compresses rather than passing it through.)
+A=$(client_addr 10)
+D=$(client_dir "$A")
+timeout $((60 * WAIT_SCALE)) python3 "$(dirname "$0")/../faults/ndfault.py" \
+    dump "$PORT" "$A" "$T/sent10" --size 300000 --seed 149 \
+    --compression 1 --dumplength 258048 >"$T/nd.10.log" 2>&1 ||
+	{ cat "$T/nd.10.log" >&2; fail "(f) ndfault.py dump failed"; }
+wait_dumps "$A" 1
+wait_manifest "$D" 0
+M=$D/manifest.0.json
+core=$(cd "$D" && ls | grep '^vmcore' || true)
+[ -n "$core" ] || fail "(f) no vmcore kept: $(ls -A "$D" | tr '\n' ' ')"
+assert_eq "$(jget "$M" '.sinks[0].result')" failed "(f) the chain's result"
+assert_eq "$(jget "$M" '.objects[] | select(.kind == "vmcore") | .stored[]')" \
+    "$A/$core" "(f) where the manifest says the cut copy is"
+pass "(f) zstd's close failed on a dumplength it had passed: the manifest names the copy kept, $core"
 
 # The daemon still serves.
 A=$(client_addr 3)
@@ -397,6 +448,13 @@ mstatus=none
 if [ -f "$DT/manifest.0.json" ]; then
 	mstatus="$(jget "$DT/manifest.0.json" .status), chain $(jget "$DT/manifest.0.json" '.sinks[0].result')"
 fi
+# The host tries to put the manifest beside it, naming it (retention
+# finds a dump's files by its manifest); on this full disk it cannot.
+[ "$mstatus" != none ] ||
+	assert_log "dump [0-9]+: sink arz \\| tinyout: the manifest beside the cut tarball: .*No space left on device" "(b) the manifest that could not be written"
+[ "$mstatus" = none ] || assert_eq "$(jget "$DT/manifest.0.json" \
+    '.objects[] | select(.kind == "archive") | .stored[]')" "$A/$part" \
+    "(b) where the manifest beside the cut tarball says it is"
 if [[ $line =~ \ complete:\  ]] || [ "$st" != incomplete ]; then
 	bug "(b) disk full while the tarball is written (arz | tinyout, the only chain): the dump is reported complete (log: '${line#* }'; --status: '$st'); expected incomplete, 'no sink stored the dump'"
 fi

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * flaky: a test-only transform of the vmcore alone (the host routes the
- * other objects past it) that passes it on to the next stage unchanged,
+ * flaky: a test-only transform of the vmcore and of a tarball an archive
+ * stage before it makes (the host routes the other objects past it) that passes it on to the next stage unchanged,
  * but answers its own first writes with graded failures, so the tests can
  * drive the host's side of them: a chain that fails for one dump
  * (NDS_FAILED) and a sink that is retired until restart (NDS_FATAL).
@@ -218,7 +218,7 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.version = "1.0",
 	.description = "test only: passes objects on, answers graded failures",
 	.caps = NDS_CAP_TRANSFORM,
-	.kinds = NDS_KIND(NDS_OBJ_VMCORE),
+	.kinds = NDS_KIND(NDS_OBJ_VMCORE) | NDS_KIND(NDS_OBJ_ARCHIVE),
 	.options = flaky_options,
 	.config_size = sizeof(struct flaky_config),
 	.create = flaky_create,
