@@ -219,7 +219,8 @@ load_runtime(void *arg, char *err, size_t errlen)
 	if (absolute(&conf->server.dumpdir, o->cwd) == -1 ||
 	    absolute(&conf->server.scripts_dir, o->cwd) == -1 ||
 	    absolute(&conf->server.handler, o->cwd) == -1 ||
-	    absolute(&conf->server.pidfile, o->cwd) == -1) {
+	    absolute(&conf->server.pidfile, o->cwd) == -1 ||
+	    absolute(&conf->server.sink_dir, o->cwd) == -1) {
 		snprintf(err, errlen, "out of memory");
 		nd_conf_free(conf);
 		return NULL;
@@ -353,6 +354,9 @@ pidfile_lock(const char *path)
 		}
 		fatal("pid file %s: flock", path);
 	}
+	/* Locked: a pid left there is a dead one until ours is written. */
+	if (ftruncate(fd, 0) == -1)
+		fatal("pid file %s", path);
 	return fd;
 }
 
@@ -557,6 +561,22 @@ absolute_config(struct overrides *o)
 	return config;
 }
 
+/*
+ * Descriptors 0 to 2 held open, on /dev/null where the caller closed
+ * them: a pid file or a socket given one of them would be lost to the
+ * /dev/null that daemonize() puts there (its lock with it).
+ */
+static void
+hold_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
 /* Signals are read from a signalfd; no thread may take them. */
 static void
 block_signals(void)
@@ -582,6 +602,7 @@ main(int argc, char *argv[])
 	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
 	int ch, dumpdir_fd, pid_fd = -1, metrics_fd = -1, rc;
 
+	hold_std_fds();
 	log_init(1, 0);
 	if ((ch = parse_args(argc, argv, &o)) != -1)
 		return ch;

@@ -363,6 +363,9 @@ nd_outcome_hooks(struct nd_dump *d)
 		    (host[i] >= '0' && host[i] <= '9') || host[i] == '.' ||
 		    host[i] == '-' || host[i] == '_'))
 			host[i] = '_';
+	/* Nor an option to a handler that passes it on. */
+	if (host[0] == '-')
+		host[0] = '_';
 	{
 		const char *args[] = { reason, d->client_addr, host,
 		    info ? info : "", vmcore ? vmcore : "", NULL };

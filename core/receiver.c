@@ -787,12 +787,18 @@ keep_bound(struct nd_server_conf *n, const struct nd_server_conf *o)
 	return 0;
 }
 
+/* Two optional strings differ. */
+static bool
+differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 /*
  * SIGHUP: a new configuration and new sinks for new dumps; dumps in
  * flight keep theirs. A bad file changes nothing. What is bound or opened
- * at start (address, port, dump directory, user, pid file, status socket
- * and runtime_dir)
- * needs a restart.
+ * at start (address, port, dump directory, user, pid file, status socket,
+ * runtime_dir, daemon mode, metrics) needs a restart.
  */
 static void
 reload(struct nd_receiver *rx)
@@ -814,14 +820,15 @@ reload(struct nd_receiver *rx)
 	    o->console_log_size != n->console_log_size ||
 	    o->console_log_keep != n->console_log_keep ||
 	    strcmp(o->dumpdir, n->dumpdir) != 0 ||
-	    (o->user == NULL) != (n->user == NULL) ||
-	    (o->user && strcmp(o->user, n->user) != 0) ||
-	    (o->status_socket == NULL) != (n->status_socket == NULL) ||
-	    (o->status_socket && strcmp(o->status_socket,
-	    n->status_socket) != 0)) {
+	    strcmp(o->runtime_dir, n->runtime_dir) != 0 ||
+	    o->daemon != n->daemon || differs(o->user, n->user) ||
+	    differs(o->status_socket, n->status_socket) ||
+	    differs(o->pidfile, n->pidfile) ||
+	    differs(o->metrics, n->metrics)) {
 		log_warnx("SIGHUP: address, port, linux_port, console_log_*, "
-		    "dumpdir, user and status_socket take effect only after a "
-		    "restart; the running values stay");
+		    "dumpdir, runtime_dir, user, status_socket, pidfile, "
+		    "daemon and metrics take effect only after a restart; the "
+		    "running values stay");
 		if (keep_bound(&rt->conf->server, o) == -1) {
 			log_warnx("SIGHUP: out of memory; the old configuration "
 			    "stays");

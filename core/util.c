@@ -92,6 +92,9 @@ nd_herald_path_check(const uint8_t *payload, size_t len, char *out,
 		 */
 		if (comp[0] == '.')
 			return "component starting with '.'";
+		/* A hook given the path must not read it as an option. */
+		if (comp[0] == '-')
+			return "component starting with '-'";
 		comp += clen + (slash ? 1 : 0);
 	}
 	return NULL;

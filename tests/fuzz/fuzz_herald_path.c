@@ -3,7 +3,8 @@
  * libFuzzer target: nd_herald_path_check. The path becomes a directory
  * below dumpdir, so an accepted path must never climb out of it: it is
  * relative, has no empty component and none that starts with '.' (no
- * "." or "..", nor the server's own hidden names), only the allowed
+ * "." or "..", nor the server's own hidden names) or '-' (no option to
+ * a hook that passes it on), only the allowed
  * characters, and is the input less any trailing '/'.
  */
 #include <stdbool.h>
@@ -67,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t clen = slash != NULL ? (size_t)(slash - comp) :
 		    strlen(comp);
 
-		if (clen == 0 || comp[0] == '.')
+		if (clen == 0 || comp[0] == '.' || comp[0] == '-')
 			abort();
 		comp += clen + (slash != NULL ? 1 : 0);
 	}

@@ -115,6 +115,32 @@ if stop_daemon "$DAEMON_PID" "$PIDFILE" "--daemon"; then
 fi
 DAEMON_PID=""
 
+# 3b. Started with its standard streams closed (by a careless init script:
+# <&- >&- 2>&-), and a stale pid in the pid file: the pid file and the
+# sockets must not land on descriptors 0-2, where daemonize() puts
+# /dev/null. The daemon holds its lock, its pid file names it, it serves.
+echo 4242 >"$PIDFILE"
+rc=0
+timeout 20 "$ND_SERVER" --daemon -P "$PIDFILE" -a 127.0.0.1 --port "$PORT" \
+    -d "$DUMPDIR" --timeout 5 <&- >&- 2>&- || rc=$?
+assert_eq "$rc" 0 "exit status of --daemon with its standard streams closed"
+poll 10 _pidfile_ready "$PIDFILE" || fail "no pid in $PIDFILE: '$(cat "$PIDFILE" 2>&1)'"
+DAEMON_PID=$(cat "$PIDFILE")
+[ "$DAEMON_PID" != 4242 ] || fail "the pid file still names the stale pid"
+kill -0 "$DAEMON_PID" 2>/dev/null || fail "pid $DAEMON_PID from $PIDFILE is not running"
+rc=0
+timeout 20 "$ND_SERVER" -D -P "$PIDFILE" -a 127.0.0.1 --port "$(free_port)" \
+    -d "$T/other" >"$T/third.out" 2>&1 || rc=$?
+grep -q "is locked: netdump-server is already running (pid $DAEMON_PID)" "$T/third.out" ||
+	fail "a second instance beside the daemon without standard streams said: $(cat "$T/third.out")"
+B=$(client_addr 3)
+send_dump 0 "$B" -q -g 1M -s 323 -o "$T/sentB3"
+wait_manifest "$(client_dir "$B")" 0
+assert_same_bytes "$(client_dir "$B")/vmcore.0" "$T/sentB3"
+stop_daemon "$DAEMON_PID" "$PIDFILE" "--daemon without standard streams" || true
+DAEMON_PID=""
+pass "--daemon with stdin, stdout and stderr closed: the pid file names it and is locked, and it serves"
+
 # 4. user = nobody, root only.
 report_bugs() {
 	local b

@@ -194,6 +194,15 @@ assert_eq "$(rec_args "$c")" "error $C $C $C/info.0 $C/vmcore.0.incomplete" "han
 assert_eq "$(rec_env "$(last_call netdump-reboot "$C")" NETDUMP_STATUS)" incomplete "NETDUMP_STATUS without KDH"
 pass "a finished dump without KDH: handler '$(rec_args "$c")'"
 
+# 3b. A host name that starts with '-' (the KDH's, the sender's choice)
+# reaches the handler as '_': no option for a handler that passes it on.
+C2=$(client_addr 12)
+send_dump 0 "$C2" -q -g 1M -s 284 -H '--force'
+wait_call handler "$C2"
+c=$(last_call handler "$C2")
+assert_eq "$(rec_args "$c")" "success $C2 _-force $C2/info.0 $C2/vmcore.0" "handler argv of a host named --force"
+pass "a host named '--force': handler '$(rec_args "$c")'"
+
 # 4. netdump-crash says no: no ack, nothing stored, and the client is
 # refused for a while (the hook is not asked again).
 make_hook "$S/netdump-crash" 1

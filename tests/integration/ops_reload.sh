@@ -130,6 +130,15 @@ assert_log "SIGHUP: \\[notify\\] sections take effect only after a restart when 
     "the warning for [notify] added by a reload"
 pass "[notify] added by a reload: the log says it takes a restart"
 
+# A pid file and metrics added by a reload: opened at start, so the log
+# says they take a restart, and the reload still happens.
+write_conf nd "deny = $(client_addr 6)/32" "pidfile = $T/late.pid" "metrics = 127.0.0.1:$(free_port)"
+hup "$RELOADED"
+assert_log "SIGHUP: address, port, .*pidfile, daemon and metrics take effect only after a restart" \
+    "the warning for a pid file and metrics added by a reload"
+assert_no_file "$T/late.pid"
+pass "a pid file and metrics added by a reload: the log says they take a restart"
+
 # A burst of SIGHUPs: the server stays.
 write_conf local
 n=$(grep -cE -- "$RELOADED" "$SERVER_LOG")

@@ -56,6 +56,7 @@ test_path_accepts(void **state)
 	(void)state;
 	expect_ok("prod/web1", "prod/web1");
 	expect_ok("a.b_c-d/e", "a.b_c-d/e");
+	expect_ok("a-/b-c-", "a-/b-c-");
 	expect_ok("web1", "web1");
 	expect_ok("x+y@z,w:v=u~t", "x+y@z,w:v=u~t");
 	/* Dots inside and at the end of names. */
@@ -77,6 +78,8 @@ test_path_refuses(void **state)
 		"a;b", "a|b", "a%2f",
 		/* Hidden names are the server's and its sinks' own. */
 		".hidden", "a/.s3-spool", "...", "..x/y", "a/.b/c",
+		/* Nor options to a hook that passes the path on. */
+		"-rf", "a/-x", "--force/b",
 	};
 	size_t i;
 
