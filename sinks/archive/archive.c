@@ -707,6 +707,12 @@ feed_region(struct tar *t, uint64_t start, uint64_t end)
 		}
 		if (feed(t->a, t->buf, (size_t)n, false) == -1)
 			return tar_failed(t);
+		/*
+		 * In the tarball now: its room goes back to the file system,
+		 * which then needs the data once, not twice (best effort).
+		 */
+		(void)fallocate(t->d->spool, FALLOC_FL_PUNCH_HOLE |
+		    FALLOC_FL_KEEP_SIZE, (off_t)t->pos, (off_t)n);
 	}
 	return NDS_OK;
 }

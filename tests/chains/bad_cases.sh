@@ -10,8 +10,9 @@
 #       stream (8 MiB tmpfs) and at the compressor's last flush (1 MiB)
 #   (e) the store refuses the tarball: the manifest still names it
 #   (f) zstd's close fails: the manifest still names the copy kept
-#   (b) as root: the archive spool fills (4 MiB tmpfs, encrypted dump), and
-#       the disk fills while the tarball is written (1 MiB tmpfs)
+#   (b) as root: the archive spool fills (4 MiB tmpfs, encrypted dump), the
+#       disk fills while the tarball is written (1 MiB tmpfs), and spool
+#       and tarball share a file system that holds the data only once
 #
 # Without root (a) and (b) are skipped with a message. Defects found are
 # collected as BUG lines and fail the test at the end, after every case ran.
@@ -44,14 +45,15 @@ _bad_cleanup() {
 }
 trap _bad_cleanup EXIT
 
-mkdir -p "$T/full" "$T/small" "$T/spool" "$T/tinyout"
+mkdir -p "$T/full" "$T/small" "$T/spool" "$T/tinyout" "$T/pair"
 if [ "$ROOT" = 1 ]; then
-	for m in full:8M small:1M spool:4M tinyout:1M; do
+	for m in full:8M small:1M spool:4M tinyout:1M pair:40M; do
 		mount -t tmpfs -o "size=${m#*:},mode=0700" tmpfs "$T/${m%:*}" ||
 			fail "cannot mount a tmpfs on $T/${m%:*}"
 		MOUNTS+=("$T/${m%:*}")
 	done
 fi
+mkdir -p "$T/pair/out"
 
 C=$T/server.ini
 cat >"$C" <<INI
@@ -104,6 +106,16 @@ dir = $T/tinyout
 module = flaky
 failures = 1000
 
+[sink arpair]
+module = archive
+compression = none
+spool_dir = $T/pair
+
+[sink pairout]
+module = file
+fsync = no
+dir = $T/pair/out
+
 [route a-full]
 client = 127.0.$NET.1/32
 sink = z | full
@@ -131,6 +143,10 @@ sink = arz | tinyout
 [route e-tarfail]
 client = 127.0.$NET.9/32
 sink = arz | tarfail | local
+
+[route b-pair]
+client = 127.0.$NET.11/32
+sink = arpair | pairout
 
 [route default]
 path = *
@@ -464,6 +480,20 @@ fi
 [[ $part == *.tar.zst.incomplete ]] ||
 	bug "(b) disk full while the tarball is written: the cut tarball is named '$part'; expected dump.0.tar.zst.incomplete"
 pass "(b) disk full while the tarball is written: the error is logged, the cut tarball is kept as $part"
+
+# The spool and the tarball on one file system (a 40 MiB tmpfs), a 28 MiB
+# dump that does not compress (compression = none): the tarball is built
+# from the spool, and what is in the tarball leaves the spool, so the
+# file system needs the data once, not twice.
+A=$(client_addr 11)
+DP=$T/pair/out/$A
+send_dump 0 "$A" -q -g 28M -z 0 -s 192 -o "$T/sent11"
+wait_dumps "$A" 1 60
+wait_manifest "$DP" 0
+assert_manifest "$DP/manifest.0.json" complete "$T/sent11"
+extract tar "$DP/dump.0.tar" "$T/pair-tar"
+assert_same_bytes "$TOP/vmcore" "$T/sent11"
+pass "(b) spool and tarball on one 40 MiB file system: a 28 MiB dump is stored whole (dump.0.tar, $(size_of "$DP/dump.0.tar") bytes)"
 
 stop_server
 pass "server exited 0 on SIGTERM"
