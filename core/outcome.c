@@ -124,6 +124,12 @@ judge(struct nd_dump *d)
 		    "-byte encryption key, %" PRIu64 " bytes of it arrived",
 		    d->kdh.dumpkeysize, d->key_cov.total);
 		why = buf;
+	} else if (nd_cov_end(&d->key_cov) > d->kdh.dumpkeysize) {
+		/* A key the header does not announce: which one is true? */
+		snprintf(buf, sizeof(buf), "an encryption key of %" PRIu64
+		    " bytes arrived, the KDH announces %" PRIu32,
+		    nd_cov_end(&d->key_cov), d->kdh.dumpkeysize);
+		why = buf;
 	}
 	if (why != NULL)
 		snprintf(d->reason, sizeof(d->reason), "%s", why);

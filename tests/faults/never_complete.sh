@@ -12,6 +12,7 @@
 #   FINISHED straight after HERALD ndfault.py --no-data --no-kdh
 #   key announced, never sent      ndfault.py --keysize 4096
 #   key announced, half sent       ndfault.py --keysize 4096 --key-bytes 2048
+#   key not announced, or longer   ndfault.py --keysize 0|4096 --key-bytes
 #   packets never resent           ndfault.py --hole (first, middle, last)
 #   the kernel's ack bitmap bug    netdump-send --shift-bug --loss 0.05
 set -euo pipefail
@@ -106,6 +107,21 @@ assert_no_file "$k/key.0.complete"
 if [ -e "$k/key.0" ]; then
 	assert_eq "$(size_of "$k/key.0")" 2048 "size of the half key kept"
 fi
+
+# 6b. A key the header does not announce (dumpkeysize 0), or longer than
+# it announces: a forged header or key, never a kernel's (the KDH and the
+# key come from one kerneldumpcrypto, sys/kern/kern_shutdown.c). Which
+# is true cannot be told, so the dump is not complete.
+nd 9 "$T/sent9" --size $MIB --seed 469 --keysize 0 --key-bytes 3000 \
+    --key-first --gaps-out "$T/gaps9"
+nc_check 9 "a key the KDH does not announce" \
+    "encryption key of 3000 bytes arrived, the KDH announces 0" \
+    vmcore_encrypted "$T/sent9" "$T/gaps9"
+nd 10 "$T/sent10" --size $MIB --seed 470 --keysize 4096 --key-bytes 5000 \
+    --key-first --gaps-out "$T/gaps10"
+nc_check 10 "a key longer than the KDH announces" \
+    "encryption key of 5000 bytes arrived, the KDH announces 4096" \
+    vmcore_encrypted "$T/sent10" "$T/gaps10"
 
 # 7. Packets silently never resent (what the kernel's ack bitmap bug
 # does): the very first, a run in the middle, the very last.
