@@ -45,6 +45,8 @@
 #define RX_SOCKBUF	(8 << 20)
 #define PROGRESS_EVERY	30		/* seconds between progress lines */
 #define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
+#define FINISH_WAIT	2		/* s: a FINISHED before the whole KDH
+					 * ends the dump if nothing follows */
 /*
  * How much data may leave missing below the highest byte received. A
  * kernel sends in offset order, one netdump buffer (64 KiB) per
@@ -517,8 +519,22 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		break;
 	case ND_MSG_FINISHED:
 		d->finished = true;
-		rx_session_end(s, NULL);
+		/*
+		 * A kernel sends it after the whole KDH. Anyone can send one
+		 * from the client's address and port (and find the session's
+		 * port by trying them all): one that comes earlier ends the
+		 * dump only when nothing follows it for FINISH_WAIT seconds.
+		 */
+		if (nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE))
+			rx_session_end(s, NULL);
+		else if (s->finish_at == 0)
+			s->finish_at = now_sec() + FINISH_WAIT;
 		return true;
+	}
+	if (s->finish_at != 0) {
+		/* The client went on: that FINISHED was not its last word. */
+		s->finish_at = 0;
+		d->finished = false;
 	}
 	s->got_data = true;
 	return true;
@@ -589,7 +605,6 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 				log_warn("client %s: recvmmsg", s->addr);
 			return n == 0 || errno != EINTR;
 		}
-		s->last_rx = now_sec();
 		nacks = 0;
 		for (i = 0; i < n; i++) {
 			struct nd_msg m;
@@ -607,9 +622,12 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 				    DROP_BAD_LENGTH : DROP_BAD_TYPE]++;
 				continue;
 			}
-			/* Even a message held off shows the client alive. */
+			/*
+			 * Even a message held off shows the client alive; a
+			 * runt or a HERALD does not (anyone can send those).
+			 */
 			if (m.type != ND_MSG_HERALD)
-				s->last_data = s->last_rx;
+				s->last_rx = s->last_data = now_sec();
 			if (s->restarted) {
 				if (session_msg(rx, s, &m))
 					s->unanswered++;
@@ -695,7 +713,11 @@ tick(struct nd_receiver *rx)
 		/* An ended dump still answers a repeated FINISHED. */
 		if (s->state == S_ENDED && s->paused)
 			session_pause(rx, s, false);
-		if (s->state != S_ENDED && now - s->last_rx >= (time_t)timeout) {
+		if (s->state == S_ACTIVE && s->finish_at != 0 &&
+		    now >= s->finish_at)
+			rx_session_end(s, NULL);
+		else if (s->state != S_ENDED &&
+		    now - s->last_rx >= (time_t)timeout) {
 			snprintf(why, sizeof(why), "the client fell silent for "
 			    "%u s (timeout)", timeout);
 			log_warnx("dump %" PRIu64 " from %s: %s", s->id, s->addr,

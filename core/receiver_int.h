@@ -102,8 +102,11 @@ struct session {
 						 * next session takes its socket */
 	bool			 draining;	/* in rx_session_drain() */
 	uint64_t		 unanswered;	/* messages read since then */
-	time_t			 last_rx;	/* any message */
+	time_t			 last_rx;	/* any message but a HERALD,
+						 * or admission */
 	time_t			 last_data;	/* any but a HERALD */
+	time_t			 finish_at;	/* FINISHED before the KDH:
+						 * ended then; 0 none */
 	/*
 	 * A HERALD that came to this session's socket after data, from a
 	 * client that restarted and took this port from an ack of its old

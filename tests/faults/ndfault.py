@@ -198,6 +198,26 @@ class Client:
 
 # ------------------------------------------------------------------ dump
 
+def forge_finished(a, c):
+    """With --forge-finished: a before() hook that, before the second
+    call, sends a FINISHED forged (IP_HDRINCL) from the client's own
+    address and port to its session's port, as anyone can (the port is
+    found by trying them all). None without it."""
+    if not a.forge_finished:
+        return None
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    calls = [0]
+
+    def before(pkts):
+        calls[0] += 1
+        if calls[0] == 2:
+            raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                              msg(FINISHED, c.seq - 1)), (SERVER, 0))
+            note("forged a FINISHED to port %d" % c.sport)
+    return before
+
+
 def cmd_dump(a):
     """A dump with the defects the options ask for."""
     body = image(a.size, a.seed)
@@ -246,7 +266,7 @@ def cmd_dump(a):
         for off in late:
             c.call(VMCORE, body[off:off + CALL], off, skip(off))
     elif not a.no_data:
-        c.dump(body, skip=skip)
+        c.dump(body, skip=skip, before=forge_finished(a, c))
     if not a.no_kdh:
         dl = a.dumplength if a.dumplength is not None else a.size
         c.call(KDH, kdh(dl, a.keysize, compression=a.compression))
@@ -886,6 +906,8 @@ def main():
     d.add_argument("--no-data", action="store_true")
     d.add_argument("--no-kdh", action="store_true")
     d.add_argument("--no-finished", action="store_true")
+    d.add_argument("--forge-finished", action="store_true",
+                   help="forge a FINISHED from the client before call 2")
     d.add_argument("--gaps-out",
                    help="write the ranges never sent (JSON) to this file")
     d.add_argument("--path", default="", help="the HERALD's path")

@@ -20,6 +20,9 @@
 # complete and byte-identical; exactly one dump started from the client;
 # the log says "a new HERALD while the dump is alive" (5 full lines in
 # 10 s, then a counter line for the rest); no restart was logged.
+# Then a FINISHED forged the same way, to the session's port mid-dump,
+# ends nothing, and empty datagrams forged from a dead client's address
+# do not keep its dump from timing out.
 set -euo pipefail
 NET=182
 . "$(dirname "$0")/lib-faults.sh"
@@ -94,6 +97,50 @@ n=$(grep -oE "[0-9]+ more HERALDs not answered: the client's dump is alive" "$SE
     awk '{ s += $1 } END { print s }')
 assert_eq "$n" $((NSPOOF - 5)) "forged HERALDs in the counter line"
 pass "logged: 5 lines 'a new HERALD while the dump is alive', then '$n more' in a counter line"
+
+# A FINISHED forged from the client's own address and port to its
+# session's port (which anyone finds by trying them all) in the middle of
+# the dump: a kernel sends FINISHED after the whole KDH, so one before it
+# ends nothing while data follows. The dump is complete.
+B=$(client_addr 4)
+DB=$(client_dir "$B")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$B" \
+    "$T/sentB" --size $((4 << 20)) --seed 183 --forge-finished \
+    >"$T/nd.B.log" 2>&1 || { cat "$T/nd.B.log" >&2; fail "the dump after a forged FINISHED was not acked to the end"; }
+grep -q "forged a FINISHED to port" "$T/nd.B.log" || fail "no FINISHED was forged: $(cat "$T/nd.B.log")"
+wait_manifest "$DB" 0 30
+assert_manifest "$DB/manifest.0.json" complete "$T/sentB"
+assert_same_bytes "$DB/vmcore.0" "$T/sentB"
+pass "a FINISHED forged from $B:20024 to its session mid-dump: the dump went on and is complete"
+
+# Empty datagrams forged from the address and port of a client that died
+# (no KDH, no FINISHED), one a second to its session's port: no sign of
+# life. The dump falls silent at timeout (10 s), while they still come.
+C=$(client_addr 5)
+timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$C" \
+    "$T/sentC" --size $((1 << 20)) --seed 184 --no-kdh --no-finished \
+    >"$T/nd.C.log" 2>&1 || { cat "$T/nd.C.log" >&2; fail "the dump that dies"; }
+SP=$(grep -oE "dump [0-9]+ from ${C//./\\.}:20024 started: .* answering from port [0-9]+" "$SERVER_LOG" |
+    grep -oE '[0-9]+$')
+[ -n "$SP" ] || fail "no session port for $C in the log"
+python3 - "$FAULTS" "$C" "$SP" <<'PY' &
+import socket, sys, time
+sys.path.insert(0, sys.argv[1])
+import ndfault
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+for _ in range(20):
+    raw.sendto(ndfault.forged(sys.argv[2], ndfault.CLIENT_PORT,
+                              ndfault.SERVER, int(sys.argv[3]), b""),
+               (ndfault.SERVER, 0))
+    time.sleep(1)
+PY
+RUNTS=$!
+wait_log "dump [0-9]+ from ${C//./\\.}: the client fell silent for 10 s" 16
+kill -0 "$RUNTS" 2>/dev/null || fail "the forged runts ended before the time-out"
+kill "$RUNTS" 2>/dev/null || true
+wait "$RUNTS" 2>/dev/null || true
+pass "a runt a second forged from a dead client's address: its dump fell silent at timeout all the same"
 
 stop_server
 pass "server exited 0 on SIGTERM"
