@@ -594,6 +594,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	const struct nd_server_conf *sv = &rx->conf->server;
 	struct session *old, *other;
 	struct pending *p;
+	bool ended;
 	char addr[INET_ADDRSTRLEN], path[ND_MAX_HERALD_PATH + 1];
 	const char *why;
 
@@ -669,7 +670,14 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    p->herald_ms, ADMIT_SPACE_ASKED | ADMIT_CRASH_DONE);
 		return;
 	}
-	if (old != NULL && !herald_restart(rx, old, from, addr))
+	/*
+	 * An ended dump is restarted (its socket handed on) only once the
+	 * newcomer passed the limits: until then it answers its client's
+	 * repeated FINISHED, which a HERALD forged from the client's
+	 * address and port, then refused, must not silence.
+	 */
+	ended = old != NULL && old->state == S_ENDED;
+	if (old != NULL && !ended && !herald_restart(rx, old, from, addr))
 		return;
 	if (rx->stopping)
 		return;
@@ -687,6 +695,8 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    sv->max_heralded_per_client);
 		return;
 	}
+	if (ended && !herald_restart(rx, old, from, addr))
+		return;
 	adm_herald_admit(rx, from, local, path, m->seqno, now_ms(), 0);
 }
 
