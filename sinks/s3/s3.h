@@ -239,6 +239,7 @@ struct s3_src {
 struct s3_reply {
 	char		 body[16384];
 	size_t		 len;
+	bool		 too_long;	/* more came: the transfer was cut */
 };
 
 /* One thread's connection to the store. */

@@ -782,22 +782,30 @@ say_uploaded(struct s3_sink *s, const struct s3_record *rec,
 /*
  * Abort the record's stale uploads, then upload its objects, keeping the
  * record up to date as they go; S3_OK when nothing is left to do (the
- * host then removes the record and the empty folder).
+ * host then removes the record and the empty folder). An abort the store
+ * refuses (a policy may allow PutObject and not AbortMultipartUpload)
+ * does not hold the objects back: they go, and the record keeps the
+ * upload to abort for the next try.
  */
 static enum s3_status
 resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
     int dirfd, struct s3_record *rec)
 {
-	enum s3_status st = S3_OK;
+	enum s3_status st = S3_OK, aborts = S3_OK, a;
 	unsigned i;
 
 	for (i = 0; i < rec->nstale && st == S3_OK;) {
-		st = s3_mpu_abort(cl, rec->stale[i].key, rec->stale[i].id);
-		if (st == S3_OK) {
+		a = s3_mpu_abort(cl, rec->stale[i].key, rec->stale[i].id);
+		if (a == S3_OK) {
 			s3_record_del_stale(rec, i);
 			(void)record_put(s, token, rec, NULL);
-		} else
-			i++;
+			continue;
+		}
+		if (a == S3_STOPPED)
+			st = a;
+		else if (aborts == S3_OK)
+			aborts = a;
+		i++;
 	}
 	for (i = 0; i < rec->nobj && st == S3_OK; i++) {
 		struct s3_rec_obj *ro = &rec->obj[i];
@@ -819,6 +827,13 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 		ro->done = true;
 		(void)record_put(s, token, rec, NULL);
 		unlinkat(dirfd, ro->file, 0);
+	}
+	if (st == S3_OK && aborts != S3_OK) {
+		sink_seterr(cl->err, "uploaded; %u stale multipart upload%s "
+		    "could not be aborted yet (the store %s)", rec->nstale,
+		    rec->nstale == 1 ? "" : "s", aborts == S3_DENIED ?
+		    "refused" : "did not answer");
+		st = aborts;
 	}
 	s3_health(s, st, cl->err);
 	return st;

@@ -31,7 +31,12 @@ struct req {
 	const char		*post;	/* POST body, or NULL */
 	size_t			 postlen;
 	const char		*hdr[3];	/* more headers */
-	bool			 body_errors;	/* a 200 may carry <Error> */
+	/*
+	 * The root a 2xx reply must have to be one: S3 answers 200 before
+	 * it knows (Complete, Copy), pads with blanks and may end in
+	 * <Error>, and a reply cut short or not understood is no answer.
+	 */
+	const char		*result;
 	bool			 missing_ok;	/* 404 means done already */
 };
 
@@ -64,13 +69,21 @@ static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct s3_reply *r = arg;
-	size_t len = size * n, room = sizeof(r->body) - 1 - r->len;
+	size_t len = size * n, skip = 0, room = sizeof(r->body) - 1 - r->len;
 
-	/* Only the start matters (an error document); drop the rest. */
-	if (len < room)
-		room = len;
-	memcpy(r->body + r->len, p, room);
-	r->len += room;
+	/* The blanks S3 sends while it works are no part of the reply. */
+	while (r->len == 0 && skip < len && strchr(" \t\r\n", p[skip]) != NULL)
+		skip++;
+	/*
+	 * A reply is a short document: one that does not fit is no S3's
+	 * (and one that never ends would hold the request for good).
+	 */
+	if (len - skip > room) {
+		r->too_long = true;
+		return 0;
+	}
+	memcpy(r->body + r->len, p + skip, len - skip);
+	r->len += len - skip;
 	r->body[r->len] = '\0';
 	return len;
 }
@@ -288,6 +301,13 @@ set_request(struct s3_client *cl, const struct req *rq, const char *url,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->stall_timeout);
+	/*
+	 * And in all: ten stalls, and the body at 64 KiB/s. A store that
+	 * drips blanks faster than the low-speed limit (S3's way of saying
+	 * it still works) holds a request that long, not for good.
+	 */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(c->stall_timeout * 10 +
+	    (rq->src != NULL ? rq->src->len : rq->postlen) / 65536));
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L);
@@ -373,9 +393,16 @@ http_status(struct s3_client *cl, const struct req *rq)
 		s3_xml_text(rp->body, rp->len, "Message", message,
 		    sizeof(message));
 	}
-	if (cl->http >= 200 && cl->http < 300 && !(rq->body_errors &&
-	    s3_xml_root_is(rp->body, rp->len, "Error")))
+	if (cl->http >= 200 && cl->http < 300 && (rq->result == NULL ||
+	    s3_xml_root_is(rp->body, rp->len, rq->result)))
 		return S3_OK;
+	if (cl->http >= 200 && cl->http < 300 && (rp->too_long ||
+	    !s3_xml_root_is(rp->body, rp->len, "Error"))) {
+		store_err(cl, rq->what, rp->too_long ? "HTTP 2xx with a reply "
+		    "too long to be one" : "HTTP 2xx without its result (a "
+		    "reply cut short, or not understood)");
+		return S3_AGAIN;
+	}
 	if (cl->http == 404 && rq->missing_ok)
 		return S3_OK;
 	if (cl->http >= 500 || cl->http == 429 || code_transient(cl->code))
@@ -416,7 +443,8 @@ perform(struct s3_client *cl, const struct req *rq)
 	/* Never leave the secret in a handle that outlives the request. */
 	curl_easy_setopt(cl->h, CURLOPT_PASSWORD, "");
 	curl_easy_setopt(cl->h, CURLOPT_HTTPHEADER, NULL);
-	if (cc != CURLE_OK)
+	/* A reply too long was cut here: what its status says, then. */
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && rp->too_long))
 		st = curl_failed(cl, rq, cc, cerr);
 	else
 		st = http_status(cl, rq);
@@ -551,7 +579,7 @@ s3_copy(struct s3_client *cl, const char *key, const char *from)
 	char *src = NULL, *enc;
 	struct req rq = {
 		.what = "CopyObject", .method = "PUT", .key = key,
-		.body_errors = true,
+		.result = "CopyObjectResult",
 	};
 	enum s3_status st = S3_LOCAL;
 
@@ -579,7 +607,7 @@ s3_mpu_complete(struct s3_client *cl, const char *key, const char *upload_id,
 	struct req rq = {
 		.what = "CompleteMultipartUpload", .method = "POST", .key = key,
 		.query = q, .hdr = { "Content-Type: application/xml" },
-		.body_errors = true,
+		.result = "CompleteMultipartUploadResult",
 	};
 	enum s3_status st = S3_LOCAL;
 	size_t cap = 128 + (size_t)n * (64 + 6 * S3_ETAG_MAX);

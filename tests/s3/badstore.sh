@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The s3 sink against a store that misbehaves (badstore.py: what no real
+# store can be made to do on demand). S3 answers CompleteMultipartUpload
+# and CopyObject with 200 before it knows, keeps the connection alive with
+# blanks, and may still end in <Error>; a broken store or proxy cuts
+# replies short, sends none, or sends one that never ends. A reply is the
+# result only when it says so: each dump here is stored whole in the end,
+# byte for byte, and none is taken as stored while it is not.
+#
+#   1. Complete: 200, blanks past 16 KiB, then <Error>   (once)
+#   2. Complete: 200 cut short in the middle of <Error>  (once)
+#   3. Complete: 200 with no body                        (once)
+#   4. Complete: 200 with a body that never ends         (once)
+#   5. UploadPart: blanks at 2 KiB/s forever             (once): the
+#      request ends at its limit in all (ten stalls), is tried again
+#   6. UploadPart refused once, AbortMultipartUpload always: the objects
+#      go up from the spool all the same
+set -euo pipefail
+NET=232
+. "$(dirname "$0")/../integration/lib.sh"
+WAIT_SCALE=$((WAIT_SCALE * 3))
+
+SPORT=$(python3 "$(dirname "$0")/free_tcp_port.py")
+STORE=$T/store
+mkdir -p "$STORE"
+python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
+STORE_PID=$!
+_store_gone() { kill "$STORE_PID" 2>/dev/null || true; }
+trap '_store_gone' EXIT
+poll 10 python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
+	fail "badstore.py did not listen on $SPORT"
+export AWS_ACCESS_KEY_ID=badstore AWS_SECRET_ACCESS_KEY=badstore
+unset AWS_SESSION_TOKEN AWS_PROFILE
+
+cat >"$T/s3.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+
+[sink bucket]
+module = s3
+endpoint = http://127.0.0.1:$SPORT
+bucket = dumps
+path_style = yes
+spool_dir = $T/spool
+part_size = 5M
+stall_timeout = 1
+retry_interval = 1
+
+[route default]
+path = *
+sink = bucket
+INI
+start_server -c "$T/s3.ini"
+
+# stored_vmcore ADDR FILE: the vmcore the store holds for ADDR, or fail.
+stored_vmcore() {
+	python3 - "$STORE/objects" "$1" "$2" <<'PY'
+import os, sys, urllib.parse
+d, addr, out = sys.argv[1:]
+for n in os.listdir(d):
+    k = urllib.parse.unquote(n)
+    if "/" + addr + "/" in k and k.endswith("/vmcore"):
+        open(out, "wb").write(open(os.path.join(d, n), "rb").read())
+        sys.exit(0)
+sys.exit("no vmcore of %s in the store: %s" % (addr, os.listdir(d)))
+PY
+}
+
+n=0
+for bad in complete:err200_ws complete:err200_trunc complete:empty200 \
+    complete:huge_body part:drip; do
+	n=$((n + 1))
+	printf '{"%s": {"mode": "%s", "times": 1}}\n' "${bad%%:*}" "${bad#*:}" \
+	    >"$STORE/mode.json.new"
+	mv "$STORE/mode.json.new" "$STORE/mode.json"
+	# badstore.py counts each operation from its start: a fresh one.
+	kill "$STORE_PID"
+	wait "$STORE_PID" 2>/dev/null || true
+	python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
+	STORE_PID=$!
+	poll 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
+		fail "badstore.py did not listen again"
+	A=$(client_addr "$n")
+	send_dump 0 "$A" -q -g 11M -z 0.3 -s $((230 + n)) -o "$T/sent$n"
+	wait_dumps "$A" 1 60
+	_stored() { stored_vmcore "$A" "$T/got$n" 2>/dev/null; }
+	poll 60 _stored || stored_vmcore "$A" "$T/got$n" || fail "$bad: the dump is not in the store"
+	assert_same_bytes "$T/got$n" "$T/sent$n"
+	grep -q " ${bad#*:}\$" "$STORE/requests.log" || fail "$bad: the store never misbehaved"
+	pass "${bad%%:*} answered '${bad#*:}' once: not taken for the result; the 11 MiB dump is in the store, identical"
+done
+
+# 6. The store refuses one UploadPart and every AbortMultipartUpload (a
+# policy that allows PutObject and not the abort): the dump waits in the
+# spool with its stale upload to abort, and the next try uploads it all
+# the same; the abort is tried again later.
+printf '{"part": {"mode": "403", "times": 1}, "abort": {"mode": "403"}}\n' >"$STORE/mode.json"
+kill "$STORE_PID"
+wait "$STORE_PID" 2>/dev/null || true
+python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
+STORE_PID=$!
+poll 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
+	fail "badstore.py did not listen again"
+A=$(client_addr 6)
+send_dump 0 "$A" -q -g 11M -z 0.3 -s 236 -o "$T/sent6"
+wait_dumps "$A" 1 60
+_stored6() { stored_vmcore "$A" "$T/got6" 2>/dev/null; }
+poll 60 _stored6 || stored_vmcore "$A" "$T/got6" || fail "the dump whose abort is refused is not in the store"
+assert_same_bytes "$T/got6" "$T/sent6"
+grep -q " abort 403\$" "$STORE/requests.log" || fail "no abort was refused"
+pass "UploadPart refused once and every abort refused: the dump is in the store all the same, identical"
+stop_server
+finish
