@@ -546,7 +546,9 @@ struct nds_object {
  * before the transform's end returns. The host keeps where the next
  * stage put an NDS_OBJ_ARCHIVE, and a manifest passed on after it is the
  * host's to write: what the transform writes of it is replaced by the
- * manifest built again, with that place in it.
+ * manifest built again, with that place in it. A transform whose end
+ * fails after the tarball went need pass none: the host writes it then,
+ * the chain failed.
  */
 struct nds_stage {
 	size_t		 struct_size;
