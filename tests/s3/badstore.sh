@@ -24,12 +24,31 @@ WAIT_SCALE=$((WAIT_SCALE * 3))
 SPORT=$(python3 "$(dirname "$0")/free_tcp_port.py")
 STORE=$T/store
 mkdir -p "$STORE"
-python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
-STORE_PID=$!
-_store_gone() { kill "$STORE_PID" 2>/dev/null || true; }
-trap '_store_gone' EXIT
-poll 10 python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
-	fail "badstore.py did not listen on $SPORT"
+STORE_PID=""
+# The store goes too, then lib.sh's cleanup, which sees the exit status.
+_store_cleanup() {
+	local rc=$?
+
+	set +e
+	[ -z "$STORE_PID" ] || kill "$STORE_PID" 2>/dev/null
+	(exit "$rc")
+	_nd_cleanup
+}
+trap _store_cleanup EXIT
+
+# store_start MODE-JSON: badstore.py (again) with these misbehaviours; it
+# counts each operation from its start.
+store_start() {
+	printf '%s\n' "$1" >"$STORE/mode.json"
+	if [ -n "$STORE_PID" ]; then
+		kill "$STORE_PID"
+		wait "$STORE_PID" 2>/dev/null || true
+	fi
+	python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
+	STORE_PID=$!
+	poll 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
+		fail "badstore.py did not listen on $SPORT"
+}
 export AWS_ACCESS_KEY_ID=badstore AWS_SECRET_ACCESS_KEY=badstore
 unset AWS_SESSION_TOKEN AWS_PROFILE
 
@@ -51,6 +70,7 @@ retry_interval = 1
 path = *
 sink = bucket
 INI
+store_start '{}'
 start_server -c "$T/s3.ini"
 
 # stored_vmcore ADDR FILE: the vmcore the store holds for ADDR, or fail.
@@ -67,26 +87,25 @@ sys.exit("no vmcore of %s in the store: %s" % (addr, os.listdir(d)))
 PY
 }
 
+_stored() { stored_vmcore "$@" 2>/dev/null; }
+
+# dump_lands N WHAT: client N's 11 MiB dump ends up in the store, identical.
+dump_lands() {
+	local a
+	a=$(client_addr "$1")
+	send_dump 0 "$a" -q -g 11M -z 0.3 -s $((230 + $1)) -o "$T/sent$1"
+	wait_dumps "$a" 1 60
+	poll 60 _stored "$a" "$T/got$1" || stored_vmcore "$a" "$T/got$1" ||
+		fail "$2: the dump is not in the store"
+	assert_same_bytes "$T/got$1" "$T/sent$1"
+}
+
 n=0
 for bad in complete:err200_ws complete:err200_trunc complete:empty200 \
     complete:huge_body part:drip; do
 	n=$((n + 1))
-	printf '{"%s": {"mode": "%s", "times": 1}}\n' "${bad%%:*}" "${bad#*:}" \
-	    >"$STORE/mode.json.new"
-	mv "$STORE/mode.json.new" "$STORE/mode.json"
-	# badstore.py counts each operation from its start: a fresh one.
-	kill "$STORE_PID"
-	wait "$STORE_PID" 2>/dev/null || true
-	python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
-	STORE_PID=$!
-	poll 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
-		fail "badstore.py did not listen again"
-	A=$(client_addr "$n")
-	send_dump 0 "$A" -q -g 11M -z 0.3 -s $((230 + n)) -o "$T/sent$n"
-	wait_dumps "$A" 1 60
-	_stored() { stored_vmcore "$A" "$T/got$n" 2>/dev/null; }
-	poll 60 _stored || stored_vmcore "$A" "$T/got$n" || fail "$bad: the dump is not in the store"
-	assert_same_bytes "$T/got$n" "$T/sent$n"
+	store_start "{\"${bad%%:*}\": {\"mode\": \"${bad#*:}\", \"times\": 1}}"
+	dump_lands "$n" "$bad"
 	grep -q " ${bad#*:}\$" "$STORE/requests.log" || fail "$bad: the store never misbehaved"
 	pass "${bad%%:*} answered '${bad#*:}' once: not taken for the result; the 11 MiB dump is in the store, identical"
 done
@@ -95,19 +114,8 @@ done
 # policy that allows PutObject and not the abort): the dump waits in the
 # spool with its stale upload to abort, and the next try uploads it all
 # the same; the abort is tried again later.
-printf '{"part": {"mode": "403", "times": 1}, "abort": {"mode": "403"}}\n' >"$STORE/mode.json"
-kill "$STORE_PID"
-wait "$STORE_PID" 2>/dev/null || true
-python3 "$(dirname "$0")/badstore.py" "$SPORT" "$STORE" &
-STORE_PID=$!
-poll 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $SPORT), 1)" ||
-	fail "badstore.py did not listen again"
-A=$(client_addr 6)
-send_dump 0 "$A" -q -g 11M -z 0.3 -s 236 -o "$T/sent6"
-wait_dumps "$A" 1 60
-_stored6() { stored_vmcore "$A" "$T/got6" 2>/dev/null; }
-poll 60 _stored6 || stored_vmcore "$A" "$T/got6" || fail "the dump whose abort is refused is not in the store"
-assert_same_bytes "$T/got6" "$T/sent6"
+store_start '{"part": {"mode": "403", "times": 1}, "abort": {"mode": "403"}}'
+dump_lands 6 "the dump whose abort is refused"
 grep -q " abort 403\$" "$STORE/requests.log" || fail "no abort was refused"
 pass "UploadPart refused once and every abort refused: the dump is in the store all the same, identical"
 stop_server
