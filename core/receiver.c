@@ -520,17 +520,22 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 	case ND_MSG_FINISHED:
 		d->finished = true;
 		/*
-		 * A kernel sends it after the whole KDH. Anyone can send one
-		 * from the client's address and port (and find the session's
-		 * port by trying them all): one that comes earlier ends the
-		 * dump only when nothing follows it for FINISH_WAIT seconds.
+		 * A kernel sends it last, after the whole KDH, numbered next
+		 * after everything it sent. Anyone can send one from the
+		 * client's address and port (and find the session's port by
+		 * trying them all), not knowing the number: one that is
+		 * neither ends the dump only when nothing follows it for
+		 * FINISH_WAIT seconds.
 		 */
-		if (nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE))
+		if (nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) ||
+		    m->seqno == s->last_seqno + 1)
 			rx_session_end(s, NULL);
 		else if (s->finish_at == 0)
 			s->finish_at = now_sec() + FINISH_WAIT;
 		return true;
 	}
+	if (m->seqno > s->last_seqno)
+		s->last_seqno = m->seqno;
 	if (s->finish_at != 0) {
 		/* The client went on: that FINISHED was not its last word. */
 		s->finish_at = 0;
