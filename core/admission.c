@@ -587,12 +587,48 @@ herald_restart(struct nd_receiver *rx, struct session *old,
 	return true;
 }
 
+/*
+ * The session a HERALD from this address and port concerns, in *oldp:
+ * its own, or its address's from another port. False: ignore it.
+ */
+static bool
+herald_session(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *addr, struct session **oldp)
+{
+	const struct nd_server_conf *sv = &rx->conf->server;
+	struct session *other;
+
+	if ((*oldp = session_find(rx, from)) != NULL ||
+	    (other = session_of_addr(rx, from)) == NULL)
+		return true;
+	/*
+	 * A kernel heralds from port 20024 only: a HERALD from another port
+	 * of an address that is dumping is spoofed or stray, and must not
+	 * take a second dump slot or disturb the first. But behind a NAT
+	 * that rewrites ports a kernel that restarted comes from another
+	 * port: once the dump has been silent for restart_silence, as for
+	 * the same port, that is a restart.
+	 */
+	if (dump_silence(other) < (time_t)sv->restart_silence) {
+		nd_tally(&rx->tally, TALLY_OTHER_PORT, from, "client %s:%u: "
+		    "HERALD while dump %" PRIu64 " from port %u is in "
+		    "progress; ignored", addr, ntohs(from->sin_port),
+		    other->id, ntohs(other->client.sin_port));
+		return false;
+	}
+	log_warnx("dump %" PRIu64 " from %s:%u: a HERALD from port %u of its "
+	    "address after its silence", other->id, addr,
+	    ntohs(other->client.sin_port), ntohs(from->sin_port));
+	*oldp = other;
+	return true;
+}
+
 static void
 herald(struct nd_receiver *rx, const struct sockaddr_in *from,
     struct in_addr local, const struct nd_msg *m)
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
-	struct session *old, *other;
+	struct session *old;
 	struct pending *p;
 	bool ended;
 	char addr[INET_ADDRSTRLEN], path[ND_MAX_HERALD_PATH + 1];
@@ -609,29 +645,8 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 	if (m->len == 0 || (why = nd_herald_path_check(m->payload, m->len,
 	    path, sizeof(path))) != NULL)
 		snprintf(path, sizeof(path), "%s", sv->default_path);
-	old = session_find(rx, from);
-	if (old == NULL && (other = session_of_addr(rx, from)) != NULL) {
-		/*
-		 * A kernel heralds from port 20024 only: a HERALD from another
-		 * port of an address that is dumping is spoofed or stray, and
-		 * must not take a second dump slot or disturb the first. But
-		 * behind a NAT that rewrites ports a kernel that restarted
-		 * comes from another port: once the dump has been silent for
-		 * restart_silence, as for the same port, that is a restart.
-		 */
-		if (dump_silence(other) < (time_t)sv->restart_silence) {
-			nd_tally(&rx->tally, TALLY_OTHER_PORT, from, "client "
-			    "%s:%u: HERALD while dump %" PRIu64 " from port %u "
-			    "is in progress; ignored", addr,
-			    ntohs(from->sin_port), other->id,
-			    ntohs(other->client.sin_port));
-			return;
-		}
-		log_warnx("dump %" PRIu64 " from %s:%u: a HERALD from port %u "
-		    "of its address after its silence", other->id, addr,
-		    ntohs(other->client.sin_port), ntohs(from->sin_port));
-		old = other;
-	}
+	if (!herald_session(rx, from, addr, &old))
+		return;
 	if (old != NULL && old->state != S_ENDED && !old->got_data) {
 		/* The same HERALD again: the client missed our ack. */
 		if (old->local.s_addr == local.s_addr &&

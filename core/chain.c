@@ -13,17 +13,6 @@
 
 #define STAGE_OP(st)	((st)->sink->module->desc)
 
-static bool
-all_failed(const struct nd_dump *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->nchains; i++)
-		if (!d->chains[i].failed)
-			return false;
-	return true;
-}
-
 /*
  * Grade a result: FAILED stops this chain for this dump, FATAL also
  * retires the sink that said it. The chain's first error is the one kept
@@ -45,7 +34,7 @@ grade(struct nd_dump *d, struct nd_dump_chain *ds, struct nd_stage_rt *st,
 	ds->failed = true;
 	if (r == NDS_FATAL && st != NULL)
 		atomic_store(&st->sink->dead, true);
-	if (all_failed(d))
+	if (nd_chain_all_failed(d) != NULL)
 		atomic_store(&d->chains_failed, true);
 	return -1;
 }

@@ -41,11 +41,11 @@ void	nd_chain_store(struct nd_dump *, struct nd_dump_chain *,
 	    enum nds_object_kind, const void *buf, size_t len);
 /* End every stage that began, the head first. */
 void	nd_chain_end(struct nd_dump *, struct nd_dump_chain *);
-/* Mark the chain failed with a reason of the host's own. */
 /* When every chain failed: the first one's error; else NULL. */
 const char *nd_chain_all_failed(const struct nd_dump *);
 /* A dump no chain stored is incomplete, whatever it was judged. */
 void	nd_chain_demote_if_unstored(struct nd_dump *);
+/* Mark the chain failed with a reason of the host's own. */
 void	nd_chain_fail(struct nd_dump *, struct nd_dump_chain *,
 	    const char *what, const char *why);
 

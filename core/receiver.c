@@ -45,8 +45,9 @@
 #define RX_SOCKBUF	(8 << 20)
 #define PROGRESS_EVERY	30		/* seconds between progress lines */
 #define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
-#define FINISH_WAIT	2		/* s: a FINISHED before the whole KDH
-					 * ends the dump if nothing follows */
+#define FINISH_WAIT	5		/* s: a FINISHED not numbered next
+					 * ends the dump if nothing follows
+					 * (a kernel resends each second) */
 /*
  * How much data may leave missing below the highest byte received. A
  * kernel sends in offset order, one netdump buffer (64 KiB) per
@@ -484,6 +485,12 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		}
 		d = s->dump;
 	}
+	/* The client went on: a FINISHED before was not its last word. */
+	if (s->finish_at != 0 && m->type != ND_MSG_FINISHED &&
+	    m->type != ND_MSG_HERALD) {
+		s->finish_at = 0;
+		d->finished = false;
+	}
 	d->packets++;
 	switch (m->type) {
 	case ND_MSG_HERALD:
@@ -520,15 +527,15 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 	case ND_MSG_FINISHED:
 		d->finished = true;
 		/*
-		 * A kernel sends it last, after the whole KDH, numbered next
-		 * after everything it sent. Anyone can send one from the
+		 * A kernel sends it last, numbered next after everything it
+		 * sent (the KDH included). Anyone can send one from the
 		 * client's address and port (and find the session's port by
-		 * trying them all), not knowing the number: one that is
-		 * neither ends the dump only when nothing follows it for
-		 * FINISH_WAIT seconds.
+		 * trying them all), and a KDH before it, but cannot know the
+		 * number: one that is not next ends the dump only when nothing
+		 * follows it for FINISH_WAIT seconds (acked at once all the
+		 * same).
 		 */
-		if (nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) ||
-		    m->seqno == s->last_seqno + 1)
+		if (m->seqno == s->last_seqno + 1)
 			rx_session_end(s, NULL);
 		else if (s->finish_at == 0)
 			s->finish_at = now_sec() + FINISH_WAIT;
@@ -536,11 +543,6 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 	}
 	if (m->seqno > s->last_seqno)
 		s->last_seqno = m->seqno;
-	if (s->finish_at != 0) {
-		/* The client went on: that FINISHED was not its last word. */
-		s->finish_at = 0;
-		d->finished = false;
-	}
 	s->got_data = true;
 	return true;
 }
@@ -557,8 +559,11 @@ session_pause(struct nd_receiver *rx, struct session *s, bool pause)
 	if (epoll_ctl(rx->ep, EPOLL_CTL_MOD, s->fd, &ev) == -1)
 		log_warn("client %s: epoll_ctl", s->addr);
 	s->paused = pause;
-	if (!pause)	/* we kept the client waiting */
+	if (!pause) {	/* we kept the client waiting */
 		s->last_rx = s->last_data = now_sec();
+		if (s->finish_at != 0)
+			s->finish_at = s->last_rx + FINISH_WAIT;
+	}
 }
 
 /* A worker freed a buffer: resume the sessions that waited for one. */
@@ -718,7 +723,8 @@ tick(struct nd_receiver *rx)
 		/* An ended dump still answers a repeated FINISHED. */
 		if (s->state == S_ENDED && s->paused)
 			session_pause(rx, s, false);
-		if (s->state == S_ACTIVE && s->finish_at != 0 &&
+		/* Not while paused: the client's datagrams wait unread. */
+		if (s->state == S_ACTIVE && s->finish_at != 0 && !s->paused &&
 		    now >= s->finish_at)
 			rx_session_end(s, NULL);
 		else if (s->state != S_ENDED &&

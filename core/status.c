@@ -260,7 +260,7 @@ nd_status_query(const struct nd_server_conf *sv)
 	char path[PATH_MAX], fallback[PATH_MAX], *all;
 	ssize_t n = 0;
 	size_t len = 0;
-	int fd;
+	int fd, err;
 
 	/*
 	 * Root never looks in the dump directory: a daemon run by root has
@@ -290,8 +290,9 @@ nd_status_query(const struct nd_server_conf *sv)
 	while (len < REPORT_MAX && (n = read(fd, all + len, REPORT_MAX -
 	    len)) > 0)
 		len += (size_t)n;
+	err = errno;
 	close(fd);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (n == -1 && (err == EAGAIN || err == EWOULDBLOCK))
 		fprintf(stderr, "netdump-server: %s did not finish its answer "
 		    "in %d s\n", path, STATUS_WAIT_S);
 	all[len] = '\0';

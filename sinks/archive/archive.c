@@ -612,9 +612,10 @@ typedef enum nds_result	region_fn(struct tar *, uint64_t, uint64_t);
  * Walk the data regions of the spool below limit, two of them merged when
  * the hole between is shorter than gap; count them in *count. A spool
  * whose holes cannot be found is all data: stored whole, which is right,
- * only not sparse. The walk depends on nothing but the spool, which does
- * not change in end(): walked twice, it gives the same regions twice. The
- * first result of fn other than NDS_OK stops it and is returned.
+ * only not sparse. The walk depends on nothing but the spool ahead of
+ * it (end() punches out only what the second walk has read): walked
+ * twice, it gives the same regions twice. The first result of fn other
+ * than NDS_OK stops it and is returned.
  */
 static enum nds_result
 walk_regions(struct tar *t, uint64_t limit, uint64_t gap, region_fn *fn,

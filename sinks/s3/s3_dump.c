@@ -828,6 +828,8 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 		(void)record_put(s, token, rec, NULL);
 		unlinkat(dirfd, ro->file, 0);
 	}
+	/* The store's health is what the uploads found, not the aborts. */
+	s3_health(s, st, cl->err);
 	if (st == S3_OK && aborts != S3_OK) {
 		sink_seterr(cl->err, "uploaded; %u stale multipart upload%s "
 		    "could not be aborted yet (the store %s)", rec->nstale,
@@ -835,7 +837,6 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 		    "refused" : "did not answer");
 		st = aborts;
 	}
-	s3_health(s, st, cl->err);
 	return st;
 }
 

@@ -200,9 +200,9 @@ class Client:
 
 def forge_finished(a, c):
     """With --forge-finished: a before() hook that, before the second
-    call, sends a FINISHED forged (IP_HDRINCL) from the client's own
-    address and port to its session's port, as anyone can (the port is
-    found by trying them all). None without it."""
+    call, sends a KDH and a FINISHED forged (IP_HDRINCL) from the
+    client's own address and port to its session's port, as anyone can
+    (the port is found by trying them all). None without it."""
     if not a.forge_finished:
         return None
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -212,9 +212,13 @@ def forge_finished(a, c):
     def before(pkts):
         calls[0] += 1
         if calls[0] == 2:
-            raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
-                              msg(FINISHED, c.seq - 1)), (SERVER, 0))
-            note("forged a FINISHED to port %d" % c.sport)
+            # A whole KDH first (anyone can make one), then FINISHED:
+            # neither numbered next after what the client sent.
+            for m in (msg(KDH, c.seq - 1, 0, kdh(1 << 20)),
+                      msg(FINISHED, c.seq - 1)):
+                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport, m),
+                           (SERVER, 0))
+            note("forged a KDH and a FINISHED to port %d" % c.sport)
     return before
 
 

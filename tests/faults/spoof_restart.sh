@@ -98,20 +98,24 @@ n=$(grep -oE "[0-9]+ more HERALDs not answered: the client's dump is alive" "$SE
 assert_eq "$n" $((NSPOOF - 5)) "forged HERALDs in the counter line"
 pass "logged: 5 lines 'a new HERALD while the dump is alive', then '$n more' in a counter line"
 
-# A FINISHED forged from the client's own address and port to its
-# session's port (which anyone finds by trying them all) in the middle of
-# the dump: a kernel sends FINISHED after the whole KDH, so one before it
-# ends nothing while data follows. The dump is complete.
+# A KDH and a FINISHED forged from the client's own address and port to
+# its session's port (which anyone finds by trying them all) in the middle
+# of the dump: a kernel's FINISHED is numbered next after all it sent, so
+# one that is not ends nothing while data follows. The dump goes on to
+# its end and every byte is kept; the real KDH differs from the forged
+# one that came first, so the dump is labelled incomplete with the
+# conflict, as any second sender makes it.
 B=$(client_addr 4)
 DB=$(client_dir "$B")
 timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$B" \
     "$T/sentB" --size $((4 << 20)) --seed 183 --forge-finished \
     >"$T/nd.B.log" 2>&1 || { cat "$T/nd.B.log" >&2; fail "the dump after a forged FINISHED was not acked to the end"; }
-grep -q "forged a FINISHED to port" "$T/nd.B.log" || fail "no FINISHED was forged: $(cat "$T/nd.B.log")"
+grep -q "forged a KDH and a FINISHED to port" "$T/nd.B.log" || fail "no FINISHED was forged: $(cat "$T/nd.B.log")"
 wait_manifest "$DB" 0 30
-assert_manifest "$DB/manifest.0.json" complete "$T/sentB"
-assert_same_bytes "$DB/vmcore.0" "$T/sentB"
-pass "a FINISHED forged from $B:20024 to its session mid-dump: the dump went on and is complete"
+assert_eq "$(jget "$DB/manifest.0.json" .finished)" true "FINISHED of the dump with a forged one"
+assert_match "$(jget "$DB/manifest.0.json" .reason)" "differed .* at KDH offset 0" "reason"
+assert_same_bytes "$DB/vmcore.0.incomplete" "$T/sentB"
+pass "a KDH and a FINISHED forged from $B:20024 to its session mid-dump: the dump went on to its end, every byte kept, the forged KDH a conflict"
 
 # Empty datagrams forged from the address and port of a client that died
 # (no KDH, no FINISHED), one a second to its session's port: no sign of

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * flaky: a test-only transform of the vmcore and of a tarball an archive
- * stage before it makes (the host routes the other objects past it) that passes it on to the next stage unchanged,
- * but answers its own first writes with graded failures, so the tests can
+ * stage before it makes (the host routes the other objects past it). It
+ * passes them on to the next stage unchanged, but answers its own first
+ * writes with graded failures, so the tests can
  * drive the host's side of them: a chain that fails for one dump
  * (NDS_FAILED) and a sink that is retired until restart (NDS_FATAL).
  *
