@@ -485,6 +485,9 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		}
 		d = s->dump;
 	}
+	/* Every number the client used, taken or not: see FINISHED. */
+	if (m->type != ND_MSG_FINISHED && m->seqno > s->last_seqno)
+		s->last_seqno = m->seqno;
 	/* The client went on: a FINISHED before was not its last word. */
 	if (s->finish_at != 0 && m->type != ND_MSG_FINISHED &&
 	    m->type != ND_MSG_HERALD) {
@@ -541,8 +544,6 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 			s->finish_at = now_sec() + FINISH_WAIT;
 		return true;
 	}
-	if (m->seqno > s->last_seqno)
-		s->last_seqno = m->seqno;
 	s->got_data = true;
 	return true;
 }
