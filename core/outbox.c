@@ -43,8 +43,8 @@
 #define BUSY_MS		5000u	/* a dump still filling the entry */
 
 struct ob_entry {
-	struct ob_entry	*next;
-	struct ob_entry	*hnext;		/* in its bucket */
+	struct ob_entry	*next, **pprev;		/* in entries */
+	struct ob_entry	*hnext, **hpprev;	/* in its bucket */
 	char		 name[NAME_MAX + 1];
 	struct timespec	 due;
 	unsigned	 tries;		/* failed resumes in a row */
@@ -154,7 +154,7 @@ entry_find(struct nd_outbox *ob, const char *name)
 static struct ob_entry *
 entry_add(struct nd_outbox *ob, const char *name)
 {
-	struct ob_entry *e;
+	struct ob_entry *e, **head;
 
 	if ((e = entry_find(ob, name)) != NULL)
 		return e;
@@ -163,10 +163,16 @@ entry_add(struct nd_outbox *ob, const char *name)
 	/* entry_name_ok checked the length. */
 	memcpy(e->name, name, strlen(name) + 1);
 	mono_now(&e->due);
-	e->next = ob->entries;
+	/* Each points back at what points at it: a drop costs O(1). */
+	if ((e->next = ob->entries) != NULL)
+		ob->entries->pprev = &e->next;
 	ob->entries = e;
-	e->hnext = ob->bucket[bucket_of(name)];
-	ob->bucket[bucket_of(name)] = e;
+	e->pprev = &ob->entries;
+	head = &ob->bucket[bucket_of(name)];
+	if ((e->hnext = *head) != NULL)
+		(*head)->hpprev = &e->hnext;
+	*head = e;
+	e->hpprev = head;
 	return e;
 }
 
@@ -599,65 +605,58 @@ visit_next(struct nd_outbox *ob, struct ob_entry *e, enum ob_visit v,
 	return true;
 }
 
-/* Under lock: the first entry that is due, or NULL. */
-static struct ob_entry *
-next_due(struct nd_outbox *ob, const struct timespec *now)
+/* Under lock: whether e is for the thread to take up now. */
+static bool
+is_due(const struct ob_entry *e, const struct timespec *now)
 {
-	struct ob_entry *e;
-
-	for (e = ob->entries; e != NULL; e = e->next)
-		if (!e->ignore && !e->active && !e->done &&
-		    !ts_before(now, &e->due))
-			return e;
-	return NULL;
+	return !e->ignore && !e->active && !e->done && !ts_before(now,
+	    &e->due);
 }
 
 /* Under lock: forget e. */
 static void
-entry_drop(struct nd_outbox *ob, struct ob_entry *e)
+entry_drop(struct ob_entry *e)
 {
-	struct ob_entry **ep;
-
-	for (ep = &ob->bucket[bucket_of(e->name)]; *ep != NULL;
-	    ep = &(*ep)->hnext)
-		if (*ep == e) {
-			*ep = e->hnext;
-			break;
-		}
-	for (ep = &ob->entries; *ep != NULL; ep = &(*ep)->next)
-		if (*ep == e) {
-			*ep = e->next;
-			free(e);
-			return;
-		}
+	if ((*e->hpprev = e->hnext) != NULL)
+		e->hnext->hpprev = e->hpprev;
+	if ((*e->pprev = e->next) != NULL)
+		e->next->pprev = e->pprev;
+	free(e);
 }
 
-/* Take up every entry that is due, one at a time. */
+/*
+ * Take up every entry that is due, one at a time, in one walk of the list:
+ * starting over after each would cost the square of the entries. Only
+ * this thread frees entries and others add them at the head, so e and
+ * its next stay where they are while the lock is let go; an entry added
+ * meanwhile is due at once and found by the next round.
+ */
 static void
 visit_due(struct nd_outbox *ob)
 {
-	struct ob_entry *e;
+	struct ob_entry *e, *next;
 	struct timespec now;
 	enum ob_visit v;
 	char name[NAME_MAX + 1], err[NDS_ERRBUF_SIZE];
 
+	mono_now(&now);
 	pthread_mutex_lock(&ob->lock);
-	for (;;) {
-		mono_now(&now);
-		if (atomic_load(&ob->stop) || (e = next_due(ob, &now)) ==
-		    NULL)
-			break;
+	for (e = ob->entries; e != NULL && !atomic_load(&ob->stop); e = next) {
+		if (!is_due(e, &now)) {
+			next = e->next;
+			continue;
+		}
 		e->active = true;
 		memcpy(name, e->name, sizeof(name));
 		pthread_mutex_unlock(&ob->lock);
 		v = ob->resume != NULL ? visit(ob, name, err) : OB_BUSY;
 		pthread_mutex_lock(&ob->lock);
-		/* Only this thread frees entries: e is still there. */
 		e->active = false;
 		visit_say(ob, e, v, err);
 		mono_now(&now);
+		next = e->next;
 		if (!visit_next(ob, e, v, &now))
-			entry_drop(ob, e);
+			entry_drop(e);
 	}
 	pthread_mutex_unlock(&ob->lock);
 }
@@ -690,7 +689,7 @@ scan(struct nd_outbox *ob)
 		next = e->next;
 		if (!e->active && (e->done || (fstatat(ob->rootfd, e->name,
 		    &sb, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)))
-			entry_drop(ob, e);
+			entry_drop(e);
 	}
 	while ((de = readdir(dir)) != NULL) {
 		if (!entry_name_ok(de->d_name) ||

@@ -580,6 +580,52 @@ test_many_orphans(void **state)
 	nd_outbox_free(ob);
 }
 
+/*
+ * Folders come and go in any order (a dump's folder is removed once it
+ * is stored, others by hand): each that went is forgotten at the next
+ * look, those left are still known, and the entries stay one list
+ * however they were taken out of it (first, last, between).
+ */
+static void
+test_vanishing(void **state)
+{
+	struct tdir *t = *state;
+	struct nd_outbox *ob = open_ob(t->root, 10, 20);
+	char name[32], path[PATH_MAX];
+	int i, n = 2000;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "v%d", i);
+		mkentry(t->root, name);
+	}
+	nd_outbox_visit(ob);			/* all orphans */
+	for (i = 0; i < n; i++)
+		if (i % 3 != 1) {
+			/* The visit may have left its lock file there. */
+			snprintf(path, sizeof(path), "%s/v%d/lock", t->root,
+			    i);
+			(void)unlink(path);
+			snprintf(path, sizeof(path), "%s/v%d", t->root, i);
+			assert_int_equal(rmdir(path), 0);
+		}
+	nd_outbox_kick(ob);
+	nd_outbox_visit(ob);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "v%d", i);
+		if (i % 3 != 1)
+			assert_int_equal(nd_outbox_due_in(ob, name), -1);
+		else
+			assert_true(nd_outbox_due_in(ob, name) >= 0);
+	}
+	/* What is left is still a list: a record among it is resumed. */
+	mkentry(t->root, "real");
+	put(ob, "real", "rec");
+	nd_outbox_visit(ob);
+	assert_int_equal(g_fake.calls, 1);
+	assert_string_equal(g_fake.entry, "real");
+	nd_outbox_free(ob);
+}
+
 /* Someone holds the lock: busy, not resumed. No record: an orphan. */
 static void
 test_busy_orphan_done(void **state)
@@ -684,6 +730,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_busy_orphan_done, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_vanishing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many_orphans, setup,
 		    teardown),
