@@ -45,6 +45,12 @@
 #define RX_SOCKBUF	(8 << 20)
 #define PROGRESS_EVERY	30		/* seconds between progress lines */
 #define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
+/*
+ * What a restart's drain reads at most: more datagrams than the socket
+ * buffer holds (each costs it far more than 256 bytes), so that a flood
+ * at line rate onto the old socket cannot hold the one receive thread.
+ */
+#define DRAIN_MAX	(RX_SOCKBUF / 256)
 #define FINISH_WAIT	5		/* s: a FINISHED not numbered next
 					 * ends the dump if nothing follows
 					 * (a kernel resends each second) */
@@ -591,6 +597,7 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 {
 	unsigned round;
 	int n, i, nacks;
+	time_t now;
 
 	for (round = 0; round < rounds && !s->dead; round++) {
 		/*
@@ -616,6 +623,7 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 				log_warn("client %s: recvmmsg", s->addr);
 			return n == 0 || errno != EINTR;
 		}
+		now = now_sec();	/* once a batch: a batch is quick */
 		nacks = 0;
 		for (i = 0; i < n; i++) {
 			struct nd_msg m;
@@ -638,7 +646,7 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 			 * runt or a HERALD does not (anyone can send those).
 			 */
 			if (m.type != ND_MSG_HERALD)
-				s->last_rx = s->last_data = now_sec();
+				s->last_rx = s->last_data = now;
 			if (s->restarted) {
 				if (session_msg(rx, s, &m))
 					s->unanswered++;
@@ -675,7 +683,8 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
  * would teach the new self a wrong port or wedge its call. A worker behind
  * by a whole pool is waited for, a bounded while; what still finds no
  * buffer (logged as lost), and anything a session that ended left behind,
- * is dropped, so the next session can take the socket over clean.
+ * is dropped, so the next session can take the socket over clean. It
+ * reads no more than the socket holds, a flood onto it notwithstanding.
  */
 void
 rx_session_drain(struct nd_receiver *rx, struct session *s)
@@ -686,12 +695,12 @@ rx_session_drain(struct nd_receiver *rx, struct session *s)
 	uint8_t byte;
 
 	s->restarted = s->draining = true;
-	while (s->state == S_ACTIVE && !session_read(rx, s, UINT_MAX) &&
-	    (now = now_ms()) < deadline)
-		if (poll(&pfd, 1, (int)(deadline - now)) > 0)
+	while (s->state == S_ACTIVE && !session_read(rx, s,
+	    DRAIN_MAX / RX_BATCH) && (now = now_ms()) < deadline)
+		if (s->paused && poll(&pfd, 1, (int)(deadline - now)) > 0)
 			wake(rx);	/* resumes the other paused sessions too */
 	s->draining = false;
-	for (;;) {
+	while (dropped < DRAIN_MAX) {
 		if (recv(s->fd, &byte, sizeof(byte), MSG_DONTWAIT | MSG_TRUNC) >=
 		    0)
 			dropped++;
