@@ -147,10 +147,12 @@ static unsigned
 number_arg(const char *opt, const char *value, uint64_t max)
 {
 	char err[128];
-	uint64_t v;
+	uint64_t v = 0;
 
-	if (nd_parse_uint(value, max, &v, err, sizeof(err)) == -1 || v == 0)
-		fatalx("%s: %s", opt, v == 0 ? "must be at least 1" : err);
+	if (nd_parse_uint(value, max, &v, err, sizeof(err)) == -1)
+		fatalx("%s: %s", opt, err);
+	if (v == 0)
+		fatalx("%s: must be at least 1", opt);
 	return (unsigned)v;
 }
 

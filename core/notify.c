@@ -5,12 +5,15 @@
  * settings (a reload may free the configuration while it waits). A dump
  * with a signature carries how many dumps of this directory have had it
  * ("count", sigseen.h) and makes a new-signature event the first time.
- * The thread POSTs each delivery, retrying after 1, 2, 4 ... 60 s up to
- * the endpoint's retries. At most MAX_QUEUED deliveries wait: an endpoint
- * that takes a connection and never answers holds the thread for its
- * timeout, and a refusal is an event any sender of HERALDs can cause, so
- * past the bound the oldest refusal goes (delivery_room), and a line says
- * so at most once a minute.
+ * One thread POSTs the deliveries through a curl multi handle, one at a
+ * time per endpoint and the endpoints side by side, so an endpoint that
+ * takes a connection and never answers holds back only its own. A
+ * failed POST is retried after 1, 2, 4 ... 60 s up to the endpoint's
+ * retries. At most MAX_QUEUED deliveries wait per endpoint: a refusal is
+ * an event any sender of HERALDs can cause, so past the bound the
+ * endpoint's oldest refusal goes (delivery_room), and a line says so at
+ * most once a minute. Logs name an endpoint by its origin: a webhook's
+ * URL is often its secret.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,14 +49,20 @@ struct delivery {
 	time_t		 due;		/* CLOCK_MONOTONIC */
 	char		*body;
 	bool		 refusal;	/* dropped first when the queue is full */
+	/* While it is posted: the sender's alone. */
+	CURL		*c;
+	struct curl_slist *h;
+	char		*auth;		/* its Authorization line */
+	bool		 added;		/* c is on the multi handle */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static bool running, stopping;
 static struct delivery *queue, **queue_tail = &queue;
 static size_t nqueued;
+static CURLM *multi;			/* the sender's; wakeup from any */
+static struct delivery *posting;	/* the sender's */
 static uint64_t dropped;
 static uint64_t dropped_dumps;	/* of dropped: not refusals */
 static time_t drop_logged;	/* CLOCK_MONOTONIC; 0: never */
@@ -75,12 +84,15 @@ delivery_free(struct delivery *d)
 	free(d->token);
 	free(d->hmac_key);
 	free(d->body);
+	free(d->auth);
+	curl_slist_free_all(d->h);
+	curl_easy_cleanup(d->c);
 	free(d);
 }
 
-/* One webhook dropped for a full queue (under the lock). */
+/* One webhook of endpoint name dropped for a full queue (under the lock). */
 static void
-count_drop(void)
+count_drop(const char *name)
 {
 	time_t now = mono();
 
@@ -88,32 +100,38 @@ count_drop(void)
 	if (drop_logged != 0 && now - drop_logged < DROP_LOG_EVERY)
 		return;
 	drop_logged = now;
-	log_warnx("notify: %d webhooks wait for a slow or dead endpoint: "
+	log_warnx("notify %s: %d webhooks wait for a slow or dead endpoint: "
 	    "the oldest refusal dropped, or the oldest webhook (%" PRIu64
-	    " so far)", MAX_QUEUED, dropped);
+	    " so far, all endpoints)", name, MAX_QUEUED, dropped);
 }
 
 /*
- * Room in a full queue (under the lock) for an entry that is a refusal or
- * not: the queue's oldest refusal goes (any sender of HERALDs can cause
- * those; a dump's event must not go for them), else a refusal coming in
- * goes itself (false), else the oldest entry.
+ * Room in d's endpoint's share of the queue (under the lock) for d: that
+ * endpoint's oldest refusal goes (any sender of HERALDs can cause those;
+ * a dump's event must not go for them), else d goes itself if it is a
+ * refusal (false), else the endpoint's oldest entry.
  */
 static bool
-delivery_room(bool incoming_refusal)
+delivery_room(const struct delivery *d)
 {
-	struct delivery **pp = &queue, *old;
+	struct delivery **pp, **oldest = NULL, **refusal = NULL, *old;
+	size_t mine = 0;
 
-	if (nqueued < MAX_QUEUED)
-		return true;
-	count_drop();
-	while (*pp != NULL && !(*pp)->refusal)
-		pp = &(*pp)->next;
-	if (*pp == NULL) {
-		if (incoming_refusal)
-			return false;
-		pp = &queue;
+	for (pp = &queue; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->name, d->name) != 0)
+			continue;
+		mine++;
+		if (oldest == NULL)
+			oldest = pp;
+		if (refusal == NULL && (*pp)->refusal)
+			refusal = pp;
 	}
+	if (mine < MAX_QUEUED)
+		return true;
+	count_drop(d->name);
+	if (refusal == NULL && d->refusal)
+		return false;
+	pp = refusal != NULL ? refusal : oldest;
 	old = *pp;
 	if (!old->refusal)
 		dropped_dumps++;
@@ -128,7 +146,7 @@ delivery_room(bool incoming_refusal)
 static void
 delivery_put(struct delivery *d)
 {
-	if (!delivery_room(d->refusal)) {
+	if (!delivery_room(d)) {
 		delivery_free(d);
 		return;
 	}
@@ -178,82 +196,105 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/*
- * libcurl's progress callback: abandon a POST when the server stops, so
- * an endpoint that never answers does not hold up the exit for its
- * timeout (up to 300 s).
- */
-static int
-abandon_if_stopping(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
+/* The scheme, host and port of url, for the log; "?" when it has none. */
+static void
+url_origin(const char *url, char *out, size_t len)
 {
-	bool stop;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
 
-	(void)arg;
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	pthread_mutex_lock(&lock);
-	stop = stopping;
-	pthread_mutex_unlock(&lock);
-	return stop;
+	snprintf(out, len, "?");
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK)
+		snprintf(out, len, "%s://%s:%s", scheme, host, port);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
 }
 
-/* POST once; true on a 2xx answer. */
+/* Set d's POST up on its own handle; false when out of memory. */
 static bool
-post(CURL *c, const struct delivery *d, char *why, size_t whylen)
+post_begin(struct delivery *d)
 {
-	struct curl_slist *h = NULL;
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
-	char line[1024], hex[2 * EVP_MAX_MD_SIZE + 1];
-	long code = 0;
-	CURLcode r;
+	char line[64 + 2 * EVP_MAX_MD_SIZE], hex[2 * EVP_MAX_MD_SIZE + 1];
+	struct curl_slist *h;
 
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (d->token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s",
-		    d->token);
-		h = curl_slist_append(h, line);
-	}
+	if ((d->c = curl_easy_init()) == NULL || (d->h = curl_slist_append(
+	    NULL, "Content-Type: application/json")) == NULL)
+		return false;
+	/* A token of any length the configuration takes (JWTs run to KiB). */
+	if (d->token != NULL && (asprintf(&d->auth, "Authorization: Bearer %s",
+	    d->token) == -1 || (h = curl_slist_append(d->h, d->auth)) == NULL))
+		return false;
 	if (d->hmac_key != NULL && HMAC(EVP_sha256(), d->hmac_key,
 	    (int)strlen(d->hmac_key), (const unsigned char *)d->body,
 	    strlen(d->body), mac, &maclen) != NULL) {
 		nd_hex(mac, maclen, hex);
 		snprintf(line, sizeof(line), "X-Netdump-Signature: sha256=%s",
 		    hex);
-		h = curl_slist_append(h, line);
+		if ((h = curl_slist_append(d->h, line)) == NULL)
+			return false;
 	}
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, d->url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, d->timeout);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abandon_if_stopping);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(d->c, CURLOPT_URL, d->url);
+	curl_easy_setopt(d->c, CURLOPT_POSTFIELDS, d->body);
+	curl_easy_setopt(d->c, CURLOPT_HTTPHEADER, d->h);
+	curl_easy_setopt(d->c, CURLOPT_TIMEOUT, d->timeout);
+	curl_easy_setopt(d->c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(d->c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(d->c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(d->c, CURLOPT_PRIVATE, d);
 #if LIBCURL_VERSION_NUM >= 0x075700
 	/* Nor for a name lookup in progress, which curl would wait for. */
-	curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+	curl_easy_setopt(d->c, CURLOPT_QUICK_EXIT, 1L);
 #endif
-	r = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	if (r != CURLE_OK) {
-		snprintf(why, whylen, "%s", curl_easy_strerror(r));
-		return false;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (code < 200 || code > 299) {
-		snprintf(why, whylen, "HTTP status %ld", code);
-		return false;
-	}
-	return true;
+	return (d->added = curl_multi_add_handle(multi, d->c) == CURLM_OK);
 }
 
-/* The first delivery that is due, taken off the queue; else NULL. */
+/* Forget d's handle, off the multi handle if it was on it. */
+static void
+post_end(struct delivery *d)
+{
+	struct delivery **pp;
+
+	for (pp = &posting; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	d->next = NULL;
+	if (d->added)
+		curl_multi_remove_handle(multi, d->c);
+	d->added = false;
+	curl_easy_cleanup(d->c);
+	curl_slist_free_all(d->h);
+	free(d->auth);
+	d->c = NULL;
+	d->h = NULL;
+	d->auth = NULL;
+}
+
+/* Whether a delivery to endpoint name is being posted. */
+static bool
+endpoint_busy(const char *name)
+{
+	const struct delivery *d;
+
+	for (d = posting; d != NULL; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The first delivery that is due to an endpoint not busy, taken off the
+ * queue (under the lock); else NULL, and when the next is due in *next.
+ */
 static struct delivery *
 take_due(time_t now, time_t *next)
 {
@@ -261,7 +302,7 @@ take_due(time_t now, time_t *next)
 
 	*next = 0;
 	for (pp = &queue; (d = *pp) != NULL; pp = &d->next) {
-		if (d->due <= now) {
+		if (d->due <= now && !endpoint_busy(d->name)) {
 			*pp = d->next;
 			if (queue_tail == &d->next)
 				queue_tail = pp;
@@ -269,90 +310,135 @@ take_due(time_t now, time_t *next)
 			nqueued--;
 			return d;
 		}
-		if (*next == 0 || d->due < *next)
+		if (d->due > now && (*next == 0 || d->due < *next))
 			*next = d->due;
 	}
 	return NULL;
+}
+
+/* Back to the queue's head, not sent (under the lock): the server stops. */
+static void
+requeue(struct delivery *d)
+{
+	d->next = queue;
+	queue = d;
+	if (queue_tail == &queue)
+		queue_tail = &d->next;
+	nqueued++;
+}
+
+/* A POST of d ended: done, again later, or given up. */
+static void
+post_done(struct delivery *d, CURLcode r)
+{
+	char why[256], origin[256];
+	long code = 0, wait;
+
+	if (r == CURLE_OK)
+		curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &code);
+	post_end(d);
+	if (r == CURLE_OK && code >= 200 && code <= 299) {
+		delivery_free(d);
+		return;
+	}
+	if (r != CURLE_OK)
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(r));
+	else
+		snprintf(why, sizeof(why), "HTTP status %ld", code);
+	url_origin(d->url, origin, sizeof(origin));
+	if (d->tries > d->retries) {
+		log_warnx("notify %s: %s: gave up after %u tries: %s",
+		    d->name, origin, d->tries, why);
+		delivery_free(d);
+		return;
+	}
+	wait = 1L << (d->tries - 1 < 6 ? d->tries - 1 : 6);
+	if (wait > MAX_BACKOFF)
+		wait = MAX_BACKOFF;
+	log_info("notify %s: %s: %s; again in %ld s", d->name, origin, why,
+	    wait);
+	d->due = mono() + wait;
+	pthread_mutex_lock(&lock);
+	delivery_put(d);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Start every POST that is due (under the lock); when the next is due. */
+static time_t
+start_due(void)
+{
+	struct delivery *d;
+	time_t next;
+
+	while ((d = take_due(mono(), &next)) != NULL) {
+		d->tries++;
+		d->next = posting;
+		posting = d;
+		if (!post_begin(d)) {
+			log_warnx("notify %s: cannot set a POST up: out of "
+			    "memory", d->name);
+			post_end(d);
+			delivery_free(d);
+			dropped++;
+		}
+	}
+	return next;
 }
 
 static void *
 sender(void *arg)
 {
 	struct delivery *d;
-	struct timespec until;
-	char why[256];
+	struct CURLMsg *msg;
 	time_t next;
-	CURL *c = curl_easy_init();
+	int left, wait_ms;
+	bool ended;
 
 	(void)arg;
 	nd_thread_name("nd-notify");
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
-		if ((d = take_due(mono(), &next)) == NULL) {
-			/* cond waits on CLOCK_MONOTONIC (nd_notify_start):
-			 * a step of the wall clock moves no retry. */
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += next != 0 ? next - mono() : 3600;
-			pthread_cond_timedwait(&cond, &lock, &until);
-			continue;
-		}
+		next = start_due();
 		pthread_mutex_unlock(&lock);
-		d->tries++;
-		if (c != NULL && post(c, d, why, sizeof(why))) {
-			delivery_free(d);
-			pthread_mutex_lock(&lock);
-			continue;
+		curl_multi_perform(multi, &left);
+		ended = false;
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&d);
+			post_done(d, msg->data.result);
+			ended = true;	/* its endpoint's next may go */
 		}
-		if (c == NULL)
-			snprintf(why, sizeof(why), "no curl handle");
+		/*
+		 * Until the next is due, a socket or curl's own timer calls,
+		 * or enqueue or nd_notify_stop wakes it (curl_multi_wakeup).
+		 */
+		wait_ms = next == 0 ? 3600 * 1000 : (int)(next - mono()) * 1000;
+		if (!ended && wait_ms > 0)
+			curl_multi_poll(multi, NULL, 0, wait_ms, NULL);
 		pthread_mutex_lock(&lock);
-		if (stopping) {		/* abandoned: counted as not sent */
-			d->next = queue;
-			queue = d;
-			if (queue_tail == &queue)
-				queue_tail = &d->next;
-			nqueued++;
-			break;
-		}
-		pthread_mutex_unlock(&lock);
-		if (d->tries > d->retries) {
-			log_warnx("notify %s: %s: gave up after %u tries: %s",
-			    d->name, d->url, d->tries, why);
-			delivery_free(d);
-			pthread_mutex_lock(&lock);
-			continue;
-		}
-		log_info("notify %s: %s: %s; again in %d s", d->name, d->url,
-		    why, 1 << (d->tries - 1 < 6 ? d->tries - 1 : 6));
-		d->due = mono() + (1 << (d->tries - 1 < 6 ? d->tries - 1 : 6));
-		if (d->due - mono() > MAX_BACKOFF)
-			d->due = mono() + MAX_BACKOFF;
-		pthread_mutex_lock(&lock);
-		delivery_put(d);
+	}
+	/* Abandoned: counted as not sent. */
+	while ((d = posting) != NULL) {
+		post_end(d);
+		requeue(d);
 	}
 	pthread_mutex_unlock(&lock);
-	curl_easy_cleanup(c);
 	return NULL;
 }
 
 int
 nd_notify_start(void)
 {
-	pthread_condattr_t ca;
-
-	/* Before the thread exists, nothing waits on cond yet. */
-	if (pthread_condattr_init(&ca) != 0)
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (multi = curl_multi_init()) == NULL)
 		return -1;
-	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_destroy(&cond) != 0 ||
-	    pthread_cond_init(&cond, &ca) != 0) {
-		pthread_condattr_destroy(&ca);
+	if (pthread_create(&thread, NULL, sender, NULL) != 0) {
+		curl_multi_cleanup(multi);
+		multi = NULL;
 		return -1;
 	}
-	pthread_condattr_destroy(&ca);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    pthread_create(&thread, NULL, sender, NULL) != 0)
-		return -1;
 	running = true;
 	return 0;
 }
@@ -367,10 +453,12 @@ nd_notify_stop(void)
 		return;
 	pthread_mutex_lock(&lock);
 	stopping = true;
-	pthread_cond_signal(&cond);
+	curl_multi_wakeup(multi);
 	pthread_mutex_unlock(&lock);
 	pthread_join(thread, NULL);
 	running = false;
+	curl_multi_cleanup(multi);
+	multi = NULL;
 	left = nqueued;
 	while ((d = queue) != NULL) {
 		queue = d->next;
@@ -420,7 +508,8 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		if (fresh != NULL && (n->events & ND_EVENT_NEW_SIGNATURE))
 			enqueue(n, fresh, false);
 	}
-	pthread_cond_signal(&cond);
+	if (!stopping)
+		curl_multi_wakeup(multi);
 	pthread_mutex_unlock(&lock);
 	free(text);
 	free(fresh);

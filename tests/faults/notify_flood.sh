@@ -16,7 +16,8 @@
 # webhooks not sent (256 deliveries queued, the one abandoned), and with
 # the dropped ones at least every event. Then, with an endpoint that takes only dumps'
 # events, the refusals are not queued at all: no warning, and at exit
-# only the dump's event not sent, nothing dropped.
+# only the dump's event not sent, nothing dropped. Last, a healthy
+# endpoint beside the hanging one gets its events at once.
 set -euo pipefail
 NET=226
 . "$(dirname "$0")/lib-faults.sh"
@@ -80,7 +81,7 @@ flood
 poll 30 sh -c "[ \$(grep -c 'netdump-crash said no' '$SERVER_LOG') -ge 280 ]" ||
 	fail "only $(grep -c 'netdump-crash said no' "$SERVER_LOG") refusals logged of 300 addresses"
 refused=$(grep -c 'netdump-crash said no' "$SERVER_LOG")
-wait_log "notify: 256 webhooks wait for a slow or dead endpoint: the oldest refusal dropped, or the oldest webhook \\([0-9]+ so far\\)" 10
+wait_log "notify slow: 256 webhooks wait for a slow or dead endpoint: the oldest refusal dropped, or the oldest webhook \\([0-9]+ so far, all endpoints\\)" 10
 assert_eq "$(grep -c 'webhooks wait for a slow or dead endpoint' "$SERVER_LOG")" 1 \
     "queue-full warnings (one a minute at most)"
 pass "$refused refusals while the endpoint hangs: one warning that the oldest webhooks are dropped"
@@ -124,4 +125,40 @@ assert_no_log "webhooks wait for a slow or dead endpoint" "a queue-full warning 
 assert_log "notify: 1 webhooks not sent at exit, 0 dropped before \\(queue full\\)" \
     "the exit line: the dump's event, abandoned, and nothing dropped"
 pass "events = complete: $(grep -c 'netdump-crash said no' "$SERVER_LOG") refusals never queued; the dump's event waited alone"
+
+# A second, healthy endpoint beside the hanging one: each endpoint has its
+# own POST in flight, so the hanging one (listed first, timeout 300 s)
+# holds back only its own; the healthy one has every dump's event while
+# the other's first POST still waits.
+GP=$(free_port)
+python3 - "$GP" "$T/good" <<'PY' &
+import http.server, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        with open(out, "a") as f:
+            f.write("post\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+write_conf complete
+cat >>"$T/server.ini" <<INI
+
+[notify good]
+url = http://127.0.0.1:$GP/hook
+events = complete
+INI
+start_server -c "$T/server.ini"
+for s in 11 12 13; do
+	send_dump 0 "$A" -q -g 1M -s $s
+done
+good_posts() { [ "$(wc -l <"$T/good" 2>/dev/null || echo 0)" -ge 3 ]; }
+poll 30 good_posts || fail "the healthy endpoint has $(wc -l <"$T/good" 2>/dev/null || echo 0) of 3 webhooks while the other hangs"
+assert_no_log "notify slow: .*gave up" "the hanging endpoint given up (its POST waits 300 s)"
+stop_server
+pass "a hanging endpoint beside a healthy one: the healthy one had all 3 dumps' events at once"
 finish
