@@ -582,6 +582,11 @@ stream_late(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len,
 
 	if (d->space_stop)
 		return;
+	/*
+	 * A hole held back (stream_hole) may lie under these bytes: it goes
+	 * first, or it would punch them out when it goes.
+	 */
+	flush_hole(d);
 	for (i = 0; i < d->nchains; i++)
 		nd_chain_late(d, &d->chains[i], off, buf, len, patch);
 	/* The stream hash no longer describes the object. */

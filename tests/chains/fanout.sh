@@ -160,6 +160,25 @@ cmp -s -n 1048576 "$D2/vmcore.0.incomplete" "$T/sent5" ||
 assert_symlink "$D/vmcore.last" vmcore.0
 pass "a late MiB: local stored the dump whole, z | local2 failed ('late data'); its copy is vmcore.0.incomplete ($(size_of "$D2/vmcore.0.incomplete") bytes), no vmcore.last beside it"
 
+# Late bytes that come while the hole they fill is still held back: the
+# dump jumps from 256 KiB to 2 MiB (the stream skips the rest as a hole,
+# sent to the sinks before the next data), and [256 KiB, 2 MiB) comes
+# right behind the first call at 2 MiB, before its block is whole. The
+# late bytes are written at once; the hole held back must go first, or
+# it punches them out of local's copy (which was then called complete
+# with 1.75 MiB of zeros in it).
+A=$(client_addr 6)
+D=$(client_dir "$A")
+timeout $((120 * WAIT_SCALE)) python3 "$(dirname "$0")/../faults/ndfault.py" \
+    dump "$PORT" "$A" "$T/sent6" --size $((3 << 20)) --seed 176 \
+    --late 262144-2097152 --late-after 2097152 >"$T/nd.6.log" 2>&1 ||
+	{ cat "$T/nd.6.log" >&2; fail "ndfault.py dump with late bytes behind a held hole failed"; }
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+assert_eq "$(jget "$D/manifest.0.json" .status)" complete "status of the dump with late bytes"
+assert_same_bytes "$D/vmcore.0" "$T/sent6"
+pass "late bytes behind a hole the stream still held: local's copy is byte-identical"
+
 # ---------------------------------------------------------------- disk full
 if [ "$ROOT" != 1 ]; then
 	stop_server

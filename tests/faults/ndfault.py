@@ -267,6 +267,14 @@ def cmd_dump(a):
         for off in range(0, a.size, CALL):
             if off not in late:
                 c.call(VMCORE, body[off:off + CALL], off, skip(off))
+            if off == a.late_after:
+                # Right behind a call that jumped past them: they reach
+                # the server while the stream still holds back the hole
+                # it skipped, in a block not yet whole.
+                for loff in late:
+                    c.call(VMCORE, body[loff:loff + CALL], loff,
+                           skip(loff))
+                late = []
         for off in late:
             c.call(VMCORE, body[off:off + CALL], off, skip(off))
     elif not a.no_data:
@@ -907,6 +915,9 @@ def main():
                    help="START-END: packets inside are never sent")
     d.add_argument("--late",
                    help="START-END: calls starting inside are sent last")
+    d.add_argument("--late-after", type=int, default=-1,
+                   help="OFF: send the --late calls right after the call "
+                   "at OFF instead")
     d.add_argument("--no-data", action="store_true")
     d.add_argument("--no-kdh", action="store_true")
     d.add_argument("--no-finished", action="store_true")
