@@ -47,12 +47,13 @@ struct ret_dump {
 	char		*sub;		/* redhat: the dump's own, in dir */
 	char		*client;
 	const char	*label;		/* one of files, for the log */
+	enum file_layout layout;	/* its manifest's name tells */
 	struct ret_file	*files;
 	size_t		 nfiles;
 	dev_t		 dev;		/* of the files' directory */
 	ino_t		 ino;
 	unsigned int	 number;
-	bool		 numbered;	/* number is the manifest's */
+	bool		 numbered;	/* number is its names' */
 	struct timespec	 mtime;		/* of the manifest */
 	uint64_t	 size;		/* disk usage of what is left */
 	bool		 complete;
@@ -69,7 +70,7 @@ struct ret_dump {
 struct ret_scan {
 	const struct file_dump	*d;	/* the dump that ended */
 	const struct file_sink	*fs;
-	enum file_layout	 layout;	/* d's */
+	enum file_layout	 layout;	/* the sink's, for FreeBSD dumps */
 	int			 root;	/* the sink's directory */
 	char			 base[NDS_WHERE_SIZE];	/* root, as "where"
 							 * spells it */
@@ -86,9 +87,11 @@ struct ret_scan {
 struct listing {
 	enum file_layout layout;
 	const char	*dir;		/* its path as "where" spells it */
+	const char	*infix;		/* the manifest's: ".3", ".host.3" */
 	char		*names[NDS_OBJ_NKINDS * 4];
 	bool		 core[NDS_OBJ_NKINDS * 4];	/* of names */
 	size_t		 n;
+	bool		 cut;		/* a core named cut short */
 	bool		 nomem;
 };
 
@@ -160,8 +163,9 @@ unregister_dump(struct file_dump *d)
 }
 
 static bool
-is_active(enum file_layout layout, const struct ret_dump *rd)
+is_active(const struct ret_dump *rd)
 {
+	const enum file_layout layout = rd->layout;
 	const struct file_dump *a;
 	bool found = false;
 
@@ -220,10 +224,38 @@ manifest_name(enum file_layout layout, const char *name)
 }
 
 /*
+ * Whether name is one of the dump whose names carry infix: a stem (no
+ * '.' in any), the infix, then nothing or a tail ('.' or '-' on: an
+ * extension, ".incomplete").
+ */
+static bool
+has_infix(const char *name, const char *infix)
+{
+	const char *p = strchr(name, '.');
+	size_t n = strlen(infix);
+
+	return p != NULL && strncmp(p, infix, n) == 0 && (p[n] == '\0' ||
+	    p[n] == '.' || p[n] == '-');
+}
+
+/* Whether a core's name says the copy is cut short. */
+static bool
+cut_name(const char *name)
+{
+	size_t len = strlen(name), n = sizeof("incomplete") - 1;
+
+	return len > n && strcmp(name + len - n, "incomplete") == 0 &&
+	    (name[len - n - 1] == '.' || name[len - n - 1] == '-');
+}
+
+/*
  * nds_host.manifest_facts' stored(): keep the names in l->dir, and
  * whether each holds a dump's core. Never a place elsewhere (only the
  * names are used, in the directory the manifest is in), another dump's
- * manifest or a *.last link, whatever a manifest says.
+ * manifest or a *.last link, whatever a manifest says, nor a name
+ * without the manifest's own infix: two chains of one route may store
+ * in one directory, each with its own number, and each manifest lists
+ * both chains' places (nor may a planted manifest name another dump's).
  */
 static void
 take_place(void *arg, enum nds_object_kind kind, const char *where)
@@ -237,7 +269,8 @@ take_place(void *arg, enum nds_object_kind kind, const char *where)
 	    strncmp(where, l->dir, dlen) != 0 || name[0] == '\0' ||
 	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
 	    manifest_name(l->layout, name) ||
-	    last_link_name(l->layout, name) || l->n == NITEMS(l->names))
+	    last_link_name(l->layout, name) || l->n == NITEMS(l->names) ||
+	    (l->infix[0] != '\0' && !has_infix(name, l->infix)))
 		return;
 	/* Two chains may have stored in one place. */
 	for (i = 0; i < l->n; i++)
@@ -248,6 +281,10 @@ take_place(void *arg, enum nds_object_kind kind, const char *where)
 	else
 		l->core[l->n++] = kind == NDS_OBJ_VMCORE ||
 		    kind == NDS_OBJ_KEY || kind == NDS_OBJ_ARCHIVE;
+	/* The dump is complete, but not in this copy: a chain failed. */
+	if ((kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) &&
+	    cut_name(name))
+		l->cut = true;
 }
 
 static void
@@ -332,19 +369,35 @@ add_files(struct ret_dump *rd, int dfd, const struct listing *l,
  * "where" spells it. -1 only when out of memory.
  */
 static int
-add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
-    const char *wdir, const char *name)
+add_dump(struct ret_scan *sc, int dfd, enum file_layout layout,
+    const char *dir, const char *sub, const char *wdir, const char *name)
 {
 	const struct nds_dump *dump = sc->d->dump;
 	struct nds_manifest_facts facts;
 	const struct nds_manifest_summary *sum = &facts.summary;
-	struct listing l = { .layout = sc->layout, .dir = wdir };
+	struct listing l = { .layout = layout, .dir = wdir };
 	struct ret_dump *rd, *v;
 	struct stat sb, dsb;
-	char err[NDS_ERRBUF_SIZE];
+	char err[NDS_ERRBUF_SIZE], infix[NAME_MAX + 1], *end;
+	const char *num;
+	unsigned long number = 0;
 	ssize_t len;
 	size_t i;
 	int r = -1;
+
+	/* "manifest<infix>.json": the names of its dump carry the infix. */
+	len = (ssize_t)strlen(name) - (ssize_t)(sizeof("manifest.json") - 1);
+	memcpy(infix, name + 8, (size_t)len);
+	infix[len] = '\0';
+	l.infix = infix;
+	num = strrchr(infix, '.');
+	if (num != NULL && num[1] >= '0' && num[1] <= '9') {
+		errno = 0;
+		number = strtoul(num + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || number > UINT_MAX)
+			num = NULL;
+	} else
+		num = NULL;
 
 	if (sc->text == NULL && (sc->text = malloc(MANIFEST_MAX)) == NULL)
 		return -1;
@@ -371,19 +424,24 @@ add_dump(struct ret_scan *sc, int dfd, const char *dir, const char *sub,
 	rd->mtime = sb.st_mtim;
 	rd->dev = dsb.st_dev;
 	rd->ino = dsb.st_ino;
-	rd->numbered = sum->has_number;
-	rd->number = sum->number;
-	rd->complete = sum->status == NDS_STATUS_COMPLETE;
+	rd->layout = layout;
+	/*
+	 * Its number is its names', not the manifest's "number" (the first
+	 * a sink gave the dump: with two chains in one sink, the other's).
+	 */
+	rd->numbered = num != NULL;
+	rd->number = (unsigned int)number;
+	rd->complete = sum->status == NDS_STATUS_COMPLETE && !l.cut;
 	memcpy(rd->sig, facts.signature, sizeof(rd->sig));
 	if ((rd->dir = strdup(dir)) == NULL ||
 	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
-	    (rd->client = strdup(sc->layout == LAYOUT_REDHAT ?
+	    (rd->client = strdup(layout == LAYOUT_REDHAT ?
 	    sum->client_addr : sum->client_name)) == NULL ||
 	    add_files(rd, dfd, &l, name) == -1) {
 		free_ret_dump(rd);
 		goto out;
 	}
-	rd->mine = strcmp(rd->client, sc->layout == LAYOUT_REDHAT ?
+	rd->mine = strcmp(rd->client, layout == LAYOUT_REDHAT ?
 	    dump->client_addr : dump->client_name) == 0;
 	sc->n++;
 	r = 0;
@@ -465,7 +523,7 @@ static int
 scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
     const char *dname, int depth)
 {
-	bool own = sc->layout == LAYOUT_REDHAT && parent != NULL;
+	enum file_layout layout;
 	const char *rel = strcmp(path, ".") == 0 ? "" : path;
 	struct dirent **ents = NULL;
 	char child[PATH_MAX], wdir[NDS_WHERE_SIZE];
@@ -491,12 +549,21 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 		    ents[i]->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 			ents[i]->d_type = S_ISDIR(sb.st_mode) ? DT_DIR :
 			    S_ISLNK(sb.st_mode) ? DT_LNK : DT_REG;
-	for (i = 0; i < n; i++)
-		if (ents[i]->d_type == DT_REG &&
-		    manifest_name(sc->layout, ents[i]->d_name) &&
-		    add_dump(sc, fd, own ? parent : path, own ? dname : NULL,
-		    wdir, ents[i]->d_name) == -1)
+	for (i = 0; i < n; i++) {
+		if (ents[i]->d_type != DT_REG ||
+		    !manifest_name(sc->layout, ents[i]->d_name))
+			continue;
+		/*
+		 * A Linux dump is Red Hat's, in a directory of its own,
+		 * whatever the sink's layout for FreeBSD's.
+		 */
+		layout = strcmp(ents[i]->d_name, "manifest.json") == 0 ?
+		    LAYOUT_REDHAT : sc->layout;
+		if (add_dump(sc, fd, layout, layout == LAYOUT_REDHAT && parent !=
+		    NULL ? parent : path, layout == LAYOUT_REDHAT && parent !=
+		    NULL ? dname : NULL, wdir, ents[i]->d_name) == -1)
 			goto out;
+	}
 	for (i = 0; i < n && depth < MAX_DEPTH; i++) {
 		/* Hidden: temporaries, and no snapshots (.zfs, .snapshot). */
 		if (ents[i]->d_type != DT_DIR || ents[i]->d_name[0] == '.')
@@ -601,7 +668,7 @@ unlink_last_links(const struct ret_scan *sc, int dfd, const char *path,
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
-		if (!last_link_name(sc->layout, de->d_name) || (len =
+		if (!last_link_name(rd->layout, de->d_name) || (len =
 		    readlinkat(dfd, de->d_name, target, sizeof(target) - 1)) ==
 		    -1)
 			continue;	/* not a link, or gone */
@@ -751,7 +818,7 @@ remove_dump(struct ret_scan *sc, struct ret_dump *rd, const char *why)
 		    "replaced while it was looked at; left alone", shown);
 		goto out;
 	}
-	if (sc->layout != LAYOUT_REDHAT)
+	if (rd->layout != LAYOUT_REDHAT)
 		unlink_last_links(sc, hfd, shown, rd);
 	freed = unlink_files(fs, hfd, rd, &failed);
 	rd->size -= freed;
@@ -922,7 +989,8 @@ run_retention(const struct file_dump *d)
 	    "dump directory";
 	const char *dir = fs->cfg->dir != NULL ? fs->cfg->dir :
 	    dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
-	struct ret_scan sc = { .d = d, .fs = fs, .layout = d->layout };
+	struct ret_scan sc = { .d = d, .fs = fs,
+	    .layout = (enum file_layout)fs->cfg->layout };
 	struct stat sb;
 	size_t i;
 
@@ -951,7 +1019,7 @@ run_retention(const struct file_dump *d)
 		goto out;	/* no manifest yet: nothing to keep or remove */
 	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
 	for (i = 0; i < sc.n; i++)
-		sc.v[i].active = is_active(sc.layout, &sc.v[i]);
+		sc.v[i].active = is_active(&sc.v[i]);
 	if (fs->cfg->keep_sig > 0) {
 		ret_signature(&sc);
 		/* Its summaries go before complete dumps now. */

@@ -2633,6 +2633,153 @@ test_retention_by_manifest(void **state)
 	M.destroy(ret);
 }
 
+/* A manifest at path in dfd, its mtime sec: what the host writes. */
+static void
+plant_manifest(int dfd, const char *path, const char *status,
+    unsigned number, const char *const *files, time_t sec)
+{
+	char text[2048];
+	size_t n, i;
+	int fd;
+
+	n = (size_t)snprintf(text, sizeof(text), "{\"manifest_version\": 1, "
+	    "\"status\": \"%s\", \"client\": {\"address\": \"10.0.0.5\", "
+	    "\"port\": 20024, \"name\": \"host1\"}, \"number\": %u, "
+	    "\"objects\": [", status, number);
+	for (i = 0; files[i] != NULL; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "%s{\"kind\": \"%s\", \"stored\": {\"file\": \"%s\"}}",
+		    i > 0 ? ", " : "", kind_of_place(files[i]), files[i]);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "]}\n");
+	assert_true(n < sizeof(text));
+	fd = openat(dfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	set_mtime(dfd, path, sec);
+}
+
+/*
+ * "sink = local, z | local": two chains store one dump in one directory,
+ * each with its own number, and both manifests list both chains' files
+ * with the first number. Each copy is a dump of its own, known by its
+ * manifest's name: keep_per_client = 2 takes the oldest copy only (it
+ * took both copies of the dump, as "dump 0", and then the newest).
+ */
+static void
+test_retention_two_chains(void **state)
+{
+	static const char *const both[] = { "host1/vmcore.0",
+	    "host1/vmcore.1.zst", "host1/info.0", "host1/info.1", NULL };
+	struct env *e = *state;
+	void *ret;
+
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	make_file(e->dfd, "host1/vmcore.0", 100);
+	make_file(e->dfd, "host1/vmcore.1.zst", 100);
+	make_file(e->dfd, "host1/info.0", 10);
+	make_file(e->dfd, "host1/info.1", 10);
+	plant_manifest(e->dfd, "host1/manifest.0.json", "complete", 0, both,
+	    1000);
+	plant_manifest(e->dfd, "host1/manifest.1.json", "complete", 0, both,
+	    1001);
+
+	ret = mk_ret_sink(0, 2, 0);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 1);
+	assert_removal_logged("dump 0 of host1 (host1/vmcore.0 +info.0, "
+	    "manifest.0.json; ");
+	mock_assert_absent_at(e->dfd, "host1/vmcore.0");
+	assert_present(e->dfd, "host1/vmcore.1.zst");
+	assert_present(e->dfd, "host1/info.1");
+	assert_present(e->dfd, "host1/manifest.1.json");
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+}
+
+/*
+ * A dump another chain stored whole is complete, but this sink's copy
+ * was cut short (vmcore.1.incomplete): here it is an incomplete dump, so
+ * keep_per_client = 2 takes it before the older whole one (it took the
+ * whole one, counting the cut copy complete).
+ */
+static void
+test_retention_cut_copy(void **state)
+{
+	static const char *const whole[] = { "host1/vmcore.0", "host1/info.0",
+	    NULL };
+	static const char *const cut[] = { "host1/vmcore.1.incomplete",
+	    "host1/info.1", NULL };
+	struct env *e = *state;
+	void *ret;
+
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	make_file(e->dfd, "host1/vmcore.0", 100);
+	make_file(e->dfd, "host1/info.0", 10);
+	make_file(e->dfd, "host1/vmcore.1.incomplete", 50);
+	make_file(e->dfd, "host1/info.1", 10);
+	plant_manifest(e->dfd, "host1/manifest.0.json", "complete", 0, whole,
+	    1000);
+	plant_manifest(e->dfd, "host1/manifest.1.json", "complete", 1, cut,
+	    2000);
+
+	ret = mk_ret_sink(0, 2, 0);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 1);
+	mock_assert_absent_at(e->dfd, "host1/vmcore.1.incomplete");
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+}
+
+/*
+ * A savecore sink that takes Linux dumps too: those are Red Hat's, each
+ * in a folder of its own, and retention judges each dump by its own
+ * manifest's layout, whichever dump ended. A Linux dump ending with
+ * max_total_size = 1 takes the FreeBSD dumps and their *.last links
+ * (they dangled: the whole tree was read as Red Hat's), then a FreeBSD
+ * dump ending takes the Linux dump with its folder (it was left empty).
+ */
+static void
+test_retention_mixed_protocols(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	struct tm tm;
+	time_t t = MOCK_T_START;
+	char stamp[32], lx[64];
+	void *plain, *max1;
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H:%M", &tm);
+	snprintf(lx, sizeof(lx), "10.0.0.7-%s", stamp);
+	plain = mk_sink(0, NULL, false, NULL);
+	max1 = mk_ret_sink(0, 0, 1);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	set_mtime(e->dfd, "host1/manifest.0.json", 1000);
+
+	init_dump(&dump, e, ".", "lx1", "10.0.0.7");
+	dump.protocol = NDS_PROTO_LINUX;
+	store_len(max1, &dump, NDS_STATUS_COMPLETE, 100, false, &res);
+	assert_int_equal(removals(), 1);
+	assert_savecore_dump(e->dfd, "host1", 0, "", false);
+	assert_no_dangling(e->dfd, "host1");
+	assert_present(e->dfd, lx);
+
+	one_dump(max1, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 2);
+	mock_assert_absent_at(e->dfd, lx);
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.1");
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(plain);
+	M.destroy(max1);
+}
+
 /* Dumps of several clients end at once, all under max_total_size. */
 struct worker {
 	const struct env	*e;
@@ -2767,6 +2914,9 @@ main(void)
 		T(test_retention_redhat),
 		T(test_retention_links),
 		T(test_retention_all_kinds),
+		T(test_retention_two_chains),
+		T(test_retention_cut_copy),
+		T(test_retention_mixed_protocols),
 		T(test_retention_by_manifest),
 		T(test_retention_unrelated),
 		T(test_keep_per_signature),
