@@ -60,6 +60,7 @@ static struct options {
 	uint32_t	 page_size;
 	struct hole	 holes[MAX_HOLES];
 	size_t		 nholes;
+	struct hole	 refused;	/* answered REPLY_ERROR: broken */
 	uint64_t	 seed;
 	double		 zero_ratio;
 	uint64_t	 magic;
@@ -195,6 +196,11 @@ send_mem(uint32_t nr, uint32_t pfn)
 	if (pfn >= opt.pages) {
 		snprintf(tmp, sizeof(tmp), "page %08" PRIx32 " is bigger than "
 		    "max page # %08" PRIx64 "!\n", pfn, opt.pages);
+		reply_text(nr, LX_REPLY_ERROR, 0);
+		return;
+	}
+	if (pfn >= opt.refused.start && pfn < opt.refused.end) {
+		snprintf(tmp, sizeof(tmp), "page %08" PRIx32 " refused\n", pfn);
 		reply_text(nr, LX_REPLY_ERROR, 0);
 		return;
 	}
@@ -468,6 +474,8 @@ usage(int status)
 "  -n, --pages N            page frames (max pfn), default 4096\n"
 "      --page-size N        4096 (x86) or 16384 (ia64)\n"
 "      --holes A-B[,C-D]    page frames [A, B) that are not RAM\n"
+"      --refuse A-B         answer REPLY_ERROR for frames [A, B), as a\n"
+"                           broken client (a kernel does past its last)\n"
 "  -s, --seed N             memory contents (client/image.c)\n"
 "  -z, --zero RATIO         share of zero pages, default 0.5\n"
 "      --i386               i386 (EM_386, 17 registers) not x86_64\n"
@@ -518,6 +526,19 @@ address(struct sockaddr_in *sin, const char *arg, uint16_t port)
 }
 
 static void
+refuse(const char *arg)
+{
+	char *copy = strdup(arg), *dash;
+
+	if (copy == NULL || (dash = strchr(copy, '-')) == NULL)
+		fail("--refuse: '%s'", arg);
+	*dash = '\0';
+	opt.refused.start = number("--refuse", copy, 0);
+	opt.refused.end = number("--refuse", dash + 1, 0);
+	free(copy);
+}
+
+static void
 holes(const char *arg)
 {
 	char *copy = strdup(arg), *tok, *save = NULL, *dash;
@@ -542,6 +563,7 @@ parse(int argc, char **argv)
 		{ "pages", required_argument, NULL, 'n' },
 		{ "page-size", required_argument, NULL, 'P' },
 		{ "holes", required_argument, NULL, 'H' },
+		{ "refuse", required_argument, NULL, 'E' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "zero", required_argument, NULL, 'z' },
 		{ "i386", no_argument, NULL, '3' },
@@ -572,6 +594,7 @@ parse(int argc, char **argv)
 			    0);
 			break;
 		case 'H': holes(optarg); break;
+		case 'E': refuse(optarg); break;
 		case 's': opt.seed = number("--seed", optarg, 0); break;
 		case 'z': opt.zero_ratio = strtod(optarg, NULL); break;
 		case '3': opt.i386 = true; break;

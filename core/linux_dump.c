@@ -422,6 +422,18 @@ nd_lx_admit(struct nd_lx *lx, struct nd_receiver *rx,
 
 	if (rx->stopping || s == NULL || s->state != LX_GATED)
 		return;
+	/*
+	 * Admission may take a while (a hook, a place to run it): another
+	 * port of the address that announced meanwhile was admitted first.
+	 */
+	if (busy_address(lx, from)) {
+		lx->other_port++;
+		inet_ntop(AF_INET, &from->sin_addr, lx->last_other,
+		    sizeof(lx->last_other));
+		session_unlink(lx, s);
+		session_free(s);
+		return;
+	}
 	s->id = rx->next_id++;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->state = LX_HANDSHAKE;

@@ -324,7 +324,11 @@ hole_budget(struct lx_session *s, uint64_t first, uint64_t end)
 
 /*
  * REPLY_RESERVED: the frame asked for is not RAM, and info the next that
- * is (0: none). REPLY_ERROR for a frame: taken as that frame alone.
+ * is (0: none). REPLY_ERROR for a frame: a kernel says so only past its
+ * last frame (drivers/net/netdump.c), so one below it is a page that
+ * will not come, missing, not a hole of zeros: a client answering every
+ * request so would make a "complete" dump of zeros, page_size bytes for
+ * each 13 received.
  */
 void
 lx_skip_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
@@ -336,6 +340,18 @@ lx_skip_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
 	if (sl == NULL)
 		return;
 	s->last_rx = mono_ms();
+	if (r->code == LX_REPLY_ERROR) {
+		s->dump->packets++;
+		if (++s->given_up <= LX_GIVEN_UP_LOGGED)
+			log_warnx("linux dump %" PRIu64 " from %s: page frame "
+			    "%" PRIu32 " below the last refused by the client; "
+			    "missing%s", s->id, s->addr, sl->pfn, s->given_up ==
+			    LX_GIVEN_UP_LOGGED ? " (more are counted as "
+			    "missing, not said)" : "");
+		slot_free(s, sl);
+		fill_window(lx, s);
+		return;
+	}
 	first = sl->pfn;
 	end = r->code == LX_REPLY_ERROR ? first + 1 : r->info;
 	if (end == 0 || end > s->max_pfn)
@@ -434,8 +450,9 @@ take_oops(struct nd_lx *lx, struct lx_session *s)
 	struct nd_dump *d = s->dump;
 	const char *oops;
 
-	if ((oops = nd_console_first_oops(lx->console,
-	    s->from.sin_addr.s_addr)) != NULL)
+	/* What it said first stays: text from its address can be forged. */
+	if (d->lx.oops[0] == '\0' && (oops = nd_console_first_oops(
+	    lx->console, s->from.sin_addr.s_addr)) != NULL)
 		snprintf(d->lx.oops, sizeof(d->lx.oops), "%s", oops);
 	if ((oops = nd_console_oops(lx->console, s->from.sin_addr.s_addr)) !=
 	    NULL)

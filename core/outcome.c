@@ -198,8 +198,7 @@ log_outcome(struct nd_dump *d)
 /*
  * The panic signature (signature.h): from the KDH's architecture, version
  * and panic strings (the message buffer's "panic:" line when the KDH has
- * none) and the backtrace in the message buffer; for a Linux dump, the
- * oops line of its console.
+ * none) and the backtrace in the message buffer.
  */
 static void
 make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
@@ -209,10 +208,17 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 	char canon[1024], hex[65];
 	int n;
 
+	/*
+	 * A Linux dump has none: its console's oops line, masked, is the same
+	 * for every NULL dereference of every kernel and function, and
+	 * keep_per_signature would take one host's crash for another's
+	 * repeat (the line stays in the manifest, linux.oops).
+	 */
 	if (d->lx.is_linux) {
-		arch = d->lx.machine == 3 ? "i386" : "x86_64";
-		panic = d->lx.oops[0] != '\0' ? d->lx.oops : NULL;
-	} else if (d->pub.kdh != NULL) {
+		d->has_sig = false;
+		return;
+	}
+	if (d->pub.kdh != NULL) {
 		arch = d->kdh.architecture;
 		version = d->kdh.versionstring;
 		panic = d->kdh.panicstring[0] != '\0' ? d->kdh.panicstring :

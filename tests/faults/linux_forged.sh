@@ -26,6 +26,8 @@
 #      port each second that answers nothing the server asked (an unasked
 #      HELLO reply): the dump still falls silent at timeout, not after
 #      as long as its claimed size lets it ask for pages.
+#   5. Two ports of one address announcing while netdump-crash runs: one
+#      session is admitted, not two side by side.
 set -euo pipefail
 NET=230
 . "$(dirname "$0")/lib-faults.sh"
@@ -143,4 +145,31 @@ D=$(vmcore_of "$C")
 assert_eq "$(jget "$D/manifest.json" .status)" incomplete "status of the dump whose client died"
 pass "a client that died, and an unasked reply from its address every second: the dump fell silent at timeout (3 s) all the same"
 stop_server
+
+# 5. Two ports of one address announce while netdump-crash runs: one
+#    session and one dump, not one each (a forger needs only the address
+#    to run hooks and open dumps beside the real one).
+if [ "${ND_VALGRIND:-0}" != 1 ]; then	# hooks need pidfd_open
+	E=$(client_addr 4)
+	mkdir -p "$T/scripts"
+	printf '#!/bin/sh\nsleep 1\nexit 0\n' >"$T/scripts/netdump-crash"
+	chmod 755 "$T/scripts/netdump-crash"
+	ROUTE=local write_conf "timeout = 5" "scripts_dir = $T/scripts"
+	start_server -c "$T/server.ini"
+	pids=
+	for port in 6666 7777; do
+		timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$E:$port" -n 256 \
+		    -s 6 --timeout 8 "127.0.0.1:$LPORT" >"$T/linux.5.$port.log" 2>&1 &
+		pids="$pids $!"
+	done
+	wait_log "dump [0-9]+ from ${E//./\\.} complete" 30
+	for p in $pids; do wait "$p" || true; done
+	# The other port's client keeps announcing; it may have its turn
+	# once the first dump is over, never beside it.
+	first_end=$(grep -nE "dump [0-9]+ from ${E//./\\.} complete" "$SERVER_LOG" | head -1 | cut -d: -f1)
+	assert_eq "$(head -n "$first_end" "$SERVER_LOG" | grep -cE "linux dump [0-9]+ from ${E//./\\.}:[0-9]+: crash announced")" 1 \
+	    "sessions of $E admitted before its first dump ended"
+	pass "two ports of one address announcing during netdump-crash: one session at a time"
+	stop_server
+fi
 finish

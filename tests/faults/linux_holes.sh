@@ -17,7 +17,8 @@
 #     file;
 #   * a map whose gap is wider than the budget (128 RAM frames, 1 GiB
 #     and 2,000 frames not RAM, 128 RAM frames): the same warning, and
-#     the core complete and exact (elfcheck.py), with two PT_LOADs.
+#     the core complete and exact (elfcheck.py), with two PT_LOADs;
+#   * frames answered REPLY_ERROR below the last: missing, not zeros.
 set -euo pipefail
 NET=227
 . "$(dirname "$0")/lib-faults.sh"
@@ -109,3 +110,18 @@ assert_log "from 127\\.0\\.$NET\\.3: the client says frames 128 to $((128 + GAP 
 $ELFCHECK "$D/vmcore" "$T/image3" "$T/regs3" --loads 2 --holes "128-$((128 + GAP))" ||
 	fail "the core with the wide gap differs from what was sent"
 pass "a gap of 1 GiB and 2,000 frames after 128 RAM frames: complete and exact, two PT_LOADs"
+
+# -------------------------------------------- frames the client refuses
+# A kernel answers REPLY_ERROR only past its last frame; a client that
+# refuses frames below it (16 of 256 here) has not sent them: they are
+# missing, and the dump incomplete, not a complete one with zeros there.
+timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$(client_addr 4):6666" -n 256 \
+    --refuse 64-80 -s 10 "127.0.0.1:$LPORT" >"$T/linux.4.log" 2>&1 ||
+	{ cat "$T/linux.4.log" >&2; fail "netdump-linux refusing 16 frames failed"; }
+D=$(core_of 4)
+M=$D/manifest.json
+assert_eq "$(jget "$M" .status)" incomplete "status with 16 frames refused"
+assert_eq "$(jget "$M" .linux.pages_received)" 240 "pages_received with 16 frames refused"
+assert_eq "$(jget "$M" .linux.pages_not_ram)" 0 "pages_not_ram with 16 frames refused"
+assert_eq "$(jget "$M" .linux.pages_missing)" 16 "pages_missing with 16 frames refused"
+pass "16 frames answered REPLY_ERROR below the last: missing, the dump incomplete"

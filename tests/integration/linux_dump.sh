@@ -111,8 +111,10 @@ assert_eq "$(jget "$M" .linux.pages_missing)" 0 "pages missing"
 assert_eq "$(jget "$M" .linux.page_frames)" "$PAGES" "page frames"
 assert_match "$(jget "$M" .linux.oops)" "Unable to handle kernel NULL pointer dereference" "the oops in the manifest"
 assert_match "$(jget "$M" .linux.last_oops)" "Kernel panic - not syncing: Oops" "the panic in the manifest"
-assert_eq "$(jget "$M" .signature.panic)" "Unable to handle kernel NULL pointer dereference at # RIP:" "the signature's panic (the console's timestamp dropped, the address masked)"
-assert_match "$(jget "$M" .signature.id)" '^[0-9a-f]{16}$' "signature id"
+# No signature: the masked oops line is the same for any NULL dereference
+# of any kernel, and keep_per_signature took one host's crash for
+# another's repeat.
+assert_eq "$(jget "$M" .signature)" null "the signature of a Linux dump"
 assert_gt "$(jget "$M" .linux.retransmits)" 0 "requests sent again with 2% loss"
 assert_grep "$D/info" "Dump Status: good" "info"
 assert_log "linux dump [0-9]+ from ${A//./\\.} started: $PAGES page frames" "start line"
