@@ -211,10 +211,26 @@ nd_status_listen(const struct nd_server_conf *sv, char *path, size_t size,
 	}
 	/*
 	 * A stale socket from a crash, or one a daemon that dropped root
-	 * could not remove; the pid file guards a live one. unlink and bind
-	 * never follow a link, and the mode comes from the umask, so nothing
-	 * is changed by path.
+	 * could not remove, is replaced; a live one is another server's (on
+	 * this port at another address, with the same runtime_dir): taking
+	 * it over would answer --status for that server and remove its
+	 * socket at exit. unlink and bind never follow a link, and the mode
+	 * comes from the umask, so nothing is changed by path.
 	 */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+	    errno == EAGAIN) {
+		snprintf(err, errlen, "status socket %s: another server answers "
+		    "there (one on this port at another address? give each "
+		    "its own status_socket)", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "status socket: %s", strerror(errno));
+		return -1;
+	}
 	(void)unlink(path);
 	mask = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));

@@ -53,6 +53,19 @@ grep -qx "dumps in flight: 0 (max 16)" "$T/s0" || fail "--status: $(cat "$T/s0")
 grep -qx "recent outcomes: 0" "$T/s0" || fail "--status: $(cat "$T/s0")"
 pass "an idle daemon: pid, uptime, address, dump directory, 0 dumps in flight, 0 outcomes (socket mode 0600)"
 
+# Another server on the same port at another address, same directories:
+# its status socket would be this one's. It does not start, and this
+# one's socket still answers for this one.
+rc=0
+timeout 20 "$ND_SERVER" -D -a 127.0.0.2 --port "$PORT" -d "$DUMPDIR" \
+    >"$T/second.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "a second server on port $PORT started (exit $rc): $(cat "$T/second.log")"
+grep -qF "status socket $SOCK: another server answers there" "$T/second.log" ||
+	fail "the second server said: $(cat "$T/second.log")"
+status "$T/s0b" -d "$DUMPDIR" --port "$PORT"
+grep -qE "pid $SERVER_PID," "$T/s0b" || fail "--status after the second start: $(head -1 "$T/s0b")"
+pass "a second server on port $PORT at another address does not take the status socket over: '$(grep -o 'another server answers there.*' "$T/second.log")'"
+
 A=$(client_addr 1)
 # Lossy with 200 ms rounds: about 7 s for 1 MiB.
 send_bg "$A" -q -g 1M -s 341 -t 200 --loss 0.2 -p lab -o "$T/sentA"
