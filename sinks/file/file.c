@@ -74,24 +74,20 @@ xclose(int fd)
 }
 
 /*
- * Create name, or truncate the file there. O_NONBLOCK: a FIFO put at the
- * name must not hang the dump (without a reader its open fails, ENXIO);
- * anything but a regular file is refused. A regular file's writes never
- * wait on O_NONBLOCK.
+ * A new file at name, for a name that is this dump's alone (its number
+ * is reserved, its folder new, or the name hidden and temporary):
+ * whatever is there is a leftover or was put there, and goes first. Not
+ * truncated in place: a hard link put there would have its other name
+ * overwritten, a FIFO would hang the open. -1 and errno when the name
+ * cannot be freed (a directory is there, say) or was taken again.
  */
 static int
 create_file(int dirfd, const char *name)
 {
-	struct stat sb;
-	int fd;
-
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
-	if (fd == -1 || (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)))
-		return fd;
-	close(fd);
-	errno = EINVAL;		/* not a file: "Invalid argument" */
-	return -1;
+	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+		return -1;
+	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, 0600);
 }
 
 /* Write a small file under tmp, then rename it to name. */
@@ -101,9 +97,7 @@ replace_file(int dirfd, const char *tmp, const char *name, const void *buf,
 {
 	int fd, save;
 
-	/* tmp is ours: whatever is there is a leftover (or put there). */
-	if ((unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT) ||
-	    (fd = create_file(dirfd, tmp)) == -1)
+	if ((fd = create_file(dirfd, tmp)) == -1)
 		return -1;
 	if (sink_pwrite_all(fd, buf, len, 0, NULL) == -1 ||
 	    fchmod(fd, mode) == -1 || (sync && fsync(fd) == -1)) {
@@ -479,13 +473,7 @@ file_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto fail;
 	}
-	/* A hidden temporary name is ours: whatever is there goes. */
-	if (o->name[0] == '.' && unlinkat(d->dirfd, o->name, 0) == -1 &&
-	    errno != ENOENT)
-		o->fd = -1;
-	else
-		o->fd = create_file(d->dirfd, o->name);
-	if (o->fd == -1) {
+	if ((o->fd = create_file(d->dirfd, o->name)) == -1) {
 		sink_seterr(err, "%s: create: %s", o->name,
 		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto fail;

@@ -2780,6 +2780,34 @@ test_retention_mixed_protocols(void **state)
 	M.destroy(max1);
 }
 
+/*
+ * A hard link put at the name the vmcore is written under, to a file of
+ * the server's user elsewhere: the name is freed and the vmcore written
+ * to a new file; the other file keeps what it held (it was truncated and
+ * overwritten through the link).
+ */
+static void
+test_planted_hard_link(void **state)
+{
+	struct env *e = *state;
+	struct stat sb;
+	void *plain;
+
+	make_file(e->dfd, "victim", 4096);
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	assert_int_equal(linkat(e->dfd, "victim", e->dfd,
+	    "host1/vmcore.0.incomplete", 0), 0);
+	plain = mk_sink(0, NULL, false, NULL);
+	one_dump(plain, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE,
+	    100);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_int_equal(fstatat(e->dfd, "victim", &sb, 0), 0);
+	assert_int_equal(sb.st_size, 4096);
+	assert_int_equal(sb.st_nlink, 1);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(plain);
+}
+
 /* Dumps of several clients end at once, all under max_total_size. */
 struct worker {
 	const struct env	*e;
@@ -2917,6 +2945,7 @@ main(void)
 		T(test_retention_two_chains),
 		T(test_retention_cut_copy),
 		T(test_retention_mixed_protocols),
+		T(test_planted_hard_link),
 		T(test_retention_by_manifest),
 		T(test_retention_unrelated),
 		T(test_keep_per_signature),
