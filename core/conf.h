@@ -161,6 +161,8 @@ void		 nd_conf_free(struct nd_conf *);
 
 /* Print the effective configuration as an ini file that loads again. */
 void		 nd_conf_print(const struct nd_conf *, FILE *);
+/* -p's check, default_path's: 0, or -1 and why in msg. */
+int		 nd_conf_check_default_path(const char *, char *, size_t);
 /*
  * The [server] keys for -H server: as text, like a module's options, or
  * (mdoc) as the entries of netdump-server.ini.5.

@@ -395,6 +395,12 @@ check_dumpdir(const char *v, char *msg, size_t msglen)
 	return -1;
 }
 
+int
+nd_conf_check_default_path(const char *v, char *msg, size_t msglen)
+{
+	return check_default_path(v, msg, msglen);
+}
+
 static int
 check_default_path(const char *v, char *msg, size_t msglen)
 {

@@ -3,7 +3,7 @@
  * The dump index (see index.h): every regular file beneath the dump
  * directory named manifest*.json (not the *.last links) is read with
  * jansson, and what an operator asks of a list of dumps is printed. The
- * walk does not follow symlinks and goes 8 directories deep at most; a
+ * walk does not follow symlinks and goes 32 directories deep at most; a
  * manifest larger than 1 MiB, or not one of ours, is skipped with a
  * count, and so are directories deeper down. Memory is about 400 bytes
  * per dump (more with --json, which keeps each dump's places).

@@ -160,7 +160,12 @@ static void
 apply_overrides(struct nd_conf *conf, const struct overrides *o)
 {
 	struct nd_server_conf *sv = &conf->server;
+	char msg[256];
 
+	/* The configuration's checks, for what it would have said. */
+	if (o->default_path != NULL && nd_conf_check_default_path(
+	    o->default_path, msg, sizeof(msg)) == -1)
+		fatalx("-p: %s", msg);
 	replace(&sv->address, o->address);
 	replace(&sv->dumpdir, o->dumpdir);
 	replace(&sv->default_path, o->default_path);

@@ -69,6 +69,20 @@ diff <(grep -v '^;' "$T/check1") <(grep -v '^;' "$T/check2") >/dev/null ||
 	fail "the printed configuration does not print the same: $(diff <(grep -v '^;' "$T/check1") <(grep -v '^;' "$T/check2"))"
 pass "--check-config prints the effective configuration (exit 0) and it reloads unchanged"
 
+# Command-line values get the configuration's checks: -p '../x' would
+# put dumps of clients without a path beside the dump directory; a port
+# that is no number is said so.
+rc=0
+"$ND_SERVER" -c "$C" -p ../x --check-config >"$T/p.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "-p ../x was taken: $(cat "$T/p.out")"
+grep -qF -- "-p: expected a relative path without '..', like '.' or 'lab', got '../x'" "$T/p.out" ||
+	fail "-p ../x said: $(cat "$T/p.out")"
+rc=0
+"$ND_SERVER" -c "$C" --port abc --check-config >"$T/port.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "--port abc was taken"
+grep -qF -- "--port: expected a number, got 'abc'" "$T/port.out" || fail "--port abc said: $(cat "$T/port.out")"
+pass "-p ../x and --port abc are refused with the configuration's words"
+
 start_server -c "$C"
 
 # netdumpd layout: <dir>/<path>/vmcore.<client>.N, info.<client>.N, ...
