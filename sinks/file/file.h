@@ -80,6 +80,13 @@ struct file_dump {
 	char			 rel[NDS_WHERE_SIZE]; /* dirfd, for "where" */
 	dev_t			 dev;		/* dirfd's, for retention */
 	ino_t			 ino;
+	/*
+	 * Another chain's copy of the same dump in the same directory (a
+	 * route "local, z | local"): its number, kept from removal while
+	 * this copy's chain still runs. Under active_lock.
+	 */
+	unsigned int		 sibling;
+	bool			 has_sibling;
 	struct file_dump	*next_active;	/* on the active dumps */
 };
 

@@ -135,6 +135,7 @@ unregister_sink(struct file_sink *fs)
 int
 register_dump(struct file_dump *d)
 {
+	struct file_dump *a;
 	struct stat sb;
 
 	if (fstat(d->dirfd, &sb) == -1)
@@ -142,6 +143,16 @@ register_dump(struct file_dump *d)
 	d->dev = sb.st_dev;
 	d->ino = sb.st_ino;
 	pthread_mutex_lock(&active_lock);
+	for (a = active_dumps; a != NULL; a = a->next_active)
+		if (a->dump == d->dump && a->layout == d->layout &&
+		    a->dev == d->dev && a->ino == d->ino) {
+			d->sibling = a->number;
+			d->has_sibling = true;
+			if (!a->has_sibling) {
+				a->sibling = d->number;
+				a->has_sibling = true;
+			}
+		}
 	d->next_active = active_dumps;
 	active_dumps = d;
 	pthread_mutex_unlock(&active_lock);
@@ -173,7 +184,8 @@ is_active(const struct ret_dump *rd)
 	for (a = active_dumps; a != NULL && !found; a = a->next_active)
 		found = a->layout == layout && a->dev == rd->dev &&
 		    a->ino == rd->ino && (layout == LAYOUT_REDHAT ||
-		    (a->number == rd->number && (layout == LAYOUT_SAVECORE ||
+		    ((a->number == rd->number || (a->has_sibling &&
+		    a->sibling == rd->number)) && (layout == LAYOUT_SAVECORE ||
 		    strcmp(a->dump->client_name, rd->client) == 0)));
 	pthread_mutex_unlock(&active_lock);
 	return found;
