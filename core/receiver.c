@@ -51,6 +51,7 @@
  * at line rate onto the old socket cannot hold the one receive thread.
  */
 #define DRAIN_MAX	(RX_SOCKBUF / 256)
+#define DRAIN_STEP	16		/* batches between looks at the time */
 #define FINISH_WAIT	5		/* s: a FINISHED not numbered next
 					 * ends the dump if nothing follows
 					 * (a kernel resends each second) */
@@ -692,13 +693,18 @@ rx_session_drain(struct nd_receiver *rx, struct session *s)
 	struct pollfd pfd = { .fd = rx->wake_fd, .events = POLLIN };
 	uint64_t deadline = now_ms() + DRAIN_WAIT_MS, now, dropped = 0;
 	uint64_t before = s->unanswered;	/* a HERALD may come again */
+	unsigned rounds = DRAIN_MAX / RX_BATCH, step;
 	uint8_t byte;
 
 	s->restarted = s->draining = true;
-	while (s->state == S_ACTIVE && !session_read(rx, s,
-	    DRAIN_MAX / RX_BATCH) && (now = now_ms()) < deadline)
+	/* Each call reads up to step batches, fewer when a pause stops it. */
+	for (; rounds > 0 && s->state == S_ACTIVE; rounds -= step) {
+		step = rounds < DRAIN_STEP ? rounds : DRAIN_STEP;
+		if (session_read(rx, s, step) || (now = now_ms()) >= deadline)
+			break;
 		if (s->paused && poll(&pfd, 1, (int)(deadline - now)) > 0)
 			wake(rx);	/* resumes the other paused sessions too */
+	}
 	s->draining = false;
 	while (dropped < DRAIN_MAX) {
 		if (recv(s->fd, &byte, sizeof(byte), MSG_DONTWAIT | MSG_TRUNC) >=

@@ -81,12 +81,12 @@ struct file_dump {
 	dev_t			 dev;		/* dirfd's, for retention */
 	ino_t			 ino;
 	/*
-	 * Another chain's copy of the same dump in the same directory (a
-	 * route "local, z | local"): its number, kept from removal while
+	 * Other chains' copies of the same dump in the same directory (a
+	 * route "local, z | local"): their numbers, kept from removal while
 	 * this copy's chain still runs. Under active_lock.
 	 */
-	unsigned int		 sibling;
-	bool			 has_sibling;
+	unsigned int		 siblings[32];
+	size_t			 nsiblings;
 	struct file_dump	*next_active;	/* on the active dumps */
 };
 

@@ -146,12 +146,10 @@ register_dump(struct file_dump *d)
 	for (a = active_dumps; a != NULL; a = a->next_active)
 		if (a->dump == d->dump && a->layout == d->layout &&
 		    a->dev == d->dev && a->ino == d->ino) {
-			d->sibling = a->number;
-			d->has_sibling = true;
-			if (!a->has_sibling) {
-				a->sibling = d->number;
-				a->has_sibling = true;
-			}
+			if (d->nsiblings < NITEMS(d->siblings))
+				d->siblings[d->nsiblings++] = a->number;
+			if (a->nsiblings < NITEMS(a->siblings))
+				a->siblings[a->nsiblings++] = d->number;
 		}
 	d->next_active = active_dumps;
 	active_dumps = d;
@@ -173,6 +171,18 @@ unregister_dump(struct file_dump *d)
 	pthread_mutex_unlock(&active_lock);
 }
 
+/* Whether number is a's, or another chain's copy of a's dump beside it. */
+static bool
+is_copy_of(const struct file_dump *a, unsigned int number)
+{
+	size_t i;
+
+	for (i = 0; i < a->nsiblings; i++)
+		if (a->siblings[i] == number)
+			return true;
+	return a->number == number;
+}
+
 static bool
 is_active(const struct ret_dump *rd)
 {
@@ -184,8 +194,7 @@ is_active(const struct ret_dump *rd)
 	for (a = active_dumps; a != NULL && !found; a = a->next_active)
 		found = a->layout == layout && a->dev == rd->dev &&
 		    a->ino == rd->ino && (layout == LAYOUT_REDHAT ||
-		    ((a->number == rd->number || (a->has_sibling &&
-		    a->sibling == rd->number)) && (layout == LAYOUT_SAVECORE ||
+		    (is_copy_of(a, rd->number) && (layout == LAYOUT_SAVECORE ||
 		    strcmp(a->dump->client_name, rd->client) == 0)));
 	pthread_mutex_unlock(&active_lock);
 	return found;
@@ -244,10 +253,18 @@ static bool
 has_infix(const char *name, const char *infix)
 {
 	const char *p = strchr(name, '.');
-	size_t n = strlen(infix);
+	size_t n = strlen(infix), digits;
 
-	return p != NULL && strncmp(p, infix, n) == 0 && (p[n] == '\0' ||
-	    p[n] == '.' || p[n] == '-');
+	if (p == NULL || strncmp(p, infix, n) != 0 || (p[n] != '\0' &&
+	    p[n] != '.' && p[n] != '-'))
+		return false;
+	/*
+	 * No tail is a number: ".a.1" would take "vmcore.a.1.3", dump 3 of
+	 * netdumpd's client "a.1", for dump 1 of client "a".
+	 */
+	p += n;
+	digits = p[0] == '.' ? strspn(p + 1, "0123456789") : 0;
+	return digits == 0 || (p[1 + digits] != '\0' && p[1 + digits] != '.');
 }
 
 /* Whether a core's name says the copy is cut short. */

@@ -58,6 +58,16 @@ def path_of(key):
     return os.path.join(OBJECTS, urllib.parse.quote(key, safe=""))
 
 
+def publish(key, chunks):
+    # Whole or not at all, as a store shows an object: a reader polling
+    # the folder must never copy half of one.
+    tmp = os.path.join(DIR, "publishing.%d" % threading.get_ident())
+    with open(tmp, "wb") as f:
+        for c in chunks:
+            f.write(c)
+    os.replace(tmp, path_of(key))
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -160,15 +170,12 @@ class Handler(BaseHTTPRequestHandler):
             if parts is None:
                 return self.reply(404, b"<Error><Code>NoSuchUpload</Code></Error>")
             listed = re.findall(rb"<PartNumber>(\d+)</PartNumber>", data)
-            with open(path_of(key), "wb") as f:
-                for n in listed:
-                    f.write(parts[int(n)])
+            publish(key, [parts[int(n)] for n in listed])
             return self.reply(200, b"<?xml version='1.0'?>"
                               b"<CompleteMultipartUploadResult><ETag>\"x-1\""
                               b"</ETag></CompleteMultipartUploadResult>")
         if what == "put":
-            with open(path_of(key), "wb") as f:
-                f.write(data)
+            publish(key, [data])
             return self.reply(200, headers=[
                 ("ETag", '"%s"' % hashlib.md5(data).hexdigest())])
         if what == "copy":
@@ -179,8 +186,7 @@ class Handler(BaseHTTPRequestHandler):
                     d = f.read()
             except OSError:
                 return self.reply(404, b"<Error><Code>NoSuchKey</Code></Error>")
-            with open(path_of(key), "wb") as f:
-                f.write(d)
+            publish(key, [d])
             return self.reply(200, b"<CopyObjectResult><ETag>\"e\"</ETag>"
                               b"</CopyObjectResult>")
         if what == "abort":
