@@ -161,6 +161,16 @@ void		 nd_conf_free(struct nd_conf *);
 
 /* Print the effective configuration as an ini file that loads again. */
 void		 nd_conf_print(const struct nd_conf *, FILE *);
+/*
+ * SIGHUP: whether what is bound or opened at start (address, ports,
+ * directories, user, status socket, pid file, daemon mode, metrics)
+ * differs in n from o, the running configuration; keep_bound copies it
+ * from o into n (0, or -1 out of memory).
+ */
+bool		 nd_conf_server_bound_differs(const struct nd_server_conf *o,
+		    const struct nd_server_conf *n);
+int		 nd_conf_server_keep_bound(struct nd_server_conf *n,
+		    const struct nd_server_conf *o);
 /* -p's check, default_path's: 0, or -1 and why in msg. */
 int		 nd_conf_check_default_path(const char *, char *, size_t);
 /*

@@ -837,3 +837,65 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 	}
 	notify_print(conf, fp);
 }
+
+int
+nd_conf_server_keep_bound(struct nd_server_conf *n,
+    const struct nd_server_conf *o)
+{
+	char *addr, *dir, *rundir, *user = NULL, *sock = NULL;
+
+	addr = strdup(o->address);
+	dir = strdup(o->dumpdir);
+	rundir = strdup(o->runtime_dir);
+	if (o->user != NULL)
+		user = strdup(o->user);
+	if (o->status_socket != NULL)
+		sock = strdup(o->status_socket);
+	if (addr == NULL || dir == NULL || rundir == NULL ||
+	    (o->user && user == NULL) || (o->status_socket && sock == NULL)) {
+		free(addr);
+		free(dir);
+		free(rundir);
+		free(user);
+		free(sock);
+		return -1;
+	}
+	free(n->address);
+	free(n->dumpdir);
+	free(n->runtime_dir);
+	free(n->user);
+	free(n->status_socket);
+	n->address = addr;
+	n->dumpdir = dir;
+	n->runtime_dir = rundir;
+	n->user = user;
+	n->status_socket = sock;
+	n->port = o->port;
+	n->linux_port = o->linux_port;
+	n->console_log_size = o->console_log_size;
+	n->console_log_keep = o->console_log_keep;
+	return 0;
+}
+
+/* Two optional strings differ. */
+static bool
+differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+bool
+nd_conf_server_bound_differs(const struct nd_server_conf *o,
+    const struct nd_server_conf *n)
+{
+	return strcmp(o->address, n->address) != 0 || o->port != n->port ||
+	    o->linux_port != n->linux_port ||
+	    o->console_log_size != n->console_log_size ||
+	    o->console_log_keep != n->console_log_keep ||
+	    strcmp(o->dumpdir, n->dumpdir) != 0 ||
+	    strcmp(o->runtime_dir, n->runtime_dir) != 0 ||
+	    o->daemon != n->daemon || differs(o->user, n->user) ||
+	    differs(o->status_socket, n->status_socket) ||
+	    differs(o->pidfile, n->pidfile) ||
+	    differs(o->metrics, n->metrics);
+}

@@ -797,52 +797,6 @@ tick(struct nd_receiver *rx)
 	}
 }
 
-/* Copy what was bound or opened at start into a reloaded configuration. */
-static int
-keep_bound(struct nd_server_conf *n, const struct nd_server_conf *o)
-{
-	char *addr, *dir, *rundir, *user = NULL, *sock = NULL;
-
-	addr = strdup(o->address);
-	dir = strdup(o->dumpdir);
-	rundir = strdup(o->runtime_dir);
-	if (o->user != NULL)
-		user = strdup(o->user);
-	if (o->status_socket != NULL)
-		sock = strdup(o->status_socket);
-	if (addr == NULL || dir == NULL || rundir == NULL ||
-	    (o->user && user == NULL) || (o->status_socket && sock == NULL)) {
-		free(addr);
-		free(dir);
-		free(rundir);
-		free(user);
-		free(sock);
-		return -1;
-	}
-	free(n->address);
-	free(n->dumpdir);
-	free(n->runtime_dir);
-	free(n->user);
-	free(n->status_socket);
-	n->address = addr;
-	n->dumpdir = dir;
-	n->runtime_dir = rundir;
-	n->user = user;
-	n->status_socket = sock;
-	n->port = o->port;
-	n->linux_port = o->linux_port;
-	n->console_log_size = o->console_log_size;
-	n->console_log_keep = o->console_log_keep;
-	return 0;
-}
-
-/* Two optional strings differ. */
-static bool
-differs(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
 /*
  * SIGHUP: a new configuration and new sinks for new dumps; dumps in
  * flight keep theirs. A bad file changes nothing. What is bound or opened
@@ -864,21 +818,12 @@ reload(struct nd_receiver *rx)
 		return;
 	}
 	n = &rt->conf->server;
-	if (strcmp(o->address, n->address) != 0 || o->port != n->port ||
-	    o->linux_port != n->linux_port ||
-	    o->console_log_size != n->console_log_size ||
-	    o->console_log_keep != n->console_log_keep ||
-	    strcmp(o->dumpdir, n->dumpdir) != 0 ||
-	    strcmp(o->runtime_dir, n->runtime_dir) != 0 ||
-	    o->daemon != n->daemon || differs(o->user, n->user) ||
-	    differs(o->status_socket, n->status_socket) ||
-	    differs(o->pidfile, n->pidfile) ||
-	    differs(o->metrics, n->metrics)) {
+	if (nd_conf_server_bound_differs(o, n)) {
 		log_warnx("SIGHUP: address, port, linux_port, console_log_*, "
 		    "dumpdir, runtime_dir, user, status_socket, pidfile, "
 		    "daemon and metrics take effect only after a restart; the "
 		    "running values stay");
-		if (keep_bound(&rt->conf->server, o) == -1) {
+		if (nd_conf_server_keep_bound(&rt->conf->server, o) == -1) {
 			log_warnx("SIGHUP: out of memory; the old configuration "
 			    "stays");
 			nd_runtime_unref(rt);

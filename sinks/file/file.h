@@ -103,14 +103,16 @@ int	open_herald_path(struct file_dump *, int, char *);
 int	open_subdir(struct file_dump *, int, const char *, bool, char *);
 int	open_redhat_dir(struct file_dump *, int, char *);
 
-/*
- * retention.c: the dumps between begin and end, which retention leaves
- * alone, and retention itself, run when a dump ends.
- */
+/* active.c: the dumps between begin and end, and the instances. */
 int	register_dump(struct file_dump *);
 void	unregister_dump(struct file_dump *);
 void	register_sink(struct file_sink *);
 void	unregister_sink(struct file_sink *);
+bool	active_dump(enum file_layout, dev_t, ino_t, unsigned int,
+	    const char *);
+size_t	other_sink_dirs(const struct file_sink *, char **, size_t);
+
+/* retention.c: retention, run when a dump ends. */
 void	run_retention(const struct file_dump *);
 
 #endif /* SINK_FILE_H */

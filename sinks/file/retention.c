@@ -100,106 +100,6 @@ static const char *const link_stems[] = {
 	"vmcore", "vmcore_encrypted", "info", "key", "manifest",
 };
 
-/*
- * Dumps between begin and end, of every instance: the module is loaded once
- * per process, so these are process-wide.
- */
-static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct file_dump *active_dumps;
-/* Every instance, for the directories of the others (skip_others). */
-static struct file_sink *sinks;
-
-void
-register_sink(struct file_sink *fs)
-{
-	pthread_mutex_lock(&active_lock);
-	fs->next_sink = sinks;
-	sinks = fs;
-	pthread_mutex_unlock(&active_lock);
-}
-
-void
-unregister_sink(struct file_sink *fs)
-{
-	struct file_sink **pp;
-
-	pthread_mutex_lock(&active_lock);
-	for (pp = &sinks; *pp != NULL; pp = &(*pp)->next_sink)
-		if (*pp == fs) {
-			*pp = fs->next_sink;
-			break;
-		}
-	pthread_mutex_unlock(&active_lock);
-}
-
-int
-register_dump(struct file_dump *d)
-{
-	struct file_dump *a;
-	struct stat sb;
-
-	if (fstat(d->dirfd, &sb) == -1)
-		return -1;
-	d->dev = sb.st_dev;
-	d->ino = sb.st_ino;
-	pthread_mutex_lock(&active_lock);
-	for (a = active_dumps; a != NULL; a = a->next_active)
-		if (a->dump == d->dump && a->layout == d->layout &&
-		    a->dev == d->dev && a->ino == d->ino) {
-			if (d->nsiblings < NITEMS(d->siblings))
-				d->siblings[d->nsiblings++] = a->number;
-			if (a->nsiblings < NITEMS(a->siblings))
-				a->siblings[a->nsiblings++] = d->number;
-		}
-	d->next_active = active_dumps;
-	active_dumps = d;
-	pthread_mutex_unlock(&active_lock);
-	return 0;
-}
-
-void
-unregister_dump(struct file_dump *d)
-{
-	struct file_dump **pp;
-
-	pthread_mutex_lock(&active_lock);
-	for (pp = &active_dumps; *pp != NULL; pp = &(*pp)->next_active)
-		if (*pp == d) {
-			*pp = d->next_active;
-			break;
-		}
-	pthread_mutex_unlock(&active_lock);
-}
-
-/* Whether number is a's, or another chain's copy of a's dump beside it. */
-static bool
-is_copy_of(const struct file_dump *a, unsigned int number)
-{
-	size_t i;
-
-	for (i = 0; i < a->nsiblings; i++)
-		if (a->siblings[i] == number)
-			return true;
-	return a->number == number;
-}
-
-static bool
-is_active(const struct ret_dump *rd)
-{
-	const enum file_layout layout = rd->layout;
-	const struct file_dump *a;
-	bool found = false;
-
-	pthread_mutex_lock(&active_lock);
-	for (a = active_dumps; a != NULL && !found; a = a->next_active)
-		found = a->layout == layout && a->dev == rd->dev &&
-		    a->ino == rd->ino && (layout == LAYOUT_REDHAT ||
-		    (is_copy_of(a, rd->number) && (layout == LAYOUT_SAVECORE ||
-		    strcmp(a->dump->client_name, rd->client) == 0)));
-	pthread_mutex_unlock(&active_lock);
-	return found;
-}
-
 /* "retention: <path>: <what>: <strerror(e)>" */
 static void
 ret_warn(const struct file_sink *fs, const char *path, const char *what,
@@ -497,19 +397,13 @@ not_dots(const struct dirent *de)
 static void
 find_others(struct ret_scan *sc, int dumpdir_fd, const struct stat *root)
 {
-	const struct file_sink *o;
 	char *dirs[MAX_OTHERS];
 	struct stat sb;
 	size_t n = 0, i;
 	int fd;
 
 	/* Names under the lock, opened without it: a directory may hang. */
-	pthread_mutex_lock(&active_lock);
-	for (o = sinks; o != NULL && n < MAX_OTHERS; o = o->next_sink)
-		if (o != sc->fs && o->cfg->dir != NULL &&
-		    (dirs[n] = strdup(o->cfg->dir)) != NULL)
-			n++;
-	pthread_mutex_unlock(&active_lock);
+	n = other_sink_dirs(sc->fs, dirs, MAX_OTHERS);
 	for (i = 0; i < n; i++) {
 		fd = openat(dumpdir_fd >= 0 ? dumpdir_fd : AT_FDCWD, dirs[i],
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1048,7 +942,8 @@ run_retention(const struct file_dump *d)
 		goto out;	/* no manifest yet: nothing to keep or remove */
 	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
 	for (i = 0; i < sc.n; i++)
-		sc.v[i].active = is_active(&sc.v[i]);
+		sc.v[i].active = active_dump(sc.v[i].layout, sc.v[i].dev,
+		    sc.v[i].ino, sc.v[i].number, sc.v[i].client);
 	if (fs->cfg->keep_sig > 0) {
 		ret_signature(&sc);
 		/* Its summaries go before complete dumps now. */
