@@ -517,6 +517,9 @@ stream_data(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 {
 	size_t i;
 
+	/* The key came before these bytes: ciphertext, said before judge(). */
+	if (!d->pub.encrypted && atomic_load(&d->key_seen))
+		d->pub.encrypted = true;
 	nd_msgbuf_feed(&d->msgbuf, off, buf, len);
 	check_space(d);
 	if (d->space_stop)

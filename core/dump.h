@@ -123,6 +123,12 @@ struct nd_dump {
 	 * sets paused; the worker writes wake_fd when it frees a buffer.
 	 */
 	atomic_bool		 paused;
+	/*
+	 * Set by the receive thread when a key byte is taken: a FreeBSD 13+
+	 * kernel sends its key first, and a transform that sees the vmcore
+	 * open should know it is ciphertext (the worker sets pub.encrypted).
+	 */
+	atomic_bool		 key_seen;
 	int			 wake_fd;
 	char			 client_addr[INET_ADDRSTRLEN];
 	uint32_t		 client_ip;	/* network order */

@@ -533,6 +533,7 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		}
 		if (!small_object(d, "key", &d->key_cov, d->key, m))
 			return false;
+		atomic_store(&d->key_seen, true);
 		break;
 	case ND_MSG_FINISHED:
 		d->finished = true;

@@ -3,7 +3,8 @@
 # A dump the kernel compressed itself, through zstd | local: the zstd
 # transform passes it through, so it is stored once, exactly as the kernel
 # sent it (the KDH dumplength cuts the padding): vmcore.0.zst or
-# vmcore.0.gz, never compressed a second time (.zst.zst, .gz.zst).
+# vmcore.0.gz, never compressed a second time (.zst.zst, .gz.zst). An
+# encrypted dump whose key comes first is passed through too.
 set -euo pipefail
 NET=151
 . "$(dirname "$0")/../integration/lib.sh"
@@ -106,6 +107,24 @@ assert_manifest "$D/manifest.0.json" complete "$T/sent3"
 zstd -q -d -c "$D/vmcore.0.zst" | cmp -s - "$T/sent3" ||
 	fail "vmcore.0.zst of an uncompressed dump does not decompress to it"
 pass "an uncompressed dump through the same chain afterwards is compressed (vmcore.0.zst restores it)"
+
+# 4. An encrypted dump from a FreeBSD 13+ kernel, which sends its key
+# first (netdump-send --order modern): the transform knows it is
+# ciphertext when the vmcore opens and passes it through, so decryptcore
+# -n 0 finds vmcore_encrypted.0. The image here compresses well (the
+# sender does not really encrypt): the old sink, which only learnt of the
+# key at the end, compressed it to vmcore_encrypted.0.zst.
+A=$(client_addr 4)
+D=$(client_dir "$A")
+send_dump 0 "$A" -q --order modern --ekcd chacha20 --file "$T/image" -o "$T/sent4"
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+assert_manifest "$D/manifest.0.json" complete "$T/sent4"
+assert_same_bytes "$D/vmcore_encrypted.0" "$T/sent4"
+assert_no_file "$D/vmcore_encrypted.0.zst"
+assert_log "sink z \\(zstd\\): dump [0-9]+ from ${A//./\\.}: vmcore: encrypted \\(a key came with the dump\\)" \
+    "pass-through line for the encrypted dump"
+pass "an encrypted dump, key first: stored once as vmcore_encrypted.0, byte for byte, not compressed"
 
 stop_server
 pass "server exited 0 on SIGTERM"
