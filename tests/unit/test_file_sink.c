@@ -2808,6 +2808,46 @@ test_planted_hard_link(void **state)
 	M.destroy(plain);
 }
 
+/*
+ * netdumpd names carry the client's name, and a name may hold dots: the
+ * files of dump 0 of client "host1.0" (vmcore.host1.0.0) start like
+ * those of client "host1"'s dump 0 (vmcore.host1.0). A manifest of
+ * host1's dump 0 that lists the other client's files (planted, or
+ * mistaken) does not take them when its dump is removed.
+ */
+static void
+test_retention_dotted_client(void **state)
+{
+	static const char *const theirs[] = { "vmcore.host1.0.0",
+	    "info.host1.0.0", NULL };
+	struct env *e = *state;
+	void *plain, *ret;
+	int fd;
+
+	plain = mk_sink(1, NULL, false, NULL);
+	ret = mk_ret_sink(1, 1, 0);
+	one_dump(plain, e, ".", "host1.0", "10.0.0.6", NDS_STATUS_COMPLETE,
+	    100);
+	plant_manifest(e->dfd, "manifest.host1.0.json", "incomplete", 0,
+	    theirs, 1000);
+	/* host1's next number is 3: its dump 0 is the planted one. */
+	fd = openat(e->dfd, "bounds.host1", O_WRONLY | O_CREAT | O_CLOEXEC,
+	    0644);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "3\n", 2), 2);
+	close(fd);
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 1);
+	mock_assert_absent_at(e->dfd, "manifest.host1.0.json");
+	assert_present(e->dfd, "vmcore.host1.0.0");
+	assert_present(e->dfd, "info.host1.0.0");
+	assert_present(e->dfd, "manifest.host1.0.0.json");
+	assert_present(e->dfd, "vmcore.host1.3");
+	M.destroy(plain);
+	M.destroy(ret);
+}
+
 /* Dumps of several clients end at once, all under max_total_size. */
 struct worker {
 	const struct env	*e;
@@ -2946,6 +2986,7 @@ main(void)
 		T(test_retention_cut_copy),
 		T(test_retention_mixed_protocols),
 		T(test_planted_hard_link),
+		T(test_retention_dotted_client),
 		T(test_retention_by_manifest),
 		T(test_retention_unrelated),
 		T(test_keep_per_signature),
