@@ -279,6 +279,9 @@ void		 nd_dump_wait_all(void);
 
 /* manifest.c: the JSON manifest of a finished dump (malloc'd). */
 char		*nd_manifest_build(const struct nd_dump *, size_t *len);
+/* manifest.c: the manifest of a dump not ended (nds_host's). */
+ssize_t		 nd_manifest_unfinished(const struct nds_dump *, bool numbered,
+		    unsigned number, char *buf, size_t size);
 /* manifest.c: an object's name, for struct nds_host.object_name. */
 int		 nd_object_name(const struct nds_dump *,
 		    const struct nds_object *, const char *infix, char *name,

@@ -238,6 +238,27 @@ manifest_name(const char *name)
 	    strstr(name, ".last") == NULL && name[0] != '.';
 }
 
+/*
+ * The file sink's manifest of a dump not ended, "manifest.3.json.unfinished",
+ * while the finished one is not there: a dump still arriving, or one the
+ * server never finished (it was killed).
+ */
+static bool
+unfinished_name(int dfd, const char *name)
+{
+	static const char tail[] = ".unfinished";
+	char finished[NAME_MAX + 1];
+	size_t n = strlen(name), t = sizeof(tail) - 1;
+	struct stat sb;
+
+	if (n <= t || n - t > NAME_MAX || strcmp(name + n - t, tail) != 0)
+		return false;
+	memcpy(finished, name, n - t);
+	finished[n - t] = '\0';
+	return manifest_name(finished) && fstatat(dfd, finished, &sb,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
+}
+
 static int
 read_one(struct index *ix, int dfd, const char *name, const char *rel)
 {
@@ -306,7 +327,8 @@ walk(struct index *ix, int dfd, const char *rel, int depth)
 				r = walk(ix, fd, path, depth + 1);
 				close(fd);
 			}
-		} else if (type == DT_REG && manifest_name(de->d_name))
+		} else if (type == DT_REG && (manifest_name(de->d_name) ||
+		    unfinished_name(dfd, de->d_name)))
 			r = read_one(ix, dfd, de->d_name, path);
 	}
 	closedir(dp);

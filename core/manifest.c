@@ -3,6 +3,7 @@
  * The manifest: one JSON document per dump saying who sent it, what
  * arrived, what is missing, and where each sink put each object.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,54 @@ put_sinks(struct nd_buf *b, const struct nd_dump *d)
 		nd_buf_printf(b, "}");
 	}
 	nd_buf_printf(b, "\n  ]\n");
+}
+
+/*
+ * The manifest of a dump that has not ended (nds_host.manifest_unfinished):
+ * who sent it and when it began, from what a module sees of the dump, so
+ * that it is one of the module's dumps from its first byte on. The
+ * finished manifest replaces it; one that stays says the server never
+ * finished the dump.
+ */
+ssize_t
+nd_manifest_unfinished(const struct nds_dump *dump, bool numbered,
+    unsigned number, char *buf, size_t size)
+{
+	struct nd_buf b = { 0 };
+	char start[40];
+	ssize_t r = -1;
+
+	ts_iso8601(&dump->start, start, sizeof(start));
+	nd_buf_printf(&b, "{\n  \"manifest_version\": 1,\n"
+	    "  \"server\": \"netdump-server %s\",\n"
+	    "  \"dump_id\": %" PRIu64 ",\n"
+	    "  \"status\": \"unfinished\",\n", ND_VERSION, dump->id);
+	kv_str(&b, "  ", "reason", "the dump has not ended: it is still "
+	    "arriving, or the server stopped before its end", true);
+	nd_buf_printf(&b, "  \"client\": {\"address\": ");
+	nd_buf_json_str(&b, dump->client_addr);
+	nd_buf_printf(&b, ", \"port\": %u, \"name\": ", dump->client_port);
+	nd_buf_json_str(&b, dump->client_name);
+	nd_buf_printf(&b, "},\n");
+	if (numbered)
+		nd_buf_printf(&b, "  \"number\": %u,\n", number);
+	else
+		nd_buf_printf(&b, "  \"number\": null,\n");
+	kv_str(&b, "  ", "path", dump->path != NULL ? dump->path : ".", true);
+	kv_str(&b, "  ", "start", start, true);
+	kv_str(&b, "  ", "protocol", dump->protocol != NULL ? dump->protocol :
+	    NDS_PROTO_FREEBSD, true);
+	nd_buf_printf(&b, "  \"signature\": null,\n  \"objects\": []\n}\n");
+	if (b.failed)
+		errno = ENOMEM;
+	else if (b.len > size)
+		errno = ENOSPC;
+	else {
+		memcpy(buf, b.s, b.len);
+		r = (ssize_t)b.len;
+	}
+	free(b.s);
+	return r;
 }
 
 char *

@@ -41,6 +41,9 @@ read_summary(json_t *root, struct nds_manifest_summary *sum)
 		sum->status = NDS_STATUS_COMPLETE;
 	else if (status != NULL && strcmp(status, "incomplete") == 0)
 		sum->status = NDS_STATUS_INCOMPLETE;
+	/* Written at begin, never replaced: the dump's end never came. */
+	else if (status != NULL && strcmp(status, "unfinished") == 0)
+		sum->status = NDS_STATUS_RECEIVING;
 	else
 		return -1;
 	if (copy_str(client, "address", sum->client_addr,

@@ -24,6 +24,8 @@
 
 /* How far past the bounds number to look for a free one. */
 #define MAX_PROBE	65536
+/* Room for the manifest of a dump not ended: names escaped, a path. */
+#define UNFINISHED_MAX	16384
 /* The upper bound of keep_per_client. */
 #define MAX_KEEP	1000000
 
@@ -378,6 +380,62 @@ file_destroy(void *instance)
 	free(instance);
 }
 
+/*
+ * The manifest of a dump not ended: manifest.N.json.unfinished, beside
+ * where the finished one will be. Not the finished one's name: a
+ * manifest.N.json says the dump is over to whoever waits for it.
+ */
+static int
+unfinished_name(const struct file_dump *d, char name[NAME_MAX + 1])
+{
+	char final[NAME_MAX + 1];
+
+	return final_name(d, NDS_OBJ_MANIFEST, final) == -1 ? -1 :
+	    fmtname(name, NAME_MAX + 1, "%s%s", final, UNFINISHED_TAIL);
+}
+
+/*
+ * The host's manifest of a dump not ended, until the finished one is
+ * there: retention finds a dump by its manifest, and without this one a
+ * dump whose end never came (the server killed, the disk full before the
+ * manifest) would be nobody's, kept for good. A dump goes on without it.
+ */
+static void
+write_unfinished(struct file_dump *d)
+{
+	const struct file_sink *fs = d->fs;
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], ebuf[128];
+	char *text = NULL;
+	ssize_t len = -1;
+
+	if (unfinished_name(d, name) == -1 ||
+	    fmtname(tmp, sizeof(tmp), ".%s.tmp", name) == -1)
+		goto fail;
+	if ((text = malloc(UNFINISHED_MAX)) == NULL ||
+	    (len = fs->host->manifest_unfinished(d->dump, d->layout !=
+	    LAYOUT_REDHAT, d->number, text, UNFINISHED_MAX)) == -1 ||
+	    replace_file(d->dirfd, tmp, name, text, (size_t)len, fs->mode,
+	    fs->cfg->sync) == -1)
+		goto fail;
+	free(text);
+	return;
+fail:
+	fs->host->log(fs->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s%s%s: %s",
+	    d->dump->id, d->rel, d->rel[0] != '\0' ? "/" : "", name,
+	    sink_errstr(errno, ebuf, sizeof(ebuf)));
+	free(text);
+}
+
+/* The finished manifest is there: the one of begin goes. */
+static void
+drop_unfinished(const struct file_dump *d)
+{
+	char name[NAME_MAX + 1];
+
+	if (unfinished_name(d, name) == 0)
+		(void)unlinkat(d->dirfd, name, 0);
+}
+
 static enum nds_result
 file_begin(void *instance, const struct nds_dump *dump,
     const struct nds_stage *next, void **dump_state,
@@ -432,6 +490,7 @@ file_begin(void *instance, const struct nds_dump *dump,
 	/* For info's "Bounds: N", as savecore writes it. */
 	if (layout != LAYOUT_REDHAT)
 		fs->host->dump_number(dump, d->number);
+	write_unfinished(d);
 
 	xclose(pathfd);
 	xclose(own);
@@ -650,6 +709,8 @@ file_close(void *object_state, const struct nds_object *object,
 	}
 	if (o->kind == NDS_OBJ_VMCORE)
 		snprintf(d->vmcore, sizeof(d->vmcore), "%s", o->name);
+	if (o->kind == NDS_OBJ_MANIFEST)
+		drop_unfinished(d);
 	d->stored[o->kind] = o->kind != NDS_OBJ_VMCORE ||
 	    (d->dump->status == NDS_STATUS_COMPLETE && !object->incomplete);
 	r = NDS_OK;

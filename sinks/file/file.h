@@ -33,6 +33,11 @@ enum file_layout {
 };
 
 #define NKINDS		NDS_OBJ_NKINDS
+/*
+ * The tail of the manifest a dump has until it ends (the host's
+ * manifest_unfinished): "manifest.3.json.unfinished".
+ */
+#define UNFINISHED_TAIL	".unfinished"
 #define SUFFIX_MAX	32
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 

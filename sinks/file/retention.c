@@ -57,6 +57,7 @@ struct ret_dump {
 	struct timespec	 mtime;		/* of the manifest */
 	uint64_t	 size;		/* disk usage of what is left */
 	bool		 complete;
+	bool		 unfinished;	/* its manifest is the one of begin */
 	char		 sig[NDS_SIGNATURE_SIZE]; /* its panic's; "" none */
 	bool		 has_core;	/* one of files is core */
 	bool		 summary;	/* its manifest lists a core that is
@@ -145,6 +146,23 @@ manifest_name(enum file_layout layout, const char *name)
 }
 
 /*
+ * The manifest of a dump not ended ("manifest.3.json.unfinished", which
+ * the finished one replaces): its finished name into finished.
+ */
+static bool
+unfinished_manifest(enum file_layout layout, const char *name,
+    char finished[NAME_MAX + 1])
+{
+	size_t len = strlen(name), tail = sizeof(UNFINISHED_TAIL) - 1;
+
+	if (len <= tail || strcmp(name + len - tail, UNFINISHED_TAIL) != 0)
+		return false;
+	memcpy(finished, name, len - tail);
+	finished[len - tail] = '\0';
+	return manifest_name(layout, finished);
+}
+
+/*
  * Whether name is one of the dump whose names carry infix: a stem (no
  * '.' in any), the infix, then nothing or a tail ('.' or '-' on: an
  * extension, ".incomplete").
@@ -178,6 +196,32 @@ cut_name(const char *name)
 }
 
 /*
+ * Keep name, of an object of kind, in l: never another dump's manifest
+ * or a *.last link, and a name once (two chains may store in one place).
+ */
+static void
+take_name(struct listing *l, enum nds_object_kind kind, const char *name)
+{
+	size_t i;
+
+	if (manifest_name(l->layout, name) || last_link_name(l->layout, name) ||
+	    l->n == NITEMS(l->names))
+		return;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return;
+	if ((l->names[l->n] = strdup(name)) == NULL)
+		l->nomem = true;
+	else
+		l->core[l->n++] = kind == NDS_OBJ_VMCORE ||
+		    kind == NDS_OBJ_KEY || kind == NDS_OBJ_ARCHIVE;
+	/* The dump is complete, but not in this copy: a chain failed. */
+	if ((kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) &&
+	    cut_name(name))
+		l->cut = true;
+}
+
+/*
  * nds_host.manifest_facts' stored(): keep the names in l->dir, and
  * whether each holds a dump's core. Never a place elsewhere (only the
  * names are used, in the directory the manifest is in), another dump's
@@ -191,29 +235,64 @@ take_place(void *arg, enum nds_object_kind kind, const char *where)
 {
 	struct listing *l = arg;
 	const char *slash = strrchr(where, '/'), *name;
-	size_t dlen = slash != NULL ? (size_t)(slash - where) : 0, i;
+	size_t dlen = slash != NULL ? (size_t)(slash - where) : 0;
 
 	name = slash != NULL ? slash + 1 : where;
 	if (strlen(l->dir) != dlen ||
 	    strncmp(where, l->dir, dlen) != 0 || name[0] == '\0' ||
 	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    manifest_name(l->layout, name) ||
-	    last_link_name(l->layout, name) || l->n == NITEMS(l->names) ||
 	    (l->infix[0] != '\0' && !has_infix(name, l->infix)))
 		return;
-	/* Two chains may have stored in one place. */
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->names[i], name) == 0)
-			return;
-	if ((l->names[l->n] = strdup(name)) == NULL)
-		l->nomem = true;
-	else
-		l->core[l->n++] = kind == NDS_OBJ_VMCORE ||
-		    kind == NDS_OBJ_KEY || kind == NDS_OBJ_ARCHIVE;
-	/* The dump is complete, but not in this copy: a chain failed. */
-	if ((kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) &&
-	    cut_name(name))
-		l->cut = true;
+	take_name(l, kind, name);
+}
+
+static int
+not_dots(const struct dirent *de)
+{
+	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+}
+
+/*
+ * A manifest written at begin, whose dump never ended (the server was
+ * killed, the disk filled before the finished manifest): it lists
+ * nothing. The dump's files are the names this sink gives its objects
+ * that carry the manifest's infix, as far as they got; in the redhat
+ * layout, the dump's own directory holds no other dump's. -1 only when
+ * out of memory.
+ */
+static int
+take_infix_names(int dfd, struct listing *l)
+{
+	static const struct {
+		const char		*stem;
+		enum nds_object_kind	 kind;
+	} stems[] = {
+		{ "vmcore", NDS_OBJ_VMCORE }, { "vmcore_encrypted",
+		NDS_OBJ_VMCORE }, { "dump", NDS_OBJ_ARCHIVE },
+		{ "key", NDS_OBJ_KEY }, { "info", NDS_OBJ_INFO },
+		{ "msgbuf", NDS_OBJ_MSGBUF },
+	};
+	struct dirent **ents;
+	const char *name;
+	size_t k, len;
+	int i, n;
+
+	if ((n = scandirat(dfd, ".", &ents, not_dots, NULL)) == -1)
+		return errno == ENOMEM ? -1 : 0;
+	for (i = 0; i < n; i++) {
+		name = ents[i]->d_name;
+		for (k = 0; k < NITEMS(stems); k++) {
+			len = strlen(stems[k].stem);
+			if (strncmp(name, stems[k].stem, len) == 0 &&
+			    (name[len] == '\0' || name[len] == '.' ||
+			    name[len] == '-') && (l->infix[0] == '\0' ||
+			    has_infix(name, l->infix)))
+				take_name(l, stems[k].kind, name);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return l->nomem ? -1 : 0;
 }
 
 static void
@@ -310,12 +389,18 @@ add_dump(struct ret_scan *sc, int dfd, enum file_layout layout,
 	char err[NDS_ERRBUF_SIZE], infix[NAME_MAX + 1], *end;
 	const char *num;
 	unsigned long number = 0;
+	bool unfinished;
 	ssize_t len;
 	size_t i;
 	int r = -1;
 
-	/* "manifest<infix>.json": the names of its dump carry the infix. */
-	len = (ssize_t)strlen(name) - (ssize_t)(sizeof("manifest.json") - 1);
+	/*
+	 * "manifest<infix>.json", or its unfinished name: the names of its
+	 * dump carry the infix.
+	 */
+	unfinished = unfinished_manifest(layout, name, infix);
+	len = (ssize_t)strlen(unfinished ? infix : name) -
+	    (ssize_t)(sizeof("manifest.json") - 1);
 	memcpy(infix, name + 8, (size_t)len);
 	infix[len] = '\0';
 	l.infix = infix;
@@ -336,11 +421,13 @@ add_dump(struct ret_scan *sc, int dfd, enum file_layout layout,
 	    err)) == -1)
 		return 0;
 	if (sc->fs->host->manifest_facts(sc->text, (size_t)len, &facts,
-	    take_place, &l) == -1 || fstat(dfd, &dsb) == -1) {
+	    take_place, &l) == -1 || fstat(dfd, &dsb) == -1 ||
+	    (unfinished && sum->status != NDS_STATUS_RECEIVING)) {
 		r = l.nomem ? -1 : 0;
 		goto out;
 	}
-	if (l.nomem)
+	if (l.nomem || (sum->status == NDS_STATUS_RECEIVING &&
+	    take_infix_names(dfd, &l) == -1))
 		goto out;
 	if (sc->n == sc->cap) {
 		if ((v = reallocarray(sc->v, sc->cap == 0 ? 16 : 2 * sc->cap,
@@ -361,6 +448,7 @@ add_dump(struct ret_scan *sc, int dfd, enum file_layout layout,
 	rd->numbered = num != NULL;
 	rd->number = (unsigned int)number;
 	rd->complete = sum->status == NDS_STATUS_COMPLETE && !l.cut;
+	rd->unfinished = sum->status == NDS_STATUS_RECEIVING;
 	memcpy(rd->sig, facts.signature, sizeof(rd->sig));
 	if ((rd->dir = strdup(dir)) == NULL ||
 	    (sub != NULL && (rd->sub = strdup(sub)) == NULL) ||
@@ -380,12 +468,6 @@ out:
 	if (r == -1)
 		errno = ENOMEM;
 	return r;
-}
-
-static int
-not_dots(const struct dirent *de)
-{
-	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
 }
 
 /*
@@ -449,7 +531,7 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 	enum file_layout layout;
 	const char *rel = strcmp(path, ".") == 0 ? "" : path;
 	struct dirent **ents = NULL;
-	char child[PATH_MAX], wdir[NDS_WHERE_SIZE];
+	char child[PATH_MAX], wdir[NDS_WHERE_SIZE], finished[NAME_MAX + 1];
 	size_t blen = strlen(sc->base);
 	struct stat sb;
 	int i, n, sub, r = -1;
@@ -473,14 +555,23 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 			ents[i]->d_type = S_ISDIR(sb.st_mode) ? DT_DIR :
 			    S_ISLNK(sb.st_mode) ? DT_LNK : DT_REG;
 	for (i = 0; i < n; i++) {
-		if (ents[i]->d_type != DT_REG ||
-		    !manifest_name(sc->layout, ents[i]->d_name))
+		if (ents[i]->d_type != DT_REG)
+			continue;
+		/* Unfinished, unless the finished one is there too. */
+		if (unfinished_manifest(sc->layout, ents[i]->d_name, finished)) {
+			if (fstatat(fd, finished, &sb, AT_SYMLINK_NOFOLLOW) ==
+			    0 || errno != ENOENT)
+				continue;
+		} else if (manifest_name(sc->layout, ents[i]->d_name))
+			snprintf(finished, sizeof(finished), "%s",
+			    ents[i]->d_name);
+		else
 			continue;
 		/*
 		 * A Linux dump is Red Hat's, in a directory of its own,
 		 * whatever the sink's layout for FreeBSD's.
 		 */
-		layout = strcmp(ents[i]->d_name, "manifest.json") == 0 ?
+		layout = strcmp(finished, "manifest.json") == 0 ?
 		    LAYOUT_REDHAT : sc->layout;
 		if (add_dump(sc, fd, layout, layout == LAYOUT_REDHAT && parent !=
 		    NULL ? parent : path, layout == LAYOUT_REDHAT && parent !=
@@ -813,7 +904,8 @@ apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
 		else if (by == BY_SIZE)
 			snprintf(why, sizeof(why), "max_total_size = %s: %s, "
 			    "and %s were stored", lim, rd->summary ? "a "
-			    "repeat's summary" : "incomplete", sz);
+			    "repeat's summary" : rd->unfinished ? "unfinished" :
+			    "incomplete", sz);
 		else if (by == BY_SIGNATURE)
 			snprintf(why, sizeof(why), "keep_per_signature = %"
 			    PRIu64 ": %s repeat of signature %s", max,
@@ -825,8 +917,8 @@ apply_limit(struct ret_scan *sc, struct ret_dump **v, size_t n,
 			    "dumps", max, complete);
 		else
 			snprintf(why, sizeof(why), "keep_per_client = %" PRIu64
-			    ": incomplete, and the client had %" PRIu64
-			    " dumps", max, all);
+			    ": %s, and the client had %" PRIu64 " dumps", max,
+			    rd->unfinished ? "unfinished" : "incomplete", all);
 		for (j = 0; j < rd->nfiles; j++)
 			rd->files[j].keep = by == BY_SIGNATURE &&
 			    cfg->repeats == REPEATS_SUMMARY &&
@@ -915,7 +1007,7 @@ run_retention(const struct file_dump *d)
 	struct ret_scan sc = { .d = d, .fs = fs,
 	    .layout = (enum file_layout)fs->cfg->layout };
 	struct stat sb;
-	size_t i;
+	size_t i, n;
 
 	/* The sink's directory, as open_base finds it. */
 	if (dir == NULL)
@@ -940,10 +1032,17 @@ run_retention(const struct file_dump *d)
 	}
 	if (sc.n == 0)
 		goto out;	/* no manifest yet: nothing to keep or remove */
-	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
-	for (i = 0; i < sc.n; i++)
+	for (i = 0, n = 0; i < sc.n; i++) {
 		sc.v[i].active = active_dump(sc.v[i].layout, sc.v[i].dev,
 		    sc.v[i].ino, sc.v[i].number, sc.v[i].client);
+		/* Still arriving: no finished dump, neither counts nor goes. */
+		if (sc.v[i].active && sc.v[i].unfinished)
+			free_ret_dump(&sc.v[i]);
+		else
+			sc.v[n++] = sc.v[i];
+	}
+	sc.n = n;
+	qsort(sc.v, sc.n, sizeof(*sc.v), cmp_ret_dump);
 	if (fs->cfg->keep_sig > 0) {
 		ret_signature(&sc);
 		/* Its summaries go before complete dumps now. */

@@ -5,7 +5,10 @@
 # named incomplete, no manifest or info claims it complete, every byte on
 # disk is a byte that was sent (or a hole of zeros); the restarted server
 # serves again, numbers its next dump past the dead one (bounds) and
-# leaves the dead one's files alone.
+# leaves the dead one's files alone. The manifest the file sink wrote at
+# the dump's begin, manifest.0.json.unfinished, says the dump never
+# ended; --list shows it so, and once keep_per_client is set the dead
+# dump is one of its client's, the first to go (all its files).
 set -euo pipefail
 NET=162
 . "$(dirname "$0")/../integration/lib.sh"
@@ -45,6 +48,17 @@ if [ -s "$D/info.0" ]; then
 	! grep -q "Dump Status: good" "$D/info.0" || fail "info.0 says good after SIGKILL"
 fi
 pass "after SIGKILL: vmcore.0.incomplete, no vmcore.0, no vmcore.last, nothing claims complete"
+
+assert_no_file "$D/manifest.0.json"
+assert_file "$D/manifest.0.json.unfinished"
+assert_eq "$(jget "$D/manifest.0.json.unfinished" .status)" unfinished "status of the manifest of begin"
+assert_eq "$(jget "$D/manifest.0.json.unfinished" .number)" 0 "its number"
+assert_eq "$(jget "$D/manifest.0.json.unfinished" .client.address)" "$A" "its client"
+"$ND_SERVER" -d "$DUMPDIR" --list --json >"$T/list.json" 2>"$T/list.err" ||
+	fail "--list after SIGKILL: $(cat "$T/list.err")"
+assert_eq "$(jq -r --arg a "$A" '[.[] | select(.client == $a) | .status] | join(",")' "$T/list.json")" \
+    unfinished "--list after SIGKILL"
+pass "the killed dump's manifest.0.json.unfinished says so; --list shows it unfinished"
 
 # Every stored byte is the byte sent at that offset, or a hole (zeros).
 python3 - "$D/vmcore.0.incomplete" "$T/sent" <<'EOF' || fail "the killed dump holds bytes that were never sent"
@@ -90,7 +104,23 @@ if [ -e "$D/manifest.0.json" ]; then
 		fail "manifest.0.json claims complete after the restart"
 fi
 pass "the killed dump is untouched by the restart and still named incomplete"
-
+assert_file "$D/manifest.0.json.unfinished"
+assert_no_file "$D/manifest.1.json.unfinished"
 stop_server
 pass "server exited 0 on SIGTERM"
+
+# With keep_per_client = 1 the dead dump counts, and goes first: dump 2
+# leaves only itself.
+file_sink_conf "keep_per_client = 1"
+start_server -c "$T/server.ini" --timeout 30
+send_dump 0 "$A" -q -g 1M -s 423 -o "$T/sent3"
+wait_manifest "$D" 2
+wait_dumps "$A" 1
+wait_log "retention: removed dump 0 of ${A//./\\.} .*keep_per_client = 1: unfinished" 10
+wait_log "retention: removed dump 1 of ${A//./\\.} .*keep_per_client = 1: the oldest" 10
+left=$(ls "$D" | paste -sd' ')
+assert_eq "$left" "bounds info.2 info.last manifest.2.json manifest.last.json vmcore.2 vmcore.last" "files after dump 2"
+assert_same_bytes "$D/vmcore.2" "$T/sent3"
+pass "keep_per_client = 1: the killed dump went first, whole ($left)"
+stop_server
 finish

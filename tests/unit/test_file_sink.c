@@ -2660,6 +2660,141 @@ plant_manifest(int dfd, const char *path, const char *status,
 	set_mtime(dfd, path, sec);
 }
 
+/* manifest_read's stored(): the places do not matter here. */
+static void
+no_place(void *arg, const char *where)
+{
+	(void)arg;
+	(void)where;
+}
+
+/*
+ * What a server killed in the middle of a dump leaves (or one whose disk
+ * filled before the finished manifest): the manifest of begin,
+ * manifest.N.json.unfinished, status "unfinished" and no objects (the
+ * host's own text), the vmcore as far as
+ * it got, the empty info that reserved the number. That is a dump of its
+ * client still, incomplete: keep_per_client takes it first, all of it
+ * and nothing else (vmcore.10 is dump 10's name, not dump 1's and not
+ * 0's; a ".unfinished" manifest that does not say so is no dump).
+ */
+static void
+test_retention_unfinished(void **state)
+{
+	struct env *e = *state;
+	static const char *const three[] = { "host1/vmcore.3", NULL };
+	struct nds_manifest_summary sum;
+	struct nds_dump dead;
+	char text[4096];
+	ssize_t len;
+	void *ret;
+	int fd;
+
+	init_dump(&dead, e, ".", "host1", "10.0.0.5");
+	len = mock_host.manifest_unfinished(&dead, true, 0, text, sizeof(text));
+	assert_true(len > 0);
+	assert_int_equal(mock_host.manifest_unfinished(&dead, true, 0, text,
+	    16), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(mock_host.manifest_read(text, (size_t)len, &sum,
+	    no_place, NULL), 0);
+	assert_int_equal(sum.status, NDS_STATUS_RECEIVING);
+	assert_true(sum.has_number);
+	assert_string_equal(sum.client_name, "host1");
+
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	fd = openat(e->dfd, "host1/manifest.0.json.unfinished", O_WRONLY |
+	    O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, (size_t)len), len);
+	close(fd);
+	make_file(e->dfd, "host1/vmcore.0.incomplete", 100);
+	make_file(e->dfd, "host1/info.0", 0);
+	make_file(e->dfd, "host1/vmcore.10", 100);
+	make_file(e->dfd, "host1/info.1.x", 100);
+	set_mtime(e->dfd, "host1/manifest.0.json.unfinished", 1000);
+	/* Not what the host writes at begin: not a dump. */
+	make_file(e->dfd, "host1/vmcore.3", 100);
+	plant_manifest(e->dfd, "host1/manifest.3.json.unfinished", "complete",
+	    3, three, 900);
+
+	ret = mk_ret_sink(0, 1, 0);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 1);
+	assert_removal_logged("dump 0 of host1 (host1/vmcore.0.incomplete "
+	    "+info.0, manifest.0.json.unfinished; ");
+	assert_removal_logged("keep_per_client = 1: unfinished");
+	mock_assert_absent_at(e->dfd, "host1/vmcore.0.incomplete");
+	mock_assert_absent_at(e->dfd, "host1/info.0");
+	mock_assert_absent_at(e->dfd, "host1/manifest.0.json.unfinished");
+	assert_present(e->dfd, "host1/vmcore.10");
+	assert_present(e->dfd, "host1/info.1.x");
+	assert_present(e->dfd, "host1/vmcore.3");
+	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+}
+
+/*
+ * The manifest of begin is there from the first byte, under its own
+ * name (a manifest.N.json says the dump is over), and goes when the
+ * finished one is there. Meanwhile the dump is still arriving: another dump's
+ * end neither counts nor removes it, whatever keep_per_client says.
+ */
+static void
+test_unfinished_manifest_in_flight(void **state)
+{
+	struct env *e = *state;
+	struct nds_manifest_summary sum;
+	struct nds_dump dump;
+	struct stored res;
+	char text[4096], err[NDS_ERRBUF_SIZE];
+	ssize_t len;
+	void *ret, *ds, *os;
+
+	ret = mk_ret_sink(0, 1, 0);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(ret, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	do_write(os, 0, "early bytes", 11);
+	mock_assert_absent_at(e->dfd, "host1/manifest.0.json");
+	len = mock_host.read_file(e->dfd, "host1/manifest.0.json.unfinished",
+	    text, sizeof(text), err);
+	assert_true(len > 0);
+	assert_int_equal(mock_host.manifest_read(text, (size_t)len, &sum,
+	    no_place, NULL), 0);
+	assert_int_equal(sum.status, NDS_STATUS_RECEIVING);
+	assert_int_equal(sum.number, 0);
+	assert_non_null(strstr(text, "\"status\": \"unfinished\""));
+	set_mtime(e->dfd, "host1/manifest.0.json.unfinished", 1000);
+
+	/* Two dumps end while it runs; keep_per_client = 1 keeps the newer. */
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 1);
+	assert_removal_logged("dump 1 of host1 (host1/vmcore.1 ");
+	assert_present(e->dfd, "host1/vmcore.0.incomplete");
+	assert_present(e->dfd, "host1/manifest.0.json.unfinished");
+
+	dump.status = NDS_STATUS_COMPLETE;
+	dump.reason = "";
+	do_close(os, NDS_OBJ_VMCORE, 11, res.vmcore);
+	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res.info);
+	put_stored_manifest(ds, &dump, &res, false);
+	do_end(ds);
+	len = mock_host.read_file(e->dfd, "host1/manifest.0.json", text,
+	    sizeof(text), err);
+	assert_true(len > 0);
+	assert_int_equal(mock_host.manifest_read(text, (size_t)len, &sum,
+	    no_place, NULL), 0);
+	assert_int_equal(sum.status, NDS_STATUS_COMPLETE);
+	mock_assert_absent_at(e->dfd, "host1/manifest.0.json.unfinished");
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_savecore_dump(e->dfd, "host1", 2, "", false);
+	assert_int_equal(mock_host_warnings(), 0);
+	M.destroy(ret);
+}
+
 /*
  * "sink = local, z | local": two chains store one dump in one directory,
  * each with its own number, and both manifests list both chains' files
@@ -2988,6 +3123,8 @@ main(void)
 		T(test_planted_hard_link),
 		T(test_retention_dotted_client),
 		T(test_retention_by_manifest),
+		T(test_retention_unfinished),
+		T(test_unfinished_manifest_in_flight),
 		T(test_retention_unrelated),
 		T(test_keep_per_signature),
 		T(test_signature_summary_total),

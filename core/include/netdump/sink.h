@@ -77,6 +77,14 @@
  *                    mkdir -p does (mode 0700, each folder made owned
  *                    like the one above it when the server runs as root,
  *                    its name synced): a module no longer makes it.
+ *   2.5  2026-12-05  nds_host.manifest_unfinished: the manifest of a dump
+ *                    that has not ended (status "unfinished", no objects),
+ *                    for a module that finds its dumps by their manifests
+ *                    to write at begin where the finished one will go:
+ *                    a dump whose end never came (the server was killed,
+ *                    the disk filled before the manifest) is still one of
+ *                    its dumps. manifest_read and manifest_facts tell
+ *                    such a manifest as NDS_STATUS_RECEIVING.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -115,7 +123,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	4
+#define NDS_ABI_MINOR	5
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -408,6 +416,17 @@ struct nds_host {
 	 */
 	int		(*dir_usable)(struct nds_host_ctx *, const char *dir,
 			    char err[NDS_ERRBUF_SIZE]);
+	/*
+	 * 2.5: the manifest of dump while it has not ended (status
+	 * "unfinished", no objects) into buf: its length, or -1 (ENOSPC:
+	 * size is too small). numbered and number: the number a sink gave
+	 * the dump, as dump_number was told. Written at begin where the
+	 * finished manifest will replace it, it makes a dump whose end
+	 * never comes one of the module's dumps still, to count and remove.
+	 */
+	ssize_t		(*manifest_unfinished)(const struct nds_dump *dump,
+			    bool numbered, unsigned number, char *buf,
+			    size_t size);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
@@ -483,7 +502,12 @@ struct nds_dump {
 
 /* A manifest's word on its dump (nds_host.manifest_read). */
 struct nds_manifest_summary {
-	enum nds_status	 status;	/* COMPLETE or INCOMPLETE */
+	/*
+	 * COMPLETE or INCOMPLETE; 2.5: RECEIVING for a manifest written
+	 * before the dump's end (manifest_unfinished): the dump is still
+	 * arriving, or the server stopped before it ended.
+	 */
+	enum nds_status	 status;
 	bool		 has_number;	/* a sink gave the dump a number */
 	unsigned	 number;	/* as nds_host.dump_number was told */
 	char		 client_addr[64];
