@@ -501,6 +501,7 @@ adm_session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 		return;
 	}
 	s->id = rx->next_id++;
+	s->last_seqno = seqno;	/* a kernel numbers on from its HERALD's */
 	s->last_rx = now_sec();
 	s->heralded_ms = now_ms();
 	s->next = rx->sessions;

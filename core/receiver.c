@@ -463,6 +463,29 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
 	return true;
 }
 
+/*
+ * A VMCORE, KDH or key message taken (acked). Its number counts toward
+ * the one FINISHED must have, when a kernel could be using it: a kernel
+ * numbers every message on from the HERALD's, sends a call of at most
+ * ND_MAX_IN_FLIGHT and waits for every ack before the next
+ * (sys/net/debugnet.c debugnet_send), so it never gets further than
+ * that past the highest number taken. A forger's far number (in a
+ * message dropped, or far ahead) cannot make its own FINISHED the next.
+ * And the client went on: a FINISHED before was not its last word.
+ */
+static void
+taken(struct session *s, struct nd_dump *d, const struct nd_msg *m)
+{
+	if (m->seqno > s->last_seqno &&
+	    m->seqno - s->last_seqno <= ND_MAX_IN_FLIGHT)
+		s->last_seqno = m->seqno;
+	if (s->finish_at != 0) {
+		s->finish_at = 0;
+		d->finished = false;
+	}
+	s->got_data = true;
+}
+
 /* Handle one well-formed message of a session; true means ack it. */
 static bool
 session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
@@ -491,15 +514,6 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 			return false;
 		}
 		d = s->dump;
-	}
-	/* Every number the client used, taken or not: see FINISHED. */
-	if (m->type != ND_MSG_FINISHED && m->seqno > s->last_seqno)
-		s->last_seqno = m->seqno;
-	/* The client went on: a FINISHED before was not its last word. */
-	if (s->finish_at != 0 && m->type != ND_MSG_FINISHED &&
-	    m->type != ND_MSG_HERALD) {
-		s->finish_at = 0;
-		d->finished = false;
 	}
 	d->packets++;
 	switch (m->type) {
@@ -542,9 +556,9 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 		 * sent (the KDH included). Anyone can send one from the
 		 * client's address and port (and find the session's port by
 		 * trying them all), and a KDH before it, but cannot know the
-		 * number: one that is not next ends the dump only when nothing
-		 * follows it for FINISH_WAIT seconds (acked at once all the
-		 * same).
+		 * number (see taken()): one that is not next ends the dump
+		 * only when nothing taken follows it for FINISH_WAIT seconds
+		 * (acked at once all the same).
 		 */
 		if (m->seqno == s->last_seqno + 1)
 			rx_session_end(s, NULL);
@@ -552,7 +566,7 @@ session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
 			s->finish_at = now_sec() + FINISH_WAIT;
 		return true;
 	}
-	s->got_data = true;
+	taken(s, d, m);
 	return true;
 }
 

@@ -107,7 +107,7 @@ struct session {
 	time_t			 last_data;	/* any but a HERALD */
 	time_t			 finish_at;	/* FINISHED before the KDH:
 						 * ended then; 0 none */
-	uint32_t		 last_seqno;	/* highest it used */
+	uint32_t		 last_seqno;	/* highest taken; see taken() */
 	/*
 	 * A HERALD that came to this session's socket after data, from a
 	 * client that restarted and took this port from an ack of its old

@@ -202,16 +202,39 @@ def forge_finished(a, c):
     """With --forge-finished: a before() hook that, before the second
     call, sends a KDH and a FINISHED forged (IP_HDRINCL) from the
     client's own address and port to its session's port, as anyone can
-    (the port is found by trying them all). None without it."""
-    if not a.forge_finished:
+    (the port is found by trying them all); with --forge-seqno, messages
+    numbered far ahead and a FINISHED numbered next after them. None
+    without either."""
+    if not a.forge_finished and not a.forge_seqno:
         return None
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
     calls = [0]
+    first = []
 
     def before(pkts):
         calls[0] += 1
-        if calls[0] == 2:
+        if calls[0] == 1:
+            first.append(pkts[0])
+        if calls[0] == 2 and a.forge_seqno:
+            # The forger picks the numbers: a VMCORE the server drops
+            # (beyond max_dump_size), a copy of the client's first
+            # packet (the same bytes: taken), then FINISHED numbered
+            # next after them. A kernel never numbers 1000 past what it
+            # had acked (debugnet_send sends 64 at most, then waits).
+            x = c.seq + 1000
+            _, _, off0, p0 = first[0]
+            for m in (msg(VMCORE, x, 1 << 62, b"x"),
+                      msg(VMCORE, x + 1, off0, p0),
+                      msg(FINISHED, x + 2)):
+                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport, m),
+                           (SERVER, 0))
+            # Their acks reach the client too: not its own, not a fault.
+            c.sent_seqs |= {x, x + 1, x + 2}
+            time.sleep(0.2)
+            note("forged numbers %d-%d and FINISHED to port %d"
+                 % (x, x + 1, c.sport))
+        elif calls[0] == 2:
             # A whole KDH first (anyone can make one), then FINISHED:
             # neither numbered next after what the client sent.
             for m in (msg(KDH, c.seq - 1, 0, kdh(1 << 20)),
@@ -923,6 +946,9 @@ def main():
     d.add_argument("--no-finished", action="store_true")
     d.add_argument("--forge-finished", action="store_true",
                    help="forge a FINISHED from the client before call 2")
+    d.add_argument("--forge-seqno", action="store_true",
+                   help="before call 2, forge messages numbered far ahead "
+                   "and a FINISHED numbered next after them")
     d.add_argument("--gaps-out",
                    help="write the ranges never sent (JSON) to this file")
     d.add_argument("--path", default="", help="the HERALD's path")

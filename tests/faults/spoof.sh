@@ -8,6 +8,11 @@
 # after the end. Never acked, never stored: the stored dump is exactly
 # the client's, its KDH the client's, and it ends with the client's
 # FINISHED.
+# A forger from the client's own address and port who picks the numbers
+# (a VMCORE the server drops and a copy of a packet it takes, numbered
+# 1000 past the client's, then FINISHED numbered next after them) ends
+# nothing: a kernel never numbers that far past what was acked, so only
+# numbers within one call count toward FINISHED's.
 set -euo pipefail
 NET=165
 . "$(dirname "$0")/../integration/lib.sh"
@@ -37,6 +42,18 @@ S=$(client_dir "127.0.$NET.9")
 assert_no_log "dump [0-9]+ from 127\.0\.$NET\.9" "a dump from the spoofer"
 assert_no_log "${A//./\\.}: dropped" "drops counted against the client (the spoofed datagrams must not reach its session)"
 pass "no dump from the spoofer, nothing of it reached the session"
+
+B=$(client_addr 2)
+DB=$(client_dir "$B")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$B" \
+    "$T/sentB" --size $((2 << 20)) --seed 166 --forge-seqno \
+    >"$T/nd.B.log" 2>&1 || { cat "$T/nd.B.log" >&2; fail "the dump after forged numbers was not acked to the end"; }
+grep -q "forged numbers" "$T/nd.B.log" || fail "nothing was forged: $(cat "$T/nd.B.log")"
+wait_manifest "$DB" 0
+assert_manifest "$DB/manifest.0.json" complete "$T/sentB"
+assert_same_bytes "$DB/vmcore.0" "$T/sentB"
+assert_eq "$(jget "$DB/manifest.0.json" .finished)" true "finished"
+pass "numbers a forger picked and its FINISHED numbered next after them: the dump went on to the client's FINISHED, complete"
 
 stop_server
 pass "server exited 0 on SIGTERM"
