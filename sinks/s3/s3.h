@@ -331,8 +331,9 @@ struct s3_sink {
 	unsigned		 max_inflight;
 	struct nds_pool		*pool;		/* each thread an s3_client */
 	/* The {name} a complete dump's vmcore and archive got last. */
-	pthread_mutex_t		 lock;		/* of guess: dumps share it */
+	pthread_mutex_t		 lock;		/* of guess, dumps: shared */
 	char			 guess[NDS_OBJ_NKINDS][NAME_LEN];
+	struct s3_dump		*dumps;		/* between begin and end */
 	/* Whether the last request failed: new dumps then only spool. */
 	atomic_bool		 down;
 	struct s3_client	 rcl;		/* s3_resume's; h NULL: none */
@@ -350,6 +351,12 @@ struct s3_dump {
 	char			 date[32], day[16], id[24];
 	struct s3_client	 cl;		/* close's; h NULL: none yet */
 	bool			 warned;
+	struct s3_dump		*next;		/* in s->dumps */
+	/*
+	 * How many copies of this dump (other chains of its route into
+	 * this sink) began before this one: they share its keys.
+	 */
+	unsigned		 copy;
 	/*
 	 * What is left for s3_resume: objects kept in the spool, uploads
 	 * to abort. endpoint and bucket stay NULL until end writes it.

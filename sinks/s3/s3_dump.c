@@ -424,10 +424,14 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	/*
 	 * The key the upload starts under: the final one for the small
 	 * objects, the one a complete dump got last time for the others.
+	 * A second chain's copy of the dump shares its keys, and its
+	 * guess may be the first copy's final key (vmcore beside
+	 * vmcore.zst): it starts under a name no object ever gets.
 	 */
 	if (kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) {
 		pthread_mutex_lock(&s->lock);
-		snprintf(name, sizeof(name), "%s", s->guess[kind]);
+		snprintf(name, sizeof(name), d->copy > 0 ? "%s.upload%u" :
+		    "%s", s->guess[kind], d->copy);
 		pthread_mutex_unlock(&s->lock);
 	} else if (object_name(d, kind, NULL, false, name) == -1)
 		goto toolong;
@@ -505,6 +509,36 @@ spool_begin(struct s3_dump *d)
 	}
 }
 
+/* Count the copies of d's dump begun before it, and list d. */
+static void
+register_copy(struct s3_dump *d)
+{
+	struct s3_sink *s = d->s;
+	const struct s3_dump *o;
+
+	pthread_mutex_lock(&s->lock);
+	for (o = s->dumps; o != NULL; o = o->next)
+		if (o->dump == d->dump && o->copy >= d->copy)
+			d->copy = o->copy + 1;
+	d->next = s->dumps;
+	s->dumps = d;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+unregister_copy(struct s3_dump *d)
+{
+	struct s3_dump **pp;
+
+	pthread_mutex_lock(&d->s->lock);
+	for (pp = &d->s->dumps; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	pthread_mutex_unlock(&d->s->lock);
+}
+
 enum nds_result
 s3_begin(void *instance, const struct nds_dump *dump,
     const struct nds_stage *next, void **dump_state,
@@ -531,6 +565,7 @@ s3_begin(void *instance, const struct nds_dump *dump,
 		return NDS_FAILED;
 	}
 	snprintf(d->id, sizeof(d->id), "%" PRIu64, dump->id);
+	register_copy(d);
 	spool_begin(d);
 	/* While the store looks down, spool only: no network at all. */
 	d->spool_only = d->dirfd != -1 && atomic_load(&s->down);
@@ -539,6 +574,7 @@ s3_begin(void *instance, const struct nds_dump *dump,
 		if (d->dirfd == -1) {
 			sink_seterr(err, "no upload thread could be started, "
 			    "and nothing can be spooled");
+			unregister_copy(d);
 			free(d);
 			return NDS_FAILED;
 		}
@@ -601,6 +637,7 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	}
 	s3_record_free(&d->rec);
 	s3_client_fini(&d->cl);
+	unregister_copy(d);
 	free(d);
 	return r;
 }

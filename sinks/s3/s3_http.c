@@ -65,25 +65,39 @@ stopped(const struct s3_client *cl)
 	return cl->stop != NULL && cl->stop(cl->stop_arg);
 }
 
+/* Whether the reply so far is nothing, or an XML declaration only. */
+static bool
+in_prolog(const struct s3_reply *r)
+{
+	return r->len == 0 || (r->len > 7 && memcmp(r->body, "<?xml", 5) ==
+	    0 && memcmp(r->body + r->len - 2, "?>", 2) == 0 &&
+	    memchr(r->body, '>', r->len) == r->body + r->len - 1);
+}
+
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct s3_reply *r = arg;
-	size_t len = size * n, skip = 0, room = sizeof(r->body) - 1 - r->len;
+	size_t len = size * n, i;
 
-	/* The blanks S3 sends while it works are no part of the reply. */
-	while (r->len == 0 && skip < len && strchr(" \t\r\n", p[skip]) != NULL)
-		skip++;
-	/*
-	 * A reply is a short document: one that does not fit is no S3's
-	 * (and one that never ends would hold the request for good).
-	 */
-	if (len - skip > room) {
-		r->too_long = true;
-		return 0;
+	for (i = 0; i < len; i++) {
+		/*
+		 * The blanks S3 sends while it works (after the XML
+		 * declaration, which comes at once) are no part of the reply.
+		 */
+		if (memchr(" \t\r\n", p[i], 4) != NULL && in_prolog(r))
+			continue;
+		/*
+		 * A reply is a short document: one that does not fit is no
+		 * S3's (and one that never ends would hold the request for
+		 * good).
+		 */
+		if (r->len == sizeof(r->body) - 1) {
+			r->too_long = true;
+			return 0;
+		}
+		r->body[r->len++] = p[i];
 	}
-	memcpy(r->body + r->len, p + skip, len - skip);
-	r->len += len - skip;
 	r->body[r->len] = '\0';
 	return len;
 }
@@ -393,7 +407,9 @@ http_status(struct s3_client *cl, const struct req *rq)
 		s3_xml_text(rp->body, rp->len, "Message", message,
 		    sizeof(message));
 	}
-	if (cl->http >= 200 && cl->http < 300 && (rq->result == NULL ||
+	/* A 2xx that is an <Error> is one, whatever the request. */
+	if (cl->http >= 200 && cl->http < 300 && (rq->result == NULL ?
+	    !s3_xml_root_is(rp->body, rp->len, "Error") :
 	    s3_xml_root_is(rp->body, rp->len, rq->result)))
 		return S3_OK;
 	if (cl->http >= 200 && cl->http < 300 && (rp->too_long ||

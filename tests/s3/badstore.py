@@ -12,6 +12,8 @@ would. The modes are what S3 and broken stores do:
   err200_ws     200, an XML declaration, 20000 blanks, then <Error>
                 (S3 keeps a long CompleteMultipartUpload alive with
                 blanks, and may still fail it)
+  ok200_ws      200, an XML declaration, 20000 blanks, then the result
+                (the same, when it succeeds)
   err200_trunc  200, the connection closed in the middle of <Error>
   empty200      200 and no body at all
   huge_body     200 and a body that never ends
@@ -171,7 +173,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, b"<Error><Code>NoSuchUpload</Code></Error>")
             listed = re.findall(rb"<PartNumber>(\d+)</PartNumber>", data)
             publish(key, [parts[int(n)] for n in listed])
-            return self.reply(200, b"<?xml version='1.0'?>"
+            return self.reply(200, b"<?xml version='1.0'?>" +
+                              (b" " * 20000 if bad == "ok200_ws" else b"") +
                               b"<CompleteMultipartUploadResult><ETag>\"x-1\""
                               b"</ETag></CompleteMultipartUploadResult>")
         if what == "put":

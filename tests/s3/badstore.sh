@@ -110,6 +110,32 @@ for bad in complete:err200_ws complete:err200_trunc complete:empty200 \
 	pass "${bad%%:*} answered '${bad#*:}' once: not taken for the result; the 11 MiB dump is in the store, identical"
 done
 
+# A Complete that succeeds after S3's blanks behind its XML declaration
+# (20000 of them: more than a reply holds) is taken: one Complete, no
+# abort, nothing sent again.
+n=$((n + 1))
+store_start '{"complete": {"mode": "ok200_ws", "times": 1}}'
+seen=$(wc -l <"$STORE/requests.log")
+dump_lands "$n" "a Complete kept alive with blanks"
+tail -n +$((seen + 1)) "$STORE/requests.log" >"$T/requests.$n"
+assert_eq "$(grep -c ' complete ok200_ws$' "$T/requests.$n")" 1 "Completes answered after blanks"
+assert_eq "$(grep -cE ' (complete|abort) ' "$T/requests.$n")" 1 "Completes and aborts in all"
+pass "a Complete answered after 20000 blanks: taken at once, nothing sent again"
+
+# A PUT answered 200 with an <Error> body (a broken store: S3 answers a
+# failed PUT with an error status) did not store the object: the info
+# and manifest still reach the store.
+n=$((n + 1))
+store_start '{"put": {"mode": "err200_ws", "times": 2}}'
+seen=$(wc -l <"$STORE/requests.log")
+dump_lands "$n" "PUTs answered 200 with an error"
+assert_eq "$(tail -n +$((seen + 1)) "$STORE/requests.log" | grep -c ' put err200_ws$')" 2 "PUTs answered 200 with an error"
+for what in info manifest.json; do
+	poll 30 sh -c "ls '$STORE/objects' | grep -q '$(client_addr "$n")%2F.*%2F$what\$'" ||
+		fail "no $what of client $n in the store after a PUT answered 200 with an error: $(ls "$STORE/objects")"
+done
+pass "two PUTs answered 200 with <Error>: not taken; info and manifest.json in the store all the same"
+
 # 6. The store refuses one UploadPart and every AbortMultipartUpload (a
 # policy that allows PutObject and not the abort): the dump waits in the
 # spool with its stale upload to abort, and the next try uploads it all

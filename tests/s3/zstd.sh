@@ -5,7 +5,10 @@
 # name "vmcore" (the suffix comes only when it closes) and is moved; the
 # next one starts under the right name at once. With "local, zstd | bucket"
 # and late data, the ordered chain's cut copy goes up under an incomplete
-# key.
+# key. With "bucket, zstd | bucket" (one sink in two chains: both copies
+# have the same keys) vmcore and vmcore.zst both stay, each whole: the
+# second copy's upload starts under a name no object gets, never under
+# the first copy's final key.
 set -euo pipefail
 NET=201
 . "$(dirname "$0")/lib-s3.sh"
@@ -89,5 +92,30 @@ keys=$(s3_keys "$B2" | grep -E '/vmcore')
 assert_match "$keys" '/vmcore\.incomplete$' "key of the cut copy"
 ! grep -qE '/vmcore$' <<<"$keys" || fail "a key without .incomplete for the cut copy: $keys"
 pass "late data: local whole, zstd | bucket failed; its copy went up as ${keys##*/}, no final key"
+stop_server
+
+B3=zf-$NET-$$
+s3_mkbucket "$B3"
+EXTRA=$'[sink zstd]\nmodule = zstd\nlevel = 1' \
+    write_conf "$T/s3fan.ini" "$RGW_ENDPOINT" "$B3" "bucket, zstd | bucket" <<INI
+part_size = 5M
+INI
+start_server -c "$T/s3fan.ini"
+F=$(client_addr 3)
+for i in 1 2; do
+	send_dump 0 "$F" -q -g 24M -z 0.5 -s $((60 + i)) -o "$T/fan$i"
+	wait_dumps "$F" "$i"
+	K=$(stored_key "$F" "$i")
+	D3=${K%/vmcore*}
+	s3_get "$B3" "$D3/vmcore" "$T/fgot$i"
+	assert_same_bytes "$T/fgot$i" "$T/fan$i"
+	s3_get "$B3" "$D3/vmcore.zst" "$T/fgot$i.zst"
+	zstd -q -d -c "$T/fgot$i.zst" | cmp -s - "$T/fan$i" ||
+		fail "fan-out dump $i: vmcore.zst does not decompress to what was sent"
+	left=$(s3_keys "$B3" | grep -F "$D3/" | sed 's|.*/||' | sort | paste -sd' ')
+	assert_eq "$left" "info manifest.json vmcore vmcore.zst" "keys of fan-out dump $i"
+	pass "fan-out dump $i: vmcore and vmcore.zst both whole in s3://$B3/$D3"
+done
+assert_eq "$(s3_uploads "$B3")" "" "multipart uploads left in progress"
 stop_server
 finish
