@@ -2,8 +2,8 @@
 /*
  * What the parts of the file sink share; private to the module. file.c
  * has the sink's ops and the names of the files, dirs.c finds and makes
- * the directories they go in, retention.c removes old dumps (found by
- * their manifests).
+ * the directories they go in, active.c knows the dumps in flight,
+ * retention.c removes old dumps, which scan.c finds by their manifests.
  */
 #ifndef SINK_FILE_H
 #define SINK_FILE_H
