@@ -88,9 +88,11 @@ far 2 "$FAR"
 for i in 1 2; do
 	a=$(client_addr $i)
 	d=$(client_dir "$a")
-	# A few seconds: hashing a terabyte of zeros would take an hour.
-	wait_manifest "$d" 0 5
-	wait_dumps "$a" 1 5
+	# A few seconds (its FINISHED follows a message refused, so it is
+	# not numbered next: 5 s of grace); hashing a terabyte of zeros
+	# would take an hour.
+	wait_manifest "$d" 0 10
+	wait_dumps "$a" 1 10
 done
 cpu1=$(cpu_ticks)
 for i in 1 2; do
