@@ -64,6 +64,9 @@ void	adm_linux_start(struct nd_receiver *, const struct sockaddr_in *,
  */
 void	adm_crash_notice(struct nd_receiver *, const struct sockaddr_in *,
 	    const char *dir);
+/* A Linux dump began taking memory: netdump-start, beside it. */
+void	adm_start_notice(struct nd_receiver *, const struct sockaddr_in *,
+	    const char *path);
 struct nd_chain;
 /* The working chains of the route for path and client; 0 when none. */
 size_t	adm_route_chains(struct nd_receiver *, const char *path,

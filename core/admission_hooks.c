@@ -261,6 +261,12 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			    "netdump-crash could not run");
 			return;
 		}
+		/*
+		 * A Linux client announces until it is answered: its
+		 * netdump-crash has until hook_timeout to say no.
+		 */
+		if (r == 1 && (done & ADMIT_LINUX))
+			return;
 		/* Waiting for it (or for room to run it) is over at the deadline. */
 		if (r == -2)
 			herald_ms = hook_wait_since(rx, from, herald_ms);
@@ -368,6 +374,17 @@ adm_crash_notice(struct nd_receiver *rx, const struct sockaddr_in *from,
 }
 
 void
+adm_start_notice(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *path)
+{
+	struct in_addr any = { .s_addr = INADDR_ANY };
+
+	if (!rx->stopping)
+		(void)adm_pending_start(rx, ND_HOOK_START, from, any, path, 0,
+		    now_ms());
+}
+
+void
 adm_hook_exited(struct nd_receiver *rx, struct pending *p)
 {
 	if (!p->dead)
@@ -385,7 +402,7 @@ adm_tick(struct nd_receiver *rx, time_t now)
 			rx_ep_forget(rx->ep, p->proc.pidfd);
 			nd_hook_kill(&p->proc, "ran past hook_timeout");
 			pending_done(rx, p, true);
-		} else if (!p->late && !p->notice &&
+		} else if (!p->late && !p->notice && !p->linux_client &&
 		    p->proc.hook != ND_HOOK_START &&
 		    herald_deadline_passed(rx, p->herald_ms))
 			pending_expire(rx, p);

@@ -298,7 +298,9 @@ nd_linux_port_refused(struct nd_receiver *rx, const struct sockaddr_in *from)
 /*
  * Crashes seen on consoles: netdump-crash runs for those whose client did
  * not announce a dump within LXP_NOTICE_WAIT seconds (one that did had it
- * run at its announcement, with a say in the dump).
+ * run at its announcement, with a say in the dump). Not in secure mode:
+ * console text carries no cookie, anyone can send it, and secure mode
+ * runs hooks for clients that proved themselves only.
  */
 static void
 crash_notices(struct nd_linux_port *lp, struct nd_receiver *rx, time_t mono)
@@ -325,7 +327,7 @@ crash_notices(struct nd_linux_port *lp, struct nd_receiver *rx, time_t mono)
 			continue;
 		}
 		sin.sin_addr.s_addr = n->addr;
-		if (!nd_lx_knows(lp->lx, n->addr))
+		if (!nd_lx_knows(lp->lx, n->addr) && !rx->conf->server.secure)
 			adm_crash_notice(rx, &sin, n->dir);
 		*n = lp->notices[--lp->nnotices];
 	}

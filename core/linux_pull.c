@@ -593,6 +593,8 @@ lx_memory_begin(struct nd_lx *lx, struct nd_receiver *rx, struct lx_session *s)
 		lx_show_state(lx, s);
 		return;
 	}
+	/* As a FreeBSD dump's first data does (admission.c). */
+	adm_start_notice(rx, &s->from, s->path);
 	s->dump->lx = (struct nd_linux_facts){ .is_linux = true,
 	    .machine = s->machine, .page_size = s->page_size,
 	    .max_pfn = s->max_pfn, .ram_pages = s->ram_pages,

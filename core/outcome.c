@@ -315,9 +315,12 @@ nd_outcome_hooks(struct nd_dump *d)
 
 	if (sv == NULL)
 		return;
-	if (vmcore != NULL && vmcore[0] != '/' && strstr(vmcore, "://") ==
-	    NULL && strchr(vmcore, '/') != NULL)
-		snprintf(dir, sizeof(dir), "%s/%.*s", sv->dumpdir,
+	/* Where a local sink put it: a file sink's dir may be absolute. */
+	if (vmcore != NULL && strstr(vmcore, "://") == NULL &&
+	    strchr(vmcore, '/') != NULL)
+		snprintf(dir, sizeof(dir), "%s%s%.*s", vmcore[0] != '/' ?
+		    sv->dumpdir : "", vmcore[0] != '/' ? "/" : "",
+		    strrchr(vmcore, '/') == vmcore ? 1 :
 		    (int)(strrchr(vmcore, '/') - vmcore), vmcore);
 	else
 		snprintf(dir, sizeof(dir), "%s/%s", sv->dumpdir, d->path);

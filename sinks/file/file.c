@@ -17,6 +17,8 @@
  * objects (info, key, manifest) are written under a hidden temporary name
  * and renamed, so a reader never sees half of one. Holes stay sparse.
  */
+#include <sys/file.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 
@@ -398,7 +400,11 @@ unfinished_name(const struct file_dump *d, char name[NAME_MAX + 1])
  * The host's manifest of a dump not ended, until the finished one is
  * there: retention finds a dump by its manifest, and without this one a
  * dump whose end never came (the server killed, the disk full before the
- * manifest) would be nobody's, kept for good. A dump goes on without it.
+ * manifest) would be nobody's, kept for good. It is locked (flock) before
+ * it gets its name, and stays locked until the dump ends: retention in
+ * any process (another server on the same directory) leaves a dump whose
+ * unfinished manifest is locked alone, and a process that dies lets go
+ * of its locks. A dump goes on without it.
  */
 static void
 write_unfinished(struct file_dump *d)
@@ -407,6 +413,7 @@ write_unfinished(struct file_dump *d)
 	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], ebuf[128];
 	char *text = NULL;
 	ssize_t len = -1;
+	int fd = -1, save;
 
 	if (unfinished_name(d, name) == -1 ||
 	    fmtname(tmp, sizeof(tmp), ".%s.tmp", name) == -1)
@@ -414,26 +421,38 @@ write_unfinished(struct file_dump *d)
 	if ((text = malloc(UNFINISHED_MAX)) == NULL ||
 	    (len = fs->host->manifest_unfinished(d->dump, d->layout !=
 	    LAYOUT_REDHAT, d->number, text, UNFINISHED_MAX)) == -1 ||
-	    replace_file(d->dirfd, tmp, name, text, (size_t)len, fs->mode,
-	    fs->cfg->sync) == -1)
+	    (fd = create_file(d->dirfd, tmp)) == -1)
 		goto fail;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1 ||
+	    sink_pwrite_all(fd, text, (size_t)len, 0, NULL) == -1 ||
+	    fchmod(fd, fs->mode) == -1 || (fs->cfg->sync && fsync(fd) == -1) ||
+	    renameat(d->dirfd, tmp, d->dirfd, name) == -1) {
+		save = errno;
+		(void)unlinkat(d->dirfd, tmp, 0);
+		errno = save;
+		goto fail;
+	}
+	d->unfinished_fd = fd;
 	free(text);
 	return;
 fail:
 	fs->host->log(fs->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s%s%s: %s",
 	    d->dump->id, d->rel, d->rel[0] != '\0' ? "/" : "", name,
 	    sink_errstr(errno, ebuf, sizeof(ebuf)));
+	xclose(fd);
 	free(text);
 }
 
-/* The finished manifest is there: the one of begin goes. */
+/* The dump is over here: its unfinished manifest goes, or stays unlocked. */
 static void
-drop_unfinished(const struct file_dump *d)
+end_unfinished(struct file_dump *d, bool drop)
 {
 	char name[NAME_MAX + 1];
 
-	if (unfinished_name(d, name) == 0)
+	if (drop && unfinished_name(d, name) == 0)
 		(void)unlinkat(d->dirfd, name, 0);
+	xclose(d->unfinished_fd);
+	d->unfinished_fd = -1;
 }
 
 static enum nds_result
@@ -466,6 +485,7 @@ file_begin(void *instance, const struct nds_dump *dump,
 	d->dump = dump;
 	d->layout = layout;
 	d->dirfd = -1;
+	d->unfinished_fd = -1;
 
 	if ((base = open_base(d, &own, err)) == -1)
 		goto fail;
@@ -520,6 +540,7 @@ file_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	}
 	o->d = d;
 	o->kind = kind;
+	d->opened = true;
 	if (kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE)
 		/* The outcome, hence the final name, is not known yet. */
 		r = fmtname(o->name, sizeof(o->name), "%s%s%s",
@@ -710,7 +731,7 @@ file_close(void *object_state, const struct nds_object *object,
 	if (o->kind == NDS_OBJ_VMCORE)
 		snprintf(d->vmcore, sizeof(d->vmcore), "%s", o->name);
 	if (o->kind == NDS_OBJ_MANIFEST)
-		drop_unfinished(d);
+		end_unfinished(d, true);
 	d->stored[o->kind] = o->kind != NDS_OBJ_VMCORE ||
 	    (d->dump->status == NDS_STATUS_COMPLETE && !object->incomplete);
 	r = NDS_OK;
@@ -907,6 +928,15 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	if (d->layout != LAYOUT_REDHAT && !d->stored[NDS_OBJ_INFO] &&
 	    d->stored[NDS_OBJ_MANIFEST])
 		drop_placeholder(d);
+	/*
+	 * Nothing came here at all (another stage of the chain failed at
+	 * begin): no dump to keep a manifest or a number for.
+	 */
+	if (!d->opened) {
+		end_unfinished(d, true);
+		if (d->layout != LAYOUT_REDHAT)
+			drop_placeholder(d);
+	}
 	if (d->vmcore[0] != '\0')
 		fs->host->log(fs->ctx, NDS_LOG_INFO,
 		    "dump %" PRIu64 " from %s: %s%s%s", dump->id,
@@ -918,6 +948,8 @@ file_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		run_retention(d);
 	pthread_mutex_unlock(&retention_lock);
 	unregister_dump(d);
+	/* Its end came, its manifest did not: unlocked, it says so now. */
+	end_unfinished(d, false);
 	xclose(d->dirfd);
 	free(d);
 	return r;

@@ -79,6 +79,9 @@ struct file_dump {
 	unsigned int		 number;	/* N (savecore, netdumpd) */
 	char			 infix[NAME_MAX + 1]; /* ".N", ".<client>.N" */
 	bool			 failed;	/* an op of this dump failed */
+	bool			 opened;	/* an object was opened */
+	int			 unfinished_fd;	/* its unfinished manifest,
+						 * locked; -1 none */
 	bool			 stored[NKINDS]; /* under its final name */
 	char			 suffix[NKINDS][SUFFIX_MAX]; /* a transform's */
 	char			 vmcore[NAME_MAX + 1]; /* final vmcore name */

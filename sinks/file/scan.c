@@ -8,6 +8,8 @@
  * never came), the names the sink gives that dump's objects. A file no
  * manifest names is never taken.
  */
+#include <sys/file.h>
+
 #include <dirent.h>
 
 #include "retention.h"
@@ -446,6 +448,25 @@ another_sinks(const struct ret_scan *sc, int fd)
 }
 
 /*
+ * Whether name in dfd is locked: the unfinished manifest of a dump that
+ * runs, in this process or another (file.c write_unfinished). One that
+ * cannot be opened is no dump to judge either.
+ */
+static bool
+locked(int dfd, const char *name)
+{
+	int fd, r;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return true;
+	r = flock(fd, LOCK_EX | LOCK_NB);
+	close(fd);	/* and the lock with it */
+	return r == -1;
+}
+
+/*
  * Find the finished dumps in the directory fd (path from the sink's
  * directory; parent its parent's path, NULL for the sink's directory;
  * dname its last component) and beneath it. In the redhat layout a dump
@@ -486,10 +507,14 @@ scan_dir(struct ret_scan *sc, int fd, const char *path, const char *parent,
 	for (i = 0; i < n; i++) {
 		if (ents[i]->d_type != DT_REG)
 			continue;
-		/* Unfinished, unless the finished one is there too. */
+		/*
+		 * Unfinished, unless the finished one is there too, or its
+		 * dump still runs in some process (which holds it locked).
+		 */
 		if (unfinished_manifest(sc->layout, ents[i]->d_name, finished)) {
 			if (fstatat(fd, finished, &sb, AT_SYMLINK_NOFOLLOW) ==
-			    0 || errno != ENOENT)
+			    0 || errno != ENOENT ||
+			    locked(fd, ents[i]->d_name))
 				continue;
 		} else if (manifest_name(sc->layout, ents[i]->d_name))
 			snprintf(finished, sizeof(finished), "%s",

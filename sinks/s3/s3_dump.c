@@ -329,9 +329,19 @@ close_multipart(struct s3_obj *o, const char *name, const char *key,
 	}
 	if (strcmp(key, o->key) == 0 || s3_move_object(o, key, size, err) == 0)
 		return stored(o, name, key, where, err);
-	/* It is whole under the first key; better there than lost. */
-	if ((*keep = keep_pending(o, name, key, size, err, where, err)))
+	/*
+	 * It is whole under the first key; better there than lost. Kept
+	 * for the final key later, it stays under the first one too
+	 * (perhaps a complete dump's name): say so, once.
+	 */
+	if ((*keep = keep_pending(o, name, key, size, err, where, err))) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": the "
+		    "%s is also under s3://%s/%s, which could not be moved; "
+		    "remove it once s3://%s/%s is there", o->d->dump->id,
+		    nds_object_name(o->kind), s->conf.bucket, o->key,
+		    s->conf.bucket, key);
 		return NDS_OK;
+	}
 	s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s; the %s "
 	    "stays under s3://%s/%s", o->d->dump->id, err,
 	    nds_object_name(o->kind), s->conf.bucket, o->key);
@@ -397,6 +407,48 @@ s3_close(void *object_state, const struct nds_object *object,
 
 /* ----------------------------------------------------- open and begin */
 
+/* How many copies of d's dump this sink has now; under s->lock. */
+static unsigned
+copies(const struct s3_dump *d)
+{
+	const struct s3_dump *o;
+	unsigned n = 0;
+
+	for (o = d->s->dumps; o != NULL; o = o->next)
+		n += o->dump == d->dump;
+	return n;
+}
+
+/* Count the copies of d's dump begun before it, and list d. */
+static void
+register_copy(struct s3_dump *d)
+{
+	struct s3_sink *s = d->s;
+	const struct s3_dump *o;
+
+	pthread_mutex_lock(&s->lock);
+	for (o = s->dumps; o != NULL; o = o->next)
+		if (o->dump == d->dump && o->copy >= d->copy)
+			d->copy = o->copy + 1;
+	d->next = s->dumps;
+	s->dumps = d;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+unregister_copy(struct s3_dump *d)
+{
+	struct s3_dump **pp;
+
+	pthread_mutex_lock(&d->s->lock);
+	for (pp = &d->s->dumps; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	pthread_mutex_unlock(&d->s->lock);
+}
+
 enum nds_result
 s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
     char err[NDS_ERRBUF_SIZE])
@@ -424,13 +476,13 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	/*
 	 * The key the upload starts under: the final one for the small
 	 * objects, the one a complete dump got last time for the others.
-	 * A second chain's copy of the dump shares its keys, and its
-	 * guess may be the first copy's final key (vmcore beside
-	 * vmcore.zst): it starts under a name no object ever gets.
+	 * Copies of the dump from other chains into this sink share its
+	 * keys, and one's guess may be another's final key (vmcore beside
+	 * vmcore.zst): then each starts under a name no object ever gets.
 	 */
 	if (kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) {
 		pthread_mutex_lock(&s->lock);
-		snprintf(name, sizeof(name), d->copy > 0 ? "%s.upload%u" :
+		snprintf(name, sizeof(name), copies(d) > 1 ? "%s.upload%u" :
 		    "%s", s->guess[kind], d->copy);
 		pthread_mutex_unlock(&s->lock);
 	} else if (object_name(d, kind, NULL, false, name) == -1)
@@ -507,36 +559,6 @@ spool_begin(struct s3_dump *d)
 		unlinkat(s->spool_fd, tmp, AT_REMOVEDIR);
 		d->lockfd = d->dirfd = -1;
 	}
-}
-
-/* Count the copies of d's dump begun before it, and list d. */
-static void
-register_copy(struct s3_dump *d)
-{
-	struct s3_sink *s = d->s;
-	const struct s3_dump *o;
-
-	pthread_mutex_lock(&s->lock);
-	for (o = s->dumps; o != NULL; o = o->next)
-		if (o->dump == d->dump && o->copy >= d->copy)
-			d->copy = o->copy + 1;
-	d->next = s->dumps;
-	s->dumps = d;
-	pthread_mutex_unlock(&s->lock);
-}
-
-static void
-unregister_copy(struct s3_dump *d)
-{
-	struct s3_dump **pp;
-
-	pthread_mutex_lock(&d->s->lock);
-	for (pp = &d->s->dumps; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == d) {
-			*pp = d->next;
-			break;
-		}
-	pthread_mutex_unlock(&d->s->lock);
 }
 
 enum nds_result

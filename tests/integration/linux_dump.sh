@@ -232,7 +232,19 @@ stop_server
 write_conf "secure = yes" "scripts_dir = $T/scripts" "max_concurrent_dumps = 1"
 mkdir -p "$DUMPDIR/magic" "$T/scripts"
 printf '0123456789abcdef\n' >"$DUMPDIR/magic/$(client_addr 8)"
+printf '#!/bin/sh\necho "$@" >>%s\nexit 0\n' "$T/crash.secure" \
+    >"$T/scripts/netdump-crash"
+printf '#!/bin/sh\necho "$@" >>%s\n' "$T/start.secure" \
+    >"$T/scripts/netdump-start"
+chmod 755 "$T/scripts/netdump-crash" "$T/scripts/netdump-start"
 start_server -c "$T/server.ini"
+# Console text carries no cookie: a panic on the console of a client
+# that announces nothing runs no hook in secure mode (checked below,
+# after the 10 s a console crash waits for an announcement).
+STRANGER=$(client_addr 41)
+"$LINUX" -b "$STRANGER:6665" --console "$T/oops.txt" --format plain \
+    "127.0.0.1:$LPORT" || fail "netconsole text from $STRANGER"
+STRANGER_AT=$SECONDS
 linux 1 8 -n 1024 --magic 1111111111111111 --timeout 3 --start-interval 200
 wait_log "linux port: [0-9]+ crash announcements refused: secure is on and the cookie is not the one in <dumpdir>/magic/<client-ip> \\(the last from $(client_addr 8 | sed 's/\./\\./g')\\)" 15
 linux 1 9 -n 1024 --timeout 2 --start-interval 200
@@ -261,6 +273,15 @@ $ELFCHECK "$D/vmcore" "$T/image8b" "$T/regs8b" || fail "the dump beside the FIFO
 wait_log "secure is on and the cookie is not the one in <dumpdir>/magic/<client-ip> \\(the last from $(client_addr 15 | sed 's/\./\\./g')\\)" 15
 assert_eq "$(boot_dirs 15 | wc -l)" 0 "directories of a client whose cookie is a FIFO"
 pass "secure: a FIFO for a cookie is refused like a wrong one; the receive thread goes on (another client's dump meanwhile)"
+
+wait_log "console: ${STRANGER//./\\.}: " 10
+sleep $((STRANGER_AT + 13 - SECONDS > 0 ? STRANGER_AT + 13 - SECONDS : 0))
+! grep -q "^${STRANGER//./\\.} " "$T/crash.secure" 2>/dev/null ||
+	fail "netdump-crash ran for a console panic in secure mode: $(cat "$T/crash.secure")"
+assert_no_log "client ${STRANGER//./\\.}: netdump-crash" "a hook for console text in secure mode"
+assert_grep "$T/crash.secure" "^$(client_addr 8 | sed 's/\./\\./g') " "netdump-crash for the client with its cookie"
+assert_grep "$T/start.secure" "^$(client_addr 8 | sed 's/\./\\./g')$" "netdump-start for a Linux dump"
+pass "secure: a panic on the console of a client that announces nothing runs no hook (13 s); the client with its cookie had netdump-crash and netdump-start"
 
 # max_concurrent_dumps = 1 (below): a second Linux client waits for the
 # first to end; an announcement from another port of a client that is
@@ -295,6 +316,18 @@ if [ "${ND_VALGRIND:-0}" = 1 ]; then
 	exit 0
 fi
 
+# A netdump-crash that takes 10 s to say no, past herald_hook_deadline
+# (8 s): a Linux client announces until answered, so its answer counts.
+printf '#!/bin/sh\nsleep 10\necho "$@" >>%s\nexit 1\n' "$T/crash.slow" \
+    >"$T/scripts/netdump-crash"
+chmod 755 "$T/scripts/netdump-crash"
+printf '0123456789abcdef\n' >"$DUMPDIR/magic/$(client_addr 42)"
+linux 0 42 -n 1024 --magic 0123456789abcdef --timeout 30 --start-interval 300
+wait_log "client $(client_addr 42 | sed 's/\./\\./g'): netdump-crash said no" 10
+assert_no_log "client $(client_addr 42 | sed 's/\./\\./g'): netdump-crash did not answer within herald_hook_deadline" "the deadline for a Linux client"
+assert_eq "$(find "$DUMPDIR" -name 'vmcore*' -path "*$(client_addr 42)-*" | wc -l)" 0 "cores of a client a slow netdump-crash refused"
+pass "a Linux client's netdump-crash says no after 10 s (past herald_hook_deadline): refused, nothing stored"
+
 # netdump-crash says no: the client is rebooted without its memory (it
 # would announce forever), as Red Hat's server did with a client it would
 # not take.
@@ -311,7 +344,11 @@ pass "netdump-crash says no: rebooted without its memory, nothing stored"
 
 # A mainline netconsole client (no netdump) that panics: netdump-crash
 # runs once the client has not announced a dump for 10 s, with its
-# directory; a client that did announce one (above) had it run then.
+# directory; a client that did announce one (above) had it run then. Not
+# in secure mode (above): console text carries no cookie.
+stop_server
+write_conf "scripts_dir = $T/scripts"
+start_server -c "$T/server.ini"
 K=$(client_addr 11)
 "$LINUX" -b "$K:6665" --console "$T/oops.txt" --format plain \
     "127.0.0.1:$LPORT" || fail "netconsole text from $K"

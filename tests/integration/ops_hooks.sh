@@ -325,4 +325,33 @@ kill -HUP "$SERVER_PID"
 wait_log "SIGHUP: configuration reloaded from ${R//./\\.}/server\\.ini" 10
 pass "relative -d, scripts_dir, -i and -c: the hooks checked are the hooks run, and SIGHUP reads the configuration again"
 stop_server
+
+# A file sink whose dir is absolute, outside the dump directory: DIR and
+# NETDUMP_DIR are where the vmcore is, not the dump directory.
+ABS=$T/elsewhere
+mkdir -p "$ABS"
+cat >"$T/abs.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+scripts_dir = $S
+
+[sink local]
+module = file
+fsync = no
+dir = $ABS
+
+[route default]
+path = *
+sink = local
+INI
+start_server -c "$T/abs.ini" --timeout 2
+K=$(client_addr 12)
+send_dump 0 "$K" -q -g 1M -s 292 -o "$T/sentK"
+wait_manifest "$ABS/$K" 0
+wait_call netdump-reboot "$K"
+c=$(last_call netdump-reboot "$K")
+assert_eq "$(rec_args "$c")" "$K $ABS/$K" "netdump-reboot argv with an absolute dir"
+assert_eq "$(rec_env "$c" NETDUMP_DIR)" "$ABS/$K" "NETDUMP_DIR with an absolute dir"
+pass "file sink dir = $ABS: netdump-reboot's DIR and NETDUMP_DIR are where the vmcore went"
+stop_server
 finish

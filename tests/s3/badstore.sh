@@ -113,7 +113,7 @@ done
 # A Complete that succeeds after S3's blanks behind its XML declaration
 # (20000 of them: more than a reply holds) is taken: one Complete, no
 # abort, nothing sent again.
-n=$((n + 1))
+n=7
 store_start '{"complete": {"mode": "ok200_ws", "times": 1}}'
 seen=$(wc -l <"$STORE/requests.log")
 dump_lands "$n" "a Complete kept alive with blanks"
@@ -125,7 +125,7 @@ pass "a Complete answered after 20000 blanks: taken at once, nothing sent again"
 # A PUT answered 200 with an <Error> body (a broken store: S3 answers a
 # failed PUT with an error status) did not store the object: the info
 # and manifest still reach the store.
-n=$((n + 1))
+n=8
 store_start '{"put": {"mode": "err200_ws", "times": 2}}'
 seen=$(wc -l <"$STORE/requests.log")
 dump_lands "$n" "PUTs answered 200 with an error"
@@ -144,5 +144,30 @@ store_start '{"part": {"mode": "403", "times": 1}, "abort": {"mode": "403"}}'
 dump_lands 6 "the dump whose abort is refused"
 grep -q " abort 403\$" "$STORE/requests.log" || fail "no abort was refused"
 pass "UploadPart refused once and every abort refused: the dump is in the store all the same, identical"
+
+# 9. The store refuses the copy that moves an incomplete dump's vmcore
+# from the key its upload started under (vmcore: a complete dump's name,
+# the guess) to vmcore.incomplete: the log says it also stays under the
+# first key; the spooled copy reaches vmcore.incomplete, identical.
+store_start '{"copy": {"mode": "403", "times": 1}}'
+a=$(client_addr 9)
+send_dump 0 "$a" -q -g 11M -z 0.3 -s 239 --no-finished -o "$T/sent9" || true
+wait_dumps "$a" 1 60
+wait_log "dump [0-9]+: the vmcore is also under s3://dumps/[^ ]*${a//./\\.}/[^ ]*/vmcore, which could not be moved" 30
+_cut_up() {
+	python3 - "$STORE/objects" "$a" "$T/got9" <<'PY'
+import os, sys, urllib.parse
+d, addr, out = sys.argv[1:]
+for n in os.listdir(d):
+    k = urllib.parse.unquote(n)
+    if "/" + addr + "/" in k and k.endswith("/vmcore.incomplete"):
+        open(out, "wb").write(open(os.path.join(d, n), "rb").read())
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+poll 60 _cut_up || fail "no vmcore.incomplete of $a in the store: $(ls "$STORE/objects")"
+assert_same_bytes "$T/got9" "$T/sent9"
+pass "a refused move of an incomplete vmcore: logged as also under the first key; vmcore.incomplete in the store, identical"
 stop_server
 finish

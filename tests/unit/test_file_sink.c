@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -2676,7 +2677,8 @@ no_place(void *arg, const char *where)
  * it got, the empty info that reserved the number. That is a dump of its
  * client still, incomplete: keep_per_client takes it first, all of it
  * and nothing else (vmcore.10 is dump 10's name, not dump 1's and not
- * 0's; a ".unfinished" manifest that does not say so is no dump).
+ * 0's; a ".unfinished" manifest that does not say so is no dump). While
+ * it is locked, another process is storing that dump: it stays.
  */
 static void
 test_retention_unfinished(void **state)
@@ -2688,7 +2690,7 @@ test_retention_unfinished(void **state)
 	char text[4096];
 	ssize_t len;
 	void *ret;
-	int fd;
+	int fd, lockfd;
 
 	init_dump(&dead, e, ".", "host1", "10.0.0.5");
 	len = mock_host.manifest_unfinished(&dead, true, 0, text, sizeof(text));
@@ -2718,19 +2720,31 @@ test_retention_unfinished(void **state)
 	plant_manifest(e->dfd, "host1/manifest.3.json.unfinished", "complete",
 	    3, three, 900);
 
+	/* Locked, it is a dump another server is storing: left alone. */
+	lockfd = openat(e->dfd, "host1/manifest.0.json.unfinished", O_RDONLY |
+	    O_CLOEXEC);
+	assert_true(lockfd != -1);
+	assert_int_equal(flock(lockfd, LOCK_EX), 0);
 	ret = mk_ret_sink(0, 1, 0);
 	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
-	assert_int_equal(removals(), 1);
+	assert_int_equal(removals(), 0);
+	assert_present(e->dfd, "host1/vmcore.0.incomplete");
+	close(lockfd);
+
+	one_dump(ret, e, ".", "host1", "10.0.0.5", NDS_STATUS_COMPLETE, 100);
+	assert_int_equal(removals(), 2);
 	assert_removal_logged("dump 0 of host1 (host1/vmcore.0.incomplete "
 	    "+info.0, manifest.0.json.unfinished; ");
 	assert_removal_logged("keep_per_client = 1: unfinished");
+	assert_removal_logged("dump 1 of host1 (host1/vmcore.1 ");
 	mock_assert_absent_at(e->dfd, "host1/vmcore.0.incomplete");
 	mock_assert_absent_at(e->dfd, "host1/info.0");
 	mock_assert_absent_at(e->dfd, "host1/manifest.0.json.unfinished");
 	assert_present(e->dfd, "host1/vmcore.10");
 	assert_present(e->dfd, "host1/info.1.x");
 	assert_present(e->dfd, "host1/vmcore.3");
-	assert_savecore_dump(e->dfd, "host1", 1, "", true);
+	assert_savecore_dump(e->dfd, "host1", 1, "", false);
+	assert_savecore_dump(e->dfd, "host1", 2, "", true);
 	assert_int_equal(mock_host_warnings(), 0);
 	M.destroy(ret);
 }
