@@ -39,8 +39,9 @@
  *
  * Without a usable spool (spool = no, the spool file system below
  * min_free, a failed write), parts are kept in memory, and the worker
- * then waits for a free slot: at most part_size x (max_inflight_parts +
- * 1) of memory per object.
+ * then waits for a free slot: at most max_inflight_parts + 1 parts per
+ * object, each buffer up to twice its part's size (it grows by doubling),
+ * and parts double every S3_PART_GROUP of them.
  *
  * An object's final name depends on facts only its close brings (the
  * outcome, kernel compression, a transform's suffix), but a multipart
