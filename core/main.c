@@ -330,8 +330,10 @@ static int
 pidfile_lock(const char *path)
 {
 	char buf[32] = "";
-	struct stat st;
-	int fd;
+	struct stat st, now;
+	int fd, tries = 0;
+
+again:
 
 	/*
 	 * Root must not write through a link, or into a file someone else
@@ -361,6 +363,17 @@ pidfile_lock(const char *path)
 		}
 		fatal("pid file %s: flock", path);
 	}
+	/*
+	 * A server that exits removes its pid file, then lets go of the
+	 * lock: one locked after that is a file no longer at path.
+	 */
+	if (stat(path, &now) == -1 || now.st_dev != st.st_dev ||
+	    now.st_ino != st.st_ino) {
+		close(fd);
+		if (++tries < 10)
+			goto again;
+		fatalx("pid file %s keeps being replaced", path);
+	}
 	/* Locked: a pid left there is a dead one until ours is written. */
 	if (ftruncate(fd, 0) == -1)
 		fatal("pid file %s", path);
@@ -377,16 +390,33 @@ pidfile_write(int fd, const char *path)
 		log_warn("pid file %s", path);
 }
 
+/*
+ * Into the background. The process started exits once the daemon says it
+ * is ready (daemon_ready: its pid file written, its threads started), so
+ * that whoever started it (an init system reading the pid file) sees a
+ * server that runs; 1 if the daemon died first (why is in its log). The
+ * daemon's end of the pipe: *ready.
+ */
 static void
-daemonize(void)
+daemonize(int *ready)
 {
 	pid_t pid;
-	int fd;
+	ssize_t n;
+	char c;
+	int fd, pfd[2];
 
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		fatal("pipe");
 	if ((pid = fork()) == -1)
 		fatal("fork");
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(pfd[1]);
+		do
+			n = read(pfd[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && c == 'r' ? 0 : 1);
+	}
+	close(pfd[0]);
 	if (setsid() == -1)
 		fatal("setsid");
 	/* The second fork makes sure we never reacquire a terminal. */
@@ -394,6 +424,7 @@ daemonize(void)
 		fatal("fork");
 	if (pid > 0)
 		_exit(0);
+	*ready = pfd[1];
 	if (chdir("/") == -1)
 		fatal("chdir /");
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
@@ -607,7 +638,7 @@ main(int argc, char *argv[])
 	struct nd_conf *conf;
 	struct nd_receiver *rx;
 	char err[ND_CONF_ERRSIZE], status_path[PATH_MAX], *pidfile = NULL;
-	int ch, dumpdir_fd, pid_fd = -1, metrics_fd = -1, rc;
+	int ch, dumpdir_fd, pid_fd = -1, metrics_fd = -1, ready_fd = -1, rc;
 
 	hold_std_fds();
 	log_init(1, 0);
@@ -652,7 +683,7 @@ main(int argc, char *argv[])
 	drop_privileges(&conf->server, status_path);
 	if (conf->server.daemon) {
 		log_init(0, o.verbose);
-		daemonize();
+		daemonize(&ready_fd);
 	}
 	/* Threads of the sinks start here, where they survive: no more forks. */
 	o.sinks_may_start = true;
@@ -673,6 +704,12 @@ main(int argc, char *argv[])
 	    ", dumps in %s (%s)",
 	    ND_VERSION, conf->server.address, conf->server.port,
 	    conf->server.dumpdir, conf->source);
+	if (ready_fd != -1) {
+		/* The process started may exit now: the daemon runs. */
+		if (write(ready_fd, "r", 1) != 1)
+			log_warn("telling the process started that it runs");
+		close(ready_fd);
+	}
 
 	rc = nd_receiver_run(rx);
 	nd_metrics_stop();
