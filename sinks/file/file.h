@@ -2,8 +2,9 @@
 /*
  * What the parts of the file sink share; private to the module. file.c
  * has the sink's ops and the names of the files, dirs.c finds and makes
- * the directories they go in, active.c knows the dumps in flight,
- * retention.c removes old dumps, which scan.c finds by their manifests.
+ * the directories they go in, links.c moves the *.last links, active.c
+ * knows the dumps in flight, retention.c removes old dumps, which scan.c
+ * finds by their manifests.
  */
 #ifndef SINK_FILE_H
 #define SINK_FILE_H
@@ -119,6 +120,14 @@ void	unregister_sink(struct file_sink *);
 bool	active_dump(enum file_layout, dev_t, ino_t, unsigned int,
 	    const char *);
 size_t	other_sink_dirs(const struct file_sink *, char **, size_t);
+
+/* file.c: the host's name for an object of d (its final one, at close). */
+int	host_name(const struct file_dump *d, enum nds_object_kind,
+	    const char *suffix, const char *infix, char name[NAME_MAX + 1]);
+int	final_name(const struct file_dump *d, enum nds_object_kind,
+	    char name[NAME_MAX + 1]);
+/* links.c: point the dump directory's *.last links at this dump. */
+int	update_links(struct file_dump *d, char *err);
 
 /* retention.c: retention, run when a dump ends. */
 void	run_retention(const struct file_dump *);
