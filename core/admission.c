@@ -346,7 +346,7 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 	nd_asm_init(&s->as, s->dump);
 	s->state = S_ACTIVE;
 	s->started = true;
-	s->last_progress = s->last_data = now_sec();
+	s->last_progress = s->last_data = s->last_new = now_sec();
 	logit(LOG_NOTICE, "dump %" PRIu64 " from %s:%u started: path '%s', "
 	    "route '%s' (%zu chain%s), answering from port %u", s->id,
 	    s->addr, ntohs(s->client.sin_port), s->path, s->route, s->nchains,

@@ -97,6 +97,27 @@ advance_to(struct nd_asm *a, uint64_t off, uint64_t end)
 	}
 }
 
+static void
+count_data(void *arg, uint64_t start, uint64_t end, bool is_data)
+{
+	if (is_data)
+		*(uint64_t *)arg += end - start;
+}
+
+bool
+nd_asm_far_jump(const struct nd_asm *a, uint64_t off, uint64_t end)
+{
+	uint64_t target = off - off % BLK, below = 0;
+
+	if (end <= a->frontier + ND_WINDOW_BLOCKS * BLK ||
+	    target <= a->frontier ||
+	    nd_cov_contains(&a->dump->cov, a->frontier, target))
+		return false;
+	nd_cov_walk(&a->dump->cov, off > ND_CALL_SIZE ? off - ND_CALL_SIZE : 0,
+	    off, count_data, &below);
+	return below < ND_CALL_SIZE / 2;
+}
+
 /* Queue late bytes [off, off + len) that no earlier message brought. */
 static enum nd_asm_result
 late_run(struct nd_asm *a, uint64_t off, const uint8_t *p, size_t len)

@@ -30,6 +30,15 @@ enum nd_asm_result {
 };
 
 void	nd_asm_init(struct nd_asm *, struct nd_dump *);
+/*
+ * Whether data at [off, end) would move the window past bytes still
+ * missing (all that comes below it afterwards comes late) with less than
+ * half a call's data just below off: not a kernel's next call, which
+ * follows the one before it, whatever packets of that one a FreeBSD 12
+ * kernel skipped (it skips at most the last 32 of 64), but a byte far
+ * ahead (forged, say) or a range skipped.
+ */
+bool	nd_asm_far_jump(const struct nd_asm *, uint64_t off, uint64_t end);
 enum nd_asm_result nd_asm_data(struct nd_asm *, uint64_t off,
 	    const uint8_t *payload, size_t len);
 /*

@@ -20,6 +20,8 @@
 #define ND_MAX_HERALD_PATH	1024	/* MAXPATHLEN, NUL included */
 #define ND_KDH_SIZE		512
 #define ND_MAX_IN_FLIGHT	64	/* packets per client batch */
+#define ND_CALL_SIZE		(64u * 1024)	/* a kernel's netdump buffer:
+						 * the data of one call */
 
 enum nd_msg_type {
 	ND_MSG_HERALD = 1,

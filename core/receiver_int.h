@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * What receiver.c shares with the code its thread runs (admission.c,
- * admission_hooks.c, the Linux front-end's linux_*.c) and no other file
- * includes: the receiver, its sessions, and the helpers of receiver.c
- * they call. One thread runs them all, so nothing here is locked.
+ * What receiver.c shares with the code its thread runs (session_msg.c,
+ * admission.c, admission_hooks.c, the Linux front-end's linux_*.c) and
+ * no other file includes: the receiver, its sessions, and the helpers of
+ * receiver.c they call. One thread runs them all, so nothing here is locked.
  */
 #ifndef ND_RECEIVER_INT_H
 #define ND_RECEIVER_INT_H
@@ -26,6 +26,9 @@
 #include "tally.h"
 
 #define RX_BATCH	64		/* datagrams per recvmmsg */
+#define FINISH_WAIT	5		/* s: a FINISHED not numbered next
+					 * ends the dump if nothing follows
+					 * (a kernel resends each second) */
 #define RX_BUFSIZE	65536		/* > the largest UDP payload */
 #define HERALD_BATCH	16		/* datagrams per recvmmsg, herald port */
 #define MAX_CHAINS	32
@@ -37,6 +40,7 @@ enum drop {
 	DROP_BAD_TYPE,
 	DROP_BEYOND_MAX,
 	DROP_TOO_FAR,
+	DROP_FAR_JUMP,
 	DROP_KDH_RANGE,
 	DROP_KEY_RANGE,
 	DROP_BUSY,
@@ -116,6 +120,7 @@ struct session {
 	struct nd_msg		*herald;
 	time_t			 ended_at;
 	time_t			 last_progress;
+	time_t			 last_new;	/* vmcore bytes new to the dump */
 	struct drops		 drops;
 };
 
@@ -202,5 +207,8 @@ void	rx_session_free(struct nd_receiver *, struct session *);
 void	rx_session_end(struct session *, const char *reason);
 void	rx_bury(struct nd_receiver *, struct session *);
 void	rx_session_drain(struct nd_receiver *, struct session *);
+/* session_msg.c: one well-formed message of a session; true: ack it. */
+bool	rx_session_msg(struct nd_receiver *, struct session *,
+	    const struct nd_msg *);
 
 #endif /* ND_RECEIVER_INT_H */

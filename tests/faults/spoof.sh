@@ -13,6 +13,9 @@
 # 1000 past the client's, then FINISHED numbered next after them) ends
 # nothing: a kernel never numbers that far past what was acked, so only
 # numbers within one call count toward FINISHED's.
+# One byte forged 3 MiB ahead of a client's stream (the very byte it will
+# send there) is not taken while the client sends on: nothing of the
+# client's comes behind the stream (late: an ordered chain fails on it).
 set -euo pipefail
 NET=165
 . "$(dirname "$0")/../integration/lib.sh"
@@ -54,6 +57,20 @@ assert_manifest "$DB/manifest.0.json" complete "$T/sentB"
 assert_same_bytes "$DB/vmcore.0" "$T/sentB"
 assert_eq "$(jget "$DB/manifest.0.json" .finished)" true "finished"
 pass "numbers a forger picked and its FINISHED numbered next after them: the dump went on to the client's FINISHED, complete"
+
+
+E=$(client_addr 4)
+DE=$(client_dir "$E")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$E" \
+    "$T/sentE" --size $((6 << 20)) --seed 168 --forge-far $(((3 << 20) + 5)) \
+    >"$T/nd.E.log" 2>&1 || { cat "$T/nd.E.log" >&2; fail "the dump after a byte forged far ahead was not acked to the end"; }
+grep -q "forged one byte at" "$T/nd.E.log" || fail "nothing was forged: $(cat "$T/nd.E.log")"
+wait_manifest "$DE" 0
+assert_manifest "$DE/manifest.0.json" complete "$T/sentE"
+assert_same_bytes "$DE/vmcore.0" "$T/sentE"
+assert_eq "$(jget "$DE/manifest.0.json" .coverage.late_bytes)" 0 "bytes that came behind the stream"
+assert_log "${E//./\\.}: dropped 1 data far ahead of the stream while the client still sent" "the drop line"
+pass "a byte forged 3 MiB ahead: not taken while the client sent on; complete, nothing late"
 
 stop_server
 pass "server exited 0 on SIGTERM"

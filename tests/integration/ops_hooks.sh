@@ -345,7 +345,7 @@ path = *
 sink = local
 INI
 start_server -c "$T/abs.ini" --timeout 2
-K=$(client_addr 12)
+K=$(client_addr 40)
 send_dump 0 "$K" -q -g 1M -s 292 -o "$T/sentK"
 wait_manifest "$ABS/$K" 0
 wait_call netdump-reboot "$K"
