@@ -202,6 +202,12 @@ pending_late(struct nd_receiver *rx, struct pending *p)
 
 	inet_ntop(AF_INET, &p->client.sin_addr, addr, sizeof(addr));
 	p->late = true;
+	if (p->linux_client) {
+		log_warnx("client %s: %s did not answer within hook_timeout; "
+		    "going on without its answer", addr,
+		    nd_hook_name(p->proc.hook));
+		return;
+	}
 	log_warnx("client %s: %s did not answer within herald_hook_deadline "
 	    "(%" PRId64 " s), and a kernel gives up on its HERALD at about "
 	    "12 s; "
@@ -399,6 +405,13 @@ adm_tick(struct nd_receiver *rx, time_t now)
 	for (p = rx->pendings; p != NULL; p = pnext) {
 		pnext = p->next;
 		if (now - p->started >= (time_t)rx->conf->server.hook_timeout) {
+			/*
+			 * A Linux client's hook that never answered is late,
+			 * not a no: a dump is not lost to a slow hook.
+			 */
+			if (p->linux_client && !p->late && !p->notice &&
+			    p->proc.hook != ND_HOOK_START)
+				pending_expire(rx, p);
 			rx_ep_forget(rx->ep, p->proc.pidfd);
 			nd_hook_kill(&p->proc, "ran past hook_timeout");
 			pending_done(rx, p, true);

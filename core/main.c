@@ -346,6 +346,11 @@ again:
 		    " is a symbolic link" : "");
 	if (fstat(fd, &st) == -1)
 		fatal("pid file %s", path);
+	/* Removed by the server that just exited: open the new one. */
+	if (st.st_nlink == 0 && ++tries < 10) {
+		close(fd);
+		goto again;
+	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    st.st_uid != geteuid())
 		fatalx("pid file %s is not a plain file of ours (a second link, "
@@ -410,6 +415,11 @@ daemonize(int *ready)
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid > 0) {
+		sigset_t none;
+
+		/* Ctrl-C or a timeout may stop the wait (signals are blocked). */
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		close(pfd[1]);
 		do
 			n = read(pfd[0], &c, 1);

@@ -461,7 +461,8 @@ locked(int dfd, const char *name)
 	    O_CLOEXEC);
 	if (fd == -1)
 		return true;
-	r = flock(fd, LOCK_EX | LOCK_NB);
+	/* Shared: on NFS an exclusive lock needs the file open to write. */
+	r = flock(fd, LOCK_SH | LOCK_NB);
 	close(fd);	/* and the lock with it */
 	return r == -1;
 }

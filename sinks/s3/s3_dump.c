@@ -16,6 +16,8 @@
 #define SUFFIX_MAX	32
 
 /* The note that "where" carries while a dump waits in the spool. */
+static unsigned	copies(const struct s3_dump *);
+
 static void
 pending_note(const struct s3_sink *s, const char *token, char *buf,
     size_t len)
@@ -320,6 +322,7 @@ close_multipart(struct s3_obj *o, const char *name, const char *key,
     uint64_t size, char *where, char *err, bool *keep)
 {
 	struct s3_sink *s = o->d->s;
+	bool shared;
 
 	if (s3_finish_upload(o, size) == -1) {
 		sink_seterr(err, "%s", o->up_err);
@@ -335,11 +338,21 @@ close_multipart(struct s3_obj *o, const char *name, const char *key,
 	 * (perhaps a complete dump's name): say so, once.
 	 */
 	if ((*keep = keep_pending(o, name, key, size, err, where, err))) {
-		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": the "
-		    "%s is also under s3://%s/%s, which could not be moved; "
-		    "remove it once s3://%s/%s is there", o->d->dump->id,
-		    nds_object_name(o->kind), s->conf.bucket, o->key,
-		    s->conf.bucket, key);
+		pthread_mutex_lock(&s->lock);
+		shared = copies(o->d) > 1;
+		pthread_mutex_unlock(&s->lock);
+		if (shared)
+			s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64
+			    ": the %s is also under s3://%s/%s, which could "
+			    "not be moved (another chain's copy of the dump may "
+			    "take that name)", o->d->dump->id,
+			    nds_object_name(o->kind), s->conf.bucket, o->key);
+		else
+			s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64
+			    ": the %s is also under s3://%s/%s, which could "
+			    "not be moved; remove it once s3://%s/%s is there",
+			    o->d->dump->id, nds_object_name(o->kind),
+			    s->conf.bucket, o->key, s->conf.bucket, key);
 		return NDS_OK;
 	}
 	s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s; the %s "
@@ -476,13 +489,15 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 	/*
 	 * The key the upload starts under: the final one for the small
 	 * objects, the one a complete dump got last time for the others.
-	 * Copies of the dump from other chains into this sink share its
-	 * keys, and one's guess may be another's final key (vmcore beside
-	 * vmcore.zst): then each starts under a name no object ever gets.
+	 * A later chain's copy of the dump in this sink shares its keys,
+	 * and its guess may be the first copy's final key (vmcore beside
+	 * vmcore.zst): it starts under a name no object ever gets. Known
+	 * from begin: an archive opens its tarball at its end, when the
+	 * chains before it may have ended already.
 	 */
 	if (kind == NDS_OBJ_VMCORE || kind == NDS_OBJ_ARCHIVE) {
 		pthread_mutex_lock(&s->lock);
-		snprintf(name, sizeof(name), copies(d) > 1 ? "%s.upload%u" :
+		snprintf(name, sizeof(name), d->copy > 0 ? "%s.upload%u" :
 		    "%s", s->guess[kind], d->copy);
 		pthread_mutex_unlock(&s->lock);
 	} else if (object_name(d, kind, NULL, false, name) == -1)

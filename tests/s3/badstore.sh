@@ -170,4 +170,47 @@ poll 60 _cut_up || fail "no vmcore.incomplete of $a in the store: $(ls "$STORE/o
 assert_same_bytes "$T/got9" "$T/sent9"
 pass "a refused move of an incomplete vmcore: logged as also under the first key; vmcore.incomplete in the store, identical"
 stop_server
+
+# 10. One s3 sink behind two archive transforms ("tz | bucket, tg |
+# bucket"): each chain's tarball is opened at its archive's end, when the
+# first chain's copy may have ended already; both tarballs stay, each
+# with the vmcore sent.
+if command -v bsdtar >/dev/null; then
+	store_start '{}'
+	cat >>"$T/s3.ini" <<INI
+
+[sink tz]
+module = archive
+compression = zstd
+
+[sink tg]
+module = archive
+compression = gzip
+INI
+	sed -i 's/^sink = bucket$/sink = tz | bucket, tg | bucket/' "$T/s3.ini"
+	start_server -c "$T/s3.ini"
+	a=$(client_addr 10)
+	send_dump 0 "$a" -q -g 11M -z 0 -s 240 -o "$T/sent10"
+	wait_dumps "$a" 1 60
+	for ext in tar.zst tar.gz; do
+		_tarball() {
+			python3 - "$STORE/objects" "$a" "$ext" "$T/got10.$ext" <<'PY'
+import os, sys, urllib.parse
+d, addr, ext, out = sys.argv[1:]
+for n in os.listdir(d):
+    k = urllib.parse.unquote(n)
+    if "/" + addr + "/" in k and k.endswith("/dump." + ext):
+        open(out, "wb").write(open(os.path.join(d, n), "rb").read())
+        sys.exit(0)
+sys.exit(1)
+PY
+		}
+		poll 30 _tarball || fail "no dump.$ext of $a in the store: $(ls "$STORE/objects")"
+		mkdir -p "$T/x.$ext"
+		bsdtar -xf "$T/got10.$ext" -C "$T/x.$ext" || fail "bsdtar cannot extract dump.$ext"
+		assert_same_bytes "$(find "$T/x.$ext" -name 'vmcore*' -type f | head -1)" "$T/sent10"
+	done
+	pass "tz | bucket, tg | bucket: dump.tar.zst and dump.tar.gz both in the store, each with the vmcore sent"
+	stop_server
+fi
 finish
