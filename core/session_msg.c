@@ -175,7 +175,8 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m)
 
 /* Handle one well-formed message of a session; true means ack it. */
 bool
-rx_session_msg(struct nd_receiver *rx, struct session *s, const struct nd_msg *m)
+rx_session_msg(struct nd_receiver *rx, struct session *s,
+    const struct nd_msg *m)
 {
 	struct nd_dump *d = s->dump;
 

@@ -232,11 +232,14 @@ stop_server
 write_conf "secure = yes" "scripts_dir = $T/scripts" "max_concurrent_dumps = 1"
 mkdir -p "$DUMPDIR/magic" "$T/scripts"
 printf '0123456789abcdef\n' >"$DUMPDIR/magic/$(client_addr 8)"
-printf '#!/bin/sh\necho "$@" >>%s\nexit 0\n' "$T/crash.secure" \
-    >"$T/scripts/netdump-crash"
-printf '#!/bin/sh\necho "$@" >>%s\n' "$T/start.secure" \
-    >"$T/scripts/netdump-start"
-chmod 755 "$T/scripts/netdump-crash" "$T/scripts/netdump-start"
+# Hooks need pidfd_open, which valgrind 3.19 does not know (below).
+if [ "${ND_VALGRIND:-0}" != 1 ]; then
+	printf '#!/bin/sh\necho "$@" >>%s\nexit 0\n' "$T/crash.secure" \
+	    >"$T/scripts/netdump-crash"
+	printf '#!/bin/sh\necho "$@" >>%s\n' "$T/start.secure" \
+	    >"$T/scripts/netdump-start"
+	chmod 755 "$T/scripts/netdump-crash" "$T/scripts/netdump-start"
+fi
 start_server -c "$T/server.ini"
 # Console text carries no cookie: a panic on the console of a client
 # that announces nothing runs no hook in secure mode (checked below,
@@ -274,14 +277,16 @@ wait_log "secure is on and the cookie is not the one in <dumpdir>/magic/<client-
 assert_eq "$(boot_dirs 15 | wc -l)" 0 "directories of a client whose cookie is a FIFO"
 pass "secure: a FIFO for a cookie is refused like a wrong one; the receive thread goes on (another client's dump meanwhile)"
 
-wait_log "console: ${STRANGER//./\\.}: " 10
-sleep $((STRANGER_AT + 13 - SECONDS > 0 ? STRANGER_AT + 13 - SECONDS : 0))
-! grep -q "^${STRANGER//./\\.} " "$T/crash.secure" 2>/dev/null ||
-	fail "netdump-crash ran for a console panic in secure mode: $(cat "$T/crash.secure")"
-assert_no_log "client ${STRANGER//./\\.}: netdump-crash" "a hook for console text in secure mode"
-assert_grep "$T/crash.secure" "^$(client_addr 8 | sed 's/\./\\./g') " "netdump-crash for the client with its cookie"
-assert_grep "$T/start.secure" "^$(client_addr 8 | sed 's/\./\\./g')$" "netdump-start for a Linux dump"
-pass "secure: a panic on the console of a client that announces nothing runs no hook (13 s); the client with its cookie had netdump-crash and netdump-start"
+if [ "${ND_VALGRIND:-0}" != 1 ]; then
+	wait_log "console: ${STRANGER//./\\.}: " 10
+	sleep $((STRANGER_AT + 13 - SECONDS > 0 ? STRANGER_AT + 13 - SECONDS : 0))
+	! grep -q "^${STRANGER//./\\.} " "$T/crash.secure" 2>/dev/null ||
+		fail "netdump-crash ran for a console panic in secure mode: $(cat "$T/crash.secure")"
+	assert_no_log "client ${STRANGER//./\\.}: netdump-crash" "a hook for console text in secure mode"
+	assert_grep "$T/crash.secure" "^$(client_addr 8 | sed 's/\./\\./g') " "netdump-crash for the client with its cookie"
+	assert_grep "$T/start.secure" "^$(client_addr 8 | sed 's/\./\\./g')$" "netdump-start for a Linux dump"
+	pass "secure: a panic on the console of a client that announces nothing runs no hook (13 s); the client with its cookie had netdump-crash and netdump-start"
+fi
 
 # max_concurrent_dumps = 1 (below): a second Linux client waits for the
 # first to end; an announcement from another port of a client that is

@@ -73,21 +73,24 @@ INI
 store_start '{}'
 start_server -c "$T/s3.ini"
 
-# stored_vmcore ADDR FILE: the vmcore the store holds for ADDR, or fail.
-stored_vmcore() {
-	python3 - "$STORE/objects" "$1" "$2" <<'PY'
+# stored_object ADDR NAME FILE: the object NAME (vmcore, dump.tar.gz...)
+# the store holds for ADDR, into FILE, or fail.
+stored_object() {
+	python3 - "$STORE/objects" "$1" "$2" "$3" <<'PY'
 import os, sys, urllib.parse
-d, addr, out = sys.argv[1:]
+d, addr, name, out = sys.argv[1:]
 for n in os.listdir(d):
     k = urllib.parse.unquote(n)
-    if "/" + addr + "/" in k and k.endswith("/vmcore"):
+    if "/" + addr + "/" in k and k.endswith("/" + name):
         open(out, "wb").write(open(os.path.join(d, n), "rb").read())
         sys.exit(0)
-sys.exit("no vmcore of %s in the store: %s" % (addr, os.listdir(d)))
+sys.exit("no %s of %s in the store: %s" % (name, addr, os.listdir(d)))
 PY
 }
 
+stored_vmcore() { stored_object "$1" vmcore "$2"; }
 _stored() { stored_vmcore "$@" 2>/dev/null; }
+_stored_object() { stored_object "$@" 2>/dev/null; }
 
 # dump_lands N WHAT: client N's 11 MiB dump ends up in the store, identical.
 dump_lands() {
@@ -154,19 +157,9 @@ a=$(client_addr 9)
 send_dump 0 "$a" -q -g 11M -z 0.3 -s 239 --no-finished -o "$T/sent9" || true
 wait_dumps "$a" 1 60
 wait_log "dump [0-9]+: the vmcore is also under s3://dumps/[^ ]*${a//./\\.}/[^ ]*/vmcore, which could not be moved" 30
-_cut_up() {
-	python3 - "$STORE/objects" "$a" "$T/got9" <<'PY'
-import os, sys, urllib.parse
-d, addr, out = sys.argv[1:]
-for n in os.listdir(d):
-    k = urllib.parse.unquote(n)
-    if "/" + addr + "/" in k and k.endswith("/vmcore.incomplete"):
-        open(out, "wb").write(open(os.path.join(d, n), "rb").read())
-        sys.exit(0)
-sys.exit(1)
-PY
-}
-poll 60 _cut_up || fail "no vmcore.incomplete of $a in the store: $(ls "$STORE/objects")"
+poll 60 _stored_object "$a" vmcore.incomplete "$T/got9" ||
+	stored_object "$a" vmcore.incomplete "$T/got9" ||
+	fail "the incomplete vmcore is not in the store"
 assert_same_bytes "$T/got9" "$T/sent9"
 pass "a refused move of an incomplete vmcore: logged as also under the first key; vmcore.incomplete in the store, identical"
 stop_server
@@ -193,19 +186,9 @@ INI
 	send_dump 0 "$a" -q -g 11M -z 0 -s 240 -o "$T/sent10"
 	wait_dumps "$a" 1 60
 	for ext in tar.zst tar.gz; do
-		_tarball() {
-			python3 - "$STORE/objects" "$a" "$ext" "$T/got10.$ext" <<'PY'
-import os, sys, urllib.parse
-d, addr, ext, out = sys.argv[1:]
-for n in os.listdir(d):
-    k = urllib.parse.unquote(n)
-    if "/" + addr + "/" in k and k.endswith("/dump." + ext):
-        open(out, "wb").write(open(os.path.join(d, n), "rb").read())
-        sys.exit(0)
-sys.exit(1)
-PY
-		}
-		poll 30 _tarball || fail "no dump.$ext of $a in the store: $(ls "$STORE/objects")"
+		poll 30 _stored_object "$a" "dump.$ext" "$T/got10.$ext" ||
+			stored_object "$a" "dump.$ext" "$T/got10.$ext" ||
+			fail "dump.$ext is not in the store"
 		mkdir -p "$T/x.$ext"
 		bsdtar -xf "$T/got10.$ext" -C "$T/x.$ext" || fail "bsdtar cannot extract dump.$ext"
 		assert_same_bytes "$(find "$T/x.$ext" -name 'vmcore*' -type f | head -1)" "$T/sent10"

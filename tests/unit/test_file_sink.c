@@ -2752,8 +2752,9 @@ test_retention_unfinished(void **state)
 /*
  * The manifest of begin is there from the first byte, under its own
  * name (a manifest.N.json says the dump is over), and goes when the
- * finished one is there. Meanwhile the dump is still arriving: another dump's
- * end neither counts nor removes it, whatever keep_per_client says.
+ * finished one is there. Meanwhile the dump is still arriving: another
+ * dump's end neither counts nor removes it, whatever keep_per_client
+ * says.
  */
 static void
 test_unfinished_manifest_in_flight(void **state)
