@@ -364,7 +364,7 @@ static void
 write_unfinished(struct file_dump *d)
 {
 	const struct file_sink *fs = d->fs;
-	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], ebuf[128];
+	char name[NAME_MAX + 1] = "manifest", tmp[NAME_MAX + 1], ebuf[128];
 	char *text = NULL;
 	ssize_t len = -1;
 	int fd = -1, save;
