@@ -59,8 +59,7 @@ static const char *const drop_names[DROP_NKINDS] = {
 	[DROP_BAD_TYPE] = "unknown message types",
 	[DROP_BEYOND_MAX] = "data beyond max_dump_size",
 	[DROP_TOO_FAR] = "data too far beyond what had arrived",
-	[DROP_FAR_JUMP] = "data far ahead of the stream while the client "
-	    "still sent",
+	[DROP_FAR_JUMP] = "data far ahead of the stream while the client sent",
 	[DROP_KDH_RANGE] = "KDH bytes beyond 512",
 	[DROP_KEY_RANGE] = "key bytes beyond the key size limit",
 	[DROP_BUSY] = "messages held off (sinks behind, or dump limit)",
