@@ -535,7 +535,7 @@ tick(struct nd_receiver *rx)
 		if (s->state == S_ENDED && s->paused)
 			session_pause(rx, s, false);
 		/* Not while paused: the client's datagrams wait unread. */
-		if (s->state == S_ACTIVE && s->finish_at != 0 && !s->paused &&
+		if (s->state != S_ENDED && s->finish_at != 0 && !s->paused &&
 		    now >= s->finish_at)
 			rx_session_end(s, NULL);
 		else if (s->state != S_ENDED &&

@@ -109,8 +109,10 @@ struct session {
 	time_t			 last_rx;	/* any message but a HERALD,
 						 * or admission */
 	time_t			 last_data;	/* any but a HERALD */
-	time_t			 finish_at;	/* FINISHED before the KDH:
-						 * ended then; 0 none */
+	time_t			 finish_at;	/* a FINISHED that may be
+						 * forged: ends the session
+						 * then unless data is
+						 * taken first; 0 none */
 	uint32_t		 last_seqno;	/* highest taken; see taken() */
 	/*
 	 * A HERALD that came to this session's socket after data, from a

@@ -193,8 +193,15 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 		if (m->type == ND_MSG_HERALD)
 			return true;	/* our ack was lost */
 		if (m->type == ND_MSG_FINISHED) {
-			/* Nothing came to store: no dump, no files. */
-			rx_session_end(s, NULL);
+			/*
+			 * Nothing came to store: no dump, no files. But a
+			 * kernel always sends data first (a kernel's HERALD
+			 * is number 1, so a forger can number this one
+			 * next): it ends the session only when nothing
+			 * follows it for FINISH_WAIT seconds.
+			 */
+			if (s->finish_at == 0)
+				s->finish_at = now_sec() + FINISH_WAIT;
 			return true;
 		}
 		if (!adm_dump_begin(rx, s)) {

@@ -262,6 +262,19 @@ def cmd_dump(a):
     # netdump_start() in sys/netinet/netdump/netdump_client.c sends the
     # path with its NUL (strlen + 1), or nothing.
     c.herald(a.path.encode() + b"\0" if a.path else b"")
+    if a.forge_first:
+        # FINISHED forged before any data, numbered next after the
+        # HERALD: a kernel's HERALD is number 1 (debugnet_connect()
+        # in sys/net/debugnet.c), so anyone can number it right.
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW,
+                            socket.IPPROTO_RAW)
+        raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+        raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                          msg(FINISHED, c.seq)), (SERVER, 0))
+        c.sent_seqs.add(c.seq)	# its ack reaches the client too
+        time.sleep(0.5)
+        note("forged FINISHED %d before the data to port %d"
+             % (c.seq, c.sport))
     if a.wait_for:
         # Heralded and held until the test says go: its dump begins after
         # whatever the test does in between.
@@ -958,6 +971,8 @@ def main():
                    help="forge a FINISHED from the client before call 2")
     d.add_argument("--forge-far", type=int, metavar="OFF",
                    help="before call 2, forge the image's byte at OFF")
+    d.add_argument("--forge-first", action="store_true",
+                   help="after the HERALD, forge a FINISHED numbered next")
     d.add_argument("--forge-seqno", action="store_true",
                    help="before call 2, forge messages numbered far ahead "
                    "and a FINISHED numbered next after them")

@@ -13,6 +13,9 @@
 # 1000 past the client's, then FINISHED numbered next after them) ends
 # nothing: a kernel never numbers that far past what was acked, so only
 # numbers within one call count toward FINISHED's.
+# A FINISHED forged between the HERALD and the first data, numbered next
+# (a kernel's HERALD is number 1), ends nothing: a kernel sends data
+# first.
 # One byte forged 3 MiB ahead of a client's stream (the very byte it will
 # send there) is not taken while the client sends on: nothing of the
 # client's comes behind the stream (late: an ordered chain fails on it).
@@ -71,6 +74,18 @@ assert_same_bytes "$DE/vmcore.0" "$T/sentE"
 assert_eq "$(jget "$DE/manifest.0.json" .coverage.late_bytes)" 0 "bytes that came behind the stream"
 assert_log "${E//./\\.}: dropped 1 data far ahead of the stream while the client sent" "the drop line"
 pass "a byte forged 3 MiB ahead: not taken while the client sent on; complete, nothing late"
+
+F=$(client_addr 5)
+DF=$(client_dir "$F")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$F" \
+    "$T/sentF" --size $((2 << 20)) --seed 169 --forge-first \
+    >"$T/nd.F.log" 2>&1 || { cat "$T/nd.F.log" >&2; fail "the dump after a FINISHED forged before its data was not acked to the end"; }
+grep -q "forged FINISHED 2 before the data" "$T/nd.F.log" || fail "nothing was forged: $(cat "$T/nd.F.log")"
+wait_manifest "$DF" 0
+assert_manifest "$DF/manifest.0.json" complete "$T/sentF"
+assert_same_bytes "$DF/vmcore.0" "$T/sentF"
+assert_eq "$(_log_count "from ${F//./\\.}:20024 started")" 1 "dumps of the client"
+pass "a FINISHED forged before the first data, numbered next: the dump went on, complete"
 
 stop_server
 pass "server exited 0 on SIGTERM"
