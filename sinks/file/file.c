@@ -390,7 +390,8 @@ write_unfinished(struct file_dump *d)
 	free(text);
 	return;
 fail:
-	fs->host->log(fs->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s%s%s: %s",
+	fs->host->log(fs->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s%s%s: %s "
+	    "(if the dump is cut short, retention will not see it)",
 	    d->dump->id, d->rel, d->rel[0] != '\0' ? "/" : "", name,
 	    sink_errstr(errno, ebuf, sizeof(ebuf)));
 	xclose(fd);

@@ -2811,6 +2811,43 @@ test_unfinished_manifest_in_flight(void **state)
 }
 
 /*
+ * The unfinished manifest cannot be stored (here a folder holds its
+ * name; a full disk or a refused lock does the same): a warning that
+ * names it, and the dump itself goes on and is stored, with its
+ * finished manifest.
+ */
+static void
+test_unfinished_manifest_refused(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	void *ret, *ds, *os;
+
+	ret = mk_ret_sink(0, 0, 0);
+	assert_int_equal(mkdirat(e->dfd, "host1", 0755), 0);
+	assert_int_equal(mkdirat(e->dfd, "host1/manifest.0.json.unfinished",
+	    0755), 0);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(ret, &dump);
+	assert_int_equal(mock_host_warnings(), 1);
+	mock_host_assert_logged(NULL, "host1/manifest.0.json.unfinished: Is a "
+	    "directory (if the dump is cut short, retention will not see it)");
+	mock_assert_absent_at(e->dfd, "host1/.manifest.0.json.unfinished.tmp");
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	do_write(os, 0, "all of it", 9);
+	dump.status = NDS_STATUS_COMPLETE;
+	dump.reason = "";
+	do_close(os, NDS_OBJ_VMCORE, 9, res.vmcore);
+	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res.info);
+	put_stored_manifest(ds, &dump, &res, false);
+	do_end(ds);
+	assert_savecore_dump(e->dfd, "host1", 0, "", true);
+	assert_int_equal(mock_host_warnings(), 1);
+	M.destroy(ret);
+}
+
+/*
  * "sink = local, z | local": two chains store one dump in one directory,
  * each with its own number, and both manifests list both chains' files
  * with the first number. Each copy is a dump of its own, known by its
@@ -3140,6 +3177,7 @@ main(void)
 		T(test_retention_by_manifest),
 		T(test_retention_unfinished),
 		T(test_unfinished_manifest_in_flight),
+		T(test_unfinished_manifest_refused),
 		T(test_retention_unrelated),
 		T(test_keep_per_signature),
 		T(test_signature_summary_total),
