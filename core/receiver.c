@@ -535,8 +535,9 @@ tick(struct nd_receiver *rx)
 		if (s->state == S_ENDED && s->paused)
 			session_pause(rx, s, false);
 		/* Not while paused: the client's datagrams wait unread. */
+		/* A FINISHED, then silence: what it said holds. */
 		if (s->state != S_ENDED && s->finish_at != 0 && !s->paused &&
-		    now >= s->finish_at)
+		    (now >= s->finish_at || now - s->last_rx >= (time_t)timeout))
 			rx_session_end(s, NULL);
 		else if (s->state != S_ENDED &&
 		    now - s->last_rx >= (time_t)timeout) {

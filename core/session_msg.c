@@ -15,6 +15,7 @@
 #include "admission.h"
 #include "assembler.h"
 #include "dump.h"
+#include "kdh.h"
 #include "log.h"
 #include "proto.h"
 #include "receiver_int.h"
@@ -173,6 +174,27 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m)
 	s->got_data = true;
 }
 
+/*
+ * Whether all the dump says it has came: a whole KDH, the data it
+ * announces and its key. A kernel sends FINISHED after all of it. Parsed
+ * apart: the dump's own KDH fields are the worker's until the end.
+ */
+static bool
+dump_whole(const struct nd_dump *d)
+{
+	enum nd_kdh_result r;
+	struct nds_kdh kdh;
+
+	if (!nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE))
+		return false;
+	r = nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh);
+	if (r != ND_KDH_OK && r != ND_KDH_BAD_PARITY)
+		return false;
+	return nd_cov_contains(&d->cov, 0, kdh.dumplength) &&
+	    (kdh.dumpkeysize == 0 || nd_cov_contains(&d->key_cov, 0,
+	    kdh.dumpkeysize));
+}
+
 /* Handle one well-formed message of a session; true means ack it. */
 bool
 rx_session_msg(struct nd_receiver *rx, struct session *s,
@@ -251,11 +273,13 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 		 * sent (the KDH included). Anyone can send one from the
 		 * client's address and port (and find the session's port by
 		 * trying them all), and a KDH before it, but cannot know the
-		 * number (see taken()): one that is not next ends the dump
-		 * only when nothing taken follows it for FINISH_WAIT seconds
-		 * (acked at once all the same).
+		 * number for sure (see taken()), nor send what the kernel
+		 * has not: one that is not next, or that comes before all
+		 * the dump says it has, ends it only when nothing taken
+		 * follows for FINISH_WAIT seconds (acked at once all the
+		 * same).
 		 */
-		if (m->seqno == s->last_seqno + 1)
+		if (m->seqno == s->last_seqno + 1 && dump_whole(d))
 			rx_session_end(s, NULL);
 		else if (s->finish_at == 0)
 			s->finish_at = now_sec() + FINISH_WAIT;

@@ -3,8 +3,9 @@
 # A file-descriptor budget: the server runs with RLIMIT_NOFILE 1024 while
 # a source loops over short sessions for 10 s, 250 a second (150 under a
 # sanitizer) from 200 addresses (127.0.NET.10..209): a HERALD, one data
-# message and FINISHED from a new ephemeral port each time (a new
-# session; the server answers the port a HERALD came from). Each
+# message, a KDH that announces it and FINISHED from a new ephemeral
+# port each time (a new session; the server answers the port a HERALD
+# came from). Each
 # session has its own socket on the server, and an ended one keeps it for
 # grace (30 s) to answer a repeated FINISHED (a kernel resends FINISHED
 # like any message: debugnet_send in sys/net/debugnet.c, 11 rounds about

@@ -204,8 +204,9 @@ def forge_finished(a, c, body):
     client's own address and port to its session's port, as anyone can
     (the port is found by trying them all); with --forge-seqno, messages
     numbered far ahead and a FINISHED numbered next after them; with
+    --forge-walk, numbers walked up within reach, then FINISHED; with
     --forge-far OFF, the image's byte at OFF. None without any."""
-    if (not a.forge_finished and not a.forge_seqno
+    if (not a.forge_finished and not a.forge_seqno and not a.forge_walk
             and a.forge_far is None):
         return None
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -226,6 +227,25 @@ def forge_finished(a, c, body):
                                   body[off:off + 1])), (SERVER, 0))
             time.sleep(0.2)
             note("forged one byte at %d to port %d" % (off, c.sport))
+        elif calls[0] == 2 and a.forge_walk:
+            # Numbers walked up 64 at a time, each in a copy of the
+            # client's first packet (taken: the same bytes), then
+            # FINISHED numbered next: every number within one call of
+            # the last, as a kernel's are.
+            _, _, off0, p0 = first[0]
+            seq = pkts[0][0] - 1	# the highest number taken so far
+            for _ in range(16):
+                seq += 64
+                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                                  msg(VMCORE, seq, off0, p0)), (SERVER, 0))
+                c.sent_seqs.add(seq)
+                time.sleep(0.005)
+            raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                              msg(FINISHED, seq + 1)), (SERVER, 0))
+            c.sent_seqs.add(seq + 1)
+            time.sleep(0.2)
+            note("forged numbers walked to %d and FINISHED to port %d"
+                 % (seq, c.sport))
         elif calls[0] == 2 and a.forge_seqno:
             # The forger picks the numbers: a VMCORE the server drops
             # (beyond max_dump_size), a copy of the client's first
@@ -835,7 +855,7 @@ def exchange(s, dest, dgrams, timeout, rounds):
 def cmd_hog(a):
     """For SECONDS, from ADDR:20024, one small dump after another as fast
     as the server answers: HERALD (again every HERALD_WAIT until
-    answered), NPKT data packets, FINISHED; each a new dump. Prints a
+    answered), NPKT data packets, a KDH, FINISHED; each a new dump. Prints a
     JSON summary."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -857,6 +877,11 @@ def cmd_hog(a):
             pk[seq] = msg(VMCORE, seq, k * PAYLOAD, bytes([k + 1]) * PAYLOAD)
         if exchange(s, (SERVER, sport), pk, 0.05, 3) is not None:
             st["data_acked"] += 1
+        # A whole dump (its KDH announces what was sent), so that its
+        # FINISHED, numbered next, ends it at once.
+        seq += 1
+        exchange(s, (SERVER, sport),
+                 {seq: msg(KDH, seq, 0, kdh(a.npkt * PAYLOAD))}, 0.05, 3)
         seq += 1
         if exchange(s, (SERVER, sport), {seq: msg(FINISHED, seq)}, 0.05,
                     3) is not None:
@@ -868,10 +893,10 @@ def cmd_hog(a):
 
 def cmd_session_loop(a):
     """For SECONDS, RATE sessions a second from NADDR addresses
-    127.0.NET.FIRST.. in turn: a HERALD, one data message and FINISHED,
-    all from a new ephemeral port (as a kernel behind a NAT that gives
-    each session a port of its own; the server answers the port the HERALD
-    came from). Each HERALD port makes a new session, and each session a
+    127.0.NET.FIRST.. in turn: a HERALD, one data message, a KDH and
+    FINISHED, all from a new ephemeral port (as a kernel behind a NAT that
+    gives each session a port of its own; the server answers the port the
+    HERALD came from). Each HERALD port makes a new session, and each session a
     socket on the server. Prints a JSON summary."""
     raise_nofile()
     addrs = ["127.0.%d.%d" % (a.net, a.first + i) for i in range(a.naddr)]
@@ -890,7 +915,7 @@ def cmd_session_loop(a):
         h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
         h.bind((addr, 0))
-        seq = 1 + 3 * k
+        seq = 1 + 4 * k
         k += 1
         st["sessions"] += 1
         sport = exchange(h, (SERVER, a.port), {seq: msg(HERALD, seq)}, 0.1, 2)
@@ -899,7 +924,11 @@ def cmd_session_loop(a):
             if exchange(h, (SERVER, sport), {seq + 1: msg(
                     VMCORE, seq + 1, 0, b"\x42" * 512)}, 0.1, 2) is not None:
                 st["data_acked"] += 1
-            if exchange(h, (SERVER, sport), {seq + 2: msg(FINISHED, seq + 2)},
+            # Its KDH announces what was sent: a whole dump, so that its
+            # FINISHED, numbered next, ends it at once.
+            exchange(h, (SERVER, sport), {seq + 2: msg(
+                KDH, seq + 2, 0, kdh(512))}, 0.1, 2)
+            if exchange(h, (SERVER, sport), {seq + 3: msg(FINISHED, seq + 3)},
                         0.1, 2) is not None:
                 st["finished"] += 1
         h.close()
@@ -973,6 +1002,9 @@ def main():
                    help="before call 2, forge the image's byte at OFF")
     d.add_argument("--forge-first", action="store_true",
                    help="after the HERALD, forge a FINISHED numbered next")
+    d.add_argument("--forge-walk", action="store_true",
+                   help="before call 2, forge messages numbered up 64 at a "
+                   "time and a FINISHED numbered next after them")
     d.add_argument("--forge-seqno", action="store_true",
                    help="before call 2, forge messages numbered far ahead "
                    "and a FINISHED numbered next after them")

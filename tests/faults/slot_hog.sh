@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # A slot hog: one source (127.0.NET.1:20024) sends small dumps one after
 # another for 12 s, each a HERALD (resent every 20 ms until answered),
-# four data messages and FINISHED, each a new dump, while its route
-# stores slowly ("slow | local", the test-only flaky transform with
-# delay_ms = 1500): each of its dumps holds a dump slot for as long as
+# four data messages, a KDH that announces them and FINISHED, each a
+# new dump, while its route stores slowly ("slow | local", the test-only
+# flaky transform with delay_ms = 1500): each of its dumps holds a dump slot for as long as
 # its worker is storing. With max_concurrent_dumps = 4 it would hold
 # every slot, and an honest kernel, whose HERALD comes again only once a
 # second for 11 rounds before debugnet_send (sys/net/debugnet.c) gives

@@ -12,7 +12,10 @@
 # (a VMCORE the server drops and a copy of a packet it takes, numbered
 # 1000 past the client's, then FINISHED numbered next after them) ends
 # nothing: a kernel never numbers that far past what was acked, so only
-# numbers within one call count toward FINISHED's.
+# numbers within one call count toward FINISHED's. One who walks the
+# number up within reach (copies of a packet, 64 apart) ends nothing
+# either: a FINISHED ends a dump at once only when all the dump says it
+# has came (a kernel's comes last), else only if nothing follows it.
 # A FINISHED forged between the HERALD and the first data, numbered next
 # (a kernel's HERALD is number 1), ends nothing: a kernel sends data
 # first.
@@ -74,6 +77,17 @@ assert_same_bytes "$DE/vmcore.0" "$T/sentE"
 assert_eq "$(jget "$DE/manifest.0.json" .coverage.late_bytes)" 0 "bytes that came behind the stream"
 assert_log "${E//./\\.}: dropped 1 data far ahead of the stream while the client sent" "the drop line"
 pass "a byte forged 3 MiB ahead: not taken while the client sent on; complete, nothing late"
+
+C=$(client_addr 3)
+DC=$(client_dir "$C")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$C" \
+    "$T/sentC" --size $((2 << 20)) --seed 167 --forge-walk \
+    >"$T/nd.C.log" 2>&1 || { cat "$T/nd.C.log" >&2; fail "the dump after walked numbers was not acked to the end"; }
+grep -q "forged numbers walked" "$T/nd.C.log" || fail "nothing was forged: $(cat "$T/nd.C.log")"
+wait_manifest "$DC" 0
+assert_manifest "$DC/manifest.0.json" complete "$T/sentC"
+assert_same_bytes "$DC/vmcore.0" "$T/sentC"
+pass "numbers a forger walked up within reach and its FINISHED next after them: the dump went on to the client's FINISHED, complete"
 
 F=$(client_addr 5)
 DF=$(client_dir "$F")
