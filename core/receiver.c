@@ -439,10 +439,15 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 			}
 			/*
 			 * Even a message held off shows the client alive; a
-			 * runt or a HERALD does not (anyone can send those).
+			 * runt or a HERALD does not (anyone can send those),
+			 * nor, for keeping a session that waits for its
+			 * first data, a FINISHED (a kernel sends data first).
 			 */
 			if (m.type != ND_MSG_HERALD)
-				s->last_rx = s->last_data = now;
+				s->last_rx = now;
+			if (m.type != ND_MSG_HERALD && (m.type !=
+			    ND_MSG_FINISHED || s->state != S_HERALDED))
+				s->last_data = now;
 			if (s->restarted) {
 				if (rx_session_msg(rx, s, &m))
 					s->unanswered++;

@@ -175,24 +175,30 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m)
 }
 
 /*
- * Whether all the dump says it has came: a whole KDH, the data it
- * announces and its key. A kernel sends FINISHED after all of it. Parsed
- * apart: the dump's own KDH fields are the worker's until the end.
+ * Whether the dump is whole as the outcome's judge() will see it: a
+ * valid KDH, exactly the data it announces (an uncompressed dump's
+ * dumplength is the bytes sent: sys/kern/kern_shutdown.c) and exactly
+ * its key, nothing in conflict. A kernel sends FINISHED after all of it.
+ * A forger can send a KDH too, but must then know to the byte how far
+ * the dump has come. Parsed apart: the dump's own KDH fields are the
+ * worker's until the end.
  */
 static bool
 dump_whole(const struct nd_dump *d)
 {
-	enum nd_kdh_result r;
 	struct nds_kdh kdh;
 
-	if (!nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE))
+	if (d->conflicts > 0 || !nd_cov_contains(&d->kdh_cov, 0,
+	    ND_KDH_SIZE) || nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh) !=
+	    ND_KDH_OK)
 		return false;
-	r = nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh);
-	if (r != ND_KDH_OK && r != ND_KDH_BAD_PARITY)
-		return false;
+	/* Only a compressed dump's last block is padded past dumplength. */
 	return nd_cov_contains(&d->cov, 0, kdh.dumplength) &&
-	    (kdh.dumpkeysize == 0 || nd_cov_contains(&d->key_cov, 0,
-	    kdh.dumpkeysize));
+	    (kdh.compression == NDS_COMP_NONE ? nd_cov_end(&d->cov) ==
+	    kdh.dumplength : nd_cov_end(&d->cov) <=
+	    nd_kdh_data_end(kdh.dumplength)) &&
+	    nd_cov_contains(&d->key_cov, 0, kdh.dumpkeysize) &&
+	    nd_cov_end(&d->key_cov) <= kdh.dumpkeysize;
 }
 
 /* Handle one well-formed message of a session; true means ack it. */
@@ -227,6 +233,8 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			return true;
 		}
 		if (!adm_dump_begin(rx, s)) {
+			/* Its data, held off: a FINISHED before was not. */
+			s->finish_at = 0;
 			s->drops.n[DROP_BUSY]++;
 			return false;
 		}

@@ -240,6 +240,15 @@ def forge_finished(a, c, body):
                                   msg(VMCORE, seq, off0, p0)), (SERVER, 0))
                 c.sent_seqs.add(seq)
                 time.sleep(0.005)
+            if a.forge_walk_kdh is not None:
+                # A valid KDH of its own (anyone can make one) that
+                # announces more than has come.
+                seq += 1
+                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                                  msg(KDH, seq, 0, kdh(a.forge_walk_kdh))),
+                           (SERVER, 0))
+                c.sent_seqs.add(seq)
+                time.sleep(0.005)
             raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
                               msg(FINISHED, seq + 1)), (SERVER, 0))
             c.sent_seqs.add(seq + 1)
@@ -1005,6 +1014,9 @@ def main():
     d.add_argument("--forge-walk", action="store_true",
                    help="before call 2, forge messages numbered up 64 at a "
                    "time and a FINISHED numbered next after them")
+    d.add_argument("--forge-walk-kdh", type=int, metavar="LEN",
+                   help="with --forge-walk, a valid KDH announcing LEN "
+                   "bytes before the FINISHED")
     d.add_argument("--forge-seqno", action="store_true",
                    help="before call 2, forge messages numbered far ahead "
                    "and a FINISHED numbered next after them")

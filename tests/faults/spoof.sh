@@ -15,7 +15,9 @@
 # numbers within one call count toward FINISHED's. One who walks the
 # number up within reach (copies of a packet, 64 apart) ends nothing
 # either: a FINISHED ends a dump at once only when all the dump says it
-# has came (a kernel's comes last), else only if nothing follows it.
+# has came (a kernel's comes last), else only if nothing follows it; a
+# KDH of the forger's own that announces other than what has come does
+# not make the dump whole.
 # A FINISHED forged between the HERALD and the first data, numbered next
 # (a kernel's HERALD is number 1), ends nothing: a kernel sends data
 # first.
@@ -88,6 +90,23 @@ wait_manifest "$DC" 0
 assert_manifest "$DC/manifest.0.json" complete "$T/sentC"
 assert_same_bytes "$DC/vmcore.0" "$T/sentC"
 pass "numbers a forger walked up within reach and its FINISHED next after them: the dump went on to the client's FINISHED, complete"
+
+# The same walk with a valid KDH of the forger's before its FINISHED,
+# announcing 32 KiB when 64 KiB have come (an uncompressed dump's
+# dumplength is what was sent): not whole, so the dump goes on;
+# the client's own KDH then differs from the first one kept.
+G=$(client_addr 6)
+DG=$(client_dir "$G")
+timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$G" \
+    "$T/sentG" --size $((2 << 20)) --seed 170 --forge-walk \
+    --forge-walk-kdh $((32 << 10)) \
+    >"$T/nd.G.log" 2>&1 || { cat "$T/nd.G.log" >&2; fail "the dump after walked numbers and a forged KDH was not acked to the end"; }
+grep -q "forged numbers walked" "$T/nd.G.log" || fail "nothing was forged: $(cat "$T/nd.G.log")"
+wait_manifest "$DG" 0
+assert_manifest "$DG/manifest.0.json" incomplete
+assert_match "$(jget "$DG/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+assert_same_bytes "$DG/vmcore.0.incomplete" "$T/sentG"
+pass "a forged KDH announcing less than had come, then FINISHED: the dump went on to the client's end, every byte kept, incomplete for the two KDHs"
 
 F=$(client_addr 5)
 DF=$(client_dir "$F")

@@ -378,4 +378,23 @@ for n in $(seq 20 36); do
 done
 pass "17 console crashes at once: netdump-crash for each, the 17th when a place is free"
 stop_server
+
+# A Linux client's netdump-crash that hangs: a Linux client announces
+# until it is answered, so the hook has until hook_timeout; then it is
+# killed, and its silence is not a no: the dump goes on and is stored.
+write_conf "scripts_dir = $T/scripts" "hook_timeout = 3"
+printf '#!/bin/sh\necho "$@" >>%s\nexec sleep 60\n' "$T/crash.hung" \
+    >"$T/scripts/netdump-crash"
+chmod 755 "$T/scripts/netdump-crash"
+start_server -c "$T/server.ini"
+H=$(client_addr 43)
+linux 0 43 -n 1024 -s 43 --timeout 30 --start-interval 300 \
+    --image-out "$T/image43" --regs-out "$T/regs43"
+assert_log "client ${H//./\\.}: netdump-crash did not answer within hook_timeout; going on without its answer" "the late hook"
+assert_log "netdump-crash $T/scripts/netdump-crash \\(pid [0-9]+\\) ran past hook_timeout; killed" "the hung hook killed"
+assert_grep "$T/crash.hung" "^${H//./\\.} " "netdump-crash's arguments"
+D=$(core_of 43)
+$ELFCHECK "$D/vmcore" "$T/image43" "$T/regs43" || fail "the dump after a hung netdump-crash differs"
+pass "a Linux client's netdump-crash hangs: killed at hook_timeout (3 s), the dump stored all the same"
+stop_server
 finish
