@@ -237,8 +237,12 @@ run_sequence netdumpd nd 2
 # compressed; ciphertext and kernel-compressed streams pass through.
 run_sequence savecore zc 3 chain
 A3=$(client_addr 3)
-assert_log "sink z \\(zstd\\): dump [0-9]+ from ${A3//./\\.}: vmcore: no known header, and the first 65536 bytes compress to [0-9]+: taken for an encrypted dump: passing it through" \
-    "the zstd transform's reason for passing ciphertext through"
+# The three encrypted vmcores pass through. Which reason the one whose
+# key follows its data gets depends on whether the key has come when the
+# transform decides (its worker may lag the receive thread): either is
+# right (unit.test_zstd_sink checks the content rule itself).
+[ "$(grep -cE "sink z \\(zstd\\): dump [0-9]+ from ${A3//./\\.}: vmcore: (no known header, and the first 65536 bytes compress to [0-9]+: taken for an encrypted dump|encrypted \\(a key came with the dump\\)): passing it through" "$SERVER_LOG")" -eq 3 ] ||
+	fail "the zstd transform's reasons for passing ciphertext through: $(grep -E "sink z \\(zstd\\).*passing it through" "$SERVER_LOG")"
 [ "$(grep -cE "sink z \\(zstd\\): dump [0-9]+ from ${A3//./\\.}: vmcore: compressing at level 1" "$SERVER_LOG")" -eq 2 ] ||
 	fail "the zstd transform compressed other than the two plain vmcores: $(grep -E "sink z \\(zstd\\).*vmcore: " "$SERVER_LOG")"
 assert_no_log "\\.zst\\.zst|\\.gz\\.zst|vmcore_encrypted\\.[0-9]+\\.(gz|zst)" "no doubly compressed or suffixed encrypted vmcore"
