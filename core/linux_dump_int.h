@@ -50,8 +50,9 @@ _Static_assert(LX_WINDOW_BYTES >= LX_PAGE_MAX,
 /*
  * A skip REPLY_RESERVED claims is taken whole while the frames not RAM
  * stay within this plus the RAM that came; beyond, a frame per reply.
+ * (As the FreeBSD path's GAP_SLACK: what one reply can make of zeros.)
  */
-#define LX_HOLE_SLACK	((uint64_t)1 << 30)
+#define LX_HOLE_SLACK	((uint64_t)16 << 20)
 #define LX_LOG_EVERY	10	/* seconds between counter lines */
 #define LX_LINGER	60	/* seconds a DONE session stays: late
 				 * answers to it are not strangers' */

@@ -293,7 +293,9 @@ lx_mem_reply(struct nd_lx *lx, struct lx_session *s, const struct lx_reply *r)
  * so that the holes' cost (a stream chain compresses or uploads them as
  * zeros) stays bounded by what came. Whole while the frames not RAM stay
  * within LX_HOLE_SLACK plus the RAM pages received (the PCI hole below
- * 4 GiB of any real map fits); else as far as that goes, and at least
+ * 4 GiB of a real map comes after at least as much RAM as it is wide:
+ * 2 GiB of it in QEMU's q35 map, 3 GiB or more elsewhere); else as far
+ * as that goes, and at least
  * the frame asked for, so that every further frame not RAM costs the
  * client a reply. A real map with a wider gap is still stored whole,
  * only slower.
@@ -479,7 +481,9 @@ lx_memory_end(struct nd_lx *lx, struct lx_session *s, const char *why)
 		snprintf(buf, sizeof(buf), "%" PRIu64 " page%s never came",
 		    missing, missing == 1 ? "" : "s");
 		why = buf;
-	}
+	} else if (why == NULL && d->lx.pages == 0)
+		/* Only claims came: no kernel has no RAM. */
+		why = "no page of RAM came: the client said no frame is RAM";
 	d->lx.missing_pages = missing;
 	d->final_size = nd_asm_finish(&s->as, UINT64_MAX);
 	if (why == NULL) {

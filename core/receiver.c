@@ -552,10 +552,13 @@ tick(struct nd_receiver *rx)
 			    why);
 			rx_session_end(s, why);
 		} else if (s->dump != NULL &&
-		    now - s->last_progress >= PROGRESS_EVERY) {
+		    now - s->last_progress >= PROGRESS_EVERY &&
+		    s->dump->cov.total != s->progress_bytes) {
+			/* A line for bytes that came, not for time. */
 			const struct nd_dump *d = s->dump;
 
 			s->last_progress = now;
+			s->progress_bytes = d->cov.total;
 			log_info("dump %" PRIu64 " from %s: %" PRIu64 " MiB "
 			    "received so far", s->id, s->addr,
 			    d->cov.total >> 20);

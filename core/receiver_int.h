@@ -122,6 +122,7 @@ struct session {
 	struct nd_msg		*herald;
 	time_t			 ended_at;
 	time_t			 last_progress;
+	uint64_t		 progress_bytes; /* cov.total then */
 	time_t			 last_new;	/* vmcore bytes new to the dump */
 	struct drops		 drops;
 };

@@ -9,15 +9,17 @@
 # terabyte of zeros (zstd: many minutes of a core; s3: a terabyte sent).
 #
 # The server takes a claimed skip whole while the frames not RAM stay
-# within 1 GiB plus the RAM pages that came, and beyond that a frame per
-# reply. Asserted:
+# within 16 MiB plus the RAM pages that came (the FreeBSD path's slack
+# for a gap), and beyond that a frame per reply. Asserted:
 #   * the terabyte claim (file sink, and a "zstd | local" chain): the
 #     warning once, the dump incomplete within seconds of the client's
-#     end, at most 1 GiB of frames not RAM plus one per reply, a small
+#     end, at most 16 MiB of frames not RAM plus one per reply, a small
 #     file;
-#   * a map whose gap is wider than the budget (128 RAM frames, 1 GiB
+#   * a map whose gap is wider than the budget (128 RAM frames, 16 MiB
 #     and 2,000 frames not RAM, 128 RAM frames): the same warning, and
 #     the core complete and exact (elfcheck.py), with two PT_LOADs;
+#   * a client whose every frame is not RAM (1024 frames, one reply):
+#     incomplete, not a complete core of zeros;
 #   * frames answered REPLY_ERROR below the last: missing, not zeros.
 set -euo pipefail
 NET=227
@@ -53,7 +55,7 @@ sink = local
 INI
 start_server -c "$T/server.ini"
 
-SLACK=262144			# 1 GiB of 4 KiB frames
+SLACK=4096			# 16 MiB of 4 KiB frames
 CLAIM=$(((1 << 28) - 1024))	# 1 TiB less the header's room
 
 core_of() {	# CLIENT: its directory with a manifest
@@ -80,18 +82,18 @@ for i in 1 2; do
 	echo "note: client $i: $notram frames not RAM after $replies replies"
 	[ "$notram" -ge "$SLACK" ] || fail "only $notram frames not RAM taken (client $i)"
 	[ "$notram" -le $((SLACK + replies)) ] ||
-		fail "$notram frames not RAM from $replies replies: more than 1 GiB plus one a reply (client $i)"
+		fail "$notram frames not RAM from $replies replies: more than 16 MiB plus one a reply (client $i)"
 	for f in "$D"/vmcore*; do
 		sz=$(size_of "$f")
 		[ "$sz" -lt $((1 << 30)) ] || fail "$f is $sz bytes long"
 	done
-	assert_log "linux dump [0-9]+ from 127\\.0\\.$NET\\.$i: the client says frames 0 to $((CLAIM - 1)) are not RAM, more than 1024 MiB beyond the RAM it sent; from frame 262144 on they are asked for one at a time" \
+	assert_log "linux dump [0-9]+ from 127\\.0\\.$NET\\.$i: the client says frames 0 to $((CLAIM - 1)) are not RAM, more than 16 MiB beyond the RAM it sent; from frame 4096 on they are asked for one at a time" \
 	    "the warning for the terabyte claim (client $i)"
 	[ "$(grep -c "from $(client_addr $i): the client says" "$SERVER_LOG")" = 1 ] ||
 		fail "the warning is not said once for client $i"
 done
 assert_eq "$(jget "$(core_of 2)/manifest.json" '.sinks[0].name')" "z | local" "chain of client 2"
-pass "a terabyte claimed not RAM, file sink and zstd | local: incomplete when the client stopped, at most 1 GiB plus a frame a reply"
+pass "a terabyte claimed not RAM, file sink and zstd | local: incomplete when the client stopped, at most 16 MiB plus a frame a reply"
 
 # ------------------------------------------------- a gap wider than that
 GAP=$((SLACK + 2000))
@@ -109,7 +111,20 @@ assert_log "from 127\\.0\\.$NET\\.3: the client says frames 128 to $((128 + GAP 
     "the warning for the wide gap"
 $ELFCHECK "$D/vmcore" "$T/image3" "$T/regs3" --loads 2 --holes "128-$((128 + GAP))" ||
 	fail "the core with the wide gap differs from what was sent"
-pass "a gap of 1 GiB and 2,000 frames after 128 RAM frames: complete and exact, two PT_LOADs"
+pass "a gap of 16 MiB and 2,000 frames after 128 RAM frames: complete and exact, two PT_LOADs"
+
+# --------------------------------------------- no frame is RAM at all
+# One reply says none of 1024 frames is RAM: within the slack, so taken
+# whole, but no kernel has no RAM: incomplete, not a core of zeros.
+timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$(client_addr 5):6666" -n 1024 \
+    --holes 0-1024 "127.0.0.1:$LPORT" >"$T/linux.5.log" 2>&1 ||
+	{ cat "$T/linux.5.log" >&2; fail "netdump-linux with no RAM failed"; }
+D=$(core_of 5)
+M=$D/manifest.json
+assert_eq "$(jget "$M" .status)" incomplete "status with no frame RAM"
+assert_eq "$(jget "$M" .reason)" "no page of RAM came: the client said no frame is RAM" "reason with no frame RAM"
+assert_eq "$(jget "$M" .linux.pages_received)" 0 "pages_received with no frame RAM"
+pass "a client whose every frame is not RAM: incomplete, no complete core of zeros"
 
 # -------------------------------------------- frames the client refuses
 # A kernel answers REPLY_ERROR only past its last frame; a client that
