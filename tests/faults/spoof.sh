@@ -54,70 +54,61 @@ assert_no_log "dump [0-9]+ from 127\.0\.$NET\.9" "a dump from the spoofer"
 assert_no_log "${A//./\\.}: dropped" "drops counted against the client (the spoofed datagrams must not reach its session)"
 pass "no dump from the spoofer, nothing of it reached the session"
 
-B=$(client_addr 2)
-DB=$(client_dir "$B")
-timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$B" \
-    "$T/sentB" --size $((2 << 20)) --seed 166 --forge-seqno \
-    >"$T/nd.B.log" 2>&1 || { cat "$T/nd.B.log" >&2; fail "the dump after forged numbers was not acked to the end"; }
-grep -q "forged numbers" "$T/nd.B.log" || fail "nothing was forged: $(cat "$T/nd.B.log")"
-wait_manifest "$DB" 0
-assert_manifest "$DB/manifest.0.json" complete "$T/sentB"
-assert_same_bytes "$DB/vmcore.0" "$T/sentB"
-assert_eq "$(jget "$DB/manifest.0.json" .finished)" true "finished"
+# forged_dump N SEED NOTE WHAT [ndfault.py dump options]: client N's dump
+# with the forgery the options ask for, acked to its end (ndfault.py
+# fails otherwise) and its manifest 0 there; NOTE is what ndfault.py says
+# it forged. Sets FA (the client), FD (its directory), FS (what it sent).
+forged_dump() {
+	local n=$1 seed=$2 note=$3 what=$4
+
+	shift 4
+	FA=$(client_addr "$n")
+	FD=$(client_dir "$FA")
+	FS=$T/sent.$n
+	timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump \
+	    "$PORT" "$FA" "$FS" --seed "$seed" "$@" >"$T/nd.$n.log" 2>&1 ||
+		{ cat "$T/nd.$n.log" >&2; fail "the dump after $what was not acked to the end"; }
+	grep -q "$note" "$T/nd.$n.log" || fail "nothing was forged: $(cat "$T/nd.$n.log")"
+	wait_manifest "$FD" 0
+}
+
+forged_dump 2 166 "forged numbers" "forged numbers" --size $((2 << 20)) \
+    --forge-seqno
+assert_manifest "$FD/manifest.0.json" complete "$FS"
+assert_same_bytes "$FD/vmcore.0" "$FS"
+assert_eq "$(jget "$FD/manifest.0.json" .finished)" true "finished"
 pass "numbers a forger picked and its FINISHED numbered next after them: the dump went on to the client's FINISHED, complete"
 
-
-E=$(client_addr 4)
-DE=$(client_dir "$E")
-timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$E" \
-    "$T/sentE" --size $((6 << 20)) --seed 168 --forge-far $(((3 << 20) + 5)) \
-    >"$T/nd.E.log" 2>&1 || { cat "$T/nd.E.log" >&2; fail "the dump after a byte forged far ahead was not acked to the end"; }
-grep -q "forged one byte at" "$T/nd.E.log" || fail "nothing was forged: $(cat "$T/nd.E.log")"
-wait_manifest "$DE" 0
-assert_manifest "$DE/manifest.0.json" complete "$T/sentE"
-assert_same_bytes "$DE/vmcore.0" "$T/sentE"
-assert_eq "$(jget "$DE/manifest.0.json" .coverage.late_bytes)" 0 "bytes that came behind the stream"
-assert_log "${E//./\\.}: dropped 1 data far ahead of the stream while the client sent" "the drop line"
+forged_dump 4 168 "forged one byte at" "a byte forged far ahead" \
+    --size $((6 << 20)) --forge-far $(((3 << 20) + 5))
+assert_manifest "$FD/manifest.0.json" complete "$FS"
+assert_same_bytes "$FD/vmcore.0" "$FS"
+assert_eq "$(jget "$FD/manifest.0.json" .coverage.late_bytes)" 0 "bytes that came behind the stream"
+assert_log "${FA//./\\.}: dropped 1 data far ahead of the stream while the client sent" "the drop line"
 pass "a byte forged 3 MiB ahead: not taken while the client sent on; complete, nothing late"
 
-C=$(client_addr 3)
-DC=$(client_dir "$C")
-timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$C" \
-    "$T/sentC" --size $((2 << 20)) --seed 167 --forge-walk \
-    >"$T/nd.C.log" 2>&1 || { cat "$T/nd.C.log" >&2; fail "the dump after walked numbers was not acked to the end"; }
-grep -q "forged numbers walked" "$T/nd.C.log" || fail "nothing was forged: $(cat "$T/nd.C.log")"
-wait_manifest "$DC" 0
-assert_manifest "$DC/manifest.0.json" complete "$T/sentC"
-assert_same_bytes "$DC/vmcore.0" "$T/sentC"
+forged_dump 3 167 "forged numbers walked" "walked numbers" --size $((2 << 20)) \
+    --forge-walk
+assert_manifest "$FD/manifest.0.json" complete "$FS"
+assert_same_bytes "$FD/vmcore.0" "$FS"
 pass "numbers a forger walked up within reach and its FINISHED next after them: the dump went on to the client's FINISHED, complete"
 
 # The same walk with a valid KDH of the forger's before its FINISHED,
 # announcing 32 KiB when 64 KiB have come (an uncompressed dump's
 # dumplength is what was sent): not whole, so the dump goes on;
 # the client's own KDH then differs from the first one kept.
-G=$(client_addr 6)
-DG=$(client_dir "$G")
-timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$G" \
-    "$T/sentG" --size $((2 << 20)) --seed 170 --forge-walk \
-    --forge-walk-kdh $((32 << 10)) \
-    >"$T/nd.G.log" 2>&1 || { cat "$T/nd.G.log" >&2; fail "the dump after walked numbers and a forged KDH was not acked to the end"; }
-grep -q "forged numbers walked" "$T/nd.G.log" || fail "nothing was forged: $(cat "$T/nd.G.log")"
-wait_manifest "$DG" 0
-assert_manifest "$DG/manifest.0.json" incomplete
-assert_match "$(jget "$DG/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
-assert_same_bytes "$DG/vmcore.0.incomplete" "$T/sentG"
+forged_dump 6 170 "forged numbers walked" "walked numbers and a forged KDH" \
+    --size $((2 << 20)) --forge-walk --forge-walk-kdh $((32 << 10))
+assert_manifest "$FD/manifest.0.json" incomplete
+assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+assert_same_bytes "$FD/vmcore.0.incomplete" "$FS"
 pass "a forged KDH announcing less than had come, then FINISHED: the dump went on to the client's end, every byte kept, incomplete for the two KDHs"
 
-F=$(client_addr 5)
-DF=$(client_dir "$F")
-timeout $((120 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" dump "$PORT" "$F" \
-    "$T/sentF" --size $((2 << 20)) --seed 169 --forge-first \
-    >"$T/nd.F.log" 2>&1 || { cat "$T/nd.F.log" >&2; fail "the dump after a FINISHED forged before its data was not acked to the end"; }
-grep -q "forged FINISHED 2 before the data" "$T/nd.F.log" || fail "nothing was forged: $(cat "$T/nd.F.log")"
-wait_manifest "$DF" 0
-assert_manifest "$DF/manifest.0.json" complete "$T/sentF"
-assert_same_bytes "$DF/vmcore.0" "$T/sentF"
-assert_eq "$(_log_count "from ${F//./\\.}:20024 started")" 1 "dumps of the client"
+forged_dump 5 169 "forged FINISHED 2 before the data" \
+    "a FINISHED forged before its data" --size $((2 << 20)) --forge-first
+assert_manifest "$FD/manifest.0.json" complete "$FS"
+assert_same_bytes "$FD/vmcore.0" "$FS"
+assert_eq "$(_log_count "from ${FA//./\\.}:20024 started")" 1 "dumps of the client"
 pass "a FINISHED forged before the first data, numbered next: the dump went on, complete"
 
 stop_server
