@@ -45,6 +45,9 @@
  */
 #define JUMP_QUIET	3		/* s */
 
+/* The netdump dumper's blocksize: a compressed dump's last is padded. */
+#define ND_BLOCK_PAD	4096u
+
 /*
  * Copy the parts of [off, off + len) not received before into obj, and
  * compare the rest: a difference is a conflict.
@@ -72,18 +75,22 @@ fill_gap(void *arg, uint64_t start, uint64_t end, bool is_data)
 /*
  * KDH and key are small objects kept whole. A retransmission changes
  * nothing; one with other bytes is a conflict: the first copy stays.
+ * *fresh: it brought bytes not received before.
  */
 static bool
 small_object(struct nd_dump *d, const char *what, struct nd_coverage *cov,
-    uint8_t *obj, const struct nd_msg *m)
+    uint8_t *obj, const struct nd_msg *m, bool *fresh)
 {
 	struct fill f = { obj, m->payload, m->offset, UINT64_MAX };
-	uint64_t added;
+	uint64_t added = 0;
 
 	nd_cov_walk(cov, m->offset, m->offset + m->len, fill_gap, &f);
 	if (f.conflict != UINT64_MAX)
 		nd_dump_conflict(d, what, f.conflict);
-	return nd_cov_add(cov, m->offset, m->offset + m->len, &added) == 0;
+	if (nd_cov_add(cov, m->offset, m->offset + m->len, &added) == -1)
+		return false;
+	*fresh = added > 0;
+	return true;
 }
 
 /*
@@ -100,10 +107,13 @@ gap_ok(const struct nd_dump *d, uint64_t off, uint64_t end)
 	return end - have <= GAP_SLACK + d->cov.total / 4;
 }
 
-/* A VMCORE message of an active session; true means ack it. */
+/*
+ * A VMCORE message of an active session; true means ack it. *fresh: it
+ * brought bytes not received before.
+ */
 static bool
 session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
-    const struct nd_msg *m)
+    const struct nd_msg *m, bool *fresh)
 {
 	enum nd_asm_result r;
 
@@ -148,6 +158,7 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
 	}
 	if (r == ND_ASM_DUPLICATE)
 		d->dup_packets++;
+	*fresh = r != ND_ASM_DUPLICATE;
 	return true;
 }
 
@@ -157,14 +168,18 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
  * numbers every message on from the HERALD's, sends a call of at most
  * ND_MAX_IN_FLIGHT and waits for every ack before the next
  * (sys/net/debugnet.c debugnet_send), so it never gets further than
- * that past the highest number taken. A forger's far number (in a
- * message dropped, or far ahead) cannot make its own FINISHED the next.
- * And the client went on: a FINISHED before was not its last word.
+ * that past the highest number taken. Only a message that brought bytes
+ * new to the dump (fresh) counts: a kernel's resend keeps its number, so
+ * its number counted when it first came. A forger's far number (in a
+ * message dropped, or far ahead), or one walked up in copies of what
+ * came, cannot make its own FINISHED the next. And the client went on:
+ * a FINISHED before was not its last word.
  */
 static void
-taken(struct session *s, struct nd_dump *d, const struct nd_msg *m)
+taken(struct session *s, struct nd_dump *d, const struct nd_msg *m,
+    bool fresh)
 {
-	if (m->seqno > s->last_seqno &&
+	if (fresh && m->seqno > s->last_seqno &&
 	    m->seqno - s->last_seqno <= ND_MAX_IN_FLIGHT)
 		s->last_seqno = m->seqno;
 	if (s->finish_at != 0) {
@@ -175,28 +190,30 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m)
 }
 
 /*
- * Whether the dump is whole as the outcome's judge() will see it: a
- * valid KDH, exactly the data it announces (an uncompressed dump's
- * dumplength is the bytes sent: sys/kern/kern_shutdown.c) and exactly
- * its key, nothing in conflict. A kernel sends FINISHED after all of it.
- * A forger can send a KDH too, but must then know to the byte how far
- * the dump has come. Parsed apart: the dump's own KDH fields are the
- * worker's until the end.
+ * Whether the dump is whole, by a stricter rule than the outcome's
+ * judge(): a valid KDH announcing data, which came, exactly as long as it
+ * says (an uncompressed dump's dumplength is the bytes sent; a
+ * compressed one's last 4096-byte block is padded: sys/kern/
+ * kern_shutdown.c dump_finish), exactly its key, nothing in conflict. A
+ * kernel sends FINISHED after all of it. A forger can send a KDH too,
+ * but must then know to the block how far the dump has come. Parsed
+ * apart: the dump's own KDH fields are the worker's until the end.
  */
 static bool
 dump_whole(const struct nd_dump *d)
 {
 	struct nds_kdh kdh;
+	uint64_t end;
 
 	if (d->conflicts > 0 || !nd_cov_contains(&d->kdh_cov, 0,
 	    ND_KDH_SIZE) || nd_kdh_parse(d->kdh_raw, ND_KDH_SIZE, &kdh) !=
 	    ND_KDH_OK)
 		return false;
-	/* Only a compressed dump's last block is padded past dumplength. */
-	return nd_cov_contains(&d->cov, 0, kdh.dumplength) &&
-	    (kdh.compression == NDS_COMP_NONE ? nd_cov_end(&d->cov) ==
-	    kdh.dumplength : nd_cov_end(&d->cov) <=
-	    nd_kdh_data_end(kdh.dumplength)) &&
+	end = nd_cov_end(&d->cov);
+	return kdh.dumplength > 0 && nd_cov_contains(&d->cov, 0,
+	    kdh.dumplength) && (end == kdh.dumplength ||
+	    (kdh.compression != NDS_COMP_NONE && end == (kdh.dumplength +
+	    ND_BLOCK_PAD - 1) / ND_BLOCK_PAD * ND_BLOCK_PAD)) &&
 	    nd_cov_contains(&d->key_cov, 0, kdh.dumpkeysize) &&
 	    nd_cov_end(&d->key_cov) <= kdh.dumpkeysize;
 }
@@ -207,6 +224,7 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
     const struct nd_msg *m)
 {
 	struct nd_dump *d = s->dump;
+	bool fresh = false;
 
 	if (s->state == S_ENDED) {
 		/* A lost FINISHED ack: the client asks again. */
@@ -249,7 +267,7 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			s->drops.n[DROP_UNEXPECTED]++;
 		return false;
 	case ND_MSG_VMCORE:
-		if (!session_vmcore(rx, s, d, m))
+		if (!session_vmcore(rx, s, d, m, &fresh))
 			return false;
 		break;
 	case ND_MSG_KDH:
@@ -258,7 +276,8 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			s->drops.n[DROP_KDH_RANGE]++;
 			return false;
 		}
-		if (!small_object(d, "KDH", &d->kdh_cov, d->kdh_raw, m))
+		if (!small_object(d, "KDH", &d->kdh_cov, d->kdh_raw, m,
+		    &fresh))
 			return false;
 		break;
 	case ND_MSG_EKCD_KEY:
@@ -270,7 +289,7 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			s->drops.n[DROP_BUSY]++;
 			return false;
 		}
-		if (!small_object(d, "key", &d->key_cov, d->key, m))
+		if (!small_object(d, "key", &d->key_cov, d->key, m, &fresh))
 			return false;
 		atomic_store(&d->key_seen, true);
 		break;
@@ -293,6 +312,6 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			s->finish_at = now_sec() + FINISH_WAIT;
 		return true;
 	}
-	taken(s, d, m);
+	taken(s, d, m, fresh);
 	return true;
 }

@@ -245,7 +245,9 @@ def forge_finished(a, c, body):
                 # announces more than has come.
                 seq += 1
                 raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
-                                  msg(KDH, seq, 0, kdh(a.forge_walk_kdh))),
+                                  msg(KDH, seq, 0, kdh(
+                                      a.forge_walk_kdh,
+                                      compression=a.forge_compression))),
                            (SERVER, 0))
                 c.sent_seqs.add(seq)
                 time.sleep(0.005)
@@ -291,19 +293,26 @@ def cmd_dump(a):
     # netdump_start() in sys/netinet/netdump/netdump_client.c sends the
     # path with its NUL (strlen + 1), or nothing.
     c.herald(a.path.encode() + b"\0" if a.path else b"")
-    if a.forge_first:
+    if a.forge_first or a.forge_first_kdh:
         # FINISHED forged before any data, numbered next after the
         # HERALD: a kernel's HERALD is number 1 (debugnet_connect()
-        # in sys/net/debugnet.c), so anyone can number it right.
+        # in sys/net/debugnet.c), so anyone can number it right. With
+        # --forge-first-kdh, a valid KDH announcing nothing before it.
         raw = socket.socket(socket.AF_INET, socket.SOCK_RAW,
                             socket.IPPROTO_RAW)
         raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+        seq = c.seq
+        if a.forge_first_kdh:
+            raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                              msg(KDH, seq, 0, kdh(0))), (SERVER, 0))
+            c.sent_seqs.add(seq)
+            seq += 1
         raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
-                          msg(FINISHED, c.seq)), (SERVER, 0))
-        c.sent_seqs.add(c.seq)	# its ack reaches the client too
+                          msg(FINISHED, seq)), (SERVER, 0))
+        c.sent_seqs.add(seq)	# its ack reaches the client too
         time.sleep(0.5)
         note("forged FINISHED %d before the data to port %d"
-             % (c.seq, c.sport))
+             % (seq, c.sport))
     if a.wait_for:
         # Heralded and held until the test says go: its dump begins after
         # whatever the test does in between.
@@ -1017,6 +1026,11 @@ def main():
     d.add_argument("--forge-walk-kdh", type=int, metavar="LEN",
                    help="with --forge-walk, a valid KDH announcing LEN "
                    "bytes before the FINISHED")
+    d.add_argument("--forge-compression", type=int, default=0,
+                   help="the compression --forge-walk-kdh's KDH says")
+    d.add_argument("--forge-first-kdh", action="store_true",
+                   help="after the HERALD, forge a KDH announcing 0 "
+                   "bytes and a FINISHED, numbered next")
     d.add_argument("--forge-seqno", action="store_true",
                    help="before call 2, forge messages numbered far ahead "
                    "and a FINISHED numbered next after them")

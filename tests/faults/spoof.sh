@@ -14,13 +14,14 @@
 # nothing: a kernel never numbers that far past what was acked, so only
 # numbers within one call count toward FINISHED's. One who walks the
 # number up within reach (copies of a packet, 64 apart) ends nothing
-# either: a FINISHED ends a dump at once only when all the dump says it
-# has came (a kernel's comes last), else only if nothing follows it; a
-# KDH of the forger's own that announces other than what has come does
+# either: only messages that bring new bytes count, and a FINISHED ends a
+# dump at once only when all the dump says it has came (a kernel's comes
+# last), else only if nothing follows it; a KDH of the forger's own
+# (uncompressed or gzip) that announces other than what has come does
 # not make the dump whole.
 # A FINISHED forged between the HERALD and the first data, numbered next
-# (a kernel's HERALD is number 1), ends nothing: a kernel sends data
-# first.
+# (a kernel's HERALD is number 1), ends nothing, nor does one after a
+# KDH announcing nothing: a kernel sends data first.
 # One byte forged 3 MiB ahead of a client's stream (the very byte it will
 # send there) is not taken while the client sends on: nothing of the
 # client's comes behind the stream (late: an ordered chain fails on it).
@@ -104,12 +105,34 @@ assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes re
 assert_same_bytes "$FD/vmcore.0.incomplete" "$FS"
 pass "a forged KDH announcing less than had come, then FINISHED: the dump went on to the client's end, every byte kept, incomplete for the two KDHs"
 
+# The same with a gzip KDH: a compressed dump's last block is padded to
+# 4096 bytes, not to a call's 64 KiB (the first version allowed that).
+forged_dump 7 171 "forged numbers walked" "walked numbers and a forged gzip KDH" \
+    --size $((2 << 20)) --forge-walk --forge-walk-kdh $((32 << 10)) \
+    --forge-compression 1
+assert_manifest "$FD/manifest.0.json" incomplete
+assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+# Named by the first KDH, the forger's.
+assert_same_bytes "$FD/vmcore.0.gz.incomplete" "$FS"
+pass "a forged gzip KDH announcing 32 KiB when 64 KiB had come, then FINISHED: the dump went on to the client's end, every byte kept"
+
 forged_dump 5 169 "forged FINISHED 2 before the data" \
     "a FINISHED forged before its data" --size $((2 << 20)) --forge-first
 assert_manifest "$FD/manifest.0.json" complete "$FS"
 assert_same_bytes "$FD/vmcore.0" "$FS"
 assert_eq "$(_log_count "from ${FA//./\\.}:20024 started")" 1 "dumps of the client"
 pass "a FINISHED forged before the first data, numbered next: the dump went on, complete"
+
+# A valid KDH announcing nothing, then FINISHED, before the first data:
+# no data came, so the dump is not whole; it goes on, incomplete only
+# for the two KDHs.
+forged_dump 8 172 "forged FINISHED 3 before the data" \
+    "a KDH and a FINISHED forged before its data" --size $((2 << 20)) \
+    --forge-first-kdh
+assert_manifest "$FD/manifest.0.json" incomplete
+assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+assert_same_bytes "$FD/vmcore.0.incomplete" "$FS"
+pass "a KDH announcing nothing and a FINISHED forged before the first data: the dump went on to the client's end, every byte kept"
 
 stop_server
 pass "server exited 0 on SIGTERM"
