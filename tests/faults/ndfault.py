@@ -231,18 +231,23 @@ def forge_finished(a, c, body):
             # Numbers walked up 64 at a time, each in a copy of the
             # client's first packet (taken: the same bytes), then
             # FINISHED numbered next: every number within one call of
-            # the last, as a kernel's are.
+            # the last, as a kernel's are. With --forge-walk-fresh, each
+            # in one byte new to the dump instead: the next bytes of the
+            # stream (the very ones the client will send: no conflict).
             _, _, off0, p0 = first[0]
             seq = pkts[0][0] - 1	# the highest number taken so far
-            for _ in range(16):
+            for k in range(16):
                 seq += 64
-                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
-                                  msg(VMCORE, seq, off0, p0)), (SERVER, 0))
+                m = msg(VMCORE, seq, off0, p0)
+                if a.forge_walk_fresh:
+                    off = pkts[0][2] + k
+                    m = msg(VMCORE, seq, off, body[off:off + 1])
+                raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport, m),
+                           (SERVER, 0))
                 c.sent_seqs.add(seq)
                 time.sleep(0.005)
             if a.forge_walk_kdh is not None:
-                # A valid KDH of its own (anyone can make one) that
-                # announces more than has come.
+                # A valid KDH of its own (anyone can make one).
                 seq += 1
                 raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
                                   msg(KDH, seq, 0, kdh(
@@ -1026,6 +1031,8 @@ def main():
     d.add_argument("--forge-walk-kdh", type=int, metavar="LEN",
                    help="with --forge-walk, a valid KDH announcing LEN "
                    "bytes before the FINISHED")
+    d.add_argument("--forge-walk-fresh", action="store_true",
+                   help="with --forge-walk, walk in bytes new to the dump")
     d.add_argument("--forge-compression", type=int, default=0,
                    help="the compression --forge-walk-kdh's KDH says")
     d.add_argument("--forge-first-kdh", action="store_true",

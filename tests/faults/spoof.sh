@@ -95,26 +95,30 @@ assert_same_bytes "$FD/vmcore.0" "$FS"
 pass "numbers a forger walked up within reach and its FINISHED next after them: the dump went on to the client's FINISHED, complete"
 
 # The same walk with a valid KDH of the forger's before its FINISHED,
-# announcing 32 KiB when 64 KiB have come (an uncompressed dump's
-# dumplength is what was sent): not whole, so the dump goes on;
-# the client's own KDH then differs from the first one kept.
+# announcing exactly the 64 KiB that have come (a forger who knows): the
+# walk was in copies, which bring nothing new, so the KDH's number is not
+# within reach and the FINISHED not next; the dump goes on, and the
+# client's own KDH then differs from the first one kept.
 forged_dump 6 170 "forged numbers walked" "walked numbers and a forged KDH" \
-    --size $((2 << 20)) --forge-walk --forge-walk-kdh $((32 << 10))
+    --size $((2 << 20)) --forge-walk --forge-walk-kdh $((64 << 10))
 assert_manifest "$FD/manifest.0.json" incomplete
 assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
 assert_same_bytes "$FD/vmcore.0.incomplete" "$FS"
-pass "a forged KDH announcing less than had come, then FINISHED: the dump went on to the client's end, every byte kept, incomplete for the two KDHs"
+pass "numbers walked in copies, then a KDH announcing exactly what had come and FINISHED: the dump went on to the client's end, every byte kept, incomplete for the two KDHs"
 
-# The same with a gzip KDH: a compressed dump's last block is padded to
-# 4096 bytes, not to a call's 64 KiB (the first version allowed that).
+# A walk in bytes new to the dump (the stream's next 16, one each), then
+# a gzip KDH announcing 32 KiB when 64 KiB and 16 bytes have come: the
+# FINISHED is next, but the dump is not whole (a compressed dump's data
+# ends at its length's 4096-byte block; the first version allowed 64 KiB
+# past it).
 forged_dump 7 171 "forged numbers walked" "walked numbers and a forged gzip KDH" \
-    --size $((2 << 20)) --forge-walk --forge-walk-kdh $((32 << 10)) \
-    --forge-compression 1
+    --size $((2 << 20)) --forge-walk --forge-walk-fresh \
+    --forge-walk-kdh $((32 << 10)) --forge-compression 1
 assert_manifest "$FD/manifest.0.json" incomplete
 assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
 # Named by the first KDH, the forger's.
 assert_same_bytes "$FD/vmcore.0.gz.incomplete" "$FS"
-pass "a forged gzip KDH announcing 32 KiB when 64 KiB had come, then FINISHED: the dump went on to the client's end, every byte kept"
+pass "numbers walked in new bytes, then a gzip KDH announcing 32 KiB when 64 KiB had come and FINISHED: the dump went on to the client's end, every byte kept"
 
 forged_dump 5 169 "forged FINISHED 2 before the data" \
     "a FINISHED forged before its data" --size $((2 << 20)) --forge-first
