@@ -443,11 +443,12 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 			 * nor, for keeping a session that waits for its
 			 * first data, a FINISHED (a kernel sends data first).
 			 */
-			if (m.type != ND_MSG_HERALD)
+			if (m.type != ND_MSG_HERALD) {
 				s->last_rx = now;
-			if (m.type != ND_MSG_HERALD && (m.type !=
-			    ND_MSG_FINISHED || s->state != S_HERALDED))
-				s->last_data = now;
+				if (m.type != ND_MSG_FINISHED ||
+				    s->state != S_HERALDED)
+					s->last_data = now;
+			}
 			if (s->restarted) {
 				if (rx_session_msg(rx, s, &m))
 					s->unanswered++;

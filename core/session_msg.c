@@ -190,6 +190,18 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m,
 }
 
 /*
+ * A FINISHED that may be forged (see rx_session_msg) ends the session
+ * only when nothing taken follows it for FINISH_WAIT seconds; a second
+ * one does not put that off.
+ */
+static void
+finish_later(struct session *s)
+{
+	if (s->finish_at == 0)
+		s->finish_at = now_sec() + FINISH_WAIT;
+}
+
+/*
  * Whether the dump is whole, by a stricter rule than the outcome's
  * judge(): a valid KDH announcing data, which came, exactly as long as it
  * says (an uncompressed dump's dumplength is the bytes sent; a
@@ -243,11 +255,9 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			 * Nothing came to store: no dump, no files. But a
 			 * kernel always sends data first (a kernel's HERALD
 			 * is number 1, so a forger can number this one
-			 * next): it ends the session only when nothing
-			 * follows it for FINISH_WAIT seconds.
+			 * next): it waits like one that may be forged.
 			 */
-			if (s->finish_at == 0)
-				s->finish_at = now_sec() + FINISH_WAIT;
+			finish_later(s);
 			return true;
 		}
 		if (!adm_dump_begin(rx, s)) {
@@ -308,8 +318,8 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 		 */
 		if (m->seqno == s->last_seqno + 1 && dump_whole(d))
 			rx_session_end(s, NULL);
-		else if (s->finish_at == 0)
-			s->finish_at = now_sec() + FINISH_WAIT;
+		else
+			finish_later(s);
 		return true;
 	}
 	taken(s, d, m, fresh);

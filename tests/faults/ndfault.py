@@ -247,15 +247,25 @@ def forge_finished(a, c, body):
                 c.sent_seqs.add(seq)
                 time.sleep(0.005)
             if a.forge_walk_kdh is not None:
-                # A valid KDH of its own (anyone can make one).
+                # A valid KDH of its own (anyone can make one), and with
+                # --forge-key, that many bytes of a key of its own.
                 seq += 1
                 raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
                                   msg(KDH, seq, 0, kdh(
                                       a.forge_walk_kdh,
+                                      keysize=a.forge_keysize,
                                       compression=a.forge_compression))),
                            (SERVER, 0))
                 c.sent_seqs.add(seq)
                 time.sleep(0.005)
+                if a.forge_key:
+                    seq += 1
+                    raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
+                                      msg(EKCD_KEY, seq, 0,
+                                          bytes(range(a.forge_key)))),
+                               (SERVER, 0))
+                    c.sent_seqs.add(seq)
+                    time.sleep(0.005)
             raw.sendto(forged(c.addr, CLIENT_PORT, SERVER, c.sport,
                               msg(FINISHED, seq + 1)), (SERVER, 0))
             c.sent_seqs.add(seq + 1)
@@ -1035,6 +1045,11 @@ def main():
                    help="with --forge-walk, walk in bytes new to the dump")
     d.add_argument("--forge-compression", type=int, default=0,
                    help="the compression --forge-walk-kdh's KDH says")
+    d.add_argument("--forge-keysize", type=int, default=0,
+                   help="the key size --forge-walk-kdh's KDH says")
+    d.add_argument("--forge-key", type=int, default=0, metavar="N",
+                   help="with --forge-walk-kdh, forge N bytes of key after "
+                   "the KDH")
     d.add_argument("--forge-first-kdh", action="store_true",
                    help="after the HERALD, forge a KDH announcing 0 "
                    "bytes and a FINISHED, numbered next")

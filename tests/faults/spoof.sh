@@ -120,6 +120,27 @@ assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes re
 assert_same_bytes "$FD/vmcore.0.gz.incomplete" "$FS"
 pass "numbers walked in new bytes, then a gzip KDH announcing 32 KiB when 64 KiB had come and FINISHED: the dump went on to the client's end, every byte kept"
 
+# The same walk in new bytes with a KDH announcing exactly what has come
+# (64 KiB and the 16 bytes): FINISHED is next, but the KDH says a key of
+# 32 bytes comes with it, and none came; then one whose forged key is
+# longer than its KDH says. Neither dump is whole: each goes on (stored
+# as encrypted, named by the first KDH, the forger's).
+forged_dump 11 173 "forged numbers walked" "walked numbers and a KDH announcing a key that never came" \
+    --size $((2 << 20)) --forge-walk --forge-walk-fresh \
+    --forge-walk-kdh $(((64 << 10) + 16)) --forge-keysize 32
+assert_manifest "$FD/manifest.0.json" incomplete
+assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+assert_same_bytes "$FD/vmcore_encrypted.0.incomplete" "$FS"
+pass "numbers walked in new bytes, a KDH announcing what came and a 32-byte key, no key, FINISHED: the dump went on to the client's end, every byte kept"
+
+forged_dump 12 174 "forged numbers walked" "walked numbers and a key longer than its KDH says" \
+    --size $((2 << 20)) --forge-walk --forge-walk-fresh \
+    --forge-walk-kdh $(((64 << 10) + 16)) --forge-keysize 16 --forge-key 32
+assert_manifest "$FD/manifest.0.json" incomplete
+assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+assert_same_bytes "$FD/vmcore_encrypted.0.incomplete" "$FS"
+pass "numbers walked in new bytes, a KDH announcing what came and a 16-byte key, 32 bytes of key, FINISHED: the dump went on to the client's end, every byte kept"
+
 forged_dump 5 169 "forged FINISHED 2 before the data" \
     "a FINISHED forged before its data" --size $((2 << 20)) --forge-first
 assert_manifest "$FD/manifest.0.json" complete "$FS"
