@@ -78,6 +78,8 @@ struct nd_server_conf {
 	bool		 secure;		/* false; with no allow list, true
 						 * refuses every client */
 	int64_t	 grace;			/* seconds a closed dump still acks FINISHED, 30 */
+	int64_t	 progress_interval;	/* seconds between progress lines,
+						 * 30; 0: none */
 	char		*scripts_dir;		/* NULL: <dumpdir>/scripts */
 	int64_t	 hook_timeout;		/* seconds, 30 */
 	int64_t	 herald_hook_deadline;	/* seconds a HERALD waits for

@@ -158,6 +158,13 @@ static const struct server_key server_keys[] = {
 	    "How long after FINISHED the server still acknowledges a repeated "
 	    "FINISHED, for a client whose first acknowledgement was lost." },
 	  .value_name = "seconds" },
+	{ .row = { "progress_interval", NDS_OPT_INT, SV(progress_interval),
+	    "30", NULL, 0, 86400,
+	    "How often a dump being received logs how much of it has come. "
+	    "A line is written only when bytes came since the last one, so a "
+	    "client that only repeats itself adds none. With 0, none is "
+	    "written." },
+	  .value_name = "seconds" },
 	{ .row = { "scripts_dir", NDS_OPT_STRING, SV(scripts_dir), NULL,
 	    NULL, 0, 0,
 	    "Where the hook scripts are looked for." },

@@ -44,7 +44,6 @@
 #include "util.h"
 
 #define RX_SOCKBUF	(8 << 20)
-#define PROGRESS_EVERY	30		/* seconds between progress lines */
 #define DRAIN_WAIT_MS	1000		/* for a buffer, reading a restart's rest */
 /*
  * What a restart's drain reads at most: more datagrams than the socket
@@ -533,6 +532,7 @@ tick(struct nd_receiver *rx)
 	struct session *s, *next;
 	time_t now = now_sec();
 	unsigned timeout = rx->conf->server.timeout;
+	time_t progress = (time_t)rx->conf->server.progress_interval;
 	char why[96];
 
 	for (s = rx->sessions; s != NULL; s = next) {
@@ -552,8 +552,8 @@ tick(struct nd_receiver *rx)
 			log_warnx("dump %" PRIu64 " from %s: %s", s->id, s->addr,
 			    why);
 			rx_session_end(s, why);
-		} else if (s->dump != NULL &&
-		    now - s->last_progress >= PROGRESS_EVERY &&
+		} else if (s->dump != NULL && progress > 0 &&
+		    now - s->last_progress >= progress &&
 		    s->dump->cov.total != s->progress_bytes) {
 			/* A line for bytes that came, not for time. */
 			const struct nd_dump *d = s->dump;

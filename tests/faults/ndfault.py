@@ -301,6 +301,29 @@ def forge_finished(a, c, body):
     return before
 
 
+def repeat_first(a, c):
+    """With --repeat S: a before() hook that, before the second call,
+    sends a copy of the first packet (acked already: nothing new, as a
+    kernel's resend after a lost ack) every 0.25 s for S seconds. None
+    without it."""
+    if not a.repeat:
+        return None
+    calls = [0]
+    first = []
+
+    def before(pkts):
+        calls[0] += 1
+        if calls[0] == 1:
+            first.append(pkts[0][1])
+        elif calls[0] == 2:
+            end = time.monotonic() + a.repeat
+            while time.monotonic() < end:
+                c.s.sendto(first[0], (SERVER, c.sport))
+                c.drain(0.25)
+            note("repeated the first packet for %g s" % a.repeat)
+    return before
+
+
 def cmd_dump(a):
     """A dump with the defects the options ask for."""
     body = image(a.size, a.seed)
@@ -377,7 +400,11 @@ def cmd_dump(a):
         for off in late:
             c.call(VMCORE, body[off:off + CALL], off, skip(off))
     elif not a.no_data:
-        c.dump(body, skip=skip, before=forge_finished(a, c, body))
+        hooks = [h for h in (forge_finished(a, c, body), repeat_first(a, c))
+                 if h is not None]
+        c.dump(body, skip=skip,
+               before=(lambda pkts: [h(pkts) for h in hooks]) if hooks
+               else None)
     if not a.no_kdh:
         dl = a.dumplength if a.dumplength is not None else a.size
         c.call(KDH, kdh(dl, a.keysize, compression=a.compression))
@@ -1061,6 +1088,9 @@ def main():
     d.add_argument("--path", default="", help="the HERALD's path")
     d.add_argument("--wait-for", metavar="FILE",
                    help="after the HERALD's ack, wait until FILE exists")
+    d.add_argument("--repeat", type=float, default=0, metavar="S",
+                   help="before call 2, resend the first packet every "
+                   "0.25 s for S seconds")
     d.add_argument("--think", type=int, default=0,
                    help="ms between the HERALD's ack and the first data")
     d.add_argument("--timeout", type=float, default=0.05,

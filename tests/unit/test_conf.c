@@ -964,6 +964,7 @@ test_print_every_server_key(void **state)
 	    "daemon = yes\n"
 	    "secure = yes\n"
 	    "grace = 0\n"
+	    "progress_interval = 0\n"
 	    "scripts_dir = /srv/scripts\n"
 	    "hook_timeout = 3600\n"
 	    "herald_hook_deadline = 10\n"
@@ -1004,6 +1005,7 @@ test_print_every_server_key(void **state)
 	    "daemon = on\n"
 	    "secure = TRUE\n"
 	    "grace = 0\n"
+	    "progress_interval = 0\n"
 	    "scripts_dir = /srv/scripts\n"
 	    "hook_timeout = 3600\n"
 	    "herald_hook_deadline = 10\n"
@@ -1094,7 +1096,7 @@ test_server_help(void **state)
 			fail_msg("no entry for '%s'", want);
 		n++;
 	}
-	assert_int_equal(n, 32);
+	assert_int_equal(n, 33);
 	nd_conf_free(conf);
 	free(printed);
 	free(mdoc);
