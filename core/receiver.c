@@ -334,11 +334,30 @@ rx_session_end(struct session *s, const char *reason)
 	log_drops(&s->drops, s->addr, 0);
 }
 
+/*
+ * Drops of a session that has no dump (yet) go into one count for all
+ * of them: anyone can open a session with a HERALD and send it junk, from
+ * new ports without end, and a line per session would be a line per
+ * HERALD.
+ */
+static void
+fold_drops(struct nd_receiver *rx, struct session *s)
+{
+	int k;
+
+	for (k = 0; k < DROP_NKINDS; k++) {
+		rx->undumped_drops.n[k] += s->drops.n[k] - s->drops.logged[k];
+		s->drops.logged[k] = s->drops.n[k];
+	}
+}
+
 void
 rx_bury(struct nd_receiver *rx, struct session *s)
 {
 	struct session **pp;
 
+	if (!s->started)
+		fold_drops(rx, s);
 	for (pp = &rx->sessions; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -568,6 +587,8 @@ tick(struct nd_receiver *rx)
 		if (s->state == S_ENDED && (!s->started ||
 		    now - s->ended_at >= (time_t)rx->conf->server.grace))
 			rx_bury(rx, s);
+		else if (!s->started)
+			fold_drops(rx, s);
 		else
 			log_drops(&s->drops, s->addr, now);
 	}
@@ -575,6 +596,7 @@ tick(struct nd_receiver *rx)
 	if (rx->linux_port != NULL)
 		nd_linux_port_tick(rx->linux_port, rx, now);
 	log_drops(&rx->herald_drops, "herald socket", now);
+	log_drops(&rx->undumped_drops, "sessions without a dump", now);
 	nd_tally_log(&rx->tally, now);
 	if (rx->refused_busy != rx->refused_logged) {
 		log_warnx("refused %" PRIu64 " HERALDs: %" PRId64 " dumps are "

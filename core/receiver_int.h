@@ -156,6 +156,7 @@ struct nd_receiver {
 	}			 hook_waits[HOOK_WAITS];
 	uint64_t		 next_id;
 	struct drops		 herald_drops;
+	struct drops		 undumped_drops;	/* of sessions with no dump */
 	uint64_t		 refused_busy, refused_logged;
 	uint64_t		 evicted, evicted_logged;
 	uint64_t		 flood_refused, flood_logged;

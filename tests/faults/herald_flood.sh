@@ -111,6 +111,26 @@ assert_manifest "$(client_dir "$E")/manifest.0.json" complete "$T/sent4"
 assert_same_bytes "$(client_dir "$E")/vmcore.0" "$T/sent4"
 pass "once the two slow dumps timed out (kept, incomplete), the third client is served"
 
+# Junk at the ports of sessions with no dump: a HERALD from each of 200
+# addresses, then a runt, a message longer than its header says and one of
+# an unknown type to its session. Counted for all such sessions together,
+# not a line per session (they come and go as fast as HERALDs can).
+timeout $((60 * WAIT_SCALE)) python3 "$FAULTS/ndfault.py" heralds "$PORT" \
+    200 200 --gap 0.002 --junk >"$T/junk.json" ||
+	fail "ndfault.py heralds --junk exited non-zero"
+assert_eq "$(jq .junk "$T/junk.json")" 600 "junk datagrams sent"
+runts() {
+	grep -oE "sessions without a dump: dropped [0-9]+ runt datagrams" \
+	    "$SERVER_LOG" | awk '{ n += $6 } END { print n + 0 }'
+}
+# A line at most every 10 s (TALLY_EVERY).
+poll 30 test "$(runts)" -ge 200 || true
+assert_eq "$(runts)" 200 "runts counted for sessions without a dump"
+assert_no_log "127\.200\.[0-9]+\.[0-9]+: dropped" "a drop line naming one junk sender's session"
+lines=$(_log_count "sessions without a dump: dropped")
+assert_le "$lines" 12 "drop lines for 600 junk datagrams"
+pass "600 junk datagrams at 200 sessions without a dump: counted together ($lines lines), none named per session"
+
 touch "$T/stop-sampler"
 wait "$SAMPLER" || true
 echo "note: the flood made the server log $(wc -l <"$SERVER_LOG") lines ($(du -k "$SERVER_LOG" | cut -f1) kB)"

@@ -1002,8 +1002,11 @@ def cmd_session_loop(a):
 def cmd_heralds(a):
     """One HERALD from each of N addresses 127.NET.b.c:20024 (from the
     FIRST-th on), GAP seconds apart; with --data one data message after
-    the answer, with --finished FINISHED too. Prints a JSON summary."""
-    st = {"heralds": 0, "answered": 0, "data_acked": 0, "finished": 0}
+    the answer, with --finished FINISHED too, with --junk a runt, a
+    message longer than its header says and one of an unknown type
+    instead. Prints a JSON summary."""
+    st = {"heralds": 0, "answered": 0, "data_acked": 0, "finished": 0,
+          "junk": 0}
     keep = []
     for i in range(a.first, a.first + a.n):
         addr = "127.%d.%d.%d" % (a.net, 1 + i // 250, 1 + i % 250)
@@ -1014,6 +1017,11 @@ def cmd_heralds(a):
         sport = exchange(s, (SERVER, a.port), {1: msg(HERALD, 1)}, 0.2, 3)
         if sport is not None:
             st["answered"] += 1
+            if a.junk:
+                for j in (b"x", msg(VMCORE, 2, 0, b"zz", length=1),
+                          msg(99, 3)):
+                    s.sendto(j, (SERVER, sport))
+                    st["junk"] += 1
             if a.data and exchange(s, (SERVER, sport), {2: msg(
                     VMCORE, 2, 0, b"\x42" * PAYLOAD)}, 0.2, 5) is not None:
                 st["data_acked"] += 1
@@ -1176,6 +1184,7 @@ def main():
     x.add_argument("--gap", type=float, default=0.005)
     x.add_argument("--data", action="store_true")
     x.add_argument("--finished", action="store_true")
+    x.add_argument("--junk", action="store_true")
     x = sub.add_parser("announce")
     x.add_argument("port", type=int)
     x.add_argument("net", type=int)
