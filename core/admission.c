@@ -353,7 +353,7 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 	    s->nchains == 1 ? "" : "s", s->port);
 	/* Beside the dump, only once it has data: a HERALD alone is cheap. */
 	(void)adm_pending_start(rx, ND_HOOK_START, &s->client, s->local,
-	    s->path, 0, now_ms());
+	    s->path, 0, now_ms(), false);
 	return true;
 }
 

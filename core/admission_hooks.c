@@ -49,12 +49,14 @@ adm_pending_find(struct nd_receiver *rx, const struct sockaddr_in *from,
  * its HERALD waits for; netdump-start and a console's crash notice,
  * which nothing waits for): 1 when it runs, 0 when it is absent or not
  * fit to run, -2 when max_hooks run already, -1 when it could not start
- * (no memory, no epoll watch; the dump is refused then).
+ * (no memory, no epoll watch; the dump is refused then). herald: the
+ * HERALD's own (a bare HERALD starts it: its lines are nd_hook_say's);
+ * the others need data or a console's crash, bounded apart.
  */
 int
 adm_pending_start(struct nd_receiver *rx, enum nd_hook hook,
     const struct sockaddr_in *from, struct in_addr local, const char *path,
-    uint32_t seqno, uint64_t herald_ms)
+    uint32_t seqno, uint64_t herald_ms, bool herald)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct pending *p;
@@ -73,7 +75,8 @@ adm_pending_start(struct nd_receiver *rx, enum nd_hook hook,
 	snprintf(envpath, sizeof(envpath), "NETDUMP_PATH=%s", path);
 	if (hook == ND_HOOK_START)
 		args[1] = NULL;
-	r = nd_hook_start(&rx->conf->server, hook, args, env, &p->proc);
+	r = nd_hook_start(&rx->conf->server, hook, args, env, &p->proc,
+	    herald);
 	if (r <= 0) {
 		free(p);
 		return r;
@@ -202,6 +205,8 @@ pending_late(struct nd_receiver *rx, struct pending *p)
 
 	inet_ntop(AF_INET, &p->client.sin_addr, addr, sizeof(addr));
 	p->late = true;
+	if (!nd_hook_say(p->proc.herald))
+		return;
 	if (p->linux_client) {
 		log_warnx("client %s: %s did not answer within hook_timeout; "
 		    "going on without its answer", addr,
@@ -241,7 +246,7 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	if (!(done & ADMIT_CRASH_DONE) &&
 	    !nd_space_ok(sv, &avail, &need, &floor)) {
 		r = done & ADMIT_SPACE_ASKED ? 0 : adm_pending_start(rx,
-		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms);
+		    ND_HOOK_NOSPACE, from, local, path, seqno, herald_ms, true);
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		/* -2: no room to run it; ask again, up to the deadline. */
@@ -259,7 +264,7 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 	}
 	if (!(done & ADMIT_CRASH_DONE)) {
 		r = adm_pending_start(rx, ND_HOOK_CRASH, from, local, path,
-		    seqno, herald_ms);
+		    seqno, herald_ms, true);
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
@@ -280,7 +285,7 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			return;
 		if (r == 1)	/* adm_pending_start put it first */
 			pending_late(rx, rx->pendings);
-		else if (r == -2)
+		else if (r == -2 && nd_hook_say(true))
 			log_warnx("client %s: max_hooks hooks run, and the "
 			    "HERALD's deadline has passed; going on without "
 			    "netdump-crash", addr);
@@ -312,7 +317,8 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 		return;
 	}
 	if (p->late) {
-		if (p->proc.hook != ND_HOOK_START)
+		if (p->proc.hook != ND_HOOK_START &&
+		    nd_hook_say(p->proc.herald))
 			log_info("client %s: %s answered %d after the "
 			    "deadline; the answer is not used", addr,
 			    nd_hook_name(p->proc.hook), status);
@@ -321,8 +327,10 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 	switch (p->proc.hook) {
 	case ND_HOOK_CRASH:
 		if (status != 0) {
-			log_warnx("client %s: netdump-crash said no (status "
-			    "%d); refusing the dump", addr, status);
+			if (nd_hook_say(p->proc.herald))
+				log_warnx("client %s: netdump-crash said no "
+				    "(status %d); refusing the dump", addr,
+				    status);
 			adm_refuse_dump(rx, &p->client, p->linux_client,
 			    "netdump-crash said no");
 			return;
@@ -334,8 +342,9 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 	case ND_HOOK_NOSPACE:
 		/* Non-zero: space was made, look once more; zero: give up. */
 		if (status == 0) {
-			log_warnx("client %s: netdump-nospace gave the dump up",
-			    addr);
+			if (nd_hook_say(p->proc.herald))
+				log_warnx("client %s: netdump-nospace gave the "
+				    "dump up", addr);
 			adm_refuse_dump(rx, &p->client, p->linux_client,
 			    "netdump-nospace gave the dump up");
 			return;
@@ -375,7 +384,7 @@ adm_crash_notice(struct nd_receiver *rx, const struct sockaddr_in *from,
 	struct in_addr any = { .s_addr = INADDR_ANY };
 
 	if (!rx->stopping && adm_pending_start(rx, ND_HOOK_CRASH, from, any,
-	    dir, 0, now_ms()) == 1)
+	    dir, 0, now_ms(), false) == 1)
 		rx->pendings->notice = true;
 }
 
@@ -387,7 +396,7 @@ adm_start_notice(struct nd_receiver *rx, const struct sockaddr_in *from,
 
 	if (!rx->stopping)
 		(void)adm_pending_start(rx, ND_HOOK_START, from, any, path, 0,
-		    now_ms());
+		    now_ms(), false);
 }
 
 void

@@ -53,7 +53,7 @@ struct pending *adm_pending_find(struct nd_receiver *,
 /* Start a hook; see admission_hooks.c for what it returns. */
 int	adm_pending_start(struct nd_receiver *, enum nd_hook,
 	    const struct sockaddr_in *, struct in_addr, const char *path,
-	    uint32_t seqno, uint64_t herald_ms);
+	    uint32_t seqno, uint64_t herald_ms, bool herald);
 /* Free space, then netdump-crash; done holds the ADMIT_ steps taken. */
 void	adm_herald_admit(struct nd_receiver *, const struct sockaddr_in *,
 	    struct in_addr, const char *path, uint32_t seqno,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 
 #include "hooks.h"
 #include "log.h"
+#include "tally.h"
 
 #define MAX_ARGS	8
 #define MAX_ENV		16
@@ -51,33 +53,65 @@ nd_hook_path(const struct nd_server_conf *sv, enum nd_hook h, char *buf,
 	return buf;
 }
 
+atomic_uint_fast64_t nd_hook_lines_quiet;
+static pthread_mutex_t say_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t say_since;
+static unsigned say_lines;
+
+bool
+nd_hook_say(bool herald)
+{
+	struct timespec ts;
+	bool ok;
+
+	if (!herald)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&say_lock);
+	if (ts.tv_sec - say_since >= TALLY_EVERY) {
+		say_since = ts.tv_sec;
+		say_lines = 0;
+	}
+	if ((ok = say_lines < ND_HOOK_LINES))
+		say_lines++;
+	pthread_mutex_unlock(&say_lock);
+	if (!ok)
+		atomic_fetch_add(&nd_hook_lines_quiet, 1);
+	return ok;
+}
+
 /*
  * Run only what we or root own, and what nobody else may rewrite: the
  * script runs with our privileges on input from the network.
  */
 static int
-fit_to_run(const char *path, enum nd_hook h)
+fit_to_run(const char *path, enum nd_hook h, bool herald)
 {
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
-		if (errno != ENOENT || h == ND_HOOK_HANDLER)
+		if ((errno != ENOENT || h == ND_HOOK_HANDLER) &&
+		    nd_hook_say(herald))
 			log_warn("%s %s", hook_names[h], path);
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
-		log_warnx("%s %s: not an executable file; not run",
-		    hook_names[h], path);
+		if (nd_hook_say(herald))
+			log_warnx("%s %s: not an executable file; not run",
+			    hook_names[h], path);
 		return 0;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		log_warnx("%s %s: owned by uid %u, neither root nor us; not run",
-		    hook_names[h], path, (unsigned)st.st_uid);
+		if (nd_hook_say(herald))
+			log_warnx("%s %s: owned by uid %u, neither root nor "
+			    "us; not run", hook_names[h], path,
+			    (unsigned)st.st_uid);
 		return 0;
 	}
 	if (st.st_mode & 0022) {
-		log_warnx("%s %s: writable by group or others; not run",
-		    hook_names[h], path);
+		if (nd_hook_say(herald))
+			log_warnx("%s %s: writable by group or others; not run",
+			    hook_names[h], path);
 		return 0;
 	}
 	return 1;
@@ -92,12 +126,12 @@ atomic_uint_fast64_t nd_hooks_refused;
  * HERALD, which anyone can send); a dump worker's are not: there is one at
  * a time per dump, bounded by max_concurrent_dumps, and a flood of HERALDs
  * must not keep netdump-nospace, netdump-reboot or the handler from
- * running.
+ * running. herald: started for a HERALD (see nd_hook_say).
  */
 static int
 spawn(const struct nd_server_conf *sv, enum nd_hook h,
     const char *const args[], const char *const env[],
-    struct nd_hook_proc *proc, bool capped)
+    struct nd_hook_proc *proc, bool capped, bool herald)
 {
 	char *argv[MAX_ARGS + 2], *envp[MAX_ENV + 2];
 	posix_spawn_file_actions_t fa;
@@ -108,8 +142,9 @@ spawn(const struct nd_server_conf *sv, enum nd_hook h,
 	memset(proc, 0, sizeof(*proc));
 	proc->hook = h;
 	proc->pidfd = -1;
+	proc->herald = herald;
 	if (nd_hook_path(sv, h, proc->path, sizeof(proc->path)) == NULL ||
-	    !fit_to_run(proc->path, h))
+	    !fit_to_run(proc->path, h, herald))
 		return 0;
 	/* Claim a place first: a storm of HERALDs must not fork a storm. */
 	if (atomic_fetch_add(&hooks_running, 1) >= sv->max_hooks && capped) {
@@ -153,26 +188,30 @@ spawn(const struct nd_server_conf *sv, enum nd_hook h,
 		atomic_fetch_sub(&hooks_running, 1);
 		proc->pid = 0;
 		errno = error;
-		log_warn("%s %s: cannot run", hook_names[h], proc->path);
+		if (nd_hook_say(herald))
+			log_warn("%s %s: cannot run", hook_names[h],
+			    proc->path);
 		return -1;
 	}
 	proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
 	if (proc->pidfd == -1) {
-		log_warn("%s: pidfd_open", hook_names[h]);
+		if (nd_hook_say(herald))
+			log_warn("%s: pidfd_open", hook_names[h]);
 		nd_hook_kill(proc, "cannot be watched");	/* pid is 0 then */
 		return -1;
 	}
-	log_info("%s %s started (pid %ld)", hook_names[h], proc->path,
-	    (long)proc->pid);
+	if (nd_hook_say(herald))
+		log_info("%s %s started (pid %ld)", hook_names[h], proc->path,
+		    (long)proc->pid);
 	return 1;
 }
 
 int
 nd_hook_start(const struct nd_server_conf *sv, enum nd_hook h,
     const char *const args[], const char *const env[],
-    struct nd_hook_proc *proc)
+    struct nd_hook_proc *proc, bool herald)
 {
-	return spawn(sv, h, args, env, proc, true);
+	return spawn(sv, h, args, env, proc, true, herald);
 }
 
 int
@@ -180,7 +219,7 @@ nd_hook_start_worker(const struct nd_server_conf *sv, enum nd_hook h,
     const char *const args[], const char *const env[],
     struct nd_hook_proc *proc)
 {
-	return spawn(sv, h, args, env, proc, false);
+	return spawn(sv, h, args, env, proc, false, false);
 }
 
 int
@@ -216,12 +255,15 @@ nd_hook_reap(struct nd_hook_proc *proc)
 		}
 	if (WIFEXITED(status)) {
 		rc = WEXITSTATUS(status);
-		log_info("%s %s exited with status %d", hook_names[proc->hook],
-		    proc->path, rc);
+		if (nd_hook_say(proc->herald))
+			log_info("%s %s exited with status %d",
+			    hook_names[proc->hook], proc->path, rc);
 	} else {
 		rc = -1;
-		log_warnx("%s %s died of signal %d", hook_names[proc->hook],
-		    proc->path, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		if (nd_hook_say(proc->herald))
+			log_warnx("%s %s died of signal %d",
+			    hook_names[proc->hook], proc->path,
+			    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	}
 out:
 	if (proc->pidfd != -1)
@@ -237,8 +279,9 @@ nd_hook_kill(struct nd_hook_proc *proc, const char *why)
 {
 	if (proc->pid <= 0)
 		return;
-	log_warnx("%s %s (pid %ld) %s; killed", hook_names[proc->hook],
-	    proc->path, (long)proc->pid, why);
+	if (nd_hook_say(proc->herald))
+		log_warnx("%s %s (pid %ld) %s; killed",
+		    hook_names[proc->hook], proc->path, (long)proc->pid, why);
 	(void)kill(-proc->pid, SIGKILL);
 	(void)kill(proc->pid, SIGKILL);
 	(void)nd_hook_reap(proc);
@@ -251,7 +294,7 @@ nd_hook_run(const struct nd_server_conf *sv, enum nd_hook h,
 	struct nd_hook_proc proc;
 	int r;
 
-	if ((r = spawn(sv, h, args, env, &proc, false)) <= 0)
+	if ((r = spawn(sv, h, args, env, &proc, false, false)) <= 0)
 		return r == 0 ? -2 : -1;
 	if ((r = nd_hook_wait(&proc, (int)sv->hook_timeout * 1000)) ==
 	    ND_HOOK_RUNNING) {

@@ -18,6 +18,8 @@
 
 /* Hook starts refused because max_hooks were running. */
 extern atomic_uint_fast64_t nd_hooks_refused;
+/* Lines about hooks a HERALD started that were not logged (nd_hook_say). */
+extern atomic_uint_fast64_t nd_hook_lines_quiet;
 
 enum nd_hook {
 	ND_HOOK_CRASH,		/* netdump-crash IP DIR: may veto a dump */
@@ -33,7 +35,18 @@ struct nd_hook_proc {
 	pid_t		 pid;
 	int		 pidfd;		/* readable when it exits */
 	char		 path[1024];
+	bool		 herald;	/* started for a HERALD, which anyone
+					 * can send: its lines nd_hook_say's */
 };
+
+/*
+ * Whether a line about a hook may be logged: always, but for the hooks a
+ * HERALD starts (anyone can send HERALDs, from any address), the first
+ * ND_HOOK_LINES in each TALLY_EVERY seconds; the rest are counted in
+ * nd_hook_lines_quiet, which the tally reports. From any thread.
+ */
+#define ND_HOOK_LINES	20
+bool	nd_hook_say(bool herald);
 
 /* The script's path, or NULL when this hook is not configured. */
 const char *nd_hook_path(const struct nd_server_conf *, enum nd_hook,
@@ -46,7 +59,7 @@ const char *nd_hook_path(const struct nd_server_conf *, enum nd_hook,
  */
 int	nd_hook_start(const struct nd_server_conf *, enum nd_hook,
 	    const char *const args[], const char *const env[],
-	    struct nd_hook_proc *);
+	    struct nd_hook_proc *, bool herald);
 /* The same for a dump worker: not held to max_hooks (see nd_hook_run). */
 int	nd_hook_start_worker(const struct nd_server_conf *, enum nd_hook,
 	    const char *const args[], const char *const env[],

@@ -92,7 +92,18 @@ void
 nd_tally_log(struct tallies *t, time_t now)
 {
 	uint64_t hooks = atomic_load(&nd_hooks_refused);
+	uint64_t quiet = atomic_load(&nd_hook_lines_quiet);
 	int k;
+
+	if (quiet != t->hook_lines_seen &&
+	    now - t->hook_lines_since >= TALLY_EVERY) {
+		log_warnx("%" PRIu64 " more lines about hooks run for HERALDs "
+		    "not logged in the last %d s (%d a time are; %" PRIu64
+		    " in all)", quiet - t->hook_lines_seen, TALLY_EVERY,
+		    ND_HOOK_LINES, quiet);
+		t->hook_lines_seen = quiet;
+		t->hook_lines_since = now;
+	}
 
 	/* Hooks are refused in hooks.c, from any thread: counted here. */
 	if (hooks != t->hooks_seen) {

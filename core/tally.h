@@ -41,6 +41,8 @@ struct tallies {
 	time_t		since[TALLY_NKINDS];	/* the interval's start */
 	unsigned	lines[TALLY_NKINDS];	/* full lines in it */
 	uint64_t	hooks_seen;		/* of nd_hooks_refused */
+	uint64_t	hook_lines_seen;	/* of nd_hook_lines_quiet */
+	time_t		hook_lines_since;
 };
 
 /* Count one for kind from (may be NULL); log it in full while allowed. */
