@@ -52,8 +52,8 @@ bool	adm_dump_begin(struct nd_receiver *, struct session *);
  * A Linux client's crash announcement: judged as a HERALD is (limits,
  * route, netdump-nospace, netdump-crash); nd_linux_port_admit when all
  * say yes, at once or when a hook answers, nd_linux_port_refused when one
- * says no. starting: Linux sessions admitted without a dump yet, which
- * count against max_concurrent_dumps.
+ * says no. starting: Linux sessions whose client answered HELLO and that
+ * have no dump yet, which count against max_concurrent_dumps.
  */
 void	adm_linux_start(struct nd_receiver *, const struct sockaddr_in *,
 	    const char *path, unsigned starting);

@@ -291,7 +291,15 @@ busy_address(const struct nd_lx *lx, const struct sockaddr_in *from)
 	return false;
 }
 
-/* Sessions admitted that will want a dump and have none yet. */
+/*
+ * Sessions that will want a dump and have none yet: those whose client
+ * answered HELLO. One in HANDSHAKE has shown nothing yet but an
+ * announcement, which anyone can forge from any address; counted, a
+ * few of them held every dump slot while their HELLOs went unanswered
+ * (over a minute each). Like a FreeBSD session before its first data,
+ * it takes no slot; one whose client answers and finds none free when
+ * its memory is to come waits there (lx_memory_begin).
+ */
 static unsigned
 starting(const struct nd_lx *lx)
 {
@@ -299,22 +307,23 @@ starting(const struct nd_lx *lx)
 	unsigned n = 0;
 
 	for (s = lx->sessions; s != NULL; s = s->next)
-		n += (s->state == LX_HANDSHAKE || s->state == LX_INFO) &&
-		    !s->just_reboot;
+		n += s->state == LX_INFO && !s->just_reboot;
 	return n;
 }
 
-/* When it entered its state: waiting (GATED) or ended (DONE). */
+/* When it entered its state: waiting (GATED, HANDSHAKE) or ended (DONE). */
 static time_t
 state_since(const struct lx_session *s)
 {
-	return s->state == LX_GATED ? s->gated_at : s->done_at;
+	return s->state == LX_DONE ? s->done_at : s->gated_at;
 }
 
 /*
- * Room for one more session in state (GATED or DONE): with max of them
- * already, the oldest goes. Sessions are made by what anyone can send
- * (an announcement from each of many addresses), so they are bounded.
+ * Room for one more session in state (GATED, HANDSHAKE or DONE): with
+ * max of them already, the oldest goes (a HANDSHAKE one's client would
+ * have answered HELLO by then). Sessions are made by what anyone can
+ * send (an announcement from each of many addresses), so they are
+ * bounded.
  */
 static void
 make_room(struct nd_lx *lx, enum lx_state state, unsigned max)
@@ -323,12 +332,17 @@ make_room(struct nd_lx *lx, enum lx_state state, unsigned max)
 	unsigned n = 0;
 
 	for (s = lx->sessions; s != NULL; s = s->next)
-		if (s->state == state) {
+		if (s->state == state && !s->just_reboot) {
 			n++;
 			if (oldest == NULL || state_since(s) <= state_since(oldest))
 				oldest = s;
 		}
 	if (n >= max && oldest != NULL) {
+		if (state == LX_HANDSHAKE) {
+			lx->unproven++;
+			memcpy(lx->last_unproven, oldest->addr,
+			    sizeof(oldest->addr));
+		}
 		session_unlink(lx, oldest);
 		session_free(oldest);
 	}
@@ -434,6 +448,7 @@ nd_lx_admit(struct nd_lx *lx, struct nd_receiver *rx,
 		session_free(s);
 		return;
 	}
+	make_room(lx, LX_HANDSHAKE, LX_MAX_HANDSHAKE);
 	s->id = rx->next_id++;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->state = LX_HANDSHAKE;
@@ -715,6 +730,10 @@ nd_lx_tick(struct nd_lx *lx, struct nd_receiver *rx, time_t mono)
 	log_count(&lx->other_port, &lx->other_port_logged, "crash "
 	    "announcements ignored: another port of the address has a "
 	    "session", lx->last_other);
+	log_count(&lx->unproven, &lx->unproven_logged, "sessions dropped "
+	    "before their client answered HELLO: more than 64 admitted were "
+	    "waiting for an answer (forged announcements?)",
+	    lx->last_unproven);
 	log_count(&lx->refused_over, &lx->refused_over_logged, "crash "
 	    "announcements refused and not answered: as many refused clients "
 	    "as are rebooted at once are being rebooted", lx->last_refused);

@@ -39,6 +39,7 @@
 #define LX_SHOW_MAX_MS	300000	/* console text delays the reboot so long */
 #define LX_REBOOTS	3	/* COMM_REBOOT is never answered */
 #define LX_MAX_GATED	64	/* announcements waiting for admission */
+#define LX_MAX_HANDSHAKE 64	/* admitted, HELLO not answered yet */
 #define LX_MAX_REFUSED	16	/* refused clients being rebooted at once */
 #define LX_MAX_DONE	256	/* ended sessions kept (LX_LINGER) */
 #define LX_MAX_LOADS	128	/* PT_LOAD room in the header */
@@ -144,10 +145,12 @@ struct nd_lx {
 	uint64_t		 malformed, malformed_logged;
 	uint64_t		 other_port, other_port_logged;
 	uint64_t		 refused_over, refused_over_logged;
+	uint64_t		 unproven, unproven_logged;
 	char			 last_cookie[INET_ADDRSTRLEN];
 	char			 last_machine[INET_ADDRSTRLEN];
 	char			 last_other[INET_ADDRSTRLEN];
 	char			 last_refused[INET_ADDRSTRLEN];
+	char			 last_unproven[INET_ADDRSTRLEN];
 	time_t			 logged_at;
 };
 
