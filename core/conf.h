@@ -131,6 +131,7 @@ struct nd_notify_conf {
 	char		*hmac_key;	/* X-Netdump-Signature, or NULL */
 	int64_t		 timeout;	/* seconds per attempt, 10 */
 	int64_t		 retries;	/* attempts after the first, 5 */
+	int64_t		 refused_per_minute; /* refusals posted, 10 */
 	int		 lineno;
 };
 

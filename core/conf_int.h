@@ -41,7 +41,7 @@ struct loader {
 	int			 path_line;	/* in the current [route] */
 	int			 client_line;
 	int			*route_sink_line; /* per route, of "sink =" */
-	int			 notify_line[6];	/* per key, current [notify] */
+	int			 notify_line[7];	/* per key, current [notify] */
 
 	bool			 failed;
 	char			*err;

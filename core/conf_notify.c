@@ -9,6 +9,7 @@
  *   hmac_key = ...         ; X-Netdump-Signature: sha256=HMAC of the body
  *   timeout = 10           ; seconds per attempt
  *   retries = 5            ; attempts after the first
+ *   refused_per_minute = 10 ; refusals posted a minute, the rest counted
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -57,7 +58,8 @@ notify_begin(struct loader *ld, const char *name, int line)
 	conf->notifies = grown;
 	n = &conf->notifies[conf->nnotifies];
 	*n = (struct nd_notify_conf){ .events = ND_EVENT_COMPLETE |
-	    ND_EVENT_INCOMPLETE, .timeout = 10, .retries = 5, .lineno = line };
+	    ND_EVENT_INCOMPLETE, .timeout = 10, .retries = 5,
+	    .refused_per_minute = 10, .lineno = line };
 	if ((n->name = strdup(name)) == NULL) {
 		failat(ld, line, "out of memory");
 		return;
@@ -123,7 +125,7 @@ set_string(char **field, const char *v)
 }
 
 static const char *const keys[] = { "url", "events", "token", "hmac_key",
-    "timeout", "retries" };
+    "timeout", "retries", "refused_per_minute" };
 
 void
 notify_key(struct loader *ld, const char *key, const char *value)
@@ -177,10 +179,17 @@ notify_key(struct loader *ld, const char *key, const char *value)
 			    "0 to 100, got '%s'", n->name, value);
 			return;
 		}
+	} else if (strcmp(key, "refused_per_minute") == 0) {
+		if (parse_count(value, 0, 100000, &n->refused_per_minute) ==
+		    -1) {
+			failat(ld, ld->lineno, "[notify %s] refused_per_minute: "
+			    "expected 0 to 100000, got '%s'", n->name, value);
+			return;
+		}
 	} else {
 		failat(ld, ld->lineno, "unknown key '%s' in [notify %s] "
-		    "(url, events, token, hmac_key, timeout, retries)", key,
-		    n->name);
+		    "(url, events, token, hmac_key, timeout, retries, "
+		    "refused_per_minute)", key, n->name);
 		return;
 	}
 	if (r == -1)
@@ -225,8 +234,9 @@ notify_print(const struct nd_conf *conf, FILE *fp)
 				fprintf(fp, " %s", events[k].name);
 		/* Secrets are not printed, only that they are set. */
 		fprintf(fp, "\n%s%stimeout = %" PRId64 "\nretries = %" PRId64
-		    "\n", n->token ? "; token = (set, not shown)\n" : "",
-		    n->hmac_key ? "; hmac_key = (set, not shown)\n" : "",
-		    n->timeout, n->retries);
+		    "\nrefused_per_minute = %" PRId64 "\n", n->token ?
+		    "; token = (set, not shown)\n" : "", n->hmac_key ?
+		    "; hmac_key = (set, not shown)\n" : "", n->timeout,
+		    n->retries, n->refused_per_minute);
 	}
 }

@@ -67,6 +67,21 @@ static uint64_t dropped;
 static uint64_t dropped_dumps;	/* of dropped: not refusals */
 static time_t drop_logged;	/* CLOCK_MONOTONIC; 0: never */
 
+/*
+ * Refusals an endpoint had posted in the current minute (anyone who can
+ * send a HERALD can cause one: its refused_per_minute), by its section's
+ * name, which a reload keeps. Under the lock.
+ */
+struct refusal_rate {
+	char		*name;
+	time_t		 since;		/* the minute's start */
+	int64_t		 posted;	/* in it */
+	uint64_t	 unposted;	/* since its last refused event */
+	bool		 said;		/* the minute's line is logged */
+};
+static struct refusal_rate *rates;
+static size_t nrates;
+
 static time_t
 mono(void)
 {
@@ -447,7 +462,7 @@ void
 nd_notify_stop(void)
 {
 	struct delivery *d;
-	size_t left;
+	size_t left, i;
 
 	if (!running)
 		return;
@@ -468,6 +483,74 @@ nd_notify_stop(void)
 		log_warnx("notify: %zu webhooks not sent at exit, %" PRIu64
 		    " dropped before (queue full), %" PRIu64 " of them of a "
 		    "dump", left, dropped, dropped_dumps);
+	for (i = 0; i < nrates; i++) {
+		if (rates[i].unposted > 0)
+			log_warnx("notify %s: %" PRIu64 " refusals not posted "
+			    "at exit (refused_per_minute)", rates[i].name,
+			    rates[i].unposted);
+		free(rates[i].name);
+	}
+	free(rates);
+	rates = NULL;
+	nrates = 0;
+}
+
+/* The endpoint's refusal_rate; NULL when out of memory. */
+static struct refusal_rate *
+rate_of(const char *name)
+{
+	struct refusal_rate *grown;
+	size_t i;
+
+	for (i = 0; i < nrates; i++)
+		if (strcmp(rates[i].name, name) == 0)
+			return &rates[i];
+	if ((grown = reallocarray(rates, nrates + 1, sizeof(*rates))) ==
+	    NULL)
+		return NULL;
+	rates = grown;
+	rates[nrates] = (struct refusal_rate){ .name = strdup(name) };
+	if (rates[nrates].name == NULL)
+		return NULL;
+	return &rates[nrates++];
+}
+
+/*
+ * A refusal's body for endpoint n, with "unposted": the refusals not
+ * posted to it since its last one (malloc'd); NULL when it is over its
+ * refused_per_minute (counted, said once a minute) or out of memory.
+ */
+static char *
+refusal_text(const struct nd_notify_conf *n, json_t *body)
+{
+	struct refusal_rate *r = rate_of(n->name);
+	time_t now = mono();
+	char *text;
+
+	if (r == NULL)
+		return NULL;
+	if (r->since == 0 || now - r->since >= 60) {
+		r->since = now;
+		r->posted = 0;
+		r->said = false;
+	}
+	if (r->posted >= n->refused_per_minute) {
+		r->unposted++;
+		if (!r->said)
+			log_warnx("notify %s: %" PRId64 " refusals posted this "
+			    "minute (refused_per_minute); the rest are "
+			    "counted in the next one's \"unposted\"", n->name,
+			    n->refused_per_minute);
+		r->said = true;
+		return NULL;
+	}
+	json_object_set_new(body, "unposted",
+	    json_integer((json_int_t)r->unposted));
+	if ((text = json_dumps(body, JSON_COMPACT)) != NULL) {
+		r->posted++;
+		r->unposted = 0;
+	}
+	return text;
 }
 
 /*
@@ -498,19 +581,24 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		    json_string("new-signature"));
 		fresh = json_dumps(body, JSON_COMPACT);
 	}
-	json_decref(body);
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < conf->nnotifies; i++) {
 		const struct nd_notify_conf *n = &conf->notifies[i];
+		char *own;
 
-		if (text != NULL && (n->events & bit))
-			enqueue(n, text, refusal);
+		if (refusal && (n->events & bit) &&
+		    (own = refusal_text(n, body)) != NULL) {
+			enqueue(n, own, true);
+			free(own);
+		} else if (!refusal && text != NULL && (n->events & bit))
+			enqueue(n, text, false);
 		if (fresh != NULL && (n->events & ND_EVENT_NEW_SIGNATURE))
 			enqueue(n, fresh, false);
 	}
 	if (!stopping)
 		curl_multi_wakeup(multi);
 	pthread_mutex_unlock(&lock);
+	json_decref(body);
 	free(text);
 	free(fresh);
 }

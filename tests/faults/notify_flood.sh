@@ -58,6 +58,7 @@ max_hooks = 64
 [notify slow]
 url = http://127.0.0.1:$HANG/hook
 events = $1
+refused_per_minute = 100000
 timeout = 300
 retries = 0
 INI

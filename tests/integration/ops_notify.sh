@@ -33,7 +33,10 @@ PYEOF
 # A JWT-sized token (1-2 KiB is common): sent whole, not cut at 1 KiB.
 TOKEN="secret-token-$(printf 'x%.0s' $(seq 1 1500))-end"
 mkdir -p "$T/scripts"
-printf '#!/bin/sh\n[ "$1" != "%s" ]\n' "$(client_addr 3)" >"$T/scripts/netdump-crash"
+# netdump-crash says no to client 3, and to every address not 127.0.NET.x
+# (the refusal flood below); it leaves a line for each run.
+printf '#!/bin/sh\necho "$1" >>"%s"\ncase "$1" in %s) exit 1;; 127.0.%s.*) exit 0;; esac\nexit 1\n' \
+    "$T/calls" "$(client_addr 3)" "$NET" >"$T/scripts/netdump-crash"
 chmod 755 "$T/scripts/netdump-crash"
 cat >"$T/server.ini" <<EOF2
 [server]
@@ -128,5 +131,32 @@ wait_log "notify dead: http://127\\.0\\.0\\.1:$DEAD: gave up after 2 tries" 60
 assert_no_log "/nobody" "the webhook URL's path (often its secret) in the log"
 assert_log "dump [0-9]+ from ${B//./\\.} complete:" "dumps beside a dead endpoint"
 pass "a dead endpoint: retried, given up, logged; the dumps went on"
+
+# A flood of refusals (HERALDs from 30 addresses or so, each refused by
+# netdump-crash; anyone who can send HERALDs can cause them): the
+# endpoint gets refused_per_minute (10) of them a minute, the rest are
+# counted, in the next one's "unposted" and at exit. Each was a POST.
+python3 "$ND_LIBDIR/../faults/ndfault.py" herald-flood --rate 30 "$PORT" \
+    $((NET + 1)) 1 256 >/dev/null 2>&1 || fail "ndfault.py herald-flood failed"
+flood_runs() { grep -c "^127\.$((NET + 1))\." "$T/calls" 2>/dev/null || true; }
+poll 60 test "$(flood_runs)" -ge 30 || true
+sleep 1
+N=$(flood_runs)	# 30 or 31: the pacing's last may fall in
+assert_ge "$N" 30 "netdump-crash runs for the flooding addresses"
+refused_posts() {
+	python3 -c 'import json, sys
+print(sum(json.loads(json.loads(l)["body"])["event"] == "refused"
+          for l in open(sys.argv[1])))' "$T/posts"
+}
+poll 20 test "$(refused_posts)" -ge 10 || true
+sleep 1
+wait_log "notify ops: 10 refusals posted this minute \(refused_per_minute\); the rest are counted" 10
 stop_server
+posted=$(refused_posts)
+assert_ge "$posted" 10 "refused events posted"
+assert_le "$posted" 11 "refused events posted (client 3's may fall in the minute before)"
+unposted=$(grep -oE "notify ops: [0-9]+ refusals not posted at exit" "$SERVER_LOG" |
+    grep -oE "[0-9]+ refusals" | cut -d' ' -f1)
+assert_eq "$((posted + ${unposted:-0}))" $((N + 1)) "refusals posted and counted (the flood's and client 3's)"
+pass "$((N + 1)) refusals within a minute: $posted posted (refused_per_minute = 10), ${unposted:-0} counted and logged at exit"
 finish
