@@ -213,13 +213,19 @@ heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
 	return n;
 }
 
-/* Session sockets the descriptor limit leaves room for. */
+/*
+ * Session sockets the descriptor limit leaves room for: what dumps and
+ * hooks may hold, and the console logs and scrapes the other threads
+ * may (a flood of either once took the last descriptors from dumps).
+ */
 static size_t
 fd_budget(const struct nd_receiver *rx)
 {
 	const struct nd_server_conf *sv = &rx->conf->server;
 	rlim_t reserve = FD_RESERVE + (rlim_t)FD_PER_DUMP *
-	    sv->max_concurrent_dumps + 2 * (rlim_t)sv->max_hooks;
+	    sv->max_concurrent_dumps + 2 * (rlim_t)sv->max_hooks +
+	    (rx->linux_port != NULL ? ND_CONSOLE_CLIENTS : 0) +
+	    (sv->metrics != NULL ? ND_METRICS_CONNECTIONS : 0);
 
 	if (rx->fd_limit == RLIM_INFINITY)
 		return SIZE_MAX;

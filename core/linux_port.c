@@ -33,7 +33,6 @@
 
 #define LXP_BATCH	16
 #define LXP_BUFSIZE	2048	/* a Linux client sends at most 1460 */
-#define LXP_CLIENTS	256	/* console clients tracked at once */
 #define LXP_LOG_EVERY	10	/* seconds between counter lines */
 #define LXP_TIMER_MS	10	/* the retransmission clock, while it runs */
 #define LXP_NOTICES	16	/* console crashes waiting for a dump */
@@ -90,7 +89,7 @@ nd_linux_port_open(const struct nd_server_conf *sv, int dumpdir_fd,
 		.dumpdir_fd = dumpdir_fd,
 		.log_size = (uint64_t)sv->console_log_size,
 		.log_keep = (unsigned)sv->console_log_keep,
-		.max_clients = LXP_CLIENTS,
+		.max_clients = ND_CONSOLE_CLIENTS,
 	};
 
 	if ((lp = calloc(1, sizeof(*lp))) == NULL) {

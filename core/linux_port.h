@@ -17,6 +17,12 @@
 struct nd_linux_port;
 struct nd_receiver;
 
+/*
+ * Console clients tracked at once, each with its log open: descriptors
+ * the server keeps back for them.
+ */
+#define ND_CONSOLE_CLIENTS	256
+
 /* Bound at start, before privileges are dropped; NULL and err if not. */
 struct nd_linux_port *nd_linux_port_open(const struct nd_server_conf *,
 		    int dumpdir_fd, char *err, size_t errlen);

@@ -298,7 +298,8 @@ nd_metrics_start(int listen_fd, int dumpdir_fd, char *err, size_t errlen)
 	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_EPOLL, 0, NULL, NULL, answer, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-	    64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 4u,
+	    (unsigned)ND_METRICS_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 4u,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (mhd == NULL) {
 		snprintf(err, errlen, "metrics: libmicrohttpd did not start");

@@ -13,6 +13,9 @@
 
 struct nd_dump;
 
+/* Scrapes served at once: descriptors the server keeps back for them. */
+#define ND_METRICS_CONNECTIONS	64
+
 /*
  * The listening socket for spec ("ADDRESS:PORT"), made before the
  * daemon forks and drops privileges; -1 with err set when spec is bad or
