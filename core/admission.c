@@ -450,13 +450,17 @@ socket_open(struct nd_receiver *rx, struct session *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
 
+	/* Counted: anyone can send a HERALD from an address like that. */
 	if ((s->fd = session_socket(&s->client, s->local, &s->port)) == -1) {
-		log_warn("client %s: cannot open a session socket", s->addr);
+		nd_tally(&rx->tally, TALLY_SOCKET, &s->client, "client %s: "
+		    "cannot open a session socket: %s", s->addr,
+		    strerror(errno));
 		return false;
 	}
 	rx->nfds++;
 	if (epoll_ctl(rx->ep, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
-		log_warn("client %s: epoll_ctl", s->addr);
+		nd_tally(&rx->tally, TALLY_SOCKET, &s->client, "client %s: "
+		    "epoll_ctl: %s", s->addr, strerror(errno));
 		return false;
 	}
 	return true;

@@ -23,6 +23,7 @@ static const char *const tally_reasons[TALLY_NKINDS] = {
 	[TALLY_HOOKS] = "max_hooks",
 	[TALLY_FDS] = "descriptors",
 	[TALLY_RECLAIMED] = "reclaimed",
+	[TALLY_SOCKET] = "session_socket",
 };
 
 static const char *const tally_names[TALLY_NKINDS] = {
@@ -48,6 +49,9 @@ static const char *const tally_names[TALLY_NKINDS] = {
 	    "session budget",
 	[TALLY_RECLAIMED] = "ended sessions closed early to free a file "
 	    "descriptor (a repeated FINISHED gets no answer)",
+	[TALLY_SOCKET] = "HERALDs not answered: no session socket could be "
+	    "opened for the client (an address that cannot be answered, "
+	    "such as a broadcast one, or no descriptor left)",
 };
 
 static time_t

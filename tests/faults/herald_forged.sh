@@ -110,5 +110,18 @@ E=$(client_addr 5)
 late_forged "$E" "" "" 127.0.0.2 || fail "a HERALD forged to another address after the true one's ack"
 wait_manifest "$(client_dir "$E")" 0
 pass "a HERALD forged to another address after the true one's ack: the session answers on"
+
+# 3. HERALDs forged from a broadcast address: no session socket can
+#    answer one (connect fails), and each was a line; now 5 lines in
+#    10 s and a counter line, the server serving on.
+python3 "$FAULTS/ndfault.py" spoof-herald "$PORT" 127.255.255.255 50 \
+    --interval 0.01 || fail "HERALDs forged from a broadcast address"
+wait_log "[0-9]+ more HERALDs not answered: no session socket could be opened" 15
+n=$(_log_count "client 127\\.255\\.255\\.255: cannot open a session socket")
+assert_le "$n" 5 "lines for 50 HERALDs from a broadcast address"
+G=$(client_addr 6)
+send_dump 0 "$G" -q -g 1M -s 3
+wait_manifest "$(client_dir "$G")" 0
+pass "50 HERALDs forged from 127.255.255.255: $n lines and a counter line; a dump after them is stored"
 stop_server
 finish
