@@ -70,7 +70,6 @@ nd_lx_new(int fd, struct nd_console *console)
 	if (lx != NULL) {
 		lx->fd = fd;
 		lx->console = console;
-		lx->ctl_nr = 1;
 	}
 	return lx;
 }
@@ -201,7 +200,15 @@ static void
 control(struct nd_lx *lx, struct lx_session *s, uint32_t command)
 {
 	s->ctl_cmd = command;
-	s->ctl_nr = (uint32_t)lx->ctl_nr++;
+	/*
+	 * The client echoes it: drawn, not counted, so that one who cannot
+	 * see our requests (a forger's address) cannot answer them, HELLO
+	 * above all, which takes a dump slot (starting). Never 0, which
+	 * an unasked reply carries.
+	 */
+	do
+		s->ctl_nr = arc4random();
+	while (s->ctl_nr == 0);
 	s->ctl_sent = mono_ms();
 	s->ctl_tries = 1;
 	lx_send_request(lx, s, s->ctl_nr, command, 0);
@@ -453,10 +460,7 @@ nd_lx_admit(struct nd_lx *lx, struct nd_receiver *rx,
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->state = LX_HANDSHAKE;
 	s->last_rx = mono_ms();
-	log_info("linux dump %" PRIu64 " from %s:%u: crash announced "
-	    "(%s, task 0x%" PRIx64 "); starting the session", s->id, s->addr,
-	    ntohs(from->sin_port), s->machine == EM_386 ? "i386" : "x86_64",
-	    s->start.task);
+	/* Said when its client answers HELLO: anyone can announce. */
 	handshake(lx, s);
 }
 
@@ -542,6 +546,10 @@ control_reply(struct nd_lx *lx, struct nd_receiver *rx,
 			break;
 		}
 		s->state = LX_INFO;
+		log_info("linux dump %" PRIu64 " from %s:%u: crash announced "
+		    "(%s, task 0x%" PRIx64 "), HELLO answered; starting the "
+		    "session", s->id, s->addr, ntohs(s->from.sin_port),
+		    s->machine == EM_386 ? "i386" : "x86_64", s->start.task);
 		control(lx, s, LX_COMM_GET_PAGE_SIZE);
 		break;
 	case LX_REPLY_PAGE_SIZE:

@@ -137,7 +137,6 @@ struct nd_lx {
 	int			 fd;
 	struct nd_console	*console;
 	struct lx_session	*sessions;
-	uint64_t		 ctl_nr;
 	/* Counted, logged every LX_LOG_EVERY s at most. */
 	uint64_t		 cookie_bad, cookie_logged;
 	uint64_t		 machine_bad, machine_logged;

@@ -857,8 +857,8 @@ def cmd_announce(a):
                             socket.IPPROTO_RAW)
         raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
 
-        def send(addr):
-            raw.sendto(forged(addr, a.sport, SERVER, a.port, payload),
+        def send(addr, what=payload):
+            raw.sendto(forged(addr, a.sport, SERVER, a.port, what),
                        (SERVER, 0))
     else:
         socks = {}
@@ -868,15 +868,23 @@ def cmd_announce(a):
             s.bind((addr, a.sport))
             socks[addr] = s
 
-        def send(addr):
-            socks[addr].sendto(payload, (SERVER, a.port))
+        def send(addr, what=payload):
+            socks[addr].sendto(what, (SERVER, a.port))
     for r in range(a.rounds):
         for addr in addrs:
             send(addr)
         if r + 1 < a.rounds:
             time.sleep(a.interval)
-    note("%d announcements from %d addresses%s" % (a.rounds * a.n, a.n,
-         " (forged)" if a.raw else ""))
+    if a.guess:
+        # Blind: HELLO replies with every request number up to GUESS,
+        # as one who cannot see the server's HELLO would answer it.
+        time.sleep(0.3)
+        for addr in addrs:
+            for nr in range(1, a.guess + 1):
+                send(addr, struct.pack(">BIII", 5, nr, 5, 0))
+    note("%d announcements from %d addresses%s%s" % (a.rounds * a.n, a.n,
+         " (forged)" if a.raw else "",
+         ", HELLO replies numbered 1-%d" % a.guess if a.guess else ""))
 
 
 # ------------------------------------------------------------------ hog
@@ -1196,6 +1204,8 @@ def main():
     x.add_argument("--interval", type=float, default=1.0)
     x.add_argument("--raw", action="store_true")
     x.add_argument("--hello", action="store_true")
+    x.add_argument("--guess", type=int, default=0, metavar="N",
+                   help="then HELLO replies numbered 1 to N from each")
     a = p.parse_args()
     {"check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
      "session-flood": cmd_session_flood, "spoof": cmd_spoof,
