@@ -139,7 +139,9 @@ pass "a dead endpoint: retried, given up, logged; the dumps went on"
 python3 "$ND_LIBDIR/../faults/ndfault.py" herald-flood --rate 30 "$PORT" \
     $((NET + 1)) 1 256 >/dev/null 2>&1 || fail "ndfault.py herald-flood failed"
 flood_runs() { grep -c "^127\.$((NET + 1))\." "$T/calls" 2>/dev/null || true; }
-poll 60 test "$(flood_runs)" -ge 30 || true
+# Counted anew at every try of poll.
+all_flood_runs() { [ "$(flood_runs)" -ge 30 ]; }
+poll 60 all_flood_runs || true
 sleep 1
 N=$(flood_runs)	# 30 or 31: the pacing's last may fall in
 assert_ge "$N" 30 "netdump-crash runs for the flooding addresses"
@@ -148,7 +150,8 @@ refused_posts() {
 print(sum(json.loads(json.loads(l)["body"])["event"] == "refused"
           for l in open(sys.argv[1])))' "$T/posts"
 }
-poll 20 test "$(refused_posts)" -ge 10 || true
+ten_refused_posts() { [ "$(refused_posts)" -ge 10 ]; }
+poll 20 ten_refused_posts || true
 sleep 1
 wait_log "notify ops: 10 refusals posted this minute \(refused_per_minute\); the rest are counted" 10
 stop_server
