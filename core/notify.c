@@ -575,7 +575,9 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		json_object_set_new(json_object_get(body, "signature"),
 		    "count", json_integer((json_int_t)seen));
 	json_object_set_new(body, "event", json_string(event));
-	text = json_dumps(body, JSON_COMPACT);
+	/* A refusal's body is each endpoint's own (refusal_text). */
+	if (!refusal)
+		text = json_dumps(body, JSON_COMPACT);
 	if (seen == 1) {
 		json_object_set_new(body, "event",
 		    json_string("new-signature"));
@@ -590,7 +592,7 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 		    (own = refusal_text(n, body)) != NULL) {
 			enqueue(n, own, true);
 			free(own);
-		} else if (!refusal && text != NULL && (n->events & bit))
+		} else if (text != NULL && (n->events & bit))
 			enqueue(n, text, false);
 		if (fresh != NULL && (n->events & ND_EVENT_NEW_SIGNATURE))
 			enqueue(n, fresh, false);

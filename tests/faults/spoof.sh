@@ -73,6 +73,15 @@ forged_dump() {
 	wait_manifest "$FD" 0
 }
 
+# assert_kdh_conflict FILE: the forged dump went on to the client's end:
+# incomplete for the two KDHs (the forger's first, kept), every byte the
+# client sent in FD/FILE.
+assert_kdh_conflict() {
+	assert_manifest "$FD/manifest.0.json" incomplete
+	assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
+	assert_same_bytes "$FD/$1" "$FS"
+}
+
 forged_dump 2 166 "forged numbers" "forged numbers" --size $((2 << 20)) \
     --forge-seqno
 assert_manifest "$FD/manifest.0.json" complete "$FS"
@@ -101,9 +110,7 @@ pass "numbers a forger walked up within reach and its FINISHED next after them: 
 # client's own KDH then differs from the first one kept.
 forged_dump 6 170 "forged numbers walked" "walked numbers and a forged KDH" \
     --size $((2 << 20)) --forge-walk --forge-walk-kdh $((64 << 10))
-assert_manifest "$FD/manifest.0.json" incomplete
-assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
-assert_same_bytes "$FD/vmcore.0.incomplete" "$FS"
+assert_kdh_conflict "vmcore.0.incomplete"
 pass "numbers walked in copies, then a KDH announcing exactly what had come and FINISHED: the dump went on to the client's end, every byte kept, incomplete for the two KDHs"
 
 # A walk in bytes new to the dump (the stream's next 16, one each), then
@@ -114,10 +121,8 @@ pass "numbers walked in copies, then a KDH announcing exactly what had come and 
 forged_dump 7 171 "forged numbers walked" "walked numbers and a forged gzip KDH" \
     --size $((2 << 20)) --forge-walk --forge-walk-fresh \
     --forge-walk-kdh $((32 << 10)) --forge-compression 1
-assert_manifest "$FD/manifest.0.json" incomplete
-assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
 # Named by the first KDH, the forger's.
-assert_same_bytes "$FD/vmcore.0.gz.incomplete" "$FS"
+assert_kdh_conflict "vmcore.0.gz.incomplete"
 pass "numbers walked in new bytes, then a gzip KDH announcing 32 KiB when 64 KiB had come and FINISHED: the dump went on to the client's end, every byte kept"
 
 # The same walk in new bytes with a KDH announcing exactly what has come
@@ -128,17 +133,13 @@ pass "numbers walked in new bytes, then a gzip KDH announcing 32 KiB when 64 KiB
 forged_dump 11 173 "forged numbers walked" "walked numbers and a KDH announcing a key that never came" \
     --size $((2 << 20)) --forge-walk --forge-walk-fresh \
     --forge-walk-kdh $(((64 << 10) + 16)) --forge-keysize 32
-assert_manifest "$FD/manifest.0.json" incomplete
-assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
-assert_same_bytes "$FD/vmcore_encrypted.0.incomplete" "$FS"
+assert_kdh_conflict "vmcore_encrypted.0.incomplete"
 pass "numbers walked in new bytes, a KDH announcing what came and a 32-byte key, no key, FINISHED: the dump went on to the client's end, every byte kept"
 
 forged_dump 12 174 "forged numbers walked" "walked numbers and a key longer than its KDH says" \
     --size $((2 << 20)) --forge-walk --forge-walk-fresh \
     --forge-walk-kdh $(((64 << 10) + 16)) --forge-keysize 16 --forge-key 32
-assert_manifest "$FD/manifest.0.json" incomplete
-assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
-assert_same_bytes "$FD/vmcore_encrypted.0.incomplete" "$FS"
+assert_kdh_conflict "vmcore_encrypted.0.incomplete"
 pass "numbers walked in new bytes, a KDH announcing what came and a 16-byte key, 32 bytes of key, FINISHED: the dump went on to the client's end, every byte kept"
 
 forged_dump 5 169 "forged FINISHED 2 before the data" \
@@ -154,9 +155,7 @@ pass "a FINISHED forged before the first data, numbered next: the dump went on, 
 forged_dump 8 172 "forged FINISHED 3 before the data" \
     "a KDH and a FINISHED forged before its data" --size $((2 << 20)) \
     --forge-first-kdh
-assert_manifest "$FD/manifest.0.json" incomplete
-assert_match "$(jget "$FD/manifest.0.json" .reason)" "differed from the bytes received first at the same place, the first at KDH offset" "reason"
-assert_same_bytes "$FD/vmcore.0.incomplete" "$FS"
+assert_kdh_conflict "vmcore.0.incomplete"
 pass "a KDH announcing nothing and a FINISHED forged before the first data: the dump went on to the client's end, every byte kept"
 
 stop_server
