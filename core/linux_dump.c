@@ -702,6 +702,10 @@ nd_lx_timer(struct nd_lx *lx, struct nd_receiver *rx, uint64_t now)
 	}
 }
 
+/* A number's macro as a string literal, for a message. */
+#define NUMBER_TEXT_(n)	#n
+#define NUMBER_TEXT(n)	NUMBER_TEXT_(n)
+
 static void
 log_count(uint64_t *n, uint64_t *logged, const char *what, const char *who)
 {
@@ -739,7 +743,8 @@ nd_lx_tick(struct nd_lx *lx, struct nd_receiver *rx, time_t mono)
 	    "announcements ignored: another port of the address has a "
 	    "session", lx->last_other);
 	log_count(&lx->unproven, &lx->unproven_logged, "sessions dropped "
-	    "before their client answered HELLO: more than 64 admitted were "
+	    "before their client answered HELLO: more than "
+	    NUMBER_TEXT(LX_MAX_HANDSHAKE) " admitted were "
 	    "waiting for an answer (forged announcements?)",
 	    lx->last_unproven);
 	log_count(&lx->refused_over, &lx->refused_over_logged, "crash "

@@ -199,4 +199,25 @@ $ELFCHECK "$D/vmcore" "$T/image6" "$T/regs6" ||
 assert_no_log "linux dump [0-9]+ from 127\\.0\\.$NET\\.12[0-3]:" "a session of a blind announcer started or logged"
 pass "4 announcements with HELLO replies guessed 1-200, max_concurrent_dumps = 2: the honest client after them dumps, complete; nothing logged of the blind ones"
 stop_server
+
+# 7. Sessions waiting for HELLO are bounded (64, linux_dump_int.h
+#    LX_MAX_HANDSHAKE): 100 addresses that announce and never answer cost
+#    36 evictions, counted in one line, and an honest client after them
+#    is served.
+G=$(client_addr 6)
+ROUTE=local write_conf "timeout = 5"
+start_server -c "$T/server.ini"
+python3 "$FAULTS/ndfault.py" announce "$LPORT" "$NET" 130 100 ||
+    fail "announcements"
+wait_log "linux port: 36 sessions dropped before their client answered HELLO: more than 64 admitted were waiting for an answer \\(forged announcements\\?\\) \\(the last from 127\\.0\\.$NET\\.[0-9]+\\)" 15
+timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$G:6666" -n 1024 -s 8 \
+    --timeout 15 --image-out "$T/image7" --regs-out "$T/regs7" \
+    "127.0.0.1:$LPORT" >"$T/linux.7.log" 2>&1 ||
+	fail "netdump-linux from $G was not served after 100 silent announcers: $(cat "$T/linux.7.log")"
+D=$(vmcore_of "$G")
+assert_eq "$(jget "$D/manifest.json" .status)" complete "status"
+$ELFCHECK "$D/vmcore" "$T/image7" "$T/regs7" ||
+    fail "the dump after the silent announcers differs from the memory sent"
+pass "100 announcers that never answer HELLO: 36 of their sessions dropped, one line; the honest client after them dumps, complete"
+stop_server
 finish
