@@ -48,7 +48,11 @@ struct delivery {
 	unsigned	 retries, tries;
 	time_t		 due;		/* CLOCK_MONOTONIC */
 	char		*body;
-	bool		 refusal;	/* dropped first when the queue is full */
+	/*
+	 * A refusal (dropped first when the queue is full) stands for itself
+	 * and the refusals its body says were not posted; 0: a dump's event.
+	 */
+	uint64_t	 refusals;
 	/* While it is posted: the sender's alone. */
 	CURL		*c;
 	struct curl_slist *h;
@@ -105,6 +109,39 @@ delivery_free(struct delivery *d)
 	free(d);
 }
 
+/* The endpoint's refusal_rate; NULL when out of memory. */
+static struct refusal_rate *
+rate_of(const char *name)
+{
+	struct refusal_rate *grown;
+	size_t i;
+
+	for (i = 0; i < nrates; i++)
+		if (strcmp(rates[i].name, name) == 0)
+			return &rates[i];
+	if ((grown = reallocarray(rates, nrates + 1, sizeof(*rates))) ==
+	    NULL)
+		return NULL;
+	rates = grown;
+	rates[nrates] = (struct refusal_rate){ .name = strdup(name) };
+	if (rates[nrates].name == NULL)
+		return NULL;
+	return &rates[nrates++];
+}
+
+/*
+ * A refusal dropped before it was posted (under the lock): what it stood
+ * for goes into the next one's "unposted", or the line at exit.
+ */
+static void
+unpost(const char *name, uint64_t refusals)
+{
+	struct refusal_rate *r;
+
+	if (refusals > 0 && (r = rate_of(name)) != NULL)
+		r->unposted += refusals;
+}
+
 /* One webhook of endpoint name dropped for a full queue (under the lock). */
 static void
 count_drop(const char *name)
@@ -138,18 +175,21 @@ delivery_room(const struct delivery *d)
 		mine++;
 		if (oldest == NULL)
 			oldest = pp;
-		if (refusal == NULL && (*pp)->refusal)
+		if (refusal == NULL && (*pp)->refusals > 0)
 			refusal = pp;
 	}
 	if (mine < MAX_QUEUED)
 		return true;
 	count_drop(d->name);
-	if (refusal == NULL && d->refusal)
+	if (refusal == NULL && d->refusals > 0) {
+		unpost(d->name, d->refusals);
 		return false;
+	}
 	pp = refusal != NULL ? refusal : oldest;
 	old = *pp;
-	if (!old->refusal)
+	if (old->refusals == 0)
 		dropped_dumps++;
+	unpost(old->name, old->refusals);
 	if ((*pp = old->next) == NULL)
 		queue_tail = pp;
 	delivery_free(old);
@@ -171,9 +211,12 @@ delivery_put(struct delivery *d)
 	nqueued++;
 }
 
-/* Queue a delivery of body to one endpoint (under the lock). */
+/*
+ * Queue a delivery of body to one endpoint (under the lock); refusals as
+ * in struct delivery.
+ */
 static void
-enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
+enqueue(const struct nd_notify_conf *nc, const char *body, uint64_t refusals)
 {
 	struct delivery *d = calloc(1, sizeof(*d));
 
@@ -182,6 +225,7 @@ enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 	    NULL || (nc->token != NULL && (d->token = strdup(nc->token)) ==
 	    NULL) || (nc->hmac_key != NULL && (d->hmac_key =
 	    strdup(nc->hmac_key)) == NULL)) {
+		unpost(nc->name, refusals);
 		if (d != NULL)
 			delivery_free(d);
 		dropped++;
@@ -190,7 +234,7 @@ enqueue(const struct nd_notify_conf *nc, const char *body, bool refusal)
 	d->timeout = (long)nc->timeout;
 	d->retries = (unsigned)nc->retries;
 	d->due = mono();
-	d->refusal = refusal;
+	d->refusals = refusals;
 	delivery_put(d);
 }
 
@@ -477,6 +521,7 @@ nd_notify_stop(void)
 	left = nqueued;
 	while ((d = queue) != NULL) {
 		queue = d->next;
+		unpost(d->name, d->refusals);
 		delivery_free(d);
 	}
 	if (left > 0 || dropped > 0)
@@ -486,7 +531,8 @@ nd_notify_stop(void)
 	for (i = 0; i < nrates; i++) {
 		if (rates[i].unposted > 0)
 			log_warnx("notify %s: %" PRIu64 " refusals not posted "
-			    "at exit (refused_per_minute)", rates[i].name,
+			    "at exit (over refused_per_minute, dropped from a "
+			    "full queue, or still queued)", rates[i].name,
 			    rates[i].unposted);
 		free(rates[i].name);
 	}
@@ -495,33 +541,15 @@ nd_notify_stop(void)
 	nrates = 0;
 }
 
-/* The endpoint's refusal_rate; NULL when out of memory. */
-static struct refusal_rate *
-rate_of(const char *name)
-{
-	struct refusal_rate *grown;
-	size_t i;
-
-	for (i = 0; i < nrates; i++)
-		if (strcmp(rates[i].name, name) == 0)
-			return &rates[i];
-	if ((grown = reallocarray(rates, nrates + 1, sizeof(*rates))) ==
-	    NULL)
-		return NULL;
-	rates = grown;
-	rates[nrates] = (struct refusal_rate){ .name = strdup(name) };
-	if (rates[nrates].name == NULL)
-		return NULL;
-	return &rates[nrates++];
-}
-
 /*
  * A refusal's body for endpoint n, with "unposted": the refusals not
- * posted to it since its last one (malloc'd); NULL when it is over its
- * refused_per_minute (counted, said once a minute) or out of memory.
+ * posted to it since its last one (malloc'd), and in *refusals how many
+ * it stands for; NULL when it is over its refused_per_minute (counted,
+ * said once a minute) or out of memory.
  */
 static char *
-refusal_text(const struct nd_notify_conf *n, json_t *body)
+refusal_text(const struct nd_notify_conf *n, json_t *body,
+    uint64_t *refusals)
 {
 	struct refusal_rate *r = rate_of(n->name);
 	time_t now = mono();
@@ -546,10 +574,13 @@ refusal_text(const struct nd_notify_conf *n, json_t *body)
 	}
 	json_object_set_new(body, "unposted",
 	    json_integer((json_int_t)r->unposted));
-	if ((text = json_dumps(body, JSON_COMPACT)) != NULL) {
-		r->posted++;
-		r->unposted = 0;
+	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		r->unposted++;
+		return NULL;
 	}
+	*refusals = 1 + r->unposted;
+	r->posted++;
+	r->unposted = 0;
 	return text;
 }
 
@@ -586,16 +617,17 @@ post_event(const struct nd_conf *conf, const char *event, json_t *body,
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < conf->nnotifies; i++) {
 		const struct nd_notify_conf *n = &conf->notifies[i];
+		uint64_t refusals;
 		char *own;
 
 		if (refusal && (n->events & bit) &&
-		    (own = refusal_text(n, body)) != NULL) {
-			enqueue(n, own, true);
+		    (own = refusal_text(n, body, &refusals)) != NULL) {
+			enqueue(n, own, refusals);
 			free(own);
 		} else if (text != NULL && (n->events & bit))
-			enqueue(n, text, false);
+			enqueue(n, text, 0);
 		if (fresh != NULL && (n->events & ND_EVENT_NEW_SIGNATURE))
-			enqueue(n, fresh, false);
+			enqueue(n, fresh, 0);
 	}
 	if (!stopping)
 		curl_multi_wakeup(multi);

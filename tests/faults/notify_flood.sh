@@ -14,7 +14,8 @@
 # or dead endpoint" line; a dump after the flood is stored complete; the
 # server exits 0 within 15 s of SIGTERM; its exit line counts 257
 # webhooks not sent (256 deliveries queued, the one abandoned), and with
-# the dropped ones at least every event. Then, with an endpoint that takes only dumps'
+# the dropped ones at least every event, and the endpoint's own exit line
+# counts every refusal among them as not posted. Then, with an endpoint that takes only dumps'
 # events, the refusals are not queued at all: no warning, and at exit
 # only the dump's event not sent, nothing dropped. Last, a healthy
 # endpoint beside the hanging one gets its events at once.
@@ -114,7 +115,13 @@ refused=$(said_no)
 [ $((left + dropped)) -ge $((refused + 2)) ] ||
 	fail "webhooks not sent ($left) + dropped ($dropped) < the $((refused + 2)) events"
 assert_match "$line" ", 0 of them of a dump$" "dumps' events dropped for refusals"
-pass "SIGTERM: exit 0 in $took s; $left webhooks not sent, $dropped dropped (refusals only), of $((refused + 2)) events"
+# Every refusal, queued or dropped (with the ones a dropped body said
+# were not posted), is in the endpoint's count: all events but the two
+# dumps'.
+unposted=$(grep -oE "notify slow: [0-9]+ refusals not posted at exit" "$SERVER_LOG" |
+    grep -oE "[0-9]+ refusals" | cut -d' ' -f1)
+assert_eq "${unposted:-0}" $((left + dropped - 2)) "refusals counted as not posted at exit"
+pass "SIGTERM: exit 0 in $took s; $left webhooks not sent, $dropped dropped (refusals only), of $((refused + 2)) events; ${unposted:-0} refusals counted as not posted"
 
 # An endpoint that takes only dumps' events: the refusals never wait, so
 # they cannot push the dump's event out.
