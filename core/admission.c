@@ -175,11 +175,12 @@ refuse(struct nd_receiver *rx, const struct sockaddr_in *from, unsigned secs)
  */
 void
 adm_refuse_dump(struct nd_receiver *rx, const struct sockaddr_in *from,
-    bool linux_client, const char *why)
+    bool linux_client, const char *reason, const char *why)
 {
 	char addr[INET_ADDRSTRLEN];
 
 	refuse(rx, from, 60);
+	nd_metrics_refused(reason, 1);
 	if (linux_client)
 		nd_linux_port_refused(rx, from);
 	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
@@ -305,17 +306,23 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
  * Room for one more dump of this client: max_concurrent_dumps (counting
  * starting, Linux sessions admitted without a dump yet) and
  * max_dumps_per_client, whose refusal is logged with what happens then.
+ * Only a HERALD or an announcement left unanswered counts as refused
+ * (herald); an admitted session's data that waits is counted where it is
+ * held off.
  */
 static bool
 dump_room(struct nd_receiver *rx, const struct nd_server_conf *sv,
-    const struct sockaddr_in *from, unsigned starting, const char *then)
+    const struct sockaddr_in *from, unsigned starting, bool herald,
+    const char *then)
 {
 	char addr[INET_ADDRSTRLEN];
 
 	if ((int64_t)atomic_load(&nd_dumps_active) + starting >=
 	    sv->max_concurrent_dumps) {
-		rx->refused_busy++;
-		nd_metrics_refused("max_concurrent_dumps");
+		if (herald) {
+			rx->refused_busy++;
+			nd_metrics_refused("max_concurrent_dumps", 1);
+		}
 		return false;
 	}
 	if ((int64_t)nd_dumps_of_client(from->sin_addr.s_addr) >=
@@ -339,7 +346,7 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 {
 	struct nd_dump_params p;
 
-	if (!dump_room(rx, &s->rt->conf->server, &s->client, 0,
+	if (!dump_room(rx, &s->rt->conf->server, &s->client, 0, false,
 	    "its data waits"))
 		return false;
 	p = (struct nd_dump_params){ .id = s->id, .client = &s->client,
@@ -711,7 +718,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		nd_tally(&rx->tally, TALLY_PATH, from, "client %s: HERALD "
 		    "path refused (%s); using the default path '%s'", addr,
 		    why, sv->default_path);
-	if (!dump_room(rx, sv, from, 0, "not answering"))
+	if (!dump_room(rx, sv, from, 0, true, "not answering"))
 		return;
 	if (heralded_of(rx, from) >= sv->max_heralded_per_client &&
 	    !client_heralded_room(rx, from)) {
@@ -744,7 +751,7 @@ adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	    refused(rx, from))
 		return;
 	/* Sessions admitted that have no dump yet count as dumps. */
-	if (!dump_room(rx, sv, from, starting, "not answering"))
+	if (!dump_room(rx, sv, from, starting, true, "not answering"))
 		return;
 	/* A late hook's client tries again without it, on its first clock. */
 	p = adm_pending_find(rx, from, true);

@@ -256,8 +256,8 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
 		if (waits)
 			return;
-		adm_refuse_dump(rx, from, done & ADMIT_LINUX, r == -2 ?
-		    "the dump directory is below min_free, and max_hooks "
+		adm_refuse_dump(rx, from, done & ADMIT_LINUX, "min_free",
+		    r == -2 ? "the dump directory is below min_free, and max_hooks "
 		    "hooks ran until the HERALD's deadline" : "the dump "
 		    "directory is below min_free");
 		return;
@@ -269,7 +269,7 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
 			adm_refuse_dump(rx, from, done & ADMIT_LINUX,
-			    "netdump-crash could not run");
+			    "netdump_crash", "netdump-crash could not run");
 			return;
 		}
 		/*
@@ -332,7 +332,7 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 				    "(status %d); refusing the dump", addr,
 				    status);
 			adm_refuse_dump(rx, &p->client, p->linux_client,
-			    "netdump-crash said no");
+			    "netdump_crash", "netdump-crash said no");
 			return;
 		}
 		adm_herald_admit(rx, &p->client, p->local, p->path, p->seqno,
@@ -346,6 +346,7 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 				log_warnx("client %s: netdump-nospace gave the "
 				    "dump up", addr);
 			adm_refuse_dump(rx, &p->client, p->linux_client,
+			    "netdump_nospace",
 			    "netdump-nospace gave the dump up");
 			return;
 		}

@@ -410,7 +410,7 @@ nd_metrics_dump_ended(const struct nd_dump *d)
 }
 
 void
-nd_metrics_refused(const char *reason)
+nd_metrics_refused(const char *reason, uint64_t n)
 {
 	size_t i;
 
@@ -423,6 +423,6 @@ nd_metrics_refused(const char *reason)
 	if (i == nreasons && nreasons < MAX_REASONS)
 		reasons[nreasons++] = (struct reason_row){ reason, 0 };
 	if (i < nreasons)
-		reasons[i].n++;
+		reasons[i].n += n;
 	pthread_mutex_unlock(&lock);
 }

@@ -10,6 +10,7 @@
 #define ND_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct nd_dump;
 
@@ -31,7 +32,7 @@ int	nd_metrics_start(int listen_fd, int dumpdir_fd, char *err,
 void	nd_metrics_stop(void);
 /* A dump has been judged and stored (its worker thread). */
 void	nd_metrics_dump_ended(const struct nd_dump *);
-/* A client was refused or ignored, for reason (a short word). */
-void	nd_metrics_refused(const char *reason);
+/* n clients were refused or ignored, for reason (a short literal). */
+void	nd_metrics_refused(const char *reason, uint64_t n);
 
 #endif /* ND_METRICS_H */

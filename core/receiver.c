@@ -700,7 +700,7 @@ status_serve(struct nd_receiver *rx)
 	if (fl != NULL && rx->linux_port != NULL)
 		n += nd_linux_port_flights(rx->linux_port, fl + n, SIZE_MAX);
 	nd_status_serve(rx->status_fd, rx->conf, now_sec() - rx->started,
-	    fl, n);
+	    fl, n, atomic_load(&nd_dumps_active));
 	free(fl);
 }
 

@@ -64,8 +64,10 @@ human_bytes(uint64_t v, char *buf, size_t size)
 
 void
 nd_status_serve(int listen_fd, const struct nd_conf *conf, time_t up,
-    const struct nd_status_flight *fl, size_t nflight)
+    const struct nd_status_flight *fl, size_t nflight, size_t places)
 {
+	/* Received, still held by their sinks or end hooks. */
+	size_t storing = places > nflight ? places - nflight : 0;
 	struct nd_outcome out[ND_RECENT];
 	struct nd_buf b = { 0 };
 	char bytes[32], rate[32];
@@ -80,7 +82,7 @@ nd_status_serve(int listen_fd, const struct nd_conf *conf, time_t up,
 	nd_buf_printf(&b, "listening on %s:%" PRId64 ", dumps in %s\n",
 	    conf->server.address, conf->server.port, conf->server.dumpdir);
 	nd_buf_printf(&b, "\ndumps in flight: %zu (max %" PRId64
-	    ")\n", nflight,
+	    ")\n", nflight + storing,
 	    conf->server.max_concurrent_dumps);
 	if (nflight > 0)
 		nd_buf_printf(&b, "  %-5s %-21s %-16s %11s %11s %7s\n", "ID",
@@ -93,6 +95,9 @@ nd_status_serve(int listen_fd, const struct nd_conf *conf, time_t up,
 		    "%6.0fs\n", fl[i].id, fl[i].client, fl[i].path, bytes,
 		    rate, fl[i].age);
 	}
+	if (storing > 0)
+		nd_buf_printf(&b, "  %zu received, being stored or running "
+		    "end hooks\n", storing);
 	n = outcome_recent(out);
 	nd_buf_printf(&b, "\nrecent outcomes: %zu\n", n);
 	for (i = 0; i < n; i++) {

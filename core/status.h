@@ -43,10 +43,12 @@ struct nd_status_flight {
 
 /*
  * Answer one connection on the status socket with the report; a client
- * that does not read loses it.
+ * that does not read loses it. places: the dumps holding a place of
+ * max_concurrent_dumps, those being received (nflight) and those being
+ * stored or running their end hooks.
  */
 void	nd_status_serve(int listen_fd, const struct nd_conf *, time_t up,
-	    const struct nd_status_flight *, size_t nflight);
+	    const struct nd_status_flight *, size_t nflight, size_t places);
 
 /* The status socket's path for a configuration. */
 void	nd_status_path(const struct nd_server_conf *, char *buf, size_t size);

@@ -72,7 +72,7 @@ nd_tally(struct tallies *t, enum tally kind, const struct sockaddr_in *from,
 	char line[512];
 
 	t->n[kind]++;
-	nd_metrics_refused(tally_reasons[kind]);
+	nd_metrics_refused(tally_reasons[kind], 1);
 	if (from != NULL)
 		inet_ntop(AF_INET, &from->sin_addr, t->last[kind],
 		    sizeof(t->last[kind]));
@@ -112,6 +112,8 @@ nd_tally_log(struct tallies *t, time_t now)
 	/* Hooks are refused in hooks.c, from any thread: counted here. */
 	if (hooks != t->hooks_seen) {
 		t->n[TALLY_HOOKS] += hooks - t->hooks_seen;
+		nd_metrics_refused(tally_reasons[TALLY_HOOKS],
+		    hooks - t->hooks_seen);
 		t->hooks_seen = hooks;
 	}
 	for (k = 0; k < TALLY_NKINDS; k++) {

@@ -118,6 +118,51 @@ PYEOF3
 pass "40 idle connections from one address: a scrape from another is answered"
 stop_server
 
+refusals() {	# REASON: netdump_refusals_total of that reason, 0 if absent
+	assert_eq "$(http GET /metrics)" 200 "GET /metrics"
+	/usr/bin/python3 - "$T/body" "$1" <<'PYEOF4'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+n = 0
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        if s.name == "netdump_refusals_total" and s.labels["reason"] == sys.argv[2]:
+            n = int(s.value)
+print(n)
+PYEOF4
+}
+
+# Refusals count clients left unanswered, not the data of a session that
+# was answered and waits for a place: D's HERALD is answered first, C's
+# dump then takes the one place before D's data comes (1 s after its
+# ack), and D's data waits until C's dump times out.
+sed -e '/^deny = /d' "$T/server.ini" >"$T/one.ini"
+printf 'max_concurrent_dumps = 1\ntimeout = 3\n' >>"$T/one.ini"
+start_server -c "$T/one.ini"
+C=$(client_addr 3)
+D=$(client_addr 4)
+python3 "$ND_LIBDIR/../faults/ndfault.py" dump "$PORT" "$D" "$T/sentD" \
+    --size 65536 --seed 3 --think 1000 --timeout 1.0 --retries 10 \
+    >"$T/d.log" 2>&1 &
+dpid=$!
+sleep 0.3
+send_dump 3 "$C" -q -g 4M -s 4 --stop-after 256K
+wait "$dpid" || fail "the client whose data waited was not served: $(cat "$T/d.log")"
+wait_dumps "$D" 1
+assert_manifest "$(client_dir "$D")/manifest.0.json" complete "$T/sentD"
+assert_eq "$(refusals max_concurrent_dumps)" 0 "refusals for max_concurrent_dumps (none was refused)"
+assert_no_log "refused [0-9]+ HERALDs" "no HERALD was refused"
+stop_server
+# A refusal for space, counted once (the client is then ignored for 60 s).
+printf 'min_free = 99%%\n' >>"$T/one.ini"
+start_server -c "$T/one.ini"
+"$ND_SEND" -b "$(client_addr 5)" -q -g 1M -t 100 -r 2 "127.0.0.1:$PORT" \
+    >/dev/null 2>&1 || true
+wait_log "below min_free" 10
+assert_eq "$(refusals min_free)" 1 "refusals for min_free"
+stop_server
+pass "refusals by reason: none for data that waited for a place (the client was answered), one for min_free"
+
 # The port is taken (by a listener of ours): the server says so and stops.
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
