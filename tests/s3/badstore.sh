@@ -146,6 +146,10 @@ pass "two PUTs answered 200 with <Error>: not taken; info and manifest.json in t
 store_start '{"part": {"mode": "403", "times": 1}, "abort": {"mode": "403"}}'
 dump_lands 6 "the dump whose abort is refused"
 grep -q " abort 403\$" "$STORE/requests.log" || fail "no abort was refused"
+# The refused part marked the store down; the next case needs a dump that
+# streams, which the sink starts only once the store answers again (a
+# dump that begins before that is spooled whole).
+wait_log "s3://dumps at http://127\\.0\\.0\\.1:$SPORT answers again" 30
 pass "UploadPart refused once and every abort refused: the dump is in the store all the same, identical"
 
 # 9. The store refuses the copy that moves an incomplete dump's vmcore
