@@ -307,8 +307,7 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
  * starting, Linux sessions admitted without a dump yet) and
  * max_dumps_per_client, whose refusal is logged with what happens then.
  * Only a HERALD or an announcement left unanswered counts as refused
- * (herald); an admitted session's data that waits is counted where it is
- * held off.
+ * (herald); an admitted session's data that waits is not a refusal.
  */
 static bool
 dump_room(struct nd_receiver *rx, const struct nd_server_conf *sv,
@@ -328,9 +327,10 @@ dump_room(struct nd_receiver *rx, const struct nd_server_conf *sv,
 	if ((int64_t)nd_dumps_of_client(from->sin_addr.s_addr) >=
 	    sv->max_dumps_per_client) {
 		inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
-		nd_tally(&rx->tally, TALLY_CLIENT_DUMPS, from, "client %s: "
-		    "%" PRId64 " dumps in flight (max_dumps_per_client); %s",
-		    addr, sv->max_dumps_per_client, then);
+		nd_tally(&rx->tally, herald ? TALLY_CLIENT_DUMPS :
+		    TALLY_CLIENT_DUMPS_WAIT, from, "client %s: %" PRId64
+		    " dumps in flight (max_dumps_per_client); %s", addr,
+		    sv->max_dumps_per_client, then);
 		return false;
 	}
 	return true;

@@ -408,6 +408,9 @@ post_done(struct delivery *d, CURLcode r)
 	if (d->tries > d->retries) {
 		log_warnx("notify %s: %s: gave up after %u tries: %s",
 		    d->name, origin, d->tries, why);
+		pthread_mutex_lock(&lock);
+		unpost(d->name, d->refusals);
+		pthread_mutex_unlock(&lock);
 		delivery_free(d);
 		return;
 	}
@@ -437,6 +440,7 @@ start_due(void)
 			log_warnx("notify %s: cannot set a POST up: out of "
 			    "memory", d->name);
 			post_end(d);
+			unpost(d->name, d->refusals);
 			delivery_free(d);
 			dropped++;
 		}

@@ -10,6 +10,7 @@
 #include "tally.h"
 
 /* For the metrics' reason label. */
+/* netdump_refusals_total's reason; NULL: not a refusal. */
 static const char *const tally_reasons[TALLY_NKINDS] = {
 	[TALLY_NOT_ALLOWED] = "not_allowed",
 	[TALLY_OTHER_PORT] = "other_port",
@@ -17,12 +18,9 @@ static const char *const tally_reasons[TALLY_NKINDS] = {
 	[TALLY_WAITING] = "session_waiting",
 	[TALLY_NO_ROUTE] = "no_route",
 	[TALLY_NO_SINK] = "no_sink",
-	[TALLY_PATH] = "unsafe_path",
 	[TALLY_CLIENT_DUMPS] = "max_dumps_per_client",
 	[TALLY_CLIENT_HERALDED] = "max_heralded_per_client",
-	[TALLY_HOOKS] = "max_hooks",
 	[TALLY_FDS] = "descriptors",
-	[TALLY_RECLAIMED] = "reclaimed",
 	[TALLY_SOCKET] = "session_socket",
 };
 
@@ -40,8 +38,10 @@ static const char *const tally_names[TALLY_NKINDS] = {
 	    "sink",
 	[TALLY_PATH] = "HERALD paths refused (unsafe); the default path was "
 	    "used",
-	[TALLY_CLIENT_DUMPS] = "HERALDs or first data not answered: the "
-	    "client has max_dumps_per_client dumps in flight",
+	[TALLY_CLIENT_DUMPS] = "HERALDs not answered: the client has "
+	    "max_dumps_per_client dumps in flight",
+	[TALLY_CLIENT_DUMPS_WAIT] = "first data held off: the client has "
+	    "max_dumps_per_client dumps in flight",
 	[TALLY_CLIENT_HERALDED] = "HERALDs not answered: the client has "
 	    "max_heralded_per_client sessions waiting for data",
 	[TALLY_HOOKS] = "hooks not started: max_hooks are running",
@@ -72,7 +72,8 @@ nd_tally(struct tallies *t, enum tally kind, const struct sockaddr_in *from,
 	char line[512];
 
 	t->n[kind]++;
-	nd_metrics_refused(tally_reasons[kind], 1);
+	if (tally_reasons[kind] != NULL)
+		nd_metrics_refused(tally_reasons[kind], 1);
 	if (from != NULL)
 		inet_ntop(AF_INET, &from->sin_addr, t->last[kind],
 		    sizeof(t->last[kind]));
@@ -112,8 +113,6 @@ nd_tally_log(struct tallies *t, time_t now)
 	/* Hooks are refused in hooks.c, from any thread: counted here. */
 	if (hooks != t->hooks_seen) {
 		t->n[TALLY_HOOKS] += hooks - t->hooks_seen;
-		nd_metrics_refused(tally_reasons[TALLY_HOOKS],
-		    hooks - t->hooks_seen);
 		t->hooks_seen = hooks;
 	}
 	for (k = 0; k < TALLY_NKINDS; k++) {

@@ -134,22 +134,29 @@ PYEOF4
 
 # Refusals count clients left unanswered, not the data of a session that
 # was answered and waits for a place: D's HERALD is answered first, C's
-# dump then takes the one place before D's data comes (1 s after its
-# ack), and D's data waits until C's dump times out.
+# dump then takes the one place before D sends its data, and D's data
+# waits until C's dump times out.
 sed -e '/^deny = /d' "$T/server.ini" >"$T/one.ini"
 printf 'max_concurrent_dumps = 1\ntimeout = 3\n' >>"$T/one.ini"
 start_server -c "$T/one.ini"
 C=$(client_addr 3)
 D=$(client_addr 4)
 python3 "$ND_LIBDIR/../faults/ndfault.py" dump "$PORT" "$D" "$T/sentD" \
-    --size 65536 --seed 3 --think 1000 --timeout 1.0 --retries 10 \
-    >"$T/d.log" 2>&1 &
+    --size 65536 --seed 3 --wait-for "$T/go" --timeout 1.0 \
+    --retries $((10 * WAIT_SCALE)) >"$T/d.log" 2>&1 &
 dpid=$!
-sleep 0.3
+d_heralded() { grep -q "heralded; waiting for" "$T/d.log" 2>/dev/null; }
+poll 10 d_heralded || fail "D's HERALD was not answered: $(cat "$T/d.log")"
 send_dump 3 "$C" -q -g 4M -s 4 --stop-after 256K
+wait_log "dump [0-9]+ from ${C//./\\.}:20024 started" 10
+touch "$T/go"
 wait "$dpid" || fail "the client whose data waited was not served: $(cat "$T/d.log")"
 wait_dumps "$D" 1
 assert_manifest "$(client_dir "$D")/manifest.0.json" complete "$T/sentD"
+c_end=$(grep -nE "dump [0-9]+ from ${C//./\\.} incomplete" "$SERVER_LOG" | head -1 | cut -d: -f1)
+d_start=$(grep -nE "dump [0-9]+ from ${D//./\\.}:20024 started" "$SERVER_LOG" | head -1 | cut -d: -f1)
+[ -n "$c_end" ] && [ -n "$d_start" ] && [ "$d_start" -gt "$c_end" ] ||
+	fail "D's dump did not wait for C's to end (lines $c_end, $d_start)"
 assert_eq "$(refusals max_concurrent_dumps)" 0 "refusals for max_concurrent_dumps (none was refused)"
 assert_no_log "refused [0-9]+ HERALDs" "no HERALD was refused"
 stop_server

@@ -49,6 +49,7 @@ token = $TOKEN
 hmac_key = k3y
 [notify dead]
 url = http://127.0.0.1:$DEAD/nobody
+events = complete incomplete refused
 retries = 1
 timeout = 2
 EOF2
@@ -161,5 +162,10 @@ assert_le "$posted" 11 "refused events posted (client 3's may fall in the minute
 unposted=$(grep -oE "notify ops: [0-9]+ refusals not posted at exit" "$SERVER_LOG" |
     grep -oE "[0-9]+ refusals" | cut -d' ' -f1)
 assert_eq "$((posted + ${unposted:-0}))" $((N + 1)) "refusals posted and counted (the flood's and client 3's)"
-pass "$((N + 1)) refusals within a minute: $posted posted (refused_per_minute = 10), ${unposted:-0} counted and logged at exit"
+# The dead endpoint took none: those it gave up on, those still queued
+# and those over its refused_per_minute are all counted at exit.
+dead=$(grep -oE "notify dead: [0-9]+ refusals not posted at exit" "$SERVER_LOG" |
+    grep -oE "[0-9]+ refusals" | cut -d' ' -f1)
+assert_eq "${dead:-0}" $((N + 1)) "refusals the dead endpoint never took, counted at exit"
+pass "$((N + 1)) refusals within a minute: $posted posted (refused_per_minute = 10), ${unposted:-0} counted and logged at exit; the dead endpoint's $((N + 1)) all counted"
 finish

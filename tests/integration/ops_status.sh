@@ -137,7 +137,7 @@ pass "a status client that never reads holds nothing up: another --status and a 
 if [ "${ND_VALGRIND:-0}" != 1 ]; then	# hooks need pidfd_open
 	stop_server
 	mkdir -p "$T/scripts"
-	printf '#!/bin/sh\nsleep 6\n' >"$T/scripts/netdump-reboot"
+	printf '#!/bin/sh\nsleep %s\n' $((6 * WAIT_SCALE)) >"$T/scripts/netdump-reboot"
 	chmod 755 "$T/scripts/netdump-reboot"
 	printf '[server]\nsink_dir = %s\nscripts_dir = %s\n' "$ND_SINK_DIR" "$T/scripts" >"$T/hook.ini"
 	start_server -c "$T/hook.ini" --timeout 5
