@@ -35,6 +35,8 @@
 
 /* A session waiting for its first data is safe from eviction this long. */
 #define HERALD_KEEP_MS	500
+/* What the full room of waiting sessions turns over in a millisecond. */
+#define ADMIT_PER_MS	(MAX_HERALDED / HERALD_KEEP_MS)
 /*
  * File descriptors kept back from the session sockets: the daemon's own,
  * and per dump its sinks' files and connections and its hooks' pipes.
@@ -57,7 +59,7 @@ session_find(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s;
 
-	for (s = rx->sessions; s != NULL; s = s->next)
+	LIST_FOREACH(s, rx_bucket(rx, from->sin_addr.s_addr), by_addr)
 		if (s->client.sin_addr.s_addr == from->sin_addr.s_addr &&
 		    s->client.sin_port == from->sin_port)
 			return s;
@@ -70,7 +72,7 @@ session_of_addr(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s;
 
-	for (s = rx->sessions; s != NULL; s = s->next)
+	LIST_FOREACH(s, rx_bucket(rx, from->sin_addr.s_addr), by_addr)
 		if (s->client.sin_addr.s_addr == from->sin_addr.s_addr &&
 		    s->state == S_ACTIVE)
 			return s;
@@ -204,7 +206,7 @@ heralded_of(struct nd_receiver *rx, const struct sockaddr_in *from)
 
 	struct pending *p;
 
-	for (s = rx->sessions; s != NULL; s = s->next)
+	LIST_FOREACH(s, rx_bucket(rx, from->sin_addr.s_addr), by_addr)
 		n += s->state == S_HERALDED &&
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr;
 	/* ... or for a hook to decide (a HERALD each, from any port). */
@@ -254,9 +256,9 @@ socket_close(struct nd_receiver *rx, struct session *s)
  * round trip). HERALDs forged from the client's address are neither.
  */
 static bool
-waiting_kept(const struct session *s)
+waiting_kept(const struct session *s, uint64_t now)
 {
-	return s->last_data != 0 || now_ms() - s->heralded_ms < HERALD_KEEP_MS;
+	return s->last_data != 0 || now - s->heralded_ms < HERALD_KEEP_MS;
 }
 
 /*
@@ -268,6 +270,7 @@ static bool
 fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s, *ended = NULL, *heralded = NULL;
+	uint64_t now = now_ms();
 
 	if (rx->nfds < fd_budget(rx))
 		return true;
@@ -277,7 +280,7 @@ fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 		if (s->state == S_ENDED && (ended == NULL ||
 		    s->ended_at < ended->ended_at))
 			ended = s;
-		else if (s->state == S_HERALDED && !waiting_kept(s) &&
+		else if (s->state == S_HERALDED && !waiting_kept(s, now) &&
 		    (heralded == NULL || s->heralded_ms < heralded->heralded_ms))
 			heralded = s;
 	}
@@ -357,6 +360,7 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 	if ((s->dump = nd_dump_start(&p)) == NULL)
 		return false;
 	nd_asm_init(&s->as, s->dump);
+	rx_session_unwait(rx, s);
 	s->state = S_ACTIVE;
 	s->started = true;
 	s->last_progress = s->last_data = s->last_new = now_sec();
@@ -380,17 +384,36 @@ static bool
 heralded_room(struct nd_receiver *rx)
 {
 	struct session *s, *oldest = NULL;
-	size_t n = 0;
+	uint64_t now = now_ms();
 
-	for (s = rx->sessions; s != NULL; s = s->next)
-		if (s->state == S_HERALDED) {
-			n++;
-			if (!waiting_kept(s) && (oldest == NULL ||
-			    s->heralded_ms < oldest->heralded_ms))
-				oldest = s;
-		}
-	if (n < MAX_HERALDED)
+	if (rx->nwaiting < MAX_HERALDED / 2)
 		return true;
+	/*
+	 * A flood fills the room in a burst, which would empty in a burst
+	 * HERALD_KEEP_MS later, and so on: the room would be open for only
+	 * part of each cycle, and a kernel whose retries beat with it (1 s)
+	 * would never get in. Past half full, admissions are spread evenly,
+	 * as many a millisecond as the room can turn over.
+	 */
+	if (rx->admit_ms != now) {
+		rx->admit_ms = now;
+		rx->admitted_in_ms = 0;
+	}
+	if (rx->admitted_in_ms >= ADMIT_PER_MS) {
+		rx->flood_refused++;
+		return false;
+	}
+	rx->admitted_in_ms++;
+	if (rx->nwaiting < MAX_HERALDED)
+		return true;
+	/* Oldest first: past the first kept by its age, all are. */
+	TAILQ_FOREACH(s, &rx->waiting, waiting_link) {
+		if (s->last_data != 0)
+			continue;
+		if (!waiting_kept(s, now))
+			oldest = s;
+		break;
+	}
 	if (oldest == NULL) {
 		rx->flood_refused++;
 		return false;
@@ -411,11 +434,12 @@ static bool
 client_heralded_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s, *oldest = NULL;
+	uint64_t now = now_ms();
 
-	for (s = rx->sessions; s != NULL; s = s->next)
+	LIST_FOREACH(s, rx_bucket(rx, from->sin_addr.s_addr), by_addr)
 		if (s->state == S_HERALDED && s->fd != -1 &&
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr &&
-		    !waiting_kept(s) &&
+		    !waiting_kept(s, now) &&
 		    (oldest == NULL || s->heralded_ms < oldest->heralded_ms))
 			oldest = s;
 	if (oldest == NULL)
@@ -521,8 +545,7 @@ adm_session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	s->last_seqno = seqno;	/* a kernel numbers on from its HERALD's */
 	s->last_rx = now_sec();
 	s->heralded_ms = now_ms();
-	s->next = rx->sessions;
-	rx->sessions = s;
+	rx_session_link(rx, s);
 	/* The notice comes with the first data: a HERALD alone is cheap. */
 	log_debug("client %s:%u: HERALD answered from port %u, path '%s', "
 	    "route '%s' (%s%s)", addr, ntohs(from->sin_port), s->port, path,
@@ -600,7 +623,7 @@ herald_restart(struct nd_receiver *rx, struct session *old,
 	}
 	rx_session_drain(rx, old);
 	if (old->state == S_ACTIVE)
-		rx_session_end(old, "the client sent a new HERALD and "
+		rx_session_end(rx, old, "the client sent a new HERALD and "
 		    "started over");
 	return true;
 }
@@ -681,7 +704,7 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		 * asks again a second later. Else it goes, and the newcomer
 		 * is admitted afresh.
 		 */
-		if (waiting_kept(old)) {
+		if (waiting_kept(old, now_ms())) {
 			nd_tally(&rx->tally, TALLY_WAITING, from, "client "
 			    "%s: another HERALD (path '%s') while one waits "
 			    "for its data; not answering", addr, path);

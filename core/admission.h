@@ -16,7 +16,13 @@
 
 #include "proto.h"
 
-#define MAX_HERALDED	256		/* sessions waiting for their first data */
+/*
+ * Sessions waiting for their first data. A flood of HERALDs from many
+ * addresses cannot be told from kernels; past this the oldest goes once
+ * older than HERALD_KEEP_MS, so the room lets in MAX_HERALDED per
+ * HERALD_KEEP_MS (8192 a second) before a HERALD goes unanswered.
+ */
+#define MAX_HERALDED	4096
 
 /* Clients refused for a while (a veto, no space), and log rate limits. */
 #define REFUSALS	256

@@ -4,6 +4,7 @@
  * and store them through sink modules.
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -32,6 +33,9 @@
 #include "runtime.h"
 #include "sigseen.h"
 #include "sink_load.h"
+
+/* Descriptors to take if the hard limit allows (see raise_nofile). */
+#define NOFILE_WANT	16384
 
 enum {
 	OPT_PORT = 256,
@@ -396,6 +400,26 @@ pidfile_write(int fd, const char *path)
 }
 
 /*
+ * Each session waiting for its first data holds a socket, and a HERALD
+ * flood keeps thousands waiting: take up to NOFILE_WANT descriptors if
+ * the hard limit allows (systemd's soft limit is 1024, for programs that
+ * still use select(); nothing here does).
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= NOFILE_WANT ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE %llu",
+		    (unsigned long long)rl.rlim_cur);
+}
+
+/*
  * Into the background. The process started exits once the daemon says it
  * is ready (daemon_ready: its pid file written, its threads started), so
  * that whoever started it (an init system reading the pid file) sees a
@@ -675,6 +699,7 @@ main(int argc, char *argv[])
 	}
 
 	block_signals();
+	raise_nofile();
 
 	if (conf->server.pidfile) {
 		if ((pidfile = strdup(conf->server.pidfile)) == NULL)

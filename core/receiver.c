@@ -110,6 +110,7 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 	rx->reload_arg = reload_arg;
 	rx->dumpdir_fd = dumpdir_fd;
 	rx->started = now_sec();
+	TAILQ_INIT(&rx->waiting);
 	rx->herald_fd = rx->timer_fd = rx->signal_fd = rx->ep = -1;
 	rx->status_fd = rx->wake_fd = -1;
 	{
@@ -295,7 +296,8 @@ log_drops(struct drops *dr, const char *who, time_t now)
  * The session stays as a tombstone that still acks FINISHED.
  */
 void
-rx_session_end(struct session *s, const char *reason)
+rx_session_end(struct nd_receiver *rx, struct session *s,
+    const char *reason)
 {
 	struct nd_dump *d = s->dump;
 	uint64_t limit = UINT64_MAX;
@@ -303,6 +305,7 @@ rx_session_end(struct session *s, const char *reason)
 
 	if (s->state == S_HERALDED) {
 		/* Counted, not logged one by one: a HERALD flood is like this. */
+		rx_session_unwait(rx, s);
 		s->state = S_ENDED;
 		s->ended_at = now_sec();
 		heralds_unanswered++;
@@ -351,18 +354,58 @@ fold_drops(struct nd_receiver *rx, struct session *s)
 	}
 }
 
+struct session_bucket *
+rx_bucket(struct nd_receiver *rx, in_addr_t addr)
+{
+	/* Fibonacci hashing: addresses of one network spread. */
+	return &rx->by_addr[(uint32_t)(addr * 2654435761u) >> 20 &
+	    (SESSION_BUCKETS - 1)];
+}
+
+/* A new session joins the sessions, its address's bucket, the waiting. */
+void
+rx_session_link(struct nd_receiver *rx, struct session *s)
+{
+	s->prev = NULL;
+	s->next = rx->sessions;
+	if (rx->sessions != NULL)
+		rx->sessions->prev = s;
+	rx->sessions = s;
+	LIST_INSERT_HEAD(rx_bucket(rx, s->client.sin_addr.s_addr), s,
+	    by_addr);
+	TAILQ_INSERT_TAIL(&rx->waiting, s, waiting_link);
+	s->waiting = true;
+	rx->nwaiting++;
+}
+
+/* s is no longer S_HERALDED (its dump began, it ended, it is buried). */
+void
+rx_session_unwait(struct nd_receiver *rx, struct session *s)
+{
+	if (!s->waiting)
+		return;
+	TAILQ_REMOVE(&rx->waiting, s, waiting_link);
+	s->waiting = false;
+	rx->nwaiting--;
+}
+
 void
 rx_bury(struct nd_receiver *rx, struct session *s)
 {
-	struct session **pp;
-
+	if (s->dead)
+		return;
 	if (!s->started)
 		fold_drops(rx, s);
-	for (pp = &rx->sessions; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
+	/* A flood of HERALDs buries sessions as fast as it comes. */
+	rx_session_unwait(rx, s);
+	LIST_REMOVE(s, by_addr);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		rx->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = NULL;
 	s->dead = true;
 	s->next = rx->graveyard;
 	rx->graveyard = s;
@@ -563,14 +606,14 @@ tick(struct nd_receiver *rx)
 		/* A FINISHED, then silence: what it said holds. */
 		if (s->state != S_ENDED && s->finish_at != 0 && !s->paused &&
 		    (now >= s->finish_at || now - s->last_rx >= (time_t)timeout))
-			rx_session_end(s, NULL);
+			rx_session_end(rx, s, NULL);
 		else if (s->state != S_ENDED &&
 		    now - s->last_rx >= (time_t)timeout) {
 			snprintf(why, sizeof(why), "the client fell silent for "
 			    "%u s (timeout)", timeout);
 			log_warnx("dump %" PRIu64 " from %s: %s", s->id, s->addr,
 			    why);
-			rx_session_end(s, why);
+			rx_session_end(rx, s, why);
 		} else if (s->dump != NULL && progress > 0 &&
 		    now - s->last_progress >= progress &&
 		    s->dump->cov.total != s->progress_bytes) {
@@ -712,7 +755,7 @@ stop(struct nd_receiver *rx)
 	rx->stopping = true;
 	for (s = rx->sessions; s != NULL; s = s->next)
 		if (s->state != S_ENDED)
-			rx_session_end(s, "the server was shut down");
+			rx_session_end(rx, s, "the server was shut down");
 	if (rx->linux_port != NULL)
 		nd_linux_port_stop(rx->linux_port);
 }

@@ -8,6 +8,7 @@
 #ifndef ND_RECEIVER_INT_H
 #define ND_RECEIVER_INT_H
 
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -26,6 +27,12 @@
 #include "tally.h"
 
 #define RX_BATCH	64		/* datagrams per recvmmsg */
+/*
+ * Sessions are found by their client's address in a table this wide: a
+ * HERALD flood from many addresses keeps thousands waiting, and each
+ * HERALD looks its address up.
+ */
+#define SESSION_BUCKETS	4096
 #define FINISH_WAIT	5		/* s: a FINISHED not numbered next
 					 * ends the dump if nothing follows
 					 * (a kernel resends each second) */
@@ -82,6 +89,11 @@ enum session_state {
 struct session {
 	enum ev_kind		 kind;		/* EV_SESSION */
 	struct session		*next;
+	struct session		*prev;		/* in sessions only */
+	LIST_ENTRY(session)	 by_addr;	/* in rx->by_addr, while in
+						 * sessions */
+	TAILQ_ENTRY(session)	 waiting_link;	/* in rx->waiting */
+	bool			 waiting;	/* in rx->waiting: HERALDED */
 	enum session_state	 state;
 	struct nd_runtime	*rt;		/* referenced: chains point into it */
 	const char		*route;		/* rt's route name */
@@ -127,6 +139,9 @@ struct session {
 	struct drops		 drops;
 };
 
+LIST_HEAD(session_bucket, session);
+TAILQ_HEAD(session_queue, session);
+
 struct nd_receiver {
 	struct nd_runtime	*rt;		/* the current configuration */
 	const struct nd_conf	*conf;		/* rt->conf */
@@ -143,8 +158,12 @@ struct nd_receiver {
 	int			 timer_fd;
 	int			 signal_fd;
 	struct nd_linux_port	*linux_port;	/* NULL: linux_port = 0 */
-	struct session		*sessions;
+	struct session		*sessions;	/* newest first */
 	struct session		*graveyard;
+	struct session_bucket	 by_addr[SESSION_BUCKETS];
+	/* S_HERALDED sessions, oldest first (by heralded_ms). */
+	struct session_queue	 waiting;
+	size_t			 nwaiting;
 	struct pending		*pendings;
 	struct pending		*pending_graveyard;
 	struct refusal		 refusals[REFUSALS];
@@ -160,6 +179,8 @@ struct nd_receiver {
 	uint64_t		 refused_busy, refused_logged;
 	uint64_t		 evicted, evicted_logged;
 	uint64_t		 flood_refused, flood_logged;
+	uint64_t		 admit_ms;	/* now_ms of the last admission */
+	unsigned		 admitted_in_ms; /* in that millisecond */
 	uint64_t		 silent, silent_logged;	/* HERALD, then nothing */
 	struct tallies		 tally;
 	size_t			 nfds;		/* session sockets open */
@@ -208,7 +229,11 @@ now_sec(void)
 void	rx_sockbuf(int fd);
 void	rx_ep_forget(int ep, int fd);
 void	rx_session_free(struct nd_receiver *, struct session *);
-void	rx_session_end(struct session *, const char *reason);
+void	rx_session_end(struct nd_receiver *, struct session *,
+	    const char *reason);
+void	rx_session_link(struct nd_receiver *, struct session *);
+void	rx_session_unwait(struct nd_receiver *, struct session *);
+struct session_bucket *rx_bucket(struct nd_receiver *, in_addr_t);
 void	rx_bury(struct nd_receiver *, struct session *);
 void	rx_session_drain(struct nd_receiver *, struct session *);
 /* session_msg.c: one well-formed message of a session; true: ack it. */

@@ -119,8 +119,8 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
 
 	if (atomic_load(&d->abandoned)) {
 		/* No ack: the client stops, its dump is kept. */
-		rx_session_end(s, "the dump directory fell below min_free; "
-		    "the dump was given up");
+		rx_session_end(rx, s, "the dump directory fell below "
+		    "min_free; the dump was given up");
 		return false;
 	}
 	if (m->offset > rx->conf->server.max_dump_size ||
@@ -153,7 +153,7 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
 		    nd_cov_cap(&d->cov));
 		log_warnx("dump %" PRIu64 " from %s: %s", s->id,
 		    s->addr, why);
-		rx_session_end(s, why);
+		rx_session_end(rx, s, why);
 		return false;
 	}
 	if (r == ND_ASM_DUPLICATE)
@@ -317,7 +317,7 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 		 * same).
 		 */
 		if (m->seqno == s->last_seqno + 1 && dump_whole(d))
-			rx_session_end(s, NULL);
+			rx_session_end(rx, s, NULL);
 		else
 			finish_later(s);
 		return true;
