@@ -33,10 +33,6 @@
 #include "tally.h"
 #include "util.h"
 
-/* A session waiting for its first data is safe from eviction this long. */
-#define HERALD_KEEP_MS	500
-/* What the full room of waiting sessions turns over in a millisecond. */
-#define ADMIT_PER_MS	(MAX_HERALDED / HERALD_KEEP_MS)
 /*
  * File descriptors kept back from the session sockets: the daemon's own,
  * and per dump its sinks' files and connections and its hooks' pipes.
@@ -261,6 +257,21 @@ waiting_kept(const struct session *s, uint64_t now)
 	return s->last_data != 0 || now - s->heralded_ms < HERALD_KEEP_MS;
 }
 
+/* The oldest waiting session not waiting_kept; NULL if none. */
+static struct session *
+oldest_waiting(struct nd_receiver *rx, uint64_t now)
+{
+	struct session *s;
+
+	/* In age order: past the first kept by its age, all are. */
+	TAILQ_FOREACH(s, &rx->waiting, waiting_link) {
+		if (s->last_data != 0)
+			continue;
+		return waiting_kept(s, now) ? NULL : s;
+	}
+	return NULL;
+}
+
 /*
  * Room for one more session socket within the budget: the oldest ended
  * session gives its socket up first (it only waits for a repeated
@@ -269,21 +280,15 @@ waiting_kept(const struct session *s, uint64_t now)
 static bool
 fd_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
-	struct session *s, *ended = NULL, *heralded = NULL;
-	uint64_t now = now_ms();
+	struct session *s, *ended = NULL, *heralded;
 
 	if (rx->nfds < fd_budget(rx))
 		return true;
-	for (s = rx->sessions; s != NULL; s = s->next) {
-		if (s->fd == -1)
-			continue;
-		if (s->state == S_ENDED && (ended == NULL ||
+	for (s = rx->sessions; s != NULL; s = s->next)
+		if (s->fd != -1 && s->state == S_ENDED && (ended == NULL ||
 		    s->ended_at < ended->ended_at))
 			ended = s;
-		else if (s->state == S_HERALDED && !waiting_kept(s, now) &&
-		    (heralded == NULL || s->heralded_ms < heralded->heralded_ms))
-			heralded = s;
-	}
+	heralded = oldest_waiting(rx, now_ms());
 	if ((s = ended != NULL ? ended : heralded) == NULL) {
 		char addr[INET_ADDRSTRLEN];
 
@@ -383,9 +388,10 @@ adm_dump_begin(struct nd_receiver *rx, struct session *s)
 static bool
 heralded_room(struct nd_receiver *rx)
 {
-	struct session *s, *oldest = NULL;
+	struct session *oldest;
 	uint64_t now = now_ms();
 
+	/* (A descriptor budget below the room decides first: fd_room.) */
 	if (rx->nwaiting < MAX_HERALDED / 2)
 		return true;
 	/*
@@ -393,29 +399,23 @@ heralded_room(struct nd_receiver *rx)
 	 * HERALD_KEEP_MS later, and so on: the room would be open for only
 	 * part of each cycle, and a kernel whose retries beat with it (1 s)
 	 * would never get in. Past half full, admissions are spread evenly,
-	 * as many a millisecond as the room can turn over.
+	 * as many a millisecond as the room can turn over (counted in
+	 * adm_session_start, once admitted).
 	 */
 	if (rx->admit_ms != now) {
 		rx->admit_ms = now;
 		rx->admitted_in_ms = 0;
 	}
-	if (rx->admitted_in_ms >= ADMIT_PER_MS) {
-		rx->flood_refused++;
+	if (rx->admitted_in_ms >= MAX_HERALDED / HERALD_KEEP_MS) {
+		rx->flood_paced++;
+		nd_metrics_refused("herald_flood", 1);
 		return false;
 	}
-	rx->admitted_in_ms++;
 	if (rx->nwaiting < MAX_HERALDED)
 		return true;
-	/* Oldest first: past the first kept by its age, all are. */
-	TAILQ_FOREACH(s, &rx->waiting, waiting_link) {
-		if (s->last_data != 0)
-			continue;
-		if (!waiting_kept(s, now))
-			oldest = s;
-		break;
-	}
-	if (oldest == NULL) {
+	if ((oldest = oldest_waiting(rx, now)) == NULL) {
 		rx->flood_refused++;
+		nd_metrics_refused("herald_flood", 1);
 		return false;
 	}
 	rx->evicted++;
@@ -546,6 +546,7 @@ adm_session_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	s->last_rx = now_sec();
 	s->heralded_ms = now_ms();
 	rx_session_link(rx, s);
+	rx->admitted_in_ms++;	/* see heralded_room */
 	/* The notice comes with the first data: a HERALD alone is cheap. */
 	log_debug("client %s:%u: HERALD answered from port %u, path '%s', "
 	    "route '%s' (%s%s)", addr, ntohs(from->sin_port), s->port, path,

@@ -23,6 +23,8 @@
  * HERALD_KEEP_MS (8192 a second) before a HERALD goes unanswered.
  */
 #define MAX_HERALDED	4096
+/* A session waiting for its first data is safe from eviction this long. */
+#define HERALD_KEEP_MS	500
 
 /* Clients refused for a while (a veto, no space), and log rate limits. */
 #define REFUSALS	256

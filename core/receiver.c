@@ -111,6 +111,8 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 	rx->dumpdir_fd = dumpdir_fd;
 	rx->started = now_sec();
 	TAILQ_INIT(&rx->waiting);
+	rx->hash_seed = arc4random();
+	rx->hash_mult = arc4random() | 1;
 	rx->herald_fd = rx->timer_fd = rx->signal_fd = rx->ep = -1;
 	rx->status_fd = rx->wake_fd = -1;
 	{
@@ -357,9 +359,13 @@ fold_drops(struct nd_receiver *rx, struct session *s)
 struct session_bucket *
 rx_bucket(struct nd_receiver *rx, in_addr_t addr)
 {
-	/* Fibonacci hashing: addresses of one network spread. */
-	return &rx->by_addr[(uint32_t)(addr * 2654435761u) >> 20 &
-	    (SESSION_BUCKETS - 1)];
+	/*
+	 * Multiplicative hashing with a key drawn at start: a flood whose
+	 * forged addresses all fell in one bucket would make each HERALD
+	 * walk every waiting session.
+	 */
+	return &rx->by_addr[(uint32_t)((addr ^ rx->hash_seed) *
+	    rx->hash_mult) >> 20 & (SESSION_BUCKETS - 1)];
 }
 
 /* A new session joins the sessions, its address's bucket, the waiting. */
@@ -649,10 +655,17 @@ tick(struct nd_receiver *rx)
 		rx->refused_logged = rx->refused_busy;
 	}
 	if (rx->flood_refused != rx->flood_logged) {
-		log_warnx("did not answer %" PRIu64 " HERALDs: %d sessions wait "
-		    "for their first data (a flood of HERALDs?)",
-		    rx->flood_refused - rx->flood_logged, MAX_HERALDED);
+		log_warnx("did not answer %" PRIu64 " HERALDs: %zu sessions "
+		    "wait for their first data (a flood of HERALDs?)",
+		    rx->flood_refused - rx->flood_logged, rx->nwaiting);
 		rx->flood_logged = rx->flood_refused;
+	}
+	if (rx->flood_paced != rx->paced_logged) {
+		log_warnx("did not answer %" PRIu64 " HERALDs: %zu sessions "
+		    "wait for their first data, past half the room, which "
+		    "then admits evenly over time (a flood of HERALDs?)",
+		    rx->flood_paced - rx->paced_logged, rx->nwaiting);
+		rx->paced_logged = rx->flood_paced;
 	}
 	if (heralds_unanswered != rx->silent_logged) {
 		log_warnx("%" PRIu64 " clients sent a HERALD and then nothing "

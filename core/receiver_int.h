@@ -179,6 +179,8 @@ struct nd_receiver {
 	uint64_t		 refused_busy, refused_logged;
 	uint64_t		 evicted, evicted_logged;
 	uint64_t		 flood_refused, flood_logged;
+	uint64_t		 flood_paced, paced_logged;
+	uint32_t		 hash_seed, hash_mult;	/* of rx_bucket */
 	uint64_t		 admit_ms;	/* now_ms of the last admission */
 	unsigned		 admitted_in_ms; /* in that millisecond */
 	uint64_t		 silent, silent_logged;	/* HERALD, then nothing */
