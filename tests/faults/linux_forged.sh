@@ -188,14 +188,19 @@ ROUTE=local write_conf "timeout = 5" "max_concurrent_dumps = 2"
 start_server -c "$T/server.ini"
 python3 "$FAULTS/ndfault.py" announce "$LPORT" "$NET" 120 4 --guess 200 ||
     fail "announcements"
-timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$F:6666" -n 1024 -s 7 \
-    --timeout 15 --image-out "$T/image6" --regs-out "$T/regs6" \
-    "127.0.0.1:$LPORT" >"$T/linux.6.log" 2>&1 ||
-	fail "netdump-linux from $F was not served after 4 blind announcers: $(cat "$T/linux.6.log")"
-D=$(vmcore_of "$F")
-assert_eq "$(jget "$D/manifest.json" .status)" complete "status"
-$ELFCHECK "$D/vmcore" "$T/image6" "$T/regs6" ||
-    fail "the dump after the blind announcers differs from the memory sent"
+# linux_served ADDR N AFTER: netdump-linux from ADDR (seed N) is served,
+# and its core is complete and equal to the memory sent, AFTER what.
+linux_served() {
+	timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$1:6666" -n 1024 -s "$2" \
+	    --timeout 15 --image-out "$T/image$2" --regs-out "$T/regs$2" \
+	    "127.0.0.1:$LPORT" >"$T/linux.$2.log" 2>&1 ||
+		fail "netdump-linux from $1 was not served after $3: $(cat "$T/linux.$2.log")"
+	D=$(vmcore_of "$1")
+	assert_eq "$(jget "$D/manifest.json" .status)" complete "status"
+	$ELFCHECK "$D/vmcore" "$T/image$2" "$T/regs$2" ||
+		fail "the dump after $3 differs from the memory sent"
+}
+linux_served "$F" 7 "4 blind announcers"
 assert_no_log "linux dump [0-9]+ from 127\\.0\\.$NET\\.12[0-3]:" "a session of a blind announcer started or logged"
 pass "4 announcements with HELLO replies guessed 1-200, max_concurrent_dumps = 2: the honest client after them dumps, complete; nothing logged of the blind ones"
 stop_server
@@ -217,14 +222,7 @@ unproven() {
 all_unproven() { [ "$(unproven)" -ge 36 ]; }
 poll 25 all_unproven || true
 assert_eq "$(unproven)" 36 "sessions dropped before HELLO was answered"
-timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$G:6666" -n 1024 -s 8 \
-    --timeout 15 --image-out "$T/image7" --regs-out "$T/regs7" \
-    "127.0.0.1:$LPORT" >"$T/linux.7.log" 2>&1 ||
-	fail "netdump-linux from $G was not served after 100 silent announcers: $(cat "$T/linux.7.log")"
-D=$(vmcore_of "$G")
-assert_eq "$(jget "$D/manifest.json" .status)" complete "status"
-$ELFCHECK "$D/vmcore" "$T/image7" "$T/regs7" ||
-    fail "the dump after the silent announcers differs from the memory sent"
+linux_served "$G" 8 "100 silent announcers"
 pass "100 announcers that never answer HELLO: 36 of their sessions dropped, one line; the honest client after them dumps, complete"
 stop_server
 finish
