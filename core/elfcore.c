@@ -266,8 +266,8 @@ put_notes(uint8_t *out, const struct layout *l, const struct nd_elf_desc *d)
 	desc = put_note(p, NT_TASKSTRUCT, a->word);
 	if (a->word == 8)
 		put64(desc, d->task);
-	else
-		put32(desc, (uint32_t)d->task);
+	else	/* a pointer past 32 bits is no i386 task: unknown */
+		put32(desc, d->task > UINT32_MAX ? 0 : (uint32_t)d->task);
 }
 
 /* Sorted, disjoint, non-empty, below max_pfn. */
@@ -348,7 +348,7 @@ put_load(uint8_t *out, const struct layout *l, const struct nd_elf_desc *d,
 	 * The kernel maps RAM at page_offset only as far as its address
 	 * space goes (i386: not past 4 GiB); beyond, like unknown, it is 0.
 	 */
-	if (d->page_offset != 0 &&
+	if (d->page_offset != 0 && d->page_offset <= l->arch->addr_max &&
 	    ph.paddr <= l->arch->addr_max - d->page_offset)
 		ph.vaddr = d->page_offset + ph.paddr;
 	put_phdr(out, l, 1 + i, &ph);

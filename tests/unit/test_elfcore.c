@@ -368,6 +368,39 @@ test_i386(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/*
+ * A client's START claims what no i386 kernel has (linux_wire.c reads
+ * both as 64-bit numbers): a page_offset past 4 GiB, whose vaddr would
+ * wrap, leaves vaddr unknown (0); a task pointer past 32 bits is written
+ * as 0, not cut to its low half.
+ */
+static void
+test_i386_claims_past_32_bits(void **state)
+{
+	struct nd_elf_desc d = desc_i386(96, 3);
+	struct nd_elf_range ram[] = { { 16, 16 } };
+	struct nd_elf_desc want;
+	Elf32_Ehdr eh;
+	Elf32_Phdr ph;
+	size_t i;
+
+	(void)state;
+	d.page_offset = 0x1c0000000ull;
+	d.task = 0x1c1234000ull;
+	assert_int_equal(nd_elf_header_build(&d, ram, 1, out, sizeof(out)),
+	    1);
+	assert_int_equal(out[EI_CLASS], ELFCLASS32);
+	memcpy(&eh, out, sizeof(eh));
+	for (i = 1; i < eh.e_phnum; i++) {
+		memcpy(&ph, out + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		assert_int_equal(ph.p_type, PT_LOAD);
+		assert_int_equal(ph.p_vaddr, 0);
+	}
+	want = d;
+	want.task = 0;
+	check_notes(out, &want);
+}
+
 /* An i386 with PAE past 4 GiB: ELF64, EM_386, no vaddr past 4 GiB. */
 static void
 test_i386_past_4g(void **state)
@@ -679,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_x86_64_ranges),
 		cmocka_unit_test(test_i386),
 		cmocka_unit_test(test_i386_past_4g),
+		cmocka_unit_test(test_i386_claims_past_32_bits),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_merge_ties_and_adjacent),
 		cmocka_unit_test(test_vaddr_unknown_and_size),
