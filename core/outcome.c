@@ -381,6 +381,9 @@ nd_outcome_hooks(struct nd_dump *d)
 	/* Nor an option to a handler that passes it on. */
 	if (host[0] == '-')
 		host[0] = '_';
+	/* Nor "." or "..", which a handler's "/archive/$HOST" would climb. */
+	if (host[strspn(host, ".")] == '\0')
+		snprintf(host, sizeof(host), "%s", d->client_addr);
 	{
 		const char *args[] = { reason, d->client_addr, host,
 		    info ? info : "", vmcore ? vmcore : "", NULL };

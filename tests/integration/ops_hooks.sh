@@ -203,6 +203,15 @@ c=$(last_call handler "$C2")
 assert_eq "$(rec_args "$c")" "success $C2 _-force $C2/info.0 $C2/vmcore.0" "handler argv of a host named --force"
 pass "a host named '--force': handler '$(rec_args "$c")'"
 
+# 3c. A host name of dots only ("..", the sender's choice) would name the
+# parent of a handler's "/archive/$HOST": the handler gets the address.
+C3=$(client_addr 13)
+send_dump 0 "$C3" -q -g 1M -s 285 -H '..'
+wait_call handler "$C3"
+c=$(last_call handler "$C3")
+assert_eq "$(rec_args "$c")" "success $C3 $C3 $C3/info.0 $C3/vmcore.0" "handler argv of a host named .."
+pass "a host named '..': handler '$(rec_args "$c")'"
+
 # 4. netdump-crash says no: no ack, nothing stored, and the client is
 # refused for a while (the hook is not asked again).
 make_hook "$S/netdump-crash" 1
