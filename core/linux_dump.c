@@ -702,10 +702,6 @@ nd_lx_timer(struct nd_lx *lx, struct nd_receiver *rx, uint64_t now)
 	}
 }
 
-/* A number's macro as a string literal, for a message. */
-#define NUMBER_TEXT_(n)	#n
-#define NUMBER_TEXT(n)	NUMBER_TEXT_(n)
-
 static void
 log_count(uint64_t *n, uint64_t *logged, const char *what, const char *who)
 {

@@ -56,7 +56,7 @@ nd_herald_path_check(const uint8_t *payload, size_t len, char *out,
     size_t outsize)
 {
 	const char *comp;
-	size_t plen, i;
+	size_t plen, i, depth = 0;
 
 	if (len == 0)
 		return "empty";
@@ -69,6 +69,8 @@ nd_herald_path_check(const uint8_t *payload, size_t len, char *out,
 		return "embedded NUL";
 	if (plen == 0)
 		return "empty";
+	if (plen > ND_HERALD_PATH_LEN)
+		return "longer than " NUMBER_TEXT(ND_HERALD_PATH_LEN) " bytes";
 	if (plen + 1 > outsize)
 		return "too long";
 	if (payload[0] == '/')
@@ -95,6 +97,9 @@ nd_herald_path_check(const uint8_t *payload, size_t len, char *out,
 		/* A hook given the path must not read it as an option. */
 		if (comp[0] == '-')
 			return "component starting with '-'";
+		if (++depth > ND_HERALD_PATH_DEPTH)
+			return "deeper than " NUMBER_TEXT(ND_HERALD_PATH_DEPTH)
+			    " directories";
 		comp += clen + (slash ? 1 : 0);
 	}
 	return NULL;

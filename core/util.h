@@ -20,9 +20,25 @@ void	ts_iso8601(const struct timespec *, char *buf, size_t size);
  */
 void	nd_thread_name(const char *fmt, ...) ND_PRINTF(1, 2);
 
+/* A number's macro as a string literal, for a message. */
+#define NUMBER_TEXT_(n)	#n
+#define NUMBER_TEXT(n)	NUMBER_TEXT_(n)
+
 /*
- * Check a HERALD path: NUL-terminated within len, at most 1023
- * characters, relative, components of [A-Za-z0-9._+@,:=~-] only, no "."
+ * The longest and deepest HERALD path taken (the wire allows 1023 bytes,
+ * MAXPATHLEN): a sink adds a client's directory (a Red Hat one is up to
+ * 36 bytes) and a file name to it, and the place it reports must fit in
+ * NDS_WHERE_SIZE; retention and the index look 32 directories down, so
+ * a client must not be able to nest its dumps, path after path, in the
+ * directories the server made for it, past where they look.
+ */
+#define ND_HERALD_PATH_LEN	768
+#define ND_HERALD_PATH_DEPTH	16
+
+/*
+ * Check a HERALD path: NUL-terminated within len, at most
+ * ND_HERALD_PATH_LEN characters in at most ND_HERALD_PATH_DEPTH
+ * components, relative, components of [A-Za-z0-9._+@,:=~-] only, no "."
  * or ".." components, no empty components. Returns NULL when it is fine
  * (out holds it, with any trailing '/' dropped) or why it is not.
  */

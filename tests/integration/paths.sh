@@ -59,6 +59,15 @@ assert_log "client 127\.0\.$NET\.9: HERALD path refused \(component starting wit
 assert_eq "$(ls -A "$DUMPDIR/.s3-spool" | wc -l)" 0 "files in the hidden folder"
 pass "-p .s3-spool (a hidden folder that exists): refused, stored under the default path"
 
+# A path 17 directories deep (that exists) is refused: a client could
+# otherwise name the directory the server made for it, dump after dump,
+# and nest its dumps below where retention and the index look (32 down).
+deep=$(printf 'd/%.0s' $(seq 1 17)); deep=${deep%/}
+mkdir -p "$DUMPDIR/$deep"
+hostile 10 "$deep"
+assert_log "client 127\.0\.$NET\.10: HERALD path refused \(deeper than 16 directories\)" "a 17-deep path refused"
+pass "-p d/d/.../d (17 deep, exists): refused, stored under the default path"
+
 # A valid existing path is used.
 A=$(client_addr 8)
 D=$DUMPDIR/prod/web/$A

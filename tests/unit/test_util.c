@@ -93,6 +93,7 @@ test_path_framing(void **state)
 {
 	char out[ND_MAX_HERALD_PATH];
 	uint8_t buf[ND_MAX_HERALD_PATH + 8];
+	size_t i;
 
 	(void)state;
 	memset(buf, 0, sizeof(buf));
@@ -109,12 +110,36 @@ test_path_framing(void **state)
 	/* Just the NUL. */
 	assert_non_null(nd_herald_path_check(buf, 1, out, sizeof(out)));
 
-	/* 1023 characters and the NUL: the longest path (MAXPATHLEN). */
+	/*
+	 * 1023 characters and the NUL fit the wire (MAXPATHLEN), but leave
+	 * no room for a client's directory and a file name in a place a sink
+	 * reports: refused. ND_HERALD_PATH_LEN is the longest taken.
+	 */
 	memset(buf, 'a', ND_MAX_HERALD_PATH - 1);
 	buf[ND_MAX_HERALD_PATH - 1] = '\0';
-	assert_null(nd_herald_path_check(buf, ND_MAX_HERALD_PATH, out,
+	assert_non_null(nd_herald_path_check(buf, ND_MAX_HERALD_PATH, out,
 	    sizeof(out)));
-	assert_int_equal(strlen(out), ND_MAX_HERALD_PATH - 1);
+	memset(buf, 0, sizeof(buf));
+	memset(buf, 'a', ND_HERALD_PATH_LEN);
+	assert_null(nd_herald_path_check(buf, ND_HERALD_PATH_LEN + 1, out,
+	    sizeof(out)));
+	assert_int_equal(strlen(out), ND_HERALD_PATH_LEN);
+	buf[ND_HERALD_PATH_LEN] = 'a';
+	assert_non_null(nd_herald_path_check(buf, ND_HERALD_PATH_LEN + 2, out,
+	    sizeof(out)));
+	/*
+	 * 16 directories are taken, 17 not: a client naming the directory
+	 * the server made for it, dump after dump, would nest its dumps
+	 * below where retention looks.
+	 */
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < ND_HERALD_PATH_DEPTH; i++)
+		strcat((char *)buf, i ? "/a" : "a");
+	assert_null(check_str((const char *)buf, out, sizeof(out)));
+	strcat((char *)buf, "/");	/* a trailing '/' adds none */
+	assert_null(check_str((const char *)buf, out, sizeof(out)));
+	strcat((char *)buf, "a");
+	assert_non_null(check_str((const char *)buf, out, sizeof(out)));
 	/* 1025 bytes: refused. */
 	memset(buf, 'a', ND_MAX_HERALD_PATH);
 	buf[ND_MAX_HERALD_PATH] = '\0';
