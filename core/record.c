@@ -28,10 +28,26 @@
 
 #include "record.h"
 
+/*
+ * Version 2 ends with "end = <fields>": a record cut short (a disk that
+ * lost its tail, a hand edit) is refused whole instead of read as a
+ * smaller one, whose missing fields a module would take for defaults.
+ * Version 1 records (without it) are still read.
+ */
 #define VERSION_NAME	"version"
-#define VERSION		"1"
+#define VERSION		"2"
+#define VERSION_OLD	"1"
+#define END_NAME	"end"
 #define HEADER		"# netdump-server outbox record: the server " \
 			    "rewrites it whole\n" VERSION_NAME " = " VERSION "\n"
+#define END_MAX		32	/* bytes of the end line */
+
+/* The format's own names, which no field may have. */
+static bool
+reserved(const char *name)
+{
+	return strcmp(name, VERSION_NAME) == 0 || strcmp(name, END_NAME) == 0;
+}
 
 static bool
 name_ok(const char *name)
@@ -95,12 +111,11 @@ char *
 nd_record_format(const struct nds_field *fields, size_t n, size_t *len,
     char *err, size_t errlen)
 {
-	size_t i, total = sizeof(HEADER) - 1;
+	size_t i, total = sizeof(HEADER) - 1 + END_MAX;
 	char *text, *o;
 
 	for (i = 0; i < n; i++) {
-		if (!name_ok(fields[i].name) ||
-		    strcmp(fields[i].name, VERSION_NAME) == 0) {
+		if (!name_ok(fields[i].name) || reserved(fields[i].name)) {
 			snprintf(err, errlen, "field %zu: \"%.64s\" cannot be "
 			    "a name", i + 1, fields[i].name != NULL ?
 			    fields[i].name : "");
@@ -121,8 +136,8 @@ nd_record_format(const struct nds_field *fields, size_t n, size_t *len,
 	o = text + sizeof(HEADER) - 1;
 	for (i = 0; i < n; i++)
 		o = put_line(o, &fields[i]);
-	*o = '\0';
-	*len = total;
+	o += snprintf(o, END_MAX, END_NAME " = %zu\n", n);
+	*len = (size_t)(o - text);
 	return text;
 }
 
@@ -174,19 +189,70 @@ unescape(char *s)
 	return 0;
 }
 
+/* Where a parse is: before the version line, in the fields, past the end. */
+enum parse_state { BEFORE, FIELDS_V1, FIELDS, ENDED };
+
+/* The version line: which fields follow, or -1 and err. */
+static int
+version_line(const char *name, const char *value, unsigned lineno,
+    enum parse_state *state, char *err, size_t errlen)
+{
+	if (strcmp(name, VERSION_NAME) != 0) {
+		snprintf(err, errlen, "line %u: no version line", lineno);
+		return -1;
+	}
+	if (strcmp(value, VERSION) == 0)
+		*state = FIELDS;
+	else if (strcmp(value, VERSION_OLD) == 0)
+		*state = FIELDS_V1;
+	else {
+		snprintf(err, errlen, "line %u: version %.16s is not "
+		    VERSION_OLD " or " VERSION, lineno, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* The end line: the number of fields before it, in a version 2 record. */
+static int
+end_line(const char *value, unsigned lineno, const struct nd_record *rec,
+    enum parse_state *state, char *err, size_t errlen)
+{
+	char count[24];
+
+	if (*state != FIELDS) {
+		snprintf(err, errlen, "line %u: an end line in a version "
+		    VERSION_OLD " record", lineno);
+		return -1;
+	}
+	snprintf(count, sizeof(count), "%zu", rec->nfields);
+	if (strcmp(value, count) != 0) {
+		snprintf(err, errlen, "line %u: an end line that does not "
+		    "end %zu fields", lineno, rec->nfields);
+		return -1;
+	}
+	*state = ENDED;
+	return 0;
+}
+
 /*
  * One line of buf: the version line first, then fields into rec (which
- * has room). 1 for a field, 0 for nothing, -1 and err on a bad line.
+ * has room), then the end line. 1 for a field, 0 for nothing, -1 and err
+ * on a bad line.
  */
 static int
-parse_line(char *line, unsigned lineno, bool *version, struct nd_record *rec,
-    char *err, size_t errlen)
+parse_line(char *line, unsigned lineno, enum parse_state *state,
+    struct nd_record *rec, char *err, size_t errlen)
 {
 	char *eq, *name, *value;
 
 	line = trim(line);
 	if (*line == '\0' || *line == '#')
 		return 0;
+	if (*state == ENDED) {
+		snprintf(err, errlen, "line %u: after the end line", lineno);
+		return -1;
+	}
 	if ((eq = strchr(line, '=')) == NULL) {
 		snprintf(err, errlen, "line %u: no '='", lineno);
 		return -1;
@@ -194,21 +260,11 @@ parse_line(char *line, unsigned lineno, bool *version, struct nd_record *rec,
 	*eq = '\0';
 	name = trim(line);
 	value = trim(eq + 1);
-	if (!*version) {
-		if (strcmp(name, VERSION_NAME) != 0) {
-			snprintf(err, errlen, "line %u: no version line",
-			    lineno);
-			return -1;
-		}
-		if (strcmp(value, VERSION) != 0) {
-			snprintf(err, errlen, "line %u: version %.16s is not "
-			    VERSION, lineno, value);
-			return -1;
-		}
-		*version = true;
-		return 0;
-	}
-	if (!name_ok(name) || strcmp(name, VERSION_NAME) == 0) {
+	if (*state == BEFORE)
+		return version_line(name, value, lineno, state, err, errlen);
+	if (strcmp(name, END_NAME) == 0)
+		return end_line(value, lineno, rec, state, err, errlen);
+	if (!name_ok(name) || reserved(name)) {
 		snprintf(err, errlen, "line %u: bad name", lineno);
 		return -1;
 	}
@@ -227,10 +283,10 @@ int
 nd_record_parse(const char *text, size_t len, struct nd_record *rec,
     char *err, size_t errlen)
 {
+	enum parse_state state = BEFORE;
 	char *line, *next;
 	size_t lines = 1, i;
 	unsigned lineno = 0;
-	bool version = false;
 
 	memset(rec, 0, sizeof(*rec));
 	if (memchr(text, '\0', len) != NULL) {
@@ -250,11 +306,15 @@ nd_record_parse(const char *text, size_t len, struct nd_record *rec,
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		if (parse_line(line, lineno, &version, rec, err, errlen) == -1)
+		if (parse_line(line, lineno, &state, rec, err, errlen) == -1)
 			goto fail;
 	}
-	if (!version) {
+	if (state == BEFORE) {
 		snprintf(err, errlen, "no version line");
+		goto fail;
+	}
+	if (state == FIELDS) {
+		snprintf(err, errlen, "no end line: the record was cut short");
 		goto fail;
 	}
 	return 0;

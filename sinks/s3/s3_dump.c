@@ -770,11 +770,14 @@ spool_cut(struct s3_sink *s, struct s3_client *cl, const char *token,
 	return 0;
 }
 
-/* One object of a record; S3_OK when it is in the store. */
+/*
+ * One object of a record; S3_OK when it is in the store. *keep: its spool
+ * file holds more than the record says, and stays for whoever looks.
+ */
 static enum s3_status
 upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
     const char *token, struct s3_record *rec, struct s3_rec_obj *ro,
-    bool *gone)
+    bool *gone, bool *keep)
 {
 	char note[PATH_MAX + 64], ebuf[128], *text, *stale = NULL;
 	struct s3_src src = { .fd = -1 };
@@ -812,11 +815,14 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 		if (spool_cut(s, cl, token, rec, ro, (uint64_t)sb.st_size) ==
 		    -1)
 			goto out;
-	} else if ((uint64_t)sb.st_size > ro->size)
+	} else if ((uint64_t)sb.st_size > ro->size) {
+		*keep = true;
 		s->host->log(s->ctx, NDS_LOG_WARNING, "%s/%s/%s: %" PRIu64
-		    " bytes, the record says %" PRIu64 "; uploading %" PRIu64,
+		    " bytes, the record says %" PRIu64 "; uploading %" PRIu64
+		    " (what was judged), the file stays in the spool",
 		    s->cfg->spool_dir, token, ro->file, (uint64_t)sb.st_size,
 		    ro->size, ro->size);
+	}
 	/* Exact: a file cut while it goes fails, and is looked at again. */
 	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
 	if (stale != NULL) {
@@ -883,11 +889,11 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 	}
 	for (i = 0; i < rec->nobj && st == S3_OK; i++) {
 		struct s3_rec_obj *ro = &rec->obj[i];
-		bool gone = false;
+		bool gone = false, keep = false;
 
 		if (ro->done)
 			continue;
-		st = upload_pending(s, cl, dirfd, token, rec, ro, &gone);
+		st = upload_pending(s, cl, dirfd, token, rec, ro, &gone, &keep);
 		if (st == S3_LOCAL && gone) {
 			/* Nothing to send any more: say so, go on. */
 			s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64
@@ -900,7 +906,8 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 			say_uploaded(s, rec, ro);
 		ro->done = true;
 		(void)record_put(s, token, rec, NULL);
-		unlinkat(dirfd, ro->file, 0);
+		if (!keep)
+			unlinkat(dirfd, ro->file, 0);
 	}
 	/* The store's health is what the uploads found, not the aborts. */
 	s3_health(s, st, cl->err);

@@ -26,7 +26,11 @@
  * in place rather than padded: key becomes the incomplete key, size the
  * length there is, and "expected = N" keeps what the record first said.
  * A version that does not know "expected" still uploads only the bytes
- * that are there, under the incomplete name.
+ * that are there, under the incomplete name. Every object must say its
+ * size and done: a record cut short (the host's end line catches that
+ * since its version 2; not in a version 1 record) is refused whole. A
+ * spool file longer than its record uploads what the record says and
+ * stays.
  */
 #include "s3.h"
 
@@ -246,14 +250,21 @@ s3_record_from_fields(const struct nds_field *f, size_t n,
 {
 	struct s3_rec_obj *o = NULL;
 	const char *stale = NULL;
+	/* Which objects said their size and whether they went: both must. */
+	bool sized[S3_REC_MAXOBJ] = { false }, told[S3_REC_MAXOBJ] = { false };
 	size_t i;
 	int r;
 
 	memset(rec, 0, sizeof(*rec));
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
-		if ((r = parse_field(rec, &o, &f[i], &stale, err, errlen)) == 0)
+		if ((r = parse_field(rec, &o, &f[i], &stale, err, errlen)) == 0) {
+			if (o != NULL && strcmp(f[i].name, "size") == 0)
+				sized[o - rec->obj] = true;
+			if (o != NULL && strcmp(f[i].name, "done") == 0)
+				told[o - rec->obj] = true;
 			continue;
+		}
 		if (r == -1)
 			snprintf(err, errlen, "field %zu: bad value for %s",
 			    i + 1, f[i].name);
@@ -269,11 +280,18 @@ s3_record_from_fields(const struct nds_field *f, size_t n,
 		snprintf(err, errlen, "a stale upload without its id");
 		goto fail;
 	}
-	for (i = 0; i < rec->nobj; i++)
+	for (i = 0; i < rec->nobj; i++) {
 		if (rec->obj[i].key == NULL) {
 			snprintf(err, errlen, "object %zu has no key", i + 1);
 			goto fail;
 		}
+		/* Cut short: its bytes are not to be taken for 0 of them. */
+		if (!sized[i] || !told[i]) {
+			snprintf(err, errlen, "object %zu has no %s", i + 1,
+			    sized[i] ? "done" : "size");
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	s3_record_free(rec);

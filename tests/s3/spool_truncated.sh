@@ -5,7 +5,8 @@
 # a full disk could): the restarted server's background thread says so,
 # relabels the object in the pending record, and once the store is back
 # uploads what is left under the object's incomplete name, with its real
-# length, never padded with zeros under the final name.
+# length, never padded with zeros under the final name. A spool file that
+# gained bytes, and a record cut short, lose nothing either.
 set -euo pipefail
 NET=206
 . "$(dirname "$0")/lib-s3.sh"
@@ -73,5 +74,47 @@ assert_log "uploaded s3://$BUCKET/${K//./\\.}\.incomplete \(pending since [0-9]+
 assert_no_log "uploaded s3://$BUCKET/${K//./\\.} " "an upload under the final name"
 assert_no_log "holds $CUT bytes, its pending record says" "the cut told again"
 pass "the upload says what was lost; the cut was told once"
+stop_server
+
+# The other ways a spool folder and its record disagree, with the store
+# down again: a spool file that gained bytes (what was judged and recorded
+# goes, the file stays for whoever looks), and a record cut short at a
+# line's end (refused whole: its missing size is not read as 0 bytes to
+# upload under the final name, nor is its spool removed).
+gw_stop cut
+start_server -c "$T/s3.ini"
+B=$(client_addr 2)
+C=$(client_addr 3)
+BSIZE=$((8 * 1048576))
+send_dump 0 "$B" -q -g 8M -z 0.3 -s 62 -o "$T/sentB"
+send_dump 0 "$C" -q -g 8M -z 0.3 -s 63 -o "$T/sentC"
+wait_dumps "$B" 1
+wait_dumps "$C" 1
+stop_server
+FB=$(grep -lx "client = $B" "$SPOOL"/*/pending | xargs dirname)
+FC=$(grep -lx "client = $C" "$SPOOL"/*/pending | xargs dirname)
+[ -d "$FB" ] && [ -d "$FC" ] || fail "no spool folders for $B and $C: $(spool_folders)"
+VB=$(find "$FB" -name '*-vmcore')
+VC=$(find "$FC" -name '*-vmcore')
+KB=$(stored_key "$B")
+head -c 4096 /dev/urandom >>"$VB"
+sed -i '/^size = /,$d' "$FC/pending"
+grep -q "^key = " "$FC/pending" && ! grep -q "^size = " "$FC/pending" ||
+	fail "the record was not cut after a key: $(cat "$FC/pending")"
+pass "spooled with the store down; $B's vmcore spool file gained 4096 bytes, $C's record was cut before its first size"
+
+gw_start cut
+start_server -c "$T/s3.ini"
+wait_log "uploaded s3://$BUCKET/${KB//./\\.} " 60
+wait_log "${FC//./\\.}: pending: no end line: the record was cut short; left alone" 30
+assert_log "${VB//./\\.}: $((BSIZE + 4096)) bytes, the record says $BSIZE; uploading $BSIZE \(what was judged\), the file stays in the spool" \
+    "the longer spool file told"
+s3_get "$BUCKET" "$KB" "$T/gotB" "$EP"
+assert_same_bytes "$T/gotB" "$T/sentB"
+assert_eq "$(size_of "$VB")" "$((BSIZE + 4096))" "size of the kept spool file"
+pass "s3://$BUCKET/$KB holds the $BSIZE bytes received; the longer spool file stays"
+assert_no_log "uploaded s3://$BUCKET/.*${C//./\\.}" "an upload of $C's dump"
+assert_same_bytes "$VC" "$T/sentC"
+pass "the cut record is left alone (logged), its spool file kept whole, nothing of it uploaded"
 stop_server
 finish

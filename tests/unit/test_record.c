@@ -59,7 +59,10 @@ test_roundtrip(void **state)
 	(void)state;
 	text = format_ok(f, NF(f), &len);
 	/* One line per field after the version: nothing breaks a line. */
-	assert_non_null(strstr(text, "\nversion = 1\n"));
+	assert_non_null(strstr(text, "\nversion = 2\n"));
+	/* The end line counts the fields, last. */
+	assert_true(len >= 9);
+	assert_memory_equal(text + len - 9, "\nend = 8\n", 9);
 	assert_non_null(strstr(text, "\nendpoint = http://127.0.0.1:7480\n"));
 	assert_non_null(strstr(text,
 	    "\nkey = %20p%20a/x%3Dy/100%25%09z%20\n"));
@@ -146,7 +149,21 @@ test_parse_refuses(void **state)
 		{ "", "no version" },
 		{ "# only a comment\n", "no version" },
 		{ "name = v\nversion = 1\n", "line 1: no version" },
-		{ "version = 2\n", "line 1: version 2 is not 1" },
+		{ "version = 3\n", "line 1: version 3 is not 1 or 2" },
+		/*
+		 * Version 2 ends with the number of its fields: a record cut
+		 * short, even at a line's end, is refused whole.
+		 */
+		{ "version = 2\n", "no end line" },
+		{ "version = 2\nk = v\nl = w\n", "no end line" },
+		{ "version = 2\nk = v\nl = w\nend = 1\n",
+		    "line 4: an end line that does not end 2 fields" },
+		{ "version = 2\nk = v\nend = 1\nl = w\n",
+		    "line 4: after the end line" },
+		{ "version = 2\nk = v\nend = 1\nend = 1\n",
+		    "line 4: after the end line" },
+		{ "version = 1\nk = v\nend = 1\n",
+		    "line 3: an end line in a version 1 record" },
 		{ "version = 1\nno equals sign\n", "line 2: no '='" },
 		{ "version = 1\n = v\n", "line 2: bad name" },
 		{ "version = 1\na b = v\n", "line 2: bad name" },

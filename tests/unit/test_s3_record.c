@@ -210,6 +210,17 @@ test_record_bad(void **state)
 		    "key = k\nincomplete_key = %zz\n",
 		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
 		    "key = k\nexpected = many\n",
+		/*
+		 * A version 1 record (no end line) cut short at a line's
+		 * end: an object without its size or its done is refused,
+		 * not read as 0 bytes to upload.
+		 */
+		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
+		    "key = k\n",
+		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
+		    "key = k\nsize = 5\n",
+		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
+		    "key = k\nsize = 5\ndone = no\nobject = g\nkey = l\n",
 	};
 	struct s3_record rec;
 	char err[128];
