@@ -47,9 +47,13 @@
  * outcome, kernel compression, a transform's suffix), but a multipart
  * upload needs its key when it starts. It starts under the name a
  * complete dump would get, as this instance last saw it; if the name
- * turns out different, the store copies the object to its final key
- * (CopyObject; above 5 GiB it goes again from the spool) and the first
- * key is deleted. Objects smaller than a part never need that.
+ * turns out different, that upload is aborted, never completed (a cut
+ * dump must not lie under a complete one's name, not even until a move,
+ * which a server killed in between would never finish), and the object
+ * goes up again from the spool under its final key. Only an object not
+ * spooled is completed under the first key, copied to its final key
+ * (CopyObject, up to 5 GiB) and deleted there. Objects smaller than a
+ * part never need any of it.
  *
  * Threads: the host calls the ops of one dump on one thread and s3_resume
  * on its outbox thread; the upload threads are the host's work pool

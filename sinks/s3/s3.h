@@ -3,9 +3,10 @@
  * s3 sink: what its source files share; nothing here is exported. The
  * pure parts (XML, keys, part layout, the pending record's fields) are
  * also compiled into the unit tests. s3.c: options, create, destroy;
- * s3_dump.c: a dump, its names and keys, its pending record and resume;
- * s3_upload.c: an object's bytes, its parts on the host's upload pool,
- * completion and copies; s3_http.c: the S3 requests.
+ * s3_dump.c: a dump, its names and keys, its pending record; s3_resume.c:
+ * a pending record the outbox hands back; s3_upload.c: an object's bytes,
+ * its parts on the host's upload pool, completion and copies; s3_http.c:
+ * the S3 requests.
  */
 #ifndef ND_S3_H
 #define ND_S3_H
@@ -412,6 +413,7 @@ int		 s3_thread_init(void *instance, void **client);
 void		 s3_thread_fini(void *instance, void *client);
 struct s3_client *s3_dump_client(struct s3_dump *);
 int		 s3_finish_upload(struct s3_obj *, uint64_t size);
+void		 s3_drop_upload(struct s3_obj *);
 int		 s3_move_object(struct s3_obj *, const char *key,
 		    uint64_t size, char *err);
 void		 s3_abort_upload(struct s3_obj *);
@@ -433,6 +435,14 @@ enum nds_result	 s3_open(void *dump_state, enum nds_object_kind,
 enum nds_result	 s3_close(void *object_state, const struct nds_object *,
 		    char where[NDS_WHERE_SIZE], char err[NDS_ERRBUF_SIZE]);
 enum nds_result	 s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE]);
+/* " (upload pending, spooled in DIR/TOKEN)", what "where" says meanwhile. */
+void		 s3_pending_note(const struct s3_sink *, const char *token,
+		    char *buf, size_t len);
+/* Put rec in token's spool folder as its pending record (outbox_put). */
+int		 s3_record_put(struct s3_sink *, const char *token,
+		    const struct s3_record *rec, char *err);
+
+/* s3_resume.c */
 enum nds_result	 s3_resume(void *instance, const char *token, int dirfd,
 		    const struct nds_field *fields, size_t nfields,
 		    char err[NDS_ERRBUF_SIZE]);

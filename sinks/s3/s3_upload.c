@@ -730,9 +730,25 @@ s3_finish_upload(struct s3_obj *o, uint64_t size)
 }
 
 /*
- * The object is complete under o->key but belongs under key: have the
- * store copy it (CopyObject, up to 5 GiB), or send it again from the
- * spool, then delete the first one.
+ * Give the object's multipart upload up: no more parts leave, those on
+ * their way are waited for, and the upload is aborted (or remembered, to
+ * abort later). Nothing is ever completed under its key.
+ */
+void
+s3_drop_upload(struct s3_obj *o)
+{
+	pthread_mutex_lock(&o->lock);
+	up_fail_locked(o, "given up");
+	while (o->inflight > 0)
+		pthread_cond_wait(&o->cond, &o->lock);
+	pthread_mutex_unlock(&o->lock);
+	s3_abort_upload(o);
+}
+
+/*
+ * The object is complete under o->key but belongs under key, and is not
+ * in the spool to send again: have the store copy it (CopyObject, up to
+ * 5 GiB), then delete the first one.
  */
 int
 s3_move_object(struct s3_obj *o, const char *key, uint64_t size, char *err)
@@ -741,26 +757,18 @@ s3_move_object(struct s3_obj *o, const char *key, uint64_t size, char *err)
 	struct s3_sink *s = d->s;
 	struct s3_client *cl = s3_dump_client(d);
 	enum s3_status st;
-	char *stale = NULL;
 
 	if (cl == NULL) {
 		sink_seterr(err, "cannot create a curl handle");
 		return -1;
 	}
-	if (size <= S3_MAX_PART)
-		st = s3_copy(cl, key, o->key);
-	else if (s3_spooling(o)) {
-		st = s3_upload_fd(cl, key, o->fd, size, &stale);
-		if (stale != NULL) {
-			(void)s3_record_add_stale(&d->rec, key, stale);
-			free(stale);
-		}
-	} else {
+	if (size > S3_MAX_PART) {
 		sink_seterr(err, "%s: %" PRIu64 " bytes are too many to copy "
 		    "in one request, and nothing is spooled",
 		    nds_object_name(o->kind), size);
 		return -1;
 	}
+	st = s3_copy(cl, key, o->key);
 	s3_health(s, st, cl->err);
 	if (st != S3_OK) {
 		sink_seterr(err, "%s", cl->err);

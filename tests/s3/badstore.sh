@@ -152,20 +152,31 @@ grep -q " abort 403\$" "$STORE/requests.log" || fail "no abort was refused"
 wait_log "s3://dumps at http://127\\.0\\.0\\.1:$SPORT answers again" 30
 pass "UploadPart refused once and every abort refused: the dump is in the store all the same, identical"
 
-# 9. The store refuses the copy that moves an incomplete dump's vmcore
-# from the key its upload started under (vmcore: a complete dump's name,
-# the guess) to vmcore.incomplete: the log says it also stays under the
-# first key; the spooled copy reaches vmcore.incomplete, identical.
+# 9. An incomplete dump's vmcore, whose multipart upload began under the
+# guess (vmcore: a complete dump's name): the upload is aborted, never
+# completed under that name (completed and then moved, a server that died
+# before the move left the cut dump there for good, with no info and no
+# manifest beside it), and the spooled copy goes up again under
+# vmcore.incomplete, identical. The store would refuse a copy: none is
+# asked for.
 store_start '{"copy": {"mode": "403", "times": 1}}'
 a=$(client_addr 9)
 send_dump 0 "$a" -q -g 11M -z 0.3 -s 239 --no-finished -o "$T/sent9" || true
 wait_dumps "$a" 1 60
-wait_log "dump [0-9]+: the vmcore is also under s3://dumps/[^ ]*${a//./\\.}/[^ ]*/vmcore, which could not be moved" 30
 poll 60 _stored_object "$a" vmcore.incomplete "$T/got9" ||
 	stored_object "$a" vmcore.incomplete "$T/got9" ||
 	fail "the incomplete vmcore is not in the store"
 assert_same_bytes "$T/got9" "$T/sent9"
-pass "a refused move of an incomplete vmcore: logged as also under the first key; vmcore.incomplete in the store, identical"
+! _stored_object "$a" vmcore "$T/none9" ||
+	fail "an object under the complete name vmcore ($(size_of "$T/none9") bytes)"
+g9=" /dumps/([^ ]*/)?${a//./\\.}/[^ ]*/vmcore"
+ops9=$(grep -E "$g9[? ]" "$STORE/requests.log" | awk '{print $4}' | sort | uniq -c | tr -s ' \n' ' ')
+assert_match "$ops9" "create" "requests under the guess vmcore: $ops9"
+assert_match "$ops9" "abort" "requests under the guess vmcore: $ops9"
+! grep -qE "POST$g9\?uploadId=[^ ]* complete" "$STORE/requests.log" ||
+	fail "an upload was completed under the guess vmcore: $ops9"
+! grep -qE "/${a//./\\.}/.* copy " "$STORE/requests.log" || fail "a copy was asked for"
+pass "an incomplete vmcore whose upload began as vmcore: that upload aborted, never completed; vmcore.incomplete in the store, identical, nothing under vmcore"
 stop_server
 
 # 10. One s3 sink behind two archive transforms ("tz | bucket, tg |

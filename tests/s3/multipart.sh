@@ -63,7 +63,8 @@ pass "a second 6 MiB dump (two parts) has a key of its own and is identical"
 stop_server
 
 # An incomplete dump: its name is known only at the end (vmcore.incomplete),
-# after it went up as "vmcore"; the store copies it over (CopyObject).
+# after its upload began as "vmcore"; that upload is aborted and the dump
+# goes up again from the spool under its own name.
 DUMP_TIMEOUT=2 write_conf "$T/inc.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
 part_size = 5M
 prefix = inc/
@@ -81,7 +82,7 @@ if s3_exists "$BUCKET" "${K4%.incomplete}"; then
 	fail "the first key ${K4%.incomplete} is still there"
 fi
 assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
-pass "an incomplete dump went up as vmcore and was moved to vmcore.incomplete ($(size_of "$T/got4") bytes, the 16 MiB sent intact)"
+pass "an incomplete dump whose upload began as vmcore went up as vmcore.incomplete ($(size_of "$T/got4") bytes, the 16 MiB sent intact)"
 stop_server
 
 # Without a spool: parts wait in memory; a sparse dump, mostly holes.

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # zstd | bucket: the compressed vmcore goes up as vmcore.zst and
 # decompresses to exactly what was sent. The first one streams under the
-# name "vmcore" (the suffix comes only when it closes) and is moved; the
+# name "vmcore" (the suffix comes only when it closes), is aborted there
+# and goes up again from the spool under vmcore.zst; the
 # next one starts under the right name at once. With "local, zstd | bucket"
 # and late data, the ordered chain's cut copy goes up under an incomplete
 # key. With "bucket, zstd | bucket" (one sink in two chains: both copies
