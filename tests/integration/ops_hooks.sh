@@ -194,23 +194,25 @@ assert_eq "$(rec_args "$c")" "error $C $C $C/info.0 $C/vmcore.0.incomplete" "han
 assert_eq "$(rec_env "$(last_call netdump-reboot "$C")" NETDUMP_STATUS)" incomplete "NETDUMP_STATUS without KDH"
 pass "a finished dump without KDH: handler '$(rec_args "$c")'"
 
-# 3b. A host name that starts with '-' (the KDH's, the sender's choice)
-# reaches the handler as '_': no option for a handler that passes it on.
-C2=$(client_addr 12)
-send_dump 0 "$C2" -q -g 1M -s 284 -H '--force'
-wait_call handler "$C2"
-c=$(last_call handler "$C2")
-assert_eq "$(rec_args "$c")" "success $C2 _-force $C2/info.0 $C2/vmcore.0" "handler argv of a host named --force"
-pass "a host named '--force': handler '$(rec_args "$c")'"
+# handler_host N HOST WANT: client N sends a dump whose header names the
+# host HOST (the sender's choice); the handler gets WANT as its HOST.
+handler_host() {
+	local a c
 
-# 3c. A host name of dots only ("..", the sender's choice) would name the
-# parent of a handler's "/archive/$HOST": the handler gets the address.
-C3=$(client_addr 13)
-send_dump 0 "$C3" -q -g 1M -s 285 -H '..'
-wait_call handler "$C3"
-c=$(last_call handler "$C3")
-assert_eq "$(rec_args "$c")" "success $C3 $C3 $C3/info.0 $C3/vmcore.0" "handler argv of a host named .."
-pass "a host named '..': handler '$(rec_args "$c")'"
+	a=$(client_addr "$1")
+	send_dump 0 "$a" -q -g 1M -s $((272 + $1)) -H "$2"
+	wait_call handler "$a"
+	c=$(last_call handler "$a")
+	assert_eq "$(rec_args "$c")" "success $a ${3//@/$a} $a/info.0 $a/vmcore.0" "handler argv of a host named $2"
+	pass "a host named '$2': handler '$(rec_args "$c")'"
+}
+
+# 3b. A host name that starts with '-' reaches the handler as '_': no
+# option for a handler that passes it on.
+handler_host 12 --force _-force
+# 3c. A host name of dots only would name the parent of a handler's
+# "/archive/$HOST": the handler gets the address (@) instead.
+handler_host 13 .. @
 
 # 4. netdump-crash says no: no ack, nothing stored, and the client is
 # refused for a while (the hook is not asked again).
