@@ -40,7 +40,11 @@
 #define LOCKFILE	"lock"
 #define RECORD_MAX	(1u << 20)
 #define RESCAN_MS	60000u
-#define BUSY_MS		5000u	/* a dump still filling the entry */
+/*
+ * A locked entry: a dump that has written its record and is about to let
+ * go (modules write it last), or another server uploading it.
+ */
+#define BUSY_MS		500u
 
 struct ob_entry {
 	struct ob_entry	*next, **pprev;		/* in entries */

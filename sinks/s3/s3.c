@@ -50,7 +50,8 @@
  * turns out different, that upload is aborted, never completed (a cut
  * dump must not lie under a complete one's name, not even until a move,
  * which a server killed in between would never finish), and the object
- * goes up again from the spool under its final key. Only an object not
+ * waits in the spool for the outbox, which sends it again under its final
+ * key once the dump ends. Only an object not
  * spooled is completed under the first key, copied to its final key
  * (CopyObject, up to 5 GiB) and deleted there. Objects smaller than a
  * part never need any of it.

@@ -229,6 +229,20 @@ keep_pending(struct s3_obj *o, const char *name, const char *key,
 	return true;
 }
 
+/* The next dump's guess: a whole copy's name, never a cut one's. */
+static void
+learn_guess(struct s3_obj *o, const char *name)
+{
+	struct s3_sink *s = o->d->s;
+
+	if ((o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE) &&
+	    o->d->dump->status == NDS_STATUS_COMPLETE && !o->cut) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(s->guess[o->kind], NAME_LEN, "%s", name);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
 /* The object is in the store under key: say so, remember its name. */
 static enum nds_result
 stored(struct s3_obj *o, const char *name, const char *key, char *where,
@@ -236,13 +250,7 @@ stored(struct s3_obj *o, const char *name, const char *key, char *where,
 {
 	struct s3_sink *s = o->d->s;
 
-	/* The next dump's guess: a whole copy's name, never a cut one's. */
-	if ((o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE) &&
-	    o->d->dump->status == NDS_STATUS_COMPLETE && !o->cut) {
-		pthread_mutex_lock(&s->lock);
-		snprintf(s->guess[o->kind], NAME_LEN, "%s", name);
-		pthread_mutex_unlock(&s->lock);
-	}
+	learn_guess(o, name);
 	set_where(s, key, "", where);
 	err[0] = '\0';
 	return NDS_OK;
@@ -320,33 +328,25 @@ close_put(struct s3_obj *o, const char *name, const char *key,
  * the close said what the object is) that was wrong: completed there, the
  * object would lie under another object's name until moved, and for good
  * if the server died first. The upload is given up, and the spooled
- * object goes up again under its own key (or waits in the spool for it).
+ * object waits in the spool for the host's outbox, which sends it under
+ * its own key once the dump ends (after a restart too). The close sends
+ * nothing more: it stays quick with a slow or absent store, and when the
+ * server stops with dumps under way.
  */
 static enum nds_result
 close_renamed(struct s3_obj *o, const char *name, const char *key,
     uint64_t size, char *where, char *err, bool *keep)
 {
-	struct s3_dump *d = o->d;
-	struct s3_client *cl;
-	enum s3_status st = S3_LOCAL;
-	char *stale = NULL;
-
 	s3_drop_upload(o);
-	if ((cl = s3_dump_client(d)) == NULL)
-		sink_seterr(err, "cannot create a curl handle");
-	else {
-		st = s3_upload_fd(cl, key, o->fd, size, &stale);
-		if (stale != NULL) {
-			(void)s3_record_add_stale(&d->rec, key, stale);
-			free(stale);
-		}
-		sink_seterr(err, "%s", cl->err);
-		s3_health(d->s, st, cl->err);
+	err[0] = '\0';
+	if ((*keep = keep_pending(o, name, key, size, NULL, where, err))) {
+		learn_guess(o, name);
+		return NDS_OK;
 	}
-	if (st == S3_OK)
-		return stored(o, name, key, where, err);
-	*keep = keep_pending(o, name, key, size, err, where, err);
-	return *keep ? NDS_OK : NDS_FAILED;
+	if (err[0] == '\0')
+		sink_seterr(err, "%s: cannot be kept in the spool for its key "
+		    "%s", nds_object_name(o->kind), key);
+	return NDS_FAILED;
 }
 
 /* A multipart upload: complete it, and move it if its key was wrong. */

@@ -25,6 +25,10 @@ A=$(client_addr 1)
 send_dump 0 "$A" -q -g 40M -z 0.5 -s 61 -H ar-host -o "$T/sent"
 wait_dumps "$A" 1
 # The closing line names the vmcore's place; an archive chain has none.
+# The first tarball's upload began under the guess "dump": it goes up
+# again by the outbox, once the dump ended.
+_archive_up() { s3_keys "$BUCKET" | grep -q '/dump\.tar\.zst$'; }
+poll 60 _archive_up || true
 K=$(s3_keys "$BUCKET" | grep '/dump\.tar\.zst$' || true)
 assert_match "$K" "^${A//./\\.}/[0-9]{8}T[0-9]{6}Z-c-archive-1/dump\\.tar\\.zst\$" \
     "key of the archive"
@@ -39,6 +43,7 @@ I=$(find "$T/x" -name info -type f | head -1)
 	fail "the archive has no info with the dump's hostname"
 pass "s3://$BUCKET/$K ($(size_of "$T/dump.tar.zst") bytes) extracts to the vmcore sent and its info"
 
+s3_wait "$BUCKET" "${K%/*}/manifest.json"
 s3_get "$BUCKET" "${K%/*}/manifest.json" "$T/manifest"
 assert_eq "$(jq -r .status "$T/manifest")" complete "manifest status"
 pass "manifest.json is beside the archive"

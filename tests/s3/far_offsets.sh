@@ -88,6 +88,8 @@ OFF=$((8 << 20))
 assert_eq "$(one_byte "$B" "$OFF" 8)" acked "the byte at 8 MiB"
 wait_dumps "$B" 1
 K=$(stored_key "$B")
+s3_wait "$BUCKET" "$K"
+s3_wait "$BUCKET" "${K%/vmcore*}/manifest.json"
 s3_get "$BUCKET" "$K" "$T/got"
 assert_eq "$(size_of "$T/got")" $((OFF + 1)) "size of the uploaded vmcore"
 assert_eq "$(tail -c 1 "$T/got" | od -An -tx1 | tr -d ' ')" ab "its last byte"

@@ -110,6 +110,13 @@ s3_exists() {	# BUCKET KEY [ENDPOINT]
 	esac
 }
 
+# s3_wait BUCKET KEY [ENDPOINT]: the object comes, or fail. What the outbox
+# sends once its dump ended (an object whose multipart upload began under
+# a guessed name, a dump kept in the spool) is not there at the dump's end.
+s3_wait() {
+	poll 60 s3_exists "$@" || fail "s3://$1/$2 never came"
+}
+
 # The <Key>s of a listing, one a line; a listing that fails gives a line
 # that says so, which no expected list contains (these run in "$(...)",
 # where fail would end only the subshell).

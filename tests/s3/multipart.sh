@@ -64,7 +64,7 @@ stop_server
 
 # An incomplete dump: its name is known only at the end (vmcore.incomplete),
 # after its upload began as "vmcore"; that upload is aborted and the dump
-# goes up again from the spool under its own name.
+# goes up again from the spool under its own name, by the outbox.
 DUMP_TIMEOUT=2 write_conf "$T/inc.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
 part_size = 5M
 prefix = inc/
@@ -75,6 +75,8 @@ wait_dumps "$A" 1
 assert_log "dump [0-9]+ from ${A//./\\.} incomplete" "incomplete line"
 K4=$(stored_key "$A")
 assert_match "$K4" '^inc/.*/vmcore\.incomplete$' "key of the incomplete vmcore"
+# Sent again from the spool by the outbox once the dump ended.
+s3_wait "$BUCKET" "$K4"
 s3_get "$BUCKET" "$K4" "$T/got4"
 [ "$(size_of "$T/got4")" -ge $((16 << 20)) ] || fail "only $(size_of "$T/got4") bytes stored"
 cmp -s -n $((16 << 20)) "$T/got4" "$T/sent4" || fail "the first 16 MiB differ"
@@ -82,6 +84,8 @@ if s3_exists "$BUCKET" "${K4%.incomplete}"; then
 	fail "the first key ${K4%.incomplete} is still there"
 fi
 assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+# Its info and manifest follow it: nothing of the dump stays in the spool.
+poll 30 _spool_empty || fail "spool not empty: $(spool_folders)"
 pass "an incomplete dump whose upload began as vmcore went up as vmcore.incomplete ($(size_of "$T/got4") bytes, the 16 MiB sent intact)"
 stop_server
 

@@ -3,7 +3,7 @@
 # zstd | bucket: the compressed vmcore goes up as vmcore.zst and
 # decompresses to exactly what was sent. The first one streams under the
 # name "vmcore" (the suffix comes only when it closes), is aborted there
-# and goes up again from the spool under vmcore.zst; the
+# and goes up again from the spool under vmcore.zst (by the outbox); the
 # next one starts under the right name at once. With "local, zstd | bucket"
 # and late data, the ordered chain's cut copy goes up under an incomplete
 # key. With "bucket, zstd | bucket" (one sink in two chains: both copies
@@ -34,6 +34,8 @@ for i in 1 2; do
 	wait_dumps "$A" "$i"
 	K=$(stored_key "$A" "$i")
 	assert_match "$K" '/vmcore\.zst$' "key of dump $i"
+	# The first went up again by the outbox, once the dump ended.
+	s3_wait "$BUCKET" "$K"
 	s3_get "$BUCKET" "$K" "$T/got$i.zst"
 	n=$(size_of "$T/got$i.zst")
 	[ "$n" -gt $((5 << 20)) ] ||
@@ -46,6 +48,11 @@ for i in 1 2; do
 	fi
 	pass "dump $i: s3://$BUCKET/$K ($n bytes, ETag $(s3_etag "$BUCKET" "$K")) decompresses to the 48 MiB sent"
 done
+# The second started under vmcore.zst, learned from the first (whose
+# upload went again under its final name): stored at once, not pending.
+assert_log "dump [0-9]+ from ${A//./\\.} complete: .*/vmcore\.zst \(upload pending" "the first dump sent again"
+assert_no_log "dump 2 from ${A//./\\.} complete: .*upload pending" "the second dump pending"
+pass "the second dump's upload began under vmcore.zst: stored when it closed"
 
 # Small enough for one PUT: no multipart upload at all.
 send_dump 0 "$A" -q -g 2M -s 53 -o "$T/sent3"
@@ -92,6 +99,7 @@ poll 20 _cut_copy_up || fail "no vmcore key in s3://$B2: $(s3_keys "$B2")"
 keys=$(s3_keys "$B2" | grep -E '/vmcore')
 assert_match "$keys" '/vmcore\.incomplete$' "key of the cut copy"
 ! grep -qE '/vmcore$' <<<"$keys" || fail "a key without .incomplete for the cut copy: $keys"
+poll 30 _spool_empty || fail "spool not empty: $(spool_folders)"
 pass "late data: local whole, zstd | bucket failed; its copy went up as ${keys##*/}, no final key"
 stop_server
 
@@ -108,6 +116,12 @@ for i in 1 2; do
 	wait_dumps "$F" "$i"
 	K=$(stored_key "$F" "$i")
 	D3=${K%/vmcore*}
+	# The second copy's upload began under a name no object gets: it
+	# goes up again by the outbox, its manifest after it.
+	for k in vmcore vmcore.zst info manifest.json; do
+		s3_wait "$B3" "$D3/$k"
+	done
+	poll 30 _spool_empty || fail "spool not empty: $(spool_folders)"
 	s3_get "$B3" "$D3/vmcore" "$T/fgot$i"
 	assert_same_bytes "$T/fgot$i" "$T/fan$i"
 	s3_get "$B3" "$D3/vmcore.zst" "$T/fgot$i.zst"
