@@ -15,14 +15,16 @@
 
 /*
  * The spooled manifest of ro, NUL-terminated, its length in *len: at most
- * the size the record says (a cut shows as fewer bytes). NULL, errno set,
- * if it cannot be read.
+ * the size the record says (a cut shows as fewer bytes; *longer: the file
+ * holds more). NULL, errno set, if it cannot be read.
  */
 static char *
 read_note_object(struct s3_sink *s, int dirfd, const struct s3_rec_obj *ro,
-    size_t *len)
+    size_t *len, bool *longer)
 {
 	char *text, rerr[NDS_ERRBUF_SIZE];
+	struct stat sb;
+	size_t size;
 	ssize_t n;
 	int e;
 
@@ -30,18 +32,51 @@ read_note_object(struct s3_sink *s, int dirfd, const struct s3_rec_obj *ro,
 		errno = EFBIG;
 		return NULL;
 	}
-	if ((text = malloc((size_t)ro->size + 1)) == NULL)
+	if (fstatat(dirfd, ro->file, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 		return NULL;
-	if ((n = s->host->read_file(dirfd, ro->file, text, (size_t)ro->size,
-	    rerr)) == -1) {
+	size = sb.st_size > 0 && (uint64_t)sb.st_size > ro->size ?
+	    ((uint64_t)sb.st_size < NOTE_OBJECT_MAX ? (size_t)sb.st_size :
+	    NOTE_OBJECT_MAX) : (size_t)ro->size;
+	if ((text = malloc(size + 1)) == NULL)
+		return NULL;
+	if ((n = s->host->read_file(dirfd, ro->file, text, size, rerr)) ==
+	    -1) {
 		e = errno;
 		free(text);
 		errno = e;
 		return NULL;
 	}
+	*longer = (uint64_t)n > ro->size;
+	if (*longer)
+		n = (ssize_t)ro->size;
 	text[n] = '\0';
 	*len = (size_t)n;
 	return text;
+}
+
+/*
+ * A spool file that holds more than its record says: out of the folder
+ * (which the outbox removes once its record is done) to a hidden name in
+ * spool_dir, which the outbox does not look at, for whoever looks.
+ */
+static void
+keep_longer(struct s3_sink *s, int dirfd, const char *token,
+    const struct s3_rec_obj *ro)
+{
+	char kept[NAME_MAX + 1], ebuf[128];
+
+	if (snprintf(kept, sizeof(kept), ".kept-%s-%s", token, ro->file) >=
+	    (int)sizeof(kept) || renameat(dirfd, ro->file, s->spool_fd,
+	    kept) == -1) {
+		s->host->log(s->ctx, NDS_LOG_ERR, "%s/%s/%s: cannot keep it "
+		    "as %s: %s; it stays in its folder", s->cfg->spool_dir,
+		    token, ro->file, kept, sink_errstr(errno, ebuf,
+		    sizeof(ebuf)));
+		return;
+	}
+	s->host->log(s->ctx, NDS_LOG_WARNING, "%s/%s/%s held more than its "
+	    "record says: kept as %s/%s, to remove by hand", s->cfg->spool_dir,
+	    token, ro->file, s->cfg->spool_dir, kept);
 }
 
 /* Cut every copy of note out of text[0, *len). */
@@ -104,7 +139,7 @@ spool_cut(struct s3_sink *s, struct s3_client *cl, const char *token,
 
 /*
  * One object of a record; S3_OK when it is in the store. *keep: its spool
- * file holds more than the record says, and stays for whoever looks.
+ * file holds more than the record says (keep_longer keeps it, after).
  */
 static enum s3_status
 upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
@@ -120,7 +155,8 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 
 	if (ro->note) {
 		/* The manifest: it said "pending"; now it is not. */
-		if ((text = read_note_object(s, dirfd, ro, &len)) == NULL)
+		if ((text = read_note_object(s, dirfd, ro, &len, keep)) ==
+		    NULL)
 			goto nofile;
 		if (len < ro->size && spool_cut(s, cl, token, rec, ro, len) ==
 		    -1) {
@@ -151,9 +187,8 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 		*keep = true;
 		s->host->log(s->ctx, NDS_LOG_WARNING, "%s/%s/%s: %" PRIu64
 		    " bytes, the record says %" PRIu64 "; uploading %" PRIu64
-		    " (what was judged), the file stays in the spool",
-		    s->cfg->spool_dir, token, ro->file, (uint64_t)sb.st_size,
-		    ro->size, ro->size);
+		    " (what was judged)", s->cfg->spool_dir, token, ro->file,
+		    (uint64_t)sb.st_size, ro->size, ro->size);
 	}
 	/* Exact: a file cut while it goes fails, and is looked at again. */
 	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
@@ -238,7 +273,9 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 			say_uploaded(s, rec, ro);
 		ro->done = true;
 		(void)s3_record_put(s, token, rec, NULL);
-		if (!keep)
+		if (keep)
+			keep_longer(s, dirfd, token, ro);
+		else
 			unlinkat(dirfd, ro->file, 0);
 	}
 	/* The store's health is what the uploads found, not the aborts. */

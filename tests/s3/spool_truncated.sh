@@ -107,12 +107,16 @@ gw_start cut
 start_server -c "$T/s3.ini"
 wait_log "uploaded s3://$BUCKET/${KB//./\\.} " 60
 wait_log "${FC//./\\.}: pending: no end line: the record was cut short; left alone" 30
-assert_log "${VB//./\\.}: $((BSIZE + 4096)) bytes, the record says $BSIZE; uploading $BSIZE \(what was judged\), the file stays in the spool" \
+assert_log "${VB//./\\.}: $((BSIZE + 4096)) bytes, the record says $BSIZE; uploading $BSIZE \(what was judged\)" \
     "the longer spool file told"
+KEPT=$SPOOL/.kept-${FB##*/}-${VB##*/}
+wait_log "${VB//./\\.} held more than its record says: kept as ${KEPT//./\\.}, to remove by hand" 30
 s3_get "$BUCKET" "$KB" "$T/gotB" "$EP"
 assert_same_bytes "$T/gotB" "$T/sentB"
-assert_eq "$(size_of "$VB")" "$((BSIZE + 4096))" "size of the kept spool file"
-pass "s3://$BUCKET/$KB holds the $BSIZE bytes received; the longer spool file stays"
+assert_eq "$(size_of "$KEPT")" "$((BSIZE + 4096))" "size of the kept spool file"
+_folder_gone() { [ ! -e "$FB" ]; }
+poll 30 _folder_gone || fail "$FB stays: $(ls -A "$FB")"
+pass "s3://$BUCKET/$KB holds the $BSIZE bytes received; the longer spool file is kept beside, out of the outbox's way; its folder is gone"
 assert_no_log "uploaded s3://$BUCKET/.*${C//./\\.}" "an upload of $C's dump"
 assert_same_bytes "$VC" "$T/sentC"
 pass "the cut record is left alone (logged), its spool file kept whole, nothing of it uploaded"
