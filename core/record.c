@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The outbox record format (see record.h). One "name = value" line per
- * field, in the module's order, after a version line, so an operator can
- * read a record and a test can grep it:
+ * field, in the module's order, after a version line and before an end
+ * line that counts them, so an operator can read a record and a test can
+ * grep it:
  *
  *   # netdump-server outbox record: the server rewrites it whole
- *   version = 1
+ *   version = 2
  *   endpoint = http://127.0.0.1:7480
  *   key = crash/p%20a/vmcore
+ *   end = 2
  *
  * Names are written as they are (letters, digits, '_', '-', '.'); in a
  * value every byte that is not a visible ASCII character, and '%' and

@@ -24,8 +24,8 @@ struct nd_record {
 
 /*
  * The text of a record of n fields, malloc'd, its length in *len. NULL
- * and why in err for a bad name (or "version", the format's own) or when
- * out of memory.
+ * and why in err for a bad name (or "version" or "end", the format's
+ * own) or when out of memory.
  */
 char		*nd_record_format(const struct nds_field *fields, size_t n,
 		    size_t *len, char *err, size_t errlen);

@@ -79,7 +79,7 @@ test_roundtrip(void **state)
 	assert_null(rec.fields);
 	free(text);
 
-	/* No fields: a record of its version line only. */
+	/* No fields: a record of its version line and "end = 0" only. */
 	text = format_ok(NULL, 0, &len);
 	assert_int_equal(nd_record_parse(text, len, &rec, err, sizeof(err)),
 	    0);
@@ -110,7 +110,7 @@ test_parse_lenient(void **state)
 static void
 test_format_refuses(void **state)
 {
-	static const char *const bad[] = { "", "a b", "version", "a=b",
+	static const char *const bad[] = { "", "a b", "version", "end", "a=b",
 	    "a\nb", "caf\xc3\xa9", "#x" };
 	char err[128], name[ND_RECORD_NAME_MAX + 2];
 	struct nds_field f[2] = { { "ok", "v" }, { NULL, "v" } };

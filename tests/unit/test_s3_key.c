@@ -269,7 +269,7 @@ test_record_bad(void **state)
 {
 	static const char *const bad[] = {
 		"",					/* no version */
-		"version = 2\nendpoint = e\nbucket = b\n",
+		"version = 3\nendpoint = e\nbucket = b\n",	/* unknown */
 		"version = 1\nbucket = b\n",
 		"version = 1\nendpoint = e\nbucket = b\nobject = \nkey = k\n",
 		"version = 1\nendpoint = e\nbucket = b\nobject = ../x\n"
