@@ -19,6 +19,7 @@
 #include "digest.h"
 #include "log.h"
 #include "option.h"
+#include "util.h"
 
 /*
  * A [server] key: its public row, which option.c fills into struct
@@ -408,14 +409,36 @@ nd_conf_check_default_path(const char *v, char *msg, size_t msglen)
 	return check_default_path(v, msg, msglen);
 }
 
+/* Directories in path v ("." and empty ones add none). */
+static size_t
+path_depth(const char *v)
+{
+	size_t depth = 0, n;
+
+	for (; *v != '\0'; v += n + (v[n] == '/')) {
+		n = strcspn(v, "/");
+		depth += n > 0 && !(n == 1 && v[0] == '.');
+	}
+	return depth;
+}
+
+/* As a HERALD's path, and within the same bounds (util.h). */
 static int
 check_default_path(const char *v, char *msg, size_t msglen)
 {
-	if (is_relative_path(v))
-		return 0;
-	snprintf(msg, msglen, "expected a relative path without '..', like "
-	    "'.' or 'lab', got '%s'", v);
-	return -1;
+	if (!is_relative_path(v)) {
+		snprintf(msg, msglen, "expected a relative path without '..', "
+		    "like '.' or 'lab', got '%s'", v);
+		return -1;
+	}
+	if (strlen(v) > ND_HERALD_PATH_LEN ||
+	    path_depth(v) > ND_HERALD_PATH_DEPTH) {
+		snprintf(msg, msglen, "expected at most %d bytes in at most %d "
+		    "directories, as a HERALD's path", ND_HERALD_PATH_LEN,
+		    ND_HERALD_PATH_DEPTH);
+		return -1;
+	}
+	return 0;
 }
 
 /* Any 64-bit size: more than a row's int64_t holds, so parsed here. */

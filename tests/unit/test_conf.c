@@ -637,6 +637,9 @@ static const struct {
 	{ "default_path = a/../..\n", { "t.ini:1: ", "default_path" } },
 	{ "default_path = /abs\n", { "t.ini:1: ", "default_path" } },
 	{ "default_path =\n", { "t.ini:1: ", "default_path" } },
+	/* The bounds of a HERALD's path (util.h): 17 directories. */
+	{ "default_path = a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q\n",
+	    { "t.ini:1: ", "default_path", "at most 16 directories" } },
 	{ "pidfile = \"/run/x.pid\n", { "t.ini:1: ", "pidfile", "'\"'" } },
 	{ "port = 1\ndaemon = no\nPort = 2\n",
 	    { "t.ini:3: ", "duplicate key 'Port' in [server]", "line 1" } },
