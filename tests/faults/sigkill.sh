@@ -61,27 +61,7 @@ assert_eq "$(jq -r --arg a "$A" '[.[] | select(.client == $a) | .status] | join(
 pass "the killed dump's manifest.0.json.unfinished says so; --list shows it unfinished"
 
 # Every stored byte is the byte sent at that offset, or a hole (zeros).
-python3 - "$D/vmcore.0.incomplete" "$T/sent" <<'EOF' || fail "the killed dump holds bytes that were never sent"
-import sys
-stored = open(sys.argv[1], "rb").read()
-sent = open(sys.argv[2], "rb").read()
-if len(stored) > len(sent):
-    sys.exit("stored %d bytes, more than the %d sent" % (len(stored), len(sent)))
-same = holes = 0
-for i in range(0, len(stored), 4096):
-    s, t = stored[i:i + 4096], sent[i:i + 4096]
-    if s == t:
-        same += 1
-    elif s == bytes(len(s)):
-        holes += 1
-    else:
-        for k in range(len(s)):
-            if s[k] != t[k] and s[k] != 0:
-                sys.exit("byte %d is %d, sent %d" % (i + k, s[k], t[k]))
-if same == 0:
-    sys.exit("no page of the killed dump matches what was sent")
-print("killed dump: %d pages as sent, %d holes" % (same, holes))
-EOF
+assert_sent_or_holes "$D/vmcore.0.incomplete" "$T/sent"
 SUM0=$(sha_of "$D/vmcore.0.incomplete")
 pass "every page on disk is as sent or a hole"
 

@@ -265,6 +265,33 @@ assert_prefix_of() {	# STORED SENT
 		fail "$1 is not the first $n bytes of $2: $(cmp -n "$n" "$1" "$2" 2>&1 | head -1)"
 }
 
+# Every page of STORED is the page SENT has at its offset, or a hole
+# (zeros), and at least one is as sent: what a dump cut short holds.
+assert_sent_or_holes() {	# STORED SENT
+	assert_file "$1"
+	python3 - "$1" "$2" <<'EOF' || fail "$1 holds bytes that were never sent"
+import sys
+stored = open(sys.argv[1], "rb").read()
+sent = open(sys.argv[2], "rb").read()
+if len(stored) > len(sent):
+    sys.exit("stored %d bytes, more than the %d sent" % (len(stored), len(sent)))
+same = holes = 0
+for i in range(0, len(stored), 4096):
+    s, t = stored[i:i + 4096], sent[i:i + 4096]
+    if s == t:
+        same += 1
+    elif s == bytes(len(s)):
+        holes += 1
+    else:
+        for k in range(len(s)):
+            if s[k] != t[k] and s[k] != 0:
+                sys.exit("byte %d is %d, sent %d" % (i + k, s[k], t[k]))
+if same == 0:
+    sys.exit("no page of %s matches what was sent" % sys.argv[1])
+print("%s: %d pages as sent, %d holes" % (sys.argv[1], same, holes))
+EOF
+}
+
 assert_mode() {	# FILE OCTAL
 	assert_eq "$(stat -c %a "$1")" "$2" "mode of $1"
 }
