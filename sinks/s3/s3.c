@@ -32,6 +32,13 @@
  * bytes a crash could take back. Objects that go straight to the store
  * are never synced: the spool is then only a buffer.
  *
+ * While an object arrives into the spool (a vmcore, a tarball), the
+ * folder's record names it as arriving, under its incomplete key, with no
+ * size; end() writes the final record over it or removes it. A server
+ * killed in the middle of the dump leaves the record so, the folder's
+ * lock free: the next run uploads what the spool file holds under that
+ * key (s3_resume.c settle_arriving).
+ *
  * A spool file that still turns out shorter than its record says goes
  * under the object's incomplete name with its real length (never padded
  * with zeros under the final name), and the log says so; without such a

@@ -135,6 +135,11 @@ struct s3_rec_obj {
 	uint64_t	 expected;	/* size before a cut; 0: not cut */
 	bool		 done;
 	bool		 note;		/* manifest: drop the pending note */
+	/*
+	 * Still arriving when the record was written: no size yet. Found
+	 * so, the server that wrote it died in the middle of the dump.
+	 */
+	bool		 arriving;
 };
 
 /* A multipart upload left behind: key and id. */
@@ -363,6 +368,13 @@ struct s3_dump {
 	 * to abort. endpoint and bucket stay NULL until end writes it.
 	 */
 	struct s3_record	 rec;
+	/*
+	 * The objects arriving into the spool (a vmcore, a tarball), named
+	 * in the folder's record while they do (s3_dump.c record_arriving).
+	 */
+	struct s3_obj		*arriving;
+	bool			 arriving_said;	/* a record failed: said */
+	bool			 recorded;	/* the folder has a record */
 };
 
 /* One per object of a dump. */
@@ -371,6 +383,8 @@ struct s3_obj {
 	enum nds_object_kind	 kind;
 	char			 file[32];	/* spool file */
 	int			 fd;		/* spool, or -1 */
+	struct s3_obj		*arriving_next;	/* in d->arriving */
+	char			*arriving_key;	/* its incomplete key there */
 	bool			 failed;
 	bool			 cut;		/* closed as a copy cut short */
 	char			 err[NDS_ERRBUF_SIZE];

@@ -130,6 +130,97 @@ set_where(const struct s3_sink *s, const char *key, const char *note,
 	    b : 64), s->conf.bucket, (int)k, key, (int)n, note);
 }
 
+/* ----------------------------------------------------------- record */
+
+/*
+ * Put rec, the dump's fields filled in, as the folder's record (borrowed
+ * for the write: rec owns neither endpoint nor bucket). 0, or -1 and err.
+ */
+static int
+put_record(struct s3_dump *d, struct s3_record *rec, char *err)
+{
+	struct s3_sink *s = d->s;
+	int r;
+
+	rec->endpoint = s->conf.endpoint;
+	rec->bucket = s->conf.bucket;
+	rec->dump_id = d->dump->id;
+	snprintf(rec->client, sizeof(rec->client), "%s", d->dump->client_addr);
+	rec->since = (int64_t)time(NULL);
+	r = s3_record_put(s, d->token, rec, err);
+	rec->endpoint = rec->bucket = NULL;
+	if (r == 0)
+		d->recorded = true;
+	return r;
+}
+
+/*
+ * While objects arrive into the spool, the folder's record names them (no
+ * size: whatever the spool file holds) beside what was kept so far, so
+ * that a server that dies in the middle of the dump (killed, out of
+ * memory, the power) leaves them to the next one, which sends them as an
+ * incomplete dump's. Written when such an object opens: end() writes the
+ * final record over it, or removes it. While the dump runs, its lock
+ * keeps the outbox off the folder (busy).
+ */
+static void
+record_arriving(struct s3_dump *d)
+{
+	struct s3_sink *s = d->s;
+	struct s3_record rec = d->rec;	/* shares d->rec's strings */
+	const struct s3_obj *o;
+	char err[NDS_ERRBUF_SIZE];
+
+	for (o = d->arriving; o != NULL && rec.nobj < S3_REC_MAXOBJ;
+	    o = o->arriving_next) {
+		struct s3_rec_obj *p = &rec.obj[rec.nobj++];
+
+		memset(p, 0, sizeof(*p));
+		snprintf(p->file, sizeof(p->file), "%s", o->file);
+		p->key = o->arriving_key;
+		p->arriving = true;
+	}
+	if (put_record(d, &rec, err) == -1 && !d->arriving_said) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s; "
+		    "if the server stops before the dump ends, what is "
+		    "spooled of it is not sent", d->dump->id, err);
+		d->arriving_said = true;
+	}
+}
+
+/* An object that arrives into the spool: named in the record from now. */
+static void
+arriving_link(struct s3_obj *o)
+{
+	struct s3_dump *d = o->d;
+	char name[NAME_LEN], key[S3_KEY_MAX + 1];
+
+	if (object_name(d, o->kind, NULL, true, name) == -1 ||
+	    make_key(d, name, key) == -1 ||
+	    (o->arriving_key = strdup(key)) == NULL)
+		return;		/* its close says why it cannot go */
+	o->arriving_next = d->arriving;
+	d->arriving = o;
+	record_arriving(d);
+}
+
+/*
+ * The object has come: its close decides where it goes. The record is
+ * left as it is until end(): a spool file gone since (sent) is nothing
+ * to do for a resume.
+ */
+static void
+arriving_unlink(struct s3_obj *o)
+{
+	struct s3_obj **pp;
+
+	for (pp = &o->d->arriving; *pp != NULL; pp = &(*pp)->arriving_next)
+		if (*pp == o) {
+			*pp = o->arriving_next;
+			break;
+		}
+}
+
 /* ------------------------------------------------------------ close */
 
 /*
@@ -169,6 +260,7 @@ obj_free(struct s3_obj *o, bool unlink_spool)
 		if (unlink_spool)
 			unlinkat(o->d->dirfd, o->file, 0);
 	}
+	free(o->arriving_key);
 	free(o->upload_id);
 	free(o->parts);
 	free(o->cur);
@@ -408,6 +500,7 @@ s3_close(void *object_state, const struct nds_object *object,
 	bool keep = false, multipart;
 
 	where[0] = '\0';
+	arriving_unlink(o);
 	/* Parts may be on their way even when the object failed. */
 	pthread_mutex_lock(&o->lock);
 	while (o->inflight > 0 && o->failed)
@@ -553,6 +646,9 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		else
 			o->spool_end = UINT64_MAX;
 	}
+	if (s3_spooling(o) && (kind == NDS_OBJ_VMCORE ||
+	    kind == NDS_OBJ_ARCHIVE))
+		arriving_link(o);
 	/* Without a spool the object can only stream. */
 	o->stream = !(d->spool_only && s3_spooling(o));
 	*object_state = o;
@@ -658,30 +754,6 @@ s3_begin(void *instance, const struct nds_dump *dump,
 
 /* ------------------------------------------------------------- end */
 
-static int
-write_record(struct s3_dump *d, char *err)
-{
-	struct s3_sink *s = d->s;
-	struct s3_record *rec = &d->rec;
-	int r;
-
-	/* Borrowed for the write: the record owns neither. */
-	rec->endpoint = s->conf.endpoint;
-	rec->bucket = s->conf.bucket;
-	rec->dump_id = d->dump->id;
-	snprintf(rec->client, sizeof(rec->client), "%s", d->dump->client_addr);
-	rec->since = (int64_t)time(NULL);
-	/*
-	 * The spool files were synced when they closed (keep_pending); the
-	 * record follows them, and last the folder's own name in spool_dir
-	 * (it was renamed there at begin), or a crash could hide the folder
-	 * under its temporary name: outbox_put syncs both.
-	 */
-	r = s3_record_put(s, d->token, rec, err);
-	rec->endpoint = rec->bucket = NULL;
-	return r;
-}
-
 enum nds_result
 s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 {
@@ -689,17 +761,31 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	struct s3_sink *s = d->s;
 	enum nds_result r = NDS_OK;
 	bool left = d->rec.nobj > 0 || d->rec.nstale > 0;
+	/* A record left behind has only objects whose files went: no harm. */
+	char ebuf[NDS_ERRBUF_SIZE];
 
-	/* A record due at once: the host's outbox takes it from here. */
-	if (left && (d->dirfd == -1 || write_record(d, err) == -1)) {
+	/*
+	 * A record due at once: the host's outbox takes it from here. The
+	 * spool files were synced when they closed (keep_pending); the
+	 * record follows them, and last the folder's own name in spool_dir
+	 * (it was renamed there at begin), or a crash could hide the folder
+	 * under its temporary name: outbox_put syncs both.
+	 */
+	if (left && (d->dirfd == -1 || put_record(d, &d->rec, err) == -1)) {
 		if (d->dirfd == -1)
 			sink_seterr(err, "uploads to abort, and no spool to "
 			    "remember them in");
 		r = NDS_FAILED;
 	}
 	if (d->dirfd != -1) {
-		/* Everything went: the (empty) folder goes too. */
-		if (r == NDS_OK && !left) {
+		/*
+		 * Everything went: the (empty) folder goes too, and the record
+		 * of what was arriving (the outbox's own removal).
+		 */
+		if (r == NDS_OK && !left && d->recorded)
+			(void)s->host->outbox_put(s->ctx, d->token, NULL, 0,
+			    ebuf);
+		else if (r == NDS_OK && !left) {
 			unlinkat(d->dirfd, "lock", 0);
 			unlinkat(s->spool_fd, d->token, AT_REMOVEDIR);
 		}

@@ -31,6 +31,12 @@
  * since its version 2; not in a version 1 record) is refused whole. A
  * spool file longer than its record uploads what the record says and
  * stays.
+ *
+ * While a dump arrives, its folder's record names the objects arriving
+ * into the spool with "arriving = yes" and no size (the key is the
+ * incomplete one): a record still so once its folder's lock is free was
+ * left by a server that died in the middle of the dump, and the spool
+ * file's length is what came.
  */
 #include "s3.h"
 
@@ -74,7 +80,10 @@ s3_record_fields(const struct s3_record *rec, struct s3_fields *fb)
 		field(fb, "key", o->key);
 		if (o->ikey != NULL && strcmp(o->ikey, o->key) != 0)
 			field(fb, "incomplete_key", o->ikey);
-		field_u64(fb, "size", o->size);
+		if (o->arriving)
+			field(fb, "arriving", "yes");
+		else
+			field_u64(fb, "size", o->size);
 		field(fb, "done", o->done ? "yes" : "no");
 		if (o->expected != 0)
 			field_u64(fb, "expected", o->expected);
@@ -217,6 +226,8 @@ parse_field(struct s3_record *rec, struct s3_rec_obj **o,
 		return parse_bool(v, &ob->done);
 	if (ob != NULL && strcmp(name, "note") == 0)
 		return parse_bool(v, &ob->note);
+	if (ob != NULL && strcmp(name, "arriving") == 0)
+		return parse_bool(v, &ob->arriving);
 	if (strcmp(name, "endpoint") == 0)
 		return dup_value(&rec->endpoint, v);
 	if (strcmp(name, "bucket") == 0)
@@ -285,10 +296,15 @@ s3_record_from_fields(const struct nds_field *f, size_t n,
 			snprintf(err, errlen, "object %zu has no key", i + 1);
 			goto fail;
 		}
-		/* Cut short: its bytes are not to be taken for 0 of them. */
-		if (!sized[i] || !told[i]) {
-			snprintf(err, errlen, "object %zu has no %s", i + 1,
-			    sized[i] ? "done" : "size");
+		/*
+		 * Cut short: its bytes are not to be taken for 0 of them.
+		 * An arriving object has no size, and must not have one.
+		 */
+		if (sized[i] == rec->obj[i].arriving || !told[i]) {
+			snprintf(err, errlen, "object %zu %s", i + 1,
+			    rec->obj[i].arriving ? (sized[i] ? "is arriving "
+			    "and has a size" : "has no done") : sized[i] ?
+			    "has no done" : "has no size");
 			goto fail;
 		}
 	}

@@ -209,6 +209,54 @@ nofile:
 	return S3_LOCAL;
 }
 
+/*
+ * An object the record names as arriving: the server that spooled it died
+ * before the dump ended (the folder's lock is free, and end() writes every
+ * record over this one). Its spool file holds what came, sparse, and it
+ * goes with that length under the incomplete key the record gives it; the
+ * record says so from now on. 1 when there is nothing to send: the spool
+ * file went (its close sent it, or failed and said so) or holds nothing;
+ * -1 when it cannot be looked at (why in cl->err).
+ */
+static int
+settle_arriving(struct s3_sink *s, struct s3_client *cl, int dirfd,
+    const char *token, struct s3_record *rec, struct s3_rec_obj *ro)
+{
+	char ebuf[128];
+	struct stat sb;
+	int e = 0;
+
+	if (fstatat(dirfd, ro->file, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		e = errno;
+	else if (!S_ISREG(sb.st_mode))
+		e = EINVAL;		/* "Invalid argument": not a file */
+	if (e == ENOENT)
+		return 1;
+	if (e != 0) {
+		snprintf(cl->err, sizeof(cl->err), "%s/%s/%s: %s",
+		    s->cfg->spool_dir, token, ro->file, sink_errstr(e, ebuf,
+		    sizeof(ebuf)));
+		return -1;
+	}
+	if (sb.st_size == 0) {
+		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
+		    "%s: the server stopped while it arrived, before any of "
+		    "it was spooled (%s/%s/%s is empty); nothing to send",
+		    rec->dump_id, rec->client, s->cfg->spool_dir, token,
+		    ro->file);
+		return 1;
+	}
+	ro->arriving = false;
+	ro->size = (uint64_t)sb.st_size;
+	s->host->log(s->ctx, NDS_LOG_ERR, "dump %" PRIu64 " from %s: the "
+	    "server stopped while it arrived; the %" PRIu64 " bytes spooled "
+	    "(%s/%s/%s) go to s3://%s/%s", rec->dump_id, rec->client, ro->size,
+	    s->cfg->spool_dir, token, ro->file, s->conf.bucket, ro->key);
+	/* If this fails, the next try finds the same length. */
+	(void)s3_record_put(s, token, rec, NULL);
+	return 0;
+}
+
 /* Say that a pending object is in the store now. */
 static void
 say_uploaded(struct s3_sink *s, const struct s3_record *rec,
@@ -257,9 +305,21 @@ resume_record(struct s3_sink *s, struct s3_client *cl, const char *token,
 	for (i = 0; i < rec->nobj && st == S3_OK; i++) {
 		struct s3_rec_obj *ro = &rec->obj[i];
 		bool gone = false, keep = false;
+		int settled;
 
 		if (ro->done)
 			continue;
+		if (ro->arriving && (settled = settle_arriving(s, cl, dirfd,
+		    token, rec, ro)) != 0) {
+			if (settled == -1) {
+				st = S3_LOCAL;
+				break;
+			}
+			ro->done = true;
+			(void)s3_record_put(s, token, rec, NULL);
+			unlinkat(dirfd, ro->file, 0);
+			continue;
+		}
 		st = upload_pending(s, cl, dirfd, token, rec, ro, &gone, &keep);
 		if (st == S3_LOCAL && gone) {
 			/* Nothing to send any more: say so, go on. */

@@ -3,7 +3,8 @@
  * The s3 sink's pending record when a spool file turns out shorter than
  * the record says: the object is relabelled to its incomplete name and
  * its real length, never left to be padded under its final name, and the
- * relabelling survives a rewrite and a restart (format, parse).
+ * relabelling survives a rewrite and a restart (format, parse). And an
+ * object still arriving when the record was written has no size there.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -200,6 +201,39 @@ test_record_fields(void **state)
 	s3_record_free(&rec);
 }
 
+/*
+ * An object arriving into the spool: "arriving = yes" and no size, read
+ * back as such; beside a kept object, which has its size.
+ */
+static void
+test_record_arriving(void **state)
+{
+	struct s3_record rec = { 0 }, back;
+	char *text;
+
+	(void)state;
+	rec.endpoint = strdup("http://127.0.0.1:7480");
+	rec.bucket = strdup("dumps");
+	rec.dump_id = 7;
+	rec.nobj = 2;
+	obj_init(&rec.obj[0], KEY ".json", NULL, 812);
+	obj_init(&rec.obj[1], KEY S3_INCOMPLETE, NULL, 0);
+	rec.obj[1].arriving = true;
+
+	roundtrip(&rec, &text, &back);
+	assert_int_equal(count(text, "size = "), 1);
+	assert_int_equal(count(text, "arriving = yes\n"), 1);
+	assert_int_equal(back.nobj, 2);
+	assert_false(back.obj[0].arriving);
+	assert_int_equal(back.obj[0].size, 812);
+	assert_true(back.obj[1].arriving);
+	assert_false(back.obj[1].done);
+	assert_string_equal(back.obj[1].key, KEY S3_INCOMPLETE);
+	s3_record_free(&back);
+	free(text);
+	s3_record_free(&rec);
+}
+
 static void
 test_record_bad(void **state)
 {
@@ -221,6 +255,13 @@ test_record_bad(void **state)
 		    "key = k\nsize = 5\n",
 		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
 		    "key = k\nsize = 5\ndone = no\nobject = g\nkey = l\n",
+		/* Arriving has no size; nor may it lack its done. */
+		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
+		    "key = k\narriving = yes\nsize = 5\ndone = no\n",
+		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
+		    "key = k\narriving = yes\n",
+		"version = 1\nendpoint = e\nbucket = b\nobject = f\n"
+		    "key = k\narriving = maybe\ndone = no\n",
 	};
 	struct s3_record rec;
 	char err[128];
@@ -244,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_cut_already),
 		cmocka_unit_test(test_cut_too_long),
 		cmocka_unit_test(test_record_fields),
+		cmocka_unit_test(test_record_arriving),
 		cmocka_unit_test(test_record_bad),
 	};
 
