@@ -374,6 +374,11 @@ struct s3_dump {
 	 */
 	struct s3_obj		*arriving;
 	bool			 arriving_said;	/* a record failed: said */
+	/*
+	 * Of rec, arriving and the folder's record: an upload thread
+	 * writes the record too, with the id of an upload it created.
+	 */
+	pthread_mutex_t		 rec_lock;
 	bool			 recorded;	/* the folder has a record */
 };
 
@@ -385,6 +390,7 @@ struct s3_obj {
 	int			 fd;		/* spool, or -1 */
 	struct s3_obj		*arriving_next;	/* in d->arriving */
 	char			*arriving_key;	/* its incomplete key there */
+	char			*arriving_upload; /* to abort, if it stays */
 	bool			 failed;
 	bool			 cut;		/* closed as a copy cut short */
 	char			 err[NDS_ERRBUF_SIZE];
@@ -453,6 +459,7 @@ enum nds_result	 s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE]);
 void		 s3_pending_note(const struct s3_sink *, const char *token,
 		    char *buf, size_t len);
 /* Put rec in token's spool folder as its pending record (outbox_put). */
+void		 s3_arriving_upload(struct s3_obj *, const char *upload_id);
 int		 s3_record_put(struct s3_sink *, const char *token,
 		    const struct s3_record *rec, char *err);
 

@@ -156,29 +156,38 @@ put_record(struct s3_dump *d, struct s3_record *rec, char *err)
 
 /*
  * While objects arrive into the spool, the folder's record names them (no
- * size: whatever the spool file holds) beside what was kept so far, so
- * that a server that dies in the middle of the dump (killed, out of
- * memory, the power) leaves them to the next one, which sends them as an
- * incomplete dump's. Written when such an object opens: end() writes the
- * final record over it, or removes it. While the dump runs, its lock
- * keeps the outbox off the folder (busy).
+ * size: whatever the spool file holds) beside what was kept so far, and
+ * the multipart uploads begun for them as stale, so that a server that
+ * dies in the middle of the dump (killed, out of memory, the power) leaves
+ * them to the next one, which aborts the uploads and sends the objects as
+ * an incomplete dump's. Written when such an object opens and when its
+ * upload is created; end() writes the final record over it, or removes
+ * it. While the dump runs, its lock keeps the outbox off the folder
+ * (busy). Under d->rec_lock.
  */
 static void
 record_arriving(struct s3_dump *d)
 {
 	struct s3_sink *s = d->s;
 	struct s3_record rec = d->rec;	/* shares d->rec's strings */
-	const struct s3_obj *o;
+	struct s3_obj *o;
 	char err[NDS_ERRBUF_SIZE];
 
-	for (o = d->arriving; o != NULL && rec.nobj < S3_REC_MAXOBJ;
-	    o = o->arriving_next) {
-		struct s3_rec_obj *p = &rec.obj[rec.nobj++];
+	for (o = d->arriving; o != NULL; o = o->arriving_next) {
+		struct s3_rec_obj *p = &rec.obj[rec.nobj];
 
+		if (rec.nobj == S3_REC_MAXOBJ)
+			break;
+		rec.nobj++;
 		memset(p, 0, sizeof(*p));
 		snprintf(p->file, sizeof(p->file), "%s", o->file);
 		p->key = o->arriving_key;
 		p->arriving = true;
+		if (o->arriving_upload != NULL &&
+		    rec.nstale < S3_REC_MAXSTALE) {
+			rec.stale[rec.nstale].key = o->key;
+			rec.stale[rec.nstale++].id = o->arriving_upload;
+		}
 	}
 	if (put_record(d, &rec, err) == -1 && !d->arriving_said) {
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 ": %s; "
@@ -199,26 +208,50 @@ arriving_link(struct s3_obj *o)
 	    make_key(d, name, key) == -1 ||
 	    (o->arriving_key = strdup(key)) == NULL)
 		return;		/* its close says why it cannot go */
+	pthread_mutex_lock(&d->rec_lock);
 	o->arriving_next = d->arriving;
 	d->arriving = o;
 	record_arriving(d);
+	pthread_mutex_unlock(&d->rec_lock);
 }
 
 /*
- * The object has come: its close decides where it goes. The record is
- * left as it is until end(): a spool file gone since (sent) is nothing
- * to do for a resume.
+ * An upload thread created o's multipart upload: while o arrives, the
+ * record names it, to be aborted if the server dies before o's close.
+ */
+void
+s3_arriving_upload(struct s3_obj *o, const char *upload_id)
+{
+	struct s3_dump *d = o->d;
+	const struct s3_obj *a;
+
+	pthread_mutex_lock(&d->rec_lock);
+	for (a = d->arriving; a != NULL && a != o; a = a->arriving_next)
+		;
+	if (a != NULL && o->arriving_upload == NULL &&
+	    (o->arriving_upload = strdup(upload_id)) != NULL)
+		record_arriving(d);
+	pthread_mutex_unlock(&d->rec_lock);
+}
+
+/*
+ * The object has come: its close decides where it goes, and aborts or
+ * completes its upload. The record is left as it is until end(): a spool
+ * file gone since (sent) is nothing to do for a resume, nor an upload
+ * completed or aborted since (an abort of it finds none).
  */
 static void
 arriving_unlink(struct s3_obj *o)
 {
 	struct s3_obj **pp;
 
+	pthread_mutex_lock(&o->d->rec_lock);
 	for (pp = &o->d->arriving; *pp != NULL; pp = &(*pp)->arriving_next)
 		if (*pp == o) {
 			*pp = o->arriving_next;
 			break;
 		}
+	pthread_mutex_unlock(&o->d->rec_lock);
 }
 
 /* ------------------------------------------------------------ close */
@@ -261,6 +294,7 @@ obj_free(struct s3_obj *o, bool unlink_spool)
 			unlinkat(o->d->dirfd, o->file, 0);
 	}
 	free(o->arriving_key);
+	free(o->arriving_upload);
 	free(o->upload_id);
 	free(o->parts);
 	free(o->cur);
@@ -308,7 +342,9 @@ keep_pending(struct s3_obj *o, const char *name, const char *key,
 	p->size = size;
 	/* A manifest written after something went pending says so. */
 	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
+	pthread_mutex_lock(&d->rec_lock);
 	d->rec.nobj++;
+	pthread_mutex_unlock(&d->rec_lock);
 	if (why != NULL && !d->warned) {
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
 		    "%s: %s; kept in %s/%s, uploaded when the store takes it",
@@ -725,10 +761,12 @@ s3_begin(void *instance, const struct nds_dump *dump,
 	d->s = s;
 	d->dump = dump;
 	d->dirfd = d->lockfd = -1;
+	pthread_mutex_init(&d->rec_lock, NULL);
 	if (gmtime_r(&dump->start.tv_sec, &tm) == NULL ||
 	    strftime(d->date, sizeof(d->date), "%Y%m%dT%H%M%SZ", &tm) == 0 ||
 	    strftime(d->day, sizeof(d->day), "%Y-%m-%d", &tm) == 0) {
 		sink_seterr(err, "cannot format the dump time");
+		pthread_mutex_destroy(&d->rec_lock);
 		free(d);
 		return NDS_FAILED;
 	}
@@ -743,6 +781,7 @@ s3_begin(void *instance, const struct nds_dump *dump,
 			sink_seterr(err, "no upload thread could be started, "
 			    "and nothing can be spooled");
 			unregister_copy(d);
+			pthread_mutex_destroy(&d->rec_lock);
 			free(d);
 			return NDS_FAILED;
 		}
@@ -796,6 +835,7 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	s3_record_free(&d->rec);
 	s3_client_fini(&d->cl);
 	unregister_copy(d);
+	pthread_mutex_destroy(&d->rec_lock);
 	free(d);
 	return r;
 }

@@ -191,7 +191,7 @@ run_job(void *job, void *client)
 	char uid[S3_UPLOADID_MAX], etag[S3_ETAG_MAX];
 	enum s3_status st = S3_OK;
 	const char *id = NULL;
-	bool skip;
+	bool skip, created = false;
 
 	pthread_mutex_lock(&o->lock);
 	/* A thread without a curl handle fails the part, not itself. */
@@ -205,6 +205,7 @@ run_job(void *job, void *client)
 		pthread_mutex_unlock(&o->lock);
 		st = s3_mpu_create(cl, o->key, uid, sizeof(uid));
 		s3_health(s, st, cl->err);
+		created = st == S3_OK;
 		pthread_mutex_lock(&o->lock);
 		o->creating = false;
 		if (st == S3_OK && (o->upload_id = strdup(uid)) == NULL) {
@@ -220,6 +221,9 @@ run_job(void *job, void *client)
 	skip = o->up_failed;
 	id = o->upload_id;
 	pthread_mutex_unlock(&o->lock);
+	/* Created here: named in the record while o arrives. */
+	if (created && !skip)
+		s3_arriving_upload(o, uid);
 
 	if (!skip)
 		st = s3_mpu_part(cl, o->key, id, j->n, &src, etag);
@@ -791,8 +795,11 @@ s3_abort_upload(struct s3_obj *o)
 	if (o->upload_id == NULL)
 		return;
 	if ((cl = s3_dump_client(d)) == NULL ||
-	    s3_mpu_abort(cl, o->key, o->upload_id) != S3_OK)
+	    s3_mpu_abort(cl, o->key, o->upload_id) != S3_OK) {
+		pthread_mutex_lock(&d->rec_lock);
 		(void)s3_record_add_stale(&d->rec, o->key, o->upload_id);
+		pthread_mutex_unlock(&d->rec_lock);
+	}
 	free(o->upload_id);
 	o->upload_id = NULL;
 }

@@ -3,10 +3,11 @@
 # The server is killed (SIGKILL: no close, no end) in the middle of a dump
 # going to S3, and started again on the same spool. While the dump
 # arrived, its spool folder's pending record named the vmcore as arriving
-# (no size, its incomplete key); the restarted server finds the folder's
-# lock free with the record still so, and uploads what the spool holds
-# under the incomplete name: every page as sent or a hole, nothing under
-# the complete name, the spool emptied. A dump that ends normally leaves
+# (no size, its incomplete key) and its multipart upload as one to abort;
+# the restarted server finds the folder's lock free with the record still
+# so, aborts that upload and uploads what the spool holds under the
+# incomplete name: every page as sent or a hole, nothing under the
+# complete name, no upload left, the spool emptied. A dump that ends normally leaves
 # no record behind (the multipart and outage tests check the spool).
 set -euo pipefail
 NET=208
@@ -26,15 +27,17 @@ A=$(client_addr 1)
 # A slow client: 64 MiB at 20 % loss with 200 ms rounds takes minutes.
 send_bg "$A" -q -g 64M -s 431 -t 200 -r 40 --loss 0.2 -o "$T/sent"
 CPID=$BG_PID
+# Past the first 5 MiB part: the multipart upload is under way.
 _spooled() {
 	local v
 
 	F=$(spool_folders)
 	[ -n "$F" ] || return 1
 	v=$(find "$SPOOL/$F" -name '*-vmcore' | head -1)
-	[ -n "$v" ] && [ "$(size_of "$v")" -ge $((2 << 20)) ]
+	[ -n "$v" ] && [ "$(size_of "$v")" -ge $((6 << 20)) ] &&
+	    [ -n "$(s3_uploads "$BUCKET")" ]
 }
-poll 30 _spooled || fail "no vmcore of 2 MiB in the spool"
+poll 40 _spooled || fail "no vmcore of 6 MiB in the spool, or no upload under way"
 kill -0 "$CPID" 2>/dev/null || fail "the client ended before the kill"
 
 kill -KILL "$SERVER_PID"
@@ -51,6 +54,8 @@ IKEY=$(sed -n 's/^key = //p' "$R")
 assert_match "$IKEY" "^${A//./\\.}/[0-9]{8}T[0-9]{6}Z-c-server_killed-[0-9]+/vmcore\.incomplete$" \
     "the arriving vmcore's key in the record"
 ! grep -q '^size = ' "$R" || fail "the record gives the arriving vmcore a size: $(cat "$R")"
+UPLOADING=$(s3_uploads "$BUCKET")
+grep -q '^stale_id = ' "$R" || fail "the record does not name the upload under way ($UPLOADING): $(cat "$R")"
 pass "SIGKILL with $(size_of "$T/spooled") bytes spooled, the record naming the vmcore arriving under $IKEY"
 
 start_server -c "$T/s3.ini"
@@ -62,7 +67,8 @@ assert_sent_or_holes "$T/got" "$T/sent"
 ! s3_exists "$BUCKET" "${IKEY%.incomplete}" ||
 	fail "the cut dump is also under the complete name ${IKEY%.incomplete}"
 poll 15 _spool_empty || fail "spool not empty: $(spool_folders)"
-pass "the restarted server uploaded the spooled $(size_of "$T/got") bytes as s3://$BUCKET/$IKEY, every page as sent or a hole"
+assert_eq "$(s3_uploads "$BUCKET")" "" "uploads in progress after the restart (the killed one: $UPLOADING)"
+pass "the restarted server aborted the killed server's upload and uploaded the spooled $(size_of "$T/got") bytes as s3://$BUCKET/$IKEY, every page as sent or a hole"
 
 # The restarted server serves; its dump ends and leaves nothing spooled.
 send_dump 0 "$A" -q -g 6M -s 432 -o "$T/sent2"
