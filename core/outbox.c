@@ -365,8 +365,13 @@ record_remove(int rootfd, int dirfd, const char *name)
 	unlinkat(dirfd, RECORD_TMP, 0);
 	if (r == 0) {
 		unlinkat(dirfd, LOCKFILE, 0);
-		/* Not empty: the module's files stay with it. */
-		unlinkat(rootfd, name, AT_REMOVEDIR);
+		/*
+		 * Not empty: the module's files stay with it. For good: a
+		 * record back after a power cut would be done again.
+		 */
+		if (unlinkat(rootfd, name, AT_REMOVEDIR) == -1)
+			(void)fsync(dirfd);
+		(void)fsync(rootfd);
 	}
 	return r;
 }
@@ -477,6 +482,7 @@ visit(struct nd_outbox *ob, const char *name, char *err)
 	enum ob_visit v;
 	enum nds_result r;
 	int dirfd, lockfd = -1, e;
+	bool made = false;
 
 	if ((dirfd = openat(ob->rootfd, name, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
@@ -484,15 +490,32 @@ visit(struct nd_outbox *ob, const char *name, char *err)
 		snprintf(err, NDS_ERRBUF_SIZE, "%s", strerror(e));
 		return e == ENOENT ? OB_DONE : OB_UNREADABLE;
 	}
-	if ((lockfd = openat(dirfd, LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
+	/* Made here: the folder may be on its way out (record_remove). */
+	if ((lockfd = openat(dirfd, LOCKFILE, O_RDWR | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) != -1)
+		made = true;
+	else if (errno == EEXIST)
+		lockfd = openat(dirfd, LOCKFILE, O_RDWR | O_CLOEXEC |
+		    O_NOFOLLOW);
+	if (lockfd == -1) {
 		/* ENOENT: the folder went while we looked. */
 		v = errno == ENOENT ? OB_DONE : OB_UNREADABLE;
 		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", LOCKFILE,
 		    strerror(errno));
 	} else if (flock(lockfd, LOCK_EX | LOCK_NB) == -1)
 		v = OB_BUSY;
-	else if (read_record(dirfd, &rec, &v, err) == 0) {
+	else if (read_record(dirfd, &rec, &v, err) == -1) {
+		/*
+		 * No record, and no lock until this visit made one: a folder
+		 * whose removal this visit came in the middle of, or one
+		 * nobody locked. The lock goes again; an empty folder too.
+		 */
+		if (v == OB_ORPHAN && made) {
+			unlinkat(dirfd, LOCKFILE, 0);
+			if (unlinkat(ob->rootfd, name, AT_REMOVEDIR) == 0)
+				v = OB_DONE;
+		}
+	} else {
 		err[0] = '\0';
 		r = ob->resume(ob->instance, name, dirfd, rec.fields,
 		    rec.nfields, err);

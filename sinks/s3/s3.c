@@ -32,12 +32,14 @@
  * bytes a crash could take back. Objects that go straight to the store
  * are never synced: the spool is then only a buffer.
  *
- * While an object arrives into the spool (a vmcore, a tarball), the
- * folder's record names it as arriving, under its incomplete key, with no
- * size; end() writes the final record over it or removes it. A server
- * killed in the middle of the dump leaves the record so, the folder's
- * lock free: the next run uploads what the spool file holds under that
- * key (s3_resume.c settle_arriving).
+ * While a dump's objects arrive into the spool, the folder's record names
+ * each as arriving, under an incomplete key of its own, with no size, and
+ * its multipart upload as one to abort once it is created; an object kept
+ * for later is named as end() would. end() writes the final record over
+ * it or removes it. A server killed in the middle of the dump leaves the
+ * record so, the folder's lock free: the next run aborts the uploads and
+ * sends what each spool file holds under its key (s3_resume.c
+ * settle_arriving).
  *
  * A spool file that still turns out shorter than its record says goes
  * under the object's incomplete name with its real length (never padded

@@ -370,7 +370,7 @@ struct s3_dump {
 	struct s3_record	 rec;
 	/*
 	 * The objects arriving into the spool (a vmcore, a tarball), named
-	 * in the folder's record while they do (s3_dump.c record_arriving).
+	 * in the folder's record while they do (s3_dump.c record_interim).
 	 */
 	struct s3_obj		*arriving;
 	bool			 arriving_said;	/* a record failed: said */

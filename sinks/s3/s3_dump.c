@@ -160,13 +160,13 @@ put_record(struct s3_dump *d, struct s3_record *rec, char *err)
  * the multipart uploads begun for them as stale, so that a server that
  * dies in the middle of the dump (killed, out of memory, the power) leaves
  * them to the next one, which aborts the uploads and sends the objects as
- * an incomplete dump's. Written when such an object opens and when its
- * upload is created; end() writes the final record over it, or removes
- * it. While the dump runs, its lock keeps the outbox off the folder
- * (busy). Under d->rec_lock.
+ * an incomplete dump's. Written when an object opens, when its upload is
+ * created and when it is kept; end() writes the final record over it, or
+ * removes it. While the dump runs, its lock keeps the outbox off the
+ * folder (busy). Under d->rec_lock.
  */
 static void
-record_arriving(struct s3_dump *d)
+record_interim(struct s3_dump *d)
 {
 	struct s3_sink *s = d->s;
 	struct s3_record rec = d->rec;	/* shares d->rec's strings */
@@ -197,6 +197,32 @@ record_arriving(struct s3_dump *d)
 	}
 }
 
+/*
+ * The name of an object whose dump never ended: an incomplete dump's,
+ * every kind labelled so, and a later chain's copy told apart (".copy1"):
+ * the suffixes that tell copies apart (".zst") come only with the close.
+ */
+static int
+arriving_name(const struct s3_dump *d, enum nds_object_kind kind,
+    char name[NAME_LEN])
+{
+	char base[NAME_LEN], copy[16] = "";
+	const char *tail = d->dump->protocol != NULL &&
+	    strcmp(d->dump->protocol, NDS_PROTO_LINUX) == 0 ? "-incomplete" :
+	    S3_INCOMPLETE;
+	size_t n, t = strlen(tail);
+
+	if (object_name(d, kind, NULL, true, base) == -1)
+		return -1;
+	n = strlen(base);
+	if (n >= t && strcmp(base + n - t, tail) == 0)
+		n -= t;
+	if (d->copy > 0)
+		snprintf(copy, sizeof(copy), ".copy%u", d->copy);
+	return snprintf(name, NAME_LEN, "%.*s%s%s", (int)n, base, copy,
+	    tail) >= NAME_LEN ? -1 : 0;
+}
+
 /* An object that arrives into the spool: named in the record from now. */
 static void
 arriving_link(struct s3_obj *o)
@@ -204,14 +230,14 @@ arriving_link(struct s3_obj *o)
 	struct s3_dump *d = o->d;
 	char name[NAME_LEN], key[S3_KEY_MAX + 1];
 
-	if (object_name(d, o->kind, NULL, true, name) == -1 ||
+	if (arriving_name(d, o->kind, name) == -1 ||
 	    make_key(d, name, key) == -1 ||
 	    (o->arriving_key = strdup(key)) == NULL)
 		return;		/* its close says why it cannot go */
 	pthread_mutex_lock(&d->rec_lock);
 	o->arriving_next = d->arriving;
 	d->arriving = o;
-	record_arriving(d);
+	record_interim(d);
 	pthread_mutex_unlock(&d->rec_lock);
 }
 
@@ -230,7 +256,7 @@ s3_arriving_upload(struct s3_obj *o, const char *upload_id)
 		;
 	if (a != NULL && o->arriving_upload == NULL &&
 	    (o->arriving_upload = strdup(upload_id)) != NULL)
-		record_arriving(d);
+		record_interim(d);
 	pthread_mutex_unlock(&d->rec_lock);
 }
 
@@ -344,6 +370,8 @@ keep_pending(struct s3_obj *o, const char *name, const char *key,
 	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
 	pthread_mutex_lock(&d->rec_lock);
 	d->rec.nobj++;
+	/* From now a server that dies sends it so, as end() would have. */
+	record_interim(d);
 	pthread_mutex_unlock(&d->rec_lock);
 	if (why != NULL && !d->warned) {
 		s->host->log(s->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
@@ -682,8 +710,7 @@ s3_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 		else
 			o->spool_end = UINT64_MAX;
 	}
-	if (s3_spooling(o) && (kind == NDS_OBJ_VMCORE ||
-	    kind == NDS_OBJ_ARCHIVE))
+	if (s3_spooling(o))
 		arriving_link(o);
 	/* Without a spool the object can only stream. */
 	o->stream = !(d->spool_only && s3_spooling(o));

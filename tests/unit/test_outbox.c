@@ -153,6 +153,14 @@ mkentry(const char *root, const char *entry)
 	assert_int_equal(mkdir(path, 0700), 0);
 }
 
+/* A folder left by a crash: a module's file in it, no record, no lock. */
+static void
+mkorphan(const char *root, const char *entry)
+{
+	mkentry(root, entry);
+	write_file(root, entry, "1-vmcore", "spooled");
+}
+
 static struct nd_outbox *
 open_ob(const char *root, uint64_t retry_ms, uint64_t max_ms)
 {
@@ -550,7 +558,7 @@ test_many_orphans(void **state)
 
 	for (i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "orphan%d", i);
-		mkentry(t->root, name);
+		mkorphan(t->root, name);
 	}
 	mkentry(t->root, "real");
 	put(ob, "real", "rec");
@@ -596,7 +604,7 @@ test_vanishing(void **state)
 
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "v%d", i);
-		mkentry(t->root, name);
+		mkorphan(t->root, name);
 	}
 	nd_outbox_visit(ob);			/* all orphans */
 	for (i = 0; i < n; i++)
@@ -605,6 +613,9 @@ test_vanishing(void **state)
 			snprintf(path, sizeof(path), "%s/v%d/lock", t->root,
 			    i);
 			(void)unlink(path);
+			snprintf(path, sizeof(path), "%s/v%d/1-vmcore",
+			    t->root, i);
+			assert_int_equal(unlink(path), 0);
 			snprintf(path, sizeof(path), "%s/v%d", t->root, i);
 			assert_int_equal(rmdir(path), 0);
 		}
@@ -640,12 +651,22 @@ test_busy_orphan_done(void **state)
 	assert_true((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
 	put(ob, "busy", "rec");
-	mkentry(t->root, "orphan");
+	mkorphan(t->root, "orphan");
+	/*
+	 * What a visit leaves when it comes while a folder is removed
+	 * (record_remove: record, lock, then the folder): no record, no
+	 * lock, nothing else. The lock the visit made goes, and the folder.
+	 */
+	mkentry(t->root, "going");
+	nd_outbox_kick(ob);
 	nd_outbox_visit(ob);
 	assert_int_equal(g_fake.calls, 0);
 	assert_due_between(ob, "busy", 100, 500);
 	assert_due_between(ob, "orphan", 50000, 60000);
-	assert_true(exists(t->root, "orphan", NULL));
+	assert_true(exists(t->root, "orphan", "1-vmcore"));
+	assert_false(exists(t->root, "orphan", "lock"));
+	assert_false(exists(t->root, "going", NULL));
+	assert_int_equal(nd_outbox_due_in(ob, "going"), -1);
 	close(fd);
 
 	/* A record of length 0: done, the host tidies up. */
