@@ -358,19 +358,25 @@ out:
 static int
 record_remove(int rootfd, int dirfd, const char *name)
 {
-	int r = 0;
+	int r = 0, tries;
 
 	if (unlinkat(dirfd, RECORD, 0) == -1 && errno != ENOENT)
 		r = -1;
 	unlinkat(dirfd, RECORD_TMP, 0);
-	if (r == 0) {
+	/*
+	 * Not empty: the module's files stay with it. A visit that comes
+	 * between the lock's removal and the folder's makes a lock of its
+	 * own (and removes it again once it saw no record): so once more.
+	 */
+	for (tries = 0; r == 0 && tries < 3; tries++) {
 		unlinkat(dirfd, LOCKFILE, 0);
-		/*
-		 * Not empty: the module's files stay with it. For good: a
-		 * record back after a power cut would be done again.
-		 */
-		if (unlinkat(rootfd, name, AT_REMOVEDIR) == -1)
-			(void)fsync(dirfd);
+		if (unlinkat(rootfd, name, AT_REMOVEDIR) == 0 ||
+		    errno != ENOTEMPTY)
+			break;
+	}
+	/* For good: a record back after a power cut would be done again. */
+	if (r == 0) {
+		(void)fsync(dirfd);
 		(void)fsync(rootfd);
 	}
 	return r;
@@ -507,14 +513,11 @@ visit(struct nd_outbox *ob, const char *name, char *err)
 	else if (read_record(dirfd, &rec, &v, err) == -1) {
 		/*
 		 * No record, and no lock until this visit made one: a folder
-		 * whose removal this visit came in the middle of, or one
-		 * nobody locked. The lock goes again; an empty folder too.
+		 * nobody locked (made by hand, or being removed: see
+		 * record_remove). The lock goes again.
 		 */
-		if (v == OB_ORPHAN && made) {
+		if (v == OB_ORPHAN && made)
 			unlinkat(dirfd, LOCKFILE, 0);
-			if (unlinkat(ob->rootfd, name, AT_REMOVEDIR) == 0)
-				v = OB_DONE;
-		}
 	} else {
 		err[0] = '\0';
 		r = ob->resume(ob->instance, name, dirfd, rec.fields,

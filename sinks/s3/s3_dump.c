@@ -261,23 +261,23 @@ s3_arriving_upload(struct s3_obj *o, const char *upload_id)
 }
 
 /*
- * The object has come: its close decides where it goes, and aborts or
- * completes its upload. The record is left as it is until end(): a spool
- * file gone since (sent) is nothing to do for a resume, nor an upload
- * completed or aborted since (an abort of it finds none).
+ * Under d->rec_lock: the object's fate is decided, kept (keep_pending) or
+ * not (its close, once no part is on its way): its upload was completed
+ * or aborted, or one to abort is in d->rec. The record is left as it is
+ * until end() or the next keep: a spool file gone since (sent) is nothing
+ * to do for a resume, nor an upload completed or aborted since (an abort
+ * of it finds none).
  */
 static void
-arriving_unlink(struct s3_obj *o)
+arriving_unlink_locked(struct s3_obj *o)
 {
 	struct s3_obj **pp;
 
-	pthread_mutex_lock(&o->d->rec_lock);
 	for (pp = &o->d->arriving; *pp != NULL; pp = &(*pp)->arriving_next)
 		if (*pp == o) {
 			*pp = o->arriving_next;
 			break;
 		}
-	pthread_mutex_unlock(&o->d->rec_lock);
 }
 
 /* ------------------------------------------------------------ close */
@@ -340,37 +340,37 @@ keep_pending(struct s3_obj *o, const char *name, const char *key,
 {
 	struct s3_dump *d = o->d;
 	struct s3_sink *s = d->s;
-	struct s3_rec_obj *p;
+	struct s3_rec_obj p = { .size = size };
 	char iname[NAME_LEN + sizeof(S3_INCOMPLETE)], ikey[S3_KEY_MAX + 1];
 	char note[PATH_MAX + 64];
 
 	if (!s3_spooling(o) || d->rec.nobj == S3_REC_MAXOBJ ||
 	    spool_sync(o, err) == -1)
 		return false;
-	p = &d->rec.obj[d->rec.nobj];
-	if ((p->key = strdup(key)) == NULL)
+	if ((p.key = strdup(key)) == NULL)
 		return false;
 	/*
 	 * Where the object goes if its spool file turns out short: the
 	 * name an incomplete dump's object gets, from the key template.
 	 * Without it (too long) s3_resume appends the suffix.
 	 */
-	p->ikey = NULL;
 	snprintf(iname, sizeof(iname), "%s%s", name,
 	    s3_incomplete(name) ? "" : S3_INCOMPLETE);
 	if (make_key(d, iname, ikey) == 0 &&
-	    strcmp(ikey, key) != 0 && (p->ikey = strdup(ikey)) == NULL) {
-		free(p->key);
-		p->key = NULL;
+	    strcmp(ikey, key) != 0 && (p.ikey = strdup(ikey)) == NULL) {
+		free(p.key);
 		return false;
 	}
-	snprintf(p->file, sizeof(p->file), "%s", o->file);
-	p->size = size;
+	snprintf(p.file, sizeof(p.file), "%s", o->file);
 	/* A manifest written after something went pending says so. */
-	p->note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
+	p.note = o->kind == NDS_OBJ_MANIFEST && d->rec.nobj > 0;
+	/*
+	 * From now a server that dies sends it so, as end() would have;
+	 * no longer as arriving.
+	 */
 	pthread_mutex_lock(&d->rec_lock);
-	d->rec.nobj++;
-	/* From now a server that dies sends it so, as end() would have. */
+	d->rec.obj[d->rec.nobj++] = p;
+	arriving_unlink_locked(o);
 	record_interim(d);
 	pthread_mutex_unlock(&d->rec_lock);
 	if (why != NULL && !d->warned) {
@@ -564,7 +564,6 @@ s3_close(void *object_state, const struct nds_object *object,
 	bool keep = false, multipart;
 
 	where[0] = '\0';
-	arriving_unlink(o);
 	/* Parts may be on their way even when the object failed. */
 	pthread_mutex_lock(&o->lock);
 	while (o->inflight > 0 && o->failed)
@@ -603,6 +602,9 @@ s3_close(void *object_state, const struct nds_object *object,
 	while (o->inflight > 0)
 		pthread_cond_wait(&o->cond, &o->lock);
 	pthread_mutex_unlock(&o->lock);
+	pthread_mutex_lock(&d->rec_lock);
+	arriving_unlink_locked(o);
+	pthread_mutex_unlock(&d->rec_lock);
 	/* Nothing to abort after a success: the upload was completed. */
 	if (r != NDS_OK)
 		s3_abort_upload(o);
