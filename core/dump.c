@@ -126,6 +126,7 @@ dump_free(struct nd_dump *d)
 	nd_cov_free(&d->kdh_cov);
 	nd_cov_free(&d->key_cov);
 	free(d->key);
+	free(atomic_load(&d->key_early));
 	nd_msgbuf_free(&d->msgbuf);
 	free(d->path);
 	free(d->route);
@@ -520,6 +521,8 @@ stream_data(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 	/* The key came before these bytes: ciphertext, said before judge(). */
 	if (!d->pub.encrypted && atomic_load(&d->key_seen))
 		d->pub.encrypted = true;
+	if (d->pub.encrypted && !d->key_early_stored)
+		nd_outcome_key_early(d);
 	nd_msgbuf_feed(&d->msgbuf, off, buf, len);
 	check_space(d);
 	if (d->space_stop)

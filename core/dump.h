@@ -31,6 +31,19 @@
 #define ND_RING_SIZE	256		/* work items; bounded by the pool */
 #define ND_LATE_MAX	32		/* late extents in flight */
 #define ND_MAX_KEY	65536		/* EKCD key blob limit */
+/*
+ * struct kerneldumpkey (sys/kerneldump.h): kdk_encryption, kdk_iv[32],
+ * kdk_encryptedkeysize (big-endian), then that many bytes; a kernel pads
+ * the blob to its dumper's block size, 4096 for netdump.
+ */
+#define ND_KDK_HEAD	37
+#define ND_KDK_PAD	4096u
+
+/* A copy of a dump's key, whole by its own account. */
+struct nd_key_copy {
+	size_t		 len;
+	uint8_t		 buf[];
+};
 #define ND_PAGE		4096
 /*
  * How far data may reach past the KDH's dumplength and still be what the
@@ -129,6 +142,12 @@ struct nd_dump {
 	 * open should know it is ciphertext (the worker sets pub.encrypted).
 	 */
 	atomic_bool		 key_seen;
+	/*
+	 * The key once it is whole by its own account: published once by
+	 * the receive thread (session_msg.c key_publish), stored by the
+	 * worker before the vmcore (nd_outcome_key_early). NULL until then.
+	 */
+	_Atomic(struct nd_key_copy *) key_early;
 	int			 wake_fd;
 	char			 client_addr[INET_ADDRSTRLEN];
 	uint32_t		 client_ip;	/* network order */
@@ -183,6 +202,7 @@ struct nd_dump {
 	struct timespec		 end_real, end_mono;
 	struct nd_object_digest	 digest[NDS_OBJ_NKINDS];
 	uint64_t		 key_size;
+	bool			 key_early_stored;	/* the worker's */
 	struct nd_msgbuf	 msgbuf;
 	bool			 space_stop;	/* stop storing: below min_free */
 	uint64_t		 stop_at;

@@ -36,6 +36,37 @@ store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
 
 
 /*
+ * The key, stored as soon as it is whole and before the vmcore's end: a
+ * FreeBSD 13+ kernel sends it first "so a partial dump is still usable"
+ * (netdump_client.c), which it is only if the key outlives a server that
+ * dies in the middle of the dump. Once; the dump's end stores it again
+ * only if what it has then differs (more of it, a later version's size).
+ */
+void
+nd_outcome_key_early(struct nd_dump *d)
+{
+	const struct nd_key_copy *k = atomic_load_explicit(&d->key_early,
+	    memory_order_acquire);
+
+	if (k == NULL)
+		return;
+	d->key_early_stored = true;
+	log_debug("dump %" PRIu64 ": the key (%zu bytes) stored before the "
+	    "vmcore", d->pub.id, k->len);
+	store_object(d, NDS_OBJ_KEY, k->buf, k->len);
+}
+
+/* Whether the key the dump ends with is the one stored early. */
+static bool
+key_stored_early(const struct nd_dump *d)
+{
+	const struct nd_key_copy *k = atomic_load(&d->key_early);
+
+	return d->key_early_stored && k->len == d->key_size &&
+	    memcmp(k->buf, d->key, k->len) == 0;
+}
+
+/*
  * A Linux dump's info: no KDH to describe, so what its client told
  * (savecore's "Dump Status" line, so a reader of either kind finds it).
  */
@@ -422,7 +453,9 @@ nd_outcome_store(struct nd_dump *d)
 		d->digest[NDS_OBJ_KEY].size = d->key_size;
 		nd_digest_buf(d->vmcore_digest.alg, d->key, (size_t)d->key_size,
 		    d->digest[NDS_OBJ_KEY].hex);
-		store_object(d, NDS_OBJ_KEY, d->key, (size_t)d->key_size);
+		if (!key_stored_early(d))
+			store_object(d, NDS_OBJ_KEY, d->key,
+			    (size_t)d->key_size);
 		/* No key anywhere: the vmcore cannot be read. */
 		nd_chain_demote_if_unstored(d);
 	}

@@ -10,6 +10,8 @@
 
 struct nd_dump;
 
+/* The key, as soon as the receive thread published it whole. */
+void	nd_outcome_key_early(struct nd_dump *);
 /* Judge, store what is left, end the chains and log the outcome. */
 void	nd_outcome_store(struct nd_dump *);
 /* netdump-reboot (whatever the outcome) and netdumpd's handler. */

@@ -94,6 +94,34 @@ small_object(struct nd_dump *d, const char *what, struct nd_coverage *cov,
 }
 
 /*
+ * Publish the key for the worker to store early (nd_outcome_key_early)
+ * once it is whole by its own account: its header's length of the
+ * encrypted key, padded to ND_KDK_PAD as kernels pad it, all there and
+ * nothing past it. A key that never looks so waits for the dump's end.
+ */
+static void
+key_publish(struct nd_dump *d)
+{
+	struct nd_key_copy *k;
+	uint64_t need;
+
+	if (atomic_load_explicit(&d->key_early, memory_order_relaxed) !=
+	    NULL || !nd_cov_contains(&d->key_cov, 0, ND_KDK_HEAD))
+		return;
+	need = ND_KDK_HEAD + ((uint64_t)d->key[33] << 24 |
+	    (uint64_t)d->key[34] << 16 | (uint64_t)d->key[35] << 8 |
+	    d->key[36]);
+	need = (need + ND_KDK_PAD - 1) / ND_KDK_PAD * ND_KDK_PAD;
+	if (need > ND_MAX_KEY || nd_cov_end(&d->key_cov) != need ||
+	    !nd_cov_contains(&d->key_cov, 0, need) ||
+	    (k = malloc(sizeof(*k) + need)) == NULL)
+		return;
+	k->len = (size_t)need;
+	memcpy(k->buf, d->key, k->len);
+	atomic_store_explicit(&d->key_early, k, memory_order_release);
+}
+
+/*
  * Whether data at [off, end) leaves at most GAP_SLACK plus a quarter of
  * what arrived missing below the highest byte.
  */
@@ -302,6 +330,8 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 		if (!small_object(d, "key", &d->key_cov, d->key, m, &fresh))
 			return false;
 		atomic_store(&d->key_seen, true);
+		if (fresh)
+			key_publish(d);
 		break;
 	case ND_MSG_FINISHED:
 		d->finished = true;

@@ -8,7 +8,8 @@
 # leaves the dead one's files alone. The manifest the file sink wrote at
 # the dump's begin, manifest.0.json.unfinished, says the dump never
 # ended; --list shows it so, and once keep_per_client is set the dead
-# dump is one of its client's, the first to go (all its files).
+# dump is one of its client's, the first to go (all its files). An
+# encrypted dump killed in the middle has its key stored already.
 set -euo pipefail
 NET=162
 . "$(dirname "$0")/../integration/lib.sh"
@@ -103,4 +104,31 @@ assert_eq "$left" "bounds info.2 info.last manifest.2.json manifest.last.json vm
 assert_same_bytes "$D/vmcore.2" "$T/sent3"
 pass "keep_per_client = 1: the killed dump went first, whole ($left)"
 stop_server
+
+# An encrypted dump: a FreeBSD 13+ kernel sends its key right after the
+# HERALD "so a partial dump is still usable" (netdump_client.c,
+# netdump_start); killed in the middle, the server has stored it already,
+# byte for byte, beside the vmcore cut short.
+B=$(client_addr 2)
+DB=$(client_dir "$B")
+start_server --timeout 30
+send_bg "$B" -q -g 64M -s 424 -t 200 -r 40 --loss 0.2 --ekcd aes256-cbc \
+    --key-out "$T/key.sent" -o "$T/sent4"
+CPID=$BG_PID
+wait_file "$DB/vmcore.0.incomplete" 30
+_grown_b() {
+	[ "$(size_of "$DB/vmcore.0.incomplete")" -ge $((1 << 20)) ]
+}
+poll 60 _grown_b || fail "the encrypted dump's vmcore.0.incomplete did not reach 1 MiB"
+kill -0 "$CPID" 2>/dev/null || fail "the encrypted dump's client ended before the kill"
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+kill -TERM "$CPID" 2>/dev/null || true
+wait "$CPID" 2>/dev/null || true
+assert_file "$DB/key.0"
+assert_same_bytes "$DB/key.0" "$T/key.sent"
+assert_sent_or_holes "$DB/vmcore.0.incomplete" "$T/sent4"
+assert_no_file "$DB/vmcore_encrypted.0"
+pass "SIGKILL in the middle of an encrypted dump: key.0 is the key sent ($(size_of "$T/key.sent") bytes), beside vmcore.0.incomplete"
 finish

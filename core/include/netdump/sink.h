@@ -89,7 +89,9 @@
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
  *   then write/hole any number of times, then close -> end -> ... ->
- *   destroy. create runs before the daemon forks (a thread started there
+ *   destroy. Objects come in no promised order, and one may open while
+ *   another is open: the key, stored as soon as it is whole, opens and
+ *   closes before or while the vmcore streams. create runs before the daemon forks (a thread started there
  *   would not survive the fork); start runs in the daemon, as the user it
  *   runs as, before the first dump. An instance that opened an outbox gets
  *   resume calls from the host's outbox thread from after start until
@@ -222,7 +224,11 @@ struct nds_field {
 /* The kinds of object a dump is made of. */
 enum nds_object_kind {
 	NDS_OBJ_VMCORE = 0,	/* the dump body, streamed while it arrives */
-	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact */
+	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact; stored as
+				   soon as it is whole, before the vmcore
+				   opens when a kernel sends it first (so a
+				   dump cut short stays readable), again at
+				   the end only if it changed */
 	NDS_OBJ_INFO,		/* savecore-style text description */
 	NDS_OBJ_MANIFEST,	/* JSON manifest, always the last object */
 	NDS_OBJ_ARCHIVE,	/* a tarball of the dump's objects */
