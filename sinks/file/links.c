@@ -104,25 +104,23 @@ vmcore_link_name(const struct file_dump *d, char name[NAME_MAX + 1])
 }
 
 /*
- * Remove the symlinks of last_links[] but those about to be replaced
- * (atomically, by replace_link) with links to this dump.
+ * Remove every symlink of last_links[], before any is made anew, as
+ * savecore does (symlinks_remove): a server killed while it links leaves
+ * some links missing, never links to two different dumps.
  */
 static void
-remove_stale_links(const struct file_dump *d, const struct new_link *nl,
-    size_t n)
+remove_last_links(const struct file_dump *d)
 {
 	char name[NAME_MAX + 1], ebuf[128];
 	struct stat sb;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < NITEMS(last_links); i++) {
 		if (link_name(d, last_links[i].stem, last_links[i].ext,
 		    name) == -1)
 			continue;
-		for (j = 0; j < n && strcmp(nl[j].name, name) != 0; j++)
-			;
-		if (j < n || fstatat(d->dirfd, name, &sb,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISLNK(sb.st_mode))
+		if (fstatat(d->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISLNK(sb.st_mode))
 			continue;
 		if (unlinkat(d->dirfd, name, 0) == -1 && errno != ENOENT)
 			d->fs->host->log(d->fs->ctx, NDS_LOG_WARNING,
@@ -132,7 +130,11 @@ remove_stale_links(const struct file_dump *d, const struct new_link *nl,
 	}
 }
 
-/* Point the *.last symlinks at this dump, as savecore and netdumpd do. */
+/*
+ * Point the *.last symlinks at this dump, as savecore and netdumpd do: the
+ * old ones go first, the vmcore's comes last, so that a vmcore.last always
+ * has its info.last (and key.last) beside it.
+ */
 int
 update_links(struct file_dump *d, char *err)
 {
@@ -150,9 +152,6 @@ update_links(struct file_dump *d, char *err)
 	const char *what = "vmcore";
 	size_t i, n = 0;
 
-	if (vmcore_link_name(d, nl[n].name) == -1)
-		goto fail;
-	snprintf(nl[n++].target, sizeof(nl[0].target), "%s", d->vmcore);
 	for (i = 0; i < NITEMS(links); i++) {
 		/* A dump without a key links none: key.last goes. */
 		if (!d->stored[links[i].kind] || (d->layout ==
@@ -165,7 +164,11 @@ update_links(struct file_dump *d, char *err)
 			goto fail;
 		n++;
 	}
-	remove_stale_links(d, nl, n);
+	what = "vmcore";
+	if (vmcore_link_name(d, nl[n].name) == -1)
+		goto fail;
+	snprintf(nl[n++].target, sizeof(nl[0].target), "%s", d->vmcore);
+	remove_last_links(d);
 	for (i = 0; i < n; i++) {
 		what = nl[i].name;
 		if (replace_link(d, nl[i].name, nl[i].target) == -1)

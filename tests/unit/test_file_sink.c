@@ -698,6 +698,54 @@ test_savecore_sequence(void **state)
 	M.destroy(inst);
 }
 
+/*
+ * Linking cut short (here a link that cannot be made; a server killed
+ * there is the same): the old links went first and the vmcore's comes
+ * last, so no vmcore.last names the new dump beside an info.last that
+ * names the old one.
+ */
+static void
+test_links_cut(void **state)
+{
+	struct env *e = *state;
+	struct nds_dump dump;
+	struct stored res;
+	char err[NDS_ERRBUF_SIZE] = "";
+	void *inst, *ds, *os;
+
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "first",
+	    &res);
+	assert_link(e->dfd, "host1/info.last", "info.0");
+	/* The temporary name of dump 1's info.last, taken by a folder. */
+	assert_int_equal(mkdirat(e->dfd, "host1/.info.last.1.tmp", 0700), 0);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(inst, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	do_write(os, 0, "second", 6);
+	dump.status = NDS_STATUS_COMPLETE;
+	do_close(os, NDS_OBJ_VMCORE, 6, res.vmcore);
+	put_object(ds, NDS_OBJ_INFO, "Dump from test\n", res.info);
+	put_stored_manifest(ds, &dump, &res, false);
+	assert_int_equal(M.end(ds, err), NDS_FAILED);
+	assert_non_null(strstr(err, "info.last"));
+	assert_content(e->dfd, "host1/vmcore.1", "second");
+	mock_assert_absent_at(e->dfd, "host1/vmcore.last");
+	mock_assert_absent_at(e->dfd, "host1/info.last");
+	assert_int_equal(unlinkat(e->dfd, "host1/.info.last.1.tmp",
+	    AT_REMOVEDIR), 0);
+
+	/* The next dump links again, all of it. */
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	store_dump(inst, &dump, NDS_STATUS_COMPLETE, "", false, "third",
+	    &res);
+	assert_link(e->dfd, "host1/vmcore.last", "vmcore.2");
+	assert_link(e->dfd, "host1/info.last", "info.2");
+	assert_link(e->dfd, "host1/manifest.last.json", "manifest.2.json");
+	M.destroy(inst);
+}
+
 /* Garbage or a FIFO in bounds reads as 0; a taken number is probed past. */
 static void
 test_savecore_bounds(void **state)
@@ -3139,6 +3187,7 @@ main(void)
 		T(test_bad_options),
 		T(test_savecore_sparse),
 		T(test_savecore_sequence),
+		T(test_links_cut),
 		T(test_savecore_bounds),
 		T(test_savecore_names),
 		T(test_names_savecore_all_kinds),
