@@ -27,15 +27,8 @@ _grown() {
 	[ "$(size_of "$D/vmcore.0.incomplete")" -ge $((1 << 20)) ]
 }
 poll 60 _grown || fail "vmcore.0.incomplete did not reach 1 MiB"
-kill -0 "$CPID" 2>/dev/null || fail "the client ended before the kill"
-
-kill -KILL "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=""
+kill_server_mid_dump "$CPID"
 pass "SIGKILL with dump 0 at $(size_of "$D/vmcore.0.incomplete") bytes on disk"
-# The client goes on retrying into the void; stop it now.
-kill -TERM "$CPID" 2>/dev/null || true
-wait "$CPID" 2>/dev/null || true
 
 ls -la "$D" >"$T/after-kill.ls"
 assert_file "$D/vmcore.0.incomplete"
@@ -115,17 +108,10 @@ start_server --timeout 30
 send_bg "$B" -q -g 64M -s 424 -t 200 -r 40 --loss 0.2 --ekcd aes256-cbc \
     --key-out "$T/key.sent" -o "$T/sent4"
 CPID=$BG_PID
-wait_file "$DB/vmcore.0.incomplete" 30
-_grown_b() {
-	[ "$(size_of "$DB/vmcore.0.incomplete")" -ge $((1 << 20)) ]
-}
-poll 60 _grown_b || fail "the encrypted dump's vmcore.0.incomplete did not reach 1 MiB"
-kill -0 "$CPID" 2>/dev/null || fail "the encrypted dump's client ended before the kill"
-kill -KILL "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=""
-kill -TERM "$CPID" 2>/dev/null || true
-wait "$CPID" 2>/dev/null || true
+D=$DB
+wait_file "$D/vmcore.0.incomplete" 30
+poll 60 _grown || fail "the encrypted dump's vmcore.0.incomplete did not reach 1 MiB"
+kill_server_mid_dump "$CPID"
 assert_file "$DB/key.0"
 assert_same_bytes "$DB/key.0" "$T/key.sent"
 assert_sent_or_holes "$DB/vmcore.0.incomplete" "$T/sent4"

@@ -544,6 +544,17 @@ start_server() {
 	fail "netdump-server: no free port after 5 tries"
 }
 
+# SIGKILL the server in the middle of the dump that client PID sends (no
+# close, no end), then stop the client, which would retry into the void.
+kill_server_mid_dump() {	# CLIENT-PID
+	kill -0 "$1" 2>/dev/null || fail "the client ended before the kill"
+	kill -KILL "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=""
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
 # SIGTERM the server; it must exit 0 (a sanitizer report makes it fail).
 stop_server() {
 	local rc=0

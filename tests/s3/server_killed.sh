@@ -61,13 +61,7 @@ _spooled() {
 	    grep -q '^stale_id = ' "$SPOOL/$RAW/pending"
 }
 poll 40 _spooled || fail "no copy of 6 MiB with its upload named in the spool: $(spool_folders)"
-kill -0 "$CPID" 2>/dev/null || fail "the client ended before the kill"
-
-kill -KILL "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=""
-kill -TERM "$CPID" 2>/dev/null || true
-wait "$CPID" 2>/dev/null || true
+kill_server_mid_dump "$CPID"
 UPLOADING=$(s3_uploads "$BUCKET")
 [ -n "$UPLOADING" ] || fail "no multipart upload left by the killed server"
 for c in RAW ZST; do

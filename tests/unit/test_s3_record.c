@@ -160,18 +160,28 @@ count(const char *text, const char *what)
 	return n;
 }
 
+/* A record's head: endpoint, bucket, dump; objects to the caller. */
+static void
+rec_init(struct s3_record *rec, unsigned nobj)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->endpoint = strdup("http://127.0.0.1:7480");
+	rec->bucket = strdup("dumps");
+	assert_non_null(rec->endpoint);
+	assert_non_null(rec->bucket);
+	rec->dump_id = 7;
+	rec->nobj = nobj;
+}
+
 /* The incomplete name and the first claim live through the record. */
 static void
 test_record_fields(void **state)
 {
-	struct s3_record rec = { 0 }, back;
+	struct s3_record rec, back;
 	char *text;
 
 	(void)state;
-	rec.endpoint = strdup("http://127.0.0.1:7480");
-	rec.bucket = strdup("dumps");
-	rec.dump_id = 7;
-	rec.nobj = 2;
+	rec_init(&rec, 2);
 	obj_init(&rec.obj[0], KEY, "p a/" KEY S3_INCOMPLETE, 25165824);
 	obj_init(&rec.obj[1], KEY S3_INCOMPLETE, KEY S3_INCOMPLETE, 10);
 
@@ -208,14 +218,11 @@ test_record_fields(void **state)
 static void
 test_record_arriving(void **state)
 {
-	struct s3_record rec = { 0 }, back;
+	struct s3_record rec, back;
 	char *text;
 
 	(void)state;
-	rec.endpoint = strdup("http://127.0.0.1:7480");
-	rec.bucket = strdup("dumps");
-	rec.dump_id = 7;
-	rec.nobj = 2;
+	rec_init(&rec, 2);
 	obj_init(&rec.obj[0], KEY ".json", NULL, 812);
 	obj_init(&rec.obj[1], KEY S3_INCOMPLETE, NULL, 0);
 	rec.obj[1].arriving = true;
