@@ -351,35 +351,43 @@ nd_chain_close_vmcore(struct nd_dump *d, struct nd_dump_chain *ds,
 	}
 }
 
+/* Open, write and close one object: NDS_OK, or the result and err. */
+static enum nds_result
+store(struct nd_dump_chain *ds, struct nd_stage_rt *st, enum nds_object_kind k,
+    const void *buf, size_t len, char *err)
+{
+	struct nds_object obj = { .kind = k, .size = len };
+	const struct nds_sink_module *m = STAGE_OP(st);
+	char where[NDS_WHERE_SIZE] = "", cerr[NDS_ERRBUF_SIZE];
+	enum nds_result r;
+	void *os = NULL;
+
+	if ((r = m->open(st->dstate, k, &os, err)) != NDS_OK)
+		return r;
+	if (len > 0 && (r = m->write(os, 0, buf, len, err)) != NDS_OK) {
+		(void)m->close(os, &obj, where, cerr);
+		return r;
+	}
+	if ((r = m->close(os, &obj, where, err)) != NDS_OK)
+		return r;
+	if (where[0] != '\0' && ds->where[k] == NULL)
+		ds->where[k] = strdup(where);
+	return NDS_OK;
+}
+
 void
 nd_chain_store(struct nd_dump *d, struct nd_dump_chain *ds,
     enum nds_object_kind k, const void *buf, size_t len)
 {
-	struct nds_object obj = { .kind = k, .size = len };
-	char err[NDS_ERRBUF_SIZE] = "", where[NDS_WHERE_SIZE] = "";
-	const struct nds_sink_module *m;
+	char err[NDS_ERRBUF_SIZE] = "";
 	struct nd_stage_rt *st;
 	enum nds_result r;
-	void *os = NULL;
 
 	if (ds->nst == 0 || !ds->st[0].begun)
 		return;
 	st = route(&ds->st[0], k);
-	m = STAGE_OP(st);
-	if ((r = m->open(st->dstate, k, &os, err)) != NDS_OK)
-		goto fail;
-	if (len > 0 && (r = m->write(os, 0, buf, len, err)) != NDS_OK) {
-		char cerr[NDS_ERRBUF_SIZE];
-
-		(void)m->close(os, &obj, where, cerr);
-		goto fail;
-	}
-	if ((r = m->close(os, &obj, where, err)) != NDS_OK)
-		goto fail;
-	if (where[0] != '\0' && ds->where[k] == NULL)
-		ds->where[k] = strdup(where);
-	return;
-fail:
+	if ((r = store(ds, st, k, buf, len, err)) == NDS_OK)
+		return;
 	if (ds->failed) {
 		log_warnx("dump %" PRIu64 ": sink %s: %s not stored either: %s",
 		    d->pub.id, ds->chain->text, nds_object_name(k), err);
@@ -387,6 +395,21 @@ fail:
 	}
 	memcpy(ds->error, err, sizeof(err));
 	grade(d, ds, st, "store", r);
+}
+
+bool
+nd_chain_store_early(struct nd_dump *d, struct nd_dump_chain *ds,
+    enum nds_object_kind k, const void *buf, size_t len)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+
+	if (ds->nst == 0 || !ds->st[0].begun || ds->failed)
+		return false;
+	if (store(ds, route(&ds->st[0], k), k, buf, len, err) == NDS_OK)
+		return true;
+	log_warnx("dump %" PRIu64 ": sink %s: %s: %s; tried again at the "
+	    "dump's end", d->pub.id, ds->chain->text, nds_object_name(k), err);
+	return false;
 }
 
 /*

@@ -39,6 +39,13 @@ void	nd_chain_close_vmcore(struct nd_dump *, struct nd_dump_chain *,
  */
 void	nd_chain_store(struct nd_dump *, struct nd_dump_chain *,
 	    enum nds_object_kind, const void *buf, size_t len);
+/*
+ * The same before the dump's end, for an object the end stores again if
+ * this failed: a failure is logged, and does not fail the chain. True
+ * when stored.
+ */
+bool	nd_chain_store_early(struct nd_dump *, struct nd_dump_chain *,
+	    enum nds_object_kind, const void *buf, size_t len);
 /* End every stage that began, the head first. */
 void	nd_chain_end(struct nd_dump *, struct nd_dump_chain *);
 /* When every chain failed: the first one's error; else NULL. */

@@ -521,7 +521,7 @@ stream_data(struct nd_dump *d, uint64_t off, const uint8_t *buf, size_t len)
 	/* The key came before these bytes: ciphertext, said before judge(). */
 	if (!d->pub.encrypted && atomic_load(&d->key_seen))
 		d->pub.encrypted = true;
-	if (d->pub.encrypted && !d->key_early_stored)
+	if (d->pub.encrypted && !d->key_early_tried)
 		nd_outcome_key_early(d);
 	nd_msgbuf_feed(&d->msgbuf, off, buf, len);
 	check_space(d);

@@ -108,6 +108,7 @@ struct nd_dump_chain {
 	char			*where[NDS_OBJ_NKINDS];
 	uint64_t		 archive_size;	/* of where[NDS_OBJ_ARCHIVE] */
 	bool			 manifest_passed; /* by a transform, stored */
+	bool			 key_early;	/* stored before the end */
 };
 
 struct nd_object_digest {
@@ -202,7 +203,7 @@ struct nd_dump {
 	struct timespec		 end_real, end_mono;
 	struct nd_object_digest	 digest[NDS_OBJ_NKINDS];
 	uint64_t		 key_size;
-	bool			 key_early_stored;	/* the worker's */
+	bool			 key_early_tried;	/* the worker's */
 	struct nd_msgbuf	 msgbuf;
 	bool			 space_stop;	/* stop storing: below min_free */
 	uint64_t		 stop_at;

@@ -36,34 +36,43 @@ store_object(struct nd_dump *d, enum nds_object_kind k, const void *buf,
 
 
 /*
- * The key, stored as soon as it is whole and before the vmcore's end: a
+ * The key, stored as soon as it is whole, while the vmcore streams: a
  * FreeBSD 13+ kernel sends it first "so a partial dump is still usable"
  * (netdump_client.c), which it is only if the key outlives a server that
- * dies in the middle of the dump. Once; the dump's end stores it again
- * only if what it has then differs (more of it, a later version's size).
+ * dies in the middle of the dump. Once; the dump's end stores it again on
+ * a chain where this failed, or everywhere if what it has then differs
+ * (more of it, a later version's size).
  */
 void
 nd_outcome_key_early(struct nd_dump *d)
 {
 	const struct nd_key_copy *k = atomic_load_explicit(&d->key_early,
 	    memory_order_acquire);
+	size_t i;
 
 	if (k == NULL)
 		return;
-	d->key_early_stored = true;
+	d->key_early_tried = true;
 	log_debug("dump %" PRIu64 ": the key (%zu bytes) stored before the "
-	    "vmcore", d->pub.id, k->len);
-	store_object(d, NDS_OBJ_KEY, k->buf, k->len);
+	    "dump's end", d->pub.id, k->len);
+	for (i = 0; i < d->nchains; i++)
+		d->chains[i].key_early = nd_chain_store_early(d,
+		    &d->chains[i], NDS_OBJ_KEY, k->buf, k->len);
 }
 
-/* Whether the key the dump ends with is the one stored early. */
-static bool
-key_stored_early(const struct nd_dump *d)
+/* The key at the dump's end, where the early one is not it. */
+static void
+store_key(struct nd_dump *d)
 {
 	const struct nd_key_copy *k = atomic_load(&d->key_early);
-
-	return d->key_early_stored && k->len == d->key_size &&
+	bool same = d->key_early_tried && k->len == d->key_size &&
 	    memcmp(k->buf, d->key, k->len) == 0;
+	size_t i;
+
+	for (i = 0; i < d->nchains; i++)
+		if (!same || !d->chains[i].key_early)
+			nd_chain_store(d, &d->chains[i], NDS_OBJ_KEY, d->key,
+			    (size_t)d->key_size);
 }
 
 /*
@@ -453,9 +462,7 @@ nd_outcome_store(struct nd_dump *d)
 		d->digest[NDS_OBJ_KEY].size = d->key_size;
 		nd_digest_buf(d->vmcore_digest.alg, d->key, (size_t)d->key_size,
 		    d->digest[NDS_OBJ_KEY].hex);
-		if (!key_stored_early(d))
-			store_object(d, NDS_OBJ_KEY, d->key,
-			    (size_t)d->key_size);
+		store_key(d);
 		/* No key anywhere: the vmcore cannot be read. */
 		nd_chain_demote_if_unstored(d);
 	}

@@ -577,10 +577,11 @@ s3_close(void *object_state, const struct nds_object *object,
 		/*
 		 * The store looked down, or the dump's earlier objects wait
 		 * (so that a manifest in the bucket never names an object
-		 * not there).
+		 * not there), or the dump still arrives (the key, stored as
+		 * soon as it came): its worker never waits on the store.
 		 */
-		if ((!o->stream || d->rec.nobj > 0) && s3_spooling(o) &&
-		    !multipart)
+		if ((!o->stream || d->rec.nobj > 0 || d->dump->status ==
+		    NDS_STATUS_RECEIVING) && s3_spooling(o) && !multipart)
 			keep = keep_pending(o, name, key, size, NULL, where,
 			    err);
 		if (keep)

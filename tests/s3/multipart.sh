@@ -4,8 +4,8 @@
 # while it arrives, and comes back byte-identical, with info and manifest
 # beside it under the default key template; nothing is left in the spool
 # or as an unfinished upload. Then the same without a spool (parts kept in
-# memory), with a sparse dump, with a spool that has no room, and with
-# data that comes again after the stream passed it.
+# memory), with a sparse dump, with a spool that has no room, with
+# data that comes again after the stream passed it, and encrypted.
 set -euo pipefail
 NET=200
 . "$(dirname "$0")/lib-s3.sh"
@@ -149,6 +149,28 @@ s3_get "$BUCKET" "$KL" "$T/gotL"
 assert_same_bytes "$T/gotL" "$T/sentL"
 assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
 pass "a MiB sent again after the stream passed it: the part went up again, the 12 MiB object is identical"
+
+# An encrypted dump: the key comes first (as 13+ kernels send it) and is
+# stored while the vmcore streams, without the worker waiting on the
+# store: it waits in the spool, named in the record, and goes up once
+# the dump ends, beside the vmcore, both byte for byte.
+E=$(client_addr 5)
+send_dump 0 "$E" -q -g 12M -s 256 --ekcd aes256-cbc --key-out "$T/keyE" \
+    -o "$T/sentE"
+wait_dumps "$E" 1
+KE=$(stored_key "$E")
+assert_match "$KE" "^late/.*/vmcore_encrypted$" "key of the encrypted vmcore"
+# Its upload began under the guess "vmcore": sent again by the outbox.
+s3_wait "$BUCKET" "$KE"
+s3_get "$BUCKET" "$KE" "$T/gotE"
+assert_same_bytes "$T/gotE" "$T/sentE"
+s3_wait "$BUCKET" "${KE%/*}/key"
+s3_get "$BUCKET" "${KE%/*}/key" "$T/gotkeyE"
+assert_same_bytes "$T/gotkeyE" "$T/keyE"
+s3_wait "$BUCKET" "${KE%/*}/manifest.json"
+poll 15 _spool_empty || fail "spool not empty: $(spool_folders)"
+assert_eq "$(s3_uploads "$BUCKET")" "" "multipart uploads left in progress"
+pass "an encrypted dump: vmcore_encrypted and its key in the store, identical, the spool empty"
 stop_server
 pass "server exited 0 on SIGTERM"
 finish

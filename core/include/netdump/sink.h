@@ -85,13 +85,21 @@
  *                    the disk filled before the manifest) is still one of
  *                    its dumps. manifest_read and manifest_facts tell
  *                    such a manifest as NDS_STATUS_RECEIVING.
+ *   2.6  2026-12-06  Objects of a dump may overlap: the EKCD key opens,
+ *                    is written and closes while the vmcore is open,
+ *                    as soon as the key is whole (a 13+ kernel sends it
+ *                    first, so that a dump cut short, even by the
+ *                    server's death, stays readable), and again at the
+ *                    end only where that failed or the key changed. A
+ *                    close while nds_dump.status is NDS_STATUS_RECEIVING
+ *                    should not wait on a network (s3 spools it).
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
  *   then write/hole any number of times, then close -> end -> ... ->
  *   destroy. Objects come in no promised order, and one may open while
  *   another is open: the key, stored as soon as it is whole, opens and
- *   closes before or while the vmcore streams. create runs before the daemon forks (a thread started there
+ *   closes while the vmcore streams (2.6). create runs before the daemon forks (a thread started there
  *   would not survive the fork); start runs in the daemon, as the user it
  *   runs as, before the first dump. An instance that opened an outbox gets
  *   resume calls from the host's outbox thread from after start until
@@ -125,7 +133,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	5
+#define NDS_ABI_MINOR	6
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -225,10 +233,8 @@ struct nds_field {
 enum nds_object_kind {
 	NDS_OBJ_VMCORE = 0,	/* the dump body, streamed while it arrives */
 	NDS_OBJ_KEY,		/* the EKCD key blob, byte-exact; stored as
-				   soon as it is whole, before the vmcore
-				   opens when a kernel sends it first (so a
-				   dump cut short stays readable), again at
-				   the end only if it changed */
+				   soon as it is whole, while the vmcore is
+				   open (2.6) */
 	NDS_OBJ_INFO,		/* savecore-style text description */
 	NDS_OBJ_MANIFEST,	/* JSON manifest, always the last object */
 	NDS_OBJ_ARCHIVE,	/* a tarball of the dump's objects */
