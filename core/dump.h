@@ -146,7 +146,8 @@ struct nd_dump {
 	/*
 	 * The key once it is whole by its own account: published once by
 	 * the receive thread (session_msg.c key_publish), stored by the
-	 * worker before the vmcore (nd_outcome_key_early). NULL until then.
+	 * worker while the vmcore streams (nd_outcome_key_early). NULL
+	 * until then.
 	 */
 	_Atomic(struct nd_key_copy *) key_early;
 	int			 wake_fd;

@@ -99,11 +99,11 @@
  *   then write/hole any number of times, then close -> end -> ... ->
  *   destroy. Objects come in no promised order, and one may open while
  *   another is open: the key, stored as soon as it is whole, opens and
- *   closes while the vmcore streams (2.6). create runs before the daemon forks (a thread started there
- *   would not survive the fork); start runs in the daemon, as the user it
- *   runs as, before the first dump. An instance that opened an outbox gets
- *   resume calls from the host's outbox thread from after start until
- *   before destroy.
+ *   closes while the vmcore streams (2.6). create runs before the daemon
+ *   forks (a thread started there would not survive the fork); start runs
+ *   in the daemon, as the user it runs as, before the first dump. An
+ *   instance that opened an outbox gets resume calls from the host's
+ *   outbox thread from after start until before destroy.
  *
  * Chains: a route may name "zstd | local". Every element but the last is a
  * transform (NDS_CAP_TRANSFORM): its begin gets the next stage as a struct
