@@ -379,7 +379,6 @@ struct s3_dump {
 	 * writes the record too, with the id of an upload it created.
 	 */
 	pthread_mutex_t		 rec_lock;
-	bool			 recorded;	/* the folder has a record */
 };
 
 /* One per object of a dump. */

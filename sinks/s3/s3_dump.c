@@ -149,8 +149,6 @@ put_record(struct s3_dump *d, struct s3_record *rec, char *err)
 	rec->since = (int64_t)time(NULL);
 	r = s3_record_put(s, d->token, rec, err);
 	rec->endpoint = rec->bucket = NULL;
-	if (r == 0)
-		d->recorded = true;
 	return r;
 }
 
@@ -848,16 +846,12 @@ s3_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	}
 	if (d->dirfd != -1) {
 		/*
-		 * Everything went: the (empty) folder goes too, and the record
-		 * of what was arriving (the outbox's own removal).
+		 * Everything went: the interim record, the lock and the
+		 * (empty) folder go, by the outbox's own removal.
 		 */
-		if (r == NDS_OK && !left && d->recorded)
+		if (r == NDS_OK && !left)
 			(void)s->host->outbox_put(s->ctx, d->token, NULL, 0,
 			    ebuf);
-		else if (r == NDS_OK && !left) {
-			unlinkat(d->dirfd, "lock", 0);
-			unlinkat(s->spool_fd, d->token, AT_REMOVEDIR);
-		}
 		/* Now the host's outbox may have it. */
 		close(d->lockfd);
 		close(d->dirfd);
