@@ -52,6 +52,7 @@ const struct nds_host nd_host_api = {
 	.manifest_read = nd_manifest_read,
 	.manifest_facts = nd_manifest_facts,
 	.dir_usable = nd_dir_usable,
+	.dir_open = nd_dir_open,
 	.manifest_unfinished = nd_manifest_unfinished,
 };
 

@@ -216,6 +216,27 @@ nd_spool_open(const struct nds_dump *dump, const char *dir,
 	return fd;
 }
 
+/* nds_host.dir_open */
+int
+nd_dir_open(struct nds_host_ctx *ctx, const char *dir,
+    char err[NDS_ERRBUF_SIZE])
+{
+	const char *what = dir != NULL ? dir : "the dump directory";
+	int fd;
+
+	if (ctx->dumpdir_fd == -1 && (dir == NULL || dir[0] != '/')) {
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: the dump directory is "
+		    "not open yet", what);
+		errno = EBADF;
+		return -1;
+	}
+	fd = openat(ctx->dumpdir_fd, dir != NULL ? dir : ".", O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", what, strerror(errno));
+	return fd;
+}
+
 /* nds_host.dir_usable */
 int
 nd_dir_usable(struct nds_host_ctx *ctx, const char *dir,

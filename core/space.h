@@ -45,5 +45,8 @@ int	nd_spool_open(const struct nds_dump *, const char *dir,
  */
 int	nd_dir_usable(struct nds_host_ctx *, const char *dir,
 	    char err[NDS_ERRBUF_SIZE]);
+/* nds_host.dir_open: dir (as for nd_dir_usable) opened O_DIRECTORY. */
+int	nd_dir_open(struct nds_host_ctx *, const char *dir,
+	    char err[NDS_ERRBUF_SIZE]);
 
 #endif /* ND_SPACE_H */

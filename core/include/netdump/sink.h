@@ -93,6 +93,10 @@
  *                    end only where that failed or the key changed. A
  *                    close while nds_dump.status is NDS_STATUS_RECEIVING
  *                    should not wait on a network (s3 spools it).
+ *   2.7  2026-12-06  nds_host.dir_open: a directory of the module's
+ *                    options opened from start, to take up what a
+ *                    previous run left there (archive keeps the spool of
+ *                    a dump its server's death cut short).
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -133,7 +137,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	6
+#define NDS_ABI_MINOR	7
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -439,6 +443,15 @@ struct nds_host {
 	ssize_t		(*manifest_unfinished)(const struct nds_dump *dump,
 			    bool numbered, unsigned number, char *buf,
 			    size_t size);
+	/*
+	 * 2.7: dir (relative to the dump directory unless absolute; NULL:
+	 * the dump directory) opened as a directory (O_DIRECTORY,
+	 * close-on-exec), for a module that looks at what a previous run
+	 * left there before the first dump. The caller closes it; -1 and
+	 * err ("DIR: why") if it cannot be opened. From start on.
+	 */
+	int		(*dir_open)(struct nds_host_ctx *, const char *dir,
+			    char err[NDS_ERRBUF_SIZE]);
 };
 
 /* Parsed kernel dump header (all integers converted to host order). */
