@@ -9,7 +9,10 @@
 # the dump's begin, manifest.0.json.unfinished, says the dump never
 # ended; --list shows it so, and once keep_per_client is set the dead
 # dump is one of its client's, the first to go (all its files). An
-# encrypted dump killed in the middle has its key stored already.
+# encrypted dump killed in the middle has its key stored already. Through
+# the archive transform (whose tarball can only be written at the end),
+# the vmcore spooled so far and the key are kept, as
+# <addr>-<date>.incomplete, by the next start.
 set -euo pipefail
 NET=162
 . "$(dirname "$0")/../integration/lib.sh"
@@ -117,4 +120,51 @@ assert_same_bytes "$DB/key.0" "$T/key.sent"
 assert_sent_or_holes "$DB/vmcore.0.incomplete" "$T/sent4"
 assert_no_file "$DB/vmcore_encrypted.0"
 pass "SIGKILL in the middle of an encrypted dump: key.0 is the key sent ($(size_of "$T/key.sent") bytes), beside vmcore.0.incomplete"
+
+# archive | local: until the end the dump is in the archive's spool, a
+# hidden folder of the dump directory (spool_dir's default).
+C=$(client_addr 3)
+cat >"$T/archive.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+
+[sink arz]
+module = archive
+
+[sink local]
+module = file
+fsync = no
+
+[route default]
+path = *
+sink = arz | local
+INI
+start_server -c "$T/archive.ini" --timeout 30
+send_bg "$C" -q -g 64M -s 425 -t 200 -r 40 --loss 0.2 --ekcd aes256-cbc \
+    --key-out "$T/key5.sent" -o "$T/sent5"
+CPID=$BG_PID
+_spooled() {
+	local f
+
+	for f in "$DUMPDIR"/.archive-*/vmcore; do
+		[ -f "$f" ] && [ "$(size_of "$f")" -ge $((1 << 20)) ] && return 0
+	done
+	return 1
+}
+poll 60 _spooled || fail "the archive's spool did not reach 1 MiB"
+kill_server_mid_dump "$CPID"
+start_server -c "$T/archive.ini" --timeout 30
+wait_log "a dump cut short by the server's end is kept as ${C//./\\.}-[0-9]{8}-[0-9]{6}\\.incomplete in the dump directory, never archived: vmcore_encrypted \\([0-9]+ bytes long\\) and its key" 10
+K=$(find "$DUMPDIR" -maxdepth 1 -name "$C-*.incomplete")
+assert_eq "$(echo "$K" | wc -l)" 1 "folders kept for $C"
+assert_same_bytes "$K/key" "$T/key5.sent"
+assert_sent_or_holes "$K/vmcore_encrypted" "$T/sent5"
+assert_ge "$(size_of "$K/vmcore_encrypted")" $((1 << 20)) "bytes kept"
+assert_eq "$(find "$DUMPDIR" -maxdepth 1 -name '.archive-*' | wc -l)" 0 "spool folders left"
+pass "SIGKILL through archive | local: the next start keeps $(size_of "$K/vmcore_encrypted") bytes of the vmcore and the key in $(basename "$K")"
+send_dump 0 "$C" -q -g 1M -s 426 -o "$T/sent6"
+wait_dumps "$C" 1
+assert_eq "$(find "$DUMPDIR" -maxdepth 1 -name '.archive-*' | wc -l)" 0 "spool folders after a dump"
+pass "the restarted server archives the next dump and leaves no spool folder"
+stop_server
 finish

@@ -20,13 +20,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -113,8 +113,6 @@ struct run {
 
 static unsigned int extractions;
 static unsigned int objects;	/* names the mock's files */
-static bool no_tmpfile;
-static unsigned int tmpfile_refused;
 
 /* What the tests store; the key is binary. */
 static const char INFO[] = "Dump header from device: netdump\n"
@@ -122,33 +120,6 @@ static const char INFO[] = "Dump header from device: netdump\n"
 static const char KEY[] = "\x01\x02\x00\x03KEYBLOB\x00tail";
 static const char MANIFEST[] = "{\"client\":\"192.0.2.7\","
     "\"status\":\"complete\"}\n";
-
-/*
- * Stand in for libc's openat so a test can pretend the file system has
- * no O_TMPFILE and make the spool (the host's spool_open, which the mock
- * host shares) take its named-and-unlinked fallback.
- */
-int
-openat(int fd, const char *path, int flags, ...)
-{
-	static int (*real)(int, const char *, int, ...);
-	mode_t mode = 0;
-	va_list ap;
-
-	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	if (no_tmpfile && (flags & O_TMPFILE) == O_TMPFILE) {
-		tmpfile_refused++;
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, MOCK_LIBC_FILE_FN("openat"));
-	return real(fd, path, flags, mode);
-}
 
 /*
  * The mock next stage.
@@ -267,8 +238,6 @@ setup(void **state)
 	if (e->dfd == -1)
 		return -1;
 	mock_host_reset("archive");
-	no_tmpfile = false;
-	tmpfile_refused = 0;
 	*state = e;
 	return 0;
 }
@@ -755,6 +724,52 @@ assert_dir_empty(int dfd)
 }
 
 /*
+ * While a dump runs, the dump directory holds its spool's folder alone,
+ * hidden and locked (keep.h): the vmcore's spool in it, and a copy of the
+ * key once the key closed (key NULL: not yet).
+ */
+static void
+assert_kept(int dfd, const char *key, size_t keylen)
+{
+	struct dirent *de;
+	struct stat sb;
+	char *got;
+	size_t len;
+	DIR *dp;
+	int fd, n = 0;
+
+	assert_true((fd = dup(dfd)) != -1);
+	assert_non_null(dp = fdopendir(fd));
+	rewinddir(dp);
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		n++;
+		if (strncmp(de->d_name, ".archive-", 9) != 0)
+			fail_msg("%s in the dump directory", de->d_name);
+		assert_true((fd = openat(dfd, de->d_name, O_RDONLY |
+		    O_DIRECTORY)) != -1);
+		/* Its dump holds the lock. */
+		assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+		assert_int_equal(errno, EWOULDBLOCK);
+		assert_int_equal(fstatat(fd, "vmcore", &sb, 0), 0);
+		assert_true(S_ISREG(sb.st_mode));
+		if (key == NULL) {
+			mock_assert_absent_at(fd, "key");
+		} else {
+			got = mock_slurp_at(fd, "key", &len);
+			assert_int_equal(len, keylen);
+			assert_memory_equal(got, key, keylen);
+			free(got);
+		}
+		close(fd);
+	}
+	closedir(dp);
+	assert_int_equal(n, 1);
+}
+
+/*
  * Extract with both tools: the vmcore (named within the top directory)
  * must equal the reference, info, key and manifest their texts or be
  * absent (NULL). The extracted vmcores' paths land in run->vm_*.
@@ -887,7 +902,7 @@ roundtrip(const struct env *e, int comp, const char *suffix)
 	vwrite(&run, os, 8 * MiB, buf, 123);
 	fill(buf, 300, 7);
 	vwrite(&run, os, 1000, buf, 300);
-	assert_dir_empty(e->dfd);
+	assert_kept(e->dfd, NULL, 0);
 	run.dump.status = NDS_STATUS_COMPLETE;
 	run.dump.vmcore_suffix = "";
 	do_close(&run, os, NDS_OBJ_VMCORE, size, where);
@@ -904,6 +919,7 @@ roundtrip(const struct env *e, int comp, const char *suffix)
 	assert_int_equal(M.close(os, &obj, where, err), NDS_OK);
 	put_key(&run, where);
 	assert_string_equal(where, "");
+	assert_kept(e->dfd, KEY, sizeof(KEY) - 1);
 	put_small(&run, NDS_OBJ_MANIFEST, MANIFEST, where);
 	/* The manifest waits for the tarball: nothing went on yet. */
 	assert_int_equal(run.mock.closes, 0);
@@ -959,36 +975,6 @@ static void
 test_roundtrip_gzip(void **state)
 {
 	roundtrip(*state, C_GZIP, ".tar.gz");
-}
-
-/* Without O_TMPFILE the spool gets a hidden name, unlinked at once. */
-static void
-test_tmpfile_fallback(void **state)
-{
-	static const char *const names[] = {
-		"vmcore", "info", "manifest.json", NULL,
-	};
-	const struct env *e = *state;
-	struct run run;
-	char buf[8 * KiB];
-	void *os;
-
-	need_tools();
-	no_tmpfile = true;
-	start(&run, e, C_ZSTD, NULL);
-	os = do_open(&run, NDS_OBJ_VMCORE);
-	assert_int_equal(tmpfile_refused, 1);
-	fill(buf, sizeof(buf), 11);
-	vwrite(&run, os, 64 * KiB, buf, sizeof(buf));
-	run.dump.status = NDS_STATUS_COMPLETE;
-	do_close(&run, os, NDS_OBJ_VMCORE, 128 * KiB, NULL);
-	put_small(&run, NDS_OBJ_INFO, INFO, NULL);
-	put_small(&run, NDS_OBJ_MANIFEST, MANIFEST, NULL);
-	assert_dir_empty(e->dfd);
-	do_end(&run);
-	assert_entries(run.mock.archive, names);
-	check_both(e, &run, "vmcore", INFO, NULL, MANIFEST);
-	finish(&run);
 }
 
 /* The vmcore's name inside: encrypted, and the kernel's own suffix. */
@@ -1502,7 +1488,6 @@ main(void)
 		T(test_roundtrip_none),
 		T(test_roundtrip_zstd),
 		T(test_roundtrip_gzip),
-		T(test_tmpfile_fallback),
 		T(test_names),
 		T(test_incomplete),
 		T(test_no_vmcore),
