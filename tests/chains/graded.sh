@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The host's side of a sink's graded results, driven by the test-only
 # "flaky" transform (tests/sinks/flaky.c), which declares that it handles
-# the vmcore alone, passes it on to the next stage, but answers its first
-# writes with NDS_FAILED or NDS_FATAL:
+# the vmcore and the key, passes them on to the next stage, but answers
+# its first writes with NDS_FAILED or NDS_FATAL:
 #   routed     no failures: only the vmcore reaches flaky, the host gives
-#              the key, info, message buffer and manifest to the storing
-#              sink itself, and the dump is complete and byte-identical;
+#              the info, message buffer and manifest to the storing sink
+#              itself, and the dump is complete and byte-identical;
 #   failing    NDS_FAILED: the chain fails for this dump, the dump is
 #              labelled incomplete with the sink's error, and the sink
 #              serves the next dump (FAILED never retires it);
@@ -18,6 +18,11 @@
 #   racing     a dump heralded while its sink was alive, whose data
 #              comes after another dump retired that sink: the chain is
 #              failed at begin, the other chain stores the dump;
+#   keyfail    NDS_FAILED for an encrypted dump's key, stored as soon as
+#              it is whole while the dump arrives (a 13+ kernel sends it
+#              first): the failure is logged and does not fail the chain;
+#              the dump's end stores the key again, and the dump is
+#              complete with the key as sent;
 #   nostart    NDS_FATAL from start (in the daemon, before any dump): the
 #              sink is retired at once, the log says why, and its route
 #              answers no HERALD.
@@ -26,7 +31,7 @@ NET=137
 . "$(dirname "$0")/../integration/lib.sh"
 FAULTS=$(cd "$(dirname "$0")/../faults" && pwd)
 
-mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,racing,other,nostart}
+mkdir -p "$DUMPDIR"/{routed,failing,fanout,alone,racing,other,keyfail,nostart}
 C=$T/server.ini
 cat >"$C" <<INI
 [server]
@@ -62,9 +67,17 @@ fatal = yes
 module = flaky
 fatal = yes
 
+[sink keyfail]
+module = flaky
+key_failures = 1
+
 [route routed]
 path = routed
 sink = pass | local
+
+[route keyfail]
+path = keyfail
+sink = keyfail | local
 
 [route failing]
 path = failing
@@ -202,6 +215,24 @@ assert_eq "$(jget "$DB/manifest.0.json" '.sinks[1].error')" \
 assert_log "dump [0-9]+: sink dies3 \\| other: .*sink dies3 disabled after a fatal error" \
     "the failure line of the chain whose sink was retired after the HERALD"
 pass "a sink retired between a dump's HERALD and its data: that chain fails at begin, the other stores the dump complete"
+
+# ---------------------------------------------------------------- keyfail
+D=$(client_dir "$A" keyfail)
+DUMPS=$((DUMPS + 1))
+send_dump 0 "$A" -q -g 2M -s 1382 -p keyfail --ekcd aes256-cbc \
+    --key-out "$T/key.kf" -o "$T/sent.kf"
+wait_manifest "$D" 0 30
+wait_dumps "$A" "$DUMPS" 30
+M=$D/manifest.0.json
+assert_eq "$(jget "$M" .status)" complete "status after the key's early store failed"
+assert_manifest_chains "$M" "keyfail | local=ok"
+assert_same_bytes "$D/vmcore_encrypted.0" "$T/sent.kf"
+assert_same_bytes "$D/key.0" "$T/key.kf"
+assert_log "dump [0-9]+: sink keyfail \\| local: key: flaky: key refused \\(1 of 1\\); tried again at the dump's end" \
+    "the early store's failure line"
+assert_log "flaky: saw 3 object\\(s\\) and answered NDS_FAILED 1 time\\(s\\) in this dump" \
+    "the key twice and the vmcore reached the transform"
+pass "the key's store while the dump arrived failed: logged, the chain not failed, the key stored at the end as sent"
 
 stop_server
 pass "server exited 0 on SIGTERM"

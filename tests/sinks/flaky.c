@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * flaky: a test-only transform of the vmcore and of a tarball an archive
- * stage before it makes (the host routes the other objects past it). It
- * passes them on to the next stage unchanged, but answers its own first
- * writes with graded failures, so the tests can
- * drive the host's side of them: a chain that fails for one dump
- * (NDS_FAILED) and a sink that is retired until restart (NDS_FATAL).
+ * flaky: a test-only transform of the vmcore, of the key and of a tarball
+ * an archive stage before it makes (the host routes the other objects past
+ * it). It passes them on to the next stage unchanged, but answers its own
+ * first writes with graded failures, so the tests can drive the host's
+ * side of them: a chain that fails for one dump (NDS_FAILED) and a sink
+ * that is retired until restart (NDS_FATAL).
  *
  *   failures = N  the first N write calls answer NDS_FAILED (per instance)
  *   fatal = yes   the first write call answers NDS_FATAL
@@ -14,6 +14,10 @@
  *   stall_ms = N  the first write call of each dump sleeps N ms: a store
  *                 that hangs once, long enough for the receiver to pause
  *   start_fails = yes  start answers NDS_FATAL: the host retires the sink
+ *   key_failures = N  the first N write calls of a key answer NDS_FAILED
+ *                 (per instance; the others count only writes of a
+ *                 vmcore or tarball): the key's store while the dump
+ *                 arrives fails, its store at the end does not
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -30,6 +34,7 @@ struct flaky_config {
 	int64_t			 delay_ms;
 	int64_t			 stall_ms;
 	bool			 start_fails;
+	int64_t			 key_failures;
 };
 
 struct flaky {
@@ -37,6 +42,7 @@ struct flaky {
 	struct nds_host_ctx	*ctx;
 	const struct flaky_config *conf;
 	atomic_llong		 calls;		/* write calls so far */
+	atomic_llong		 key_calls;	/* of them, of a key */
 };
 
 struct flaky_dump {
@@ -139,6 +145,17 @@ flaky_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 	struct timespec ts;
 	long long call;
 
+	if (o->kind == NDS_OBJ_KEY) {
+		call = atomic_fetch_add(&f->key_calls, 1);
+		if (call >= f->conf->key_failures)
+			return o->d->next->write(o->next_obj, offset, buf,
+			    len, err);
+		o->d->failed++;
+		sink_seterr(err, "flaky: key refused (%lld of %lld)",
+		    call + 1, (long long)f->conf->key_failures);
+		return NDS_FAILED;
+	}
+	/* Only a vmcore's or tarball's writes wait. */
 	if (!o->d->stalled) {
 		o->d->stalled = true;
 		ms += f->conf->stall_ms;
@@ -208,6 +225,8 @@ static const struct nds_option flaky_options[] = {
 	    "the first vmcore write call of each dump sleeps this long" },
 	{ "start_fails", NDS_OPT_BOOL, OPT(start_fails), "no", NULL, 0, 0,
 	    "start answers NDS_FATAL" },
+	{ "key_failures", NDS_OPT_INT, OPT(key_failures), "0", NULL, 0, 1000,
+	    "the first N key write calls answer NDS_FAILED" },
 	{ .name = NULL },
 };
 
@@ -219,7 +238,8 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.version = "1.0",
 	.description = "test only: passes objects on, answers graded failures",
 	.caps = NDS_CAP_TRANSFORM,
-	.kinds = NDS_KIND(NDS_OBJ_VMCORE) | NDS_KIND(NDS_OBJ_ARCHIVE),
+	.kinds = NDS_KIND(NDS_OBJ_VMCORE) | NDS_KIND(NDS_OBJ_KEY) |
+	    NDS_KIND(NDS_OBJ_ARCHIVE),
 	.options = flaky_options,
 	.config_size = sizeof(struct flaky_config),
 	.create = flaky_create,
