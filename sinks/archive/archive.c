@@ -243,14 +243,17 @@ spool_dir_open(const struct ar_dump *d, char *err)
 	return fd;
 }
 
-/* The spool's folder (keep.h), made for the first object that needs it. */
+/*
+ * The spool and its folder (keep.h), made for the first object that
+ * needs them: the vmcore, or the key that came before it.
+ */
 static int
 keep_open(struct ar_dump *d, char *err)
 {
 	char top[NAME_MAX + 1];
-	int dirfd, r;
+	int dirfd;
 
-	if (d->keep.fd != -1)
+	if (d->spool != -1)
 		return 0;
 	if (top_name(d->dump, top, sizeof(top)) == -1) {
 		sink_seterr(err, "cannot name the dump's directory");
@@ -258,10 +261,10 @@ keep_open(struct ar_dump *d, char *err)
 	}
 	if ((dirfd = spool_dir_open(d, err)) == -1)
 		return -1;
-	if ((r = keep_make(&d->keep, dirfd, d->dump->id, top)) == -1)
+	if ((d->spool = keep_make(&d->keep, dirfd, d->dump->id, top)) == -1)
 		spool_err(d, err, errno, "create");
 	close(dirfd);
-	return r;
+	return d->spool == -1 ? -1 : 0;
 }
 
 /*
@@ -284,12 +287,12 @@ keep_key(struct ar_dump *d, const struct blob *b)
 	    "before the end", d->dump->id, d->dump->client_addr, err);
 }
 
-/* The dump's end: the tarball takes over from the spool's folder. */
+/* After the tarball, the spool closed: its folder goes. */
 static void
 keep_end(struct ar_dump *d)
 {
 	const struct ar_sink *as = d->as;
-	char err[NDS_ERRBUF_SIZE] = "";
+	char err[NDS_ERRBUF_SIZE] = "", ebuf[128];
 	int dirfd;
 
 	if (d->keep.fd == -1)
@@ -297,9 +300,10 @@ keep_end(struct ar_dump *d)
 	dirfd = spool_dir_open(d, err);
 	if (keep_drop(&d->keep, dirfd) == -1)
 		as->host->log(as->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
-		    "%s: %s: the spool's folder stays (the next start keeps "
-		    "it as a dump cut short)", d->dump->id,
-		    d->dump->client_addr, err[0] != '\0' ? err : d->spooldesc);
+		    "%s: cannot remove the spool's folder %s: %s (an empty "
+		    "leftover, which the next start removes)", d->dump->id,
+		    d->dump->client_addr, d->keep.name, err[0] != '\0' ? err :
+		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 	if (dirfd != -1)
 		close(dirfd);
 }
@@ -326,12 +330,6 @@ ar_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 			 */
 			if (keep_open(d, err) == -1)
 				goto fail;
-			d->spool = openat(d->keep.fd, KEEP_VMCORE, O_RDWR |
-			    O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (d->spool == -1) {
-				spool_err(d, err, errno, "create");
-				goto fail;
-			}
 		} else if (ftruncate(d->spool, 0) == -1) {
 			/* A vmcore opened again starts over. */
 			spool_err(d, err, errno, "truncate");
@@ -515,7 +513,7 @@ ar_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 	enum nds_result r;
 	int i;
 
-	keep_end(d);
+	keep_unname(&d->keep);
 	/* Even after a failure: whatever was spooled is not lost. */
 	r = emit_tarball(d, err);
 	if (r == NDS_OK && d->failed) {
@@ -533,6 +531,7 @@ ar_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		r = pass_manifest(d, &d->small[i], err);
 	if (d->spool != -1)
 		close(d->spool);
+	keep_end(d);
 	for (i = 0; i < (int)NSMALL; i++)
 		blob_free(&d->small[i]);
 	free(d);

@@ -22,12 +22,25 @@
 #define KEEP_TRIES	16
 #define SALVAGE_TRIES	100
 
+/* Undo a keep_make that went wrong: what it made goes. */
+static void
+unmake(int dirfd, const char *name, int fd, int vfd)
+{
+	if (vfd != -1) {
+		(void)unlinkat(fd, KEEP_VMCORE, 0);
+		close(vfd);
+	}
+	if (fd != -1)
+		close(fd);
+	(void)unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
 int
 keep_make(struct ar_keep *k, int dirfd, uint64_t id, const char *top)
 {
 	struct stat sb;
 	unsigned int i;
-	int fd, save = EEXIST;
+	int fd, vfd, save = EEXIST;
 
 	for (i = 0; i < KEEP_TRIES; i++) {
 		if (snprintf(k->name, sizeof(k->name), KEEP_PREFIX "%ld-%"
@@ -41,23 +54,33 @@ keep_make(struct ar_keep *k, int dirfd, uint64_t id, const char *top)
 				continue;	/* a previous run's */
 			break;
 		}
-		fd = openat(dirfd, k->name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1) {
+		/*
+		 * The lock is the spool's: a regular file's flock works where
+		 * a directory's may not (NFS makes it a byte-range lock, which
+		 * needs a file open for writing).
+		 */
+		vfd = -1;
+		if ((fd = openat(dirfd, k->name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1 || (vfd = openat(fd,
+		    KEEP_VMCORE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600)) == -1 || flock(vfd, LOCK_EX) == -1) {
 			save = errno;
-			continue;
+			unmake(dirfd, k->name, fd, vfd);
+			if (save == ENOENT)
+				continue;	/* taken, see below */
+			break;
 		}
 		/*
 		 * Another server starting on this spool_dir may have taken it
-		 * for an empty leftover in the moment before the lock, and
-		 * removed it: then it has no link left, and the next name goes.
+		 * for an empty leftover before the lock, and removed it: then
+		 * the spool has no link left, and the next name goes.
 		 */
-		if (flock(fd, LOCK_EX) == 0 && fstat(fd, &sb) == 0 &&
-		    sb.st_nlink > 0) {
+		if (fstat(vfd, &sb) == 0 && sb.st_nlink > 0) {
 			k->fd = fd;
-			return 0;
+			return vfd;
 		}
-		save = errno != 0 ? errno : ENOENT;
+		save = ENOENT;
+		close(vfd);
 		close(fd);
 	}
 	errno = save;
@@ -76,7 +99,8 @@ keep_put(const struct ar_keep *k, const char *name, const void *buf,
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	if (sink_pwrite_all(fd, buf, len, 0, NULL) == -1) {
+	/* Synced: a key of zeros after a crash would be worse than none. */
+	if (sink_pwrite_all(fd, buf, len, 0, NULL) == -1 || fsync(fd) == -1) {
 		save = errno;
 		close(fd);
 		(void)unlinkat(k->fd, tmp, 0);
@@ -92,20 +116,34 @@ keep_put(const struct ar_keep *k, const char *name, const void *buf,
 	return 0;
 }
 
+void
+keep_unname(const struct ar_keep *k)
+{
+	if (k->fd == -1)
+		return;
+	/* The spool last: while it is there, its lock says the dump runs. */
+	(void)unlinkat(k->fd, KEEP_KEY ".tmp", 0);
+	(void)unlinkat(k->fd, KEEP_KEY, 0);
+	(void)unlinkat(k->fd, KEEP_VMCORE, 0);
+}
+
 int
 keep_drop(struct ar_keep *k, int dirfd)
 {
-	int r = 0;
+	int r = 0, save = 0;
 
 	if (k->fd == -1)
 		return 0;
-	(void)unlinkat(k->fd, KEEP_VMCORE, 0);
-	(void)unlinkat(k->fd, KEEP_KEY, 0);
-	(void)unlinkat(k->fd, KEEP_KEY ".tmp", 0);
-	if (dirfd == -1 || unlinkat(dirfd, k->name, AT_REMOVEDIR) == -1)
+	keep_unname(k);
+	/* Gone already: a start took it for an empty leftover. */
+	if (dirfd == -1 || (unlinkat(dirfd, k->name, AT_REMOVEDIR) == -1 &&
+	    errno != ENOENT)) {
+		save = dirfd == -1 ? EBADF : errno;
 		r = -1;
-	close(k->fd);	/* the lock goes last */
+	}
+	close(k->fd);
 	k->fd = -1;
+	errno = save;
 	return r;
 }
 
@@ -125,29 +163,24 @@ keep_top(const char *name)
 }
 
 /*
- * The leftover vmcore's name, as the tarball would have it: encrypted
- * when a key came, else with the compression its first bytes show (a
- * kernel's compressed dump, or "zstd | archive").
+ * The leftover vmcore's name, by what is known of it: encrypted when its
+ * key came (a 13+ kernel sends it first), and the compression its first
+ * bytes show (a kernel's compressed dump, or "zstd | archive"): a zstd
+ * frame's magic (RFC 8878, 3.1.1) or gzip's with deflate (RFC 1952).
  */
-static const char *
-vmcore_name(int fd, bool key)
+static void
+vmcore_name(int vfd, bool key, char *name, size_t len)
 {
 	unsigned char magic[4] = { 0 };
-	int vfd;
+	const char *ext = "";
 
-	if (key)
-		return "vmcore_encrypted";
-	vfd = openat(fd, KEEP_VMCORE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (vfd != -1) {
-		if (pread(vfd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
-			memset(magic, 0, sizeof(magic));
-		close(vfd);
-	}
+	if (pread(vfd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
+		memset(magic, 0, sizeof(magic));
 	if (memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0)
-		return "vmcore.zst";
-	if (memcmp(magic, "\x1f\x8b", 2) == 0)
-		return "vmcore.gz";
-	return "vmcore";
+		ext = ".zst";
+	else if (memcmp(magic, "\x1f\x8b\x08", 3) == 0)
+		ext = ".gz";
+	snprintf(name, len, "%s%s", key ? "vmcore_encrypted" : "vmcore", ext);
 }
 
 /* name to "<top>.incomplete" (or "<top>.N.incomplete"), over nothing. */
@@ -169,9 +202,9 @@ rename_free(int dirfd, const char *name, const char *top, char *dest,
 			return 0;
 		if (errno == EEXIST)
 			continue;
-		if (errno != EINVAL)
+		if (errno != EINVAL && errno != ENOSYS)
 			return -1;
-		/* No RENAME_NOREPLACE in this file system: look first. */
+		/* No RENAME_NOREPLACE here: look first. */
 		if (fstatat(dirfd, dest, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		return renameat(dirfd, name, dirfd, dest);
@@ -184,28 +217,36 @@ static void
 salvage_one(const struct nds_host *host, struct nds_host_ctx *ctx,
     int dirfd, const char *name, const char *where)
 {
-	const char *top = keep_top(name), *vm = NULL;
-	char dest[NAME_MAX + 1], ebuf[128], what[96];
+	const char *top = keep_top(name);
+	char dest[NAME_MAX + 1], vm[32] = KEEP_VMCORE, ebuf[128], what[96];
 	struct stat sb;
 	bool key;
-	off_t size = 0;
-	int fd;
+	int fd, vfd = -1;
 
 	if (top == NULL || (fd = openat(dirfd, name, O_RDONLY |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
-	/* Locked: a dump of a server that runs. */
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+	/*
+	 * No spool: a folder being made, or one whose dump ended; it goes
+	 * if it is empty. A spool locked: a dump of a server that runs.
+	 */
+	if ((vfd = openat(fd, KEEP_VMCORE, O_RDWR | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		(void)unlinkat(dirfd, name, AT_REMOVEDIR);
+		goto out;
+	}
+	if (flock(vfd, LOCK_EX | LOCK_NB) == -1 || fstat(vfd, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode))
 		goto out;
 	(void)unlinkat(fd, KEEP_KEY ".tmp", 0);
+	/* An empty key is none (a crash before it reached the disk). */
 	key = fstatat(fd, KEEP_KEY, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(sb.st_mode);
-	if (fstatat(fd, KEEP_VMCORE, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(sb.st_mode) && (sb.st_size > 0 || key)) {
-		size = sb.st_size;
-		vm = vmcore_name(fd, key);
-	}
-	if (vm == NULL && !key) {
+	    S_ISREG(sb.st_mode) && sb.st_size > 0;
+	if (!key)
+		(void)unlinkat(fd, KEEP_KEY, 0);
+	if (fstat(vfd, &sb) == -1)
+		goto out;
+	if (sb.st_size == 0 && !key) {
 		/* Killed before a byte was spooled: nothing to keep. */
 		(void)unlinkat(fd, KEEP_VMCORE, 0);
 		if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1)
@@ -214,22 +255,29 @@ salvage_one(const struct nds_host *host, struct nds_host_ctx *ctx,
 			    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if ((vm != NULL && strcmp(vm, KEEP_VMCORE) != 0 &&
-	    renameat(fd, KEEP_VMCORE, fd, vm) == -1) ||
-	    rename_free(dirfd, name, top, dest, sizeof(dest)) == -1) {
+	/* The folder first: renamed, it is no leftover any more. */
+	if (rename_free(dirfd, name, top, dest, sizeof(dest)) == -1) {
 		host->log(ctx, NDS_LOG_ERR, "%s in %s: the spool of a dump cut "
 		    "short by the server's end, left as it is: %s", name,
 		    where, sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if (vm != NULL)
+	if (sb.st_size > 0) {
+		vmcore_name(vfd, key, vm, sizeof(vm));
+		if (strcmp(vm, KEEP_VMCORE) != 0 &&
+		    renameat(fd, KEEP_VMCORE, fd, vm) == -1)
+			snprintf(vm, sizeof(vm), "%s", KEEP_VMCORE);
 		snprintf(what, sizeof(what), "%s (%jd bytes long)%s", vm,
-		    (intmax_t)size, key ? " and its key" : "");
-	else
+		    (intmax_t)sb.st_size, key ? " and its key" : "");
+	} else {
+		(void)unlinkat(fd, KEEP_VMCORE, 0);
 		snprintf(what, sizeof(what), "its key only");
+	}
 	host->log(ctx, NDS_LOG_WARNING, "a dump cut short by the server's "
 	    "end is kept as %s in %s, never archived: %s", dest, where, what);
 out:
+	if (vfd != -1)
+		close(vfd);
 	close(fd);
 }
 

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,6 +50,26 @@ static struct nds_host_ctx ctx;
 static const char KEY[] = "\x01\x02\x00\x03KEYBLOB\x00tail";
 /* A zstd frame's magic number (RFC 8878, 3.1.1), then anything. */
 static const unsigned char ZSTD_HEAD[] = { 0x28, 0xb5, 0x2f, 0xfd, 1, 2 };
+/* A gzip member's ID1, ID2 and CM = deflate (RFC 1952, 2.3.1). */
+static const unsigned char GZIP_HEAD[] = { 0x1f, 0x8b, 0x08, 0, 0, 0 };
+
+/* flock answers this errno to a blocking call while it is not 0. */
+static int flock_errno;
+
+/* Stand in for libc's flock: a file system without locks. */
+int
+flock(int fd, int op)
+{
+	static int (*real)(int, int);
+
+	if (flock_errno != 0 && (op & LOCK_NB) == 0) {
+		errno = flock_errno;
+		return -1;
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "flock");
+	return real(fd, op);
+}
 
 static int
 setup(void **state)
@@ -60,6 +81,7 @@ setup(void **state)
 		return -1;
 	ctx = (struct nds_host_ctx){ .dumpdir_fd = dfd };
 	mock_host_reset("archive");
+	flock_errno = 0;
 	return 0;
 }
 
@@ -214,6 +236,15 @@ count(const char *dir, const char *prefix)
 	return n;
 }
 
+/* Cut path (relative to the dump directory) to nothing. */
+static int
+truncate_at(const char *path)
+{
+	int fd = openat(dfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	return fd == -1 ? -1 : close(fd);
+}
+
 /* The bytes at path: len of buf at off, zeros before, size in all. */
 static void
 assert_spooled(const char *path, uint64_t off, const void *buf, size_t len)
@@ -348,6 +379,117 @@ test_not_leftovers(void **state)
 	destroy(inst, config);
 }
 
+/* The one leftover folder's path in the dump directory, into path. */
+static void
+leftover(char *path, size_t len)
+{
+	struct dirent *de;
+	DIR *dp;
+
+	path[0] = '\0';
+	assert_non_null(dp = opendir(dumpdir));
+	while ((de = readdir(dp)) != NULL)
+		if (strncmp(de->d_name, ".archive-", 9) == 0)
+			snprintf(path, len, "%s", de->d_name);
+	closedir(dp);
+	assert_true(path[0] != '\0');
+}
+
+/*
+ * The vmcore's name says what is known: encrypted by its key, compressed
+ * by its first bytes (an encrypted one too); a key that is empty (a crash
+ * before it reached the disk) is none, and goes.
+ */
+static void
+test_killed_names(void **state)
+{
+	char name[NAME_MAX + 1], path[2 * NAME_MAX];
+
+	(void)state;
+	killed_dump(NULL, true, 0, ZSTD_HEAD, sizeof(ZSTD_HEAD));
+	restart(NULL);
+	assert_spooled(TOP ".incomplete/vmcore_encrypted.zst", 0, ZSTD_HEAD,
+	    sizeof(ZSTD_HEAD));
+	killed_dump(NULL, false, 0, GZIP_HEAD, sizeof(GZIP_HEAD));
+	restart(NULL);
+	assert_spooled(TOP ".1.incomplete/vmcore.gz", 0, GZIP_HEAD,
+	    sizeof(GZIP_HEAD));
+	killed_dump(NULL, true, 0, GZIP_HEAD + 1, sizeof(GZIP_HEAD) - 1);
+	leftover(name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/key", name);
+	assert_int_equal(truncate_at(path), 0);
+	restart(NULL);
+	assert_spooled(TOP ".2.incomplete/vmcore", 0, GZIP_HEAD + 1,
+	    sizeof(GZIP_HEAD) - 1);
+	mock_assert_absent_at(dfd, TOP ".2.incomplete/key");
+	mock_host_assert_logged(NULL, TOP ".2.incomplete in the dump "
+	    "directory, never archived: vmcore (5 bytes long)");
+	/* Only the first of the three had its key. */
+	assert_int_equal(mock_host_count(NULL, "and its key"), 1);
+}
+
+/*
+ * Every new name taken: the leftover stays as it is, whole (its vmcore
+ * too, not renamed inside a folder that then is no leftover), and says
+ * so; the next start, with a name free, keeps it.
+ */
+static void
+test_salvage_blocked(void **state)
+{
+	unsigned char data[4 * KiB];
+	char name[NAME_MAX + 1];
+	unsigned int i;
+
+	(void)state;
+	memset(data, 0x3c, sizeof(data));
+	/* Compressed: the vmcore inside is renamed too, after the folder. */
+	memcpy(data, ZSTD_HEAD, sizeof(ZSTD_HEAD));
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(name, sizeof(name), TOP ".incomplete");
+		else
+			snprintf(name, sizeof(name), TOP ".%u.incomplete", i);
+		assert_int_equal(mkdirat(dfd, name, 0700), 0);
+	}
+	killed_dump(NULL, false, 0, data, sizeof(data));
+	restart(NULL);
+	mock_host_assert_logged(NULL, "the spool of a dump cut short by the "
+	    "server's end, left as it is: File exists");
+	leftover(name, sizeof(name));
+	strncat(name, "/vmcore", sizeof(name) - strlen(name) - 1);
+	assert_spooled(name, 0, data, sizeof(data));
+	assert_int_equal(unlinkat(dfd, TOP ".incomplete", AT_REMOVEDIR), 0);
+	restart(NULL);
+	assert_int_equal(count(".", ".archive-"), 0);
+	assert_spooled(TOP ".incomplete/vmcore.zst", 0, data, sizeof(data));
+}
+
+/*
+ * A spool_dir without locks: the vmcore cannot be spooled, the error says
+ * why, and nothing is left behind.
+ */
+static void
+test_no_locks(void **state)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	struct nds_dump dump;
+	void *config, *inst, *ds, *os = NULL;
+
+	(void)state;
+	inst = instance(NULL, &config);
+	mock_dump_init(&dump, dumpdir, dfd);
+	assert_int_equal(M.begin(inst, &dump, &null_stage, &ds, err), NDS_OK);
+	flock_errno = ENOLCK;
+	assert_int_equal(M.open(ds, NDS_OBJ_VMCORE, &os, err), NDS_FAILED);
+	assert_non_null(strstr(err, ": create: No locks available"));
+	assert_int_equal(count(".", ".archive-"), 0);
+	flock_errno = 0;
+	dump.status = NDS_STATUS_INCOMPLETE;
+	assert_int_equal(M.end(ds, err), NDS_FAILED);
+	assert_int_equal(count(".", ".archive-"), 0);
+	destroy(inst, config);
+}
+
 int
 main(void)
 {
@@ -357,6 +499,9 @@ main(void)
 		T(test_killed_twice),
 		T(test_killed_early),
 		T(test_not_leftovers),
+		T(test_killed_names),
+		T(test_salvage_blocked),
+		T(test_no_locks),
 #undef T
 	};
 

@@ -725,7 +725,7 @@ assert_dir_empty(int dfd)
 
 /*
  * While a dump runs, the dump directory holds its spool's folder alone,
- * hidden and locked (keep.h): the vmcore's spool in it, and a copy of the
+ * hidden (keep.h): the vmcore's spool in it, locked, and a copy of the
  * key once the key closed (key NULL: not yet).
  */
 static void
@@ -736,7 +736,7 @@ assert_kept(int dfd, const char *key, size_t keylen)
 	char *got;
 	size_t len;
 	DIR *dp;
-	int fd, n = 0;
+	int fd, vfd, n = 0;
 
 	assert_true((fd = dup(dfd)) != -1);
 	assert_non_null(dp = fdopendir(fd));
@@ -750,11 +750,13 @@ assert_kept(int dfd, const char *key, size_t keylen)
 			fail_msg("%s in the dump directory", de->d_name);
 		assert_true((fd = openat(dfd, de->d_name, O_RDONLY |
 		    O_DIRECTORY)) != -1);
-		/* Its dump holds the lock. */
-		assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
-		assert_int_equal(errno, EWOULDBLOCK);
 		assert_int_equal(fstatat(fd, "vmcore", &sb, 0), 0);
 		assert_true(S_ISREG(sb.st_mode));
+		/* Its dump holds the spool's lock. */
+		assert_true((vfd = openat(fd, "vmcore", O_RDWR)) != -1);
+		assert_int_equal(flock(vfd, LOCK_EX | LOCK_NB), -1);
+		assert_int_equal(errno, EWOULDBLOCK);
+		close(vfd);
 		if (key == NULL) {
 			mock_assert_absent_at(fd, "key");
 		} else {
