@@ -335,6 +335,7 @@ ar_open(void *dump_state, enum nds_object_kind kind, void **object_state,
 			spool_err(d, err, errno, "truncate");
 			goto fail;
 		}
+		d->vmopened = true;
 		d->sized = false;
 		d->vmsize = d->dataend = 0;
 	}

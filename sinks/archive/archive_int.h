@@ -67,6 +67,8 @@ struct ar_dump {
 	const struct nds_stage	*next;
 	int			 spool;		/* -1: no vmcore object yet */
 	struct ar_keep		 keep;		/* the spool's folder */
+	bool			 vmopened;	/* a vmcore object came (the
+						 * spool may be the key's) */
 	bool			 sized;		/* the vmcore closed */
 	uint64_t		 vmsize;	/* its size, once sized */
 	char			 vmsuffix[32];	/* a transform's, e.g. ".zst" */

@@ -422,7 +422,7 @@ emit_tarball(struct ar_dump *d, char *err)
 	    ARCHIVE_OK)
 		goto aerr;
 	if ((r = write_small(&t, NULL, NULL, 0)) != NDS_OK ||
-	    (d->spool != -1 && (r = write_vmcore(&t)) != NDS_OK))
+	    (d->vmopened && (r = write_vmcore(&t)) != NDS_OK))
 		goto out;
 	for (i = 0; i < NSMALL; i++)
 		if (d->small[i].present && (r = write_small(&t,

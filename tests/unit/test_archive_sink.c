@@ -1058,18 +1058,23 @@ test_incomplete(void **state)
 static void
 test_no_vmcore(void **state)
 {
-	static const char *const names[] = { "info", "manifest.json", NULL };
+	static const char *const names[] = {
+		"info", "key", "manifest.json", NULL,
+	};
 	const struct env *e = *state;
 	struct run run;
 
 	need_tools();
 	start(&run, e, C_ZSTD, NULL);
 	run.dump.status = NDS_STATUS_INCOMPLETE;
+	/* The key came (its copy beside a spool), the vmcore never did. */
+	put_key(&run, NULL);
 	put_small(&run, NDS_OBJ_INFO, INFO, NULL);
 	put_small(&run, NDS_OBJ_MANIFEST, MANIFEST, NULL);
 	do_end(&run);
 	assert_entries(run.mock.archive, names);
-	check_both(e, &run, NULL, INFO, NULL, MANIFEST);
+	check_both(e, &run, NULL, INFO, KEY, MANIFEST);
+	assert_dir_empty(e->dfd);
 	finish(&run);
 }
 
