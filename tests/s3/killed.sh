@@ -9,10 +9,7 @@ set -euo pipefail
 NET=205
 . "$(dirname "$0")/lib-s3.sh"
 
-gw_start killed
-EP=$GW_ENDPOINT
-BUCKET=kd-$NET-$$
-s3_mkbucket "$BUCKET" "$EP"
+store_own killed kd
 
 # One part at a time, so the upload is still going when the kill comes.
 write_conf "$T/s3.ini" "$EP" "$BUCKET" bucket <<EOF

@@ -184,14 +184,19 @@ gw_stop() {	# NAME [SIGNAL]
 	rm -f "$pidf"
 }
 
-# A store that is down when the dumps come: a bucket on a gateway of this
-# test's own, then the gateway stopped. Sets EP and BUCKET; gw_start NAME
-# brings the store back on the same port.
-store_down() {	# NAME BUCKET-PREFIX
+# A store of this test's own, to stop or kill: a gateway NAME and a bucket
+# on it. Sets EP and BUCKET.
+store_own() {	# NAME BUCKET-PREFIX
 	gw_start "$1"
 	EP=$GW_ENDPOINT
 	BUCKET=$2-$NET-$$
 	s3_mkbucket "$BUCKET" "$EP"
+}
+
+# A store that is down when the dumps come: store_own, then the gateway
+# stopped. gw_start NAME brings the store back on the same port.
+store_down() {	# NAME BUCKET-PREFIX
+	store_own "$1" "$2"
 	gw_stop "$1"
 	! curl -s -o /dev/null "$EP/" || fail "the gateway still answers"
 }
