@@ -212,10 +212,12 @@ absolute(char **path, const char *cwd)
 
 /*
  * The configuration file (or the built-in one), the command line over it,
- * and every sink loaded: at start, and again for each SIGHUP.
+ * and every sink loaded: at start (current NULL), and again for each
+ * SIGHUP, when the sinks of current that did not change go on.
  */
 static struct nd_runtime *
-load_runtime(void *arg, char *err, size_t errlen)
+load_runtime(void *arg, const struct nd_runtime *current, char *err,
+    size_t errlen)
 {
 	const struct overrides *o = arg;
 	struct nd_conf *conf;
@@ -236,7 +238,8 @@ load_runtime(void *arg, char *err, size_t errlen)
 		nd_conf_free(conf);
 		return NULL;
 	}
-	if ((sinks = nd_sinkset_create(conf, err, errlen)) == NULL) {
+	if ((sinks = nd_sinkset_create(conf, current != NULL ?
+	    current->sinks : NULL, err, errlen)) == NULL) {
 		nd_conf_free(conf);
 		return NULL;
 	}
@@ -687,7 +690,7 @@ main(int argc, char *argv[])
 		free(o.cwd);
 		return rc;
 	}
-	if ((rt = load_runtime(&o, err, sizeof(err))) == NULL)
+	if ((rt = load_runtime(&o, NULL, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	conf = rt->conf;
 	if (o.check) {

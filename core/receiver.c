@@ -695,7 +695,8 @@ reload(struct nd_receiver *rx)
 
 	if (rx->reload == NULL)
 		return;
-	if ((rt = rx->reload(rx->reload_arg, err, sizeof(err))) == NULL) {
+	if ((rt = rx->reload(rx->reload_arg, rx->rt, err, sizeof(err))) ==
+	    NULL) {
 		log_warnx("SIGHUP: the new configuration is refused, the old "
 		    "one stays: %s", err);
 		return;
@@ -722,8 +723,9 @@ reload(struct nd_receiver *rx)
 	rx->conf = rt->conf;
 	rx->sinks = rt->sinks;
 	log_info("SIGHUP: configuration reloaded from %s (%zu routes, %zu "
-	    "sinks)", rt->conf->source, rt->conf->nroutes,
-	    rt->conf->nsinks);
+	    "sinks, %zu of them unchanged and kept as they run)",
+	    rt->conf->source, rt->conf->nroutes, rt->conf->nsinks,
+	    rt->sinks->nkept);
 }
 
 /* The report of the status socket: the dumps in flight are ours. */

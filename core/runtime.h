@@ -23,8 +23,12 @@ struct nd_runtime	*nd_runtime_new(struct nd_conf *, struct nd_sinkset *);
 void			 nd_runtime_ref(struct nd_runtime *);
 void			 nd_runtime_unref(struct nd_runtime *);
 
-/* How the receiver asks for a fresh runtime on SIGHUP; NULL + err if bad. */
-typedef struct nd_runtime *(*nd_reload_fn)(void *arg, char *err,
+/*
+ * How the receiver asks for a fresh runtime on SIGHUP, to replace current
+ * (whose unchanged sinks it takes over); NULL + err if bad.
+ */
+typedef struct nd_runtime *(*nd_reload_fn)(void *arg,
+			    const struct nd_runtime *current, char *err,
 			    size_t errlen);
 
 #endif /* ND_RUNTIME_H */

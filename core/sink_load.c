@@ -327,6 +327,7 @@ nd_module_load(const char *sink_dir, const char *name, char *err,
 	}
 	m->handle = handle;
 	m->desc = desc;
+	atomic_init(&m->refs, 1);
 	return m;
 fail:
 	if (m != NULL) {
@@ -341,7 +342,7 @@ fail:
 void
 nd_module_unload(struct nd_module *m)
 {
-	if (m == NULL)
+	if (m == NULL || atomic_fetch_sub(&m->refs, 1) != 1)
 		return;
 	dlclose(m->handle);
 	free(m->name);
@@ -464,17 +465,24 @@ build_config(const struct nd_conf *conf, const struct nd_sink_conf *sc,
 	return NULL;
 }
 
+/* Module name of set, loaded now or taken from prev (NULL: none). */
 static struct nd_module *
-sinkset_module(struct nd_sinkset *set, const char *sink_dir,
-    const char *name, char *err, size_t errlen)
+sinkset_module(struct nd_sinkset *set, const struct nd_sinkset *prev,
+    const char *sink_dir, const char *name, char *err, size_t errlen)
 {
-	struct nd_module *m, **nm;
+	struct nd_module *m = NULL, **nm;
 	size_t i;
 
 	for (i = 0; i < set->nmodules; i++)
 		if (strcmp(set->modules[i]->name, name) == 0)
 			return set->modules[i];
-	if ((m = nd_module_load(sink_dir, name, err, errlen)) == NULL)
+	for (i = 0; prev != NULL && i < prev->nmodules && m == NULL; i++)
+		if (strcmp(prev->modules[i]->name, name) == 0) {
+			m = prev->modules[i];
+			atomic_fetch_add(&m->refs, 1);
+		}
+	if (m == NULL && (m = nd_module_load(sink_dir, name, err, errlen)) ==
+	    NULL)
 		return NULL;
 	nm = reallocarray(set->modules, set->nmodules + 1, sizeof(*nm));
 	if (nm == NULL) {
@@ -487,10 +495,53 @@ sinkset_module(struct nd_sinkset *set, const char *sink_dir,
 	return m;
 }
 
+/* Whether two configs of module d hold the same values. */
+static bool
+config_same(const struct nds_sink_module *d, const void *a, const void *b)
+{
+	const struct nds_option *o;
+	const char *sa, *sb;
+	size_t size, align;
+
+	for (o = d->options; o != NULL && o->name != NULL; o++) {
+		if (o->type == NDS_OPT_STRING) {
+			sa = *(char *const *)((const char *)a + o->offset);
+			sb = *(char *const *)((const char *)b + o->offset);
+			if ((sa == NULL) != (sb == NULL) ||
+			    (sa != NULL && strcmp(sa, sb) != 0))
+				return false;
+			continue;
+		}
+		size = opt_field_size(o->type, &align);
+		if (memcmp((const char *)a + o->offset,
+		    (const char *)b + o->offset, size) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The sink of prev that a [sink] section, whose config is built, may go
+ * on as: the same name and module, the same option values, not retired.
+ */
+static struct nd_sink *
+sink_kept(const struct nd_sinkset *prev, const struct nd_sink_conf *sc,
+    const struct nd_module *m, const void *config)
+{
+	struct nd_sink *p;
+
+	if (prev == NULL || (p = nd_sinkset_find(prev, sc->name)) == NULL ||
+	    p->module != m || atomic_load(&p->dead) ||
+	    !config_same(m->desc, p->config, config))
+		return NULL;
+	return p;
+}
+
+/* Drop a set's reference; the last one destroys the instance. */
 static void
 sink_free(struct nd_sink *s)
 {
-	if (s == NULL)
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	/* Its thread calls the instance: it goes first. */
 	nd_outbox_free(s->ctx.outbox);
@@ -503,10 +554,11 @@ sink_free(struct nd_sink *s)
 }
 
 struct nd_sinkset *
-nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
+nd_sinkset_create(const struct nd_conf *conf, const struct nd_sinkset *prev,
+    char *err, size_t errlen)
 {
 	struct nd_sinkset *set;
-	struct nd_sink *s = NULL;
+	struct nd_sink *s = NULL, *kept;
 	char serr[NDS_ERRBUF_SIZE], why[768];
 	size_t i;
 
@@ -521,8 +573,8 @@ nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
 		struct nd_module *m;
 		enum nds_result r;
 
-		m = sinkset_module(set, conf->server.sink_dir, sc->module, why,
-		    sizeof(why));
+		m = sinkset_module(set, prev, conf->server.sink_dir,
+		    sc->module, why, sizeof(why));
 		if (m == NULL) {
 			snprintf(err, errlen, "%s:%d: [sink %s]: %s",
 			    conf->source, sc->lineno, sc->name, why);
@@ -534,12 +586,24 @@ nd_sinkset_create(const struct nd_conf *conf, char *err, size_t errlen)
 			goto fail;
 		}
 		s->module = m;
+		atomic_init(&s->refs, 1);
 		snprintf(s->ctx.prefix, sizeof(s->ctx.prefix), "sink %s (%s)",
 		    sc->name, sc->module);
 		s->ctx.dumpdir_fd = -1;
 		if ((s->config = build_config(conf, sc, m, err, errlen)) ==
 		    NULL)
 			goto fail;
+		if ((kept = sink_kept(prev, sc, m, s->config)) != NULL) {
+			atomic_fetch_add(&kept->refs, 1);
+			set->sinks[set->nsinks++] = kept;
+			set->nkept++;
+			/* Never made: nothing of it to destroy. */
+			nd_config_free(m->desc, s->config);
+			free(s->name);
+			free(s);
+			s = NULL;
+			continue;
+		}
 		serr[0] = '\0';
 		r = m->desc->create(&nd_host_api, &s->ctx, s->config,
 		    &s->instance, serr);

@@ -27,6 +27,7 @@ struct nd_module {
 	char				*path;
 	void				*handle;
 	const struct nds_sink_module	*desc;
+	atomic_uint			 refs;	/* sets that hold it */
 };
 
 /* One configured sink instance. */
@@ -38,6 +39,8 @@ struct nd_sink {
 	struct nds_host_ctx	 ctx;
 	bool			 started;	/* start was called */
 	atomic_bool		 dead;		/* a FATAL result retired it */
+	atomic_uint		 refs;		/* sets that hold it: a reload
+						 * keeps an unchanged one */
 };
 
 /* "zstd | local": transforms, then the sink that stores. */
@@ -54,6 +57,8 @@ struct nd_sinkset {
 	size_t			  nsinks;
 	struct nd_chain		**chains;	/* every chain a route names */
 	size_t			  nchains;
+	size_t			  nkept;	/* sinks taken over from the
+						 * set a reload replaced */
 };
 
 /*
@@ -62,16 +67,22 @@ struct nd_sinkset {
  */
 struct nd_module *nd_module_load(const char *sink_dir, const char *name,
 		    char *err, size_t errlen);
+/* Drop a reference; the last one unloads the module. */
 void		 nd_module_unload(struct nd_module *);
 /* The option table, for netdump-server -H MODULE. */
 void		 nd_module_print_options(const struct nd_module *, FILE *);
 
 /*
  * Load every module, create every sink of the configuration and check
- * every chain the routes name (a single sink is a chain of one).
+ * every chain the routes name (a single sink is a chain of one). prev is
+ * the set a reload replaces, or NULL: a sink of prev whose [sink] section
+ * is unchanged (same module, every option the same) and that is not
+ * retired is taken over as it runs, instance, threads and outbox, not
+ * made again (nor started), so a reload costs its work in progress
+ * nothing; its module too.
  */
-struct nd_sinkset *nd_sinkset_create(const struct nd_conf *, char *err,
-		    size_t errlen);
+struct nd_sinkset *nd_sinkset_create(const struct nd_conf *,
+		    const struct nd_sinkset *prev, char *err, size_t errlen);
 void		 nd_sinkset_free(struct nd_sinkset *);
 struct nd_sink	*nd_sinkset_find(const struct nd_sinkset *, const char *name);
 struct nd_chain	*nd_sinkset_chain(const struct nd_sinkset *, const char *text);

@@ -3,6 +3,10 @@
 # SIGHUP reloads the configuration: new dumps take the new routes, sinks
 # and [server] keys; a dump in flight keeps the old ones; a bad file is
 # refused and the old configuration stays. The daemon never exits on it.
+# A sink whose section did not change goes on as it runs (its instance,
+# threads and outbox: an upload under way is not cut), one whose options
+# changed is made anew; the test-only flaky transform's count of writes
+# refused, which is its instance's, shows which.
 set -euo pipefail
 NET=133
 . "$(dirname "$0")/lib.sh"
@@ -42,7 +46,7 @@ hup() {	# ERE of the line SIGHUP must log (the Nth such line)
 	kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited on SIGHUP"
 }
 
-RELOADED="SIGHUP: configuration reloaded from $C \(1 routes, 2 sinks\)"
+RELOADED="SIGHUP: configuration reloaded from $C \(1 routes, 2 sinks, [0-9]+ of them unchanged and kept as they run\)"
 REFUSED="SIGHUP: the new configuration is refused, the old one stays: "
 
 write_conf local
@@ -153,6 +157,41 @@ send_dump 0 "$H" -q -g 1M -s 337 -o "$T/sentH"
 wait_manifest "$(client_dir "$H")" 0
 assert_same_bytes "$(client_dir "$H")/vmcore.0" "$T/sentH"
 pass "after a burst of SIGHUPs the server runs and stores with the reloaded route (sink local again)"
+
+# An unchanged sink goes on as it ran; a changed one is made anew.
+# flaky refuses the first write of its instance (failures = 1).
+flaky_conf() {	# FAILURES
+	cat >"$C" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+
+[sink local]
+module = file
+
+[sink fl]
+module = flaky
+failures = $1
+
+[route default]
+path = *
+sink = fl | local
+INI
+}
+dump_status() {	# ADDR SEED: the status of its one dump's manifest
+	send_dump 0 "$1" -q -g 1M -s "$2" -o "$T/sent.$2"
+	wait_manifest "$(client_dir "$1")" 0
+	jget "$(client_dir "$1")/manifest.0.json" .status
+}
+flaky_conf 1
+hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 1 of them unchanged and kept as they run\\)"
+assert_eq "$(dump_status "$(client_addr 8)" 338)" incomplete "the first dump through the new flaky"
+hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 2 of them unchanged and kept as they run\\)"
+assert_eq "$(dump_status "$(client_addr 9)" 339)" complete "the next dump, flaky kept across the reload"
+pass "an unchanged sink is kept across a reload: its refusal was spent, the next dump is complete"
+flaky_conf 2
+hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 1 of them unchanged and kept as they run\\)"
+assert_eq "$(dump_status "$(client_addr 10)" 340)" incomplete "the first dump through flaky with failures = 2"
+pass "a sink whose options changed is made anew: it refuses again"
 
 stop_server
 finish
