@@ -328,6 +328,8 @@ dump_room(struct nd_receiver *rx, const struct nd_server_conf *sv,
 	    sv->max_concurrent_dumps) {
 		if (herald) {
 			rx->refused_busy++;
+			/* The limit then: a reload may change it by the log. */
+			rx->refused_limit = sv->max_concurrent_dumps;
 			nd_metrics_refused("max_concurrent_dumps", 1);
 		}
 		return false;

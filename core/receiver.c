@@ -651,7 +651,7 @@ tick(struct nd_receiver *rx)
 		log_warnx("refused %" PRIu64 " HERALDs: %" PRId64 " dumps are "
 		    "running "
 		    "(max_concurrent_dumps)", rx->refused_busy -
-		    rx->refused_logged, rx->conf->server.max_concurrent_dumps);
+		    rx->refused_logged, rx->refused_limit);
 		rx->refused_logged = rx->refused_busy;
 	}
 	if (rx->flood_refused != rx->flood_logged) {

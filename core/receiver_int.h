@@ -177,6 +177,7 @@ struct nd_receiver {
 	struct drops		 herald_drops;
 	struct drops		 undumped_drops;	/* of sessions with no dump */
 	uint64_t		 refused_busy, refused_logged;
+	int64_t			 refused_limit;	/* max_concurrent_dumps then */
 	uint64_t		 evicted, evicted_logged;
 	uint64_t		 flood_refused, flood_logged;
 	uint64_t		 flood_paced, paced_logged;

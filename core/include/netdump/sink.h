@@ -107,7 +107,11 @@
  *   forks (a thread started there would not survive the fork); start runs
  *   in the daemon, as the user it runs as, before the first dump. An
  *   instance that opened an outbox gets resume calls from the host's
- *   outbox thread from after start until before destroy.
+ *   outbox thread from after start until before destroy. A reload
+ *   (SIGHUP) keeps an instance whose [sink] section did not change, as
+ *   it runs: create and start are not called again; a changed one gets
+ *   a new instance beside the old, which is destroyed after its last
+ *   dump ended.
  *
  * Chains: a route may name "zstd | local". Every element but the last is a
  * transform (NDS_CAP_TRANSFORM): its begin gets the next stage as a struct
