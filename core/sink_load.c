@@ -548,7 +548,8 @@ sink_free(struct nd_sink *s)
 	s->ctx.outbox = NULL;
 	if (s->instance != NULL)
 		s->module->desc->destroy(s->instance);
-	nd_config_free(s->module->desc, s->config);
+	if (s->module != NULL)
+		nd_config_free(s->module->desc, s->config);
 	free(s->name);
 	free(s);
 }
@@ -564,10 +565,17 @@ nd_sinkset_create(const struct nd_conf *conf, const struct nd_sinkset *prev,
 
 	if ((set = calloc(1, sizeof(*set))) == NULL ||
 	    (set->sinks = calloc(conf->nsinks + 1, sizeof(*set->sinks))) ==
-	    NULL) {
+	    NULL || (conf->server.sink_dir != NULL && (set->sink_dir =
+	    strdup(conf->server.sink_dir)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	set->worker_nice = conf->server.worker_nice;
+	if (prev != NULL && (prev->worker_nice != set->worker_nice ||
+	    (prev->sink_dir == NULL) != (set->sink_dir == NULL) ||
+	    (prev->sink_dir != NULL && strcmp(prev->sink_dir,
+	    set->sink_dir) != 0)))
+		prev = NULL;
 	for (i = 0; i < conf->nsinks; i++) {
 		const struct nd_sink_conf *sc = &conf->sinks[i];
 		struct nd_module *m;
@@ -580,13 +588,16 @@ nd_sinkset_create(const struct nd_conf *conf, const struct nd_sinkset *prev,
 			    conf->source, sc->lineno, sc->name, why);
 			goto fail;
 		}
-		if ((s = calloc(1, sizeof(*s))) == NULL ||
-		    (s->name = strdup(sc->name)) == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		atomic_init(&s->refs, 1);
+		if ((s->name = strdup(sc->name)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
 		s->module = m;
-		atomic_init(&s->refs, 1);
 		snprintf(s->ctx.prefix, sizeof(s->ctx.prefix), "sink %s (%s)",
 		    sc->name, sc->module);
 		s->ctx.dumpdir_fd = -1;
@@ -654,6 +665,7 @@ nd_sinkset_free(struct nd_sinkset *set)
 		nd_module_unload(set->modules[i]);
 	free(set->sinks);
 	free(set->modules);
+	free(set->sink_dir);
 	free(set);
 }
 

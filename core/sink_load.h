@@ -59,6 +59,9 @@ struct nd_sinkset {
 	size_t			  nchains;
 	size_t			  nkept;	/* sinks taken over from the
 						 * set a reload replaced */
+	/* What of [server] reaches a sink: none is kept if it changed. */
+	char			 *sink_dir;	/* where its modules came from */
+	int64_t			  worker_nice;	/* its pool threads' nice */
 };
 
 /*
@@ -79,7 +82,8 @@ void		 nd_module_print_options(const struct nd_module *, FILE *);
  * is unchanged (same module, every option the same) and that is not
  * retired is taken over as it runs, instance, threads and outbox, not
  * made again (nor started), so a reload costs its work in progress
- * nothing; its module too.
+ * nothing; its module too. Nothing is taken over when sink_dir or
+ * worker_nice changed (pool threads take a dump worker's nice).
  */
 struct nd_sinkset *nd_sinkset_create(const struct nd_conf *,
 		    const struct nd_sinkset *prev, char *err, size_t errlen);

@@ -79,120 +79,8 @@
 
 #define DEFAULT_TEMPLATE "{prefix}{path}/{client}/{date}-{collector}-{id}/{name}"
 
-/* s without the blanks (and line ends) around it, in place. */
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
-/* *to becomes a copy of value; the old one is wiped first. */
-static void
-set_secret(char **to, const char *value)
-{
-	if (*to != NULL)
-		explicit_bzero(*to, strlen(*to));
-	free(*to);
-	*to = strdup(value);
-}
-
-/*
- * Credentials from an AWS-style credentials file: the [profile] section's
- * aws_access_key_id, aws_secret_access_key and aws_session_token. Read
- * here rather than with inih, as the configuration is, so that what is
- * read can be wiped from the stack: inih's line buffer cannot be (and its
- * default line of 200 bytes is shorter than a session token).
- */
-static int
-read_credentials(struct s3_sink *s, const char *path, const char *profile,
-    char *err)
-{
-	struct s3_conf *c = &s->conf;
-	char line[2048], ebuf[128], *name, *value, *eq;
-	bool in = false;
-	struct stat sb;
-	FILE *fp;
-	int r = -1;
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		sink_seterr(err, "credentials_file %s: %s", path,
-		    sink_errstr(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 077) != 0)
-		s->host->log(s->ctx, NDS_LOG_WARNING, "credentials_file %s "
-		    "can be read by others (mode %03o)", path,
-		    (unsigned)(sb.st_mode & 0777));
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		name = trim(line);
-		if (*name == '#' || *name == ';' || *name == '\0')
-			continue;
-		if (*name == '[') {
-			char *close = strchr(name, ']');
-
-			if (close != NULL)
-				*close = '\0';
-			in = strcmp(trim(name + 1), profile) == 0;
-			continue;
-		}
-		if (!in || (eq = strchr(name, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		value = trim(eq + 1);
-		name = trim(name);
-		if (strcmp(name, "aws_access_key_id") == 0)
-			set_secret(&c->access_key, value);
-		else if (strcmp(name, "aws_secret_access_key") == 0)
-			set_secret(&c->secret_key, value);
-		else if (strcmp(name, "aws_session_token") == 0)
-			set_secret(&c->session_token, value);
-	}
-	explicit_bzero(line, sizeof(line));
-	if (ferror(fp))
-		sink_seterr(err, "credentials_file %s: read error", path);
-	else if (c->access_key == NULL || c->secret_key == NULL ||
-	    c->access_key[0] == '\0' || c->secret_key[0] == '\0')
-		sink_seterr(err, "credentials_file %s: no aws_access_key_id "
-		    "and aws_secret_access_key in [%s]", path, profile);
-	else
-		r = 0;
-	fclose(fp);
-	return r;
-}
-
-static int
-env_credentials(struct s3_conf *c, char *err)
-{
-	const char *id = getenv("AWS_ACCESS_KEY_ID");
-	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *token = getenv("AWS_SESSION_TOKEN");
-
-	if (id == NULL || secret == NULL || *id == '\0' || *secret == '\0') {
-		sink_seterr(err, "no credentials: set AWS_ACCESS_KEY_ID and "
-		    "AWS_SECRET_ACCESS_KEY in the environment, or "
-		    "credentials_file");
-		return -1;
-	}
-	if ((c->access_key = strdup(id)) == NULL ||
-	    (c->secret_key = strdup(secret)) == NULL ||
-	    (token != NULL && *token != '\0' &&
-	    (c->session_token = strdup(token)) == NULL)) {
-		sink_seterr(err, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static bool
-printable(const char *s)
+bool
+s3_printable(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
@@ -206,7 +94,7 @@ bucket_ok(const char *b, bool path_style)
 {
 	size_t n = strlen(b);
 
-	if (n < 3 || n > 255 || !printable(b) || strchr(b, '/') != NULL)
+	if (n < 3 || n > 255 || !s3_printable(b) || strchr(b, '/') != NULL)
 		return false;
 	return path_style || (n <= 63 &&
 	    strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n);
@@ -239,7 +127,7 @@ setup_url(struct s3_sink *s, const char *endpoint, bool path_style,
 		return -1;
 	}
 	if (*host == '\0' || strpbrk(host, "/?#@") != NULL ||
-	    !printable(c->endpoint)) {
+	    !s3_printable(c->endpoint)) {
 		sink_seterr(err, "endpoint: \"%s\" must be "
 		    "scheme://host[:port], without a path", endpoint);
 		return -1;
@@ -281,17 +169,12 @@ sink_free(struct s3_sink *s)
 	/* Its threads use the store's settings and curl: it goes first. */
 	s->host->pool_close(s->pool);
 	s3_client_fini(&s->rcl);
-	if (c->secret_key != NULL)
-		explicit_bzero(c->secret_key, strlen(c->secret_key));
-	if (c->session_token != NULL)
-		explicit_bzero(c->session_token, strlen(c->session_token));
+	if (c->creds != NULL)
+		s3_creds_fini(c->creds);
 	free(c->endpoint);
 	free(c->bucket);
 	free(c->base);
 	free(c->copy_prefix);
-	free(c->access_key);
-	free(c->secret_key);
-	free(c->session_token);
 	if (s->spool_fd != -1)
 		close(s->spool_fd);
 	pthread_mutex_destroy(&s->lock);
@@ -305,7 +188,7 @@ setup_store(struct s3_sink *s, const struct s3_config *cfg, char *err)
 	struct s3_conf *c = &s->conf;
 	char endpoint[512];
 
-	if (*cfg->region == '\0' || !printable(cfg->region) ||
+	if (*cfg->region == '\0' || !s3_printable(cfg->region) ||
 	    strchr(cfg->region, ':') || snprintf(c->sigv4, sizeof(c->sigv4),
 	    "aws:amz:%s:s3", cfg->region) >= (int)sizeof(c->sigv4)) {
 		sink_seterr(err, "region: \"%s\" is not a region name",
@@ -345,18 +228,9 @@ setup_names(struct s3_sink *s, const struct s3_config *cfg, char *err)
 		s->hostname[sizeof(s->hostname) - 1] = '\0';
 		s->collector = s->hostname;
 	}
-	if (cfg->credentials_file != NULL && cfg->credentials_file[0] != '\0') {
-		if (read_credentials(s, cfg->credentials_file, cfg->profile,
-		    err) == -1)
-			return -1;
-	} else if (env_credentials(c, err) == -1)
-		return -1;
-	if (strchr(c->access_key, ':') != NULL || !printable(c->access_key)) {
-		sink_seterr(err, "the access key id has characters no access "
-		    "key id has");
-		return -1;
-	}
-	return 0;
+	c->creds = &s->creds;
+	return s3_creds_init(&s->creds, s->host, s->ctx,
+	    cfg->credentials_file, cfg->profile, err);
 }
 
 /*

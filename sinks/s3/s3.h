@@ -6,11 +6,12 @@
  * s3_dump.c: a dump, its names and keys, its pending record; s3_resume.c:
  * a pending record the outbox hands back; s3_upload.c: an object's bytes,
  * its parts on the host's upload pool, completion and copies; s3_http.c:
- * the S3 requests.
+ * the S3 requests; s3_creds.c: the credentials.
  */
 #ifndef ND_S3_H
 #define ND_S3_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -196,6 +197,41 @@ int		 s3_record_cut(struct s3_rec_obj *o, uint64_t have);
 void		 s3_record_del_stale(struct s3_record *rec, unsigned i);
 void		 s3_record_free(struct s3_record *rec);
 
+/* ---------------------------------------------------------- s3_creds.c */
+
+/* A set of credentials, each string wiped before it is freed. */
+struct s3_secret {
+	char		*access_key;
+	char		*secret_key;
+	char		*session_token;	/* NULL: none */
+};
+
+/* The credentials of a sink: the environment's, or a file's. */
+struct s3_creds {
+	const struct nds_host	*host;
+	struct nds_host_ctx	*ctx;
+	const char		*path;		/* credentials_file; NULL: env */
+	const char		*profile;
+	pthread_mutex_t		 lock;		/* of what follows */
+	struct s3_secret	 cur;
+	struct stat		 seen;		/* the file as last read */
+	time_t			 looked;	/* CLOCK_MONOTONIC s: last stat */
+};
+
+/* Read them (path NULL or "": the environment's); -1 and err. */
+int		 s3_creds_init(struct s3_creds *, const struct nds_host *,
+		    struct nds_host_ctx *, const char *path,
+		    const char *profile, char *err);
+void		 s3_creds_fini(struct s3_creds *);
+/*
+ * A copy of the credentials for one request (the file read again first
+ * if it changed), the caller's to s3_secret_clear; -1: out of memory.
+ */
+int		 s3_creds_get(struct s3_creds *, struct s3_secret *);
+void		 s3_secret_clear(struct s3_secret *);
+/* No blank, no control character: what a key id or a region may hold. */
+bool		 s3_printable(const char *);
+
 /* ----------------------------------------------------------- s3_http.c */
 
 /* Where and how to talk to the store; read-only once set up. */
@@ -205,9 +241,7 @@ struct s3_conf {
 	char		*base;		/* URL of the bucket, no '/' at the end */
 	char		*copy_prefix;	/* "/bucket/", x-amz-copy-source */
 	char		 sigv4[96];	/* "aws:amz:REGION:s3" */
-	char		*access_key;
-	char		*secret_key;
-	char		*session_token;	/* NULL: none */
+	struct s3_creds	*creds;
 	const char	*ca_file;
 	bool		 verify;
 	long		 connect_timeout;	/* seconds */
@@ -343,6 +377,7 @@ struct s3_sink {
 	/* Whether the last request failed: new dumps then only spool. */
 	atomic_bool		 down;
 	struct s3_client	 rcl;		/* s3_resume's; h NULL: none */
+	struct s3_creds		 creds;		/* conf.creds, once read */
 };
 
 /* One per dump. */

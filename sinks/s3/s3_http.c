@@ -230,7 +230,7 @@ curl_transient(CURLcode cc)
 }
 
 static struct curl_slist *
-headers(const struct s3_client *cl, const struct req *rq)
+headers(const struct req *rq, const struct s3_secret *k)
 {
 	/* curl 7.88 signs the payload as this says; S3 insists on it. */
 	const char *h[5] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL,
@@ -244,9 +244,9 @@ headers(const struct s3_client *cl, const struct req *rq)
 	 * header it then leaves out, and S3 rejects the signature. The
 	 * round trip also spares the body when the store refuses.
 	 */
-	if (cl->conf->session_token != NULL) {
+	if (k->session_token != NULL) {
 		if (snprintf(tok, sizeof(tok), "x-amz-security-token: %s",
-		    cl->conf->session_token) >= (int)sizeof(tok))
+		    k->session_token) >= (int)sizeof(tok))
 			goto fail;
 		h[1] = tok;
 	}
@@ -295,8 +295,8 @@ request_url(const struct s3_client *cl, const struct req *rq)
 /* Everything curl is to know about the request. */
 static void
 set_request(struct s3_client *cl, const struct req *rq, const char *url,
-    struct curl_slist *hl, struct s3_reply *rp, char *cerr,
-    struct s3_src *none)
+    struct curl_slist *hl, const struct s3_secret *k, struct s3_reply *rp,
+    char *cerr, struct s3_src *none)
 {
 	const struct s3_conf *c = cl->conf;
 	CURL *h = cl->h;
@@ -308,8 +308,8 @@ set_request(struct s3_client *cl, const struct req *rq, const char *url,
 	/* Keys are encoded already; "/./" must reach the store as is. */
 	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
-	curl_easy_setopt(h, CURLOPT_USERNAME, c->access_key);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);
+	curl_easy_setopt(h, CURLOPT_USERNAME, k->access_key);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, k->secret_key);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
@@ -441,6 +441,7 @@ perform(struct s3_client *cl, const struct req *rq)
 	static const struct s3_src empty = { .fd = -1 };
 	struct s3_src none = empty;
 	struct curl_slist *hl = NULL;
+	struct s3_secret k = { 0 };
 	char *url = NULL, cerr[CURL_ERROR_SIZE] = "";
 	enum s3_status st = S3_LOCAL;
 	CURLcode cc;
@@ -449,11 +450,12 @@ perform(struct s3_client *cl, const struct req *rq)
 	cl->code[0] = '\0';
 	memset(rp, 0, sizeof(*rp));
 	if ((url = request_url(cl, rq)) == NULL ||
-	    (hl = headers(cl, rq)) == NULL) {
+	    s3_creds_get(cl->conf->creds, &k) == -1 ||
+	    (hl = headers(rq, &k)) == NULL) {
 		sink_seterr(cl->err, "%s: out of memory", rq->what);
 		goto out;
 	}
-	set_request(cl, rq, url, hl, rp, cerr, &none);
+	set_request(cl, rq, url, hl, &k, rp, cerr, &none);
 	cc = curl_easy_perform(cl->h);
 	curl_easy_getinfo(cl->h, CURLINFO_RESPONSE_CODE, &cl->http);
 	/* Never leave the secret in a handle that outlives the request. */
@@ -466,6 +468,7 @@ perform(struct s3_client *cl, const struct req *rq)
 		st = http_status(cl, rq);
 out:
 	curl_slist_free_all(hl);
+	s3_secret_clear(&k);
 	free(url);
 	return st;
 }

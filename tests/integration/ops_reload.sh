@@ -160,10 +160,11 @@ pass "after a burst of SIGHUPs the server runs and stores with the reloaded rout
 
 # An unchanged sink goes on as it ran; a changed one is made anew.
 # flaky refuses the first write of its instance (failures = 1).
-flaky_conf() {	# FAILURES
+flaky_conf() {	# FAILURES [SINK-DIR [WORKER-NICE]]
 	cat >"$C" <<INI
 [server]
-sink_dir = $ND_SINK_DIR
+sink_dir = ${2:-$ND_SINK_DIR}
+worker_nice = ${3:-19}
 
 [sink local]
 module = file
@@ -192,6 +193,19 @@ flaky_conf 2
 hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 1 of them unchanged and kept as they run\\)"
 assert_eq "$(dump_status "$(client_addr 10)" 340)" incomplete "the first dump through flaky with failures = 2"
 pass "a sink whose options changed is made anew: it refuses again"
+# What of [server] reaches the sinks changed: none is kept. The modules
+# from another folder (here the same files by another name), the pool
+# threads a dump worker starts at another nice.
+ln -s "$ND_SINK_DIR" "$T/sinks.again"
+hup_fresh() {	# SEED SINK-DIR WORKER-NICE
+	flaky_conf 2 "$2" "$3"
+	hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 0 of them unchanged and kept as they run\\)"
+	assert_eq "$(dump_status "$(client_addr $(($1 - 330)))" "$1")" incomplete \
+	    "a dump after sink_dir = $2, worker_nice = $3"
+}
+hup_fresh 341 "$T/sinks.again" 19
+hup_fresh 342 "$T/sinks.again" 10
+pass "a reload that changes sink_dir or worker_nice makes every sink anew"
 
 stop_server
 finish

@@ -6,6 +6,8 @@
 # the spool with a pending record. After a restart with the right
 # credentials (from credentials_file) the background thread uploads it,
 # and the manifest in the bucket no longer says "pending". Nothing lost.
+# A credentials_file put right while the server runs is read again by the
+# next request: no reload, no restart.
 set -euo pipefail
 NET=203
 . "$(dirname "$0")/lib-s3.sh"
@@ -85,5 +87,39 @@ if grep -qF -e "$WRONG" -e "$S3_SECRET_KEY" "$T"/server.*.log; then
 	fail "a secret key appears in a log"
 fi
 pass "vmcore identical, info there, manifest in the bucket without the pending note; no secret in any log"
+stop_server
+
+# The file wrong, then put right (a new file renamed over it, as tools
+# that rotate credentials do) while the server runs.
+creds() {	# SECRET
+	printf '[netdump]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	    "$S3_ACCESS_KEY" "$1" >"$T/credentials.new"
+	chmod 600 "$T/credentials.new"
+	mv "$T/credentials.new" "$T/credentials"
+}
+creds "$WRONG"
+write_conf "$T/s3c.ini" "$RGW_ENDPOINT" "$BUCKET" bucket <<EOF
+part_size = 5M
+retry_interval = 1
+retry_max_interval = 2
+credentials_file = $T/credentials
+profile = netdump
+EOF
+start_server -c "$T/s3c.ini"
+B=$(client_addr 2)
+send_dump 0 "$B" -q -g 8M -s 32 -o "$T/sentB"
+wait_dumps "$B" 1
+assert_log "bucket $BUCKET at ${RGW_ENDPOINT//./\\.}: HTTP 403" "the refusal with the file wrong"
+creds "$S3_SECRET_KEY"
+wait_log "credentials_file ${T//./\\.}/credentials changed: read again" 30
+KB=$(stored_key "$B")
+wait_log "uploaded s3://$BUCKET/${KB//./\\.} " 30
+poll 10 _spool_empty || fail "spool not empty after the upload: $(spool_folders)"
+s3_get "$BUCKET" "$KB" "$T/gotB"
+assert_same_bytes "$T/gotB" "$T/sentB"
+if grep -qF -e "$WRONG" -e "$S3_SECRET_KEY" "$T"/server.*.log; then
+	fail "a secret key appears in a log"
+fi
+pass "the credentials file put right while the server runs: read again, the pending dump uploaded, identical"
 stop_server
 finish
