@@ -96,13 +96,13 @@ assert_no_log "Too many open files" "descriptors ran out"
 [ "$maxfd" -lt 1000 ] || fail "the server had $maxfd descriptors open (limit 1024)"
 sessions=$(jq .sessions "$T/loop.json")
 answered=$(jq .answered "$T/loop.json")
-# More sessions than the budget (672 sockets) within grace, nearly all
-# answered: a budget that refused instead of reclaiming would answer
-# fewer than 700.
-# (Slower builds loop at 150 a second: 700 is still past the budget.)
-least=1000
-[ "$WAIT_SCALE" = 1 ] || least=700
-[ "$sessions" -ge "$least" ] || fail "the loop made only $sessions sessions in 10 s"
+# More sessions answered than the budget holds (672 sockets), nearly all
+# of those that came: a budget that refused instead of reclaiming would
+# answer fewer than 700. How many come in 10 s is the machine's speed
+# (150 a second in slower builds, 100 a second on a loaded one), not
+# what is asserted.
+[ "$answered" -ge 700 ] ||
+	fail "only $answered of $sessions looping sessions were answered (the budget holds 672)"
 [ $((answered * 100)) -ge $((sessions * 80)) ] ||
 	fail "only $answered of $sessions looping sessions were answered"
 assert_log "dump [0-9]+ from 127\\.0\\.$NET\\.[0-9]+: its ended session was closed early to free a file descriptor" \
