@@ -79,15 +79,6 @@
 
 #define DEFAULT_TEMPLATE "{prefix}{path}/{client}/{date}-{collector}-{id}/{name}"
 
-bool
-s3_printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 /* Bucket names as S3 allows them; virtual hosts need DNS labels. */
 static bool
 bucket_ok(const char *b, bool path_style)
@@ -276,6 +267,11 @@ s3_start(void *instance, char err[NDS_ERRBUF_SIZE])
 	if (s->cfg->spool)
 		sink_check_dir(s->host, s->ctx, "spool_dir",
 		    s->cfg->spool_dir);
+	/* Read at create, maybe as root; read again as the server's user. */
+	if (s->creds.path != NULL && access(s->creds.path, R_OK) == -1)
+		s->host->log(s->ctx, NDS_LOG_WARNING, "credentials_file %s: "
+		    "%s for the server's user: a change to it will not be "
+		    "read", s->creds.path, strerror(errno));
 	return NDS_OK;
 }
 

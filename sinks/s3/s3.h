@@ -216,7 +216,12 @@ struct s3_creds {
 	struct s3_secret	 cur;
 	struct stat		 seen;		/* the file as last read */
 	time_t			 looked;	/* CLOCK_MONOTONIC s: last stat */
+	bool			 reading;	/* a thread reads the file */
+	char			 said[NDS_ERRBUF_SIZE]; /* a passing failure
+						 * logged; "" none */
 };
+/* The longest session token: the request's header holds it. */
+#define S3_TOKEN_LEN_MAX	8000
 
 /* Read them (path NULL or "": the environment's); -1 and err. */
 int		 s3_creds_init(struct s3_creds *, const struct nds_host *,

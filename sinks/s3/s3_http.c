@@ -229,6 +229,17 @@ curl_transient(CURLcode cc)
 	return false;
 }
 
+/* A request's header list, its token wiped first. */
+static void
+headers_free(struct curl_slist *l)
+{
+	struct curl_slist *t;
+
+	for (t = l; t != NULL; t = t->next)
+		explicit_bzero(t->data, strlen(t->data));
+	curl_slist_free_all(l);
+}
+
 static struct curl_slist *
 headers(const struct req *rq, const struct s3_secret *k)
 {
@@ -236,7 +247,7 @@ headers(const struct req *rq, const struct s3_secret *k)
 	const char *h[5] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL,
 	    rq->hdr[0], rq->hdr[1], rq->hdr[2] };
 	struct curl_slist *l = NULL, *t;
-	char tok[4096];
+	char tok[S3_TOKEN_LEN_MAX + 32];
 	size_t i;
 
 	/*
@@ -261,7 +272,7 @@ headers(const struct req *rq, const struct s3_secret *k)
 	return l;
 fail:
 	explicit_bzero(tok, sizeof(tok));
-	curl_slist_free_all(l);
+	headers_free(l);
 	return NULL;
 }
 
@@ -467,7 +478,7 @@ perform(struct s3_client *cl, const struct req *rq)
 	else
 		st = http_status(cl, rq);
 out:
-	curl_slist_free_all(hl);
+	headers_free(hl);
 	s3_secret_clear(&k);
 	free(url);
 	return st;
