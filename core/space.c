@@ -222,7 +222,7 @@ nd_dir_open(struct nds_host_ctx *ctx, const char *dir,
     char err[NDS_ERRBUF_SIZE])
 {
 	const char *what = dir != NULL ? dir : "the dump directory";
-	int fd;
+	int fd, save;
 
 	if (ctx->dumpdir_fd == -1 && (dir == NULL || dir[0] != '/')) {
 		snprintf(err, NDS_ERRBUF_SIZE, "%s: the dump directory is "
@@ -232,8 +232,11 @@ nd_dir_open(struct nds_host_ctx *ctx, const char *dir,
 	}
 	fd = openat(ctx->dumpdir_fd, dir != NULL ? dir : ".", O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", what, strerror(errno));
+	if (fd == -1) {
+		save = errno;
+		snprintf(err, NDS_ERRBUF_SIZE, "%s: %s", what, strerror(save));
+		errno = save;	/* the caller's message may want it */
+	}
 	return fd;
 }
 

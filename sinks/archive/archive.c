@@ -226,19 +226,12 @@ ar_begin(void *instance, const struct nds_dump *dump,
 static int
 spool_dir_open(const struct ar_dump *d, char *err)
 {
-	const struct nds_dump *dump = d->dump;
-	const char *dir = d->as->config->spool_dir;
+	const struct ar_sink *as = d->as;
+	char derr[NDS_ERRBUF_SIZE];
 	int fd;
 
-	if (dir == NULL)
-		dir = dump->dumpdir_fd >= 0 ? "." : dump->dumpdir;
-	if (dir == NULL) {
-		spool_err(d, err, ENOENT, "no dump directory");
-		return -1;
-	}
-	fd = openat(dump->dumpdir_fd >= 0 ? dump->dumpdir_fd : AT_FDCWD, dir,
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
+	if ((fd = as->host->dir_open(as->ctx, as->config->spool_dir,
+	    derr)) == -1)
 		spool_err(d, err, errno, "%s", "");
 	return fd;
 }

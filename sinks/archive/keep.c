@@ -134,7 +134,6 @@ keep_drop(struct ar_keep *k, int dirfd)
 
 	if (k->fd == -1)
 		return 0;
-	keep_unname(k);
 	/* Gone already: a start took it for an empty leftover. */
 	if (dirfd == -1 || (unlinkat(dirfd, k->name, AT_REMOVEDIR) == -1 &&
 	    errno != ENOENT)) {

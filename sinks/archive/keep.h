@@ -41,9 +41,9 @@ int	keep_put(const struct ar_keep *, const char *name, const void *buf,
 	    size_t len);
 /*
  * The dump's end: the tarball takes over. First the names in the folder
- * go (the spool, still open, stays readable), then, once the spool is
- * closed, the folder: 0, or -1 with errno, and an empty folder stays,
- * which the next start removes.
+ * go (keep_unname: the spool, still open, stays readable), then, once the
+ * spool is closed, the folder (keep_drop): 0, or -1 with errno, and an
+ * empty folder stays, which the next start removes.
  */
 void	keep_unname(const struct ar_keep *);
 int	keep_drop(struct ar_keep *, int dirfd);

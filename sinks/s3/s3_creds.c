@@ -72,15 +72,14 @@ trim(char *s)
 	return s;
 }
 
-/* A set of credentials fit for a request, or why not into err. */
+/*
+ * Whether a key id and secret, both there, and a token fit in a request;
+ * why not into err.
+ */
 static int
 check(const struct s3_secret *k, const char *what, char *err)
 {
-	if (k->access_key == NULL || k->secret_key == NULL ||
-	    k->access_key[0] == '\0' || k->secret_key[0] == '\0')
-		sink_seterr(err, "%s: no aws_access_key_id and "
-		    "aws_secret_access_key", what);
-	else if (strchr(k->access_key, ':') != NULL ||
+	if (strchr(k->access_key, ':') != NULL ||
 	    !s3_printable(k->access_key))
 		sink_seterr(err, "%s: the access key id has characters no "
 		    "access key id has", what);

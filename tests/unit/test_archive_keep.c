@@ -490,6 +490,32 @@ test_no_locks(void **state)
 	destroy(inst, config);
 }
 
+/*
+ * A key whose copy cannot be kept (spool_dir missing): said, the key
+ * still stored (in the tarball), the dump not failed for it.
+ */
+static void
+test_key_not_kept(void **state)
+{
+	char err[NDS_ERRBUF_SIZE] = "";
+	struct nds_dump dump;
+	void *config, *inst, *ds;
+
+	(void)state;
+	inst = instance("missing", &config);
+	mock_dump_init(&dump, dumpdir, dfd);
+	assert_int_equal(M.begin(inst, &dump, &null_stage, &ds, err), NDS_OK);
+	assert_int_equal(put(ds, NDS_OBJ_KEY, 0, KEY, sizeof(KEY) - 1,
+	    sizeof(KEY) - 1), 0);
+	mock_host_assert_logged(NULL, "spool in missing: No such file or "
+	    "directory; the key is in the tarball, but lost if the server "
+	    "dies before the end");
+	dump.status = NDS_STATUS_INCOMPLETE;
+	assert_int_equal(M.end(ds, err), NDS_OK);
+	assert_int_equal(count(".", ".archive-"), 0);
+	destroy(inst, config);
+}
+
 int
 main(void)
 {
@@ -502,6 +528,7 @@ main(void)
 		T(test_killed_names),
 		T(test_salvage_blocked),
 		T(test_no_locks),
+		T(test_key_not_kept),
 #undef T
 	};
 

@@ -45,6 +45,7 @@
 #include "netdump/sink.h"
 
 #include "mock_host.h"
+#include "sink_load.h"
 
 /* The module's descriptor, from sinks/archive/archive.c compiled in. */
 extern const struct nds_sink_module nds_sink_module;
@@ -112,6 +113,8 @@ struct run {
 };
 
 static unsigned int extractions;
+/* The instance's: the spool folder is opened through it (dir_open). */
+static struct nds_host_ctx host_ctx = { .dumpdir_fd = -1 };
 static unsigned int objects;	/* names the mock's files */
 
 /* What the tests store; the key is binary. */
@@ -237,6 +240,7 @@ setup(void **state)
 	e->dfd = open(e->dumpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (e->dfd == -1)
 		return -1;
+	host_ctx.dumpdir_fd = e->dfd;
 	mock_host_reset("archive");
 	*state = e;
 	return 0;
@@ -283,7 +287,8 @@ try_create(int comp, const char *spool_dir, void **inst, void **config,
 		    "compression", why);
 		return NDS_FATAL;
 	}
-	if ((r = M.create(&mock_host, NULL, *config, inst, err)) != NDS_OK) {
+	if ((r = M.create(&mock_host, &host_ctx, *config, inst, err)) !=
+	    NDS_OK) {
 		mock_config_free(&M, *config);
 		*config = NULL;
 	}

@@ -451,8 +451,9 @@ struct nds_host {
 	 * 2.7: dir (relative to the dump directory unless absolute; NULL:
 	 * the dump directory) opened as a directory (O_DIRECTORY,
 	 * close-on-exec), for a module that looks at what a previous run
-	 * left there before the first dump. The caller closes it; -1 and
-	 * err ("DIR: why") if it cannot be opened. From start on.
+	 * left there before the first dump, or keeps files of its own there
+	 * during one. The caller closes it; -1, errno and err ("DIR: why")
+	 * if it cannot be opened. From start on.
 	 */
 	int		(*dir_open)(struct nds_host_ctx *, const char *dir,
 			    char err[NDS_ERRBUF_SIZE]);
