@@ -726,6 +726,7 @@ main(int argc, char *argv[])
 	/* Threads of the sinks start here, where they survive: no more forks. */
 	o.sinks_may_start = true;
 	o.dumpdir_fd = dumpdir_fd;
+	nd_runtime_reaper_start();
 	nd_sinkset_start(rt->sinks, dumpdir_fd);
 	if (pid_fd != -1)
 		pidfile_write(pid_fd, pidfile);
@@ -755,6 +756,8 @@ main(int argc, char *argv[])
 	nd_sigseen_stop();
 
 	nd_receiver_free(rx);
+	/* Old configurations' sinks end before the directory they use. */
+	nd_runtime_reaper_stop();
 	close(dumpdir_fd);
 	if (pid_fd != -1) {
 		(void)unlink(pidfile);

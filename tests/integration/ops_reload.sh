@@ -160,7 +160,7 @@ pass "after a burst of SIGHUPs the server runs and stores with the reloaded rout
 
 # An unchanged sink goes on as it ran; a changed one is made anew.
 # flaky refuses the first write of its instance (failures = 1).
-flaky_conf() {	# FAILURES [SINK-DIR [WORKER-NICE]]
+flaky_conf() {	# FAILURES [SINK-DIR [WORKER-NICE [DESTROY-MS]]]
 	cat >"$C" <<INI
 [server]
 sink_dir = ${2:-$ND_SINK_DIR}
@@ -172,6 +172,7 @@ module = file
 [sink fl]
 module = flaky
 failures = $1
+destroy_ms = ${4:-0}
 
 [route default]
 path = *
@@ -210,6 +211,20 @@ hup_fresh() {	# SEED SINK-DIR WORKER-NICE
 hup_fresh 341 "$T/sinks.again" 19
 hup_fresh 343 "$T/sinks.again" 10
 pass "a reload that changes sink_dir or worker_nice makes every sink anew"
+
+# A changed sink ends away from the receiving thread: an instance whose
+# end takes 14 s (an outbox thread finishing a request to a slow store,
+# a module joining its threads) holds back neither the reload nor the
+# acks of a dump that comes meanwhile (a kernel gives up after 12 s
+# without one: netdump_client.c, debugnet.c).
+flaky_conf 0 "$T/sinks.again" 10 14000
+hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 1 of them unchanged and kept as they run\\)"
+flaky_conf 0 "$T/sinks.again" 10 0
+hup "SIGHUP: configuration reloaded from $C \\(1 routes, 2 sinks, 1 of them unchanged and kept as they run\\)"
+assert_eq "$(dump_status "$(client_addr 20)" 350)" complete \
+    "a dump while the old instance ends"
+kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited"
+pass "an old sink that takes 14 s to end delays neither the reload nor a dump"
 
 stop_server
 finish

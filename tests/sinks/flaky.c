@@ -18,6 +18,8 @@
  *                 (per instance; the others count only writes of a
  *                 vmcore or tarball): the key's store while the dump
  *                 arrives fails, its store at the end does not
+ *   destroy_ms = N  destroy sleeps N ms: an instance slow to end (a
+ *                 module joining threads that finish a request)
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -35,6 +37,7 @@ struct flaky_config {
 	int64_t			 stall_ms;
 	bool			 start_fails;
 	int64_t			 key_failures;
+	int64_t			 destroy_ms;
 };
 
 struct flaky {
@@ -88,8 +91,21 @@ flaky_start(void *instance, char err[NDS_ERRBUF_SIZE])
 }
 
 static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
 flaky_destroy(void *instance)
 {
+	struct flaky *f = instance;
+
+	sleep_ms(f->conf->destroy_ms);
 	free(instance);
 }
 
@@ -142,7 +158,6 @@ flaky_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 	struct flaky_obj *o = object_state;
 	struct flaky *f = o->d->f;
 	int64_t ms = f->conf->delay_ms;
-	struct timespec ts;
 	long long call;
 
 	if (o->kind == NDS_OBJ_KEY) {
@@ -160,10 +175,7 @@ flaky_write(void *object_state, uint64_t offset, const void *buf, size_t len,
 		o->d->stalled = true;
 		ms += f->conf->stall_ms;
 	}
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	sleep_ms(ms);
 	call = atomic_fetch_add(&f->calls, 1);
 	if (f->conf->fatal && call == 0) {
 		sink_seterr(err, "flaky: fatal on the first write");
@@ -227,6 +239,8 @@ static const struct nds_option flaky_options[] = {
 	    "start answers NDS_FATAL" },
 	{ "key_failures", NDS_OPT_INT, OPT(key_failures), "0", NULL, 0, 1000,
 	    "the first N key write calls answer NDS_FAILED" },
+	{ "destroy_ms", NDS_OPT_INT, OPT(destroy_ms), "0", NULL, 0, 60000,
+	    "destroy sleeps this long" },
 	{ .name = NULL },
 };
 

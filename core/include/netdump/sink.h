@@ -111,7 +111,8 @@
  *   (SIGHUP) keeps an instance whose [sink] section did not change, as
  *   it runs: create and start are not called again; a changed one gets
  *   a new instance beside the old, which is destroyed after its last
- *   dump ended.
+ *   dump ended, on a thread of the host's own: destroy may wait (join
+ *   the module's threads) without holding back any dump.
  *
  * Chains: a route may name "zstd | local". Every element but the last is a
  * transform (NDS_CAP_TRANSFORM): its begin gets the next stage as a struct
