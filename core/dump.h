@@ -46,21 +46,24 @@ struct nd_key_copy {
 };
 #define ND_PAGE		4096
 /*
- * How far data may reach past the KDH's dumplength and still be what the
- * KDH describes: a kernel-compressed dump pads its last write, never by a
- * whole 64 KiB netdump buffer. Beyond it, the KDH is not this dump's (or
- * not the only sender's) and the dump is neither cut nor complete.
+ * Where the data a KDH describes ends: at dumplength, but a compressed
+ * dump's last write is a whole block of the netdump dumper's (4096
+ * bytes), padded (kern_shutdown.c, kerneldumpcomp_write_cb), and the
+ * padding arrives too. Data beyond it is not what this KDH describes
+ * (another sender's, or another dump's): such a dump is neither cut nor
+ * complete.
  */
-#define ND_KDH_END_SLACK	(64u * 1024)
+#define ND_DUMP_BLOCK	4096u
 
-/* Where the data a KDH describes may end, saturating. */
 static inline uint64_t
-nd_kdh_data_end(uint64_t dumplength)
+nd_kdh_data_end(const struct nds_kdh *kdh)
 {
-	return dumplength > UINT64_MAX - ND_KDH_END_SLACK ? UINT64_MAX :
-	    dumplength + ND_KDH_END_SLACK;
+	if (kdh->compression == NDS_COMP_NONE)
+		return kdh->dumplength;
+	return kdh->dumplength > UINT64_MAX - (ND_DUMP_BLOCK - 1) ?
+	    UINT64_MAX : (kdh->dumplength + ND_DUMP_BLOCK - 1) /
+	    ND_DUMP_BLOCK * ND_DUMP_BLOCK;
 }
-
 
 enum nd_work_kind {
 	ND_WORK_BLOCK,	/* buf holds [off, off + len), pool buffer */

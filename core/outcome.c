@@ -146,14 +146,17 @@ judge(struct nd_dump *d)
 		snprintf(buf, sizeof(buf), "invalid kernel dump header: %s",
 		    nd_kdh_result_str(d->kdh_result));
 		why = buf;
-	} else if ((ngaps = nd_cov_gaps(&d->cov, d->kdh.dumplength, &gap,
+	} else if (d->kdh.dumplength == 0)
+		why = "the kernel dump header describes no data (a dump "
+		    "length of 0)";
+	else if ((ngaps = nd_cov_gaps(&d->cov, d->kdh.dumplength, &gap,
 	    1)) > 0) {
 		snprintf(buf, sizeof(buf), "%zu gap%s in the vmcore, first at "
 		    "[%" PRIu64 ", %" PRIu64 ") (%" PRIu64 " of %" PRIu64
 		    " bytes received)", ngaps, ngaps == 1 ? "" : "s",
 		    gap.start, gap.end, d->cov.total, d->kdh.dumplength);
 		why = buf;
-	} else if (nd_cov_end(&d->cov) > nd_kdh_data_end(d->kdh.dumplength)) {
+	} else if (nd_cov_end(&d->cov) > nd_kdh_data_end(&d->kdh)) {
 		snprintf(buf, sizeof(buf), "data arrived up to offset %" PRIu64
 		    ", beyond the %" PRIu64 " bytes the KDH describes",
 		    nd_cov_end(&d->cov), d->kdh.dumplength);

@@ -45,9 +45,6 @@
  */
 #define JUMP_QUIET	3		/* s */
 
-/* The netdump dumper's blocksize: a compressed dump's last is padded. */
-#define ND_BLOCK_PAD	4096u
-
 /*
  * Copy the parts of [off, off + len) not received before into obj, and
  * compare the rest: a difference is a conflict.
@@ -252,8 +249,7 @@ dump_whole(const struct nd_dump *d)
 	end = nd_cov_end(&d->cov);
 	return kdh.dumplength > 0 && nd_cov_contains(&d->cov, 0,
 	    kdh.dumplength) && (end == kdh.dumplength ||
-	    (kdh.compression != NDS_COMP_NONE && end == (kdh.dumplength +
-	    ND_BLOCK_PAD - 1) / ND_BLOCK_PAD * ND_BLOCK_PAD)) &&
+	    end == nd_kdh_data_end(&kdh)) &&
 	    nd_cov_contains(&d->key_cov, 0, kdh.dumpkeysize) &&
 	    nd_cov_end(&d->key_cov) <= kdh.dumpkeysize;
 }

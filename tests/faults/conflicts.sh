@@ -10,7 +10,8 @@
 # acks them, keeps the first copy, counts them in the manifest
 # ("conflicts", "first_conflict": {"object", "offset"}) and never labels
 # such a dump complete. A KDH that conflicts, or whose dumplength ends
-# more than 64 KiB before the data received, cuts nothing: a forged
+# before the data received (past its last block's padding when the dump
+# is compressed), cuts nothing: a forged
 # short KDH must not truncate a compressed dump and have it labelled
 # complete. What each client sends (ndfault.py, speaking the protocol by
 # hand; netdump-send for the honest one):
