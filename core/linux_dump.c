@@ -14,7 +14,9 @@
  * was short, and is rebooted.
  *
  * MEMORY pulls page frames 0 .. max_pfn - 1 in order with up to
- * LX_WINDOW requests out, request nr = the frame number. Each 1024-byte
+ * LX_WINDOW requests out, request nr = the frame number XOR a number
+ * drawn for the session (pfn_key: a forger who cannot see the requests
+ * cannot answer them), from = the frame number. Each 1024-byte
  * chunk goes into the assembler at its place in the ELF core, so the core
  * is the flat layout of elfcore.h: the ELF header first (provisional: one
  * PT_LOAD over every frame, as the RAM map is not known yet), then frame
@@ -424,6 +426,7 @@ announce(struct nd_lx *lx, struct nd_receiver *rx,
 			return;
 		s->from = *from;
 		memcpy(s->addr, addr, sizeof(s->addr));
+		s->pfn_key = arc4random();
 		s->state = LX_GATED;
 		s->next = lx->sessions;
 		lx->sessions = s;

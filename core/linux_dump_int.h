@@ -97,6 +97,13 @@ struct lx_session {
 	/* The one control request out (HANDSHAKE .. SHOW_STATE, REBOOT). */
 	uint32_t		 ctl_cmd;
 	uint32_t		 ctl_nr;
+	/*
+	 * A page request's nr is its frame number XOR this, drawn for the
+	 * session: the client echoes it, and frame numbers are pulled in
+	 * order, so bare ones would let a forger who cannot see our
+	 * requests answer them (a RESERVED reply turns RAM into holes).
+	 */
+	uint32_t		 pfn_key;
 	uint64_t		 ctl_sent;
 	uint64_t		 show_since;	/* ms, SHOW_STATE first sent */
 	unsigned		 ctl_tries;

