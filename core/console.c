@@ -30,6 +30,13 @@
 #define SCRATCH_SIZE	(LX_EXT_MAX_MESSAGE + 64)
 #define NEW_PER_SEC	16	/* clients first heard in one second */
 #define CLIENT_KEEP	60	/* s: a client heard since is not evicted */
+/*
+ * s of silence after which a stream that goes back (a netlog offset
+ * behind what was written, its boot marker at the same place) is a new
+ * boot: copies from the network come within milliseconds, and a
+ * kernel's netlog is never sent twice, while a reboot takes longer.
+ */
+#define REBOOT_QUIET	5
 
 /*
  * Netlog offset 0 after this many bytes is a reboot, not a duplicate: a
@@ -387,6 +394,7 @@ client_get(struct nd_console *con, uint32_t addr, time_t now)
 	if (c != NULL) {
 		TAILQ_REMOVE(&con->clients, c, lru);
 		TAILQ_INSERT_HEAD(&con->clients, c, lru);
+		c->heard_before = c->heard;
 		c->heard = now;
 		return c;
 	}
@@ -422,7 +430,7 @@ client_get(struct nd_console *con, uint32_t addr, time_t now)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->addr = addr;
-	c->heard = now;
+	c->heard = c->heard_before = now;
 	c->fd = -1;
 	c->at_bol = true;
 	inet_ntop(AF_INET, &in, c->ip, sizeof(c->ip));
@@ -479,17 +487,19 @@ restart(struct nd_console *con, struct client *c, time_t now)
 
 /*
  * A boot marker at pos (netlog offset, ext seq; has_pos false for plain
- * text). Seen again at the same place it is a duplicate. (A directory
- * made moments ago takes it as the same boot: boot_sign.)
+ * text). Seen again at the same place it is a duplicate, unless the
+ * client was quiet (REBOOT_QUIET) before it: a host whose last boot sent
+ * little has its marker at the same place. (A directory made moments
+ * ago takes it as the same boot: boot_sign.)
  */
 static bool
 marker_boot(struct client *c, const uint8_t *text, size_t len, bool has_pos,
-    uint64_t pos)
+    uint64_t pos, bool quiet)
 {
 	if (memmem(text, len, nl_marker, sizeof(nl_marker) - 1) == NULL &&
 	    memmem(text, len, nc_marker, sizeof(nc_marker) - 1) == NULL)
 		return false;
-	if (has_pos && c->marker_known && c->marker_at == pos)
+	if (has_pos && c->marker_known && c->marker_at == pos && !quiet)
 		return false;
 	c->marker_known = has_pos;
 	c->marker_at = pos;
@@ -511,6 +521,7 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
     const struct lx_ext *e, const uint8_t *text, size_t len, time_t now)
 {
 	bool first = !c->scanned && c->dir[0] == '\0', reset = false;
+	bool quiet = con_elapsed(now, c->heard_before) >= REBOOT_QUIET;
 	enum boot boot = BOOT_NONE;
 	uint64_t pos = 0, off;
 
@@ -519,9 +530,12 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
 		/*
 		 * Far behind what was written, and no gap left there: the
 		 * stream started over (its first chunk may be the one lost).
+		 * Behind it at all after a silence: the same (a host that
+		 * crashed soon after its boot sent less than NL_FAR).
 		 */
 		if (c->nl_on)
-			reset = off + NL_FAR < c->nl_next && !in_gap(c, off);
+			reset = (off + NL_FAR < c->nl_next && !in_gap(c,
+			    off)) || (quiet && off < c->nl_next);
 		else
 			reset = first && r->info == 0;
 	} else if (kind == LX_NETCONSOLE_EXT) {
@@ -532,7 +546,7 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
 		else
 			reset = first && e->seq <= 1;
 	}
-	if (marker_boot(c, text, len, kind != LX_NETCONSOLE, pos))
+	if (marker_boot(c, text, len, kind != LX_NETCONSOLE, pos, quiet))
 		boot = BOOT_MARKER;
 	else if (reset)
 		boot = BOOT_RESET;

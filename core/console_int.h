@@ -63,6 +63,7 @@ struct client {
 	TAILQ_ENTRY(client) lru;
 	uint32_t	 addr;
 	time_t		 heard;		/* its last datagram */
+	time_t		 heard_before;	/* the one before it */
 	char		 ip[INET_ADDRSTRLEN];
 	char		 dir[DIR_NAME_MAX];	/* "" until it has one */
 	bool		 scanned;	/* looked for a directory to reuse */

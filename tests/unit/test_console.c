@@ -29,6 +29,7 @@
 #define IP1	htonl_(0x0a000001)	/* 10.0.0.1 */
 #define IP2	htonl_(0x0a000002)
 #define IP3	htonl_(0x0a000003)
+#define IP4	htonl_(0x0a000004)
 
 struct fx {
 	char			 dir[64];
@@ -326,8 +327,11 @@ test_boot(void **state)
 	assert_string_equal(nd_console_dir(f->con, IP2),
 	    "10.0.0.2-2027-01-15-08:02");
 
-	/* A netlog offset far back: a duplicate near, a new boot far. */
-	assert_true(nl(f, IP2, 0, "dup\n", T0 + 300));
+	/*
+	 * A netlog offset far back: a duplicate near (in the same second),
+	 * a new boot far.
+	 */
+	assert_true(nl(f, IP2, 0, "dup\n", T0 + 171));
 	assert_int_equal(count_dirs(f, "10.0.0.2-"), 3);
 	memset(big, 'x', 1000);
 	big[1000] = '\0';
@@ -346,6 +350,29 @@ test_boot(void **state)
 	assert_true(txt(f, IP3, "6,0,0,-;d\n", T0 + 200));
 	assert_int_equal(count_dirs(f, "10.0.0.3-"), 3);
 	assert_string_equal(client_log(f, IP3), "[    0.000000] d\n");
+
+	/*
+	 * A host that crashed soon after its boot, having sent less than
+	 * NL_FAR: after a silence its netlog starts at 0 again, its marker
+	 * at the same place. A new boot, not copies of the old one (which
+	 * lost the new boot's text and put the rest in the old directory);
+	 * a copy that follows within a second is still a copy.
+	 */
+	assert_true(nl(f, IP4, 0, "[...network console startup...]\n"
+	    "boot 1\n", T0));
+	assert_true(nl(f, IP4, 0, "[...network console startup...]\n"
+	    "Unable to handle kernel NULL pointer dereference\n", T0 + 65));
+	assert_int_equal(count_dirs(f, "10.0.0.4-"), 2);
+	assert_true(nl(f, IP4, 0, "[...network console startup...]\n"
+	    "Unable to handle kernel NULL pointer dereference\n", T0 + 65));
+	assert_int_equal(count_dirs(f, "10.0.0.4-"), 2);
+	assert_string_equal(client_log(f, IP4),
+	    "[...network console startup...]\n"
+	    "Unable to handle kernel NULL pointer dereference\n");
+	/* ... and behind what was written, with no marker: the same. */
+	assert_true(nl(f, IP4, 20, "boot 3\n", T0 + 200));
+	assert_int_equal(count_dirs(f, "10.0.0.4-"), 3);
+	assert_string_equal(client_log(f, IP4), "boot 3\n");
 }
 
 /*
