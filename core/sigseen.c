@@ -136,8 +136,12 @@ nd_sigseen_count(const char *id)
 	pthread_mutex_lock(&lock);
 	while (learning)
 		pthread_cond_wait(&learnt_cond, &lock);
+	/*
+	 * Past INT64_MAX (a manifest says so: edited by hand) the count
+	 * stays there: JSON readers take no larger integer.
+	 */
 	if ((s = find(&table, id)) != NULL)
-		n = ++s->n;
+		n = s->n < INT64_MAX ? ++s->n : s->n;
 	pthread_mutex_unlock(&lock);
 	return n;
 }

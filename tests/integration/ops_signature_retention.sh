@@ -111,4 +111,22 @@ assert_file "$DC/vmcore.3.incomplete"
 assert_no_log "retention: removed dump 1 of ${C//./\\.}" "the only complete dump of the signature"
 pass "the only complete dump of a signature stays; of two incomplete repeats the older goes"
 stop_server
+
+# A manifest whose count is the largest JSON readers take (INT64_MAX:
+# hand-edited, or a count that came that far): the next dump of the
+# signature says as much again, not one more. One more was a number no
+# reader takes (jansson refuses integers past INT64_MAX), and the dump
+# fell out of --list, of retention and of the counts.
+MAX=9223372036854775807
+sed -i -E "s/\"seen\": [0-9]+/\"seen\": $MAX/" "$DC/manifest.0.json"
+start_server -c "$T/server.ini" --timeout 2
+send_dump 0 "$C" -q -g 1M -s 389 --panic "${FAULT}00001000" -o "$T/sentC4"
+wait_manifest "$DC" 4
+assert_eq "$(grep -oE '"seen": [0-9]+' "$DC/manifest.4.json")" "\"seen\": $MAX" \
+    "the count after a manifest's INT64_MAX"
+list --json >"$T/all.json"
+assert_eq "$(jq -r --arg c "$C" '[.[] | select(.client == $c and (.manifest | endswith("manifest.4.json")))] | length' "$T/all.json")" 1 \
+    "the dump after it in --list"
+pass "a count of INT64_MAX in a manifest: the next dump says INT64_MAX and is listed"
+stop_server
 finish
