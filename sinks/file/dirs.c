@@ -18,7 +18,7 @@
 
 /*
  * Open a directory beneath base without following symlinks at all: the
- * fallback for kernels without openat2, and stricter than it.
+ * fallback for kernels without openat2.
  */
 int
 open_walk(int base, const char *rel)
@@ -69,7 +69,11 @@ open_beneath(int base, const char *rel)
 
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	/*
+	 * No symbolic link at all, as open_walk: the path that goes into
+	 * "where" must be the one retention walks to the files.
+	 */
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
 	for (tries = 0; tries < 16; tries++) {
 		fd = syscall(SYS_openat2, base, rel, &how, sizeof(how));
 		if (fd >= 0)
@@ -85,13 +89,24 @@ open_beneath(int base, const char *rel)
 	return open_walk(base, rel);
 }
 
-/* Append a component to the path that goes into "where". */
+/*
+ * Room a "where" keeps after a directory of it: for "/" and the longest
+ * file name the sink makes ("vmcore_encrypted.<client>.<N>", a suffix,
+ * ".incomplete"), and before that for the client's directory ("/" and
+ * "<client>-YYYY-MM-DD-HH:MM-N"). A "where" cut to the bare name
+ * (set_where) is one retention cannot find the dump's files by.
+ */
+#define WHERE_NAME_ROOM	112
+#define WHERE_DIR_ROOM	48
+
+/* Append a component to the path that goes into "where", room after it. */
 static int
-rel_append(struct file_dump *d, const char *comp)
+rel_append(struct file_dump *d, const char *comp, size_t room)
 {
 	size_t n = strlen(d->rel);
 
-	if (fmtname(d->rel + n, sizeof(d->rel) - n, "%s%s",
+	if (n + 1 + strlen(comp) + room + 1 > sizeof(d->rel) ||
+	    fmtname(d->rel + n, sizeof(d->rel) - n, "%s%s",
 	    n == 0 || d->rel[n - 1] == '/' ? "" : "/", comp) == -1) {
 		/* Leave it as it was, not cut in the middle of a name. */
 		d->rel[n] = '\0';
@@ -201,7 +216,8 @@ open_herald_path(struct file_dump *d, int base, char *err)
 	if (n == 0)
 		goto dot;
 	if ((fd = open_beneath(base, norm)) != -1) {
-		if (rel_append(d, norm) == -1) {
+		if (rel_append(d, norm, WHERE_DIR_ROOM + WHERE_NAME_ROOM) ==
+		    -1) {
 			close(fd);
 			e = ENAMETOOLONG;
 			goto fallback;
@@ -247,7 +263,7 @@ open_subdir(struct file_dump *d, int parent, const char *name, bool excl,
 	    O_CLOEXEC);
 	if (fd == -1)
 		goto fail;
-	if (rel_append(d, name) == -1) {
+	if (rel_append(d, name, WHERE_NAME_ROOM) == -1) {
 		close(fd);
 		errno = ENAMETOOLONG;
 		goto fail;

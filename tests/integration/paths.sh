@@ -68,6 +68,15 @@ hostile 10 "$deep"
 assert_log "client 127\.0\.$NET\.10: HERALD path refused \(deeper than 16 directories\)" "a 17-deep path refused"
 pass "-p d/d/.../d (17 deep, exists): refused, stored under the default path"
 
+# A symbolic link that stays inside the dump directory is not taken
+# either: the path the manifest names must be the one retention walks
+# (it follows no link), or retention finds the manifest and never the
+# vmcore (which filled the disk past keep_per_client).
+ln -s prod/web "$DUMPDIR/latest"
+hostile 11 latest
+assert_log 'herald path "latest" is not usable \(goes through a symbolic link\)' "the link inside refused"
+pass "-p latest (a symlink to prod/web, inside): stored under the default path"
+
 # A valid existing path is used.
 A=$(client_addr 8)
 D=$DUMPDIR/prod/web/$A
@@ -84,10 +93,44 @@ pass "-p prod/web lands in DUMPDIR/prod/web/$A/vmcore.0, complete"
 
 stop_server
 
+# A sink directory and a HERALD path so long that the file names after
+# them would not fit in the manifest's 1023-byte "where" (a 250-byte dir,
+# the longest path taken, 767 bytes): the path is not used. It was, and
+# "where" fell back to the bare name, by which retention never found the
+# dump's files (the manifest went, the vmcore stayed).
+LONGDIR=$(printf 'y%.0s' $(seq 1 250))
+x255=$(printf 'x%.0s' $(seq 1 255))
+LONGPATH=$x255/$x255/$x255
+mkdir -p "$DUMPDIR/$LONGDIR/$LONGPATH"
+cat >"$T/long.ini" <<INI
+[server]
+sink_dir = $ND_SINK_DIR
+
+[sink local]
+module = file
+dir = $LONGDIR
+
+[route default]
+path = *
+sink = local
+INI
+start_server -c "$T/long.ini" --timeout 10
+A=$(client_addr 12)
+D=$DUMPDIR/$LONGDIR/$A
+send_dump 0 "$A" -q -g 1M -s 1212 -p "$LONGPATH" -o "$T/sent12"
+wait_manifest "$D" 0
+assert_manifest "$D/manifest.0.json" complete "$T/sent12"
+assert_same_bytes "$D/vmcore.0" "$T/sent12"
+assert_log "herald path \"x{255}/x{255}/x{255}\" is not usable \(File name too long\)" "the long path refused"
+assert_eq "$(mobject "$D/manifest.0.json" vmcore | jq -r .stored.local)" \
+    "$LONGDIR/$A/vmcore.0" "where the dump under the long path was stored"
+pass "a 767-byte path beneath a 250-byte dir: stored in the dir, its \"where\" whole"
+stop_server
+
 # Nothing appeared outside the dump directory.
 [ -z "$(ls -A "$T/outside")" ] || fail "files written outside: $(ls -A "$T/outside")"
 [ -z "$(ls -A "$T/outside2")" ] || fail "files written outside: $(ls -A "$T/outside2")"
-after=$(cd "$T" && find . -path ./dumps -prune -o -print | grep -vE '^\./(sent[0-9]+|server\.[0-9]+\.log|send\.[0-9]+\.log)$' | sort)
+after=$(cd "$T" && find . -path ./dumps -prune -o -print | grep -vE '^\./(sent[0-9]+|server\.[0-9]+\.log|send\.[0-9]+\.log|long\.ini)$' | sort)
 assert_eq "$after" "$before" "files beside the dump directory"
 assert_no_file /abs
 assert_no_file "$T/escape"
