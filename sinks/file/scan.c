@@ -184,10 +184,40 @@ not_dots(const struct dirent *de)
 }
 
 /*
+ * Whether what follows a name's stem and infix is a tail this sink
+ * gives: the suffixes of the transforms and kernel compressions in the
+ * tree, then ".incomplete" or "-incomplete". Not "info.1.notes" or
+ * "msgbuf.1-saved", an operator's files beside the dump.
+ */
+static bool
+own_tail(const char *p)
+{
+	static const char *const exts[] = { ".gz", ".zst", ".tar" };
+	size_t k, n;
+
+	while (*p != '\0') {
+		if (strcmp(p, ".incomplete") == 0 ||
+		    strcmp(p, "-incomplete") == 0)
+			return true;
+		for (k = 0; k < NITEMS(exts); k++) {
+			n = strlen(exts[k]);
+			if (strncmp(p, exts[k], n) == 0 && (p[n] == '\0' ||
+			    p[n] == '.' || p[n] == '-'))
+				break;
+		}
+		if (k == NITEMS(exts))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/*
  * A manifest written at begin, whose dump never ended (the server was
  * killed, the disk filled before the finished manifest): it lists
  * nothing. The dump's files are the names this sink gives its objects
- * that carry the manifest's infix, as far as they got; in the redhat
+ * that carry the manifest's infix (and a tail of its own), as far as
+ * they got; in the redhat
  * layout, the dump's own directory holds no other dump's. -1 only when
  * out of memory.
  */
@@ -217,7 +247,8 @@ take_infix_names(int dfd, struct listing *l)
 			if (strncmp(name, stems[k].stem, len) == 0 &&
 			    (name[len] == '\0' || name[len] == '.' ||
 			    name[len] == '-') && (l->infix[0] == '\0' ||
-			    has_infix(name, l->infix)))
+			    has_infix(name, l->infix)) && own_tail(name + len +
+			    strlen(l->infix)))
 				take_name(l, stems[k].kind, name);
 		}
 		free(ents[i]);

@@ -2725,7 +2725,8 @@ no_place(void *arg, const char *where)
  * it got, the empty info that reserved the number. That is a dump of its
  * client still, incomplete: keep_per_client takes it first, all of it
  * and nothing else (vmcore.10 is dump 10's name, not dump 1's and not
- * 0's; a ".unfinished" manifest that does not say so is no dump). While
+ * 0's, and "info.0.notes" is an operator's, not a name the sink gives;
+ * a ".unfinished" manifest that does not say so is no dump). While
  * it is locked, another process is storing that dump: it stays.
  */
 static void
@@ -2762,6 +2763,10 @@ test_retention_unfinished(void **state)
 	make_file(e->dfd, "host1/info.0", 0);
 	make_file(e->dfd, "host1/vmcore.10", 100);
 	make_file(e->dfd, "host1/info.1.x", 100);
+	/* An operator's notes beside dump 0: not names the sink gives. */
+	make_file(e->dfd, "host1/info.0.notes", 10);
+	make_file(e->dfd, "host1/msgbuf.0-saved", 10);
+	make_file(e->dfd, "host1/vmcore.0.txt", 10);
 	set_mtime(e->dfd, "host1/manifest.0.json.unfinished", 1000);
 	/* Not what the host writes at begin: not a dump. */
 	make_file(e->dfd, "host1/vmcore.3", 100);
@@ -2790,6 +2795,9 @@ test_retention_unfinished(void **state)
 	mock_assert_absent_at(e->dfd, "host1/manifest.0.json.unfinished");
 	assert_present(e->dfd, "host1/vmcore.10");
 	assert_present(e->dfd, "host1/info.1.x");
+	assert_present(e->dfd, "host1/info.0.notes");
+	assert_present(e->dfd, "host1/msgbuf.0-saved");
+	assert_present(e->dfd, "host1/vmcore.0.txt");
 	assert_present(e->dfd, "host1/vmcore.3");
 	assert_savecore_dump(e->dfd, "host1", 1, "", false);
 	assert_savecore_dump(e->dfd, "host1", 2, "", true);
