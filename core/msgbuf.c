@@ -283,6 +283,25 @@ gather(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data, uint64_t len)
 	return true;
 }
 
+/* The bytes after the ring, in order, as far as ND_MSGBUF_TAIL. */
+static void
+take_tail(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data,
+    uint64_t len)
+{
+	uint64_t at = mb->ring_off + (uint64_t)mb->size + mb->taillen, n;
+
+	if (mb->taillen == sizeof(mb->tail) || off > at || off + len <= at)
+		return;
+	n = off + len - at;
+	if (n > sizeof(mb->tail) - mb->taillen)
+		n = sizeof(mb->tail) - mb->taillen;
+	if (data != NULL)
+		memcpy(mb->tail + mb->taillen, data + (at - off), (size_t)n);
+	else
+		memset(mb->tail + mb->taillen, 0, (size_t)n);
+	mb->taillen += (size_t)n;
+}
+
 void
 nd_msgbuf_feed(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data,
     uint64_t len)
@@ -295,6 +314,8 @@ nd_msgbuf_feed(struct nd_msgbuf *mb, uint64_t off, const uint8_t *data,
 	if (!gather(mb, off, data, len) || !mb->active)
 		return;
 	ring_end = mb->ring_off + (uint64_t)mb->size;
+	if (off + len > ring_end)
+		take_tail(mb, off, data, len);
 	if (off >= ring_end)
 		return;
 	start = off > mb->ring_off ? off : mb->ring_off;
@@ -343,8 +364,36 @@ progress(uint8_t c)
 	return c == '.' || c == '%' || c == ' ' || (c >= '0' && c <= '9');
 }
 
+#define MSG_MAGIC	0x063062	/* sys/sys/msgbuf.h */
+
 /*
- * Where the ring wraps. A kernel prints "Dumping N out of M MB:" just
+ * Where the ring wraps by the kernel's own struct msgbuf after it, as
+ * dmesg(8) reads it (msg_wseq % msg_size): with a 64-bit msg_ptr its
+ * magic is at 8, with a 32-bit one at 4; its msg_size must be the ring's.
+ * False when the struct is not there (a ring that fills its pages).
+ */
+static bool
+struct_wrap(const struct nd_msgbuf *mb, size_t *wpos)
+{
+	static const size_t magic_at[] = { 8, 4 };
+	size_t i, m;
+
+	if (mb->taillen < sizeof(mb->tail) || mb->kept != mb->size)
+		return false;
+	for (i = 0; i < sizeof(magic_at) / sizeof(magic_at[0]); i++) {
+		m = magic_at[i];
+		if (get32(mb->tail + m, mb->big) == MSG_MAGIC &&
+		    get32(mb->tail + m + 4, mb->big) == mb->size) {
+			*wpos = get32(mb->tail + m + 8, mb->big) % mb->size;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Where the ring wraps when its struct msgbuf is not at hand. A kernel
+ * prints "Dumping N out of M MB:" just
  * before it writes the dump, so that line (and any progress dots after it)
  * is the newest text; what follows it in the ring is the oldest. The
  * ring is read in circles: the line or its dots may go on at its start.
@@ -434,8 +483,12 @@ nd_msgbuf_text(const struct nd_msgbuf *mb, size_t *lenp, const char **panic)
 	*lenp = 0;
 	if (!mb->active || mb->filled == 0)
 		return NULL;
-	/* An unwrapped ring still has its zero tail. */
-	if (!mb->nul)
+	/*
+	 * An unwrapped ring still has its zero tail. A wrapped one says
+	 * where it wraps in its struct msgbuf; the "Dumping" line is the
+	 * guess without it (a dump tried twice has two).
+	 */
+	if (!mb->nul && !struct_wrap(mb, &start))
 		start = wrap_point(b, n);
 	for (k = 0; k < n; k++)
 		total += plain(b, n, start, k) ? 1 : 4;

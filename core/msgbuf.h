@@ -26,6 +26,11 @@
  * at 76 (sys/arm64/include/minidump.h).
  */
 #define ND_MSGBUF_HEAD		80
+/*
+ * The struct msgbuf bytes looked at: msg_ptr (4 or 8 bytes), msg_magic,
+ * msg_size, msg_wseq (sys/sys/msgbuf.h).
+ */
+#define ND_MSGBUF_TAIL		20
 
 /*
  * The largest ring kept; a header that claims more gets no msgbuf.
@@ -59,6 +64,13 @@ struct nd_msgbuf {
 	size_t		 headlen;
 	char		 why[112];	/* why there is no msgbuf, or "" */
 	uint64_t	 filled;	/* bytes of the ring seen, in order */
+	/*
+	 * The bytes right after the ring: the kernel's struct msgbuf, whose
+	 * write sequence says where the ring wraps (kern/subr_prf.c,
+	 * msgbufinit, puts it there; the dump's round_page takes it in).
+	 */
+	uint8_t		 tail[ND_MSGBUF_TAIL];
+	size_t		 taillen;
 	uint8_t		*buf;		/* the ring's bytes but NULs, in order */
 	size_t		 kept;		/* bytes in buf */
 	size_t		 alloc;		/* bytes allocated: <= 2 * kept */

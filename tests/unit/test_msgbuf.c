@@ -413,6 +413,66 @@ test_wrapped(void **state)
 	free(chrono);
 }
 
+/*
+ * A dump tried twice (netdump failed, then "dump" again in ddb) prints
+ * "Dumping" twice. Once the ring wrapped between the two, the older line
+ * can sit later in the ring than the newer one, and a wrap point guessed
+ * from the last of them starts the text in the middle. The kernel's
+ * struct msgbuf lies right after the ring (kern/subr_prf.c, msgbufinit:
+ * msg_size is the region less the struct), in the page the dump writes
+ * with it (minidump_machdep.c: round_page(msg_size)); its msg_wseq says
+ * where the ring wraps, as dmesg(8) reads it. Both layouts: a 64-bit
+ * msg_ptr (amd64) and a 32-bit one, big-endian (powerpc).
+ */
+static void
+test_wrapped_twice(void **state)
+{
+	static const char first[] = "Dumping 10 out of 100 MB:\n"
+	    "netdump: failed to contact server\ndb> dump\n";
+	const size_t n = RING - 64, p = 20000;
+	uint8_t *chrono = wrapped_chrono(n), *ring, hdr[PAGE], *img;
+	struct nd_msgbuf mb;
+	size_t len, wlen, tlen, layout, at;
+	const char *panic;
+	char *t, *want;
+
+	(void)state;
+	memcpy(chrono + n / 2, first, sizeof(first) - 1);
+	want = render(chrono, n, &wlen);
+	ring = wrap(chrono, n, p);
+	for (layout = 0; layout < 3; layout++) {
+		bool big = layout == 2;
+
+		memset(&mb, 0, sizeof(mb));
+		minidump_header(hdr, PAGE, AMD64, big, 2, (uint32_t)n, 0);
+		img = image(hdr, ring, n, &len);
+		/* msg_ptr, msg_magic, msg_size, msg_wseq (5 turns on) */
+		at = PAGE + n + (layout == 0 ? 8 : 4);
+		if (layout > 0) {
+			put32(img, at, 0x063062, big);
+			put32(img, at + 4, (uint32_t)n, big);
+			put32(img, at + 8, (uint32_t)(5 * n + p), big);
+		} else {
+			put64(img, PAGE + n, 0xfffff80003a00000ull, false);
+			put32(img, at, 0x063062, false);
+			put32(img, at + 4, (uint32_t)n, false);
+			put32(img, at + 8, (uint32_t)(5 * n + p), false);
+		}
+		feed(&mb, img, len, 1448);
+		t = nd_msgbuf_text(&mb, &tlen, &panic);
+		assert_non_null(t);
+		assert_int_equal(tlen, wlen);
+		assert_memory_equal(t, want, wlen);
+		assert_panic_line(t, panic, "panic: test panic two");
+		free(t);
+		nd_msgbuf_free(&mb);
+		free(img);
+	}
+	free(ring);
+	free(want);
+	free(chrono);
+}
+
 /* The same stream split anywhere gives the same text. */
 static void
 test_split_anywhere(void **state)
@@ -1193,6 +1253,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwrapped),
 		cmocka_unit_test(test_wrapped),
+		cmocka_unit_test(test_wrapped_twice),
 		cmocka_unit_test(test_split_anywhere),
 		cmocka_unit_test(test_control_chars),
 		cmocka_unit_test(test_panic_bomb),
