@@ -248,6 +248,8 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
     const char *msgbuf_panic)
 {
 	const char *arch = NULL, *version = NULL, *panic = NULL;
+	const char *mb_panic = msgbuf_panic == NULL ? NULL : msgbuf_panic +
+	    (strncmp(msgbuf_panic, "panic: ", 7) == 0 ? 7 : 0);
 	char canon[1024], hex[65];
 	int n;
 
@@ -267,9 +269,8 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 		panic = d->kdh.panicstring[0] != '\0' ? d->kdh.panicstring :
 		    NULL;
 	}
-	if (panic == NULL && msgbuf_panic != NULL)
-		panic = msgbuf_panic + (strncmp(msgbuf_panic, "panic: ", 7) ==
-		    0 ? 7 : 0);
+	if (panic == NULL)
+		panic = mb_panic;
 	/*
 	 * The backtrace that follows the panic, not an earlier one (a
 	 * WITNESS report, a previous boot's text).
@@ -281,6 +282,13 @@ make_signature(struct nd_dump *d, const char *msgbuf, size_t len,
 		msgbuf = NULL;
 	d->has_sig = nd_signature_fill(&d->sig, arch, version, panic, msgbuf,
 	    msgbuf != NULL ? len : 0);
+	/*
+	 * A header panic string that says nothing once masked (blanks):
+	 * the message buffer's panic line, if it has one, says what crashed.
+	 */
+	if (!d->has_sig && mb_panic != NULL && panic != mb_panic)
+		d->has_sig = nd_signature_fill(&d->sig, arch, version,
+		    mb_panic, msgbuf, msgbuf != NULL ? len : 0);
 	if (!d->has_sig)
 		return;
 	n = nd_signature_canon(&d->sig, canon, sizeof(canon));
@@ -306,7 +314,10 @@ store_msgbuf(struct nd_dump *d)
 	size_t len, plen;
 	char *text;
 
-	if ((text = nd_msgbuf_text(&d->msgbuf, &len, &panic)) == NULL) {
+	/* A ring of zeros is no object: the manifest says it was empty. */
+	if ((text = nd_msgbuf_text(&d->msgbuf, &len, &panic)) == NULL ||
+	    len == 0) {
+		free(text);
 		make_signature(d, NULL, 0, NULL);
 		return;
 	}

@@ -118,9 +118,16 @@ def wrapped(path, arch="amd64", endian="<", p=20000):
         f.write(render(chrono))
 
 
+def empty(path):
+    """A minidump whose ring holds nothing: all zero bytes."""
+    with open(path + ".img", "wb") as f:
+        f.write(header("amd64", "<", SIZE) + b"\0" * SIZE + data_pages(3))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
+    empty(os.path.join(out, "empty"))
     unwrapped(os.path.join(out, "unwrapped"))
     wrapped(os.path.join(out, "wrapped"))
     wrapped(os.path.join(out, "ppc"), arch="powerpc64", endian=">", p=40000)

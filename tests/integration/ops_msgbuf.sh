@@ -103,5 +103,26 @@ cmp -s "$(client_dir "$A")/msgbuf.1" "$T/img/wrapped.expected" || fail "msgbuf.1
 cmp -s "$(client_dir "$A")/msgbuf.0" "$T/img/unwrapped.expected" || fail "msgbuf.0 changed"
 pass "the next dump of $A has msgbuf.1; msgbuf.0 stays"
 
+# A header panic string of blanks (nothing once masked): the message
+# buffer's panic line names the crash. It had no signature.
+F=$(client_addr 6)
+send_dump 0 "$F" -q -f "$T/img/wrapped.img" --panic ' '
+wait_manifest "$(client_dir "$F")" 0
+assert_match "$(jq -r .signature.id "$(client_dir "$F")/manifest.0.json")" '^[0-9a-f]{16}$' \
+    "signature id of a dump whose header panic string is blank"
+assert_eq "$(jq -r .signature.panic "$(client_dir "$F")/manifest.0.json")" "test panic two" \
+    "its signature's panic, from the message buffer"
+pass "a blank header panic string: the signature comes from the message buffer's panic line"
+
+# A ring of zeros: no msgbuf object of 0 bytes; the manifest says why.
+G=$(client_addr 7)
+send_dump 0 "$G" -q -f "$T/img/empty.img"
+wait_manifest "$(client_dir "$G")" 0
+assert_no_file "$(client_dir "$G")/msgbuf.0"
+assert_eq "$(mobject "$(client_dir "$G")/manifest.0.json" msgbuf)" null "msgbuf object of an empty ring"
+assert_eq "$(jq -r .msgbuf_missing "$(client_dir "$G")/manifest.0.json")" \
+    "the message buffer is empty" "msgbuf_missing of an empty ring"
+pass "an empty ring: no msgbuf.0, msgbuf_missing 'the message buffer is empty'"
+
 stop_server
 finish
