@@ -152,9 +152,36 @@ ext_line(struct nd_console *con, struct client *c, uint64_t usec,
 static void
 ext_done(struct client *c, uint64_t seq)
 {
-	if (!c->ext_on || seq > c->ext_seq)
+	uint64_t s;
+
+	if (!c->ext_on || (seq > c->ext_seq && seq - c->ext_seq >=
+	    EXT_SEEN)) {
+		memset(c->ext_seen, 0, sizeof(c->ext_seen));
 		c->ext_seq = seq;
+	} else if (seq > c->ext_seq) {
+		for (s = c->ext_seq + 1; s <= seq; s++)
+			c->ext_seen[s % EXT_SEEN / 64] &=
+			    ~(1ull << (s % 64));
+		c->ext_seq = seq;
+	}
 	c->ext_on = true;
+	if (c->ext_seq - seq < EXT_SEEN)
+		c->ext_seen[seq % EXT_SEEN / 64] |= 1ull << (seq % 64);
+}
+
+/*
+ * Whether message seq was written: a copy. One not written that is
+ * older than the newest is late (reordered, or behind a forged number
+ * from the client's address: its text comes all the same).
+ */
+static bool
+ext_written(const struct client *c, uint64_t seq)
+{
+	if (!c->ext_on || seq > c->ext_seq)
+		return false;
+	if (c->ext_seq - seq >= EXT_SEEN)
+		return true;
+	return (c->ext_seen[seq % EXT_SEEN / 64] >> (seq % 64)) & 1;
 }
 
 /* Write the waiting message as it is: the bytes that came, in order. */
@@ -237,7 +264,7 @@ ext_input(struct nd_console *con, struct client *c, const struct lx_ext *e,
 	 * one, whole) ends that one, and an older one that comes late is
 	 * written as it is.
 	 */
-	if (c->ext_on && e->seq <= c->ext_seq) {
+	if (ext_written(c, e->seq)) {
 		con->st.dup++;
 		return;
 	}

@@ -27,6 +27,11 @@
 #define LINE_MAX_LEN	1024	/* oops scan line buffer; longer lines cut */
 #define OOPS_MAX	200	/* the oops line kept */
 #define RELEASE_MAX	64
+/*
+ * Extended messages remembered as written, by sequence number: more
+ * than SEQ_BACK (console.c), past which an older one is a new boot.
+ */
+#define EXT_SEEN	1024
 #define TIME_LEN	16	/* "YYYY-MM-DD-HH:MM" */
 #define DIR_NAME_MAX	(INET_ADDRSTRLEN + 1 + TIME_LEN + 5)
 /* s: past every timer, and within a 32-bit time_t */
@@ -83,7 +88,12 @@ struct client {
 	unsigned	 ngaps;
 	/* extended netconsole */
 	bool		 ext_on;
-	uint64_t	 ext_seq;	/* the last one written */
+	uint64_t	 ext_seq;	/* the newest one written */
+	/*
+	 * Which of the EXT_SEEN seqs up to ext_seq were written, by seq %
+	 * EXT_SEEN: an older one not written is late, not a copy.
+	 */
+	uint64_t	 ext_seen[EXT_SEEN / 64];
 	struct frag	 frag;		/* buf != NULL while one is waiting */
 	char		 release[RELEASE_MAX + 1];
 	/* the oops scan */

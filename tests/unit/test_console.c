@@ -343,7 +343,7 @@ test_boot(void **state)
 
 	/* Ext seq going back by more than 1000, and to 0. */
 	assert_true(txt(f, IP3, "6,5000,9000000,-;a\n", T0));
-	assert_true(txt(f, IP3, "6,4000,9000001,-;b\n", T0));	/* dup */
+	assert_true(txt(f, IP3, "6,4000,9000001,-;b\n", T0));	/* late */
 	assert_int_equal(count_dirs(f, "10.0.0.3-"), 1);
 	assert_true(txt(f, IP3, "6,3000,9000002,-;c\n", T0 + 100));
 	assert_int_equal(count_dirs(f, "10.0.0.3-"), 2);
@@ -464,6 +464,30 @@ test_ext_reorder(void **state)
 	    "[    0.001000] five\n"
 	    "[    0.002000] six, late\n"
 	    "[    0.003000] 0123456789\n");
+}
+
+/*
+ * A number far ahead from the client's address (a forger's, who needs
+ * only the address: console text is not acknowledged) does not make the
+ * client's next messages copies: they were never written, so they are
+ * written, late; the copies of what was written are still dropped.
+ */
+static void
+test_ext_forged_ahead(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(txt(f, IP1, "6,100,1000,-;a", T0));
+	assert_true(txt(f, IP1, "6,600,1000,-;forged", T0));
+	assert_true(txt(f, IP1, "6,101,2000,-;b", T0));
+	assert_true(txt(f, IP1, "6,101,2000,-;b", T0));	/* a copy */
+	assert_true(txt(f, IP1, "6,100,1000,-;a", T0));	/* a copy */
+	assert_true(txt(f, IP1, "6,102,3000,-;Oops: 0002 [#1] SMP", T0));
+	assert_string_equal(client_log(f, IP1),
+	    "[    0.001000] a\n"
+	    "[    0.001000] forged\n"
+	    "[    0.002000] b\n"
+	    "[    0.003000] Oops: 0002 [#1] SMP\n");
 }
 
 /*
@@ -952,6 +976,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_netlog_reset_wrap, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ext_reorder, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ext_forged_ahead, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ext_older_part, setup,
 		    teardown),
