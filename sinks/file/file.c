@@ -586,6 +586,27 @@ set_suffix(struct file_dump *d, enum nds_object_kind kind, const char *suffix)
 }
 
 /*
+ * Rename an object's file to final. A vmcore or tarball never replaces a
+ * file of that name: the number was free by its info and manifest, so
+ * one there is not this sink's (a dump whose info was removed by hand):
+ * EEXIST, and the object stays under its name. The small objects replace
+ * the empty info that reserved the number, by design. A file system
+ * without RENAME_NOREPLACE renames as before.
+ */
+static int
+rename_body(int dirfd, const struct file_object *o, const char *final)
+{
+	if (o->kind == NDS_OBJ_VMCORE || o->kind == NDS_OBJ_ARCHIVE) {
+		if (renameat2(dirfd, o->name, dirfd, final,
+		    RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+	}
+	return renameat(dirfd, o->name, dirfd, final);
+}
+
+/*
  * Rename o to the name the core gives it by now, with the transform's
  * suffix, and tail (if not NULL) after it.
  */
@@ -604,7 +625,7 @@ move_to_final(struct file_object *o, const char *suffix, const char *tail)
 	    tail) == -1)
 		return -1;
 	if (strcmp(final, o->name) != 0) {
-		if (renameat(d->dirfd, o->name, d->dirfd, final) == -1)
+		if (rename_body(d->dirfd, o, final) == -1)
 			return -1;
 		snprintf(o->name, sizeof(o->name), "%s", final);
 	}

@@ -1240,6 +1240,44 @@ test_write_failure(void **state)
 static void	make_file(int, const char *, size_t);
 
 /*
+ * A vmcore.0 that is not this sink's (its info.0 and manifest were
+ * removed by hand, so number 0 is free): the new dump 0 does not replace
+ * it. Its vmcore stays complete under vmcore.0.incomplete, close says
+ * why, and the old file is as it was.
+ */
+static void
+test_no_clobber(void **state)
+{
+	struct env *e = *state;
+	struct nds_object obj = { .kind = NDS_OBJ_VMCORE, .size = 5 };
+	char where[NDS_WHERE_SIZE], err[NDS_ERRBUF_SIZE] = "";
+	struct nds_dump dump;
+	void *inst, *ds, *os;
+	char *got;
+	size_t len;
+
+	assert_int_equal(mkdirat(e->dfd, "host1", 0700), 0);
+	make_file(e->dfd, "host1/vmcore.0", 100);
+	inst = mk_sink(0, NULL, false, NULL);
+	init_dump(&dump, e, ".", "host1", "10.0.0.5");
+	ds = do_begin(inst, &dump);
+	os = do_open(ds, NDS_OBJ_VMCORE);
+	do_write(os, 0, "fresh", 5);
+	dump.status = NDS_STATUS_COMPLETE;
+	assert_int_equal(M.close(os, &obj, where, err), NDS_FAILED);
+	assert_non_null(strstr(err, "File exists"));
+	assert_string_equal(where, "host1/vmcore.0.incomplete");
+	assert_int_equal(M.end(ds, err), NDS_OK);
+	assert_content(e->dfd, "host1/vmcore.0.incomplete", "fresh");
+	got = mock_slurp_at(e->dfd, "host1/vmcore.0", &len);
+	assert_int_equal(len, 100);
+	assert_int_equal(got[0], 'u');
+	free(got);
+	mock_assert_absent_at(e->dfd, "host1/vmcore.last");
+	M.destroy(inst);
+}
+
+/*
  * Every combination of encryption and kernel compression, as the core
  * describes it: vmcore_suffix "" when encrypted (savecore's DoFile), the
  * KDH's compression for the rest.
@@ -3214,6 +3252,7 @@ main(void)
 		T(test_symlink_escape_no_openat2),
 		T(test_missing_path),
 		T(test_write_failure),
+		T(test_no_clobber),
 		T(test_keep_per_client),
 		T(test_keep_by_mtime),
 		T(test_keep_incomplete_first),
