@@ -657,6 +657,14 @@ control_late(struct nd_lx *lx, struct lx_session *s, uint64_t now)
 			    "COMM_REBOOT %u times; the session is over",
 			    s->id, s->addr, LX_REBOOTS);
 			session_done(s);
+		} else if (s->state == LX_HANDSHAKE) {
+			/*
+			 * Never proven: an announcement anyone can forge.
+			 * Counted, as those evicted before their HELLO are.
+			 */
+			lx->no_hello++;
+			memcpy(lx->last_no_hello, s->addr, sizeof(s->addr));
+			session_done(s);
 		} else {
 			log_warnx("linux dump %" PRIu64 " from %s: no answer "
 			    "to %s after %u tries; giving up", s->id, s->addr,
@@ -746,6 +754,9 @@ nd_lx_tick(struct nd_lx *lx, struct nd_receiver *rx, time_t mono)
 	    NUMBER_TEXT(LX_MAX_HANDSHAKE) " admitted were "
 	    "waiting for an answer (forged announcements?)",
 	    lx->last_unproven);
+	log_count(&lx->no_hello, &lx->no_hello_logged, "sessions given up: "
+	    "their client never answered HELLO (" NUMBER_TEXT(LX_CTL_TRIES)
+	    " tries; forged announcements?)", lx->last_no_hello);
 	log_count(&lx->refused_over, &lx->refused_over_logged, "crash "
 	    "announcements refused and not answered: as many refused clients "
 	    "as are rebooted at once are being rebooted", lx->last_refused);

@@ -152,11 +152,13 @@ struct nd_lx {
 	uint64_t		 other_port, other_port_logged;
 	uint64_t		 refused_over, refused_over_logged;
 	uint64_t		 unproven, unproven_logged;
+	uint64_t		 no_hello, no_hello_logged;
 	char			 last_cookie[INET_ADDRSTRLEN];
 	char			 last_machine[INET_ADDRSTRLEN];
 	char			 last_other[INET_ADDRSTRLEN];
 	char			 last_refused[INET_ADDRSTRLEN];
 	char			 last_unproven[INET_ADDRSTRLEN];
+	char			 last_no_hello[INET_ADDRSTRLEN];
 	time_t			 logged_at;
 };
 
