@@ -159,9 +159,12 @@ ext_done(struct client *c, uint64_t seq)
 		memset(c->ext_seen, 0, sizeof(c->ext_seen));
 		c->ext_seq = seq;
 	} else if (seq > c->ext_seq) {
-		for (s = c->ext_seq + 1; s <= seq; s++)
+		/* Up to seq, never past it: seq may be UINT64_MAX. */
+		for (s = c->ext_seq; s != seq;) {
+			s++;
 			c->ext_seen[s % EXT_SEEN / 64] &=
 			    ~(1ull << (s % 64));
+		}
 		c->ext_seq = seq;
 	}
 	c->ext_on = true;
@@ -568,7 +571,8 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
 	} else if (kind == LX_NETCONSOLE_EXT) {
 		pos = e->seq;
 		if (c->ext_on)
-			reset = e->seq + SEQ_BACK < c->ext_seq ||
+			reset = (e->seq < c->ext_seq && c->ext_seq - e->seq >
+			    SEQ_BACK) ||
 			    (e->seq <= 1 && c->ext_seq > 1);
 		else
 			reset = first && e->seq <= 1;

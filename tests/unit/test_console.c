@@ -488,6 +488,20 @@ test_ext_forged_ahead(void **state)
 	    "[    0.001000] forged\n"
 	    "[    0.002000] b\n"
 	    "[    0.003000] Oops: 0002 [#1] SMP\n");
+
+	/*
+	 * The largest numbers there are, the second with a boot marker (in
+	 * the first minute of the directory: the same boot) so that the
+	 * number is taken as it is: the window moves up to it and stops
+	 * (counting past it looped for ever, on the receive thread).
+	 */
+	assert_true(txt(f, IP2, "6,18446744073709551614,1000,-;a", T0));
+	assert_true(txt(f, IP2, "6,18446744073709551615,2000,-;"
+	    "[...network console startup...]", T0));
+	assert_true(txt(f, IP2, "6,18446744073709551615,2000,-;copy", T0));
+	assert_string_equal(client_log(f, IP2),
+	    "[    0.001000] a\n"
+	    "[    0.002000] [...network console startup...]\n");
 }
 
 /*
