@@ -46,23 +46,40 @@ struct nd_key_copy {
 };
 #define ND_PAGE		4096
 /*
- * Where the data a KDH describes ends: at dumplength, but a compressed
- * dump's last write is a whole block of the netdump dumper's (4096
- * bytes), padded (kern_shutdown.c, kerneldumpcomp_write_cb), and the
- * padding arrives too. Data beyond it is not what this KDH describes
- * (another sender's, or another dump's): such a dump is neither cut nor
- * complete.
+ * Where the data a KDH describes may end. A compressed dump's last write
+ * is a whole block of the netdump dumper's (4096 bytes), padded
+ * (kern_shutdown.c, kerneldumpcomp_write_cb), and the padding arrives
+ * too. An uncompressed one ends at dumplength, but for whole pages a
+ * minidump of FreeBSD 13 and before adds when its page map grew while it
+ * was written (minidumpsys counts the map, then walks it again; netdump's
+ * dumper has no media size, so no bound stops it): up to ND_KDH_GROWN of
+ * them, past a page-aligned dumplength. Data beyond is not what this KDH
+ * describes (another sender's, or another dump's): such a dump is
+ * neither cut nor complete.
  */
 #define ND_DUMP_BLOCK	4096u
+#define ND_KDH_GROWN	(64u * 1024)
 
+/* The end of a compressed dump's last block, saturating. */
 static inline uint64_t
-nd_kdh_data_end(const struct nds_kdh *kdh)
+nd_kdh_block_end(uint64_t dumplength)
 {
-	if (kdh->compression == NDS_COMP_NONE)
-		return kdh->dumplength;
-	return kdh->dumplength > UINT64_MAX - (ND_DUMP_BLOCK - 1) ?
-	    UINT64_MAX : (kdh->dumplength + ND_DUMP_BLOCK - 1) /
-	    ND_DUMP_BLOCK * ND_DUMP_BLOCK;
+	return dumplength > UINT64_MAX - (ND_DUMP_BLOCK - 1) ? UINT64_MAX :
+	    (dumplength + ND_DUMP_BLOCK - 1) / ND_DUMP_BLOCK * ND_DUMP_BLOCK;
+}
+
+static inline bool
+nd_kdh_data_fits(const struct nds_kdh *kdh, uint64_t end)
+{
+	uint64_t past;
+
+	if (end <= kdh->dumplength)
+		return true;
+	if (kdh->compression != NDS_COMP_NONE)
+		return end <= nd_kdh_block_end(kdh->dumplength);
+	past = end - kdh->dumplength;
+	return kdh->dumplength % ND_DUMP_BLOCK == 0 && past <= ND_KDH_GROWN &&
+	    past % ND_DUMP_BLOCK == 0;
 }
 
 enum nd_work_kind {

@@ -156,7 +156,7 @@ judge(struct nd_dump *d)
 		    " bytes received)", ngaps, ngaps == 1 ? "" : "s",
 		    gap.start, gap.end, d->cov.total, d->kdh.dumplength);
 		why = buf;
-	} else if (nd_cov_end(&d->cov) > nd_kdh_data_end(&d->kdh)) {
+	} else if (!nd_kdh_data_fits(&d->kdh, nd_cov_end(&d->cov))) {
 		snprintf(buf, sizeof(buf), "data arrived up to offset %" PRIu64
 		    ", beyond the %" PRIu64 " bytes the KDH describes",
 		    nd_cov_end(&d->cov), d->kdh.dumplength);

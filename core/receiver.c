@@ -326,7 +326,7 @@ rx_session_end(struct nd_receiver *rx, struct session *s,
 	if (d->conflicts == 0 && kdh != NULL &&
 	    nd_cov_contains(&d->kdh_cov, 0, ND_KDH_SIZE) &&
 	    kdh->compression != NDS_COMP_NONE &&
-	    nd_cov_end(&d->cov) <= nd_kdh_data_end(kdh))
+	    nd_kdh_data_fits(kdh, nd_cov_end(&d->cov)))
 		limit = kdh->dumplength;
 	d->final_size = nd_asm_finish(&s->as, limit);
 	if (reason != NULL)

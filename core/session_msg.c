@@ -249,7 +249,8 @@ dump_whole(const struct nd_dump *d)
 	end = nd_cov_end(&d->cov);
 	return kdh.dumplength > 0 && nd_cov_contains(&d->cov, 0,
 	    kdh.dumplength) && (end == kdh.dumplength ||
-	    end == nd_kdh_data_end(&kdh)) &&
+	    (kdh.compression != NDS_COMP_NONE && end ==
+	    nd_kdh_block_end(kdh.dumplength))) &&
 	    nd_cov_contains(&d->key_cov, 0, kdh.dumpkeysize) &&
 	    nd_cov_end(&d->key_cov) <= kdh.dumpkeysize;
 }

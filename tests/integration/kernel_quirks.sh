@@ -237,6 +237,26 @@ cmp -s -n 10000 "$T/sent11" "$T/odd" || fail "the padded image does not start wi
 assert_same_bytes "$D/vmcore.0" "$T/sent11"
 pass "block-multiple data calls: 4 KiB header, 64 KiB calls, a 10000-byte file padded to 12288"
 
+# (g) A minidump whose page map grew while it was written: FreeBSD 13 and
+# before count the map's pages for dumplength, then walk the map again to
+# write them (sys/amd64/amd64/minidump_machdep.c, minidumpsys), and
+# netdump's dumper has no media size to stop the extra pages
+# (dump_check_bounds). A few whole pages past a page-aligned dumplength:
+# complete, every byte kept. Past it by less than a page, by more than
+# 64 KiB, or past a length that is no page multiple: not this KDH's
+# (faults.never_complete).
+A=$(client_addr 13)
+D=$(client_dir "$A")
+timeout $((120 * WAIT_SCALE)) python3 "$ND_LIBDIR/../faults/ndfault.py" dump \
+    "$PORT" "$A" "$T/sent13" --size $((32 * 4096)) --seed 2143 \
+    --dumplength $((28 * 4096)) >"$T/nd13.log" 2>&1 ||
+	{ cat "$T/nd13.log" >&2; fail "ndfault.py dump failed"; }
+wait_manifest "$D" 0
+wait_dumps "$A" 1
+assert_eq "$(jget "$D/manifest.0.json" .status)" complete "status with 4 pages past dumplength"
+assert_same_bytes "$D/vmcore.0" "$T/sent13"
+pass "a minidump 4 pages past its dumplength (a page map grown while dumping): complete, all 32 pages kept"
+
 assert_no_temp_files "$DUMPDIR"
 stop_server
 pass "server exited 0 on SIGTERM"
