@@ -184,32 +184,20 @@ not_dots(const struct dirent *de)
 }
 
 /*
- * Whether what follows a name's stem and infix is a tail this sink
- * gives: the suffixes of the transforms and kernel compressions in the
- * tree, then ".incomplete" or "-incomplete". Not "info.1.notes" or
- * "msgbuf.1-saved", an operator's files beside the dump.
+ * Whether what follows a name's stem and infix is a tail this sink gives
+ * an object of kind: a vmcore's or tarball's suffix (a transform's or
+ * the kernel's compression, in the characters set_suffix takes) and
+ * ".incomplete" or "-incomplete"; nothing after the small objects'. Not
+ * "info.1.notes" or "msgbuf.1-saved", an operator's files beside a dump.
  */
 static bool
-own_tail(const char *p)
+own_tail(enum nds_object_kind kind, const char *p)
 {
-	static const char *const exts[] = { ".gz", ".zst", ".tar" };
-	size_t k, n;
-
-	while (*p != '\0') {
-		if (strcmp(p, ".incomplete") == 0 ||
-		    strcmp(p, "-incomplete") == 0)
-			return true;
-		for (k = 0; k < NITEMS(exts); k++) {
-			n = strlen(exts[k]);
-			if (strncmp(p, exts[k], n) == 0 && (p[n] == '\0' ||
-			    p[n] == '.' || p[n] == '-'))
-				break;
-		}
-		if (k == NITEMS(exts))
-			return false;
-		p += n;
-	}
-	return true;
+	if (kind != NDS_OBJ_VMCORE && kind != NDS_OBJ_ARCHIVE)
+		return *p == '\0';
+	return *p == '\0' || ((*p == '.' || *p == '-') && p[strspn(p,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-")] == '\0');
 }
 
 /*
@@ -247,7 +235,8 @@ take_infix_names(int dfd, struct listing *l)
 			if (strncmp(name, stems[k].stem, len) == 0 &&
 			    (name[len] == '\0' || name[len] == '.' ||
 			    name[len] == '-') && (l->infix[0] == '\0' ||
-			    has_infix(name, l->infix)) && own_tail(name + len +
+			    has_infix(name, l->infix)) &&
+			    own_tail(stems[k].kind, name + len +
 			    strlen(l->infix)))
 				take_name(l, stems[k].kind, name);
 		}

@@ -2804,7 +2804,7 @@ test_retention_unfinished(void **state)
 	/* An operator's notes beside dump 0: not names the sink gives. */
 	make_file(e->dfd, "host1/info.0.notes", 10);
 	make_file(e->dfd, "host1/msgbuf.0-saved", 10);
-	make_file(e->dfd, "host1/vmcore.0.txt", 10);
+	make_file(e->dfd, "host1/key.0.old", 10);
 	set_mtime(e->dfd, "host1/manifest.0.json.unfinished", 1000);
 	/* Not what the host writes at begin: not a dump. */
 	make_file(e->dfd, "host1/vmcore.3", 100);
@@ -2835,7 +2835,7 @@ test_retention_unfinished(void **state)
 	assert_present(e->dfd, "host1/info.1.x");
 	assert_present(e->dfd, "host1/info.0.notes");
 	assert_present(e->dfd, "host1/msgbuf.0-saved");
-	assert_present(e->dfd, "host1/vmcore.0.txt");
+	assert_present(e->dfd, "host1/key.0.old");
 	assert_present(e->dfd, "host1/vmcore.3");
 	assert_savecore_dump(e->dfd, "host1", 1, "", false);
 	assert_savecore_dump(e->dfd, "host1", 2, "", true);
