@@ -421,8 +421,8 @@ test_wrapped(void **state)
  * struct msgbuf lies right after the ring (kern/subr_prf.c, msgbufinit:
  * msg_size is the region less the struct), in the page the dump writes
  * with it (minidump_machdep.c: round_page(msg_size)); its msg_wseq says
- * where the ring wraps, as dmesg(8) reads it. Both layouts: a 64-bit
- * msg_ptr (amd64) and a 32-bit one, big-endian (powerpc).
+ * where the ring wraps, as dmesg(8) reads it. Both layouts, a 64-bit
+ * msg_ptr and a 32-bit one, in both byte orders.
  */
 static void
 test_wrapped_twice(void **state)
@@ -440,24 +440,22 @@ test_wrapped_twice(void **state)
 	memcpy(chrono + n / 2, first, sizeof(first) - 1);
 	want = render(chrono, n, &wlen);
 	ring = wrap(chrono, n, p);
-	for (layout = 0; layout < 3; layout++) {
-		bool big = layout == 2;
+	/* 64-bit LE (amd64), 32-bit LE (i386), 32-bit BE, 64-bit BE. */
+	for (layout = 0; layout < 4; layout++) {
+		bool big = layout >= 2, wide = layout == 0 || layout == 3;
 
 		memset(&mb, 0, sizeof(mb));
 		minidump_header(hdr, PAGE, AMD64, big, 2, (uint32_t)n, 0);
 		img = image(hdr, ring, n, &len);
 		/* msg_ptr, msg_magic, msg_size, msg_wseq (5 turns on) */
-		at = PAGE + n + (layout == 0 ? 8 : 4);
-		if (layout > 0) {
-			put32(img, at, 0x063062, big);
-			put32(img, at + 4, (uint32_t)n, big);
-			put32(img, at + 8, (uint32_t)(5 * n + p), big);
-		} else {
-			put64(img, PAGE + n, 0xfffff80003a00000ull, false);
-			put32(img, at, 0x063062, false);
-			put32(img, at + 4, (uint32_t)n, false);
-			put32(img, at + 8, (uint32_t)(5 * n + p), false);
-		}
+		at = PAGE + n + (wide ? 8 : 4);
+		if (wide)
+			put64(img, PAGE + n, 0xfffff80003a00000ull, big);
+		else
+			put32(img, PAGE + n, 0xc3a00000u, big);
+		put32(img, at, 0x063062, big);
+		put32(img, at + 4, (uint32_t)n, big);
+		put32(img, at + 8, (uint32_t)(5 * n + p), big);
 		feed(&mb, img, len, 1448);
 		t = nd_msgbuf_text(&mb, &tlen, &panic);
 		assert_non_null(t);
