@@ -561,11 +561,13 @@ boot_sign(struct client *c, enum lx_kind kind, const struct lx_reply *r,
 		 * Far behind what was written, and no gap left there: the
 		 * stream started over (its first chunk may be the one lost).
 		 * Behind it at all after a silence: the same (a host that
-		 * crashed soon after its boot sent less than NL_FAR).
+		 * crashed soon after its boot sent less than NL_FAR), unless
+		 * it fills a gap (0 always starts a stream).
 		 */
 		if (c->nl_on)
 			reset = (off + NL_FAR < c->nl_next && !in_gap(c,
-			    off)) || (quiet && off < c->nl_next);
+			    off)) || (quiet && off < c->nl_next &&
+			    (r->info == 0 || !in_gap(c, off)));
 		else
 			reset = first && r->info == 0;
 	} else if (kind == LX_NETCONSOLE_EXT) {
