@@ -373,6 +373,13 @@ test_boot(void **state)
 	assert_true(nl(f, IP4, 20, "boot 3\n", T0 + 200));
 	assert_int_equal(count_dirs(f, "10.0.0.4-"), 3);
 	assert_string_equal(client_log(f, IP4), "boot 3\n");
+	/* A chunk that fills a gap after a silence is late, not a boot. */
+	assert_true(nl(f, IP4, 100, "after a gap\n", T0 + 201));
+	assert_true(nl(f, IP4, 27, "late fill\n", T0 + 210));
+	assert_int_equal(count_dirs(f, "10.0.0.4-"), 3);
+	assert_non_null(strstr(client_log(f, IP4), "after a gap\n"));
+	assert_non_null(strstr(client_log(f, IP4), "late fill\n"));
+	assert_null(strstr(client_log(f, IP4), "started over"));
 }
 
 /*
