@@ -78,8 +78,8 @@ nd_kdh_data_fits(const struct nds_kdh *kdh, uint64_t end)
 	if (kdh->compression != NDS_COMP_NONE)
 		return end <= nd_kdh_block_end(kdh->dumplength);
 	past = end - kdh->dumplength;
-	return kdh->dumplength % ND_DUMP_BLOCK == 0 && past <= ND_KDH_GROWN &&
-	    past % ND_DUMP_BLOCK == 0;
+	return kdh->dumplength % ND_PAGE == 0 && past <= ND_KDH_GROWN &&
+	    past % ND_PAGE == 0;
 }
 
 enum nd_work_kind {

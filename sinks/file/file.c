@@ -576,8 +576,7 @@ set_suffix(struct file_dump *d, enum nds_object_kind kind, const char *suffix)
 	if (suffix == NULL)
 		suffix = "";
 	if (strlen(suffix) >= SUFFIX_MAX || (suffix[0] != '\0' &&
-	    suffix[0] != '.') || suffix[strspn(suffix, "abcdefghijklmnop"
-	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0') {
+	    suffix[0] != '.') || suffix[strspn(suffix, SUFFIX_CHARS)] != '\0') {
 		errno = EINVAL;
 		return -1;
 	}

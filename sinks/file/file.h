@@ -40,6 +40,9 @@ enum file_layout {
  */
 #define UNFINISHED_TAIL	".unfinished"
 #define SUFFIX_MAX	32
+/* The characters of a suffix set_suffix takes, and retention knows. */
+#define SUFFIX_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"0123456789._-"
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* The options, as the host fills them from file_options[]. */

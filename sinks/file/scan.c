@@ -195,9 +195,8 @@ own_tail(enum nds_object_kind kind, const char *p)
 {
 	if (kind != NDS_OBJ_VMCORE && kind != NDS_OBJ_ARCHIVE)
 		return *p == '\0';
-	return *p == '\0' || ((*p == '.' || *p == '-') && p[strspn(p,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._-")] == '\0');
+	return *p == '\0' || ((*p == '.' || *p == '-') &&
+	    p[strspn(p, SUFFIX_CHARS)] == '\0');
 }
 
 /*
