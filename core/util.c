@@ -215,10 +215,37 @@ nd_text_blank(char *s, const char *keep)
 			*p = '?';
 }
 
+/*
+ * The code point of the UTF-8 character p[0, n) if JSON should carry it
+ * escaped, else 0: C1 controls, which a terminal obeys (U+009B is CSI),
+ * the marks and embeddings that reorder text on screen, and the line
+ * separators that end a line in JavaScript. Escaped, the value is the
+ * same; the file is safe to print.
+ */
+static unsigned
+json_escaped_point(const unsigned char *p, size_t n)
+{
+	unsigned cp;
+
+	if (n == 2)
+		cp = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
+	else if (n == 3)
+		cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 |
+		    (p[2] & 0x3fu);
+	else
+		return 0;
+	if ((cp >= 0x80 && cp < 0xa0) || cp == 0x061c || cp == 0x200e ||
+	    cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return cp;
+	return 0;
+}
+
 void
 nd_buf_json_str(struct nd_buf *b, const char *s)
 {
 	const unsigned char *p;
+	unsigned cp;
 	size_t n;
 
 	nd_buf_printf(b, "\"");
@@ -229,7 +256,11 @@ nd_buf_json_str(struct nd_buf *b, const char *s)
 			nd_buf_printf(b, "\\n");
 		else if (*p >= 0x80 && (n = nd_utf8_len(p)) > 0) {
 			/* Text in UTF-8 (a host name, a directory) as it is. */
-			nd_buf_printf(b, "%.*s", (int)n, (const char *)p);
+			if ((cp = json_escaped_point(p, n)) != 0)
+				nd_buf_printf(b, "\\u%04x", cp);
+			else
+				nd_buf_printf(b, "%.*s", (int)n,
+				    (const char *)p);
 			p += n - 1;
 		} else if (*p < 0x20 || *p >= 0x7f)
 			/* Other bytes, as the code points of their values. */

@@ -88,6 +88,18 @@ assert sys.argv[2] == "--dumps" or "boom" in t and "end" in t, t
 PY
 done
 pass "--list: a panic string with ESC, CSI (C1) and a byte that is not UTF-8 is shown with '?' for them"
+# The manifest keeps the panic string whole, and is safe to cat: what a
+# terminal obeys (C0, C1) or that turns text around goes escaped.
+python3 - "$(client_dir "$C")/manifest.0.json" <<'PY' || fail "the manifest holds control characters as they are: $(od -c "$(client_dir "$C")/manifest.0.json" | grep -n '302 233' | head -3)"
+import json, sys
+t = open(sys.argv[1], "rb").read().decode("utf-8")
+bad = [hex(ord(c)) for c in t if (ord(c) < 0x20 and c != "\n") or
+       0x7f <= ord(c) <= 0x9f or 0x202a <= ord(c) <= 0x202e]
+assert not bad, bad
+p = json.loads(t)["kdh"]["panicstring"]
+assert p.startswith("boom \u009b1m \u001b[2J ") and p.endswith(" end"), p
+PY
+pass "the manifest: the same panic string, whole, with its C0 and C1 characters escaped"
 
 # A manifest planted (or from a store that cut a name in two): an address
 # of 63 bytes whose last character, two bytes long, does not fit the

@@ -267,6 +267,40 @@ test_json_str(void **state)
 	expect_json("</script>", "\"</script>\"");
 }
 
+/*
+ * What a terminal obeys or that reorders text on screen, in UTF-8, goes
+ * escaped: the same JSON value (a JSON reader decodes U+009B to C2 9B),
+ * a file safe to cat. A kernel's panic string or host name reaches the
+ * manifest as it is otherwise.
+ */
+static void
+test_json_str_terminal_safe(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{ "A\xc2\x9b" "31mRED", "\"A\\u009b31mRED\"" },	/* CSI */
+		{ "\xc2\x80\xc2\x9f\xc2\xa0", "\"\\u0080\\u009f\xc2\xa0\"" },
+		{ "abc\xe2\x80\xaegpj.exe", "\"abc\\u202egpj.exe\"" },	/* RLO */
+		{ "\xe2\x80\xa8\xe2\x80\xa9", "\"\\u2028\\u2029\"" },
+		{ "\xe2\x81\xa6x\xe2\x81\xa9", "\"\\u2066x\\u2069\"" },
+		{ "\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "\"\\u200e\\u200f\\u061c\"" },
+		/* Neighbours stay as they are. */
+		{ "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5", "\"\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\"" },
+	};
+	struct nd_buf b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&b, 0, sizeof(b));
+		nd_buf_json_str(&b, t[i].in);
+		assert_false(b.failed);
+		assert_string_equal(b.s, t[i].want);
+		free(b.s);
+	}
+}
+
 static void
 test_json_all_bytes(void **state)
 {
@@ -468,6 +502,7 @@ main(void)
 		cmocka_unit_test(test_path_refuses),
 		cmocka_unit_test(test_path_framing),
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_json_str_terminal_safe),
 		cmocka_unit_test(test_json_all_bytes),
 		cmocka_unit_test(test_terminal_safe),
 		cmocka_unit_test(test_text_blank),
