@@ -59,6 +59,8 @@ int		 s3_xml_text(const char *xml, size_t len, const char *tag,
 		    char *out, size_t outlen);
 /* Whether the document's root element is named tag (e.g. "Error"). */
 bool		 s3_xml_root_is(const char *xml, size_t len, const char *tag);
+/* Whether xml[0, len) is a well-formed document. */
+bool		 s3_xml_whole(const char *xml, size_t len);
 
 /* ------------------------------------------------------------ s3_key.c */
 
@@ -325,14 +327,21 @@ enum s3_status	 s3_mpu_complete(struct s3_client *, const char *key,
 enum s3_status	 s3_mpu_abort(struct s3_client *, const char *key,
 		    const char *upload_id);
 enum s3_status	 s3_delete(struct s3_client *, const char *key);
+/* Told a multipart upload's id as soon as the store gave it. */
+struct s3_begun {
+	void		(*fn)(void *arg, const char *upload_id);
+	void		*arg;
+};
 /*
  * Upload size bytes of fd (from offset 0) to key: one PUT up to the first
  * part's size, else a multipart upload that is aborted if it fails. The
- * file must hold all size bytes (S3_LOCAL if it ends before). An upload
- * that could not be aborted is left in *stale (malloc'd).
+ * file must hold all size bytes (S3_LOCAL if it ends before). begun (may
+ * be NULL) hears of the multipart upload before its first part, so that
+ * a process killed before the end can leave word of it; one that could
+ * not be aborted is left in *stale (malloc'd).
  */
 enum s3_status	 s3_upload_fd(struct s3_client *, const char *key, int fd,
-		    uint64_t size, char **stale);
+		    uint64_t size, const struct s3_begun *begun, char **stale);
 
 /* ------------------------------------------------- the module's own */
 

@@ -418,10 +418,16 @@ http_status(struct s3_client *cl, const struct req *rq)
 		s3_xml_text(rp->body, rp->len, "Message", message,
 		    sizeof(message));
 	}
-	/* A 2xx that is an <Error> is one, whatever the request. */
-	if (cl->http >= 200 && cl->http < 300 && (rq->result == NULL ?
-	    !s3_xml_root_is(rp->body, rp->len, "Error") :
-	    s3_xml_root_is(rp->body, rp->len, rq->result)))
+	/*
+	 * A 2xx is done when it has the result asked for or, asked for none,
+	 * when it is empty or a whole document that is no <Error>. A reply
+	 * cut short or too long is no answer: taken for one, the object's
+	 * spool would go while the store holds nothing.
+	 */
+	if (cl->http >= 200 && cl->http < 300 && !rp->too_long &&
+	    (rq->result != NULL ? s3_xml_root_is(rp->body, rp->len,
+	    rq->result) : rp->len == 0 || (s3_xml_whole(rp->body, rp->len) &&
+	    !s3_xml_root_is(rp->body, rp->len, "Error"))))
 		return S3_OK;
 	if (cl->http >= 200 && cl->http < 300 && (rp->too_long ||
 	    !s3_xml_root_is(rp->body, rp->len, "Error"))) {
@@ -702,7 +708,7 @@ s3_delete(struct s3_client *cl, const char *key)
 
 enum s3_status
 s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
-    char **stale)
+    const struct s3_begun *begun, char **stale)
 {
 	const uint64_t base = cl->conf->part_size;
 	struct s3_src src = { .fd = fd, .exact = true };
@@ -727,6 +733,8 @@ s3_upload_fd(struct s3_client *cl, const char *key, int fd, uint64_t size,
 	}
 	if ((st = s3_mpu_create(cl, key, uid, sizeof(uid))) != S3_OK)
 		goto out;
+	if (begun != NULL)
+		begun->fn(begun->arg, uid);
 	for (i = 1; i <= n; i++) {
 		src.off = s3_part_start(base, i);
 		src.len = s3_part_len(base, i);

@@ -137,6 +137,51 @@ spool_cut(struct s3_sink *s, struct s3_client *cl, const char *token,
 	return 0;
 }
 
+/* A resumed object's multipart upload, in its record while it runs. */
+struct resume_upload {
+	struct s3_sink		*s;
+	const char		*token;
+	struct s3_record	*rec;
+	const char		*key;
+	char			 id[S3_UPLOADID_MAX];
+	bool			 recorded;
+};
+
+/*
+ * The record names the upload as stale before its first part goes: a
+ * process killed before it completes or aborts it leaves word for the
+ * next try to abort it, or the store would keep its parts for good.
+ */
+static void
+resume_upload_begun(void *arg, const char *upload_id)
+{
+	struct resume_upload *ru = arg;
+
+	snprintf(ru->id, sizeof(ru->id), "%s", upload_id);
+	ru->recorded = s3_record_add_stale(ru->rec, ru->key, upload_id) ==
+	    0 && s3_record_put(ru->s, ru->token, ru->rec, NULL) == 0;
+}
+
+/* The upload ended (completed or aborted, else stale is its id). */
+static void
+resume_upload_ended(struct resume_upload *ru, const char *stale)
+{
+	unsigned i;
+
+	if (ru->recorded && stale == NULL) {
+		for (i = 0; i < ru->rec->nstale; i++)
+			if (strcmp(ru->rec->stale[i].id, ru->id) == 0 &&
+			    strcmp(ru->rec->stale[i].key, ru->key) == 0) {
+				s3_record_del_stale(ru->rec, i);
+				break;
+			}
+	} else if (!ru->recorded && stale != NULL &&
+	    s3_record_add_stale(ru->rec, ru->key, stale) != 0)
+		return;
+	if (ru->recorded || stale != NULL)
+		(void)s3_record_put(ru->s, ru->token, ru->rec, NULL);
+}
+
 /*
  * One object of a record; S3_OK when it is in the store. *keep: its spool
  * file holds more than the record says (keep_longer keeps it, after).
@@ -148,6 +193,8 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 {
 	char note[PATH_MAX + 64], ebuf[128], *text, *stale = NULL;
 	struct s3_src src = { .fd = -1 };
+	struct resume_upload ru = { .s = s, .token = token, .rec = rec };
+	const struct s3_begun begun = { resume_upload_begun, &ru };
 	struct stat sb;
 	enum s3_status st = S3_LOCAL;
 	size_t len;
@@ -191,12 +238,10 @@ upload_pending(struct s3_sink *s, struct s3_client *cl, int dirfd,
 		    (uint64_t)sb.st_size, ro->size, ro->size);
 	}
 	/* Exact: a file cut while it goes fails, and is looked at again. */
-	st = s3_upload_fd(cl, ro->key, fd, ro->size, &stale);
-	if (stale != NULL) {
-		if (s3_record_add_stale(rec, ro->key, stale) == 0)
-			(void)s3_record_put(s, token, rec, NULL);
-		free(stale);
-	}
+	ru.key = ro->key;	/* a cut above may have renamed it */
+	st = s3_upload_fd(cl, ro->key, fd, ro->size, &begun, &stale);
+	resume_upload_ended(&ru, stale);
+	free(stale);
 out:
 	close(fd);
 	return st;

@@ -98,3 +98,14 @@ s3_xml_root_is(const char *xml, size_t len, const char *tag)
 	xmlFreeDoc(doc);
 	return r;
 }
+
+bool
+s3_xml_whole(const char *xml, size_t len)
+{
+	xmlDoc *doc;
+
+	if ((doc = parse(xml, len)) == NULL)
+		return false;
+	xmlFreeDoc(doc);
+	return true;
+}
