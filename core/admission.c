@@ -430,18 +430,24 @@ heralded_room(struct nd_receiver *rx)
  * Room for one more session of this address waiting for its first data
  * (max_heralded_per_client): its oldest one goes unless waiting_kept.
  * Otherwise HERALDs forged from other ports of a client's address,
- * renewed as they time out, would keep its kernel out.
+ * renewed as they time out, would keep its kernel out. A HERALD from the
+ * kernel's own port may take the place of one from another port however
+ * young: renewed within a millisecond of their half second, forged ones
+ * would otherwise be all a kernel's HERALD ever finds.
  */
 static bool
 client_heralded_room(struct nd_receiver *rx, const struct sockaddr_in *from)
 {
 	struct session *s, *oldest = NULL;
 	uint64_t now = now_ms();
+	bool kernel_port = from->sin_port == htons(ND_CLIENT_PORT);
 
 	LIST_FOREACH(s, rx_bucket(rx, from->sin_addr.s_addr), by_addr)
 		if (s->state == S_HERALDED && s->fd != -1 &&
 		    s->client.sin_addr.s_addr == from->sin_addr.s_addr &&
-		    !waiting_kept(s, now) &&
+		    (kernel_port ? s->last_data == 0 &&
+		    s->client.sin_port != from->sin_port :
+		    !waiting_kept(s, now)) &&
 		    (oldest == NULL || s->heralded_ms < oldest->heralded_ms))
 			oldest = s;
 	if (oldest == NULL)

@@ -235,7 +235,10 @@ static const struct server_key server_keys[] = {
 	    "How many sessions of one client address may wait for their "
 	    "first data after a HERALD. A HERALD beyond it takes the place "
 	    "of the oldest that is older than half a second and has heard "
-	    "nothing but HERALDs, and is not answered otherwise." } },
+	    "nothing but HERALDs, and is not answered otherwise; one from "
+	    "port 20024, the port a kernel sends from, takes the place of "
+	    "the oldest from another port that has heard nothing but "
+	    "HERALDs, however young." } },
 	{ .row = { "max_hooks", NDS_OPT_INT, SV(max_hooks), "16", NULL, 1, 4096,
 	    "How many hook processes may run at once, for all clients and "
 	    "hooks together." } },

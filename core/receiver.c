@@ -417,6 +417,17 @@ rx_bury(struct nd_receiver *rx, struct session *s)
 	rx->graveyard = s;
 }
 
+/* Clear the error pending on a session's socket. */
+static void
+take_error(const struct session *s)
+{
+	socklen_t len;
+	int e;
+
+	len = sizeof(e);
+	(void)getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len);
+}
+
 /* Stop or resume reading a session's socket. */
 static void
 session_pause(struct nd_receiver *rx, struct session *s, bool pause)
@@ -468,6 +479,14 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 		 * (unacked, so the client waits) instead of dropping them.
 		 */
 		if (s->dump != NULL && nd_dump_pool_empty(s->dump)) {
+			/*
+			 * Paused, the socket is reported for an error only
+			 * (epoll reports errors whatever the events asked
+			 * for): an ICMP "port unreachable" for an ack. Taken
+			 * here, or the loop would spin until the resume.
+			 */
+			if (s->paused)
+				take_error(s);
 			session_pause(rx, s, true);
 			return false;
 		}
@@ -480,9 +499,14 @@ session_read(struct nd_receiver *rx, struct session *s, unsigned rounds)
 			rx->msgs[i].msg_hdr.msg_iovlen = 1;
 		}
 		n = recvmmsg(s->fd, rx->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		/*
+		 * The error of an ack the client's host refused, reported
+		 * once instead of the datagrams: they are still there.
+		 */
+		if (n == -1 && errno == ECONNREFUSED)
+			continue;
 		if (n <= 0) {
-			if (n == -1 && errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNREFUSED)
+			if (n == -1 && errno != EAGAIN && errno != EINTR)
 				log_warn("client %s: recvmmsg", s->addr);
 			return n == 0 || errno != EINTR;
 		}

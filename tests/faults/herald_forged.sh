@@ -15,6 +15,9 @@
 #   3. from four other ports of the client's address
 #      (max_heralded_per_client = 4), renewed: the true HERALD must get a
 #      place once they are older than half a second.
+#   4. from ever new ports of the client's address, thousands a second:
+#      the true HERALD, from the kernel's port 20024, takes the place of
+#      a forged one however young.
 #
 # And right after the true HERALD was answered, before its data (a
 # kernel sends no HERALD again once answered): one with another path, or
@@ -96,6 +99,23 @@ send_dump 0 "$C" -g 4M -s 3 -o "$T/sent3"
 wait_manifest "$(client_dir "$C")" 0
 assert_same_bytes "$(client_dir "$C")/vmcore.0" "$T/sent3"
 pass "HERALDs forged from four other ports of the address: the true one gets a place"
+
+# 4. HERALDs forged from ever new ports of the address, thousands a
+# second: each forged session is replaced within a millisecond of the
+# half second after which it may go, so a place freed by age is taken
+# again before the kernel's next HERALD, a second later, comes.
+E=$(client_addr 4)
+python3 "$FAULTS/ndfault.py" spoof-herald "$PORT" "$E" 40000 \
+    --sport 30001 --ports 20000 --interval 0.0002 >"$T/forge.fast.log" 2>&1 &
+FORGER=$!
+wait_log "client ${E//./\\.}: [0-9]+ sessions wait for their first data" 20
+send_dump 0 "$E" -g 4M -s 4 -o "$T/sent4"
+kill -0 "$FORGER" 2>/dev/null || fail "the forger stopped before the true dump ended: $(cat "$T/forge.fast.log")"
+wait_manifest "$(client_dir "$E")" 0
+assert_same_bytes "$(client_dir "$E")/vmcore.0" "$T/sent4"
+kill "$FORGER" 2>/dev/null || true
+wait "$FORGER" 2>/dev/null || true
+pass "HERALDs forged from ever new ports of the address, thousands a second: the true one, from 20024, gets a place"
 stop_server
 
 # 2. Another address of the server first.

@@ -12,11 +12,13 @@ usage:
   ndfault.py fragments PORT ADDR OUT          1-byte pieces at descending offsets
   ndfault.py conflict PORT ADDR OUT CASE      a dump that contradicts itself
   ndfault.py spoof-herald PORT ADDR N         HERALDs forged from ADDR:20024 (raw)
-                                              [--path P] [--sport S] [--dst D]
+                                              [--path P] [--sport S] [--ports K]
+                                              [--dst D]
   ndfault.py hog PORT ADDR SECONDS            a loop of small dumps from ADDR:20024
   ndfault.py session-loop PORT NET SECONDS    HERALD, data, FINISHED from many ports
   ndfault.py heralds PORT NET N               one HERALD (and data) from N addresses
   ndfault.py announce PORT NET FIRST N        Linux crash announcements from N addresses
+  ndfault.py bounce PORT ADDR OUT N           N packets, every ack refused (ICMP)
 
 Every command speaks netdump by hand over UDP to 127.0.0.1:PORT, checks
 what is (and is not) answered, and exits non-zero with "FAIL: ..." on the
@@ -824,11 +826,12 @@ def cmd_spoof_herald(a):
              % (a.probe, CLIENT_PORT))
     path = a.path.encode() + b"\0" if a.path else b""
     for i in range(a.n):
-        raw.sendto(forged(a.addr, a.sport, a.dst, a.port,
+        raw.sendto(forged(a.addr, a.sport + i % a.ports, a.dst, a.port,
                           msg(HERALD, a.seqno + i, 0, path)), (a.dst, 0))
-        time.sleep(a.interval)
-    note("%d HERALDs forged from %s:%d to %s" % (a.n, a.addr, a.sport,
-                                                 a.dst))
+        if a.interval > 0:
+            time.sleep(a.interval)
+    note("%d HERALDs forged from %s:%d (%d ports on) to %s"
+         % (a.n, a.addr, a.sport, a.ports, a.dst))
 
 
 # ------------------------------------------------------------------ announce
@@ -909,6 +912,29 @@ def cmd_reserved(a):
         sent += len(dgrams)
     note("%d REPLY_RESERVED forged from %s:%d, numbered 0-%d"
          % (sent, a.addr, a.sport, a.n - 1))
+
+
+def cmd_bounce(a):
+    """A client whose host refuses the server's acks: its HERALD is
+    answered, then its socket is connected elsewhere, so that every ack
+    from the session port comes back as ICMP port unreachable (a host
+    that rebooted, a NAT mapping that went) while N data packets go on,
+    3 ms apart (the kernel rate-limits its ICMP errors; paced, each ack
+    gets one). Then the client is gone. OUT receives the bytes sent."""
+    c = Client(a.addr, a.port)
+    sport = c.herald()
+    c.s.connect((SERVER, 9))
+    body = image(a.n * PAYLOAD, a.seed)
+    for i in range(a.n):
+        off = i * PAYLOAD
+        c.s.sendto(msg(VMCORE, c.seq, off, body[off:off + PAYLOAD]),
+                   (SERVER, sport))
+        c.seq += 1
+        time.sleep(0.003)
+    with open(a.out, "wb") as f:
+        f.write(body)
+    note("%d packets from %s to session port %d, every ack refused"
+         % (a.n, a.addr, sport))
 
 
 # ------------------------------------------------------------------ hog
@@ -1193,6 +1219,8 @@ def main():
     x.add_argument("--probe")
     x.add_argument("--path", help="the HERALD's path (default: none)")
     x.add_argument("--sport", type=int, default=CLIENT_PORT)
+    x.add_argument("--ports", type=int, default=1,
+                   help="HERALD i from port SPORT + i %% PORTS")
     x.add_argument("--dst", default=SERVER,
                    help="the server address it goes to")
     x = sub.add_parser("hog")
@@ -1236,8 +1264,14 @@ def main():
     x.add_argument("n", type=int)
     x.add_argument("seconds", type=float)
     x.add_argument("--sport", type=int, default=6666)
+    x = sub.add_parser("bounce")
+    x.add_argument("port", type=int)
+    x.add_argument("addr")
+    x.add_argument("out")
+    x.add_argument("n", type=int)
+    x.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
-    {"reserved": cmd_reserved, "check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
+    {"bounce": cmd_bounce, "reserved": cmd_reserved, "check": cmd_check, "dump": cmd_dump, "herald-flood": cmd_herald_flood,
      "session-flood": cmd_session_flood, "spoof": cmd_spoof,
      "far": cmd_far, "fragments": cmd_fragments, "conflict": cmd_conflict,
      "spoof-herald": cmd_spoof_herald, "hog": cmd_hog,
