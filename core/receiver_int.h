@@ -126,6 +126,7 @@ struct session {
 						 * then unless data is
 						 * taken first; 0 none */
 	uint32_t		 last_seqno;	/* highest taken; see taken() */
+	uint32_t		 finish_seqno;	/* finish_at's FINISHED's */
 	/*
 	 * A HERALD that came to this session's socket after data, from a
 	 * client that restarted and took this port from an ack of its old

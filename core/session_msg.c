@@ -197,8 +197,11 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
  * new to the dump (fresh) counts: a kernel's resend keeps its number, so
  * its number counted when it first came. A forger's far number (in a
  * message dropped, or far ahead), or one walked up in copies of what
- * came, cannot make its own FINISHED the next. And the client went on:
- * a FINISHED before was not its last word.
+ * came, cannot make its own FINISHED the next. And if the message brought
+ * new bytes, or is numbered past a FINISHED that waits, the client went
+ * on: that FINISHED was not its last word. A copy of an earlier message,
+ * which the network may deliver late (duplicated, reordered), says
+ * nothing of that.
  */
 static void
 taken(struct session *s, struct nd_dump *d, const struct nd_msg *m,
@@ -207,7 +210,7 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m,
 	if (fresh && m->seqno > s->last_seqno &&
 	    m->seqno - s->last_seqno <= ND_MAX_IN_FLIGHT)
 		s->last_seqno = m->seqno;
-	if (s->finish_at != 0) {
+	if (s->finish_at != 0 && (fresh || m->seqno > s->finish_seqno)) {
 		s->finish_at = 0;
 		d->finished = false;
 	}
@@ -220,10 +223,13 @@ taken(struct session *s, struct nd_dump *d, const struct nd_msg *m,
  * one does not put that off.
  */
 static void
-finish_later(struct session *s)
+finish_later(struct session *s, uint32_t seqno)
 {
-	if (s->finish_at == 0)
+	if (s->finish_at == 0) {
 		s->finish_at = now_sec() + FINISH_WAIT;
+		s->finish_seqno = seqno;
+	} else if (seqno > s->finish_seqno)
+		s->finish_seqno = seqno;
 }
 
 /*
@@ -282,7 +288,7 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 			 * is number 1, so a forger can number this one
 			 * next): it waits like one that may be forged.
 			 */
-			finish_later(s);
+			finish_later(s, m->seqno);
 			return true;
 		}
 		if (!adm_dump_begin(rx, s)) {
@@ -346,7 +352,7 @@ rx_session_msg(struct nd_receiver *rx, struct session *s,
 		if (m->seqno == s->last_seqno + 1 && dump_whole(d))
 			rx_session_end(rx, s, NULL);
 		else
-			finish_later(s);
+			finish_later(s, m->seqno);
 		return true;
 	}
 	taken(s, d, m, fresh);

@@ -414,6 +414,10 @@ def cmd_dump(a):
         c.call(EKCD_KEY, random.Random(a.seed + 1).randbytes(a.key_bytes))
     if not a.no_finished:
         c.finished()
+    if a.late_copy and not a.no_data:
+        # The network's copy of the first data message (numbered 2, after
+        # the HERALD), delivered after all the rest.
+        c.s.sendto(msg(VMCORE, 2, 0, body[:PAYLOAD]), (SERVER, c.sport))
     with open(a.out, "wb") as f:
         f.write(b"" if a.no_data else body)
     if a.gaps_out:
@@ -1122,6 +1126,8 @@ def main():
     d.add_argument("--no-data", action="store_true")
     d.add_argument("--no-kdh", action="store_true")
     d.add_argument("--no-finished", action="store_true")
+    d.add_argument("--late-copy", action="store_true",
+                   help="after FINISHED, a copy of the first data message")
     d.add_argument("--forge-finished", action="store_true",
                    help="forge a FINISHED from the client before call 2")
     d.add_argument("--forge-far", type=int, metavar="OFF",

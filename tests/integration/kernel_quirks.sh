@@ -244,18 +244,23 @@ pass "block-multiple data calls: 4 KiB header, 64 KiB calls, a 10000-byte file p
 # (dump_check_bounds). A few whole pages past a page-aligned dumplength:
 # complete, every byte kept. Past it by less than a page, by more than
 # 64 KiB, or past a length that is no page multiple: not this KDH's
-# (faults.never_complete).
+# (faults.never_complete). Such a dump is not whole by the strict rule
+# that ends a session at FINISHED at once, so it ends FINISH_WAIT (5 s)
+# later; a copy of its first data message that the network delivers
+# after FINISHED must not take that FINISHED back (it did: the dump
+# ended by time-out, incomplete, "the client fell silent").
 A=$(client_addr 13)
 D=$(client_dir "$A")
 timeout $((120 * WAIT_SCALE)) python3 "$ND_LIBDIR/../faults/ndfault.py" dump \
     "$PORT" "$A" "$T/sent13" --size $((32 * 4096)) --seed 2143 \
-    --dumplength $((28 * 4096)) >"$T/nd13.log" 2>&1 ||
+    --dumplength $((28 * 4096)) --late-copy >"$T/nd13.log" 2>&1 ||
 	{ cat "$T/nd13.log" >&2; fail "ndfault.py dump failed"; }
 wait_manifest "$D" 0
 wait_dumps "$A" 1
 assert_eq "$(jget "$D/manifest.0.json" .status)" complete "status with 4 pages past dumplength"
+assert_eq "$(jget "$D/manifest.0.json" .finished)" true "finished, with a late copy after FINISHED"
 assert_same_bytes "$D/vmcore.0" "$T/sent13"
-pass "a minidump 4 pages past its dumplength (a page map grown while dumping): complete, all 32 pages kept"
+pass "a minidump 4 pages past its dumplength (a page map grown while dumping), a late copy of its first data after FINISHED: complete, all 32 pages kept"
 
 assert_no_temp_files "$DUMPDIR"
 stop_server
