@@ -177,6 +177,32 @@ nd_utf8_len(const unsigned char *p)
 	return n;
 }
 
+/* The code point of the well-formed UTF-8 sequence p[0, n), n 2 or 3. */
+static unsigned
+utf8_point(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
+	return (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+}
+
+/*
+ * Whether the UTF-8 character p[0, n) turns or breaks text on screen:
+ * the marks and embeddings of bidirectional text (a name shown backwards
+ * is another name) and the line and paragraph separators.
+ */
+static bool
+turns_text(const unsigned char *p, size_t n)
+{
+	unsigned cp;
+
+	if (n != 2 && n != 3)
+		return false;
+	cp = utf8_point(p, n);
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 size_t
 nd_terminal_safe(char *s, size_t len, const char *keep)
 {
@@ -190,7 +216,8 @@ nd_terminal_safe(char *s, size_t len, const char *keep)
 			k = 0;
 		if (k == 0 || (p[r] < 0x20 && (p[r] == '\0' ||
 		    strchr(keep, p[r]) == NULL)) || p[r] == 0x7f ||
-		    (p[r] == 0xc2 && k == 2 && p[r + 1] < 0xa0)) {
+		    (p[r] == 0xc2 && k == 2 && p[r + 1] < 0xa0) ||
+		    turns_text(p + r, k)) {
 			p[w++] = '?';
 			r += k > 0 ? k : 1;
 			continue;
@@ -206,46 +233,23 @@ void
 nd_text_blank(char *s, const char *keep)
 {
 	unsigned char *p;
+	size_t n;
 
 	for (p = (unsigned char *)s; *p != '\0'; p++)
 		if (ND_UTF8_C1(p))
 			p[0] = p[1] = '?';
+		else if (*p >= 0xd8 && *p <= 0xe2 && (n = nd_utf8_len(p)) > 0 &&
+		    turns_text(p, n))
+			memset(p, '?', n);
 		else if ((*p < 0x20 && strchr(keep, *p) == NULL) ||
 		    *p == 0x7f)
 			*p = '?';
-}
-
-/*
- * The code point of the UTF-8 character p[0, n) if JSON should carry it
- * escaped, else 0: C1 controls, which a terminal obeys (U+009B is CSI),
- * the marks and embeddings that reorder text on screen, and the line
- * separators that end a line in JavaScript. Escaped, the value is the
- * same; the file is safe to print.
- */
-static unsigned
-json_escaped_point(const unsigned char *p, size_t n)
-{
-	unsigned cp;
-
-	if (n == 2)
-		cp = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
-	else if (n == 3)
-		cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 |
-		    (p[2] & 0x3fu);
-	else
-		return 0;
-	if ((cp >= 0x80 && cp < 0xa0) || cp == 0x061c || cp == 0x200e ||
-	    cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069))
-		return cp;
-	return 0;
 }
 
 void
 nd_buf_json_str(struct nd_buf *b, const char *s)
 {
 	const unsigned char *p;
-	unsigned cp;
 	size_t n;
 
 	nd_buf_printf(b, "\"");
@@ -256,8 +260,13 @@ nd_buf_json_str(struct nd_buf *b, const char *s)
 			nd_buf_printf(b, "\\n");
 		else if (*p >= 0x80 && (n = nd_utf8_len(p)) > 0) {
 			/* Text in UTF-8 (a host name, a directory) as it is. */
-			if ((cp = json_escaped_point(p, n)) != 0)
-				nd_buf_printf(b, "\\u%04x", cp);
+			/*
+			 * C1 controls, which a terminal obeys (U+009B is
+			 * CSI), and what turns text, escaped: the same value,
+			 * a file safe to print.
+			 */
+			if (ND_UTF8_C1(p) || turns_text(p, n))
+				nd_buf_printf(b, "\\u%04x", utf8_point(p, n));
 			else
 				nd_buf_printf(b, "%.*s", (int)n,
 				    (const char *)p);

@@ -60,8 +60,10 @@ void	nd_buf_json_str(struct nd_buf *, const char *);
 size_t	nd_utf8_len(const unsigned char *);
 /*
  * s[0, len) made fit for a terminal in place: control characters (C0,
- * DEL, and C1, U+0080 to U+009F, which terminals obey as escapes) and
- * bytes that are not UTF-8 become '?', but for keep (e.g. "\n\t").
+ * DEL, and C1, U+0080 to U+009F, which terminals obey as escapes), the
+ * marks, embeddings and separators that turn or break a line (U+061C,
+ * U+200E, U+200F, U+2028 to U+202E, U+2066 to U+2069) and bytes that are
+ * not UTF-8 become '?', but for keep (e.g. "\n\t").
  * s[len] must be '\0'. Returns the new length, at most len.
  */
 size_t	nd_terminal_safe(char *s, size_t len, const char *keep);
@@ -69,9 +71,10 @@ size_t	nd_terminal_safe(char *s, size_t len, const char *keep);
 #define ND_UTF8_C1(p)	((p)[0] == 0xc2 && (p)[1] >= 0x80 && (p)[1] < 0xa0)
 /*
  * The NUL-terminated s made fit for a log, a file or a terminal in
- * place, its length kept: C0 controls but those in keep, DEL and C1
- * controls in UTF-8 become '?'. Other bytes stay, UTF-8 or not (an old
- * kernel's text may be in another encoding).
+ * place, its length kept: C0 controls but those in keep, DEL, and C1
+ * controls and what turns a line (as for nd_terminal_safe) in UTF-8
+ * become a '?' a byte. Other bytes stay, UTF-8 or not (an old kernel's
+ * text may be in another encoding).
  */
 void	nd_text_blank(char *s, const char *keep);
 

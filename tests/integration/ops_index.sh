@@ -67,12 +67,13 @@ assert_eq "$rc" 2 "--json without --list"
 pass "--json without --list is a usage error"
 
 # A panic string is the sender's: terminal escapes in it (ESC, C1's CSI
-# as UTF-8 and as a bare byte, a byte that is not UTF-8) must not reach
-# the operator's terminal through the tables.
+# as UTF-8 and as a bare byte, a byte that is not UTF-8) and a
+# right-to-left override (the rest of the line shown backwards) must not
+# reach the operator's terminal through the tables.
 start_server
 C=$(client_addr 3)
 send_dump 0 "$C" -q -g 1M -s 4 \
-    --panic "$(printf 'boom \302\2331m \033[2J \233 \377 end')"
+    --panic "$(printf 'boom \302\2331m \033[2J \233 \377 \342\200\256dne end')"
 wait_dumps "$C" 1
 stop_server
 for v in --hosts --by-signature --dumps; do
@@ -82,12 +83,13 @@ for v in --hosts --by-signature --dumps; do
 import sys
 t = open(sys.argv[1], "rb").read().decode("utf-8")
 bad = [hex(ord(c)) for c in t
-       if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+       if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f or
+       0x202a <= ord(c) <= 0x202e]
 assert not bad, bad
 assert sys.argv[2] == "--dumps" or "boom" in t and "end" in t, t
 PY
 done
-pass "--list: a panic string with ESC, CSI (C1) and a byte that is not UTF-8 is shown with '?' for them"
+pass "--list: a panic string with ESC, CSI (C1), a byte that is not UTF-8 and U+202E is shown with '?' for them"
 # The manifest keeps the panic string whole, and is safe to cat: what a
 # terminal obeys (C0, C1) or that turns text around goes escaped.
 python3 - "$(client_dir "$C")/manifest.0.json" <<'PY' || fail "the manifest holds control characters as they are: $(od -c "$(client_dir "$C")/manifest.0.json" | grep -n '302 233' | head -3)"

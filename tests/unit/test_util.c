@@ -426,6 +426,12 @@ test_terminal_safe(void **state)
 		{ "\x9b \xff \xc3", "", "? ? ?" },
 		{ "\xe2\x82", "", "??" },
 		{ "del\x7f", "", "del?" },
+		/* Right-to-left override, isolate, separator, Arabic mark. */
+		{ "a\xe2\x80\xae" "fdp.exe \xe2\x81\xa6x \xe2\x80\xa8 \xd8\x9c", "",
+		  "a?fdp.exe ?x ? ?" },
+		/* Their neighbours are text. */
+		{ "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xd8\x9b", "",
+		  "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xd8\x9b" },
 	};
 	char buf[64];
 	size_t i, n;
@@ -454,6 +460,9 @@ test_text_blank(void **state)
 		  "", "??31m ?? ??0;x \xc2\xa0 caf\xc3\xa9" },
 		/* Not UTF-8: kept, an old kernel's text may be Latin-1. */
 		{ "\x9b \xe9 \xc2", "", "\x9b \xe9 \xc2" },
+		/* What turns a line on screen, a '?' a byte; not its kin. */
+		{ "a\xe2\x80\xae" "fdp \xe2\x81\xa9 \xd8\x9c \xe2\x80\xaf \xd8\x9b", "",
+		  "a???fdp ??? ?? \xe2\x80\xaf \xd8\x9b" },
 	};
 	char buf[64];
 	size_t i;
