@@ -94,7 +94,9 @@ static const struct server_key server_keys[] = {
 	{ .row = { "timeout", NDS_OPT_INT, SV(timeout), "60", NULL, 1, 86400,
 	    "A dump whose client has sent nothing for this long is closed "
 	    "and stored as incomplete, and a client that sent a HERALD and "
-	    "nothing else is forgotten." },
+	    "nothing else is forgotten. While a dump's sinks have no buffer "
+	    "free, the server does not read its client, and counts no "
+	    "silence until it reads again." },
 	  .value_name = "seconds" },
 	{ .row = { "sink_dir", NDS_OPT_STRING, SV(sink_dir), NULL, NULL, 0, 0,
 	    "Where the sink modules are. When set, modules are looked for in "

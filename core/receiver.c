@@ -632,12 +632,21 @@ tick(struct nd_receiver *rx)
 		/* An ended dump still answers a repeated FINISHED. */
 		if (s->state == S_ENDED && s->paused)
 			session_pause(rx, s, false);
-		/* Not while paused: the client's datagrams wait unread. */
+		/* A buffer free and no wake-up seen: resume all the same. */
+		else if (s->paused && s->dump != NULL &&
+		    !nd_dump_pool_empty(s->dump))
+			session_pause(rx, s, false);
+		/*
+		 * Not while paused: the client's datagrams wait unread, and
+		 * the silence is the sinks'. The worker holds the dump until
+		 * they take it anyway; once they do, what waited is read
+		 * and the client's silence counted from then.
+		 */
 		/* A FINISHED, then silence: what it said holds. */
 		if (s->state != S_ENDED && s->finish_at != 0 && !s->paused &&
 		    (now >= s->finish_at || now - s->last_rx >= (time_t)timeout))
 			rx_session_end(rx, s, NULL);
-		else if (s->state != S_ENDED &&
+		else if (s->state != S_ENDED && !s->paused &&
 		    now - s->last_rx >= (time_t)timeout) {
 			snprintf(why, sizeof(why), "the client fell silent for "
 			    "%u s (timeout)", timeout);

@@ -8,12 +8,17 @@
 # so the old receive thread, which left the error there while paused,
 # spun at a whole core until the sink came back.
 #
+# The stall (12 s) is longer than the server's timeout (3 s): the silence
+# is the sink's, not the client's, and the old server ended the dump as
+# "the client fell silent" while its datagrams waited in the socket, then
+# dropped them.
+#
 # Asserted: while the session is paused the receive thread uses almost
 # no CPU; the dump, once the sink is back, keeps every byte sent (those
 # that waited in the socket are read after the pause, though each read
 # may first return the error of a refused ack) and ends incomplete by
-# time-out; an honest dump from another host afterwards is complete and
-# byte-identical.
+# time-out, counted from the pause's end; an honest dump from another
+# host afterwards is complete and byte-identical.
 set -euo pipefail
 NET=187
 . "$(dirname "$0")/lib-faults.sh"
@@ -23,7 +28,7 @@ H=$(client_addr 2)
 cat >"$T/server.ini" <<INI
 [server]
 sink_dir = $ND_SINK_DIR
-timeout = 20
+timeout = 3
 
 [sink local]
 module = file
