@@ -56,6 +56,7 @@ struct ob_entry {
 	bool		 said;		/* a failure or an orphan was logged */
 	bool		 active;	/* the thread is at it */
 	bool		 done;		/* a record of length 0 came */
+	bool		 kicked;	/* made due by a kick already */
 };
 
 /*
@@ -750,11 +751,19 @@ nd_outbox_visit(struct nd_outbox *ob)
 		ob->next_scan = now;
 		ts_add_ms(&ob->next_scan, RESCAN_MS);
 	}
+	/*
+	 * Once per entry: one that fails again after its kick fails for a
+	 * reason of its own (a part the store refuses), and each success
+	 * of another dump would otherwise send it again at once, all of
+	 * it, past its backoff.
+	 */
 	if (all) {
 		pthread_mutex_lock(&ob->lock);
 		for (e = ob->entries; e != NULL; e = e->next)
-			if (!e->ignore)
+			if (!e->ignore && !e->kicked) {
 				e->due = now;
+				e->kicked = true;
+			}
 		pthread_mutex_unlock(&ob->lock);
 	}
 	visit_due(ob);

@@ -20,6 +20,8 @@
 #      never ends (twice each): info and manifest reach the store
 #  13. The server killed while the outbox sends a spooled dump: the next
 #      server aborts that upload and sends the dump
+#  14. UploadPart always refused: the dump keeps to its backoff while
+#      other dumps succeed
 set -euo pipefail
 NET=232
 . "$(dirname "$0")/../integration/lib.sh"
@@ -216,6 +218,30 @@ assert_same_bytes "$T/got13" "$T/sent13"
 poll 30 grep -qE "DELETE $g13\?uploadId=$uid13 abort" "$STORE/requests.log" ||
 	fail "the killed server's upload $uid13 was never aborted"
 pass "killed while the outbox sent a dump again: its upload named in the record, aborted by the next server; the dump in the store, identical"
+stop_server
+
+# 14. The store refuses every UploadPart (a part it will not take, while
+# PUTs go through): the 11 MiB dump waits in the spool, retried on its
+# own backoff (retry_interval = 60 here). Six small dumps then go up one
+# by one, each a success after a failure, "answers again": the first
+# makes every pending dump due at once, the 11 MiB one included, which
+# fails again; the others must not send it again, whole, each time (they
+# did: a create and two log lines per small dump, past its backoff).
+sed 's/^retry_interval = 1$/retry_interval = 60/' "$T/s3.ini" >"$T/s3-backoff.ini"
+store_start '{"part": {"mode": "403"}}'
+start_server -c "$T/s3-backoff.ini"
+a=$(client_addr 14)
+send_dump 0 "$a" -q -g 11M -z 0.3 -s 244 -o "$T/sent14"
+wait_dumps "$a" 1 60
+sleep 2
+for i in 15 16 17 18 19 20; do
+	send_dump 0 "$(client_addr $i)" -q -g 1M -z 0.3 -s $((230 + i)) -o "$T/sent$i"
+	poll 20 _stored "$(client_addr $i)" "$T/got$i" ||
+		fail "the small dump of client $i is not in the store"
+done
+creates=$(grep -cE " /dumps/([^ ]*/)?${a//./\\.}/[^ ]*/vmcore\?uploads= create" "$STORE/requests.log")
+assert_le "$creates" 3 "multipart uploads begun for the refused 11 MiB dump (live, its first try from the spool, one kick)"
+pass "a dump whose parts the store refuses, six other dumps stored meanwhile: sent $creates times, not once per success"
 stop_server
 
 # 10. One s3 sink behind two archive transforms ("tz | bucket, tg |

@@ -327,7 +327,10 @@ struct nds_host {
 	int		(*outbox_put)(struct nds_host_ctx *, const char *entry,
 			    const struct nds_field *fields, size_t nfields,
 			    char err[NDS_ERRBUF_SIZE]);
-	/* Every entry is due now (e.g. the store answers again). */
+	/*
+	 * Every entry is due now (e.g. the store answers again), but for
+	 * one a kick made due already: that one keeps to its backoff.
+	 */
 	void		(*outbox_kick)(struct nds_host_ctx *);
 	/*
 	 * True once the host stops the outbox: a resume that waits (for a
