@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "admission.h"
 #include "admission_int.h"
 #include "assembler.h"
@@ -132,19 +134,33 @@ route_chains(struct nd_receiver *rx, const struct nd_route_conf *route,
 	return n;
 }
 
+/*
+ * A refusal is of a client's address, port and HERALD path: a HERALD
+ * with another path is not the same kernel's, and both address and port
+ * are public, so a forged HERALD that a hook refuses must not get the
+ * kernel's own refused. The path is kept as a hash keyed with a number
+ * drawn at start, so that no forger can make another path hash alike.
+ */
+static uint64_t
+path_key(const struct nd_receiver *rx, const char *path)
+{
+	return XXH3_64bits_withSeed(path, strlen(path), rx->path_seed);
+}
+
 /* The refusal slot of a client, or a free (or the oldest) one. */
 static struct refusal *
 refusal_slot(struct nd_receiver *rx, const struct sockaddr_in *from,
-    bool create)
+    const char *path, bool create)
 {
 	struct refusal *r, *oldest = NULL;
+	uint64_t key = path_key(rx, path);
 	size_t i;
 
 	/* The client's own slot; else the one least recently used. */
 	for (i = 0; i < REFUSALS; i++) {
 		r = &rx->refusals[i];
 		if (r->addr == from->sin_addr.s_addr &&
-		    r->port == from->sin_port)
+		    r->port == from->sin_port && r->path_key == key)
 			return r;
 		if (oldest == NULL || r->until < oldest->until)
 			oldest = r;
@@ -154,14 +170,16 @@ refusal_slot(struct nd_receiver *rx, const struct sockaddr_in *from,
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->addr = from->sin_addr.s_addr;
 	oldest->port = from->sin_port;
+	oldest->path_key = key;
 	return oldest;
 }
 
 /* Say no to a client's HERALDs for a while (its retransmissions too). */
 static void
-refuse(struct nd_receiver *rx, const struct sockaddr_in *from, unsigned secs)
+refuse(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *path, unsigned secs)
 {
-	struct refusal *r = refusal_slot(rx, from, true);
+	struct refusal *r = refusal_slot(rx, from, path, true);
 
 	r->until = now_sec() + (time_t)secs;
 }
@@ -173,11 +191,11 @@ refuse(struct nd_receiver *rx, const struct sockaddr_in *from, unsigned secs)
  */
 void
 adm_refuse_dump(struct nd_receiver *rx, const struct sockaddr_in *from,
-    bool linux_client, const char *reason, const char *why)
+    const char *path, bool linux_client, const char *reason, const char *why)
 {
 	char addr[INET_ADDRSTRLEN];
 
-	refuse(rx, from, 60);
+	refuse(rx, from, path, 60);
 	nd_metrics_refused(reason, 1);
 	if (linux_client)
 		nd_linux_port_refused(rx, from);
@@ -186,9 +204,10 @@ adm_refuse_dump(struct nd_receiver *rx, const struct sockaddr_in *from,
 }
 
 static bool
-refused(struct nd_receiver *rx, const struct sockaddr_in *from)
+refused(struct nd_receiver *rx, const struct sockaddr_in *from,
+    const char *path)
 {
-	struct refusal *r = refusal_slot(rx, from, false);
+	struct refusal *r = refusal_slot(rx, from, path, false);
 
 	return r != NULL && r->until > now_sec();
 }
@@ -723,7 +742,8 @@ herald(struct nd_receiver *rx, const struct sockaddr_in *from,
 		rx_bury(rx, old);
 		old = NULL;
 	}
-	if (adm_pending_find(rx, from, false) != NULL || refused(rx, from))
+	if (adm_pending_find(rx, from, false) != NULL ||
+	    refused(rx, from, path))
 		return;
 	if (old == NULL && (p = adm_pending_find(rx, from, true)) != NULL) {
 		/*
@@ -780,7 +800,7 @@ adm_linux_start(struct nd_receiver *rx, const struct sockaddr_in *from,
 	struct pending *p;
 
 	if (rx->stopping || adm_pending_find(rx, from, false) != NULL ||
-	    refused(rx, from))
+	    refused(rx, from, path))
 		return;
 	/* Sessions admitted that have no dump yet count as dumps. */
 	if (!dump_room(rx, sv, from, starting, true, "not answering"))

@@ -31,6 +31,7 @@
 struct refusal {
 	uint32_t		 addr;		/* network order */
 	uint16_t		 port;
+	uint64_t		 path_key;	/* path_key() of its path */
 	time_t			 until;
 };
 

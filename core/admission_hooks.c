@@ -256,7 +256,8 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		    done & ADMIT_SPACE_ASKED ? "; giving up the dump" : "");
 		if (waits)
 			return;
-		adm_refuse_dump(rx, from, done & ADMIT_LINUX, "min_free",
+		adm_refuse_dump(rx, from, path, done & ADMIT_LINUX,
+		    "min_free",
 		    r == -2 ? "the dump directory is below min_free, and max_hooks "
 		    "hooks ran until the HERALD's deadline" : "the dump "
 		    "directory is below min_free");
@@ -268,7 +269,7 @@ adm_herald_admit(struct nd_receiver *rx, const struct sockaddr_in *from,
 		if (r == 1)
 			rx->pendings->linux_client = done & ADMIT_LINUX;
 		if (r == -1) {
-			adm_refuse_dump(rx, from, done & ADMIT_LINUX,
+			adm_refuse_dump(rx, from, path, done & ADMIT_LINUX,
 			    "netdump_crash", "netdump-crash could not run");
 			return;
 		}
@@ -331,8 +332,9 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 				log_warnx("client %s: netdump-crash said no "
 				    "(status %d); refusing the dump", addr,
 				    status);
-			adm_refuse_dump(rx, &p->client, p->linux_client,
-			    "netdump_crash", "netdump-crash said no");
+			adm_refuse_dump(rx, &p->client, p->path,
+			    p->linux_client, "netdump_crash",
+			    "netdump-crash said no");
 			return;
 		}
 		adm_herald_admit(rx, &p->client, p->local, p->path, p->seqno,
@@ -345,8 +347,8 @@ pending_done(struct nd_receiver *rx, struct pending *p, bool killed)
 			if (nd_hook_say(p->proc.herald))
 				log_warnx("client %s: netdump-nospace gave the "
 				    "dump up", addr);
-			adm_refuse_dump(rx, &p->client, p->linux_client,
-			    "netdump_nospace",
+			adm_refuse_dump(rx, &p->client, p->path,
+			    p->linux_client, "netdump_nospace",
 			    "netdump-nospace gave the dump up");
 			return;
 		}

@@ -64,6 +64,7 @@ bool	adm_route_ok(struct nd_receiver *, const struct sockaddr_in *,
 	    const char *path);
 /* reason: netdump_refusals_total's label (a literal); why: the webhook's. */
 void	adm_refuse_dump(struct nd_receiver *, const struct sockaddr_in *,
+	    const char *path,
 	    bool linux_client, const char *reason, const char *why);
 void	adm_session_start(struct nd_receiver *, const struct sockaddr_in *,
 	    struct in_addr, const char *path, uint32_t seqno);

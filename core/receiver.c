@@ -112,6 +112,7 @@ nd_receiver_create(struct nd_runtime *rt, int dumpdir_fd, nd_reload_fn reload,
 	rx->started = now_sec();
 	TAILQ_INIT(&rx->waiting);
 	rx->hash_seed = arc4random();
+	rx->path_seed = (uint64_t)arc4random() << 32 | arc4random();
 	rx->hash_mult = arc4random() | 1;
 	rx->herald_fd = rx->timer_fd = rx->signal_fd = rx->ep = -1;
 	rx->status_fd = rx->wake_fd = -1;

@@ -183,6 +183,7 @@ struct nd_receiver {
 	uint64_t		 flood_refused, flood_logged;
 	uint64_t		 flood_paced, paced_logged;
 	uint32_t		 hash_seed, hash_mult;	/* of rx_bucket */
+	uint64_t		 path_seed;	/* of refusals' path_key */
 	uint64_t		 admit_ms;	/* now_ms of the last admission */
 	unsigned		 admitted_in_ms; /* in that millisecond */
 	uint64_t		 silent, silent_logged;	/* HERALD, then nothing */

@@ -7,6 +7,9 @@
 # hold for several clients at once (a flood of HERALDs from refused or
 # disallowed addresses must neither re-run hooks nor flood the log).
 # Both parts run; what fails is collected and fails the test at the end.
+# Then a refusal is of the HERALD's path too: one forged from a kernel's
+# address and port with a path netdump-crash refuses leaves the kernel's
+# own HERALD answered.
 set -euo pipefail
 NET=169
 . "$(dirname "$0")/../integration/lib.sh"
@@ -80,6 +83,27 @@ else
 	BUGS+=("no counter line for the 15 HERALDs not logged in full")
 	echo "BUG: ${BUGS[-1]}"
 fi
+stop_server
+
+# 3. A HERALD forged from a kernel's address and port (a raw socket) with
+# a path netdump-crash refuses: the kernel's own HERALD, with its own
+# path, is not the forged one's and must not be refused with it (it was,
+# for 60 s: the kernel gave up).
+cat >"$S/netdump-crash" <<SH
+#!/bin/sh
+echo "\$NETDUMP_PATH" >>"$T/paths.\$NETDUMP_CLIENT"
+[ "\$NETDUMP_PATH" != evil ]
+SH
+start_server -c "$T/server.ini"
+a=$(client_addr 6)
+python3 "$(dirname "$0")/ndfault.py" spoof-herald "$PORT" "$a" 1 --path evil \
+    >"$T/forge6.log" 2>&1 || fail "spoof-herald: $(cat "$T/forge6.log")"
+wait_log "client ${a//./\\.}: netdump-crash said no" 10
+send_dump 0 "$a" -q -g 1M -s 496 -o "$T/sent6"
+wait_manifest "$(client_dir "$a")" 0
+assert_same_bytes "$(client_dir "$a")/vmcore.0" "$T/sent6"
+assert_eq "$(tr '\n' ' ' <"$T/paths.$a")" "evil . " "paths netdump-crash was asked about"
+pass "a HERALD forged from the kernel's address and port with a path netdump-crash refuses: the kernel's own HERALD is answered, its dump identical"
 stop_server
 pass "server exited 0 on SIGTERM"
 [ "${#BUGS[@]}" -eq 0 ] || fail "${#BUGS[@]} defects: ${BUGS[*]}"
