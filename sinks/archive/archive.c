@@ -280,18 +280,28 @@ keep_key(struct ar_dump *d, const struct blob *b)
 	    "before the end", d->dump->id, d->dump->client_addr, err);
 }
 
-/* After the tarball, the spool closed: its folder goes. */
+/*
+ * After the tarball, the spool closed: its folder goes, or, the tarball
+ * failed (salvage), is kept as "<top>.incomplete" at once.
+ */
 static void
-keep_end(struct ar_dump *d)
+keep_end(struct ar_dump *d, bool salvage)
 {
 	const struct ar_sink *as = d->as;
+	const char *dir = as->config->spool_dir;
 	char err[NDS_ERRBUF_SIZE] = "", ebuf[128];
 	int dirfd;
 
 	if (d->keep.fd == -1)
 		return;
 	dirfd = spool_dir_open(d, err);
-	if (keep_drop(&d->keep, dirfd) == -1)
+	if (salvage && dirfd != -1) {
+		keep_salvage_one(as->host, as->ctx, dirfd, d->keep.name,
+		    dir != NULL ? dir : "the dump directory", "whose tarball "
+		    "failed");
+		close(d->keep.fd);
+		d->keep.fd = -1;
+	} else if (keep_drop(&d->keep, dirfd) == -1)
 		as->host->log(as->ctx, NDS_LOG_WARNING, "dump %" PRIu64 " from "
 		    "%s: cannot remove the spool's folder %s: %s (an empty "
 		    "leftover, which the next start removes)", d->dump->id,
@@ -505,11 +515,19 @@ ar_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 {
 	struct ar_dump *d = dump_state;
 	enum nds_result r;
+	bool tarred;
 	int i;
 
-	keep_unname(&d->keep);
 	/* Even after a failure: whatever was spooled is not lost. */
 	r = emit_tarball(d, err);
+	/*
+	 * The spool goes only once the next stage has the tarball. A
+	 * tarball that failed, or a server killed before this, leaves it,
+	 * renamed for the operator at once (or by the next start).
+	 */
+	tarred = r == NDS_OK;
+	if (tarred)
+		keep_unname(&d->keep);
 	if (r == NDS_OK && d->failed) {
 		sink_seterr(err, "%s (the tarball holds what was received)",
 		    d->failmsg);
@@ -525,7 +543,7 @@ ar_end(void *dump_state, char err[NDS_ERRBUF_SIZE])
 		r = pass_manifest(d, &d->small[i], err);
 	if (d->spool != -1)
 		close(d->spool);
-	keep_end(d);
+	keep_end(d, !tarred);
 	for (i = 0; i < (int)NSMALL; i++)
 		blob_free(&d->small[i]);
 	free(d);

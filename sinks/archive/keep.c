@@ -212,9 +212,9 @@ rename_free(int dirfd, const char *name, const char *top, char *dest,
 	return -1;
 }
 
-static void
-salvage_one(const struct nds_host *host, struct nds_host_ctx *ctx,
-    int dirfd, const char *name, const char *where)
+void
+keep_salvage_one(const struct nds_host *host, struct nds_host_ctx *ctx,
+    int dirfd, const char *name, const char *where, const char *why)
 {
 	const char *top = keep_top(name);
 	char dest[NAME_MAX + 1], vm[32] = KEEP_VMCORE, ebuf[128], what[96];
@@ -256,9 +256,9 @@ salvage_one(const struct nds_host *host, struct nds_host_ctx *ctx,
 	}
 	/* The folder first: renamed, it is no leftover any more. */
 	if (rename_free(dirfd, name, top, dest, sizeof(dest)) == -1) {
-		host->log(ctx, NDS_LOG_ERR, "%s in %s: the spool of a dump cut "
-		    "short by the server's end, left as it is: %s", name,
-		    where, sink_errstr(errno, ebuf, sizeof(ebuf)));
+		host->log(ctx, NDS_LOG_ERR, "%s in %s: the spool of a dump %s, "
+		    "left as it is: %s", name, where, why,
+		    sink_errstr(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	if (sb.st_size > 0) {
@@ -272,8 +272,8 @@ salvage_one(const struct nds_host *host, struct nds_host_ctx *ctx,
 		(void)unlinkat(fd, KEEP_VMCORE, 0);
 		snprintf(what, sizeof(what), "its key only");
 	}
-	host->log(ctx, NDS_LOG_WARNING, "a dump cut short by the server's "
-	    "end is kept as %s in %s, never archived: %s", dest, where, what);
+	host->log(ctx, NDS_LOG_WARNING, "a dump %s is kept as %s in %s, "
+	    "never archived: %s", why, dest, where, what);
 out:
 	if (vfd != -1)
 		close(vfd);
@@ -297,6 +297,7 @@ keep_salvage(const struct nds_host *host, struct nds_host_ctx *ctx,
 	/* A leftover renamed here may come again: it has another name then. */
 	while ((de = readdir(dp)) != NULL)
 		if (keep_top(de->d_name) != NULL)
-			salvage_one(host, ctx, dirfd, de->d_name, where);
+			keep_salvage_one(host, ctx, dirfd, de->d_name, where,
+			    "cut short by the server's end");
 	closedir(dp);
 }

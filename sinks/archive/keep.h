@@ -40,10 +40,11 @@ int	keep_make(struct ar_keep *, int dirfd, uint64_t id, const char *top);
 int	keep_put(const struct ar_keep *, const char *name, const void *buf,
 	    size_t len);
 /*
- * The dump's end: the tarball takes over. First the names in the folder
- * go (keep_unname: the spool, still open, stays readable), then, once the
- * spool is closed, the folder (keep_drop): 0, or -1 with errno, and an
- * empty folder stays, which the next start removes.
+ * The dump's end, once the next stage has the tarball: first the names
+ * in the folder go (keep_unname), then, once the spool is closed, the
+ * folder (keep_drop): 0, or -1 with errno, and an empty folder stays,
+ * which the next start removes. A tarball that failed leaves the folder
+ * to keep_salvage_one.
  */
 void	keep_unname(const struct ar_keep *);
 int	keep_drop(struct ar_keep *, int dirfd);
@@ -54,5 +55,11 @@ int	keep_drop(struct ar_keep *, int dirfd);
  */
 void	keep_salvage(const struct nds_host *, struct nds_host_ctx *,
 	    int dirfd, const char *where);
+/*
+ * The keep folder name in dirfd, its spool unlocked, becomes
+ * "<top>.incomplete" (why: "whose tarball failed", said in the log).
+ */
+void	keep_salvage_one(const struct nds_host *, struct nds_host_ctx *,
+	    int dirfd, const char *name, const char *where, const char *why);
 
 #endif /* ND_ARCHIVE_KEEP_H */

@@ -202,9 +202,9 @@ typedef enum nds_result	region_fn(struct tar *, uint64_t, uint64_t);
  * Walk the data regions of the spool below limit, two of them merged when
  * the hole between is shorter than gap; count them in *count. A spool
  * whose holes cannot be found is all data: stored whole, which is right,
- * only not sparse. The walk depends on nothing but the spool ahead of
- * it (end() punches out only what the second walk has read): walked
- * twice, it gives the same regions twice. The first result of fn other
+ * only not sparse. The walk depends on nothing but the spool, which
+ * does not change meanwhile: walked twice, it gives the same regions
+ * twice. The first result of fn other
  * than NDS_OK stops it and is returned.
  */
 static enum nds_result
@@ -296,14 +296,13 @@ feed_region(struct tar *t, uint64_t start, uint64_t end)
 			memset(t->buf, 0, want);
 			n = (ssize_t)want;
 		}
+		/*
+		 * The spool stays whole until the next stage has the tarball:
+		 * what is fed may still sit in the compressor when a write
+		 * of the next stage fails.
+		 */
 		if (feed(t->a, t->buf, (size_t)n, false) == -1)
 			return tar_failed(t);
-		/*
-		 * In the tarball now: its room goes back to the file system,
-		 * which then needs the data once, not twice (best effort).
-		 */
-		(void)fallocate(t->d->spool, FALLOC_FL_PUNCH_HOLE |
-		    FALLOC_FL_KEEP_SIZE, (off_t)t->pos, (off_t)n);
 	}
 	return NDS_OK;
 }

@@ -11,8 +11,8 @@
 #   (e) the store refuses the tarball: the manifest still names it
 #   (f) gzip dumps through zstd: cut only within the last block
 #   (b) as root: the archive spool fills (4 MiB tmpfs, encrypted dump), the
-#       disk fills while the tarball is written (1 MiB tmpfs), and spool
-#       and tarball share a file system that holds the data only once
+#       disk fills while the tarball is written (1 MiB tmpfs: the spool is
+#       kept whole beside), and spool and tarball share a file system
 #
 # Without root (a) and (b) are skipped with a message. Defects found are
 # collected as BUG lines and fail the test at the end, after every case ran.
@@ -495,21 +495,41 @@ if [ "$mstatus" != none ] && [ "$mstatus" != "incomplete, chain failed" ]; then
 fi
 [[ $part == *.tar.zst.incomplete ]] ||
 	bug "(b) disk full while the tarball is written: the cut tarball is named '$part'; expected dump.0.tar.zst.incomplete"
-pass "(b) disk full while the tarball is written: the error is logged, the cut tarball is kept as $part"
+# What the cut tarball lacks is not lost: the spool stays whole until the
+# next stage has the tarball, and is kept beside (its data was fed to the
+# compressor and taken out of the spool before: gone, but for what the
+# cut tarball held).
+wait_log "a dump whose tarball failed is kept as ${A//./\\.}-[0-9]{8}-[0-9]{6}\\.incomplete in the dump directory, never archived: vmcore \\([0-9]+ bytes long\\)" 10
+SV=$(ls -d "$DUMPDIR/$A"-*.incomplete)
+assert_same_bytes "$SV/vmcore" "$T/sent8"
+pass "(b) disk full while the tarball is written: the error is logged, the cut tarball is kept as $part, the whole vmcore as $(basename "$SV")/vmcore"
 
-# The spool and the tarball on one file system (a 40 MiB tmpfs), a 28 MiB
-# dump that does not compress (compression = none): the tarball is built
-# from the spool, and what is in the tarball leaves the spool, so the
-# file system needs the data once, not twice.
+# The spool and the tarball on one file system (a 40 MiB tmpfs): the
+# spool stays whole until the next stage has the tarball, so the file
+# system needs room for both. A 12 MiB dump that does not compress
+# (compression = none) is stored whole and its spool goes; a 28 MiB one
+# fills the disk while its tarball is written: the cut tarball is kept
+# and the spool beside it, whole (the old sink punched what it had fed
+# out of the spool, and a tarball cut short, or a server killed while it
+# was written, lost the rest).
 A=$(client_addr 11)
 DP=$T/pair/out/$A
-send_dump 0 "$A" -q -g 28M -z 0 -s 192 -o "$T/sent11"
+send_dump 0 "$A" -q -g 12M -z 0 -s 192 -o "$T/sent11"
 wait_dumps "$A" 1 60
 wait_manifest "$DP" 0
 assert_manifest "$DP/manifest.0.json" complete "$T/sent11"
 extract tar "$DP/dump.0.tar" "$T/pair-tar"
 assert_same_bytes "$TOP/vmcore" "$T/sent11"
-pass "(b) spool and tarball on one 40 MiB file system: a 28 MiB dump is stored whole (dump.0.tar, $(size_of "$DP/dump.0.tar") bytes)"
+[ -z "$(ls -A "$T/pair" | grep -v '^out$')" ] || fail "(b) the spool holds $(ls -A "$T/pair" | tr '\n' ' ') after a tarball stored whole"
+pass "(b) spool and tarball on one 40 MiB file system: a 12 MiB dump is stored whole (dump.0.tar, $(size_of "$DP/dump.0.tar") bytes), its spool gone"
+rm -f "$DP"/dump.0.tar "$DP"/manifest.0.json "$DP"/info.0
+send_dump 0 "$A" -q -g 28M -z 0 -s 193 -o "$T/sent11b"
+wait_dumps "$A" 2 60
+wait_log "a dump whose tarball failed is kept as ${A//./\\.}-[0-9]{8}-[0-9]{6}\\.incomplete in ${T//./\\.}/pair, never archived: vmcore \\([0-9]+ bytes long\\)" 10
+SV=$(ls -d "$T/pair/$A"-*.incomplete)
+assert_same_bytes "$SV/vmcore" "$T/sent11b"
+assert_match "$(outcome_line "$A" 2)" " incomplete: .*no sink stored the dump: .*No space left on device" "(b) outcome of the 28 MiB dump on the 40 MiB file system"
+pass "(b) the same, a 28 MiB dump: the tarball cut short ($(ls "$DP" | grep '^dump' | tr '\n' ' ')), the whole vmcore kept as $(basename "$SV")/vmcore"
 
 stop_server
 pass "server exited 0 on SIGTERM"
