@@ -559,6 +559,12 @@ route_sink_key(struct loader *ld, struct nd_route_conf *r, const char *key,
 		if (comma == NULL)
 			break;
 	}
+	if (r->nsinks > ND_ROUTE_MAX_CHAINS) {
+		failat(ld, ld->lineno, "[route %s] %s: %zu chains; a route "
+		    "has %d at most", r->name, key, r->nsinks,
+		    ND_ROUTE_MAX_CHAINS);
+		return;
+	}
 	for (i = 0; i < r->nsinks; i++) {
 		name = r->sinks[i];
 		if (*name == '\0') {

@@ -35,6 +35,9 @@ struct nd_sink_conf {
 	int		 lineno;	/* of the section header */
 };
 
+/* Chains of one route, at most: a session keeps them in an array. */
+#define ND_ROUTE_MAX_CHAINS	32
+
 struct nd_route_conf {
 	char		*name;
 	char		*path;		/* fnmatch(3) glob on the HERALD path */

@@ -873,42 +873,51 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 	notify_print(conf, fp);
 }
 
+/*
+ * What a reload keeps of [server]: what the server bound, opened or made
+ * at start, which only a restart changes. The strings (NULL allowed):
+ */
+static const size_t bound_strings[] = {
+	offsetof(struct nd_server_conf, address),
+	offsetof(struct nd_server_conf, dumpdir),
+	offsetof(struct nd_server_conf, runtime_dir),
+	offsetof(struct nd_server_conf, user),
+	offsetof(struct nd_server_conf, status_socket),
+	offsetof(struct nd_server_conf, pidfile),
+	offsetof(struct nd_server_conf, metrics),
+};
+#define NBOUND	(sizeof(bound_strings) / sizeof(bound_strings[0]))
+
+static char **
+bound_string(const struct nd_server_conf *c, size_t i)
+{
+	return (char **)((uintptr_t)c + bound_strings[i]);
+}
+
 int
 nd_conf_server_keep_bound(struct nd_server_conf *n,
     const struct nd_server_conf *o)
 {
-	char *addr, *dir, *rundir, *user = NULL, *sock = NULL;
+	char *copy[NBOUND] = { NULL };
+	const char *v;
+	size_t i;
 
-	addr = strdup(o->address);
-	dir = strdup(o->dumpdir);
-	rundir = strdup(o->runtime_dir);
-	if (o->user != NULL)
-		user = strdup(o->user);
-	if (o->status_socket != NULL)
-		sock = strdup(o->status_socket);
-	if (addr == NULL || dir == NULL || rundir == NULL ||
-	    (o->user && user == NULL) || (o->status_socket && sock == NULL)) {
-		free(addr);
-		free(dir);
-		free(rundir);
-		free(user);
-		free(sock);
-		return -1;
+	for (i = 0; i < NBOUND; i++)
+		if ((v = *bound_string(o, i)) != NULL &&
+		    (copy[i] = strdup(v)) == NULL) {
+			while (i-- > 0)
+				free(copy[i]);
+			return -1;
+		}
+	for (i = 0; i < NBOUND; i++) {
+		free(*bound_string(n, i));
+		*bound_string(n, i) = copy[i];
 	}
-	free(n->address);
-	free(n->dumpdir);
-	free(n->runtime_dir);
-	free(n->user);
-	free(n->status_socket);
-	n->address = addr;
-	n->dumpdir = dir;
-	n->runtime_dir = rundir;
-	n->user = user;
-	n->status_socket = sock;
 	n->port = o->port;
 	n->linux_port = o->linux_port;
 	n->console_log_size = o->console_log_size;
 	n->console_log_keep = o->console_log_keep;
+	n->daemon = o->daemon;
 	return 0;
 }
 
@@ -923,14 +932,13 @@ bool
 nd_conf_server_bound_differs(const struct nd_server_conf *o,
     const struct nd_server_conf *n)
 {
-	return strcmp(o->address, n->address) != 0 || o->port != n->port ||
-	    o->linux_port != n->linux_port ||
+	size_t i;
+
+	for (i = 0; i < NBOUND; i++)
+		if (differs(*bound_string(o, i), *bound_string(n, i)))
+			return true;
+	return o->port != n->port || o->linux_port != n->linux_port ||
 	    o->console_log_size != n->console_log_size ||
 	    o->console_log_keep != n->console_log_keep ||
-	    strcmp(o->dumpdir, n->dumpdir) != 0 ||
-	    strcmp(o->runtime_dir, n->runtime_dir) != 0 ||
-	    o->daemon != n->daemon || differs(o->user, n->user) ||
-	    differs(o->status_socket, n->status_socket) ||
-	    differs(o->pidfile, n->pidfile) ||
-	    differs(o->metrics, n->metrics);
+	    o->daemon != n->daemon;
 }

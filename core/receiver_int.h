@@ -21,6 +21,7 @@
 
 #include "admission.h"
 #include "assembler.h"
+#include "conf.h"
 #include "linux_port.h"
 #include "proto.h"
 #include "receiver.h"
@@ -38,7 +39,7 @@
 					 * (a kernel resends each second) */
 #define RX_BUFSIZE	65536		/* > the largest UDP payload */
 #define HERALD_BATCH	16		/* datagrams per recvmmsg, herald port */
-#define MAX_CHAINS	32
+#define MAX_CHAINS	ND_ROUTE_MAX_CHAINS
 
 /* Reasons a datagram is dropped without an ack, counted per source. */
 enum drop {

@@ -718,6 +718,17 @@ nd_sink_takes(const struct nd_sink *s, enum nds_object_kind kind)
 }
 
 /*
+ * A transform that takes every kind of object (archive) makes one object
+ * of the dump: a second one after it would be handed only that one, of
+ * a kind it does not take.
+ */
+static bool
+takes_all(const struct nd_sink *s)
+{
+	return nd_sink_is_transform(s) && s->module->desc->kinds == 0;
+}
+
+/*
  * "zstd | local": every stage a configured sink, every stage but the last
  * a transform, the last one a storing sink.
  */
@@ -725,6 +736,7 @@ static struct nd_chain *
 chain_build(struct nd_sinkset *set, const struct nd_conf *conf,
     const struct nd_route_conf *r, const char *text, char *err, size_t errlen)
 {
+	const struct nd_sink *whole = NULL;	/* made the dump a tarball */
 	struct nd_chain *c;
 	char *copy = NULL, *tok, *save = NULL;
 	size_t n = 1, i;
@@ -769,6 +781,17 @@ chain_build(struct nd_sinkset *set, const struct nd_conf *conf,
 			    c->stages[i]->module->name, text);
 			goto fail;
 		}
+		if (!last && takes_all(c->stages[i]) && whole != NULL) {
+			snprintf(err, errlen, "%s:%d: [route %s] '%s': '%s' "
+			    "(module %s) takes every object of a dump, but "
+			    "after '%s' there is only its tarball: a chain "
+			    "holds one such transform", conf->source,
+			    r->lineno, r->name, text, c->stages[i]->name,
+			    c->stages[i]->module->name, whole->name);
+			goto fail;
+		}
+		if (!last && takes_all(c->stages[i]))
+			whole = c->stages[i];
 	}
 	free(copy);
 	return c;

@@ -78,6 +78,42 @@ rc=0
 [ "$rc" -ne 0 ] || fail "a sink_dir without the module was accepted"
 pass "sink_dir without the module: refused (exit $rc)"
 
+# Chains the server cannot serve as written are refused at load, naming
+# the route: two archives in one chain (the second would be handed only
+# the first one's tarball and refuse it: every dump through it was lost),
+# and a route of more chains than a session holds (the old server served
+# the first 32 and dropped the rest without a word).
+refused_routes() {	# NAME SINK-LINE ERE WHAT
+	local rc=0
+
+	{
+		printf '[server]\nsink_dir = %s\n' "$ND_SINK_DIR"
+		printf '[sink a1]\nmodule = archive\n[sink a2]\nmodule = archive\n'
+		printf '[sink z]\nmodule = zstd\n[sink local]\nmodule = file\n'
+		printf '[route r]\npath = *\nsink = %s\n' "$2"
+	} >"$T/$1.ini"
+	"$ND_SERVER" -c "$T/$1.ini" --check-config >"$T/$1.out" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || fail "--check-config accepted $4"
+	grep -qE "$3" "$T/$1.out" || fail "$1: $(cat "$T/$1.out")"
+	pass "$4: refused (exit $rc), naming the route"
+}
+refused_routes twoarchives "a1 | z | a2 | local" \
+    "\\[route r\\] 'a1 \\| z \\| a2 \\| local': 'a2' \\(module archive\\) takes every object of a dump, but after 'a1' there is only its tarball" \
+    "a chain with two archives"
+refused_routes manychains "$(for i in $(seq 33); do printf 'local, '; done)local" \
+    "\\[route r\\] sink: 34 chains; a route has 32 at most" \
+    "a route of 34 chains"
+{
+	printf '[server]\nsink_dir = %s\n[sink a1]\nmodule = archive\n[sink z]\nmodule = zstd\n' "$ND_SINK_DIR"
+	for i in $(seq 31); do printf '[sink l%d]\nmodule = file\ndir = out%d\n' "$i" "$i"; done
+	printf '[route r]\npath = *\nsink = a1 | z | l1'
+	for i in $(seq 31); do printf ', l%d' "$i"; done
+	printf '\n'
+} >"$T/okchains.ini"
+"$ND_SERVER" -c "$T/okchains.ini" --check-config >"$T/okchains.out" 2>&1 ||
+	fail "32 chains, one of them archive | zstd | local: $(cat "$T/okchains.out")"
+pass "a route of 32 chains, one of them archive | zstd | local: accepted"
+
 # The built-in configuration loads the file sink from the build tree.
 "$ND_SERVER" --check-config >"$T/builtin.out" 2>&1 || fail "built-in --check-config: $(cat "$T/builtin.out")"
 grep -q "module = file" "$T/builtin.out" || fail "built-in configuration has no file sink"

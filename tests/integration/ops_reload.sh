@@ -141,7 +141,15 @@ hup "$RELOADED"
 assert_log "SIGHUP: address, port, .*pidfile, daemon and metrics take effect only after a restart" \
     "the warning for a pid file and metrics added by a reload"
 assert_no_file "$T/late.pid"
-pass "a pid file and metrics added by a reload: the log says they take a restart"
+# The running configuration still has none: the same file read again
+# says so again (the old reload took the new values in, unapplied, and
+# the second SIGHUP said nothing).
+n=$(grep -cE "SIGHUP: address, port, .*pidfile, daemon and metrics take effect only after a restart" "$SERVER_LOG")
+hup "$RELOADED"
+assert_eq "$(grep -cE "SIGHUP: address, port, .*pidfile, daemon and metrics take effect only after a restart" "$SERVER_LOG")" \
+    $((n + 1)) "warnings after the same file read again"
+assert_no_file "$T/late.pid"
+pass "a pid file and metrics added by a reload: the log says they take a restart, at each reload"
 
 # A burst of SIGHUPs: the server stays.
 write_conf local
