@@ -6,7 +6,12 @@
  * (an alias, a check, a key with a syntax of its own); the key handler;
  * CIDR lists; and the printing of a whole configuration.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 #include "conf_int.h"
 #include "digest.h"
 #include "log.h"
+#include "metrics.h"
 #include "option.h"
 #include "util.h"
 
@@ -48,6 +54,9 @@ struct server_key {
 
 static int	check_address(const char *, char *, size_t);
 static int	check_dumpdir(const char *, char *, size_t);
+static int	check_user(const char *, char *, size_t);
+static int	check_socket_path(const char *, char *, size_t);
+static int	check_metrics(const char *, char *, size_t);
 static int	check_default_path(const char *, char *, size_t);
 static int	parse_max_dump_size(struct nd_server_conf *, const char *,
 		    char *, size_t);
@@ -209,13 +218,15 @@ static const struct server_key server_keys[] = {
 	    "exist or cannot both list and write the dump directory. Started "
 	    "as another user, the server must already be this one. Empty or "
 	    "unset means the server keeps the user it was started as." },
+	  .check = check_user,
 	  .value_name = "name", .empty_unset = true },
 	{ .row = { "status_socket", NDS_OPT_STRING, SV(status_socket),
 	    NULL, NULL, 0, 0,
 	    "The local socket that netdump-server --status asks. It is "
 	    "created with mode 0600 and is never changed by path afterwards; "
 	    "the path must be shorter than 108 bytes." },
-	  .value_name = "path", .empty_unset = true },
+	  .value_name = "path", .empty_unset = true,
+	  .check = check_socket_path },
 	{ .row = { "runtime_dir", NDS_OPT_STRING, SV(runtime_dir),
 	    "/run/netdump-server", NULL, 0, 0,
 	    "Where the status socket lives, out of the dump directory." },
@@ -262,7 +273,8 @@ static const struct server_key server_keys[] = {
 	    "Serve Prometheus metrics over HTTP at /metrics on this "
 	    "ADDRESS:PORT (127.0.0.1:9620, say); empty or unset: off. Read "
 	    "at start only." },
-	  .value_name = "address:port", .empty_unset = true },
+	  .value_name = "address:port", .empty_unset = true,
+	  .check = check_metrics },
 };
 
 #define NSERVER_KEYS	(sizeof(server_keys) / sizeof(server_keys[0]))
@@ -405,6 +417,41 @@ check_dumpdir(const char *v, char *msg, size_t msglen)
 	if (*v != '\0')
 		return 0;
 	snprintf(msg, msglen, "expected a directory, got an empty value");
+	return -1;
+}
+
+/* What start would refuse, refused when the file is read. */
+static int
+check_user(const char *v, char *msg, size_t msglen)
+{
+	if (*v == '\0' || getpwnam(v) != NULL)
+		return 0;
+	snprintf(msg, msglen, "no user '%s' on this system", v);
+	return -1;
+}
+
+static int
+check_socket_path(const char *v, char *msg, size_t msglen)
+{
+	size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+
+	if (strlen(v) <= max)
+		return 0;
+	snprintf(msg, msglen, "a socket path of %zu bytes; at most %zu",
+	    strlen(v), max);
+	return -1;
+}
+
+static int
+check_metrics(const char *v, char *msg, size_t msglen)
+{
+	struct sockaddr_in sin;
+	char why[128];
+
+	if (*v == '\0' || nd_metrics_parse(v, &sin, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(msg, msglen, "'%s' is not ADDRESS:PORT (an IPv4 address "
+	    "and a port)", v);
 	return -1;
 }
 

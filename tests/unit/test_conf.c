@@ -580,6 +580,9 @@ test_value_parsers(void **state)
 	assert_int_equal(nd_parse_bool("2", &b, err, sizeof(err)), -1);
 }
 
+#define X10	"xxxxxxxxxx"
+#define X40	X10 X10 X10 X10
+
 /*
  * Each bad configuration, loaded as "t.ini", and text its message must
  * contain: the place, then the key or what is wrong.
@@ -713,6 +716,19 @@ static const struct {
 	    { "t.ini:3: ", "duplicate key 'url' in [notify n]", "line 2" } },
 	{ "[notify n]\nurl = http://x/\n[notify n]\nurl = http://y/\n",
 	    { "t.ini:3: ", "duplicate section [notify n]", "line 1" } },
+	/* What start refuses is refused when the file is read. */
+	{ "[server]\nmetrics = not-an-address\n",
+	    { "t.ini:2: ", "metrics", "is not ADDRESS:PORT" } },
+	{ "[server]\nmetrics = 127.0.0.1:99999\n",
+	    { "t.ini:2: ", "metrics", "is not ADDRESS:PORT" } },
+	{ "[server]\nstatus_socket = /" X40 X40 X40 "\n",
+	    { "t.ini:2: ", "status_socket", "121 bytes; at most 107" } },
+	{ "[server]\nruntime_dir =\n",
+	    { "t.ini", "runtime_dir is empty, and no status_socket" } },
+	{ "[server]\nuser = nd-no-such-user\n",
+	    { "t.ini:2: ", "user", "no user 'nd-no-such-user'" } },
+	{ "[server]\nlinux_port = 20023\n",
+	    { "t.ini", "linux_port 20023 is the port of HERALDs" } },
 };
 
 static void
