@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "option.h"
+#include "outbox.h"
 #include "receiver.h"
 #include "status.h"
 #include "runtime.h"
@@ -690,6 +691,8 @@ main(int argc, char *argv[])
 		free(o.cwd);
 		return rc;
 	}
+	if (o.check)
+		nd_outbox_check_only();
 	if ((rt = load_runtime(&o, NULL, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	conf = rt->conf;

@@ -71,6 +71,7 @@ struct ob_entry {
 struct nd_outbox {
 	char		*root;
 	int		 rootfd;
+	size_t		 made_from;	/* root[made_from] on: made here */
 	char		 prefix[160];
 	uint64_t	 retry_ms, retry_max_ms;
 	nd_resume_fn	 resume;
@@ -194,8 +195,20 @@ entry_add(struct nd_outbox *ob, const char *name)
  * The owner and the sync are best effort: a root the user cannot write
  * is said when the module starts, a failed sync shows in the records'.
  */
+/*
+ * --check-config: a configuration is read and its modules created, and
+ * nothing may stay behind: the folders an outbox made go when it does.
+ */
+static bool check_only;
+
+void
+nd_outbox_check_only(void)
+{
+	check_only = true;
+}
+
 static int
-make_root(const char *root)
+make_root(const char *root, size_t *made_from)
 {
 	char path[PATH_MAX], *comp, *next;
 	struct stat sb;
@@ -216,6 +229,8 @@ make_root(const char *root)
 		if (*comp == '\0')
 			continue;		/* "//" */
 		made = mkdirat(fd, comp, 0700) == 0;
+		if (made && *made_from == SIZE_MAX)
+			*made_from = (size_t)(comp - path);
 		if ((!made && errno != EEXIST) || (sub = openat(fd, comp,
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 		    (made ? O_NOFOLLOW : 0))) == -1)
@@ -256,7 +271,8 @@ nd_outbox_open(const char *root, uint64_t retry_ms, uint64_t retry_max_ms,
 		free(ob);
 		return NULL;
 	}
-	if ((ob->rootfd = make_root(root)) == -1) {
+	ob->made_from = SIZE_MAX;
+	if ((ob->rootfd = make_root(root, &ob->made_from)) == -1) {
 		snprintf(err, errlen, "outbox %s: %s", root, strerror(errno));
 		free(ob->root);
 		free(ob);
@@ -832,6 +848,20 @@ nd_outbox_start(struct nd_outbox *ob)
 	return e;
 }
 
+/* The folders make_root made, deepest first, while they are empty. */
+static void
+unmake_root(const struct nd_outbox *ob)
+{
+	char path[PATH_MAX], *slash;
+
+	if (ob->made_from == SIZE_MAX ||
+	    snprintf(path, sizeof(path), "%s", ob->root) >= (int)sizeof(path))
+		return;
+	while (strlen(path) > ob->made_from && rmdir(path) == 0 &&
+	    (slash = strrchr(path, '/')) != NULL)
+		*slash = '\0';
+}
+
 void
 nd_outbox_free(struct nd_outbox *ob)
 {
@@ -850,6 +880,8 @@ nd_outbox_free(struct nd_outbox *ob)
 		free(e);
 	}
 	close(ob->rootfd);
+	if (check_only)
+		unmake_root(ob);
 	pthread_mutex_destroy(&ob->lock);
 	pthread_cond_destroy(&ob->cond);
 	free(ob->root);

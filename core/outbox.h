@@ -41,6 +41,11 @@ void		 nd_outbox_bind(struct nd_outbox *, nd_resume_fn resume,
 int		 nd_outbox_start(struct nd_outbox *);
 /* Stop and join the thread, if it runs, and free everything. */
 void		 nd_outbox_free(struct nd_outbox *);
+/*
+ * From now on, an outbox freed removes the folders its open made (if
+ * they are empty): --check-config leaves nothing behind.
+ */
+void		 nd_outbox_check_only(void);
 
 /*
  * Write entry's record (nfields fields, in the format of record.h) for

@@ -114,6 +114,27 @@ refused_routes manychains "$(for i in $(seq 33); do printf 'local, '; done)local
 	fail "32 chains, one of them archive | zstd | local: $(cat "$T/okchains.out")"
 pass "a route of 32 chains, one of them archive | zstd | local: accepted"
 
+# --check-config touches no directory: an s3 sink's spool_dir, which the
+# server makes at start, is made to create the sink and removed again,
+# whether the configuration then passes or not (the old check left it,
+# owned by whoever ran the check: root's, a daemon running as another
+# user could not use it at the next reload).
+mkdir -p "$T/cc"
+for tail in "" " | nosuch"; do
+	printf '[server]\nsink_dir = %s\n[sink b]\nmodule = s3\nendpoint = http://127.0.0.1:9\nbucket = dumps\npath_style = yes\nspool_dir = %s\n[route r]\npath = *\nsink = b%s\n' \
+	    "$ND_SINK_DIR" "$T/cc/spool/deep" "$tail" >"$T/cc.ini"
+	rc=0
+	AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b "$ND_SERVER" -c "$T/cc.ini" \
+	    --check-config >"$T/cc.out" 2>&1 || rc=$?
+	if [ -z "$tail" ]; then
+		[ "$rc" -eq 0 ] || fail "--check-config of an s3 sink: $(cat "$T/cc.out")"
+	else
+		[ "$rc" -ne 0 ] || fail "--check-config accepted sink 'nosuch'"
+	fi
+	[ -z "$(ls -A "$T/cc")" ] || fail "--check-config (exit $rc) left $(find "$T/cc" | tr '\n' ' ')"
+done
+pass "--check-config of an s3 sink, passing and failing: its spool_dir made and removed, nothing left"
+
 # The built-in configuration loads the file sink from the build tree.
 "$ND_SERVER" --check-config >"$T/builtin.out" 2>&1 || fail "built-in --check-config: $(cat "$T/builtin.out")"
 grep -q "module = file" "$T/builtin.out" || fail "built-in configuration has no file sink"
