@@ -225,6 +225,8 @@ load_runtime(void *arg, const struct nd_runtime *current, char *err,
 	struct nd_sinkset *sinks;
 	struct nd_runtime *rt;
 
+	if (o->check)
+		nd_outbox_check_only();	/* it leaves nothing behind */
 	conf = o->config ? nd_conf_load_file(o->config, err, errlen) :
 	    nd_conf_default(err, errlen);
 	if (conf == NULL)
@@ -691,8 +693,6 @@ main(int argc, char *argv[])
 		free(o.cwd);
 		return rc;
 	}
-	if (o.check)
-		nd_outbox_check_only();
 	if ((rt = load_runtime(&o, NULL, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	conf = rt->conf;
