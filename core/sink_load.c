@@ -718,14 +718,15 @@ nd_sink_takes(const struct nd_sink *s, enum nds_object_kind kind)
 }
 
 /*
- * A transform that takes every kind of object (archive) makes one object
- * of the dump: a second one after it would be handed only that one, of
- * a kind it does not take.
+ * A transform that makes the dump one tarball (NDS_CAP_BUNDLE): a second
+ * one after it would be handed only that tarball, of a kind it does not
+ * take.
  */
 static bool
-takes_all(const struct nd_sink *s)
+bundles(const struct nd_sink *s)
 {
-	return nd_sink_is_transform(s) && s->module->desc->kinds == 0;
+	return nd_sink_is_transform(s) &&
+	    (s->module->desc->caps & NDS_CAP_BUNDLE) != 0;
 }
 
 /*
@@ -781,16 +782,16 @@ chain_build(struct nd_sinkset *set, const struct nd_conf *conf,
 			    c->stages[i]->module->name, text);
 			goto fail;
 		}
-		if (!last && takes_all(c->stages[i]) && whole != NULL) {
+		if (!last && bundles(c->stages[i]) && whole != NULL) {
 			snprintf(err, errlen, "%s:%d: [route %s] '%s': '%s' "
-			    "(module %s) takes every object of a dump, but "
+			    "(module %s) makes a tarball of the dump, but "
 			    "after '%s' there is only its tarball: a chain "
 			    "holds one such transform", conf->source,
 			    r->lineno, r->name, text, c->stages[i]->name,
 			    c->stages[i]->module->name, whole->name);
 			goto fail;
 		}
-		if (!last && takes_all(c->stages[i]))
+		if (!last && bundles(c->stages[i]))
 			whole = c->stages[i];
 	}
 	free(copy);

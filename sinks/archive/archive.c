@@ -570,7 +570,7 @@ NDS_EXPORT const struct nds_sink_module nds_sink_module = {
 	.version = "1.0",
 	.description = "one tarball per dump (pax, sparse vmcore), stored "
 	    "by the next sink of the chain",
-	.caps = NDS_CAP_TRANSFORM,
+	.caps = NDS_CAP_TRANSFORM | NDS_CAP_BUNDLE,
 	.options = ar_options,
 	.config_size = sizeof(struct ar_config),
 	.kinds = 0,		/* every kind: they all go in the tarball */

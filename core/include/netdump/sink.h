@@ -97,6 +97,10 @@
  *                    options opened from start, to take up what a
  *                    previous run left there (archive keeps the spool of
  *                    a dump its server's death cut short).
+ *   2.8  2026-12-06  NDS_CAP_BUNDLE: a transform that makes the whole dump
+ *                    one NDS_OBJ_ARCHIVE (archive) says so, and the host
+ *                    refuses a chain with two: the second would be
+ *                    handed only the first one's tarball.
  *
  * Lifecycle, per sink instance (one per [sink NAME] section):
  *   create(config) -> start -> per dump: begin(dump) -> per object: open,
@@ -142,7 +146,7 @@
 #include <time.h>
 
 #define NDS_ABI_MAJOR	2
-#define NDS_ABI_MINOR	7
+#define NDS_ABI_MINOR	8
 
 #define NDS_SINK_SYMBOL	"nds_sink_module"
 #define NDS_ERRBUF_SIZE	256
@@ -159,6 +163,8 @@ enum nds_result {
 /* Capability flags (struct nds_sink_module.caps). */
 #define NDS_CAP_ORDERED	0x1u	/* needs strictly increasing offsets */
 #define NDS_CAP_TRANSFORM 0x2u	/* emits objects to a next stage */
+#define NDS_CAP_BUNDLE	0x4u	/* a transform that makes the dump one
+				 * NDS_OBJ_ARCHIVE (takes every kind) */
 
 enum nds_opt_type {
 	NDS_OPT_STRING,
