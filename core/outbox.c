@@ -56,7 +56,12 @@ struct ob_entry {
 	bool		 said;		/* a failure or an orphan was logged */
 	bool		 active;	/* the thread is at it */
 	bool		 done;		/* a record of length 0 came */
-	bool		 kicked;	/* made due by a kick already */
+	/*
+	 * Made due by a kick (kick_due: and not visited since). A kick
+	 * makes an entry due once per wait of its own: kicked is cleared by
+	 * a visit its backoff brought, or by new work.
+	 */
+	bool		 kicked, kick_due;
 };
 
 /*
@@ -183,6 +188,43 @@ entry_add(struct nd_outbox *ob, const char *name)
 }
 
 /*
+ * --check-config: a configuration is read and its modules created, and
+ * nothing may stay behind: the folders an outbox made go when it does.
+ */
+static bool check_only;
+
+void
+nd_outbox_check_only(void)
+{
+	check_only = true;
+}
+
+/*
+ * The folders of root that make_root made (from root[made_from] on),
+ * deepest first, while they are empty.
+ */
+static void
+unmake_root(const char *root, size_t made_from)
+{
+	char path[PATH_MAX];
+	size_t n;
+
+	if (made_from == SIZE_MAX ||
+	    snprintf(path, sizeof(path), "%s", root) >= (int)sizeof(path))
+		return;
+	for (n = strlen(path);;) {
+		while (n > 0 && path[n - 1] == '/')	/* "a//b/" */
+			path[--n] = '\0';
+		/* Not there (the one that failed to be made): its parent. */
+		if (n <= made_from || (rmdir(path) == -1 && errno != ENOENT &&
+		    errno != ENAMETOOLONG))
+			return;
+		while (n > 0 && path[n - 1] != '/')
+			path[--n] = '\0';
+	}
+}
+
+/*
  * mkdir -p root, mode 0700 for what it makes, one component at a time
  * from "/"; the root opened, or -1 and errno. A folder it makes gets the
  * owner of the one above it (sinks are created as root, the daemon drops
@@ -195,18 +237,6 @@ entry_add(struct nd_outbox *ob, const char *name)
  * The owner and the sync are best effort: a root the user cannot write
  * is said when the module starts, a failed sync shows in the records'.
  */
-/*
- * --check-config: a configuration is read and its modules created, and
- * nothing may stay behind: the folders an outbox made go when it does.
- */
-static bool check_only;
-
-void
-nd_outbox_check_only(void)
-{
-	check_only = true;
-}
-
 static int
 make_root(const char *root, size_t *made_from)
 {
@@ -249,6 +279,8 @@ make_root(const char *root, size_t *made_from)
 fail:
 	saved = errno;
 	close(fd);
+	if (check_only)
+		unmake_root(root, *made_from);
 	errno = saved;
 	return -1;
 }
@@ -449,7 +481,7 @@ nd_outbox_put(struct nd_outbox *ob, const char *entry,
 		/* New work: a clean slate. From resume, its result decides. */
 		mono_now(&e->due);
 		e->tries = 0;
-		e->ignore = e->said = e->done = false;
+		e->ignore = e->said = e->done = e->kicked = false;
 	}
 	/* Out of memory: the next look at root finds it. */
 	pthread_cond_signal(&ob->cond);
@@ -694,6 +726,9 @@ visit_due(struct nd_outbox *ob)
 			continue;
 		}
 		e->active = true;
+		if (!e->kick_due)
+			e->kicked = false;
+		e->kick_due = false;
 		memcpy(name, e->name, sizeof(name));
 		pthread_mutex_unlock(&ob->lock);
 		v = ob->resume != NULL ? visit(ob, name, err) : OB_BUSY;
@@ -768,17 +803,17 @@ nd_outbox_visit(struct nd_outbox *ob)
 		ts_add_ms(&ob->next_scan, RESCAN_MS);
 	}
 	/*
-	 * Once per entry: one that fails again after its kick fails for a
-	 * reason of its own (a part the store refuses), and each success
-	 * of another dump would otherwise send it again at once, all of
-	 * it, past its backoff.
+	 * Once per wait of the entry's own: one that fails again after its
+	 * kick may fail for a reason of its own (a part the store refuses),
+	 * and each success of another dump would otherwise send it again at
+	 * once, all of it, past its backoff.
 	 */
 	if (all) {
 		pthread_mutex_lock(&ob->lock);
 		for (e = ob->entries; e != NULL; e = e->next)
 			if (!e->ignore && !e->kicked) {
 				e->due = now;
-				e->kicked = true;
+				e->kicked = e->kick_due = true;
 			}
 		pthread_mutex_unlock(&ob->lock);
 	}
@@ -848,20 +883,6 @@ nd_outbox_start(struct nd_outbox *ob)
 	return e;
 }
 
-/* The folders make_root made, deepest first, while they are empty. */
-static void
-unmake_root(const struct nd_outbox *ob)
-{
-	char path[PATH_MAX], *slash;
-
-	if (ob->made_from == SIZE_MAX ||
-	    snprintf(path, sizeof(path), "%s", ob->root) >= (int)sizeof(path))
-		return;
-	while (strlen(path) > ob->made_from && rmdir(path) == 0 &&
-	    (slash = strrchr(path, '/')) != NULL)
-		*slash = '\0';
-}
-
 void
 nd_outbox_free(struct nd_outbox *ob)
 {
@@ -881,7 +902,7 @@ nd_outbox_free(struct nd_outbox *ob)
 	}
 	close(ob->rootfd);
 	if (check_only)
-		unmake_root(ob);
+		unmake_root(ob->root, ob->made_from);
 	pthread_mutex_destroy(&ob->lock);
 	pthread_cond_destroy(&ob->cond);
 	free(ob->root);

@@ -98,7 +98,7 @@ refused_routes() {	# NAME SINK-LINE ERE WHAT
 	pass "$4: refused (exit $rc), naming the route"
 }
 refused_routes twoarchives "a1 | z | a2 | local" \
-    "\\[route r\\] 'a1 \\| z \\| a2 \\| local': 'a2' \\(module archive\\) takes every object of a dump, but after 'a1' there is only its tarball" \
+    "\\[route r\\] 'a1 \\| z \\| a2 \\| local': 'a2' \\(module archive\\) makes a tarball of the dump, but after 'a1' there is only its tarball" \
     "a chain with two archives"
 refused_routes manychains "$(for i in $(seq 33); do printf 'local, '; done)local" \
     "\\[route r\\] sink: 34 chains; a route has 32 at most" \
@@ -120,20 +120,21 @@ pass "a route of 32 chains, one of them archive | zstd | local: accepted"
 # owned by whoever ran the check: root's, a daemon running as another
 # user could not use it at the next reload).
 mkdir -p "$T/cc"
-for tail in "" " | nosuch"; do
+long=$(printf 'x%.0s' $(seq 300))
+for c in "spool/deep:" "spool/deep: | nosuch" "s2//a//:" "s3/new/$long:"; do
 	printf '[server]\nsink_dir = %s\n[sink b]\nmodule = s3\nendpoint = http://127.0.0.1:9\nbucket = dumps\npath_style = yes\nspool_dir = %s\n[route r]\npath = *\nsink = b%s\n' \
-	    "$ND_SINK_DIR" "$T/cc/spool/deep" "$tail" >"$T/cc.ini"
+	    "$ND_SINK_DIR" "$T/cc/${c%%:*}" "${c#*:}" >"$T/cc.ini"
 	rc=0
 	AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b "$ND_SERVER" -c "$T/cc.ini" \
 	    --check-config >"$T/cc.out" 2>&1 || rc=$?
-	if [ -z "$tail" ]; then
-		[ "$rc" -eq 0 ] || fail "--check-config of an s3 sink: $(cat "$T/cc.out")"
-	else
-		[ "$rc" -ne 0 ] || fail "--check-config accepted sink 'nosuch'"
-	fi
-	[ -z "$(ls -A "$T/cc")" ] || fail "--check-config (exit $rc) left $(find "$T/cc" | tr '\n' ' ')"
+	case $c in
+	*nosuch) [ "$rc" -ne 0 ] || fail "--check-config accepted sink 'nosuch'" ;;
+	s3/*) [ "$rc" -ne 0 ] || fail "--check-config accepted a 300-byte folder name" ;;
+	*) [ "$rc" -eq 0 ] || fail "--check-config of an s3 sink: $(cat "$T/cc.out")" ;;
+	esac
+	[ -z "$(ls -A "$T/cc")" ] || fail "--check-config (spool_dir ${c%%:*}, exit $rc) left $(find "$T/cc" | tr '\n' ' ')"
 done
-pass "--check-config of an s3 sink, passing and failing: its spool_dir made and removed, nothing left"
+pass "--check-config of an s3 sink, passing, failing, its spool_dir with // and a trailing /, or failing to be made: made and removed, nothing left"
 
 # The built-in configuration loads the file sink from the build tree.
 "$ND_SERVER" --check-config >"$T/builtin.out" 2>&1 || fail "built-in --check-config: $(cat "$T/builtin.out")"
