@@ -780,18 +780,6 @@ finish(struct loader *ld)
 			    "'module' key", conf->sinks[i].name);
 			return -1;
 		}
-	if (conf->server.linux_port != 0 &&
-	    conf->server.linux_port == conf->server.port) {
-		failat(ld, 0, "[server] linux_port %" PRId64 " is the port of HERALDs "
-		    "(port): one socket cannot be both", conf->server.port);
-		return -1;
-	}
-	if (conf->server.status_socket == NULL &&
-	    conf->server.runtime_dir[0] == '\0') {
-		failat(ld, 0, "[server] runtime_dir is empty, and no "
-		    "status_socket is set: the status socket has no place");
-		return -1;
-	}
 	for (i = 0; i < conf->nroutes; i++) {
 		r = &conf->routes[i];
 		if (r->sink == NULL) {

@@ -175,6 +175,12 @@ void		 nd_conf_print(const struct nd_conf *, FILE *);
  */
 bool		 nd_conf_server_bound_differs(const struct nd_server_conf *o,
 		    const struct nd_server_conf *n);
+/*
+ * What one key cannot say about the others, once the command line has
+ * had its say: 0, or -1 and why in err.
+ */
+int		 nd_conf_server_check(const struct nd_server_conf *,
+		    const char *source, char *err, size_t errlen);
 int		 nd_conf_server_keep_bound(struct nd_server_conf *n,
 		    const struct nd_server_conf *o);
 /* -p's check, default_path's: 0, or -1 and why in msg. */

@@ -920,6 +920,25 @@ nd_conf_print(const struct nd_conf *conf, FILE *fp)
 	notify_print(conf, fp);
 }
 
+int
+nd_conf_server_check(const struct nd_server_conf *sv, const char *source,
+    char *err, size_t errlen)
+{
+	if (sv->linux_port != 0 && sv->linux_port == sv->port) {
+		snprintf(err, errlen, "%s: [server] linux_port %" PRId64 " is "
+		    "the port of HERALDs (port): one socket cannot be both",
+		    source, sv->port);
+		return -1;
+	}
+	if (sv->status_socket == NULL && sv->runtime_dir[0] == '\0') {
+		snprintf(err, errlen, "%s: [server] runtime_dir is empty, and "
+		    "no status_socket is set: the status socket has no place",
+		    source);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What a reload keeps of [server]: what the server bound, opened or made
  * at start, which only a restart changes. The strings (NULL allowed):

@@ -232,6 +232,11 @@ load_runtime(void *arg, const struct nd_runtime *current, char *err,
 	if (conf == NULL)
 		return NULL;
 	apply_overrides(conf, o);
+	if (nd_conf_server_check(&conf->server, conf->source, err, errlen) ==
+	    -1) {
+		nd_conf_free(conf);
+		return NULL;
+	}
 	if (absolute(&conf->server.dumpdir, o->cwd) == -1 ||
 	    absolute(&conf->server.scripts_dir, o->cwd) == -1 ||
 	    absolute(&conf->server.handler, o->cwd) == -1 ||

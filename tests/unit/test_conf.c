@@ -723,13 +723,40 @@ static const struct {
 	    { "t.ini:2: ", "metrics", "is not ADDRESS:PORT" } },
 	{ "[server]\nstatus_socket = /" X40 X40 X40 "\n",
 	    { "t.ini:2: ", "status_socket", "121 bytes; at most 107" } },
-	{ "[server]\nruntime_dir =\n",
-	    { "t.ini", "runtime_dir is empty, and no status_socket" } },
 	{ "[server]\nuser = nd-no-such-user\n",
 	    { "t.ini:2: ", "user", "no user 'nd-no-such-user'" } },
-	{ "[server]\nlinux_port = 20023\n",
-	    { "t.ini", "linux_port 20023 is the port of HERALDs" } },
 };
+
+/*
+ * What one [server] key cannot say about another, checked once the
+ * command line had its say (--port may make port equal to linux_port).
+ */
+static void
+test_server_cross_checks(void **state)
+{
+	char err[ND_CONF_ERRSIZE];
+	struct nd_conf *conf;
+
+	(void)state;
+	conf = load("[server]\nport = 27001\nlinux_port = 27002\n");
+	assert_int_equal(nd_conf_server_check(&conf->server, "t.ini", err,
+	    sizeof(err)), 0);
+	conf->server.port = 27002;		/* --port 27002 */
+	assert_int_equal(nd_conf_server_check(&conf->server, "t.ini", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "linux_port 27002 is the port of HERALDs"));
+	nd_conf_free(conf);
+
+	conf = load("[server]\nruntime_dir =\n");
+	assert_int_equal(nd_conf_server_check(&conf->server, "t.ini", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "runtime_dir is empty"));
+	nd_conf_free(conf);
+	conf = load("[server]\nruntime_dir =\nstatus_socket = /run/x.sock\n");
+	assert_int_equal(nd_conf_server_check(&conf->server, "t.ini", err,
+	    sizeof(err)), 0);
+	nd_conf_free(conf);
+}
 
 static void
 test_errors(void **state)
@@ -1168,6 +1195,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_server_keys),
+		cmocka_unit_test(test_server_cross_checks),
 		cmocka_unit_test(test_netdump_conf),
 		cmocka_unit_test(test_syntax_details),
 		cmocka_unit_test(test_sinks_and_routes),
