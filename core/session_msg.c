@@ -201,16 +201,21 @@ session_vmcore(struct nd_receiver *rx, struct session *s, struct nd_dump *d,
  * new bytes, or is numbered past a FINISHED that waits, the client went
  * on: that FINISHED was not its last word. A copy of an earlier message,
  * which the network may deliver late (duplicated, reordered), says
- * nothing of that.
+ * nothing of that, unless the FINISHED's own number is none a kernel
+ * could give it (far past all taken: forged), when anything taken does.
  */
 static void
 taken(struct session *s, struct nd_dump *d, const struct nd_msg *m,
     bool fresh)
 {
+	bool kernels = s->finish_seqno > s->last_seqno &&
+	    s->finish_seqno - s->last_seqno <= ND_MAX_IN_FLIGHT + 1;
+
 	if (fresh && m->seqno > s->last_seqno &&
 	    m->seqno - s->last_seqno <= ND_MAX_IN_FLIGHT)
 		s->last_seqno = m->seqno;
-	if (s->finish_at != 0 && (fresh || m->seqno > s->finish_seqno)) {
+	if (s->finish_at != 0 && (fresh || m->seqno > s->finish_seqno ||
+	    !kernels)) {
 		s->finish_at = 0;
 		d->finished = false;
 	}

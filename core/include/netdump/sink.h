@@ -335,7 +335,8 @@ struct nds_host {
 			    char err[NDS_ERRBUF_SIZE]);
 	/*
 	 * Every entry is due now (e.g. the store answers again), but for
-	 * one a kick made due already: that one keeps to its backoff.
+	 * one a kick made due since its backoff last ran out: that one
+	 * keeps to its backoff.
 	 */
 	void		(*outbox_kick)(struct nds_host_ctx *);
 	/*
