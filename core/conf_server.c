@@ -437,8 +437,8 @@ check_socket_path(const char *v, char *msg, size_t msglen)
 
 	if (strlen(v) <= max)
 		return 0;
-	snprintf(msg, msglen, "a socket path of %zu bytes; at most %zu",
-	    strlen(v), max);
+	snprintf(msg, msglen, "status socket path too long (%zu bytes, at most "
+	    "%zu)", strlen(v), max);
 	return -1;
 }
 

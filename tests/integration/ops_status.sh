@@ -189,8 +189,9 @@ assert_no_file "$T/ctl.sock"
 pass "status_socket = $T/ctl.sock: --status -c finds it (configuration named), -d does not, removed at exit"
 
 # 5. A status_socket longer than a socket address holds (108 bytes) stops
-# the server at start: cut to fit, it would be a socket elsewhere, which
-# --status never finds.
+# the server at start (and --check-config: the file is refused as it is
+# read): cut to fit, it would be a socket elsewhere, which --status never
+# finds.
 LONG="$T/$(printf 'd%.0s' $(seq 1 120))/ctl.sock"
 printf '[server]\nsink_dir = %s\nstatus_socket = %s\n' "$ND_SINK_DIR" "$LONG" >"$T/long.ini"
 refused_start "with a status_socket too long" \

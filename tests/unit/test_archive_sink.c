@@ -832,7 +832,8 @@ test_descriptor(void **state)
 	assert_int_equal(M.abi_minor, NDS_ABI_MINOR);
 	assert_int_equal(M.struct_size, sizeof(struct nds_sink_module));
 	assert_string_equal(M.name, "archive");
-	assert_int_equal(M.caps, NDS_CAP_TRANSFORM);
+	/* One tarball of the dump: a chain holds one such transform. */
+	assert_int_equal(M.caps, NDS_CAP_TRANSFORM | NDS_CAP_BUNDLE);
 	/* Every kind comes: they all go in the tarball. */
 	assert_int_equal(M.kinds, 0);
 	assert_non_null(M.begin);

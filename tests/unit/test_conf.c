@@ -722,7 +722,7 @@ static const struct {
 	{ "[server]\nmetrics = 127.0.0.1:99999\n",
 	    { "t.ini:2: ", "metrics", "is not ADDRESS:PORT" } },
 	{ "[server]\nstatus_socket = /" X40 X40 X40 "\n",
-	    { "t.ini:2: ", "status_socket", "121 bytes; at most 107" } },
+	    { "t.ini:2: ", "status_socket", "too long (121 bytes, at most 107)" } },
 	{ "[server]\nuser = nd-no-such-user\n",
 	    { "t.ini:2: ", "user", "no user 'nd-no-such-user'" } },
 };
