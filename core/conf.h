@@ -175,6 +175,9 @@ void		 nd_conf_print(const struct nd_conf *, FILE *);
  */
 bool		 nd_conf_server_bound_differs(const struct nd_server_conf *o,
 		    const struct nd_server_conf *n);
+struct sockaddr_in;
+/* "127.0.0.1:9620" (metrics) as an IPv4 address and port: 0, or -1. */
+int		 nd_conf_addr_port(const char *spec, struct sockaddr_in *);
 /*
  * What one key cannot say about the others, once the command line has
  * had its say: 0, or -1 and why in err.

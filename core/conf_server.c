@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <pwd.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -23,7 +24,6 @@
 #include "conf_int.h"
 #include "digest.h"
 #include "log.h"
-#include "metrics.h"
 #include "option.h"
 #include "util.h"
 
@@ -442,13 +442,34 @@ check_socket_path(const char *v, char *msg, size_t msglen)
 	return -1;
 }
 
+int
+nd_conf_addr_port(const char *spec, struct sockaddr_in *sin)
+{
+	char host[64], *end;
+	const char *colon = strrchr(spec, ':');
+	unsigned long port;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+		return -1;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1 || *end != '\0' ||
+	    end == colon + 1 || errno != 0 || port == 0 || port > 65535)
+		return -1;
+	sin->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
 static int
 check_metrics(const char *v, char *msg, size_t msglen)
 {
 	struct sockaddr_in sin;
-	char why[128];
 
-	if (*v == '\0' || nd_metrics_parse(v, &sin, why, sizeof(why)) == 0)
+	if (*v == '\0' || nd_conf_addr_port(v, &sin) == 0)
 		return 0;
 	snprintf(msg, msglen, "'%s' is not ADDRESS:PORT (an IPv4 address "
 	    "and a port)", v);

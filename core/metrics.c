@@ -26,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "conf.h"
 #include "dump.h"
 #include "metrics.h"
 #include "sink_load.h"
@@ -249,42 +250,16 @@ answer(void *cls, struct MHD_Connection *c, const char *url,
 }
 
 int
-nd_metrics_parse(const char *spec, struct sockaddr_in *sin, char *err,
-    size_t errlen)
-{
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	unsigned long port;
-	char *end;
-
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host)) {
-		snprintf(err, errlen, "metrics: '%s' is not ADDRESS:PORT", spec);
-		return -1;
-	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1 || *end != '\0' ||
-	    end == colon + 1 || errno != 0 || port == 0 || port > 65535) {
-		snprintf(err, errlen, "metrics: '%s' is not ADDRESS:PORT "
-		    "(an IPv4 address and a port)", spec);
-		return -1;
-	}
-	sin->sin_port = htons((uint16_t)port);
-	return 0;
-}
-
-int
 nd_metrics_listen(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_in sin;
 	int fd, one = 1;
 
-	if (nd_metrics_parse(spec, &sin, err, errlen) == -1)
+	if (nd_conf_addr_port(spec, &sin) == -1) {
+		snprintf(err, errlen, "metrics: '%s' is not ADDRESS:PORT (an "
+		    "IPv4 address and a port)", spec);
 		return -1;
+	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 	    sizeof(one)) == -1 || bind(fd, (struct sockaddr *)&sin,

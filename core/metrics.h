@@ -13,14 +13,10 @@
 #include <stdint.h>
 
 struct nd_dump;
-struct sockaddr_in;
 
 /* Scrapes served at once: descriptors the server keeps back for them. */
 #define ND_METRICS_CONNECTIONS	64
 
-/* spec ("127.0.0.1:9620") as an address: 0, or -1 and why in err. */
-int	nd_metrics_parse(const char *spec, struct sockaddr_in *, char *err,
-	    size_t errlen);
 /*
  * The listening socket for spec ("ADDRESS:PORT"), made before the
  * daemon forks and drops privileges; -1 with err set when spec is bad or
